@@ -1,0 +1,53 @@
+/*
+ * fmt/str.h - turning views back into plain UTF-8, and escaping for output.
+ *
+ * Decoding never grows a string (every escape is at least as long as what
+ * it stands for), so a buffer of s->len bytes is always enough.
+ */
+#ifndef FMT_STR_H
+#define FMT_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "fmt/record.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A RAW view of a NUL-terminated C string (NULL gives an absent view). */
+struct fmt_str fmt_str_c(const char *s);
+
+/* A RAW view of @len bytes at @s. */
+struct fmt_str fmt_str_n(const char *s, size_t len);
+
+/*
+ * fmt_str_decode() - write the plain value of @s to @out.
+ * @out must hold at least s->len bytes; it is not NUL-terminated.
+ * Pipe escapes \| \\ \n \r \t are undone; any other backslash stands for
+ * itself. JSON escapes are undone, \uXXXX to UTF-8; a lone surrogate
+ * becomes U+FFFD.
+ * Return: the decoded length (<= s->len).
+ */
+size_t fmt_str_decode(const struct fmt_str *s, char *out);
+
+/* Whether the decoded value of @s equals the @len bytes at @lit. */
+bool fmt_str_eq(const struct fmt_str *s, const char *lit, size_t len);
+
+/*
+ * fmt_pipe_escape() / fmt_json_escape() - append the decoded value of @s,
+ * escaped for a pipe field or for the inside of a JSON string, to
+ * out[*pos..cap). A JSON string gets \" \\ \n \r \t \b \f and \u00XX for
+ * the other control characters; invalid UTF-8 becomes U+FFFD so the
+ * output is always valid JSON.
+ * Return: 0, or -FMT_ETRUNC when it does not fit (*pos is then unchanged).
+ */
+int fmt_pipe_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos);
+int fmt_json_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * detect.c - per-line format auto-detection, and parsing by it.
+ *
+ * A JSON line is recognised by its first non-blank byte alone, so the
+ * check costs one or two byte reads; everything else must look like the
+ * start of a pipe record. Lines that are neither are not records: in a
+ * stream they are continuation lines of the record above (a collector
+ * concern), and parsed alone they are an error.
+ */
+#include "fmt/detect.h"
+#include "fmt/json.h"
+#include "fmt/pipe.h"
+
+enum fmt_format fmt_detect(const char *line, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i < len && line[i] == '{')
+		return FMT_JSON;
+	if (fmt_pipe_is_record_start(line, len))
+		return FMT_PIPE;
+	return FMT_UNKNOWN;
+}
+
+int fmt_parse(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err)
+{
+	switch (fmt_detect(line, len)) {
+	case FMT_JSON:
+		return fmt_json_parse(line, len, rec, err);
+	case FMT_PIPE:
+		return fmt_pipe_parse(line, len, rec, err);
+	default:
+		break;
+	}
+	fmt_record_clear(rec);
+	if (err) {
+		err->offset = 0;
+		err->what = "not a record start";
+	}
+	return -FMT_EPARSE;
+}

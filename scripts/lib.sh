@@ -1,0 +1,39 @@
+# shellcheck shell=bash disable=SC2034
+# scripts/lib.sh - shared by scripts/test and scripts/demo: logging and
+# installing Debian packages that are missing (as root, or with sudo).
+# Sourced, not run.
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 2; }
+
+# The build: compiler, meson, and every library the toolkit links.
+BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev librdkafka-dev
+  libcurl4-openssl-dev libpcre2-dev libjansson-dev check libsubunit-dev"
+# The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the style check.
+TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck"
+
+# need_packages PKG... - install those of PKG that are not installed yet.
+need_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && { say "packages: all ${#} present"; return 0; }
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	say "installing: ${missing[*]}"
+	$sudo apt-get update -qq || die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+		|| die "apt-get install failed for: ${missing[*]}"
+}
+
+# setup_build DIR [MESON OPTIONS...] - configure DIR, or reconfigure it if it exists.
+setup_build() {
+	local dir=$1; shift
+	if [ -d "$dir/meson-private" ]; then
+		meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; die "meson setup $dir failed"; }
+	else
+		mkdir -p "$(dirname "$dir")"
+		meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; die "meson setup $dir failed"; }
+	fi
+}
