@@ -1,0 +1,705 @@
+/*
+ * clew/clew.h - libclew, the client library of the clew toolkit.
+ *
+ * A service links libclew to get request (transaction) IDs, a nested
+ * diagnostic context (NDC), structured log lines in the pipe or JSON format
+ * of formats/, and the propagation of its context over HTTP headers
+ * (W3C Trace Context, B3, X-Request-ID).
+ *
+ * Conventions, the same for every function here:
+ * - Actions return 0 or a negative -CLEW_E* code; clew_strerror() names it.
+ *   Predicates return bool. Nothing here aborts the host: bad arguments
+ *   give -CLEW_EINVAL.
+ * - Output parameters are written only on success unless said otherwise.
+ * - Strings passed in are copied before the call returns, unless a
+ *   function's comment says it keeps a reference.
+ * - libclew never writes to the host's stderr on its own: its own problems
+ *   go to the on_diag callback of struct clew_options (and, once a client
+ *   has an output, as WARN records to that output).
+ * - The per-thread context (the NDC stack and the current request) lives in
+ *   thread-local storage: functions that touch it affect the calling thread
+ *   only, need no lock, and allocate nothing.
+ *
+ * Names: public symbols clew_*, macros CLEW_*; clew__* is internal.
+ */
+#ifndef CLEW_CLEW_H
+#define CLEW_CLEW_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clew/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Errors
+ */
+
+/* Error codes; functions return 0 or one of these negated. */
+enum clew_error {
+	CLEW_EINVAL = 1, /* a bad argument: NULL, unknown enum value, malformed ID */
+	CLEW_ENOMEM,	 /* an allocation failed (only clew_client_new() allocates) */
+	CLEW_ETRUNC,	 /* the result does not fit the caller's buffer */
+	CLEW_EAGAIN,	 /* the output would block (async ring full): dropped and counted */
+	CLEW_EIO,	 /* writing to or opening the output failed */
+	CLEW_ECONFIG,	 /* a configuration value (environment or options) is invalid */
+	CLEW_ELIMIT,	 /* a fixed capacity is exhausted (NDC depth or bytes) */
+	CLEW_ENOENT,	 /* nothing to act on: empty NDC, ID not found, no context in headers */
+	CLEW_EMISMATCH,	 /* a pop named an ID that was not on top of the NDC (recovered) */
+};
+
+/*
+ * clew_strerror() - static text for @code, positive or negative (0 is
+ * "success"); never NULL, also for unknown codes.
+ * Thread-safety: safe from any thread, and from a signal handler.
+ */
+CLEW_API const char *clew_strerror(int code);
+
+/* ---------------------------------------------------------------------------
+ * Limits (each is part of the ABI: public structs are sized by them)
+ */
+
+/*
+ * Longest ID, in bytes, accepted anywhere (NDC entries, trace IDs taken
+ * from X-Request-ID). Generated IDs are at most 36 (UUID text); 64 leaves
+ * room for the request IDs of other tools (a UUID plus a prefix) while
+ * keeping a whole NDC small enough for thread-local storage.
+ */
+#define CLEW_ID_MAX 64
+
+/* Deepest NDC: the same as the formats library's FMT_IDS_MAX (32). */
+#define CLEW_NDC_MAX 32
+
+/*
+ * Bytes of all NDC IDs of one thread together, with their ':' separators.
+ * A 32-hex trace ID and 31 nested 16-hex span IDs take 559; 1024 keeps
+ * room for longer, hand-chosen IDs.
+ */
+#define CLEW_NDC_BYTES 1024
+
+/* Longest tracestate kept; longer ones are dropped whole (the W3C reference policy). */
+#define CLEW_TRACESTATE_MAX 512
+
+/*
+ * Longest HTTP method and path kept in the context; longer ones are cut.
+ * Standard methods are at most 7 characters; 256 bytes of path carry any
+ * route and most query strings, and every captured context (one per
+ * queued job in a worker pool) pays for it.
+ */
+#define CLEW_METHOD_MAX 16
+#define CLEW_PATH_MAX 256
+
+/* Text lengths of generated IDs (without the NUL). */
+#define CLEW_TRACE_HEX_LEN 32 /* 128 bits, lowercase hex: W3C trace-id */
+#define CLEW_UUID_LEN 36      /* 8-4-4-4-12, version 4, variant 10 */
+#define CLEW_BASE62_LEN 22    /* 128 bits in [0-9A-Za-z] */
+#define CLEW_SPAN_HEX_LEN 16  /* 64 bits, lowercase hex: W3C parent-id */
+
+/* ---------------------------------------------------------------------------
+ * Configuration and the client
+ */
+
+/* Severity levels; the numbers match the formats library's enum fmt_level. */
+enum clew_level {
+	CLEW_LEVEL_UNSET = 0, /* options: take $CLEW_LEVEL, else INFO */
+	CLEW_LEVEL_TRACE,
+	CLEW_LEVEL_DEBUG,
+	CLEW_LEVEL_INFO,
+	CLEW_LEVEL_WARN,
+	CLEW_LEVEL_ERROR,
+	CLEW_LEVEL_FATAL,
+	CLEW_LEVEL_OFF, /* as a threshold: nothing is written */
+};
+
+/* Line formats (formats/pipe.md and formats/json.md). */
+enum clew_format {
+	CLEW_FORMAT_UNSET = 0, /* options: take $CLEW_FORMAT, else pipe */
+	CLEW_FORMAT_PIPE,
+	CLEW_FORMAT_JSON,
+};
+
+/* Shapes of generated transaction (trace) IDs. */
+enum clew_id_kind {
+	CLEW_ID_UNSET = 0, /* options: hex */
+	CLEW_ID_HEX,	   /* 32 lowercase hex digits: a W3C trace-id (the default) */
+	CLEW_ID_UUID,	   /* UUIDv4 text, lowercase */
+	CLEW_ID_BASE62,	   /* 22 base62 characters (short, not W3C-compatible) */
+};
+
+/* Flags of struct clew_options. */
+enum {
+	CLEW_OPT_IGNORE_ENV = 1u << 0, /* do not read CLEW_* environment variables */
+};
+
+/*
+ * Options of clew_client_new(). Fill with clew_options_default(), then set
+ * what the code wants to decide itself. Each field left unset (NULL or
+ * *_UNSET) is taken from the environment, else from the built-in default:
+ *
+ *   field    environment    default
+ *   service  CLEW_SERVICE   the program's short name
+ *   format   CLEW_FORMAT    pipe             (pipe | json)
+ *   level    CLEW_LEVEL     info             (trace debug info warn error fatal off)
+ *   output   CLEW_OUTPUT    stderr           (stderr | stdout | file:PATH | unix:PATH |
+ *                                             udp:HOST:PORT | tcp:HOST:PORT)
+ *
+ * So the environment configures a service (12-factor) and the code can
+ * still pin a value.
+ */
+struct clew_options {
+	const char *service; /* service name; copied; NULL = environment/default */
+	const char *output;  /* output spec (see above); copied; NULL = environment/default */
+	int format;	     /* enum clew_format */
+	int level;	     /* enum clew_level: records below it are not written */
+	int id_kind;	     /* enum clew_id_kind of new transaction IDs */
+	uint32_t flags;	     /* CLEW_OPT_* */
+	/*
+	 * libclew's own problems (bad environment value, mismatched NDC pop,
+	 * output errors): @level is an enum clew_level, @msg a NUL-terminated
+	 * line valid during the call. Called on the thread that met the
+	 * problem, possibly several at once. NULL = not reported this way.
+	 */
+	void (*on_diag)(void *cookie, int level, const char *msg);
+	void *cookie;	      /* passed back to the callbacks */
+	uint8_t reserved[64]; /* must be zero: room for fields without an ABI break */
+};
+
+/*
+ * clew_options_default() - fill @opt with "everything unset": NULL strings,
+ * *_UNSET enums, no flags, no callbacks, zero reserved bytes.
+ * It does not read the environment; clew_client_new() does.
+ */
+CLEW_API void clew_options_default(struct clew_options *opt);
+
+/* A client: the configuration and the output. Opaque. */
+typedef struct clew_client clew_client;
+
+/*
+ * clew_client_new() - create a client from @opt (NULL = all defaults),
+ * reading the environment for unset fields, and open its output.
+ * @out: set on success; untouched on failure.
+ * @opt: copied; the caller may free it and its strings after the call.
+ * Errors are also reported through opt->on_diag with the reason.
+ * Output: a file is opened O_APPEND, sockets are connected here (unix:
+ * a stream socket, else a datagram one; udp: one datagram per record).
+ * Every record then goes out with one write() of the whole line, so lines
+ * from concurrent threads and processes never tear or interleave (for
+ * pipes, up to PIPE_BUF: see CLEW_LINE_MAX; a blocking stream socket only
+ * splits a send when a signal interrupts it). Writing is synchronous: a
+ * record is on its way when the log call returns.
+ * Return: 0, -CLEW_EINVAL (NULL @out, non-zero reserved bytes, enum out of
+ * range), -CLEW_ECONFIG (an invalid environment or option value),
+ * -CLEW_ENOMEM, or -CLEW_EIO (the output cannot be opened).
+ * Thread-safety: any thread; every other function taking the client may
+ * then be called from any thread concurrently, except clew_client_free().
+ */
+CLEW_API int clew_client_new(clew_client **out, const struct clew_options *opt);
+
+/*
+ * clew_client_free() - close the output and free @c. NULL is a no-op.
+ * No other thread may use @c during or after the call.
+ */
+CLEW_API void clew_client_free(clew_client *c);
+
+/* The resolved configuration of @c (never NULL/UNSET for a valid client). */
+CLEW_API const char *clew_client_service(const clew_client *c); /* owned by @c */
+CLEW_API const char *clew_client_output(const clew_client *c);	/* owned by @c */
+CLEW_API int clew_client_format(const clew_client *c);		/* enum clew_format */
+CLEW_API int clew_client_level(const clew_client *c);		/* enum clew_level */
+CLEW_API int clew_client_id_kind(const clew_client *c);		/* enum clew_id_kind */
+
+/*
+ * clew_client_set_level() - change the threshold at run time (atomic; any
+ * thread). Return: 0 or -CLEW_EINVAL.
+ */
+CLEW_API int clew_client_set_level(clew_client *c, int level);
+
+/*
+ * clew_enabled() - whether a record of @level would be written by @c.
+ * One relaxed atomic load; false for a NULL client. The CLEW_LOG macros
+ * test it before evaluating their arguments.
+ */
+CLEW_API bool clew_enabled(const clew_client *c, int level);
+
+/*
+ * clew_level_name() - "TRACE" ... "FATAL", "OFF"; NULL for other values.
+ * clew_level_parse() - the level named by @s (case-insensitive; also
+ * "warning"); -CLEW_EINVAL for anything else.
+ */
+CLEW_API const char *clew_level_name(int level);
+CLEW_API int clew_level_parse(const char *s);
+
+/* ---------------------------------------------------------------------------
+ * Records
+ *
+ * A record is one log line: time, level, the thread's NDC as its IDs, the
+ * service, the request's method and path, a printf-style message and typed
+ * key/values. It is written through the formats library (fmt_pipe_emit()
+ * or fmt_json_emit()), so it is exactly the format formats/ defines, and
+ * it goes out with one write() (see "Output" at clew_client_new()), so
+ * lines of concurrent threads or processes never tear or interleave.
+ * Nothing is allocated: the line is built in a bounded stack buffer.
+ */
+
+/*
+ * Longest record line, newline included; a record that does not fit is
+ * dropped and counted. The line is built on the caller's stack, so this
+ * bounds the stack a log call takes (a little over twice this). Writes to a
+ * file (O_APPEND) or a datagram socket stay whole at any length; a pipe
+ * only guarantees that for writes up to PIPE_BUF (4096 on Linux), so
+ * records longer than that may interleave when several processes share
+ * one pipe.
+ */
+#define CLEW_LINE_MAX 8192
+
+/* Longest formatted message; longer ones are cut. Half a line leaves room for the rest. */
+#define CLEW_MSG_MAX 4096
+
+/* The types of a key/value. */
+enum clew_kv_type {
+	CLEW_KV_STR = 1, /* v.s: a NUL-terminated string (NULL is written as null) */
+	CLEW_KV_INT,	 /* v.i: a signed 64-bit integer */
+	CLEW_KV_DOUBLE,	 /* v.d: a double (NaN and infinities are written as strings) */
+	CLEW_KV_BOOL,	 /* v.b: true or false */
+};
+
+/*
+ * One key/value of a record. Build them with CLEW_STR(), CLEW_INT(),
+ * CLEW_DBL() and CLEW_BOOL(); they reference the caller's strings, which
+ * need to live only until the log call returns.
+ */
+struct clew_kv {
+	const char *key; /* NUL-terminated; not NULL */
+	int type;	 /* enum clew_kv_type */
+	union {
+		const char *s; /* CLEW_KV_STR */
+		int64_t i;     /* CLEW_KV_INT */
+		double d;      /* CLEW_KV_DOUBLE */
+		bool b;	       /* CLEW_KV_BOOL */
+	} v;		       /* the value, by type */
+};
+
+/*
+ * clew_log() - write one record of @level through @c, if @level is enabled.
+ * @kv: @nkv key/values (may be NULL when @nkv is 0); only the first
+ * FMT_ATTRS_MAX (64) are written. @fmt: printf format of the message, or
+ * NULL for none; a message longer than CLEW_MSG_MAX is cut.
+ * The record's IDs are the calling thread's NDC, its method and path those
+ * of clew_request_begin().
+ * Return: 0 (also when @level is disabled), -CLEW_EINVAL (NULL @c, bad
+ * level, bad key/value), -CLEW_ETRUNC (the line would pass
+ * CLEW_LINE_MAX: dropped), -CLEW_EIO (the write failed: dropped). Dropped
+ * records are counted (clew_client_dropped()).
+ * Thread-safety: any thread; no lock, no allocation.
+ */
+CLEW_API int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+	__attribute__((format(printf, 5, 6)))
+#endif
+	;
+CLEW_API int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt,
+		       va_list ap)
+#if defined(__GNUC__) || defined(__clang__)
+	__attribute__((format(printf, 5, 0)))
+#endif
+	;
+
+/* clew_client_dropped() - records @c could not write so far (too long, write errors). */
+CLEW_API uint64_t clew_client_dropped(const clew_client *c);
+
+/* Key/value builders (C99 compound literals; C only). */
+#define CLEW_STR(k, val) ((struct clew_kv){.key = (k), .type = CLEW_KV_STR, .v = {.s = (val)}})
+#define CLEW_INT(k, val) ((struct clew_kv){.key = (k), .type = CLEW_KV_INT, .v = {.i = (val)}})
+#define CLEW_DBL(k, val) ((struct clew_kv){.key = (k), .type = CLEW_KV_DOUBLE, .v = {.d = (val)}})
+#define CLEW_BOOL(k, val) ((struct clew_kv){.key = (k), .type = CLEW_KV_BOOL, .v = {.b = (val)}})
+
+/* CLEW_KV(kv, ...) - an array of key/values and its length, as two arguments of clew_log(). */
+#define CLEW_KV(...)                             \
+	((const struct clew_kv[]){__VA_ARGS__}), \
+		(sizeof((const struct clew_kv[]){__VA_ARGS__}) / sizeof(struct clew_kv))
+/* No key/values. */
+#define CLEW_NOKV NULL, 0
+
+/*
+ * CLEW_LOG(c, level, kvs, fmt, ...) - log when @level is enabled; when it
+ * is not, this is one clew_enabled() call and no other argument is
+ * evaluated. @kvs is CLEW_KV(...) or CLEW_NOKV. @c is evaluated twice.
+ *   CLEW_LOG(c, CLEW_LEVEL_INFO, CLEW_KV(CLEW_INT("status", 200)), "order %d fetched", id);
+ */
+#define CLEW_LOG(c, level, ...)                                    \
+	do {                                                       \
+		if (clew_enabled((c), (level)))                    \
+			(void)clew_log((c), (level), __VA_ARGS__); \
+	} while (0)
+
+/* Shorthands without key/values: CLEW_INFO(c, "listening on %d", port). */
+#define CLEW_TRACE(c, ...) CLEW_LOG((c), CLEW_LEVEL_TRACE, CLEW_NOKV, __VA_ARGS__)
+#define CLEW_DEBUG(c, ...) CLEW_LOG((c), CLEW_LEVEL_DEBUG, CLEW_NOKV, __VA_ARGS__)
+#define CLEW_INFO(c, ...) CLEW_LOG((c), CLEW_LEVEL_INFO, CLEW_NOKV, __VA_ARGS__)
+#define CLEW_WARN(c, ...) CLEW_LOG((c), CLEW_LEVEL_WARN, CLEW_NOKV, __VA_ARGS__)
+#define CLEW_ERROR(c, ...) CLEW_LOG((c), CLEW_LEVEL_ERROR, CLEW_NOKV, __VA_ARGS__)
+
+/* ---------------------------------------------------------------------------
+ * IDs
+ *
+ * Random bits come from a per-thread xoshiro256** generator, seeded from
+ * getrandom() on first use in each thread, and re-seeded in a forked child
+ * (parent and child never continue the same sequence). No ID is all zeros.
+ * Thread-safety: any thread, no lock. Not async-signal-safe.
+ */
+
+/*
+ * clew_id_trace() - a new transaction (trace) ID of @kind (CLEW_ID_UNSET =
+ * hex) into @out, NUL-terminated.
+ * Return: 0, -CLEW_EINVAL (bad @kind, NULL @out), or -CLEW_ETRUNC when @cap
+ * cannot hold the ID and its NUL (@out is then untouched).
+ */
+CLEW_API int clew_id_trace(int kind, char *out, size_t cap);
+
+/* clew_id_span() - a new span ID: 16 lowercase hex digits. Errors as above. */
+CLEW_API int clew_id_span(char *out, size_t cap);
+
+/*
+ * clew_id_valid() - whether @len bytes at @s are an ID the formats accept:
+ * 1..CLEW_ID_MAX bytes of [A-Za-z0-9._-].
+ */
+CLEW_API bool clew_id_valid(const char *s, size_t len);
+
+/* ---------------------------------------------------------------------------
+ * The nested diagnostic context (NDC)
+ *
+ * A per-thread stack of IDs, outermost first: the transaction ID, then one
+ * ID per nested unit of work. It is what a pipe line's IDS field holds
+ * ("trace:span1:span2") and what a JSON line's trace/parent/span come
+ * from. Fixed capacity (CLEW_NDC_MAX IDs, CLEW_NDC_BYTES bytes): push
+ * copies into thread-local storage and never allocates.
+ *
+ * The client argument of push/pop only says where warnings go (its
+ * on_diag); it may be NULL, and the stack is the same for every client.
+ */
+
+/*
+ * clew_ndc_push() - push a copy of @id (NUL-terminated; clew_ndc_push_n():
+ * @len bytes) on the calling thread's NDC.
+ * Return: 0, -CLEW_EINVAL (@id is not clew_id_valid()), or -CLEW_ELIMIT
+ * (the stack is full; nothing pushed, a warning goes to @c).
+ */
+CLEW_API int clew_ndc_push(clew_client *c, const char *id);
+CLEW_API int clew_ndc_push_n(clew_client *c, const char *id, size_t len);
+
+/*
+ * clew_ndc_pop() - pop @id from the top of the calling thread's NDC.
+ * @id NULL pops whatever is on top. When @id is not on top but deeper in
+ * the stack, the IDs above it were left behind by a missing pop: they are
+ * popped with it, a warning names them, and -CLEW_EMISMATCH is returned.
+ * When @id is not in the stack at all, nothing is popped, a warning is
+ * given, and -CLEW_ENOENT is returned.
+ * Return: 0, -CLEW_EMISMATCH (recovered), -CLEW_ENOENT (empty stack or @id
+ * absent).
+ */
+CLEW_API int clew_ndc_pop(clew_client *c, const char *id);
+
+/*
+ * clew_ndc_peek() - the top ID of the calling thread's NDC, or NULL when it
+ * is empty. The pointer is into thread-local storage: valid on this thread
+ * until the next push, pop, clear, adopt or restore.
+ */
+CLEW_API const char *clew_ndc_peek(void);
+
+/* clew_ndc_get() - the ID at @depth (0 = outermost), or NULL; valid as for peek. */
+CLEW_API const char *clew_ndc_get(unsigned depth);
+
+/* clew_ndc_depth() - how many IDs the calling thread's NDC holds. */
+CLEW_API unsigned clew_ndc_depth(void);
+
+/*
+ * clew_ndc_path() - the NDC as "id0:id1:...", NUL-terminated, into @out
+ * ("" when empty). Return: 0, -CLEW_EINVAL, or -CLEW_ETRUNC (@out untouched).
+ */
+CLEW_API int clew_ndc_path(char *out, size_t cap);
+
+/* clew_ndc_clear() - empty the calling thread's NDC (the request stays). */
+CLEW_API void clew_ndc_clear(void);
+
+/*
+ * A scoped push: CLEW_NDC_SCOPE(c, id) pushes @id and pops it when the
+ * enclosing block is left, by any path (GCC/Clang cleanup attribute). If
+ * the stack was changed inside the block without being restored, the
+ * scope end reports the mismatch to @c and cuts the stack back to below
+ * its own entry. The struct is internal to the macro; its fields are not
+ * an API.
+ */
+struct clew_ndc_scope {
+	clew_client *c; /* where warnings go */
+	unsigned depth; /* stack depth right after the push; 0 = the push failed */
+	int rc;		/* result of the push */
+};
+
+CLEW_API struct clew_ndc_scope clew_ndc_scope_begin(clew_client *c, const char *id);
+CLEW_API void clew_ndc_scope_end(struct clew_ndc_scope *s);
+
+#define CLEW__CAT2(a, b) a##b
+#define CLEW__CAT(a, b) CLEW__CAT2(a, b)
+#if defined(__GNUC__) || defined(__clang__)
+#define CLEW_NDC_SCOPE(c, id)                                   \
+	struct clew_ndc_scope CLEW__CAT(clew__scope_, __LINE__) \
+		__attribute__((cleanup(clew_ndc_scope_end), unused)) = clew_ndc_scope_begin((c), (id))
+#endif
+
+/* ---------------------------------------------------------------------------
+ * The thread's request context, and handing it to another thread
+ *
+ * Besides the NDC, each thread holds the request it is working for: the
+ * method and path (filled into every record), and what came in with it
+ * (trace flags, tracestate, the caller's span) so outgoing calls carry it
+ * on. A worker pool hands it over explicitly: the submitting thread
+ * captures its context into a struct it owns (for instance inside the job),
+ * the worker adopts it for the job and restores its own afterwards.
+ */
+
+/*
+ * A captured context: the NDC and the request. Caller-owned and
+ * self-contained (no pointers), so it can be copied, queued and freed
+ * freely. Its fields are not an API; use the functions.
+ */
+struct clew_context {
+	uint32_t magic;				  /* set by capture; checked by adopt */
+	uint16_t depth;				  /* IDs in ids */
+	uint16_t len;				  /* bytes used in ids */
+	uint16_t off[CLEW_NDC_MAX];		  /* start of each ID in ids */
+	char ids[CLEW_NDC_BYTES];		  /* the IDs, each NUL-terminated */
+	char method[CLEW_METHOD_MAX + 1];	  /* "" = none */
+	char path[CLEW_PATH_MAX + 1];		  /* "" = none */
+	char remote_span[CLEW_SPAN_HEX_LEN + 1];  /* the caller's span ID; "" = none */
+	uint8_t flags;				  /* W3C trace-flags in effect */
+	uint8_t sampling;			  /* enum clew_sampling */
+	uint16_t tracestate_len;		  /* bytes in tracestate */
+	char tracestate[CLEW_TRACESTATE_MAX + 1]; /* passed on to outgoing calls */
+	uint8_t reserved[32];			  /* zero */
+};
+
+/*
+ * clew_context_capture() - copy the calling thread's context into @out.
+ * Return: 0 or -CLEW_EINVAL.
+ */
+CLEW_API int clew_context_capture(struct clew_context *out);
+
+/*
+ * clew_context_adopt() - make @ctx the calling thread's context. When
+ * @saved is not NULL, the thread's previous context is captured into it
+ * first, for clew_context_restore(). @ctx is copied; it may be freed after.
+ * Return: 0, or -CLEW_EINVAL (@ctx NULL or not from clew_context_capture();
+ * nothing changed).
+ */
+CLEW_API int clew_context_adopt(const struct clew_context *ctx, struct clew_context *saved);
+
+/* clew_context_restore() - make @saved the thread's context again (adopt without saving). */
+CLEW_API int clew_context_restore(const struct clew_context *saved);
+
+/* ---------------------------------------------------------------------------
+ * Propagation over HTTP headers
+ *
+ * No HTTP library is assumed: headers are an array of name/value views.
+ * Header names are compared case-insensitively. Pure functions over their
+ * arguments: any thread, no allocation.
+ */
+
+/* One header: views, not NUL-terminated strings. */
+struct clew_header {
+	const char *name;  /* header name, any case */
+	size_t name_len;   /* bytes at name */
+	const char *value; /* header value as received (surrounding SP/HTAB allowed) */
+	size_t value_len;  /* bytes at value */
+};
+
+/* Where an extracted context came from (and which header styles to inject). */
+enum clew_prop_style {
+	CLEW_PROP_NONE = 0,
+	CLEW_PROP_W3C = 1u << 0,	/* traceparent (+ tracestate) */
+	CLEW_PROP_B3 = 1u << 1,		/* b3: single header */
+	CLEW_PROP_B3_MULTI = 1u << 2,	/* X-B3-TraceId, X-B3-SpanId, X-B3-ParentSpanId, X-B3-Sampled */
+	CLEW_PROP_REQUEST_ID = 1u << 3, /* X-Request-ID */
+	CLEW_PROP_LOCAL = 1u << 4,	/* source only: this thread's context (clew_context_propagation()) */
+};
+
+/* The caller's sampling decision, as far as the headers say. */
+enum clew_sampling {
+	CLEW_SAMPLING_DEFER = 0, /* not said (B3 without a sampling state) */
+	CLEW_SAMPLING_NO,
+	CLEW_SAMPLING_YES,
+	CLEW_SAMPLING_DEBUG, /* B3 "d" / X-B3-Flags: 1 */
+};
+
+/* W3C trace-flags bits. */
+#define CLEW_TRACE_SAMPLED 0x01u
+#define CLEW_TRACE_RANDOM 0x02u
+
+/*
+ * A trace context as carried by headers. Filled by clew_extract() (from a
+ * request) or clew_context_propagation() (for a call this thread makes).
+ * Caller-owned, self-contained.
+ */
+struct clew_propagation {
+	unsigned source;		    /* enum clew_prop_style it came from; NONE = nothing */
+	char trace[CLEW_ID_MAX + 1];	    /* trace ID; 32 hex when from W3C/B3 (64-bit B3 IDs padded) */
+	char span[CLEW_SPAN_HEX_LEN + 1];   /* the caller's span (parent-id, X-B3-SpanId); "" = none */
+	char parent[CLEW_SPAN_HEX_LEN + 1]; /* B3 ParentSpanId; "" = none */
+	uint8_t flags;			    /* W3C trace-flags (B3: SAMPLED when sampled) */
+	uint8_t sampling;		    /* enum clew_sampling */
+	uint16_t tracestate_len;	    /* bytes in tracestate */
+	char tracestate[CLEW_TRACESTATE_MAX + 1]; /* canonical "k=v,k=v" list; "" = none */
+};
+
+/*
+ * clew_extract() - find the incoming trace context in @n headers.
+ * Precedence: the first *valid* one of traceparent, b3, X-B3-*,
+ * X-Request-ID. traceparent follows W3C Trace Context (level 2): exactly
+ * one traceparent header, lowercase hex, no all-zero IDs, version ff
+ * rejected, future versions parsed by their 00 prefix. tracestate headers
+ * are joined in order and kept only with a valid traceparent; an invalid
+ * member, more than 32 members, or more than CLEW_TRACESTATE_MAX bytes
+ * drops all of it; a repeated key keeps its first member. X-Request-ID is
+ * taken as the trace ID when it is clew_id_valid().
+ * @out: always written; source NONE when nothing valid was found.
+ * Return: 0, -CLEW_ENOENT (no valid context: start a new trace), or
+ * -CLEW_EINVAL (NULL @out, or NULL @h with @n > 0).
+ */
+CLEW_API int clew_extract(const struct clew_header *h, size_t n, struct clew_propagation *out);
+
+/*
+ * clew_inject() - headers carrying @p to an outgoing request: one header
+ * per @styles bit (CLEW_PROP_*) that @p can be written in. W3C and B3
+ * need a 32-hex trace ID (a UUID's hex digits count) and a 16-hex span;
+ * X-Request-ID takes the trace ID as it is. traceparent is written with
+ * version 00 and @p->flags & (SAMPLED | RANDOM); tracestate when not empty.
+ * Header names are static strings; values are written into @buf (not
+ * NUL-terminated) and point into it.
+ * @out: room for @cap headers; *@nout is set to the number written.
+ * Return: 0 (possibly with *@nout == 0), -CLEW_EINVAL, or -CLEW_ETRUNC when
+ * @cap or @bufcap is too small (*@nout is then 0).
+ */
+CLEW_API int clew_inject(const struct clew_propagation *p, unsigned styles, struct clew_header *out,
+			 size_t cap, size_t *nout, char *buf, size_t bufcap);
+
+/*
+ * clew_request_begin() - start serving a request on this thread: the
+ * thread's NDC is replaced by the trace of @in (NULL or source NONE = a
+ * new transaction ID of @c's id kind), then the caller's span when @in
+ * has one, then a new span ID for this service's work
+ * ("trace:caller:ours"), so every record of the request names the
+ * caller's span as its parent. @method/@path (may be NULL; cut to their
+ * limits) are remembered for records. The caller's flags and tracestate
+ * are kept for outgoing calls.
+ * Return: 0, -CLEW_EINVAL (NULL @c; @in's trace not clew_id_valid(), or
+ * its strings not NUL-terminated).
+ */
+CLEW_API int clew_request_begin(clew_client *c, const struct clew_propagation *in, const char *method,
+				const char *path);
+
+/* clew_request_end() - forget the thread's request and empty its NDC. */
+CLEW_API void clew_request_end(clew_client *c);
+
+/*
+ * clew_context_propagation() - the calling thread's context as it should
+ * go out on a call: the trace (NDC[0]), the innermost 16-hex span ID of the
+ * NDC as the span, the request's flags, sampling and tracestate.
+ * Return: 0, -CLEW_EINVAL, or -CLEW_ENOENT (the NDC is empty; @out source NONE).
+ */
+CLEW_API int clew_context_propagation(struct clew_propagation *out);
+
+/* ---------------------------------------------------------------------------
+ * Planned, not in the CLEW_0.1 symbol list yet (issue 3 items 5, 7, 8)
+ *
+ * Declared only when CLEW_PLANNED_API is defined, so that the shape can be
+ * reviewed and is compiled by the header test, but no program links
+ * against a function that does not exist yet.
+ */
+#ifdef CLEW_PLANNED_API
+
+/* Most key/values a span keeps until it ends. */
+#define CLEW_SPAN_ATTRS_MAX 16
+
+enum clew_span_status {
+	CLEW_STATUS_UNSET = 0, /* written as status=unset */
+	CLEW_STATUS_OK,
+	CLEW_STATUS_ERROR,
+};
+
+/*
+ * A span: caller-owned, usually on the stack. clew_span_start() pushes a
+ * new span ID on the thread's NDC (a child of the current span) and takes
+ * the wall and monotonic start times; clew_span_end() pops it and writes
+ * a record with event=span, name, dur_us (monotonic), status, the
+ * attributes, and the start wall time as its timestamp. Key/value strings
+ * and @name are referenced until the end.
+ */
+struct clew_span {
+	uint32_t magic;				   /* set by start, cleared by end */
+	char id[CLEW_SPAN_HEX_LEN + 1];		   /* this span's ID */
+	const char *name;			   /* referenced until end */
+	int64_t start_ns;			   /* wall clock, UTC ns */
+	int64_t start_mono_ns;			   /* CLOCK_MONOTONIC ns */
+	unsigned depth;				   /* NDC depth right after the push */
+	int status;				   /* enum clew_span_status */
+	uint16_t nattrs;			   /* used in attrs */
+	struct clew_kv attrs[CLEW_SPAN_ATTRS_MAX]; /* referenced key/values */
+};
+
+CLEW_API int clew_span_start(clew_client *c, struct clew_span *sp, const char *name);
+CLEW_API int clew_span_set(struct clew_span *sp, const struct clew_kv *kv,
+			   size_t nkv); /* -CLEW_ELIMIT when full */
+CLEW_API int clew_span_set_status(struct clew_span *sp, int status);
+CLEW_API int clew_span_end(clew_client *c, struct clew_span *sp);
+
+/*
+ * Metrics: registered once (allocates), updated lock-free from any thread
+ * (relaxed atomics on per-metric cells), written every flush interval by
+ * the client's background thread as records with event=metric, metric,
+ * type (counter|gauge|histogram), value and the tags, to the same output.
+ */
+typedef struct clew_metric clew_metric;
+
+enum clew_bucket_kind {
+	CLEW_BUCKETS_FIXED = 1,	  /* bounds[0..n) ascending */
+	CLEW_BUCKETS_EXPONENTIAL, /* start * factor^i, i < n */
+};
+
+struct clew_buckets {
+	int kind;	      /* enum clew_bucket_kind */
+	const double *bounds; /* FIXED: n upper bounds; copied */
+	size_t n;	      /* number of bounds (without +Inf) */
+	double start, factor; /* EXPONENTIAL */
+};
+
+CLEW_API int clew_counter_new(clew_client *c, clew_metric **out, const char *name, const struct clew_kv *tags,
+			      size_t ntags);
+CLEW_API int clew_gauge_new(clew_client *c, clew_metric **out, const char *name, const struct clew_kv *tags,
+			    size_t ntags);
+CLEW_API int clew_histogram_new(clew_client *c, clew_metric **out, const char *name,
+				const struct clew_buckets *b, const struct clew_kv *tags, size_t ntags);
+CLEW_API void clew_counter_add(clew_metric *m, uint64_t n);
+CLEW_API void clew_gauge_set(clew_metric *m, double v);
+CLEW_API void clew_histogram_observe(clew_metric *m, double v);
+
+/*
+ * Output control. The async mode (options: a ring size, taken from the
+ * reserved bytes) hands lines to a background writer and never blocks:
+ * when the ring is full the record is dropped, counted and reported as
+ * the metric clew_dropped_total.
+ */
+CLEW_API int clew_flush(clew_client *c, int timeout_ms); /* drain the ring and the metrics */
+CLEW_API int clew_reopen(clew_client *c);		 /* reopen file: outputs (logrotate) */
+CLEW_API int clew_signals_install(clew_client *c);	 /* SIGHUP reopen, fatal-signal best-effort flush */
+
+#endif /* CLEW_PLANNED_API */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * record.c - log records: from a log call to one line on the output.
+ *
+ * DESIGN: a record is assembled as a struct fmt_record of RAW views
+ * (fmt_str_n()/fmt_str_c()) pointing at the caller's strings, the
+ * thread's context and a few stack buffers (the formatted message, the
+ * text of numbers), then written by the formats library's emitter, the
+ * one implementation of each line format, into a bounded stack buffer,
+ * and handed to the sink as one write(). So the hot path allocates
+ * nothing, takes no lock, and produces only lines formats/ can parse.
+ * The record's IDs are the thread's NDC, outermost first; trace, span and
+ * parent follow the contract (DESIGN.md): trace = ids[0], span = the last
+ * when there are two or more, parent = the one before it when there are
+ * three or more. A record that cannot be written (longer than
+ * CLEW_LINE_MAX, a failed write) is dropped, counted and reported to
+ * on_diag, never half-written.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "fmt/json.h"
+#include "fmt/pipe.h"
+#include "fmt/str.h"
+#include "internal.h"
+#include "sink.h"
+
+_Static_assert((int)CLEW_LEVEL_TRACE == (int)FMT_LEVEL_TRACE && (int)CLEW_LEVEL_FATAL == (int)FMT_LEVEL_FATAL,
+	       "clew and fmt levels share their numbers");
+
+/* Longest text of a number: "-9223372036854775808" or a %.17g double, with the NUL. */
+#define NUM_MAX 32
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* Microseconds, as the formats' examples write them: the emitters print the fewest exact digits. */
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec / 1000 * 1000;
+}
+
+/* Fill @a from @kv; @num is room for the text of a number. Return: 0 or -CLEW_EINVAL. */
+static int fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[NUM_MAX])
+{
+	int n;
+
+	if (!kv->key || !*kv->key)
+		return -CLEW_EINVAL;
+	a->key = fmt_str_c(kv->key);
+	switch (kv->type) {
+	case CLEW_KV_STR:
+		a->type = kv->v.s ? FMT_T_STRING : FMT_T_NULL;
+		a->val = fmt_str_c(kv->v.s ? kv->v.s : "null");
+		return 0;
+	case CLEW_KV_INT:
+		n = snprintf(num, NUM_MAX, "%lld", (long long)kv->v.i);
+		break;
+	case CLEW_KV_DOUBLE:
+		if (!isfinite(kv->v.d)) {
+			/* JSON has no NaN or infinity: they travel as strings. */
+			a->type = FMT_T_STRING;
+			a->val = fmt_str_c(isnan(kv->v.d) ? "NaN" : kv->v.d > 0 ? "Infinity" : "-Infinity");
+			return 0;
+		}
+		n = snprintf(num, NUM_MAX, "%.17g", kv->v.d);
+		break;
+	case CLEW_KV_BOOL:
+		a->type = FMT_T_BOOL;
+		a->val = fmt_str_c(kv->v.b ? "true" : "false");
+		return 0;
+	default:
+		return -CLEW_EINVAL;
+	}
+	a->type = FMT_T_NUMBER;
+	a->val = fmt_str_n(num, (size_t)n);
+	return 0;
+}
+
+static void fill_context(struct fmt_record *rec, const struct clew_context *x)
+{
+	for (unsigned i = 0; i < x->depth; i++) {
+		unsigned end = i + 1u < x->depth ? x->off[i + 1] : x->len;
+
+		rec->ids[i] = fmt_str_n(x->ids + x->off[i], end - x->off[i] - 1u);
+	}
+	rec->nids = x->depth;
+	if (x->depth >= 1)
+		rec->trace = rec->ids[0];
+	if (x->depth >= 2)
+		rec->span = rec->ids[x->depth - 1];
+	if (x->depth >= 3)
+		rec->parent = rec->ids[x->depth - 2];
+	if (x->method[0])
+		rec->method = fmt_str_c(x->method);
+	if (x->path[0])
+		rec->path = fmt_str_c(x->path);
+}
+
+static int drop(clew_client *c, int rc, const char *why)
+{
+	uint64_t n = atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed) + 1;
+
+	clew__diag(c, CLEW_LEVEL_ERROR, "record dropped (%s); %llu dropped so far", why,
+		   (unsigned long long)n);
+	return rc;
+}
+
+int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap)
+{
+	struct fmt_record rec;
+	char msg[CLEW_MSG_MAX];
+	char num[FMT_ATTRS_MAX][NUM_MAX];
+	char line[CLEW_LINE_MAX];
+	size_t len;
+	int rc;
+
+	if (!c || level < CLEW_LEVEL_TRACE || level > CLEW_LEVEL_FATAL || (nkv && !kv))
+		return -CLEW_EINVAL;
+	if (!clew_enabled(c, level))
+		return 0;
+
+	fmt_record_clear(&rec);
+	rec.ts_ns = now_ns();
+	rec.has_ts = true;
+	rec.level = (uint8_t)level;
+	fill_context(&rec, clew__ctx());
+	rec.service = fmt_str_c(c->service);
+	if (fmt) {
+		int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+
+		if (n < 0)
+			return -CLEW_EINVAL;
+		rec.message = fmt_str_n(msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	}
+	if (nkv > FMT_ATTRS_MAX) {
+		nkv = FMT_ATTRS_MAX;
+		rec.flags |= FMT_F_ATTRS_TRUNCATED;
+	}
+	for (size_t i = 0; i < nkv; i++) {
+		rc = fill_attr(&rec.attrs[i], &kv[i], num[i]);
+		if (rc < 0)
+			return rc;
+	}
+	rec.nattrs = (uint16_t)nkv;
+
+	/* One byte is kept for the newline. */
+	if (c->format == CLEW_FORMAT_JSON)
+		rc = fmt_json_emit(&rec, FMT_JSON_SEVERITY, line, sizeof(line) - 1, &len);
+	else
+		rc = fmt_pipe_emit(&rec, line, sizeof(line) - 1, &len);
+	if (rc == -FMT_ETRUNC)
+		return drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
+	if (rc < 0)
+		return drop(c, -CLEW_EINVAL, fmt_strerror(rc));
+	line[len++] = '\n';
+	if (clew__sink_write(c, line, len) < 0)
+		return drop(c, -CLEW_EIO, "write failed");
+	return 0;
+}
+
+int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = clew_logv(c, level, kv, nkv, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+uint64_t clew_client_dropped(const clew_client *c)
+{
+	return c ? atomic_load_explicit(&c->dropped, memory_order_relaxed) : 0;
+}
+
+void clew__warn_record(clew_client *c, const char *fmt, ...)
+{
+	char msg[CLEW__DIAG_MAX];
+	const struct clew_kv kv[] = {CLEW_STR("clew", "warning")};
+	va_list ap;
+
+	if (!c)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->on_diag)
+		c->on_diag(c->cookie, CLEW_LEVEL_WARN, msg);
+	clew_log(c, CLEW_LEVEL_WARN, kv, 1, "%s", msg);
+}

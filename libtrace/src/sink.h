@@ -1,0 +1,27 @@
+/*
+ * sink.h - the client's output (sink.c).
+ */
+#ifndef CLEW_SINK_H
+#define CLEW_SINK_H
+
+#include <stddef.h>
+
+#include "internal.h"
+
+/*
+ * clew__sink_open() - open the output that c->out_kind/out_arg name.
+ * Return: 0 or -CLEW_EIO (with a diagnostic).
+ */
+int clew__sink_open(clew_client *c);
+
+/* clew__sink_close() - close the output if we opened it. */
+void clew__sink_close(clew_client *c);
+
+/*
+ * clew__sink_write() - write one whole record line (with its newline)
+ * with one write() call (a datagram for udp/unix datagram sockets).
+ * Return: 0 or -CLEW_EIO.
+ */
+int clew__sink_write(clew_client *c, const char *line, size_t len);
+
+#endif
