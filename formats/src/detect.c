@@ -3,7 +3,8 @@
  *
  * A JSON line is recognised by its first non-blank byte alone, so the
  * check costs one or two byte reads; everything else must look like the
- * start of a pipe record. Lines that are neither are not records: in a
+ * start of a pipe record (fmt_pipe_parse() says "not a record start" when
+ * it is not, so fmt_parse() leaves that check to it). Lines that are neither are not records: in a
  * stream they are continuation lines of the record above (a collector
  * concern), and parsed alone they are an error.
  */
@@ -26,18 +27,12 @@ enum fmt_format fmt_detect(const char *line, size_t len)
 
 int fmt_parse(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err)
 {
-	switch (fmt_detect(line, len)) {
-	case FMT_JSON:
+	size_t i = 0;
+
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i < len && line[i] == '{')
 		return fmt_json_parse(line, len, rec, err);
-	case FMT_PIPE:
-		return fmt_pipe_parse(line, len, rec, err);
-	default:
-		break;
-	}
-	fmt_record_clear(rec);
-	if (err) {
-		err->offset = 0;
-		err->what = "not a record start";
-	}
-	return -FMT_EPARSE;
+	/* the pipe parser makes the record-start check itself: no second scan */
+	return fmt_pipe_parse(line, len, rec, err);
 }

@@ -20,9 +20,10 @@ extern "C" {
 enum fmt_format fmt_detect(const char *line, size_t len);
 
 /*
- * fmt_parse() - fmt_detect(), then the matching parser.
- * Return: as that parser; -FMT_EPARSE ("not a record start") for
- * FMT_UNKNOWN.
+ * fmt_parse() - parse by the format fmt_detect() would give.
+ * Return: as that parser; -FMT_EPARSE ("not a record start", with the
+ * offset of the first byte that rules it out) when the line starts no
+ * record.
  */
 int fmt_parse(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err);
 
