@@ -1,0 +1,376 @@
+/*
+ * json_emit.c - write a record as one JSON object (one line, no newline).
+ *
+ * DESIGN: the object is built left to right into the caller's buffer, and
+ * every write checks the room left first, so nothing is ever written at or
+ * past @cap; on -FMT_ETRUNC the bytes already written are garbage to the
+ * caller. Keys come in a fixed order, each only when the record has it:
+ *
+ *   timestamp, level|severity, service, trace, span, parent, [ids],
+ *   method, path, message, event, then the attributes in record order.
+ *
+ * The output is always valid JSON, whatever the record holds:
+ * - strings go through fmt_json_escape(), which also turns invalid UTF-8
+ *   into U+FFFD (a RAW string of plain printable ASCII, the common case,
+ *   is copied in one memcpy instead);
+ * - a value typed number/bool/null/object/array is copied as its text only
+ *   after it is checked to be that (a number by the RFC 8259 grammar, an
+ *   object or array by fmt_json_validate()); text that is not is written
+ *   as a JSON string instead. Line breaks between the tokens of an object
+ *   or array become spaces, so the object stays on one line;
+ * - an attribute named like a fixed key is written as "_" + key, so no
+ *   key appears twice (two attributes with the same name stay two members,
+ *   as in the input).
+ * A timestamp that did not parse (FMT_F_TS_INVALID) is written as the text
+ * it had, so nothing is lost; the continuation lines (a stack trace) are
+ * appended to the message after "\n".
+ * Pure function: no allocation, no global state, thread-safe.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "fmt/json.h"
+#include "fmt/str.h"
+#include "fmt/ts.h"
+
+static int put(char *out, size_t cap, size_t *pos, const char *s, size_t n)
+{
+	if (n > cap - *pos)
+		return -FMT_ETRUNC;
+	if (n == 0)
+		return 0;
+	memcpy(out + *pos, s, n);
+	*pos += n;
+	return 0;
+}
+
+static int put_c(char *out, size_t cap, size_t *pos, char c)
+{
+	if (*pos >= cap)
+		return -FMT_ETRUNC;
+	out[(*pos)++] = c;
+	return 0;
+}
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/*
+ * Whether any byte of @v needs fmt_json_escape(): below 0x20, '"', '\\',
+ * or non-ASCII (which it checks for valid UTF-8), 8 bytes at a time.
+ */
+static inline bool swar_special(uint64_t v)
+{
+	uint64_t quote = v ^ (ONES * '"'), bsl = v ^ (ONES * '\\');
+
+	return (((v - ONES * 0x20) & ~v) | ((quote - ONES) & ~quote) | ((bsl - ONES) & ~bsl) | v) & HIGHS;
+}
+
+/*
+ * The inside of a JSON string for @s (present). Most values are RAW
+ * printable ASCII with nothing to escape: those are copied in one go.
+ */
+static int put_escaped(const struct fmt_str *s, char *out, size_t cap, size_t *pos)
+{
+	if (s->enc == FMT_ENC_RAW) {
+		const unsigned char *p = (const unsigned char *)s->ptr;
+		size_t i = 0;
+		uint64_t v;
+
+		for (; i + 8 <= s->len; i += 8) {
+			memcpy(&v, p + i, 8);
+			if (swar_special(v))
+				break;
+		}
+		while (i < s->len && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+			i++;
+		if (i == s->len)
+			return put(out, cap, pos, s->ptr, s->len);
+	}
+	return fmt_json_escape(s, out, cap, pos);
+}
+
+/* A JSON string of the decoded value of @s (present). */
+static int put_string(const struct fmt_str *s, char *out, size_t cap, size_t *pos)
+{
+	int rc;
+
+	if ((rc = put_c(out, cap, pos, '"')) < 0 || (rc = put_escaped(s, out, cap, pos)) < 0)
+		return rc;
+	return put_c(out, cap, pos, '"');
+}
+
+/*
+ * The separator and a fixed key: @key is a literal that includes its
+ * quotes and colon ("\"level\":").
+ */
+static int put_key(const char *key, size_t n, bool *first, char *out, size_t cap, size_t *pos)
+{
+	int rc;
+
+	if (!*first && (rc = put_c(out, cap, pos, ',')) < 0)
+		return rc;
+	*first = false;
+	return put(out, cap, pos, key, n);
+}
+
+#define KEY(k) "\"" k "\":", sizeof("\"" k "\":") - 1
+
+/* A fixed key and a string value, when @s is present. */
+static int put_member(const char *key, size_t n, const struct fmt_str *s, bool *first, char *out, size_t cap,
+		      size_t *pos)
+{
+	int rc;
+
+	if (!s->ptr)
+		return 0;
+	if ((rc = put_key(key, n, first, out, cap, pos)) < 0)
+		return rc;
+	return put_string(s, out, cap, pos);
+}
+
+static const struct {
+	const char *name;
+	size_t len;
+} fixed_keys[] = {
+	{"timestamp", 9}, {"level", 5}, {"severity", 8}, {"service", 7}, {"trace", 5},	 {"span", 4},
+	{"parent", 6},	  {"ids", 3},	{"method", 6},	 {"path", 4},	 {"message", 7}, {"event", 5},
+};
+
+static bool is_fixed_key(const struct fmt_str *k)
+{
+	for (size_t i = 0; i < sizeof(fixed_keys) / sizeof(fixed_keys[0]); i++) {
+		if (k->enc == FMT_ENC_RAW) {
+			if (k->len == fixed_keys[i].len && memcmp(k->ptr, fixed_keys[i].name, k->len) == 0)
+				return true;
+		} else if (fmt_str_eq(k, fixed_keys[i].name, fixed_keys[i].len)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Whether s[0..n) is exactly one number by the RFC 8259 grammar. */
+static bool is_json_number(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i >= n || !is_digit(s[i]))
+		return false;
+	if (s[i] == '0')
+		i++;
+	else
+		while (i < n && is_digit(s[i]))
+			i++;
+	if (i < n && s[i] == '.') {
+		i++;
+		if (i >= n || !is_digit(s[i]))
+			return false;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !is_digit(s[i]))
+			return false;
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	return i == n;
+}
+
+static bool is_lit(const struct fmt_str *v, const char *lit, size_t n)
+{
+	return v->len == n && memcmp(v->ptr, lit, n) == 0;
+}
+
+/* Whether the text of a non-string value can be copied as it is. */
+static bool is_raw_ok(const struct fmt_attr *a)
+{
+	const struct fmt_str *v = &a->val;
+
+	if (v->enc != FMT_ENC_RAW)
+		return false;
+	switch (a->type) {
+	case FMT_T_NUMBER:
+		return is_json_number(v->ptr, v->len);
+	case FMT_T_BOOL:
+		return is_lit(v, "true", 4) || is_lit(v, "false", 5);
+	case FMT_T_NULL:
+		return is_lit(v, "null", 4);
+	case FMT_T_OBJECT:
+		return v->len > 0 && v->ptr[0] == '{' && fmt_json_validate(v->ptr, v->len, NULL) == 0;
+	case FMT_T_ARRAY:
+		return v->len > 0 && v->ptr[0] == '[' && fmt_json_validate(v->ptr, v->len, NULL) == 0;
+	default:
+		return false;
+	}
+}
+
+static int put_raw(const struct fmt_attr *a, char *out, size_t cap, size_t *pos)
+{
+	size_t start = *pos;
+	int rc;
+
+	rc = put(out, cap, pos, a->val.ptr, a->val.len);
+	if (rc < 0 || (a->type != FMT_T_OBJECT && a->type != FMT_T_ARRAY))
+		return rc;
+	/* Validated JSON holds CR/LF only as whitespace between tokens. */
+	for (size_t i = start; i < *pos; i++) {
+		if (out[i] == '\n' || out[i] == '\r')
+			out[i] = ' ';
+	}
+	return 0;
+}
+
+static int put_attr(const struct fmt_attr *a, bool *first, char *out, size_t cap, size_t *pos)
+{
+	static const struct fmt_str empty = {"", 0, FMT_ENC_RAW};
+	const struct fmt_str *key = a->key.ptr ? &a->key : &empty;
+	int rc;
+
+	if (!*first && (rc = put_c(out, cap, pos, ',')) < 0)
+		return rc;
+	*first = false;
+	if ((rc = put_c(out, cap, pos, '"')) < 0)
+		return rc;
+	if (a->key.ptr && is_fixed_key(key) && (rc = put_c(out, cap, pos, '_')) < 0)
+		return rc;
+	if ((rc = put_escaped(key, out, cap, pos)) < 0 || (rc = put(out, cap, pos, "\":", 2)) < 0)
+		return rc;
+
+	if (!a->val.ptr)
+		return put(out, cap, pos, a->type == FMT_T_STRING ? "\"\"" : "null",
+			   a->type == FMT_T_STRING ? 2 : 4);
+	if (a->type != FMT_T_STRING && is_raw_ok(a))
+		return put_raw(a, out, cap, pos);
+	return put_string(&a->val, out, cap, pos);
+}
+
+static int put_message(const struct fmt_record *rec, bool *first, char *out, size_t cap, size_t *pos)
+{
+	int rc;
+
+	if (!rec->message.ptr && !rec->cont.ptr)
+		return 0;
+	if ((rc = put_key(KEY("message"), first, out, cap, pos)) < 0 || (rc = put_c(out, cap, pos, '"')) < 0)
+		return rc;
+	if (rec->message.ptr) {
+		rc = put_escaped(&rec->message, out, cap, pos);
+		if (rc < 0)
+			return rc;
+		if (rec->cont.ptr && (rc = put(out, cap, pos, "\\n", 2)) < 0)
+			return rc;
+	}
+	if (rec->cont.ptr && (rc = put_escaped(&rec->cont, out, cap, pos)) < 0)
+		return rc;
+	return put_c(out, cap, pos, '"');
+}
+
+static int emit(const struct fmt_record *rec, unsigned opts, char *out, size_t cap, size_t *pos)
+{
+	bool first = true;
+	int rc;
+
+	if ((rc = put_c(out, cap, pos, '{')) < 0)
+		return rc;
+
+	if (rec->has_ts) {
+		char ts[FMT_TS_MAX];
+		size_t n = fmt_ts_format(rec->ts_ns, -1, ts);
+
+		if ((rc = put_key(KEY("timestamp"), &first, out, cap, pos)) < 0 ||
+		    (rc = put_c(out, cap, pos, '"')) < 0 || (rc = put(out, cap, pos, ts, n)) < 0 ||
+		    (rc = put_c(out, cap, pos, '"')) < 0)
+			return rc;
+	} else if ((rc = put_member(KEY("timestamp"), &rec->ts_text, &first, out, cap, pos)) < 0) {
+		return rc;
+	}
+
+	if (rec->level >= FMT_LEVEL_TRACE && rec->level <= FMT_LEVEL_OTHER) {
+		const bool sev = opts & FMT_JSON_SEVERITY;
+		const char *key = sev ? "\"severity\":" : "\"level\":";
+		const size_t klen = sev ? sizeof("\"severity\":") - 1 : sizeof("\"level\":") - 1;
+
+		if (rec->level != FMT_LEVEL_OTHER) {
+			const char *name = fmt_level_name((enum fmt_level)rec->level);
+			const struct fmt_str v = {name, (uint32_t)strlen(name), FMT_ENC_RAW};
+
+			rc = put_member(key, klen, &v, &first, out, cap, pos);
+		} else {
+			rc = put_member(key, klen, &rec->level_text, &first, out, cap, pos);
+		}
+		if (rc < 0)
+			return rc;
+	}
+
+	if ((rc = put_member(KEY("service"), &rec->service, &first, out, cap, pos)) < 0 ||
+	    (rc = put_member(KEY("trace"), &rec->trace, &first, out, cap, pos)) < 0 ||
+	    (rc = put_member(KEY("span"), &rec->span, &first, out, cap, pos)) < 0 ||
+	    (rc = put_member(KEY("parent"), &rec->parent, &first, out, cap, pos)) < 0)
+		return rc;
+
+	if ((opts & FMT_JSON_IDS) && rec->nids > 0) {
+		if ((rc = put_key(KEY("ids"), &first, out, cap, pos)) < 0 ||
+		    (rc = put_c(out, cap, pos, '[')) < 0)
+			return rc;
+		for (size_t i = 0; i < rec->nids; i++) {
+			static const struct fmt_str empty = {"", 0, FMT_ENC_RAW};
+			const struct fmt_str *id = rec->ids[i].ptr ? &rec->ids[i] : &empty;
+
+			if (i > 0 && (rc = put_c(out, cap, pos, ',')) < 0)
+				return rc;
+			if ((rc = put_string(id, out, cap, pos)) < 0)
+				return rc;
+		}
+		if ((rc = put_c(out, cap, pos, ']')) < 0)
+			return rc;
+	}
+
+	if ((rc = put_member(KEY("method"), &rec->method, &first, out, cap, pos)) < 0 ||
+	    (rc = put_member(KEY("path"), &rec->path, &first, out, cap, pos)) < 0 ||
+	    (rc = put_message(rec, &first, out, cap, pos)) < 0)
+		return rc;
+
+	if (rec->event == FMT_EVENT_SPAN || rec->event == FMT_EVENT_METRIC) {
+		if ((rc = put_key(KEY("event"), &first, out, cap, pos)) < 0)
+			return rc;
+		if (rec->event == FMT_EVENT_SPAN)
+			rc = put(out, cap, pos, "\"span\"", 6);
+		else
+			rc = put(out, cap, pos, "\"metric\"", 8);
+		if (rc < 0)
+			return rc;
+	}
+
+	for (size_t i = 0; i < rec->nattrs; i++) {
+		rc = put_attr(&rec->attrs[i], &first, out, cap, pos);
+		if (rc < 0)
+			return rc;
+	}
+	return put_c(out, cap, pos, '}');
+}
+
+int fmt_json_emit(const struct fmt_record *rec, unsigned opts, char *out, size_t cap, size_t *len)
+{
+	size_t pos = 0;
+	int rc;
+
+	if (!rec || !out || !len || (opts & ~(unsigned)(FMT_JSON_IDS | FMT_JSON_SEVERITY)) ||
+	    rec->nids > FMT_IDS_MAX || rec->nattrs > FMT_ATTRS_MAX)
+		return -FMT_EINVAL;
+	rc = emit(rec, opts, out, cap, &pos);
+	if (rc < 0)
+		return rc;
+	*len = pos;
+	return 0;
+}
