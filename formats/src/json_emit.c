@@ -32,25 +32,7 @@
 #include "fmt/json.h"
 #include "fmt/str.h"
 #include "fmt/ts.h"
-
-static int put(char *out, size_t cap, size_t *pos, const char *s, size_t n)
-{
-	if (n > cap - *pos)
-		return -FMT_ETRUNC;
-	if (n == 0)
-		return 0;
-	memcpy(out + *pos, s, n);
-	*pos += n;
-	return 0;
-}
-
-static int put_c(char *out, size_t cap, size_t *pos, char c)
-{
-	if (*pos >= cap)
-		return -FMT_ETRUNC;
-	out[(*pos)++] = c;
-	return 0;
-}
+#include "put.h"
 
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)

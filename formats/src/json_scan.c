@@ -86,29 +86,9 @@ value:
 			goto after;
 		}
 		goto value;
-	case '"':
-		rc = fmt__json_string(s, len, &p, &esc, err);
-		break;
-	case '-':
-	case '0':
-	case '1':
-	case '2':
-	case '3':
-	case '4':
-	case '5':
-	case '6':
-	case '7':
-	case '8':
-	case '9':
-		rc = fmt__json_number(s, len, &p, err);
-		break;
-	case 't':
-	case 'f':
-	case 'n':
-		rc = fmt__json_literal(s, len, &p, &type, err);
-		break;
 	default:
-		return fmt__json_fail(err, p, FMT__JE_VALUE, FMT_EPARSE);
+		rc = fmt__json_scalar(s, len, &p, &type, &esc, err);
+		break;
 	}
 	if (rc < 0)
 		return rc;

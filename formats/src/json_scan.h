@@ -340,30 +340,18 @@ static inline int fmt__json_literal(const char *s, size_t len, size_t *pos, uint
 int fmt__json_skip(const char *s, size_t len, size_t *pos, unsigned depth, struct fmt_err *err);
 
 /*
- * fmt__json_value() - scan the value at s[*pos] (not whitespace) into a
- * view and a type: a string gives its inside (enc FMT_ENC_JSON when it
- * holds escapes), anything else its raw text (enc FMT_ENC_RAW).
- * Return: 0, or a negative code with @err set.
+ * fmt__json_scalar() - scan the string, number or literal at s[*pos]
+ * (not whitespace, not past the end), leaving *pos just past it; *esc
+ * tells whether a string holds escapes.
+ * Return: 0 with *type set, or a negative code with @err set.
  */
-static inline int fmt__json_value(const char *s, size_t len, size_t *pos, unsigned depth, struct fmt_str *val,
-				  uint8_t *type, struct fmt_err *err)
+static inline int fmt__json_scalar(const char *s, size_t len, size_t *pos, uint8_t *type, bool *esc,
+				   struct fmt_err *err)
 {
-	size_t start = *pos;
-	bool esc;
-	int rc;
-
-	if (FMT__UNLIKELY(start >= len))
-		return fmt__json_fail(err, start, FMT__JE_EOF, FMT_EPARSE);
-	switch (s[start]) {
+	switch (s[*pos]) {
 	case '"':
-		rc = fmt__json_string(s, len, pos, &esc, err);
-		if (rc < 0)
-			return rc;
-		val->ptr = s + start + 1;
-		val->len = (uint32_t)(*pos - start - 2);
-		val->enc = esc ? FMT_ENC_JSON : FMT_ENC_RAW;
 		*type = FMT_T_STRING;
-		return 0;
+		return fmt__json_string(s, len, pos, esc, err);
 	case '-':
 	case '0':
 	case '1':
@@ -375,14 +363,32 @@ static inline int fmt__json_value(const char *s, size_t len, size_t *pos, unsign
 	case '7':
 	case '8':
 	case '9':
-		rc = fmt__json_number(s, len, pos, err);
 		*type = FMT_T_NUMBER;
-		break;
+		return fmt__json_number(s, len, pos, err);
 	case 't':
 	case 'f':
 	case 'n':
-		rc = fmt__json_literal(s, len, pos, type, err);
-		break;
+		return fmt__json_literal(s, len, pos, type, err);
+	}
+	return fmt__json_fail(err, *pos, FMT__JE_VALUE, FMT_EPARSE);
+}
+
+/*
+ * fmt__json_value() - scan the value at s[*pos] (not whitespace) into a
+ * view and a type: a string gives its inside (enc FMT_ENC_JSON when it
+ * holds escapes), anything else its raw text (enc FMT_ENC_RAW).
+ * Return: 0, or a negative code with @err set.
+ */
+static inline int fmt__json_value(const char *s, size_t len, size_t *pos, unsigned depth, struct fmt_str *val,
+				  uint8_t *type, struct fmt_err *err)
+{
+	size_t start = *pos;
+	bool esc = false;
+	int rc;
+
+	if (FMT__UNLIKELY(start >= len))
+		return fmt__json_fail(err, start, FMT__JE_EOF, FMT_EPARSE);
+	switch (s[start]) {
 	case '{':
 		rc = fmt__json_skip(s, len, pos, depth, err);
 		*type = FMT_T_OBJECT;
@@ -392,7 +398,14 @@ static inline int fmt__json_value(const char *s, size_t len, size_t *pos, unsign
 		*type = FMT_T_ARRAY;
 		break;
 	default:
-		return fmt__json_fail(err, start, FMT__JE_VALUE, FMT_EPARSE);
+		rc = fmt__json_scalar(s, len, pos, type, &esc, err);
+		if (rc == 0 && *type == FMT_T_STRING) {
+			val->ptr = s + start + 1;
+			val->len = (uint32_t)(*pos - start - 2);
+			val->enc = esc ? FMT_ENC_JSON : FMT_ENC_RAW;
+			return 0;
+		}
+		break;
 	}
 	if (rc < 0)
 		return rc;

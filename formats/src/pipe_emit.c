@@ -40,28 +40,10 @@
 #include "fmt/pipe.h"
 #include "fmt/str.h"
 #include "fmt/ts.h"
+#include "put.h"
 
 /* Decoding needs up to s->len bytes; below this it uses the stack. */
 #define DECODE_STACK 256
-
-static int put(char *out, size_t cap, size_t *pos, const char *s, size_t n)
-{
-	if (n > cap - *pos)
-		return -FMT_ETRUNC;
-	if (n == 0)
-		return 0;
-	memcpy(out + *pos, s, n);
-	*pos += n;
-	return 0;
-}
-
-static int put_c(char *out, size_t cap, size_t *pos, char c)
-{
-	if (*pos >= cap)
-		return -FMT_ETRUNC;
-	out[(*pos)++] = c;
-	return 0;
-}
 
 /*
  * Append the decoded bytes of @s (present) to out[*pos..cap).

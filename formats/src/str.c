@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fmt/str.h"
+#include "put.h"
 
 struct fmt_str fmt_str_c(const char *s)
 {
@@ -207,16 +208,6 @@ bool fmt_str_eq(const struct fmt_str *s, const char *lit, size_t len)
 		n += k;
 	}
 	return n == len;
-}
-
-/* Appends @n bytes to out[*pos..cap), or fails without writing. */
-static int put(char *out, size_t cap, size_t *pos, const char *b, size_t n)
-{
-	if (cap - *pos < n)
-		return -FMT_ETRUNC;
-	memcpy(out + *pos, b, n);
-	*pos += n;
-	return 0;
 }
 
 /* The pipe escape of one plain byte, or 0 when it needs none. */

@@ -16,7 +16,7 @@
  * while keeping struct fmt_record small enough for the stack.
  */
 #ifndef FMT_IDS_MAX
-# define FMT_IDS_MAX 32
+#define FMT_IDS_MAX 32
 #endif
 
 /*
@@ -25,7 +25,7 @@
  * FMT_F_ATTRS_TRUNCATED, so the caller can keep the raw line as well.
  */
 #ifndef FMT_ATTRS_MAX
-# define FMT_ATTRS_MAX 64
+#define FMT_ATTRS_MAX 64
 #endif
 
 /*
@@ -35,7 +35,7 @@
  * walked 100000 levels deep. Log lines nest a few levels at most.
  */
 #ifndef FMT_JSON_DEPTH_MAX
-# define FMT_JSON_DEPTH_MAX 128
+#define FMT_JSON_DEPTH_MAX 128
 #endif
 
 /*
@@ -44,7 +44,7 @@
  * rejected with "number too long" rather than carried around.
  */
 #ifndef FMT_JSON_NUMBER_MAX
-# define FMT_JSON_NUMBER_MAX 100
+#define FMT_JSON_NUMBER_MAX 100
 #endif
 
 /* Longest line a parser accepts: views carry 32-bit lengths. */
