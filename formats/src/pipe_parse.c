@@ -369,11 +369,17 @@ static int fail(struct fmt_record *rec, struct fmt_err *err, int code, size_t of
 	return code;
 }
 
-/* Whether s[0..n) is exactly a JSON number (RFC 8259). */
+/*
+ * Whether s[0..n) is exactly a JSON number (RFC 8259) that the JSON parser
+ * would take: one longer than FMT_JSON_NUMBER_MAX stays a string, so a
+ * record reads the same whichever format it went through.
+ */
 static inline bool is_json_number(const char *s, size_t n)
 {
 	size_t i = 0, d;
 
+	if (n > FMT_JSON_NUMBER_MAX)
+		return false;
 	if (i < n && s[i] == '-')
 		i++;
 	if (i >= n)
