@@ -18,7 +18,10 @@
 #include <sys/un.h>
 
 #include "internal.h"
+#include "ring.h"
 #include "sink.h"
+#include <stdint.h>
+#include <time.h>
 
 void clew__strlcpy(char *dst, const char *s, size_t cap)
 {
@@ -183,6 +186,80 @@ static const char *from_env(const clew_client *c, const char *name)
 	return getenv(name);
 }
 
+/* A boolean environment value: 1 true yes on / 0 false no off (any case). */
+static int bool_parse(const char *s)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false", "no",
+										    "off"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -CLEW_EINVAL;
+}
+
+/* The async mode, the ring size and the metrics period. */
+static int resolve_output_mode(clew_client *c, const struct clew_options *opt)
+{
+	const char *s;
+	char *end;
+
+	if (opt->flags & CLEW_OPT_ASYNC) {
+		c->async = true;
+	} else if (!(opt->flags & CLEW_OPT_SYNC) && (s = from_env(c, "CLEW_ASYNC")) && *s) {
+		int v = bool_parse(s);
+
+		if (v < 0) {
+			clew__diag(c, CLEW_LEVEL_ERROR, "CLEW_ASYNC=%s: not 1 or 0", s);
+			return -CLEW_ECONFIG;
+		}
+		c->async = v;
+	}
+
+	c->ring_bytes = opt->ring_bytes;
+	if (c->ring_bytes == 0 && (s = from_env(c, "CLEW_RING_BYTES")) && *s) {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || *end || v < CLEW__RING_MIN || v > CLEW__RING_MAX) {
+			clew__diag(c, CLEW_LEVEL_ERROR, "CLEW_RING_BYTES=%s: not a size from %u to %u", s,
+				   CLEW__RING_MIN, CLEW__RING_MAX);
+			return -CLEW_ECONFIG;
+		}
+		c->ring_bytes = (uint32_t)v;
+	}
+	if (c->ring_bytes == 0)
+		c->ring_bytes = CLEW__RING_DEFAULT;
+	if (c->ring_bytes < CLEW__RING_MIN || c->ring_bytes > CLEW__RING_MAX)
+		return -CLEW_EINVAL;
+
+	if (opt->metrics_interval_ms == CLEW_INTERVAL_NEVER) {
+		c->interval_ms = 0;
+	} else if (opt->metrics_interval_ms) {
+		c->interval_ms = opt->metrics_interval_ms;
+	} else if ((s = from_env(c, "CLEW_METRICS_INTERVAL")) && *s) {
+		double v;
+
+		errno = 0;
+		v = strtod(s, &end);
+		if (errno || *end || !(v >= 0) || v > 86400) {
+			clew__diag(c, CLEW_LEVEL_ERROR,
+				   "CLEW_METRICS_INTERVAL=%s: not seconds from 0 to 86400", s);
+			return -CLEW_ECONFIG;
+		}
+		c->interval_ms = (uint32_t)(v * 1000);
+		if (v > 0 && c->interval_ms == 0)
+			c->interval_ms = 1;
+	} else {
+		c->interval_ms = CLEW__METRICS_INTERVAL_DEFAULT;
+	}
+	return 0;
+}
+
 static int resolve(clew_client *c, const struct clew_options *opt)
 {
 	const char *s;
@@ -240,7 +317,9 @@ static int resolve(clew_client *c, const struct clew_options *opt)
 		clew__diag(c, CLEW_LEVEL_ERROR,
 			   "%s%s: not stderr, stdout, file:PATH, unix:PATH, udp:HOST:PORT or tcp:HOST:PORT",
 			   opt->output ? "output " : "CLEW_OUTPUT=", s);
-	return rc;
+	if (rc < 0)
+		return rc;
+	return resolve_output_mode(c, opt);
 }
 
 static void client_release(clew_client *c)
@@ -267,7 +346,8 @@ int clew_client_new(clew_client **out, const struct clew_options *opt)
 			return -CLEW_EINVAL;
 	if (opt->format < CLEW_FORMAT_UNSET || opt->format > CLEW_FORMAT_JSON ||
 	    opt->level < CLEW_LEVEL_UNSET || opt->level > CLEW_LEVEL_OFF || opt->id_kind < CLEW_ID_UNSET ||
-	    opt->id_kind > CLEW_ID_BASE62 || (opt->flags & ~(uint32_t)CLEW_OPT_IGNORE_ENV))
+	    opt->id_kind > CLEW_ID_BASE62 || (opt->flags & ~(uint32_t)CLEW__OPT_ALL) ||
+	    (opt->flags & CLEW_OPT_ASYNC && opt->flags & CLEW_OPT_SYNC))
 		return -CLEW_EINVAL;
 
 	c = calloc(1, sizeof(*c));
@@ -276,6 +356,15 @@ int clew_client_new(clew_client **out, const struct clew_options *opt)
 	c->flags = opt->flags;
 	c->on_diag = opt->on_diag;
 	c->cookie = opt->cookie;
+	c->fd = -1;
+	if (pthread_mutex_init(&c->lock, NULL) != 0) {
+		free(c);
+		return -CLEW_ENOMEM;
+	}
+	atomic_init(&c->stop, false);
+	atomic_init(&c->wake, 0);
+	atomic_init(&c->sleeping, false);
+	atomic_init(&c->restart, false);
 
 	rc = resolve(c, opt);
 	if (rc < 0)
@@ -283,11 +372,29 @@ int clew_client_new(clew_client **out, const struct clew_options *opt)
 	rc = clew__sink_open(c);
 	if (rc < 0)
 		goto err_release;
+	if (c->async) {
+		rc = clew__ring_new(c, c->ring_bytes);
+		if (rc < 0)
+			goto err_close;
+		pthread_mutex_lock(&c->lock);
+		rc = clew__worker_start(c);
+		pthread_mutex_unlock(&c->lock);
+		if (rc < 0)
+			goto err_ring;
+	}
+	if (!clew__register(c))
+		clew__diag(c, CLEW_LEVEL_WARN,
+			   "too many clients: this one is not flushed at exit or on a signal");
 	*out = c;
 	return 0;
 
+err_ring:
+	clew__ring_free(c);
+err_close:
+	clew__sink_close(c);
 err_release:
 	client_release(c);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return rc;
 }
@@ -296,11 +403,63 @@ void clew_client_free(clew_client *c)
 {
 	if (!c)
 		return;
+	clew__unregister(c);
+	clew__worker_stop(c);
+	if (c->metrics || c->ring || atomic_load(&c->dropped))
+		clew__metrics_flush(c);
+	if (c->ring) {
+		/* The worker is gone: nobody else drains, so this takes everything committed. */
+		clew__ring_drain_ex(c, 1000, false);
+		clew__ring_free(c);
+	}
+	clew__metrics_free(c);
 	clew__sink_close(c);
 	client_release(c);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
+/* Milliseconds left until @deadline (CLOCK_MONOTONIC ns); never negative. */
+static int ms_left(int64_t deadline)
+{
+	int64_t left = deadline - clew__mono_ns();
+
+	return left <= 0 ? 0 : left / 1000000 > INT32_MAX ? INT32_MAX : (int)(left / 1000000);
+}
+
+/*
+ * Drain the ring until every ticket claimed before the call has been
+ * written, or @deadline (CLOCK_MONOTONIC ns; INT64_MAX = none) passes.
+ */
+static int wait_drained(clew_client *c, int64_t deadline)
+{
+	const uint64_t target = clew__ring_head(c);
+	const struct timespec nap = {.tv_sec = 0, .tv_nsec = 100000};
+
+	for (;;) {
+		clew__ring_drain_ex(c, ms_left(deadline) < 1000 ? ms_left(deadline) : 1000, false);
+		/* Tickets claimed before the call are all out once the tail passed them. */
+		if ((int64_t)(clew__ring_tail(c) - target) >= 0)
+			return 0;
+		if (clew__mono_ns() >= deadline)
+			return -CLEW_ETIMEDOUT;
+		nanosleep(&nap, NULL);
+	}
+}
+
+int clew_flush(clew_client *c, int timeout_ms)
+{
+	const int64_t deadline = timeout_ms < 0 ? INT64_MAX : clew__mono_ns() + (int64_t)timeout_ms * 1000000;
+	int rc;
+
+	if (!c)
+		return -CLEW_EINVAL;
+	/* The records logged before the call first, so that clew.dropped counts what they lost. */
+	if (c->ring && (rc = wait_drained(c, deadline)) < 0)
+		return rc;
+	clew__metrics_flush(c);
+	return c->ring ? wait_drained(c, deadline) : 0;
+}
 const char *clew_client_service(const clew_client *c)
 {
 	return c ? c->service : NULL;

@@ -42,6 +42,8 @@ const char *clew_strerror(int code)
 		return "not found";
 	case CLEW_EMISMATCH:
 		return "NDC pop did not match the top";
+	case CLEW_ETIMEDOUT:
+		return "timed out with records still queued";
 	default:
 		return "unknown error";
 	}

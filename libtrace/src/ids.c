@@ -42,6 +42,12 @@ static void register_atfork(void)
 	pthread_atfork(NULL, NULL, on_fork_child);
 }
 
+unsigned clew__fork_gen(void)
+{
+	pthread_once(&atfork_once, register_atfork);
+	return atomic_load_explicit(&fork_gen, memory_order_relaxed);
+}
+
 static uint64_t splitmix64(uint64_t *x)
 {
 	uint64_t z = (*x += 0x9e3779b97f4a7c15u);

@@ -5,6 +5,7 @@
 #ifndef CLEW_INTERNAL_H
 #define CLEW_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 
 #include "clew/clew.h"
 #include "fmt/limits.h"
+#include "fmt/record.h"
 
 _Static_assert(CLEW_NDC_MAX == FMT_IDS_MAX, "an NDC must fit one record's ids[]");
 _Static_assert(CLEW_NDC_BYTES <= UINT16_MAX, "NDC offsets are uint16_t");
@@ -20,6 +22,12 @@ _Static_assert(CLEW_ID_MAX + 1 <= CLEW_NDC_BYTES, "one ID must fit the NDC");
 
 /* Written into struct clew_context.magic by clew_context_capture(). */
 #define CLEW__CTX_MAGIC 0x636c6577u /* "clew" */
+
+/* Every CLEW_OPT_* flag. */
+#define CLEW__OPT_ALL (CLEW_OPT_IGNORE_ENV | CLEW_OPT_ASYNC | CLEW_OPT_SYNC)
+
+/* Metrics flush period when neither the options nor CLEW_METRICS_INTERVAL set one: 10 s. */
+#define CLEW__METRICS_INTERVAL_DEFAULT 10000u
 
 /* Longest diagnostic message handed to on_diag, with its NUL; longer ones are cut. */
 #define CLEW__DIAG_MAX 256
@@ -48,7 +56,28 @@ struct clew_client {
 	char *out_port;		      /* port text for udp/tcp; points into out_arg's allocation */
 	int fd;			      /* the output's descriptor; -1 when closed */
 	bool own_fd;		      /* fd was opened by us (not stderr/stdout) */
-	atomic_uint_fast64_t dropped; /* records not written (too long, write error) */
+	atomic_uint_fast64_t dropped; /* records not written (too long, write error, ring full) */
+
+	pthread_mutex_t lock;	     /* guards metrics and the worker's start and stop */
+	struct clew_metric *metrics; /* registered metrics, newest first; freed with the client */
+	uint32_t interval_ms;	     /* metrics flush period; 0 = no periodic flush */
+	uint32_t ring_bytes;	     /* async ring size asked for */
+
+	/* The background thread (worker.c): periodic metrics, and the async writer. */
+	pthread_t worker;	  /* valid while worker_on */
+	bool worker_on;		  /* the worker was started (in this process) */
+	atomic_bool stop;	  /* asks the worker to leave */
+	atomic_uint wake;	  /* futex word: bumped to wake the worker */
+	atomic_bool sleeping;	  /* the worker waits on wake with no timeout soon */
+	unsigned worker_fork_gen; /* clew__fork_gen() when the worker was started */
+	atomic_bool restart;	  /* forked child: start a worker at the next record */
+
+	/* Output modes (ring.c, process.c). */
+	bool async;		 /* records go through the ring to the worker */
+	bool dgram;		 /* the output is a datagram socket: one send() per record */
+	size_t batch_max;	 /* most bytes of whole records one async write() joins (sink.c) */
+	struct clew__ring *ring; /* async only; NULL otherwise */
+	atomic_uint hup_seen;	 /* the SIGHUP generation the output was last (re)opened for */
 };
 
 /*
@@ -65,6 +94,12 @@ void clew__diag(const clew_client *c, int level, const char *fmt, ...) __attribu
  */
 void clew__warn_record(clew_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * clew__fork_gen() - the process's fork generation: bumped in every forked
+ * child (ids.c), so state made in another process can be told apart.
+ */
+unsigned clew__fork_gen(void);
+
 /* The next 64 random bits of the calling thread's generator (ids.c). */
 uint64_t clew__rand_u64(void);
 
@@ -73,6 +108,59 @@ struct clew_context *clew__ctx(void);
 
 /* Whether @len bytes at @s are lowercase hex digits. */
 bool clew__is_lhex(const char *s, size_t len);
+
+/* Longest text of a number: "-9223372036854775808" or a %.17g double, with the NUL. */
+#define CLEW__NUM_MAX 32
+
+/* Wall-clock time now, UTC ns since the epoch, cut to whole microseconds (record.c). */
+int64_t clew__now_ns(void);
+
+/* CLOCK_MONOTONIC now, in ns (span.c). */
+int64_t clew__mono_ns(void);
+
+/*
+ * clew__record_init() - clear @rec and set what every record of @c has:
+ * the timestamp @ts_ns, @level and the service (record.c).
+ */
+void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, int64_t ts_ns);
+
+/* clew__fill_context() - the IDs (trace, span, parent), method and path of @x into @rec. */
+void clew__fill_context(struct fmt_record *rec, const struct clew_context *x);
+
+/*
+ * clew__fill_attr() - @a from @kv; @num is room for the text of a number
+ * and must live as long as @a. Return: 0 or -CLEW_EINVAL (bad key or type).
+ */
+int clew__fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[CLEW__NUM_MAX]);
+
+/*
+ * clew__emit() - format @rec with @c's emitter into a bounded stack line
+ * and hand it to the output (clew__out_line()). Return: 0, or a negative
+ * code for a record dropped and counted.
+ */
+int clew__emit(clew_client *c, const struct fmt_record *rec);
+
+/* clew__drop() - count a dropped record, tell on_diag @why, and return @rc. */
+int clew__drop(clew_client *c, int rc, const char *why);
+
+/*
+ * Metrics (metric.c). clew__metrics_flush() writes one record per metric
+ * of @c, and clew.dropped, through clew__emit(). Any thread; takes c->lock.
+ * clew__metrics_free() frees them all (clew_client_free() only).
+ */
+void clew__metrics_flush(clew_client *c);
+void clew__metrics_free(clew_client *c);
+
+/*
+ * The background thread (worker.c). clew__worker_start() starts it once
+ * per client and process (again in a forked child); call with c->lock
+ * held. Return: 0 or -CLEW_ENOMEM. clew__worker_stop() asks it to leave
+ * and joins it; clew__worker_wake() makes a sleeping worker look at its
+ * work now (cheap when it is awake).
+ */
+int clew__worker_start(clew_client *c);
+void clew__worker_stop(clew_client *c);
+void clew__worker_wake(clew_client *c);
 
 /* Copy at most @cap - 1 bytes of @s (NULL = "") into @dst, NUL-terminated. */
 void clew__strlcpy(char *dst, const char *s, size_t cap);

@@ -29,10 +29,7 @@
 _Static_assert((int)CLEW_LEVEL_TRACE == (int)FMT_LEVEL_TRACE && (int)CLEW_LEVEL_FATAL == (int)FMT_LEVEL_FATAL,
 	       "clew and fmt levels share their numbers");
 
-/* Longest text of a number: "-9223372036854775808" or a %.17g double, with the NUL. */
-#define NUM_MAX 32
-
-static int64_t now_ns(void)
+int64_t clew__now_ns(void)
 {
 	struct timespec ts;
 
@@ -41,8 +38,7 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec / 1000 * 1000;
 }
 
-/* Fill @a from @kv; @num is room for the text of a number. Return: 0 or -CLEW_EINVAL. */
-static int fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[NUM_MAX])
+int clew__fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[CLEW__NUM_MAX])
 {
 	int n;
 
@@ -55,7 +51,7 @@ static int fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[NUM_
 		a->val = fmt_str_c(kv->v.s ? kv->v.s : "null");
 		return 0;
 	case CLEW_KV_INT:
-		n = snprintf(num, NUM_MAX, "%lld", (long long)kv->v.i);
+		n = snprintf(num, CLEW__NUM_MAX, "%lld", (long long)kv->v.i);
 		break;
 	case CLEW_KV_DOUBLE:
 		if (!isfinite(kv->v.d)) {
@@ -64,7 +60,7 @@ static int fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[NUM_
 			a->val = fmt_str_c(isnan(kv->v.d) ? "NaN" : kv->v.d > 0 ? "Infinity" : "-Infinity");
 			return 0;
 		}
-		n = snprintf(num, NUM_MAX, "%.17g", kv->v.d);
+		n = snprintf(num, CLEW__NUM_MAX, "%.17g", kv->v.d);
 		break;
 	case CLEW_KV_BOOL:
 		a->type = FMT_T_BOOL;
@@ -78,7 +74,7 @@ static int fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[NUM_
 	return 0;
 }
 
-static void fill_context(struct fmt_record *rec, const struct clew_context *x)
+void clew__fill_context(struct fmt_record *rec, const struct clew_context *x)
 {
 	for (unsigned i = 0; i < x->depth; i++) {
 		unsigned end = i + 1u < x->depth ? x->off[i + 1] : x->len;
@@ -98,7 +94,7 @@ static void fill_context(struct fmt_record *rec, const struct clew_context *x)
 		rec->path = fmt_str_c(x->path);
 }
 
-static int drop(clew_client *c, int rc, const char *why)
+int clew__drop(clew_client *c, int rc, const char *why)
 {
 	uint64_t n = atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed) + 1;
 
@@ -107,13 +103,39 @@ static int drop(clew_client *c, int rc, const char *why)
 	return rc;
 }
 
+int clew__emit(clew_client *c, const struct fmt_record *rec)
+{
+	char line[CLEW_LINE_MAX];
+	size_t len;
+	int rc;
+
+	/* One byte is kept for the newline. */
+	if (c->format == CLEW_FORMAT_JSON)
+		rc = fmt_json_emit(rec, FMT_JSON_SEVERITY, line, sizeof(line) - 1, &len);
+	else
+		rc = fmt_pipe_emit(rec, line, sizeof(line) - 1, &len);
+	if (rc == -FMT_ETRUNC)
+		return clew__drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
+	if (rc < 0)
+		return clew__drop(c, -CLEW_EINVAL, fmt_strerror(rc));
+	line[len++] = '\n';
+	return clew__out_line(c, line, len);
+}
+
+void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, int64_t ts_ns)
+{
+	fmt_record_clear(rec);
+	rec->ts_ns = ts_ns;
+	rec->has_ts = true;
+	rec->level = (uint8_t)level;
+	rec->service = fmt_str_c(c->service);
+}
+
 int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap)
 {
 	struct fmt_record rec;
 	char msg[CLEW_MSG_MAX];
-	char num[FMT_ATTRS_MAX][NUM_MAX];
-	char line[CLEW_LINE_MAX];
-	size_t len;
+	char num[FMT_ATTRS_MAX][CLEW__NUM_MAX];
 	int rc;
 
 	if (!c || level < CLEW_LEVEL_TRACE || level > CLEW_LEVEL_FATAL || (nkv && !kv))
@@ -121,12 +143,8 @@ int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, c
 	if (!clew_enabled(c, level))
 		return 0;
 
-	fmt_record_clear(&rec);
-	rec.ts_ns = now_ns();
-	rec.has_ts = true;
-	rec.level = (uint8_t)level;
-	fill_context(&rec, clew__ctx());
-	rec.service = fmt_str_c(c->service);
+	clew__record_init(&rec, c, level, clew__now_ns());
+	clew__fill_context(&rec, clew__ctx());
 	if (fmt) {
 		int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 
@@ -139,25 +157,12 @@ int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, c
 		rec.flags |= FMT_F_ATTRS_TRUNCATED;
 	}
 	for (size_t i = 0; i < nkv; i++) {
-		rc = fill_attr(&rec.attrs[i], &kv[i], num[i]);
+		rc = clew__fill_attr(&rec.attrs[i], &kv[i], num[i]);
 		if (rc < 0)
 			return rc;
 	}
 	rec.nattrs = (uint16_t)nkv;
-
-	/* One byte is kept for the newline. */
-	if (c->format == CLEW_FORMAT_JSON)
-		rc = fmt_json_emit(&rec, FMT_JSON_SEVERITY, line, sizeof(line) - 1, &len);
-	else
-		rc = fmt_pipe_emit(&rec, line, sizeof(line) - 1, &len);
-	if (rc == -FMT_ETRUNC)
-		return drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
-	if (rc < 0)
-		return drop(c, -CLEW_EINVAL, fmt_strerror(rc));
-	line[len++] = '\n';
-	if (clew__sink_write(c, line, len) < 0)
-		return drop(c, -CLEW_EIO, "write failed");
-	return 0;
+	return clew__emit(c, &rec);
 }
 
 int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, ...)

@@ -12,18 +12,22 @@
  * when the process dies right after a log call.
  * Every descriptor is opened close-on-exec; sockets are written with
  * MSG_NOSIGNAL, so a collector that goes away costs records (counted),
- * never the host process. Not done yet (issue 3 item 8): the async ring,
- * reconnecting a dropped tcp/unix stream, reopening on SIGHUP; until then
- * a slow tcp or unix stream peer can block the caller.
+ * never the host process. In async mode (ring.c) the caller only copies
+ * the line into the ring and the worker does the writing here. Not done:
+ * reconnecting a dropped tcp/unix stream; in sync mode a slow tcp or unix
+ * stream peer can block the caller (async mode exists for that).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ring.h"
 #include "sink.h"
 
 static int open_unix(clew_client *c)
@@ -40,8 +44,10 @@ static int open_unix(clew_client *c)
 
 		if (fd < 0)
 			return -errno;
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			c->dgram = types[i] == SOCK_DGRAM;
 			return fd;
+		}
 		close(fd);
 		if (errno != EPROTOTYPE)
 			break;
@@ -76,6 +82,20 @@ static int open_inet(clew_client *c, int type)
 	return fd >= 0 ? fd : -err;
 }
 
+/*
+ * How many bytes of whole records the async writer may join in one write:
+ * any number for a regular file (O_APPEND places each write() whole),
+ * PIPE_BUF for anything else (a pipe, a tty, a stream socket another
+ * process may share), where only writes up to PIPE_BUF are sure to stay
+ * whole. A record longer than that is written alone, as in sync mode.
+ */
+static void set_batch_max(clew_client *c)
+{
+	struct stat st;
+
+	c->batch_max = fstat(c->fd, &st) == 0 && S_ISREG(st.st_mode) ? CLEW__BATCH_MAX : PIPE_BUF;
+}
+
 int clew__sink_open(clew_client *c)
 {
 	int fd;
@@ -84,9 +104,11 @@ int clew__sink_open(clew_client *c)
 	switch (c->out_kind) {
 	case CLEW__OUT_STDERR:
 		c->fd = STDERR_FILENO;
+		set_batch_max(c);
 		return 0;
 	case CLEW__OUT_STDOUT:
 		c->fd = STDOUT_FILENO;
+		set_batch_max(c);
 		return 0;
 	case CLEW__OUT_FILE:
 		fd = open(c->out_arg, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -97,6 +119,7 @@ int clew__sink_open(clew_client *c)
 		fd = open_unix(c);
 		break;
 	case CLEW__OUT_UDP:
+		c->dgram = true;
 		fd = open_inet(c, SOCK_DGRAM);
 		break;
 	case CLEW__OUT_TCP:
@@ -111,6 +134,7 @@ int clew__sink_open(clew_client *c)
 	}
 	c->fd = fd;
 	c->own_fd = true;
+	set_batch_max(c);
 	return 0;
 }
 
@@ -137,5 +161,26 @@ int clew__sink_write(clew_client *c, const char *line, size_t len)
 		line += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+/* A forked child's first record restarts the worker its parent had. */
+static void restart_worker(clew_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (atomic_exchange(&c->restart, false) && clew__worker_start(c) < 0)
+		clew__diag(c, CLEW_LEVEL_ERROR, "cannot restart the background thread after fork");
+	pthread_mutex_unlock(&c->lock);
+}
+
+int clew__out_line(clew_client *c, const char *line, size_t len)
+{
+	if (atomic_load_explicit(&c->restart, memory_order_relaxed))
+		restart_worker(c);
+	if (c->ring)
+		return clew__ring_push(c, line, len);
+	clew__reopen_check(c);
+	if (clew__sink_write(c, line, len) < 0)
+		return clew__drop(c, -CLEW_EIO, "write failed");
 	return 0;
 }

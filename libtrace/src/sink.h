@@ -24,4 +24,12 @@ void clew__sink_close(clew_client *c);
  */
 int clew__sink_write(clew_client *c, const char *line, size_t len);
 
+/*
+ * clew__out_line() - hand one whole line (with its newline) to @c's output:
+ * written now in sync mode (after reopening the file on a pending SIGHUP),
+ * pushed into the ring in async mode. A failure is counted as a drop.
+ * Return: 0, -CLEW_EIO (sync), -CLEW_EAGAIN (async: the ring is full).
+ */
+int clew__out_line(clew_client *c, const char *line, size_t len);
+
 #endif

@@ -3,8 +3,10 @@
  *
  * A service links libclew to get request (transaction) IDs, a nested
  * diagnostic context (NDC), structured log lines in the pipe or JSON format
- * of formats/, and the propagation of its context over HTTP headers
- * (W3C Trace Context, B3, X-Request-ID).
+ * of formats/, spans with durations, counters, gauges and histograms, and
+ * the propagation of its context over HTTP headers (W3C Trace Context, B3,
+ * X-Request-ID); synchronously, or through a ring and a background writer
+ * that never blocks the caller (async mode).
  *
  * Conventions, the same for every function here:
  * - Actions return 0 or a negative -CLEW_E* code; clew_strerror() names it.
@@ -51,6 +53,7 @@ enum clew_error {
 	CLEW_ELIMIT,	 /* a fixed capacity is exhausted (NDC depth or bytes) */
 	CLEW_ENOENT,	 /* nothing to act on: empty NDC, ID not found, no context in headers */
 	CLEW_EMISMATCH,	 /* a pop named an ID that was not on top of the NDC (recovered) */
+	CLEW_ETIMEDOUT,	 /* clew_flush(): the deadline passed with records still queued */
 };
 
 /*
@@ -134,7 +137,12 @@ enum clew_id_kind {
 /* Flags of struct clew_options. */
 enum {
 	CLEW_OPT_IGNORE_ENV = 1u << 0, /* do not read CLEW_* environment variables */
+	CLEW_OPT_ASYNC = 1u << 1,      /* async mode (see "Output"), whatever CLEW_ASYNC says */
+	CLEW_OPT_SYNC = 1u << 2,       /* sync mode, whatever CLEW_ASYNC says */
 };
+
+/* struct clew_options.metrics_interval_ms: no periodic flush of metrics. */
+#define CLEW_INTERVAL_NEVER UINT32_MAX
 
 /*
  * Options of clew_client_new(). Fill with clew_options_default(), then set
@@ -147,6 +155,10 @@ enum {
  *   level    CLEW_LEVEL     info             (trace debug info warn error fatal off)
  *   output   CLEW_OUTPUT    stderr           (stderr | stdout | file:PATH | unix:PATH |
  *                                             udp:HOST:PORT | tcp:HOST:PORT)
+ *   flags    CLEW_ASYNC     0 (sync)         (1 true yes on | 0 false no off):
+ *                                             CLEW_OPT_ASYNC / CLEW_OPT_SYNC pin it
+ *   ring_bytes CLEW_RING_BYTES 1048576       (16384 .. 1073741824; async mode only)
+ *   metrics_interval_ms CLEW_METRICS_INTERVAL 10 (seconds, fractions allowed; 0 = never)
  *
  * So the environment configures a service (12-factor) and the code can
  * still pin a value.
@@ -165,8 +177,16 @@ struct clew_options {
 	 * problem, possibly several at once. NULL = not reported this way.
 	 */
 	void (*on_diag)(void *cookie, int level, const char *msg);
-	void *cookie;	      /* passed back to the callbacks */
-	uint8_t reserved[64]; /* must be zero: room for fields without an ABI break */
+	void *cookie; /* passed back to the callbacks */
+	/*
+	 * Metrics flush period in ms: 0 = $CLEW_METRICS_INTERVAL (seconds,
+	 * fractions allowed; 0 = never), else 10 s; CLEW_INTERVAL_NEVER = only
+	 * at clew_flush() and clew_client_free().
+	 */
+	uint32_t metrics_interval_ms;
+	/* Async ring size, 16 KiB to 1 GiB (else -CLEW_EINVAL): 0 = $CLEW_RING_BYTES, else 1 MiB. */
+	uint32_t ring_bytes;
+	uint8_t reserved[56]; /* must be zero: room for fields without an ABI break */
 };
 
 /*
@@ -190,8 +210,11 @@ typedef struct clew_client clew_client;
  * Every record then goes out with one write() of the whole line, so lines
  * from concurrent threads and processes never tear or interleave (for
  * pipes, up to PIPE_BUF: see CLEW_LINE_MAX; a blocking stream socket only
- * splits a send when a signal interrupts it). Writing is synchronous: a
- * record is on its way when the log call returns.
+ * splits a send when a signal interrupts it). In sync mode (the default)
+ * a record is on its way when the log call returns; in async mode it is
+ * copied into the client's ring and a background thread writes it (see
+ * "Output: async mode" below). An async client, and a client with
+ * metrics and a flush period, run one background thread each.
  * Return: 0, -CLEW_EINVAL (NULL @out, non-zero reserved bytes, enum out of
  * range), -CLEW_ECONFIG (an invalid environment or option value),
  * -CLEW_ENOMEM, or -CLEW_EIO (the output cannot be opened).
@@ -201,8 +224,10 @@ typedef struct clew_client clew_client;
 CLEW_API int clew_client_new(clew_client **out, const struct clew_options *opt);
 
 /*
- * clew_client_free() - close the output and free @c. NULL is a no-op.
- * No other thread may use @c during or after the call.
+ * clew_client_free() - stop @c's background thread, write its metrics a
+ * last time, write out what its ring holds (async), close the output and
+ * free @c with its metrics. NULL is a no-op. No other thread may use @c,
+ * or one of its metrics, during or after the call.
  */
 CLEW_API void clew_client_free(clew_client *c);
 
@@ -293,9 +318,11 @@ struct clew_kv {
  * of clew_request_begin().
  * Return: 0 (also when @level is disabled), -CLEW_EINVAL (NULL @c, bad
  * level, bad key/value), -CLEW_ETRUNC (the line would pass
- * CLEW_LINE_MAX: dropped), -CLEW_EIO (the write failed: dropped). Dropped
- * records are counted (clew_client_dropped()).
- * Thread-safety: any thread; no lock, no allocation.
+ * CLEW_LINE_MAX: dropped), -CLEW_EIO (sync: the write failed: dropped),
+ * -CLEW_EAGAIN (async: the ring is full: dropped). Dropped records are
+ * counted (clew_client_dropped(), and the metric clew.dropped).
+ * Thread-safety: any thread; no lock, no allocation; in async mode it
+ * never blocks (sync mode blocks in write() as long as the output does).
  */
 CLEW_API int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
@@ -309,7 +336,10 @@ CLEW_API int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size
 #endif
 	;
 
-/* clew_client_dropped() - records @c could not write so far (too long, write errors). */
+/*
+ * clew_client_dropped() - records @c could not write so far (too long,
+ * write errors, async ring full); also reported as the metric clew.dropped.
+ */
 CLEW_API uint64_t clew_client_dropped(const clew_client *c);
 
 /* Key/value builders (C99 compound literals; C only). */
@@ -613,90 +643,295 @@ CLEW_API void clew_request_end(clew_client *c);
 CLEW_API int clew_context_propagation(struct clew_propagation *out);
 
 /* ---------------------------------------------------------------------------
- * Planned, not in the CLEW_0.1 symbol list yet (issue 3 items 5, 7, 8)
+ * Spans
  *
- * Declared only when CLEW_PLANNED_API is defined, so that the shape can be
- * reviewed and is compiled by the header test, but no program links
- * against a function that does not exist yet.
+ * A span is a timed unit of work inside the current one. Starting it
+ * pushes a new span ID on the calling thread's NDC, so every record logged
+ * inside it names it as its span (in the pipe format: the last element of
+ * the NDC path) and the enclosing span as its parent. Ending it writes one
+ * span record and pops the ID:
+ *
+ *   event=span  name=NAME  dur_us=MICROSECONDS  status=unset|ok|error  ATTRS...
+ *
+ * with the NDC as it was inside the span, the request's method and path,
+ * and the span's *start* wall time as the record's timestamp; dur_us comes
+ * from CLOCK_MONOTONIC, so clock steps do not bend it. The record's level
+ * is INFO, or ERROR when the status is CLEW_STATUS_ERROR; it is written
+ * when that level is enabled (the NDC is pushed and popped either way).
+ * A span started on a thread whose NDC is empty starts a new trace: a
+ * transaction ID of the client's id kind is pushed below it, and popped
+ * with it.
+ * A span is started and ended on the same thread (it lives on that
+ * thread's NDC); a context handed to another thread carries the span's ID
+ * but not the span. Nothing allocates: the struct is the caller's.
  */
-#ifdef CLEW_PLANNED_API
 
 /* Most key/values a span keeps until it ends. */
 #define CLEW_SPAN_ATTRS_MAX 16
 
 enum clew_span_status {
 	CLEW_STATUS_UNSET = 0, /* written as status=unset */
-	CLEW_STATUS_OK,
-	CLEW_STATUS_ERROR,
+	CLEW_STATUS_OK,	       /* status=ok */
+	CLEW_STATUS_ERROR,     /* status=error; the record's level is ERROR */
 };
 
 /*
- * A span: caller-owned, usually on the stack. clew_span_start() pushes a
- * new span ID on the thread's NDC (a child of the current span) and takes
- * the wall and monotonic start times; clew_span_end() pops it and writes
- * a record with event=span, name, dur_us (monotonic), status, the
- * attributes, and the start wall time as its timestamp. Key/value strings
- * and @name are referenced until the end.
+ * A span: caller-owned, usually on the stack; its fields are not an API.
+ * Key/value strings and the name are referenced until the span ends.
  */
 struct clew_span {
 	uint32_t magic;				   /* set by start, cleared by end */
-	char id[CLEW_SPAN_HEX_LEN + 1];		   /* this span's ID */
+	int status;				   /* enum clew_span_status */
+	clew_client *c;				   /* the client of start */
 	const char *name;			   /* referenced until end */
 	int64_t start_ns;			   /* wall clock, UTC ns */
 	int64_t start_mono_ns;			   /* CLOCK_MONOTONIC ns */
 	unsigned depth;				   /* NDC depth right after the push */
-	int status;				   /* enum clew_span_status */
+	uint8_t own_trace;			   /* 1: start pushed a new trace ID below the span */
+	uint8_t reserved8;			   /* zero */
 	uint16_t nattrs;			   /* used in attrs */
+	char id[CLEW_SPAN_HEX_LEN + 1];		   /* this span's ID */
 	struct clew_kv attrs[CLEW_SPAN_ATTRS_MAX]; /* referenced key/values */
 };
 
+/*
+ * clew_span_start() - start @sp, named @name (referenced until the end),
+ * as a child of the calling thread's current span: a new span ID is pushed
+ * on the NDC and the start times are taken.
+ * Return: 0, -CLEW_EINVAL (NULL @c, @sp or @name, or an empty @name; @sp is
+ * then not started), -CLEW_ELIMIT (the NDC is full; not started).
+ * Thread-safety: any thread, for its own NDC; no lock, no allocation.
+ */
 CLEW_API int clew_span_start(clew_client *c, struct clew_span *sp, const char *name);
-CLEW_API int clew_span_set(struct clew_span *sp, const struct clew_kv *kv,
-			   size_t nkv); /* -CLEW_ELIMIT when full */
+
+/*
+ * clew_span_set() - add @nkv key/values to the span's record. The structs
+ * are copied; their strings are referenced until the span ends. Keys may
+ * not be the span record's own (name, dur_us, status, event, msg, message).
+ * Return: 0, -CLEW_EINVAL (a span not started, a bad or reserved key/value:
+ * nothing added), -CLEW_ELIMIT (more than CLEW_SPAN_ATTRS_MAX in all:
+ * nothing added).
+ */
+CLEW_API int clew_span_set(struct clew_span *sp, const struct clew_kv *kv, size_t nkv);
+
+/* clew_span_set_status() - enum clew_span_status. Return: 0 or -CLEW_EINVAL. */
 CLEW_API int clew_span_set_status(struct clew_span *sp, int status);
+
+/*
+ * clew_span_end() - end @sp: write its record (when its level is enabled)
+ * and pop its ID from the NDC. @c may be NULL: the client of start is
+ * used. IDs left above the span's (a missing pop inside it) are popped
+ * with it and reported as for clew_ndc_pop(). @sp may be started again
+ * afterwards.
+ * Return: 0; -CLEW_EINVAL (a span not started or already ended: nothing
+ * done); -CLEW_EMISMATCH (the NDC was repaired as above; the record was
+ * written); -CLEW_ENOENT (the span's ID was no longer on this thread's
+ * NDC: the record was written with the current NDC and the span's ID, and
+ * nothing popped); -CLEW_ETRUNC or -CLEW_EIO (the record was dropped and
+ * counted; the NDC was popped).
+ */
 CLEW_API int clew_span_end(clew_client *c, struct clew_span *sp);
 
 /*
- * Metrics: registered once (allocates), updated lock-free from any thread
- * (relaxed atomics on per-metric cells), written every flush interval by
- * the client's background thread as records with event=metric, metric,
- * type (counter|gauge|histogram), value and the tags, to the same output.
+ * A scoped span: CLEW_SPAN_SCOPE(c, var, name) declares struct clew_span
+ * @var, starts it, and ends it when the enclosing block is left by any
+ * path (GCC/Clang cleanup attribute). Inside, clew_span_set(&var, ...)
+ * and clew_span_set_status(&var, ...) work as usual; an explicit
+ * clew_span_end(c, &var) ends it early (the scope end then does nothing).
+ * clew_span_scope_begin() returns a started span by value (or a span that
+ * is not started, when starting fails); clew_span_scope_end() ends it if
+ * it is still running.
  */
+CLEW_API struct clew_span clew_span_scope_begin(clew_client *c, const char *name);
+CLEW_API void clew_span_scope_end(struct clew_span *sp);
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CLEW_SPAN_SCOPE(c, var, name)                                        \
+	struct clew_span var __attribute__((cleanup(clew_span_scope_end))) = \
+		clew_span_scope_begin((c), (name))
+#endif
+
+/* ---------------------------------------------------------------------------
+ * Metrics
+ *
+ * Counters, gauges and histograms, registered on a client once (that
+ * allocates) and then updated from any thread without a lock or an
+ * allocation: each update is one or a few relaxed C11 atomic operations
+ * on the metric's own cells (a histogram's sum is a double updated by
+ * compare-and-swap). The client writes every metric as one record per
+ * flush, from a background thread every flush interval (options:
+ * metrics_interval_ms, environment: CLEW_METRICS_INTERVAL, default 10 s)
+ * and at clew_flush() and clew_client_free(), to the same output as its
+ * log records:
+ *
+ *   event=metric  metric=NAME  type=counter|gauge|histogram  value=V  TAGS...
+ *
+ * - counter: value is the total since registration (a cumulative sum,
+ *   never reset by a flush);
+ * - gauge: value is the last value set;
+ * - histogram: value and count are the number of observations, sum their
+ *   sum, and one attribute per bucket, le_BOUND=N, counts the
+ *   observations <= BOUND (cumulative, as Prometheus buckets are), the
+ *   last being le_+Inf (= count). BOUND is the bound's shortest exact
+ *   decimal ("le_0.005=3"). The buckets are read one by one while other
+ *   threads may observe, so a record taken under load may lag by the
+ *   observations in flight; count is the sum of the buckets read, so it
+ *   always matches them.
+ * Metric records have no IDs (they belong to no request) and level INFO;
+ * they are written whatever the level threshold is, unless it is OFF.
+ * The client also writes the counter clew.dropped (records it could not
+ * write: ring full, too long, write errors) at each flush once it has
+ * dropped one, and at every flush in async mode.
+ * Tags are key/values copied at registration and written with every
+ * record of the metric. Registering a name again with the same type,
+ * buckets and tags gives back the same metric; with any difference it is
+ * refused. A metric handle is valid until clew_client_free() of its
+ * client; an update after that is a use after free.
+ */
+
+/* Most tags on one metric. */
+#define CLEW_METRIC_TAGS_MAX 8
+
+/* Most bucket bounds of a histogram (the +Inf bucket not counted): all fit one record. */
+#define CLEW_HIST_BUCKETS_MAX 40
+
+/* Longest metric name, in bytes. */
+#define CLEW_METRIC_NAME_MAX 128
+
+/* A registered metric. Opaque; owned by its client. */
 typedef struct clew_metric clew_metric;
 
-enum clew_bucket_kind {
-	CLEW_BUCKETS_FIXED = 1,	  /* bounds[0..n) ascending */
-	CLEW_BUCKETS_EXPONENTIAL, /* start * factor^i, i < n */
+enum clew_metric_type {
+	CLEW_METRIC_COUNTER = 1, /* type=counter */
+	CLEW_METRIC_GAUGE,	 /* type=gauge */
+	CLEW_METRIC_HISTOGRAM,	 /* type=histogram */
 };
 
+enum clew_bucket_kind {
+	CLEW_BUCKETS_FIXED = 1,	  /* bounds[0..n): finite, strictly ascending */
+	CLEW_BUCKETS_EXPONENTIAL, /* start * factor^i for i < n; start > 0, factor > 1 */
+};
+
+/* The bucket bounds of a histogram; copied at registration. */
 struct clew_buckets {
 	int kind;	      /* enum clew_bucket_kind */
-	const double *bounds; /* FIXED: n upper bounds; copied */
-	size_t n;	      /* number of bounds (without +Inf) */
-	double start, factor; /* EXPONENTIAL */
+	const double *bounds; /* FIXED: n upper bounds */
+	size_t n;	      /* number of bounds, 1..CLEW_HIST_BUCKETS_MAX (without +Inf) */
+	double start;	      /* EXPONENTIAL: the first bound */
+	double factor;	      /* EXPONENTIAL: each next bound is the previous times this */
 };
 
+/*
+ * clew_counter_new(), clew_gauge_new(), clew_histogram_new() - register
+ * a metric named @name (1..CLEW_METRIC_NAME_MAX bytes of [A-Za-z0-9._:-])
+ * with @ntags tags (strings, numbers or bools; copied) on @c.
+ * @out: set on success; untouched on failure.
+ * Return: 0, -CLEW_EINVAL (bad name, tags or buckets; NULL @c or @out; the
+ * name registered with another type, buckets or tags), -CLEW_ELIMIT (more
+ * than CLEW_METRIC_TAGS_MAX tags or CLEW_HIST_BUCKETS_MAX bounds),
+ * -CLEW_ENOMEM.
+ * Thread-safety: any thread (registration takes the client's lock; the
+ * first one may start the client's background thread).
+ */
 CLEW_API int clew_counter_new(clew_client *c, clew_metric **out, const char *name, const struct clew_kv *tags,
 			      size_t ntags);
 CLEW_API int clew_gauge_new(clew_client *c, clew_metric **out, const char *name, const struct clew_kv *tags,
 			    size_t ntags);
 CLEW_API int clew_histogram_new(clew_client *c, clew_metric **out, const char *name,
 				const struct clew_buckets *b, const struct clew_kv *tags, size_t ntags);
-CLEW_API void clew_counter_add(clew_metric *m, uint64_t n);
-CLEW_API void clew_gauge_set(clew_metric *m, double v);
-CLEW_API void clew_histogram_observe(clew_metric *m, double v);
 
 /*
- * Output control. The async mode (options: a ring size, taken from the
- * reserved bytes) hands lines to a background writer and never blocks:
- * when the ring is full the record is dropped, counted and reported as
- * the metric clew_dropped_total.
+ * Updates: any thread, lock-free, no allocation.
+ * Return: 0, or -CLEW_EINVAL for a NULL metric, one of another type, or a
+ * NaN (nothing changed).
  */
-CLEW_API int clew_flush(clew_client *c, int timeout_ms); /* drain the ring and the metrics */
-CLEW_API int clew_reopen(clew_client *c);		 /* reopen file: outputs (logrotate) */
-CLEW_API int clew_signals_install(clew_client *c);	 /* SIGHUP reopen, fatal-signal best-effort flush */
+CLEW_API int clew_counter_add(clew_metric *m, uint64_t n); /* wraps at 2^64 */
+CLEW_API int clew_gauge_set(clew_metric *m, double v);
+CLEW_API int clew_gauge_add(clew_metric *m, double delta); /* negative to subtract */
+CLEW_API int clew_histogram_observe(clew_metric *m, double v);
 
-#endif /* CLEW_PLANNED_API */
+/*
+ * clew_metric_read() - the current value of @m: a counter's total, a
+ * gauge's value, a histogram's count (the sum goes to *@sum when not
+ * NULL). For tests and for hosts that export metrics another way.
+ * Return: 0 or -CLEW_EINVAL.
+ */
+CLEW_API int clew_metric_read(const clew_metric *m, double *value, double *sum);
+
+/*
+ * clew_flush() - write every metric of @c now, and, in async mode, wait
+ * until every record logged before the call has been written, at most
+ * @timeout_ms milliseconds (negative: no limit).
+ * Return: 0, -CLEW_EINVAL, -CLEW_ETIMEDOUT (records were still queued at
+ * the deadline; they stay queued).
+ * Thread-safety: any thread. Not async-signal-safe.
+ */
+CLEW_API int clew_flush(clew_client *c, int timeout_ms);
+
+/* ---------------------------------------------------------------------------
+ * Output: async mode, reopening, signals
+ *
+ * Sync mode (the default): the log call formats its record and writes it
+ * with one write() before it returns (see clew_client_new()).
+ *
+ * Async mode (CLEW_OPT_ASYNC, or CLEW_ASYNC=1): the log call formats its
+ * record on its own stack and copies it into the client's preallocated
+ * ring (options.ring_bytes, CLEW_RING_BYTES, default 1 MiB); the client's
+ * background thread writes the ring out, several whole records per
+ * write(), so records still never tear or interleave. The caller never
+ * blocks, locks or allocates: when the ring is full the record is dropped
+ * (-CLEW_EAGAIN), counted (clew_client_dropped()) and reported as the
+ * metric clew.dropped. Records are written within about a millisecond
+ * under load; clew_flush() waits for them. They are also flushed by
+ * clew_client_free(), at exit() (an atexit handler), and, best effort, on
+ * a fatal signal (clew_signals_install()). A record still in the ring when
+ * the process dies otherwise (SIGKILL, _exit()) is lost.
+ *
+ * fork(): the child keeps its clients. Its rings start empty (what the
+ * parent had queued is the parent's to write) and its first record
+ * restarts the background thread; metrics keep the values inherited.
+ */
+
+/*
+ * clew_reopen() - reopen @c's file: output (logrotate's "rename, then
+ * tell the service"): records logged before the call go to the old file,
+ * later ones to a file created at the configured path. Other outputs: a
+ * no-op. Return: 0, -CLEW_EINVAL, -CLEW_EIO (the path cannot be opened:
+ * records keep going to the old file), -CLEW_ETIMEDOUT (async: the ring
+ * could not be drained first). Any thread; not async-signal-safe.
+ */
+CLEW_API int clew_reopen(clew_client *c);
+
+/*
+ * clew_reopen_request() - ask every client to reopen its file: output
+ * before its next write. Only sets a flag: async-signal-safe, for a host
+ * that has its own SIGHUP handler.
+ */
+CLEW_API void clew_reopen_request(void);
+
+/* Flags of clew_signals_install(). */
+enum {
+	CLEW_SIG_HUP = 1u << 0,	  /* SIGHUP: clew_reopen_request() */
+	CLEW_SIG_FATAL = 1u << 1, /* SIGSEGV SIGABRT SIGBUS SIGFPE SIGILL: flush async rings, then re-raise */
+};
+
+/*
+ * clew_signals_install() - install libclew's process-wide handlers for
+ * @which (CLEW_SIG_*). Opt-in, as signals belong to the host. The SIGHUP
+ * handler only sets a flag (the next write, or the writer thread, reopens
+ * file: outputs). The fatal-signal handler writes out what the async
+ * rings hold with write() alone (async-signal-safe; it waits at most
+ * 100 ms for a drain already running on another thread), then restores
+ * the disposition it replaced and raises the signal again, so the
+ * process dies, or the host's handler runs, as it would have. Records of
+ * a thread interrupted in the middle of logging may be missing.
+ * CLEW_SIG_HUP replaces the host's SIGHUP handler: a host that has its
+ * own calls clew_reopen_request() from it instead. Installing twice is a
+ * no-op.
+ * Return: 0, -CLEW_EINVAL (no or unknown flag), -CLEW_EIO (sigaction()
+ * failed). Call it from the main thread at start-up.
+ */
+CLEW_API int clew_signals_install(unsigned which);
 
 #ifdef __cplusplus
 }
