@@ -6,9 +6,11 @@
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 
-# The build: compiler, meson, and every library the toolkit links.
+# The build: compiler, meson, and every library the toolkit links; g++ and
+# spdlog only for bench_client's baseline (it builds without them, minus that row).
 BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev librdkafka-dev
-  libcurl4-openssl-dev libpcre2-dev libjansson-dev check libsubunit-dev"
+  libcurl4-openssl-dev libpcre2-dev libjansson-dev check libsubunit-dev libmicrohttpd-dev
+  g++ libspdlog-dev"
 # The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the style check.
 TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck"
 
