@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# tests/install/check.sh BUILD_DIR APP_C - `meson install` into a scratch
+# DESTDIR, then build APP_C the way a service author would, with
+# `cc app.c $(pkg-config --cflags --libs clew)`, shared and static, run
+# both, and check the record they log. Also checks the man page and the
+# headers landed.
+set -euo pipefail
+build=$1 app=$2
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+
+meson install -C "$build" --destdir "$dest" --no-rebuild --quiet
+pc=$(find "$dest" -name clew.pc -print -quit)
+[ -n "$pc" ] || { echo "FAIL: no clew.pc installed"; exit 1; }
+export PKG_CONFIG_PATH=${pc%/*} PKG_CONFIG_SYSROOT_DIR=$dest
+find "$dest" -path '*/include/clew/clew.h' | grep -q . || { echo "FAIL: clew/clew.h not installed"; exit 1; }
+find "$dest" -path '*/man3/clew.3*' | grep -q . || { echo "FAIL: clew.3 man page not installed"; exit 1; }
+
+# shellcheck disable=SC2046 # word splitting of pkg-config's output is the point
+cc -std=c11 -Wall -Werror -o "$dest/app" "$app" $(pkg-config --cflags --libs clew)
+libdir=$(pkg-config --variable=libdir clew)
+case "$libdir" in "$dest"/*) ;; *) libdir=$dest$libdir ;; esac # pkg-config may or may not add the sysroot
+LD_LIBRARY_PATH=$libdir "$dest/app" >"$dest/out.shared"
+
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Werror -o "$dest/app-static" "$app" $(pkg-config --cflags clew) \
+	"$libdir/libclew.a" $(pkg-config --static --libs-only-l clew | sed 's/-lclew//')
+"$dest/app-static" >"$dest/out.static"
+
+for f in shared static; do
+	line=$(cat "$dest/out.$f")
+	case "$line" in
+	*" INFO req42|install-check|-|-|msg=built with pkg-config, libclew "*"|status=200")
+		echo "ok: $f build logged: $line" ;;
+	*)
+		echo "FAIL: $f build logged: $line"; exit 1 ;;
+	esac
+done
