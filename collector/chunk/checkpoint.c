@@ -1,0 +1,369 @@
+/*
+ * chunk/checkpoint.c - per-input read positions, stored atomically.
+ *
+ * DESIGN: positions live in an array sorted by input name (binary search;
+ * a checkpoint holds at most CD_CHECKPOINT_INPUTS_MAX inputs and changes
+ * at the rate of acknowledged chunks, not records). The file is rewritten
+ * whole on every save (small: ~30 bytes + the name per input), through a
+ * temp file, fsync, rename, directory fsync, so the rename is the commit.
+ * Format (little-endian): magic "CLWK", u16 version (1), u16 flags (0),
+ * u32 count, then per input u16 name length, name, u64 dev, u64 ino,
+ * u64 offset; then u32 CRC-32C of all before. A file that fails the CRC
+ * or the format is reported, not guessed at: starting from offset 0 would
+ * duplicate everything, and from the end would lose data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chunk/checkpoint.h"
+#include "chunk/crc32c.h"
+#include "chunk/hooks.h"
+#include "cd_limits.h"
+
+#define CK_HDR 12
+#define CK_ENTRY_FIXED 26 /* u16 + 3 * u64 */
+
+struct checkpoint_ent {
+	char *name;		   /* input name, NUL-terminated, owned */
+	uint16_t name_len;	   /* strlen(name) */
+	struct checkpoint_pos pos; /* its position */
+};
+
+struct checkpoint {
+	char path[CD_INPUT_NAME_MAX];	 /* the file */
+	char tmp[CD_INPUT_NAME_MAX + 8]; /* path + ".tmp" */
+	char dir[CD_INPUT_NAME_MAX];	 /* its directory, for the fsync */
+	struct checkpoint_ent *ents;	 /* sorted by name */
+	size_t n;			 /* used */
+	size_t cap;			 /* allocated */
+};
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static size_t find(const struct checkpoint *cp, const char *name, size_t len, int *found)
+{
+	size_t lo = 0, hi = cp->n;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct checkpoint_ent *e = &cp->ents[mid];
+		size_t m = e->name_len < len ? e->name_len : len;
+		int c = memcmp(e->name, name, m);
+		if (c == 0)
+			c = e->name_len < len ? -1 : e->name_len > len ? 1 : 0;
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int set_n(struct checkpoint *cp, const char *input, size_t len, const struct checkpoint_pos *pos)
+{
+	int found;
+	size_t at;
+	char *name;
+
+	if (len == 0 || len >= CD_INPUT_NAME_MAX || memchr(input, 0, len))
+		return -CD_EINVAL;
+	at = find(cp, input, len, &found);
+	if (found) {
+		cp->ents[at].pos = *pos;
+		return 0;
+	}
+	if (cp->n >= CD_CHECKPOINT_INPUTS_MAX)
+		return -CD_ELIMIT;
+	if (cp->n == cp->cap) {
+		size_t ncap = cp->cap ? cp->cap * 2 : 16;
+		struct checkpoint_ent *e = chunk__realloc(cp->ents, ncap * sizeof(*e));
+		if (!e)
+			return -CD_ENOMEM;
+		cp->ents = e;
+		cp->cap = ncap;
+	}
+	name = chunk__malloc(len + 1);
+	if (!name)
+		return -CD_ENOMEM;
+	memcpy(name, input, len);
+	name[len] = 0;
+	memmove(&cp->ents[at + 1], &cp->ents[at], (cp->n - at) * sizeof(cp->ents[0]));
+	cp->ents[at] = (struct checkpoint_ent){.name = name, .name_len = (uint16_t)len, .pos = *pos};
+	cp->n++;
+	return 0;
+}
+
+int checkpoint_set(struct checkpoint *cp, const char *input, const struct checkpoint_pos *pos)
+{
+	if (!input || !pos)
+		return -CD_EINVAL;
+	return set_n(cp, input, strnlen(input, CD_INPUT_NAME_MAX), pos);
+}
+
+int checkpoint_get(const struct checkpoint *cp, const char *input, struct checkpoint_pos *pos)
+{
+	int found;
+	size_t at = find(cp, input, strlen(input), &found);
+
+	if (!found)
+		return -CD_ENOENT;
+	*pos = cp->ents[at].pos;
+	return 0;
+}
+
+int checkpoint_remove(struct checkpoint *cp, const char *input)
+{
+	int found;
+	size_t at = find(cp, input, strlen(input), &found);
+
+	if (!found)
+		return -CD_ENOENT;
+	chunk__free(cp->ents[at].name);
+	memmove(&cp->ents[at], &cp->ents[at + 1], (cp->n - at - 1) * sizeof(cp->ents[0]));
+	cp->n--;
+	return 0;
+}
+
+size_t checkpoint_count(const struct checkpoint *cp)
+{
+	return cp->n;
+}
+
+static void clear_all(struct checkpoint *cp)
+{
+	for (size_t i = 0; i < cp->n; i++)
+		chunk__free(cp->ents[i].name);
+	cp->n = 0;
+}
+
+void checkpoint_free(struct checkpoint *cp)
+{
+	if (!cp)
+		return;
+	clear_all(cp);
+	chunk__free(cp->ents);
+	chunk__free(cp);
+}
+
+static int corrupt(struct checkpoint *cp, struct cd_err *err, const char *what)
+{
+	return cd_err_set(err, -CD_ECORRUPT, 0, "checkpoint %s: %s", cp->path, what);
+}
+
+static int parse(struct checkpoint *cp, const uint8_t *buf, size_t len, struct cd_err *err)
+{
+	const uint8_t *p = buf + CK_HDR, *end = buf + len - 4;
+	uint64_t count;
+	int rc;
+
+	if (len < CK_HDR + 4)
+		return corrupt(cp, err, "shorter than a header");
+	if (crc32c(0, buf, len - 4) != (uint32_t)get_le(buf + len - 4, 4))
+		return corrupt(cp, err, "checksum mismatch");
+	if (memcmp(buf, "CLWK", 4) != 0 || get_le(buf + 4, 2) != 1 || get_le(buf + 6, 2) != 0)
+		return corrupt(cp, err, "bad magic, version or flags");
+	count = get_le(buf + 8, 4);
+	if (count > CD_CHECKPOINT_INPUTS_MAX)
+		return corrupt(cp, err, "more inputs than CD_CHECKPOINT_INPUTS_MAX");
+	for (uint64_t i = 0; i < count; i++) {
+		struct checkpoint_pos pos;
+		size_t nlen;
+
+		if (end - p < CK_ENTRY_FIXED)
+			return corrupt(cp, err, "truncated entry");
+		nlen = (size_t)get_le(p, 2);
+		if ((size_t)(end - p) < CK_ENTRY_FIXED + nlen)
+			return corrupt(cp, err, "truncated entry");
+		pos.dev = get_le(p + 2 + nlen, 8);
+		pos.ino = get_le(p + 10 + nlen, 8);
+		pos.offset = get_le(p + 18 + nlen, 8);
+		rc = set_n(cp, (const char *)p + 2, nlen, &pos);
+		if (rc == -CD_ENOMEM)
+			return cd_err_set(err, rc, 0, "checkpoint: out of memory");
+		if (rc < 0)
+			return corrupt(cp, err, "bad input name");
+		p += CK_ENTRY_FIXED + nlen;
+	}
+	if (p != end || cp->n != count)
+		return corrupt(cp, err, "trailing bytes or duplicate names");
+	return 0;
+}
+
+static int load(struct checkpoint *cp, struct cd_err *err)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd, rc;
+
+	fd = open(cp->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cd_err_set(err, -CD_EIO, errno, "checkpoint: open %s: %s", cp->path, strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = cd_err_set(err, -CD_EIO, errno, "checkpoint: stat %s: %s", cp->path, strerror(errno));
+		goto out_close;
+	}
+	if ((uint64_t)st.st_size >
+	    CK_HDR + 4 + (uint64_t)CD_CHECKPOINT_INPUTS_MAX * (CK_ENTRY_FIXED + CD_INPUT_NAME_MAX)) {
+		rc = corrupt(cp, err, "larger than any checkpoint can be");
+		goto out_close;
+	}
+	buf = chunk__malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		rc = cd_err_set(err, -CD_ENOMEM, 0, "checkpoint: out of memory");
+		goto out_close;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = cd_err_set(err, -CD_EIO, errno, "checkpoint: read %s: %s", cp->path,
+					strerror(errno));
+			goto out_free;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	rc = parse(cp, buf, got, err);
+	if (rc < 0)
+		clear_all(cp);
+out_free:
+	chunk__free(buf);
+out_close:
+	close(fd);
+	return rc;
+}
+
+int checkpoint_open(struct checkpoint **out, const char *path, struct cd_err *err)
+{
+	struct checkpoint *cp;
+	char tmp[CD_INPUT_NAME_MAX];
+	int rc;
+
+	if (!path || !*path || strlen(path) >= CD_INPUT_NAME_MAX)
+		return cd_err_set(err, -CD_EINVAL, 0, "checkpoint: no path, or it is too long");
+	cp = chunk__malloc(sizeof(*cp));
+	if (!cp)
+		return cd_err_set(err, -CD_ENOMEM, 0, "checkpoint: out of memory");
+	memset(cp, 0, sizeof(*cp));
+	snprintf(cp->path, sizeof(cp->path), "%s", path);
+	snprintf(cp->tmp, sizeof(cp->tmp), "%s.tmp", path);
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	snprintf(cp->dir, sizeof(cp->dir), "%s", dirname(tmp));
+	rc = load(cp, err);
+	if (rc < 0)
+		goto err_free;
+	*out = cp;
+	return 0;
+
+err_free:
+	checkpoint_free(cp);
+	return rc;
+}
+
+static int io_fail(struct checkpoint *cp, const char *what, int e, struct cd_err *err)
+{
+	int code = (e == ENOSPC || e == EDQUOT) ? -CD_EFULL : -CD_EIO;
+
+	return cd_err_set(err, code, e, "checkpoint: %s %s: %s", what, cp->tmp, strerror(e));
+}
+
+int checkpoint_save(struct checkpoint *cp, struct cd_err *err)
+{
+	size_t len = CK_HDR + 4, at;
+	uint8_t *buf;
+	int fd, dfd, rc;
+
+	for (size_t i = 0; i < cp->n; i++)
+		len += CK_ENTRY_FIXED + cp->ents[i].name_len;
+	buf = chunk__malloc(len);
+	if (!buf)
+		return cd_err_set(err, -CD_ENOMEM, 0, "checkpoint: out of memory");
+	memcpy(buf, "CLWK", 4);
+	put_le(buf + 4, 1, 2);
+	put_le(buf + 6, 0, 2);
+	put_le(buf + 8, cp->n, 4);
+	at = CK_HDR;
+	for (size_t i = 0; i < cp->n; i++) {
+		const struct checkpoint_ent *e = &cp->ents[i];
+		put_le(buf + at, e->name_len, 2);
+		memcpy(buf + at + 2, e->name, e->name_len);
+		at += 2 + e->name_len;
+		put_le(buf + at, e->pos.dev, 8);
+		put_le(buf + at + 8, e->pos.ino, 8);
+		put_le(buf + at + 16, e->pos.offset, 8);
+		at += 24;
+	}
+	put_le(buf + at, crc32c(0, buf, at), 4);
+
+	fd = open(cp->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = io_fail(cp, "create", errno, err);
+		goto err_free_buf;
+	}
+	if (chunk__write_all(fd, buf, len) < 0) {
+		rc = io_fail(cp, "write", errno, err);
+		goto err_unlink;
+	}
+	if (fsync(fd) < 0) {
+		rc = io_fail(cp, "fsync", errno, err);
+		goto err_unlink;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc < 0) {
+		rc = io_fail(cp, "close", errno, err);
+		goto err_unlink;
+	}
+	if (rename(cp->tmp, cp->path) < 0) {
+		rc = io_fail(cp, "rename", errno, err);
+		goto err_unlink;
+	}
+	chunk__free(buf);
+	dfd = open(cp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		rc = cd_err_set(err, -CD_EIO, errno, "checkpoint: fsync %s: %s", cp->dir, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return rc;
+	}
+	close(dfd);
+	return 0;
+
+err_unlink:
+	if (fd >= 0)
+		close(fd);
+	unlink(cp->tmp);
+err_free_buf:
+	chunk__free(buf);
+	return rc;
+}
