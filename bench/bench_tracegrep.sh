@@ -1,0 +1,112 @@
+#!/bin/sh
+# bench_tracegrep.sh - tracegrep's wall time for one ID on a >= 1 GB multi-file
+# corpus, next to `rg -F ID` and `grep -F ID` on the same files, in the same run.
+#
+# usage: bench/bench_tracegrep.sh [BUILD_DIR] [CORPUS_DIR]
+#   BUILD_DIR   a release build with bench/gen_corpus and cli/tracegrep (default build/release)
+#   CORPUS_DIR  where the corpus is generated once and kept (default /tmp/clew-tracegrep-bench)
+# Environment: FILES (default 8), LINES per file (default 520000: ~1.1 GB in all), RUNS (default 7).
+#
+# The corpus is bench/gen_corpus --format mixed (pipe and JSON lines, stack traces), one seed
+# per file. The ID is the transaction ID of a pipe record in the middle of the middle file;
+# SPAN is that record's first span ID (a span query reads the files twice: once to find the
+# span's transaction, once for the whole transaction).
+# The page cache is warmed by reading every file first; then RUNS rounds run every tool once
+# each, in turn, after one warm-up round, and the median and the best wall time of each are
+# printed. Every tool writes its matches to a file in CORPUS_DIR (not /dev/null, where grep
+# stops at the first match).
+set -eu
+
+build=${1:-build/release}
+dir=${2:-/tmp/clew-tracegrep-bench}
+files=${FILES:-8}
+lines=${LINES:-520000}
+runs=${RUNS:-7}
+gen=$build/bench/gen_corpus
+tg=$build/cli/tracegrep
+
+for x in "$gen" "$tg"; do
+	[ -x "$x" ] || { echo "missing $x: meson compile -C $build bench/gen_corpus cli/tracegrep" >&2; exit 2; }
+done
+for x in rg grep; do
+	command -v "$x" >/dev/null || { echo "missing $x (Debian: ripgrep, grep)" >&2; exit 2; }
+done
+
+mkdir -p "$dir"
+i=0
+while [ "$i" -lt "$files" ]; do
+	f=$dir/app-$i.log
+	if [ ! -s "$f" ] || [ "$(cat "$f.lines" 2>/dev/null)" != "$lines" ]; then
+		echo "generating $f ($lines records)" >&2
+		"$gen" --format mixed --lines "$lines" --seed $((i + 1)) > "$f"
+		echo "$lines" > "$f.lines"
+	fi
+	i=$((i + 1))
+done
+set -- "$dir"/app-*.log
+bytes=$(cat "$@" | wc -c)
+
+mid=$dir/app-$((files / 2)).log
+ids=$(awk -v n=$((lines / 2)) 'NR > n && $3 ~ /^[0-9a-f]+:[0-9a-f]+[:|]/ { split($3, a, /[:|]/); print a[1], a[2]; exit }' "$mid")
+id=${ids% *}
+span=${ids#* }
+if [ -z "$id" ] || [ -z "$span" ]; then
+	echo "no ID found in $mid" >&2
+	exit 2
+fi
+
+cat "$@" > /dev/null # warm the page cache
+
+now() { date +%s%N; }
+
+# Each tool is a numbered command line; rounds interleave the tools, so a change in machine
+# load (the CPUs may be shared) affects them alike. Times go to $dir/times.N (microseconds).
+ntools=0
+tool() {
+	ntools=$((ntools + 1))
+	eval "name_$ntools=\$1"
+	shift
+	eval "cmd_$ntools=\$*"
+	: > "$dir/times.$ntools"
+}
+
+tool "tracegrep --lines" "$tg" --lines "$id"
+tool "tracegrep (waterfall)" "$tg" --color=never "$id"
+tool "tracegrep --json" "$tg" --json "$id"
+tool "tracegrep --lines SPAN" "$tg" --lines "$span"
+tool "rg -F" rg -F "$id"
+tool "grep -F" grep -F "$id"
+
+k=0
+while [ "$k" -le "$runs" ]; do
+	j=1
+	while [ "$j" -le "$ntools" ]; do
+		cmd=""
+		eval "cmd=\$cmd_$j"
+		s=$(now)
+		# shellcheck disable=SC2086 # the command line is split on purpose; the paths hold no blanks
+		$cmd "$@" > "$dir/out.$j" || true # 1 (not found) is not a failure here
+		e=$(now)
+		[ "$k" -eq 0 ] || echo $(((e - s) / 1000)) >> "$dir/times.$j" # round 0 warms up
+		j=$((j + 1))
+	done
+	k=$((k + 1))
+done
+
+echo "corpus: $files files, $bytes bytes in $dir; ID $id (span $span); $runs interleaved runs; $(nproc) CPUs"
+printf '%-28s %10s %10s %8s %10s\n' "tool" "median ms" "best ms" "GB/s" "out lines"
+j=1
+while [ "$j" -le "$ntools" ]; do
+	name=""
+	eval "name=\$name_$j"
+	sorted=$(sort -n "$dir/times.$j")
+	best=$(printf '%s\n' "$sorted" | head -1)
+	median=$(printf '%s\n' "$sorted" | sed -n "$(((runs + 1) / 2))p")
+	eval "median_$j=$median"
+	printf '%-28s %10.1f %10.1f %8.2f %10s\n' "$name" "$(echo "$median / 1000" | bc -l)" \
+		"$(echo "$best / 1000" | bc -l)" "$(echo "$bytes / $median / 1000" | bc -l)" "$(wc -l < "$dir/out.$j")"
+	j=$((j + 1))
+done
+# shellcheck disable=SC2154 # median_N are set by eval above
+printf 'tracegrep --lines / rg -F: %.2fx   tracegrep --lines / grep -F: %.2fx (medians)\n' \
+	"$(echo "$median_1 / $median_5" | bc -l)" "$(echo "$median_1 / $median_6" | bc -l)"

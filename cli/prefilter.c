@@ -1,0 +1,113 @@
+/*
+ * prefilter.c - from a buffer of log bytes to the records that match.
+ *
+ * DESIGN: only lines that contain the needle literally are parsed. Every
+ * record that matches by structure holds the ID in its *first* line (the
+ * IDS field of a pipe line, the trace/span/parent members of a JSON line),
+ * so a hit on a line that is not a record start (a stack trace line that
+ * mentions the ID) is skipped: its record either has the ID in its first
+ * line too (and was taken when that line was hit, earlier in the buffer)
+ * or is not a match. When a first line matches, the record is extended
+ * over the lines after it that are not record starts (fmt_detect), so
+ * continuation lines come with their record although they never hold the
+ * ID. Records are copied out; the buffer may go away after the call.
+ *
+ * A record is owned by the region its first line starts in, so regions cut
+ * at line starts never report a record twice; and as an ID holds no '\n',
+ * the search itself never needs to look past the region's end.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt/detect.h"
+#include "tg.h"
+#include "banned.h"
+
+static size_t line_end(const char *buf, size_t len, size_t at)
+{
+	const char *nl = memchr(buf + at, '\n', len - at);
+
+	return nl ? (size_t)(nl - buf) : len;
+}
+
+static void recs_push(struct tg_recs *out, struct tg_rec *r)
+{
+	if (out->n == out->cap) {
+		out->cap = out->cap ? out->cap * 2 : 64;
+		out->v = tg_xrealloc(out->v, out->cap * sizeof(*out->v));
+	}
+	out->v[out->n++] = *r;
+}
+
+/* Keep buf[ls, end) as a record (end excludes the last '\n'): copy, parse, summarise. */
+static void keep(const char *buf, size_t ls, size_t end, uint32_t src, uint64_t base, struct tg_recs *out)
+{
+	struct tg_rec r = {0};
+	struct fmt_record *rec = tg_xmalloc(sizeof(*rec));
+
+	r.text = tg_xstrndup(buf + ls, end - ls);
+	r.len = end - ls;
+	r.src = src;
+	r.off = base + ls;
+	if (fmt_parse(r.text, r.len, rec, NULL) == 0)
+		tg_rec_from_parsed(&r, rec);
+	else
+		r.node = -1;
+	free(rec);
+	recs_push(out, &r);
+}
+
+size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,
+		      bool final, uint32_t src, uint64_t base, struct tg_recs *out)
+{
+	const char *id = s->finder.needle;
+	size_t idlen = s->finder.len, at = from;
+	struct fmt_record *rec = NULL;
+
+	assert(from <= to && to <= len);
+	assert(idlen > 0 && !memchr(id, '\n', idlen)); /* an ID never spans lines: regions need no overlap */
+
+	while (at < to) {
+		const char *hit = tg_find(&s->finder, buf + at, to - at);
+		size_t p, ls, le, end;
+		const char *nl;
+
+		if (!hit)
+			break;
+		p = (size_t)(hit - buf);
+		nl = p > from ? memrchr(buf + from, '\n', p - from) : NULL;
+		ls = nl ? (size_t)(nl - buf) + 1 : from;
+		if (ls >= to)
+			break;
+		le = line_end(buf, len, p);
+		at = le + 1;
+		if (fmt_detect(buf + ls, le - ls) == FMT_UNKNOWN)
+			continue;
+		if (!rec)
+			rec = tg_xmalloc(sizeof(*rec));
+		if (fmt_parse(buf + ls, le - ls, rec, NULL) != 0 ||
+		    !tg_record_matches(rec, id, idlen, s->want))
+			continue;
+		/* The record goes on over the following lines that start no record. */
+		end = le;
+		while (end < len) {
+			size_t ne = line_end(buf, len, end + 1);
+
+			if (fmt_detect(buf + end + 1, ne - end - 1) != FMT_UNKNOWN)
+				break;
+			end = ne;
+		}
+		if (end >= len && !final) {
+			free(rec);
+			return ls;
+		}
+		/* A trailing empty line before the next record is not part of this one. */
+		while (end > le && buf[end - 1] == '\n')
+			end--;
+		keep(buf, ls, end, src, base, out);
+		at = end + 1;
+	}
+	free(rec);
+	return to;
+}

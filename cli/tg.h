@@ -1,0 +1,326 @@
+/*
+ * tg.h - tracegrep's modules and what they share.
+ *
+ * The program is a pipeline: source (inputs: files, directories,
+ * compressed files, stdin) -> prefilter (a literal search for the ID,
+ * then the record around each hit) -> match (the ID as a whole element
+ * of the record's IDs) -> tree (spans, parents, clock skew, critical
+ * path) -> render (terminal, lines, JSON, Chrome, Jaeger, HTML).
+ * Everything here is internal to tracegrep: the prefix is tg_.
+ */
+#ifndef TG_H
+#define TG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fmt/record.h"
+
+#define TG_VERSION "0.1.0"
+
+/*
+ * Latest timestamp tracegrep computes with (2065-01-24, ns since the epoch);
+ * earlier than 1970 counts as 1970. Offsets, durations and skew shifts are
+ * differences and sums of timestamps, and log text is untrusted: within
+ * [0, TG_TS_MAX] none of them can overflow int64 (3e18 + 3e18 + a duration
+ * < 9.2e18). Real logs are far inside it.
+ */
+#define TG_TS_MAX INT64_C(3000000000000000000)
+/* Longest span duration taken from a dur_us attribute: 115 days, in microseconds. */
+#define TG_DUR_US_MAX INT64_C(10000000000000)
+_Static_assert(TG_TS_MAX * 2 + TG_DUR_US_MAX * 1000 < INT64_MAX, "time arithmetic must fit int64");
+
+/* Error codes: functions return 0 or one of these negated. */
+enum tg_code {
+	TG_OK = 0,
+	TG_EINVAL, /* bad argument or query */
+	TG_ENOMEM, /* out of memory */
+	TG_EIO,	   /* a file could not be read */
+	TG_EDATA,  /* a compressed file is corrupt */
+};
+
+/* An error with context, for messages the user reads (STYLE G3). */
+struct tg_err {
+	int code;      /* -TG_Exxx, 0 when unset */
+	int sys_errno; /* errno at the failure site, 0 if none */
+	char msg[256]; /* always NUL-terminated; truncated, never allocated */
+};
+
+/* tg_err_set() - record the first error only; later ones are dropped. */
+void tg_err_set(struct tg_err *err, int code, int sys_errno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Allocation that ends the program with status 2 on failure (a CLI has nothing to unwind). */
+void *tg_xmalloc(size_t n);
+void *tg_xcalloc(size_t n, size_t size);
+void *tg_xrealloc(void *p, size_t n);
+char *tg_xstrndup(const char *s, size_t n);
+
+/* A growing byte buffer. */
+struct tg_buf {
+	char *data; /* malloc'd; NULL until the first append */
+	size_t len; /* bytes used */
+	size_t cap; /* bytes allocated */
+};
+
+void tg_buf_put(struct tg_buf *b, const void *s, size_t n);
+void tg_buf_puts(struct tg_buf *b, const char *s);
+void tg_buf_putc(struct tg_buf *b, char c);
+void tg_buf_printf(struct tg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tg_buf_free(struct tg_buf *b);
+/* Append @s as the inside of a JSON string (always valid JSON, see fmt_json_escape()). */
+void tg_buf_json_str(struct tg_buf *b, const char *s, size_t n);
+/* Append the decoded value of a view as a quoted JSON string, or null when absent. */
+void tg_buf_json_view(struct tg_buf *b, const struct fmt_str *v);
+/*
+ * tg_buf_put_safe() - append untrusted text for a terminal: C0 and C1
+ * controls (ESC included) and DEL become visible escapes (\e, \x07,
+ * \u009b), invalid UTF-8 bytes become \xNN; tab stays a tab when @keep_tab.
+ */
+void tg_buf_put_safe(struct tg_buf *b, const char *s, size_t n, bool keep_tab);
+/* Append @s with &, <, >, " and ' escaped, and controls/invalid UTF-8 made visible, for HTML. */
+void tg_buf_put_html(struct tg_buf *b, const char *s, size_t n);
+/* tg_buf_write() - write all of @b to @f; Return: 0 or -TG_EIO. */
+int tg_buf_write(const struct tg_buf *b, FILE *f);
+
+/* A view's decoded value in a new NUL-terminated string (NULL for an absent view). */
+char *tg_view_dup(const struct fmt_str *v);
+
+/* ---- search.c: the literal prefilter's inner loop ---- */
+
+/* A needle prepared for fast search: two rare bytes of it are looked for first. */
+struct tg_finder {
+	const char *needle; /* not owned */
+	size_t len;	    /* bytes of needle, >= 1 */
+	size_t i1, i2;	    /* offsets of the two rarest bytes in the needle (i1 < i2 when len > 1) */
+	bool avx2;	    /* the CPU has AVX2 (checked once, at init) */
+};
+
+void tg_finder_init(struct tg_finder *f, const char *needle, size_t len);
+/* tg_find() - first occurrence of the needle in s[0, n), or NULL. Thread-safe. */
+const char *tg_find(const struct tg_finder *f, const char *s, size_t n);
+
+/* ---- records: what a scan keeps ---- */
+
+/* One record that matched, owned by the record list. */
+struct tg_rec {
+	char *text;    /* the record: first line + continuation lines, without the last '\n' */
+	size_t len;    /* bytes in text */
+	uint32_t src;  /* index of its input (see struct tg_inputs) */
+	uint64_t off;  /* byte offset of the record in its (decompressed) input */
+	int64_t ts_ns; /* its timestamp (within [0, TG_TS_MAX]), or the one before it in its input */
+	bool has_ts;   /* ts_ns came from the record itself */
+	uint8_t level; /* enum fmt_level */
+	uint8_t event; /* enum fmt_event */
+	char *trace;   /* decoded transaction ID, or NULL */
+	char *span;    /* decoded span ID, or NULL (a record of the transaction itself) */
+	char *parent;  /* decoded parent span ID, or NULL */
+	char **ids;    /* decoded NDC path (nids strings) */
+	uint16_t nids; /* entries in ids */
+	int node;      /* index of its span in the tree, -1 before tree building */
+};
+
+/* A list of records. */
+struct tg_recs {
+	struct tg_rec *v; /* malloc'd array */
+	size_t n;	  /* used */
+	size_t cap;	  /* allocated */
+};
+
+void tg_recs_free(struct tg_recs *r);
+/* tg_recs_append() - move @src's records to the end of @dst; @src becomes empty. */
+void tg_recs_append(struct tg_recs *dst, struct tg_recs *src);
+/* tg_recs_sort() - sort by time (ties by input, offset), filling in missing timestamps first. */
+void tg_recs_sort(struct tg_recs *r);
+/* tg_rec_parse() - parse r->text again into @out (views into r->text). Return: 0 or -FMT_*. */
+int tg_rec_parse(const struct tg_rec *r, struct fmt_record *out);
+
+/* ---- match.c: the query and matching by structure ---- */
+
+/* What a record must hold to be kept by a scan. */
+enum tg_want {
+	TG_WANT_ELEMENT, /* the needle is a whole element of ids[], or the trace/span/parent */
+	TG_WANT_TRACE,	 /* the needle is the record's trace (transaction) ID */
+};
+
+/* The ID the user asked for. */
+struct tg_query {
+	char *text;    /* as given */
+	char **elems;  /* split at ':' (a path T:S... when more than one) */
+	size_t nelems; /* >= 1 */
+};
+
+/* tg_query_parse() - split and check @s (IDs are [A-Za-z0-9._-]+). Return: 0 or -TG_EINVAL. */
+int tg_query_parse(struct tg_query *q, const char *s, struct tg_err *err);
+void tg_query_release(struct tg_query *q);
+/* tg_record_matches() - whether @r holds @id the way @want says. */
+bool tg_record_matches(const struct fmt_record *r, const char *id, size_t len, enum tg_want want);
+/* tg_rec_from_parsed() - fill @out's IDs and summary from @r (views into out->text). */
+void tg_rec_from_parsed(struct tg_rec *out, const struct fmt_record *r);
+
+/* ---- prefilter.c: from bytes to candidate records ---- */
+
+/* One scan: the needle and what a record must hold. */
+struct tg_scan {
+	struct tg_finder finder; /* the needle */
+	enum tg_want want;	 /* the structural test a candidate must pass */
+};
+
+/*
+ * tg_scan_region() - find the records of buf[0, len) whose first line
+ * starts in [from, to) and holds the needle, keep those that match, and
+ * append them (copied) to @out. Records may extend past @to (their
+ * continuation lines), up to @len. @from and @to are line starts (or len).
+ * When !@final, buf ends before the input does: a kept record that runs
+ * to len might have more continuation lines, so it is left alone.
+ * @base is the offset of buf[0] in the input; @src the input's index.
+ * Return: the offset from which the caller must keep the bytes for the
+ * next call (to, or the start of the record left alone).
+ * Thread-safe (touches only @out).
+ */
+size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,
+		      bool final, uint32_t src, uint64_t base, struct tg_recs *out);
+
+/* ---- source.c: inputs ---- */
+
+struct tg_input;
+
+/*
+ * An input kind: how a unit of work is scanned. New sources (the archive,
+ * Kafka) plug in by adding an ops table and a way to create units.
+ */
+struct tg_input_ops {
+	const char *kind; /* "file", "gzip", "zstd", "memory" */
+	/* Scan unit @unit of @in with @s, appending matches to @out. Thread-safe per unit. */
+	int (*scan)(struct tg_input *in, size_t unit, const struct tg_scan *s, struct tg_recs *out,
+		    struct tg_err *err);
+	void (*release)(struct tg_input *in); /* free what the input holds */
+};
+
+/* One input: a file (plain or compressed) or stdin. */
+struct tg_input {
+	const struct tg_input_ops *ops; /* how to scan it */
+	char *name;			/* path as shown to the user ("-" for stdin) */
+	int fd;				/* open file, -1 when none */
+	const char *map;		/* mmap'd plain file or the in-memory data */
+	size_t size;			/* bytes at map (plain/memory), or the compressed size */
+	size_t *cuts;			/* line-aligned unit boundaries, nunits + 1 of them */
+	size_t nunits;			/* units of work this input splits into */
+	bool owned;			/* map is malloc'd memory (stdin), not a mapping */
+	uint32_t src;			/* its index in struct tg_inputs */
+};
+
+/* Every input of a run. */
+struct tg_inputs {
+	struct tg_input *v; /* malloc'd */
+	size_t n;	    /* used */
+	size_t cap;	    /* allocated */
+};
+
+/*
+ * tg_inputs_add() - add a path: a file, a directory (walked recursively,
+ * in name order), or "-" for stdin. Unreadable paths are reported through
+ * @err and skipped (the run goes on, exit status 2 at the end).
+ * Return: 0, or -TG_EIO when the path could not be added.
+ */
+int tg_inputs_add(struct tg_inputs *in, const char *path, struct tg_err *err);
+void tg_inputs_release(struct tg_inputs *in);
+
+/*
+ * tg_run_scan() - run @s over every input on @threads threads and return
+ * the matches in @out, sorted by time. Errors of single inputs are
+ * reported on stderr and make the return -TG_EIO; the matches found are
+ * still returned.
+ */
+int tg_run_scan(struct tg_inputs *in, const struct tg_scan *s, unsigned threads, struct tg_recs *out);
+
+/* ---- tree.c: spans, parents, skew, critical path ---- */
+
+struct tg_span {
+	char *id;	  /* span ID (the root's is the transaction ID) */
+	char *parent_id;  /* the parent's ID as the records say, or NULL */
+	int parent;	  /* index of the parent span in the tree, -1 for the root */
+	int *kids;	  /* child indexes, in start order */
+	size_t nkids;	  /* entries in kids */
+	size_t kcap;	  /* allocated kids */
+	char *service;	  /* decoded, or NULL */
+	char *name;	  /* the span record's name, or NULL */
+	char *method;	  /* decoded, or NULL */
+	char *path;	  /* decoded, or NULL */
+	char *status;	  /* the span record's status, or the last record's status, or NULL */
+	bool explicit_;	  /* an event=span record gave start and duration */
+	int64_t start_ns; /* start, adjusted for skew */
+	int64_t end_ns;	  /* end, adjusted for skew */
+	int64_t shift_ns; /* how far this span (and its subtree) was moved for its own skew */
+	int64_t adj_ns;	  /* total move of this span and its records (its ancestors' and its own) */
+	bool has_time;	  /* start/end are known (from records or children) */
+	bool critical;	  /* on the critical path */
+	bool error;	  /* status says failure, or a record at ERROR or worse */
+	bool selected;	  /* in the subtree the query selected */
+	int depth;	  /* 0 for the top of the selection */
+	size_t *recs;	  /* indexes of its records in the record list, time order */
+	size_t nrecs;	  /* entries in recs */
+	size_t rcap;	  /* allocated recs */
+};
+
+struct tg_tree {
+	struct tg_span *spans; /* malloc'd */
+	size_t n;	       /* used */
+	size_t cap;	       /* allocated */
+	int root;	       /* the transaction's span */
+	int top;	       /* the selected sub-tree's top (== root for a transaction) */
+	int *order;	       /* selected spans, depth first, children by start */
+	size_t norder;	       /* entries in order */
+	char *trace;	       /* the transaction ID */
+	int64_t t0;	       /* start of the top span: offsets are from here */
+	int64_t t1;	       /* end of the top span */
+	size_t nshifts;	       /* spans moved for clock skew */
+	int *slots;	       /* hash table of span IDs -> index, -1 empty */
+	size_t nslots;	       /* power of two, > 2 * n */
+};
+
+/*
+ * tg_tree_build() - build the span tree of transaction @trace from @recs
+ * (all of its records). When @skew, children of another service that lie
+ * outside their parent's window are moved into it. Sets recs->v[i].node.
+ */
+void tg_tree_build(struct tg_tree *t, struct tg_recs *recs, const char *trace, bool skew);
+/*
+ * tg_tree_select() - select the sub-tree under span @id (NULL: the whole
+ * transaction), check that the spans of @path[0..npath) (outermost first)
+ * are its ancestors, mark the critical path and compute the render order.
+ * Return: true when the span exists (and the path holds).
+ */
+bool tg_tree_select(struct tg_tree *t, const struct tg_recs *recs, const char *id, char *const *path,
+		    size_t npath);
+void tg_tree_release(struct tg_tree *t);
+
+/* ---- renderers ---- */
+
+/* What every renderer gets. */
+struct tg_view {
+	const struct tg_query *query;	/* what the user asked for */
+	struct tg_tree *tree;		/* the selected tree */
+	const struct tg_recs *recs;	/* records; only those of selected spans are shown */
+	const struct tg_inputs *inputs; /* for file names */
+	bool color;			/* ANSI colours */
+	bool tty;			/* output is a terminal */
+	int width;			/* terminal columns */
+};
+
+/* Whether record @i belongs to the selection. */
+bool tg_view_rec_selected(const struct tg_view *v, size_t i);
+
+int tg_render_term(const struct tg_view *v, FILE *f);
+int tg_render_lines(const struct tg_view *v, FILE *f);
+int tg_render_json(const struct tg_view *v, FILE *f);
+int tg_render_chrome(const struct tg_view *v, FILE *f);
+int tg_render_jaeger(const struct tg_view *v, FILE *f);
+int tg_render_html(const struct tg_view *v, FILE *f);
+
+/* Format @ns as RFC 3339 with 6 fraction digits into @out (FMT_TS_MAX bytes). */
+void tg_ts(int64_t ns, char *out);
+
+#endif
