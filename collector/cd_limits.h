@@ -81,10 +81,12 @@
 
 _Static_assert(CD_CHUNK_RECORDS_MAX >= 1 && CD_CHUNK_RECORDS_MAX <= (1u << 24),
 	       "CD_CHUNK_RECORDS_MAX must be positive and keep the trace set's 32-bit indexes small");
-_Static_assert(CD_CHUNK_SOURCES_MAX >= 1 && CD_CHUNK_SOURCES_MAX <= 4096, "CD_CHUNK_SOURCES_MAX out of range");
+_Static_assert(CD_CHUNK_SOURCES_MAX >= 1 && CD_CHUNK_SOURCES_MAX <= 4096,
+	       "CD_CHUNK_SOURCES_MAX out of range");
 _Static_assert(CD_SPOOL_FILE_MAX >= 2u * CD_CHUNK_BYTES_MAX + 4096 && CD_SPOOL_FILE_MAX <= UINT32_MAX,
 	       "a spool file must hold a chunk's payload and its metadata");
-_Static_assert(CD_OUTPUTS_MAX >= 1 && CD_OUTPUTS_MAX <= 64, "the ack tracker keeps one bit per output in a uint64_t");
+_Static_assert(CD_OUTPUTS_MAX >= 1 && CD_OUTPUTS_MAX <= 64,
+	       "the ack tracker keeps one bit per output in a uint64_t");
 _Static_assert(CD_INPUT_NAME_MAX >= 256 && CD_INPUT_NAME_MAX <= UINT16_MAX,
 	       "an input name's length is stored in 16 bits");
 
