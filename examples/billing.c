@@ -14,7 +14,6 @@
  * Logging is configured by the environment (CLEW_FORMAT, CLEW_OUTPUT, ...).
  */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +24,12 @@
 /* Every FAIL_EVERY-th order is declined. */
 #define FAIL_EVERY 7
 
-static void usage(FILE *f)
-{
-	fputs("Usage: billing --port N [--port-file PATH]\n"
-	      "Example service: POST /charge {\"order\":ID,\"user\":U,\"amount\":CENTS}.\n"
-	      "Every 7th order fails with 502.\n"
-	      "  --port N          port on 127.0.0.1 (0: any free one)\n"
-	      "  --port-file PATH  write the port there once listening\n"
-	      "Logs via libclew (CLEW_FORMAT, CLEW_OUTPUT).\n",
-	      f);
-}
+static const char usage[] = "Usage: billing --port N [--port-file PATH]\n"
+			    "Example service: POST /charge {\"order\":ID,\"user\":U,\"amount\":CENTS}.\n"
+			    "Every 7th order fails with 502.\n"
+			    "  --port N          port on 127.0.0.1 (0: any free one)\n"
+			    "  --port-file PATH  write the port there once listening\n"
+			    "Logs via libclew (CLEW_FORMAT, CLEW_OUTPUT).\n";
 
 static void charge(clew_client *c, const struct svc_request *rq, struct svc_reply *rp)
 {
@@ -85,42 +80,21 @@ static void handle(void *cookie, const struct svc_request *rq, struct svc_reply 
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"port-file", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *port_file = NULL;
-	int port = -1;
+	struct svc_args a = {0};
 	clew_client *c;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, "f:p:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			port = svc_parse_port(optarg);
-			break;
-		case 'f':
-			port_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (port < 0 || optind != argc) {
-		usage(stderr);
+	switch (svc_parse_args(argc, argv, usage, NULL, &a)) {
+	case 1:
+		return 0;
+	case -1:
 		return 2;
 	}
 	c = svc_client("billing");
 	if (!c)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = svc_run(c, (unsigned)port, port_file, handle, c);
+	rc = svc_run(c, (unsigned)a.port, a.port_file, handle, c);
 	curl_global_cleanup();
 	clew_client_free(c);
 	return rc < 0 ? 1 : 0;

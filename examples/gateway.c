@@ -13,7 +13,6 @@
  * Logging is configured by the environment (CLEW_FORMAT, CLEW_OUTPUT, ...).
  */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +28,13 @@ struct gateway {
 	char orders_url[URL_MAX];
 };
 
-static void usage(FILE *f)
-{
-	fputs("Usage: gateway --port N [--orders URL] [--port-file PATH]\n"
-	      "Example service: POST /checkout {\"user\":U,\"amount\":CENTS} -> POST URL/orders.\n"
-	      "  --orders URL      orders' base URL (default http://127.0.0.1:8082)\n"
-	      "  --port N          port on 127.0.0.1 (0: any free one)\n"
-	      "  --port-file PATH  write the port there once listening\n"
-	      "Logs via libclew (CLEW_FORMAT, CLEW_OUTPUT).\n",
-	      f);
-}
+static const char usage[] =
+	"Usage: gateway --port N [--orders URL] [--port-file PATH]\n"
+	"Example service: POST /checkout {\"user\":U,\"amount\":CENTS} -> POST URL/orders.\n"
+	"  --orders URL      orders' base URL (default http://127.0.0.1:8082)\n"
+	"  --port N          port on 127.0.0.1 (0: any free one)\n"
+	"  --port-file PATH  write the port there once listening\n"
+	"Logs via libclew (CLEW_FORMAT, CLEW_OUTPUT).\n";
 
 static void checkout(struct gateway *g, const struct svc_request *rq, struct svc_reply *rp)
 {
@@ -81,43 +77,17 @@ static void handle(void *cookie, const struct svc_request *rq, struct svc_reply 
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"orders", required_argument, NULL, 'o'},
-		{"port-file", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct svc_args a = {.downstream = "http://127.0.0.1:8082"};
 	struct gateway g = {NULL, ""};
-	const char *orders = "http://127.0.0.1:8082";
-	const char *port_file = NULL;
-	int port = -1;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, "f:p:o:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			port = svc_parse_port(optarg);
-			break;
-		case 'o':
-			orders = optarg;
-			break;
-		case 'f':
-			port_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (port < 0 || optind != argc) {
-		usage(stderr);
+	switch (svc_parse_args(argc, argv, usage, "orders", &a)) {
+	case 1:
+		return 0;
+	case -1:
 		return 2;
 	}
-	if ((size_t)snprintf(g.orders_url, sizeof(g.orders_url), "%s/orders", orders) >=
+	if ((size_t)snprintf(g.orders_url, sizeof(g.orders_url), "%s/orders", a.downstream) >=
 	    sizeof(g.orders_url)) {
 		fprintf(stderr, "gateway: --orders URL too long\n");
 		return 2;
@@ -126,7 +96,7 @@ int main(int argc, char **argv)
 	if (!g.c)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = svc_run(g.c, (unsigned)port, port_file, handle, &g);
+	rc = svc_run(g.c, (unsigned)a.port, a.port_file, handle, &g);
 	curl_global_cleanup();
 	clew_client_free(g.c);
 	return rc < 0 ? 1 : 0;

@@ -16,7 +16,6 @@
  * Logging is configured by the environment (CLEW_FORMAT, CLEW_OUTPUT, ...).
  */
 #include <curl/curl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -43,16 +42,12 @@ struct orders {
 	uint8_t state[ORDERS_KEPT];
 };
 
-static void usage(FILE *f)
-{
-	fputs("Usage: orders --port N [--billing URL] [--port-file PATH]\n"
-	      "Example service: POST /orders (charges it at URL/charge), GET /orders/ID.\n"
-	      "  --billing URL     billing's base URL (default http://127.0.0.1:8083)\n"
-	      "  --port N          port on 127.0.0.1 (0: any free one)\n"
-	      "  --port-file PATH  write the port there once listening\n"
-	      "Logs via libclew (CLEW_FORMAT, CLEW_OUTPUT).\n",
-	      f);
-}
+static const char usage[] = "Usage: orders --port N [--billing URL] [--port-file PATH]\n"
+			    "Example service: POST /orders (charges it at URL/charge), GET /orders/ID.\n"
+			    "  --billing URL     billing's base URL (default http://127.0.0.1:8083)\n"
+			    "  --port N          port on 127.0.0.1 (0: any free one)\n"
+			    "  --port-file PATH  write the port there once listening\n"
+			    "Logs via libclew (CLEW_FORMAT, CLEW_OUTPUT).\n";
 
 static void remember(struct orders *o, uint64_t id, enum order_state st)
 {
@@ -151,43 +146,17 @@ static void handle(void *cookie, const struct svc_request *rq, struct svc_reply 
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"billing", required_argument, NULL, 'b'},
-		{"port-file", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
+	struct svc_args a = {.downstream = "http://127.0.0.1:8083"};
 	static struct orders o; /* large: not on the stack */
-	const char *billing = "http://127.0.0.1:8083";
-	const char *port_file = NULL;
-	int port = -1;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, "f:p:b:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			port = svc_parse_port(optarg);
-			break;
-		case 'b':
-			billing = optarg;
-			break;
-		case 'f':
-			port_file = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (port < 0 || optind != argc) {
-		usage(stderr);
+	switch (svc_parse_args(argc, argv, usage, "billing", &a)) {
+	case 1:
+		return 0;
+	case -1:
 		return 2;
 	}
-	if ((size_t)snprintf(o.charge_url, sizeof(o.charge_url), "%s/charge", billing) >=
+	if ((size_t)snprintf(o.charge_url, sizeof(o.charge_url), "%s/charge", a.downstream) >=
 	    sizeof(o.charge_url)) {
 		fprintf(stderr, "orders: --billing URL too long\n");
 		return 2;
@@ -197,7 +166,7 @@ int main(int argc, char **argv)
 	if (!o.c)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = svc_run(o.c, (unsigned)port, port_file, handle, &o);
+	rc = svc_run(o.c, (unsigned)a.port, a.port_file, handle, &o);
 	curl_global_cleanup();
 	clew_client_free(o.c);
 	pthread_mutex_destroy(&o.lock);

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <getopt.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -64,6 +65,45 @@ int svc_parse_port(const char *s)
 	if (errno || *end || v > 65535)
 		return -1;
 	return (int)v;
+}
+
+int svc_parse_args(int argc, char **argv, const char *usage, const char *downstream, struct svc_args *a)
+{
+	const struct option longopts[] = {
+		{"port", required_argument, NULL, 'p'},
+		{"port-file", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{downstream ? downstream : "help", downstream ? required_argument : no_argument, NULL,
+		 downstream ? 'd' : 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	a->port = -1;
+	while ((opt = getopt_long(argc, argv, "f:p:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			a->port = svc_parse_port(optarg);
+			break;
+		case 'f':
+			a->port_file = optarg;
+			break;
+		case 'd':
+			a->downstream = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		default:
+			fputs(usage, stderr);
+			return -1;
+		}
+	}
+	if (a->port < 0 || optind != argc) {
+		fputs(usage, stderr);
+		return -1;
+	}
+	return 0;
 }
 
 /* Write @port to @path through a temporary file and rename(), so a reader never sees half of it. */

@@ -89,6 +89,21 @@ int64_t svc_now_us(void);
  */
 int svc_parse_port(const char *s);
 
+/* What every example service takes on its command line. */
+struct svc_args {
+	int port;		/* --port N: 0..65535 (0: any free one); required */
+	const char *port_file;	/* --port-file PATH, or NULL */
+	const char *downstream; /* --DOWNSTREAM URL; set the default before the call */
+};
+
+/*
+ * svc_parse_args() - parse --port, --port-file, --help and, when
+ * @downstream is not NULL, --@downstream URL into @a. @usage is the
+ * service's help text, printed for --help (stdout) or a usage error (stderr).
+ * Return: 0 to run, 1 after --help (exit 0), -1 after a usage error (exit 2).
+ */
+int svc_parse_args(int argc, char **argv, const char *usage, const char *downstream, struct svc_args *a);
+
 /*
  * svc_client() - a libclew client configured by the environment (CLEW_FORMAT,
  * CLEW_OUTPUT, CLEW_LEVEL; CLEW_SERVICE, else @service).
