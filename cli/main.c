@@ -8,18 +8,25 @@
  * (a JSON record carries only its own span and parent; a pipe path starts
  * afresh in the next service). A path T:S..:X scans for T once and
  * selects X's sub-tree, checking the path's spans are X's ancestors.
- * Exit status as grep's: 0 found, 1 not found, 2 an error (even when
- * something was found).
+ * With no PATH the collector's archive is read (--archive, $CLEW_ARCHIVE,
+ * or TG_ARCHIVE_DEFAULT): the same two scans, each an index lookup there
+ * (archive.c). Exit status as grep's: 0 found, 1 not found, 2 an error
+ * (even when something was found).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "fmt/ts.h"
 #include "tg.h"
 #include "banned.h"
+
+/* Where clewd keeps its archive by default (clewd.conf [output.archive] dir). */
+#define TG_ARCHIVE_DEFAULT "/var/lib/clew/archive"
 
 enum mode { MODE_TERM, MODE_LINES, MODE_JSON, MODE_CHROME, MODE_JAEGER, MODE_HTML_ONLY };
 
@@ -39,7 +46,23 @@ static const char usage_text[] =
 	"PATH is a log file (pipe or JSON lines, mixed), a directory (read recursively), a\n"
 	"gzip (.gz) or zstd (.zst) file (recognised by content), or - for standard input.\n"
 	"Rotated files (app.log, app.log.1, app.log.2.gz) are simply more files.\n"
+	"With no PATH, the collector's archive is read: the directory given by --archive, else\n"
+	"$CLEW_ARCHIVE, else " TG_ARCHIVE_DEFAULT ". Its per-segment index of transaction IDs\n"
+	"is used, so a transaction (or T:S) lookup reads only the chunks that may hold it; a\n"
+	"span ID is not in the index, so a span query reads every chunk in the time window to\n"
+	"find the span's transaction, then looks that up.\n"
 	"\n"
+	"Archive:\n"
+	"      --archive DIR     read the archive in DIR (also with PATHs: then both are read)\n"
+	"      --since TIME      only archive chunks with records at or after TIME\n"
+	"      --until TIME      only archive chunks with records at or before TIME; TIME is\n"
+	"                        RFC 3339 (2026-11-23T07:00:00Z) or an age: 90s, 15m, 2h, 7d\n"
+	"      --stats           report each archive lookup on stderr: segments in the archive,\n"
+	"                        examined (time window), opened (index lists the ID), frames read\n"
+	"\n";
+
+/* The help in two strings: C11 compilers need support string literals of 4095 bytes only. */
+static const char usage_text2[] =
 	"Output (one of):\n"
 	"      (default)         the waterfall: one row per span (start offset, duration,\n"
 	"                        status, service, name or method and path, a bar), the span's\n"
@@ -69,7 +92,8 @@ static const char usage_text[] =
 	"(\\e, \\x07, \\u009b, \\xff) on a terminal; --lines writes bytes verbatim unless the\n"
 	"output is a terminal.\n"
 	"\n"
-	"Exit status: 0 the ID was found, 1 it was not, 2 an error (bad usage, unreadable file).\n"
+	"Exit status: 0 the ID was found, 1 it was not, 2 an error (bad usage, unreadable file,\n"
+	"missing or unreadable archive).\n"
 	"\n"
 	"Examples:\n"
 	"  tracegrep 7f3a9c1e55d04b2a /var/log/services/      the whole transaction\n"
@@ -78,7 +102,9 @@ static const char usage_text[] =
 	"  tracegrep --lines 7f3a9c1e55d04b2a logs/ | less    the records themselves\n"
 	"  zcat old.log.gz | tracegrep 7f3a9c1e55d04b2a -     from standard input\n"
 	"  tracegrep --jaeger 7f3a9c1e55d04b2a logs/ > t.json import into Jaeger UI\n"
-	"  tracegrep --html t.html 7f3a9c1e55d04b2a logs/     a page to share\n";
+	"  tracegrep --html t.html 7f3a9c1e55d04b2a logs/     a page to share\n"
+	"  tracegrep --since 2h 7f3a9c1e55d04b2a             from the archive, last two hours\n"
+	"  tracegrep --archive /srv/clew/archive 9a8b7c6d    a span, from that archive\n";
 
 static void usage_error(const char *msg)
 {
@@ -116,6 +142,49 @@ static int term_width(void)
 			return (int)v;
 	}
 	return 120;
+}
+
+/*
+ * A --since/--until argument: RFC 3339, or an age (a count and s, m, h or
+ * d) before now. Exits with status 2 on anything else.
+ */
+static int64_t parse_time(const char *s, const char *what)
+{
+	static const struct {
+		char unit;
+		int64_t ns;
+	} units[] = {{'s', INT64_C(1000000000)},
+		     {'m', INT64_C(60000000000)},
+		     {'h', INT64_C(3600000000000)},
+		     {'d', INT64_C(86400000000000)}};
+	size_t n = strlen(s);
+	struct timespec now;
+	int64_t ns;
+	char *end;
+	long long v;
+
+	if (fmt_ts_parse(s, n, &ns, NULL) == 0)
+		return ns;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!errno && end != s && v >= 0 && v <= 100000 && end[0] && !end[1] && s[0] >= '0' && s[0] <= '9') {
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			if (*end != units[i].unit)
+				continue;
+			clock_gettime(CLOCK_REALTIME, &now);
+			return (int64_t)now.tv_sec * INT64_C(1000000000) + now.tv_nsec - v * units[i].ns;
+		}
+	}
+	{
+		char msg[256];
+
+		snprintf(
+			msg, sizeof(msg),
+			"%s takes an RFC 3339 time (2026-11-23T07:00:00Z) or an age (90s, 15m, 2h, 7d), not '%s'",
+			what, s);
+		usage_error(msg);
+	}
+	return 0;
 }
 
 /* Keep only the records of transaction @trace. */
@@ -182,12 +251,16 @@ int main(int argc, char **argv)
 		{"colour", required_argument, NULL, 'c'},  {"no-skew-adjust", no_argument, NULL, 'S'},
 		{"threads", required_argument, NULL, 'j'}, {"width", required_argument, NULL, 'w'},
 		{"quiet", no_argument, NULL, 'q'},	   {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	   {NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'},	   {"archive", required_argument, NULL, 'A'},
+		{"since", required_argument, NULL, 's'},   {"until", required_argument, NULL, 'u'},
+		{"stats", no_argument, NULL, 'T'},	   {NULL, 0, NULL, 0},
 	};
 	enum mode mode = MODE_TERM;
 	int nmodes = 0, color = -1, width = 0, opt, status = 1, rc;
 	bool skew = true, quiet = false, had_error = false, found = false;
-	const char *html = NULL, *trace = NULL, *select = NULL;
+	const char *html = NULL, *trace = NULL, *select = NULL, *archive = NULL;
+	int64_t since = INT64_MIN, until = INT64_MAX;
+	bool window = false, stats = false;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	struct tg_inputs ins = {0};
@@ -236,8 +309,21 @@ int main(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'A':
+			archive = optarg;
+			break;
+		case 's':
+			since = parse_time(optarg, "--since"), window = true;
+			break;
+		case 'u':
+			until = parse_time(optarg, "--until"), window = true;
+			break;
+		case 'T':
+			stats = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			fputs(usage_text2, stdout);
 			return 0;
 		case 'V':
 			printf("tracegrep (clew) %s\n", TG_VERSION);
@@ -255,16 +341,39 @@ int main(int argc, char **argv)
 		usage_error("no ID given");
 	if (tg_query_parse(&q, argv[optind], &err) < 0)
 		usage_error(err.msg);
-	if (optind + 1 >= argc) {
+	if (optind + 1 >= argc && !archive) {
+		const char *env = getenv("CLEW_ARCHIVE");
+
+		archive = env && *env ? env : TG_ARCHIVE_DEFAULT;
+	}
+	if (window && !archive) {
 		tg_query_release(&q);
-		usage_error(
-			"no PATH given: name the log files or directories to search, or - for standard input "
-			"(reading the collector's archive is not supported yet)");
+		usage_error("--since and --until narrow an archive lookup: give --archive DIR, or no PATH");
+	}
+	if (since > until) {
+		tg_query_release(&q);
+		usage_error("--since is later than --until");
 	}
 	for (int i = optind + 1; i < argc; i++) {
 		memset(&err, 0, sizeof(err));
 		if (tg_inputs_add(&ins, argv[i], &err) < 0) {
 			fprintf(stderr, "tracegrep: %s\n", err.msg);
+			had_error = true;
+		}
+	}
+	if (archive) {
+		memset(&err, 0, sizeof(err));
+		if (tg_inputs_add_archive(&ins, archive, since, until, stats, &err) < 0) {
+			fprintf(stderr, "tracegrep: %s\n", err.msg);
+			if (optind + 1 >= argc) {
+				fputs("tracegrep: no PATH was given, so the collector's archive is read: name log "
+				      "files or directories (PATH), or the archive (--archive DIR or "
+				      "CLEW_ARCHIVE)\n",
+				      stderr);
+				tg_query_release(&q);
+				tg_inputs_release(&ins);
+				return 2;
+			}
 			had_error = true;
 		}
 	}

@@ -8,8 +8,8 @@
  * threads; a compressed file is one unit, decompressed as a stream into a
  * bounded window (only a record that is still growing is carried over);
  * stdin is read whole into memory, because a span query scans twice.
- * The archive and Kafka sources are meant to plug in as further ops tables
- * (a unit per index-selected segment, a unit per partition).
+ * The archive (archive.c) plugs in as a further ops table with one unit;
+ * Kafka is meant to follow (a unit per partition).
  *
  * The pool is nproc threads taking (input, unit) pairs off an atomic
  * counter; each keeps its own record list, merged and sorted at the end,
@@ -310,7 +310,7 @@ static const struct tg_input_ops ops_zstd = {
 
 /* ---- adding paths ---- */
 
-static struct tg_input *push_input(struct tg_inputs *ins, const char *name)
+struct tg_input *tg__inputs_push(struct tg_inputs *ins, const char *name)
 {
 	struct tg_input *in;
 
@@ -346,7 +346,7 @@ static int add_file(struct tg_inputs *ins, const char *path, struct tg_err *err)
 	struct stat st;
 	ssize_t n;
 
-	in = push_input(ins, path);
+	in = tg__inputs_push(ins, path);
 	in->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (in->fd < 0 || fstat(in->fd, &st) < 0) {
 		tg_err_set(err, -TG_EIO, errno, "%s: %s", path, strerror(errno));
@@ -419,7 +419,7 @@ static int add_stream_fd(struct tg_inputs *ins, int fd, const char *name, struct
 			break;
 		b.len += (size_t)n;
 	}
-	in = push_input(ins, name);
+	in = tg__inputs_push(ins, name);
 	in->map = b.data;
 	in->size = b.len;
 	in->owned = true;

@@ -192,7 +192,7 @@ struct tg_input;
  * Kafka) plug in by adding an ops table and a way to create units.
  */
 struct tg_input_ops {
-	const char *kind; /* "file", "gzip", "zstd", "memory" */
+	const char *kind; /* "file", "gzip", "zstd", "archive" */
 	/* Scan unit @unit of @in with @s, appending matches to @out. Thread-safe per unit. */
 	int (*scan)(struct tg_input *in, size_t unit, const struct tg_scan *s, struct tg_recs *out,
 		    struct tg_err *err);
@@ -210,6 +210,7 @@ struct tg_input {
 	size_t nunits;			/* units of work this input splits into */
 	bool owned;			/* map is malloc'd memory (stdin), not a mapping */
 	uint32_t src;			/* its index in struct tg_inputs */
+	void *priv;			/* the source's own state (the archive's), or NULL */
 };
 
 /* Every input of a run. */
@@ -227,6 +228,21 @@ struct tg_inputs {
  */
 int tg_inputs_add(struct tg_inputs *in, const char *path, struct tg_err *err);
 void tg_inputs_release(struct tg_inputs *in);
+/* tg__inputs_push() - append a zeroed input named @name (copied), fd -1; the caller sets ops. */
+struct tg_input *tg__inputs_push(struct tg_inputs *in, const char *name);
+
+/* ---- archive.c: the collector's archive ---- */
+
+/*
+ * tg_inputs_add_archive() - add the archive at @dir (read-only) as one
+ * input. Lookups are limited to chunks whose time span meets
+ * [@since_ns, @until_ns] (INT64_MIN / INT64_MAX: no bound). With @stats,
+ * each lookup's counters (segments, examined, opened, frames read) go to
+ * stderr. Return: 0, or -TG_EIO (no such directory, unreadable, another
+ * error of arch_open()) with @err set.
+ */
+int tg_inputs_add_archive(struct tg_inputs *in, const char *dir, int64_t since_ns, int64_t until_ns,
+			  bool stats, struct tg_err *err);
 
 /*
  * tg_run_scan() - run @s over every input on @threads threads and return

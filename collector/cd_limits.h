@@ -166,4 +166,97 @@ _Static_assert(CD_CHUNK_BYTES_MAX >= 64 * 1024 && CD_CHUNK_BYTES_MAX <= UINT32_M
 	       "CD_CHUNK_BYTES_MAX must fit a 32-bit length with room to spare");
 _Static_assert(CD_SEGMENT_BYTES >= CD_CHUNK_BYTES_MAX, "a segment must hold at least one chunk");
 
+/* --- daemon (collector/main.c, pipeline.c, input/, parse/, output/) --- */
+
+/*
+ * Longest line any input hands to the parsers, in bytes. A longer line is
+ * cut into pieces of at most this size (on a UTF-8 boundary), each its own
+ * record flagged with the attribute _split (the piece's 1-based number):
+ * one pathological line can neither stall an input nor take a chunk.
+ */
+#ifndef CD_LINE_MAX
+#define CD_LINE_MAX (64u * 1024)
+#endif
+
+/*
+ * Read buffer of one source (an open file, stdin). It holds at least one
+ * whole line plus a read's worth of bytes, so a line is never copied to
+ * be assembled.
+ */
+#ifndef CD_READ_BUF
+#define CD_READ_BUF (4u * CD_LINE_MAX)
+#endif
+
+/*
+ * Bytes read from one source before the loop turns to the others: a busy
+ * file cannot starve the rest, nor the delivery of sealed chunks.
+ */
+#ifndef CD_READ_BURST
+#define CD_READ_BURST (1024u * 1024)
+#endif
+
+/*
+ * Largest record a multiline join builds (first line + continuation
+ * lines). A stack trace is a few KiB; past this the record is closed and
+ * the next continuation line starts a record of its own (kept raw).
+ */
+#ifndef CD_MULTILINE_MAX
+#define CD_MULTILINE_MAX (4u * CD_LINE_MAX)
+#endif
+
+/*
+ * Sealed chunks held in memory until every output has taken them. Past
+ * it the inputs stop reading (backpressure): nothing is dropped, and with
+ * 2 MiB chunks memory stays bounded.
+ */
+#ifndef CD_QUEUE_CHUNKS_MAX
+#define CD_QUEUE_CHUNKS_MAX 8u
+#endif
+
+/* Inputs one configuration may declare (each a file glob, stdin, ...). */
+#ifndef CD_INPUTS_MAX
+#define CD_INPUTS_MAX 64u
+#endif
+
+/*
+ * Files one tail input follows at once (a glob over a log directory,
+ * rotated files still being drained included). Past it new files are
+ * reported and left until a slot frees.
+ */
+#ifndef CD_TAIL_FILES_MAX
+#define CD_TAIL_FILES_MAX 1024u
+#endif
+
+/*
+ * Rotated files of one path read at the same time (each keeps its position
+ * in the checkpoint under "rotated:K:PATH", K = 1..this). A writer rotating
+ * faster than clewd reads is far past any real logrotate schedule.
+ */
+#ifndef CD_TAIL_ROTATED_MAX
+#define CD_TAIL_ROTATED_MAX 16u
+#endif
+
+/*
+ * Largest output buffer of the stdout/file outputs for one record: a
+ * multiline record escaped as JSON (up to 6 bytes per byte for control
+ * characters) with its attributes.
+ */
+#ifndef CD_EMIT_MAX
+#define CD_EMIT_MAX (8u * CD_MULTILINE_MAX + 64u * 1024)
+#endif
+
+/* Longest configuration file read (YAML): far above any real one. */
+#ifndef CD_CONFIG_BYTES_MAX
+#define CD_CONFIG_BYTES_MAX (1024u * 1024)
+#endif
+
+_Static_assert(CD_LINE_MAX >= 1024 && CD_LINE_MAX <= CD_CHUNK_BYTES_MAX / 4,
+	       "a line must fit a chunk several times over");
+_Static_assert(CD_READ_BUF >= 2 * CD_LINE_MAX, "the read buffer must hold a whole line plus a read");
+_Static_assert(CD_MULTILINE_MAX >= CD_LINE_MAX && CD_MULTILINE_MAX <= CD_CHUNK_BYTES_MAX / 2,
+	       "a joined record must hold one line and fit a chunk");
+_Static_assert(CD_QUEUE_CHUNKS_MAX >= 2, "one chunk in delivery and one filling at least");
+_Static_assert(CD_INPUTS_MAX >= 1 && CD_INPUTS_MAX <= 1024, "CD_INPUTS_MAX out of range");
+_Static_assert(CD_TAIL_FILES_MAX >= 1, "a tail input follows at least one file");
+
 #endif

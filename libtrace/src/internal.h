@@ -77,6 +77,7 @@ struct clew_client {
 	bool dgram;		 /* the output is a datagram socket: one send() per record */
 	size_t batch_max;	 /* most bytes of whole records one async write() joins (sink.c) */
 	struct clew__ring *ring; /* async only; NULL otherwise */
+	bool tsc;		 /* async records carry TSC ticks, not ns (async.c) */
 	atomic_uint hup_seen;	 /* the SIGHUP generation the output was last (re)opened for */
 };
 

@@ -24,6 +24,7 @@
 #include "fmt/pipe.h"
 #include "fmt/str.h"
 #include "internal.h"
+#include "ring.h"
 #include "sink.h"
 
 _Static_assert((int)CLEW_LEVEL_TRACE == (int)FMT_LEVEL_TRACE && (int)CLEW_LEVEL_FATAL == (int)FMT_LEVEL_FATAL,
@@ -131,17 +132,14 @@ void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, 
 	rec->service = fmt_str_c(c->service);
 }
 
-int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap)
+/* clew_logv() of a sync client: the line is built and written here. */
+static int sync_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt,
+		     va_list ap)
 {
 	struct fmt_record rec;
 	char msg[CLEW_MSG_MAX];
 	char num[FMT_ATTRS_MAX][CLEW__NUM_MAX];
 	int rc;
-
-	if (!c || level < CLEW_LEVEL_TRACE || level > CLEW_LEVEL_FATAL || (nkv && !kv))
-		return -CLEW_EINVAL;
-	if (!clew_enabled(c, level))
-		return 0;
 
 	clew__record_init(&rec, c, level, clew__now_ns());
 	clew__fill_context(&rec, clew__ctx());
@@ -163,6 +161,17 @@ int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, c
 	}
 	rec.nattrs = (uint16_t)nkv;
 	return clew__emit(c, &rec);
+}
+
+int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap)
+{
+	if (!c || level < CLEW_LEVEL_TRACE || level > CLEW_LEVEL_FATAL || (nkv && !kv))
+		return -CLEW_EINVAL;
+	if (level < atomic_load_explicit(&c->level, memory_order_relaxed))
+		return 0;
+	if (c->async)
+		return clew__async_log(c, level, kv, nkv, fmt, ap);
+	return sync_logv(c, level, kv, nkv, fmt, ap);
 }
 
 int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, ...)

@@ -5,30 +5,40 @@
  * sequence number per slot (Vyukov's bounded queue, extended to entries
  * of several consecutive slots). Slot i is free for ticket t when
  * seq[i] == t (t = i at the start, t + N after each lap). A producer
- * formats its record on its own stack, then claims k consecutive tickets
- * [h, h + k) with one CAS on head, after checking that the last of them is
- * free: the consumer frees slots strictly in ticket order, so the others
- * are free too. It copies the line into the slots (wrapping at the end of
- * the data array), stores the length in the first slot's len, and
- * publishes the entry by storing seq[first] = h + 1 (release). When the
- * last slot is not free the ring is full: the record is dropped and
- * counted, never waited for. No producer ever blocks, locks or allocates.
+ * builds its entry on its own stack (a binary record, async.c, or a
+ * formatted line), then claims k consecutive tickets [h, h + k) with one
+ * CAS on head, after checking that the last of them is free: the
+ * consumer frees slots strictly in ticket order, so the others are free
+ * too. It copies the entry into the slots with one memcpy: the data array
+ * has CLEW__ENTRY_MAX bytes of slack past its end, so an entry that
+ * starts in the last slots runs on into the slack instead of wrapping
+ * (the slots it claimed at the start of the array stay unused for that
+ * lap); the entry's head holds its kind and length. It publishes the
+ * entry by storing seq[first] = h + 1 (release); the sequence numbers of
+ * neighbouring slots sit in different cache lines (seq_of()), so that
+ * producers and the consumer do not fight over one line. When the last slot is
+ * not free the ring is full: the record is dropped and counted, never
+ * waited for. No producer ever blocks, locks or allocates.
  * The consumer (the worker, or clew_flush()/exit/a fatal signal handler,
  * one at a time through the `busy` flag) reads entries in ticket order
- * while seq[first] == t + 1 (acquire), copies whole records into a batch
- * buffer, frees their slots (seq = ticket + N, release) and writes the
- * batch with one write(): records never tear, and a batch never ends
+ * while seq[first] == t + 1 (acquire), turns each into its line (a
+ * binary record is formatted here, async.c), joins whole lines into a
+ * batch buffer, frees their slots (seq = ticket + N, release) and writes
+ * the batch with one write(): records never tear, and a batch never ends
  * inside a record. A batch is at most PIPE_BUF bytes unless the output is
- * a regular file (sink.c), so that it stays whole on a shared pipe too. It stops at the first claimed but uncommitted entry;
- * that producer is at most a memcpy away from committing it.
- * Datagram outputs get one send() per record instead of batches.
- * The consumer side uses only atomics, memcpy and write()/send(), so the
- * fatal-signal handler can run it (async-signal-safe).
+ * a regular file (sink.c), so that it stays whole on a shared pipe too.
+ * It stops at the first claimed but uncommitted entry; that producer is
+ * at most a memcpy away from committing it. Datagram outputs get one
+ * send() per record instead of batches. The consumer side uses only
+ * atomics, memcpy, the formats library's emitters, async.c's
+ * signal-safe formatting and write()/send(), so the fatal-signal handler
+ * can run it (async-signal-safe).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ring.h"
 #include "sink.h"
@@ -36,18 +46,56 @@
 struct clew__ring {
 	size_t nslots;			    /* a power of two */
 	size_t mask;			    /* nslots - 1 */
-	char *data;			    /* nslots * CLEW__SLOT bytes */
-	uint32_t *len;			    /* per slot: the entry's length, when it starts there */
-	_Atomic uint64_t *seq;		    /* per slot: the Vyukov sequence number */
+	char *data;			    /* nslots * CLEW__SLOT bytes, then CLEW__ENTRY_MAX of slack */
+	_Atomic uint64_t *seq;		    /* per slot, spread (seq_of()): the Vyukov sequence number */
+	unsigned spread;		    /* log2(nslots / SEQ_PER_LINE) */
 	char *batch;			    /* the consumer's staging buffer, CLEW__BATCH_MAX bytes */
+	struct clew__scratch *scratch;	    /* the consumer's formatting space */
 	atomic_int busy;		    /* 1 while a consumer drains */
 	_Alignas(64) _Atomic uint64_t head; /* next ticket to claim */
 	_Alignas(64) _Atomic uint64_t tail; /* next ticket to read; written by the consumer only */
 };
 
+/* Sequence numbers per cache line. */
+#define SEQ_PER_LINE 8
+
+/*
+ * The sequence number of ticket @t. Consecutive slots' numbers are spread
+ * over different cache lines (slot i and i + 8 share one), so producers
+ * committing neighbouring entries at once, and the consumer freeing the
+ * entries just behind them, do not write the same line.
+ */
+static inline _Atomic uint64_t *seq_of(struct clew__ring *r, uint64_t t)
+{
+	const size_t i = (size_t)(t & r->mask);
+
+	return &r->seq[((i % SEQ_PER_LINE) << r->spread) | (i / SEQ_PER_LINE)];
+}
+
+static inline size_t entry_len(const char *e)
+{
+	uint16_t n;
+
+	memcpy(&n, e + 1, 2);
+	return n;
+}
+
 static size_t slots_for(size_t len)
 {
 	return (len + CLEW__SLOT - 1) / CLEW__SLOT;
+}
+
+/* Write one byte of every page of @p (@len bytes), so that the kernel maps them all now. */
+static void touch(void *p, size_t len)
+{
+	volatile char *v = p;
+	const long page = sysconf(_SC_PAGESIZE);
+	const size_t step = page > 0 ? (size_t)page : 4096;
+
+	for (size_t i = 0; i < len; i += step)
+		v[i] = 0;
+	if (len)
+		v[len - 1] = 0;
 }
 
 int clew__ring_new(clew_client *c, uint32_t bytes)
@@ -62,22 +110,31 @@ int clew__ring_new(clew_client *c, uint32_t bytes)
 		return -CLEW_ENOMEM;
 	r->nslots = n;
 	r->mask = n - 1;
-	r->data = malloc(n * CLEW__SLOT);
-	r->len = malloc(n * sizeof(*r->len));
+	for (r->spread = 0; ((size_t)SEQ_PER_LINE << r->spread) < n; r->spread++)
+		;
+	r->data = malloc(n * CLEW__SLOT + CLEW__ENTRY_MAX);
 	r->seq = malloc(n * sizeof(*r->seq));
 	r->batch = malloc(CLEW__BATCH_MAX);
-	if (!r->data || !r->len || !r->seq || !r->batch) {
+	r->scratch = malloc(sizeof(*r->scratch));
+	if (!r->data || !r->seq || !r->batch || !r->scratch) {
 		free(r->data);
-		free(r->len);
 		free(r->seq);
 		free(r->batch);
+		free(r->scratch);
 		free(r);
 		return -CLEW_ENOMEM;
 	}
-	/* Touch every page now, so that no log call takes a page fault on a fresh slot. */
-	memset(r->data, 0, n * CLEW__SLOT);
-	memset(r->len, 0, n * sizeof(*r->len));
-	memset(r->batch, 0, CLEW__BATCH_MAX);
+	/*
+	 * Touch every page now, so that no log call takes a page fault on a
+	 * fresh slot. Not memset(0): the compiler may turn malloc() + memset(0)
+	 * into calloc(), which leaves fresh pages unmapped.
+	 */
+	touch(r->data, n * CLEW__SLOT + CLEW__ENTRY_MAX);
+	touch(r->batch, CLEW__BATCH_MAX);
+	touch(r->scratch, sizeof(*r->scratch));
+	c->tsc = clew__tsc_usable();
+	if (c->tsc)
+		clew__tsc_init(r->scratch);
 	c->ring = r;
 	clew__ring_reset(c);
 	return 0;
@@ -88,7 +145,7 @@ void clew__ring_reset(clew_client *c)
 	struct clew__ring *r = c->ring;
 
 	for (size_t i = 0; i < r->nslots; i++)
-		atomic_init(&r->seq[i], i);
+		atomic_init(seq_of(r, i), i);
 	atomic_init(&r->head, 0);
 	atomic_init(&r->tail, 0);
 	atomic_init(&r->busy, 0);
@@ -101,30 +158,30 @@ void clew__ring_free(clew_client *c)
 	if (!r)
 		return;
 	free(r->data);
-	free(r->len);
 	free(r->seq);
 	free(r->batch);
+	free(r->scratch);
 	free(r);
 	c->ring = NULL;
 }
 
-int clew__ring_push(clew_client *c, const char *line, size_t len)
+int clew__ring_push(clew_client *c, int kind, const void *data, size_t len)
 {
 	struct clew__ring *r = c->ring;
-	const size_t k = slots_for(len);
-	const size_t bytes = r->nslots * CLEW__SLOT;
+	const size_t k = slots_for(len + CLEW__ENTRY_HEAD);
 	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	size_t pos, first;
+	char *dst;
 
-	if (k > r->nslots)
+	if (k > r->nslots || len > CLEW_LINE_MAX)
 		goto full;
 	for (;;) {
 		const uint64_t last = h + k - 1;
 		const int64_t diff =
-			(int64_t)(atomic_load_explicit(&r->seq[last & r->mask], memory_order_acquire) - last);
+			(int64_t)(atomic_load_explicit(seq_of(r, last), memory_order_acquire) - last);
 
 		if (diff == 0) {
-			if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_relaxed,
+			/* seq_cst: pairs with the worker's store of `sleeping` and load of head (worker.c). */
+			if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_seq_cst,
 								  memory_order_relaxed))
 				break;
 		} else if (diff < 0) {
@@ -133,15 +190,15 @@ int clew__ring_push(clew_client *c, const char *line, size_t len)
 			h = atomic_load_explicit(&r->head, memory_order_relaxed);
 		}
 	}
-	pos = (size_t)(h & r->mask) * CLEW__SLOT;
-	first = bytes - pos < len ? bytes - pos : len;
-	memcpy(r->data + pos, line, first);
-	if (first < len)
-		memcpy(r->data, line + first, len - first);
-	r->len[h & r->mask] = (uint32_t)len;
-	atomic_store_explicit(&r->seq[h & r->mask], h + 1, memory_order_release);
-	/* Pairs with the worker's seq_cst store of `sleeping` (worker.c). */
-	atomic_thread_fence(memory_order_seq_cst);
+	dst = r->data + (size_t)(h & r->mask) * CLEW__SLOT;
+	{
+		const uint16_t n = (uint16_t)(len + CLEW__ENTRY_HEAD);
+
+		dst[0] = (char)kind;
+		memcpy(dst + 1, &n, 2);
+	}
+	memcpy(dst + CLEW__ENTRY_HEAD, data, len);
+	atomic_store_explicit(seq_of(r, h), h + 1, memory_order_release);
 	clew__worker_wake(c);
 	return 0;
 full:
@@ -152,9 +209,7 @@ full:
 bool clew__ring_empty(clew_client *c)
 {
 	struct clew__ring *r = c->ring;
-	const uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-
-	return atomic_load(&r->seq[t & r->mask]) != t + 1;
+	return atomic_load(&r->head) == atomic_load(&r->tail);
 }
 
 uint64_t clew__ring_head(clew_client *c)
@@ -196,40 +251,54 @@ static bool lock_consumer(struct clew__ring *r, int wait_ms)
 long clew__ring_drain_ex(clew_client *c, int wait_ms, bool in_signal)
 {
 	struct clew__ring *r = c->ring;
-	const size_t bytes = r->nslots * CLEW__SLOT;
 	size_t bpos = 0;
 	long n = 0, nbatch = 0;
-	uint64_t t;
+	uint64_t t, end;
 
 	if (!lock_consumer(r, wait_ms))
 		return wait_ms > 0 ? -CLEW_ETIMEDOUT : 0;
 	if (!in_signal)
 		clew__reopen_check(c);
 	t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	for (;;) {
+	if (c->tsc && atomic_load_explicit(seq_of(r, t), memory_order_relaxed) == t + 1)
+		clew__tsc_anchor(r->scratch);
+	/* At most one lap per call, so that a flood of records cannot keep the worker from its metrics. */
+	end = t + r->nslots;
+	while (t < end) {
 		const size_t i = (size_t)(t & r->mask);
-		size_t len, k, pos, first;
+		const char *e = r->data + i * CLEW__SLOT;
+		const char *line = e + CLEW__ENTRY_HEAD;
+		size_t len, ll;
 
-		if (atomic_load_explicit(&r->seq[i], memory_order_acquire) != t + 1)
+		if (atomic_load_explicit(seq_of(r, t), memory_order_acquire) != t + 1)
 			break;
-		len = r->len[i];
-		k = slots_for(len);
-		if (bpos && (bpos + len > c->batch_max || c->dgram)) {
+		len = entry_len(e);
+		ll = len - CLEW__ENTRY_HEAD;
+		if (e[0] == CLEW__ENTRY_BIN) {
+			int rc = clew__async_format(c, r->scratch, line, ll, &ll, in_signal);
+
+			line = r->scratch->line;
+			if (rc < 0) {
+				ll = 0;
+				if (!in_signal)
+					clew__drop(c, rc,
+						   rc == -CLEW_ETRUNC ? "longer than CLEW_LINE_MAX"
+								      : "the emitter refused it");
+			}
+		}
+		if (ll && bpos && (bpos + ll > c->batch_max || c->dgram)) {
 			put(c, r->batch, bpos, nbatch, in_signal);
 			bpos = 0;
 			nbatch = 0;
 		}
-		pos = i * CLEW__SLOT;
-		first = bytes - pos < len ? bytes - pos : len;
-		memcpy(r->batch + bpos, r->data + pos, first);
-		if (first < len)
-			memcpy(r->batch + bpos + first, r->data, len - first);
-		bpos += len;
-		nbatch++;
-		for (size_t j = 0; j < k; j++)
-			atomic_store_explicit(&r->seq[(t + j) & r->mask], t + j + r->nslots,
-					      memory_order_release);
-		t += k;
+		if (ll) {
+			memcpy(r->batch + bpos, line, ll);
+			bpos += ll;
+			nbatch++;
+		}
+		for (size_t j = 0, k = slots_for(len); j < k; j++)
+			atomic_store_explicit(seq_of(r, t + j), t + j + r->nslots, memory_order_release);
+		t += slots_for(len);
 		n++;
 	}
 	put(c, r->batch, bpos, nbatch, in_signal);

@@ -173,12 +173,17 @@ static void restart_worker(clew_client *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-int clew__out_line(clew_client *c, const char *line, size_t len)
+void clew__restart_check(clew_client *c)
 {
 	if (atomic_load_explicit(&c->restart, memory_order_relaxed))
 		restart_worker(c);
+}
+
+int clew__out_line(clew_client *c, const char *line, size_t len)
+{
+	clew__restart_check(c);
 	if (c->ring)
-		return clew__ring_push(c, line, len);
+		return clew__ring_push(c, CLEW__ENTRY_LINE, line, len);
 	clew__reopen_check(c);
 	if (clew__sink_write(c, line, len) < 0)
 		return clew__drop(c, -CLEW_EIO, "write failed");

@@ -32,4 +32,7 @@ int clew__sink_write(clew_client *c, const char *line, size_t len);
  */
 int clew__out_line(clew_client *c, const char *line, size_t len);
 
+/* clew__restart_check() - in a forked child, start the worker its parent had (once). */
+void clew__restart_check(clew_client *c);
+
 #endif

@@ -7,7 +7,8 @@
  * contract reads an NDC path. Ending it builds one record with
  * event=span, name, dur_us and status, plus the attributes set on it,
  * timestamped with the span's start wall time, writes it through the same
- * emit path as a log record (record.c), and pops the ID. dur_us is the
+ * emit path as a log record (record.c; in async mode as a binary record
+ * that the writer formats, async.c), and pops the ID. dur_us is the
  * difference of two CLOCK_MONOTONIC readings, never of wall times.
  * Invariants: a started span has magic == SPAN_MAGIC and its ID at NDC
  * position depth - 1 (unless the host changed the NDC behind its back,
@@ -19,6 +20,7 @@
 
 #include "fmt/str.h"
 #include "internal.h"
+#include "ring.h"
 
 #define SPAN_MAGIC 0x7370616eu /* "span" */
 
@@ -123,6 +125,34 @@ static unsigned find_span(const struct clew_span *sp)
 	return 0;
 }
 
+/*
+ * write_record() of an async client: the same IDs, as bytes, and the same
+ * key/values go into a binary record that the writer formats (async.c).
+ */
+static int async_record(clew_client *c, const struct clew_span *sp, unsigned depth, int64_t dur_ns, int level)
+{
+	const struct clew_context *x = clew__ctx();
+	const struct clew_kv pre[] = {
+		CLEW_STR("name", sp->name),
+		CLEW_INT("dur_us", dur_ns / 1000),
+		CLEW_STR("status", status_names[sp->status]),
+	};
+	char ids[CLEW_NDC_BYTES + CLEW_SPAN_HEX_LEN + 1];
+	size_t n, idlen = strlen(sp->id);
+
+	if (depth) {
+		n = depth < x->depth ? x->off[depth] : x->len;
+		memcpy(ids, x->ids, n);
+	} else {
+		/* The span's ID after the NDC, or in place of its last ID when the NDC is full. */
+		n = x->depth < FMT_IDS_MAX ? x->len : x->off[x->depth - 1];
+		memcpy(ids, x->ids, n);
+		memcpy(ids + n, sp->id, idlen + 1);
+		n += idlen + 1;
+	}
+	return clew__async_span(c, level, sp->start_ns, ids, n, pre, 3, sp->attrs, sp->nattrs);
+}
+
 /* Write the span's record with the NDC cut to @depth IDs (0: the whole NDC and the span's ID). */
 static int write_record(clew_client *c, const struct clew_span *sp, unsigned depth, int64_t dur_ns)
 {
@@ -136,6 +166,8 @@ static int write_record(clew_client *c, const struct clew_span *sp, unsigned dep
 
 	if (!clew_enabled(c, level))
 		return 0;
+	if (c->async)
+		return async_record(c, sp, depth, dur_ns, level);
 	clew__record_init(&rec, c, level, sp->start_ns);
 	clew__fill_context(&rec, x);
 	if (depth) {

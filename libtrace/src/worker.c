@@ -8,9 +8,8 @@
  * `sleeping` and, only when it is set, a futex wake. So that a busy
  * producer does not pay a syscall per record, the worker naps a few
  * short times before it advertises that it sleeps (the ring absorbs what
- * comes in meanwhile); the seq_cst store of `sleeping` and the seq_cst
- * fence of a producer after its commit make sure one of them sees the
- * other (a record is never left waiting for the next period).
+ * comes in meanwhile); a record is never left waiting for the next
+ * period (see below).
  * The thread blocks every asynchronous signal, so the host's handlers
  * (and libclew's SIGHUP flag) run on the host's threads.
  * After fork() the child has no worker: clew__worker_start() notices the
@@ -43,7 +42,7 @@ static void futex_wait(atomic_uint *word, unsigned val, int64_t ns)
 
 void clew__worker_wake(clew_client *c)
 {
-	if (atomic_load_explicit(&c->sleeping, memory_order_relaxed)) {
+	if (atomic_load_explicit(&c->sleeping, memory_order_seq_cst)) {
 		atomic_fetch_add_explicit(&c->wake, 1, memory_order_relaxed);
 		syscall(SYS_futex, &c->wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	}

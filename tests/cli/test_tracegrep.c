@@ -376,9 +376,11 @@ START_TEST(errors_exit_with_status_two)
 	struct result r;
 
 	snprintf(missing, sizeof(missing), "%s/no-such-file", dir);
+	/* No PATH: the archive ($CLEW_ARCHIVE), which does not exist. */
 	r = RUN("abc");
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "PATH"));
+	ck_assert_ptr_nonnull(strstr(r.err, "/nonexistent/clew-test-archive"));
 	result_free(&r);
 	r = RUN("a|b", dir);
 	ck_assert_int_eq(r.status, 2);
@@ -702,10 +704,11 @@ END_TEST
 
 START_TEST(help_and_version_describe_the_program)
 {
-	static const char *const opts[] = {"--lines",	  "--json",  "--chrome",	 "--jaeger",
-					   "--html",	  "--color", "--no-skew-adjust", "--threads",
-					   "--width",	  "--quiet", "--help",		 "--version",
-					   "Exit status", "Examples"};
+	static const char *const opts[] = {"--lines",	   "--json",	  "--chrome",	      "--jaeger",
+					   "--html",	   "--color",	  "--no-skew-adjust", "--threads",
+					   "--width",	   "--quiet",	  "--help",	      "--version",
+					   "--archive",	   "--since",	  "--until",	      "--stats",
+					   "CLEW_ARCHIVE", "Exit status", "Examples"};
 	struct result r = RUN("--help");
 
 	ck_assert_int_eq(r.status, 0);
@@ -1046,6 +1049,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tracegrep = argv[1];
+	/* With no PATH tracegrep reads the archive: make sure it is one that does not exist. */
+	setenv("CLEW_ARCHIVE", "/nonexistent/clew-test-archive", 1);
 	snprintf(dir, sizeof(dir), "/tmp/tg-corpus-XXXXXX");
 	if (!mkdtemp(dir) || snprintf(outdir, sizeof(outdir), "%s-out", dir) < 0 || mkdir(outdir, 0700) < 0 ||
 	    tcorpus_write(&corpus, dir, NTXNS, 42) < 0) {

@@ -268,13 +268,16 @@ CLEW_API int clew_level_parse(const char *s);
  * or fmt_json_emit()), so it is exactly the format formats/ defines, and
  * it goes out with one write() (see "Output" at clew_client_new()), so
  * lines of concurrent threads or processes never tear or interleave.
- * Nothing is allocated: the line is built in a bounded stack buffer.
+ * Nothing is allocated: the line (sync mode) or the binary record (async
+ * mode, formatted by the background thread) is built in a bounded stack
+ * buffer.
  */
 
 /*
  * Longest record line, newline included; a record that does not fit is
- * dropped and counted. The line is built on the caller's stack, so this
- * bounds the stack a log call takes (a little over twice this). Writes to a
+ * dropped and counted. The line (async mode: the binary record) is built
+ * on the caller's stack, so this bounds the stack a log call takes (a
+ * little over twice this). Writes to a
  * file (O_APPEND) or a datagram socket stay whole at any length; a pipe
  * only guarantees that for writes up to PIPE_BUF (4096 on Linux), so
  * records longer than that may interleave when several processes share
@@ -318,9 +321,12 @@ struct clew_kv {
  * of clew_request_begin().
  * Return: 0 (also when @level is disabled), -CLEW_EINVAL (NULL @c, bad
  * level, bad key/value), -CLEW_ETRUNC (the line would pass
- * CLEW_LINE_MAX: dropped), -CLEW_EIO (sync: the write failed: dropped),
- * -CLEW_EAGAIN (async: the ring is full: dropped). Dropped records are
- * counted (clew_client_dropped(), and the metric clew.dropped).
+ * CLEW_LINE_MAX; async: the binary record would: dropped), -CLEW_EIO
+ * (sync: the write failed: dropped), -CLEW_EAGAIN (async: the ring is
+ * full: dropped). Dropped records are counted (clew_client_dropped(), and
+ * the metric clew.dropped); in async mode that includes records the
+ * background thread drops later (a line that escaping made too long, a
+ * failed write), after the call returned 0.
  * Thread-safety: any thread; no lock, no allocation; in async mode it
  * never blocks (sync mode blocks in write() as long as the output does).
  */
@@ -874,18 +880,31 @@ CLEW_API int clew_flush(clew_client *c, int timeout_ms);
  * Sync mode (the default): the log call formats its record and writes it
  * with one write() before it returns (see clew_client_new()).
  *
- * Async mode (CLEW_OPT_ASYNC, or CLEW_ASYNC=1): the log call formats its
- * record on its own stack and copies it into the client's preallocated
- * ring (options.ring_bytes, CLEW_RING_BYTES, default 1 MiB); the client's
- * background thread writes the ring out, several whole records per
- * write(), so records still never tear or interleave. The caller never
+ * Async mode (CLEW_OPT_ASYNC, or CLEW_ASYNC=1): the log call formats
+ * nothing. It copies a compact binary record into the client's
+ * preallocated ring (options.ring_bytes, CLEW_RING_BYTES, default 1 MiB):
+ * the time, the thread's NDC, method and path, the message's format string
+ * (its bytes, so a format built at run time is fine) with its arguments,
+ * read once with va_arg (integers, doubles, %s strings cut at their
+ * precision and at CLEW_MSG_MAX, %p), and the key/values raw. The
+ * client's background thread formats each record, so its line is exactly
+ * the line sync mode writes, and writes the ring out, several whole
+ * records per write(), so records still never tear or interleave.
+ * Conversions that cannot be carried (%n, %m, %ls, %lc, %Lf, positional
+ * %1$d, anything unknown) make that call format its message on the
+ * caller, as sync mode does. A record whose line the writer finds longer
+ * than CLEW_LINE_MAX is dropped and counted there (the call returned 0). The caller never
  * blocks, locks or allocates: when the ring is full the record is dropped
  * (-CLEW_EAGAIN), counted (clew_client_dropped()) and reported as the
  * metric clew.dropped. Records are written within about a millisecond
  * under load; clew_flush() waits for them. They are also flushed by
  * clew_client_free(), at exit() (an atexit handler), and, best effort, on
  * a fatal signal (clew_signals_install()). A record still in the ring when
- * the process dies otherwise (SIGKILL, _exit()) is lost.
+ * the process dies otherwise (SIGKILL, _exit()) is lost. Records written
+ * by the fatal-signal handler are formatted with async-signal-safe code:
+ * flags, widths and precisions of message conversions are ignored (but a
+ * %s precision), and doubles are written with at most 15 significant
+ * digits.
  *
  * fork(): the child keeps its clients. Its rings start empty (what the
  * parent had queued is the parent's to write) and its first record
@@ -920,7 +939,8 @@ enum {
  * @which (CLEW_SIG_*). Opt-in, as signals belong to the host. The SIGHUP
  * handler only sets a flag (the next write, or the writer thread, reopens
  * file: outputs). The fatal-signal handler writes out what the async
- * rings hold with write() alone (async-signal-safe; it waits at most
+ * rings hold with async-signal-safe code and write() alone (see "Output:
+ * async mode" for how its lines differ; it waits at most
  * 100 ms for a drain already running on another thread), then restores
  * the disposition it replaced and raises the signal again, so the
  * process dies, or the host's handler runs, as it would have. Records of

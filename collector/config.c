@@ -1,0 +1,670 @@
+/*
+ * config.c - the YAML file, the environment and command-line specs
+ * (see config.h).
+ *
+ * DESIGN: the file is loaded whole as a libyaml document (it is small:
+ * CD_CONFIG_BYTES_MAX) and walked node by node; every node keeps its
+ * start mark, so every error names the line and column of the value at
+ * fault. Unknown keys are errors, not warnings: a misspelt key silently
+ * ignored is how a collector ends up tailing nothing. Values are checked
+ * here, once; the stages trust the struct.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "config.h"
+#include "fmt/record.h"
+#include "util/util.h"
+#include "util/banned.h"
+
+void cd_config_init(struct cd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->parser = CD_PARSER_AUTO;
+	c->multiline = true;
+	c->multiline_ms = 1000;
+	c->chunk_age_ms = CD_CHUNK_AGE_MS;
+	c->drain_ms = 5000;
+	c->rotate_wait_ms = 2000;
+	c->poll_ms = 1000;
+	c->log_level = FMT_LEVEL_INFO;
+}
+
+void cd_config_clear_inputs(struct cd_config *c)
+{
+	for (unsigned i = 0; i < c->nin; i++)
+		free(c->in[i].path);
+	c->nin = 0;
+}
+
+void cd_config_clear_outputs(struct cd_config *c)
+{
+	for (unsigned i = 0; i < c->nout; i++)
+		free(c->out[i].path);
+	c->nout = 0;
+}
+
+void cd_config_release(struct cd_config *c)
+{
+	cd_config_clear_inputs(c);
+	cd_config_clear_outputs(c);
+	free(c->file);
+	free(c->state_dir);
+	free(c->checkpoint);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Replace the owned string *@dst with a copy of @s. */
+static int set_str(char **dst, const char *s, struct cd_err *err)
+{
+	char *n = cd_strdup(s);
+
+	if (s && !n)
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	free(*dst);
+	*dst = n;
+	return 0;
+}
+
+int cd_config_set_parser(struct cd_config *c, const char *name, struct cd_err *err)
+{
+	if (strcmp(name, "auto") == 0)
+		c->parser = CD_PARSER_AUTO;
+	else if (strcmp(name, "pipe") == 0)
+		c->parser = CD_PARSER_PIPE;
+	else if (strcmp(name, "json") == 0)
+		c->parser = CD_PARSER_JSON;
+	else
+		return cd_err_set(err, -CD_EINVAL, 0, "parser '%s': expected auto, pipe or json", name);
+	return 0;
+}
+
+static int parse_level(const char *s, int *out)
+{
+	enum fmt_level l = fmt_level_from_text(s, strlen(s));
+
+	if (l == FMT_LEVEL_OTHER || l == FMT_LEVEL_NONE)
+		return -CD_EINVAL;
+	*out = (int)l;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcmp(s, "1"))
+		*out = true;
+	else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") || !strcmp(s, "0"))
+		*out = false;
+	else
+		return -CD_EINVAL;
+	return 0;
+}
+
+static struct cd_input_conf *new_input(struct cd_config *c, struct cd_err *err)
+{
+	if (c->nin >= CD_INPUTS_MAX) {
+		cd_err_set(err, -CD_ELIMIT, 0, "more than %u inputs", CD_INPUTS_MAX);
+		return NULL;
+	}
+	memset(&c->in[c->nin], 0, sizeof(c->in[0]));
+	return &c->in[c->nin++];
+}
+
+static struct cd_output_conf *new_output(struct cd_config *c, struct cd_err *err)
+{
+	if (c->nout >= CD_OUTPUTS_MAX) {
+		cd_err_set(err, -CD_ELIMIT, 0, "more than %u outputs", CD_OUTPUTS_MAX);
+		return NULL;
+	}
+	memset(&c->out[c->nout], 0, sizeof(c->out[0]));
+	return &c->out[c->nout++];
+}
+
+int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_err *err)
+{
+	struct cd_input_conf *in;
+
+	if (strcmp(spec, "stdin") == 0) {
+		for (unsigned i = 0; i < c->nin; i++)
+			if (c->in[i].type == CD_IN_STDIN)
+				return cd_err_set(err, -CD_EINVAL, 0, "input 'stdin' given twice");
+		if (!(in = new_input(c, err)))
+			return -CD_ELIMIT;
+		in->type = CD_IN_STDIN;
+		return 0;
+	}
+	if (strncmp(spec, "tail:", 5) == 0 && spec[5]) {
+		if (strlen(spec + 5) >= CD_INPUT_NAME_MAX - 64)
+			return cd_err_set(err, -CD_EINVAL, 0, "input '%s': path too long", spec);
+		if (!(in = new_input(c, err)))
+			return -CD_ELIMIT;
+		in->type = CD_IN_TAIL;
+		if (set_str(&in->path, spec + 5, err) < 0) {
+			c->nin--;
+			return -CD_ENOMEM;
+		}
+		return 0;
+	}
+	return cd_err_set(err, -CD_EINVAL, 0, "input '%s': expected stdin or tail:PATH_OR_GLOB", spec);
+}
+
+static int parse_outfmt(const char *s, enum cd_out_format *f)
+{
+	if (strcmp(s, "json") == 0)
+		*f = CD_OUTFMT_JSON;
+	else if (strcmp(s, "pipe") == 0)
+		*f = CD_OUTFMT_PIPE;
+	else
+		return -CD_EINVAL;
+	return 0;
+}
+
+int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_err *err)
+{
+	struct cd_output_conf *o;
+	const char *arg;
+
+	if (strcmp(spec, "stdout") == 0 || strncmp(spec, "stdout:", 7) == 0) {
+		enum cd_out_format f = CD_OUTFMT_JSON;
+
+		if (spec[6] && parse_outfmt(spec + 7, &f) < 0)
+			return cd_err_set(err, -CD_EINVAL, 0,
+					  "output '%s': expected stdout:json or stdout:pipe", spec);
+		if (!(o = new_output(c, err)))
+			return -CD_ELIMIT;
+		o->type = CD_OUT_STDOUT;
+		o->format = f;
+		return 0;
+	}
+	if (strncmp(spec, "archive:", 8) == 0 && spec[8]) {
+		if (!(o = new_output(c, err)))
+			return -CD_ELIMIT;
+		o->type = CD_OUT_ARCHIVE;
+		if (set_str(&o->path, spec + 8, err) < 0) {
+			c->nout--;
+			return -CD_ENOMEM;
+		}
+		return 0;
+	}
+	if (strncmp(spec, "file:", 5) == 0 && spec[5]) {
+		enum cd_out_format f = CD_OUTFMT_JSON;
+		size_t n;
+
+		arg = spec + 5;
+		n = strlen(arg);
+		/* a trailing ":json" / ":pipe" is the format, the rest the path */
+		if (n > 5 && (strcmp(arg + n - 5, ":json") == 0 || strcmp(arg + n - 5, ":pipe") == 0)) {
+			parse_outfmt(arg + n - 4, &f);
+			n -= 5;
+		}
+		if (!(o = new_output(c, err)))
+			return -CD_ELIMIT;
+		o->type = CD_OUT_FILE;
+		o->format = f;
+		o->path = strndup(arg, n);
+		if (!o->path) {
+			c->nout--;
+			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+		}
+		return 0;
+	}
+	return cd_err_set(err, -CD_EINVAL, 0,
+			  "output '%s': expected archive:DIR, stdout[:json|pipe] or file:PATH[:json|pipe]",
+			  spec);
+}
+
+/* --- YAML ------------------------------------------------------------- */
+
+struct yctx {
+	yaml_document_t *doc; /* the loaded document */
+	const char *path;     /* file name for messages */
+	struct cd_err *err;   /* where errors go */
+};
+
+static int yfail(struct yctx *y, const yaml_node_t *n, const char *what, const char *key)
+{
+	return cd_err_set(y->err, -CD_EINVAL, 0, "%s:%lu:%lu: %s%s%s", y->path,
+			  (unsigned long)n->start_mark.line + 1, (unsigned long)n->start_mark.column + 1,
+			  what, key ? " " : "", key ? key : "");
+}
+
+/* The scalar value of @n, or an error naming @key. */
+static const char *yscalar(struct yctx *y, const yaml_node_t *n, const char *key)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		yfail(y, n, "expected a single value for", key);
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+#define YS(var, node, key)                         \
+	do {                                       \
+		(var) = yscalar(y, (node), (key)); \
+		if (!(var))                        \
+			return -CD_EINVAL;         \
+	} while (0)
+
+static int ydur(struct yctx *y, const yaml_node_t *n, const char *key, uint64_t *ms)
+{
+	const char *s;
+
+	YS(s, n, key);
+	if (cd_parse_duration_ms(s, ms) < 0)
+		return yfail(y, n, "expected a duration (500ms, 5s, 2m, 1h, 7d) for", key);
+	return 0;
+}
+
+static int ysize(struct yctx *y, const yaml_node_t *n, const char *key, uint64_t *b)
+{
+	const char *s;
+
+	YS(s, n, key);
+	if (cd_parse_size(s, b) < 0)
+		return yfail(y, n, "expected a size (4096, 64k, 10M, 2G) for", key);
+	return 0;
+}
+
+static int ybool(struct yctx *y, const yaml_node_t *n, const char *key, bool *b)
+{
+	const char *s;
+
+	YS(s, n, key);
+	if (parse_bool(s, b) < 0)
+		return yfail(y, n, "expected true or false for", key);
+	return 0;
+}
+
+static int ystr(struct yctx *y, const yaml_node_t *n, const char *key, char **dst)
+{
+	const char *s;
+
+	YS(s, n, key);
+	if (!*s)
+		return yfail(y, n, "empty value for", key);
+	return set_str(dst, s, y->err);
+}
+
+/* Iterate the pairs of mapping @m: k (const char *), v (yaml_node_t *). */
+#define YMAP_FOR(m, k, kn, v)                                                                              \
+	for (yaml_node_pair_t *p_ = (m)->data.mapping.pairs.start; p_ < (m)->data.mapping.pairs.top; p_++) \
+		if (((kn) = yaml_document_get_node(y->doc, p_->key)) != NULL &&                            \
+		    ((v) = yaml_document_get_node(y->doc, p_->value)) != NULL &&                           \
+		    ((k) = (kn)->type == YAML_SCALAR_NODE ? (const char *)(kn)->data.scalar.value : "") != \
+			    NULL)
+
+static int ymap_check(struct yctx *y, const yaml_node_t *n, const char *what)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return yfail(y, n, "expected a mapping (key: value lines) for", what);
+	return 0;
+}
+
+static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
+{
+	struct cd_input_conf *in;
+	const char *k, *type = NULL, *from = NULL;
+	yaml_node_t *kn, *v, *type_node = m, *from_node = m;
+	char *path = NULL;
+	int rc;
+
+	if ((rc = ymap_check(y, m, "an input")) < 0)
+		return rc;
+	YMAP_FOR(m, k, kn, v)
+	{
+		if (strcmp(k, "type") == 0) {
+			YS(type, v, k);
+			type_node = v;
+		} else if (strcmp(k, "path") == 0) {
+			if ((rc = ystr(y, v, k, &path)) < 0)
+				goto out;
+		} else if (strcmp(k, "read_from") == 0) {
+			YS(from, v, k);
+			from_node = v;
+		} else {
+			rc = yfail(y, kn, "unknown input key", k);
+			goto out;
+		}
+	}
+	if (!type) {
+		rc = yfail(y, m, "input without", "type");
+		goto out;
+	}
+	if (strcmp(type, "stdin") == 0) {
+		if (path || from) {
+			rc = yfail(y, m, "input stdin takes no path or read_from", NULL);
+			goto out;
+		}
+		if ((rc = cd_config_add_input_spec(c, "stdin", y->err)) < 0) {
+			rc = yfail(y, m, y->err->msg, NULL);
+			goto out;
+		}
+	} else if (strcmp(type, "tail") == 0) {
+		if (!path) {
+			rc = yfail(y, m, "input tail needs", "path");
+			goto out;
+		}
+		if (!(in = new_input(c, y->err))) {
+			rc = yfail(y, m, y->err->msg, NULL);
+			goto out;
+		}
+		in->type = CD_IN_TAIL;
+		in->path = path;
+		path = NULL;
+		in->line = (unsigned)m->start_mark.line + 1;
+		if (from && strcmp(from, "tail") == 0) {
+			in->from_tail = true;
+		} else if (from && strcmp(from, "head") != 0) {
+			rc = yfail(y, from_node, "expected head or tail for", "read_from");
+			goto out;
+		}
+	} else {
+		rc = yfail(y, type_node, "unknown input type (expected tail or stdin):", type);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(path);
+	return rc;
+}
+
+static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
+{
+	struct cd_output_conf *o;
+	const char *k, *type = NULL, *fmt = NULL;
+	yaml_node_t *kn, *v, *type_node = m, *fmt_node = m;
+	struct cd_output_conf tmp;
+	int rc;
+
+	if ((rc = ymap_check(y, m, "an output")) < 0)
+		return rc;
+	memset(&tmp, 0, sizeof(tmp));
+	YMAP_FOR(m, k, kn, v)
+	{
+		if (strcmp(k, "type") == 0) {
+			YS(type, v, k);
+			type_node = v;
+		} else if (strcmp(k, "path") == 0) {
+			rc = ystr(y, v, k, &tmp.path);
+		} else if (strcmp(k, "format") == 0) {
+			YS(fmt, v, k);
+			fmt_node = v;
+		} else if (strcmp(k, "max_bytes") == 0) {
+			rc = ysize(y, v, k, &tmp.max_bytes);
+		} else if (strcmp(k, "max_age") == 0) {
+			rc = ydur(y, v, k, &tmp.max_age_ms);
+		} else if (strcmp(k, "segment_bytes") == 0) {
+			rc = ysize(y, v, k, &tmp.segment_bytes);
+		} else {
+			rc = yfail(y, kn, "unknown output key", k);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if (!type) {
+		rc = yfail(y, m, "output without", "type");
+		goto out;
+	}
+	if (strcmp(type, "archive") == 0)
+		tmp.type = CD_OUT_ARCHIVE;
+	else if (strcmp(type, "stdout") == 0)
+		tmp.type = CD_OUT_STDOUT;
+	else if (strcmp(type, "file") == 0)
+		tmp.type = CD_OUT_FILE;
+	else {
+		rc = yfail(y, type_node, "unknown output type (expected archive, stdout or file):", type);
+		goto out;
+	}
+	if (fmt && (tmp.type == CD_OUT_ARCHIVE || parse_outfmt(fmt, &tmp.format) < 0)) {
+		rc = yfail(y, fmt_node,
+			   tmp.type == CD_OUT_ARCHIVE ? "an archive has no" : "expected json or pipe for",
+			   "format");
+		goto out;
+	}
+	if (tmp.type != CD_OUT_STDOUT && !tmp.path) {
+		rc = yfail(y, m, "this output needs", "path");
+		goto out;
+	}
+	if (tmp.type == CD_OUT_STDOUT && tmp.path) {
+		rc = yfail(y, m, "stdout takes no", "path");
+		goto out;
+	}
+	if (tmp.type != CD_OUT_ARCHIVE && (tmp.max_bytes || tmp.max_age_ms || tmp.segment_bytes)) {
+		rc = yfail(y, m, "max_bytes, max_age and segment_bytes are archive settings", NULL);
+		goto out;
+	}
+	if (!(o = new_output(c, y->err))) {
+		rc = yfail(y, m, y->err->msg, NULL);
+		goto out;
+	}
+	*o = tmp;
+	o->line = (unsigned)m->start_mark.line + 1;
+	return 0;
+out:
+	free(tmp.path);
+	return rc;
+}
+
+static int load_list(struct yctx *y, struct cd_config *c, yaml_node_t *seq, const char *what,
+		     int (*one)(struct yctx *, struct cd_config *, yaml_node_t *))
+{
+	int rc;
+
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return yfail(y, seq, "expected a list (lines starting with '- ') for", what);
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(y->doc, *it);
+		if (n && (rc = one(y, c, n)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int load_multiline(struct yctx *y, struct cd_config *c, yaml_node_t *v)
+{
+	const char *k;
+	yaml_node_t *kn, *vv;
+	int rc;
+
+	if (v->type == YAML_SCALAR_NODE)
+		return ybool(y, v, "multiline", &c->multiline);
+	if ((rc = ymap_check(y, v, "multiline")) < 0)
+		return rc;
+	YMAP_FOR(v, k, kn, vv)
+	{
+		if (strcmp(k, "enabled") == 0)
+			rc = ybool(y, vv, k, &c->multiline);
+		else if (strcmp(k, "timeout") == 0)
+			rc = ydur(y, vv, k, &c->multiline_ms);
+		else
+			rc = yfail(y, kn, "unknown multiline key", k);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int load_section(struct yctx *y, yaml_node_t *v, const char *name, const char *const *keys,
+			uint64_t *const *vals, size_t n)
+{
+	const char *k;
+	yaml_node_t *kn, *vv;
+	int rc;
+
+	if ((rc = ymap_check(y, v, name)) < 0)
+		return rc;
+	YMAP_FOR(v, k, kn, vv)
+	{
+		size_t i;
+		for (i = 0; i < n && strcmp(k, keys[i]) != 0; i++)
+			;
+		if (i == n)
+			return yfail(y, kn, "unknown key", k);
+		if ((rc = ydur(y, vv, k, vals[i])) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int load_root(struct yctx *y, struct cd_config *c, yaml_node_t *root)
+{
+	const char *k, *s;
+	yaml_node_t *kn, *v;
+	int rc = 0;
+
+	if ((rc = ymap_check(y, root, "the configuration")) < 0)
+		return rc;
+	cd_config_clear_inputs(c);
+	cd_config_clear_outputs(c);
+	YMAP_FOR(root, k, kn, v)
+	{
+		if (strcmp(k, "state_dir") == 0) {
+			rc = ystr(y, v, k, &c->state_dir);
+		} else if (strcmp(k, "checkpoint") == 0) {
+			rc = ystr(y, v, k, &c->checkpoint);
+		} else if (strcmp(k, "parser") == 0) {
+			YS(s, v, k);
+			if (cd_config_set_parser(c, s, NULL) < 0)
+				rc = yfail(y, v, "expected auto, pipe or json for", k);
+		} else if (strcmp(k, "log_level") == 0) {
+			YS(s, v, k);
+			if (parse_level(s, &c->log_level) < 0)
+				rc = yfail(y, v, "expected trace, debug, info, warn or error for", k);
+		} else if (strcmp(k, "multiline") == 0) {
+			rc = load_multiline(y, c, v);
+		} else if (strcmp(k, "drain_timeout") == 0) {
+			rc = ydur(y, v, k, &c->drain_ms);
+		} else if (strcmp(k, "chunk") == 0) {
+			static const char *const keys[] = {"max_age"};
+			uint64_t *const vals[] = {&c->chunk_age_ms};
+			rc = load_section(y, v, k, keys, vals, 1);
+		} else if (strcmp(k, "tail") == 0) {
+			static const char *const keys[] = {"rotate_wait", "poll_interval"};
+			uint64_t *const vals[] = {&c->rotate_wait_ms, &c->poll_ms};
+			rc = load_section(y, v, k, keys, vals, 2);
+		} else if (strcmp(k, "inputs") == 0) {
+			rc = load_list(y, c, v, k, load_input);
+		} else if (strcmp(k, "outputs") == 0) {
+			rc = load_list(y, c, v, k, load_output);
+		} else {
+			rc = yfail(y, kn, "unknown key", k);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int cd_config_load_file(struct cd_config *c, const char *path, struct cd_err *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct yctx y = {.doc = &doc, .path = path, .err = err};
+	yaml_node_t *root;
+	FILE *f;
+	int rc;
+
+	f = fopen(path, "rb");
+	if (!f)
+		return cd_err_set(err, -CD_EIO, errno, "%s: %s", path, strerror(errno));
+	if (!yaml_parser_initialize(&parser)) {
+		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+		goto out_close;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = cd_err_set(err, -CD_EINVAL, 0, "%s:%lu:%lu: %s%s%s", path,
+				(unsigned long)parser.problem_mark.line + 1,
+				(unsigned long)parser.problem_mark.column + 1,
+				parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+				parser.context ? parser.context : "");
+		goto out_parser;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		rc = cd_err_set(err, -CD_EINVAL, 0, "%s:1:1: empty configuration", path);
+		goto out_doc;
+	}
+	rc = load_root(&y, c, root);
+	if (rc == 0)
+		rc = set_str(&c->file, path, err);
+out_doc:
+	yaml_document_delete(&doc);
+out_parser:
+	yaml_parser_delete(&parser);
+out_close:
+	fclose(f);
+	return rc;
+}
+
+int cd_config_env(struct cd_config *c, struct cd_err *err)
+{
+	const char *s;
+	uint64_t *const durs[] = {&c->multiline_ms, &c->chunk_age_ms, &c->drain_ms};
+	static const char *const dur_names[] = {"CLEWD_MULTILINE_TIMEOUT", "CLEWD_CHUNK_AGE",
+						"CLEWD_DRAIN_TIMEOUT"};
+	int rc;
+
+	if ((s = getenv("CLEWD_STATE_DIR")) && *s && (rc = set_str(&c->state_dir, s, err)) < 0)
+		return rc;
+	if ((s = getenv("CLEWD_CHECKPOINT")) && *s && (rc = set_str(&c->checkpoint, s, err)) < 0)
+		return rc;
+	if ((s = getenv("CLEWD_PARSER")) && *s && cd_config_set_parser(c, s, err) < 0)
+		return cd_err_set(err, -CD_EINVAL, 0, "CLEWD_PARSER=%s: expected auto, pipe or json", s);
+	if ((s = getenv("CLEWD_LOG_LEVEL")) && *s && parse_level(s, &c->log_level) < 0)
+		return cd_err_set(err, -CD_EINVAL, 0,
+				  "CLEWD_LOG_LEVEL=%s: expected trace, debug, info, warn or error", s);
+	if ((s = getenv("CLEWD_MULTILINE")) && *s && parse_bool(s, &c->multiline) < 0)
+		return cd_err_set(err, -CD_EINVAL, 0, "CLEWD_MULTILINE=%s: expected true or false", s);
+	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
+		if ((s = getenv(dur_names[i])) && *s && cd_parse_duration_ms(s, durs[i]) < 0)
+			return cd_err_set(err, -CD_EINVAL, 0, "%s=%s: expected a duration (500ms, 5s, 2m)",
+					  dur_names[i], s);
+	return 0;
+}
+
+bool cd_config_needs_state(const struct cd_config *c)
+{
+	for (unsigned i = 0; i < c->nin; i++)
+		if (c->in[i].type == CD_IN_TAIL)
+			return true;
+	return false;
+}
+
+int cd_config_finish(struct cd_config *c, struct cd_err *err)
+{
+	char buf[CD_INPUT_NAME_MAX];
+	int rc;
+
+	if (c->nin == 0)
+		return cd_err_set(err, -CD_EINVAL, 0, "no input: give -i SPEC or inputs: in the config file");
+	if (!c->state_dir && (rc = set_str(&c->state_dir, "/var/lib/clew", err)) < 0)
+		return rc;
+	if (c->nout == 0) {
+		snprintf(buf, sizeof(buf), "archive:%s/archive", c->state_dir);
+		if ((rc = cd_config_add_output_spec(c, buf, err)) < 0)
+			return rc;
+	}
+	if (!c->checkpoint) {
+		snprintf(buf, sizeof(buf), "%s/checkpoint", c->state_dir);
+		if ((rc = set_str(&c->checkpoint, buf, err)) < 0)
+			return rc;
+	}
+	if (c->chunk_age_ms == 0 || c->chunk_age_ms > 3600000)
+		return cd_err_set(err, -CD_EINVAL, 0, "chunk max_age must be 1ms..1h");
+	if (c->multiline_ms == 0 || c->multiline_ms > 3600000)
+		return cd_err_set(err, -CD_EINVAL, 0, "multiline timeout must be 1ms..1h");
+	if (c->poll_ms == 0 || c->poll_ms > 3600000)
+		return cd_err_set(err, -CD_EINVAL, 0, "tail poll_interval must be 1ms..1h");
+	for (unsigned i = 0; i < c->nout; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (c->out[i].path && c->out[j].path && c->out[i].type == c->out[j].type &&
+			    strcmp(c->out[i].path, c->out[j].path) == 0)
+				return cd_err_set(err, -CD_EINVAL, 0, "output %s given twice",
+						  c->out[i].path);
+	return 0;
+}

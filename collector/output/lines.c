@@ -1,0 +1,123 @@
+/*
+ * output/lines.c - rendering chunks as lines (see lines.h).
+ *
+ * DESIGN: every record of the chunk is decoded (views into the chunk) and
+ * emitted straight into one growing buffer, so an output makes one
+ * write() per chunk. The buffer grows by doubling when an emitter says
+ * -FMT_ETRUNC, up to CD_EMIT_MAX per record, and is kept between chunks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cd_limits.h"
+#include "fmt/json.h"
+#include "fmt/pipe.h"
+#include "fmt/str.h"
+#include "output/lines.h"
+#include "util/banned.h"
+
+void out_lines_release(struct out_lines *b)
+{
+	free(b->buf);
+	b->buf = NULL;
+	b->len = b->cap = 0;
+}
+
+static int grow(struct out_lines *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : 64 * 1024;
+	char *n;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap == b->cap)
+		return 0;
+	n = realloc(b->buf, cap);
+	if (!n)
+		return -CD_ENOMEM;
+	b->buf = n;
+	b->cap = cap;
+	return 0;
+}
+
+static int emit_one(const struct fmt_record *r, enum cd_out_format f, char *out, size_t cap, size_t *len)
+{
+	if (f == CD_OUTFMT_PIPE)
+		return fmt_pipe_emit(r, out, cap, len);
+	return fmt_json_emit(r, FMT_JSON_IDS, out, cap, len);
+}
+
+int out_lines_render(struct out_lines *b, const struct chunk *c, enum cd_out_format f, struct cd_err *err)
+{
+	static struct fmt_record rec, raw; /* large; the daemon is single-threaded */
+	struct record_src src;
+	struct chunk_iter it;
+	char num[24];
+	int rc;
+
+	b->len = 0;
+	chunk_iter_init(&it, c);
+	while ((rc = chunk_iter_next(&it, &rec, &src)) == 1) {
+		const struct fmt_record *r = &rec;
+		size_t room_for = 256, n = 0;
+
+		if (src.raw && f == CD_OUTFMT_PIPE) {
+			if (grow(b, b->len + src.line.len + 1) < 0)
+				return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+			memcpy(b->buf + b->len, src.line.ptr, src.line.len);
+			b->len += src.line.len;
+			b->buf[b->len++] = '\n';
+			continue;
+		}
+		if (src.raw) {
+			fmt_record_clear(&raw);
+			raw.message = src.line;
+			raw.attrs[0] = (struct fmt_attr){fmt_str_c("_unparsed"), src.error, FMT_T_STRING};
+			raw.attrs[1] = (struct fmt_attr){fmt_str_c("_input"), src.input, FMT_T_STRING};
+			raw.attrs[2] = (struct fmt_attr){
+				fmt_str_c("_offset"),
+				fmt_str_n(num, (size_t)snprintf(num, sizeof(num), "%llu",
+								(unsigned long long)src.offset)),
+				FMT_T_NUMBER};
+			raw.nattrs = src.input.ptr ? 3 : 1;
+			if (!src.error.ptr)
+				raw.attrs[0].val = fmt_str_c("unparsed");
+			r = &raw;
+		}
+		for (;;) {
+			if (grow(b, b->len + room_for + 1) < 0)
+				return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+			rc = emit_one(r, f, b->buf + b->len, b->cap - b->len - 1, &n);
+			if (rc == 0)
+				break;
+			if (rc != -FMT_ETRUNC || b->cap - b->len > CD_EMIT_MAX)
+				return cd_err_set(err, -CD_ECORRUPT, 0, "a record cannot be written: %s",
+						  fmt_strerror(rc));
+			room_for = (b->cap - b->len) * 2;
+		}
+		b->len += n;
+		b->buf[b->len++] = '\n';
+	}
+	if (rc < 0)
+		return cd_err_set(err, -CD_ECORRUPT, 0, "chunk %llu does not decode",
+				  (unsigned long long)chunk_seq(c));
+	return 0;
+}
+
+int out_write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

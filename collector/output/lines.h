@@ -1,0 +1,41 @@
+/*
+ * output/lines.h - a chunk rendered as text lines (pipe or JSON), shared
+ * by the stdout and file outputs.
+ *
+ * A parsed record is written by the formats library's emitters
+ * (fmt_json_emit with FMT_JSON_IDS: the collector's JSON schema), so a
+ * record read from a pipe line and from a JSON line come out alike. A raw
+ * record (no parser took its line) is written as the line itself in pipe
+ * output, and in JSON as {"message": LINE, "_unparsed": ERROR, "_input":
+ * NAME, "_offset": N}: flagged, never dropped.
+ */
+#ifndef CD_OUTPUT_LINES_H
+#define CD_OUTPUT_LINES_H
+
+#include <stddef.h>
+
+#include "chunk/chunk.h"
+#include "config.h"
+#include "util/err.h"
+
+struct out_lines {
+	char *buf;  /* the rendered lines of the last chunk */
+	size_t len; /* bytes used */
+	size_t cap; /* bytes allocated */
+};
+
+/* out_lines_release() - free the buffer (the struct may be reused after memset 0). */
+void out_lines_release(struct out_lines *b);
+
+/*
+ * out_lines_render() - replace b's content with every record of @c, one
+ * line each ending in '\n' (a record with continuation lines keeps them:
+ * in pipe output after its first line, in JSON inside the message).
+ * Return: 0; -CD_ENOMEM; -CD_ECORRUPT (the chunk does not decode).
+ */
+int out_lines_render(struct out_lines *b, const struct chunk *c, enum cd_out_format f, struct cd_err *err);
+
+/* out_write_all() - write @n bytes to @fd, retrying EINTR and short writes. Return: 0 or -errno. */
+int out_write_all(int fd, const char *p, size_t n);
+
+#endif

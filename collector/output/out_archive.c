@@ -1,0 +1,136 @@
+/*
+ * output/out_archive.c - the archive output: clewd's embedded default.
+ *
+ * DESIGN: one chunk is one archive frame: the payload is the chunk's
+ * packed records (msgpack, as formats/chunk.md), the frame's mini-index
+ * the chunk's trace IDs, services and time range. arch_append() returns
+ * after the fsync, so its 0 is the acknowledgement. An I/O failure (disk
+ * full) is retried by the pipeline with backoff; the chunk is never
+ * acknowledged before it is durable. Retention (max_bytes, max_age) runs
+ * as segments rotate, and once an hour.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive/archive.h"
+#include "pipeline.h"
+#include "util/util.h"
+#include "util/banned.h"
+
+struct out_archive_state {
+	arch *a;		/* the open archive */
+	char *dir;		/* its directory */
+	struct arch_key *keys;	/* traces then services of the chunk in flight */
+	size_t keys_cap;	/* entries allocated at keys */
+	int64_t next_retain_ns; /* monotonic time of the next arch_retain() */
+};
+
+static void on_diag(void *cookie, const char *msg)
+{
+	cd_log(FMT_LEVEL_WARN, msg, "output", "archive", "dir", (const char *)cookie, NULL);
+}
+
+static int archive_open(void **state, const struct cd_output_conf *oc, struct cd_err *err)
+{
+	struct out_archive_state *st = calloc(1, sizeof(*st));
+	struct arch_options opt;
+	int rc;
+
+	if (!st)
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	st->dir = strdup(oc->path);
+	if (!st->dir) {
+		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+		goto err_free;
+	}
+	if ((rc = cd_mkdir_p(st->dir, err)) < 0)
+		goto err_free_dir;
+	arch_options_default(&opt);
+	opt.segment_bytes = oc->segment_bytes;
+	opt.max_bytes = oc->max_bytes;
+	opt.max_age_ns = (int64_t)oc->max_age_ms * 1000000;
+	opt.on_diag = on_diag;
+	opt.cookie = st->dir;
+	if ((rc = arch_open(&st->a, st->dir, &opt, err)) < 0)
+		goto err_free_dir;
+	st->next_retain_ns = cd_mono_ns();
+	*state = st;
+	return 0;
+
+err_free_dir:
+	free(st->dir);
+err_free:
+	free(st);
+	return rc;
+}
+
+static enum out_result archive_flush(void *state, const struct chunk *c, struct cd_err *err)
+{
+	struct out_archive_state *st = state;
+	uint32_t nt = chunk_ntraces(c), ns = chunk_nservices(c);
+	struct arch_chunk_meta meta;
+	const uint8_t *data;
+	size_t len;
+	int rc;
+
+	if (nt + ns > st->keys_cap) {
+		struct arch_key *k = realloc(st->keys, (nt + ns) * sizeof(*k));
+		if (!k) {
+			cd_err_set(err, -CD_ENOMEM, ENOMEM, "archive: out of memory");
+			return OUT_RETRY;
+		}
+		st->keys = k;
+		st->keys_cap = nt + ns;
+	}
+	for (uint32_t i = 0; i < nt; i++)
+		st->keys[i].ptr = chunk_trace_ref(c, i, &st->keys[i].len);
+	for (uint32_t i = 0; i < ns; i++)
+		st->keys[nt + i].ptr = chunk_service_ref(c, i, &st->keys[nt + i].len);
+	memset(&meta, 0, sizeof(meta));
+	meta.seq = chunk_seq(c);
+	meta.nrecords = chunk_nrecords(c);
+	if (!chunk_ts_range(c, &meta.min_ts_ns, &meta.max_ts_ns)) {
+		/* no timestamps: the time it was collected */
+		meta.min_ts_ns = meta.max_ts_ns = cd_real_ns();
+	}
+	meta.traces = st->keys;
+	meta.ntraces = nt;
+	meta.services = st->keys + nt;
+	meta.nservices = ns;
+	data = chunk_data_ref(c, &len);
+	rc = arch_append(st->a, data, len, &meta, err);
+	if (rc == -CD_EINVAL || rc == -CD_ELIMIT)
+		return OUT_FAIL;
+	if (rc < 0)
+		return OUT_RETRY;
+	if (cd_mono_ns() >= st->next_retain_ns) {
+		struct cd_err rerr = {0, 0, ""};
+		st->next_retain_ns = cd_mono_ns() + 3600 * (int64_t)1000000000;
+		if (arch_retain(st->a, cd_real_ns(), NULL, &rerr) < 0)
+			cd_log(FMT_LEVEL_WARN, "archive: retention failed", "error", rerr.msg, NULL);
+	}
+	return OUT_OK;
+}
+
+static void archive_close(void *state)
+{
+	struct out_archive_state *st = state;
+	struct cd_err err = {0, 0, ""};
+
+	if (!st)
+		return;
+	if (arch_close(st->a, &err) < 0)
+		cd_log(FMT_LEVEL_WARN, "archive: index not written (rebuilt on next open)", "error", err.msg,
+		       NULL);
+	free(st->keys);
+	free(st->dir);
+	free(st);
+}
+
+const struct out_plugin out_archive = {
+	.name = "archive",
+	.open = archive_open,
+	.flush = archive_flush,
+	.close = archive_close,
+};

@@ -1,0 +1,69 @@
+/*
+ * output/out_stdout.c - records as lines on stdout (pipe or JSON).
+ *
+ * DESIGN: a chunk is rendered whole (output/lines.c) and written with
+ * blocking write()s; the write completing is the acknowledgement (a pipe
+ * reader has the bytes). EPIPE means the reader is gone: OUT_FAIL, and
+ * clewd stops without acknowledging the chunk. Nothing is buffered
+ * across chunks, so nothing is lost in a stdio buffer at exit.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "output/lines.h"
+#include "pipeline.h"
+#include "util/banned.h"
+
+struct out_stdout_state {
+	enum cd_out_format format; /* pipe or JSON */
+	struct out_lines lines;	   /* render buffer */
+};
+
+static int stdout_open(void **state, const struct cd_output_conf *oc, struct cd_err *err)
+{
+	struct out_stdout_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	st->format = oc->format;
+	*state = st;
+	return 0;
+}
+
+static enum out_result stdout_flush(void *state, const struct chunk *c, struct cd_err *err)
+{
+	struct out_stdout_state *st = state;
+	int rc;
+
+	if (out_lines_render(&st->lines, c, st->format, err) < 0)
+		return OUT_FAIL;
+	rc = out_write_all(STDOUT_FILENO, st->lines.buf, st->lines.len);
+	if (rc == -EPIPE || rc == -EBADF) {
+		cd_err_set(err, -CD_EIO, -rc, "stdout: %s", strerror(-rc));
+		return OUT_FAIL;
+	}
+	if (rc < 0) {
+		cd_err_set(err, -CD_EIO, -rc, "stdout: %s", strerror(-rc));
+		return OUT_RETRY;
+	}
+	return OUT_OK;
+}
+
+static void stdout_close(void *state)
+{
+	struct out_stdout_state *st = state;
+
+	if (!st)
+		return;
+	out_lines_release(&st->lines);
+	free(st);
+}
+
+const struct out_plugin out_stdout = {
+	.name = "stdout",
+	.open = stdout_open,
+	.flush = stdout_flush,
+	.close = stdout_close,
+};

@@ -1,0 +1,70 @@
+/*
+ * parse/multiline.c - joining continuation lines to the record above.
+ *
+ * DESIGN: a line that starts no record (fmt_detect() == FMT_UNKNOWN: a
+ * stack trace's "\tat ..." line) belongs to the record above it, so every
+ * record is held until the next line shows whether it continues: a line
+ * that starts a record closes it, and so does the timeout (the pipeline
+ * flushes it, so a quiet input's last record is not held forever). A line
+ * that starts no record with no record above it is never held open for
+ * joining: continuation lines join only a record start. The join is
+ * bounded by CD_MULTILINE_MAX; the buffer is allocated on first use, once.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cd_limits.h"
+#include "fmt/detect.h"
+#include "parse/parse.h"
+#include "util/err.h"
+#include "util/banned.h"
+
+void parse_ml_init(struct parse_ml *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void parse_ml_release(struct parse_ml *m)
+{
+	free(m->buf);
+	memset(m, 0, sizeof(*m));
+}
+
+bool parse_ml_joins(const struct parse_ml *m, const char *line, size_t len)
+{
+	return m->held && m->is_start && m->len + 1 + len <= CD_MULTILINE_MAX &&
+	       fmt_detect(line, len) == FMT_UNKNOWN;
+}
+
+void parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns)
+{
+	m->buf[m->len++] = '\n';
+	memcpy(m->buf + m->len, line, len);
+	m->len += len;
+	m->end_off = end_off;
+	m->deadline_ns = deadline_ns;
+}
+
+int parse_ml_hold(struct parse_ml *m, const char *line, size_t len, bool is_start, uint64_t start_off,
+		  uint64_t end_off, int64_t deadline_ns)
+{
+	if (!m->buf) {
+		m->buf = malloc(CD_MULTILINE_MAX);
+		if (!m->buf)
+			return -CD_ENOMEM;
+	}
+	memcpy(m->buf, line, len);
+	m->len = len;
+	m->held = true;
+	m->is_start = is_start;
+	m->start_off = start_off;
+	m->end_off = end_off;
+	m->deadline_ns = deadline_ns;
+	return 0;
+}
+
+void parse_ml_clear(struct parse_ml *m)
+{
+	m->held = false;
+	m->len = 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * parse/parse.h - the parse stage: which parser a line goes to, and the
+ * multiline join that runs before it.
+ *
+ * The parsers themselves are the formats library's (fmt_pipe_parse,
+ * fmt_json_parse, fmt_parse for auto): pure functions over (buf, len)
+ * with views into the line (STYLE G6). Nothing here does I/O.
+ */
+#ifndef CD_PARSE_PARSE_H
+#define CD_PARSE_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "fmt/record.h"
+
+/*
+ * parse_line() - parse @s (@n bytes: one record's line and its
+ * continuation lines) with @parser into @rec (views into @s).
+ * Return: 0, or a negative FMT code with @err set and @rec cleared.
+ */
+int parse_line(enum cd_parser parser, const char *s, size_t n, struct fmt_record *rec, struct fmt_err *err);
+
+/*
+ * A record held back by the multiline join: its first line and the
+ * continuation lines that followed, until a line that starts a record
+ * (or the timeout) closes it. Caller-owned (parse_ml_init/_release).
+ */
+struct parse_ml {
+	char *buf;	     /* the joined text, lines separated by '\n' (CD_MULTILINE_MAX bytes) */
+	size_t len;	     /* bytes used */
+	bool held;	     /* a record is held */
+	bool is_start;	     /* its first line starts a record (continuations may join it) */
+	uint64_t start_off;  /* input offset of its first byte */
+	uint64_t end_off;    /* input offset just past its last line's newline */
+	int64_t deadline_ns; /* flush when the monotonic clock passes this */
+};
+
+void parse_ml_init(struct parse_ml *m);
+void parse_ml_release(struct parse_ml *m);
+
+/*
+ * parse_ml_joins() - whether @line continues the held record: one is
+ * held, it started a record, @line starts none (fmt_detect() says
+ * FMT_UNKNOWN) and the join stays within CD_MULTILINE_MAX.
+ */
+bool parse_ml_joins(const struct parse_ml *m, const char *line, size_t len);
+
+/* parse_ml_append() - add "\n" + @line to the held record (parse_ml_joins() said so). */
+void parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns);
+
+/*
+ * parse_ml_hold() - hold @line (copied) as a new record; nothing may be
+ * held. Return: 0 or -CD_ENOMEM.
+ */
+int parse_ml_hold(struct parse_ml *m, const char *line, size_t len, bool is_start, uint64_t start_off,
+		  uint64_t end_off, int64_t deadline_ns);
+
+/* parse_ml_clear() - forget the held record (the caller has emitted it). */
+void parse_ml_clear(struct parse_ml *m);
+
+#endif

@@ -1,0 +1,933 @@
+/*
+ * pipeline.c - the event loop and the stages between inputs and outputs.
+ *
+ * DESIGN: one thread, one epoll set (the inputs' fds and a signalfd).
+ * Each turn: the inputs read (unless backpressure holds them), every
+ * complete line goes through the multiline join and the parser into the
+ * current chunk, held records whose timeout passed are flushed, a chunk
+ * that is full or old enough is sealed and queued, and each output is
+ * given the queued chunks in order. An output's OUT_OK is its
+ * acknowledgement: ack_done() moves each input's committed position over
+ * the longest fully acknowledged prefix, and only then is the position
+ * written to the checkpoint (checkpoint_save(), fsync'd). So a position
+ * on disk never covers a record that some output has not made durable;
+ * after a crash, records after it are read again (at-least-once).
+ *
+ * Ordering: records of one source enter chunks in read order and every
+ * output receives chunks in sequence order. An output that says
+ * OUT_RETRY keeps its place and is retried with backoff (0.1 s .. 30 s);
+ * the others go on, and the chunk stays queued until all have it. When
+ * CD_QUEUE_CHUNKS_MAX chunks are queued the inputs stop reading: memory
+ * stays bounded and nothing is dropped.
+ *
+ * Lines: a source's bytes are cut at '\n' in its own read buffer (no copy
+ * for a line's assembly); a line longer than CD_LINE_MAX is cut into
+ * pieces on UTF-8 boundaries, each its own record with the attribute
+ * _split = the piece's number. A line no parser accepts becomes a raw
+ * record (the line, the error, where it was read), counted, never dropped.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "chunk/ack.h"
+#include "fmt/detect.h"
+#include "fmt/str.h"
+#include "parse/parse.h"
+#include "pipeline.h"
+#include "util/util.h"
+#include "util/banned.h"
+
+struct pl_watch {
+	int fd;		       /* the watched fd */
+	pl_fd_cb cb;	       /* called when readable */
+	void *arg;	       /* passed to cb */
+	struct pl_watch *next; /* list of watches */
+};
+
+struct pl_in {
+	const struct in_plugin *p; /* the plugin */
+	void *st;		   /* its state */
+	struct pl_in_stats stats;  /* counters */
+};
+
+struct pl_out {
+	const struct out_plugin *p;	   /* the plugin */
+	void *st;			   /* its state */
+	const struct cd_output_conf *conf; /* its configuration */
+	int64_t retry_at;		   /* do not call flush() before this (monotonic ns) */
+	uint64_t backoff_ms;		   /* current retry backoff; 0 after a success */
+	uint64_t errors;		   /* failed flushes */
+	uint64_t chunks;		   /* chunks acknowledged */
+};
+
+struct pl_qent {
+	struct chunk *c;      /* sealed chunk */
+	uint64_t acked;	      /* bit k: output k has it */
+	struct pl_qent *next; /* next in sequence order */
+};
+
+struct pl_source {
+	struct pl_source *next;	 /* list of live sources */
+	uint32_t id;		 /* the ack tracker's input id (unique per source) */
+	unsigned input;		 /* configured input index */
+	char *display;		 /* name in records' src.input */
+	char *ckpt;		 /* checkpoint name; NULL: no position kept */
+	uint64_t dev, ino;	 /* identity of the file read */
+	char *buf;		 /* read buffer, CD_READ_BUF bytes */
+	size_t start, end;	 /* unconsumed bytes buf[start..end) */
+	uint64_t off;		 /* input offset of buf[start] */
+	uint32_t split_part;	 /* pieces of the current overlong line emitted */
+	struct parse_ml ml;	 /* the held record */
+	uint64_t marked_seq;	 /* last chunk seq counted in pending_chunks */
+	bool marked;		 /* marked_seq is meaningful */
+	uint32_t pending_chunks; /* chunks holding its records, not yet complete */
+	bool ended;		 /* no more reads: free when pending_chunks reaches 0 */
+	bool forget;		 /* drop its checkpoint entry when freed */
+};
+
+struct pipeline {
+	const struct cd_config *cf;	   /* configuration (borrowed) */
+	int epfd;			   /* epoll set */
+	int sigfd;			   /* SIGTERM, SIGINT, SIGHUP */
+	struct pl_watch *watches;	   /* registered fds */
+	struct pl_in in[CD_INPUTS_MAX];	   /* inputs */
+	unsigned nin;			   /* used */
+	struct pl_out out[CD_OUTPUTS_MAX]; /* outputs */
+	unsigned nout;			   /* used */
+	uint64_t all_outputs;		   /* mask of every output bit */
+	struct checkpoint *ckpt;	   /* positions; NULL when no input keeps any */
+	bool ckpt_dirty;		   /* positions changed since the last save */
+	struct ack_tracker *acks;	   /* acknowledged prefixes */
+	struct chunk *cur;		   /* the chunk being filled */
+	struct chunk *spare;		   /* a cleared chunk to reuse */
+	uint64_t next_seq;		   /* sequence number of the next chunk */
+	struct pl_qent *qhead, *qtail;	   /* sealed chunks in flight */
+	size_t qn;			   /* entries in the queue */
+	struct pl_source *sources;	   /* live sources */
+	uint32_t next_id;		   /* id of the next source */
+	int64_t now;			   /* monotonic ns at the start of this turn */
+	bool stopping;			   /* SIGTERM/SIGINT seen */
+	bool failed;			   /* a fatal error: stop, acknowledge nothing more */
+	struct cd_err ferr;		   /* what failed */
+	struct fmt_record rec;		   /* scratch record (large: not on the stack) */
+};
+
+static void fatal(struct pipeline *pl, const char *what, int code)
+{
+	if (!pl->failed)
+		cd_err_set(&pl->ferr, code < 0 ? code : -CD_EIO, 0, "%s", what);
+	pl->failed = true;
+}
+
+/* --- sources ------------------------------------------------------------- */
+
+const struct cd_config *pl_config(const struct pipeline *pl)
+{
+	return pl->cf;
+}
+
+struct pl_in_stats *pl_in_stats(struct pipeline *pl, unsigned idx)
+{
+	return &pl->in[idx].stats;
+}
+
+int pl_checkpoint_get(const struct pipeline *pl, const char *name, struct checkpoint_pos *pos)
+{
+	if (!pl->ckpt)
+		return -CD_ENOENT;
+	return checkpoint_get(pl->ckpt, name, pos);
+}
+
+void pl_checkpoint_drop(struct pipeline *pl, const char *name)
+{
+	if (pl->ckpt && checkpoint_remove(pl->ckpt, name) == 0)
+		pl->ckpt_dirty = true;
+}
+
+static void ckpt_set(struct pipeline *pl, const char *name, uint64_t dev, uint64_t ino, uint64_t off)
+{
+	struct checkpoint_pos pos = {.dev = dev, .ino = ino, .offset = off};
+	int rc;
+
+	if (!pl->ckpt || !name)
+		return;
+	rc = checkpoint_set(pl->ckpt, name, &pos);
+	if (rc < 0) {
+		cd_log(FMT_LEVEL_ERROR, "checkpoint: cannot keep a position", "input", name, "error",
+		       cd_strerror(rc), NULL);
+		fatal(pl, "checkpoint: cannot keep a position", rc);
+		return;
+	}
+	pl->ckpt_dirty = true;
+}
+
+struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *display, const char *ckpt,
+				uint64_t dev, uint64_t ino, uint64_t offset)
+{
+	struct pl_source *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		goto err;
+	s->buf = malloc(CD_READ_BUF);
+	if (!s->buf)
+		goto err_free_s;
+	s->display = cd_strdup(display);
+	if (!s->display)
+		goto err_free_buf;
+	if (ckpt && !(s->ckpt = cd_strdup(ckpt)))
+		goto err_free_display;
+	parse_ml_init(&s->ml);
+	s->id = pl->next_id++;
+	s->input = idx;
+	s->dev = dev;
+	s->ino = ino;
+	s->off = offset;
+	s->next = pl->sources;
+	pl->sources = s;
+	ckpt_set(pl, s->ckpt, dev, ino, offset);
+	return s;
+
+err_free_display:
+	free(s->display);
+err_free_buf:
+	free(s->buf);
+err_free_s:
+	free(s);
+err:
+	cd_log(FMT_LEVEL_ERROR, "out of memory opening a source", "input", display, NULL);
+	return NULL;
+}
+
+uint64_t pl_source_offset(const struct pl_source *s)
+{
+	return s->off + (s->end - s->start);
+}
+
+const char *pl_source_ckpt(const struct pl_source *s)
+{
+	return s->ckpt;
+}
+
+int pl_source_rename(struct pipeline *pl, struct pl_source *s, const char *ckpt)
+{
+	struct checkpoint_pos pos;
+	char *n = cd_strdup(ckpt);
+
+	if (!n)
+		return -CD_ENOMEM;
+	if (pl->ckpt && s->ckpt && checkpoint_get(pl->ckpt, s->ckpt, &pos) == 0 && pos.dev == s->dev &&
+	    pos.ino == s->ino) {
+		ckpt_set(pl, n, pos.dev, pos.ino, pos.offset);
+		checkpoint_remove(pl->ckpt, s->ckpt);
+	}
+	free(s->ckpt);
+	s->ckpt = n;
+	return 0;
+}
+
+static void source_free(struct pipeline *pl, struct pl_source *s)
+{
+	struct pl_source **pp;
+
+	for (pp = &pl->sources; *pp && *pp != s; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = s->next;
+	if (s->forget && s->ckpt && pl->ckpt) {
+		struct checkpoint_pos pos;
+		/* only our own entry: a new file may have taken the name meanwhile */
+		if (checkpoint_get(pl->ckpt, s->ckpt, &pos) == 0 && pos.dev == s->dev && pos.ino == s->ino &&
+		    checkpoint_remove(pl->ckpt, s->ckpt) == 0)
+			pl->ckpt_dirty = true;
+	}
+	parse_ml_release(&s->ml);
+	free(s->buf);
+	free(s->display);
+	free(s->ckpt);
+	free(s);
+}
+
+static void maybe_free_source(struct pipeline *pl, struct pl_source *s)
+{
+	if (s->ended && s->pending_chunks == 0)
+		source_free(pl, s);
+}
+
+static struct pl_source *find_source(struct pipeline *pl, uint32_t id)
+{
+	for (struct pl_source *s = pl->sources; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+/* --- chunks and delivery ------------------------------------------------------ */
+
+static int seal(struct pipeline *pl)
+{
+	struct pl_qent *e;
+	struct chunk *next;
+	int rc;
+
+	if (chunk_nrecords(pl->cur) == 0)
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -CD_ENOMEM;
+	if (pl->spare) {
+		next = pl->spare;
+		pl->spare = NULL;
+		chunk_clear(next, pl->next_seq + 1, pl->now);
+	} else if ((rc = chunk_new(&next, pl->next_seq + 1, pl->now)) < 0) {
+		free(e);
+		return rc;
+	}
+	if ((rc = ack_track(pl->acks, pl->cur)) < 0) {
+		chunk_free(next);
+		free(e);
+		return rc;
+	}
+	e->c = pl->cur;
+	if (pl->qtail)
+		pl->qtail->next = e;
+	else
+		pl->qhead = e;
+	pl->qtail = e;
+	pl->qn++;
+	pl->cur = next;
+	pl->next_seq++;
+	return 0;
+}
+
+static void append(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
+		   const struct record_src *src, uint64_t end_off)
+{
+	int rc;
+
+	if (pl->failed)
+		return;
+	rc = chunk_append(pl->cur, r, src, s->id, end_off);
+	if (rc == -CD_EFULL) {
+		if ((rc = seal(pl)) < 0) {
+			fatal(pl, "cannot seal a chunk", rc);
+			return;
+		}
+		rc = chunk_append(pl->cur, r, src, s->id, end_off);
+	}
+	if (rc < 0) {
+		/* never skip a record and go on: a later position would cover it */
+		cd_log(FMT_LEVEL_ERROR, "cannot add a record to a chunk", "input", s->display, "error",
+		       cd_strerror(rc), NULL);
+		fatal(pl, "cannot add a record to a chunk", rc);
+		return;
+	}
+	if (!s->marked || s->marked_seq != chunk_seq(pl->cur)) {
+		s->marked = true;
+		s->marked_seq = chunk_seq(pl->cur);
+		s->pending_chunks++;
+	}
+}
+
+/* The number @v as a NUMBER attribute appended to @r (replacing the last when full). */
+static void add_num_attr(struct fmt_record *r, const char *key, char *tmp, size_t cap, uint64_t v)
+{
+	struct fmt_attr *a;
+	int n = snprintf(tmp, cap, "%llu", (unsigned long long)v);
+
+	if (r->nattrs < FMT_ATTRS_MAX) {
+		a = &r->attrs[r->nattrs++];
+	} else {
+		a = &r->attrs[FMT_ATTRS_MAX - 1];
+		r->flags |= FMT_F_ATTRS_TRUNCATED;
+	}
+	a->key = fmt_str_c(key);
+	a->val = fmt_str_n(tmp, (size_t)n);
+	a->type = FMT_T_NUMBER;
+}
+
+/* Parse one record's text and append it (as a raw record when no parser takes it). */
+static void emit_record(struct pipeline *pl, struct pl_source *s, const char *text, size_t len,
+			uint64_t start_off, uint64_t end_off, uint32_t split_part)
+{
+	struct pl_in_stats *st = &pl->in[s->input].stats;
+	struct fmt_record *r = &pl->rec;
+	struct fmt_err fe = {0, NULL};
+	struct record_src src;
+	char num[24];
+	int rc;
+
+	memset(&src, 0, sizeof(src));
+	src.input = fmt_str_c(s->display);
+	src.offset = start_off;
+	rc = parse_line(pl->cf->parser, text, len, r, &fe);
+	st->records++;
+	if (split_part) {
+		st->split++;
+		if (rc < 0) {
+			/* a piece of a line is rarely a whole record: keep its text as the message */
+			fmt_record_clear(r);
+			r->message = fmt_str_n(text, len);
+			src.error = fmt_str_c(fe.what ? fe.what : fmt_strerror(rc));
+			src.err_offset = fe.offset;
+		}
+		add_num_attr(r, "_split", num, sizeof(num), split_part);
+		append(pl, s, r, &src, end_off);
+	} else if (rc < 0) {
+		st->unparsed++;
+		src.raw = true;
+		src.line = fmt_str_n(text, len);
+		src.error = fmt_str_c(fe.what ? fe.what : fmt_strerror(rc));
+		src.err_offset = fe.offset;
+		append(pl, s, NULL, &src, end_off);
+	} else if (r->flags & FMT_F_ATTRS_TRUNCATED) {
+		src.line = fmt_str_n(text, len); /* the attributes past the cap live on in the line */
+		append(pl, s, r, &src, end_off);
+	} else {
+		append(pl, s, r, NULL, end_off);
+	}
+}
+
+static void flush_held(struct pipeline *pl, struct pl_source *s)
+{
+	if (!s->ml.held)
+		return;
+	emit_record(pl, s, s->ml.buf, s->ml.len, s->ml.start_off, s->ml.end_off, 0);
+	parse_ml_clear(&s->ml);
+}
+
+/* One complete line (without its '\n') at @off, the next line starting at @end_off. */
+static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, size_t len, uint64_t off,
+		    uint64_t end_off)
+{
+	const int64_t deadline = pl->now + (int64_t)pl->cf->multiline_ms * 1000000;
+	bool start;
+
+	if (s->split_part) {
+		/* the last piece of an overlong line */
+		emit_record(pl, s, line, len, off, end_off, ++s->split_part);
+		s->split_part = 0;
+		return;
+	}
+	if (!pl->cf->multiline) {
+		emit_record(pl, s, line, len, off, end_off, 0);
+		return;
+	}
+	if (parse_ml_joins(&s->ml, line, len)) {
+		parse_ml_append(&s->ml, line, len, end_off, deadline);
+		return;
+	}
+	flush_held(pl, s);
+	start = fmt_detect(line, len) != FMT_UNKNOWN;
+	if (!start) {
+		/* nothing above to join: a record of its own, nothing can join it */
+		emit_record(pl, s, line, len, off, end_off, 0);
+		return;
+	}
+	if (parse_ml_hold(&s->ml, line, len, true, off, end_off, deadline) < 0) {
+		emit_record(pl, s, line, len, off, end_off, 0);
+		return;
+	}
+}
+
+/* Where to cut an overlong line: at most CD_LINE_MAX bytes, not inside a UTF-8 sequence. */
+static size_t split_at(const char *p)
+{
+	size_t cut = CD_LINE_MAX;
+
+	while (cut > CD_LINE_MAX - 3 && ((unsigned char)p[cut] & 0xC0) == 0x80)
+		cut--;
+	if (((unsigned char)p[cut] & 0xC0) == 0x80)
+		cut = CD_LINE_MAX; /* not UTF-8 anyway */
+	return cut;
+}
+
+static void process_buf(struct pipeline *pl, struct pl_source *s)
+{
+	for (;;) {
+		char *p = s->buf + s->start;
+		size_t avail = s->end - s->start;
+		char *nl = memchr(p, '\n', avail);
+		size_t len = nl ? (size_t)(nl - p) : avail;
+
+		if (len > CD_LINE_MAX) {
+			size_t cut = split_at(p);
+			flush_held(pl, s);
+			emit_record(pl, s, p, cut, s->off, s->off + cut, ++s->split_part);
+			s->start += cut;
+			s->off += cut;
+			continue;
+		}
+		if (!nl)
+			break;
+		on_line(pl, s, p, len, s->off, s->off + len + 1);
+		s->start += len + 1;
+		s->off += len + 1;
+	}
+	if (s->start == s->end) {
+		s->start = s->end = 0;
+	} else if (s->end > CD_READ_BUF - CD_LINE_MAX) {
+		memmove(s->buf, s->buf + s->start, s->end - s->start);
+		s->end -= s->start;
+		s->start = 0;
+	}
+}
+
+long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
+{
+	size_t total = 0;
+
+	*eof = false;
+	while (total < CD_READ_BURST && !pl->failed) {
+		ssize_t n = read(fd, s->buf + s->end, CD_READ_BUF - s->end);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		if (n == 0) {
+			*eof = true;
+			break;
+		}
+		s->end += (size_t)n;
+		total += (size_t)n;
+		pl->in[s->input].stats.bytes += (uint64_t)n;
+		process_buf(pl, s);
+	}
+	return (long)total;
+}
+
+/* The bytes after the last newline become a record of their own. */
+static void flush_partial(struct pipeline *pl, struct pl_source *s)
+{
+	size_t n = s->end - s->start;
+
+	if (n == 0)
+		return;
+	if (s->split_part) {
+		emit_record(pl, s, s->buf + s->start, n, s->off, s->off + n, ++s->split_part);
+		s->split_part = 0;
+	} else {
+		flush_held(pl, s);
+		emit_record(pl, s, s->buf + s->start, n, s->off, s->off + n, 0);
+	}
+	s->off += n;
+	s->start = s->end = 0;
+}
+
+void pl_source_truncated(struct pipeline *pl, struct pl_source *s)
+{
+	flush_partial(pl, s);
+	flush_held(pl, s);
+	s->off = 0;
+	pl->in[s->input].stats.truncations++;
+}
+
+void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget)
+{
+	flush_partial(pl, s);
+	flush_held(pl, s);
+	s->ended = true;
+	s->forget = forget;
+	maybe_free_source(pl, s);
+}
+
+void pl_source_abandon(struct pipeline *pl, struct pl_source *s)
+{
+	parse_ml_clear(&s->ml);
+	s->start = s->end = 0;
+	s->ended = true;
+	maybe_free_source(pl, s);
+}
+
+/* Every output has chunk @c: move its sources' positions into the checkpoint. */
+static void on_complete(struct pipeline *pl, const struct chunk *c)
+{
+	for (uint32_t i = 0; i < chunk_nsources(c); i++) {
+		struct chunk_source cs = chunk_source(c, i);
+		struct pl_source *s = find_source(pl, cs.input);
+		uint64_t off;
+
+		if (!s)
+			continue;
+		if (ack_position(pl->acks, s->id, &off))
+			ckpt_set(pl, s->ckpt, s->dev, s->ino, off);
+		if (s->pending_chunks)
+			s->pending_chunks--;
+		maybe_free_source(pl, s);
+	}
+}
+
+static void deliver(struct pipeline *pl)
+{
+	for (unsigned k = 0; k < pl->nout && !pl->failed; k++) {
+		struct pl_out *o = &pl->out[k];
+
+		if (o->retry_at > pl->now)
+			continue;
+		for (struct pl_qent *e = pl->qhead; e; e = e->next) {
+			struct cd_err err = {0, 0, ""};
+			enum out_result r;
+			bool complete;
+
+			if (e->acked & (1ull << k))
+				continue;
+			r = o->p->flush(o->st, e->c, &err);
+			if (r == OUT_OK) {
+				e->acked |= 1ull << k;
+				o->chunks++;
+				if (o->backoff_ms)
+					cd_log(FMT_LEVEL_INFO, "output recovered", "output", o->p->name,
+					       NULL);
+				o->backoff_ms = 0;
+				ack_done(pl->acks, chunk_seq(e->c), k, &complete);
+				continue;
+			}
+			o->errors++;
+			if (r == OUT_FAIL) {
+				cd_log(FMT_LEVEL_ERROR, "output failed", "output", o->p->name, "error",
+				       err.msg, NULL);
+				fatal(pl, err.msg, -CD_EIO);
+				return;
+			}
+			if (!o->backoff_ms)
+				cd_log(FMT_LEVEL_WARN, "output not ready: retrying", "output", o->p->name,
+				       "error", err.msg, NULL);
+			o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : 100;
+			if (o->backoff_ms > 30000)
+				o->backoff_ms = 30000;
+			o->retry_at = pl->now + (int64_t)o->backoff_ms * 1000000;
+			break;
+		}
+	}
+	while (pl->qhead && pl->qhead->acked == pl->all_outputs) {
+		struct pl_qent *e = pl->qhead;
+
+		on_complete(pl, e->c);
+		pl->qhead = e->next;
+		if (!pl->qhead)
+			pl->qtail = NULL;
+		pl->qn--;
+		if (!pl->spare)
+			pl->spare = e->c;
+		else
+			chunk_free(e->c);
+		free(e);
+	}
+}
+
+static void save_checkpoint(struct pipeline *pl)
+{
+	struct cd_err err = {0, 0, ""};
+	int rc;
+
+	if (!pl->ckpt || !pl->ckpt_dirty)
+		return;
+	rc = checkpoint_save(pl->ckpt, &err);
+	if (rc < 0) {
+		/* not fatal: the old positions stay, records after them are read again */
+		cd_log(FMT_LEVEL_ERROR, "checkpoint: save failed", "error", err.msg, NULL);
+		return;
+	}
+	pl->ckpt_dirty = false;
+}
+
+/* --- fds and signals ------------------------------------------------------ */
+
+int pl_watch_fd(struct pipeline *pl, int fd, pl_fd_cb cb, void *arg)
+{
+	struct pl_watch *w = calloc(1, sizeof(*w));
+	struct epoll_event ev;
+
+	if (!w)
+		return -CD_ENOMEM;
+	w->fd = fd;
+	w->cb = cb;
+	w->arg = arg;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = w;
+	if (epoll_ctl(pl->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = errno;
+		free(w);
+		return e == EPERM ? -CD_EINVAL : -CD_EIO; /* EPERM: a regular file, always readable */
+	}
+	w->next = pl->watches;
+	pl->watches = w;
+	return 0;
+}
+
+void pl_unwatch_fd(struct pipeline *pl, int fd)
+{
+	for (struct pl_watch **pp = &pl->watches; *pp; pp = &(*pp)->next) {
+		if ((*pp)->fd == fd) {
+			struct pl_watch *w = *pp;
+			epoll_ctl(pl->epfd, EPOLL_CTL_DEL, fd, NULL);
+			*pp = w->next;
+			free(w);
+			return;
+		}
+	}
+}
+
+static void on_signal(void *arg)
+{
+	struct pipeline *pl = arg;
+	struct signalfd_siginfo si;
+
+	while (read(pl->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			cd_log(FMT_LEVEL_WARN, "SIGHUP: configuration reload is not supported yet; ignored",
+			       NULL);
+			continue;
+		}
+		if (!pl->stopping)
+			cd_log(FMT_LEVEL_INFO, "stopping: delivering what was read", "signal",
+			       si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+		pl->stopping = true;
+	}
+}
+
+/* --- setup ------------------------------------------------------------------ */
+
+static const struct in_plugin *const inputs[] = {
+	[CD_IN_STDIN] = &in_stdin,
+	[CD_IN_TAIL] = &in_tail,
+};
+
+static const struct out_plugin *const outputs[] = {
+	[CD_OUT_ARCHIVE] = &out_archive,
+	[CD_OUT_STDOUT] = &out_stdout,
+	[CD_OUT_FILE] = &out_file,
+};
+
+int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_err *err)
+{
+	struct pipeline *pl;
+	sigset_t set;
+	int rc;
+
+	pl = calloc(1, sizeof(*pl));
+	if (!pl)
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	pl->cf = cf;
+	pl->sigfd = -1;
+	pl->now = cd_mono_ns();
+	/* sequence numbers grow across restarts too: microseconds since the epoch at start */
+	pl->next_seq = (uint64_t)cd_real_ns() / 1000;
+	pl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (pl->epfd < 0) {
+		rc = cd_err_set(err, -CD_EIO, errno, "epoll_create1: %s", strerror(errno));
+		goto err_free;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pl->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (pl->sigfd < 0 || pl_watch_fd(pl, pl->sigfd, on_signal, pl) < 0) {
+		rc = cd_err_set(err, -CD_EIO, errno, "signalfd: %s", strerror(errno));
+		goto err_free;
+	}
+	if ((rc = chunk_new(&pl->cur, pl->next_seq, pl->now)) < 0) {
+		cd_err_set(err, rc, 0, "out of memory");
+		goto err_free;
+	}
+	if ((rc = ack_tracker_new(&pl->acks, cf->nout)) < 0) {
+		cd_err_set(err, rc, 0, "cannot track %u outputs", cf->nout);
+		goto err_free;
+	}
+	if (cd_config_needs_state(cf) && (rc = checkpoint_open(&pl->ckpt, cf->checkpoint, err)) < 0)
+		goto err_free;
+	for (unsigned k = 0; k < cf->nout; k++) {
+		struct pl_out *o = &pl->out[k];
+		o->p = outputs[cf->out[k].type];
+		o->conf = &cf->out[k];
+		if ((rc = o->p->open(&o->st, o->conf, err)) < 0)
+			goto err_free;
+		pl->nout++;
+		pl->all_outputs |= 1ull << k;
+	}
+	for (unsigned i = 0; i < cf->nin; i++) {
+		struct pl_in *in = &pl->in[i];
+		in->p = inputs[cf->in[i].type];
+		if ((rc = in->p->open(&in->st, pl, i, &cf->in[i], err)) < 0)
+			goto err_free;
+		pl->nin++;
+	}
+	save_checkpoint(pl);
+	*out = pl;
+	return 0;
+
+err_free:
+	pipeline_free(pl);
+	return rc;
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+	if (!pl)
+		return;
+	for (unsigned i = 0; i < pl->nin; i++)
+		pl->in[i].p->close(pl->in[i].st);
+	save_checkpoint(pl);
+	for (unsigned k = 0; k < pl->nout; k++)
+		pl->out[k].p->close(pl->out[k].st);
+	while (pl->sources) {
+		struct pl_source *s = pl->sources;
+		s->forget = false;
+		source_free(pl, s);
+	}
+	while (pl->qhead) {
+		struct pl_qent *e = pl->qhead;
+		pl->qhead = e->next;
+		chunk_free(e->c);
+		free(e);
+	}
+	while (pl->watches) {
+		struct pl_watch *w = pl->watches;
+		pl->watches = w->next;
+		free(w);
+	}
+	chunk_free(pl->cur);
+	chunk_free(pl->spare);
+	ack_tracker_free(pl->acks);
+	checkpoint_free(pl->ckpt);
+	if (pl->sigfd >= 0)
+		close(pl->sigfd);
+	if (pl->epfd >= 0)
+		close(pl->epfd);
+	free(pl);
+}
+
+/* --- the loop ------------------------------------------------------------------ */
+
+static bool inputs_done(const struct pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->nin; i++)
+		if (!pl->in[i].p->done(pl->in[i].st))
+			return false;
+	return true;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Milliseconds to sleep: until the next chunk age, multiline timeout or retry. */
+static int next_timeout(const struct pipeline *pl, bool more, bool draining)
+{
+	int64_t until = pl->now + (int64_t)pl->cf->poll_ms * 1000000, d;
+
+	if (more)
+		return 0;
+	if (chunk_nrecords(pl->cur))
+		until = min64(until, chunk_opened_ns(pl->cur) + (int64_t)pl->cf->chunk_age_ms * 1000000);
+	for (const struct pl_source *s = pl->sources; s; s = s->next)
+		if (s->ml.held)
+			until = min64(until, s->ml.deadline_ns);
+	if (pl->qhead)
+		for (unsigned k = 0; k < pl->nout; k++)
+			until = min64(until, pl->out[k].retry_at);
+	if (draining)
+		until = min64(until, pl->now + 100 * 1000000);
+	d = until - pl->now;
+	if (d <= 0)
+		return 0;
+	return (int)((d + 999999) / 1000000);
+}
+
+static void wait_events(struct pipeline *pl, int timeout_ms)
+{
+	struct epoll_event ev[32];
+	int n = epoll_wait(pl->epfd, ev, 32, timeout_ms);
+
+	for (int i = 0; i < n; i++) {
+		struct pl_watch *w = ev[i].data.ptr;
+		w->cb(w->arg);
+	}
+}
+
+/* One turn's work after reading: timeouts, sealing, delivery, checkpoint. */
+static void turn(struct pipeline *pl, bool flush_all)
+{
+	bool paused = pl->qn >= CD_QUEUE_CHUNKS_MAX;
+
+	if (!paused || flush_all)
+		for (struct pl_source *s = pl->sources; s; s = s->next)
+			if (s->ml.held && (flush_all || s->ml.deadline_ns <= pl->now))
+				flush_held(pl, s);
+	if (chunk_nrecords(pl->cur) &&
+	    (flush_all || chunk_is_full(pl->cur) ||
+	     pl->now - chunk_opened_ns(pl->cur) >= (int64_t)pl->cf->chunk_age_ms * 1000000)) {
+		int rc = seal(pl);
+		if (rc < 0)
+			fatal(pl, "cannot seal a chunk", rc);
+	}
+	deliver(pl);
+	save_checkpoint(pl);
+}
+
+int pipeline_run(struct pipeline *pl, struct cd_err *err)
+{
+	int64_t drain_until = 0;
+	bool draining = false;
+
+	cd_log(FMT_LEVEL_INFO, "started", "config", pl->cf->file, NULL);
+	while (!pl->failed) {
+		bool more = false;
+
+		pl->now = cd_mono_ns();
+		if (!draining && (pl->stopping || inputs_done(pl))) {
+			draining = true;
+			drain_until = pl->now + (int64_t)pl->cf->drain_ms * 1000000;
+			/* what cannot be read again (stdin) is handed on whole; files resume from the checkpoint */
+			for (struct pl_source *s = pl->sources, *next; s; s = next) {
+				next = s->next;
+				if (!s->ckpt && !s->ended)
+					pl_source_end(pl, s, false);
+			}
+		}
+		if (!draining && pl->qn < CD_QUEUE_CHUNKS_MAX)
+			for (unsigned i = 0; i < pl->nin; i++)
+				more |= pl->in[i].p->tick(pl->in[i].st, pl->now);
+		if (!draining && !pl->stopping && inputs_done(pl))
+			more = true; /* start the drain now, not after a poll interval */
+		/* draining: held records of files are not flushed (read again from the checkpoint) */
+		turn(pl, false);
+		if (draining) {
+			if (chunk_nrecords(pl->cur) && seal(pl) < 0)
+				fatal(pl, "cannot seal a chunk", -CD_ENOMEM);
+			deliver(pl);
+			save_checkpoint(pl);
+			if (!pl->qhead && !chunk_nrecords(pl->cur))
+				break;
+			if (pl->now >= drain_until) {
+				cd_err_set(
+					&pl->ferr, -CD_EIO, 0,
+					"drain timeout: %zu chunks not acknowledged (read again on restart)",
+					pl->qn);
+				pl->failed = true;
+				break;
+			}
+		}
+		wait_events(pl, next_timeout(pl, more, draining));
+	}
+	save_checkpoint(pl);
+	if (pl->failed) {
+		if (err)
+			*err = pl->ferr;
+		return pl->ferr.code ? pl->ferr.code : -CD_EIO;
+	}
+	cd_log(FMT_LEVEL_INFO, "stopped: everything read was delivered", NULL);
+	return 0;
+}

@@ -1,0 +1,175 @@
+/*
+ * pipeline.h - clewd's one event loop: inputs -> lines -> multiline join
+ * -> parse -> chunk -> outputs -> acks -> checkpoint.
+ *
+ * The inputs (input/) and outputs (output/) are plugins behind const
+ * vtables; this header is what they see of the pipeline. A *source* is
+ * one byte stream an input reads (stdin, one open file): the pipeline
+ * cuts it into lines, joins and parses them, and remembers its position,
+ * which moves in the checkpoint only when every output has acknowledged
+ * every chunk up to it. Single-threaded: everything runs on the loop.
+ */
+#ifndef CD_PIPELINE_H
+#define CD_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chunk/chunk.h"
+#include "chunk/checkpoint.h"
+#include "config.h"
+#include "util/err.h"
+
+struct pipeline;
+struct pl_source;
+
+/* --- plugins ----------------------------------------------------------- */
+
+/*
+ * An input. open() starts it (registering fds with pl_watch_fd()),
+ * tick() reads what is there — called on every turn of the loop unless
+ * the pipeline applies backpressure — and returns true when more is
+ * readable right now (the loop then does not sleep). done() says it will
+ * produce nothing more (stdin at EOF). stop() is called once on SIGTERM
+ * before the drain. close() accepts NULL.
+ */
+struct in_plugin {
+	const char *name; /* "stdin", "tail" */
+	int (*open)(void **state, struct pipeline *pl, unsigned idx, const struct cd_input_conf *ic,
+		    struct cd_err *err);
+	bool (*tick)(void *state, int64_t now_ns);
+	bool (*done)(void *state);
+	void (*close)(void *state);
+};
+
+/* What an output says about one chunk (STYLE G8). */
+enum out_result {
+	OUT_OK,	   /* durable or delivered: acknowledged */
+	OUT_RETRY, /* not now (disk full, EAGAIN): the pipeline retries it later, in order */
+	OUT_FAIL,  /* the output is gone (EPIPE on stdout): the daemon stops, nothing acknowledged */
+};
+
+/*
+ * An output. flush() delivers one sealed chunk completely or not at all
+ * (as far as acknowledgement goes: a retried chunk may be delivered twice).
+ * close() flushes and frees; accepts NULL.
+ */
+struct out_plugin {
+	const char *name; /* "archive", "stdout", "file" */
+	int (*open)(void **state, const struct cd_output_conf *oc, struct cd_err *err);
+	enum out_result (*flush)(void *state, const struct chunk *c, struct cd_err *err);
+	void (*close)(void *state);
+};
+
+extern const struct in_plugin in_stdin, in_tail;
+extern const struct out_plugin out_archive, out_stdout, out_file;
+
+/* --- the daemon's side --------------------------------------------------- */
+
+/*
+ * pipeline_new() - open the checkpoint (when an input keeps positions),
+ * every output and every input of @cf (which must outlive the pipeline).
+ * @out: set on success; untouched on failure.
+ * Return: 0, or a negative CD code with @err saying which part failed.
+ */
+int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_err *err);
+
+/*
+ * pipeline_run() - the loop, until every input is done (stdin at EOF:
+ * everything read is then delivered) or SIGTERM/SIGINT (reading stops,
+ * what was read is delivered within cf->drain_ms). The signals are taken
+ * through a signalfd; the caller blocks them before.
+ * Return: 0 when everything read was acknowledged; -CD_EIO (an output
+ * failed, or the drain did not finish: not acknowledged, so not lost for
+ * inputs that keep positions) with @err.
+ */
+int pipeline_run(struct pipeline *pl, struct cd_err *err);
+
+/* pipeline_free() - close inputs, outputs, save the checkpoint; NULL is a no-op. */
+void pipeline_free(struct pipeline *pl);
+
+/* --- the inputs' side ------------------------------------------------------ */
+
+/* Called on the loop when @fd is readable (or hung up). */
+typedef void (*pl_fd_cb)(void *arg);
+
+/* pl_watch_fd() - wake the loop when @fd is readable. Return: 0 or -CD_EIO. */
+int pl_watch_fd(struct pipeline *pl, int fd, pl_fd_cb cb, void *arg);
+void pl_unwatch_fd(struct pipeline *pl, int fd);
+
+const struct cd_config *pl_config(const struct pipeline *pl);
+
+/* pl_checkpoint_get() - the committed position of checkpoint name @name. Return: 0 or -CD_ENOENT. */
+int pl_checkpoint_get(const struct pipeline *pl, const char *name, struct checkpoint_pos *pos);
+
+/* pl_checkpoint_drop() - forget @name in the checkpoint (a file deleted or gone). */
+void pl_checkpoint_drop(struct pipeline *pl, const char *name);
+
+/*
+ * pl_source_new() - a new source of input @idx named @display (copied;
+ * the records' src.input), kept in the checkpoint under @ckpt (copied;
+ * NULL: no position kept, as for stdin), file identity @dev/@ino, reading
+ * from @offset. The start position is written to the checkpoint at once:
+ * everything before it is acknowledged or deliberately skipped.
+ * Return: the source, or NULL (out of memory, logged).
+ */
+struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *display, const char *ckpt,
+				uint64_t dev, uint64_t ino, uint64_t offset);
+
+/*
+ * pl_source_read() - read from @fd (positioned at the source's read
+ * offset) up to CD_READ_BURST bytes, and hand every complete line on.
+ * Return: bytes read (0: nothing now, *eof set when read() said EOF),
+ * or -errno of a failed read.
+ */
+long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof);
+
+/* pl_source_offset() - the offset of the next byte to read. */
+uint64_t pl_source_offset(const struct pl_source *s);
+
+/*
+ * pl_source_truncated() - the file shrank below the read offset
+ * (copytruncate): what was buffered is handed on as it is, reading
+ * restarts at 0, and the input's truncation counter grows.
+ */
+void pl_source_truncated(struct pipeline *pl, struct pl_source *s);
+
+/*
+ * pl_source_rename() - keep @s's position under checkpoint name @ckpt
+ * from now on (a rotated file), moving its entry. Return: 0 or -CD_ENOMEM.
+ */
+int pl_source_rename(struct pipeline *pl, struct pl_source *s, const char *ckpt);
+
+/* pl_source_ckpt() - the checkpoint name (NULL for none). */
+const char *pl_source_ckpt(const struct pl_source *s);
+
+/*
+ * pl_source_end() - no more bytes will come: a partial last line becomes a
+ * record, the held multiline record is flushed; then the source is freed
+ * once everything of it is acknowledged, and its checkpoint entry dropped
+ * when @forget (a rotated file finished, a deleted file). @s must not be
+ * used afterwards.
+ */
+void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget);
+
+/*
+ * pl_source_abandon() - stop reading @s without flushing its partial line
+ * or held record (they are read again from the checkpoint on restart).
+ * @s must not be used afterwards.
+ */
+void pl_source_abandon(struct pipeline *pl, struct pl_source *s);
+
+/* Counters of one configured input (for the log and /metrics). */
+struct pl_in_stats {
+	uint64_t records;     /* records produced */
+	uint64_t unparsed;    /* of which raw records (no parser accepted the line) */
+	uint64_t split;	      /* pieces of lines longer than CD_LINE_MAX */
+	uint64_t truncations; /* files found shorter than the read offset (copytruncate) */
+	uint64_t rotations;   /* files replaced at their path (rotation by rename/create) */
+	uint64_t bytes;	      /* bytes read */
+};
+
+/* pl_in_stats() - input @idx's counters, writable by the input (rotations). */
+struct pl_in_stats *pl_in_stats(struct pipeline *pl, unsigned idx);
+
+#endif
