@@ -787,8 +787,8 @@ static int encode_attrs(struct enc *e, const struct clew_kv *kv, size_t nkv)
 	return 0;
 }
 
-int clew__async_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt,
-		    va_list ap)
+__attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int level, const struct clew_kv *kv,
+							  size_t nkv, const char *fmt, va_list ap)
 {
 	char buf[CLEW_LINE_MAX + SLACK];
 	struct enc e = {.p = buf + HEAD, .end = buf + CLEW_LINE_MAX};

@@ -133,8 +133,8 @@ void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, 
 }
 
 /* clew_logv() of a sync client: the line is built and written here. */
-static int sync_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt,
-		     va_list ap)
+__attribute__((format(printf, 5, 0))) static int
+sync_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap)
 {
 	struct fmt_record rec;
 	char msg[CLEW_MSG_MAX];

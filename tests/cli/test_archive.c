@@ -246,8 +246,10 @@ static struct strs truth_records(int txn, const char *top)
 
 static void assert_same(struct strs *got, struct strs *want, const char *what)
 {
-	qsort(got->v, got->n, sizeof(char *), cmp_str);
-	qsort(want->v, want->n, sizeof(char *), cmp_str);
+	if (got->n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(got->v, got->n, sizeof(char *), cmp_str);
+	if (want->n)
+		qsort(want->v, want->n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < got->n && i < want->n; i++)
 		ck_assert_msg(strcmp(got->v[i], want->v[i]) == 0, "%s: record %zu differs:\n got %s\nwant %s",
 			      what, i, got->v[i], want->v[i]);
