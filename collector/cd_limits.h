@@ -213,6 +213,15 @@ _Static_assert(CD_SEGMENT_BYTES >= CD_CHUNK_BYTES_MAX, "a segment must hold at l
 #define CD_QUEUE_CHUNKS_MAX 8u
 #endif
 
+/*
+ * Longest an output with chunks pending (OUT_PENDING) waits for its
+ * poll(), in milliseconds: delivery reports and acks are collected at
+ * least this often even when no fd wakes the loop.
+ */
+#ifndef CD_OUT_POLL_MS
+#define CD_OUT_POLL_MS 5u
+#endif
+
 /* Inputs one configuration may declare (each a file glob, stdin, ...). */
 #ifndef CD_INPUTS_MAX
 #define CD_INPUTS_MAX 64u
@@ -243,6 +252,14 @@ _Static_assert(CD_SEGMENT_BYTES >= CD_CHUNK_BYTES_MAX, "a segment must hold at l
  */
 #ifndef CD_EMIT_MAX
 #define CD_EMIT_MAX (8u * CD_MULTILINE_MAX + 64u * 1024)
+#endif
+
+/*
+ * Options one network output may carry (its YAML keys or URI parameters,
+ * librdkafka properties included): more than any real configuration.
+ */
+#ifndef CD_OUTPUT_OPTS_MAX
+#define CD_OUTPUT_OPTS_MAX 64u
 #endif
 
 /* Longest configuration file read (YAML): far above any real one. */

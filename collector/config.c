@@ -41,11 +41,311 @@ void cd_config_clear_inputs(struct cd_config *c)
 	c->nin = 0;
 }
 
+static void output_release(struct cd_output_conf *o)
+{
+	free(o->path);
+	free(o->name);
+	for (unsigned i = 0; i < o->nopts; i++) {
+		free(o->opts[i].key);
+		free(o->opts[i].val);
+	}
+	memset(o, 0, sizeof(*o));
+}
+
 void cd_config_clear_outputs(struct cd_config *c)
 {
 	for (unsigned i = 0; i < c->nout; i++)
-		free(c->out[i].path);
+		output_release(&c->out[i]);
 	c->nout = 0;
+}
+
+static const char *const out_type_names[CD_OUT_TYPES] = {
+	[CD_OUT_ARCHIVE] = "archive",
+	[CD_OUT_STDOUT] = "stdout",
+	[CD_OUT_FILE] = "file",
+	[CD_OUT_KAFKA] = "kafka",
+	[CD_OUT_LOGSTASH_TCP] = "logstash+tcp",
+	[CD_OUT_LOGSTASH_UDP] = "logstash+udp",
+	[CD_OUT_LOGSTASH_HTTP] = "logstash+http",
+	[CD_OUT_LOGSTASH_REDIS] = "logstash+redis",
+	[CD_OUT_INFLUXDB] = "influxdb",
+	[CD_OUT_INFLUXDB2] = "influxdb2",
+};
+
+const char *cd_out_type_name(enum cd_out_type t)
+{
+	return (unsigned)t < CD_OUT_TYPES ? out_type_names[t] : "?";
+}
+
+int cd_out_type_from_name(const char *name)
+{
+	for (int t = 0; t < CD_OUT_TYPES; t++)
+		if (strcmp(name, out_type_names[t]) == 0)
+			return t;
+	return -1;
+}
+
+/* Whether @t takes its settings as options (the network outputs). */
+static bool takes_opts(enum cd_out_type t)
+{
+	return t != CD_OUT_ARCHIVE && t != CD_OUT_STDOUT && t != CD_OUT_FILE;
+}
+
+/* --- options of network outputs ---------------------------------------- */
+
+static int opt_add(struct cd_output_conf *o, const char *key, size_t klen, const char *val, size_t vlen,
+		   unsigned line, struct cd_err *err)
+{
+	struct cd_opt *op;
+
+	for (unsigned i = 0; i < o->nopts; i++)
+		if (strlen(o->opts[i].key) == klen && memcmp(o->opts[i].key, key, klen) == 0)
+			return cd_err_set(err, -CD_EINVAL, 0, "option '%.*s' given twice", (int)klen, key);
+	if (o->nopts >= CD_OUTPUT_OPTS_MAX)
+		return cd_err_set(err, -CD_ELIMIT, 0, "more than %u options", CD_OUTPUT_OPTS_MAX);
+	op = &o->opts[o->nopts];
+	op->key = strndup(key, klen);
+	op->val = strndup(val, vlen);
+	op->line = line;
+	if (!op->key || !op->val) {
+		free(op->key);
+		free(op->val);
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	}
+	o->nopts++;
+	return 0;
+}
+
+const char *cd_opt_get(const struct cd_output_conf *oc, const char *key)
+{
+	for (unsigned i = 0; i < oc->nopts; i++)
+		if (strcmp(oc->opts[i].key, key) == 0)
+			return oc->opts[i].val;
+	return NULL;
+}
+
+static const struct cd_opt *opt_find(const struct cd_output_conf *oc, const char *key)
+{
+	for (unsigned i = 0; i < oc->nopts; i++)
+		if (strcmp(oc->opts[i].key, key) == 0)
+			return &oc->opts[i];
+	return NULL;
+}
+
+/* "output kafka#1 (line 12)" or "output kafka#1" */
+static int opt_fail(const struct cd_output_conf *oc, const struct cd_opt *op, const char *what,
+		    struct cd_err *err)
+{
+	unsigned line = op && op->line ? op->line : oc->line;
+
+	if (line)
+		return cd_err_set(err, -CD_EINVAL, 0, "output %s, line %u: %s%s%s", oc->name ? oc->name : "?",
+				  line, op ? op->key : "", op ? ": " : "", what);
+	return cd_err_set(err, -CD_EINVAL, 0, "output %s: %s%s%s", oc->name ? oc->name : "?",
+			  op ? op->key : "", op ? ": " : "", what);
+}
+
+int cd_opts_check(const struct cd_output_conf *oc, const char *const *known, struct cd_err *err)
+{
+	for (unsigned i = 0; i < oc->nopts; i++) {
+		const char *k = oc->opts[i].key;
+		char what[160] = "unknown key (known:";
+
+		for (const char *const *kn = known; *kn; kn++) {
+			size_t n = strlen(*kn);
+			if ((*kn)[n - 1] == '.' ? strncmp(k, *kn, n) == 0 && k[n] : strcmp(k, *kn) == 0)
+				goto next;
+		}
+		for (const char *const *kn = known; *kn; kn++) {
+			size_t used = strlen(what);
+			snprintf(what + used, sizeof(what) - used, " %s%s", *kn, kn[1] ? "," : ")");
+		}
+		return opt_fail(oc, &oc->opts[i], what, err);
+next:;
+	}
+	return 0;
+}
+
+int cd_opt_u64(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t max, uint64_t *out,
+	       struct cd_err *err)
+{
+	const struct cd_opt *op = opt_find(oc, key);
+	char what[64];
+
+	if (!op) {
+		*out = def;
+		return 0;
+	}
+	if (cd_parse_u64(op->val, max, out) == 0)
+		return 0;
+	snprintf(what, sizeof(what), "expected a number up to %llu", (unsigned long long)max);
+	return opt_fail(oc, op, what, err);
+}
+
+int cd_opt_ms(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t *out,
+	      struct cd_err *err)
+{
+	const struct cd_opt *op = opt_find(oc, key);
+
+	if (!op) {
+		*out = def;
+		return 0;
+	}
+	if (cd_parse_duration_ms(op->val, out) == 0)
+		return 0;
+	return opt_fail(oc, op, "expected a duration (500ms, 5s, 2m)", err);
+}
+
+int cd_opt_size(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t *out,
+		struct cd_err *err)
+{
+	const struct cd_opt *op = opt_find(oc, key);
+
+	if (!op) {
+		*out = def;
+		return 0;
+	}
+	if (cd_parse_size(op->val, out) == 0)
+		return 0;
+	return opt_fail(oc, op, "expected a size (4096, 64k, 10M)", err);
+}
+
+static int parse_bool(const char *s, bool *out);
+
+int cd_opt_bool(const struct cd_output_conf *oc, const char *key, bool def, bool *out, struct cd_err *err)
+{
+	const struct cd_opt *op = opt_find(oc, key);
+
+	if (!op) {
+		*out = def;
+		return 0;
+	}
+	if (parse_bool(op->val, out) == 0)
+		return 0;
+	return opt_fail(oc, op, "expected true or false", err);
+}
+
+int cd_opt_hostport(const struct cd_output_conf *oc, const char *key, uint16_t def_port, char *host,
+		    size_t cap, uint16_t *port, struct cd_err *err)
+{
+	const struct cd_opt *op = opt_find(oc, key);
+	const char *v, *colon, *hs;
+	size_t hlen;
+	uint64_t p = def_port;
+
+	if (!op)
+		return -CD_ENOENT;
+	v = op->val;
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+		if (!close)
+			return opt_fail(oc, op, "expected [IPV6]:PORT", err);
+		hs = v + 1;
+		hlen = (size_t)(close - hs);
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (close[1] && !colon)
+			return opt_fail(oc, op, "expected [IPV6]:PORT", err);
+	} else {
+		hs = v;
+		colon = strrchr(v, ':');
+		hlen = colon ? (size_t)(colon - v) : strlen(v);
+	}
+	if (colon && (cd_parse_u64(colon + 1, 65535, &p) < 0 || p == 0))
+		return opt_fail(oc, op, "expected HOST:PORT with a port 1..65535", err);
+	if (hlen == 0 || hlen >= cap)
+		return opt_fail(oc, op, "expected HOST:PORT", err);
+	memcpy(host, hs, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode %XX escapes of s[0..n) into a new string (a '%' not followed by two hex digits stays). */
+static char *pct_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		} else {
+			*o++ = s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Add an option whose value is percent-decoded. */
+static int opt_add_decoded(struct cd_output_conf *o, const char *key, size_t klen, const char *val,
+			   size_t vlen, struct cd_err *err)
+{
+	char *k = pct_decode(key, klen), *v = pct_decode(val, vlen);
+	int rc;
+
+	if (!k || !v)
+		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	else
+		rc = opt_add(o, k, strlen(k), v, strlen(v), 0, err);
+	free(k);
+	free(v);
+	return rc;
+}
+
+/* SCHEME://[USER[:PASS]@]HOST[:PORT][/PATH][?K=V&...] into @o's options. */
+static int parse_uri(struct cd_output_conf *o, const char *uri, struct cd_err *err)
+{
+	const char *p = strstr(uri, "://") + 3, *end, *at, *slash, *q;
+	int rc;
+
+	q = strchr(p, '?');
+	end = q ? q : p + strlen(p);
+	slash = memchr(p, '/', (size_t)(end - p));
+	at = memchr(p, '@', (size_t)((slash ? slash : end) - p));
+	if (at) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		if ((rc = opt_add_decoded(o, "user", 4, p, (size_t)((colon ? colon : at) - p), err)) < 0)
+			return rc;
+		if (colon &&
+		    (rc = opt_add_decoded(o, "password", 8, colon + 1, (size_t)(at - colon - 1), err)) < 0)
+			return rc;
+		p = at + 1;
+	}
+	if ((slash ? slash : end) == p)
+		return cd_err_set(err, -CD_EINVAL, 0, "output '%s': no HOST[:PORT] after ://", uri);
+	if ((rc = opt_add(o, "address", 7, p, (size_t)((slash ? slash : end) - p), 0, err)) < 0)
+		return rc;
+	if (slash && end - slash > 1 &&
+	    (rc = opt_add_decoded(o, "path", 4, slash + 1, (size_t)(end - slash - 1), err)) < 0)
+		return rc;
+	while (q && *q) {
+		const char *kv = q + 1, *amp = strchr(kv, '&'), *kend = amp ? amp : kv + strlen(kv);
+		const char *eq = memchr(kv, '=', (size_t)(kend - kv));
+		if (kend > kv) {
+			if (!eq || eq == kv)
+				return cd_err_set(err, -CD_EINVAL, 0,
+						  "output '%s': expected KEY=VALUE in the query", uri);
+			if ((rc = opt_add_decoded(o, kv, (size_t)(eq - kv), eq + 1, (size_t)(kend - eq - 1),
+						  err)) < 0)
+				return rc;
+		}
+		q = amp;
+	}
+	return 0;
 }
 
 void cd_config_release(struct cd_config *c)
@@ -212,8 +512,33 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 		}
 		return 0;
 	}
+	if ((arg = strstr(spec, "://")) != NULL) {
+		char scheme[32];
+		int t;
+
+		if ((size_t)(arg - spec) >= sizeof(scheme))
+			return cd_err_set(err, -CD_EINVAL, 0, "output '%s': unknown scheme", spec);
+		memcpy(scheme, spec, (size_t)(arg - spec));
+		scheme[arg - spec] = '\0';
+		t = cd_out_type_from_name(scheme);
+		if (t < 0 || !takes_opts((enum cd_out_type)t))
+			return cd_err_set(err, -CD_EINVAL, 0,
+					  "output '%s': unknown scheme '%s' (expected kafka, logstash+tcp, "
+					  "logstash+udp, logstash+http, logstash+redis, influxdb, influxdb2)",
+					  spec, scheme);
+		if (!(o = new_output(c, err)))
+			return -CD_ELIMIT;
+		o->type = (enum cd_out_type)t;
+		if (parse_uri(o, spec, err) < 0) {
+			output_release(o);
+			c->nout--;
+			return err ? err->code : -CD_EINVAL;
+		}
+		return 0;
+	}
 	return cd_err_set(err, -CD_EINVAL, 0,
-			  "output '%s': expected archive:DIR, stdout[:json|pipe] or file:PATH[:json|pipe]",
+			  "output '%s': expected archive:DIR, stdout[:json|pipe], file:PATH[:json|pipe] or "
+			  "a URI such as kafka://HOST:PORT/TOPIC",
 			  spec);
 }
 
@@ -372,13 +697,40 @@ out:
 	return rc;
 }
 
+/* Add the scalars under @v as options named PREFIX (nested mappings: PREFIX.KEY). */
+static int yopts(struct yctx *y, struct cd_output_conf *o, yaml_node_t *kn, yaml_node_t *v,
+		 const char *prefix)
+{
+	const char *k;
+	yaml_node_t *kn2, *v2;
+	char key[256];
+	int rc;
+
+	if (v->type == YAML_SCALAR_NODE) {
+		if (opt_add(o, prefix, strlen(prefix), (const char *)v->data.scalar.value,
+			    v->data.scalar.length, (unsigned)v->start_mark.line + 1, y->err) < 0)
+			return yfail(y, kn, y->err->msg, NULL);
+		return 0;
+	}
+	if (v->type != YAML_MAPPING_NODE)
+		return yfail(y, v, "expected a value or a mapping for", prefix);
+	YMAP_FOR(v, k, kn2, v2)
+	{
+		if ((size_t)snprintf(key, sizeof(key), "%s.%s", prefix, k) >= sizeof(key))
+			return yfail(y, kn2, "key too long:", k);
+		if ((rc = yopts(y, o, kn2, v2, key)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 {
 	struct cd_output_conf *o;
 	const char *k, *type = NULL, *fmt = NULL;
 	yaml_node_t *kn, *v, *type_node = m, *fmt_node = m;
 	struct cd_output_conf tmp;
-	int rc;
+	int rc, t;
 
 	if ((rc = ymap_check(y, m, "an output")) < 0)
 		return rc;
@@ -388,37 +740,42 @@ static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 		if (strcmp(k, "type") == 0) {
 			YS(type, v, k);
 			type_node = v;
-		} else if (strcmp(k, "path") == 0) {
+		}
+	}
+	if (!type)
+		return yfail(y, m, "output without", "type");
+	if ((t = cd_out_type_from_name(type)) < 0)
+		return yfail(y, type_node,
+			     "unknown output type (expected archive, stdout, file, kafka, logstash+tcp, "
+			     "logstash+udp, logstash+http, logstash+redis, influxdb or influxdb2):",
+			     type);
+	tmp.type = (enum cd_out_type)t;
+	YMAP_FOR(m, k, kn, v)
+	{
+		if (strcmp(k, "type") == 0)
+			continue;
+		if (strcmp(k, "name") == 0)
+			rc = ystr(y, v, k, &tmp.name);
+		else if (takes_opts(tmp.type))
+			rc = yopts(y, &tmp, kn, v, k);
+		else if (strcmp(k, "path") == 0)
 			rc = ystr(y, v, k, &tmp.path);
-		} else if (strcmp(k, "format") == 0) {
+		else if (strcmp(k, "format") == 0) {
 			YS(fmt, v, k);
 			fmt_node = v;
-		} else if (strcmp(k, "max_bytes") == 0) {
+		} else if (strcmp(k, "max_bytes") == 0)
 			rc = ysize(y, v, k, &tmp.max_bytes);
-		} else if (strcmp(k, "max_age") == 0) {
+		else if (strcmp(k, "max_age") == 0)
 			rc = ydur(y, v, k, &tmp.max_age_ms);
-		} else if (strcmp(k, "segment_bytes") == 0) {
+		else if (strcmp(k, "segment_bytes") == 0)
 			rc = ysize(y, v, k, &tmp.segment_bytes);
-		} else {
+		else
 			rc = yfail(y, kn, "unknown output key", k);
-		}
 		if (rc < 0)
 			goto out;
 	}
-	if (!type) {
-		rc = yfail(y, m, "output without", "type");
-		goto out;
-	}
-	if (strcmp(type, "archive") == 0)
-		tmp.type = CD_OUT_ARCHIVE;
-	else if (strcmp(type, "stdout") == 0)
-		tmp.type = CD_OUT_STDOUT;
-	else if (strcmp(type, "file") == 0)
-		tmp.type = CD_OUT_FILE;
-	else {
-		rc = yfail(y, type_node, "unknown output type (expected archive, stdout or file):", type);
-		goto out;
-	}
+	if (takes_opts(tmp.type))
+		goto add;
 	if (fmt && (tmp.type == CD_OUT_ARCHIVE || parse_outfmt(fmt, &tmp.format) < 0)) {
 		rc = yfail(y, fmt_node,
 			   tmp.type == CD_OUT_ARCHIVE ? "an archive has no" : "expected json or pipe for",
@@ -437,6 +794,7 @@ static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 		rc = yfail(y, m, "max_bytes, max_age and segment_bytes are archive settings", NULL);
 		goto out;
 	}
+add:
 	if (!(o = new_output(c, y->err))) {
 		rc = yfail(y, m, y->err->msg, NULL);
 		goto out;
@@ -445,7 +803,7 @@ static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 	o->line = (unsigned)m->start_mark.line + 1;
 	return 0;
 out:
-	free(tmp.path);
+	output_release(&tmp);
 	return rc;
 }
 
@@ -630,7 +988,7 @@ int cd_config_env(struct cd_config *c, struct cd_err *err)
 bool cd_config_needs_state(const struct cd_config *c)
 {
 	for (unsigned i = 0; i < c->nin; i++)
-		if (c->in[i].type == CD_IN_TAIL)
+		if (c->in[i].type != CD_IN_STDIN)
 			return true;
 	return false;
 }
@@ -660,6 +1018,17 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 		return cd_err_set(err, -CD_EINVAL, 0, "multiline timeout must be 1ms..1h");
 	if (c->poll_ms == 0 || c->poll_ms > 3600000)
 		return cd_err_set(err, -CD_EINVAL, 0, "tail poll_interval must be 1ms..1h");
+	for (unsigned i = 0; i < c->nout; i++) {
+		struct cd_output_conf *o = &c->out[i];
+		if (!o->name) {
+			snprintf(buf, sizeof(buf), "%s#%u", cd_out_type_name(o->type), i + 1);
+			if ((rc = set_str(&o->name, buf, err)) < 0)
+				return rc;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (strcmp(c->out[j].name, o->name) == 0)
+				return cd_err_set(err, -CD_EINVAL, 0, "two outputs named %s", o->name);
+	}
 	for (unsigned i = 0; i < c->nout; i++)
 		for (unsigned j = 0; j < i; j++)
 			if (c->out[i].path && c->out[j].path && c->out[i].type == c->out[j].type &&

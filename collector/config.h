@@ -20,7 +20,28 @@
 
 enum cd_parser { CD_PARSER_AUTO = 0, CD_PARSER_PIPE, CD_PARSER_JSON };
 enum cd_in_type { CD_IN_STDIN = 0, CD_IN_TAIL };
-enum cd_out_type { CD_OUT_ARCHIVE = 0, CD_OUT_STDOUT, CD_OUT_FILE };
+/*
+ * Output types. The network outputs (issue 5) take their settings as
+ * key/value options (struct cd_opt): the YAML keys of the output, or the
+ * parts and query parameters of its URI (-o kafka://HOST:PORT/TOPIC?K=V).
+ */
+enum cd_out_type {
+	CD_OUT_ARCHIVE = 0,
+	CD_OUT_STDOUT,
+	CD_OUT_FILE,
+	CD_OUT_KAFKA,	       /* kafka://HOST:PORT/TOPIC */
+	CD_OUT_LOGSTASH_TCP,   /* logstash+tcp://HOST:PORT */
+	CD_OUT_LOGSTASH_UDP,   /* logstash+udp://HOST:PORT */
+	CD_OUT_LOGSTASH_HTTP,  /* logstash+http://HOST:PORT/PATH */
+	CD_OUT_LOGSTASH_REDIS, /* logstash+redis://HOST:PORT/KEY */
+	CD_OUT_INFLUXDB,       /* influxdb://HOST:PORT/DB (v1) */
+	CD_OUT_INFLUXDB2,      /* influxdb2://HOST:PORT/BUCKET?org=O&token=T */
+	CD_OUT_TYPES	       /* count */
+};
+
+/* cd_out_type_name() - "archive", "kafka", "logstash+tcp", ...; cd_out_type_from_name(): -1 if unknown. */
+const char *cd_out_type_name(enum cd_out_type t);
+int cd_out_type_from_name(const char *name);
 enum cd_out_format { CD_OUTFMT_JSON = 0, CD_OUTFMT_PIPE };
 
 struct cd_input_conf {
@@ -30,15 +51,63 @@ struct cd_input_conf {
 	unsigned line;	      /* config line that declared it (0: command line) */
 };
 
-struct cd_output_conf {
-	enum cd_out_type type;	   /* which output plugin */
-	char *path;		   /* archive: directory; file: path (owned); NULL for stdout */
-	enum cd_out_format format; /* stdout/file: line format */
-	uint64_t max_bytes;	   /* archive retention by size; 0 = none */
-	uint64_t max_age_ms;	   /* archive retention by age; 0 = none */
-	uint64_t segment_bytes;	   /* archive segment size; 0 = CD_SEGMENT_BYTES */
-	unsigned line;		   /* config line that declared it (0: command line) */
+/*
+ * One option of a network output: a YAML key (nested mappings flattened
+ * with dots: properties: {linger.ms: 5} is "properties.linger.ms"), or a
+ * URI part. A URI SCHEME://[USER[:PASS]@]HOST[:PORT][/PATH][?K=V&...] gives
+ * address=HOST[:PORT], path=PATH (no leading '/', percent-decoded), user,
+ * password, and each K=V. The plugin checks the keys it knows.
+ */
+struct cd_opt {
+	char *key;     /* owned */
+	char *val;     /* owned */
+	unsigned line; /* config line (0: command line) */
 };
+
+struct cd_output_conf {
+	enum cd_out_type type;			/* which output plugin */
+	char *name;				/* label in metrics and logs, default TYPE#N (owned) */
+	char *path;				/* archive: directory; file: path (owned); NULL for stdout */
+	enum cd_out_format format;		/* stdout/file: line format */
+	uint64_t max_bytes;			/* archive retention by size; 0 = none */
+	uint64_t max_age_ms;			/* archive retention by age; 0 = none */
+	uint64_t segment_bytes;			/* archive segment size; 0 = CD_SEGMENT_BYTES */
+	struct cd_opt opts[CD_OUTPUT_OPTS_MAX]; /* network outputs' settings */
+	unsigned nopts;				/* used entries of opts[] */
+	unsigned line;				/* config line that declared it (0: command line) */
+};
+
+/* cd_opt_get() - the value of option @key of @oc, or NULL. */
+const char *cd_opt_get(const struct cd_output_conf *oc, const char *key);
+
+/*
+ * cd_opts_check() - every option of @oc is one of @known (NULL-ended;
+ * an entry ending in '.' accepts every key with that prefix, e.g.
+ * "properties."). Return: 0, or -CD_EINVAL with @err naming the key,
+ * its line and the known keys.
+ */
+int cd_opts_check(const struct cd_output_conf *oc, const char *const *known, struct cd_err *err);
+
+/*
+ * Typed option readers: @def when the key is absent. Return: 0, or
+ * -CD_EINVAL with @err naming the output, key and line.
+ * Durations as cd_parse_duration_ms(), sizes as cd_parse_size().
+ */
+int cd_opt_u64(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t max, uint64_t *out,
+	       struct cd_err *err);
+int cd_opt_ms(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t *out,
+	      struct cd_err *err);
+int cd_opt_size(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t *out,
+		struct cd_err *err);
+int cd_opt_bool(const struct cd_output_conf *oc, const char *key, bool def, bool *out, struct cd_err *err);
+
+/*
+ * cd_opt_hostport() - split option @key ("HOST:PORT", "[V6]:PORT", or
+ * "HOST" with @def_port) into @host (@cap bytes) and @port.
+ * Return: 0, -CD_ENOENT (absent), -CD_EINVAL with @err.
+ */
+int cd_opt_hostport(const struct cd_output_conf *oc, const char *key, uint16_t def_port, char *host,
+		    size_t cap, uint16_t *port, struct cd_err *err);
 
 struct cd_config {
 	char *file;				   /* the config file read (owned), NULL for none */
@@ -80,7 +149,7 @@ int cd_config_env(struct cd_config *c, struct cd_err *err);
 /*
  * cd_config_add_input_spec() - "stdin", "tail:GLOB" (command line -i).
  * cd_config_add_output_spec() - "archive:DIR", "stdout[:json|pipe]",
- * "file:PATH[:json|pipe]" (-o). cd_config_set_parser() - "auto|pipe|json".
+ * "file:PATH[:json|pipe]", or a network output's URI (-o). cd_config_set_parser() - "auto|pipe|json".
  * Return: 0, -CD_EINVAL, -CD_ELIMIT, -CD_ENOMEM.
  */
 int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_err *err);
@@ -98,7 +167,7 @@ void cd_config_clear_outputs(struct cd_config *c);
  */
 int cd_config_finish(struct cd_config *c, struct cd_err *err);
 
-/* cd_config_needs_state() - whether any input keeps positions (tail). */
+/* cd_config_needs_state() - whether the state directory is used: any input but stdin (positions, spool). */
 bool cd_config_needs_state(const struct cd_config *c);
 
 #endif

@@ -86,7 +86,6 @@ static int fail_usage(bool plain, const char *what)
 static void summary(const struct cd_config *c)
 {
 	static const char *const parsers[] = {"auto", "pipe", "json"};
-	static const char *const outs[] = {"archive", "stdout", "file"};
 
 	printf("configuration ok%s%s\n", c->file ? ": " : "", c->file ? c->file : "");
 	printf("  parser: %s, multiline: %s (%llu ms), chunk age: %llu ms\n", parsers[c->parser],
@@ -97,12 +96,21 @@ static void summary(const struct cd_config *c)
 		printf("  input %u: %s%s%s%s\n", i + 1, c->in[i].type == CD_IN_TAIL ? "tail:" : "stdin",
 		       c->in[i].path ? c->in[i].path : "", c->in[i].type == CD_IN_TAIL ? " read_from " : "",
 		       c->in[i].type == CD_IN_TAIL ? (c->in[i].from_tail ? "tail" : "head") : "");
-	for (unsigned i = 0; i < c->nout; i++)
-		printf("  output %u: %s%s%s%s\n", i + 1, outs[c->out[i].type], c->out[i].path ? ":" : "",
-		       c->out[i].path ? c->out[i].path : "",
-		       c->out[i].type == CD_OUT_ARCHIVE
-			       ? ""
-			       : (c->out[i].format == CD_OUTFMT_PIPE ? " (pipe)" : " (json)"));
+	for (unsigned i = 0; i < c->nout; i++) {
+		const struct cd_output_conf *o = &c->out[i];
+		printf("  output %s: %s%s%s%s", o->name, cd_out_type_name(o->type), o->path ? ":" : "",
+		       o->path ? o->path : "",
+		       o->type == CD_OUT_STDOUT || o->type == CD_OUT_FILE
+			       ? (o->format == CD_OUTFMT_PIPE ? " (pipe)" : " (json)")
+			       : "");
+		for (unsigned j = 0; j < o->nopts; j++)
+			printf(" %s=%s", o->opts[j].key,
+			       strcmp(o->opts[j].key, "password") == 0 || strstr(o->opts[j].key, "token") ||
+					       strstr(o->opts[j].key, "sasl.password")
+				       ? "***"
+				       : o->opts[j].val);
+		printf("\n");
+	}
 }
 
 int main(int argc, char **argv)
@@ -224,7 +232,7 @@ int main(int argc, char **argv)
 		}
 		cf.log_level = (int)l;
 	}
-	if (cd_config_finish(&cf, &err) < 0)
+	if (cd_config_finish(&cf, &err) < 0 || pipeline_check_outputs(&cf, &err) < 0)
 		goto out_usage;
 	cd_log_level((enum fmt_level)cf.log_level);
 	if (check) {

@@ -64,11 +64,14 @@ struct pl_out {
 	uint64_t backoff_ms;		   /* current retry backoff; 0 after a success */
 	uint64_t errors;		   /* failed flushes */
 	uint64_t chunks;		   /* chunks acknowledged */
+	uint64_t records;		   /* records in them */
+	unsigned pending;		   /* chunks answered OUT_PENDING, outcome awaited */
 };
 
 struct pl_qent {
 	struct chunk *c;      /* sealed chunk */
 	uint64_t acked;	      /* bit k: output k has it */
+	uint64_t sent;	      /* bit k: output k answered OUT_PENDING, outcome awaited */
 	struct pl_qent *next; /* next in sequence order */
 };
 
@@ -566,46 +569,90 @@ static void on_complete(struct pipeline *pl, const struct chunk *c)
 	}
 }
 
+/* Output @k has chunk @e: acknowledge it. */
+static void out_acked(struct pipeline *pl, unsigned k, struct pl_qent *e)
+{
+	struct pl_out *o = &pl->out[k];
+
+	e->acked |= 1ull << k;
+	o->chunks++;
+	o->records += chunk_nrecords(e->c);
+	if (o->backoff_ms)
+		cd_log(FMT_LEVEL_INFO, "output recovered", "output", o->conf->name, NULL);
+	o->backoff_ms = 0;
+	ack_done(pl->acks, chunk_seq(e->c), k, NULL);
+}
+
+/* Output @k could not take a chunk now: back off before giving it again. */
+static void out_backoff(struct pipeline *pl, unsigned k, const char *why)
+{
+	struct pl_out *o = &pl->out[k];
+
+	o->errors++;
+	if (!o->backoff_ms)
+		cd_log(FMT_LEVEL_WARN, "output not ready: retrying", "output", o->conf->name, "error", why,
+		       NULL);
+	o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : 100;
+	if (o->backoff_ms > 30000)
+		o->backoff_ms = 30000;
+	/* jitter of up to a quarter: outputs of many collectors do not retry in step */
+	o->retry_at =
+		pl->now + (int64_t)(o->backoff_ms - (uint64_t)rand() % (o->backoff_ms / 4 + 1)) * 1000000;
+}
+
+static void out_failed(struct pipeline *pl, unsigned k, const char *why)
+{
+	pl->out[k].errors++;
+	cd_log(FMT_LEVEL_ERROR, "output failed", "output", pl->out[k].conf->name, "error", why, NULL);
+	fatal(pl, why, -CD_EIO);
+}
+
+void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why)
+{
+	struct pl_out *o = &pl->out[idx];
+
+	for (struct pl_qent *e = pl->qhead; e; e = e->next) {
+		if (chunk_seq(e->c) != seq || !(e->sent & (1ull << idx)))
+			continue;
+		e->sent &= ~(1ull << idx);
+		o->pending--;
+		if (r == OUT_OK)
+			out_acked(pl, idx, e);
+		else if (r == OUT_FAIL)
+			out_failed(pl, idx, why ? why : "failed");
+		else
+			out_backoff(pl, idx, why ? why : "retry");
+		return;
+	}
+}
+
 static void deliver(struct pipeline *pl)
 {
 	for (unsigned k = 0; k < pl->nout && !pl->failed; k++) {
 		struct pl_out *o = &pl->out[k];
 
+		if (o->pending && o->p->poll)
+			o->p->poll(o->st, pl->now);
 		if (o->retry_at > pl->now)
 			continue;
-		for (struct pl_qent *e = pl->qhead; e; e = e->next) {
+		for (struct pl_qent *e = pl->qhead; e && !pl->failed; e = e->next) {
 			struct cd_err err = {0, 0, ""};
 			enum out_result r;
-			bool complete;
 
-			if (e->acked & (1ull << k))
+			if ((e->acked | e->sent) & (1ull << k))
 				continue;
 			r = o->p->flush(o->st, e->c, &err);
 			if (r == OUT_OK) {
-				e->acked |= 1ull << k;
-				o->chunks++;
-				if (o->backoff_ms)
-					cd_log(FMT_LEVEL_INFO, "output recovered", "output", o->p->name,
-					       NULL);
-				o->backoff_ms = 0;
-				ack_done(pl->acks, chunk_seq(e->c), k, &complete);
-				continue;
+				out_acked(pl, k, e);
+			} else if (r == OUT_PENDING) {
+				e->sent |= 1ull << k;
+				o->pending++;
+			} else if (r == OUT_FAIL) {
+				out_failed(pl, k, err.msg);
+			} else {
+				out_backoff(pl, k, err.msg);
+				break;
 			}
-			o->errors++;
-			if (r == OUT_FAIL) {
-				cd_log(FMT_LEVEL_ERROR, "output failed", "output", o->p->name, "error",
-				       err.msg, NULL);
-				fatal(pl, err.msg, -CD_EIO);
-				return;
-			}
-			if (!o->backoff_ms)
-				cd_log(FMT_LEVEL_WARN, "output not ready: retrying", "output", o->p->name,
-				       "error", err.msg, NULL);
-			o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : 100;
-			if (o->backoff_ms > 30000)
-				o->backoff_ms = 30000;
-			o->retry_at = pl->now + (int64_t)o->backoff_ms * 1000000;
-			break;
 		}
 	}
 	while (pl->qhead && pl->qhead->acked == pl->all_outputs) {
@@ -703,11 +750,27 @@ static const struct in_plugin *const inputs[] = {
 	[CD_IN_TAIL] = &in_tail,
 };
 
-static const struct out_plugin *const outputs[] = {
+/* The outputs built in; NULL: not built (the configuration says so). */
+static const struct out_plugin *const outputs[CD_OUT_TYPES] = {
 	[CD_OUT_ARCHIVE] = &out_archive,
 	[CD_OUT_STDOUT] = &out_stdout,
 	[CD_OUT_FILE] = &out_file,
 };
+
+int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err)
+{
+	int rc;
+
+	for (unsigned k = 0; k < cf->nout; k++) {
+		const struct out_plugin *p = outputs[cf->out[k].type];
+		if (!p)
+			return cd_err_set(err, -CD_EINVAL, 0, "output %s: this clewd was built without it",
+					  cf->out[k].name);
+		if (p->check && (rc = p->check(&cf->out[k], err)) < 0)
+			return rc;
+	}
+	return 0;
+}
 
 int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_err *err)
 {
@@ -747,11 +810,13 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 	}
 	if (cd_config_needs_state(cf) && (rc = checkpoint_open(&pl->ckpt, cf->checkpoint, err)) < 0)
 		goto err_free;
+	if ((rc = pipeline_check_outputs(cf, err)) < 0)
+		goto err_free;
 	for (unsigned k = 0; k < cf->nout; k++) {
 		struct pl_out *o = &pl->out[k];
 		o->p = outputs[cf->out[k].type];
 		o->conf = &cf->out[k];
-		if ((rc = o->p->open(&o->st, o->conf, err)) < 0)
+		if ((rc = o->p->open(&o->st, pl, k, o->conf, err)) < 0)
 			goto err_free;
 		pl->nout++;
 		pl->all_outputs |= 1ull << k;
@@ -836,8 +901,11 @@ static int next_timeout(const struct pipeline *pl, bool more, bool draining)
 		if (s->ml.held)
 			until = min64(until, s->ml.deadline_ns);
 	if (pl->qhead)
-		for (unsigned k = 0; k < pl->nout; k++)
+		for (unsigned k = 0; k < pl->nout; k++) {
 			until = min64(until, pl->out[k].retry_at);
+			if (pl->out[k].pending)
+				until = min64(until, pl->now + (int64_t)CD_OUT_POLL_MS * 1000000);
+		}
 	if (draining)
 		until = min64(until, pl->now + 100 * 1000000);
 	d = until - pl->now;

@@ -44,25 +44,60 @@ struct in_plugin {
 
 /* What an output says about one chunk (STYLE G8). */
 enum out_result {
-	OUT_OK,	   /* durable or delivered: acknowledged */
-	OUT_RETRY, /* not now (disk full, EAGAIN): the pipeline retries it later, in order */
-	OUT_FAIL,  /* the output is gone (EPIPE on stdout): the daemon stops, nothing acknowledged */
+	OUT_OK,	     /* durable or delivered: acknowledged */
+	OUT_PENDING, /* taken: the outcome comes later through pl_out_done() */
+	OUT_RETRY,   /* not now (disk full, peer down): the pipeline retries it later, with backoff */
+	OUT_FAIL,    /* the output is gone (EPIPE on stdout): the daemon stops, nothing acknowledged */
 };
+
+struct metrics;
 
 /*
  * An output. flush() delivers one sealed chunk completely or not at all
  * (as far as acknowledgement goes: a retried chunk may be delivered twice).
- * close() flushes and frees; accepts NULL.
+ * A synchronous output answers OUT_OK/OUT_RETRY/OUT_FAIL at once. An
+ * asynchronous one (a network peer) may answer OUT_PENDING and report
+ * the outcome later with pl_out_done(): the chunk stays valid and
+ * unchanged until then, and the pipeline keeps handing it newer chunks
+ * meanwhile (at most CD_QUEUE_CHUNKS_MAX in flight). poll() is called on
+ * every turn of the loop while the output has chunks pending, and at
+ * least every CD_OUT_POLL_MS; an output may also pl_watch_fd() its own
+ * fds to be woken sooner. A chunk answered OUT_RETRY (at once or through
+ * pl_out_done()) is given again after a backoff (0.1 s doubling to 30 s).
+ * Optional hooks may be NULL. close() gives up what is pending (it is
+ * not acknowledged, so it is read again or spooled), frees; accepts NULL.
  */
 struct out_plugin {
-	const char *name; /* "archive", "stdout", "file" */
-	int (*open)(void **state, const struct cd_output_conf *oc, struct cd_err *err);
+	const char *name; /* "archive", "kafka", ... as cd_out_type_name() */
+	/* check(): validate @oc (its options) without side effects: --check-config, SIGHUP. */
+	int (*check)(const struct cd_output_conf *oc, struct cd_err *err);
+	/* open(): @pl and @idx are for pl_out_done() and pl_watch_fd(). */
+	int (*open)(void **state, struct pipeline *pl, unsigned idx, const struct cd_output_conf *oc,
+		    struct cd_err *err);
 	enum out_result (*flush)(void *state, const struct chunk *c, struct cd_err *err);
+	void (*poll)(void *state, int64_t now_ns);
+	/* metrics(): the output's own series (metrics_add() with its label), for /metrics. */
+	void (*metrics)(void *state, struct metrics *m, const char *label);
 	void (*close)(void *state);
 };
 
+/*
+ * pl_out_done() - output @idx reports the outcome of chunk @seq that it
+ * answered OUT_PENDING: OUT_OK (acknowledged), OUT_RETRY (give it again
+ * later; @why is logged) or OUT_FAIL (the daemon stops). May be called
+ * from flush() or poll() (on the loop thread only). Unknown seqs are
+ * ignored (a chunk already given up at close).
+ */
+void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why);
+
 extern const struct in_plugin in_stdin, in_tail;
 extern const struct out_plugin out_archive, out_stdout, out_file;
+
+/*
+ * pipeline_check_outputs() - run every output's check() on @cf: what
+ * --check-config and a SIGHUP reload verify before anything is opened.
+ */
+int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err);
 
 /* --- the daemon's side --------------------------------------------------- */
 

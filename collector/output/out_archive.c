@@ -31,12 +31,15 @@ static void on_diag(void *cookie, const char *msg)
 	cd_log(FMT_LEVEL_WARN, msg, "output", "archive", "dir", (const char *)cookie, NULL);
 }
 
-static int archive_open(void **state, const struct cd_output_conf *oc, struct cd_err *err)
+static int archive_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_output_conf *oc,
+			struct cd_err *err)
 {
 	struct out_archive_state *st = calloc(1, sizeof(*st));
 	struct arch_options opt;
 	int rc;
 
+	(void)pl; /* synchronous: no pl_out_done() */
+	(void)idx;
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->dir = strdup(oc->path);

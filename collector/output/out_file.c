@@ -38,11 +38,14 @@ static int file_reopen(struct out_file_state *st, struct cd_err *err)
 	return 0;
 }
 
-static int file_open(void **state, const struct cd_output_conf *oc, struct cd_err *err)
+static int file_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_output_conf *oc,
+		     struct cd_err *err)
 {
 	struct out_file_state *st = calloc(1, sizeof(*st));
 	int rc;
 
+	(void)pl; /* synchronous: no pl_out_done() */
+	(void)idx;
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->fd = -1;

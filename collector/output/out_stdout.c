@@ -21,10 +21,13 @@ struct out_stdout_state {
 	struct out_lines lines;	   /* render buffer */
 };
 
-static int stdout_open(void **state, const struct cd_output_conf *oc, struct cd_err *err)
+static int stdout_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_output_conf *oc,
+		       struct cd_err *err)
 {
 	struct out_stdout_state *st = calloc(1, sizeof(*st));
 
+	(void)pl; /* synchronous: no pl_out_done() */
+	(void)idx;
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->format = oc->format;

@@ -1,0 +1,102 @@
+/*
+ * httpd.c - libmicrohttpd on the pipeline's loop (see httpd.h).
+ *
+ * DESIGN: we bind the socket ourselves (util/net.c: numeric addresses,
+ * port 0, unix sockets) and hand it to MHD with MHD_OPTION_LISTEN_SOCKET;
+ * MHD_USE_EPOLL without an internal thread gives one epoll fd that the
+ * pipeline watches. MHD_run() is also called on every watch wake-up,
+ * which covers its timeouts closely enough (idle connections are closed
+ * after CD_HTTP_IDLE_S).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "httpd.h"
+#include "pipeline.h"
+#include "util/net.h"
+#include "util/banned.h"
+
+/* Idle connection timeout: a client that stops mid-request frees its slot. */
+#define CD_HTTP_IDLE_S 30u
+
+struct cd_httpd {
+	struct MHD_Daemon *d; /* the server */
+	struct pipeline *pl;  /* whose loop watches it */
+	int epfd;	      /* MHD's epoll fd */
+	uint16_t port;	      /* bound port */
+};
+
+static void on_ready(void *arg)
+{
+	struct cd_httpd *h = arg;
+
+	MHD_run(h->d);
+}
+
+int cd_httpd_start(struct cd_httpd **out, struct pipeline *pl, const char *addr,
+		   MHD_AccessHandlerCallback handler, void *cls, struct cd_err *err)
+{
+	struct cd_httpd *h = calloc(1, sizeof(*h));
+	const union MHD_DaemonInfo *info;
+	int fd, rc;
+
+	if (!h)
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	fd = cd_net_listen(addr, SOCK_STREAM, err);
+	if (fd < 0) {
+		free(h);
+		return fd;
+	}
+	h->port = cd_net_local_port(fd);
+	h->pl = pl;
+	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, cls, MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CD_HTTP_IDLE_S, MHD_OPTION_END);
+	if (!h->d) {
+		close(fd);
+		free(h);
+		return cd_err_set(err, -CD_EIO, 0, "%s: cannot start the HTTP server", addr);
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	h->epfd = info ? info->epoll_fd : -1;
+	if (h->epfd < 0 || (rc = pl_watch_fd(pl, h->epfd, on_ready, h)) < 0) {
+		MHD_stop_daemon(h->d);
+		free(h);
+		return cd_err_set(err, -CD_EIO, 0, "%s: cannot watch the HTTP server", addr);
+	}
+	*out = h;
+	return 0;
+}
+
+uint16_t cd_httpd_port(const struct cd_httpd *h)
+{
+	return h->port;
+}
+
+void cd_httpd_stop(struct cd_httpd *h)
+{
+	if (!h)
+		return;
+	pl_unwatch_fd(h->pl, h->epfd);
+	MHD_stop_daemon(h->d); /* closes the listening socket too */
+	free(h);
+}
+
+enum MHD_Result cd_httpd_reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+			       size_t len)
+{
+	union {
+		const char *c;
+		void *v;
+	} b = {.c = body}; /* MHD's old API takes void *; MUST_COPY never writes through it */
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, b.v, MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}

@@ -1,0 +1,38 @@
+/*
+ * httpd.h - an HTTP server on clewd's event loop (libmicrohttpd), for
+ * the operations endpoint (/health, /metrics) and the HTTP input.
+ *
+ * libmicrohttpd runs without threads of its own here: its epoll fd is
+ * watched by the pipeline and MHD_run() is called when it is readable,
+ * so handlers run on the loop thread and may touch the pipeline freely.
+ */
+#ifndef CD_HTTPD_H
+#define CD_HTTPD_H
+
+#include <microhttpd.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+struct pipeline;
+struct cd_httpd;
+
+/*
+ * cd_httpd_start() - serve @addr (util/net.h syntax; port 0 = a free
+ * one) with @handler(@cls, ...) on @pl's loop.
+ * Return: 0 with *out set, or -CD_EINVAL / -CD_EIO with @err.
+ */
+int cd_httpd_start(struct cd_httpd **out, struct pipeline *pl, const char *addr,
+		   MHD_AccessHandlerCallback handler, void *cls, struct cd_err *err);
+
+/* cd_httpd_port() - the TCP port served (0 for a unix socket). */
+uint16_t cd_httpd_port(const struct cd_httpd *h);
+
+/* cd_httpd_stop() - close every connection and the socket; NULL is a no-op. */
+void cd_httpd_stop(struct cd_httpd *h);
+
+/* cd_httpd_reply() - queue a response of @status with a copy of @body as @type. */
+enum MHD_Result cd_httpd_reply(struct MHD_Connection *c, unsigned status, const char *type, const char *body,
+			       size_t len);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * util/net.h - listening sockets of clewd's inputs and HTTP endpoint.
+ *
+ * An address is "HOST:PORT" (numeric IPv4), "[IPV6]:PORT", or
+ * "unix:PATH". Port 0 asks the kernel for a free port (tests read it
+ * back with cd_net_local_port()). Sockets are non-blocking, close-on-exec.
+ */
+#ifndef CD_UTIL_NET_H
+#define CD_UTIL_NET_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+/*
+ * cd_net_listen() - a socket of @socktype (SOCK_STREAM, SOCK_DGRAM)
+ * bound to @addr (listening, for streams; a stale unix socket file is
+ * replaced). Return: the fd, or -CD_EINVAL (bad address) / -CD_EIO
+ * (bind, listen) with @err naming the address.
+ */
+int cd_net_listen(const char *addr, int socktype, struct cd_err *err);
+
+/* cd_net_local_port() - the port @fd is bound to (0 for unix sockets or on error). */
+uint16_t cd_net_local_port(int fd);
+
+/* cd_net_is_loopback() - whether @addr binds to loopback only (127.0.0.0/8, ::1, unix). */
+int cd_net_is_loopback(const char *addr);
+
+#endif
