@@ -458,6 +458,8 @@ static int parse_outfmt(const char *s, enum cd_out_format *f)
 		*f = CD_OUTFMT_JSON;
 	else if (strcmp(s, "pipe") == 0)
 		*f = CD_OUTFMT_PIPE;
+	else if (strcmp(s, "logstash") == 0)
+		*f = CD_OUTFMT_LOGSTASH;
 	else
 		return -CD_EINVAL;
 	return 0;
@@ -500,6 +502,9 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 		if (n > 5 && (strcmp(arg + n - 5, ":json") == 0 || strcmp(arg + n - 5, ":pipe") == 0)) {
 			parse_outfmt(arg + n - 4, &f);
 			n -= 5;
+		} else if (n > 9 && strcmp(arg + n - 9, ":logstash") == 0) {
+			f = CD_OUTFMT_LOGSTASH;
+			n -= 9;
 		}
 		if (!(o = new_output(c, err)))
 			return -CD_ELIMIT;

@@ -42,7 +42,8 @@ enum cd_out_type {
 /* cd_out_type_name() - "archive", "kafka", "logstash+tcp", ...; cd_out_type_from_name(): -1 if unknown. */
 const char *cd_out_type_name(enum cd_out_type t);
 int cd_out_type_from_name(const char *name);
-enum cd_out_format { CD_OUTFMT_JSON = 0, CD_OUTFMT_PIPE };
+/* Line formats: JSON (formats/json.md), pipe, or Logstash events (@timestamp, @version, host). */
+enum cd_out_format { CD_OUTFMT_JSON = 0, CD_OUTFMT_PIPE, CD_OUTFMT_LOGSTASH };
 
 struct cd_input_conf {
 	enum cd_in_type type; /* which input plugin */

@@ -17,6 +17,7 @@
 #include "fmt/pipe.h"
 #include "fmt/str.h"
 #include "output/lines.h"
+#include "util/util.h"
 #include "util/banned.h"
 
 void out_lines_release(struct out_lines *b)
@@ -43,10 +44,26 @@ static int grow(struct out_lines *b, size_t need)
 	return 0;
 }
 
-static int emit_one(const struct fmt_record *r, enum cd_out_format f, char *out, size_t cap, size_t *len)
+/* This machine's name, for Logstash's "host" (read once: it does not change under a running daemon). */
+static struct fmt_str host_name(void)
+{
+	static char name[256];
+
+	if (!name[0] && (gethostname(name, sizeof(name) - 1) < 0 || !name[0]))
+		cd_strlcpy(name, "localhost", sizeof(name));
+	return fmt_str_c(name);
+}
+
+static int emit_one(struct fmt_record *r, enum cd_out_format f, char *out, size_t cap, size_t *len)
 {
 	if (f == CD_OUTFMT_PIPE)
 		return fmt_pipe_emit(r, out, cap, len);
+	if (f == CD_OUTFMT_LOGSTASH) {
+		if (r->nattrs < FMT_ATTRS_MAX && !fmt_record_attr(r, "host"))
+			r->attrs[r->nattrs++] =
+				(struct fmt_attr){fmt_str_c("host"), host_name(), FMT_T_STRING};
+		return fmt_json_emit(r, FMT_JSON_IDS | FMT_JSON_LOGSTASH, out, cap, len);
+	}
 	return fmt_json_emit(r, FMT_JSON_IDS, out, cap, len);
 }
 
@@ -61,7 +78,7 @@ int out_lines_render(struct out_lines *b, const struct chunk *c, enum cd_out_for
 	b->len = 0;
 	chunk_iter_init(&it, c);
 	while ((rc = chunk_iter_next(&it, &rec, &src)) == 1) {
-		const struct fmt_record *r = &rec;
+		struct fmt_record *r = &rec;
 		size_t room_for = 256, n = 0;
 
 		if (src.raw && f == CD_OUTFMT_PIPE) {

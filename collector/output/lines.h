@@ -7,7 +7,8 @@
  * record read from a pipe line and from a JSON line come out alike. A raw
  * record (no parser took its line) is written as the line itself in pipe
  * output, and in JSON as {"message": LINE, "_unparsed": ERROR, "_input":
- * NAME, "_offset": N}: flagged, never dropped.
+ * NAME, "_offset": N}: flagged, never dropped. The Logstash format is
+ * the JSON one with "@timestamp", "@version":"1" and "host" added.
  */
 #ifndef CD_OUTPUT_LINES_H
 #define CD_OUTPUT_LINES_H

@@ -263,18 +263,27 @@ static int emit(const struct fmt_record *rec, unsigned opts, char *out, size_t c
 	bool first = true;
 	int rc;
 
+	const bool ls = opts & FMT_JSON_LOGSTASH;
+	const char *ts_key = ls ? "\"@timestamp\":" : "\"timestamp\":";
+	const size_t ts_klen = strlen(ts_key);
+
 	if ((rc = put_c(out, cap, pos, '{')) < 0)
 		return rc;
+	if (ls) {
+		if ((rc = put(out, cap, pos, "\"@version\":\"1\"", 14)) < 0)
+			return rc;
+		first = false;
+	}
 
 	if (rec->has_ts) {
 		char ts[FMT_TS_MAX];
 		size_t n = fmt_ts_format(rec->ts_ns, -1, ts);
 
-		if ((rc = put_key(KEY("timestamp"), &first, out, cap, pos)) < 0 ||
+		if ((rc = put_key(ts_key, ts_klen, &first, out, cap, pos)) < 0 ||
 		    (rc = put_c(out, cap, pos, '"')) < 0 || (rc = put(out, cap, pos, ts, n)) < 0 ||
 		    (rc = put_c(out, cap, pos, '"')) < 0)
 			return rc;
-	} else if ((rc = put_member(KEY("timestamp"), &rec->ts_text, &first, out, cap, pos)) < 0) {
+	} else if ((rc = put_member(ts_key, ts_klen, &rec->ts_text, &first, out, cap, pos)) < 0) {
 		return rc;
 	}
 
@@ -347,7 +356,8 @@ int fmt_json_emit(const struct fmt_record *rec, unsigned opts, char *out, size_t
 	size_t pos = 0;
 	int rc;
 
-	if (!rec || !out || !len || (opts & ~(unsigned)(FMT_JSON_IDS | FMT_JSON_SEVERITY)) ||
+	if (!rec || !out || !len ||
+	    (opts & ~(unsigned)(FMT_JSON_IDS | FMT_JSON_SEVERITY | FMT_JSON_LOGSTASH)) ||
 	    rec->nids > FMT_IDS_MAX || rec->nattrs > FMT_ATTRS_MAX)
 		return -FMT_EINVAL;
 	rc = emit(rec, opts, out, cap, &pos);

@@ -37,6 +37,7 @@ int fmt_json_parse(const char *line, size_t len, struct fmt_record *rec, struct 
 enum {
 	FMT_JSON_IDS = 1u << 0,	     /* also write "ids": the NDC path as an array */
 	FMT_JSON_SEVERITY = 1u << 1, /* name the level "severity" (pyms) instead of "level" */
+	FMT_JSON_LOGSTASH = 1u << 2, /* Logstash's names: "@timestamp", and "@version":"1" first */
 };
 
 /*
