@@ -216,6 +216,19 @@ START_TEST(json_emits_level_and_ids_by_option)
 }
 END_TEST
 
+START_TEST(json_logstash_names_the_time_at_timestamp_after_the_version)
+{
+	build_design_record(&rec);
+	assert_json(
+		&rec, FMT_JSON_LOGSTASH,
+		"{\"@version\":\"1\",\"@timestamp\":\"2026-11-23T07:09:24.123456Z\",\"level\":\"INFO\","
+		"\"service\":\"orders\",\"trace\":\"7f3a9c1e55d04b2a\",\"span\":\"9a8b7c6d\",\"parent\":"
+		"\"1b2c3d4e\",\"method\":\"GET\",\"path\":\"/api/v1/orders/42\",\"message\":\"order fetched\"}");
+	fmt_record_clear(&rec);
+	assert_json(&rec, FMT_JSON_LOGSTASH, "{\"@version\":\"1\"}");
+}
+END_TEST
+
 START_TEST(json_leaves_ids_out_when_there_are_none)
 {
 	rec.service = fmt_str_c("s");
@@ -636,7 +649,7 @@ START_TEST(bad_arguments_are_einval)
 {
 	size_t len = 0;
 
-	ck_assert_int_eq(fmt_json_emit(&rec, 1u << 2, outbuf, OUT_MAX, &len), -FMT_EINVAL);
+	ck_assert_int_eq(fmt_json_emit(&rec, 1u << 3, outbuf, OUT_MAX, &len), -FMT_EINVAL);
 	ck_assert_int_eq(fmt_json_emit(&rec, ~0u, outbuf, OUT_MAX, &len), -FMT_EINVAL);
 	ck_assert_int_eq(fmt_json_emit(NULL, 0, outbuf, OUT_MAX, &len), -FMT_EINVAL);
 	ck_assert_int_eq(fmt_json_emit(&rec, 0, NULL, 0, &len), -FMT_EINVAL);
@@ -870,6 +883,7 @@ static Suite *emit_suite(void)
 	tcase_add_test(tc, pipe_emits_the_second_design_example_exactly);
 	tcase_add_test(tc, json_emits_the_design_example_in_canonical_order);
 	tcase_add_test(tc, json_emits_level_and_ids_by_option);
+	tcase_add_test(tc, json_logstash_names_the_time_at_timestamp_after_the_version);
 	tcase_add_test(tc, json_leaves_ids_out_when_there_are_none);
 	tcase_add_test(tc, empty_record_is_dashes_and_empty_object);
 	tcase_add_test(tc, pipe_dashes_only_the_absent_fields);
