@@ -140,6 +140,24 @@ struct pl_in_stats *pl_in_stats(struct pipeline *pl, unsigned idx)
 	return &pl->in[idx].stats;
 }
 
+bool pl_backpressure(const struct pipeline *pl)
+{
+	return pl->qn >= CD_QUEUE_CHUNKS_MAX;
+}
+
+void pl_stats(const struct pipeline *pl, struct pl_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < pl->nin; i++) {
+		out->records += pl->in[i].stats.records;
+		out->unparsed += pl->in[i].stats.unparsed;
+		out->bytes += pl->in[i].stats.bytes;
+	}
+	for (unsigned k = 0; k < pl->nout; k++)
+		out->out_errors += pl->out[k].errors;
+	out->queued = pl->qn;
+}
+
 int pl_checkpoint_get(const struct pipeline *pl, const char *name, struct checkpoint_pos *pos)
 {
 	if (!pl->ckpt)

@@ -207,4 +207,23 @@ struct pl_in_stats {
 /* pl_in_stats() - input @idx's counters, writable by the input (rotations). */
 struct pl_in_stats *pl_in_stats(struct pipeline *pl, unsigned idx);
 
+/*
+ * pl_backpressure() - whether the pipeline holds its inputs back now
+ * (outputs behind, memory and spool full). An input that can push back
+ * (HTTP: 503 + Retry-After) does so instead of buffering.
+ */
+bool pl_backpressure(const struct pipeline *pl);
+
+/* The pipeline's totals (for the log, /metrics, and outputs that report on the collector). */
+struct pl_stats {
+	uint64_t records;     /* records read, all inputs */
+	uint64_t unparsed;    /* of which raw */
+	uint64_t bytes;	      /* bytes read */
+	uint64_t queued;      /* chunks waiting for some output */
+	uint64_t spool_bytes; /* bytes of chunk files in the spool, all outputs */
+	uint64_t out_errors;  /* failed deliveries, all outputs */
+};
+
+void pl_stats(const struct pipeline *pl, struct pl_stats *out);
+
 #endif
