@@ -32,6 +32,7 @@ void cd_config_init(struct cd_config *c)
 	c->rotate_wait_ms = 2000;
 	c->poll_ms = 1000;
 	c->log_level = FMT_LEVEL_INFO;
+	c->spool_bytes = CD_SPOOL_BYTES_DEFAULT;
 }
 
 void cd_config_clear_inputs(struct cd_config *c)
@@ -355,6 +356,7 @@ void cd_config_release(struct cd_config *c)
 	free(c->file);
 	free(c->state_dir);
 	free(c->checkpoint);
+	free(c->spool_dir);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -851,6 +853,28 @@ static int load_multiline(struct yctx *y, struct cd_config *c, yaml_node_t *v)
 	return 0;
 }
 
+static int load_spool(struct yctx *y, struct cd_config *c, yaml_node_t *v)
+{
+	const char *k;
+	yaml_node_t *kn, *vv;
+	int rc;
+
+	if ((rc = ymap_check(y, v, "spool")) < 0)
+		return rc;
+	YMAP_FOR(v, k, kn, vv)
+	{
+		if (strcmp(k, "dir") == 0)
+			rc = ystr(y, vv, k, &c->spool_dir);
+		else if (strcmp(k, "max_bytes") == 0)
+			rc = ysize(y, vv, k, &c->spool_bytes);
+		else
+			rc = yfail(y, kn, "unknown spool key", k);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int load_section(struct yctx *y, yaml_node_t *v, const char *name, const char *const *keys,
 			uint64_t *const *vals, size_t n)
 {
@@ -909,6 +933,8 @@ static int load_root(struct yctx *y, struct cd_config *c, yaml_node_t *root)
 			static const char *const keys[] = {"rotate_wait", "poll_interval"};
 			uint64_t *const vals[] = {&c->rotate_wait_ms, &c->poll_ms};
 			rc = load_section(y, v, k, keys, vals, 2);
+		} else if (strcmp(k, "spool") == 0) {
+			rc = load_spool(y, c, v);
 		} else if (strcmp(k, "inputs") == 0) {
 			rc = load_list(y, c, v, k, load_input);
 		} else if (strcmp(k, "outputs") == 0) {
@@ -1017,6 +1043,15 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 		if ((rc = set_str(&c->checkpoint, buf, err)) < 0)
 			return rc;
 	}
+	/* a one-off stdin job keeps no state: no spool (a dead output then fails the run) */
+	if (!c->spool_dir && cd_config_needs_state(c)) {
+		snprintf(buf, sizeof(buf), "%s/spool", c->state_dir);
+		if ((rc = set_str(&c->spool_dir, buf, err)) < 0)
+			return rc;
+	}
+	if (c->spool_bytes < CD_SPOOL_FILE_MAX)
+		return cd_err_set(err, -CD_EINVAL, 0, "spool max_bytes must be at least %u (one chunk file)",
+				  CD_SPOOL_FILE_MAX);
 	if (c->chunk_age_ms == 0 || c->chunk_age_ms > 3600000)
 		return cd_err_set(err, -CD_EINVAL, 0, "chunk max_age must be 1ms..1h");
 	if (c->multiline_ms == 0 || c->multiline_ms > 3600000)

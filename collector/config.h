@@ -114,6 +114,8 @@ struct cd_config {
 	char *file;				   /* the config file read (owned), NULL for none */
 	char *state_dir;			   /* checkpoint and default archive live here (owned) */
 	char *checkpoint;			   /* checkpoint file; default STATE_DIR/checkpoint */
+	char *spool_dir;			   /* outputs' spools; default STATE_DIR/spool; NULL: none */
+	uint64_t spool_bytes;			   /* limit of one output's spool */
 	enum cd_parser parser;			   /* auto | pipe | json */
 	bool multiline;				   /* join continuation lines (default on) */
 	uint64_t multiline_ms;			   /* flush a held record after this (default 1000) */

@@ -92,6 +92,9 @@ static void summary(const struct cd_config *c)
 	       c->multiline ? "on" : "off", (unsigned long long)c->multiline_ms,
 	       (unsigned long long)c->chunk_age_ms);
 	printf("  state: %s (checkpoint %s)\n", c->state_dir, c->checkpoint);
+	if (c->spool_dir)
+		printf("  spool: %s (at most %llu bytes per output)\n", c->spool_dir,
+		       (unsigned long long)c->spool_bytes);
 	for (unsigned i = 0; i < c->nin; i++)
 		printf("  input %u: %s%s%s%s\n", i + 1, c->in[i].type == CD_IN_TAIL ? "tail:" : "stdin",
 		       c->in[i].path ? c->in[i].path : "", c->in[i].type == CD_IN_TAIL ? " read_from " : "",
