@@ -222,6 +222,15 @@ _Static_assert(CD_SEGMENT_BYTES >= CD_CHUNK_BYTES_MAX, "a segment must hold at l
 #define CD_OUT_POLL_MS 5u
 #endif
 
+/*
+ * How long an output may fail without a break before /health says
+ * "degraded" (HTTP 503): longer than a peer's restart, short enough for
+ * an orchestrator's probe to notice a real outage.
+ */
+#ifndef CD_HEALTH_FAIL_MS
+#define CD_HEALTH_FAIL_MS 60000u
+#endif
+
 /* Inputs one configuration may declare (each a file glob, stdin, ...). */
 #ifndef CD_INPUTS_MAX
 #define CD_INPUTS_MAX 64u

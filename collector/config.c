@@ -357,6 +357,7 @@ void cd_config_release(struct cd_config *c)
 	free(c->state_dir);
 	free(c->checkpoint);
 	free(c->spool_dir);
+	free(c->http_listen);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -933,6 +934,8 @@ static int load_root(struct yctx *y, struct cd_config *c, yaml_node_t *root)
 			static const char *const keys[] = {"rotate_wait", "poll_interval"};
 			uint64_t *const vals[] = {&c->rotate_wait_ms, &c->poll_ms};
 			rc = load_section(y, v, k, keys, vals, 2);
+		} else if (strcmp(k, "http_listen") == 0) {
+			rc = ystr(y, v, k, &c->http_listen);
 		} else if (strcmp(k, "spool") == 0) {
 			rc = load_spool(y, c, v);
 		} else if (strcmp(k, "inputs") == 0) {
@@ -1002,6 +1005,8 @@ int cd_config_env(struct cd_config *c, struct cd_err *err)
 		return rc;
 	if ((s = getenv("CLEWD_CHECKPOINT")) && *s && (rc = set_str(&c->checkpoint, s, err)) < 0)
 		return rc;
+	if ((s = getenv("CLEWD_HTTP_LISTEN")) && *s && (rc = set_str(&c->http_listen, s, err)) < 0)
+		return rc;
 	if ((s = getenv("CLEWD_PARSER")) && *s && cd_config_set_parser(c, s, err) < 0)
 		return cd_err_set(err, -CD_EINVAL, 0, "CLEWD_PARSER=%s: expected auto, pipe or json", s);
 	if ((s = getenv("CLEWD_LOG_LEVEL")) && *s && parse_level(s, &c->log_level) < 0)
@@ -1065,6 +1070,12 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 			if ((rc = set_str(&o->name, buf, err)) < 0)
 				return rc;
 		}
+		for (const char *p = o->name; *p; p++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:#+-",
+				    *p))
+				return cd_err_set(err, -CD_EINVAL, 0,
+						  "output name '%s': use letters, digits and _ . : # + -",
+						  o->name);
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(c->out[j].name, o->name) == 0)
 				return cd_err_set(err, -CD_EINVAL, 0, "two outputs named %s", o->name);

@@ -124,6 +124,7 @@ struct cd_config {
 	uint64_t rotate_wait_ms;		   /* keep reading a rotated file this long after EOF */
 	uint64_t poll_ms;			   /* tail: rescan globs and files this often */
 	int log_level;				   /* enum fmt_level: lowest level of our own log */
+	char *http_listen;			   /* /health and /metrics address; NULL: off */
 	struct cd_input_conf in[CD_INPUTS_MAX];	   /* inputs, in order */
 	unsigned nin;				   /* used entries of in[] */
 	struct cd_output_conf out[CD_OUTPUTS_MAX]; /* outputs, in order */

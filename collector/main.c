@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "pipeline.h"
+#include "util/proctitle.h"
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -51,6 +52,7 @@ static void usage(FILE *f)
 	      "                         (for -i tail inputs; default head)\n"
 	      "      --no-multiline     do not join continuation lines to the record above\n"
 	      "      --log-level LEVEL  debug, info (default), warn, error: clewd's own log\n"
+	      "      --http ADDR        serve /health and /metrics on ADDR (e.g. 127.0.0.1:2020)\n"
 	      "      --check-config     check the configuration, print a summary, exit\n"
 	      "  -V, --version          print the version and exit\n"
 	      "  -h, --help             print this help and exit\n"
@@ -58,7 +60,7 @@ static void usage(FILE *f)
 	      "Environment (overrides the file, overridden by options):\n"
 	      "  CLEWD_STATE_DIR, CLEWD_CHECKPOINT, CLEWD_PARSER, CLEWD_LOG_LEVEL,\n"
 	      "  CLEWD_MULTILINE (true|false), CLEWD_MULTILINE_TIMEOUT, CLEWD_CHUNK_AGE,\n"
-	      "  CLEWD_DRAIN_TIMEOUT (durations: 500ms, 5s, 2m)\n"
+	      "  CLEWD_DRAIN_TIMEOUT (durations: 500ms, 5s, 2m), CLEWD_HTTP_LISTEN\n"
 	      "\n"
 	      "Examples:\n"
 	      "  clewd -c /etc/clew/clewd.yaml\n"
@@ -68,8 +70,10 @@ static void usage(FILE *f)
 	      "  clewd -c clewd.yaml --check-config\n"
 	      "\n"
 	      "Signals: SIGTERM/SIGINT stop reading and deliver what was read (within\n"
-	      "drain_timeout); positions are checkpointed only once every output has the\n"
-	      "records. Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
+	      "drain_timeout; an output that is down gets it in its disk spool); positions\n"
+	      "are checkpointed only once every output has the records. SIGHUP reloads the\n"
+	      "configuration (an invalid one is reported and the running one kept).\n"
+	      "Exit status: 0 ok, 1 runtime failure, 2 usage or configuration error.\n"
 	      "See clewd(8).\n",
 	      f);
 }
@@ -116,9 +120,166 @@ static void summary(const struct cd_config *c)
 	}
 }
 
+/* What the command line says; applied over the file and the environment, again on every reload. */
+struct cli {
+	const char *file, *parser, *state_dir, *read_from, *log_level, *http;
+	const char *ins[CD_INPUTS_MAX], *outs[CD_OUTPUTS_MAX];
+	unsigned nins, nouts;
+	bool no_ml;
+};
+
+/* build_config() - the file, then the environment, then @cli, checked. Return: 0 or a negative CD code. */
+static int build_config(struct cd_config *cf, const struct cli *cli, struct cd_err *err)
+{
+	cd_config_init(cf);
+	if (cli->file && cd_config_load_file(cf, cli->file, err) < 0)
+		return -CD_EINVAL;
+	if (cd_config_env(cf, err) < 0)
+		return -CD_EINVAL;
+	if (cli->nins)
+		cd_config_clear_inputs(cf);
+	for (unsigned i = 0; i < cli->nins; i++)
+		if (cd_config_add_input_spec(cf, cli->ins[i], err) < 0)
+			return -CD_EINVAL;
+	if (cli->nouts)
+		cd_config_clear_outputs(cf);
+	for (unsigned i = 0; i < cli->nouts; i++)
+		if (cd_config_add_output_spec(cf, cli->outs[i], err) < 0)
+			return -CD_EINVAL;
+	if (cli->parser && cd_config_set_parser(cf, cli->parser, err) < 0)
+		return -CD_EINVAL;
+	if (cli->state_dir) {
+		free(cf->state_dir);
+		if (!(cf->state_dir = cd_strdup(cli->state_dir)))
+			return cd_err_set(err, -CD_ENOMEM, 0, "out of memory");
+	}
+	if (cli->http) {
+		free(cf->http_listen);
+		if (!(cf->http_listen = cd_strdup(cli->http)))
+			return cd_err_set(err, -CD_ENOMEM, 0, "out of memory");
+	}
+	if (cli->read_from) {
+		if (strcmp(cli->read_from, "head") != 0 && strcmp(cli->read_from, "tail") != 0)
+			return cd_err_set(err, -CD_EINVAL, 0, "--read-from %s: expected head or tail",
+					  cli->read_from);
+		for (unsigned i = 0; i < cf->nin; i++)
+			if (cf->in[i].type == CD_IN_TAIL)
+				cf->in[i].from_tail = strcmp(cli->read_from, "tail") == 0;
+	}
+	if (cli->no_ml)
+		cf->multiline = false;
+	if (cli->log_level) {
+		enum fmt_level l = fmt_level_from_text(cli->log_level, strlen(cli->log_level));
+		if (l == FMT_LEVEL_OTHER || l == FMT_LEVEL_NONE)
+			return cd_err_set(err, -CD_EINVAL, 0,
+					  "--log-level %s: expected debug, info, warn or error",
+					  cli->log_level);
+		cf->log_level = (int)l;
+	}
+	if (cd_config_finish(cf, err) < 0 || pipeline_check_outputs(cf, err) < 0)
+		return -CD_EINVAL;
+	return 0;
+}
+
+/*
+ * The hash `ps` shows: of the configuration file's bytes and the command
+ * line, so two clewd processes run the same configuration exactly when
+ * their titles agree (FNV-1a, 48 bits shown).
+ */
+static uint64_t config_hash(const char *file, int argc, char **argv)
+{
+	uint64_t h = 1469598103934665603ull;
+	char buf[4096];
+	size_t n;
+	FILE *f = file ? fopen(file, "rb") : NULL;
+
+	while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ (unsigned char)buf[i]) * 1099511628211ull;
+	if (f)
+		fclose(f);
+	for (int i = 1; i < argc; i++)
+		for (const char *p = argv[i];; p++) {
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+			if (!*p)
+				break;
+		}
+	return h & 0xffffffffffffull;
+}
+
+static void set_title(const struct cli *cli, int argc, char **argv)
+{
+	char title[256];
+
+	snprintf(title, sizeof(title), "clewd: config %s %012llx", cli->file ? cli->file : "(command line)",
+		 (unsigned long long)config_hash(cli->file, argc, argv));
+	cd_set_proctitle(title);
+}
+
+/*
+ * The daemon's life: run; on SIGHUP build the new configuration and, when
+ * it is valid, stop the running pipeline (draining it) and start one on
+ * the new configuration; when it is not, say why and go on with the old.
+ * Return: the exit status.
+ */
+static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **argv)
+{
+	struct cd_err err = {0, 0, ""};
+	struct pipeline *pl = NULL;
+	int rc;
+
+	if (pipeline_new(&pl, cf, &err) < 0) {
+		cd_log(FMT_LEVEL_ERROR, "cannot start", "error", err.msg, NULL);
+		return EXIT_RUNTIME;
+	}
+	while ((rc = pipeline_run(pl, &err)) == PL_RELOAD) {
+		struct cd_config next;
+		struct cd_err nerr = {0, 0, ""};
+
+		if (build_config(&next, cli, &nerr) < 0) {
+			cd_log(FMT_LEVEL_ERROR,
+			       "SIGHUP: the new configuration is invalid; keeping the running one", "error",
+			       nerr.msg, NULL);
+			cd_config_release(&next);
+			continue;
+		}
+		cd_log(FMT_LEVEL_INFO, "SIGHUP: reloading the configuration", "config", next.file, NULL);
+		if (pipeline_stop(pl, &err) < 0)
+			cd_log(FMT_LEVEL_WARN,
+			       "reload: the old pipeline did not drain (read again from the checkpoint)",
+			       "error", err.msg, NULL);
+		pipeline_free(pl);
+		pl = NULL;
+		if (cd_config_needs_state(&next) && cd_mkdir_p(next.state_dir, &nerr) < 0)
+			rc = -CD_EIO;
+		else
+			rc = pipeline_new(&pl, &next, &nerr);
+		if (rc < 0) {
+			cd_log(FMT_LEVEL_ERROR,
+			       "reload: cannot start the new configuration; restarting the old one", "error",
+			       nerr.msg, NULL);
+			cd_config_release(&next);
+			if (pipeline_new(&pl, cf, &err) < 0) {
+				cd_log(FMT_LEVEL_ERROR, "cannot restart the old configuration", "error",
+				       err.msg, NULL);
+				return EXIT_RUNTIME;
+			}
+			continue;
+		}
+		cd_config_release(cf);
+		*cf = next;
+		cd_log_level((enum fmt_level)cf->log_level);
+		set_title(cli, argc, argv);
+	}
+	if (rc < 0)
+		cd_log(FMT_LEVEL_ERROR, "stopped on an error", "error", err.msg, NULL);
+	pipeline_free(pl);
+	return rc < 0 ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_READ_FROM, OPT_NO_ML, OPT_LOG_LEVEL };
+	enum { OPT_CHECK = 256, OPT_READ_FROM, OPT_NO_ML, OPT_LOG_LEVEL, OPT_HTTP };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"input", required_argument, NULL, 'i'},
@@ -128,50 +289,53 @@ int main(int argc, char **argv)
 		{"read-from", required_argument, NULL, OPT_READ_FROM},
 		{"no-multiline", no_argument, NULL, OPT_NO_ML},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"http", required_argument, NULL, OPT_HTTP},
 		{"check-config", no_argument, NULL, OPT_CHECK},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *file = NULL, *parser = NULL, *state_dir = NULL, *read_from = NULL, *log_level = NULL;
-	const char *ins[CD_INPUTS_MAX], *outs[CD_OUTPUTS_MAX];
-	unsigned nins = 0, nouts = 0;
-	bool check = false, no_ml = false;
+	struct cli cli;
+	bool check = false;
 	struct cd_config cf;
 	struct cd_err err = {0, 0, ""};
-	struct pipeline *pl = NULL;
 	sigset_t set;
-	int c, rc, status;
+	int c, status;
 
+	cd_proctitle_init(argc, argv);
+	memset(&cli, 0, sizeof(cli));
 	while ((c = getopt_long(argc, argv, "c:i:p:o:s:Vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			file = optarg;
+			cli.file = optarg;
 			break;
 		case 'i':
-			if (nins == CD_INPUTS_MAX)
+			if (cli.nins == CD_INPUTS_MAX)
 				return fail_usage(true, "too many -i");
-			ins[nins++] = optarg;
+			cli.ins[cli.nins++] = optarg;
 			break;
 		case 'o':
-			if (nouts == CD_OUTPUTS_MAX)
+			if (cli.nouts == CD_OUTPUTS_MAX)
 				return fail_usage(true, "too many -o");
-			outs[nouts++] = optarg;
+			cli.outs[cli.nouts++] = optarg;
 			break;
 		case 'p':
-			parser = optarg;
+			cli.parser = optarg;
 			break;
 		case 's':
-			state_dir = optarg;
+			cli.state_dir = optarg;
 			break;
 		case OPT_READ_FROM:
-			read_from = optarg;
+			cli.read_from = optarg;
 			break;
 		case OPT_NO_ML:
-			no_ml = true;
+			cli.no_ml = true;
 			break;
 		case OPT_LOG_LEVEL:
-			log_level = optarg;
+			cli.log_level = optarg;
+			break;
+		case OPT_HTTP:
+			cli.http = optarg;
 			break;
 		case OPT_CHECK:
 			check = true;
@@ -193,50 +357,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	cd_config_init(&cf);
-	status = EXIT_USAGE;
-	if (file && cd_config_load_file(&cf, file, &err) < 0)
-		goto out_usage;
-	if (cd_config_env(&cf, &err) < 0)
-		goto out_usage;
-	if (nins)
-		cd_config_clear_inputs(&cf);
-	for (unsigned i = 0; i < nins; i++)
-		if (cd_config_add_input_spec(&cf, ins[i], &err) < 0)
-			goto out_usage;
-	if (nouts)
-		cd_config_clear_outputs(&cf);
-	for (unsigned i = 0; i < nouts; i++)
-		if (cd_config_add_output_spec(&cf, outs[i], &err) < 0)
-			goto out_usage;
-	if (parser && cd_config_set_parser(&cf, parser, &err) < 0)
-		goto out_usage;
-	if (state_dir) {
-		free(cf.state_dir);
-		cf.state_dir = cd_strdup(state_dir);
+	if (build_config(&cf, &cli, &err) < 0) {
+		fail_usage(check, err.msg);
+		cd_config_release(&cf);
+		return EXIT_USAGE;
 	}
-	if (read_from) {
-		if (strcmp(read_from, "head") != 0 && strcmp(read_from, "tail") != 0) {
-			cd_err_set(&err, -CD_EINVAL, 0, "--read-from %s: expected head or tail", read_from);
-			goto out_usage;
-		}
-		for (unsigned i = 0; i < cf.nin; i++)
-			if (cf.in[i].type == CD_IN_TAIL)
-				cf.in[i].from_tail = strcmp(read_from, "tail") == 0;
-	}
-	if (no_ml)
-		cf.multiline = false;
-	if (log_level) {
-		enum fmt_level l = fmt_level_from_text(log_level, strlen(log_level));
-		if (l == FMT_LEVEL_OTHER || l == FMT_LEVEL_NONE) {
-			cd_err_set(&err, -CD_EINVAL, 0, "--log-level %s: expected debug, info, warn or error",
-				   log_level);
-			goto out_usage;
-		}
-		cf.log_level = (int)l;
-	}
-	if (cd_config_finish(&cf, &err) < 0 || pipeline_check_outputs(&cf, &err) < 0)
-		goto out_usage;
 	cd_log_level((enum fmt_level)cf.log_level);
 	if (check) {
 		summary(&cf);
@@ -255,23 +380,9 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	rc = pipeline_new(&pl, &cf, &err);
-	if (rc < 0) {
-		cd_log(FMT_LEVEL_ERROR, "cannot start", "error", err.msg, NULL);
-		goto out;
-	}
-	rc = pipeline_run(pl, &err);
-	if (rc < 0)
-		cd_log(FMT_LEVEL_ERROR, "stopped on an error", "error", err.msg, NULL);
-	else
-		status = 0;
-	pipeline_free(pl);
+	set_title(&cli, argc, argv);
+	status = serve(&cf, &cli, argc, argv);
 out:
 	cd_config_release(&cf);
 	return status;
-
-out_usage:
-	fail_usage(check, err.msg);
-	cd_config_release(&cf);
-	return EXIT_USAGE;
 }

@@ -47,7 +47,10 @@
 #include "chunk/spool.h"
 #include "fmt/detect.h"
 #include "fmt/str.h"
+#include "httpd.h"
+#include "ops.h"
 #include "parse/parse.h"
+#include "util/metrics.h"
 #include "pipeline.h"
 #include "util/util.h"
 #include "util/banned.h"
@@ -81,6 +84,8 @@ struct pl_out {
 	bool spool_full_logged;		   /* "spool full" said once per episode */
 	uint64_t spooled;		   /* chunks written to its spool */
 	uint64_t replayed;		   /* spooled chunks delivered */
+	int64_t failing_since;		   /* monotonic ns of the first failure in a row; 0: fine */
+	char last_error[160];		   /* what the last failure said */
 };
 
 struct pl_qent {
@@ -130,7 +135,11 @@ struct pipeline {
 	struct pl_source *sources;	   /* live sources */
 	uint32_t next_id;		   /* id of the next source */
 	int64_t now;			   /* monotonic ns at the start of this turn */
-	bool stopping;			   /* SIGTERM/SIGINT seen */
+	bool stopping;			   /* SIGTERM/SIGINT seen, or pipeline_stop() */
+	bool reload;			   /* SIGHUP seen: pipeline_run() returns PL_RELOAD */
+	bool announced;			   /* "started" was logged */
+	struct cd_httpd *ops;		   /* /health and /metrics; NULL when not configured */
+	struct metrics *metrics;	   /* the exposition, rebuilt per scrape */
 	bool failed;			   /* a fatal error: stop, acknowledge nothing more */
 	struct cd_err ferr;		   /* what failed */
 	struct fmt_record rec;		   /* scratch record (large: not on the stack) */
@@ -616,6 +625,7 @@ static void out_acked(struct pipeline *pl, unsigned k, struct pl_qent *e)
 	if (o->backoff_ms)
 		cd_log(FMT_LEVEL_INFO, "output recovered", "output", o->conf->name, NULL);
 	o->backoff_ms = 0;
+	o->failing_since = 0;
 	ack_done(pl->acks, chunk_seq(e->c), k, NULL);
 }
 
@@ -664,6 +674,7 @@ static void replay_done(struct pipeline *pl, unsigned k, enum out_result r, cons
 	o->chunks++;
 	o->records += chunk_nrecords(o->replay);
 	o->backoff_ms = 0;
+	o->failing_since = 0;
 	chunk_free(o->replay);
 	o->replay = NULL;
 }
@@ -879,6 +890,105 @@ static void save_checkpoint(struct pipeline *pl)
 	pl->ckpt_dirty = false;
 }
 
+/* --- /metrics and /health --------------------------------------------------- */
+
+static const char *const in_type_names[] = {[CD_IN_STDIN] = "stdin", [CD_IN_TAIL] = "tail"};
+
+#define M_COUNTER(name, help, lab, v) metrics_add(m, name, METRICS_COUNTER, help, lab, (double)(v))
+#define M_GAUGE(name, help, lab, v) metrics_add(m, name, METRICS_GAUGE, help, lab, (double)(v))
+
+void pipeline_metrics(struct pipeline *pl, struct metrics *m)
+{
+	char lab[512], name[64];
+
+	for (unsigned i = 0; i < pl->nin; i++) {
+		const struct cd_input_conf *ic = &pl->cf->in[i];
+		const struct pl_in_stats *st = &pl->in[i].stats;
+		unsigned t = (unsigned)ic->type;
+
+		snprintf(name, sizeof(name), "%s#%u",
+			 t < sizeof(in_type_names) / sizeof(in_type_names[0]) && in_type_names[t]
+				 ? in_type_names[t]
+				 : "input",
+			 i + 1);
+		lab[0] = '\0';
+		metrics_label(lab, sizeof(lab), "input", name);
+		if (ic->path)
+			metrics_label(lab, sizeof(lab), "path", ic->path);
+		M_COUNTER("clewd_input_records_total", "Records read (unparsed and split ones included).",
+			  lab, st->records);
+		M_COUNTER("clewd_input_unparsed_total", "Lines no parser accepted, kept as raw records.", lab,
+			  st->unparsed);
+		M_COUNTER("clewd_input_split_total", "Pieces of lines longer than the line limit.", lab,
+			  st->split);
+		M_COUNTER("clewd_input_bytes_total", "Bytes read.", lab, st->bytes);
+		M_COUNTER("clewd_input_truncations_total", "Files found shorter than the read offset.", lab,
+			  st->truncations);
+		M_COUNTER("clewd_input_rotations_total", "Files replaced at their path.", lab, st->rotations);
+	}
+	M_GAUGE("clewd_queue_chunks", "Sealed chunks in memory waiting for some output.", NULL, pl->qn);
+	M_GAUGE("clewd_queue_chunks_limit", "Chunks held in memory before spooling or backpressure.", NULL,
+		CD_QUEUE_CHUNKS_MAX);
+	M_GAUGE("clewd_backpressure", "1 while the inputs are held back.", NULL, pl_backpressure(pl));
+	for (unsigned k = 0; k < pl->nout; k++) {
+		struct pl_out *o = &pl->out[k];
+
+		lab[0] = '\0';
+		metrics_label(lab, sizeof(lab), "output", o->conf->name);
+		metrics_label(lab, sizeof(lab), "type", cd_out_type_name(o->conf->type));
+		M_COUNTER("clewd_output_chunks_total", "Chunks acknowledged by the output.", lab, o->chunks);
+		M_COUNTER("clewd_output_records_total", "Records in acknowledged chunks.", lab, o->records);
+		M_COUNTER("clewd_output_errors_total", "Failed deliveries (each is retried).", lab,
+			  o->errors);
+		M_GAUGE("clewd_output_pending_chunks", "Chunks handed over, outcome awaited.", lab,
+			o->pending);
+		M_GAUGE("clewd_output_up", "0 while the output is failing and backing off.", lab,
+			o->failing_since == 0);
+		M_GAUGE("clewd_output_backoff_seconds", "Current retry backoff.", lab,
+			(double)o->backoff_ms / 1000);
+		M_GAUGE("clewd_output_spool_bytes", "Bytes of the output's spool files.", lab,
+			o->spool ? spool_bytes(o->spool) : 0);
+		M_GAUGE("clewd_output_spool_chunks", "Chunks in the output's spool.", lab,
+			o->spool ? spool_count(o->spool) : 0);
+		M_COUNTER("clewd_output_spooled_chunks_total", "Chunks written to the spool.", lab,
+			  o->spooled);
+		M_COUNTER("clewd_output_replayed_chunks_total", "Spooled chunks delivered.", lab,
+			  o->replayed);
+		if (o->p->metrics) {
+			lab[0] = '\0';
+			metrics_label(lab, sizeof(lab), "output", o->conf->name);
+			o->p->metrics(o->st, m, lab);
+		}
+	}
+}
+
+bool pipeline_health(struct pipeline *pl, char *buf, size_t cap)
+{
+	bool ok = true;
+	size_t n;
+	int64_t now = cd_mono_ns();
+
+	n = (size_t)snprintf(buf, cap, "{\"outputs\":{");
+	for (unsigned k = 0; k < pl->nout && n < cap; k++) {
+		const struct pl_out *o = &pl->out[k];
+		bool down = o->failing_since && now - o->failing_since > (int64_t)CD_HEALTH_FAIL_MS * 1000000;
+		bool full = o->spool_full_logged;
+
+		ok &= !down && !full;
+		/* names are "TYPE#N" or the user's name: quoted as JSON, no escapes expected beyond these */
+		n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\":{\"status\":\"%s\",\"failing_for_s\":%lld}",
+				      k ? "," : "", o->conf->name,
+				      down   ? "down"
+				      : full ? "spool_full"
+					     : "ok",
+				      o->failing_since ? (long long)((now - o->failing_since) / 1000000000)
+						       : 0ll);
+	}
+	if (n < cap)
+		snprintf(buf + n, cap - n, "},\"status\":\"%s\"}\n", ok ? "ok" : "degraded");
+	return ok;
+}
+
 /* --- fds and signals ------------------------------------------------------ */
 
 int pl_watch_fd(struct pipeline *pl, int fd, pl_fd_cb cb, void *arg)
@@ -924,8 +1034,7 @@ static void on_signal(void *arg)
 
 	while (read(pl->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			cd_log(FMT_LEVEL_WARN, "SIGHUP: configuration reload is not supported yet; ignored",
-			       NULL);
+			pl->reload = true;
 			continue;
 		}
 		if (!pl->stopping)
@@ -1074,6 +1183,12 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 			goto err_free;
 		pl->nin++;
 	}
+	if (cf->http_listen) {
+		if ((rc = ops_start(&pl->ops, pl, cf->http_listen, err)) < 0)
+			goto err_free;
+		cd_logf(FMT_LEVEL_INFO, "serving /health and /metrics on %s (port %u)", cf->http_listen,
+			cd_httpd_port(pl->ops));
+	}
 	save_checkpoint(pl);
 	*out = pl;
 	return 0;
@@ -1087,6 +1202,7 @@ void pipeline_free(struct pipeline *pl)
 {
 	if (!pl)
 		return;
+	cd_httpd_stop(pl->ops);
 	for (unsigned i = 0; i < pl->nin; i++)
 		pl->in[i].p->close(pl->in[i].st);
 	save_checkpoint(pl);
@@ -1196,15 +1312,28 @@ static void turn(struct pipeline *pl, bool flush_all)
 	save_checkpoint(pl);
 }
 
+int pipeline_stop(struct pipeline *pl, struct cd_err *err)
+{
+	pl->stopping = true;
+	pl->reload = false;
+	return pipeline_run(pl, err);
+}
+
 int pipeline_run(struct pipeline *pl, struct cd_err *err)
 {
 	int64_t drain_until = 0;
 	bool draining = false;
 
-	cd_log(FMT_LEVEL_INFO, "started", "config", pl->cf->file, NULL);
+	if (!pl->announced)
+		cd_log(FMT_LEVEL_INFO, "started", "config", pl->cf->file, NULL);
+	pl->announced = true;
 	while (!pl->failed) {
 		bool more = false;
 
+		if (pl->reload && !pl->stopping) {
+			pl->reload = false;
+			return PL_RELOAD;
+		}
 		pl->now = cd_mono_ns();
 		if (!draining && (pl->stopping || inputs_done(pl))) {
 			draining = true;

@@ -120,6 +120,26 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
  */
 int pipeline_run(struct pipeline *pl, struct cd_err *err);
 
+/* pipeline_run() returns this on SIGHUP: nothing stopped; run it again, or pipeline_stop() it. */
+#define PL_RELOAD 1
+
+/*
+ * pipeline_stop() - stop reading and deliver what was read (or spool it)
+ * within cf->drain_ms, as SIGTERM does. Return: as pipeline_run().
+ */
+int pipeline_stop(struct pipeline *pl, struct cd_err *err);
+
+/* pipeline_metrics() - every counter of @pl (and its plugins) into @m. */
+void pipeline_metrics(struct pipeline *pl, struct metrics *m);
+
+/*
+ * pipeline_health() - whether @pl is healthy: no output failing for
+ * longer than CD_HEALTH_FAIL_MS and inputs not held back by a full
+ * spool. Writes a JSON document saying so (per output) into buf[0..cap).
+ * Return: true when healthy.
+ */
+bool pipeline_health(struct pipeline *pl, char *buf, size_t cap);
+
 /* pipeline_free() - close inputs, outputs, save the checkpoint; NULL is a no-op. */
 void pipeline_free(struct pipeline *pl);
 

@@ -13,11 +13,14 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -583,6 +586,217 @@ START_TEST(kill_9_mid_stream_then_restart_loses_nothing)
 }
 END_TEST
 
+/* --- operations: /metrics, /health, SIGHUP, the process title --------------- */
+
+/* The port clewd logged it serves /metrics on (it binds port 0), waiting for the line. */
+static int ops_port(const char *errlog)
+{
+	for (int i = 0; i < 100; i++) {
+		struct stat st;
+		if (stat(errlog, &st) == 0 && st.st_size > 0) {
+			char *log = slurp(errlog, NULL), *p = strstr(log, "(port ");
+			int port = p ? atoi(p + 6) : 0;
+			free(log);
+			if (port > 0)
+				return port;
+		}
+		msleep(100);
+	}
+	ck_abort_msg("clewd did not say where it serves /metrics");
+	return 0;
+}
+
+/* GET @path over HTTP/1.0 from 127.0.0.1:@port; the body in *body (malloc'd). Return: the status. */
+static int http_get(int port, const char *path, char **body)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	char req[256], *buf = malloc(1 << 20), *sep;
+	size_t len = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
+
+	ck_assert_ptr_nonnull(buf);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	ck_assert_int_eq(write(fd, req, (size_t)n), n);
+	while (len < (1 << 20) - 1 && (n = read(fd, buf + len, (1 << 20) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	sscanf(buf, "HTTP/1.%*d %d", &status);
+	sep = strstr(buf, "\r\n\r\n");
+	*body = strdup(sep ? sep + 4 : "");
+	free(buf);
+	return status;
+}
+
+/* Run promtool check metrics on @text. Return: its exit status; its output in the test log. */
+static int promtool_check(const char *text)
+{
+	char path[600], out[600];
+	pid_t pid;
+	int st;
+
+	snprintf(path, sizeof(path), "%s/metrics.txt", tmp);
+	snprintf(out, sizeof(out), "%s/promtool.out", tmp);
+	spit(path, text, strlen(text));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fi = open(path, O_RDONLY), fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fi < 0 || fo < 0)
+			_exit(127);
+		dup2(fi, 0);
+		dup2(fo, 1);
+		dup2(fo, 2);
+		execlp("promtool", "promtool", "check", "metrics", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		char *o = slurp(out, NULL);
+		fprintf(stderr, "promtool: %s\n", o);
+		free(o);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* What ps shows for @pid (/proc/PID/cmdline up to its first NUL). */
+static char *proc_title(pid_t pid)
+{
+	char path[64], *buf = calloc(1, 4096);
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(read(fd, buf, 4095), 0); /* /proc files have no size: slurp() cannot read them */
+	close(fd);
+	return buf;
+}
+
+static void write_config(const char *path, bool with_file_output, bool broken)
+{
+	char yaml[4096];
+	int n = snprintf(yaml, sizeof(yaml),
+			 "state_dir: %s/state\n"
+			 "http_listen: 127.0.0.1:0\n"
+			 "log_level: debug\n"
+			 "inputs:\n"
+			 "  - type: tail\n"
+			 "    path: %s/logs/*.log\n"
+			 "outputs:\n"
+			 "  - type: archive\n"
+			 "    path: %s/state/archive\n"
+			 "%s%s%s%s",
+			 tmp, tmp, tmp, with_file_output ? "  - type: file\n    path: " : "",
+			 with_file_output ? tmp : "", with_file_output ? "/out.json\n" : "",
+			 broken ? "  - type: archive\n    retention: forever\n" : "");
+	spit(path, yaml, (size_t)n);
+}
+
+START_TEST(metrics_pass_promtool_and_health_says_ok)
+{
+	struct writer_plan plan = {.total = 500, .rotate_at = -1, .truncate_at = -1, .pace_us = 0};
+	struct tally t = {.total = plan.total};
+	char conf[600], errlog[600], *body;
+	const char *args[] = {"-c", conf, NULL};
+	pid_t d;
+	int port;
+
+	t.seen = calloc((size_t)t.total, sizeof(int));
+	make_logs_dir();
+	snprintf(conf, sizeof(conf), "%s/clewd.yaml", tmp);
+	snprintf(errlog, sizeof(errlog), "%s/clewd.log", tmp);
+	write_config(conf, false, false);
+	d = spawn(args, NULL, NULL, errlog);
+	port = ops_port(errlog);
+	ck_assert_int_eq(wait_exit(spawn_writer(&plan)), 0);
+	ck_assert_int_eq(wait_all(&t, 30), t.total);
+
+	ck_assert_int_eq(http_get(port, "/metrics", &body), 200);
+	ck_assert_int_eq(promtool_check(body), 0);
+	ck_assert_msg(strstr(body, "clewd_input_records_total{input=\"tail#1\""), "%s", body);
+	ck_assert_msg(strstr(body, "clewd_output_records_total{output=\"archive#1\",type=\"archive\"} 500"),
+		      "%s", body);
+	free(body);
+	ck_assert_int_eq(http_get(port, "/health", &body), 200);
+	ck_assert_msg(strstr(body, "\"status\":\"ok\""), "%s", body);
+	free(body);
+	ck_assert_int_eq(http_get(port, "/nothing", &body), 404);
+	free(body);
+	stop(d);
+	free(t.seen);
+}
+END_TEST
+
+START_TEST(sighup_keeps_the_old_config_when_the_new_is_invalid_and_applies_a_valid_one)
+{
+	struct writer_plan plan = {.total = 4000, .rotate_at = -1, .truncate_at = -1, .pace_us = 500};
+	struct tally t = {.total = plan.total};
+	char conf[600], errlog[600], out[600], *title0, *title1, *log, *json, *line;
+	const char *args[] = {"-c", conf, NULL};
+	pid_t d, w;
+	int in_file = 0, dup = 0;
+
+	t.seen = calloc((size_t)t.total, sizeof(int));
+	make_logs_dir();
+	snprintf(conf, sizeof(conf), "%s/clewd.yaml", tmp);
+	snprintf(errlog, sizeof(errlog), "%s/clewd.log", tmp);
+	snprintf(out, sizeof(out), "%s/out.json", tmp);
+	write_config(conf, false, false);
+	d = spawn(args, NULL, NULL, errlog);
+	ops_port(errlog);
+	title0 = proc_title(d);
+	ck_assert_msg(strncmp(title0, "clewd: config ", 14) == 0 && strstr(title0, conf), "title: %s",
+		      title0);
+	w = spawn_writer(&plan);
+	msleep(500);
+
+	write_config(conf, false, true);
+	kill(d, SIGHUP);
+	msleep(500);
+	log = slurp(errlog, NULL);
+	ck_assert_msg(strstr(log, "new configuration is invalid") && strstr(log, "clewd.yaml:11:"),
+		      "no reason given: %s", log);
+	free(log);
+	ck_assert_int_eq(kill(d, 0), 0);
+	title1 = proc_title(d);
+	ck_assert_str_eq(title1, title0); /* still the old configuration */
+	free(title1);
+
+	write_config(conf, true, false);
+	kill(d, SIGHUP);
+	ck_assert_int_eq(wait_exit(w), 0);
+	ck_assert_int_eq(wait_all(&t, 30), t.total);
+	title1 = proc_title(d);
+	ck_assert_str_ne(title1, title0); /* the hash of the new one */
+	stop(d);
+
+	scan_archive(&t);
+	for (int i = 0; i < t.total; i++)
+		dup += t.seen[i] > 1;
+	ck_assert_int_eq(dup, 0);
+	json = slurp(out, NULL);
+	for (line = strtok(json, "\n"); line; line = strtok(NULL, "\n")) {
+		const char *n = strstr(line, "\"n\":");
+		ck_assert_ptr_nonnull(n);
+		ck_assert_int_eq(t.seen[atoi(n + 4 + (n[4] == '"'))],
+				 1); /* the new output has archived records */
+		in_file++;
+	}
+	/* the records written after the reload reached the new output */
+	ck_assert_int_gt(in_file, 0);
+	fprintf(stderr, "SIGHUP: %d of %d records reached the output added by the reload\n", in_file,
+		t.total);
+	free(json);
+	free(title0);
+	free(title1);
+	free(t.seen);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -594,6 +808,8 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, an_overlong_line_is_split_and_flagged_never_dropped);
 	tcase_add_test(tc, invalid_utf8_and_garbage_lines_are_kept_as_raw_records);
 	tcase_add_test(tc, check_config_reports_the_line_of_a_broken_yaml);
+	tcase_add_test(tc, metrics_pass_promtool_and_health_says_ok);
+	tcase_add_test(tc, sighup_keeps_the_old_config_when_the_new_is_invalid_and_applies_a_valid_one);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(tt, setup, teardown);
 	tcase_set_timeout(tt, 120);

@@ -1,0 +1,17 @@
+/*
+ * ops.h - clewd's operations endpoint: GET /health and GET /metrics
+ * (Prometheus text format 0.0.4) on the configured address, loopback by
+ * default (http_listen / --http).
+ */
+#ifndef CD_OPS_H
+#define CD_OPS_H
+
+#include "util/err.h"
+
+struct pipeline;
+struct cd_httpd;
+
+/* ops_start() - serve @pl's health and metrics on @addr. Return: 0 or a negative CD code with @err. */
+int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, struct cd_err *err);
+
+#endif
