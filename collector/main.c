@@ -233,7 +233,7 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 		return EXIT_RUNTIME;
 	}
 	while ((rc = pipeline_run(pl, &err)) == PL_RELOAD) {
-		struct cd_config next;
+		static struct cd_config next, old; /* large; one reload at a time */
 		struct cd_err nerr = {0, 0, ""};
 
 		if (build_config(&next, cli, &nerr) < 0) {
@@ -250,15 +250,19 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 			       "error", err.msg, NULL);
 		pipeline_free(pl);
 		pl = NULL;
-		if (cd_config_needs_state(&next) && cd_mkdir_p(next.state_dir, &nerr) < 0)
+		/* the pipeline keeps a pointer to its configuration: the new one moves into *cf */
+		old = *cf;
+		*cf = next;
+		if (cd_config_needs_state(cf) && cd_mkdir_p(cf->state_dir, &nerr) < 0)
 			rc = -CD_EIO;
 		else
-			rc = pipeline_new(&pl, &next, &nerr);
+			rc = pipeline_new(&pl, cf, &nerr);
 		if (rc < 0) {
 			cd_log(FMT_LEVEL_ERROR,
 			       "reload: cannot start the new configuration; restarting the old one", "error",
 			       nerr.msg, NULL);
-			cd_config_release(&next);
+			cd_config_release(cf);
+			*cf = old;
 			if (pipeline_new(&pl, cf, &err) < 0) {
 				cd_log(FMT_LEVEL_ERROR, "cannot restart the old configuration", "error",
 				       err.msg, NULL);
@@ -266,8 +270,7 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 			}
 			continue;
 		}
-		cd_config_release(cf);
-		*cf = next;
+		cd_config_release(&old);
 		cd_log_level((enum fmt_level)cf->log_level);
 		set_title(cli, argc, argv);
 	}
