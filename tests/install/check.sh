@@ -3,7 +3,7 @@
 # DESTDIR, then build APP_C the way a service author would, with
 # `cc app.c $(pkg-config --cflags --libs clew)`, shared and static, run
 # both, and check the record they log. Also checks the man page and the
-# headers landed.
+# headers landed, and that clewd.service, clewd and its example config fit together.
 set -euo pipefail
 build=$1 app=$2
 dest=$(mktemp -d)
@@ -36,3 +36,14 @@ for f in shared static; do
 		echo "FAIL: $f build logged: $line"; exit 1 ;;
 	esac
 done
+
+# The daemon's parts: the unit points at the installed binary and config, and that config checks.
+unit=$(find "$dest" -name clewd.service -print -quit)
+[ -n "$unit" ] || { echo "FAIL: clewd.service not installed"; exit 1; }
+exe=$(sed -n 's/^ExecStart=\([^ ]*\) -c \([^ ]*\)$/\1/p' "$unit")
+conf=$(sed -n 's/^ExecStart=\([^ ]*\) -c \([^ ]*\)$/\2/p' "$unit")
+[ -x "$dest$exe" ] || { echo "FAIL: the unit runs $exe, not installed"; exit 1; }
+[ -f "$dest$conf" ] || { echo "FAIL: the unit reads $conf, not installed"; exit 1; }
+"$dest$exe" -c "$dest$conf" --check-config >/dev/null || { echo "FAIL: the installed clewd.yaml does not check"; exit 1; }
+find "$dest" -path '*/man8/clewd.8*' | grep -q . || { echo "FAIL: clewd.8 man page not installed"; exit 1; }
+echo "ok: clewd.service runs $exe -c $conf, which checks"
