@@ -40,7 +40,14 @@ static void usage(FILE *f)
 	      "  -i, --input SPEC       an input (repeatable; replaces the file's inputs):\n"
 	      "                           tail:PATH_OR_GLOB   follow files (rotation, truncation)\n"
 	      "                           stdin               read to EOF, deliver, exit 0\n"
-	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json\n"
+	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json,\n"
+	      "                         regex:PATTERN (PCRE2, named groups: time, level,\n"
+	      "                         service, trace, span, parent, ids, method, path,\n"
+	      "                         message; other groups become attributes), or the\n"
+	      "                         name of a parser under parsers: in the file\n"
+	      "      --time-format FMT  how -p regex: reads its time group: rfc3339 (default),\n"
+	      "                         epoch, epoch_ms, epoch_us, epoch_ns, or a pattern such\n"
+	      "                         as '%d/%b/%Y:%H:%M:%S %z' (%f fraction, %z zone)\n"
 	      "  -o, --output SPEC      an output (repeatable; replaces the file's outputs):\n"
 	      "                           archive:DIR         the archive tracegrep searches\n"
 	      "                           stdout[:json|pipe]  lines on stdout (default json)\n"
@@ -50,6 +57,8 @@ static void usage(FILE *f)
 	      "      --read-from WHERE  head|tail: where files without a checkpoint start\n"
 	      "                         (for -i tail inputs; default head)\n"
 	      "      --no-multiline     do not join continuation lines to the record above\n"
+	      "      --multiline-start REGEX  a line matching REGEX starts a record; the\n"
+	      "                         others join the record above (every input)\n"
 	      "      --log-level LEVEL  debug, info (default), warn, error: clewd's own log\n"
 	      "      --check-config     check the configuration, print a summary, exit\n"
 	      "  -V, --version          print the version and exit\n"
@@ -66,6 +75,8 @@ static void usage(FILE *f)
 	      "  clewd -i stdin -p auto -o stdout:json < app.log > app.json   # convert a file\n"
 	      "  clewd -s /tmp/st -i 'tail:/srv/logs/*.log' -o file:/tmp/all.log:pipe -o stdout\n"
 	      "  clewd -c clewd.yaml --check-config\n"
+	      "  clewd -i stdin -o stdout -p 'regex:^(?<time>\\S+ \\S+) (?<level>\\w+) (?<message>.*)' \\\n"
+	      "        --time-format '%Y-%m-%d %H:%M:%S,%f' --multiline-start '^\\d{4}-' < app.log\n"
 	      "\n"
 	      "Signals: SIGTERM/SIGINT stop reading and deliver what was read (within\n"
 	      "drain_timeout); positions are checkpointed only once every output has the\n"
@@ -85,10 +96,9 @@ static int fail_usage(bool plain, const char *what)
 
 static void summary(const struct cd_config *c)
 {
-	static const char *const parsers[] = {"auto", "pipe", "json"};
-
 	printf("configuration ok%s%s\n", c->file ? ": " : "", c->file ? c->file : "");
-	printf("  parser: %s, multiline: %s (%llu ms), chunk age: %llu ms\n", parsers[c->parser],
+	printf("  parser: %s, multiline: %s (%llu ms), chunk age: %llu ms\n",
+	       c->parser == CD_PARSER_REGEX ? c->parser_name : cd_config_parser_name(c->parser, NULL),
 	       c->multiline ? "on" : "off", (unsigned long long)c->multiline_ms,
 	       (unsigned long long)c->chunk_age_ms);
 	printf("  state: %s (checkpoint %s)\n", c->state_dir, c->checkpoint);
@@ -96,6 +106,21 @@ static void summary(const struct cd_config *c)
 		printf("  input %u: %s%s%s%s\n", i + 1, c->in[i].type == CD_IN_TAIL ? "tail:" : "stdin",
 		       c->in[i].path ? c->in[i].path : "", c->in[i].type == CD_IN_TAIL ? " read_from " : "",
 		       c->in[i].type == CD_IN_TAIL ? (c->in[i].from_tail ? "tail" : "head") : "");
+	for (unsigned i = 0; i < c->nin; i++) {
+		const struct cd_parser_conf *rx;
+		enum cd_parser p;
+
+		if (!c->in[i].parser_name && !c->in[i].ml_start)
+			continue;
+		cd_config_input_parser(c, i, &p, &rx);
+		printf("  input %u: parser %s%s%s\n", i + 1, cd_config_parser_name(p, rx),
+		       c->in[i].ml_start ? ", multiline_start " : "",
+		       c->in[i].ml_start ? c->in[i].ml_start : "");
+	}
+	for (unsigned i = 0; i < c->nrx; i++)
+		printf("  parser %s: regex %s%s%s\n", c->rx[i].name, c->rx[i].regex,
+		       c->rx[i].time_format ? ", time_format " : "",
+		       c->rx[i].time_format ? c->rx[i].time_format : "");
 	for (unsigned i = 0; i < c->nout; i++) {
 		const struct cd_output_conf *o = &c->out[i];
 		printf("  output %s: %s%s%s%s", o->name, cd_out_type_name(o->type), o->path ? ":" : "",
@@ -115,7 +140,7 @@ static void summary(const struct cd_config *c)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_READ_FROM, OPT_NO_ML, OPT_LOG_LEVEL };
+	enum { OPT_CHECK = 256, OPT_READ_FROM, OPT_NO_ML, OPT_LOG_LEVEL, OPT_TIME_FORMAT, OPT_ML_START };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"input", required_argument, NULL, 'i'},
@@ -124,6 +149,8 @@ int main(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"read-from", required_argument, NULL, OPT_READ_FROM},
 		{"no-multiline", no_argument, NULL, OPT_NO_ML},
+		{"time-format", required_argument, NULL, OPT_TIME_FORMAT},
+		{"multiline-start", required_argument, NULL, OPT_ML_START},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"check-config", no_argument, NULL, OPT_CHECK},
 		{"version", no_argument, NULL, 'V'},
@@ -131,6 +158,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *file = NULL, *parser = NULL, *state_dir = NULL, *read_from = NULL, *log_level = NULL;
+	const char *time_format = NULL, *ml_start = NULL;
 	const char *ins[CD_INPUTS_MAX], *outs[CD_OUTPUTS_MAX];
 	unsigned nins = 0, nouts = 0;
 	bool check = false, no_ml = false;
@@ -166,6 +194,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_ML:
 			no_ml = true;
+			break;
+		case OPT_TIME_FORMAT:
+			time_format = optarg;
+			break;
+		case OPT_ML_START:
+			ml_start = optarg;
 			break;
 		case OPT_LOG_LEVEL:
 			log_level = optarg;
@@ -206,7 +240,17 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < nouts; i++)
 		if (cd_config_add_output_spec(&cf, outs[i], &err) < 0)
 			goto out_usage;
-	if (parser && cd_config_set_parser(&cf, parser, &err) < 0)
+	if (time_format && (!parser || strncmp(parser, "regex:", 6) != 0)) {
+		cd_err_set(&err, -CD_EINVAL, 0, "--time-format goes with -p regex:PATTERN");
+		goto out_usage;
+	}
+	if (parser && strncmp(parser, "regex:", 6) == 0) {
+		if (cd_config_set_regex(&cf, parser + 6, time_format, &err) < 0)
+			goto out_usage;
+	} else if (parser && cd_config_set_parser(&cf, parser, &err) < 0) {
+		goto out_usage;
+	}
+	if (ml_start && cd_config_set_multiline_start(&cf, ml_start, &err) < 0)
 		goto out_usage;
 	if (state_dir) {
 		free(cf.state_dir);
