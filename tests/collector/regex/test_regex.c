@@ -77,12 +77,19 @@ static void ck_same_record(const struct fmt_record *a, const struct fmt_record *
 	}
 }
 
+/* The parsers of the last parse2(): attribute keys point into their name tables. */
+static struct parse_regex *jit, *interp;
+
 /* Parse @line with @pattern/@tf, with JIT and without; both must agree. Return: the rc. */
 static int parse2(const char *pattern, const char *tf, int64_t now, const char *line, struct fmt_err *err)
 {
-	struct parse_regex *jit = compile(pattern, tf, 0), *interp = compile(pattern, tf, PARSE_REGEX_NO_JIT);
 	struct fmt_err e2 = {0, NULL};
 	int rc, rc2;
+
+	parse_regex_free(jit);
+	parse_regex_free(interp);
+	jit = compile(pattern, tf, 0);
+	interp = compile(pattern, tf, PARSE_REGEX_NO_JIT);
 
 	ck_assert(!parse_regex_jit(interp));
 	parse_regex_set_now(jit, now);
@@ -94,8 +101,6 @@ static int parse2(const char *pattern, const char *tf, int64_t now, const char *
 		ck_same_record(&rec, &rec2);
 	else
 		ck_assert_str_eq(err->what, e2.what);
-	parse_regex_free(jit);
-	parse_regex_free(interp);
 	return rc;
 }
 
@@ -517,12 +522,22 @@ START_TEST(a_regex_reads_its_time_group_with_its_format)
 }
 END_TEST
 
+static void teardown(void)
+{
+	parse_regex_free(jit);
+	parse_regex_free(interp);
+	jit = interp = NULL;
+}
+
 static Suite *regex_suite(void)
 {
 	Suite *s = suite_create("regex");
 	TCase *tc = tcase_create("parser");
 	TCase *tt = tcase_create("time");
 	const int n = (int)(sizeof(ts_cases) / sizeof(ts_cases[0]));
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_checked_fixture(tt, NULL, teardown);
 
 	tcase_add_test(tc, every_field_group_fills_its_field);
 	tcase_add_test(tc, timestamp_is_an_alias_of_time);
