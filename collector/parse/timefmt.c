@@ -454,7 +454,10 @@ static int parse_pattern(const struct parse_timefmt *tf, const char *s, size_t n
 	/* no year: now's, unless that is well ahead of now (or has no such day) */
 	{
 		int y = year_of(now_ns);
-		if (to_secs(&a, y, &secs) && to_ns(secs, a.nsec, ns) && *ns - now_ns <= YEARLESS_AHEAD_NS)
+		int64_t limit =
+			now_ns > INT64_MAX - YEARLESS_AHEAD_NS ? INT64_MAX : now_ns + YEARLESS_AHEAD_NS;
+
+		if (to_secs(&a, y, &secs) && to_ns(secs, a.nsec, ns) && *ns <= limit)
 			return 0;
 		return to_secs(&a, y - 1, &secs) && to_ns(secs, a.nsec, ns) ? 0 : -1;
 	}
