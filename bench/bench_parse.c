@@ -331,8 +331,8 @@ static int generate_apache(struct corpus *c, uint64_t seed, size_t bytes)
 					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	static const char *const agents[] = {
 		"Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-		"Chrome/119.0.0.0 Safari/537.36",
+		("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+		 "Chrome/119.0.0.0 Safari/537.36"),
 		"curl/7.88.1", "Go-http-client/1.1", "kube-probe/1.28"};
 	uint64_t st = seed * 2654435761u + 88172645463325252ull, t = 0;
 	size_t cap = bytes + 4096;
