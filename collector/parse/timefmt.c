@@ -22,8 +22,12 @@
 #define NS_PER_SEC 1000000000LL
 #define SECS_PER_DAY 86400LL
 
-/* A time more than this far ahead of now takes the year before (year-less formats). */
-#define YEARLESS_AHEAD_NS (30LL * SECS_PER_DAY * NS_PER_SEC)
+/*
+ * A time more than this far ahead of now takes the year before (year-less
+ * formats): a line is not written in the future, but a zone-less local
+ * time read as UTC can be up to 14 hours ahead, and clocks drift.
+ */
+#define YEARLESS_AHEAD_NS (2LL * SECS_PER_DAY * NS_PER_SEC)
 
 static const char *const month_names[12] = {"january",	 "february", "march",	 "april",
 					    "may",	 "june",     "july",	 "august",

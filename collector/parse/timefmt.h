@@ -20,7 +20,7 @@
  *
  * A time without a zone is UTC. A format without a year (%Y, %y, %F, %s)
  * takes the year of "now", or the year before when that would put the time
- * more than 30 days ahead of now (a December line read in January).
+ * more than 2 days ahead of now (a December line read in January).
  * Pure functions: no locale, no TZ lookup, no libc time calls.
  */
 #ifndef CD_PARSE_TIMEFMT_H
