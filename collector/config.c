@@ -1174,7 +1174,9 @@ int cd_config_env(struct cd_config *c, struct cd_err *err)
 	if ((s = getenv("CLEWD_CHECKPOINT")) && *s && (rc = set_str(&c->checkpoint, s, err)) < 0)
 		return rc;
 	if ((s = getenv("CLEWD_PARSER")) && *s && cd_config_set_parser(c, s, err) < 0)
-		return cd_err_set(err, -CD_EINVAL, 0, "CLEWD_PARSER=%s: expected auto, pipe or json", s);
+		return cd_err_set(
+			err, -CD_EINVAL, 0,
+			"CLEWD_PARSER=%s: expected auto, pipe, json, regex:PATTERN or a parser's name", s);
 	if ((s = getenv("CLEWD_LOG_LEVEL")) && *s && parse_level(s, &c->log_level) < 0)
 		return cd_err_set(err, -CD_EINVAL, 0,
 				  "CLEWD_LOG_LEVEL=%s: expected trace, debug, info, warn or error", s);
