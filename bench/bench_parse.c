@@ -22,6 +22,11 @@
  * per core. MB is 10^6 bytes and counts every byte of the buffer, newlines
  * included. Parse errors are counted per stage; on a generated corpus any
  * error is a bug, and the program exits 1.
+ *
+ * The regex rows (clewd's user parsers, collector/parse/regex.c) run an
+ * Apache combined-log regex with its time format over a generated access
+ * log, JIT-compiled and in PCRE2's interpreter; "rec/cpu-s" is records per
+ * CPU-second, the unit Fluent Bit's regex parser is quoted in.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -35,6 +40,7 @@
 #include "fmt/detect.h"
 #include "fmt/json.h"
 #include "fmt/pipe.h"
+#include "parse/regex.h"
 
 /* Per-core targets of the parse stage, in MB/s. */
 #define TARGET_PIPE_MBPS 1000.0
@@ -298,6 +304,153 @@ static int load(struct corpus *c, const char *path)
 	return 0;
 }
 
+/* --- regex parsers ------------------------------------------------------------ */
+
+/* An Apache combined log line, and how it is read (Fluent Bit's apache2 parser has this shape). */
+static const char apache_re[] = "^(?<host>[^ ]*) [^ ]* (?<user>[^ ]*) \\[(?<time>[^\\]]*)\\] "
+				"\"(?<method>\\S+)(?: +(?<path>[^ ]*) +\\S*)?\" (?<code>[^ ]*) (?<size>[^ ]*)"
+				"(?: \"(?<referer>[^\"]*)\" \"(?<agent>[^\"]*)\")?$";
+static const char apache_tf[] = "%d/%b/%Y:%H:%M:%S %z";
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A deterministic access log of about @bytes bytes. */
+static int generate_apache(struct corpus *c, uint64_t seed, size_t bytes)
+{
+	static const char *const methods[] = {"GET", "GET", "GET", "POST", "PUT", "DELETE"};
+	static const char *const paths[] = {"/api/v1/orders/", "/api/v1/users/", "/static/app.", "/health",
+					    "/api/v1/cart/"};
+	static const int codes[] = {200, 200, 200, 201, 204, 301, 304, 400, 404, 500};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static const char *const agents[] = {
+		"Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+		("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+		 "Chrome/119.0.0.0 Safari/537.36"),
+		"curl/7.88.1", "Go-http-client/1.1", "kube-probe/1.28"};
+	uint64_t st = seed * 2654435761u + 88172645463325252ull, t = 0;
+	size_t cap = bytes + 4096;
+
+	memset(c, 0, sizeof(*c));
+	c->data = malloc(cap);
+	if (!c->data)
+		return -1;
+	while (c->len < bytes) {
+		uint64_t r = xorshift(&st);
+		int code = codes[r % 10], n;
+		char size[24];
+
+		t += r % 3;
+		if (code == 204 || code == 304)
+			snprintf(size, sizeof(size), "-");
+		else
+			snprintf(size, sizeof(size), "%llu",
+				 (unsigned long long)(xorshift(&st) % 90000 + 120));
+		n = snprintf(
+			c->data + c->len, cap - c->len,
+			"%u.%u.%u.%u - %s [%02llu/%s/2026:%02llu:%02llu:%02llu +0000] \"%s %s%llu HTTP/1.1\" %d %s "
+			"\"%s\" \"%s\"\n",
+			(unsigned)(r >> 8 & 0xff), (unsigned)(r >> 16 & 0xff), (unsigned)(r >> 24 & 0xff),
+			(unsigned)(r >> 32 & 0xff), r % 7 ? "-" : "alice",
+			(unsigned long long)(1 + t / 86400 % 28), months[t / 86400 / 28 % 12],
+			(unsigned long long)(t / 3600 % 24), (unsigned long long)(t / 60 % 60),
+			(unsigned long long)(t % 60), methods[r % 6], paths[(r >> 40) % 5],
+			(unsigned long long)((r >> 44) % 100000), code, size,
+			r % 3 ? "-" : "https://shop.example.com/cart", agents[(r >> 50) % 5]);
+		if (n < 0 || (size_t)n >= cap - c->len)
+			break;
+		c->len += (size_t)n;
+	}
+	snprintf(c->name, sizeof(c->name), "apache");
+	c->generated = true;
+	return 0;
+}
+
+/* One pass of @rx over @c (NULL: the floor). Return: the errors. */
+static uint64_t regex_once(const struct corpus *c, struct parse_regex *rx, struct fmt_record *rec,
+			   uint64_t *records)
+{
+	const char *p = c->data, *end = c->data + c->len;
+	uint64_t errors = 0, n = 0, sum = 0;
+	struct fmt_err err = {0, NULL};
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		n++;
+		if (!rx)
+			sum += len;
+		else if (parse_regex_line(rx, p, len, rec, &err) < 0 || !rec->has_ts)
+			errors++;
+		else
+			sum += rec->nattrs;
+		p = nl ? nl + 1 : end;
+	}
+	sink += sum;
+	*records = n;
+	return errors;
+}
+
+/* The regex rows: floor, JIT, interpreter. Return: the errors (the corpus is generated: bugs). */
+static uint64_t bench_regex(size_t bytes, unsigned long long repeat, uint64_t seed, struct fmt_record *rec)
+{
+	struct parse_regex *rx[3] = {NULL, NULL, NULL};
+	const char *names[3] = {"floor (memchr)", "regex (JIT)", "regex (no JIT)"};
+	struct result res[3];
+	struct corpus c;
+	struct cd_err e = {0, 0, ""};
+	uint64_t errors = 0;
+
+	if (generate_apache(&c, seed, bytes) < 0 ||
+	    parse_regex_new(&rx[1], apache_re, apache_tf, 0, &e) < 0 ||
+	    parse_regex_new(&rx[2], apache_re, apache_tf, PARSE_REGEX_NO_JIT, &e) < 0) {
+		fprintf(stderr, "bench_parse: regex: %s\n", e.msg[0] ? e.msg : "out of memory");
+		return 1;
+	}
+	if (!parse_regex_jit(rx[1]))
+		names[1] = "regex (JIT n/a)";
+	for (int k = 0; k < 3; k++)
+		res[k].wall_s = res[k].cpu_s = 1e300;
+	for (unsigned long long r = 0; r < repeat; r++) {
+		for (int k = 0; k < 3; k++) {
+			double w0 = now(CLOCK_MONOTONIC), c0 = now(CLOCK_PROCESS_CPUTIME_ID), w, cpu;
+
+			res[k].errors = regex_once(&c, rx[k], rec, &res[k].records);
+			w = now(CLOCK_MONOTONIC) - w0;
+			cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+			res[k].wall_s = w < res[k].wall_s ? w : res[k].wall_s;
+			res[k].cpu_s = cpu < res[k].cpu_s ? cpu : res[k].cpu_s;
+		}
+	}
+	printf("\ncorpus %-12s %8.1f MB %10llu lines, %6.1f bytes/line, parsed by clewd's regex parser "
+	       "(Apache combined, time %s)\n",
+	       c.name, (double)c.len / 1e6, (unsigned long long)res[0].records,
+	       (double)c.len / (double)res[0].records, apache_tf);
+	printf("%-12s %-18s %9s %12s %10s %8s %9s %7s  %s\n", "format", "stage", "MB/s", "records/s",
+	       "ns/record", "x floor", "cpu MB/s", "errors", "rec/cpu-s (Fluent Bit regex: ~290k)");
+	for (int k = 0; k < 3; k++) {
+		double mb = (double)c.len / 1e6;
+
+		printf("%-12s %-18s %9.0f %12.0f %10.1f %8.2f %9.0f %7llu  %.0f\n", c.name, names[k],
+		       mb / res[k].wall_s, (double)res[k].records / res[k].wall_s,
+		       res[k].wall_s * 1e9 / (double)res[k].records, res[k].wall_s / res[0].wall_s,
+		       mb / res[k].cpu_s, (unsigned long long)res[k].errors,
+		       (double)res[k].records / res[k].cpu_s);
+		errors += res[k].errors;
+	}
+	parse_regex_free(rx[1]);
+	parse_regex_free(rx[2]);
+	free(c.data);
+	return errors;
+}
+
 static void usage(FILE *f)
 {
 	fputs("usage: bench_parse [--size MB] [--repeat N] [--seed S] [FILE...]\n"
@@ -311,7 +464,8 @@ static void usage(FILE *f)
 	      "generated (the generator of gen_corpus). With FILEs, each file is a corpus:\n"
 	      "a file that holds both formats is 'mixed' and has no single-parser stage.\n"
 	      "Lines that start no record (stack traces) belong to the record above and\n"
-	      "are counted apart, not as errors.\n"
+	      "are counted apart, not as errors. Without FILE, an Apache access log of\n"
+	      "MB/4 megabytes is generated too, for the rows of clewd's regex parser.\n"
 	      "\n"
 	      "  --size MB     size of each generated corpus (default 64)\n"
 	      "  --repeat N    runs per stage (default 5)\n"
@@ -446,6 +600,9 @@ int main(int argc, char **argv)
 		if (corpora[i].generated)
 			gen_errors += e;
 	}
+
+	if (!nfiles)
+		gen_errors += bench_regex((size_t)size_mb * 1000000 / 4, repeat, seed, rec);
 
 	for (size_t i = 0; i < ncorpora; i++)
 		free(corpora[i].data);

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "fmt/record.h"
+#include "parse/regex.h"
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -37,8 +38,11 @@ void cd_config_init(struct cd_config *c)
 
 void cd_config_clear_inputs(struct cd_config *c)
 {
-	for (unsigned i = 0; i < c->nin; i++)
+	for (unsigned i = 0; i < c->nin; i++) {
 		free(c->in[i].path);
+		free(c->in[i].parser_name);
+		free(c->in[i].ml_start);
+	}
 	c->nin = 0;
 }
 
@@ -353,6 +357,12 @@ void cd_config_release(struct cd_config *c)
 {
 	cd_config_clear_inputs(c);
 	cd_config_clear_outputs(c);
+	for (unsigned i = 0; i < c->nrx; i++) {
+		free(c->rx[i].name);
+		free(c->rx[i].regex);
+		free(c->rx[i].time_format);
+	}
+	free(c->parser_name);
 	free(c->file);
 	free(c->state_dir);
 	free(c->checkpoint);
@@ -373,16 +383,126 @@ static int set_str(char **dst, const char *s, struct cd_err *err)
 	return 0;
 }
 
-int cd_config_set_parser(struct cd_config *c, const char *name, struct cd_err *err)
+/* The built-in parser called @name; false for any other name. */
+static bool builtin_parser(const char *name, enum cd_parser *p)
 {
 	if (strcmp(name, "auto") == 0)
-		c->parser = CD_PARSER_AUTO;
+		*p = CD_PARSER_AUTO;
 	else if (strcmp(name, "pipe") == 0)
-		c->parser = CD_PARSER_PIPE;
+		*p = CD_PARSER_PIPE;
 	else if (strcmp(name, "json") == 0)
-		c->parser = CD_PARSER_JSON;
+		*p = CD_PARSER_JSON;
 	else
-		return cd_err_set(err, -CD_EINVAL, 0, "parser '%s': expected auto, pipe or json", name);
+		return false;
+	return true;
+}
+
+/* A parser name: [A-Za-z0-9_.-]+, and not one of the built-in names. */
+static bool valid_parser_name(const char *name)
+{
+	enum cd_parser p;
+
+	if (!*name || builtin_parser(name, &p))
+		return false;
+	for (const char *q = name; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+		      *q == '_' || *q == '.' || *q == '-'))
+			return false;
+	return true;
+}
+
+static int find_parser(const struct cd_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->nrx; i++)
+		if (strcmp(c->rx[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int cd_config_set_parser(struct cd_config *c, const char *name, struct cd_err *err)
+{
+	enum cd_parser p;
+
+	if (strncmp(name, "regex:", 6) == 0)
+		return cd_config_set_regex(c, name + 6, NULL, err);
+	if (builtin_parser(name, &p)) {
+		c->parser = p;
+		free(c->parser_name);
+		c->parser_name = NULL;
+		return 0;
+	}
+	if (!valid_parser_name(name))
+		return cd_err_set(err, -CD_EINVAL, 0,
+				  "parser '%s': expected auto, pipe, json, regex:PATTERN or a parser's name",
+				  name);
+	c->parser = CD_PARSER_REGEX;
+	return set_str(&c->parser_name, name, err);
+}
+
+int cd_config_set_regex(struct cd_config *c, const char *pattern, const char *time_format, struct cd_err *err)
+{
+	struct cd_parser_conf *pc;
+	int i = find_parser(c, "regex"), rc;
+
+	if (i < 0) {
+		if (c->nrx >= CD_PARSERS_MAX)
+			return cd_err_set(err, -CD_ELIMIT, 0, "more than %u parsers", CD_PARSERS_MAX);
+		i = (int)c->nrx;
+		memset(&c->rx[i], 0, sizeof(c->rx[i]));
+		if ((rc = set_str(&c->rx[i].name, "regex", err)) < 0)
+			return rc;
+		c->nrx++;
+	}
+	pc = &c->rx[i];
+	pc->line = pc->col = 0;
+	if ((rc = set_str(&pc->regex, pattern, err)) < 0 ||
+	    (rc = set_str(&pc->time_format, time_format, err)) < 0)
+		return rc;
+	c->parser = CD_PARSER_REGEX;
+	c->parser_line = 0;
+	return set_str(&c->parser_name, "regex", err);
+}
+
+int cd_config_set_multiline_start(struct cd_config *c, const char *regex, struct cd_err *err)
+{
+	int rc;
+
+	for (unsigned i = 0; i < c->nin; i++) {
+		if ((rc = set_str(&c->in[i].ml_start, regex, err)) < 0)
+			return rc;
+		c->in[i].ml_line = c->in[i].ml_col = 0;
+	}
+	return 0;
+}
+
+const char *cd_config_parser_name(enum cd_parser p, const struct cd_parser_conf *rx)
+{
+	static const char *const names[] = {"auto", "pipe", "json"};
+
+	if (p == CD_PARSER_REGEX)
+		return rx ? rx->name : "?";
+	return (unsigned)p < 3 ? names[p] : "?";
+}
+
+int cd_config_input_parser(const struct cd_config *c, unsigned idx, enum cd_parser *p,
+			   const struct cd_parser_conf **rx)
+{
+	const char *name = c->in[idx].parser_name;
+	int k;
+
+	*rx = NULL;
+	if (name && builtin_parser(name, p))
+		return 0;
+	if (!name && c->parser != CD_PARSER_REGEX) {
+		*p = c->parser;
+		return 0;
+	}
+	if (!name)
+		name = c->parser_name;
+	if (!name || (k = find_parser(c, name)) < 0)
+		return -CD_ENOENT;
+	*p = CD_PARSER_REGEX;
+	*rx = &c->rx[k];
 	return 0;
 }
 
@@ -641,8 +761,8 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 {
 	struct cd_input_conf *in;
 	const char *k, *type = NULL, *from = NULL;
-	yaml_node_t *kn, *v, *type_node = m, *from_node = m;
-	char *path = NULL;
+	yaml_node_t *kn, *v, *type_node = m, *from_node = m, *ml_node = m;
+	char *path = NULL, *parser = NULL, *ml = NULL;
 	int rc;
 
 	if ((rc = ymap_check(y, m, "an input")) < 0)
@@ -658,6 +778,13 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 		} else if (strcmp(k, "read_from") == 0) {
 			YS(from, v, k);
 			from_node = v;
+		} else if (strcmp(k, "parser") == 0) {
+			if ((rc = ystr(y, v, k, &parser)) < 0)
+				goto out;
+		} else if (strcmp(k, "multiline_start") == 0) {
+			if ((rc = ystr(y, v, k, &ml)) < 0)
+				goto out;
+			ml_node = v;
 		} else {
 			rc = yfail(y, kn, "unknown input key", k);
 			goto out;
@@ -699,9 +826,74 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 		rc = yfail(y, type_node, "unknown input type (expected tail or stdin):", type);
 		goto out;
 	}
+	in = &c->in[c->nin - 1];
+	in->line = (unsigned)m->start_mark.line + 1;
+	in->parser_name = parser;
+	parser = NULL;
+	in->ml_start = ml;
+	ml = NULL;
+	in->ml_line = (unsigned)ml_node->start_mark.line + 1;
+	in->ml_col = (unsigned)ml_node->start_mark.column + 1;
 	rc = 0;
 out:
 	free(path);
+	free(parser);
+	free(ml);
+	return rc;
+}
+
+/* One entry of parsers: {name, regex, time_format}. */
+static int load_parser(struct yctx *y, struct cd_config *c, yaml_node_t *m)
+{
+	struct cd_parser_conf tmp;
+	const char *k;
+	yaml_node_t *kn, *v, *regex_node = m, *name_node = m;
+	int rc = 0;
+
+	if ((rc = ymap_check(y, m, "a parser")) < 0)
+		return rc;
+	memset(&tmp, 0, sizeof(tmp));
+	YMAP_FOR(m, k, kn, v)
+	{
+		if (strcmp(k, "name") == 0) {
+			rc = ystr(y, v, k, &tmp.name);
+			name_node = v;
+		} else if (strcmp(k, "regex") == 0) {
+			rc = ystr(y, v, k, &tmp.regex);
+			regex_node = v;
+		} else if (strcmp(k, "time_format") == 0) {
+			rc = ystr(y, v, k, &tmp.time_format);
+		} else {
+			rc = yfail(y, kn, "unknown parser key (expected name, regex, time_format):", k);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if (!tmp.name || !tmp.regex) {
+		rc = yfail(y, m, "a parser needs", tmp.name ? "regex" : "name");
+		goto out;
+	}
+	if (!valid_parser_name(tmp.name)) {
+		rc = yfail(y, name_node,
+			   "parser names are [A-Za-z0-9_.-]+ and not auto, pipe or json:", tmp.name);
+		goto out;
+	}
+	if (find_parser(c, tmp.name) >= 0) {
+		rc = yfail(y, name_node, "two parsers named", tmp.name);
+		goto out;
+	}
+	if (c->nrx >= CD_PARSERS_MAX) {
+		rc = yfail(y, m, "too many parsers", NULL);
+		goto out;
+	}
+	tmp.line = (unsigned)regex_node->start_mark.line + 1;
+	tmp.col = (unsigned)regex_node->start_mark.column + 1;
+	c->rx[c->nrx++] = tmp;
+	return 0;
+out:
+	free(tmp.name);
+	free(tmp.regex);
+	free(tmp.time_format);
 	return rc;
 }
 
@@ -917,7 +1109,12 @@ static int load_root(struct yctx *y, struct cd_config *c, yaml_node_t *root)
 		} else if (strcmp(k, "parser") == 0) {
 			YS(s, v, k);
 			if (cd_config_set_parser(c, s, NULL) < 0)
-				rc = yfail(y, v, "expected auto, pipe or json for", k);
+				rc = yfail(y, v,
+					   "expected auto, pipe, json, regex:PATTERN or a parser's name for",
+					   k);
+			c->parser_line = (unsigned)v->start_mark.line + 1;
+		} else if (strcmp(k, "parsers") == 0) {
+			rc = load_list(y, c, v, k, load_parser);
 		} else if (strcmp(k, "log_level") == 0) {
 			YS(s, v, k);
 			if (parse_level(s, &c->log_level) < 0)
@@ -1008,7 +1205,9 @@ int cd_config_env(struct cd_config *c, struct cd_err *err)
 	if ((s = getenv("CLEWD_HTTP_LISTEN")) && *s && (rc = set_str(&c->http_listen, s, err)) < 0)
 		return rc;
 	if ((s = getenv("CLEWD_PARSER")) && *s && cd_config_set_parser(c, s, err) < 0)
-		return cd_err_set(err, -CD_EINVAL, 0, "CLEWD_PARSER=%s: expected auto, pipe or json", s);
+		return cd_err_set(
+			err, -CD_EINVAL, 0,
+			"CLEWD_PARSER=%s: expected auto, pipe, json, regex:PATTERN or a parser's name", s);
 	if ((s = getenv("CLEWD_LOG_LEVEL")) && *s && parse_level(s, &c->log_level) < 0)
 		return cd_err_set(err, -CD_EINVAL, 0,
 				  "CLEWD_LOG_LEVEL=%s: expected trace, debug, info, warn or error", s);
@@ -1029,6 +1228,73 @@ bool cd_config_needs_state(const struct cd_config *c)
 	return false;
 }
 
+/* "FILE:LINE:COL: " of a place in the file, or "" for the command line. */
+static void where(const struct cd_config *c, unsigned line, unsigned col, char *buf, size_t cap)
+{
+	if (line && c->file)
+		snprintf(buf, cap, "%s:%u:%u: ", c->file, line, col);
+	else
+		buf[0] = '\0';
+}
+
+/* Compile every regex once: --check-config reports what the daemon would meet. */
+static int check_regexes(const struct cd_config *c, struct cd_err *err)
+{
+	struct parse_regex *rx;
+	struct cd_err e = {0, 0, ""};
+	char at[CD_INPUT_NAME_MAX + 32];
+
+	for (unsigned i = 0; i < c->nrx; i++) {
+		const struct cd_parser_conf *pc = &c->rx[i];
+		if (parse_regex_new(&rx, pc->regex, pc->time_format, 0, &e) < 0) {
+			where(c, pc->line, pc->col, at, sizeof(at));
+			if (!pc->line && strcmp(pc->name, "regex") == 0)
+				return cd_err_set(err, e.code, 0, "-p: %s", e.msg);
+			return cd_err_set(err, e.code, 0, "%sparser %s: %s", at, pc->name, e.msg);
+		}
+		parse_regex_free(rx);
+	}
+	for (unsigned i = 0; i < c->nin; i++) {
+		const struct cd_input_conf *in = &c->in[i];
+		if (!in->ml_start)
+			continue;
+		if (parse_regex_new(&rx, in->ml_start, NULL, 0, &e) < 0) {
+			where(c, in->ml_line, in->ml_col, at, sizeof(at));
+			if (!in->ml_line)
+				return cd_err_set(err, e.code, 0, "--multiline-start: %s", e.msg);
+			return cd_err_set(err, e.code, 0, "%sinput %u: multiline_start: %s", at, i + 1,
+					  e.msg);
+		}
+		parse_regex_free(rx);
+	}
+	return 0;
+}
+
+/* Every parser: names a parser that exists (they may be declared after their use). */
+static int check_parser_names(const struct cd_config *c, struct cd_err *err)
+{
+	char at[CD_INPUT_NAME_MAX + 32];
+	const struct cd_parser_conf *rx;
+	enum cd_parser p;
+
+	if (c->parser == CD_PARSER_REGEX && (!c->parser_name || find_parser(c, c->parser_name) < 0)) {
+		where(c, c->parser_line, 1, at, sizeof(at));
+		return cd_err_set(err, -CD_EINVAL, 0, "%sparser %s: no such parser (give it under parsers:)",
+				  at, c->parser_name ? c->parser_name : "?");
+	}
+	for (unsigned i = 0; i < c->nin; i++) {
+		if (cd_config_input_parser(c, i, &p, &rx) == 0)
+			continue;
+		where(c, c->in[i].line, 1, at, sizeof(at));
+		return cd_err_set(
+			err, -CD_EINVAL, 0,
+			"%sinput %u: parser %s: no such parser (expected auto, pipe, json or a name "
+			"under parsers:)",
+			at, i + 1, c->in[i].parser_name);
+	}
+	return 0;
+}
+
 int cd_config_finish(struct cd_config *c, struct cd_err *err)
 {
 	char buf[CD_INPUT_NAME_MAX];
@@ -1036,6 +1302,8 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 
 	if (c->nin == 0)
 		return cd_err_set(err, -CD_EINVAL, 0, "no input: give -i SPEC or inputs: in the config file");
+	if ((rc = check_parser_names(c, err)) < 0 || (rc = check_regexes(c, err)) < 0)
+		return rc;
 	if (!c->state_dir && (rc = set_str(&c->state_dir, "/var/lib/clew", err)) < 0)
 		return rc;
 	if (c->nout == 0) {

@@ -18,7 +18,20 @@
 #include "cd_limits.h"
 #include "util/err.h"
 
-enum cd_parser { CD_PARSER_AUTO = 0, CD_PARSER_PIPE, CD_PARSER_JSON };
+/* Parsers: the built-in ones, or a named regex parser (struct cd_parser_conf). */
+enum cd_parser { CD_PARSER_AUTO = 0, CD_PARSER_PIPE, CD_PARSER_JSON, CD_PARSER_REGEX };
+
+/*
+ * A regex parser (parse/regex.h): parsers: in the file, or the one named
+ * "regex" that -p regex:PATTERN [--time-format FMT] defines.
+ */
+struct cd_parser_conf {
+	char *name;	    /* owned; what parser: names */
+	char *regex;	    /* PCRE2 pattern with named groups (owned) */
+	char *time_format;  /* owned; NULL: rfc3339 */
+	unsigned line, col; /* of the regex in the file (0: command line) */
+};
+
 enum cd_in_type { CD_IN_STDIN = 0, CD_IN_TAIL };
 /*
  * Output types. The network outputs (issue 5) take their settings as
@@ -50,6 +63,10 @@ struct cd_input_conf {
 	char *path;	      /* tail: a file path or glob (owned); NULL for stdin */
 	bool from_tail;	      /* tail: files without a checkpoint start at their end */
 	unsigned line;	      /* config line that declared it (0: command line) */
+	char *parser_name;    /* owned: its parser: (auto|pipe|json|NAME); NULL: the global one */
+	char *ml_start;	      /* owned: multiline_start, a line matching it starts a record */
+	unsigned ml_line;     /* config line of ml_start (0: command line) */
+	unsigned ml_col;      /* and its column */
 };
 
 /*
@@ -116,7 +133,11 @@ struct cd_config {
 	char *checkpoint;			   /* checkpoint file; default STATE_DIR/checkpoint */
 	char *spool_dir;			   /* outputs' spools; default STATE_DIR/spool; NULL: none */
 	uint64_t spool_bytes;			   /* limit of one output's spool */
-	enum cd_parser parser;			   /* auto | pipe | json */
+	enum cd_parser parser;			   /* auto | pipe | json | regex (then parser_name) */
+	char *parser_name;			   /* owned: the regex parser that parser: names */
+	unsigned parser_line;			   /* config line of parser: (0: elsewhere) */
+	struct cd_parser_conf rx[CD_PARSERS_MAX];  /* regex parsers (parsers:, -p regex:) */
+	unsigned nrx;				   /* used entries of rx[] */
 	bool multiline;				   /* join continuation lines (default on) */
 	uint64_t multiline_ms;			   /* flush a held record after this (default 1000) */
 	uint64_t chunk_age_ms;			   /* seal a chunk this old (default CD_CHUNK_AGE_MS) */
@@ -153,12 +174,42 @@ int cd_config_env(struct cd_config *c, struct cd_err *err);
 /*
  * cd_config_add_input_spec() - "stdin", "tail:GLOB" (command line -i).
  * cd_config_add_output_spec() - "archive:DIR", "stdout[:json|pipe]",
- * "file:PATH[:json|pipe]", or a network output's URI (-o). cd_config_set_parser() - "auto|pipe|json".
+ * "file:PATH[:json|pipe]", or a network output's URI (-o).
+ * cd_config_set_parser() - "auto|pipe|json", "regex:PATTERN" (as
+ * cd_config_set_regex() without a time format) or the NAME of a parser
+ * (checked by cd_config_finish(): parsers may come later in the file).
  * Return: 0, -CD_EINVAL, -CD_ELIMIT, -CD_ENOMEM.
  */
 int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_err *err);
 int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_err *err);
 int cd_config_set_parser(struct cd_config *c, const char *name, struct cd_err *err);
+
+/*
+ * cd_config_set_regex() - define (or replace) the parser named "regex"
+ * with @pattern and @time_format (NULL: rfc3339) and make it the global
+ * parser: -p regex:PATTERN --time-format FMT. Checked by cd_config_finish().
+ * Return: 0, -CD_ELIMIT, -CD_ENOMEM.
+ */
+int cd_config_set_regex(struct cd_config *c, const char *pattern, const char *time_format,
+			struct cd_err *err);
+
+/*
+ * cd_config_set_multiline_start() - every input's multiline_start becomes
+ * @regex (--multiline-start). Return: 0 or -CD_ENOMEM.
+ */
+int cd_config_set_multiline_start(struct cd_config *c, const char *regex, struct cd_err *err);
+
+/*
+ * cd_config_input_parser() - the parser of input @idx: its own parser: or
+ * the global one; *@rx is the regex parser's entry when *@p is
+ * CD_PARSER_REGEX, else NULL. Return: 0, or -CD_ENOENT for a name that
+ * no parser has (cd_config_finish() reports those).
+ */
+int cd_config_input_parser(const struct cd_config *c, unsigned idx, enum cd_parser *p,
+			   const struct cd_parser_conf **rx);
+
+/* cd_config_parser_name() - "auto", "pipe", "json", or @rx's name for CD_PARSER_REGEX. */
+const char *cd_config_parser_name(enum cd_parser p, const struct cd_parser_conf *rx);
 
 /* cd_config_clear_inputs()/_outputs() - drop the file's lists (the command line replaces them). */
 void cd_config_clear_inputs(struct cd_config *c);
@@ -166,7 +217,10 @@ void cd_config_clear_outputs(struct cd_config *c);
 
 /*
  * cd_config_finish() - check @c and fill what depends on other settings:
- * no outputs = one archive at STATE_DIR/archive; the checkpoint path.
+ * no outputs = one archive at STATE_DIR/archive; the checkpoint path;
+ * each input's parser (its own parser: or the global one) resolved; every
+ * regex compiled once to check it (errors give the config line and
+ * PCRE2's message and offset).
  * Return: 0 or -CD_EINVAL (no input, ...), -CD_ENOMEM.
  */
 int cd_config_finish(struct cd_config *c, struct cd_err *err);

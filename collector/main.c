@@ -41,7 +41,14 @@ static void usage(FILE *f)
 	      "  -i, --input SPEC       an input (repeatable; replaces the file's inputs):\n"
 	      "                           tail:PATH_OR_GLOB   follow files (rotation, truncation)\n"
 	      "                           stdin               read to EOF, deliver, exit 0\n"
-	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json\n"
+	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json,\n"
+	      "                         regex:PATTERN (PCRE2, named groups: time, level,\n"
+	      "                         service, trace, span, parent, ids, method, path,\n"
+	      "                         message; other groups become attributes), or the\n"
+	      "                         name of a parser under parsers: in the file\n"
+	      "      --time-format FMT  how -p regex: reads its time group: rfc3339 (default),\n"
+	      "                         epoch, epoch_ms, epoch_us, epoch_ns, or a pattern such\n"
+	      "                         as '%d/%b/%Y:%H:%M:%S %z' (%f fraction, %z zone)\n"
 	      "  -o, --output SPEC      an output (repeatable; replaces the file's outputs):\n"
 	      "                           archive:DIR         the archive tracegrep searches\n"
 	      "                           stdout[:json|pipe]  lines on stdout (default json)\n"
@@ -51,6 +58,8 @@ static void usage(FILE *f)
 	      "      --read-from WHERE  head|tail: where files without a checkpoint start\n"
 	      "                         (for -i tail inputs; default head)\n"
 	      "      --no-multiline     do not join continuation lines to the record above\n"
+	      "      --multiline-start REGEX  a line matching REGEX starts a record; the\n"
+	      "                         others join the record above (every input)\n"
 	      "      --log-level LEVEL  debug, info (default), warn, error: clewd's own log\n"
 	      "      --http ADDR        serve /health and /metrics on ADDR (e.g. 127.0.0.1:2020)\n"
 	      "      --check-config     check the configuration, print a summary, exit\n"
@@ -68,6 +77,8 @@ static void usage(FILE *f)
 	      "  clewd -i stdin -p auto -o stdout:json < app.log > app.json   # convert a file\n"
 	      "  clewd -s /tmp/st -i 'tail:/srv/logs/*.log' -o file:/tmp/all.log:pipe -o stdout\n"
 	      "  clewd -c clewd.yaml --check-config\n"
+	      "  clewd -i stdin -o stdout -p 'regex:^(?<time>\\S+ \\S+) (?<level>\\w+) (?<message>.*)' \\\n"
+	      "        --time-format '%Y-%m-%d %H:%M:%S,%f' --multiline-start '^\\d{4}-' < app.log\n"
 	      "\n"
 	      "Signals: SIGTERM/SIGINT stop reading and deliver what was read (within\n"
 	      "drain_timeout; an output that is down gets it in its disk spool); positions\n"
@@ -89,10 +100,9 @@ static int fail_usage(bool plain, const char *what)
 
 static void summary(const struct cd_config *c)
 {
-	static const char *const parsers[] = {"auto", "pipe", "json"};
-
 	printf("configuration ok%s%s\n", c->file ? ": " : "", c->file ? c->file : "");
-	printf("  parser: %s, multiline: %s (%llu ms), chunk age: %llu ms\n", parsers[c->parser],
+	printf("  parser: %s, multiline: %s (%llu ms), chunk age: %llu ms\n",
+	       c->parser == CD_PARSER_REGEX ? c->parser_name : cd_config_parser_name(c->parser, NULL),
 	       c->multiline ? "on" : "off", (unsigned long long)c->multiline_ms,
 	       (unsigned long long)c->chunk_age_ms);
 	printf("  state: %s (checkpoint %s)\n", c->state_dir, c->checkpoint);
@@ -103,6 +113,21 @@ static void summary(const struct cd_config *c)
 		printf("  input %u: %s%s%s%s\n", i + 1, c->in[i].type == CD_IN_TAIL ? "tail:" : "stdin",
 		       c->in[i].path ? c->in[i].path : "", c->in[i].type == CD_IN_TAIL ? " read_from " : "",
 		       c->in[i].type == CD_IN_TAIL ? (c->in[i].from_tail ? "tail" : "head") : "");
+	for (unsigned i = 0; i < c->nin; i++) {
+		const struct cd_parser_conf *rx;
+		enum cd_parser p;
+
+		if (!c->in[i].parser_name && !c->in[i].ml_start)
+			continue;
+		cd_config_input_parser(c, i, &p, &rx);
+		printf("  input %u: parser %s%s%s\n", i + 1, cd_config_parser_name(p, rx),
+		       c->in[i].ml_start ? ", multiline_start " : "",
+		       c->in[i].ml_start ? c->in[i].ml_start : "");
+	}
+	for (unsigned i = 0; i < c->nrx; i++)
+		printf("  parser %s: regex %s%s%s\n", c->rx[i].name, c->rx[i].regex,
+		       c->rx[i].time_format ? ", time_format " : "",
+		       c->rx[i].time_format ? c->rx[i].time_format : "");
 	for (unsigned i = 0; i < c->nout; i++) {
 		const struct cd_output_conf *o = &c->out[i];
 		printf("  output %s: %s%s%s%s", o->name, cd_out_type_name(o->type), o->path ? ":" : "",
@@ -122,7 +147,7 @@ static void summary(const struct cd_config *c)
 
 /* What the command line says; applied over the file and the environment, again on every reload. */
 struct cli {
-	const char *file, *parser, *state_dir, *read_from, *log_level, *http;
+	const char *file, *parser, *state_dir, *read_from, *log_level, *http, *time_format, *ml_start;
 	const char *ins[CD_INPUTS_MAX], *outs[CD_OUTPUTS_MAX];
 	unsigned nins, nouts;
 	bool no_ml;
@@ -146,7 +171,15 @@ static int build_config(struct cd_config *cf, const struct cli *cli, struct cd_e
 	for (unsigned i = 0; i < cli->nouts; i++)
 		if (cd_config_add_output_spec(cf, cli->outs[i], err) < 0)
 			return -CD_EINVAL;
-	if (cli->parser && cd_config_set_parser(cf, cli->parser, err) < 0)
+	if (cli->time_format && (!cli->parser || strncmp(cli->parser, "regex:", 6) != 0))
+		return cd_err_set(err, -CD_EINVAL, 0, "--time-format goes with -p regex:PATTERN");
+	if (cli->parser && strncmp(cli->parser, "regex:", 6) == 0) {
+		if (cd_config_set_regex(cf, cli->parser + 6, cli->time_format, err) < 0)
+			return -CD_EINVAL;
+	} else if (cli->parser && cd_config_set_parser(cf, cli->parser, err) < 0) {
+		return -CD_EINVAL;
+	}
+	if (cli->ml_start && cd_config_set_multiline_start(cf, cli->ml_start, err) < 0)
 		return -CD_EINVAL;
 	if (cli->state_dir) {
 		free(cf->state_dir);
@@ -282,7 +315,15 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_READ_FROM, OPT_NO_ML, OPT_LOG_LEVEL, OPT_HTTP };
+	enum {
+		OPT_CHECK = 256,
+		OPT_READ_FROM,
+		OPT_NO_ML,
+		OPT_LOG_LEVEL,
+		OPT_HTTP,
+		OPT_TIME_FORMAT,
+		OPT_ML_START
+	};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"input", required_argument, NULL, 'i'},
@@ -291,6 +332,8 @@ int main(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"read-from", required_argument, NULL, OPT_READ_FROM},
 		{"no-multiline", no_argument, NULL, OPT_NO_ML},
+		{"time-format", required_argument, NULL, OPT_TIME_FORMAT},
+		{"multiline-start", required_argument, NULL, OPT_ML_START},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"http", required_argument, NULL, OPT_HTTP},
 		{"check-config", no_argument, NULL, OPT_CHECK},
@@ -333,6 +376,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_ML:
 			cli.no_ml = true;
+			break;
+		case OPT_TIME_FORMAT:
+			cli.time_format = optarg;
+			break;
+		case OPT_ML_START:
+			cli.ml_start = optarg;
 			break;
 		case OPT_LOG_LEVEL:
 			cli.log_level = optarg;

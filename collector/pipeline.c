@@ -66,6 +66,9 @@ struct pl_in {
 	const struct in_plugin *p; /* the plugin */
 	void *st;		   /* its state */
 	struct pl_in_stats stats;  /* counters */
+	enum cd_parser parser;	   /* its parser */
+	struct parse_regex *rx;	   /* CD_PARSER_REGEX: its compiled regex (owned) */
+	struct parse_regex *mls;   /* its multiline_start (owned); NULL: the pipe/JSON rule */
 };
 
 struct pl_out {
@@ -413,7 +416,7 @@ static void emit_record(struct pipeline *pl, struct pl_source *s, const char *te
 	memset(&src, 0, sizeof(src));
 	src.input = fmt_str_c(s->display);
 	src.offset = start_off;
-	rc = parse_line(pl->cf->parser, text, len, r, &fe);
+	rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, text, len, r, &fe);
 	st->records++;
 	if (split_part) {
 		st->split++;
@@ -454,6 +457,7 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		    uint64_t end_off)
 {
 	const int64_t deadline = pl->now + (int64_t)pl->cf->multiline_ms * 1000000;
+	struct parse_regex *mls = pl->in[s->input].mls;
 	bool start;
 
 	if (s->split_part) {
@@ -462,16 +466,16 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		s->split_part = 0;
 		return;
 	}
-	if (!pl->cf->multiline) {
+	if (!pl->cf->multiline && !mls) {
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
-	if (parse_ml_joins(&s->ml, line, len)) {
+	if (parse_ml_joins(&s->ml, mls, line, len)) {
 		parse_ml_append(&s->ml, line, len, end_off, deadline);
 		return;
 	}
 	flush_held(pl, s);
-	start = fmt_detect(line, len) != FMT_UNKNOWN;
+	start = parse_ml_starts(mls, line, len);
 	if (!start) {
 		/* nothing above to join: a record of its own, nothing can join it */
 		emit_record(pl, s, line, len, off, end_off, 0);
@@ -1123,6 +1127,25 @@ static int open_spool(struct pl_out *o, const struct cd_config *cf, struct cd_er
 	return 0;
 }
 
+/* Compile each input's regex parser and multiline_start (one match data block each). */
+static int compile_parsers(struct pipeline *pl, const struct cd_config *cf, struct cd_err *err)
+{
+	int rc;
+
+	for (unsigned i = 0; i < cf->nin; i++) {
+		const struct cd_parser_conf *rx;
+
+		if ((rc = cd_config_input_parser(cf, i, &pl->in[i].parser, &rx)) < 0)
+			return cd_err_set(err, -CD_EINVAL, 0, "input %u: no such parser", i + 1);
+		if (rx && (rc = parse_regex_new(&pl->in[i].rx, rx->regex, rx->time_format, 0, err)) < 0)
+			return rc;
+		if (cf->in[i].ml_start &&
+		    (rc = parse_regex_new(&pl->in[i].mls, cf->in[i].ml_start, NULL, 0, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_err *err)
 {
 	struct pipeline *pl;
@@ -1161,7 +1184,7 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 	}
 	if (cd_config_needs_state(cf) && (rc = checkpoint_open(&pl->ckpt, cf->checkpoint, err)) < 0)
 		goto err_free;
-	if ((rc = pipeline_check_outputs(cf, err)) < 0)
+	if ((rc = pipeline_check_outputs(cf, err)) < 0 || (rc = compile_parsers(pl, cf, err)) < 0)
 		goto err_free;
 	for (unsigned k = 0; k < cf->nout; k++) {
 		struct pl_out *o = &pl->out[k];
@@ -1226,6 +1249,10 @@ void pipeline_free(struct pipeline *pl)
 		struct pl_watch *w = pl->watches;
 		pl->watches = w->next;
 		free(w);
+	}
+	for (unsigned i = 0; i < CD_INPUTS_MAX; i++) {
+		parse_regex_free(pl->in[i].rx);
+		parse_regex_free(pl->in[i].mls);
 	}
 	chunk_free(pl->cur);
 	chunk_free(pl->spare);

@@ -13,8 +13,10 @@ BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev libr
   g++ libspdlog-dev zlib1g-dev libyaml-dev"
 # The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the
 # style check, chromium for the headless check of tracegrep --html, prometheus for promtool
-# (clewd's /metrics is checked with promtool check metrics).
-TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium prometheus"
+# (clewd's /metrics is checked with promtool check metrics), redis and a JDK (java runs a
+# source file) whose real logs the regex parser tests read (tests/collector/regex).
+TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium prometheus
+  redis-server redis-tools openjdk-17-jdk-headless"
 
 # need_packages PKG... - install those of PKG that are not installed yet.
 need_packages() {

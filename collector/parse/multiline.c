@@ -9,6 +9,8 @@
  * that starts no record with no record above it is never held open for
  * joining: continuation lines join only a record start. The join is
  * bounded by CD_MULTILINE_MAX; the buffer is allocated on first use, once.
+ * An input with a multiline_start regex replaces the fmt_detect() rule:
+ * a line matching it starts a record, any other line continues one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +32,17 @@ void parse_ml_release(struct parse_ml *m)
 	memset(m, 0, sizeof(*m));
 }
 
-bool parse_ml_joins(const struct parse_ml *m, const char *line, size_t len)
+bool parse_ml_starts(struct parse_regex *start, const char *line, size_t len)
+{
+	if (start)
+		return parse_regex_matches(start, line, len);
+	return fmt_detect(line, len) != FMT_UNKNOWN;
+}
+
+bool parse_ml_joins(const struct parse_ml *m, struct parse_regex *start, const char *line, size_t len)
 {
 	return m->held && m->is_start && m->len + 1 + len <= CD_MULTILINE_MAX &&
-	       fmt_detect(line, len) == FMT_UNKNOWN;
+	       !parse_ml_starts(start, line, len);
 }
 
 void parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns)

@@ -3,7 +3,8 @@
  *
  * DESIGN: one switch, no state. "auto" is fmt_parse(): JSON when the line
  * starts with '{', pipe when it starts a pipe record, otherwise "not a
- * record start" — which the pipeline keeps as a raw record.
+ * record start" — which the pipeline keeps as a raw record. A user's
+ * regex parser (parse/regex.c) carries its own compiled state, passed in.
  */
 #include "fmt/detect.h"
 #include "fmt/json.h"
@@ -11,13 +12,16 @@
 #include "parse/parse.h"
 #include "util/banned.h"
 
-int parse_line(enum cd_parser parser, const char *s, size_t n, struct fmt_record *rec, struct fmt_err *err)
+int parse_line(enum cd_parser parser, struct parse_regex *rx, const char *s, size_t n, struct fmt_record *rec,
+	       struct fmt_err *err)
 {
 	switch (parser) {
 	case CD_PARSER_PIPE:
 		return fmt_pipe_parse(s, n, rec, err);
 	case CD_PARSER_JSON:
 		return fmt_json_parse(s, n, rec, err);
+	case CD_PARSER_REGEX:
+		return parse_regex_line(rx, s, n, rec, err);
 	case CD_PARSER_AUTO:
 		break;
 	}

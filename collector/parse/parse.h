@@ -3,8 +3,9 @@
  * multiline join that runs before it.
  *
  * The parsers themselves are the formats library's (fmt_pipe_parse,
- * fmt_json_parse, fmt_parse for auto): pure functions over (buf, len)
- * with views into the line (STYLE G6). Nothing here does I/O.
+ * fmt_json_parse, fmt_parse for auto) and the user's regex parsers
+ * (parse/regex.h): functions over (buf, len) with views into the line
+ * (STYLE G6). Nothing here does I/O.
  */
 #ifndef CD_PARSE_PARSE_H
 #define CD_PARSE_PARSE_H
@@ -15,13 +16,16 @@
 
 #include "config.h"
 #include "fmt/record.h"
+#include "parse/regex.h"
 
 /*
  * parse_line() - parse @s (@n bytes: one record's line and its
- * continuation lines) with @parser into @rec (views into @s).
+ * continuation lines) with @parser (@rx: the compiled regex when @parser
+ * is CD_PARSER_REGEX, else unused) into @rec (views into @s).
  * Return: 0, or a negative FMT code with @err set and @rec cleared.
  */
-int parse_line(enum cd_parser parser, const char *s, size_t n, struct fmt_record *rec, struct fmt_err *err);
+int parse_line(enum cd_parser parser, struct parse_regex *rx, const char *s, size_t n, struct fmt_record *rec,
+	       struct fmt_err *err);
 
 /*
  * A record held back by the multiline join: its first line and the
@@ -42,11 +46,18 @@ void parse_ml_init(struct parse_ml *m);
 void parse_ml_release(struct parse_ml *m);
 
 /*
- * parse_ml_joins() - whether @line continues the held record: one is
- * held, it started a record, @line starts none (fmt_detect() says
- * FMT_UNKNOWN) and the join stays within CD_MULTILINE_MAX.
+ * parse_ml_starts() - whether @line starts a record: it matches @start
+ * (an input's multiline_start), or, when @start is NULL, fmt_detect()
+ * sees a pipe or JSON record in it.
  */
-bool parse_ml_joins(const struct parse_ml *m, const char *line, size_t len);
+bool parse_ml_starts(struct parse_regex *start, const char *line, size_t len);
+
+/*
+ * parse_ml_joins() - whether @line continues the held record: one is
+ * held, it started a record, @line starts none (parse_ml_starts() with
+ * @start) and the join stays within CD_MULTILINE_MAX.
+ */
+bool parse_ml_joins(const struct parse_ml *m, struct parse_regex *start, const char *line, size_t len);
 
 /* parse_ml_append() - add "\n" + @line to the held record (parse_ml_joins() said so). */
 void parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns);
