@@ -75,6 +75,7 @@ static const char *const out_type_names[CD_OUT_TYPES] = {
 	[CD_OUT_LOGSTASH_REDIS] = "logstash+redis",
 	[CD_OUT_INFLUXDB] = "influxdb",
 	[CD_OUT_INFLUXDB2] = "influxdb2",
+	[CD_OUT_NULL] = "null",
 };
 
 const char *cd_out_type_name(enum cd_out_type t)
@@ -93,7 +94,7 @@ int cd_out_type_from_name(const char *name)
 /* Whether @t takes its settings as options (the network outputs). */
 static bool takes_opts(enum cd_out_type t)
 {
-	return t != CD_OUT_ARCHIVE && t != CD_OUT_STDOUT && t != CD_OUT_FILE;
+	return t != CD_OUT_ARCHIVE && t != CD_OUT_STDOUT && t != CD_OUT_FILE && t != CD_OUT_NULL;
 }
 
 /* --- options of network outputs ---------------------------------------- */
@@ -605,6 +606,12 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 		o->format = f;
 		return 0;
 	}
+	if (strcmp(spec, "null") == 0) {
+		if (!(o = new_output(c, err)))
+			return -CD_ELIMIT;
+		o->type = CD_OUT_NULL;
+		return 0;
+	}
 	if (strncmp(spec, "archive:", 8) == 0 && spec[8]) {
 		if (!(o = new_output(c, err)))
 			return -CD_ELIMIT;
@@ -982,7 +989,7 @@ static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 			   "format");
 		goto out;
 	}
-	if (tmp.type != CD_OUT_STDOUT && !tmp.path) {
+	if (tmp.type != CD_OUT_STDOUT && tmp.type != CD_OUT_NULL && !tmp.path) {
 		rc = yfail(y, m, "this output needs", "path");
 		goto out;
 	}

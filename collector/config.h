@@ -49,6 +49,7 @@ enum cd_out_type {
 	CD_OUT_LOGSTASH_REDIS, /* logstash+redis://HOST:PORT/KEY */
 	CD_OUT_INFLUXDB,       /* influxdb://HOST:PORT/DB (v1) */
 	CD_OUT_INFLUXDB2,      /* influxdb2://HOST:PORT/BUCKET?org=O&token=T */
+	CD_OUT_NULL,	       /* null: acknowledges and drops (benchmarks) */
 	CD_OUT_TYPES	       /* count */
 };
 

@@ -1060,6 +1060,7 @@ static const struct out_plugin *const outputs[CD_OUT_TYPES] = {
 	[CD_OUT_ARCHIVE] = &out_archive,
 	[CD_OUT_STDOUT] = &out_stdout,
 	[CD_OUT_FILE] = &out_file,
+	[CD_OUT_NULL] = &out_null,
 };
 
 int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err)
