@@ -920,7 +920,9 @@ static int next_timeout(const struct pipeline *pl, bool more, bool draining)
 			until = min64(until, s->ml.deadline_ns);
 	if (pl->qhead)
 		for (unsigned k = 0; k < pl->nout; k++) {
-			until = min64(until, pl->out[k].retry_at);
+			/* a past retry_at (0 before any retry) is no reason to wake: it would spin */
+			if (pl->out[k].retry_at > pl->now)
+				until = min64(until, pl->out[k].retry_at);
 			if (pl->out[k].pending)
 				until = min64(until, pl->now + (int64_t)CD_OUT_POLL_MS * 1000000);
 		}
