@@ -41,6 +41,7 @@ struct ls_redis_conf {
 	char host[256];		     /* server address */
 	uint16_t port;		     /* server port */
 	const char *key;	     /* the list (borrowed from the configuration) */
+	const char *user;	     /* AUTH USER PASSWORD (Redis 6 ACLs), or NULL */
 	const char *password;	     /* AUTH, or NULL */
 	uint64_t db;		     /* SELECT, 0 = the default database */
 	uint64_t max_list;	     /* refuse while LLEN >= this; 0 = no cap */
@@ -71,9 +72,17 @@ struct ls_redis {
 	struct ls_stats st;	 /* counters */
 };
 
-static const char *const redis_keys[] = {
-	"address",	   "path",	   "key",     "password",	 "db",
-	"max_list_length", "batch_events", "timeout", "connect_timeout", NULL};
+static const char *const redis_keys[] = {"address",
+					 "user",
+					 "path",
+					 "key",
+					 "password",
+					 "db",
+					 "max_list_length",
+					 "batch_events",
+					 "timeout",
+					 "connect_timeout",
+					 NULL};
 
 static int redis_conf(const struct cd_output_conf *oc, struct ls_redis_conf *cf, struct cd_err *err)
 {
@@ -98,6 +107,11 @@ static int redis_conf(const struct cd_output_conf *oc, struct ls_redis_conf *cf,
 	if (cd_opt_get(oc, "key") && cd_opt_get(oc, "path"))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: key given twice (path and key)", oc->name);
 	cf->password = cd_opt_get(oc, "password");
+	cf->user = cd_opt_get(oc, "user");
+	if (cf->user && !*cf->user)
+		cf->user = NULL; /* redis://:PASSWORD@HOST: no user name */
+	if (cf->user && !cf->password)
+		return cd_err_set(err, -CD_EINVAL, 0, "output %s: user without password", oc->name);
 	if ((rc = cd_opt_u64(oc, "db", 0, 1u << 20, &cf->db, err)) < 0 ||
 	    (rc = cd_opt_u64(oc, "max_list_length", CD_LS_REDIS_LIST_DEFAULT, INT64_MAX, &cf->max_list,
 			     err)) < 0 ||
@@ -189,9 +203,10 @@ static bool redis_connect(struct ls_redis *r, int64_t now)
 		r->st.connects++;
 		cd_log(FMT_LEVEL_INFO, "logstash output: connected", "output", r->name, NULL);
 		if (r->cf.password) {
-			const char *argv[] = {"AUTH", r->cf.password};
-			const size_t lens[] = {4, strlen(r->cf.password)};
-			if (!redis_append(r, 2, argv, lens))
+			const char *argv[] = {"AUTH", r->cf.user ? r->cf.user : r->cf.password,
+					      r->cf.password};
+			const size_t lens[] = {4, strlen(argv[1]), strlen(r->cf.password)};
+			if (!redis_append(r, r->cf.user ? 3 : 2, argv, lens))
 				return false;
 			r->setup_replies++;
 		}

@@ -31,6 +31,37 @@
 
 static char tmp[512];
 
+/* Processes started by the test and not yet reaped: killed at exit, even when an assertion failed. */
+static pid_t spawned[64];
+static unsigned nspawned;
+
+static inline void forget_pid(pid_t pid)
+{
+	for (unsigned i = 0; i < nspawned; i++)
+		if (spawned[i] == pid)
+			spawned[i] = spawned[--nspawned];
+}
+
+static inline void ls_teardown(void)
+{
+	char sub[600];
+
+	/* a failed assertion exits the test's process: stop what it started (by PID) */
+	for (unsigned i = 0; i < nspawned; i++) {
+		kill(spawned[i], SIGKILL);
+		waitpid(spawned[i], NULL, 0);
+	}
+	nspawned = 0;
+	if (!tmp[0])
+		return;
+	snprintf(sub, sizeof(sub), "%s/state", tmp);
+	remove_tree(sub);
+	snprintf(sub, sizeof(sub), "%s/redis", tmp);
+	remove_tree(sub);
+	remove_tree(tmp);
+	tmp[0] = '\0';
+}
+
 static inline void ls_setup(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -38,17 +69,7 @@ static inline void ls_setup(void)
 	snprintf(tmp, sizeof(tmp), "%s/clewd-ls-XXXXXX", base && *base ? base : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static inline void ls_teardown(void)
-{
-	char sub[600];
-
-	snprintf(sub, sizeof(sub), "%s/state", tmp);
-	remove_tree(sub);
-	snprintf(sub, sizeof(sub), "%s/redis", tmp);
-	remove_tree(sub);
-	remove_tree(tmp);
+	atexit(ls_teardown); /* Check runs each test in a child that exits on a failure */
 }
 
 static inline void msleep(long ms)
@@ -122,6 +143,8 @@ static inline pid_t spawn(const char *const *argv, int in_fd, const char *log, c
 		execv(argv[0], (char *const *)(uintptr_t)argv);
 		_exit(127);
 	}
+	if (nspawned < sizeof(spawned) / sizeof(spawned[0]))
+		spawned[nspawned++] = pid;
 	return pid;
 }
 
@@ -130,21 +153,25 @@ static inline int wait_exit(pid_t pid)
 	int st;
 
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	forget_pid(pid);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Exit status of @pid if it exited within @secs, else -1 (still running). */
+/* Exit status of @pid if it exited within @secs (0: now), else -1 (still running). */
 static inline int wait_exit_for(pid_t pid, int secs)
 {
-	for (int i = 0; i < secs * 20; i++) {
+	for (int i = 0;; i++) {
 		int st;
 		pid_t r = waitpid(pid, &st, WNOHANG);
 		ck_assert_int_ge(r, 0);
-		if (r == pid)
+		if (r == pid) {
+			forget_pid(pid);
 			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		}
+		if (i >= secs * 20)
+			return -1;
 		msleep(50);
 	}
-	return -1;
 }
 
 static inline int stop(pid_t pid)
@@ -231,6 +258,8 @@ static inline pid_t spawn_writer(int fd, int total, int per_burst, long pause_ms
 		close(fd);
 		_exit(0);
 	}
+	if (nspawned < sizeof(spawned) / sizeof(spawned[0]))
+		spawned[nspawned++] = pid;
 	return pid;
 }
 
@@ -413,7 +442,7 @@ static inline void receiver_start(struct receiver *rv, const char *mode, unsigne
 	argv[n] = NULL;
 	rv->pid = spawn(argv, -1, tpath(log, "receiver.log"), NULL);
 	for (int i = 0; i < 600 && !(s = slurp(portfile, NULL)); i++) {
-		ck_assert_int_eq(waitpid(rv->pid, NULL, WNOHANG), 0); /* still alive */
+		ck_assert_int_eq(wait_exit_for(rv->pid, 0), -1); /* still alive */
 		msleep(50);
 	}
 	ck_assert_msg(s, "the receiver did not start listening");

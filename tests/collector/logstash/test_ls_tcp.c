@@ -93,7 +93,7 @@ START_TEST(tcp_peer_absent_at_start_is_retried_until_it_listens)
 	for (int i = 0; i < 600 && !log_count("output not ready: retrying"); i++)
 		msleep(50);
 	ck_assert_int_ge(log_count("output not ready: retrying"), 1);
-	ck_assert_int_eq(waitpid(d, NULL, WNOHANG), 0); /* still waiting, not given up */
+	ck_assert_int_eq(wait_exit_for(d, 0), -1); /* still waiting, not given up */
 	receiver_start(&rv, "tcp", port, "1", NULL);
 	ck_assert_int_eq(wait_exit_for(d, 120), 0);
 	receiver_stop(&rv, &r);

@@ -156,7 +156,7 @@ START_TEST(udp_a_closed_port_is_retried_until_a_receiver_listens)
 	for (int i = 0; i < 600 && !log_count("Connection refused"); i++)
 		msleep(50);
 	ck_assert_int_ge(log_count("Connection refused"), 1);
-	ck_assert_int_eq(waitpid(d, NULL, WNOHANG), 0);
+	ck_assert_int_eq(wait_exit_for(d, 0), -1);
 	receiver_start(&rv, "udp", port, "1", NULL);
 	ck_assert_int_eq(wait_exit_for(d, 120), 0);
 	ck_assert(receiver_wait(&rv, total, 30, &r));
