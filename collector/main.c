@@ -45,6 +45,8 @@ static void usage(FILE *f)
 	      "                           archive:DIR         the archive tracegrep searches\n"
 	      "                           stdout[:json|pipe]  lines on stdout (default json)\n"
 	      "                           file:PATH[:json|pipe]  lines appended to PATH, fdatasync'd\n"
+	      "                           logstash+tcp|udp|http|redis://HOST:PORT[/PATH][?K=V&..]\n"
+	      "                                               Logstash events (see clewd(8), OUTPUTS)\n"
 	      "                         no output: archive:STATE_DIR/archive\n"
 	      "  -s, --state-dir DIR    checkpoint and default archive (default /var/lib/clew)\n"
 	      "      --read-from WHERE  head|tail: where files without a checkpoint start\n"

@@ -10,10 +10,11 @@ die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 # spdlog only for bench_client's baseline (it builds without them, minus that row).
 BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev librdkafka-dev
   libcurl4-openssl-dev libpcre2-dev libjansson-dev check libsubunit-dev libmicrohttpd-dev
-  g++ libspdlog-dev zlib1g-dev libyaml-dev"
+  g++ libspdlog-dev zlib1g-dev libyaml-dev libhiredis-dev"
 # The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the
-# style check, chromium for the headless check of tracegrep --html.
-TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium"
+# style check, chromium for the headless check of tracegrep --html, redis-server for the
+# logstash+redis output's tests.
+TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium redis-server"
 
 # need_packages PKG... - install those of PKG that are not installed yet.
 need_packages() {

@@ -488,16 +488,20 @@ static inline void assert_complete(const struct ls_report *r, int total)
 /*
  * Count the events of a receiver's events file by their n (into @seen,
  * @total entries). Every line must be a JSON object with the Logstash
- * fields. Return: how many lines.
+ * fields; a last line without its newline (a receiver killed -9 while
+ * writing) is left out: that request was never answered, so it is sent
+ * again. Return: how many lines.
  */
 static inline long tally_events(const char *path, int total, int *seen)
 {
 	static const char *const need[] = {"@timestamp", "@version", "message", "host", "service", "trace"};
-	char *s = slurp(path, NULL), *line, *save = NULL;
+	char *s = slurp(path, NULL), *line, *save = NULL, *last_nl;
 	long lines = 0;
 
 	if (!s)
 		return 0;
+	last_nl = strrchr(s, '\n');
+	*(last_nl ? last_nl + 1 : s) = '\0';
 	for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_error_t jerr;
 		json_t *o = json_loads(line, 0, &jerr), *v;
