@@ -136,7 +136,8 @@ int ls_connect(const char *host, uint16_t port, int socktype, struct cd_err *err
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = socktype;
-	hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+	/* no AI_ADDRCONFIG: on a host with only loopback it would hide 127.0.0.1 */
+	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(service, sizeof(service), "%u", port);
 	rc = getaddrinfo(host, service, &hints, &res);
 	if (rc != 0)

@@ -74,7 +74,7 @@ static const char *const http_keys[] = {"address", "path",	 "user",      "passwo
 
 static int http_conf(const struct cd_output_conf *oc, struct ls_http_conf *cf, struct cd_err *err)
 {
-	const char *addr, *path;
+	const char *path;
 	char host[256];
 	uint16_t port;
 	int rc;
@@ -117,9 +117,10 @@ static int http_conf(const struct cd_output_conf *oc, struct ls_http_conf *cf, s
 	if (!!cf->cert_file != !!cf->key_file)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: cert_file and key_file go together",
 				  oc->name);
-	addr = cd_opt_get(oc, "address");
 	path = cd_opt_get(oc, "path");
-	if ((size_t)snprintf(cf->url, sizeof(cf->url), "%s://%s/%s", cf->tls ? "https" : "http", addr,
+	/* HOST and PORT, not the address as given: its default port is Logstash's 8080, not 80 */
+	if ((size_t)snprintf(cf->url, sizeof(cf->url), "%s://%s%s%s:%u/%s", cf->tls ? "https" : "http",
+			     strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
 			     path ? path : "") >= sizeof(cf->url))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: URL too long", oc->name);
 	if (strpbrk(cf->url, " \t\r\n"))

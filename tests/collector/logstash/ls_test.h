@@ -341,6 +341,19 @@ static inline long log_attr(const char *msg, const char *key)
 	return v;
 }
 
+/* clewd --check-config on @uri: its exit status; its output in *out. */
+static inline int check_config(const char *uri, char **out)
+{
+	char log[600];
+	const char *argv[] = {env_bin("CLEWD_BIN"), "-i", "stdin", "-o", uri, "--check-config", NULL};
+	int rc;
+
+	unlink(tpath(log, "check.log"));
+	rc = wait_exit(spawn(argv, -1, log, NULL));
+	*out = slurp(log, NULL);
+	return rc;
+}
+
 /* --- the receiver --------------------------------------------------------------- */
 
 struct ls_report {

@@ -198,6 +198,37 @@ START_TEST(http_receiver_killed_mid_stream_and_restarted_loses_nothing)
 }
 END_TEST
 
+/* @uri must fail --check-config with @what in the message. */
+static void refused(const char *uri, const char *what)
+{
+	char *out;
+
+	ck_assert_int_eq(check_config(uri, &out), 2);
+	ck_assert_msg(strstr(out, what), "%s: %s", uri, out);
+	free(out);
+}
+
+START_TEST(http_check_config_refuses_bad_options_without_connecting)
+{
+	char *out;
+
+	refused("logstash+http://u:p@127.0.0.1:8080/?token=t", "user/password or token, not both");
+	refused("logstash+http://127.0.0.1:8080/?ca_file=/etc/ca.pem", "need tls: true");
+	refused("logstash+http://127.0.0.1:8080/?tls=true&cert_file=/c.pem",
+		"cert_file and key_file go together");
+	refused("logstash+http://127.0.0.1:8080/?gzip_level=12", "gzip_level");
+	refused("logstash+http://127.0.0.1:8080/?gzip=maybe", "gzip");
+	refused("logstash+http://127.0.0.1:8080/?retry=always", "retry");
+	/* nothing listens on port 9: this passes because the check does not connect */
+	ck_assert_int_eq(check_config("logstash+http://u:p@127.0.0.1:9/in?tls=true&insecure=true&gzip=true&"
+				      "timeout=10s&connect_timeout=1s",
+				      &out),
+			 0);
+	ck_assert_msg(strstr(out, "password=***"), "%s", out); /* the summary does not show secrets */
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logstash+http");
@@ -214,6 +245,7 @@ int main(void)
 	tcase_add_test(tc, http_429_answers_are_retried_until_accepted);
 	tcase_add_test(tc, http_a_400_batch_is_given_up_counted_and_clewd_goes_on);
 	tcase_add_test(tc, http_receiver_killed_mid_stream_and_restarted_loses_nothing);
+	tcase_add_test(tc, http_check_config_refuses_bad_options_without_connecting);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

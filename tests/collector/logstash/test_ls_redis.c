@@ -314,6 +314,30 @@ START_TEST(redis_stopped_mid_stream_and_restarted_loses_nothing)
 }
 END_TEST
 
+/* @uri must fail --check-config with @what in the message. */
+static void refused(const char *uri, const char *what)
+{
+	char *out;
+
+	ck_assert_int_eq(check_config(uri, &out), 2);
+	ck_assert_msg(strstr(out, what), "%s: %s", uri, out);
+	free(out);
+}
+
+START_TEST(redis_check_config_refuses_bad_options_without_connecting)
+{
+	char *out;
+
+	refused("logstash+redis://127.0.0.1:6379", "the list's key is required");
+	refused("logstash+redis://127.0.0.1:6379/clew?key=other", "key given twice");
+	refused("logstash+redis://127.0.0.1:6379/clew?batch_events=0", "batch_events");
+	refused("logstash+redis://127.0.0.1:6379/clew?max_list_length=-1", "max_list_length");
+	refused("logstash+redis://someone@127.0.0.1:6379/clew", "user without password");
+	ck_assert_int_eq(check_config("logstash+redis://127.0.0.1:1/clew?max_list_length=0&db=2", &out), 0);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logstash+redis");
@@ -327,6 +351,7 @@ int main(void)
 	tcase_add_test(tc, redis_a_list_at_max_list_length_is_refused_until_drained);
 	tcase_add_test(tc, redis_password_and_database_are_used);
 	tcase_add_test(tc, redis_stopped_mid_stream_and_restarted_loses_nothing);
+	tcase_add_test(tc, redis_check_config_refuses_bad_options_without_connecting);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

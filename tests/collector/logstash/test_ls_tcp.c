@@ -104,19 +104,6 @@ START_TEST(tcp_peer_absent_at_start_is_retried_until_it_listens)
 }
 END_TEST
 
-/* clewd --check-config on @uri: its exit status; its output in *out. */
-static int check_config(const char *uri, char **out)
-{
-	char log[600];
-	const char *argv[] = {env_bin("CLEWD_BIN"), "-i", "stdin", "-o", uri, "--check-config", NULL};
-	int rc;
-
-	unlink(tpath(log, "check.log"));
-	rc = wait_exit(spawn(argv, -1, log, NULL));
-	*out = slurp(log, NULL);
-	return rc;
-}
-
 START_TEST(tcp_check_config_refuses_bad_options_without_connecting)
 {
 	char *out;

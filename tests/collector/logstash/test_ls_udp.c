@@ -166,6 +166,30 @@ START_TEST(udp_a_closed_port_is_retried_until_a_receiver_listens)
 }
 END_TEST
 
+/* @uri must fail --check-config with @what in the message. */
+static void refused(const char *uri, const char *what)
+{
+	char *out;
+
+	ck_assert_int_eq(check_config(uri, &out), 2);
+	ck_assert_msg(strstr(out, what), "%s: %s", uri, out);
+	free(out);
+}
+
+START_TEST(udp_check_config_refuses_bad_options_without_sending)
+{
+	char *out;
+
+	refused("logstash+udp://127.0.0.1", "address HOST:PORT is required");
+	refused("logstash+udp://127.0.0.1:5001?max_datagram=100", "max_datagram must be 512..65507");
+	refused("logstash+udp://127.0.0.1:5001?max_datagram=70000", "max_datagram must be 512..65507");
+	refused("logstash+udp://127.0.0.1:5001?max_datagram=big", "max_datagram");
+	ck_assert_int_eq(check_config("logstash+udp://127.0.0.1:9?max_datagram=1400&send_buffer=4M", &out),
+			 0);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logstash+udp");
@@ -178,6 +202,7 @@ int main(void)
 	tcase_add_test(tc, udp_every_event_arrives_in_a_datagram_of_its_own);
 	tcase_add_test(tc, udp_an_oversize_event_is_cut_to_valid_json_flagged_and_counted);
 	tcase_add_test(tc, udp_a_closed_port_is_retried_until_a_receiver_listens);
+	tcase_add_test(tc, udp_check_config_refuses_bad_options_without_sending);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
