@@ -10,10 +10,12 @@
  * at a time, oldest chunk first; the connection is kept alive between
  * requests. The answer decides:
  *   2xx            the chunk is acknowledged;
- *   429, 408, 5xx, no answer (connect, timeout, reset)
+ *   429, 408, 5xx, no answer (connect, timeout, reset), a redirect
+ *                  (not followed: it is a configuration error, and
+ *                  retrying keeps the events rather than lose them)
  *                  the chunk goes back to the pipeline and is retried
  *                  after its backoff (ls_common.h), younger ones wait;
- *   any other      (400, 401, 413, ...) the batch would fail the same
+ *   any other 4xx  (400, 401, 413, ...) the batch would fail the same
  *                  way forever: it is given up, logged as an error and
  *                  counted (rejected_total), and *acknowledged*, so one
  *                  poison batch cannot stall everything behind it.
@@ -247,7 +249,8 @@ static void http_finished(struct ls_http *h, CURLcode res)
 	h->st.errors++;
 	snprintf(why, sizeof(why), "HTTP %ld from %.200s%s%.*s", status, h->cf.url, h->resp_len ? ": " : "",
 		 (int)h->resp_len, h->resp);
-	if (status == 429 || status == 408 || status >= 500) {
+	if (status < 400 || status >= 500 || status == 429 || status == 408) {
+		/* 5xx, busy, or a 3xx this output does not follow: retry; the log says why */
 		h->st.retries++;
 		ls_queue_done(&h->q, 0, OUT_RETRY, why);
 		return;
