@@ -62,11 +62,30 @@ static inline void ls_teardown(void)
 	tmp[0] = '\0';
 }
 
-static inline void ls_setup(void)
+/*
+ * The suite's directory, made and removed in Check's parent process
+ * (unchecked fixture): a test that fails exits its child process at once
+ * (Check then kills the child's process group, our peers with it), so
+ * its own directory is removed here, with the suite's.
+ */
+static char suite_dir[400];
+
+static inline void ls_suite_setup(void)
 {
 	const char *base = getenv("TMPDIR");
 
-	snprintf(tmp, sizeof(tmp), "%s/clewd-ls-XXXXXX", base && *base ? base : "/tmp");
+	snprintf(suite_dir, sizeof(suite_dir), "%s/clewd-ls-XXXXXX", base && *base ? base : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(suite_dir));
+}
+
+static inline void ls_suite_teardown(void)
+{
+	remove_tree(suite_dir);
+}
+
+static inline void ls_setup(void)
+{
+	snprintf(tmp, sizeof(tmp), "%s/t-XXXXXX", suite_dir);
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
 	signal(SIGPIPE, SIG_IGN);
 	atexit(ls_teardown); /* Check runs each test in a child that exits on a failure */

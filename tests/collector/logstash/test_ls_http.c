@@ -236,6 +236,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_unchecked_fixture(tc, ls_suite_setup, ls_suite_teardown);
 	tcase_add_checked_fixture(tc, ls_setup, ls_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, http_every_event_arrives_in_ndjson_batches);

@@ -345,6 +345,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_unchecked_fixture(tc, ls_suite_setup, ls_suite_teardown);
 	tcase_add_checked_fixture(tc, ls_setup, ls_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, redis_every_event_is_pushed_onto_the_list_once);

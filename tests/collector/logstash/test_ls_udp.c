@@ -197,6 +197,7 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
+	tcase_add_unchecked_fixture(tc, ls_suite_setup, ls_suite_teardown);
 	tcase_add_checked_fixture(tc, short_chunks, ls_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, udp_every_event_arrives_in_a_datagram_of_its_own);
