@@ -344,4 +344,45 @@ _Static_assert(CD_QUEUE_CHUNKS_MAX >= 2, "one chunk in delivery and one filling 
 _Static_assert(CD_INPUTS_MAX >= 1 && CD_INPUTS_MAX <= 1024, "CD_INPUTS_MAX out of range");
 _Static_assert(CD_TAIL_FILES_MAX >= 1, "a tail input follows at least one file");
 
+/* --- Logstash outputs (collector/output/out_ls_*.c) ------------------ */
+
+/*
+ * Largest datagram of logstash+udp, by default and at most. 65000 fits
+ * Logstash's udp input buffer (buffer_size, 65536 by default) and the
+ * largest IPv4 UDP payload (65507); on a network with a 1500-byte MTU a
+ * big datagram travels as fragments, and losing one loses the event, so
+ * max_datagram may be lowered. Below 512 bytes an event could not keep
+ * even its IDs and timestamp.
+ */
+#ifndef CD_LS_UDP_DATAGRAM_DEFAULT
+#define CD_LS_UDP_DATAGRAM_DEFAULT 65000u
+#endif
+#define CD_LS_UDP_DATAGRAM_MIN 512u
+#define CD_LS_UDP_DATAGRAM_MAX 65507u
+
+/*
+ * Default max_list_length of logstash+redis: with Logstash not popping
+ * the list, this many events (~0.5 GB of Redis memory at 500 bytes an
+ * event) wait there before clewd holds back and spools instead.
+ */
+#ifndef CD_LS_REDIS_LIST_DEFAULT
+#define CD_LS_REDIS_LIST_DEFAULT 1000000u
+#endif
+
+/*
+ * Events in one RPUSH of logstash+redis by default: big enough that the
+ * per-command cost vanishes, small enough that one command stays well
+ * under Redis's 512 MB bulk and query-buffer limits; commands are
+ * pipelined, one in clewd's send buffer at a time.
+ */
+#ifndef CD_LS_REDIS_BATCH_DEFAULT
+#define CD_LS_REDIS_BATCH_DEFAULT 1000u
+#endif
+
+_Static_assert(CD_LS_UDP_DATAGRAM_DEFAULT >= CD_LS_UDP_DATAGRAM_MIN &&
+		       CD_LS_UDP_DATAGRAM_DEFAULT <= CD_LS_UDP_DATAGRAM_MAX,
+	       "the default datagram size must be allowed");
+_Static_assert(CD_LS_REDIS_BATCH_DEFAULT >= 1 && CD_LS_REDIS_BATCH_DEFAULT <= 100000,
+	       "an RPUSH carries at least one event and stays far below Redis's limits");
+
 #endif

@@ -54,6 +54,8 @@ static void usage(FILE *f)
 	      "                           stdout[:json|pipe|logstash]  lines on stdout (json)\n"
 	      "                           file:PATH[:json|pipe|logstash]  appended, fdatasync'd\n"
 	      "                           null                acknowledge and drop (benchmarks)\n"
+	      "                           logstash+tcp|udp|http|redis://HOST:PORT[/PATH][?K=V&..]\n"
+	      "                                               Logstash events (see clewd(8), OUTPUTS)\n"
 	      "                         no output: archive:STATE_DIR/archive\n"
 	      "  -s, --state-dir DIR    checkpoint and default archive (default /var/lib/clew)\n"
 	      "      --read-from WHERE  head|tail: where files without a checkpoint start\n"

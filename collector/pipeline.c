@@ -1060,6 +1060,10 @@ static const struct out_plugin *const outputs[CD_OUT_TYPES] = {
 	[CD_OUT_ARCHIVE] = &out_archive,
 	[CD_OUT_STDOUT] = &out_stdout,
 	[CD_OUT_FILE] = &out_file,
+	[CD_OUT_LOGSTASH_TCP] = &out_ls_tcp,
+	[CD_OUT_LOGSTASH_UDP] = &out_ls_udp,
+	[CD_OUT_LOGSTASH_HTTP] = &out_ls_http,
+	[CD_OUT_LOGSTASH_REDIS] = &out_ls_redis,
 	[CD_OUT_NULL] = &out_null,
 };
 
@@ -1293,12 +1297,17 @@ static int next_timeout(const struct pipeline *pl, bool more, bool draining)
 	for (const struct pl_source *s = pl->sources; s; s = s->next)
 		if (s->ml.held)
 			until = min64(until, s->ml.deadline_ns);
-	if (pl->qhead)
-		for (unsigned k = 0; k < pl->nout; k++) {
-			until = min64(until, pl->out[k].retry_at);
-			if (pl->out[k].pending)
-				until = min64(until, pl->now + (int64_t)CD_OUT_POLL_MS * 1000000);
-		}
+	for (unsigned k = 0; k < pl->nout; k++) {
+		const struct pl_out *o = &pl->out[k];
+
+		if (!pl->qhead && !o->replay && !(o->spool && spool_count(o->spool)))
+			continue; /* nothing to deliver */
+		/* a past retry_at (0 before any retry) is no reason to wake: it would spin */
+		if (o->retry_at > pl->now)
+			until = min64(until, o->retry_at);
+		if (o->pending)
+			until = min64(until, pl->now + (int64_t)CD_OUT_POLL_MS * 1000000);
+	}
 	if (draining)
 		until = min64(until, pl->now + 100 * 1000000);
 	d = until - pl->now;

@@ -92,6 +92,7 @@ void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_resul
 
 extern const struct in_plugin in_stdin, in_tail;
 extern const struct out_plugin out_archive, out_stdout, out_file, out_null;
+extern const struct out_plugin out_ls_tcp, out_ls_udp, out_ls_http, out_ls_redis;
 
 /*
  * pipeline_check_outputs() - run every output's check() on @cf: what

@@ -10,11 +10,12 @@ die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 # spdlog only for bench_client's baseline (it builds without them, minus that row).
 BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev librdkafka-dev
   libcurl4-openssl-dev libpcre2-dev libjansson-dev check libsubunit-dev libmicrohttpd-dev
-  g++ libspdlog-dev zlib1g-dev libyaml-dev"
+  g++ libspdlog-dev zlib1g-dev libyaml-dev libhiredis-dev"
 # The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the
 # style check, chromium for the headless check of tracegrep --html, prometheus for promtool
-# (clewd's /metrics is checked with promtool check metrics), redis and a JDK (java runs a
-# source file) whose real logs the regex parser tests read (tests/collector/regex).
+# (clewd's /metrics is checked with promtool check metrics), redis (the logstash+redis
+# output's tests, and real logs for the regex parser tests) and a JDK (java runs a source
+# file whose stack traces the regex tests read).
 TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium prometheus
   redis-server redis-tools openjdk-17-jdk-headless"
 
