@@ -3,8 +3,12 @@
  * json_lines TCP listener) as real processes: every event arrives as
  * Logstash JSON; a receiver stopped mid-stream and restarted costs
  * nothing (duplicates allowed and reported); a peer absent at the start
- * is retried until it listens; bad options are refused by --check-config.
+ * is retried until it listens; a peer down long enough to fill memory
+ * and spill into the disk spool, across a clewd restart, costs nothing;
+ * bad options are refused by --check-config.
  */
+#include <dirent.h>
+
 #include "ls_test.h"
 
 START_TEST(tcp_every_event_arrives_once_as_logstash_json)
@@ -124,6 +128,81 @@ START_TEST(tcp_check_config_refuses_bad_options_without_connecting)
 }
 END_TEST
 
+/* Chunk files in every output's spool under tmp/state/spool. */
+static int spool_files(void)
+{
+	char path[600], sub[900];
+	DIR *d = opendir(tpath(path, "state/spool")), *e;
+	struct dirent *de, *fe;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (!(e = opendir(sub)))
+			continue;
+		while ((fe = readdir(e)))
+			n += strstr(fe->d_name, ".spool") != NULL && fe->d_name[0] != '.';
+		closedir(e);
+	}
+	closedir(d);
+	return n;
+}
+
+static pid_t spawn_clewd_tail(const char *uri)
+{
+	static char state[600], glob[700], log[600];
+	char logs[600];
+	const char *argv[] = {env_bin("CLEWD_BIN"), "-s", tpath(state, "state"), "-i", glob, "-o", uri, NULL};
+
+	snprintf(glob, sizeof(glob), "tail:%s/*.log", tpath(logs, "logs"));
+	return spawn(argv, -1, tpath(log, "clewd.log"), clewd_env);
+}
+
+START_TEST(tcp_peer_down_spills_to_the_spool_and_a_restart_then_its_return_deliver_everything_once)
+{
+	/* more than CD_QUEUE_CHUNKS_MAX chunks of 16384 records: memory fills, the rest is spooled */
+	const int total = 200000;
+	struct receiver rv;
+	struct ls_report r;
+	char uri[128], path[600];
+	unsigned port;
+	pid_t d;
+	int spooled = 0;
+
+	receiver_start(&rv, "tcp", 0, "probe", NULL); /* a free port, then nobody listening on it */
+	port = rv.port;
+	receiver_stop(&rv, &r);
+	snprintf(uri, sizeof(uri), "logstash+tcp://127.0.0.1:%u", port);
+	ck_assert_int_eq(mkdir(tpath(path, "logs"), 0755), 0);
+	write_input(tpath(path, "logs/app.log"), total);
+
+	d = spawn_clewd_tail(uri);
+	for (int i = 0; i < 1200 && (spooled = spool_files()) < 4; i++)
+		msleep(50);
+	ck_assert_msg(spooled >= 4, "nothing spooled while the peer was down (%d files)", spooled);
+	/* SIGTERM with the peer still down: what is in memory goes to the spool too, exit 0 */
+	ck_assert_int_eq(stop(d), 0);
+	ck_assert_int_ge(log_count("wait in its spool"), 1);
+	spooled = spool_files();
+	fprintf(stderr, "spool: %d chunk files after the stop\n", spooled);
+
+	d = spawn_clewd_tail(uri);
+	msleep(500); /* the restarted clewd finds the peer still down: backoff */
+	receiver_start(&rv, "tcp", port, "1", NULL);
+	ck_assert_msg(receiver_wait(&rv, total, 180, &r), "only %ld of %d events arrived", r.events, total);
+	ck_assert_int_eq(stop(d), 0);
+	receiver_stop(&rv, &r);
+	assert_complete(&r, total);
+	/* a clean stop with the peer down spools, it does not re-read: no duplicates */
+	ck_assert_int_eq(r.events, total);
+	ck_assert_int_eq(spool_files(), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("logstash+tcp");
@@ -137,6 +216,8 @@ int main(void)
 	tcase_add_test(tc, tcp_every_event_arrives_once_as_logstash_json);
 	tcase_add_test(tc, tcp_receiver_stopped_mid_stream_and_restarted_loses_nothing);
 	tcase_add_test(tc, tcp_peer_absent_at_start_is_retried_until_it_listens);
+	tcase_add_test(
+		tc, tcp_peer_down_spills_to_the_spool_and_a_restart_then_its_return_deliver_everything_once);
 	tcase_add_test(tc, tcp_check_config_refuses_bad_options_without_connecting);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
