@@ -38,8 +38,17 @@ static void on_ready(void *arg)
 int cd_httpd_start(struct cd_httpd **out, struct pipeline *pl, const char *addr,
 		   MHD_AccessHandlerCallback handler, void *cls, struct cd_err *err)
 {
+	return cd_httpd_start_opts(out, pl, addr, handler, cls, NULL, err);
+}
+
+int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *addr,
+			MHD_AccessHandlerCallback handler, void *cls, const struct cd_httpd_opts *o,
+			struct cd_err *err)
+{
 	struct cd_httpd *h = calloc(1, sizeof(*h));
 	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem extra[3];
+	unsigned n = 0;
 	int fd, rc;
 
 	if (!h)
@@ -51,8 +60,16 @@ int cd_httpd_start(struct cd_httpd **out, struct pipeline *pl, const char *addr,
 	}
 	h->port = cd_net_local_port(fd);
 	h->pl = pl;
+	if (o && o->max_connections)
+		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL};
+	if (o && o->completed)
+		/* MHD's array form takes a callback's function pointer as intptr_t */
+		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)o->completed,
+						     o->completed_cls};
+	extra[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, cls, MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CD_HTTP_IDLE_S, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CD_HTTP_IDLE_S, MHD_OPTION_ARRAY,
+				extra, MHD_OPTION_END);
 	if (!h->d) {
 		close(fd);
 		free(h);

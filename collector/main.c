@@ -32,14 +32,21 @@ static void usage(FILE *f)
 {
 	fputs("Usage: clewd [OPTIONS]\n"
 	      "\n"
-	      "Collect log records from files and stdin, parse them (pipe or JSON lines), and\n"
-	      "deliver them at least once to an archive, stdout or a file.\n"
+	      "Collect log records from files, stdin and sockets, parse them (pipe or JSON\n"
+	      "lines), and deliver them at least once to an archive, stdout or a file.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE      read the YAML configuration FILE\n"
 	      "  -i, --input SPEC       an input (repeatable; replaces the file's inputs):\n"
 	      "                           tail:PATH_OR_GLOB   follow files (rotation, truncation)\n"
 	      "                           stdin               read to EOF, deliver, exit 0\n"
+	      "                           tcp://HOST:PORT     lines, one source per connection\n"
+	      "                           udp://HOST:PORT     datagrams of lines\n"
+	      "                           unix:///PATH        lines on a unix stream socket\n"
+	      "                           unixgram:///PATH    datagrams on a unix datagram socket\n"
+	      "                           http://HOST:PORT/PATH  POST bodies of lines (ndjson)\n"
+	      "                         network inputs bind 127.0.0.1 unless HOST says otherwise\n"
+	      "                         (tcp://:5170 is 127.0.0.1:5170); add ?max_connections=N\n"
 	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json\n"
 	      "  -o, --output SPEC      an output (repeatable; replaces the file's outputs):\n"
 	      "                           archive:DIR         the archive tracegrep searches\n"
@@ -64,6 +71,7 @@ static void usage(FILE *f)
 	      "  clewd -c /etc/clew/clewd.yaml\n"
 	      "  clewd -i 'tail:/var/log/app/*.log' -o archive:/var/lib/clew/archive\n"
 	      "  clewd -i stdin -p auto -o stdout:json < app.log > app.json   # convert a file\n"
+	      "  clewd -i tcp://127.0.0.1:5170 -i http://127.0.0.1:8080/ingest -o archive:/tmp/a\n"
 	      "  clewd -s /tmp/st -i 'tail:/srv/logs/*.log' -o file:/tmp/all.log:pipe -o stdout\n"
 	      "  clewd -c clewd.yaml --check-config\n"
 	      "\n"
@@ -92,10 +100,20 @@ static void summary(const struct cd_config *c)
 	       c->multiline ? "on" : "off", (unsigned long long)c->multiline_ms,
 	       (unsigned long long)c->chunk_age_ms);
 	printf("  state: %s (checkpoint %s)\n", c->state_dir, c->checkpoint);
-	for (unsigned i = 0; i < c->nin; i++)
-		printf("  input %u: %s%s%s%s\n", i + 1, c->in[i].type == CD_IN_TAIL ? "tail:" : "stdin",
-		       c->in[i].path ? c->in[i].path : "", c->in[i].type == CD_IN_TAIL ? " read_from " : "",
-		       c->in[i].type == CD_IN_TAIL ? (c->in[i].from_tail ? "tail" : "head") : "");
+	for (unsigned i = 0; i < c->nin; i++) {
+		const struct cd_input_conf *in = &c->in[i];
+		if (cd_in_is_network(in->type)) {
+			printf("  input %u: %s %s%s%s", i + 1, cd_in_type_name(in->type), in->listen,
+			       in->path ? " path " : "", in->path ? in->path : "");
+			if (in->type != CD_IN_UDP && in->type != CD_IN_UNIXGRAM)
+				printf(" max_connections %u", in->max_connections);
+			printf("\n");
+			continue;
+		}
+		printf("  input %u: %s%s%s%s\n", i + 1, in->type == CD_IN_TAIL ? "tail:" : "stdin",
+		       in->path ? in->path : "", in->type == CD_IN_TAIL ? " read_from " : "",
+		       in->type == CD_IN_TAIL ? (in->from_tail ? "tail" : "head") : "");
+	}
 	for (unsigned i = 0; i < c->nout; i++) {
 		const struct cd_output_conf *o = &c->out[i];
 		printf("  output %s: %s%s%s%s", o->name, cd_out_type_name(o->type), o->path ? ":" : "",

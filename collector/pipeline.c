@@ -526,6 +526,23 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 	return (long)total;
 }
 
+void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, size_t len)
+{
+	const char *p = data;
+
+	/* process_buf() leaves less than CD_LINE_MAX unconsumed: there is always room */
+	while (len && !pl->failed) {
+		size_t n = CD_READ_BUF - s->end < len ? CD_READ_BUF - s->end : len;
+
+		memcpy(s->buf + s->end, p, n);
+		s->end += n;
+		p += n;
+		len -= n;
+		pl->in[s->input].stats.bytes += (uint64_t)n;
+		process_buf(pl, s);
+	}
+}
+
 /* The bytes after the last newline become a record of their own. */
 static void flush_partial(struct pipeline *pl, struct pl_source *s)
 {
@@ -558,6 +575,9 @@ void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget)
 	flush_held(pl, s);
 	s->ended = true;
 	s->forget = forget;
+	/* nothing more is read: the buffer goes now, not when the last chunk is acknowledged */
+	free(s->buf);
+	s->buf = NULL;
 	maybe_free_source(pl, s);
 }
 
@@ -764,8 +784,13 @@ static void on_signal(void *arg)
 /* --- setup ------------------------------------------------------------------ */
 
 static const struct in_plugin *const inputs[] = {
-	[CD_IN_STDIN] = &in_stdin,
-	[CD_IN_TAIL] = &in_tail,
+	[CD_IN_STDIN] = &in_stdin,  /* standard input */
+	[CD_IN_TAIL] = &in_tail,    /* files */
+	[CD_IN_TCP] = &in_tcp,	    /* stream sockets: tcp */
+	[CD_IN_UNIX] = &in_tcp,	    /* and unix */
+	[CD_IN_UDP] = &in_udp,	    /* datagram sockets: udp */
+	[CD_IN_UNIXGRAM] = &in_udp, /* and unix */
+	[CD_IN_HTTP] = &in_http,    /* POSTed bodies */
 };
 
 /* The outputs built in; NULL: not built (the configuration says so). */
@@ -976,6 +1001,9 @@ int pipeline_run(struct pipeline *pl, struct cd_err *err)
 		if (!draining && (pl->stopping || inputs_done(pl))) {
 			draining = true;
 			drain_until = pl->now + (int64_t)pl->cf->drain_ms * 1000000;
+			for (unsigned i = 0; i < pl->nin; i++)
+				if (pl->in[i].p->stop)
+					pl->in[i].p->stop(pl->in[i].st);
 			/* what cannot be read again (stdin) is handed on whole; files resume from the checkpoint */
 			for (struct pl_source *s = pl->sources, *next; s; s = next) {
 				next = s->next;
