@@ -338,7 +338,7 @@ static int http_open(void **state, struct pipeline *pl, unsigned idx, const stru
 		       "input", "http", "listen", ic->listen, "port", port, "url", ic->path, NULL);
 	else
 		cd_log(FMT_LEVEL_INFO, "listening", "input", "http", "listen", ic->listen, "port", port,
-		       "path", ic->path, NULL);
+		       "url", ic->path, NULL);
 	*state = st;
 	return 0;
 }

@@ -84,6 +84,7 @@ static void on_ready(void *arg)
 
 static void close_conn(struct tcp_state *st, struct tcp_conn *c)
 {
+	cd_log(FMT_LEVEL_DEBUG, "connection closed", "input", st->kind, "listen", st->ic->listen, NULL);
 	epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	pl_source_end(st->pl, c->src, false);
@@ -106,8 +107,8 @@ static bool read_conn(struct tcp_state *st, struct tcp_conn *c)
 	if (n < 0) {
 		/* a reset: what was read stays, its partial last line included */
 		st->resets++;
-		cd_log(FMT_LEVEL_DEBUG, "connection error", "input", st->kind, "error", strerror((int)-n),
-		       NULL);
+		cd_log(FMT_LEVEL_DEBUG, "connection error", "input", st->kind, "listen", st->ic->listen,
+		       "error", strerror((int)-n), NULL);
 		eof = true;
 	}
 	if (eof) {
@@ -148,14 +149,14 @@ static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage
 	char name[256];
 
 	if (st->nconns >= st->ic->max_connections) {
-		close(fd);
 		st->rejected++;
 		if ((st->rejected & (st->rejected - 1)) == 0) {
 			char n[24];
 			snprintf(n, sizeof(n), "%llu", (unsigned long long)st->rejected);
 			cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input",
-			       st->ic->listen, "rejected", n, NULL);
+			       st->kind, "listen", st->ic->listen, "rejected", n, NULL);
 		}
+		close(fd);
 		return;
 	}
 	conn_name(st, fd, ss, name, sizeof(name));
@@ -170,8 +171,8 @@ static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = c;
 	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		cd_log(FMT_LEVEL_ERROR, "cannot watch a connection", "input", st->ic->listen, "error",
-		       strerror(errno), NULL);
+		cd_log(FMT_LEVEL_ERROR, "cannot watch a connection", "input", st->kind, "listen",
+		       st->ic->listen, "error", strerror(errno), NULL);
 		pl_source_abandon(st->pl, c->src);
 		goto err_free;
 	}
@@ -186,7 +187,8 @@ static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage
 	st->conns = c;
 	st->nconns++;
 	st->accepted++;
-	cd_log(FMT_LEVEL_DEBUG, "connection", "input", st->ic->listen, "peer", name, NULL);
+	cd_log(FMT_LEVEL_DEBUG, "connection", "input", st->kind, "listen", st->ic->listen, "peer", name,
+	       NULL);
 	return;
 
 err_free:
@@ -209,8 +211,8 @@ static bool accept_some(struct tcp_state *st, int64_t now)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return false;
 			/* out of fds or memory: the listener stays readable, so leave it out for a second */
-			cd_log(FMT_LEVEL_WARN, "cannot accept: pausing for 1s", "input", st->ic->listen,
-			       "error", strerror(errno), NULL);
+			cd_log(FMT_LEVEL_WARN, "cannot accept: pausing for 1s", "input", st->kind, "listen",
+			       st->ic->listen, "error", strerror(errno), NULL);
 			epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
 			st->accept_resume_ns = now + 1000000000;
 			return false;

@@ -101,8 +101,8 @@ static int recv_one(struct udp_state *st)
 		if ((st->truncated & (st->truncated - 1)) == 0) {
 			char c[24];
 			snprintf(c, sizeof(c), "%llu", (unsigned long long)st->truncated);
-			cd_log(FMT_LEVEL_WARN, "datagram larger than the buffer: cut", "input",
-			       st->ic->listen, "truncated", c, NULL);
+			cd_log(FMT_LEVEL_WARN, "datagram larger than the buffer: cut", "input", st->kind,
+			       "listen", st->ic->listen, "truncated", c, NULL);
 		}
 	}
 	if (n == 0)
@@ -136,8 +136,8 @@ static bool udp_tick(void *state, int64_t now)
 	       (rc = recv_one(st)) > 0)
 		;
 	if (rc < 0)
-		cd_log(FMT_LEVEL_WARN, "receive failed", "input", st->ic->listen, "error", strerror(-rc),
-		       NULL);
+		cd_log(FMT_LEVEL_WARN, "receive failed", "input", st->kind, "listen", st->ic->listen, "error",
+		       strerror(-rc), NULL);
 	/* stopped early (burst, backpressure): more is waiting */
 	st->ready = rc > 0;
 	return st->ready;
@@ -213,7 +213,7 @@ static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	}
 	if (setsockopt(st->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 && ic->type == CD_IN_UDP)
 		cd_log(FMT_LEVEL_WARN, "SO_RXQ_OVFL not available: kernel drops are not counted", "input",
-		       ic->listen, "error", strerror(errno), NULL);
+		       st->kind, "listen", ic->listen, "error", strerror(errno), NULL);
 	/* the records' src.input: udp:HOST:PORT, unixgram:PATH */
 	if (ic->type == CD_IN_UNIXGRAM)
 		snprintf(st->buf, CD_DGRAM_MAX, "unixgram:%s", ic->listen + 5);
