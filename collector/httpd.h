@@ -10,6 +10,7 @@
 #define CD_HTTPD_H
 
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -36,6 +37,14 @@ struct cd_httpd_opts {
 int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *addr,
 			MHD_AccessHandlerCallback handler, void *cls, const struct cd_httpd_opts *o,
 			struct cd_err *err);
+
+/*
+ * cd_httpd_run() - let MHD go on with work it has buffered (a request body
+ * larger than its buffer is read a piece per run, and nothing wakes the
+ * loop for what MHD already read). A server that takes large bodies calls
+ * it from its input's tick(). Return: true when more is pending now.
+ */
+bool cd_httpd_run(struct cd_httpd *h);
 
 /* cd_httpd_port() - the TCP port served (0 for a unix socket). */
 uint16_t cd_httpd_port(const struct cd_httpd *h);

@@ -280,9 +280,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static bool http_tick(void *state, int64_t now)
 {
-	(void)state;
+	struct http_state *st = state;
+
 	(void)now;
-	return false; /* requests are served from the loop's fd callbacks */
+	/* requests are served from the loop's fd callback; large bodies also need these runs */
+	return !st->stopped && cd_httpd_run(st->h);
 }
 
 static bool http_done(void *state)

@@ -92,7 +92,8 @@ struct clewd {
 /*
  * Start clewd with @args (NULL-terminated, after argv[0]) plus "-s STATE";
  * stdout to @out_fd when >= 0 (a pipe of the test), else to d->out.
- * Chunks are sealed after 100 ms so that records show up quickly.
+ * Chunks are sealed, and held records flushed, after 100 ms so that
+ * records show up quickly.
  */
 static inline void clewd_start_fd(struct clewd *d, const char *const *args, int out_fd)
 {
@@ -122,6 +123,7 @@ static inline void clewd_start_fd(struct clewd *d, const char *const *args, int 
 		dup2(fo, 1);
 		dup2(fe, 2);
 		setenv("CLEWD_CHUNK_AGE", "100ms", 1);
+		setenv("CLEWD_MULTILINE_TIMEOUT", "100ms", 1);
 		execv(argv[0], (char *const *)(void *)argv);
 		_exit(127);
 	}
@@ -425,17 +427,21 @@ static inline int http_exchange(int port, const char *head, const void *body, si
 	ssize_t r;
 
 	snprintf(hdr, sizeof(hdr), "%s\r\nConnection: close\r\n\r\n", head);
-	if (send_all(fd, hdr, strlen(hdr)) && (blen == 0 || send_all(fd, body, blen))) {
-		while ((r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0 || (r < 0 && errno == EINTR))
-			if (r > 0 && (got += (size_t)r) == sizeof(buf) - 1)
-				break;
-	}
+	/* a server may answer before the body and close: read its answer even when sending failed */
+	if (send_all(fd, hdr, strlen(hdr)) && blen)
+		send_all(fd, body, blen);
+	while ((r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0 && (got += (size_t)r) == sizeof(buf) - 1)
+			break;
 	buf[got] = '\0';
 	close(fd);
 	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
 		status = -1;
-	if (resp)
-		snprintf(resp, cap, "%s", buf);
+	if (resp && cap) {
+		size_t n = got < cap - 1 ? got : cap - 1;
+		memcpy(resp, buf, n);
+		resp[n] = '\0';
+	}
 	return status;
 }
 
