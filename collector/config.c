@@ -834,8 +834,11 @@ static int load_net_input(struct yctx *y, struct cd_config *c, yaml_node_t *m, e
 	if (maxc && (cd_parse_u64(maxc, CD_NET_CONNECTIONS_MAX, &n) < 0 || n == 0))
 		return yfail(y, maxc_node, "expected a number 1..65536 for", "max_connections");
 	rc = net_input(c, t, listen, strlen(listen), path, n, (unsigned)m->start_mark.line + 1, y->err);
-	if (rc < 0)
-		return yfail(y, m, y->err->msg, NULL);
+	if (rc < 0) {
+		char msg[sizeof(y->err->msg)];
+		snprintf(msg, sizeof(msg), "%s", y->err->msg); /* yfail() writes y->err */
+		return yfail(y, m, msg, NULL);
+	}
 	return 0;
 }
 

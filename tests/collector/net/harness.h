@@ -273,6 +273,25 @@ static inline void recs_free(struct recs *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
+/*
+ * jansson takes no NUL in an object key, which JSON allows (binary input
+ * makes such keys): parse again with each \u0000 escape read as \u0001.
+ */
+static inline json_t *load_nul_keys(const char *p, size_t n)
+{
+	char *c = malloc(n);
+	json_t *j;
+
+	ck_assert_ptr_nonnull(c);
+	memcpy(c, p, n);
+	for (size_t i = 0; i + 6 <= n; i++)
+		if (memcmp(c + i, "\\u0000", 6) == 0)
+			c[i + 5] = '1';
+	j = json_loadb(c, n, JSON_ALLOW_NUL, NULL);
+	free(c);
+	return j;
+}
+
 /* Every complete line of @path, parsed (NUL escapes allowed: binary input is kept). */
 static inline struct recs recs_load(const char *path)
 {
@@ -282,6 +301,8 @@ static inline struct recs recs_load(const char *path)
 
 	while ((nl = memchr(p, '\n', (size_t)(buf + len - p))) != NULL) {
 		json_t *j = json_loadb(p, (size_t)(nl - p), JSON_ALLOW_NUL, NULL);
+		if (!j)
+			j = load_nul_keys(p, (size_t)(nl - p));
 		if (!j || !json_is_object(j)) {
 			rs.bad++;
 			json_decref(j);

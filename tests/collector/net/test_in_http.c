@@ -228,13 +228,14 @@ static pid_t spawn_reader(int fd, int other, const char *path)
 START_TEST(a_collector_whose_outputs_are_behind_answers_503_then_204_once_they_caught_up)
 {
 	enum { MAXREQ = 300, LINES = 3000 };
-	const char *out = tpath("bp.json");
+	char out[600];
 	char *body = malloc(LINES * 100), resp[4096], want[64];
 	struct web w;
 	int p[2], r, st, busy_at = -1;
 	pid_t reader;
 
 	ck_assert_ptr_nonnull(body);
+	snprintf(out, sizeof(out), "%s/bp.json", tmp);
 	/* stdout: a pipe nobody reads, non-blocking (shared with clewd: cleared from here later) */
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK), 0);

@@ -389,7 +389,7 @@ START_TEST(a_stream_input_stops_reading_while_the_outputs_are_behind_and_loses_n
 	/* 256 MiB: far past what the queue (CD_QUEUE_CHUNKS_MAX chunks) and the socket buffers hold */
 	const long long bound = 256ll * 1024 * 1024;
 	char buf[65536 + 256];
-	const char *out = tpath("bp.json");
+	char out[600];
 	struct stream s;
 	struct recs rs;
 	long long total = 0;
@@ -403,6 +403,7 @@ START_TEST(a_stream_input_stops_reading_while_the_outputs_are_behind_and_loses_n
 	 * up. O_NONBLOCK belongs to the open pipe, which this process shares with clewd's stdout: it
 	 * is cleared from here to let the output recover.
 	 */
+	snprintf(out, sizeof(out), "%s/bp.json", tmp);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	ck_assert_int_eq(fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK), 0);
 	stream_start_fd(&s, _i, "", NULL, p[1]);
