@@ -210,6 +210,15 @@ static inline json_t *log_find(const struct clewd *d, const char *msg, const cha
 	return found;
 }
 
+/* Whether clewd's log has @msg for input kind @kind. */
+static inline bool log_has(const struct clewd *d, const char *msg, const char *kind)
+{
+	json_t *j = log_find(d, msg, kind, NULL);
+
+	json_decref(j);
+	return j != NULL;
+}
+
 /* Wait until clewd logs @msg for input kind @kind; the line (json_decref() it). */
 static inline json_t *wait_log(struct clewd *d, const char *msg, const char *kind)
 {

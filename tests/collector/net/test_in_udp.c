@@ -164,8 +164,7 @@ START_TEST(the_largest_datagram_arrives_whole_and_a_larger_one_is_cut_and_counte
 		ck_assert_int_eq(json_integer_value(json_object_get(rs.r[0], "_split")), 1);
 		ck_assert_int_eq(json_integer_value(json_object_get(rs.r[1], "_split")), 2);
 		ck_assert_int_eq(closed_counter(&g.d, kinds[_i], "truncated"), 1);
-		ck_assert_ptr_nonnull(
-			log_find(&g.d, "datagram larger than the buffer: cut", kinds[_i], NULL));
+		ck_assert(log_has(&g.d, "datagram larger than the buffer: cut", kinds[_i]));
 	}
 	ck_assert_str_eq(rec_str(rs.r[rs.n - 1], "message"), "after the big one");
 	recs_free(&rs);
