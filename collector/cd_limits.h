@@ -255,6 +255,52 @@ _Static_assert(CD_SEGMENT_BYTES >= CD_CHUNK_BYTES_MAX, "a segment must hold at l
 #endif
 
 /*
+ * Connections a tcp, unix or http input holds open by default
+ * (max_connections). Each is a source with a CD_READ_BUF read buffer
+ * (allocated, touched only as data comes) and an fd; one collector per
+ * host serves that host's services, which rarely open more than a few
+ * each. Past it a new connection is accepted and closed at once (the
+ * client sees the close and can retry) and counted as rejected.
+ */
+#ifndef CD_NET_CONNECTIONS_DEFAULT
+#define CD_NET_CONNECTIONS_DEFAULT 256u
+#endif
+
+/* Largest max_connections accepted: far past the fd limits of a normal service. */
+#ifndef CD_NET_CONNECTIONS_MAX
+#define CD_NET_CONNECTIONS_MAX 65536u
+#endif
+
+/*
+ * Connections accepted per loop turn: a connection storm cannot keep the
+ * loop from reading the connections it has and delivering chunks.
+ */
+#ifndef CD_NET_ACCEPT_BURST
+#define CD_NET_ACCEPT_BURST 64u
+#endif
+
+/*
+ * Largest datagram a udp or unixgram input receives whole. 64 KiB + 1
+ * would hold any UDP datagram (65507 bytes at most); twice CD_LINE_MAX
+ * also lets a unix datagram carry an overlong line, which is then split
+ * like any other. A larger (unix) datagram is cut here, its first
+ * CD_DGRAM_MAX bytes kept as lines, and counted as truncated.
+ */
+#ifndef CD_DGRAM_MAX
+#define CD_DGRAM_MAX (2u * CD_LINE_MAX)
+#endif
+
+/*
+ * Largest body the http input accepts (after gzip decoding): answered
+ * 413 past it. A body is held whole in memory until it is in the
+ * pipeline, so this times max_connections bounds the input's memory;
+ * 4 MiB is a generous batch for any shipper (they send ~1 MiB).
+ */
+#ifndef CD_HTTP_BODY_MAX
+#define CD_HTTP_BODY_MAX (4u * 1024 * 1024)
+#endif
+
+/*
  * Largest output buffer of the stdout/file outputs for one record: a
  * multiline record escaped as JSON (up to 6 bytes per byte for control
  * characters) with its attributes.
@@ -343,6 +389,11 @@ _Static_assert(CD_MULTILINE_MAX >= CD_LINE_MAX && CD_MULTILINE_MAX <= CD_CHUNK_B
 _Static_assert(CD_QUEUE_CHUNKS_MAX >= 2, "one chunk in delivery and one filling at least");
 _Static_assert(CD_INPUTS_MAX >= 1 && CD_INPUTS_MAX <= 1024, "CD_INPUTS_MAX out of range");
 _Static_assert(CD_TAIL_FILES_MAX >= 1, "a tail input follows at least one file");
+_Static_assert(CD_NET_CONNECTIONS_DEFAULT >= 1 && CD_NET_CONNECTIONS_DEFAULT <= CD_NET_CONNECTIONS_MAX,
+	       "the default max_connections must be a valid max_connections");
+_Static_assert(CD_DGRAM_MAX >= 65507 && CD_DGRAM_MAX <= CD_READ_BUF,
+	       "a datagram buffer must hold any UDP datagram and fit a source's read buffer");
+_Static_assert(CD_HTTP_BODY_MAX >= CD_LINE_MAX, "an http body must hold at least one whole line");
 
 /* --- Logstash outputs (collector/output/out_ls_*.c) ------------------ */
 

@@ -9,6 +9,7 @@
  * ignored is how a collector ends up tailing nothing. Values are checked
  * here, once; the stages trust the struct.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ void cd_config_clear_inputs(struct cd_config *c)
 		free(c->in[i].path);
 		free(c->in[i].parser_name);
 		free(c->in[i].ml_start);
+		free(c->in[i].listen);
 	}
 	c->nin = 0;
 }
@@ -89,6 +91,26 @@ int cd_out_type_from_name(const char *name)
 		if (strcmp(name, out_type_names[t]) == 0)
 			return t;
 	return -1;
+}
+
+static const char *const in_type_names[CD_IN_TYPES] = {
+	[CD_IN_STDIN] = "stdin",       /* -i stdin */
+	[CD_IN_TAIL] = "tail",	       /* -i tail:GLOB */
+	[CD_IN_TCP] = "tcp",	       /* -i tcp://HOST:PORT */
+	[CD_IN_UDP] = "udp",	       /* -i udp://HOST:PORT */
+	[CD_IN_UNIX] = "unix",	       /* -i unix:///PATH */
+	[CD_IN_UNIXGRAM] = "unixgram", /* -i unixgram:///PATH */
+	[CD_IN_HTTP] = "http",	       /* -i http://HOST:PORT/PATH */
+};
+
+const char *cd_in_type_name(enum cd_in_type t)
+{
+	return (unsigned)t < CD_IN_TYPES ? in_type_names[t] : "?";
+}
+
+bool cd_in_is_network(enum cd_in_type t)
+{
+	return t >= CD_IN_TCP && t < CD_IN_TYPES;
 }
 
 /* Whether @t takes its settings as options (the network outputs). */
@@ -548,6 +570,151 @@ static struct cd_output_conf *new_output(struct cd_config *c, struct cd_err *err
 	return &c->out[c->nout++];
 }
 
+/* --- network inputs ------------------------------------------------------ */
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/*
+ * The address input @t listens on, from @a (@n bytes), as util/net.h
+ * takes it, into *@out (allocated). "PORT" and ":PORT" bind 127.0.0.1:
+ * beyond loopback only when an address says so. For unix and unixgram a
+ * bare PATH is "unix:PATH". Numeric hosts only, checked here so that
+ * --check-config catches them.
+ */
+static int net_addr(enum cd_in_type t, const char *a, size_t n, char **out, struct cd_err *err)
+{
+	const bool is_unix = t == CD_IN_UNIX || t == CD_IN_UNIXGRAM;
+	char host[64], buf[CD_INPUT_NAME_MAX];
+	const char *port;
+	uint64_t pn;
+	unsigned char bin[16];
+
+	if (n == 0)
+		return cd_err_set(err, -CD_EINVAL, 0, "%s input: empty listen address", cd_in_type_name(t));
+	if (n >= sizeof(buf) - 16)
+		return cd_err_set(err, -CD_EINVAL, 0, "%s input: listen address too long",
+				  cd_in_type_name(t));
+	if (n >= 5 && memcmp(a, "unix:", 5) == 0) {
+		if (t != CD_IN_UNIX && t != CD_IN_UNIXGRAM && t != CD_IN_HTTP)
+			return cd_err_set(err, -CD_EINVAL, 0,
+					  "%s input: '%.*s' is a unix socket (use type unix or unixgram)",
+					  cd_in_type_name(t), (int)n, a);
+		if (n == 5)
+			return cd_err_set(err, -CD_EINVAL, 0, "%s input: unix: without a path",
+					  cd_in_type_name(t));
+		snprintf(buf, sizeof(buf), "%.*s", (int)n, a);
+	} else if (is_unix) {
+		snprintf(buf, sizeof(buf), "unix:%.*s", (int)n, a);
+	} else if (all_digits(a, n) || (a[0] == ':' && all_digits(a + 1, n - 1))) {
+		snprintf(buf, sizeof(buf), "127.0.0.1:%.*s", (int)(n - (a[0] == ':')), a + (a[0] == ':'));
+	} else {
+		snprintf(buf, sizeof(buf), "%.*s", (int)n, a);
+	}
+	if (strncmp(buf, "unix:", 5) != 0) {
+		port = strrchr(buf, ':');
+		if (buf[0] == '[') {
+			const char *rb = strchr(buf, ']');
+			if (!rb || rb[1] != ':' || (size_t)(rb - buf - 1) >= sizeof(host))
+				return cd_err_set(err, -CD_EINVAL, 0, "%s input: '%s': expected [IPV6]:PORT",
+						  cd_in_type_name(t), buf);
+			snprintf(host, sizeof(host), "%.*s", (int)(rb - buf - 1), buf + 1);
+			port = rb + 1;
+		} else if (port && (size_t)(port - buf) < sizeof(host)) {
+			snprintf(host, sizeof(host), "%.*s", (int)(port - buf), buf);
+		} else {
+			return cd_err_set(err, -CD_EINVAL, 0, "%s input: '%s': expected HOST:PORT",
+					  cd_in_type_name(t), buf);
+		}
+		if (inet_pton(buf[0] == '[' ? AF_INET6 : AF_INET, host, bin) != 1)
+			return cd_err_set(err, -CD_EINVAL, 0,
+					  "%s input: '%s': the host must be a numeric IPv4 or [IPv6] address",
+					  cd_in_type_name(t), buf);
+		if (cd_parse_u64(port + 1, 65535, &pn) < 0)
+			return cd_err_set(err, -CD_EINVAL, 0, "%s input: '%s': expected a port 0..65535",
+					  cd_in_type_name(t), buf);
+	}
+	return set_str(out, buf, err);
+}
+
+/* A network input of type @t: listen address @la (@ln bytes), @path (http), @maxc (0: default). */
+static int net_input(struct cd_config *c, enum cd_in_type t, const char *la, size_t ln, const char *path,
+		     uint64_t maxc, unsigned line, struct cd_err *err)
+{
+	struct cd_input_conf *in;
+	int rc;
+
+	if (maxc && (t == CD_IN_UDP || t == CD_IN_UNIXGRAM))
+		return cd_err_set(err, -CD_EINVAL, 0, "%s input: max_connections: a datagram socket has none",
+				  cd_in_type_name(t));
+	if (maxc > CD_NET_CONNECTIONS_MAX)
+		return cd_err_set(err, -CD_EINVAL, 0, "%s input: max_connections must be 1..%u",
+				  cd_in_type_name(t), CD_NET_CONNECTIONS_MAX);
+	if (path && t != CD_IN_HTTP)
+		return cd_err_set(err, -CD_EINVAL, 0, "%s input: a URL path is for http inputs",
+				  cd_in_type_name(t));
+	if (path && (path[0] != '/' || strpbrk(path, "?# \t\r\n") || strlen(path) >= 1024))
+		return cd_err_set(err, -CD_EINVAL, 0, "http input: path '%s': expected /SOME/PATH", path);
+	if (!(in = new_input(c, err)))
+		return -CD_ELIMIT;
+	in->type = t;
+	in->line = line;
+	in->max_connections = maxc ? (unsigned)maxc : CD_NET_CONNECTIONS_DEFAULT;
+	if ((rc = net_addr(t, la, ln, &in->listen, err)) < 0 ||
+	    (t == CD_IN_HTTP && (rc = set_str(&in->path, path ? path : "/", err)) < 0)) {
+		free(in->listen);
+		memset(in, 0, sizeof(*in));
+		c->nin--;
+		return rc;
+	}
+	return 0;
+}
+
+/* -i SCHEME://REST: REST is ADDR[/PATH][?max_connections=N] (unix, unixgram: the socket path). */
+static int net_spec(struct cd_config *c, enum cd_in_type t, const char *spec, const char *rest,
+		    struct cd_err *err)
+{
+	const char *q = strchr(rest, '?'), *end = q ? q : rest + strlen(rest), *slash = NULL;
+	char path[1024];
+	uint64_t maxc = 0;
+	int rc;
+
+	if (q) {
+		if (strncmp(q + 1, "max_connections=", 16) != 0 ||
+		    cd_parse_u64(q + 17, CD_NET_CONNECTIONS_MAX, &maxc) < 0 || maxc == 0)
+			return cd_err_set(err, -CD_EINVAL, 0,
+					  "input '%s': the only parameter is max_connections=1..%u", spec,
+					  CD_NET_CONNECTIONS_MAX);
+	}
+	if (t != CD_IN_UNIX && t != CD_IN_UNIXGRAM) {
+		const char *rb = rest[0] == '[' ? memchr(rest, ']', (size_t)(end - rest)) : NULL;
+		slash = memchr(rb ? rb : rest, '/', (size_t)(end - (rb ? rb : rest)));
+	}
+	if (slash && t != CD_IN_HTTP && end - slash > 1)
+		return cd_err_set(err, -CD_EINVAL, 0, "input '%s': a %s input has no URL path", spec,
+				  cd_in_type_name(t));
+	if (t == CD_IN_HTTP && slash) {
+		if ((size_t)(end - slash) >= sizeof(path))
+			return cd_err_set(err, -CD_EINVAL, 0, "input '%s': path too long", spec);
+		snprintf(path, sizeof(path), "%.*s", (int)(end - slash), slash);
+	}
+	rc = net_input(c, t, rest, (size_t)((slash ? slash : end) - rest),
+		       t == CD_IN_HTTP && slash ? path : NULL, maxc, 0, err);
+	if (rc < 0 && err && !strstr(err->msg, spec)) {
+		char m[sizeof(err->msg)];
+		snprintf(m, sizeof(m), "%s", err->msg);
+		cd_err_set(err, rc, err->sys_errno, "input '%s': %s", spec, m);
+	}
+	return rc;
+}
+
 int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_err *err)
 {
 	struct cd_input_conf *in;
@@ -573,7 +740,20 @@ int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_er
 		}
 		return 0;
 	}
-	return cd_err_set(err, -CD_EINVAL, 0, "input '%s': expected stdin or tail:PATH_OR_GLOB", spec);
+	for (int t = CD_IN_TCP; t < CD_IN_TYPES; t++) {
+		size_t n = strlen(in_type_names[t]);
+		if (strncmp(spec, in_type_names[t], n) == 0 && strncmp(spec + n, "://", 3) == 0)
+			return net_spec(c, (enum cd_in_type)t, spec, spec + n + 3, err);
+	}
+	/* unix:PATH and unixgram:PATH, as util/net.h writes addresses */
+	if (strncmp(spec, "unix:", 5) == 0)
+		return net_spec(c, CD_IN_UNIX, spec, spec + 5, err);
+	if (strncmp(spec, "unixgram:", 9) == 0)
+		return net_spec(c, CD_IN_UNIXGRAM, spec, spec + 9, err);
+	return cd_err_set(err, -CD_EINVAL, 0,
+			  "input '%s': expected stdin, tail:PATH_OR_GLOB, tcp://HOST:PORT, udp://HOST:PORT, "
+			  "unix:///PATH, unixgram:///PATH or http://HOST:PORT/PATH",
+			  spec);
 }
 
 static int parse_outfmt(const char *s, enum cd_out_format *f)
@@ -687,9 +867,12 @@ struct yctx {
 
 static int yfail(struct yctx *y, const yaml_node_t *n, const char *what, const char *key)
 {
+	char w[sizeof(y->err->msg)];
+
+	cd_strlcpy(w, what, sizeof(w)); /* @what may be y->err->msg itself */
 	return cd_err_set(y->err, -CD_EINVAL, 0, "%s:%lu:%lu: %s%s%s", y->path,
-			  (unsigned long)n->start_mark.line + 1, (unsigned long)n->start_mark.column + 1,
-			  what, key ? " " : "", key ? key : "");
+			  (unsigned long)n->start_mark.line + 1, (unsigned long)n->start_mark.column + 1, w,
+			  key ? " " : "", key ? key : "");
 }
 
 /* The scalar value of @n, or an error naming @key. */
@@ -764,11 +947,38 @@ static int ymap_check(struct yctx *y, const yaml_node_t *n, const char *what)
 	return 0;
 }
 
+/* A network input from the YAML keys: listen, path, max_connections. */
+static int load_net_input(struct yctx *y, struct cd_config *c, yaml_node_t *m, enum cd_in_type t,
+			  const char *listen, const char *path, const char *maxc, yaml_node_t *maxc_node)
+{
+	uint64_t n = 0;
+	int rc;
+
+	if ((t == CD_IN_UNIX || t == CD_IN_UNIXGRAM) && path) {
+		/* path: PATH is the socket's path here, the same as listen: unix:PATH */
+		if (listen)
+			return yfail(y, m, "give listen or path, not both, for input", cd_in_type_name(t));
+		listen = path;
+		path = NULL;
+	}
+	if (!listen)
+		return yfail(y, m, "network input needs", "listen");
+	if (maxc && (cd_parse_u64(maxc, CD_NET_CONNECTIONS_MAX, &n) < 0 || n == 0))
+		return yfail(y, maxc_node, "expected a number 1..65536 for", "max_connections");
+	rc = net_input(c, t, listen, strlen(listen), path, n, (unsigned)m->start_mark.line + 1, y->err);
+	if (rc < 0) {
+		char msg[sizeof(y->err->msg)];
+		snprintf(msg, sizeof(msg), "%s", y->err->msg); /* yfail() writes y->err */
+		return yfail(y, m, msg, NULL);
+	}
+	return 0;
+}
+
 static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 {
 	struct cd_input_conf *in;
-	const char *k, *type = NULL, *from = NULL;
-	yaml_node_t *kn, *v, *type_node = m, *from_node = m, *ml_node = m;
+	const char *k, *type = NULL, *from = NULL, *listen = NULL, *maxc = NULL;
+	yaml_node_t *kn, *v, *type_node = m, *from_node = m, *ml_node = m, *maxc_node = m;
 	char *path = NULL, *parser = NULL, *ml = NULL;
 	int rc;
 
@@ -792,6 +1002,11 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 			if ((rc = ystr(y, v, k, &ml)) < 0)
 				goto out;
 			ml_node = v;
+		} else if (strcmp(k, "listen") == 0) {
+			YS(listen, v, k);
+		} else if (strcmp(k, "max_connections") == 0) {
+			YS(maxc, v, k);
+			maxc_node = v;
 		} else {
 			rc = yfail(y, kn, "unknown input key", k);
 			goto out;
@@ -799,6 +1014,10 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 	}
 	if (!type) {
 		rc = yfail(y, m, "input without", "type");
+		goto out;
+	}
+	if ((listen || maxc) && (strcmp(type, "stdin") == 0 || strcmp(type, "tail") == 0)) {
+		rc = yfail(y, m, "listen and max_connections are for network inputs, not", type);
 		goto out;
 	}
 	if (strcmp(type, "stdin") == 0) {
@@ -830,8 +1049,23 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 			goto out;
 		}
 	} else {
-		rc = yfail(y, type_node, "unknown input type (expected tail or stdin):", type);
-		goto out;
+		int t = -1;
+		for (int i = CD_IN_TCP; i < CD_IN_TYPES; i++)
+			if (strcmp(type, in_type_names[i]) == 0)
+				t = i;
+		if (t < 0) {
+			rc = yfail(
+				y, type_node,
+				"unknown input type (expected tail, stdin, tcp, udp, unix, unixgram or http):",
+				type);
+			goto out;
+		}
+		if (from) {
+			rc = yfail(y, from_node, "read_from is for tail inputs, not", type);
+			goto out;
+		}
+		if ((rc = load_net_input(y, c, m, (enum cd_in_type)t, listen, path, maxc, maxc_node)) < 0)
+			goto out;
 	}
 	in = &c->in[c->nin - 1];
 	in->line = (unsigned)m->start_mark.line + 1;
@@ -1209,6 +1443,9 @@ int cd_config_env(struct cd_config *c, struct cd_err *err)
 		return rc;
 	if ((s = getenv("CLEWD_CHECKPOINT")) && *s && (rc = set_str(&c->checkpoint, s, err)) < 0)
 		return rc;
+	if ((s = getenv("CLEWD_SPOOL_MAX_BYTES")) && *s && cd_parse_size(s, &c->spool_bytes) < 0)
+		return cd_err_set(err, -CD_EINVAL, 0,
+				  "CLEWD_SPOOL_MAX_BYTES=%s: expected a size (0: no spool, 64M, 1G)", s);
 	if ((s = getenv("CLEWD_HTTP_LISTEN")) && *s && (rc = set_str(&c->http_listen, s, err)) < 0)
 		return rc;
 	if ((s = getenv("CLEWD_PARSER")) && *s && cd_config_set_parser(c, s, err) < 0)
@@ -1324,14 +1561,28 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 			return rc;
 	}
 	/* a one-off stdin job keeps no state: no spool (a dead output then fails the run) */
-	if (!c->spool_dir && cd_config_needs_state(c)) {
+	if (c->spool_bytes == 0) {
+		free(c->spool_dir); /* max_bytes 0: no spool, inputs pause when memory is full */
+		c->spool_dir = NULL;
+	} else if (!c->spool_dir && cd_config_needs_state(c)) {
 		snprintf(buf, sizeof(buf), "%s/spool", c->state_dir);
 		if ((rc = set_str(&c->spool_dir, buf, err)) < 0)
 			return rc;
 	}
-	if (c->spool_bytes < CD_SPOOL_FILE_MAX)
-		return cd_err_set(err, -CD_EINVAL, 0, "spool max_bytes must be at least %u (one chunk file)",
+	if (c->spool_bytes && c->spool_bytes < CD_SPOOL_FILE_MAX)
+		return cd_err_set(err, -CD_EINVAL, 0,
+				  "spool max_bytes must be 0 (no spool) or at least %u (one chunk file)",
 				  CD_SPOOL_FILE_MAX);
+	for (unsigned i = 0; i < c->nin; i++)
+		for (unsigned j = 0; c->in[i].listen && j < i; j++)
+			/* port 0: each gets a port of its own */
+			if (c->in[j].listen && strcmp(c->in[i].listen, c->in[j].listen) == 0 &&
+			    !(strlen(c->in[i].listen) > 2 &&
+			      strcmp(c->in[i].listen + strlen(c->in[i].listen) - 2, ":0") == 0) &&
+			    ((c->in[i].type == CD_IN_UDP) == (c->in[j].type == CD_IN_UDP) ||
+			     strncmp(c->in[i].listen, "unix:", 5) == 0))
+				return cd_err_set(err, -CD_EINVAL, 0, "two inputs listen on %s",
+						  c->in[i].listen);
 	if (c->chunk_age_ms == 0 || c->chunk_age_ms > 3600000)
 		return cd_err_set(err, -CD_EINVAL, 0, "chunk max_age must be 1ms..1h");
 	if (c->multiline_ms == 0 || c->multiline_ms > 3600000)

@@ -32,7 +32,23 @@ struct cd_parser_conf {
 	unsigned line, col; /* of the regex in the file (0: command line) */
 };
 
-enum cd_in_type { CD_IN_STDIN = 0, CD_IN_TAIL };
+/*
+ * Input types. The network inputs listen on a util/net.h address
+ * (HOST:PORT, [V6]:PORT, unix:PATH); a host left out is 127.0.0.1.
+ */
+enum cd_in_type {
+	CD_IN_STDIN = 0,
+	CD_IN_TAIL,
+	CD_IN_TCP,	/* tcp://HOST:PORT: newline-delimited lines, a source per connection */
+	CD_IN_UDP,	/* udp://HOST:PORT: each datagram one or more lines */
+	CD_IN_UNIX,	/* unix:///PATH: as tcp, on a unix stream socket */
+	CD_IN_UNIXGRAM, /* unixgram:///PATH: as udp, on a unix datagram socket */
+	CD_IN_HTTP,	/* http://HOST:PORT/PATH: POSTed bodies of lines (ndjson) */
+	CD_IN_TYPES	/* count */
+};
+
+/* cd_in_type_name() - "stdin", "tail", "tcp", "udp", "unix", "unixgram", "http". */
+const char *cd_in_type_name(enum cd_in_type t);
 /*
  * Output types. The network outputs (issue 5) take their settings as
  * key/value options (struct cd_opt): the YAML keys of the output, or the
@@ -60,14 +76,16 @@ int cd_out_type_from_name(const char *name);
 enum cd_out_format { CD_OUTFMT_JSON = 0, CD_OUTFMT_PIPE, CD_OUTFMT_LOGSTASH };
 
 struct cd_input_conf {
-	enum cd_in_type type; /* which input plugin */
-	char *path;	      /* tail: a file path or glob (owned); NULL for stdin */
-	bool from_tail;	      /* tail: files without a checkpoint start at their end */
-	unsigned line;	      /* config line that declared it (0: command line) */
-	char *parser_name;    /* owned: its parser: (auto|pipe|json|NAME); NULL: the global one */
-	char *ml_start;	      /* owned: multiline_start, a line matching it starts a record */
-	unsigned ml_line;     /* config line of ml_start (0: command line) */
-	unsigned ml_col;      /* and its column */
+	enum cd_in_type type;	  /* which input plugin */
+	char *path;		  /* tail: a file path or glob; http: the URL path served (owned) */
+	bool from_tail;		  /* tail: files without a checkpoint start at their end */
+	unsigned line;		  /* config line that declared it (0: command line) */
+	char *listen;		  /* network inputs: the address bound, util/net.h syntax (owned) */
+	unsigned max_connections; /* tcp, unix, http: open connections at most */
+	char *parser_name;	  /* owned: its parser: (auto|pipe|json|NAME); NULL: the global one */
+	char *ml_start;		  /* owned: multiline_start, a line matching it starts a record */
+	unsigned ml_line;	  /* config line of ml_start (0: command line) */
+	unsigned ml_col;	  /* and its column */
 };
 
 /*
@@ -173,7 +191,10 @@ int cd_config_load_file(struct cd_config *c, const char *path, struct cd_err *er
 int cd_config_env(struct cd_config *c, struct cd_err *err);
 
 /*
- * cd_config_add_input_spec() - "stdin", "tail:GLOB" (command line -i).
+ * cd_config_add_input_spec() - "stdin", "tail:GLOB", "tcp://HOST:PORT",
+ * "udp://HOST:PORT", "unix:///PATH" (or "unix:PATH"), "unixgram:///PATH",
+ * "http://HOST:PORT[/PATH]"; a network spec may end in
+ * "?max_connections=N" (command line -i).
  * cd_config_add_output_spec() - "archive:DIR", "stdout[:json|pipe]",
  * "file:PATH[:json|pipe]", or a network output's URI (-o).
  * cd_config_set_parser() - "auto|pipe|json", "regex:PATTERN" (as
@@ -225,6 +246,9 @@ void cd_config_clear_outputs(struct cd_config *c);
  * Return: 0 or -CD_EINVAL (no input, ...), -CD_ENOMEM.
  */
 int cd_config_finish(struct cd_config *c, struct cd_err *err);
+
+/* cd_in_is_network() - whether @t listens on a socket (tcp, udp, unix, unixgram, http). */
+bool cd_in_is_network(enum cd_in_type t);
 
 /* cd_config_needs_state() - whether the state directory is used: any input but stdin (positions, spool). */
 bool cd_config_needs_state(const struct cd_config *c);

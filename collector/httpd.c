@@ -6,7 +6,8 @@
  * MHD_USE_EPOLL without an internal thread gives one epoll fd that the
  * pipeline watches. MHD_run() is also called on every watch wake-up,
  * which covers its timeouts closely enough (idle connections are closed
- * after CD_HTTP_IDLE_S).
+ * after CD_HTTP_IDLE_S), and again while MHD has buffered work of its own
+ * (run_some()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -28,18 +29,51 @@ struct cd_httpd {
 	uint16_t port;	      /* bound port */
 };
 
+/*
+ * Runs of MHD per wake-up while it says it has work right now (timeout
+ * 0): a request body larger than MHD's buffer is read a buffer per run,
+ * and MHD's own epoll is edge-triggered, so what it has already read
+ * does not wake the loop again. Bounded so that one upload cannot hold
+ * the loop; cd_httpd_run() from a tick goes on from there.
+ */
+#define CD_HTTP_RUNS_MAX 64u
+
+static bool run_some(struct cd_httpd *h)
+{
+	MHD_UNSIGNED_LONG_LONG t;
+
+	for (unsigned i = 0; i < CD_HTTP_RUNS_MAX; i++) {
+		MHD_run(h->d);
+		if (MHD_get_timeout(h->d, &t) != MHD_YES || t > 0)
+			return false;
+	}
+	return true;
+}
+
+bool cd_httpd_run(struct cd_httpd *h)
+{
+	return run_some(h);
+}
+
 static void on_ready(void *arg)
 {
-	struct cd_httpd *h = arg;
-
-	MHD_run(h->d);
+	run_some(arg);
 }
 
 int cd_httpd_start(struct cd_httpd **out, struct pipeline *pl, const char *addr,
 		   MHD_AccessHandlerCallback handler, void *cls, struct cd_err *err)
 {
+	return cd_httpd_start_opts(out, pl, addr, handler, cls, NULL, err);
+}
+
+int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *addr,
+			MHD_AccessHandlerCallback handler, void *cls, const struct cd_httpd_opts *o,
+			struct cd_err *err)
+{
 	struct cd_httpd *h = calloc(1, sizeof(*h));
 	const union MHD_DaemonInfo *info;
+	struct MHD_OptionItem extra[3];
+	unsigned n = 0;
 	int fd, rc;
 
 	if (!h)
@@ -51,8 +85,16 @@ int cd_httpd_start(struct cd_httpd **out, struct pipeline *pl, const char *addr,
 	}
 	h->port = cd_net_local_port(fd);
 	h->pl = pl;
+	if (o && o->max_connections)
+		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->max_connections, NULL};
+	if (o && o->completed)
+		/* MHD's array form takes a callback's function pointer as intptr_t */
+		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)o->completed,
+						     o->completed_cls};
+	extra[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	h->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, handler, cls, MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CD_HTTP_IDLE_S, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CD_HTTP_IDLE_S, MHD_OPTION_ARRAY,
+				extra, MHD_OPTION_END);
 	if (!h->d) {
 		close(fd);
 		free(h);

@@ -10,6 +10,7 @@
 #define CD_HTTPD_H
 
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -24,6 +25,26 @@ struct cd_httpd;
  */
 int cd_httpd_start(struct cd_httpd **out, struct pipeline *pl, const char *addr,
 		   MHD_AccessHandlerCallback handler, void *cls, struct cd_err *err);
+
+/* Settings of cd_httpd_start_opts(); zero fields keep libmicrohttpd's defaults. */
+struct cd_httpd_opts {
+	unsigned max_connections;		/* open connections at most (MHD_OPTION_CONNECTION_LIMIT) */
+	MHD_RequestCompletedCallback completed; /* called when a request ends, however (frees its context) */
+	void *completed_cls;			/* passed to completed */
+};
+
+/* cd_httpd_start_opts() - cd_httpd_start() with @o (may be NULL). */
+int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *addr,
+			MHD_AccessHandlerCallback handler, void *cls, const struct cd_httpd_opts *o,
+			struct cd_err *err);
+
+/*
+ * cd_httpd_run() - let MHD go on with work it has buffered (a request body
+ * larger than its buffer is read a piece per run, and nothing wakes the
+ * loop for what MHD already read). A server that takes large bodies calls
+ * it from its input's tick(). Return: true when more is pending now.
+ */
+bool cd_httpd_run(struct cd_httpd *h);
 
 /* cd_httpd_port() - the TCP port served (0 for a unix socket). */
 uint16_t cd_httpd_port(const struct cd_httpd *h);

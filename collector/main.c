@@ -33,14 +33,21 @@ static void usage(FILE *f)
 {
 	fputs("Usage: clewd [OPTIONS]\n"
 	      "\n"
-	      "Collect log records from files and stdin, parse them (pipe or JSON lines), and\n"
-	      "deliver them at least once to an archive, stdout or a file.\n"
+	      "Collect log records from files, stdin and sockets, parse them (pipe or JSON\n"
+	      "lines), and deliver them at least once to an archive, stdout or a file.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE      read the YAML configuration FILE\n"
 	      "  -i, --input SPEC       an input (repeatable; replaces the file's inputs):\n"
 	      "                           tail:PATH_OR_GLOB   follow files (rotation, truncation)\n"
 	      "                           stdin               read to EOF, deliver, exit 0\n"
+	      "                           tcp://HOST:PORT     lines, one source per connection\n"
+	      "                           udp://HOST:PORT     datagrams of lines\n"
+	      "                           unix:///PATH        lines on a unix stream socket\n"
+	      "                           unixgram:///PATH    datagrams on a unix datagram socket\n"
+	      "                           http://HOST:PORT/PATH  POST bodies of lines (ndjson)\n"
+	      "                         network inputs bind 127.0.0.1 unless HOST says otherwise\n"
+	      "                         (tcp://:5170 is 127.0.0.1:5170); add ?max_connections=N\n"
 	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json,\n"
 	      "                         regex:PATTERN (PCRE2, named groups: time, level,\n"
 	      "                         service, trace, span, parent, ids, method, path,\n"
@@ -68,16 +75,19 @@ static void usage(FILE *f)
 	      "      --check-config     check the configuration, print a summary, exit\n"
 	      "  -V, --version          print the version and exit\n"
 	      "  -h, --help             print this help and exit\n"
-	      "\n"
-	      "Environment (overrides the file, overridden by options):\n"
+	      "\n",
+	      f);
+	fputs("Environment (overrides the file, overridden by options):\n"
 	      "  CLEWD_STATE_DIR, CLEWD_CHECKPOINT, CLEWD_PARSER, CLEWD_LOG_LEVEL,\n"
 	      "  CLEWD_MULTILINE (true|false), CLEWD_MULTILINE_TIMEOUT, CLEWD_CHUNK_AGE,\n"
-	      "  CLEWD_DRAIN_TIMEOUT (durations: 500ms, 5s, 2m), CLEWD_HTTP_LISTEN\n"
+	      "  CLEWD_DRAIN_TIMEOUT (durations: 500ms, 5s, 2m), CLEWD_HTTP_LISTEN,\n"
+	      "  CLEWD_SPOOL_MAX_BYTES (0: no disk spool)\n"
 	      "\n"
 	      "Examples:\n"
 	      "  clewd -c /etc/clew/clewd.yaml\n"
 	      "  clewd -i 'tail:/var/log/app/*.log' -o archive:/var/lib/clew/archive\n"
 	      "  clewd -i stdin -p auto -o stdout:json < app.log > app.json   # convert a file\n"
+	      "  clewd -i tcp://127.0.0.1:5170 -i http://127.0.0.1:8080/ingest -o archive:/tmp/a\n"
 	      "  clewd -s /tmp/st -i 'tail:/srv/logs/*.log' -o file:/tmp/all.log:pipe -o stdout\n"
 	      "  clewd -c clewd.yaml --check-config\n"
 	      "  clewd -i stdin -o stdout -p 'regex:^(?<time>\\S+ \\S+) (?<level>\\w+) (?<message>.*)' \\\n"
@@ -112,10 +122,20 @@ static void summary(const struct cd_config *c)
 	if (c->spool_dir)
 		printf("  spool: %s (at most %llu bytes per output)\n", c->spool_dir,
 		       (unsigned long long)c->spool_bytes);
-	for (unsigned i = 0; i < c->nin; i++)
-		printf("  input %u: %s%s%s%s\n", i + 1, c->in[i].type == CD_IN_TAIL ? "tail:" : "stdin",
-		       c->in[i].path ? c->in[i].path : "", c->in[i].type == CD_IN_TAIL ? " read_from " : "",
-		       c->in[i].type == CD_IN_TAIL ? (c->in[i].from_tail ? "tail" : "head") : "");
+	for (unsigned i = 0; i < c->nin; i++) {
+		const struct cd_input_conf *in = &c->in[i];
+		if (cd_in_is_network(in->type)) {
+			printf("  input %u: %s %s%s%s", i + 1, cd_in_type_name(in->type), in->listen,
+			       in->path ? " path " : "", in->path ? in->path : "");
+			if (in->type != CD_IN_UDP && in->type != CD_IN_UNIXGRAM)
+				printf(" max_connections %u", in->max_connections);
+			printf("\n");
+			continue;
+		}
+		printf("  input %u: %s%s%s%s\n", i + 1, in->type == CD_IN_TAIL ? "tail:" : "stdin",
+		       in->path ? in->path : "", in->type == CD_IN_TAIL ? " read_from " : "",
+		       in->type == CD_IN_TAIL ? (in->from_tail ? "tail" : "head") : "");
+	}
 	for (unsigned i = 0; i < c->nin; i++) {
 		const struct cd_parser_conf *rx;
 		enum cd_parser p;

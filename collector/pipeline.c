@@ -557,6 +557,23 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 	return (long)total;
 }
 
+void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, size_t len)
+{
+	const char *p = data;
+
+	/* process_buf() leaves less than CD_LINE_MAX unconsumed: there is always room */
+	while (len && !pl->failed) {
+		size_t n = CD_READ_BUF - s->end < len ? CD_READ_BUF - s->end : len;
+
+		memcpy(s->buf + s->end, p, n);
+		s->end += n;
+		p += n;
+		len -= n;
+		pl->in[s->input].stats.bytes += (uint64_t)n;
+		process_buf(pl, s);
+	}
+}
+
 /* The bytes after the last newline become a record of their own. */
 static void flush_partial(struct pipeline *pl, struct pl_source *s)
 {
@@ -589,6 +606,9 @@ void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget)
 	flush_held(pl, s);
 	s->ended = true;
 	s->forget = forget;
+	/* nothing more is read: the buffer goes now, not when the last chunk is acknowledged */
+	free(s->buf);
+	s->buf = NULL;
 	maybe_free_source(pl, s);
 }
 
@@ -896,8 +916,6 @@ static void save_checkpoint(struct pipeline *pl)
 
 /* --- /metrics and /health --------------------------------------------------- */
 
-static const char *const in_type_names[] = {[CD_IN_STDIN] = "stdin", [CD_IN_TAIL] = "tail"};
-
 #define M_COUNTER(name, help, lab, v) metrics_add(m, name, METRICS_COUNTER, help, lab, (double)(v))
 #define M_GAUGE(name, help, lab, v) metrics_add(m, name, METRICS_GAUGE, help, lab, (double)(v))
 
@@ -908,17 +926,14 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 	for (unsigned i = 0; i < pl->nin; i++) {
 		const struct cd_input_conf *ic = &pl->cf->in[i];
 		const struct pl_in_stats *st = &pl->in[i].stats;
-		unsigned t = (unsigned)ic->type;
 
-		snprintf(name, sizeof(name), "%s#%u",
-			 t < sizeof(in_type_names) / sizeof(in_type_names[0]) && in_type_names[t]
-				 ? in_type_names[t]
-				 : "input",
-			 i + 1);
+		snprintf(name, sizeof(name), "%s#%u", cd_in_type_name(ic->type), i + 1);
 		lab[0] = '\0';
 		metrics_label(lab, sizeof(lab), "input", name);
 		if (ic->path)
 			metrics_label(lab, sizeof(lab), "path", ic->path);
+		if (ic->listen)
+			metrics_label(lab, sizeof(lab), "listen", ic->listen);
 		M_COUNTER("clewd_input_records_total", "Records read (unparsed and split ones included).",
 			  lab, st->records);
 		M_COUNTER("clewd_input_unparsed_total", "Lines no parser accepted, kept as raw records.", lab,
@@ -929,6 +944,16 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		M_COUNTER("clewd_input_truncations_total", "Files found shorter than the read offset.", lab,
 			  st->truncations);
 		M_COUNTER("clewd_input_rotations_total", "Files replaced at their path.", lab, st->rotations);
+		if (pl->in[i].p->metrics) {
+			lab[0] = '\0';
+			metrics_label(lab, sizeof(lab), "input", name);
+			pl->in[i].p->metrics(pl->in[i].st, m, lab);
+			if (pl->in[i].p->metrics) {
+				lab[0] = '\0';
+				metrics_label(lab, sizeof(lab), "input", name);
+				pl->in[i].p->metrics(pl->in[i].st, m, lab);
+			}
+		}
 	}
 	M_GAUGE("clewd_queue_chunks", "Sealed chunks in memory waiting for some output.", NULL, pl->qn);
 	M_GAUGE("clewd_queue_chunks_limit", "Chunks held in memory before spooling or backpressure.", NULL,
@@ -1051,8 +1076,13 @@ static void on_signal(void *arg)
 /* --- setup ------------------------------------------------------------------ */
 
 static const struct in_plugin *const inputs[] = {
-	[CD_IN_STDIN] = &in_stdin,
-	[CD_IN_TAIL] = &in_tail,
+	[CD_IN_STDIN] = &in_stdin,  /* standard input */
+	[CD_IN_TAIL] = &in_tail,    /* files */
+	[CD_IN_TCP] = &in_tcp,	    /* stream sockets: tcp */
+	[CD_IN_UNIX] = &in_tcp,	    /* and unix */
+	[CD_IN_UDP] = &in_udp,	    /* datagram sockets: udp */
+	[CD_IN_UNIXGRAM] = &in_udp, /* and unix */
+	[CD_IN_HTTP] = &in_http,    /* POSTed bodies */
 };
 
 /* The outputs built in; NULL: not built (the configuration says so). */
@@ -1375,6 +1405,9 @@ int pipeline_run(struct pipeline *pl, struct cd_err *err)
 		if (!draining && (pl->stopping || inputs_done(pl))) {
 			draining = true;
 			drain_until = pl->now + (int64_t)pl->cf->drain_ms * 1000000;
+			for (unsigned i = 0; i < pl->nin; i++)
+				if (pl->in[i].p->stop)
+					pl->in[i].p->stop(pl->in[i].st);
 			/* what cannot be read again (stdin) is handed on whole; files resume from the checkpoint */
 			for (struct pl_source *s = pl->sources, *next; s; s = next) {
 				next = s->next;

@@ -25,20 +25,28 @@ struct pl_source;
 
 /* --- plugins ----------------------------------------------------------- */
 
+struct metrics;
+
 /*
  * An input. open() starts it (registering fds with pl_watch_fd()),
  * tick() reads what is there — called on every turn of the loop unless
  * the pipeline applies backpressure — and returns true when more is
  * readable right now (the loop then does not sleep). done() says it will
  * produce nothing more (stdin at EOF). stop() is called once on SIGTERM
- * before the drain. close() accepts NULL.
+ * before the drain: the input takes what it has received (the network
+ * inputs: what waits in the kernel's socket buffers), ends its sources
+ * and accepts nothing more. close() accepts NULL.
+ * Optional hooks (stop, metrics) may be NULL.
  */
 struct in_plugin {
-	const char *name; /* "stdin", "tail" */
+	const char *name; /* "stdin", "tail", "tcp", ... */
 	int (*open)(void **state, struct pipeline *pl, unsigned idx, const struct cd_input_conf *ic,
 		    struct cd_err *err);
 	bool (*tick)(void *state, int64_t now_ns);
 	bool (*done)(void *state);
+	void (*stop)(void *state);
+	/* metrics(): the input's own series (connections, datagrams, requests) with its label. */
+	void (*metrics)(void *state, struct metrics *m, const char *label);
 	void (*close)(void *state);
 };
 
@@ -49,8 +57,6 @@ enum out_result {
 	OUT_RETRY,   /* not now (disk full, peer down): the pipeline retries it later, with backoff */
 	OUT_FAIL,    /* the output is gone (EPIPE on stdout): the daemon stops, nothing acknowledged */
 };
-
-struct metrics;
 
 /*
  * An output. flush() delivers one sealed chunk completely or not at all
@@ -90,7 +96,7 @@ struct out_plugin {
  */
 void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why);
 
-extern const struct in_plugin in_stdin, in_tail;
+extern const struct in_plugin in_stdin, in_tail, in_tcp, in_udp, in_http;
 extern const struct out_plugin out_archive, out_stdout, out_file, out_null;
 extern const struct out_plugin out_ls_tcp, out_ls_udp, out_ls_http, out_ls_redis;
 
@@ -179,6 +185,13 @@ struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *d
  * or -errno of a failed read.
  */
 long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof);
+
+/*
+ * pl_source_feed() - hand @len bytes of @data (received by the input
+ * itself: a datagram, an HTTP body) on as if read from the source: cut
+ * into lines, overlong lines split, counted in the input's bytes.
+ */
+void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, size_t len);
 
 /* pl_source_offset() - the offset of the next byte to read. */
 uint64_t pl_source_offset(const struct pl_source *s);

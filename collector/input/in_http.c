@@ -1,0 +1,374 @@
+/*
+ * input/in_http.c - the http input: POSTed bodies of lines (ndjson, or
+ * any line format the parsers take).
+ *
+ * DESIGN: libmicrohttpd on the loop (httpd.h): handlers run on the loop
+ * thread. A POST to the configured path is read whole into memory (at
+ * most CD_HTTP_BODY_MAX, after gzip decoding when Content-Encoding says
+ * gzip), then handed to a source of its own (pl_source_feed()) that is
+ * ended at once (pl_source_end()): the body's lines go through the same
+ * line cutting, splitting, multiline join and parsing as a file's, its
+ * last line needs no newline, and no line joins another request's.
+ *
+ * Answers: 204 once every record of the body is in the pipeline (in the
+ * chunk being filled, in memory); 413 past CD_HTTP_BODY_MAX; 405 (Allow:
+ * POST) for other methods; 404 for other paths; 415 for a
+ * Content-Encoding other than gzip or identity; 400 for a gzip body that
+ * does not decode; 503 with Retry-After while the pipeline holds its
+ * inputs back or clewd is stopping: the client keeps the body and sends
+ * it again, rather than clewd buffering without bound. Content is never
+ * refused: a line no parser takes (binary, invalid UTF-8, a NUL) is kept
+ * as a raw record like any other input's.
+ *
+ * The guarantee of a 204 is that clewd holds the records in memory: they
+ * are delivered to every output at least once unless clewd is killed
+ * (or its drain times out) before their chunk is delivered; the HTTP
+ * input keeps no position to read again from.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <zlib.h>
+
+#include "httpd.h"
+#include "pipeline.h"
+#include "util/metrics.h"
+#include "util/net.h"
+#include "util/util.h"
+#include "util/banned.h"
+
+/* Counted answers, by status (index into http_state.answers). */
+enum http_answer { ANS_204, ANS_400, ANS_404, ANS_405, ANS_413, ANS_415, ANS_503, ANS_N };
+
+static const struct {
+	unsigned status;  /* the HTTP status */
+	const char *body; /* a short text/plain reason */
+} answers[ANS_N] = {
+	[ANS_204] = {204, ""},
+	[ANS_400] = {400, "the gzip body does not decode\n"},
+	[ANS_404] = {404, "not found: POST lines to the configured path\n"},
+	[ANS_405] = {405, "method not allowed: POST lines (ndjson) here\n"},
+	[ANS_413] = {413, "body too large\n"},
+	[ANS_415] = {415, "unsupported Content-Encoding: gzip or identity\n"},
+	[ANS_503] = {503, "busy: the collector's outputs are behind, or it is stopping; retry\n"},
+};
+
+struct http_req {
+	char *body;   /* what was received (malloc'd) */
+	size_t len;   /* bytes in body */
+	size_t cap;   /* allocated */
+	bool too_big; /* past CD_HTTP_BODY_MAX: the rest is read and dropped, then 413 */
+	bool gzip;    /* Content-Encoding: gzip */
+};
+
+struct http_state {
+	struct pipeline *pl;		/* the pipeline */
+	unsigned idx;			/* input index */
+	const struct cd_input_conf *ic; /* configuration */
+	struct cd_httpd *h;		/* the server */
+	bool stopped;			/* stop() ran: 503 from now on */
+	uint64_t answers[ANS_N];	/* requests answered, by status */
+};
+
+static enum MHD_Result answer(struct http_state *st, struct MHD_Connection *c, enum http_answer a)
+{
+	union {
+		const char *c;
+		void *v;
+	} b = {.c = answers[a].body}; /* MHD's old API takes void *; PERSISTENT never writes through it */
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(answers[a].body), b.v, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	st->answers[a]++;
+	if (!r)
+		return MHD_NO;
+	if (a != ANS_204)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (a == ANS_405)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	if (a == ANS_503)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	ret = MHD_queue_response(c, answers[a].status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Append @n bytes to @rq's body, growing it up to CD_HTTP_BODY_MAX. Return: false past the cap or OOM. */
+static bool body_add(struct http_req *rq, const char *p, size_t n)
+{
+	if (n > CD_HTTP_BODY_MAX - rq->len)
+		return false;
+	if (rq->len + n > rq->cap) {
+		size_t cap = rq->cap ? rq->cap : 16 * 1024;
+		char *b;
+		while (cap < rq->len + n)
+			cap *= 2;
+		if (cap > CD_HTTP_BODY_MAX)
+			cap = CD_HTTP_BODY_MAX;
+		b = realloc(rq->body, cap);
+		if (!b)
+			return false;
+		rq->body = b;
+		rq->cap = cap;
+	}
+	memcpy(rq->body + rq->len, p, n);
+	rq->len += n;
+	return true;
+}
+
+/* Decode @rq's gzip body (concatenated members too) in place. Return: ANS_204 (ok), ANS_400, ANS_413. */
+static enum http_answer gunzip(struct http_req *rq)
+{
+	struct http_req out = {NULL, 0, 0, false, false};
+	enum http_answer a = ANS_204;
+	char buf[16384];
+	z_stream z;
+	int zr = Z_OK;
+
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return ANS_400;
+	z.next_in = (Bytef *)rq->body;
+	z.avail_in = (uInt)rq->len;
+	while (a == ANS_204) {
+		z.next_out = (Bytef *)buf;
+		z.avail_out = sizeof(buf);
+		zr = inflate(&z, Z_NO_FLUSH);
+		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
+			a = ANS_400;
+			break;
+		}
+		if (!body_add(&out, buf, sizeof(buf) - z.avail_out)) {
+			a = ANS_413;
+			break;
+		}
+		if (zr == Z_STREAM_END) {
+			if (z.avail_in == 0)
+				break;
+			inflateReset(&z); /* another gzip member follows */
+		} else if (zr == Z_BUF_ERROR || (z.avail_in == 0 && z.avail_out != 0)) {
+			a = ANS_400; /* input ended inside a member */
+		}
+	}
+	inflateEnd(&z);
+	if (a != ANS_204) {
+		free(out.body);
+		return a;
+	}
+	free(rq->body);
+	rq->body = out.body;
+	rq->len = out.len;
+	rq->cap = out.cap;
+	return ANS_204;
+}
+
+/* The records' src.input of a request: http:PEER. */
+static void peer_name(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char host[INET6_ADDRSTRLEN];
+
+	snprintf(out, cap, "http");
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ci->client_addr;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(out, cap, "http:%s:%u", host, (unsigned)ntohs(a->sin_port));
+	} else if (ci->client_addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(out, cap, "http:[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
+	}
+}
+
+/* The headers are in: route, and refuse what can be refused before the body. */
+static enum MHD_Result on_headers(struct http_state *st, struct MHD_Connection *c, const char *url,
+				  const char *method, void **con_cls)
+{
+	const char *enc, *clen;
+	struct http_req *rq;
+	uint64_t n;
+
+	if (strcmp(url, st->ic->path) != 0)
+		return answer(st, c, ANS_404);
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		return answer(st, c, ANS_405);
+	if (st->stopped || pl_backpressure(st->pl))
+		return answer(st, c, ANS_503);
+	enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+	if (enc && strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "identity") != 0)
+		return answer(st, c, ANS_415);
+	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen && (cd_parse_u64(clen, UINT64_MAX, &n) < 0 || n > CD_HTTP_BODY_MAX))
+		return answer(st, c, ANS_413);
+	rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return MHD_NO;
+	rq->gzip = enc && strcasecmp(enc, "gzip") == 0;
+	*con_cls = rq;
+	return MHD_YES;
+}
+
+/* The body is in: its lines into the pipeline, or why not. */
+static enum MHD_Result on_body(struct http_state *st, struct MHD_Connection *c, struct http_req *rq)
+{
+	struct pl_source *src;
+	enum http_answer a;
+	char name[128];
+
+	if (rq->too_big)
+		return answer(st, c, ANS_413);
+	if (rq->gzip && (a = gunzip(rq)) != ANS_204)
+		return answer(st, c, a);
+	/* the outputs may have fallen behind while the body came */
+	if (st->stopped || pl_backpressure(st->pl))
+		return answer(st, c, ANS_503);
+	peer_name(c, name, sizeof(name));
+	src = pl_source_new(st->pl, st->idx, name, NULL, 0, 0, 0);
+	if (!src)
+		return answer(st, c, ANS_503);
+	pl_source_feed(st->pl, src, rq->body, rq->len);
+	pl_source_end(st->pl, src, false);
+	return answer(st, c, ANS_204);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct http_state *st = cls;
+	struct http_req *rq = *con_cls;
+
+	(void)version;
+	if (!rq)
+		return on_headers(st, c, url, method, con_cls);
+	if (*upload_data_size) {
+		if (!rq->too_big && !body_add(rq, upload_data, *upload_data_size)) {
+			/* past the cap: keep reading (MHD cannot answer mid-body), answer 413 at the end */
+			rq->too_big = true;
+			free(rq->body);
+			rq->body = NULL;
+			rq->len = rq->cap = 0;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return on_body(st, c, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *rq = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (!rq)
+		return;
+	free(rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+static bool http_tick(void *state, int64_t now)
+{
+	struct http_state *st = state;
+
+	(void)now;
+	/* requests are served from the loop's fd callback; large bodies also need these runs */
+	return !st->stopped && cd_httpd_run(st->h);
+}
+
+static bool http_done(void *state)
+{
+	(void)state;
+	return false;
+}
+
+static void http_stop(void *state)
+{
+	((struct http_state *)state)->stopped = true;
+}
+
+static void http_metrics(void *state, struct metrics *m, const char *label)
+{
+	const struct http_state *st = state;
+	char lab[512], code[8];
+
+	for (int a = 0; a < ANS_N; a++) {
+		snprintf(lab, sizeof(lab), "%s", label ? label : "");
+		snprintf(code, sizeof(code), "%u", answers[a].status);
+		metrics_label(lab, sizeof(lab), "code", code);
+		metrics_add(m, "clewd_input_http_requests_total", METRICS_COUNTER,
+			    "Requests answered by an http input, by status", lab, (double)st->answers[a]);
+	}
+}
+
+static int http_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_input_conf *ic,
+		     struct cd_err *err)
+{
+	struct http_state *st = calloc(1, sizeof(*st));
+	struct cd_httpd_opts o;
+	char port[8];
+	int rc;
+
+	if (!st)
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	st->pl = pl;
+	st->idx = idx;
+	st->ic = ic;
+	memset(&o, 0, sizeof(o));
+	o.max_connections = ic->max_connections;
+	o.completed = on_completed;
+	o.completed_cls = st;
+	rc = cd_httpd_start_opts(&st->h, pl, ic->listen, on_request, st, &o, err);
+	if (rc < 0) {
+		free(st);
+		return rc;
+	}
+	snprintf(port, sizeof(port), "%u", (unsigned)cd_httpd_port(st->h));
+	if (!cd_net_is_loopback(ic->listen))
+		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
+		       "input", "http", "listen", ic->listen, "port", port, "url", ic->path, NULL);
+	else
+		cd_log(FMT_LEVEL_INFO, "listening", "input", "http", "listen", ic->listen, "port", port,
+		       "url", ic->path, NULL);
+	*state = st;
+	return 0;
+}
+
+static void http_close(void *state)
+{
+	struct http_state *st = state;
+	char n[3][24];
+
+	if (!st)
+		return;
+	cd_httpd_stop(st->h);
+	snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->answers[ANS_204]);
+	snprintf(n[1], sizeof(n[1]), "%llu",
+		 (unsigned long long)(st->answers[ANS_400] + st->answers[ANS_404] + st->answers[ANS_405] +
+				      st->answers[ANS_413] + st->answers[ANS_415]));
+	snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)st->answers[ANS_503]);
+	cd_log(FMT_LEVEL_INFO, "input closed", "input", "http", "listen", st->ic->listen, "accepted", n[0],
+	       "refused", n[1], "busy", n[2], NULL);
+	free(st);
+}
+
+const struct in_plugin in_http = {
+	.name = "http",
+	.open = http_open,
+	.tick = http_tick,
+	.done = http_done,
+	.stop = http_stop,
+	.metrics = http_metrics,
+	.close = http_close,
+};

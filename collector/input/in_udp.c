@@ -1,0 +1,287 @@
+/*
+ * input/in_udp.c - the udp and unixgram inputs: datagrams of lines.
+ *
+ * DESIGN: one socket, one source without a checkpoint for the input's
+ * life. A datagram is one or more lines: it is cut at '\n', and a
+ * datagram that does not end in one ends its last line anyway (a
+ * newline is added, not counted in the bytes), so lines of two
+ * datagrams never run together. A line never spans datagrams; a
+ * continuation line (a stack trace) in a later datagram still joins the
+ * record held from the one before, whoever sent it: send a stack trace in
+ * one datagram. Datagrams are received whole into a CD_DGRAM_MAX buffer;
+ * a larger one (only unix datagrams can be) keeps its first CD_DGRAM_MAX
+ * bytes and is counted as truncated (MSG_TRUNC).
+ *
+ * Backpressure: a datagram socket cannot push back on its senders over
+ * UDP. While the pipeline holds inputs back nothing is read, the
+ * socket's receive buffer fills and the kernel drops what does not fit;
+ * those drops are counted exactly, by SO_RXQ_OVFL (the kernel's
+ * cumulative drop count of the socket, carried with each datagram
+ * received), and shown as kernel_drops. A unix datagram socket does push
+ * back: its senders block (or get EAGAIN) while its queue is full.
+ * As in in_tcp.c, the level-triggered fd leaves the loop's set while
+ * held back and comes back in tick().
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pipeline.h"
+#include "util/metrics.h"
+#include "util/net.h"
+#include "util/util.h"
+#include "util/banned.h"
+
+struct udp_state {
+	struct pipeline *pl;		/* the pipeline */
+	unsigned idx;			/* input index */
+	const struct cd_input_conf *ic; /* configuration */
+	const char *kind;		/* "udp" or "unixgram" */
+	int fd;				/* the socket; -1 after stop() */
+	struct pl_source *src;		/* the one source; NULL after stop() */
+	char *buf;			/* one datagram, CD_DGRAM_MAX bytes */
+	bool watched;			/* fd is in the pipeline's set */
+	bool ready;			/* fd said readable */
+	uint64_t sock_dev, sock_ino;	/* unixgram: the socket file we bound (unlinked at close) */
+	uint64_t datagrams;		/* datagrams received */
+	uint64_t truncated;		/* of which larger than CD_DGRAM_MAX (cut) */
+	uint32_t drops_seen;		/* last SO_RXQ_OVFL value: the kernel's count, wraps */
+	uint64_t drops;			/* datagrams the kernel dropped (receive buffer full) */
+	bool opened;			/* open() succeeded: close() reports the counters */
+};
+
+static void on_ready(void *arg)
+{
+	struct udp_state *st = arg;
+
+	st->ready = true;
+	if (pl_backpressure(st->pl) && st->watched) {
+		pl_unwatch_fd(st->pl, st->fd);
+		st->watched = false;
+	}
+}
+
+/* Receive one datagram and hand its lines on. Return: 1, 0 (none waiting), or -errno. */
+static int recv_one(struct udp_state *st)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = {.iov_base = st->buf, .iov_len = CD_DGRAM_MAX};
+	struct msghdr mh;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(st->fd, &mh, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		uint32_t v;
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_RXQ_OVFL)
+			continue;
+		memcpy(&v, CMSG_DATA(cm), sizeof(v));
+		/* cumulative at the time this datagram was queued: count what is new (mod 2^32) */
+		if (v != st->drops_seen && (uint32_t)(v - st->drops_seen) < 0x80000000u) {
+			st->drops += (uint32_t)(v - st->drops_seen);
+			st->drops_seen = v;
+		}
+	}
+	st->datagrams++;
+	if (mh.msg_flags & MSG_TRUNC) {
+		st->truncated++;
+		if ((st->truncated & (st->truncated - 1)) == 0) {
+			char c[24];
+			snprintf(c, sizeof(c), "%llu", (unsigned long long)st->truncated);
+			cd_log(FMT_LEVEL_WARN, "datagram larger than the buffer: cut", "input", st->kind,
+			       "listen", st->ic->listen, "truncated", c, NULL);
+		}
+	}
+	if (n == 0)
+		return 1;
+	pl_source_feed(st->pl, st->src, st->buf, (size_t)n);
+	if (st->buf[n - 1] != '\n') {
+		/* the datagram ends its last line: the newline is ours, not received */
+		pl_source_feed(st->pl, st->src, "\n", 1);
+		pl_in_stats(st->pl, st->idx)->bytes--;
+	}
+	return 1;
+}
+
+static bool udp_tick(void *state, int64_t now)
+{
+	struct udp_state *st = state;
+	uint64_t before;
+	int rc = 0;
+
+	(void)now;
+	if (!st->src)
+		return false;
+	if (!st->watched && pl_watch_fd(st->pl, st->fd, on_ready, st) == 0) {
+		st->watched = true;
+		st->ready = true;
+	}
+	if (!st->ready)
+		return false;
+	before = pl_in_stats(st->pl, st->idx)->bytes;
+	while (!pl_backpressure(st->pl) && pl_in_stats(st->pl, st->idx)->bytes - before < CD_READ_BURST &&
+	       (rc = recv_one(st)) > 0)
+		;
+	if (rc < 0)
+		cd_log(FMT_LEVEL_WARN, "receive failed", "input", st->kind, "listen", st->ic->listen, "error",
+		       strerror(-rc), NULL);
+	/* stopped early (burst, backpressure): more is waiting */
+	st->ready = rc > 0;
+	return st->ready;
+}
+
+static bool udp_done(void *state)
+{
+	(void)state;
+	return false;
+}
+
+static void udp_stop(void *state)
+{
+	struct udp_state *st = state;
+
+	if (!st->src)
+		return;
+	/* what the kernel holds was sent to us: take it, unless the outputs are behind */
+	while (!pl_backpressure(st->pl) && recv_one(st) > 0)
+		;
+	pl_source_end(st->pl, st->src, false);
+	st->src = NULL;
+	if (st->watched) {
+		pl_unwatch_fd(st->pl, st->fd);
+		st->watched = false;
+	}
+	close(st->fd);
+	st->fd = -1;
+}
+
+static void udp_metrics(void *state, struct metrics *m, const char *label)
+{
+	const struct udp_state *st = state;
+
+	metrics_add(m, "clewd_input_datagrams_total", METRICS_COUNTER,
+		    "Datagrams received by a network input", label, (double)st->datagrams);
+	metrics_add(m, "clewd_input_datagrams_truncated_total", METRICS_COUNTER,
+		    "Datagrams larger than the receive buffer, cut", label, (double)st->truncated);
+	metrics_add(m, "clewd_input_kernel_drops_total", METRICS_COUNTER,
+		    "Datagrams the kernel dropped, the socket's receive buffer full (SO_RXQ_OVFL)", label,
+		    (double)st->drops);
+}
+
+static void udp_close(void *state);
+
+static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_input_conf *ic,
+		    struct cd_err *err)
+{
+	struct udp_state *st = calloc(1, sizeof(*st));
+	struct stat sb;
+	char port[8];
+	int rc, one = 1;
+
+	if (!st)
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	st->pl = pl;
+	st->idx = idx;
+	st->ic = ic;
+	st->kind = ic->type == CD_IN_UNIXGRAM ? "unixgram" : "udp";
+	st->buf = malloc(CD_DGRAM_MAX);
+	if (!st->buf) {
+		free(st);
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	}
+	st->fd = cd_net_listen(ic->listen, SOCK_DGRAM, err);
+	if (st->fd < 0) {
+		rc = st->fd;
+		goto err_close;
+	}
+	if (strncmp(ic->listen, "unix:", 5) == 0 && stat(ic->listen + 5, &sb) == 0) {
+		st->sock_dev = (uint64_t)sb.st_dev;
+		st->sock_ino = (uint64_t)sb.st_ino;
+	}
+	if (setsockopt(st->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 && ic->type == CD_IN_UDP)
+		cd_log(FMT_LEVEL_WARN, "SO_RXQ_OVFL not available: kernel drops are not counted", "input",
+		       st->kind, "listen", ic->listen, "error", strerror(errno), NULL);
+	/* the records' src.input: udp:HOST:PORT, unixgram:PATH */
+	if (ic->type == CD_IN_UNIXGRAM)
+		snprintf(st->buf, CD_DGRAM_MAX, "unixgram:%s", ic->listen + 5);
+	else
+		snprintf(st->buf, CD_DGRAM_MAX, "udp:%s", ic->listen);
+	st->src = pl_source_new(pl, idx, st->buf, NULL, 0, 0, 0);
+	if (!st->src) {
+		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+		goto err_close;
+	}
+	if ((rc = pl_watch_fd(pl, st->fd, on_ready, st)) < 0) {
+		cd_err_set(err, rc, errno, "%s: cannot watch", ic->listen);
+		pl_source_abandon(pl, st->src);
+		st->src = NULL;
+		goto err_close;
+	}
+	st->watched = true;
+	st->opened = true;
+	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(st->fd));
+	if (!cd_net_is_loopback(ic->listen))
+		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
+		       "input", st->kind, "listen", ic->listen, "port", port, NULL);
+	else
+		cd_log(FMT_LEVEL_INFO, "listening", "input", st->kind, "listen", ic->listen, "port", port,
+		       NULL);
+	*state = st;
+	return 0;
+
+err_close:
+	udp_close(st);
+	return rc;
+}
+
+static void udp_close(void *state)
+{
+	struct udp_state *st = state;
+	struct stat sb;
+	char n[4][24];
+
+	if (!st)
+		return;
+	/* the source is the pipeline's: ended by stop(), or freed by pipeline_free() */
+	if (st->watched)
+		pl_unwatch_fd(st->pl, st->fd);
+	if (st->fd >= 0)
+		close(st->fd);
+	if (st->sock_ino && stat(st->ic->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
+	    (uint64_t)sb.st_ino == st->sock_ino)
+		unlink(st->ic->listen + 5);
+	if (!st->opened)
+		goto out;
+	snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->datagrams);
+	snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)st->truncated);
+	snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)st->drops);
+	snprintf(n[3], sizeof(n[3]), "%llu", (unsigned long long)pl_in_stats(st->pl, st->idx)->bytes);
+	cd_log(FMT_LEVEL_INFO, "input closed", "input", st->kind, "listen", st->ic->listen, "datagrams", n[0],
+	       "truncated", n[1], "kernel_drops", n[2], "bytes", n[3], NULL);
+out:
+	free(st->buf);
+	free(st);
+}
+
+const struct in_plugin in_udp = {
+	.name = "udp",
+	.open = udp_open,
+	.tick = udp_tick,
+	.done = udp_done,
+	.stop = udp_stop,
+	.metrics = udp_metrics,
+	.close = udp_close,
+};
