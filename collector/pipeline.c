@@ -773,6 +773,7 @@ static const struct out_plugin *const outputs[CD_OUT_TYPES] = {
 	[CD_OUT_ARCHIVE] = &out_archive,
 	[CD_OUT_STDOUT] = &out_stdout,
 	[CD_OUT_FILE] = &out_file,
+	[CD_OUT_KAFKA] = &out_kafka,
 };
 
 int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err)
