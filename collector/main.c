@@ -45,6 +45,8 @@ static void usage(FILE *f)
 	      "                           archive:DIR         the archive tracegrep searches\n"
 	      "                           stdout[:json|pipe]  lines on stdout (default json)\n"
 	      "                           file:PATH[:json|pipe]  lines appended to PATH, fdatasync'd\n"
+	      "                           kafka://HOST:PORT[,...]/TOPIC[?KEY=VALUE&...]  a Kafka topic,\n"
+	      "                             a message per record keyed by its trace (see clewd(8))\n"
 	      "                         no output: archive:STATE_DIR/archive\n"
 	      "  -s, --state-dir DIR    checkpoint and default archive (default /var/lib/clew)\n"
 	      "      --read-from WHERE  head|tail: where files without a checkpoint start\n"
