@@ -17,6 +17,10 @@
  *   quit       exit (as does EOF on stdin: a test that dies takes its
  *              cluster with it)
  *
+ * The mock keeps at most 5 MiB (and 100000 batches) per partition and
+ * drops older batches, like retention: a test that reads everything back
+ * stays below that; a benchmark counts high watermarks instead.
+ *
  * A separate process, not a mock inside the test: the collector and
  * tracegrep under test connect to it over TCP as to a real cluster, and
  * its threads never share an address space with the test's forks.
