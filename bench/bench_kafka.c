@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	double t0, wall, cpu, mcpu;
 	long long got;
 	size_t len;
-	int fd, st;
+	int fd, st = 0;
 	pid_t pid;
 
 	if (argc < 3 || records < 1) {
