@@ -643,9 +643,10 @@ static int produce_next(struct out_kafka_state *k, struct kf_chunk *s)
 	switch (k->set.format) {
 	case KF_JSON: {
 		const char *p = k->lines.buf + k->line_off;
-		const char *nl = memchr(p, '\n', k->lines.len - k->line_off);
+		const char *nl =
+			k->line_off < k->lines.len ? memchr(p, '\n', k->lines.len - k->line_off) : NULL;
 
-		if (k->line_off >= k->lines.len || !nl) {
+		if (!nl) {
 			slot_stop(s, "kafka: fewer rendered lines than records", true);
 			return -1;
 		}
@@ -671,8 +672,10 @@ static int produce_next(struct out_kafka_state *k, struct kf_chunk *s)
 	if (k->set.key[0]) {
 		struct fmt_str v = field(&k->rec, k->set.key, strlen(k->set.key));
 
-		if (v.ptr)
-			key = plain(k, &v, &klen);
+		if (v.ptr && !(key = plain(k, &v, &klen))) {
+			slot_stop(s, "kafka: out of memory", false);
+			return -1;
+		}
 		if (!key)
 			key = ""; /* a record without the field: the empty key */
 	}
