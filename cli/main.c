@@ -10,8 +10,11 @@
  * selects X's sub-tree, checking the path's spans are X's ancestors.
  * With no PATH the collector's archive is read (--archive, $CLEW_ARCHIVE,
  * or TG_ARCHIVE_DEFAULT): the same two scans, each an index lookup there
- * (archive.c). Exit status as grep's: 0 found, 1 not found, 2 an error
- * (even when something was found).
+ * (archive.c). --kafka BROKERS --topic T reads a Kafka topic clewd writes
+ * to: the same two scans, each reading the one partition the ID's key
+ * maps to, or every partition for a span (kafka.c). Exit status as
+ * grep's: 0 found, 1 not found, 2 an error (even when something was
+ * found).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -61,6 +64,22 @@ static const char usage_text[] =
 	"                        examined (time window), opened (index lists the ID), frames read\n"
 	"\n";
 
+static const char usage_kafka[] =
+	"Kafka (a topic clewd's Kafka output writes to):\n"
+	"      --kafka BROKERS   read from the Kafka cluster at BROKERS (HOST:PORT[,HOST:PORT...]);\n"
+	"                        needs --topic; no archive is read unless --archive is given\n"
+	"      --topic TOPIC     the topic. clewd keys each record by its transaction ID and\n"
+	"                        partitions by murmur2 of the key, so a transaction (or T:S)\n"
+	"                        lookup reads only that ID's partition; a span ID is in no key,\n"
+	"                        so a span query reads every partition of the topic\n"
+	"      --kafka-property NAME=VALUE\n"
+	"                        a librdkafka property (security.protocol, sasl.*, ssl.*, ...);\n"
+	"                        may be repeated\n"
+	"      --since/--until   also narrow a Kafka read, by the messages' timestamps (when clewd\n"
+	"                        produced them, or the records' own times with its timestamp: record)\n"
+	"      --stats           also reports each Kafka read: partitions and messages read\n"
+	"\n";
+
 /* The help in two strings: C11 compilers need support string literals of 4095 bytes only. */
 static const char usage_text2[] =
 	"Output (one of):\n"
@@ -104,7 +123,8 @@ static const char usage_text2[] =
 	"  tracegrep --jaeger 7f3a9c1e55d04b2a logs/ > t.json import into Jaeger UI\n"
 	"  tracegrep --html t.html 7f3a9c1e55d04b2a logs/     a page to share\n"
 	"  tracegrep --since 2h 7f3a9c1e55d04b2a             from the archive, last two hours\n"
-	"  tracegrep --archive /srv/clew/archive 9a8b7c6d    a span, from that archive\n";
+	"  tracegrep --archive /srv/clew/archive 9a8b7c6d    a span, from that archive\n"
+	"  tracegrep --kafka k1:9092 --topic logs 7f3a9c1e55d04b2a   from Kafka: one partition\n";
 
 static void usage_error(const char *msg)
 {
@@ -245,15 +265,27 @@ static int scan(struct tg_inputs *ins, const char *needle, enum tg_want want, un
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"lines", no_argument, NULL, 'l'},	   {"json", no_argument, NULL, 'J'},
-		{"chrome", no_argument, NULL, 'C'},	   {"jaeger", no_argument, NULL, 'G'},
-		{"html", required_argument, NULL, 'H'},	   {"color", required_argument, NULL, 'c'},
-		{"colour", required_argument, NULL, 'c'},  {"no-skew-adjust", no_argument, NULL, 'S'},
-		{"threads", required_argument, NULL, 'j'}, {"width", required_argument, NULL, 'w'},
-		{"quiet", no_argument, NULL, 'q'},	   {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	   {"archive", required_argument, NULL, 'A'},
-		{"since", required_argument, NULL, 's'},   {"until", required_argument, NULL, 'u'},
-		{"stats", no_argument, NULL, 'T'},	   {NULL, 0, NULL, 0},
+		{"lines", no_argument, NULL, 'l'},
+		{"json", no_argument, NULL, 'J'},
+		{"chrome", no_argument, NULL, 'C'},
+		{"jaeger", no_argument, NULL, 'G'},
+		{"html", required_argument, NULL, 'H'},
+		{"color", required_argument, NULL, 'c'},
+		{"colour", required_argument, NULL, 'c'},
+		{"no-skew-adjust", no_argument, NULL, 'S'},
+		{"threads", required_argument, NULL, 'j'},
+		{"width", required_argument, NULL, 'w'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"archive", required_argument, NULL, 'A'},
+		{"since", required_argument, NULL, 's'},
+		{"until", required_argument, NULL, 'u'},
+		{"stats", no_argument, NULL, 'T'},
+		{"kafka", required_argument, NULL, 'K'},
+		{"topic", required_argument, NULL, 'P'},
+		{"kafka-property", required_argument, NULL, 'X'},
+		{NULL, 0, NULL, 0},
 	};
 	enum mode mode = MODE_TERM;
 	int nmodes = 0, color = -1, width = 0, opt, status = 1, rc;
@@ -269,6 +301,9 @@ int main(int argc, char **argv)
 	struct tg_tree tree = {0};
 	struct tg_err err = {0};
 	char *trace_own = NULL;
+	const char *kafka = NULL, *topic = NULL;
+	char **kprops = NULL;
+	size_t nkprops = 0;
 
 	while ((opt = getopt_long(argc, argv, "lj:w:qhV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -321,8 +356,19 @@ int main(int argc, char **argv)
 		case 'T':
 			stats = true;
 			break;
+		case 'K':
+			kafka = optarg;
+			break;
+		case 'P':
+			topic = optarg;
+			break;
+		case 'X':
+			kprops = tg_xrealloc(kprops, (nkprops + 1) * sizeof(*kprops));
+			kprops[nkprops++] = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
+			fputs(usage_kafka, stdout);
 			fputs(usage_text2, stdout);
 			return 0;
 		case 'V':
@@ -341,14 +387,18 @@ int main(int argc, char **argv)
 		usage_error("no ID given");
 	if (tg_query_parse(&q, argv[optind], &err) < 0)
 		usage_error(err.msg);
-	if (optind + 1 >= argc && !archive) {
+	if (!kafka != !topic)
+		usage_error("--kafka and --topic go together");
+	if (optind + 1 >= argc && !archive && !kafka) {
 		const char *env = getenv("CLEW_ARCHIVE");
 
 		archive = env && *env ? env : TG_ARCHIVE_DEFAULT;
 	}
-	if (window && !archive) {
+	if (window && !archive && !kafka) {
 		tg_query_release(&q);
-		usage_error("--since and --until narrow an archive lookup: give --archive DIR, or no PATH");
+		usage_error(
+			"--since and --until narrow an archive lookup (give --archive DIR, or no PATH) or a "
+			"Kafka read (--kafka)");
 	}
 	if (since > until) {
 		tg_query_release(&q);
@@ -372,6 +422,19 @@ int main(int argc, char **argv)
 				      stderr);
 				tg_query_release(&q);
 				tg_inputs_release(&ins);
+				return 2;
+			}
+			had_error = true;
+		}
+	}
+	if (kafka) {
+		memset(&err, 0, sizeof(err));
+		if (tg_inputs_add_kafka(&ins, kafka, topic, kprops, nkprops, since, until, stats, &err) < 0) {
+			fprintf(stderr, "tracegrep: %s\n", err.msg);
+			if (ins.n == 0) {
+				tg_query_release(&q);
+				tg_inputs_release(&ins);
+				free(kprops);
 				return 2;
 			}
 			had_error = true;
@@ -482,5 +545,6 @@ int main(int argc, char **argv)
 	tg_inputs_release(&ins);
 	tg_query_release(&q);
 	free(trace_own);
+	free(kprops);
 	return status;
 }

@@ -8,8 +8,8 @@
  * threads; a compressed file is one unit, decompressed as a stream into a
  * bounded window (only a record that is still growing is carried over);
  * stdin is read whole into memory, because a span query scans twice.
- * The archive (archive.c) plugs in as a further ops table with one unit;
- * Kafka is meant to follow (a unit per partition).
+ * The archive (archive.c) and a Kafka topic (kafka.c) plug in as further
+ * ops tables with one unit each.
  *
  * The pool is nproc threads taking (input, unit) pairs off an atomic
  * counter; each keeps its own record list, merged and sorted at the end,

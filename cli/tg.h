@@ -244,6 +244,22 @@ struct tg_input *tg__inputs_push(struct tg_inputs *in, const char *name);
 int tg_inputs_add_archive(struct tg_inputs *in, const char *dir, int64_t since_ns, int64_t until_ns,
 			  bool stats, struct tg_err *err);
 
+/* ---- kafka.c: a Kafka topic clewd writes to ---- */
+
+/*
+ * tg_inputs_add_kafka() - add topic @topic of the cluster at @brokers
+ * (a bootstrap list) as one input; @props are NAME=VALUE librdkafka
+ * properties (SASL, SSL). A transaction lookup reads only the partition
+ * the ID's key maps to (murmur2, as clewd's Kafka output partitions);
+ * a span lookup reads every partition. Only messages timestamped within
+ * [@since_ns, @until_ns] count (INT64_MIN / INT64_MAX: no bound). With
+ * @stats, each lookup's partitions and messages go to stderr.
+ * Return: 0, or -TG_EINVAL (a bad property) / -TG_EIO (no such topic,
+ * brokers unreachable) with @err set.
+ */
+int tg_inputs_add_kafka(struct tg_inputs *in, const char *brokers, const char *topic, char *const *props,
+			size_t nprops, int64_t since_ns, int64_t until_ns, bool stats, struct tg_err *err);
+
 /*
  * tg_run_scan() - run @s over every input on @threads threads and return
  * the matches in @out, sorted by time. Errors of single inputs are

@@ -436,4 +436,52 @@ _Static_assert(CD_LS_UDP_DATAGRAM_DEFAULT >= CD_LS_UDP_DATAGRAM_MIN &&
 _Static_assert(CD_LS_REDIS_BATCH_DEFAULT >= 1 && CD_LS_REDIS_BATCH_DEFAULT <= 100000,
 	       "an RPUSH carries at least one event and stays far below Redis's limits");
 
+/* --- Kafka output (collector/output/out_kafka.c) ------------------------ */
+
+/*
+ * Chunks the Kafka output tracks at once (taken with OUT_PENDING, not yet
+ * reported). The pipeline keeps about CD_QUEUE_CHUNKS_MAX in flight but
+ * may seal one more per read burst; past this the output answers
+ * OUT_RETRY, so the table never grows.
+ */
+#ifndef CD_KAFKA_CHUNKS_MAX
+#define CD_KAFKA_CHUNKS_MAX (2u * CD_QUEUE_CHUNKS_MAX)
+#endif
+
+/*
+ * Default bound on the bytes (payloads and keys) handed to librdkafka and
+ * not yet acknowledged (option max_inflight). Past it the output stops
+ * producing until delivery reports come back: memory stays bounded when a
+ * broker is slow, while a few chunks' worth keeps batches full.
+ */
+#ifndef CD_KAFKA_INFLIGHT_BYTES
+#define CD_KAFKA_INFLIGHT_BYTES (64ull * 1024 * 1024)
+#endif
+
+/*
+ * Topic handles a templated topic (topic: logs-${service}) keeps open.
+ * Past it every handle is released and the cache starts again: a field
+ * with unbounded values cannot grow the daemon without bound.
+ */
+#ifndef CD_KAFKA_TOPICS_MAX
+#define CD_KAFKA_TOPICS_MAX 256u
+#endif
+
+/* Longest topic name: Kafka's own limit (249 characters). */
+#ifndef CD_KAFKA_TOPIC_LEN_MAX
+#define CD_KAFKA_TOPIC_LEN_MAX 249u
+#endif
+
+/*
+ * Longest the output waits at close for delivery reports of messages
+ * already produced, in milliseconds; the rest is purged (not
+ * acknowledged, so read again). The SIGTERM drain has already waited.
+ */
+#ifndef CD_KAFKA_CLOSE_MS
+#define CD_KAFKA_CLOSE_MS 5000u
+#endif
+
+_Static_assert(CD_KAFKA_CHUNKS_MAX >= CD_QUEUE_CHUNKS_MAX, "the Kafka output must take every queued chunk");
+_Static_assert(CD_KAFKA_TOPICS_MAX >= 1, "a fixed topic needs one handle");
+
 #endif

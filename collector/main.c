@@ -63,6 +63,8 @@ static void usage(FILE *f)
 	      "                           null                acknowledge and drop (benchmarks)\n"
 	      "                           logstash+tcp|udp|http|redis://HOST:PORT[/PATH][?K=V&..]\n"
 	      "                                               Logstash events (see clewd(8), OUTPUTS)\n"
+	      "                           kafka://HOST:PORT[,...]/TOPIC[?KEY=VALUE&...]  a Kafka topic,\n"
+	      "                             a message per record keyed by its trace (see clewd(8))\n"
 	      "                         no output: archive:STATE_DIR/archive\n"
 	      "  -s, --state-dir DIR    checkpoint and default archive (default /var/lib/clew)\n"
 	      "      --read-from WHERE  head|tail: where files without a checkpoint start\n"

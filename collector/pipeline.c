@@ -1090,6 +1090,7 @@ static const struct out_plugin *const outputs[CD_OUT_TYPES] = {
 	[CD_OUT_ARCHIVE] = &out_archive,
 	[CD_OUT_STDOUT] = &out_stdout,
 	[CD_OUT_FILE] = &out_file,
+	[CD_OUT_KAFKA] = &out_kafka,
 	[CD_OUT_LOGSTASH_TCP] = &out_ls_tcp,
 	[CD_OUT_LOGSTASH_UDP] = &out_ls_udp,
 	[CD_OUT_LOGSTASH_HTTP] = &out_ls_http,
