@@ -770,9 +770,8 @@ static const struct in_plugin *const inputs[] = {
 
 /* The outputs built in; NULL: not built (the configuration says so). */
 static const struct out_plugin *const outputs[CD_OUT_TYPES] = {
-	[CD_OUT_ARCHIVE] = &out_archive,
-	[CD_OUT_STDOUT] = &out_stdout,
-	[CD_OUT_FILE] = &out_file,
+	[CD_OUT_ARCHIVE] = &out_archive,   [CD_OUT_STDOUT] = &out_stdout,      [CD_OUT_FILE] = &out_file,
+	[CD_OUT_INFLUXDB] = &out_influxdb, [CD_OUT_INFLUXDB2] = &out_influxdb,
 };
 
 int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err)

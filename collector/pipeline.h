@@ -92,6 +92,7 @@ void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_resul
 
 extern const struct in_plugin in_stdin, in_tail;
 extern const struct out_plugin out_archive, out_stdout, out_file;
+extern const struct out_plugin out_influxdb; /* influxdb:// and influxdb2:// */
 
 /*
  * pipeline_check_outputs() - run every output's check() on @cf: what
