@@ -37,6 +37,7 @@ struct series {
 	uint32_t len[RED_LABELS]; /* label lengths, in order in labels */
 	uint64_t count, errors;	  /* samples, errors */
 	uint64_t sum_us, max_us;  /* durations */
+	uint64_t min_us;	  /* smallest duration */
 	bool has_dur;		  /* a duration was added */
 	int64_t last_mono_ns;	  /* when the last sample came */
 	uint32_t *hist;		  /* HIST_BUCKETS counts; NULL until a duration */
@@ -293,6 +294,8 @@ int red_add(struct red *r, enum red_kind kind, int64_t ts_ns, const struct red_s
 		s->sum_us += dur_us;
 		if (dur_us > s->max_us)
 			s->max_us = dur_us;
+		if (!s->has_dur || dur_us < s->min_us)
+			s->min_us = dur_us;
 		s->has_dur = true;
 	}
 	s->count++;
@@ -305,7 +308,7 @@ int red_add(struct red *r, enum red_kind kind, int64_t ts_ns, const struct red_s
 	return 0;
 }
 
-/* Nearest-rank percentile @q (per mille) of @s, clamped to its largest value. */
+/* Nearest-rank percentile @q (per mille) of @s, clamped to its smallest and largest value. */
 static uint64_t percentile(const struct series *s, unsigned q)
 {
 	uint64_t rank = (s->count * q + 999) / 1000, seen = 0;
@@ -316,7 +319,7 @@ static uint64_t percentile(const struct series *s, unsigned q)
 		seen += s->hist[b];
 		if (seen >= rank) {
 			uint64_t v = red_hist_value(b);
-			return v > s->max_us ? s->max_us : v;
+			return v > s->max_us ? s->max_us : v < s->min_us ? s->min_us : v;
 		}
 	}
 	return s->max_us;
