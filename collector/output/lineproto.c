@@ -80,7 +80,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-enum elem { E_MEASUREMENT, E_KEY, E_TAGVAL };
+enum elem { E_MEASUREMENT, E_KEY, E_FIELDKEY, E_TAGVAL };
 
 /*
  * Append @s as element @e: sanitized, escaped, cut at CD_INFLUX_NAME_MAX
@@ -100,12 +100,14 @@ static int put_name(struct lp_buf *out, const char *s, size_t n, enum elem e)
 		return rc;
 	start = out->len;
 	o = out->data + out->len;
-	if (e == E_KEY && n == 4 && memcmp(s, "time", 4) == 0) {
+	if ((e == E_KEY || e == E_FIELDKEY) && n == 4 && memcmp(s, "time", 4) == 0) {
 		memcpy(o, "_time", 5);
 		out->len += 5;
 		return 0;
 	}
-	if (e == E_MEASUREMENT && n && s[0] == '#') {
+	/* InfluxDB skips a tab where a line or its fields begin, and reads a line starting with '#' as a comment */
+	if (n &&
+	    ((e == E_MEASUREMENT && (s[0] == '#' || s[0] == '\t')) || (e == E_FIELDKEY && s[0] == '\t'))) {
 		*o++ = '_';
 		text++;
 	}
@@ -240,7 +242,7 @@ static int put_field(struct lp_buf *out, const struct lp_field *f, bool comma)
 	if (comma && (rc = put_raw(out, ",", 1)) < 0)
 		return rc;
 	klen = out->len;
-	if ((rc = lp_put_key(out, f->key, f->klen)) < 0)
+	if ((rc = put_name(out, f->key, f->klen, E_FIELDKEY)) < 0)
 		goto err;
 	if (out->len == klen) {
 		out->len = start; /* an empty key */

@@ -19,8 +19,10 @@
  * - trailing backslashes of a measurement, key or tag value are dropped
  *   (InfluxDB reads "\," or "\ " as an escape wherever the backslash came
  *   from, so a value cannot end in one);
- * - a measurement starting with '#' gets a leading '_' (a '#' line is a
- *   comment), the key "time" becomes "_time" (InfluxDB refuses it);
+ * - a measurement starting with '#' or a tab, and a field key starting
+ *   with a tab, get a leading '_' (a '#' line is a comment; InfluxDB skips
+ *   a tab where a line or its fields start); the key "time" becomes
+ *   "_time" (InfluxDB refuses it);
  * - invalid UTF-8 becomes U+FFFD everywhere; names and tag values are cut
  *   at CD_INFLUX_NAME_MAX bytes, string fields at CD_INFLUX_STRING_MAX
  *   (on a UTF-8 boundary);
@@ -114,7 +116,8 @@ int lp_write_fields(struct lp_buf *out, const struct lp_field *f, size_t n);
  * -CD_ENOMEM; the length appended may be 0 (nothing was left).
  */
 int lp_put_measurement(struct lp_buf *out, const char *s, size_t n);
-int lp_put_key(struct lp_buf *out, const char *s, size_t n);	   /* tag key, field key */
+int lp_put_key(struct lp_buf *out, const char *s,
+	       size_t n); /* tag key (a field key also gets the tab rule) */
 int lp_put_tag_value(struct lp_buf *out, const char *s, size_t n); /* as a key, but "time" stays */
 int lp_put_string(struct lp_buf *out, const char *s, size_t n);
 

@@ -222,8 +222,8 @@ static bool parse_point(struct cur *c, struct lpr_point *pt, int64_t scale)
 	}
 	if (c->p >= c->end || *c->p != ' ')
 		return fail(c, "missing fields"), false;
-	while (c->p < c->end && *c->p == ' ')
-		c->p++;
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t'))
+		c->p++; /* 1.x skips tabs there too: "m \tv=1" has the field v */
 	for (;;) {
 		struct lpr_kv kv = {0};
 		const char *k0 = c->p, *ke, *v0;

@@ -323,6 +323,15 @@ START_TEST(a_comment_like_measurement_and_the_key_time_are_renamed)
 	ck_assert_str_eq(r.points[0].fields[0].key, "_time");
 	ck_assert_str_eq(r.points[0].tags[0].val, "x");
 	lpr_free(&r);
+	/* a tab where a line or its fields start would be skipped by InfluxDB */
+	p.measurement = "\tm", p.mlen = 2;
+	f.key = "\tf", f.klen = 2;
+	out.len = 0;
+	ck_assert_int_eq(lp_write(&out, &tmp, &p), 0);
+	ck_assert_int_eq(lpr_parse(out.data, out.len, NULL, &r), 0);
+	ck_assert_str_eq(r.points[0].measurement, "_\tm");
+	ck_assert_str_eq(r.points[0].fields[0].key, "_\tf");
+	lpr_free(&r);
 }
 END_TEST
 
