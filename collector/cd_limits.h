@@ -338,6 +338,17 @@ _Static_assert(CD_TAIL_FILES_MAX >= 1, "a tail input follows at least one file")
 #endif
 
 /*
+ * How long after an interval's end (plus one interval) its RED sums are
+ * written, in milliseconds: a record reaches the output up to a chunk age
+ * (CD_CHUNK_AGE_MS), a tail rescan and a retry after it was written.
+ * Records later than that are counted as late (event time), or update a
+ * point already written (wall clock; see output/red.h).
+ */
+#ifndef CD_INFLUX_RED_LATENESS_MS
+#define CD_INFLUX_RED_LATENESS_MS 5000u
+#endif
+
+/*
  * Bytes of derived points (RED, the collector's health, log counts)
  * waiting for the server when it is down. They are not acknowledged
  * records (they are rebuilt from nothing after a restart), so past this

@@ -1247,8 +1247,13 @@ static int influx_open(void **state, struct pipeline *pl, unsigned idx, const st
 		}
 		st->z_ok = true;
 	}
-	/* intervals end their interval plus one more after it: chunks are sealed within a second or so */
-	if ((rc = red_new(&st->red, st->interval_ns, st->interval_ns, CD_INFLUX_RED_SERIES_MAX)) < 0) {
+	/*
+	 * An interval is written one interval plus CD_INFLUX_RED_LATENESS_MS after its
+	 * end: records reach the output a chunk age, a tail poll and maybe a retry late.
+	 */
+	if ((rc = red_new(&st->red, st->interval_ns,
+			  st->interval_ns + (int64_t)CD_INFLUX_RED_LATENESS_MS * NS_PER_MS,
+			  CD_INFLUX_RED_SERIES_MAX)) < 0) {
 		cd_err_set(err, rc, 0, "out of memory");
 		goto err;
 	}

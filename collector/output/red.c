@@ -20,6 +20,13 @@
 #include "util/err.h"
 #include "util/banned.h"
 
+/*
+ * A series written by the wall-clock rule is kept this many lateness
+ * periods more: a straggler then updates it and it is written again with
+ * the whole sums (the same point, overwritten), never a partial one.
+ */
+#define RED_KEEP 6
+
 /* Overflow series beyond the cap: one per (interval, kind) held at once. */
 #define RED_OVERFLOW_MAX 64u
 
@@ -31,6 +38,7 @@
 struct series {
 	uint8_t kind;		  /* enum red_kind */
 	bool overflow;		  /* the interval's overflow series */
+	bool dirty;		  /* samples not yet given to red_flush()'s callback */
 	uint64_t hash;		  /* of kind, start and labels */
 	int64_t start_ns;	  /* interval start */
 	char *labels;		  /* the label bytes, one allocation */
@@ -300,6 +308,7 @@ int red_add(struct red *r, enum red_kind kind, int64_t ts_ns, const struct red_s
 	}
 	s->count++;
 	s->errors += error;
+	s->dirty = true;
 	s->last_mono_ns = r->now_mono_ns;
 	if (!r->have_event || ts_ns > r->max_event_ns) {
 		r->max_event_ns = ts_ns;
@@ -367,21 +376,26 @@ int red_flush(struct red *r, int64_t now_real_ns, int64_t now_mono_ns, bool all,
 	for (unsigned i = 0; i < r->n; i++) {
 		struct series *s = r->s[i];
 		int64_t end = s->start_ns + r->interval_ns;
-		bool final = all || end <= r->final_ns ||
-			     (end <= now_real_ns - r->lateness_ns &&
-			      now_mono_ns - s->last_mono_ns >= r->lateness_ns);
+		bool by_event = end <= r->final_ns;
+		bool past = end <= now_real_ns - r->lateness_ns;
+		int64_t idle = now_mono_ns - s->last_mono_ns;
+		bool emit = s->dirty && (all || by_event || (past && idle >= r->lateness_ns));
+		bool drop = all || by_event || (past && idle >= RED_KEEP * r->lateness_ns);
 		struct red_row row;
 
-		if (final && rc >= 0) {
+		if (emit && rc >= 0) {
 			fill_row(s, &row);
 			rc = fn(arg, &row);
 			if (rc >= 0) {
 				given++;
-				if (s->overflow)
-					r->noverflow--;
-				series_free(s);
-				continue;
+				s->dirty = false;
 			}
+		}
+		if (drop && !s->dirty) {
+			if (s->overflow)
+				r->noverflow--;
+			series_free(s);
+			continue;
 		}
 		r->s[keep++] = s;
 	}

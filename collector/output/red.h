@@ -12,15 +12,19 @@
  * which the percentiles come within 1/32 (3.2 %) of the exact value
  * (durations below 16 us are exact).
  *
- * A series is final, and given to red_flush()'s callback once, when the
- * records seen have reached past its interval's end by @lateness (event
- * time: a backfill of old logs is summed by the logs' own clock), or when
- * the wall clock has and the series took no sample for @lateness (a quiet
- * service). A sample for an interval already past the event-time mark is
- * late: not summed, counted (red_stats()). At most @max_series series
- * are held; past that, samples of a new series go to the interval's
- * overflow series (service "_other", other labels empty), and when even
- * that cannot be made they are dropped and counted.
+ * A series is given to red_flush()'s callback when the records seen have
+ * reached past its interval's end by @lateness (event time: a backfill of
+ * old logs is summed by the logs' own clock); it is then final and
+ * forgotten, and a later sample for that interval is late: not summed,
+ * counted (red_stats()). A series is also given when the wall clock has
+ * passed its end by @lateness and it took no sample for @lateness (a
+ * quiet service); it is then kept for 6 lateness periods more, so that a
+ * straggler updates it and it is given again with the whole sums (written
+ * as the same point, which InfluxDB overwrites): a point is never
+ * replaced by a partial one. At most @max_series series are held; past
+ * that, samples of a new series go to the interval's overflow series
+ * (service "_other", other labels empty), and when even that cannot be
+ * made they are dropped and counted.
  * Not thread-safe.
  */
 #ifndef CD_OUTPUT_RED_H
@@ -84,10 +88,11 @@ int red_add(struct red *r, enum red_kind kind, int64_t ts_ns, const struct red_s
 	    uint64_t dur_us, bool error);
 
 /*
- * red_flush() - give every final series to @fn (then forget it), as of
- * wall clock @now_real_ns and monotonic @now_mono_ns; @all: every series,
- * final or not (at close). Stops at the first negative return of @fn
- * (the series given so far are forgotten, that one is kept) and returns it.
+ * red_flush() - give every series that is due (above) and has new samples
+ * to @fn, as of wall clock @now_real_ns and monotonic @now_mono_ns; @all:
+ * every series with new samples, due or not, and forget them all (at
+ * close). Stops at the first negative return of @fn (that series stays
+ * due) and returns it.
  * Return: series given, or @fn's negative code.
  */
 typedef int (*red_emit_fn)(void *arg, const struct red_row *row);

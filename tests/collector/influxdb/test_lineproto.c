@@ -578,6 +578,20 @@ START_TEST(an_interval_is_final_once_records_pass_its_end_and_later_samples_are_
 	/* idle for the lateness on the monotonic clock: final by the wall clock too */
 	ck_assert_int_eq(red_flush(r, t0 + 3600 * sec, 1 + 20 * sec, false, collect, NULL), 1);
 	ck_assert_int_eq(rows[2].start_ns, t0 + 30 * sec);
+	ck_assert_uint_eq(rows[2].count, 1);
+	/* a straggler for that interval (not late by event time): the same point again, with the whole sums */
+	red_clock(r, t0 + 3600 * sec, 1 + 21 * sec);
+	ck_assert_int_eq(red_add(r, RED_REQUEST, t0 + 32 * sec, l, 10, false), 0);
+	ck_assert_int_eq(red_flush(r, t0 + 3600 * sec, 1 + 25 * sec, false, collect, NULL),
+			 0); /* not idle yet */
+	ck_assert_int_eq(red_flush(r, t0 + 3600 * sec, 1 + 40 * sec, false, collect, NULL), 1);
+	ck_assert_int_eq(rows[3].start_ns, t0 + 30 * sec);
+	ck_assert_uint_eq(rows[3].count, 2);
+	red_stats(r, &st);
+	ck_assert_uint_eq(st.series, 1); /* kept a while for stragglers */
+	ck_assert_int_eq(red_flush(r, t0 + 3600 * sec, 1 + 200 * sec, false, collect, NULL), 0);
+	red_stats(r, &st);
+	ck_assert_uint_eq(st.series, 0); /* then forgotten */
 	rows_free();
 	red_free(r);
 }
