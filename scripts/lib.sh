@@ -12,8 +12,10 @@ BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev libr
   libcurl4-openssl-dev libpcre2-dev libjansson-dev check libsubunit-dev libmicrohttpd-dev
   g++ libspdlog-dev zlib1g-dev libyaml-dev"
 # The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the
-# style check, chromium for the headless check of tracegrep --html.
-TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium"
+# style check, chromium for the headless check of tracegrep --html, influxdb (a real InfluxDB 1.x
+# for the influxdb output and the dashboards' queries), curl (its readiness check) and openssl (a
+# test certificate for the output's TLS).
+TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium influxdb curl openssl"
 
 # need_packages PKG... - install those of PKG that are not installed yet.
 need_packages() {
