@@ -385,6 +385,13 @@ static void setup(void)
 static void teardown(void)
 {
 	const char *argv[] = {"/bin/rm", "-rf", tmp, NULL};
+	char dir[600];
+	const char *stop[] = {getenv("INFLUXD_HELPER"), "stop", dir, NULL};
+
+	/* the server, also when the test failed half-way (no pid file: nothing to do) */
+	snprintf(dir, sizeof(dir), "%s/influxd", tmp);
+	if (stop[0])
+		wait_exit(spawn(stop, "/dev/null", NULL));
 
 	if (!getenv("KEEP_TMP"))
 		wait_exit(spawn(argv, "/dev/null", NULL));

@@ -399,6 +399,15 @@ static void setup(void)
 
 static void teardown(void)
 {
+	/* the servers a test started, also when it failed half-way (no pid file: nothing to do) */
+	static const char *const dirs[] = {"influxd", "influxd-auth", "influxd-tls"};
+	char dir[600];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s/%s", tmp, dirs[i]);
+		influxd_stop(dir);
+	}
+	v2compat_stop();
 	rm_rf(tmp);
 }
 
