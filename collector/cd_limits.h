@@ -484,4 +484,96 @@ _Static_assert(CD_LS_REDIS_BATCH_DEFAULT >= 1 && CD_LS_REDIS_BATCH_DEFAULT <= 10
 _Static_assert(CD_KAFKA_CHUNKS_MAX >= CD_QUEUE_CHUNKS_MAX, "the Kafka output must take every queued chunk");
 _Static_assert(CD_KAFKA_TOPICS_MAX >= 1, "a fixed topic needs one handle");
 
+/* --- influxdb output (collector/output/out_influxdb.c, lineproto.c, red.c) --- */
+
+/*
+ * Longest measurement, tag key, tag value or field key written, in bytes
+ * (longer ones are cut on a UTF-8 boundary). InfluxDB keeps a series key
+ * (measurement and every tag) under 64 KiB; names this long are already
+ * mistakes (an ID in a metric name), and an index entry per value costs
+ * the server memory.
+ */
+#ifndef CD_INFLUX_NAME_MAX
+#define CD_INFLUX_NAME_MAX 1024u
+#endif
+
+/* Longest string field value written: InfluxDB 1.x refuses strings of 64 KiB and more. */
+#ifndef CD_INFLUX_STRING_MAX
+#define CD_INFLUX_STRING_MAX (64u * 1024 - 1)
+#endif
+
+/*
+ * Default and largest uncompressed body of one write request. A chunk
+ * becomes one request per this many bytes of line protocol. 1 MiB is
+ * some 5,000-10,000 points (what InfluxDB's docs suggest per write) and
+ * far below the server's max-body-size (25 MB by default).
+ */
+#ifndef CD_INFLUX_BATCH_BYTES
+#define CD_INFLUX_BATCH_BYTES (1024u * 1024)
+#endif
+#ifndef CD_INFLUX_BATCH_BYTES_MAX
+#define CD_INFLUX_BATCH_BYTES_MAX (16u * 1024 * 1024)
+#endif
+
+/*
+ * Most write requests of one chunk: each request's outcome is one bit of
+ * a 64-bit mask, so a retried chunk sends again only the requests that
+ * failed. With the smallest batch_bytes allowed (64 KiB) a chunk of
+ * CD_CHUNK_BYTES_MAX rarely needs more than 40; a chunk that would is
+ * sent in fewer, larger requests.
+ */
+#ifndef CD_INFLUX_PARTS_MAX
+#define CD_INFLUX_PARTS_MAX 64u
+#endif
+
+/* Default and most write requests in flight at once (connections to the server). */
+#ifndef CD_INFLUX_INFLIGHT
+#define CD_INFLUX_INFLIGHT 4u
+#endif
+#ifndef CD_INFLUX_INFLIGHT_MAX
+#define CD_INFLUX_INFLIGHT_MAX 32u
+#endif
+
+/*
+ * Most RED series (service x method x route x kind, per interval) held
+ * at once. Each costs about 2.5 KiB (a latency histogram), so the cap
+ * bounds the aggregator near 10 MiB; past it new series of an interval
+ * are folded into one overflow series (service "_other"), so a path
+ * full of IDs cannot grow memory or the server's index.
+ */
+#ifndef CD_INFLUX_RED_SERIES_MAX
+#define CD_INFLUX_RED_SERIES_MAX 4096u
+#endif
+
+/*
+ * How long after an interval's end (plus one interval) its RED sums are
+ * written, in milliseconds: a record reaches the output up to a chunk age
+ * (CD_CHUNK_AGE_MS), a tail rescan and a retry after it was written.
+ * Records later than that are counted as late (event time), or update a
+ * point already written (wall clock; see output/red.h).
+ */
+#ifndef CD_INFLUX_RED_LATENESS_MS
+#define CD_INFLUX_RED_LATENESS_MS 5000u
+#endif
+
+/*
+ * Bytes of derived points (RED, the collector's health, log counts)
+ * waiting for the server when it is down. They are not acknowledged
+ * records (they are rebuilt from nothing after a restart), so past this
+ * the oldest are dropped and counted rather than holding memory.
+ */
+#ifndef CD_INFLUX_DERIVED_BYTES_MAX
+#define CD_INFLUX_DERIVED_BYTES_MAX (8u * 1024 * 1024)
+#endif
+
+_Static_assert(CD_INFLUX_NAME_MAX >= 64 && CD_INFLUX_NAME_MAX * 4 < 65535,
+	       "names must be useful and a series key (measurement + tags) stay under 64 KiB");
+_Static_assert(CD_INFLUX_STRING_MAX < 64u * 1024, "InfluxDB 1.x refuses string fields of 64 KiB");
+_Static_assert(CD_INFLUX_BATCH_BYTES >= 64u * 1024 && CD_INFLUX_BATCH_BYTES <= CD_INFLUX_BATCH_BYTES_MAX,
+	       "the default batch must be within the allowed range");
+_Static_assert(CD_INFLUX_PARTS_MAX >= 1 && CD_INFLUX_PARTS_MAX <= 64, "one bit per request in a uint64_t");
+_Static_assert(CD_INFLUX_INFLIGHT >= 1 && CD_INFLUX_INFLIGHT <= CD_INFLUX_INFLIGHT_MAX,
+	       "CD_INFLUX_INFLIGHT out of range");
+_Static_assert(CD_INFLUX_RED_SERIES_MAX >= 16, "room for a few services' series and the overflow");
+
 #endif

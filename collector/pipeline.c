@@ -1096,6 +1096,8 @@ static const struct out_plugin *const outputs[CD_OUT_TYPES] = {
 	[CD_OUT_LOGSTASH_HTTP] = &out_ls_http,
 	[CD_OUT_LOGSTASH_REDIS] = &out_ls_redis,
 	[CD_OUT_NULL] = &out_null,
+	[CD_OUT_INFLUXDB] = &out_influxdb,
+	[CD_OUT_INFLUXDB2] = &out_influxdb,
 };
 
 int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err)

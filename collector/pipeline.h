@@ -100,6 +100,7 @@ extern const struct in_plugin in_stdin, in_tail, in_tcp, in_udp, in_http;
 extern const struct out_plugin out_archive, out_stdout, out_file, out_null;
 extern const struct out_plugin out_ls_tcp, out_ls_udp, out_ls_http, out_ls_redis;
 extern const struct out_plugin out_kafka;
+extern const struct out_plugin out_influxdb; /* influxdb:// and influxdb2:// */
 
 /*
  * pipeline_check_outputs() - run every output's check() on @cf: what

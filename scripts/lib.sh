@@ -14,10 +14,12 @@ BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev libr
 # The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the
 # style check, chromium for the headless check of tracegrep --html, prometheus for promtool
 # (clewd's /metrics is checked with promtool check metrics), redis (the logstash+redis
-# output's tests, and real logs for the regex parser tests) and a JDK (java runs a source
-# file whose stack traces the regex tests read).
+# output's tests, and real logs for the regex parser tests), a JDK (java runs a source
+# file whose stack traces the regex tests read), influxdb (a real InfluxDB 1.x for the
+# influxdb output and the dashboards' queries), curl and openssl (a test certificate for
+# the output's TLS), jq and kcat (tests/e2e reads every sink back with them).
 TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium prometheus
-  redis-server redis-tools openjdk-17-jdk-headless"
+  redis-server redis-tools openjdk-17-jdk-headless influxdb curl openssl jq kcat"
 
 # need_packages PKG... - install those of PKG that are not installed yet.
 need_packages() {
