@@ -48,7 +48,7 @@ struct tg_arch {
 	uint64_t next_off;	  /* position of the next kept record */
 	struct tg_buf emit;	  /* emitter output, reused */
 	struct fmt_record *rec;	  /* unpacked record, reused */
-	struct fmt_record *again; /* the emitted text parsed again, reused */
+	struct fmt_record *again; /* scratch: tg_record_text()'s, then the text parsed again */
 };
 
 /* One lookup: what the callback needs. */
@@ -65,76 +65,6 @@ struct lookup {
 static void on_diag(void *cookie, const char *msg)
 {
 	fprintf(stderr, "tracegrep: archive %s: %s\n", (const char *)cookie, msg);
-}
-
-static bool view_eq(const struct fmt_str *a, const struct fmt_str *b)
-{
-	return a->len == b->len && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
-}
-
-/* Whether the JSON parser would derive r->ids from trace, parent and span alone. */
-static bool ids_implied(const struct fmt_record *r)
-{
-	const struct fmt_str *d[3];
-	uint16_t n = 0;
-
-	if (!r->trace.ptr)
-		return r->nids == 0;
-	d[n++] = &r->trace;
-	if (r->parent.ptr)
-		d[n++] = &r->parent;
-	if (r->span.ptr && !view_eq(&r->span, &r->trace))
-		d[n++] = &r->span;
-	if (n != r->nids)
-		return false;
-	for (uint16_t i = 0; i < n; i++)
-		if (!view_eq(d[i], &r->ids[i]))
-			return false;
-	return true;
-}
-
-/*
- * Write @r into ta->emit as the line(s) of a log file: pipe, or a JSON
- * object with the continuation lines after it (fmt_json_emit() would fold
- * them into the message). Return: 0 or -FMT_*.
- */
-static int emit_record(struct tg_arch *ta, const struct fmt_record *r)
-{
-	struct fmt_record *j = ta->again;
-	size_t need = 4096 + 2 * (size_t)r->message.len + 2 * (size_t)r->cont.len, len = 0;
-	int rc;
-
-	for (uint16_t i = 0; i < r->nattrs; i++)
-		need += 2 * ((size_t)r->attrs[i].key.len + r->attrs[i].val.len) + 8;
-	for (uint16_t i = 0; i < r->nids; i++)
-		need += 2 * (size_t)r->ids[i].len + 2;
-	if (r->format == FMT_JSON) {
-		*j = *r;
-		j->cont = (struct fmt_str){0};
-		j->flags &= ~(uint32_t)FMT_F_CONT;
-	}
-	for (;;) {
-		if (ta->emit.cap < need) {
-			ta->emit.data = tg_xrealloc(ta->emit.data, need);
-			ta->emit.cap = need;
-		}
-		if (r->format == FMT_JSON)
-			rc = fmt_json_emit(j, ids_implied(r) ? 0 : FMT_JSON_IDS, ta->emit.data, ta->emit.cap,
-					   &len);
-		else
-			rc = fmt_pipe_emit(r, ta->emit.data, ta->emit.cap, &len);
-		if (rc != -FMT_ETRUNC)
-			break;
-		need *= 2;
-	}
-	if (rc < 0)
-		return rc;
-	ta->emit.len = len;
-	if (r->format == FMT_JSON && r->cont.ptr) {
-		tg_buf_putc(&ta->emit, '\n');
-		tg_buf_put(&ta->emit, r->cont.ptr, r->cont.len);
-	}
-	return 0;
 }
 
 /* Keep text[0, len) as a record; @r is what it came from (used if the text does not parse again). */
@@ -190,7 +120,7 @@ static int on_frame(void *cookie, const void *payload, size_t len, const struct 
 		}
 		if (!tg_record_matches(ta->rec, id, idlen, lk->s->want))
 			continue;
-		if (emit_record(ta, ta->rec) < 0) {
+		if (tg_record_text(&ta->emit, ta->rec, ta->again) < 0) {
 			lk->corrupt++;
 			continue;
 		}

@@ -98,47 +98,6 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 		fprintf(stderr, "tracegrep: kafka: %s: %s\n", fac, buf);
 }
 
-/*
- * Write @r into tk->emit as the line(s) of a log file: pipe, or a JSON
- * object with the continuation lines after it. Return: 0 or -FMT_*.
- */
-static int emit_record(struct tg_kafka *tk, const struct fmt_record *r)
-{
-	size_t need = 4096 + 2 * (size_t)r->message.len + 2 * (size_t)r->cont.len, len = 0;
-	int rc;
-
-	for (uint16_t i = 0; i < r->nattrs; i++)
-		need += 2 * ((size_t)r->attrs[i].key.len + r->attrs[i].val.len) + 8;
-	for (uint16_t i = 0; i < r->nids; i++)
-		need += 2 * (size_t)r->ids[i].len + 2;
-	if (r->format == FMT_JSON) {
-		*tk->again = *r;
-		tk->again->cont = (struct fmt_str){0};
-		tk->again->flags &= ~(uint32_t)FMT_F_CONT;
-	}
-	for (;;) {
-		if (tk->emit.cap < need) {
-			tk->emit.data = tg_xrealloc(tk->emit.data, need);
-			tk->emit.cap = need;
-		}
-		if (r->format == FMT_JSON)
-			rc = fmt_json_emit(tk->again, FMT_JSON_IDS, tk->emit.data, tk->emit.cap, &len);
-		else
-			rc = fmt_pipe_emit(r, tk->emit.data, tk->emit.cap, &len);
-		if (rc != -FMT_ETRUNC)
-			break;
-		need *= 2;
-	}
-	if (rc < 0)
-		return rc;
-	tk->emit.len = len;
-	if (r->format == FMT_JSON && r->cont.ptr) {
-		tg_buf_putc(&tk->emit, '\n');
-		tg_buf_put(&tk->emit, r->cont.ptr, r->cont.len);
-	}
-	return 0;
-}
-
 /* Whether @p looks like a msgpack array (the chunk codec's record item): text never starts so. */
 static bool is_msgpack(const unsigned char *p, size_t n)
 {
@@ -200,7 +159,7 @@ static void on_message(struct lookup *lk, const rd_kafka_message_t *m)
 	}
 	if (!tg_record_matches(tk->rec, lk->s->finder.needle, lk->s->finder.len, lk->s->want))
 		return;
-	if (emit_record(tk, tk->rec) == 0)
+	if (tg_record_text(&tk->emit, tk->rec, tk->again) == 0)
 		keep(lk, tk->emit.data, tk->emit.len, m->partition, m->offset);
 	else
 		lk->undecodable++;

@@ -82,6 +82,16 @@ void tg_buf_json_view(struct tg_buf *b, const struct fmt_str *v);
 void tg_buf_put_safe(struct tg_buf *b, const char *s, size_t n, bool keep_tab);
 /* Append @s with &, <, >, " and ' escaped, and controls/invalid UTF-8 made visible, for HTML. */
 void tg_buf_put_html(struct tg_buf *b, const char *s, size_t n);
+/*
+ * tg_record_text() - @r (a decoded record) as the line(s) of a log file
+ * into @out: pipe, or a JSON object (ids only where trace, parent and span
+ * do not imply them) with the continuation lines after it, which
+ * fmt_json_emit() would fold into the message. @scratch: a record the
+ * caller owns (large), overwritten. Return: 0 or -FMT_*.
+ */
+struct fmt_record;
+int tg_record_text(struct tg_buf *out, const struct fmt_record *r, struct fmt_record *scratch);
+
 /* tg_buf_write() - write all of @b to @f; Return: 0 or -TG_EIO. */
 int tg_buf_write(const struct tg_buf *b, FILE *f);
 
