@@ -167,36 +167,6 @@ void tg_buf_json_view(struct tg_buf *b, const struct fmt_str *v)
 	free(tmp);
 }
 
-/* Length of the valid UTF-8 sequence at s[0, n), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned long cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 void tg_buf_put_safe(struct tg_buf *b, const char *s, size_t n, bool keep_tab)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -210,7 +180,7 @@ void tg_buf_put_safe(struct tg_buf *b, const char *s, size_t n, bool keep_tab)
 			i++;
 			continue;
 		}
-		l = c >= 0x80 ? utf8_len(p + i, n - i) : 0;
+		l = c >= 0x80 ? fmt_utf8_len(p + i, n - i) : 0;
 		/* C1 controls are U+0080..U+009F: the two bytes C2 80..C2 9F. */
 		if (l > 1 && !(c == 0xc2 && p[i + 1] < 0xa0)) {
 			i += l;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt/str.h"
 #include "cd_limits.h"
 #include "output/lineproto.h"
 #include "util/err.h"
@@ -48,36 +49,6 @@ int lp_buf_reserve(struct lp_buf *b, size_t more)
 	b->data = n;
 	b->cap = cap;
 	return 0;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, cp = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, cp = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
 }
 
 enum elem { E_MEASUREMENT, E_KEY, E_FIELDKEY, E_TAGVAL };
@@ -113,7 +84,7 @@ static int put_name(struct lp_buf *out, const char *s, size_t n, enum elem e)
 	}
 	while (i < n) {
 		unsigned char c = u[i];
-		size_t l = utf8_len(u + i, n - i);
+		size_t l = fmt_utf8_len(u + i, n - i);
 		char tmp[4];
 		size_t tl;
 
@@ -177,7 +148,7 @@ int lp_put_string(struct lp_buf *out, const char *s, size_t n)
 		return rc;
 	o = out->data + out->len;
 	while (i < n) {
-		size_t l = utf8_len(u + i, n - i);
+		size_t l = fmt_utf8_len(u + i, n - i);
 		const char *src = s + i;
 		size_t tl = l;
 

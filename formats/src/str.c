@@ -258,8 +258,7 @@ int fmt_pipe_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 if it is not one. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
+size_t fmt_utf8_len(const unsigned char *p, size_t n)
 {
 	unsigned char c = p[0];
 	size_t len;
@@ -355,7 +354,7 @@ int fmt_json_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos)
 			rc = json_put_ascii((unsigned char)unit[0], out, cap, pos);
 		} else if (p[i] < 0x80) {
 			rc = json_put_ascii(p[i++], out, cap, pos);
-		} else if ((k = utf8_seq_len(p + i, n - i)) != 0) {
+		} else if ((k = fmt_utf8_len(p + i, n - i)) != 0) {
 			rc = put(out, cap, pos, s->ptr + i, k);
 			i += k;
 		} else {

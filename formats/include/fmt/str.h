@@ -46,6 +46,13 @@ bool fmt_str_eq(const struct fmt_str *s, const char *lit, size_t len);
 int fmt_pipe_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos);
 int fmt_json_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos);
 
+/*
+ * fmt_utf8_len() - the length (1..4) of the valid UTF-8 sequence that
+ * starts p[0..n), or 0 when it is not one (overlong forms, surrogates and
+ * code points past U+10FFFF are not valid). @n must be at least 1.
+ */
+size_t fmt_utf8_len(const unsigned char *p, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
