@@ -1267,10 +1267,14 @@ void pipeline_free(struct pipeline *pl)
 	for (unsigned i = 0; i < pl->nin; i++)
 		pl->in[i].p->close(pl->in[i].st);
 	save_checkpoint(pl);
-	for (unsigned k = 0; k < pl->nout; k++) {
+	/* every output closes before any spool goes: a close may still read pl_stats() */
+	for (unsigned k = 0; k < pl->nout; k++)
 		pl->out[k].p->close(pl->out[k].st);
+	for (unsigned k = 0; k < pl->nout; k++) {
 		chunk_free(pl->out[k].replay);
 		spool_free(pl->out[k].spool);
+		pl->out[k].replay = NULL;
+		pl->out[k].spool = NULL;
 	}
 	while (pl->sources) {
 		struct pl_source *s = pl->sources;

@@ -19,7 +19,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/clew-e2e-XXXXXX")
 pids=()
 
 say() { printf 'e2e: %s\n' "$*" >&2; }
-fail() { printf 'e2e: FAIL: %s\n' "$*" >&2; exit 1; }
+fail() {
+	printf 'e2e: FAIL: %s\n' "$*" >&2
+	[ -f "$work/clewd.log" ] && { echo "--- the end of clewd's log:" >&2; tail -n 60 "$work/clewd.log" >&2; }
+	exit 1
+}
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
