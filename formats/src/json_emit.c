@@ -39,13 +39,17 @@
 
 /*
  * Whether any byte of @v needs fmt_json_escape(): below 0x20, '"', '\\',
- * or non-ASCII (which it checks for valid UTF-8), 8 bytes at a time.
+ * DEL, or non-ASCII (which it checks for valid UTF-8 and C1 controls),
+ * 8 bytes at a time. (v + ONES) | v has the high bit of every byte
+ * >= 0x7F; a carry out of 0xFF only makes a false positive.
  */
 static inline bool swar_special(uint64_t v)
 {
 	uint64_t quote = v ^ (ONES * '"'), bsl = v ^ (ONES * '\\');
 
-	return (((v - ONES * 0x20) & ~v) | ((quote - ONES) & ~quote) | ((bsl - ONES) & ~bsl) | v) & HIGHS;
+	return (((v - ONES * 0x20) & ~v) | ((quote - ONES) & ~quote) | ((bsl - ONES) & ~bsl) | (v + ONES) |
+		v) &
+	       HIGHS;
 }
 
 /*
@@ -64,7 +68,7 @@ static int put_escaped(const struct fmt_str *s, char *out, size_t cap, size_t *p
 			if (swar_special(v))
 				break;
 		}
-		while (i < s->len && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+		while (i < s->len && p[i] >= 0x20 && p[i] < 0x7F && p[i] != '"' && p[i] != '\\')
 			i++;
 		if (i == s->len)
 			return put(out, cap, pos, s->ptr, s->len);

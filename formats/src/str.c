@@ -313,7 +313,7 @@ static int json_put_ascii(unsigned char c, char *out, size_t cap, size_t *pos)
 	case '\f':
 		return put(out, cap, pos, "\\f", 2);
 	}
-	if (c < 0x20) {
+	if (c < 0x20 || c == 0x7F) {
 		memcpy(esc, "\\u00", 4);
 		esc[4] = hex[c >> 4];
 		esc[5] = hex[c & 15];
@@ -324,7 +324,48 @@ static int json_put_ascii(unsigned char c, char *out, size_t cap, size_t *pos)
 
 static bool json_plain(unsigned char c)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+	return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+}
+
+/* Whether the UTF-8 sequence p[0..k) is a C1 control, U+0080..U+009F (C2 80..C2 9F). */
+static bool utf8_is_c1(const unsigned char *p, size_t k)
+{
+	return k == 2 && p[0] == 0xC2 && p[1] < 0xA0;
+}
+
+/* Appends C1 control p[0..2) as \u0080..\u009f: a terminal reading the JSON raw would act on it. */
+static int json_put_c1(const unsigned char *p, char *out, size_t cap, size_t *pos)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = {'\\', 'u', '0', '0', hex[p[1] >> 4], hex[p[1] & 15]};
+
+	return put(out, cap, pos, esc, 6);
+}
+
+/*
+ * A JSON view (valid string contents from the JSON parser, escapes
+ * included) copied as it is, but for raw DEL and C1 controls: JSON allows
+ * them unescaped, we never write them (a terminal would act on them).
+ */
+static int json_put_view(const unsigned char *p, size_t n, char *out, size_t cap, size_t *pos)
+{
+	size_t i = 0, run = 0;
+	int rc = 0;
+
+	while (i < n && rc == 0) {
+		if (p[i] == 0x7F) {
+			if ((rc = put(out, cap, pos, (const char *)p + run, i - run)) == 0)
+				rc = put(out, cap, pos, "\\u007f", 6);
+			run = ++i;
+		} else if (p[i] == 0xC2 && i + 1 < n && utf8_is_c1(p + i, 2)) {
+			if ((rc = put(out, cap, pos, (const char *)p + run, i - run)) == 0)
+				rc = json_put_c1(p + i, out, cap, pos);
+			run = i += 2;
+		} else {
+			i++;
+		}
+	}
+	return rc ? rc : put(out, cap, pos, (const char *)p + run, n - run);
 }
 
 int fmt_json_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos)
@@ -336,8 +377,11 @@ int fmt_json_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos)
 	if (!p)
 		return 0;
 	/* the JSON parser only makes JSON views of valid string contents */
-	if (s->enc == FMT_ENC_JSON)
-		return put(out, cap, pos, s->ptr, n);
+	if (s->enc == FMT_ENC_JSON) {
+		if ((rc = json_put_view(p, n, out, cap, pos)) < 0)
+			*pos = start;
+		return rc;
+	}
 	while (i < n && rc == 0) {
 		size_t run = i, k;
 
@@ -355,7 +399,8 @@ int fmt_json_escape(const struct fmt_str *s, char *out, size_t cap, size_t *pos)
 		} else if (p[i] < 0x80) {
 			rc = json_put_ascii(p[i++], out, cap, pos);
 		} else if ((k = fmt_utf8_len(p + i, n - i)) != 0) {
-			rc = put(out, cap, pos, s->ptr + i, k);
+			rc = utf8_is_c1(p + i, k) ? json_put_c1(p + i, out, cap, pos)
+						  : put(out, cap, pos, s->ptr + i, k);
 			i += k;
 		} else {
 			rc = put(out, cap, pos, "\xEF\xBF\xBD", 3);

@@ -376,6 +376,16 @@ START_TEST(pipe_escapes_every_special_char_in_every_field)
 }
 END_TEST
 
+/* The emitter's fast path (8 bytes at a time) must not pass DEL or C1 controls through. */
+START_TEST(json_escapes_del_and_c1_controls_in_long_values)
+{
+	rec.message = fmt_str_c("0123456789abcdef\x7f"
+				"0123456789abcdef\xC2\x9B"
+				"0123456789");
+	assert_json(&rec, 0, "{\"message\":\"0123456789abcdef\\u007f0123456789abcdef\\u009b0123456789\"}");
+}
+END_TEST
+
 START_TEST(pipe_escapes_keys_and_turns_their_equals_into_underscores)
 {
 	add_id(&rec, fmt_str_c("r"));
@@ -440,7 +450,8 @@ END_TEST
 START_TEST(json_escapes_every_special_char)
 {
 	add_attr(&rec, "k", "q\" b\\ n\n r\r t\t b\b f\f c\x01 d\x1f s/ e\x7f", FMT_T_STRING);
-	assert_json(&rec, 0, "{\"k\":\"q\\\" b\\\\ n\\n r\\r t\\t b\\b f\\f c\\u0001 d\\u001f s/ e\x7f\"}");
+	assert_json(&rec, 0,
+		    "{\"k\":\"q\\\" b\\\\ n\\n r\\r t\\t b\\b f\\f c\\u0001 d\\u001f s/ e\\u007f\"}");
 }
 END_TEST
 
@@ -899,6 +910,7 @@ static Suite *emit_suite(void)
 	tc = tcase_create("escaping");
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, pipe_escapes_every_special_char_in_every_field);
+	tcase_add_test(tc, json_escapes_del_and_c1_controls_in_long_values);
 	tcase_add_test(tc, pipe_escapes_keys_and_turns_their_equals_into_underscores);
 	tcase_add_test(tc, pipe_prefixes_attributes_that_would_be_read_as_message_or_event);
 	tcase_add_test(tc, pipe_keeps_reserved_names_the_parser_reads_as_attributes);

@@ -113,6 +113,22 @@ START_TEST(json_escaping_gives_valid_json_for_any_bytes)
 }
 END_TEST
 
+/* DEL and C1 controls (U+0080..U+009F, e.g. CSI 0x9B) are escaped from every encoding. */
+START_TEST(json_escaping_never_writes_del_or_c1_controls)
+{
+	ck_assert_str_eq(escape(fmt_json_escape,
+				"a\x7f"
+				"b\xC2\x9B"
+				"2J\xC2\x85\xC2\xA0",
+				FMT_ENC_RAW),
+			 "a\\u007fb\\u009b2J\\u0085\xC2\xA0");
+	ck_assert_str_eq(escape(fmt_json_escape, "x\\|\x7f\xC2\x80", FMT_ENC_PIPE), "x|\\u007f\\u0080");
+	/* a JSON view keeps its escapes as they are and loses only the raw controls */
+	ck_assert_str_eq(escape(fmt_json_escape, "\\\"q\\u001b\x7f\xC2\x9Bz", FMT_ENC_JSON),
+			 "\\\"q\\u001b\\u007f\\u009bz");
+}
+END_TEST
+
 START_TEST(escaping_that_does_not_fit_writes_nothing)
 {
 	char out[8];
@@ -173,6 +189,7 @@ int main(void)
 	tcase_add_test(tc, json_escapes_decode_including_surrogate_pairs);
 	tcase_add_test(tc, json_lone_surrogates_decode_to_replacement_character);
 	tcase_add_test(tc, raw_views_are_taken_as_they_are);
+	tcase_add_test(tc, json_escaping_never_writes_del_or_c1_controls);
 	tcase_add_test(tc, equality_compares_decoded_values);
 	tcase_add_test(tc, pipe_escaping_covers_every_special_byte);
 	tcase_add_test(tc, json_escaping_gives_valid_json_for_any_bytes);
