@@ -47,3 +47,21 @@ conf=$(sed -n 's/^ExecStart=\([^ ]*\) -c \([^ ]*\)$/\2/p' "$unit")
 "$dest$exe" -c "$dest$conf" --check-config >/dev/null || { echo "FAIL: the installed clewd.yaml does not check"; exit 1; }
 find "$dest" -path '*/man8/clewd.8*' | grep -q . || { echo "FAIL: clewd.8 man page not installed"; exit 1; }
 echo "ok: clewd.service runs $exe -c $conf, which checks"
+
+# The unit's hardening: systemd itself verifies it (with its paths moved under DESTDIR), and the
+# user it runs as is the one the installed sysusers.d file creates.
+if command -v systemd-analyze >/dev/null; then
+	vdir=$(mktemp -d)
+	sed "s#$exe#$dest$exe#g; s#$conf#$dest$conf#g" "$unit" >"$vdir/clewd.service"
+	systemd-analyze verify --man=no "$vdir/clewd.service" >"$vdir/verify.log" 2>&1 ||
+		{ cat "$vdir/verify.log"; echo "FAIL: systemd-analyze verify clewd.service"; exit 1; }
+	rm -rf "$vdir"
+	echo "ok: systemd-analyze verify clewd.service"
+fi
+user=$(sed -n 's/^User=//p' "$unit")
+if [ -z "$user" ] || [ "$user" = root ]; then echo "FAIL: clewd.service runs as root"; exit 1; fi
+sysusers=$(find "$dest" -path '*/sysusers.d/clew.conf' -print -quit)
+if [ -z "$sysusers" ] || ! grep -q "^u *$user " "$sysusers"; then
+	echo "FAIL: no sysusers.d entry creates the unit's user $user"; exit 1
+fi
+echo "ok: clewd.service runs as $user, created by $sysusers"
