@@ -39,10 +39,18 @@
 #define TG_UNIT_BYTES ((size_t)16 << 20)
 /* Window of decompressed bytes scanned at a time; grows only for one huge record. */
 #define TG_STREAM_BYTES ((size_t)4 << 20)
+/*
+ * Largest window: a line (or a record with its continuation lines) longer
+ * than this in a compressed input is scanned as far as it goes and the
+ * rest of it skipped, with a warning; without it, a file of no newlines
+ * grows the window to its whole decompressed size.
+ */
+#define TG_STREAM_MAX ((size_t)64 << 20)
 /* Compressed bytes read per read() call. */
 #define TG_READ_BYTES ((size_t)1 << 20)
 
 _Static_assert(TG_STREAM_BYTES > TG_READ_BYTES, "the stream window must hold more than one read");
+_Static_assert(TG_STREAM_MAX >= TG_STREAM_BYTES, "the window starts within its cap");
 
 /* ---- mapped and in-memory inputs ---- */
 
@@ -230,9 +238,9 @@ static int scan_stream(struct tg_input *in, size_t unit, const struct tg_scan *s
 		       struct tg_err *err)
 {
 	struct decoder d = {.rd = {.in = in}};
-	size_t cap = TG_STREAM_BYTES, have = 0;
+	size_t cap = TG_STREAM_BYTES, have = 0, skip;
 	uint64_t base = 0;
-	bool end = false;
+	bool end = false, skip_line = false; /* skip_line: drop bytes up to the next newline */
 	char *buf;
 	int rc = 0;
 
@@ -261,13 +269,30 @@ static int scan_stream(struct tg_input *in, size_t unit, const struct tg_scan *s
 		size_t got, complete, keep_from;
 		const char *nl;
 
-		if (cap - have < TG_READ_BYTES) {
+		if (cap - have < TG_READ_BYTES && cap >= TG_STREAM_MAX) {
+			/* One line or record fills the largest window: take it as it is, skip its rest. */
+			fprintf(stderr,
+				"tracegrep: %s: a record longer than %zu MiB at offset %llu is cut there\n",
+				in->name, TG_STREAM_MAX >> 20, (unsigned long long)base);
+			tg_scan_region(s, buf, have, 0, have, true, in->src, base, out);
+			skip_line = buf[have - 1] != '\n';
+			base += have;
+			have = 0;
+		} else if (cap - have < TG_READ_BYTES) {
 			cap *= 2;
 			buf = tg_xrealloc(buf, cap);
 		}
 		rc = d.step(&d, buf + have, cap - have, &got, &end, err);
 		if (rc < 0)
 			break;
+		if (skip_line) {
+			nl = memchr(buf, '\n', got);
+			skip = nl ? (size_t)(nl - buf) + 1 : got;
+			memmove(buf, buf + skip, got - skip);
+			base += skip;
+			got -= skip;
+			skip_line = !nl;
+		}
 		have += got;
 		if (end) {
 			complete = have;

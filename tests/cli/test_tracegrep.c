@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -872,6 +873,40 @@ START_TEST(corrupt_and_garbage_inputs_are_handled)
 }
 END_TEST
 
+/*
+ * A gzip file whose first line is 256 MiB long (no newline), then a record
+ * with the ID: the window is capped, the long line cut with a warning, the
+ * record after it found, and tracegrep's peak RSS stays far below the line.
+ */
+START_TEST(a_compressed_line_without_end_is_read_in_bounded_memory)
+{
+	enum { LINE_MIB = 256 };
+	static char block[1 << 20];
+	static const char tail[] = "\nNL7|svc|GET|/after|msg=found after the long line\n";
+	char p[256];
+	gzFile gz;
+	struct rusage ru;
+	struct result r;
+
+	snprintf(p, sizeof(p), "%s/nonewline.log.gz", outdir);
+	memset(block, 'x', sizeof(block));
+	ck_assert_ptr_nonnull(gz = gzopen(p, "wb1"));
+	for (int i = 0; i < LINE_MIB; i++)
+		ck_assert_int_eq(gzwrite(gz, block, sizeof(block)), (int)sizeof(block));
+	ck_assert_int_eq(gzwrite(gz, tail, sizeof(tail) - 1), (int)sizeof(tail) - 1);
+	ck_assert_int_eq(gzclose(gz), Z_OK);
+	r = RUN("--lines", "NL7", p);
+	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "NL7|svc|GET|/after|msg=found after the long line"));
+	ck_assert_ptr_nonnull(strstr(r.err, "is cut there"));
+	result_free(&r);
+	ck_assert_int_eq(getrusage(RUSAGE_CHILDREN, &ru), 0);
+	ck_assert_msg(ru.ru_maxrss < 200 * 1024, "tracegrep peaked at %ld KiB for a %d MiB line",
+		      ru.ru_maxrss, LINE_MIB);
+	unlink(p);
+}
+END_TEST
+
 /* ---- the HTML page in headless Chromium ---- */
 
 static const char *chromium_path(void)
@@ -974,6 +1009,7 @@ static Suite *tracegrep_suite(void)
 	tcase_add_test(tc, one_thread_finds_what_many_find);
 	tcase_add_test(tc, big_files_are_scanned_across_pieces_and_windows);
 	tcase_add_test(tc, corrupt_and_garbage_inputs_are_handled);
+	tcase_add_test(tc, a_compressed_line_without_end_is_read_in_bounded_memory);
 	tcase_add_test(tc, html_renders_every_span_in_headless_chromium);
 	suite_add_tcase(s, tc);
 	return s;
