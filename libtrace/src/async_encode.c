@@ -455,6 +455,51 @@ static int encode_attrs(struct enc *e, const struct clew_kv *kv, size_t nkv)
 	return 0;
 }
 
+/* A record's head (async.h), written last: the lengths are known only then. */
+struct head {
+	int level;
+	unsigned flags;
+	size_t nattrs, mlen, ids_len, plen, msg_len, args_len;
+	int64_t ts;
+};
+
+/*
+ * The thread's method and path at e->p, after the IDs; their lengths into
+ * @h. They always fit: CLEW_NDC_BYTES + 16 + 256 is far below a record.
+ */
+static inline void put_place(struct enc *e, const struct clew_context *x, struct head *h)
+{
+	bool all;
+
+	h->mlen = copy_str(e, e->p, x->method, CLEW_METHOD_MAX, &all);
+	e->p += h->mlen;
+	h->plen = copy_str(e, e->p, x->path, CLEW_PATH_MAX, &all);
+	e->p += h->plen;
+}
+
+/*
+ * The end of a record in @buf, up to e->p: @rc is what encode_attrs()
+ * returned; when 0, the head @h goes first and the record into the ring.
+ * Return: as clew__async_log().
+ */
+static inline int push_record(clew_client *c, char *buf, const struct enc *e, int rc, const struct head *h)
+{
+	if (rc == -CLEW_ETRUNC)
+		return clew__drop(c, rc, "longer than CLEW_LINE_MAX");
+	if (rc < 0)
+		return rc;
+	buf[CLEW__BIN_H_LEVEL] = (char)h->level;
+	buf[CLEW__BIN_H_FLAGS] = (char)h->flags;
+	buf[CLEW__BIN_H_NATTRS] = (char)h->nattrs;
+	buf[CLEW__BIN_H_METHOD_LEN] = (char)h->mlen;
+	clew__put_u16(buf + CLEW__BIN_H_IDS_LEN, h->ids_len);
+	clew__put_u16(buf + CLEW__BIN_H_PATH_LEN, h->plen);
+	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, h->msg_len);
+	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, h->args_len);
+	memcpy(buf + CLEW__BIN_H_TS, &h->ts, 8);
+	return clew__ring_push(c, CLEW__ENTRY_BIN, buf, (size_t)(e->p - buf));
+}
+
 __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int level, const struct clew_kv *kv,
 							  size_t nkv, const char *fmt, va_list ap)
 {
@@ -464,7 +509,8 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 	const bool tsc = c->tsc;
 	const int64_t ts = tsc ? (int64_t)clew__read_tsc() : clew__now_ns();
 	unsigned flags = tsc ? CLEW__BIN_F_TS_TSC : 0;
-	size_t mlen, plen, flen;
+	struct head h;
+	size_t flen;
 	bool all;
 	char *msg;
 	size_t args_len;
@@ -476,15 +522,12 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 		nkv = FMT_ATTRS_MAX;
 		flags |= CLEW__BIN_F_ATTRS_TRUNCATED;
 	}
-	/* The NDC, method and path always fit: CLEW_NDC_BYTES + 16 + 256 is far below a record. */
+	/* The NDC always fits, as the method and path do (put_place()). */
 	/* ids[] is followed by method[] and more in the struct: 15 bytes past the NDC are readable. */
 	_Static_assert(sizeof(x->method) >= 15, "copy_blocks() reads 15 bytes past ids[]");
 	copy_blocks(e.p, x->ids, x->len);
 	e.p += x->len;
-	mlen = copy_str(&e, e.p, x->method, CLEW_METHOD_MAX, &all);
-	e.p += mlen;
-	plen = copy_str(&e, e.p, x->path, CLEW_PATH_MAX, &all);
-	e.p += plen;
+	put_place(&e, x, &h);
 
 	msg = e.p;
 	if (fmt) {
@@ -521,20 +564,14 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 	}
 	args_len = (size_t)(e.p - msg) - flen;
 	rc = encode_attrs(&e, kv, nkv);
-	if (rc == -CLEW_ETRUNC)
-		return clew__drop(c, rc, "longer than CLEW_LINE_MAX");
-	if (rc < 0)
-		return rc;
-	buf[CLEW__BIN_H_LEVEL] = (char)level;
-	buf[CLEW__BIN_H_FLAGS] = (char)flags;
-	buf[CLEW__BIN_H_NATTRS] = (char)nkv;
-	buf[CLEW__BIN_H_METHOD_LEN] = (char)mlen;
-	clew__put_u16(buf + CLEW__BIN_H_IDS_LEN, x->len);
-	clew__put_u16(buf + CLEW__BIN_H_PATH_LEN, plen);
-	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, flen);
-	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, args_len);
-	memcpy(buf + CLEW__BIN_H_TS, &ts, 8);
-	return clew__ring_push(c, CLEW__ENTRY_BIN, buf, (size_t)(e.p - buf));
+	h.level = level;
+	h.flags = flags;
+	h.nattrs = nkv;
+	h.ids_len = x->len;
+	h.msg_len = flen;
+	h.args_len = args_len;
+	h.ts = ts;
+	return push_record(c, buf, &e, rc, &h);
 }
 
 int clew__async_span(clew_client *c, int level, int64_t ts_ns, const char *ids, size_t ids_len,
@@ -542,35 +579,23 @@ int clew__async_span(clew_client *c, int level, int64_t ts_ns, const char *ids, 
 {
 	char buf[CLEW_LINE_MAX + SLACK];
 	struct enc e = {.p = buf + CLEW__BIN_HEAD, .end = buf + CLEW_LINE_MAX};
-	const struct clew_context *x = clew__ctx();
-	size_t mlen, plen;
-	bool all;
+	struct head h = {.level = level,
+			 .flags = CLEW__BIN_F_SPAN,
+			 .nattrs = npre + nkv,
+			 .ids_len = ids_len,
+			 .msg_len = 0,
+			 .args_len = 0,
+			 .ts = ts_ns};
 	int rc;
 
 	if (atomic_load_explicit(&c->restart, memory_order_relaxed))
 		clew__restart_check(c);
-	/* The IDs, method and path always fit, as in clew__async_log(). */
+	/* The IDs always fit, as the NDC does in clew__async_log(). */
 	memcpy(e.p, ids, ids_len);
 	e.p += ids_len;
-	mlen = copy_str(&e, e.p, x->method, CLEW_METHOD_MAX, &all);
-	e.p += mlen;
-	plen = copy_str(&e, e.p, x->path, CLEW_PATH_MAX, &all);
-	e.p += plen;
+	put_place(&e, clew__ctx(), &h);
 	rc = encode_attrs(&e, pre, npre);
 	if (rc == 0)
 		rc = encode_attrs(&e, kv, nkv);
-	if (rc == -CLEW_ETRUNC)
-		return clew__drop(c, rc, "longer than CLEW_LINE_MAX");
-	if (rc < 0)
-		return rc;
-	buf[CLEW__BIN_H_LEVEL] = (char)level;
-	buf[CLEW__BIN_H_FLAGS] = (char)CLEW__BIN_F_SPAN;
-	buf[CLEW__BIN_H_NATTRS] = (char)(npre + nkv);
-	buf[CLEW__BIN_H_METHOD_LEN] = (char)mlen;
-	clew__put_u16(buf + CLEW__BIN_H_IDS_LEN, ids_len);
-	clew__put_u16(buf + CLEW__BIN_H_PATH_LEN, plen);
-	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, 0);
-	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, 0);
-	memcpy(buf + CLEW__BIN_H_TS, &ts_ns, 8);
-	return clew__ring_push(c, CLEW__ENTRY_BIN, buf, (size_t)(e.p - buf));
+	return push_record(c, buf, &e, rc, &h);
 }

@@ -38,20 +38,6 @@ static inline char *clew__utoa_back(char *end, uint64_t v, unsigned base, bool u
 	return p;
 }
 
-/* The text of the int64 @v into @out (CLEW__NUM_MAX), as %lld writes it; its length. */
-static inline size_t clew__i64_text(char *out, int64_t v)
-{
-	char tmp[24], *end = tmp + sizeof(tmp), *p;
-	size_t n;
-
-	p = clew__utoa_back(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, false);
-	if (v < 0)
-		*--p = '-';
-	n = (size_t)(end - p);
-	memcpy(out, p, n);
-	return n;
-}
-
 /* The text of the uint64 @v into @out (CLEW__NUM_MAX), as %llu writes it; its length. */
 static inline size_t clew__u64_text(char *out, uint64_t v)
 {
@@ -62,6 +48,15 @@ static inline size_t clew__u64_text(char *out, uint64_t v)
 	n = (size_t)(end - p);
 	memcpy(out, p, n);
 	return n;
+}
+
+/* The text of the int64 @v into @out (CLEW__NUM_MAX), as %lld writes it; its length. */
+static inline size_t clew__i64_text(char *out, int64_t v)
+{
+	if (v >= 0)
+		return clew__u64_text(out, (uint64_t)v);
+	*out = '-';
+	return 1 + clew__u64_text(out + 1, 0 - (uint64_t)v);
 }
 
 /*
