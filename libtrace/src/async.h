@@ -16,7 +16,7 @@
  *           below, the time (TSC ticks or ns: CLEW__BIN_F_TS_TSC)
  *   ids     ids_len bytes: the NDC, each ID NUL-terminated
  *   method  method_len bytes; path  path_len bytes
- *   msg     msg_len bytes: the format (MSG_FMT) or the message (MSG_TEXT)
+ *   msg     msg_len bytes: the format (F_MSG_FMT) or the message (F_MSG_TEXT)
  *   args    args_len bytes: per argument consumed, in order: 8 bytes, or
  *           for %s a u16 length and the bytes (a '*' width or precision
  *           is an argument too)
@@ -68,8 +68,7 @@ _Static_assert(FMT_ATTRS_MAX <= UINT8_MAX, "nattrs is a u8");
 _Static_assert(CLEW_METHOD_MAX <= UINT8_MAX, "method_len is a u8");
 _Static_assert(CLEW_MSG_MAX < CLEW_LINE_MAX, "a format that fits a record fits the message");
 
-/* The u16 lengths of the record. */
-
+/* The record's u16 lengths, unaligned. */
 static inline void clew__put_u16(char *p, size_t v)
 {
 	uint16_t x = (uint16_t)v;
