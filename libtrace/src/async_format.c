@@ -18,8 +18,6 @@
 #include <string.h>
 
 #include "async.h"
-#include "fmt/json.h"
-#include "fmt/pipe.h"
 #include "fmt/str.h"
 #include "num.h"
 #include "printf_spec.h"
@@ -344,16 +342,11 @@ int clew__async_format(clew_client *c, struct clew__scratch *sc, const char *e, 
 			return -CLEW_EINVAL;
 	rec->nattrs = (uint16_t)nattrs;
 
-	/* One byte is kept for the newline, as clew__emit() does. */
-	if (c->format == CLEW_FORMAT_JSON)
-		rc = fmt_json_emit(rec, FMT_JSON_SEVERITY, sc->line, sizeof(sc->line) - 1, &n);
-	else
-		rc = fmt_pipe_emit(rec, sc->line, sizeof(sc->line) - 1, &n);
+	rc = clew__line(c, rec, sc->line, sizeof(sc->line), &n);
 	if (rc == -FMT_ETRUNC)
 		return -CLEW_ETRUNC;
 	if (rc < 0)
 		return -CLEW_EINVAL;
-	sc->line[n++] = '\n';
 	*out_len = n;
 	return 0;
 }

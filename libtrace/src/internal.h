@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include "clew/clew.h"
+#include "fmt/json.h"
 #include "fmt/limits.h"
+#include "fmt/pipe.h"
 #include "fmt/record.h"
 
 _Static_assert(CLEW_NDC_MAX == FMT_IDS_MAX, "an NDC must fit one record's ids[]");
@@ -152,6 +154,29 @@ static inline void clew__record_ids(struct fmt_record *rec)
  * and must live as long as @a. Return: 0 or -CLEW_EINVAL (bad key or type).
  */
 int clew__fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[CLEW__NUM_MAX]);
+
+/*
+ * clew__line() - @rec as one line in @c's format, newline included, into
+ * @line (@cap bytes; one is kept for the newline); *@len its length. The
+ * one record-to-line step of sync records (clew__emit()) and async ones
+ * (the writer); inline because it is on both hot paths, and
+ * async-signal-safe as the emitters are. Return: 0 or the emitter's
+ * negative FMT_E* code (-FMT_ETRUNC: longer than @cap - 1).
+ */
+static inline int clew__line(const clew_client *c, const struct fmt_record *rec, char *line, size_t cap,
+			     size_t *len)
+{
+	int rc;
+
+	if (c->format == CLEW_FORMAT_JSON)
+		rc = fmt_json_emit(rec, FMT_JSON_SEVERITY, line, cap - 1, len);
+	else
+		rc = fmt_pipe_emit(rec, line, cap - 1, len);
+	if (rc < 0)
+		return rc;
+	line[(*len)++] = '\n';
+	return 0;
+}
 
 /*
  * clew__emit() - format @rec with @c's emitter into a bounded stack line

@@ -20,8 +20,6 @@
 #include <time.h>
 
 #include "async.h"
-#include "fmt/json.h"
-#include "fmt/pipe.h"
 #include "fmt/str.h"
 #include "internal.h"
 #include "num.h"
@@ -94,16 +92,11 @@ int clew__emit(clew_client *c, const struct fmt_record *rec)
 	size_t len;
 	int rc;
 
-	/* One byte is kept for the newline. */
-	if (c->format == CLEW_FORMAT_JSON)
-		rc = fmt_json_emit(rec, FMT_JSON_SEVERITY, line, sizeof(line) - 1, &len);
-	else
-		rc = fmt_pipe_emit(rec, line, sizeof(line) - 1, &len);
+	rc = clew__line(c, rec, line, sizeof(line), &len);
 	if (rc == -FMT_ETRUNC)
 		return clew__drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
 	if (rc < 0)
 		return clew__drop(c, -CLEW_EINVAL, fmt_strerror(rc));
-	line[len++] = '\n';
 	return clew__out_line(c, line, len);
 }
 
