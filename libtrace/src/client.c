@@ -16,10 +16,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/un.h>
+#include <unistd.h>
 
+#include "async.h"
 #include "internal.h"
 #include "ring.h"
 #include "sink.h"
+#include "writer.h"
 #include <stdint.h>
 #include <time.h>
 
@@ -34,6 +37,23 @@ void clew__strlcpy(char *dst, const char *s, size_t cap)
 	if (n)
 		memcpy(dst, s, n);
 	dst[n] = '\0';
+}
+
+/*
+ * Write one byte of every page, so that the kernel maps them all now. Not
+ * memset(0): the compiler may turn malloc() + memset(0) into calloc(),
+ * which leaves fresh pages unmapped.
+ */
+void clew__touch(void *p, size_t len)
+{
+	volatile char *v = p;
+	const long page = sysconf(_SC_PAGESIZE);
+	const size_t step = page > 0 ? (size_t)page : 4096;
+
+	for (size_t i = 0; i < len; i += step)
+		v[i] = 0;
+	if (len)
+		v[len - 1] = 0;
 }
 
 bool clew__is_lhex(const char *s, size_t len)
@@ -373,9 +393,13 @@ int clew_client_new(clew_client **out, const struct clew_options *opt)
 	if (rc < 0)
 		goto err_release;
 	if (c->async) {
+		clew__async_init();
 		rc = clew__ring_new(c, c->ring_bytes);
 		if (rc < 0)
 			goto err_close;
+		rc = clew__writer_new(c);
+		if (rc < 0)
+			goto err_ring;
 		pthread_mutex_lock(&c->lock);
 		rc = clew__worker_start(c);
 		pthread_mutex_unlock(&c->lock);
@@ -389,6 +413,7 @@ int clew_client_new(clew_client **out, const struct clew_options *opt)
 	return 0;
 
 err_ring:
+	clew__writer_free(c);
 	clew__ring_free(c);
 err_close:
 	clew__sink_close(c);
@@ -410,6 +435,7 @@ void clew_client_free(clew_client *c)
 	if (c->ring) {
 		/* The worker is gone: nobody else drains, so this takes everything committed. */
 		clew__ring_drain_ex(c, 1000, false);
+		clew__writer_free(c);
 		clew__ring_free(c);
 	}
 	clew__metrics_free(c);

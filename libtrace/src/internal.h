@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include "clew/clew.h"
+#include "fmt/json.h"
 #include "fmt/limits.h"
+#include "fmt/pipe.h"
 #include "fmt/record.h"
 
 _Static_assert(CLEW_NDC_MAX == FMT_IDS_MAX, "an NDC must fit one record's ids[]");
@@ -72,13 +74,14 @@ struct clew_client {
 	unsigned worker_fork_gen; /* clew__fork_gen() when the worker was started */
 	atomic_bool restart;	  /* forked child: start a worker at the next record */
 
-	/* Output modes (ring.c, process.c). */
-	bool async;		 /* records go through the ring to the worker */
-	bool dgram;		 /* the output is a datagram socket: one send() per record */
-	size_t batch_max;	 /* most bytes of whole records one async write() joins (sink.c) */
-	struct clew__ring *ring; /* async only; NULL otherwise */
-	bool tsc;		 /* async records carry TSC ticks, not ns (async.c) */
-	atomic_uint hup_seen;	 /* the SIGHUP generation the output was last (re)opened for */
+	/* Output modes (ring.c, writer.c, process.c). */
+	bool async;		     /* records go through the ring to the worker */
+	bool dgram;		     /* the output is a datagram socket: one send() per record */
+	size_t batch_max;	     /* most bytes of whole records one async write() joins (sink.c) */
+	struct clew__ring *ring;     /* async only; NULL otherwise */
+	struct clew__writer *writer; /* the ring's consumer's buffers (writer.c); async only */
+	bool tsc;		     /* async records carry TSC ticks, not ns (clock.c) */
+	atomic_uint hup_seen;	     /* the SIGHUP generation the output was last (re)opened for */
 };
 
 /*
@@ -129,10 +132,51 @@ void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, 
 void clew__fill_context(struct fmt_record *rec, const struct clew_context *x);
 
 /*
+ * clew__record_ids() - @rec's trace, span and parent from its ids[]
+ * (nids of them, the NDC outermost first), as the contract (DESIGN.md)
+ * has them: trace = the first ID, span = the last of two or more, parent
+ * = the one before it of three or more. Sync and async records alike.
+ */
+static inline void clew__record_ids(struct fmt_record *rec)
+{
+	const unsigned n = rec->nids;
+
+	if (n >= 1)
+		rec->trace = rec->ids[0];
+	if (n >= 2)
+		rec->span = rec->ids[n - 1];
+	if (n >= 3)
+		rec->parent = rec->ids[n - 2];
+}
+
+/*
  * clew__fill_attr() - @a from @kv; @num is room for the text of a number
  * and must live as long as @a. Return: 0 or -CLEW_EINVAL (bad key or type).
  */
 int clew__fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[CLEW__NUM_MAX]);
+
+/*
+ * clew__line() - @rec as one line in @c's format, newline included, into
+ * @line (@cap bytes; one is kept for the newline); *@len its length. The
+ * one record-to-line step of sync records (clew__emit()) and async ones
+ * (the writer); inline because it is on both hot paths, and
+ * async-signal-safe as the emitters are. Return: 0 or the emitter's
+ * negative FMT_E* code (-FMT_ETRUNC: longer than @cap - 1).
+ */
+static inline int clew__line(const clew_client *c, const struct fmt_record *rec, char *line, size_t cap,
+			     size_t *len)
+{
+	int rc;
+
+	if (c->format == CLEW_FORMAT_JSON)
+		rc = fmt_json_emit(rec, FMT_JSON_SEVERITY, line, cap - 1, len);
+	else
+		rc = fmt_pipe_emit(rec, line, cap - 1, len);
+	if (rc < 0)
+		return rc;
+	line[(*len)++] = '\n';
+	return 0;
+}
 
 /*
  * clew__emit() - format @rec with @c's emitter into a bounded stack line
@@ -165,5 +209,22 @@ void clew__worker_wake(clew_client *c);
 
 /* Copy at most @cap - 1 bytes of @s (NULL = "") into @dst, NUL-terminated. */
 void clew__strlcpy(char *dst, const char *s, size_t cap);
+
+/* clew__touch() - map every page of @p (@len bytes) now, so that no record takes a page fault on it later. */
+void clew__touch(void *p, size_t len);
+
+/*
+ * Process-wide (process.c): the live clients, for atexit, fork and the
+ * signal handlers. clew__register() returns false when the table is full
+ * (the client then works but is not flushed at exit or on a signal).
+ */
+bool clew__register(clew_client *c);
+void clew__unregister(clew_client *c);
+
+/* clew__reopen_check() - reopen a file: output if SIGHUP came since the last check (any thread). */
+void clew__reopen_check(clew_client *c);
+
+/* clew__reopen_file() - reopen @c's file: output now. Return: 0, -CLEW_EIO. */
+int clew__reopen_file(clew_client *c);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "fmt/str.h"
 #include "internal.h"
+#include "num.h"
 
 #define METRIC_MAGIC 0x6d657472u /* "metr" */
 
@@ -390,7 +391,7 @@ static int emit_metric(clew_client *c, const struct clew_metric *m, uint64_t dro
 	if (type == CLEW_METRIC_COUNTER) {
 		uint64_t v = m ? atomic_load_explicit(&m->count, memory_order_relaxed) : dropped;
 
-		n = snprintf(num[0], CLEW__NUM_MAX, "%llu", (unsigned long long)v);
+		n = (int)clew__u64_text(num[0], v);
 		set_attr(a++, "value", 5, num[0], (size_t)n, FMT_T_NUMBER);
 	} else if (type == CLEW_METRIC_GAUGE) {
 		double v = bitsd(atomic_load_explicit(&m->bits, memory_order_relaxed));
@@ -416,10 +417,10 @@ static int emit_metric(clew_client *c, const struct clew_metric *m, uint64_t dro
 			} else {
 				kn = snprintf(bkey[i], sizeof(bkey[i]), "le_+Inf");
 			}
-			n = snprintf(bnum[i], CLEW__NUM_MAX, "%llu", (unsigned long long)total);
+			n = (int)clew__u64_text(bnum[i], total);
 			set_attr(a + 1 + i, bkey[i], (size_t)kn, bnum[i], (size_t)n, FMT_T_NUMBER);
 		}
-		n = snprintf(num[0], CLEW__NUM_MAX, "%llu", (unsigned long long)total);
+		n = (int)clew__u64_text(num[0], total);
 		set_attr(value, "value", 5, num[0], (size_t)n, FMT_T_NUMBER);
 		set_attr(count, "count", 5, num[0], (size_t)n, FMT_T_NUMBER);
 		if (isfinite(sum)) {

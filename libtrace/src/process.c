@@ -21,7 +21,7 @@
  *   threads writing at that moment never see a closed or reused
  *   descriptor (logrotate's rename-then-HUP).
  * - Fatal signals: the handler drains each async client's ring with
- *   write() only (ring.c), waiting at most FATAL_WAIT_MS for a drain in
+ *   write() only (writer.c), waiting at most FATAL_WAIT_MS for a drain in
  *   progress, then restores the previous disposition and re-raises, so
  *   the process dies (or the host's handler runs) as it would have.
  * Not done: clients past CLEW__CLIENTS_MAX are not flushed at exit or on
@@ -38,6 +38,7 @@
 
 #include "ring.h"
 #include "sink.h"
+#include "writer.h"
 
 /* Live clients the process-wide handlers know about; a service has one or a few. */
 #define CLEW__CLIENTS_MAX 64

@@ -15,16 +15,14 @@
  * CLEW_LINE_MAX, a failed write) is dropped, counted and reported to
  * on_diag, never half-written.
  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "fmt/json.h"
-#include "fmt/pipe.h"
+#include "async.h"
 #include "fmt/str.h"
 #include "internal.h"
-#include "ring.h"
+#include "num.h"
 #include "sink.h"
 
 _Static_assert((int)CLEW_LEVEL_TRACE == (int)FMT_LEVEL_TRACE && (int)CLEW_LEVEL_FATAL == (int)FMT_LEVEL_FATAL,
@@ -41,8 +39,6 @@ int64_t clew__now_ns(void)
 
 int clew__fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[CLEW__NUM_MAX])
 {
-	int n;
-
 	if (!kv->key || !*kv->key)
 		return -CLEW_EINVAL;
 	a->key = fmt_str_c(kv->key);
@@ -52,17 +48,11 @@ int clew__fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[CLEW_
 		a->val = fmt_str_c(kv->v.s ? kv->v.s : "null");
 		return 0;
 	case CLEW_KV_INT:
-		n = snprintf(num, CLEW__NUM_MAX, "%lld", (long long)kv->v.i);
-		break;
+		clew__attr_int(a, kv->v.i, num);
+		return 0;
 	case CLEW_KV_DOUBLE:
-		if (!isfinite(kv->v.d)) {
-			/* JSON has no NaN or infinity: they travel as strings. */
-			a->type = FMT_T_STRING;
-			a->val = fmt_str_c(isnan(kv->v.d) ? "NaN" : kv->v.d > 0 ? "Infinity" : "-Infinity");
-			return 0;
-		}
-		n = snprintf(num, CLEW__NUM_MAX, "%.17g", kv->v.d);
-		break;
+		clew__attr_double(a, kv->v.d, num, false);
+		return 0;
 	case CLEW_KV_BOOL:
 		a->type = FMT_T_BOOL;
 		a->val = fmt_str_c(kv->v.b ? "true" : "false");
@@ -70,9 +60,6 @@ int clew__fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[CLEW_
 	default:
 		return -CLEW_EINVAL;
 	}
-	a->type = FMT_T_NUMBER;
-	a->val = fmt_str_n(num, (size_t)n);
-	return 0;
 }
 
 void clew__fill_context(struct fmt_record *rec, const struct clew_context *x)
@@ -83,12 +70,7 @@ void clew__fill_context(struct fmt_record *rec, const struct clew_context *x)
 		rec->ids[i] = fmt_str_n(x->ids + x->off[i], end - x->off[i] - 1u);
 	}
 	rec->nids = x->depth;
-	if (x->depth >= 1)
-		rec->trace = rec->ids[0];
-	if (x->depth >= 2)
-		rec->span = rec->ids[x->depth - 1];
-	if (x->depth >= 3)
-		rec->parent = rec->ids[x->depth - 2];
+	clew__record_ids(rec);
 	if (x->method[0])
 		rec->method = fmt_str_c(x->method);
 	if (x->path[0])
@@ -110,16 +92,11 @@ int clew__emit(clew_client *c, const struct fmt_record *rec)
 	size_t len;
 	int rc;
 
-	/* One byte is kept for the newline. */
-	if (c->format == CLEW_FORMAT_JSON)
-		rc = fmt_json_emit(rec, FMT_JSON_SEVERITY, line, sizeof(line) - 1, &len);
-	else
-		rc = fmt_pipe_emit(rec, line, sizeof(line) - 1, &len);
+	rc = clew__line(c, rec, line, sizeof(line), &len);
 	if (rc == -FMT_ETRUNC)
 		return clew__drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
 	if (rc < 0)
 		return clew__drop(c, -CLEW_EINVAL, fmt_strerror(rc));
-	line[len++] = '\n';
 	return clew__out_line(c, line, len);
 }
 

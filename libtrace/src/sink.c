@@ -13,7 +13,7 @@
  * Every descriptor is opened close-on-exec; sockets are written with
  * MSG_NOSIGNAL, so a collector that goes away costs records (counted),
  * never the host process. In async mode (ring.c) the caller only copies
- * the line into the ring and the worker does the writing here. Not done:
+ * the line into the ring and the writer (writer.c) does the writing here. Not done:
  * reconnecting a dropped tcp/unix stream; in sync mode a slow tcp or unix
  * stream peer can block the caller (async mode exists for that).
  */
@@ -29,6 +29,7 @@
 
 #include "ring.h"
 #include "sink.h"
+#include "writer.h"
 
 static int open_unix(clew_client *c)
 {

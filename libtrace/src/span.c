@@ -8,7 +8,7 @@
  * event=span, name, dur_us and status, plus the attributes set on it,
  * timestamped with the span's start wall time, writes it through the same
  * emit path as a log record (record.c; in async mode as a binary record
- * that the writer formats, async.c), and pops the ID. dur_us is the
+ * that the writer formats, async_format.c), and pops the ID. dur_us is the
  * difference of two CLOCK_MONOTONIC readings, never of wall times.
  * Invariants: a started span has magic == SPAN_MAGIC and its ID at NDC
  * position depth - 1 (unless the host changed the NDC behind its back,
@@ -18,9 +18,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "async.h"
 #include "fmt/str.h"
 #include "internal.h"
-#include "ring.h"
 
 #define SPAN_MAGIC 0x7370616eu /* "span" */
 
@@ -127,7 +127,7 @@ static unsigned find_span(const struct clew_span *sp)
 
 /*
  * write_record() of an async client: the same IDs, as bytes, and the same
- * key/values go into a binary record that the writer formats (async.c).
+ * key/values go into a binary record that the writer formats (async_format.c).
  */
 static int async_record(clew_client *c, const struct clew_span *sp, unsigned depth, int64_t dur_ns, int level)
 {

@@ -4,7 +4,7 @@
  * DESIGN: one thread per client, started lazily: by the first metric
  * registered (when there is a flush period) or by an async client. It
  * writes the metrics every period and, in async mode, drains the ring
- * (ring.c). Producers never wait for it: waking it is a relaxed load of
+ * (writer.c). Producers never wait for it: waking it is a relaxed load of
  * `sleeping` and, only when it is set, a futex wake. So that a busy
  * producer does not pay a syscall per record, the worker naps a few
  * short times before it advertises that it sleeps (the ring absorbs what
@@ -25,6 +25,7 @@
 
 #include "internal.h"
 #include "ring.h"
+#include "writer.h"
 
 /* Naps of NAP_NS before the worker sleeps until woken: short, so records go out soon. */
 #define NAP_NS 1000000

@@ -1,6 +1,6 @@
 /*
  * test_async_signal.c - white-box: how a fatal-signal handler writes what
- * an async ring holds (libtrace/src/async.c, ring.c). The binary records
+ * an async ring holds (libtrace/src/async_format.c, writer.c). The binary records
  * are formatted there with async-signal-safe code only: no snprintf(), so
  * flags and widths are ignored and doubles are written by a simple
  * conversion of up to 15 digits. The test stops the client's writer
@@ -18,6 +18,7 @@
 #include "fmt/pipe.h"
 #include "fmt/str.h"
 #include "ring.h"
+#include "writer.h"
 
 static char path[64];
 

@@ -1,0 +1,601 @@
+/*
+ * async_encode.c - the caller's side of async records: a log call or a
+ * span end encoded into a binary record (async.h) and pushed into the
+ * ring, with nothing formatted.
+ *
+ * DESIGN: what the caller copies: the time (TSC ticks where the kernel's
+ * clock runs on the TSC, else CLOCK_REALTIME ns: clock.c), the level,
+ * the thread's NDC bytes (the IDs, each NUL-terminated, copied whole),
+ * method and path, the message's format string (its bytes: a format built
+ * at run time may be gone when the writer runs) and its arguments, read
+ * once with va_arg by walking the format (integers as 64 bits, doubles as
+ * their bits, %s as its bytes, cut at the precision and at CLEW_MSG_MAX,
+ * %p as the pointer's value), and the key/values raw (key bytes, int64,
+ * double, bool, string bytes). A format the walk does not support (%n,
+ * %m, %ls, %Lf, positional arguments, an unknown conversion) is
+ * formatted on the caller with vsnprintf() for that call and travels as
+ * text. Strings are copied 16 or 32 bytes at a time (copy_str()), reading
+ * past their NUL within the page as libc's string functions do; that is
+ * what makes a short key cost a few instructions instead of two calls.
+ * Everything a log call runs here is in this file or inline in a header.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if CLEW_HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define UNDER_VALGRIND() 0
+#endif
+
+#include "async.h"
+#include "clock.h"
+#include "printf_spec.h"
+#include "ring.h"
+#include "sink.h"
+
+/*
+ * Whether the string scans may read whole 16-byte blocks (see short_str_n()).
+ * Not under valgrind: its memcheck cannot tell that the bytes past a NUL
+ * are never used (it knows libc's own string functions, not ours), so
+ * there the plain strnlen()/memcpy()/memchr() paths run.
+ */
+static bool wide_scans;
+static pthread_once_t scans_once = PTHREAD_ONCE_INIT;
+
+static void scans_probe(void)
+{
+	wide_scans = !UNDER_VALGRIND();
+}
+
+void clew__async_init(void)
+{
+	pthread_once(&scans_once, scans_probe);
+}
+
+struct enc {
+	char *p;   /* next byte to write */
+	char *end; /* end of the buffer */
+};
+
+static inline bool room(const struct enc *e, size_t n)
+{
+	return (size_t)(e->end - e->p) >= n;
+}
+
+/* Bytes a record buffer has past its end: short_str_n() stores whole 16-byte blocks. */
+#define SLACK 32
+
+#if defined(__SSE2__)
+/*
+ * String scans 16 bytes at a time. short_str_n() loads whole blocks from
+ * the string's start, so it may read bytes past its NUL, never past the
+ * page the string ends in (it checks), and never uses them: reading that
+ * cannot fault, as libc's own string functions read. ASan is told not to
+ * check these loads; memcheck (valgrind) cannot tell that the bytes are
+ * unused, so under valgrind the plain strnlen()/memcpy()/memchr() paths
+ * run instead (wide_scans). find_pct() uses aligned loads, which cannot
+ * cross a page either.
+ */
+
+/* @s (shorter than @lim: 16 or 32) copied to @dst as whole 16-byte blocks: its length; else -1. */
+#if defined(__clang__) || defined(__GNUC__)
+__attribute__((no_sanitize_address))
+#endif
+static inline int
+short_str_n(char *dst, const char *s, int lim)
+{
+	const __m128i zero = _mm_setzero_si128();
+	__m128i v0, v1;
+	unsigned m;
+
+	if (((uintptr_t)s & 4095) > (uintptr_t)(4096 - lim))
+		return -1;
+	v0 = _mm_loadu_si128((const __m128i *)(const void *)s);
+	m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, zero));
+	if (lim == 16) {
+		if (!m)
+			return -1;
+		_mm_storeu_si128((__m128i *)(void *)dst, v0);
+		return __builtin_ctz(m);
+	}
+	v1 = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+	m |= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, zero)) << 16;
+	if (!m)
+		return -1;
+	_mm_storeu_si128((__m128i *)(void *)dst, v0);
+	_mm_storeu_si128((__m128i *)(void *)(dst + 16), v1);
+	return __builtin_ctz(m);
+}
+#define short_str(dst, s) short_str_n((dst), (s), 16)
+#define short_str32(dst, s) short_str_n((dst), (s), 32)
+
+/* The first '%' in [@p, @end), or @end; @p is in a NUL-terminated string at least @end long. */
+#if defined(__clang__) || defined(__GNUC__)
+__attribute__((no_sanitize_address))
+#endif
+static inline const char *
+find_pct(const char *p, const char *end)
+{
+	const __m128i pct = _mm_set1_epi8('%');
+	const unsigned off = (unsigned)((uintptr_t)p & 15);
+	const char *b = p - off;
+	unsigned m;
+
+	if (!wide_scans) {
+		const char *q = memchr(p, '%', (size_t)(end - p));
+
+		return q ? q : end;
+	}
+	m = (unsigned)_mm_movemask_epi8(
+		    _mm_cmpeq_epi8(_mm_load_si128((const __m128i *)(const void *)b), pct)) &
+	    (0xffffu << off);
+
+	for (;;) {
+		if (m) {
+			const char *q = b + __builtin_ctz(m);
+
+			return q < end ? q : end;
+		}
+		b += 16;
+		if (b >= end)
+			return end;
+		m = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_load_si128((const __m128i *)(const void *)b), pct));
+	}
+}
+#else
+static inline const char *find_pct(const char *p, const char *end)
+{
+	const char *q = memchr(p, '%', (size_t)(end - p));
+
+	return q ? q : end;
+}
+#endif
+
+/*
+ * Copy the NUL-terminated @s to @dst, at most @max bytes and no more than
+ * fit the record; return how many. *@all: whether that was all of @s.
+ */
+static inline size_t copy_str(const struct enc *e, char *dst, const char *s, size_t max, bool *all)
+{
+	size_t cap, n;
+
+#if defined(__SSE2__)
+	/* The usual case in a few instructions: shorter than 32 bytes. */
+	if (!wide_scans) {
+		/* The plain path below. */
+	} else if (max >= 32 && e->end - dst >= 32) {
+		const int k = short_str32(dst, s);
+
+		if (k >= 0) {
+			*all = true;
+			return (size_t)k;
+		}
+	} else if (max >= 16 && e->end - dst >= 16) {
+		const int k = short_str(dst, s);
+
+		if (k >= 0) {
+			*all = true;
+			return (size_t)k;
+		}
+	}
+#endif
+	cap = (size_t)(e->end - dst) < max ? (size_t)(e->end - dst) : max;
+	n = strnlen(s, cap);
+	memcpy(dst, s, n);
+	*all = !s[n];
+	return n;
+}
+
+/*
+ * Copy @n bytes of @src, which has 15 readable bytes after them, to @dst
+ * (with SLACK after): 16 bytes at a time.
+ */
+static inline void copy_blocks(char *dst, const char *src, size_t n)
+{
+#if defined(__SSE2__)
+	for (size_t i = 0; i < n; i += 16)
+		_mm_storeu_si128((__m128i *)(void *)(dst + i),
+				 _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+#else
+	memcpy(dst, src, n);
+#endif
+}
+
+/* A u16 length and the string @s, cut at @max bytes. Return: false when it does not fit the record. */
+static inline bool put_str16(struct enc *e, const char *s, size_t max)
+{
+	size_t n;
+	bool all;
+
+	if (!room(e, 2))
+		return false;
+	n = copy_str(e, e->p + 2, s, max < UINT16_MAX ? max : UINT16_MAX, &all);
+	if (!all && n < max)
+		return false;
+	clew__put_u16(e->p, n);
+	e->p += 2 + n;
+	return true;
+}
+
+static inline bool put_8(struct enc *e, uint64_t v)
+{
+	if (!room(e, 8))
+		return false;
+	memcpy(e->p, &v, 8);
+	e->p += 8;
+	return true;
+}
+
+/*
+ * Walk @fmt (@flen bytes), taking its arguments from @ap into @e.
+ * Return: 1 done, 0 a conversion we do not carry (fall back to text),
+ * -1 out of room.
+ */
+static int encode_args(struct enc *e, const char *fmt, size_t flen, va_list ap)
+{
+	const char *p = fmt, *end = fmt + flen;
+	struct clew__spec sp;
+
+	for (;;) {
+		int prec;
+		uint64_t v;
+
+		p = find_pct(p, end);
+		if (p == end)
+			break;
+		clew__parse_spec(p, &sp);
+		if (sp.cls == CLEW__C_BAD)
+			return 0;
+		p += sp.len;
+		if (sp.cls == CLEW__C_PCT)
+			continue;
+		if (sp.width == CLEW__SPEC_STAR && !put_8(e, (uint64_t)(int64_t)va_arg(ap, int)))
+			return -1;
+		prec = sp.prec;
+		if (prec == CLEW__SPEC_STAR) {
+			prec = va_arg(ap, int);
+			if (!put_8(e, (uint64_t)(int64_t)prec))
+				return -1;
+			if (prec < 0)
+				prec = CLEW__SPEC_NONE;
+		}
+		switch (sp.cls) {
+		case CLEW__C_INT:
+			switch (sp.lm) {
+			case CLEW__LM_HH:
+				v = (uint64_t)(int64_t)(signed char)va_arg(ap, int);
+				break;
+			case CLEW__LM_H:
+				v = (uint64_t)(int64_t)(short)va_arg(ap, int);
+				break;
+			case CLEW__LM_L:
+				v = (uint64_t)(int64_t)va_arg(ap, long);
+				break;
+			case CLEW__LM_LL:
+				v = (uint64_t)(int64_t)va_arg(ap, long long);
+				break;
+			case CLEW__LM_J:
+				v = (uint64_t)(int64_t)va_arg(ap, intmax_t);
+				break;
+			case CLEW__LM_Z:
+				v = (uint64_t)(int64_t)va_arg(ap, ssize_t);
+				break;
+			case CLEW__LM_T:
+				v = (uint64_t)(int64_t)va_arg(ap, ptrdiff_t);
+				break;
+			default:
+				v = (uint64_t)(int64_t)va_arg(ap, int);
+				break;
+			}
+			break;
+		case CLEW__C_UINT:
+			switch (sp.lm) {
+			case CLEW__LM_HH:
+				v = (unsigned char)va_arg(ap, unsigned);
+				break;
+			case CLEW__LM_H:
+				v = (unsigned short)va_arg(ap, unsigned);
+				break;
+			case CLEW__LM_L:
+				v = va_arg(ap, unsigned long);
+				break;
+			case CLEW__LM_LL:
+				v = va_arg(ap, unsigned long long);
+				break;
+			case CLEW__LM_J:
+				v = va_arg(ap, uintmax_t);
+				break;
+			case CLEW__LM_Z:
+				v = va_arg(ap, size_t);
+				break;
+			case CLEW__LM_T:
+				v = (uint64_t)va_arg(ap, ptrdiff_t);
+				break;
+			default:
+				v = va_arg(ap, unsigned);
+				break;
+			}
+			break;
+		case CLEW__C_DBL: {
+			double d = va_arg(ap, double);
+
+			memcpy(&v, &d, 8);
+			break;
+		}
+		case CLEW__C_CHR:
+			v = (uint64_t)(int64_t)va_arg(ap, int);
+			break;
+		case CLEW__C_PTR:
+			v = (uint64_t)(uintptr_t)va_arg(ap, void *);
+			break;
+		default: { /* CLEW__C_STR */
+			const char *s = va_arg(ap, const char *);
+			size_t cap = CLEW_MSG_MAX - 1;
+
+			if (!s)
+				s = "(null)";
+			if (prec >= 0 && (size_t)prec < cap)
+				cap = (size_t)prec;
+			if (!put_str16(e, s, cap))
+				return -1;
+			continue;
+		}
+		}
+		if (!put_8(e, v))
+			return -1;
+	}
+	return 1;
+}
+
+/* The key/values, after checking them as sync mode does. Return: 0, -CLEW_EINVAL, -CLEW_ETRUNC. */
+static int encode_attrs(struct enc *e, const struct clew_kv *kv, size_t nkv)
+{
+	for (size_t i = 0; i < nkv; i++) {
+		const struct clew_kv *a = &kv[i];
+		size_t klen;
+		int type = a->type;
+		bool all;
+
+		if (!a->key || type < CLEW_KV_STR || type > CLEW_KV_BOOL)
+			return -CLEW_EINVAL;
+		if (type == CLEW_KV_STR && !a->v.s)
+			type = 0; /* null */
+#if defined(__SSE2__)
+		/* The usual key/value: a key shorter than 16 bytes, a string shorter than 32, a number or a bool. */
+		if (!wide_scans) {
+			/* The plain path below. */
+		} else if (type == CLEW_KV_STR && room(e, 3 + 16 + 2 + 32)) {
+			const int k = short_str(e->p + 3, a->key);
+			int n;
+
+			if (k == 0)
+				return -CLEW_EINVAL;
+			if (k > 0 && (n = short_str32(e->p + 3 + k + 2, a->v.s)) >= 0) {
+				e->p[0] = (char)type;
+				clew__put_u16(e->p + 1, (size_t)k);
+				clew__put_u16(e->p + 3 + k, (size_t)n);
+				e->p += 3 + k + 2 + n;
+				continue;
+			}
+		} else if (room(e, 3 + 16 + 8)) {
+			const int k = short_str(e->p + 3, a->key);
+
+			if (k == 0)
+				return -CLEW_EINVAL;
+			if (k > 0) {
+				uint64_t v;
+
+				e->p[0] = (char)type;
+				clew__put_u16(e->p + 1, (size_t)k);
+				e->p += 3 + k;
+				switch (type) {
+				case 0:
+					continue;
+				case CLEW_KV_INT:
+				case CLEW_KV_DOUBLE:
+					memcpy(&v, &a->v, 8);
+					memcpy(e->p, &v, 8);
+					e->p += 8;
+					continue;
+				case CLEW_KV_BOOL:
+					*e->p++ = (char)a->v.b;
+					continue;
+				default:
+					return -CLEW_EINVAL;
+				}
+			}
+		}
+#endif
+		if (!*a->key)
+			return -CLEW_EINVAL;
+		if (!room(e, 3))
+			return -CLEW_ETRUNC;
+		klen = copy_str(e, e->p + 3, a->key, UINT16_MAX, &all);
+		if (!all)
+			return -CLEW_ETRUNC;
+		e->p[0] = (char)type;
+		clew__put_u16(e->p + 1, klen);
+		e->p += 3 + klen;
+		switch (type) {
+		case 0:
+			break;
+		case CLEW_KV_STR:
+			if (!put_str16(e, a->v.s, SIZE_MAX))
+				return -CLEW_ETRUNC;
+			break;
+		case CLEW_KV_INT:
+			if (!put_8(e, (uint64_t)a->v.i))
+				return -CLEW_ETRUNC;
+			break;
+		case CLEW_KV_DOUBLE: {
+			uint64_t bits;
+
+			memcpy(&bits, &a->v.d, 8);
+			if (!put_8(e, bits))
+				return -CLEW_ETRUNC;
+			break;
+		}
+		case CLEW_KV_BOOL:
+			if (!room(e, 1))
+				return -CLEW_ETRUNC;
+			*e->p++ = (char)a->v.b;
+			break;
+		default:
+			return -CLEW_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* A record's head (async.h), written last: the lengths are known only then. */
+struct head {
+	int level;
+	unsigned flags;
+	size_t nattrs, mlen, ids_len, plen, msg_len, args_len;
+	int64_t ts;
+};
+
+/*
+ * The thread's method and path at e->p, after the IDs; their lengths into
+ * @h. They always fit: CLEW_NDC_BYTES + 16 + 256 is far below a record.
+ */
+static inline void put_place(struct enc *e, const struct clew_context *x, struct head *h)
+{
+	bool all;
+
+	h->mlen = copy_str(e, e->p, x->method, CLEW_METHOD_MAX, &all);
+	e->p += h->mlen;
+	h->plen = copy_str(e, e->p, x->path, CLEW_PATH_MAX, &all);
+	e->p += h->plen;
+}
+
+/*
+ * The end of a record in @buf, up to e->p: @rc is what encode_attrs()
+ * returned; when 0, the head @h goes first and the record into the ring.
+ * Return: as clew__async_log().
+ */
+static inline int push_record(clew_client *c, char *buf, const struct enc *e, int rc, const struct head *h)
+{
+	if (rc == -CLEW_ETRUNC)
+		return clew__drop(c, rc, "longer than CLEW_LINE_MAX");
+	if (rc < 0)
+		return rc;
+	buf[CLEW__BIN_H_LEVEL] = (char)h->level;
+	buf[CLEW__BIN_H_FLAGS] = (char)h->flags;
+	buf[CLEW__BIN_H_NATTRS] = (char)h->nattrs;
+	buf[CLEW__BIN_H_METHOD_LEN] = (char)h->mlen;
+	clew__put_u16(buf + CLEW__BIN_H_IDS_LEN, h->ids_len);
+	clew__put_u16(buf + CLEW__BIN_H_PATH_LEN, h->plen);
+	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, h->msg_len);
+	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, h->args_len);
+	memcpy(buf + CLEW__BIN_H_TS, &h->ts, 8);
+	return clew__ring_push(c, CLEW__ENTRY_BIN, buf, (size_t)(e->p - buf));
+}
+
+__attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int level, const struct clew_kv *kv,
+							  size_t nkv, const char *fmt, va_list ap)
+{
+	char buf[CLEW_LINE_MAX + SLACK];
+	struct enc e = {.p = buf + CLEW__BIN_HEAD, .end = buf + CLEW_LINE_MAX};
+	const struct clew_context *x = clew__ctx();
+	const bool tsc = c->tsc;
+	const int64_t ts = tsc ? (int64_t)clew__read_tsc() : clew__now_ns();
+	unsigned flags = tsc ? CLEW__BIN_F_TS_TSC : 0;
+	struct head h;
+	size_t flen;
+	bool all;
+	char *msg;
+	size_t args_len;
+	int rc;
+
+	if (atomic_load_explicit(&c->restart, memory_order_relaxed))
+		clew__restart_check(c);
+	if (nkv > FMT_ATTRS_MAX) {
+		nkv = FMT_ATTRS_MAX;
+		flags |= CLEW__BIN_F_ATTRS_TRUNCATED;
+	}
+	/* The NDC always fits, as the method and path do (put_place()). */
+	/* ids[] is followed by method[] and more in the struct: 15 bytes past the NDC are readable. */
+	_Static_assert(sizeof(x->method) >= 15, "copy_blocks() reads 15 bytes past ids[]");
+	copy_blocks(e.p, x->ids, x->len);
+	e.p += x->len;
+	put_place(&e, x, &h);
+
+	msg = e.p;
+	if (fmt) {
+		va_list aq;
+
+		rc = 0;
+		flen = copy_str(&e, e.p, fmt, CLEW_MSG_MAX - 1, &all);
+		if (!all && flen < CLEW_MSG_MAX - 1)
+			return clew__drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
+		if (all) {
+			e.p += flen;
+			va_copy(aq, ap);
+			rc = encode_args(&e, fmt, flen, aq);
+			va_end(aq);
+			if (rc < 0)
+				return clew__drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
+		}
+		if (rc == 0) {
+			/* Not carried: the message is formatted here, as sync mode does. */
+			int n;
+
+			e.p = msg;
+			n = vsnprintf(msg, CLEW_MSG_MAX, fmt, ap);
+			if (n < 0)
+				return -CLEW_EINVAL;
+			flen = (size_t)n < CLEW_MSG_MAX ? (size_t)n : CLEW_MSG_MAX - 1;
+			e.p += flen;
+			flags |= CLEW__BIN_F_MSG_TEXT;
+		} else {
+			flags |= CLEW__BIN_F_MSG_FMT;
+		}
+	} else {
+		flen = 0;
+	}
+	args_len = (size_t)(e.p - msg) - flen;
+	rc = encode_attrs(&e, kv, nkv);
+	h.level = level;
+	h.flags = flags;
+	h.nattrs = nkv;
+	h.ids_len = x->len;
+	h.msg_len = flen;
+	h.args_len = args_len;
+	h.ts = ts;
+	return push_record(c, buf, &e, rc, &h);
+}
+
+int clew__async_span(clew_client *c, int level, int64_t ts_ns, const char *ids, size_t ids_len,
+		     const struct clew_kv *pre, size_t npre, const struct clew_kv *kv, size_t nkv)
+{
+	char buf[CLEW_LINE_MAX + SLACK];
+	struct enc e = {.p = buf + CLEW__BIN_HEAD, .end = buf + CLEW_LINE_MAX};
+	struct head h = {.level = level,
+			 .flags = CLEW__BIN_F_SPAN,
+			 .nattrs = npre + nkv,
+			 .ids_len = ids_len,
+			 .msg_len = 0,
+			 .args_len = 0,
+			 .ts = ts_ns};
+	int rc;
+
+	if (atomic_load_explicit(&c->restart, memory_order_relaxed))
+		clew__restart_check(c);
+	/* The IDs always fit, as the NDC does in clew__async_log(). */
+	memcpy(e.p, ids, ids_len);
+	e.p += ids_len;
+	put_place(&e, clew__ctx(), &h);
+	rc = encode_attrs(&e, pre, npre);
+	if (rc == 0)
+		rc = encode_attrs(&e, kv, nkv);
+	return push_record(c, buf, &e, rc, &h);
+}
