@@ -215,20 +215,8 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 
 	for (size_t i = 0; i < v->recs->n; i++)
 		nrecs += tg_view_rec_selected(v, i);
-	for (size_t i = 0; i < t->norder; i++) {
-		const struct tg_span *s = &t->spans[t->order[i]];
-		bool seen = false;
-
-		for (size_t j = 0; j < i && s->service; j++) {
-			const struct tg_span *o = &t->spans[t->order[j]];
-
-			if (o->service && strcmp(o->service, s->service) == 0) {
-				seen = true;
-				break;
-			}
-		}
-		services += s->service && !seen;
-	}
+	for (size_t i = 0; i < t->norder; i++)
+		services += t->spans[t->order[i]].service && tg_tree_first_of_service(t, i);
 	if (bar < 20)
 		bar = 20;
 	label = v->width - bar - 2 - (2 + 11 + 11 + 8);

@@ -465,3 +465,33 @@ bool tg_view_rec_selected(const struct tg_view *v, size_t i)
 
 	return k >= 0 && v->tree->spans[k].selected;
 }
+
+/* Services as renderers group spans: spans with no service are one group of their own. */
+static bool one_group(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool tg_tree_first_of_service(const struct tg_tree *t, size_t i)
+{
+	const char *sv = t->spans[t->order[i]].service;
+
+	for (size_t j = 0; j < i; j++)
+		if (one_group(t->spans[t->order[j]].service, sv))
+			return false;
+	return true;
+}
+
+int tg_tree_service_index(const struct tg_tree *t, const char *service)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < t->norder; i++) {
+		if (!tg_tree_first_of_service(t, i))
+			continue;
+		n++;
+		if (one_group(service, t->spans[t->order[i]].service))
+			return n;
+	}
+	return 0;
+}

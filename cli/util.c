@@ -150,6 +150,14 @@ void tg_buf_json_str(struct tg_buf *b, const char *s, size_t n)
 		b->len = pos;
 }
 
+void tg_buf_json_cstr(struct tg_buf *b, const char *s)
+{
+	tg_buf_putc(b, '"');
+	if (s)
+		tg_buf_json_str(b, s, strlen(s));
+	tg_buf_putc(b, '"');
+}
+
 void tg_buf_json_view(struct tg_buf *b, const struct fmt_str *v)
 {
 	char *tmp;
@@ -293,6 +301,15 @@ void tg_recs_free(struct tg_recs *r)
 	free(r->v);
 	r->v = NULL;
 	r->n = r->cap = 0;
+}
+
+void tg_recs_push(struct tg_recs *r, const struct tg_rec *rec)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->v = tg_xrealloc(r->v, r->cap * sizeof(*r->v));
+	}
+	r->v[r->n++] = *rec;
 }
 
 void tg_recs_append(struct tg_recs *dst, struct tg_recs *src)
