@@ -38,6 +38,15 @@ static void keep_trace(struct tg_recs *r, const char *trace)
 	tg_recs_free(&drop);
 }
 
+/* Read transaction @trace whole: a scan for it, and only its records kept. */
+static int read_trace(struct tg_inputs *ins, const char *trace, unsigned threads, struct tg_recs *recs)
+{
+	int rc = scan(ins, trace, TG_WANT_TRACE, threads, recs) < 0 ? -TG_EIO : 0;
+
+	keep_trace(recs, trace);
+	return rc;
+}
+
 static int by_str(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -95,26 +104,20 @@ static int resolve_one(struct tg_inputs *ins, const char *id, unsigned threads, 
 		fprintf(note, "tracegrep: span %s occurs in %zu transactions; showing %s (give T:%s to choose)\n", id,
 			res->ntraces, res->trace, id);
 	tg_recs_free(recs);
-	if (scan(ins, res->trace, TG_WANT_TRACE, threads, recs) < 0)
+	if (read_trace(ins, res->trace, threads, recs) < 0)
 		rc = -TG_EIO;
-	keep_trace(recs, res->trace);
 	return rc;
 }
 
 int tg_resolve(struct tg_inputs *ins, const struct tg_query *q, unsigned threads, FILE *note, struct tg_recs *recs,
 	       struct tg_resolution *res)
 {
-	int rc = 0;
-
 	memset(res, 0, sizeof(*res));
 	if (q->nelems == 1)
 		return resolve_one(ins, q->elems[0], threads, note, recs, res);
 	res->trace = q->elems[0];
 	res->select = q->elems[q->nelems - 1];
-	if (scan(ins, res->trace, TG_WANT_TRACE, threads, recs) < 0)
-		rc = -TG_EIO;
-	keep_trace(recs, res->trace);
-	return rc;
+	return read_trace(ins, res->trace, threads, recs);
 }
 
 void tg_resolution_release(struct tg_resolution *res)
