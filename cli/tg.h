@@ -1,12 +1,14 @@
 /*
  * tg.h - tracegrep's modules and what they share.
  *
- * The program is a pipeline: source (inputs: files, directories,
- * compressed files, stdin) -> prefilter (a literal search for the ID,
- * then the record around each hit) -> match (the ID as a whole element
- * of the record's IDs) -> tree (spans, parents, clock skew, critical
- * path) -> render (terminal, lines, JSON, Chrome, Jaeger, HTML).
- * Everything here is internal to tracegrep: the prefix is tg_.
+ * The program is a pipeline: options (options.h: the command line) ->
+ * source (inputs: files, directories, compressed files, stdin, the
+ * archive, Kafka) -> prefilter (a literal search for the ID, then the
+ * record around each hit) -> match (the ID as a whole element of the
+ * record's IDs), run once or twice by resolve (which transaction the ID
+ * means) -> tree (spans, parents, clock skew, critical path) -> render
+ * (the output mode's renderer: terminal, lines, JSON, Chrome, Jaeger,
+ * HTML). Everything here is internal to tracegrep: the prefix is tg_.
  */
 #ifndef TG_H
 #define TG_H
