@@ -326,20 +326,12 @@ int tg_render_lines(const struct tg_view *v, FILE *f)
 
 		if (!tg_view_rec_selected(v, i))
 			continue;
-		if (v->tty) {
-			const char *p = rec->text, *e = rec->text + rec->len, *nl;
-
-			for (; p <= e; p = nl + 1) {
-				nl = memchr(p, '\n', (size_t)(e - p));
-				if (!nl)
-					nl = e;
-				tg_buf_put_safe(&b, p, (size_t)(nl - p), true);
-				tg_buf_putc(&b, '\n');
-			}
-		} else {
+		/* Verbatim, but never raw to a terminal. */
+		if (v->tty)
+			tg_buf_put_safe_lines(&b, rec->text, rec->len);
+		else
 			tg_buf_put(&b, rec->text, rec->len);
-			tg_buf_putc(&b, '\n');
-		}
+		tg_buf_putc(&b, '\n');
 		if (b.len > (1u << 20)) {
 			rc = tg_buf_write(&b, f);
 			b.len = 0;

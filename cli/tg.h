@@ -84,6 +84,8 @@ void tg_buf_json_view(struct tg_buf *b, const struct fmt_str *v);
  * \u009b), invalid UTF-8 bytes become \xNN; tab stays a tab when @keep_tab.
  */
 void tg_buf_put_safe(struct tg_buf *b, const char *s, size_t n, bool keep_tab);
+/* tg_buf_put_safe_lines() - tg_buf_put_safe() (tabs kept) of each line of @s, the line breaks kept. */
+void tg_buf_put_safe_lines(struct tg_buf *b, const char *s, size_t n);
 /* Append @s with &, <, >, " and ' escaped, and controls/invalid UTF-8 made visible, for HTML. */
 void tg_buf_put_html(struct tg_buf *b, const char *s, size_t n);
 /*

@@ -217,19 +217,24 @@ void tg_buf_put_safe(struct tg_buf *b, const char *s, size_t n, bool keep_tab)
 	tg_buf_put(b, s + run, n - run);
 }
 
+void tg_buf_put_safe_lines(struct tg_buf *b, const char *s, size_t n)
+{
+	for (const char *p = s, *e = s + n, *nl; p < e; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(e - p));
+		if (!nl)
+			nl = e;
+		tg_buf_put_safe(b, p, (size_t)(nl - p), true);
+		if (nl < e)
+			tg_buf_putc(b, '\n');
+	}
+}
+
 void tg_buf_put_html(struct tg_buf *b, const char *s, size_t n)
 {
 	struct tg_buf safe = {0};
 
 	/* Line breaks stay line breaks (a <pre> shows a stack trace as lines). */
-	for (const char *p = s, *e = s + n, *nl; p < e; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(e - p));
-		if (!nl)
-			nl = e;
-		tg_buf_put_safe(&safe, p, (size_t)(nl - p), true);
-		if (nl < e)
-			tg_buf_putc(&safe, '\n');
-	}
+	tg_buf_put_safe_lines(&safe, s, n);
 	for (size_t i = 0; i < safe.len; i++) {
 		char c = safe.data[i];
 

@@ -9,11 +9,14 @@
  * messages of bad usage; --help on every option it lists.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "options.h"
+#include "run.h"
 #include "tg.h"
 
 /* Storage for the argv of the last parse (the options point into it). */
@@ -235,20 +238,12 @@ END_TEST
 
 static char *slurp(const char *path)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY);
 	char *s;
-	long n;
 
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	s = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(s);
-	ck_assert_uint_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-	s[n] = '\0';
-	fclose(f);
+	ck_assert_msg(fd >= 0, "cannot open %s", path);
+	s = slurp_fd(fd, NULL);
+	close(fd);
 	return s;
 }
 
