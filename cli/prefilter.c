@@ -31,15 +31,6 @@ static size_t line_end(const char *buf, size_t len, size_t at)
 	return nl ? (size_t)(nl - buf) : len;
 }
 
-static void recs_push(struct tg_recs *out, struct tg_rec *r)
-{
-	if (out->n == out->cap) {
-		out->cap = out->cap ? out->cap * 2 : 64;
-		out->v = tg_xrealloc(out->v, out->cap * sizeof(*out->v));
-	}
-	out->v[out->n++] = *r;
-}
-
 /* Keep buf[ls, end) as a record (end excludes the last '\n'): copy, parse, summarise. */
 static void keep(const char *buf, size_t ls, size_t end, uint32_t src, uint64_t base, struct tg_recs *out)
 {
@@ -55,7 +46,7 @@ static void keep(const char *buf, size_t ls, size_t end, uint32_t src, uint64_t 
 	else
 		r.node = -1;
 	free(rec);
-	recs_push(out, &r);
+	tg_recs_push(out, &r);
 }
 
 size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,

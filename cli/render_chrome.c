@@ -16,53 +16,6 @@
 #include "tg.h"
 #include "banned.h"
 
-/* The pid of @service: its index among the selected spans' services, from 1. */
-static int service_pid(const struct tg_tree *t, const char *service)
-{
-	int pid = 0;
-
-	for (size_t i = 0; i < t->norder; i++) {
-		const struct tg_span *s = &t->spans[t->order[i]];
-		bool seen = false;
-
-		for (size_t j = 0; j < i; j++) {
-			const char *o = t->spans[t->order[j]].service;
-
-			if ((!o && !s->service) || (o && s->service && strcmp(o, s->service) == 0)) {
-				seen = true;
-				break;
-			}
-		}
-		if (!seen)
-			pid++;
-		if ((!service && !s->service) || (service && s->service && strcmp(service, s->service) == 0))
-			return pid;
-	}
-	return 0;
-}
-
-/* Whether order[i] is the first selected span of its service. */
-static bool first_of_service(const struct tg_tree *t, size_t i)
-{
-	const char *sv = t->spans[t->order[i]].service;
-
-	for (size_t j = 0; j < i; j++) {
-		const char *o = t->spans[t->order[j]].service;
-
-		if ((!o && !sv) || (o && sv && strcmp(o, sv) == 0))
-			return false;
-	}
-	return true;
-}
-
-static void jstr(struct tg_buf *b, const char *s)
-{
-	tg_buf_putc(b, '"');
-	if (s)
-		tg_buf_json_str(b, s, strlen(s));
-	tg_buf_putc(b, '"');
-}
-
 int tg_render_chrome(const struct tg_view *v, FILE *f)
 {
 	const struct tg_tree *t = v->tree;
@@ -73,38 +26,38 @@ int tg_render_chrome(const struct tg_view *v, FILE *f)
 	tg_buf_puts(&b, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
 	for (size_t i = 0; i < t->norder; i++) {
 		const struct tg_span *s = &t->spans[t->order[i]];
-		int pid = service_pid(t, s->service);
+		int pid = tg_tree_service_index(t, s->service);
 
-		if (first_of_service(t, i)) {
+		if (tg_tree_first_of_service(t, i)) {
 			tg_buf_printf(
 				&b,
 				"{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,\"args\":{\"name\":",
 				pid);
-			jstr(&b, s->service ? s->service : "(no service)");
+			tg_buf_json_cstr(&b, s->service ? s->service : "(no service)");
 			tg_buf_puts(&b, "}},\n");
 		}
 		tg_buf_printf(&b,
 			      "{\"ph\":\"X\",\"pid\":%d,\"tid\":%d,\"ts\":%lld,\"dur\":%lld,\"cat\":", pid,
 			      s->depth + 1, (long long)((s->start_ns - t->t0) / 1000),
 			      (long long)((s->end_ns - s->start_ns) / 1000));
-		jstr(&b, s->error ? "span,error" : "span");
+		tg_buf_json_cstr(&b, s->error ? "span,error" : "span");
 		tg_buf_puts(&b, ",\"name\":");
 		if (s->name) {
-			jstr(&b, s->name);
+			tg_buf_json_cstr(&b, s->name);
 		} else {
 			struct tg_buf n = {0};
 
 			tg_buf_printf(&n, "%s %s", s->method ? s->method : "", s->path ? s->path : s->id);
 			tg_buf_putc(&n, '\0');
-			jstr(&b, n.data);
+			tg_buf_json_cstr(&b, n.data);
 			tg_buf_free(&n);
 		}
 		tg_buf_puts(&b, ",\"args\":{\"span\":");
-		jstr(&b, s->id);
+		tg_buf_json_cstr(&b, s->id);
 		tg_buf_puts(&b, ",\"parent\":");
-		jstr(&b, s->parent >= 0 ? t->spans[s->parent].id : "");
+		tg_buf_json_cstr(&b, s->parent >= 0 ? t->spans[s->parent].id : "");
 		tg_buf_puts(&b, ",\"status\":");
-		jstr(&b, s->status);
+		tg_buf_json_cstr(&b, s->status);
 		tg_buf_printf(&b, ",\"critical\":%s,\"shift_us\":%lld}},\n", s->critical ? "true" : "false",
 			      (long long)(s->shift_ns / 1000));
 		for (size_t j = 0; j < s->nrecs; j++) {
@@ -118,7 +71,7 @@ int tg_render_chrome(const struct tg_view *v, FILE *f)
 				pid, s->depth + 1, (long long)((rec->ts_ns + s->adj_ns - t->t0) / 1000));
 			tg_buf_json_view(&b, r->message.ptr ? &r->message : &r->service);
 			tg_buf_puts(&b, ",\"args\":{\"level\":");
-			jstr(&b, fmt_level_name(rec->level));
+			tg_buf_json_cstr(&b, fmt_level_name(rec->level));
 			tg_buf_puts(&b, ",\"text\":\"");
 			tg_buf_json_str(&b, rec->text, rec->len);
 			tg_buf_puts(&b, "\"}},\n");
@@ -126,7 +79,7 @@ int tg_render_chrome(const struct tg_view *v, FILE *f)
 	}
 	/* A last metadata event, so every event above may end in a comma. */
 	tg_buf_puts(&b, "{\"ph\":\"M\",\"name\":\"trace_name\",\"pid\":0,\"tid\":0,\"args\":{\"name\":");
-	jstr(&b, t->trace);
+	tg_buf_json_cstr(&b, t->trace);
 	tg_buf_puts(&b, "}}\n]}\n");
 	rc = tg_buf_write(&b, f);
 	tg_buf_free(&b);

@@ -17,49 +17,18 @@
 #include "tg.h"
 #include "banned.h"
 
-static void jstr(struct tg_buf *b, const char *s)
-{
-	tg_buf_putc(b, '"');
-	if (s)
-		tg_buf_json_str(b, s, strlen(s));
-	tg_buf_putc(b, '"');
-}
-
 static void tag(struct tg_buf *b, bool *first, const char *k, const char *type, const char *raw,
 		const char *str)
 {
 	tg_buf_puts(b, *first ? "{\"key\":" : ",{\"key\":");
 	*first = false;
-	jstr(b, k);
+	tg_buf_json_cstr(b, k);
 	tg_buf_printf(b, ",\"type\":\"%s\",\"value\":", type);
 	if (raw)
 		tg_buf_puts(b, raw);
 	else
-		jstr(b, str);
+		tg_buf_json_cstr(b, str);
 	tg_buf_putc(b, '}');
-}
-
-/* Index of @service among the distinct services of the selection (p1, p2, ...). */
-static int process_of(const struct tg_tree *t, const char *service)
-{
-	int n = 0;
-
-	for (size_t i = 0; i < t->norder; i++) {
-		const char *sv = t->spans[t->order[i]].service;
-		bool seen = false;
-
-		for (size_t j = 0; j < i && !seen; j++) {
-			const char *o = t->spans[t->order[j]].service;
-
-			seen = (!o && !sv) || (o && sv && strcmp(o, sv) == 0);
-		}
-		if (seen)
-			continue;
-		n++;
-		if ((!service && !sv) || (service && sv && strcmp(service, sv) == 0))
-			return n;
-	}
-	return 0;
 }
 
 int tg_render_jaeger(const struct tg_view *v, FILE *f)
@@ -70,20 +39,20 @@ int tg_render_jaeger(const struct tg_view *v, FILE *f)
 	int nproc = 0, rc;
 
 	tg_buf_puts(&b, "{\"data\":[{\"traceID\":");
-	jstr(&b, t->trace);
+	tg_buf_json_cstr(&b, t->trace);
 	tg_buf_puts(&b, ",\"spans\":[\n");
 	for (size_t i = 0; i < t->norder; i++) {
 		const struct tg_span *s = &t->spans[t->order[i]];
-		int pid = process_of(t, s->service);
+		int pid = tg_tree_service_index(t, s->service);
 		bool first = true;
 		struct tg_buf tmp = {0};
 
 		if (pid > nproc)
 			nproc = pid;
 		tg_buf_puts(&b, i ? ",\n{\"traceID\":" : "{\"traceID\":");
-		jstr(&b, t->trace);
+		tg_buf_json_cstr(&b, t->trace);
 		tg_buf_puts(&b, ",\"spanID\":");
-		jstr(&b, s->id);
+		tg_buf_json_cstr(&b, s->id);
 		tg_buf_puts(&b, ",\"flags\":1,\"operationName\":");
 		if (s->name)
 			tg_buf_printf(&tmp, "%s", s->name);
@@ -93,14 +62,14 @@ int tg_render_jaeger(const struct tg_view *v, FILE *f)
 		else
 			tg_buf_printf(&tmp, "%s", t->order[i] == t->root ? "transaction" : s->id);
 		tg_buf_putc(&tmp, '\0');
-		jstr(&b, tmp.data);
+		tg_buf_json_cstr(&b, tmp.data);
 		tg_buf_free(&tmp);
 		tg_buf_puts(&b, ",\"references\":[");
 		if (s->parent >= 0 && t->order[i] != t->top) {
 			tg_buf_puts(&b, "{\"refType\":\"CHILD_OF\",\"traceID\":");
-			jstr(&b, t->trace);
+			tg_buf_json_cstr(&b, t->trace);
 			tg_buf_puts(&b, ",\"spanID\":");
-			jstr(&b, t->spans[s->parent].id);
+			tg_buf_json_cstr(&b, t->spans[s->parent].id);
 			tg_buf_putc(&b, '}');
 		}
 		tg_buf_printf(&b, "],\"startTime\":%lld,\"duration\":%lld,\"tags\":[",
@@ -166,10 +135,10 @@ int tg_render_jaeger(const struct tg_view *v, FILE *f)
 		for (size_t i = 0; i < t->norder; i++) {
 			const struct tg_span *s = &t->spans[t->order[i]];
 
-			if (process_of(t, s->service) != p)
+			if (tg_tree_service_index(t, s->service) != p)
 				continue;
 			tg_buf_printf(&b, "%s\"p%d\":{\"serviceName\":", p > 1 ? "," : "", p);
-			jstr(&b, s->service ? s->service : "unknown");
+			tg_buf_json_cstr(&b, s->service ? s->service : "unknown");
 			tg_buf_puts(&b, ",\"tags\":[]}");
 			break;
 		}

@@ -30,13 +30,10 @@ static void key(struct tg_buf *b, const char *k, bool first)
 
 static void str_or_null(struct tg_buf *b, const char *s)
 {
-	if (!s) {
+	if (s)
+		tg_buf_json_cstr(b, s);
+	else
 		tg_buf_puts(b, "null");
-		return;
-	}
-	tg_buf_putc(b, '"');
-	tg_buf_json_str(b, s, strlen(s));
-	tg_buf_putc(b, '"');
 }
 
 static void ts(struct tg_buf *b, int64_t ns)

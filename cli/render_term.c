@@ -215,20 +215,8 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 
 	for (size_t i = 0; i < v->recs->n; i++)
 		nrecs += tg_view_rec_selected(v, i);
-	for (size_t i = 0; i < t->norder; i++) {
-		const struct tg_span *s = &t->spans[t->order[i]];
-		bool seen = false;
-
-		for (size_t j = 0; j < i && s->service; j++) {
-			const struct tg_span *o = &t->spans[t->order[j]];
-
-			if (o->service && strcmp(o->service, s->service) == 0) {
-				seen = true;
-				break;
-			}
-		}
-		services += s->service && !seen;
-	}
+	for (size_t i = 0; i < t->norder; i++)
+		services += t->spans[t->order[i]].service && tg_tree_first_of_service(t, i);
 	if (bar < 20)
 		bar = 20;
 	label = v->width - bar - 2 - (2 + 11 + 11 + 8);
@@ -338,20 +326,12 @@ int tg_render_lines(const struct tg_view *v, FILE *f)
 
 		if (!tg_view_rec_selected(v, i))
 			continue;
-		if (v->tty) {
-			const char *p = rec->text, *e = rec->text + rec->len, *nl;
-
-			for (; p <= e; p = nl + 1) {
-				nl = memchr(p, '\n', (size_t)(e - p));
-				if (!nl)
-					nl = e;
-				tg_buf_put_safe(&b, p, (size_t)(nl - p), true);
-				tg_buf_putc(&b, '\n');
-			}
-		} else {
+		/* Verbatim, but never raw to a terminal. */
+		if (v->tty)
+			tg_buf_put_safe_lines(&b, rec->text, rec->len);
+		else
 			tg_buf_put(&b, rec->text, rec->len);
-			tg_buf_putc(&b, '\n');
-		}
+		tg_buf_putc(&b, '\n');
 		if (b.len > (1u << 20)) {
 			rc = tg_buf_write(&b, f);
 			b.len = 0;

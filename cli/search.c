@@ -84,6 +84,18 @@ static const char *find_scalar(const struct tg_finder *f, const char *s, size_t 
 }
 
 #if TG_X86
+/* The first of the candidates at @s + k, for each bit k of @m, that is the whole needle, or NULL. */
+static inline const char *first_match(const struct tg_finder *f, const char *s, unsigned m)
+{
+	for (; m; m &= m - 1) {
+		unsigned k = (unsigned)__builtin_ctz(m);
+
+		if (memcmp(s + k, f->needle, f->len) == 0)
+			return s + k;
+	}
+	return NULL;
+}
+
 __attribute__((target("avx2"))) static const char *find_avx2(const struct tg_finder *f, const char *s,
 							     size_t n)
 {
@@ -96,14 +108,10 @@ __attribute__((target("avx2"))) static const char *find_avx2(const struct tg_fin
 		__m256i y = _mm256_loadu_si256((const __m256i *)(const void *)(s + i + f->i2));
 		unsigned m = (unsigned)_mm256_movemask_epi8(
 			_mm256_and_si256(_mm256_cmpeq_epi8(x, b1), _mm256_cmpeq_epi8(y, b2)));
+		const char *hit = m ? first_match(f, s + i, m) : NULL;
 
-		while (m) {
-			unsigned k = (unsigned)__builtin_ctz(m);
-
-			if (memcmp(s + i + k, f->needle, f->len) == 0)
-				return s + i + k;
-			m &= m - 1;
-		}
+		if (hit)
+			return hit;
 	}
 	return find_scalar(f, s, n, i);
 }
@@ -119,14 +127,10 @@ static const char *find_sse2(const struct tg_finder *f, const char *s, size_t n)
 		__m128i y = _mm_loadu_si128((const __m128i *)(const void *)(s + i + f->i2));
 		unsigned m = (unsigned)_mm_movemask_epi8(
 			_mm_and_si128(_mm_cmpeq_epi8(x, b1), _mm_cmpeq_epi8(y, b2)));
+		const char *hit = m ? first_match(f, s + i, m) : NULL;
 
-		while (m) {
-			unsigned k = (unsigned)__builtin_ctz(m);
-
-			if (memcmp(s + i + k, f->needle, f->len) == 0)
-				return s + i + k;
-			m &= m - 1;
-		}
+		if (hit)
+			return hit;
 	}
 	return find_scalar(f, s, n, i);
 }

@@ -148,25 +148,37 @@ struct decoder {
 	ZSTD_DStream *zs;  /* zstd state */
 };
 
+/*
+ * The start of a step: more input, unless the last step left output to
+ * take. Return: 0 to decode, 1 at the end of the data (*end set), or
+ * -TG_EIO / -TG_EDATA (@codec's data ends inside a member or frame).
+ */
+static int step_input(struct decoder *d, const char *codec, size_t *got, bool *end, struct tg_err *err)
+{
+	*got = 0;
+	*end = false;
+	if (d->more_out)
+		return 0;
+	if (creader_fill(&d->rd, err) < 0)
+		return -TG_EIO;
+	if (!d->rd.eof)
+		return 0;
+	*end = true;
+	if (!d->z_done) {
+		tg_err_set(err, -TG_EDATA, 0, "%s: %s data ends early", d->rd.in->name, codec);
+		return -TG_EDATA;
+	}
+	return 1;
+}
+
 static int gz_step(struct decoder *d, char *dst, size_t cap, size_t *got, bool *end, struct tg_err *err)
 {
 	const char *name = d->rd.in->name;
-	int rc;
-
+	int rc = step_input(d, "gzip", got, end, err);
 	uInt before;
 
-	*got = 0;
-	*end = false;
-	if (!d->more_out && creader_fill(&d->rd, err) < 0)
-		return -TG_EIO;
-	if (!d->more_out && d->rd.eof) {
-		*end = true;
-		if (!d->z_done) {
-			tg_err_set(err, -TG_EDATA, 0, "%s: gzip data ends early", name);
-			return -TG_EDATA;
-		}
-		return 0;
-	}
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	d->z.next_in = (Bytef *)(d->rd.buf + d->rd.used);
 	d->z.avail_in = (uInt)(d->rd.have - d->rd.used);
 	d->z.next_out = (Bytef *)dst;
@@ -196,20 +208,11 @@ static int zst_step(struct decoder *d, char *dst, size_t cap, size_t *got, bool 
 {
 	ZSTD_inBuffer ib;
 	ZSTD_outBuffer ob = {dst, cap, 0};
+	int in = step_input(d, "zstd", got, end, err);
 	size_t rc;
 
-	*got = 0;
-	*end = false;
-	if (!d->more_out && creader_fill(&d->rd, err) < 0)
-		return -TG_EIO;
-	if (!d->more_out && d->rd.eof) {
-		*end = true;
-		if (!d->z_done) {
-			tg_err_set(err, -TG_EDATA, 0, "%s: zstd data ends early", d->rd.in->name);
-			return -TG_EDATA;
-		}
-		return 0;
-	}
+	if (in != 0)
+		return in < 0 ? in : 0;
 	ib = (ZSTD_inBuffer){d->rd.buf + d->rd.used, d->rd.have - d->rd.used, 0};
 	rc = ZSTD_decompressStream(d->zs, &ob, &ib);
 	if (ZSTD_isError(rc)) {

@@ -1,12 +1,14 @@
 /*
  * tg.h - tracegrep's modules and what they share.
  *
- * The program is a pipeline: source (inputs: files, directories,
- * compressed files, stdin) -> prefilter (a literal search for the ID,
- * then the record around each hit) -> match (the ID as a whole element
- * of the record's IDs) -> tree (spans, parents, clock skew, critical
- * path) -> render (terminal, lines, JSON, Chrome, Jaeger, HTML).
- * Everything here is internal to tracegrep: the prefix is tg_.
+ * The program is a pipeline: options (options.h: the command line) ->
+ * source (inputs: files, directories, compressed files, stdin, the
+ * archive, Kafka) -> prefilter (a literal search for the ID, then the
+ * record around each hit) -> match (the ID as a whole element of the
+ * record's IDs), run once or twice by resolve (which transaction the ID
+ * means) -> tree (spans, parents, clock skew, critical path) -> render
+ * (the output mode's renderer: terminal, lines, JSON, Chrome, Jaeger,
+ * HTML). Everything here is internal to tracegrep: the prefix is tg_.
  */
 #ifndef TG_H
 #define TG_H
@@ -72,6 +74,8 @@ void tg_buf_printf(struct tg_buf *b, const char *fmt, ...) __attribute__((format
 void tg_buf_free(struct tg_buf *b);
 /* Append @s as the inside of a JSON string (always valid JSON, see fmt_json_escape()). */
 void tg_buf_json_str(struct tg_buf *b, const char *s, size_t n);
+/* Append @s as a quoted JSON string ("" for NULL). */
+void tg_buf_json_cstr(struct tg_buf *b, const char *s);
 /* Append the decoded value of a view as a quoted JSON string, or null when absent. */
 void tg_buf_json_view(struct tg_buf *b, const struct fmt_str *v);
 /*
@@ -80,6 +84,8 @@ void tg_buf_json_view(struct tg_buf *b, const struct fmt_str *v);
  * \u009b), invalid UTF-8 bytes become \xNN; tab stays a tab when @keep_tab.
  */
 void tg_buf_put_safe(struct tg_buf *b, const char *s, size_t n, bool keep_tab);
+/* tg_buf_put_safe_lines() - tg_buf_put_safe() (tabs kept) of each line of @s, the line breaks kept. */
+void tg_buf_put_safe_lines(struct tg_buf *b, const char *s, size_t n);
 /* Append @s with &, <, >, " and ' escaped, and controls/invalid UTF-8 made visible, for HTML. */
 void tg_buf_put_html(struct tg_buf *b, const char *s, size_t n);
 /*
@@ -140,6 +146,8 @@ struct tg_recs {
 };
 
 void tg_recs_free(struct tg_recs *r);
+/* tg_recs_push() - append @rec (moved: @r owns its strings from now on). */
+void tg_recs_push(struct tg_recs *r, const struct tg_rec *rec);
 /* tg_recs_append() - move @src's records to the end of @dst; @src becomes empty. */
 void tg_recs_append(struct tg_recs *dst, struct tg_recs *src);
 /* tg_recs_sort() - sort by time (ties by input, offset), filling in missing timestamps first. */
@@ -278,6 +286,33 @@ int tg_inputs_add_kafka(struct tg_inputs *in, const char *brokers, const char *t
  */
 int tg_run_scan(struct tg_inputs *in, const struct tg_scan *s, unsigned threads, struct tg_recs *out);
 
+/* ---- resolve.c: from the ID to the records of one transaction ---- */
+
+/* What tg_resolve() found. */
+struct tg_resolution {
+	const char *trace;  /* the transaction whose records were kept (the query's own element or
+			       trace_own), or NULL when nothing matched */
+	const char *select; /* the span whose sub-tree the query selects, or NULL: the transaction */
+	size_t ntraces;	    /* for a span ID: how many transactions its records belong to */
+	char *trace_own;    /* the transaction found through a span ID (malloc'd), or NULL */
+};
+
+/*
+ * tg_resolve() - scan @ins (@threads threads) for the records of the
+ * transaction query @q names, into @recs (sorted by time). A transaction
+ * ID or a path T:..:S takes one scan; a span ID a first scan for the
+ * records that name it, whose commonest transaction (on a tie, the
+ * smallest ID) is then read whole; when that span is in several
+ * transactions a note goes to @note (NULL: none). Records that name the
+ * span but no transaction are kept as they are (trace: the span ID, no
+ * select). @res points into @q: release @res before @q.
+ * Return: 0, or -TG_EIO when an input could not be read (reported on
+ * stderr by tg_run_scan(); the records found are still returned).
+ */
+int tg_resolve(struct tg_inputs *ins, const struct tg_query *q, unsigned threads, FILE *note, struct tg_recs *recs,
+	       struct tg_resolution *res);
+void tg_resolution_release(struct tg_resolution *res);
+
 /* ---- tree.c: spans, parents, skew, critical path ---- */
 
 struct tg_span {
@@ -338,6 +373,10 @@ void tg_tree_build(struct tg_tree *t, struct tg_recs *recs, const char *trace, b
 bool tg_tree_select(struct tg_tree *t, const struct tg_recs *recs, const char *id, char *const *path,
 		    size_t npath);
 void tg_tree_release(struct tg_tree *t);
+/* tg_tree_first_of_service() - whether order[@i] is the first selected span of its service (NULL too). */
+bool tg_tree_first_of_service(const struct tg_tree *t, size_t i);
+/* tg_tree_service_index() - @service's place among the selected spans' services, from 1 (0: none). */
+int tg_tree_service_index(const struct tg_tree *t, const char *service);
 
 /* ---- renderers ---- */
 
@@ -354,6 +393,35 @@ struct tg_view {
 
 /* Whether record @i belongs to the selection. */
 bool tg_view_rec_selected(const struct tg_view *v, size_t i);
+
+/* What a run writes to standard output. */
+enum tg_mode {
+	TG_MODE_TERM,	   /* the waterfall (default) */
+	TG_MODE_LINES,	   /* --lines */
+	TG_MODE_JSON,	   /* --json */
+	TG_MODE_CHROME,	   /* --chrome */
+	TG_MODE_JAEGER,	   /* --jaeger */
+	TG_MODE_HTML_ONLY, /* --html FILE alone: nothing on standard output */
+	TG_MODE_COUNT
+};
+
+/* A renderer: write @v to @f. Return: 0 or -TG_EIO. */
+typedef int (*tg_render_fn)(const struct tg_view *v, FILE *f);
+
+/* render.c: each mode's renderer of standard output (NULL: none). */
+extern const tg_render_fn tg_renderers[TG_MODE_COUNT];
+
+/*
+ * tg_output() - write @v to standard output as @mode says, then, when
+ * @html, the HTML page to that file ("-": standard output; never in
+ * colour). Errors (the file, a write) are reported on stderr.
+ * Return: 0, or -TG_EIO.
+ */
+int tg_output(const struct tg_view *v, enum tg_mode mode, const char *html);
+/* tg_color_wanted() - colour on standard output? @when: -1 auto (a terminal, unless NO_COLOR or TERM=dumb), 0, 1. */
+bool tg_color_wanted(int when, bool tty);
+/* tg_term_width() - standard output's columns: the terminal's, else $COLUMNS (40-4096), else 120. */
+int tg_term_width(void);
 
 int tg_render_term(const struct tg_view *v, FILE *f);
 int tg_render_lines(const struct tg_view *v, FILE *f);

@@ -140,6 +140,16 @@ static void push_rec(struct tg_span *s, size_t i)
 	s->recs[s->nrecs++] = i;
 }
 
+/* Widen a derived span's window to take in [@start, @end]. */
+static void widen(struct tg_span *s, int64_t start, int64_t end)
+{
+	if (!s->has_time || start < s->start_ns)
+		s->start_ns = start;
+	if (!s->has_time || end > s->end_ns)
+		s->end_ns = end;
+	s->has_time = true;
+}
+
 static char *attr_dup(const struct fmt_record *r, const char *key)
 {
 	const struct fmt_attr *a = fmt_record_attr(r, key);
@@ -214,13 +224,8 @@ static void describe(struct tg_tree *t, const struct tg_recs *recs)
 				free(last_status);
 				last_status = attr_dup(r, "status");
 			}
-			if (!s->explicit_) {
-				if (!s->has_time || rec->ts_ns < s->start_ns)
-					s->start_ns = rec->ts_ns;
-				if (!s->has_time || rec->ts_ns > s->end_ns)
-					s->end_ns = rec->ts_ns;
-				s->has_time = true;
-			}
+			if (!s->explicit_)
+				widen(s, rec->ts_ns, rec->ts_ns);
 		}
 		if (!s->status)
 			s->status = last_status;
@@ -316,11 +321,7 @@ void tg_tree_build(struct tg_tree *t, struct tg_recs *recs, const char *trace, b
 			if (!c->has_time ||
 			    (s->has_time && s->nrecs && !same_service(s, c) && t->order[i] != t->root))
 				continue;
-			if (!s->has_time || c->start_ns < s->start_ns)
-				s->start_ns = c->start_ns;
-			if (!s->has_time || c->end_ns > s->end_ns)
-				s->end_ns = c->end_ns;
-			s->has_time = true;
+			widen(s, c->start_ns, c->end_ns);
 		}
 	}
 	sort_tree = t;
@@ -464,4 +465,34 @@ bool tg_view_rec_selected(const struct tg_view *v, size_t i)
 	int k = v->recs->v[i].node;
 
 	return k >= 0 && v->tree->spans[k].selected;
+}
+
+/* Services as renderers group spans: spans with no service are one group of their own. */
+static bool one_group(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool tg_tree_first_of_service(const struct tg_tree *t, size_t i)
+{
+	const char *sv = t->spans[t->order[i]].service;
+
+	for (size_t j = 0; j < i; j++)
+		if (one_group(t->spans[t->order[j]].service, sv))
+			return false;
+	return true;
+}
+
+int tg_tree_service_index(const struct tg_tree *t, const char *service)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < t->norder; i++) {
+		if (!tg_tree_first_of_service(t, i))
+			continue;
+		n++;
+		if (one_group(service, t->spans[t->order[i]].service))
+			return n;
+	}
+	return 0;
 }

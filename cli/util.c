@@ -150,6 +150,14 @@ void tg_buf_json_str(struct tg_buf *b, const char *s, size_t n)
 		b->len = pos;
 }
 
+void tg_buf_json_cstr(struct tg_buf *b, const char *s)
+{
+	tg_buf_putc(b, '"');
+	if (s)
+		tg_buf_json_str(b, s, strlen(s));
+	tg_buf_putc(b, '"');
+}
+
 void tg_buf_json_view(struct tg_buf *b, const struct fmt_str *v)
 {
 	char *tmp;
@@ -209,19 +217,24 @@ void tg_buf_put_safe(struct tg_buf *b, const char *s, size_t n, bool keep_tab)
 	tg_buf_put(b, s + run, n - run);
 }
 
+void tg_buf_put_safe_lines(struct tg_buf *b, const char *s, size_t n)
+{
+	for (const char *p = s, *e = s + n, *nl; p < e; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(e - p));
+		if (!nl)
+			nl = e;
+		tg_buf_put_safe(b, p, (size_t)(nl - p), true);
+		if (nl < e)
+			tg_buf_putc(b, '\n');
+	}
+}
+
 void tg_buf_put_html(struct tg_buf *b, const char *s, size_t n)
 {
 	struct tg_buf safe = {0};
 
 	/* Line breaks stay line breaks (a <pre> shows a stack trace as lines). */
-	for (const char *p = s, *e = s + n, *nl; p < e; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(e - p));
-		if (!nl)
-			nl = e;
-		tg_buf_put_safe(&safe, p, (size_t)(nl - p), true);
-		if (nl < e)
-			tg_buf_putc(&safe, '\n');
-	}
+	tg_buf_put_safe_lines(&safe, s, n);
 	for (size_t i = 0; i < safe.len; i++) {
 		char c = safe.data[i];
 
@@ -293,6 +306,15 @@ void tg_recs_free(struct tg_recs *r)
 	free(r->v);
 	r->v = NULL;
 	r->n = r->cap = 0;
+}
+
+void tg_recs_push(struct tg_recs *r, const struct tg_rec *rec)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->v = tg_xrealloc(r->v, r->cap * sizeof(*r->v));
+	}
+	r->v[r->n++] = *rec;
 }
 
 void tg_recs_append(struct tg_recs *dst, struct tg_recs *src)
