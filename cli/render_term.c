@@ -228,10 +228,13 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 		tg_buf_puts(&b, "transaction ");
 	else
 		tg_buf_puts(&b, "span ");
-	tg_buf_puts(&b, top->id);
+	tg_buf_put_safe(&b, top->id, strlen(top->id), false);
 	color(&b, v, SGR_RESET);
-	if (t->top != t->root)
-		tg_buf_printf(&b, " in transaction %s", t->trace);
+	if (t->top != t->root) {
+		/* IDs come from the logs: a JSON line's trace may hold any text, escapes included */
+		tg_buf_puts(&b, " in transaction ");
+		tg_buf_put_safe(&b, t->trace, strlen(t->trace), false);
+	}
 	tg_buf_puts(&b, ": ");
 	put_dur(&b, t->t1 - t->t0);
 	tg_buf_printf(&b, ", %zu span%s, %zu service%s, %zu record%s", t->norder, t->norder == 1 ? "" : "s",

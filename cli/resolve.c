@@ -100,17 +100,28 @@ static int resolve_one(struct tg_inputs *ins, const char *id, unsigned threads, 
 	res->trace_own = tg_xstrndup(t, strlen(t));
 	res->trace = res->trace_own;
 	res->select = id;
-	if (res->ntraces > 1 && note)
-		fprintf(note, "tracegrep: span %s occurs in %zu transactions; showing %s (give T:%s to choose)\n", id,
-			res->ntraces, res->trace, id);
+	if (res->ntraces > 1 && note) {
+		/* the IDs come from the logs (and the command line): neutralised for the terminal */
+		struct tg_buf b = {0};
+
+		tg_buf_puts(&b, "tracegrep: span ");
+		tg_buf_put_safe(&b, id, strlen(id), false);
+		tg_buf_printf(&b, " occurs in %zu transactions; showing ", res->ntraces);
+		tg_buf_put_safe(&b, res->trace, strlen(res->trace), false);
+		tg_buf_puts(&b, " (give T:");
+		tg_buf_put_safe(&b, id, strlen(id), false);
+		tg_buf_puts(&b, " to choose)\n");
+		fwrite(b.data, 1, b.len, note);
+		tg_buf_free(&b);
+	}
 	tg_recs_free(recs);
 	if (read_trace(ins, res->trace, threads, recs) < 0)
 		rc = -TG_EIO;
 	return rc;
 }
 
-int tg_resolve(struct tg_inputs *ins, const struct tg_query *q, unsigned threads, FILE *note, struct tg_recs *recs,
-	       struct tg_resolution *res)
+int tg_resolve(struct tg_inputs *ins, const struct tg_query *q, unsigned threads, FILE *note,
+	       struct tg_recs *recs, struct tg_resolution *res)
 {
 	memset(res, 0, sizeof(*res));
 	if (q->nelems == 1)

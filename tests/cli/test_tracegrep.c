@@ -802,6 +802,44 @@ START_TEST(big_files_are_scanned_across_pieces_and_windows)
 }
 END_TEST
 
+/*
+ * A JSON line's trace may hold any text (raw C1 controls and DEL are valid
+ * JSON): a span ID found in two such
+ * transactions makes tracegrep name the one it shows, in the waterfall's
+ * header and in a note on stderr; neither may carry the escapes through.
+ */
+START_TEST(ids_from_the_logs_are_neutralised_in_the_header_and_the_note)
+{
+	static const char log[] =
+		"{\"timestamp\":\"2026-01-01T00:00:00Z\",\"trace\":\"csi\xC2\x9B"
+		"2J\x7F"
+		"end\",\"span\":\"evilspan\","
+		"\"service\":\"a\",\"message\":\"one\"}\n"
+		"{\"timestamp\":\"2026-01-01T00:00:01Z\",\"trace\":\"csi\xC2\x9B"
+		"2J\x7F"
+		"end\",\"span\":\"evilspan\","
+		"\"service\":\"a\",\"message\":\"two\"}\n"
+		"{\"timestamp\":\"2026-01-01T00:00:02Z\",\"trace\":\"othertrace\",\"span\":\"evilspan\","
+		"\"service\":\"b\",\"message\":\"three\"}\n";
+	char p[256];
+	struct result r;
+
+	snprintf(p, sizeof(p), "%s/evil-trace.log", outdir);
+	write_file(p, log, sizeof(log) - 1);
+	for (int c = 0; c < 2; c++) {
+		r = RUN(c ? "--color=always" : "--color=never", "evilspan", p);
+		ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
+		ck_assert_ptr_nonnull(strstr(r.out, "in transaction csi\\u009b2J\\x7fend"));
+		ck_assert_msg(terminal_safe((const unsigned char *)r.out, r.len, c == 1),
+			      "unsafe bytes in:\n%s", r.out);
+		ck_assert_ptr_nonnull(strstr(r.err, "showing csi\\u009b2J\\x7fend"));
+		ck_assert_msg(terminal_safe((const unsigned char *)r.err, strlen(r.err), false),
+			      "unsafe bytes in:\n%s", r.err);
+		result_free(&r);
+	}
+}
+END_TEST
+
 START_TEST(corrupt_and_garbage_inputs_are_handled)
 {
 	static const unsigned char bad_gz[] = {0x1f, 0x8b, 8,	 0,    0,    0, 0, 0, 0,
@@ -1001,6 +1039,7 @@ static Suite *tracegrep_suite(void)
 	tcase_add_test(tc, a_path_whose_spans_are_not_ancestors_finds_nothing);
 	tcase_add_test(tc, an_id_that_is_a_prefix_of_another_does_not_match_it);
 	tcase_add_test(tc, control_sequences_are_neutralised_on_the_terminal_output);
+	tcase_add_test(tc, ids_from_the_logs_are_neutralised_in_the_header_and_the_note);
 	tcase_add_test(tc, a_terminal_gets_escaped_lines_and_only_our_colours);
 	tcase_add_test(tc, skew_is_adjusted_and_shown_unless_turned_off);
 	tcase_add_test(tc, the_critical_path_runs_from_the_top_to_a_leaf);
