@@ -321,6 +321,13 @@ void http_drive(struct http_client *c)
 	}
 }
 
+void http_perform(struct http_client *c)
+{
+	int still;
+
+	curl_multi_perform(c->multi, &still);
+}
+
 unsigned http_running(const struct http_client *c)
 {
 	return c->running;
@@ -362,5 +369,32 @@ int http_gzip(struct http_client *c, const void *in, size_t len, char **buf, siz
 	if (zr != Z_STREAM_END)
 		return -CD_EIO;
 	*out_len = *cap - c->z.avail_out;
+	return 0;
+}
+
+int http_query_add(char *url, size_t cap, const char *key, const char *val)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t used = strlen(url);
+	int n;
+
+	n = snprintf(url + used, cap - used, "%s%s=", used && url[used - 1] == '?' ? "" : "&", key);
+	if (n < 0 || (size_t)n >= cap - used)
+		return -CD_ELIMIT;
+	used += (size_t)n;
+	for (const unsigned char *v = (const unsigned char *)val; *v; v++) {
+		bool plain = (*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') ||
+			     (*v >= '0' && *v <= '9') || *v == '-' || *v == '.' || *v == '_' || *v == '~';
+		if (used + (plain ? 1 : 3) >= cap)
+			return -CD_ELIMIT;
+		if (plain) {
+			url[used++] = (char)*v;
+		} else {
+			url[used++] = '%';
+			url[used++] = hex[*v >> 4];
+			url[used++] = hex[*v & 15];
+		}
+	}
+	url[used] = '\0';
 	return 0;
 }

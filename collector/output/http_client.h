@@ -85,6 +85,12 @@ int http_post(struct http_client *c, const void *body, size_t len, void *ctx, un
  */
 void http_drive(struct http_client *c);
 
+/*
+ * http_perform() - libcurl's progress like http_drive(), but no callback:
+ * requests that ended are reported by the next http_drive().
+ */
+void http_perform(struct http_client *c);
+
 /* http_running() - requests in flight. */
 unsigned http_running(const struct http_client *c);
 
@@ -93,6 +99,13 @@ void http_wait(struct http_client *c, int ms);
 
 /* http_url() - the client's URL. */
 const char *http_url(const struct http_client *c);
+
+/*
+ * http_query_add() - "KEY=VALUE" appended to the URL in @url (@cap bytes),
+ * VALUE percent-encoded (all but RFC 3986's unreserved characters), after
+ * '&' unless the URL ends with '?'. Return: 0 or -CD_ELIMIT (too long).
+ */
+int http_query_add(char *url, size_t cap, const char *key, const char *val);
 
 /*
  * http_gzip() - @in (@len bytes) as one gzip member (Content-Encoding:
