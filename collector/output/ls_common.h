@@ -123,6 +123,24 @@ int ls_connect(const char *host, uint16_t port, int socktype, struct cd_err *err
 int ls_connect_poll(int fd, struct cd_err *err);
 
 /*
+ * ls_connect_wait() - ls_connect_poll() of output @name's connect on @fd,
+ * with its deadline: once connected it is counted (@s->connects) and
+ * logged. Return: 1 connected, 0 in progress, -CD_EIO (refused,
+ * unreachable, "connect timeout" past @deadline_ns) with @err.
+ */
+int ls_connect_wait(int fd, int64_t now, int64_t deadline_ns, const char *name, struct ls_stats *s,
+		    struct cd_err *err);
+
+/*
+ * ls_retry_oldest() - output @name could not deliver its oldest held
+ * chunk now (@why): counted as an error and, if a chunk is held, given
+ * back with OUT_RETRY (a retry: the hold and the pipeline's backoff
+ * start). @conn_lost: an established connection went away (logged).
+ */
+void ls_retry_oldest(const char *name, struct ls_queue *q, struct ls_stats *s, bool conn_lost,
+		     const char *why);
+
+/*
  * ls_next_line() - the next line of a rendered chunk: @buf[*pos..) up to
  * its '\n' (not included). Return: false at the end.
  */

@@ -162,9 +162,7 @@ static bool http_start(struct ls_http *h)
 	/* the body stays untouched until the request ends */
 	if (http_post(h->client, h->cf.gzip ? h->gz : h->lines.buf, h->cf.gzip ? h->gz_len : h->lines.len, h,
 		      0, &err) < 0) {
-		h->st.errors++;
-		h->st.retries++;
-		ls_queue_done(&h->q, 0, OUT_RETRY, err.msg);
+		ls_retry_oldest(h->name, &h->q, &h->st, false, err.msg);
 		return false;
 	}
 	h->busy = true;
@@ -185,10 +183,7 @@ static void http_finished(void *arg, void *ctx, unsigned long id, const struct h
 	if (r->connects > 0)
 		h->st.connects += (uint64_t)r->connects;
 	if (!r->answered) {
-		h->st.errors++;
-		h->st.retries++;
-		snprintf(why, sizeof(why), "%s", r->error);
-		ls_queue_done(&h->q, 0, OUT_RETRY, why);
+		ls_retry_oldest(h->name, &h->q, &h->st, false, r->error);
 		return;
 	}
 	if (status >= 200 && status < 300) {
@@ -198,16 +193,15 @@ static void http_finished(void *arg, void *ctx, unsigned long id, const struct h
 		ls_queue_done(&h->q, 0, OUT_OK, NULL);
 		return;
 	}
-	h->st.errors++;
 	snprintf(why, sizeof(why), "HTTP %ld from %.200s%s%.*s", status, h->cf.url, r->text_len ? ": " : "",
 		 (int)r->text_len, r->text);
 	if (status < 400 || status >= 500 || status == 429 || status == 408) {
 		/* 5xx, busy, or a 3xx this output does not follow: retry; the log says why */
-		h->st.retries++;
-		ls_queue_done(&h->q, 0, OUT_RETRY, why);
+		ls_retry_oldest(h->name, &h->q, &h->st, false, why);
 		return;
 	}
 	/* the same batch would get the same answer forever: give it up, loudly */
+	h->st.errors++;
 	h->st.rejected += it->nrecords;
 	cd_log(FMT_LEVEL_ERROR, "logstash output: batch rejected, given up", "output", h->name, "error", why,
 	       NULL);

@@ -152,14 +152,7 @@ static void redis_fail(struct ls_redis *r, const char *why_in)
 	/* @why_in may be the context's errstr, freed with it */
 	cd_strlcpy(why, why_in, sizeof(why));
 	redis_drop(r);
-	r->st.errors++;
-	if (was_up)
-		cd_log(FMT_LEVEL_WARN, "logstash output: connection lost", "output", r->name, "error", why,
-		       NULL);
-	if (!r->q.n)
-		return;
-	r->st.retries++;
-	ls_queue_done(&r->q, 0, OUT_RETRY, why);
+	ls_retry_oldest(r->name, &r->q, &r->st, was_up, why);
 }
 
 static bool redis_append(struct ls_redis *r, int argc, const char **argv, const size_t *lens)
@@ -189,19 +182,14 @@ static bool redis_connect(struct ls_redis *r, int64_t now)
 		r->deadline_ns = now + (int64_t)r->cf.connect_timeout_ms * 1000000;
 	}
 	if (r->conn == R_CONNECTING) {
-		rc = ls_connect_poll(r->rc->fd, &err);
+		rc = ls_connect_wait(r->rc->fd, now, r->deadline_ns, r->name, &r->st, &err);
 		if (rc < 0) {
 			redis_fail(r, err.msg);
 			return false;
 		}
-		if (rc == 0) {
-			if (now >= r->deadline_ns)
-				redis_fail(r, "connect timeout");
+		if (rc == 0)
 			return false;
-		}
 		r->conn = R_UP;
-		r->st.connects++;
-		cd_log(FMT_LEVEL_INFO, "logstash output: connected", "output", r->name, NULL);
 		if (r->cf.password) {
 			const char *argv[] = {"AUTH", r->cf.user ? r->cf.user : r->cf.password,
 					      r->cf.password};
@@ -380,9 +368,7 @@ static void redis_progress(struct ls_redis *r, int64_t now)
 			r->phase = P_IDLE;
 			r->lines_valid = false;
 			if (r->push_failed) {
-				r->st.errors++;
-				r->st.retries++;
-				ls_queue_done(&r->q, 0, OUT_RETRY, r->push_err);
+				ls_retry_oldest(r->name, &r->q, &r->st, false, r->push_err);
 				return;
 			}
 			r->st.events += r->q.it[0].nrecords;

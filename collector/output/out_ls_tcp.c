@@ -139,16 +139,9 @@ static void tcp_fail(struct ls_tcp *t, const char *why)
 
 	tcp_check_acks(t);
 	tcp_drop_conn(t);
-	t->st.errors++;
-	if (was_up)
-		cd_log(FMT_LEVEL_WARN, "logstash output: connection lost", "output", t->name, "error", why,
-		       NULL);
-	if (!t->q.n)
-		return;
 	for (unsigned i = 0; i < t->q.n; i++)
 		t->q.it[i].mark = 0; /* nothing is known delivered past what was acknowledged */
-	t->st.retries++;
-	ls_queue_done(&t->q, 0, OUT_RETRY, why);
+	ls_retry_oldest(t->name, &t->q, &t->st, was_up, why);
 }
 
 /* Readable: Logstash never writes, so this is the peer closing (FIN) or resetting. */
@@ -263,19 +256,14 @@ static void tcp_progress(struct ls_tcp *t, int64_t now)
 		return;
 	}
 	if (t->conn == TCP_CONNECTING) {
-		rc = ls_connect_poll(t->fd, &err);
+		rc = ls_connect_wait(t->fd, now, t->deadline_ns, t->name, &t->st, &err);
 		if (rc < 0) {
 			tcp_fail(t, err.msg);
 			return;
 		}
-		if (rc == 0) {
-			if (now >= t->deadline_ns)
-				tcp_fail(t, "connect timeout");
+		if (rc == 0)
 			return;
-		}
 		t->conn = TCP_UP;
-		t->st.connects++;
-		cd_log(FMT_LEVEL_INFO, "logstash output: connected", "output", t->name, NULL);
 	}
 	if (tcp_write(t))
 		tcp_check_acks(t);

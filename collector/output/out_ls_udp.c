@@ -318,10 +318,8 @@ static size_t shrink(const char *s, size_t n, char *out, size_t max)
 
 static void udp_fail(struct ls_udp *u, const char *why)
 {
-	u->st.errors++;
-	u->st.retries++;
 	u->pos = 0;
-	ls_queue_done(&u->q, 0, OUT_RETRY, why);
+	ls_retry_oldest(u->name, &u->q, &u->st, false, why);
 }
 
 static bool udp_socket(struct ls_udp *u)
