@@ -178,6 +178,20 @@ int ls_connect_poll(int fd, struct cd_err *err)
 	return 1;
 }
 
+int ls_render(struct ls_lines *l, const struct ls_item *it, struct cd_err *err)
+{
+	int rc;
+
+	if (l->valid && l->seq == it->seq)
+		return 0;
+	l->valid = false;
+	if ((rc = out_lines_render(&l->out, it->c, CD_OUTFMT_LOGSTASH, err)) < 0)
+		return rc;
+	l->valid = true;
+	l->seq = it->seq;
+	return 1;
+}
+
 int ls_connect_wait(int fd, int64_t now, int64_t deadline_ns, const char *name, struct ls_stats *s,
 		    struct cd_err *err)
 {

@@ -22,6 +22,7 @@
 
 #include "cd_limits.h"
 #include "chunk/chunk.h"
+#include "output/lines.h"
 #include "pipeline.h"
 #include "util/err.h"
 
@@ -75,6 +76,20 @@ void ls_queue_done(struct ls_queue *q, unsigned i, enum out_result r, const char
 
 /* ls_queue_drop() - forget everything held (close(): the pipeline gives it up itself). */
 void ls_queue_drop(struct ls_queue *q);
+
+/* The rendered form of the chunk an output is sending, kept until it is delivered. */
+struct ls_lines {
+	struct out_lines out; /* the events, one line each */
+	uint64_t seq;	      /* which chunk out holds */
+	bool valid;	      /* out holds seq */
+};
+
+/*
+ * ls_render() - @it's chunk as Logstash events in @l, unless @l holds it
+ * already. Return: 1 rendered now (sending starts at its first byte), 0
+ * held already, or -CD_ENOMEM / -CD_ECORRUPT with @err (@l holds nothing).
+ */
+int ls_render(struct ls_lines *l, const struct ls_item *it, struct cd_err *err);
 
 /* Counters of one Logstash output; what metrics() exposes. */
 struct ls_stats {

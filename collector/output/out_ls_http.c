@@ -56,9 +56,7 @@ struct ls_http {
 	struct http_client *client; /* the shared HTTP client (http_client.h) */
 	bool busy;		    /* a request is out for q.it[0] */
 	struct ls_queue q;	    /* held chunks */
-	struct out_lines lines;	    /* the rendered oldest chunk */
-	uint64_t lines_seq;	    /* which chunk lines holds */
-	bool lines_valid;	    /* lines holds lines_seq */
+	struct ls_lines lines;	    /* the rendered oldest chunk */
 	char *gz;		    /* its gzip copy */
 	size_t gz_len, gz_cap;	    /* bytes used, allocated */
 	struct ls_stats st;	    /* counters */
@@ -134,7 +132,7 @@ static int http_check(const struct cd_output_conf *oc, struct cd_err *err)
 
 static int gzip_body(struct ls_http *h, struct cd_err *err)
 {
-	int rc = http_gzip(h->client, h->lines.buf, h->lines.len, &h->gz, &h->gz_cap, &h->gz_len);
+	int rc = http_gzip(h->client, h->lines.out.buf, h->lines.out.len, &h->gz, &h->gz_cap, &h->gz_len);
 
 	if (rc < 0)
 		return cd_err_set(err, rc, rc == -CD_ENOMEM ? ENOMEM : 0, "%s",
@@ -147,21 +145,20 @@ static bool http_start(struct ls_http *h)
 {
 	struct ls_item *it = &h->q.it[0];
 	struct cd_err err = {0, 0, ""};
+	int rc = ls_render(&h->lines, it, &err);
 
-	if (!h->lines_valid || h->lines_seq != it->seq) {
-		h->lines_valid = false;
-		if (out_lines_render(&h->lines, it->c, CD_OUTFMT_LOGSTASH, &err) < 0 ||
-		    (h->cf.gzip && gzip_body(h, &err) < 0)) {
-			h->st.errors++;
-			ls_queue_done(&h->q, 0, err.code == -CD_ENOMEM ? OUT_RETRY : OUT_FAIL, err.msg);
-			return false;
-		}
-		h->lines_valid = true;
-		h->lines_seq = it->seq;
+	if (rc == 1 && h->cf.gzip && gzip_body(h, &err) < 0) {
+		h->lines.valid = false;
+		rc = err.code;
+	}
+	if (rc < 0) {
+		h->st.errors++;
+		ls_queue_done(&h->q, 0, err.code == -CD_ENOMEM ? OUT_RETRY : OUT_FAIL, err.msg);
+		return false;
 	}
 	/* the body stays untouched until the request ends */
-	if (http_post(h->client, h->cf.gzip ? h->gz : h->lines.buf, h->cf.gzip ? h->gz_len : h->lines.len, h,
-		      0, &err) < 0) {
+	if (http_post(h->client, h->cf.gzip ? h->gz : h->lines.out.buf,
+		      h->cf.gzip ? h->gz_len : h->lines.out.len, h, 0, &err) < 0) {
 		ls_retry_oldest(h->name, &h->q, &h->st, false, err.msg);
 		return false;
 	}
@@ -188,8 +185,8 @@ static void http_finished(void *arg, void *ctx, unsigned long id, const struct h
 	}
 	if (status >= 200 && status < 300) {
 		h->st.events += it->nrecords;
-		h->st.bytes += h->lines.len;
-		h->lines_valid = false;
+		h->st.bytes += h->lines.out.len;
+		h->lines.valid = false;
 		ls_queue_done(&h->q, 0, OUT_OK, NULL);
 		return;
 	}
@@ -205,7 +202,7 @@ static void http_finished(void *arg, void *ctx, unsigned long id, const struct h
 	h->st.rejected += it->nrecords;
 	cd_log(FMT_LEVEL_ERROR, "logstash output: batch rejected, given up", "output", h->name, "error", why,
 	       NULL);
-	h->lines_valid = false;
+	h->lines.valid = false;
 	ls_queue_done(&h->q, 0, OUT_OK, NULL);
 }
 
@@ -252,7 +249,7 @@ static int http_setup(struct ls_http *h, struct cd_err *err)
 static void http_free(struct ls_http *h)
 {
 	http_client_free(h->client);
-	out_lines_release(&h->lines);
+	out_lines_release(&h->lines.out);
 	free(h->gz);
 	free(h->name);
 	free(h);
@@ -307,7 +304,7 @@ static void http_metrics(void *state, struct metrics *m, const char *label)
 	struct ls_http *h = state;
 
 	ls_metrics(m, label, &h->st, LS_HAS_REJECTED, &h->q,
-		   h->lines_valid ? h->lines.len + (h->cf.gzip ? h->gz_len : 0) : 0);
+		   h->lines.valid ? h->lines.out.len + (h->cf.gzip ? h->gz_len : 0) : 0);
 }
 
 static void http_close(void *state)

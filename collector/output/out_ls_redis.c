@@ -66,9 +66,7 @@ struct ls_redis {
 	const char **argv;	 /* RPUSH KEY E1 .. En */
 	size_t *argvlen;	 /* their lengths */
 	struct ls_queue q;	 /* held chunks */
-	struct out_lines lines;	 /* the rendered oldest chunk */
-	uint64_t lines_seq;	 /* which chunk lines holds */
-	bool lines_valid;	 /* lines holds lines_seq */
+	struct ls_lines lines;	 /* the rendered oldest chunk */
 	struct ls_stats st;	 /* counters */
 };
 
@@ -237,33 +235,30 @@ static bool redis_append_batch(struct ls_redis *r)
 	struct cd_err err = {0, 0, ""};
 	const char *line;
 	size_t n;
-	int argc = 2;
+	int argc = 2, rc;
 
-	if (!r->lines_valid || r->lines_seq != it->seq) {
-		r->lines_valid = false;
-		if (out_lines_render(&r->lines, it->c, CD_OUTFMT_LOGSTASH, &err) < 0) {
-			r->st.errors++;
-			r->phase = P_IDLE;
-			ls_queue_done(&r->q, 0, OUT_FAIL, err.msg);
-			return false;
-		}
-		r->lines_valid = true;
-		r->lines_seq = it->seq;
-		r->next = 0;
+	rc = ls_render(&r->lines, it, &err);
+	if (rc < 0) {
+		r->st.errors++;
+		r->phase = P_IDLE;
+		ls_queue_done(&r->q, 0, OUT_FAIL, err.msg);
+		return false;
 	}
+	if (rc == 1)
+		r->next = 0;
 	r->argv[0] = "RPUSH";
 	r->argvlen[0] = 5;
 	r->argv[1] = r->cf.key;
 	r->argvlen[1] = strlen(r->cf.key);
 	while ((uint64_t)(argc - 2) < r->cf.batch &&
-	       ls_next_line(r->lines.buf, r->lines.len, &r->next, &line, &n)) {
+	       ls_next_line(r->lines.out.buf, r->lines.out.len, &r->next, &line, &n)) {
 		if (!n)
 			continue;
 		r->argv[argc] = line;
 		r->argvlen[argc++] = n;
 		r->st.bytes += n;
 	}
-	if (r->next >= r->lines.len)
+	if (r->next >= r->lines.out.len)
 		r->appended_all = true;
 	if (argc == 2)
 		return true;
@@ -366,7 +361,7 @@ static void redis_progress(struct ls_redis *r, int64_t now)
 		}
 		if (r->phase == P_PUSH && r->appended_all && !r->replies) {
 			r->phase = P_IDLE;
-			r->lines_valid = false;
+			r->lines.valid = false;
 			if (r->push_failed) {
 				ls_retry_oldest(r->name, &r->q, &r->st, false, r->push_err);
 				return;
@@ -386,7 +381,7 @@ static void redis_progress(struct ls_redis *r, int64_t now)
 static void redis_free(struct ls_redis *r)
 {
 	redis_drop(r);
-	out_lines_release(&r->lines);
+	out_lines_release(&r->lines.out);
 	free(r->argv);
 	free(r->argvlen);
 	free(r->name);
@@ -438,7 +433,7 @@ static void redis_metrics(void *state, struct metrics *m, const char *label)
 {
 	struct ls_redis *r = state;
 
-	ls_metrics(m, label, &r->st, LS_HAS_REFUSED, &r->q, r->lines_valid ? r->lines.len : 0);
+	ls_metrics(m, label, &r->st, LS_HAS_REFUSED, &r->q, r->lines.valid ? r->lines.out.len : 0);
 }
 
 static void redis_close(void *state)
