@@ -152,6 +152,20 @@ static int64_t point_time(const struct fmt_record *r, const struct fmt_str *jitt
 	return t;
 }
 
+/* Point @p appended to st->raw and counted in *@np, or skipped (nothing a point can hold). Return: 0 or -CD_ENOMEM. */
+static int put_point(struct influx *st, const struct lp_point *p, uint32_t *np)
+{
+	int rc = lp_write(&st->raw, &st->tmp, p);
+
+	if (rc == -CD_ENOMEM)
+		return rc;
+	if (rc == 0)
+		(*np)++;
+	else
+		st->skipped++;
+	return 0;
+}
+
 static bool status_is_error(const struct fmt_record *r)
 {
 	char buf[16];
@@ -173,7 +187,6 @@ static int encode_span(struct influx *st, const struct fmt_record *r, int64_t no
 	size_t rlen = route_of(st, r, route, sizeof(route));
 	int64_t dur;
 	bool err = status_is_error(r);
-	int rc;
 
 	if (!attr_i64(r, "dur_us", &dur) || dur < 0) {
 		st->skipped++;
@@ -217,13 +230,7 @@ static int encode_span(struct influx *st, const struct fmt_record *r, int64_t no
 		p.ntags = nt;
 		p.nfields = nf;
 		p.time_ns = point_time(r, &jk, now);
-		rc = lp_write(&st->raw, &st->tmp, &p);
-		if (rc == -CD_ENOMEM)
-			return rc;
-		if (rc == 0)
-			(*np)++;
-		else
-			st->skipped++;
+		return put_point(st, &p, np);
 	}
 	return 0;
 }
@@ -250,7 +257,6 @@ static int encode_metric(struct influx *st, const struct fmt_record *r, int64_t 
 	struct lp_point p = {.tags = tags, .fields = f, .has_time = true};
 	size_t nt = 0, nf = 0;
 	double v;
-	int rc;
 
 	if (!name || name->type != FMT_T_STRING || !name->val.len) {
 		st->skipped++;
@@ -298,14 +304,7 @@ static int encode_metric(struct influx *st, const struct fmt_record *r, int64_t 
 	p.ntags = nt;
 	p.nfields = nf;
 	p.time_ns = point_time(r, NULL, now);
-	rc = lp_write(&st->raw, &st->tmp, &p);
-	if (rc == -CD_ENOMEM)
-		return rc;
-	if (rc == 0)
-		(*np)++;
-	else
-		st->skipped++;
-	return 0;
+	return put_point(st, &p, np);
 }
 
 /* A plain log record: counted per service and level; a request's closing record also feeds RED. */
