@@ -58,13 +58,15 @@ static int dup_opt(char **dst, const char *src)
 /* "NAME: VALUE" (NULL @val: @name as it is) appended to the headers. */
 static int add_header(struct http_client *c, const char *name, const char *val)
 {
-	char line[1024];
+	size_t n = strlen(name) + (val ? 2 + strlen(val) : 0) + 1;
+	char *line = malloc(n);
 	struct curl_slist *l;
 
-	if ((size_t)snprintf(line, sizeof(line), "%s%s%s", name, val ? ": " : "", val ? val : "") >=
-	    sizeof(line))
-		return -CD_ELIMIT;
-	l = curl_slist_append(c->headers, line);
+	if (!line)
+		return -CD_ENOMEM;
+	snprintf(line, n, "%s%s%s", name, val ? ": " : "", val ? val : "");
+	l = curl_slist_append(c->headers, line); /* copies it */
+	free(line);
 	if (!l)
 		return -CD_ENOMEM;
 	c->headers = l;
@@ -117,8 +119,7 @@ int http_client_new(struct http_client **out, const struct http_conf *cf, http_d
 		rc = add_header(c, "Authorization", cf->authorization);
 	if (rc < 0) {
 		http_client_free(c);
-		return cd_err_set(err, rc, rc == -CD_ENOMEM ? ENOMEM : 0, "%s",
-				  rc == -CD_ENOMEM ? "out of memory" : "HTTP header too long");
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	}
 	if (cf->gzip) {
 		/* windowBits 15 + 16: a gzip wrapper, as Content-Encoding: gzip means */

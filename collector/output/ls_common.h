@@ -1,8 +1,9 @@
 /*
  * output/ls_common.h - what the four Logstash outputs (tcp, udp, http,
  * redis) share: the ordered queue of chunks they hold OUT_PENDING, their
- * counters and /metrics series, a non-blocking TCP connect, and the
- * rendered chunk walked line by line.
+ * counters and /metrics series, a non-blocking connect and its wait, the
+ * retry of the oldest chunk, and the rendered chunk (kept by sequence
+ * number) walked line by line.
  *
  * Retry and backoff: an output that cannot deliver the oldest chunk it
  * holds (peer down, connection lost mid-chunk, HTTP 5xx/429, Redis list

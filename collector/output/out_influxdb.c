@@ -198,7 +198,8 @@ static int open_http(struct influx *st, const struct cd_output_conf *oc, struct 
 {
 	const char *token = cd_opt_get(oc, "token"), *user = cd_opt_get(oc, "user");
 	const char *pw = cd_opt_get(oc, "password"), *auth = cd_opt_get(oc, "auth");
-	char line[1024];
+	char *line = NULL;
+	int rc;
 
 	hc->url = st->url;
 	hc->content_type = "text/plain; charset=utf-8";
@@ -209,16 +210,21 @@ static int open_http(struct influx *st, const struct cd_output_conf *oc, struct 
 	hc->error_header = "X-Influxdb-Error";
 	if (st->v2) {
 		/* InfluxDB 1.8's /api/v2/write takes USER:PASSWORD as the token when auth is on */
+		size_t n = sizeof("Token :") + (token ? strlen(token) : strlen(user) + (pw ? strlen(pw) : 0));
+		if (!(line = malloc(n)))
+			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 		if (token)
-			snprintf(line, sizeof(line), "Token %s", token);
+			snprintf(line, n, "Token %s", token);
 		else
-			snprintf(line, sizeof(line), "Token %s:%s", user, pw ? pw : "");
+			snprintf(line, n, "Token %s:%s", user, pw ? pw : "");
 		hc->authorization = line;
 	} else if (user && !(auth && strcmp(auth, "query") == 0)) {
 		hc->user = user;
 		hc->password = pw ? pw : "";
 	}
-	return http_client_new(&st->http, hc, influx_req_done, st, err);
+	rc = http_client_new(&st->http, hc, influx_req_done, st, err);
+	free(line);
+	return rc;
 }
 
 /* --- the plugin --------------------------------------------------------------------- */

@@ -237,13 +237,19 @@ static int http_setup(struct ls_http *h, struct cd_err *err)
 		.timeout_ms = h->cf.timeout_ms,
 		.connect_timeout_ms = h->cf.connect_timeout_ms,
 	};
-	char bearer[1024];
+	char *bearer = NULL;
+	int rc;
+
 	if (h->cf.token) {
-		if ((size_t)snprintf(bearer, sizeof(bearer), "Bearer %s", h->cf.token) >= sizeof(bearer))
-			return cd_err_set(err, -CD_EINVAL, 0, "output %s: token too long", h->name);
+		size_t n = strlen(h->cf.token) + sizeof("Bearer ");
+		if (!(bearer = malloc(n)))
+			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+		snprintf(bearer, n, "Bearer %s", h->cf.token);
 		hc.authorization = bearer;
 	}
-	return http_client_new(&h->client, &hc, http_finished, h, err);
+	rc = http_client_new(&h->client, &hc, http_finished, h, err);
+	free(bearer);
+	return rc;
 }
 
 static void http_free(struct ls_http *h)
