@@ -178,6 +178,47 @@ int ls_connect_poll(int fd, struct cd_err *err)
 	return 1;
 }
 
+int ls_render(struct ls_lines *l, const struct ls_item *it, struct cd_err *err)
+{
+	int rc;
+
+	if (l->valid && l->seq == it->seq)
+		return 0;
+	l->valid = false;
+	if ((rc = out_lines_render(&l->out, it->c, CD_OUTFMT_LOGSTASH, err)) < 0)
+		return rc;
+	l->valid = true;
+	l->seq = it->seq;
+	return 1;
+}
+
+int ls_connect_wait(int fd, int64_t now, int64_t deadline_ns, const char *name, struct ls_stats *s,
+		    struct cd_err *err)
+{
+	int rc = ls_connect_poll(fd, err);
+
+	if (rc == 0 && now >= deadline_ns)
+		return cd_err_set(err, -CD_EIO, 0, "connect timeout");
+	if (rc <= 0)
+		return rc;
+	s->connects++;
+	cd_log(FMT_LEVEL_INFO, "logstash output: connected", "output", name, NULL);
+	return 1;
+}
+
+void ls_retry_oldest(const char *name, struct ls_queue *q, struct ls_stats *s, bool conn_lost,
+		     const char *why)
+{
+	s->errors++;
+	if (conn_lost)
+		cd_log(FMT_LEVEL_WARN, "logstash output: connection lost", "output", name, "error", why,
+		       NULL);
+	if (!q->n)
+		return;
+	s->retries++;
+	ls_queue_done(q, 0, OUT_RETRY, why);
+}
+
 bool ls_next_line(const char *buf, size_t len, size_t *pos, const char **line, size_t *n)
 {
 	const char *p, *nl;

@@ -1,8 +1,9 @@
 /*
  * output/ls_common.h - what the four Logstash outputs (tcp, udp, http,
  * redis) share: the ordered queue of chunks they hold OUT_PENDING, their
- * counters and /metrics series, a non-blocking TCP connect, and the
- * rendered chunk walked line by line.
+ * counters and /metrics series, a non-blocking connect and its wait, the
+ * retry of the oldest chunk, and the rendered chunk (kept by sequence
+ * number) walked line by line.
  *
  * Retry and backoff: an output that cannot deliver the oldest chunk it
  * holds (peer down, connection lost mid-chunk, HTTP 5xx/429, Redis list
@@ -22,6 +23,7 @@
 
 #include "cd_limits.h"
 #include "chunk/chunk.h"
+#include "output/lines.h"
 #include "pipeline.h"
 #include "util/err.h"
 
@@ -76,6 +78,20 @@ void ls_queue_done(struct ls_queue *q, unsigned i, enum out_result r, const char
 /* ls_queue_drop() - forget everything held (close(): the pipeline gives it up itself). */
 void ls_queue_drop(struct ls_queue *q);
 
+/* The rendered form of the chunk an output is sending, kept until it is delivered. */
+struct ls_lines {
+	struct out_lines out; /* the events, one line each */
+	uint64_t seq;	      /* which chunk out holds */
+	bool valid;	      /* out holds seq */
+};
+
+/*
+ * ls_render() - @it's chunk as Logstash events in @l, unless @l holds it
+ * already. Return: 1 rendered now (sending starts at its first byte), 0
+ * held already, or -CD_ENOMEM / -CD_ECORRUPT with @err (@l holds nothing).
+ */
+int ls_render(struct ls_lines *l, const struct ls_item *it, struct cd_err *err);
+
 /* Counters of one Logstash output; what metrics() exposes. */
 struct ls_stats {
 	uint64_t events;    /* events acknowledged (delivered) */
@@ -121,6 +137,24 @@ int ls_connect(const char *host, uint16_t port, int socktype, struct cd_err *err
  * unreachable) with @err.
  */
 int ls_connect_poll(int fd, struct cd_err *err);
+
+/*
+ * ls_connect_wait() - ls_connect_poll() of output @name's connect on @fd,
+ * with its deadline: once connected it is counted (@s->connects) and
+ * logged. Return: 1 connected, 0 in progress, -CD_EIO (refused,
+ * unreachable, "connect timeout" past @deadline_ns) with @err.
+ */
+int ls_connect_wait(int fd, int64_t now, int64_t deadline_ns, const char *name, struct ls_stats *s,
+		    struct cd_err *err);
+
+/*
+ * ls_retry_oldest() - output @name could not deliver its oldest held
+ * chunk now (@why): counted as an error and, if a chunk is held, given
+ * back with OUT_RETRY (a retry: the hold and the pipeline's backoff
+ * start). @conn_lost: an established connection went away (logged).
+ */
+void ls_retry_oldest(const char *name, struct ls_queue *q, struct ls_stats *s, bool conn_lost,
+		     const char *why);
 
 /*
  * ls_next_line() - the next line of a rendered chunk: @buf[*pos..) up to

@@ -3,10 +3,11 @@
  * chunk is one POST of newline-delimited Logstash events (Logstash's
  * http input; Content-Type application/x-ndjson, optionally gzip).
  *
- * DESIGN: libcurl's multi interface, driven from poll() (every loop turn
- * while a request is out, at least every CD_OUT_POLL_MS):
- * curl_multi_perform() never blocks, so the loop is not held by a slow
- * or dead peer; the request's own timeouts bound it. One request is out
+ * DESIGN: the shared HTTP client (http_client.h: libcurl multi, auth,
+ * TLS, gzip), driven from poll() (every loop turn while a request is
+ * out, at least every CD_OUT_POLL_MS): http_drive() never blocks, so the
+ * loop is not held by a slow or dead peer; the request's own timeouts
+ * bound it. One request is out
  * at a time, oldest chunk first; the connection is kept alive between
  * requests. The answer decides:
  *   2xx            the chunk is acknowledged;
@@ -22,13 +23,12 @@
  * In flight: one rendered chunk (and its gzip copy), plus the chunks
  * held by reference.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "output/http_client.h"
 #include "output/lines.h"
 #include "output/ls_common.h"
 #include "util/util.h"
@@ -51,23 +51,15 @@ struct ls_http_conf {
 };
 
 struct ls_http {
-	char *name;		      /* output label (owned) */
-	struct ls_http_conf cf;	      /* options (strings borrowed from the configuration) */
-	CURLM *multi;		      /* the multi handle */
-	CURL *easy;		      /* the one request handle, reused (keeps the connection) */
-	struct curl_slist *headers;   /* request headers */
-	char *auth_header;	      /* "Authorization: Bearer ..." (owned), in headers */
-	bool busy;		      /* easy is in multi: a request is out for q.it[0] */
-	struct ls_queue q;	      /* held chunks */
-	struct out_lines lines;	      /* the rendered oldest chunk */
-	uint64_t lines_seq;	      /* which chunk lines holds */
-	bool lines_valid;	      /* lines holds lines_seq */
-	unsigned char *gz;	      /* its gzip copy */
-	size_t gz_len, gz_cap;	      /* bytes used, allocated */
-	char resp[256];		      /* head of the answer's body, for the log */
-	size_t resp_len;	      /* bytes of it */
-	char errbuf[CURL_ERROR_SIZE]; /* libcurl's message for a failed transfer */
-	struct ls_stats st;	      /* counters */
+	char *name;		    /* output label (owned) */
+	struct ls_http_conf cf;	    /* options (strings borrowed from the configuration) */
+	struct http_client *client; /* the shared HTTP client (http_client.h) */
+	bool busy;		    /* a request is out for q.it[0] */
+	struct ls_queue q;	    /* held chunks */
+	struct ls_lines lines;	    /* the rendered oldest chunk */
+	char *gz;		    /* its gzip copy */
+	size_t gz_len, gz_cap;	    /* bytes used, allocated */
+	struct ls_stats st;	    /* counters */
 };
 
 static const char *const http_keys[] = {"address", "path",	 "user",      "password",	 "token",
@@ -138,49 +130,13 @@ static int http_check(const struct cd_output_conf *oc, struct cd_err *err)
 	return http_conf(oc, &cf, err);
 }
 
-/* The head of the answer's body, kept for the log of a rejected batch. */
-static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct ls_http *h = arg;
-	size_t n = size * nmemb, room = sizeof(h->resp) - 1 - h->resp_len;
-
-	if (room) {
-		memcpy(h->resp + h->resp_len, p, n < room ? n : room);
-		h->resp_len += n < room ? n : room;
-		h->resp[h->resp_len] = '\0';
-	}
-	return n;
-}
-
 static int gzip_body(struct ls_http *h, struct cd_err *err)
 {
-	z_stream z;
-	uLong bound;
-	int zrc;
+	int rc = http_gzip(h->client, h->lines.out.buf, h->lines.out.len, &h->gz, &h->gz_cap, &h->gz_len);
 
-	memset(&z, 0, sizeof(z));
-	/* windowBits 15 + 16: a gzip wrapper, as Content-Encoding: gzip means */
-	if (deflateInit2(&z, (int)h->cf.gzip_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return cd_err_set(err, -CD_ENOMEM, 0, "gzip: cannot start");
-	bound = deflateBound(&z, (uLong)h->lines.len);
-	if (bound > h->gz_cap) {
-		unsigned char *p = realloc(h->gz, bound);
-		if (!p) {
-			deflateEnd(&z);
-			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-		}
-		h->gz = p;
-		h->gz_cap = bound;
-	}
-	z.next_in = (Bytef *)h->lines.buf;
-	z.avail_in = (uInt)h->lines.len;
-	z.next_out = h->gz;
-	z.avail_out = (uInt)h->gz_cap;
-	zrc = deflate(&z, Z_FINISH);
-	h->gz_len = z.total_out;
-	deflateEnd(&z);
-	if (zrc != Z_STREAM_END)
-		return cd_err_set(err, -CD_EIO, 0, "gzip failed (%d)", zrc);
+	if (rc < 0)
+		return cd_err_set(err, rc, rc == -CD_ENOMEM ? ENOMEM : 0, "%s",
+				  rc == -CD_ENOMEM ? "out of memory" : "gzip failed");
 	return 0;
 }
 
@@ -189,171 +145,117 @@ static bool http_start(struct ls_http *h)
 {
 	struct ls_item *it = &h->q.it[0];
 	struct cd_err err = {0, 0, ""};
-	CURLMcode mc;
+	int rc = ls_render(&h->lines, it, &err);
 
-	if (!h->lines_valid || h->lines_seq != it->seq) {
-		h->lines_valid = false;
-		if (out_lines_render(&h->lines, it->c, CD_OUTFMT_LOGSTASH, &err) < 0 ||
-		    (h->cf.gzip && gzip_body(h, &err) < 0)) {
-			h->st.errors++;
-			ls_queue_done(&h->q, 0, err.code == -CD_ENOMEM ? OUT_RETRY : OUT_FAIL, err.msg);
-			return false;
-		}
-		h->lines_valid = true;
-		h->lines_seq = it->seq;
+	if (rc == 1 && h->cf.gzip && gzip_body(h, &err) < 0) {
+		h->lines.valid = false;
+		rc = err.code;
 	}
-	/* POSTFIELDS is not copied: the buffer stays untouched until the request ends */
-	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, h->cf.gzip ? (const char *)h->gz : h->lines.buf);
-	curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE,
-			 (curl_off_t)(h->cf.gzip ? h->gz_len : h->lines.len));
-	h->resp_len = 0;
-	h->resp[0] = '\0';
-	h->errbuf[0] = '\0';
-	mc = curl_multi_add_handle(h->multi, h->easy);
-	if (mc != CURLM_OK) {
+	if (rc < 0) {
 		h->st.errors++;
-		h->st.retries++;
-		ls_queue_done(&h->q, 0, OUT_RETRY, curl_multi_strerror(mc));
+		ls_queue_done(&h->q, 0, err.code == -CD_ENOMEM ? OUT_RETRY : OUT_FAIL, err.msg);
+		return false;
+	}
+	/* the body stays untouched until the request ends */
+	if (http_post(h->client, h->cf.gzip ? h->gz : h->lines.out.buf,
+		      h->cf.gzip ? h->gz_len : h->lines.out.len, h, 0, &err) < 0) {
+		ls_retry_oldest(h->name, &h->q, &h->st, false, err.msg);
 		return false;
 	}
 	h->busy = true;
 	return true;
 }
 
-/* The request for the oldest chunk ended with @res. */
-static void http_finished(struct ls_http *h, CURLcode res)
+/* The request for the oldest chunk ended with @r (http_client.h's done callback). */
+static void http_finished(void *arg, void *ctx, unsigned long id, const struct http_result *r)
 {
+	struct ls_http *h = arg;
 	struct ls_item *it = &h->q.it[0];
-	long status = 0, nconn = 0;
+	long status = r->status;
 	char why[512];
 
-	curl_multi_remove_handle(h->multi, h->easy);
+	(void)ctx;
+	(void)id;
 	h->busy = false;
-	if (curl_easy_getinfo(h->easy, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0)
-		h->st.connects += (uint64_t)nconn;
-	if (res != CURLE_OK) {
-		h->st.errors++;
-		h->st.retries++;
-		snprintf(why, sizeof(why), "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(res));
-		ls_queue_done(&h->q, 0, OUT_RETRY, why);
+	if (r->connects > 0)
+		h->st.connects += (uint64_t)r->connects;
+	if (!r->answered) {
+		ls_retry_oldest(h->name, &h->q, &h->st, false, r->error);
 		return;
 	}
-	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300) {
 		h->st.events += it->nrecords;
-		h->st.bytes += h->lines.len;
-		h->lines_valid = false;
+		h->st.bytes += h->lines.out.len;
+		h->lines.valid = false;
 		ls_queue_done(&h->q, 0, OUT_OK, NULL);
 		return;
 	}
-	h->st.errors++;
-	snprintf(why, sizeof(why), "HTTP %ld from %.200s%s%.*s", status, h->cf.url, h->resp_len ? ": " : "",
-		 (int)h->resp_len, h->resp);
+	snprintf(why, sizeof(why), "HTTP %ld from %.200s%s%.*s", status, h->cf.url, r->text_len ? ": " : "",
+		 (int)r->text_len, r->text);
 	if (status < 400 || status >= 500 || status == 429 || status == 408) {
 		/* 5xx, busy, or a 3xx this output does not follow: retry; the log says why */
-		h->st.retries++;
-		ls_queue_done(&h->q, 0, OUT_RETRY, why);
+		ls_retry_oldest(h->name, &h->q, &h->st, false, why);
 		return;
 	}
 	/* the same batch would get the same answer forever: give it up, loudly */
+	h->st.errors++;
 	h->st.rejected += it->nrecords;
 	cd_log(FMT_LEVEL_ERROR, "logstash output: batch rejected, given up", "output", h->name, "error", why,
 	       NULL);
-	h->lines_valid = false;
+	h->lines.valid = false;
 	ls_queue_done(&h->q, 0, OUT_OK, NULL);
 }
 
 static void http_progress(struct ls_http *h)
 {
 	for (;;) {
-		int running = 0, left = 0;
-		CURLMsg *msg;
-
 		if (!h->busy) {
 			if (!h->q.n || h->q.held)
 				return;
 			if (!http_start(h))
 				continue;
 		}
-		curl_multi_perform(h->multi, &running);
-		msg = curl_multi_info_read(h->multi, &left);
-		if (!msg || msg->msg != CURLMSG_DONE)
+		http_drive(h->client); /* http_finished() clears busy when the request ended */
+		if (h->busy)
 			return; /* still out: the next poll() goes on */
-		http_finished(h, msg->data.result);
 	}
 }
 
 static int http_setup(struct ls_http *h, struct cd_err *err)
 {
-	static const char *const fixed[] = {"Content-Type: application/x-ndjson",
-					    /* no 100-continue round trip before each large batch */
-					    "Expect:"};
-	CURL *e = h->easy;
+	struct http_conf hc = {
+		.url = h->cf.url,
+		.content_type = "application/x-ndjson",
+		.user = h->cf.user,
+		.password = h->cf.password,
+		.ca_file = h->cf.ca_file,
+		.cert_file = h->cf.cert_file,
+		.key_file = h->cf.key_file,
+		.insecure = h->cf.insecure,
+		.gzip = h->cf.gzip,
+		.gzip_level = (int)h->cf.gzip_level,
+		.timeout_ms = h->cf.timeout_ms,
+		.connect_timeout_ms = h->cf.connect_timeout_ms,
+	};
+	char *bearer = NULL;
+	int rc;
 
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		struct curl_slist *l = curl_slist_append(h->headers, fixed[i]);
-		if (!l)
-			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-		h->headers = l;
-	}
-	if (h->cf.gzip) {
-		struct curl_slist *l = curl_slist_append(h->headers, "Content-Encoding: gzip");
-		if (!l)
-			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-		h->headers = l;
-	}
 	if (h->cf.token) {
-		size_t n = strlen(h->cf.token) + 32;
-		struct curl_slist *l;
-		h->auth_header = malloc(n);
-		if (!h->auth_header)
+		size_t n = strlen(h->cf.token) + sizeof("Bearer ");
+		if (!(bearer = malloc(n)))
 			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-		snprintf(h->auth_header, n, "Authorization: Bearer %s", h->cf.token);
-		l = curl_slist_append(h->headers, h->auth_header);
-		if (!l)
-			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-		h->headers = l;
+		snprintf(bearer, n, "Bearer %s", h->cf.token);
+		hc.authorization = bearer;
 	}
-	curl_easy_setopt(e, CURLOPT_URL, h->cf.url);
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->cf.timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)h->cf.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "clewd/" CLEWD_VERSION);
-	if (h->cf.user) {
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERNAME, h->cf.user);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, h->cf.password ? h->cf.password : "");
-	}
-	if (h->cf.ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, h->cf.ca_file);
-	if (h->cf.cert_file) {
-		curl_easy_setopt(e, CURLOPT_SSLCERT, h->cf.cert_file);
-		curl_easy_setopt(e, CURLOPT_SSLKEY, h->cf.key_file);
-	}
-	if (h->cf.insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	return 0;
+	rc = http_client_new(&h->client, &hc, http_finished, h, err);
+	free(bearer);
+	return rc;
 }
 
 static void http_free(struct ls_http *h)
 {
-	if (h->busy)
-		curl_multi_remove_handle(h->multi, h->easy);
-	if (h->easy)
-		curl_easy_cleanup(h->easy);
-	if (h->multi)
-		curl_multi_cleanup(h->multi);
-	curl_slist_free_all(h->headers);
-	free(h->auth_header);
-	out_lines_release(&h->lines);
+	http_client_free(h->client);
+	out_lines_release(&h->lines.out);
 	free(h->gz);
 	free(h->name);
 	free(h);
@@ -362,16 +264,9 @@ static void http_free(struct ls_http *h)
 static int http_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_output_conf *oc,
 		     struct cd_err *err)
 {
-	static bool global_done;
 	struct ls_http *h;
 	int rc;
 
-	/* once per process; clewd is single-threaded, so there is no race to guard */
-	if (!global_done) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return cd_err_set(err, -CD_EIO, 0, "libcurl: global init failed");
-		global_done = true;
-	}
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
@@ -379,9 +274,7 @@ static int http_open(void **state, struct pipeline *pl, unsigned idx, const stru
 		goto err_free;
 	rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	h->name = strdup(oc->name ? oc->name : "logstash+http");
-	h->multi = curl_multi_init();
-	h->easy = curl_easy_init();
-	if (!h->name || !h->multi || !h->easy)
+	if (!h->name)
 		goto err_free;
 	if ((rc = http_setup(h, err)) < 0)
 		goto err_free;
@@ -417,7 +310,7 @@ static void http_metrics(void *state, struct metrics *m, const char *label)
 	struct ls_http *h = state;
 
 	ls_metrics(m, label, &h->st, LS_HAS_REJECTED, &h->q,
-		   h->lines_valid ? h->lines.len + (h->cf.gzip ? h->gz_len : 0) : 0);
+		   h->lines.valid ? h->lines.out.len + (h->cf.gzip ? h->gz_len : 0) : 0);
 }
 
 static void http_close(void *state)

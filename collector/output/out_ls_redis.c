@@ -66,9 +66,7 @@ struct ls_redis {
 	const char **argv;	 /* RPUSH KEY E1 .. En */
 	size_t *argvlen;	 /* their lengths */
 	struct ls_queue q;	 /* held chunks */
-	struct out_lines lines;	 /* the rendered oldest chunk */
-	uint64_t lines_seq;	 /* which chunk lines holds */
-	bool lines_valid;	 /* lines holds lines_seq */
+	struct ls_lines lines;	 /* the rendered oldest chunk */
 	struct ls_stats st;	 /* counters */
 };
 
@@ -152,14 +150,7 @@ static void redis_fail(struct ls_redis *r, const char *why_in)
 	/* @why_in may be the context's errstr, freed with it */
 	cd_strlcpy(why, why_in, sizeof(why));
 	redis_drop(r);
-	r->st.errors++;
-	if (was_up)
-		cd_log(FMT_LEVEL_WARN, "logstash output: connection lost", "output", r->name, "error", why,
-		       NULL);
-	if (!r->q.n)
-		return;
-	r->st.retries++;
-	ls_queue_done(&r->q, 0, OUT_RETRY, why);
+	ls_retry_oldest(r->name, &r->q, &r->st, was_up, why);
 }
 
 static bool redis_append(struct ls_redis *r, int argc, const char **argv, const size_t *lens)
@@ -189,19 +180,14 @@ static bool redis_connect(struct ls_redis *r, int64_t now)
 		r->deadline_ns = now + (int64_t)r->cf.connect_timeout_ms * 1000000;
 	}
 	if (r->conn == R_CONNECTING) {
-		rc = ls_connect_poll(r->rc->fd, &err);
+		rc = ls_connect_wait(r->rc->fd, now, r->deadline_ns, r->name, &r->st, &err);
 		if (rc < 0) {
 			redis_fail(r, err.msg);
 			return false;
 		}
-		if (rc == 0) {
-			if (now >= r->deadline_ns)
-				redis_fail(r, "connect timeout");
+		if (rc == 0)
 			return false;
-		}
 		r->conn = R_UP;
-		r->st.connects++;
-		cd_log(FMT_LEVEL_INFO, "logstash output: connected", "output", r->name, NULL);
 		if (r->cf.password) {
 			const char *argv[] = {"AUTH", r->cf.user ? r->cf.user : r->cf.password,
 					      r->cf.password};
@@ -249,33 +235,30 @@ static bool redis_append_batch(struct ls_redis *r)
 	struct cd_err err = {0, 0, ""};
 	const char *line;
 	size_t n;
-	int argc = 2;
+	int argc = 2, rc;
 
-	if (!r->lines_valid || r->lines_seq != it->seq) {
-		r->lines_valid = false;
-		if (out_lines_render(&r->lines, it->c, CD_OUTFMT_LOGSTASH, &err) < 0) {
-			r->st.errors++;
-			r->phase = P_IDLE;
-			ls_queue_done(&r->q, 0, OUT_FAIL, err.msg);
-			return false;
-		}
-		r->lines_valid = true;
-		r->lines_seq = it->seq;
-		r->next = 0;
+	rc = ls_render(&r->lines, it, &err);
+	if (rc < 0) {
+		r->st.errors++;
+		r->phase = P_IDLE;
+		ls_queue_done(&r->q, 0, OUT_FAIL, err.msg);
+		return false;
 	}
+	if (rc == 1)
+		r->next = 0;
 	r->argv[0] = "RPUSH";
 	r->argvlen[0] = 5;
 	r->argv[1] = r->cf.key;
 	r->argvlen[1] = strlen(r->cf.key);
 	while ((uint64_t)(argc - 2) < r->cf.batch &&
-	       ls_next_line(r->lines.buf, r->lines.len, &r->next, &line, &n)) {
+	       ls_next_line(r->lines.out.buf, r->lines.out.len, &r->next, &line, &n)) {
 		if (!n)
 			continue;
 		r->argv[argc] = line;
 		r->argvlen[argc++] = n;
 		r->st.bytes += n;
 	}
-	if (r->next >= r->lines.len)
+	if (r->next >= r->lines.out.len)
 		r->appended_all = true;
 	if (argc == 2)
 		return true;
@@ -378,11 +361,9 @@ static void redis_progress(struct ls_redis *r, int64_t now)
 		}
 		if (r->phase == P_PUSH && r->appended_all && !r->replies) {
 			r->phase = P_IDLE;
-			r->lines_valid = false;
+			r->lines.valid = false;
 			if (r->push_failed) {
-				r->st.errors++;
-				r->st.retries++;
-				ls_queue_done(&r->q, 0, OUT_RETRY, r->push_err);
+				ls_retry_oldest(r->name, &r->q, &r->st, false, r->push_err);
 				return;
 			}
 			r->st.events += r->q.it[0].nrecords;
@@ -400,7 +381,7 @@ static void redis_progress(struct ls_redis *r, int64_t now)
 static void redis_free(struct ls_redis *r)
 {
 	redis_drop(r);
-	out_lines_release(&r->lines);
+	out_lines_release(&r->lines.out);
 	free(r->argv);
 	free(r->argvlen);
 	free(r->name);
@@ -452,7 +433,7 @@ static void redis_metrics(void *state, struct metrics *m, const char *label)
 {
 	struct ls_redis *r = state;
 
-	ls_metrics(m, label, &r->st, LS_HAS_REFUSED, &r->q, r->lines_valid ? r->lines.len : 0);
+	ls_metrics(m, label, &r->st, LS_HAS_REFUSED, &r->q, r->lines.valid ? r->lines.out.len : 0);
 }
 
 static void redis_close(void *state)

@@ -47,22 +47,20 @@ struct ls_tcp_conf {
 };
 
 struct ls_tcp {
-	char *name;		/* output label (owned) */
-	struct ls_tcp_conf cf;	/* options */
-	struct pipeline *pl;	/* for pl_watch_fd() */
-	int fd;			/* the connection, -1 when down */
-	enum ls_tcp_conn conn;	/* its state */
-	bool watched;		/* fd is in the pipeline's epoll set */
-	bool peer_closed;	/* the peer sent FIN or reset: finish with this connection */
-	int64_t deadline_ns;	/* connect timeout */
-	uint64_t off;		/* bytes written on this connection */
-	struct ls_queue q;	/* held chunks; it[].mark = stream offset past the chunk, 0: not written */
-	struct out_lines lines; /* the rendered chunk being written */
-	uint64_t lines_seq;	/* which chunk lines holds */
-	bool lines_valid;	/* lines holds lines_seq */
-	size_t wpos;		/* bytes of lines written */
-	struct ls_stats st;	/* counters */
-	char why[128];		/* how the peer went away */
+	char *name;	       /* output label (owned) */
+	struct ls_tcp_conf cf; /* options */
+	struct pipeline *pl;   /* for pl_watch_fd() */
+	int fd;		       /* the connection, -1 when down */
+	enum ls_tcp_conn conn; /* its state */
+	bool watched;	       /* fd is in the pipeline's epoll set */
+	bool peer_closed;      /* the peer sent FIN or reset: finish with this connection */
+	int64_t deadline_ns;   /* connect timeout */
+	uint64_t off;	       /* bytes written on this connection */
+	struct ls_queue q;     /* held chunks; it[].mark = stream offset past the chunk, 0: not written */
+	struct ls_lines lines; /* the rendered chunk being written */
+	size_t wpos;	       /* bytes of lines written */
+	struct ls_stats st;    /* counters */
+	char why[128];	       /* how the peer went away */
 };
 
 static const char *const tcp_keys[] = {"address", "connect_timeout", "timeout", "send_buffer", NULL};
@@ -139,16 +137,9 @@ static void tcp_fail(struct ls_tcp *t, const char *why)
 
 	tcp_check_acks(t);
 	tcp_drop_conn(t);
-	t->st.errors++;
-	if (was_up)
-		cd_log(FMT_LEVEL_WARN, "logstash output: connection lost", "output", t->name, "error", why,
-		       NULL);
-	if (!t->q.n)
-		return;
 	for (unsigned i = 0; i < t->q.n; i++)
 		t->q.it[i].mark = 0; /* nothing is known delivered past what was acknowledged */
-	t->st.retries++;
-	ls_queue_done(&t->q, 0, OUT_RETRY, why);
+	ls_retry_oldest(t->name, &t->q, &t->st, was_up, why);
 }
 
 /* Readable: Logstash never writes, so this is the peer closing (FIN) or resetting. */
@@ -210,22 +201,20 @@ static bool tcp_write(struct ls_tcp *t)
 	for (unsigned i = 0; i < t->q.n; i++) {
 		struct ls_item *it = &t->q.it[i];
 		struct cd_err err = {0, 0, ""};
+		int rc;
 
 		if (it->mark)
 			continue;
-		if (!t->lines_valid || t->lines_seq != it->seq) {
-			t->lines_valid = false;
-			if (out_lines_render(&t->lines, it->c, CD_OUTFMT_LOGSTASH, &err) < 0) {
-				t->st.errors++;
-				ls_queue_done(&t->q, i, OUT_FAIL, err.msg);
-				return true;
-			}
-			t->lines_valid = true;
-			t->lines_seq = it->seq;
-			t->wpos = 0;
+		rc = ls_render(&t->lines, it, &err);
+		if (rc < 0) {
+			t->st.errors++;
+			ls_queue_done(&t->q, i, OUT_FAIL, err.msg);
+			return true;
 		}
-		while (t->wpos < t->lines.len) {
-			ssize_t n = send(t->fd, t->lines.buf + t->wpos, t->lines.len - t->wpos,
+		if (rc == 1)
+			t->wpos = 0;
+		while (t->wpos < t->lines.out.len) {
+			ssize_t n = send(t->fd, t->lines.out.buf + t->wpos, t->lines.out.len - t->wpos,
 					 MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -241,7 +230,7 @@ static bool tcp_write(struct ls_tcp *t)
 		}
 		it->mark = t->off;
 		t->wpos = 0;
-		t->lines_valid = false; /* its bytes are out: the buffer is free for the next chunk */
+		t->lines.valid = false; /* its bytes are out: the buffer is free for the next chunk */
 	}
 	return true;
 }
@@ -263,19 +252,14 @@ static void tcp_progress(struct ls_tcp *t, int64_t now)
 		return;
 	}
 	if (t->conn == TCP_CONNECTING) {
-		rc = ls_connect_poll(t->fd, &err);
+		rc = ls_connect_wait(t->fd, now, t->deadline_ns, t->name, &t->st, &err);
 		if (rc < 0) {
 			tcp_fail(t, err.msg);
 			return;
 		}
-		if (rc == 0) {
-			if (now >= t->deadline_ns)
-				tcp_fail(t, "connect timeout");
+		if (rc == 0)
 			return;
-		}
 		t->conn = TCP_UP;
-		t->st.connects++;
-		cd_log(FMT_LEVEL_INFO, "logstash output: connected", "output", t->name, NULL);
 	}
 	if (tcp_write(t))
 		tcp_check_acks(t);
@@ -326,7 +310,7 @@ static void tcp_metrics(void *state, struct metrics *m, const char *label)
 {
 	struct ls_tcp *t = state;
 
-	ls_metrics(m, label, &t->st, 0, &t->q, t->lines_valid ? t->lines.len - t->wpos : 0);
+	ls_metrics(m, label, &t->st, 0, &t->q, t->lines.valid ? t->lines.out.len - t->wpos : 0);
 }
 
 static void tcp_close(void *state)
@@ -338,7 +322,7 @@ static void tcp_close(void *state)
 	ls_log_summary(t->name, &t->st, 0);
 	tcp_drop_conn(t);
 	ls_queue_drop(&t->q);
-	out_lines_release(&t->lines);
+	out_lines_release(&t->lines.out);
 	free(t->name);
 	free(t);
 }

@@ -40,16 +40,14 @@ struct ls_udp_conf {
 };
 
 struct ls_udp {
-	char *name;		/* output label (owned) */
-	struct ls_udp_conf cf;	/* options */
-	int fd;			/* connected socket, -1 until the first send */
-	struct ls_queue q;	/* held chunks (one at a time is sent) */
-	struct out_lines lines; /* the rendered oldest chunk */
-	uint64_t lines_seq;	/* which chunk lines holds */
-	bool lines_valid;	/* lines holds lines_seq */
-	size_t pos;		/* offset in lines of the next event to send */
-	char *small;		/* max_datagram bytes: a truncated event */
-	struct ls_stats st;	/* counters */
+	char *name;	       /* output label (owned) */
+	struct ls_udp_conf cf; /* options */
+	int fd;		       /* connected socket, -1 until the first send */
+	struct ls_queue q;     /* held chunks (one at a time is sent) */
+	struct ls_lines lines; /* the rendered oldest chunk */
+	size_t pos;	       /* offset in lines of the next event to send */
+	char *small;	       /* max_datagram bytes: a truncated event */
+	struct ls_stats st;    /* counters */
 };
 
 static const char *const udp_keys[] = {"address", "max_datagram", "send_buffer", NULL};
@@ -318,10 +316,8 @@ static size_t shrink(const char *s, size_t n, char *out, size_t max)
 
 static void udp_fail(struct ls_udp *u, const char *why)
 {
-	u->st.errors++;
-	u->st.retries++;
 	u->pos = 0;
-	ls_queue_done(&u->q, 0, OUT_RETRY, why);
+	ls_retry_oldest(u->name, &u->q, &u->st, false, why);
 }
 
 static bool udp_socket(struct ls_udp *u)
@@ -352,19 +348,17 @@ static bool udp_send_oldest(struct ls_udp *u)
 	struct cd_err err = {0, 0, ""};
 	const char *line;
 	size_t n, next;
+	int rc = ls_render(&u->lines, it, &err);
 
-	if (!u->lines_valid || u->lines_seq != it->seq) {
-		u->lines_valid = false;
-		if (out_lines_render(&u->lines, it->c, CD_OUTFMT_LOGSTASH, &err) < 0) {
-			u->st.errors++;
-			ls_queue_done(&u->q, 0, OUT_FAIL, err.msg);
-			return false;
-		}
-		u->lines_valid = true;
-		u->lines_seq = it->seq;
-		u->pos = 0;
+	if (rc < 0) {
+		u->st.errors++;
+		ls_queue_done(&u->q, 0, OUT_FAIL, err.msg);
+		return false;
 	}
-	for (next = u->pos; ls_next_line(u->lines.buf, u->lines.len, &next, &line, &n); u->pos = next) {
+	if (rc == 1)
+		u->pos = 0;
+	for (next = u->pos; ls_next_line(u->lines.out.buf, u->lines.out.len, &next, &line, &n);
+	     u->pos = next) {
 		const char *p = line;
 		size_t len = n;
 		ssize_t w;
@@ -388,7 +382,7 @@ static bool udp_send_oldest(struct ls_udp *u)
 	}
 	u->st.events += it->nrecords;
 	u->pos = 0;
-	u->lines_valid = false;
+	u->lines.valid = false;
 	ls_queue_done(&u->q, 0, OUT_OK, NULL);
 	return true;
 }
@@ -450,7 +444,7 @@ static void udp_metrics(void *state, struct metrics *m, const char *label)
 {
 	struct ls_udp *u = state;
 
-	ls_metrics(m, label, &u->st, LS_HAS_TRUNCATED, &u->q, u->lines_valid ? u->lines.len - u->pos : 0);
+	ls_metrics(m, label, &u->st, LS_HAS_TRUNCATED, &u->q, u->lines.valid ? u->lines.out.len - u->pos : 0);
 }
 
 static void udp_close(void *state)
@@ -463,7 +457,7 @@ static void udp_close(void *state)
 	if (u->fd >= 0)
 		close(u->fd);
 	ls_queue_drop(&u->q);
-	out_lines_release(&u->lines);
+	out_lines_release(&u->lines.out);
 	free(u->small);
 	free(u->name);
 	free(u);

@@ -10,7 +10,8 @@
  * expected point of the line protocol corpus written through the
  * encoder; a server that is down at first and comes up later; a batch
  * the server refuses; basic auth, tokens and the v2 endpoint (through
- * v2compat.c: the installed 1.6.7 has no /api/v2/write); TLS.
+ * v2compat.c: the installed 1.6.7 has no /api/v2/write); TLS, and client
+ * certificates (v2compat.c over https asking for one: InfluxDB has none).
  * Nothing asserts on wall time: readiness is polled, waits are bounded.
  */
 #include <check.h>
@@ -1021,6 +1022,82 @@ START_TEST(tls_with_a_ca_file_or_insecure_is_accepted_and_an_unknown_ca_is_not)
 }
 END_TEST
 
+/* A self-signed certificate (PEM) for @subj with @san into tmp/NAME.pem and tmp/NAME-key.pem. */
+static void make_cert(char *cert, char *key, size_t cap, const char *name, const char *subj, const char *san)
+{
+	const char *argv[] = {"/usr/bin/openssl",
+			      "req",
+			      "-x509",
+			      "-newkey",
+			      "rsa:2048",
+			      "-nodes",
+			      "-keyout",
+			      key,
+			      "-out",
+			      cert,
+			      "-days",
+			      "2",
+			      "-subj",
+			      subj,
+			      "-addext",
+			      san,
+			      NULL};
+
+	snprintf(cert, cap, "%s/%s.pem", tmp, name);
+	snprintf(key, cap, "%s/%s-key.pem", tmp, name);
+	ck_assert_int_eq(wait_exit(spawn(argv, NULL, NULL, NULL)), 0);
+}
+
+START_TEST(a_client_certificate_is_presented_when_the_server_asks_for_one)
+{
+	char scert[600], skey[600], ccert[600], ckey[600], upstream[64], uri[2200], log[600], *text;
+	const char *bin = getenv("CLEWD_BIN");
+	const char *argv[] = {bin, "-i", "stdin", "-o", uri, "--check-config", NULL};
+	struct gen g = {0};
+	uint16_t p2;
+
+	make_cert(scert, skey, sizeof(scert), "server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1");
+	make_cert(ccert, ckey, sizeof(ccert), "client", "/CN=clewd", "subjectAltName=DNS:clewd");
+	/* the configuration: both or neither */
+	snprintf(uri, sizeof(uri), "influxdb://127.0.0.1:1/db?tls=true&cert_file=%s", ccert);
+	snprintf(log, sizeof(log), "%s/check.log", tmp);
+	ck_assert_int_ne(wait_exit(spawn(argv, NULL, log, NULL)), 0);
+	text = slurp(log);
+	ck_assert_msg(strstr(text, "cert_file and key_file go together"), "%s", text);
+	free(text);
+
+	create_db(shared_port, "mtls", NULL);
+	snprintf(upstream, sizeof(upstream), "http://127.0.0.1:%d", shared_port);
+	p2 = v2compat_start_tls(upstream, scert, skey, ccert);
+	ck_assert_uint_gt(p2, 0);
+	gen_spans(&g, 60, 0);
+	snprintf(uri, sizeof(uri),
+		 "influxdb2://127.0.0.1:%u/mtls?org=clew&token=t&tls=true&ca_file=%s&cert_file=%s&key_file=%s"
+		 "&interval=1s",
+		 p2, scert, ccert, ckey);
+	ck_assert_msg(run_clewd(uri, g.p, g.len, NULL) == 0, "%s", clewd_log());
+	ck_assert_int_eq(count_spans(shared_port, "mtls", NULL), 60);
+	/* without one: 403, retried until the drain gives up, never acknowledged */
+	snprintf(uri, sizeof(uri),
+		 "influxdb2://127.0.0.1:%u/mtls?org=clew&token=t&tls=true&ca_file=%s&interval=1s", p2, scert);
+	ck_assert_int_eq(run_clewd(uri, g.p, g.len, "3s"), 1);
+	text = clewd_log();
+	ck_assert_msg(strstr(text, "HTTP 403") && strstr(text, "client certificate"), "%s", text);
+	free(text);
+	/* one the server does not trust (the server's own): the same */
+	snprintf(uri, sizeof(uri),
+		 "influxdb2://127.0.0.1:%u/mtls?org=clew&token=t&tls=true&ca_file=%s&cert_file=%s&key_file=%s"
+		 "&interval=1s",
+		 p2, scert, scert, skey);
+	ck_assert_int_eq(run_clewd(uri, g.p, g.len, "3s"), 1);
+	text = clewd_log();
+	ck_assert_msg(strstr(text, "HTTP 403"), "%s", text);
+	free(text);
+	v2compat_stop();
+	free(g.p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("influxdb");
@@ -1039,6 +1116,7 @@ int main(void)
 	tcase_add_test(tc,
 		       credentials_basic_query_and_token_are_accepted_and_wrong_ones_retried_never_dropped);
 	tcase_add_test(tc, tls_with_a_ca_file_or_insecure_is_accepted_and_an_unknown_ca_is_not);
+	tcase_add_test(tc, a_client_certificate_is_presented_when_the_server_asks_for_one);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

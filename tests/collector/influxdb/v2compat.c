@@ -15,10 +15,14 @@
  * what the real server stored and answered.
  *
  * One libmicrohttpd server with its own thread, forwarding with a blocking
- * libcurl request per write.
+ * libcurl request per write. v2compat_start_tls() serves it over https and
+ * asks for a client certificate, answering 403 to a request without a
+ * valid one (InfluxDB itself has no client certificates: this stands in
+ * for the TLS proxy that does it in front of one).
  */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <strings.h>
@@ -36,6 +40,7 @@ struct body {
 
 static char upstream[256];
 static struct MHD_Daemon *daemon_;
+static int want_client_cert; /* v2compat_start_tls(): requests need a verified client certificate */
 
 static void body_add(struct body *b, const char *p, size_t n)
 {
@@ -107,6 +112,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		body_add(in, data, *data_size);
 		*data_size = 0;
 		return MHD_YES;
+	}
+	if (want_client_cert) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		gnutls_session_t ts = ci ? (gnutls_session_t)ci->tls_session : NULL;
+		unsigned int n = 0, status = 1;
+
+		if (!ts || !gnutls_certificate_get_peers(ts, &n) || n == 0 ||
+		    gnutls_certificate_verify_peers2(ts, &status) != 0 || status != 0)
+			return reply(c, 403, "{\"error\":\"a valid client certificate is required\"}", NULL);
 	}
 	if (strcmp(method, "POST") != 0 || strcmp(url, "/api/v2/write") != 0)
 		return reply(c, 404, "404 page not found", NULL);
@@ -197,9 +212,55 @@ uint16_t v2compat_start(const char *upstream_url)
 	return info ? info->port : 0;
 }
 
+static char *slurp_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct body b = {0};
+	char buf[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		body_add(&b, buf, n);
+	fclose(f);
+	return b.p;
+}
+
+uint16_t v2compat_start_tls(const char *upstream_url, const char *cert_file, const char *key_file,
+			    const char *client_ca_file)
+{
+	static char *cert, *key, *trust; /* MHD keeps pointers to them while it runs */
+	const union MHD_DaemonInfo *info;
+	struct sockaddr_in sa;
+
+	free(cert), free(key), free(trust);
+	cert = slurp_file(cert_file);
+	key = slurp_file(key_file);
+	trust = slurp_file(client_ca_file);
+	if (!cert || !key || !trust)
+		return 0;
+	snprintf(upstream, sizeof(upstream), "%s", upstream_url);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	want_client_cert = 1;
+	/* with a trust list, libmicrohttpd asks the client for its certificate */
+	daemon_ = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS, 0, NULL, NULL,
+		on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_HTTPS_MEM_CERT, cert,
+		MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_TRUST, trust, MHD_OPTION_NOTIFY_COMPLETED,
+		on_done, NULL, MHD_OPTION_END);
+	if (!daemon_)
+		return 0;
+	info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+	return info ? info->port : 0;
+}
+
 void v2compat_stop(void)
 {
 	if (daemon_)
 		MHD_stop_daemon(daemon_);
 	daemon_ = NULL;
+	want_client_cert = 0;
 }
