@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "th_file.h"
 
 #include "fmt/json.h"
 
@@ -33,11 +34,11 @@ static int by_name(const void *a, const void *b)
 /* Collect the y_/n_/i_ file names; a missing folder leaves nnames at 0. */
 static void load_names(void)
 {
-	const char *root = getenv("CLEW_CORPORA");
+	const char *root = th_corpora_or_skip();
 	struct dirent *e;
 	DIR *d;
 
-	snprintf(corpus_dir, sizeof(corpus_dir), "%s/jsontestsuite", root ? root : "../shared/corpora");
+	snprintf(corpus_dir, sizeof(corpus_dir), "%s/jsontestsuite", root);
 	d = opendir(corpus_dir);
 	if (!d)
 		return;

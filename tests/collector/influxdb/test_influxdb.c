@@ -1025,6 +1025,7 @@ int main(void)
 {
 	Suite *s = suite_create("influxdb");
 	TCase *tc = tcase_create("server");
+	const char *corpora = th_corpora(); /* the vectors; without them the rest runs and reports a skip */
 	SRunner *sr;
 	int failed;
 
@@ -1032,7 +1033,9 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, spans_metrics_red_logs_and_health_read_back_equal);
-	tcase_add_test(tc, every_corpus_point_written_through_the_encoder_is_accepted_and_reads_back_equal);
+	if (corpora)
+		tcase_add_test(
+			tc, every_corpus_point_written_through_the_encoder_is_accepted_and_reads_back_equal);
 	tcase_add_test(tc, a_server_down_at_first_gets_everything_once_it_is_up);
 	tcase_add_test(tc, a_batch_the_server_refuses_is_logged_counted_and_not_retried);
 	tcase_add_test(tc, the_v2_endpoint_with_a_token_reads_back_equal);
@@ -1044,5 +1047,5 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return failed ? 1 : 0;
+	return failed ? 1 : corpora ? 0 : TH_SKIP;
 }
