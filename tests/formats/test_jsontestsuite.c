@@ -54,23 +54,9 @@ static void load_names(void)
 static char *read_file(const char *name, size_t *len)
 {
 	char path[8192];
-	char *buf;
-	FILE *f;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", corpus_dir, name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc(n ? (size_t)n : 1);
-	ck_assert_ptr_nonnull(buf);
-	*len = fread(buf, 1, (size_t)n, f);
-	ck_assert_uint_eq(*len, (size_t)n);
-	fclose(f);
-	return buf;
+	return th_slurp_must(path, len);
 }
 
 /* Append one line to the failure report (cut short when it is full). */

@@ -105,26 +105,50 @@ void th_append_file(const char *path, const void *data, size_t len)
 	write_mode(path, "ab", data, len);
 }
 
-void th_tmpdir(char *out, size_t cap, const char *prefix)
+void th_write_text(const char *path, const char *text)
 {
-	const char *base = getenv("TMPDIR");
+	th_write_file(path, text, strlen(text));
+}
+
+void th_append_text(const char *path, const char *text)
+{
+	th_append_file(path, text, strlen(text));
+}
+
+/* PARENT/PREFIX-XXXXXX into @out, for mkdtemp() or mkstemp(). */
+static void template(char *out, size_t cap, const char *parent, const char *prefix)
+{
+	const char *base = parent ? parent : getenv("TMPDIR");
 
 	ck_assert_int_lt(snprintf(out, cap, "%s/%s-XXXXXX", base && *base ? base : "/tmp", prefix), (int)cap);
+}
+
+void th_tmpdir(char *out, size_t cap, const char *parent, const char *prefix)
+{
+	template(out, cap, parent, prefix);
 	ck_assert_msg(mkdtemp(out) != NULL, "mkdtemp %s: %s", out, strerror(errno));
 }
 
-void th_remove_tree(const char *path)
+void th_tmpfile(char *out, size_t cap, const char *parent, const char *prefix)
+{
+	int fd;
+
+	template(out, cap, parent, prefix);
+	fd = mkstemp(out);
+	ck_assert_msg(fd >= 0, "mkstemp %s: %s", out, strerror(errno));
+	close(fd);
+}
+
+int th_remove_tree(const char *path)
 {
 	DIR *d;
 	struct dirent *e;
 	struct stat st;
 
 	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode) || !(d = opendir(path))) {
-		unlink(path);
-		return;
-	}
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode) || !(d = opendir(path)))
+		return unlink(path);
 	while ((e = readdir(d))) {
 		char sub[4096];
 
@@ -135,7 +159,7 @@ void th_remove_tree(const char *path)
 		th_remove_tree(sub);
 	}
 	closedir(d);
-	rmdir(path);
+	return rmdir(path);
 }
 
 const char *th_corpora(void)

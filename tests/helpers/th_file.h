@@ -29,11 +29,18 @@ void th_write_file(const char *path, const void *data, size_t len);
 /* Append @len bytes of @data to @path (made when absent). */
 void th_append_file(const char *path, const void *data, size_t len);
 
-/* A fresh empty directory $TMPDIR/PREFIX-XXXXXX (TMPDIR unset or empty: /tmp) into @out. */
-void th_tmpdir(char *out, size_t cap, const char *prefix);
+/* th_write_file() and th_append_file() of a NUL-terminated @text. */
+void th_write_text(const char *path, const char *text);
+void th_append_text(const char *path, const char *text);
 
-/* rm -r @path (does not follow symbolic links; a missing path is no error). */
-void th_remove_tree(const char *path);
+/* A fresh empty directory PARENT/PREFIX-XXXXXX into @out; @parent NULL: $TMPDIR (unset or empty: /tmp). */
+void th_tmpdir(char *out, size_t cap, const char *parent, const char *prefix);
+
+/* A fresh empty file PARENT/PREFIX-XXXXXX into @out; @parent NULL: $TMPDIR (unset or empty: /tmp). */
+void th_tmpfile(char *out, size_t cap, const char *parent, const char *prefix);
+
+/* rm -r @path (does not follow symbolic links). Return: 0 when it is gone (or was never there), else -1. */
+int th_remove_tree(const char *path);
 
 /*
  * th_corpora() - the folder of outside test corpora ($CLEW_CORPORA), or NULL

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -74,11 +75,15 @@ static void child(const char *const *argv, const struct th_io *io)
 
 	if (!io)
 		io = &none;
-	if (!redirect(io->in_fd, io->in, O_RDONLY, 0) ||
-	    !redirect(io->out_fd, io->out, wflags | (io->out_append ? O_APPEND : O_TRUNC), 1))
+	if (io->die_with_parent)
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (!redirect(io->in_fd, io->in, O_RDONLY, 0))
 		_exit(127);
-	if (io->err_to_out ? dup2(1, 2) != 2
-			   : !redirect(io->err_fd, io->err, wflags | (io->err_trunc ? O_TRUNC : O_APPEND), 2))
+	if (!io->keep_output &&
+	    (!redirect(io->out_fd, io->out, wflags | (io->out_append ? O_APPEND : O_TRUNC), 1) ||
+	     (io->err_to_out
+		      ? dup2(1, 2) != 2
+		      : !redirect(io->err_fd, io->err, wflags | (io->err_trunc ? O_TRUNC : O_APPEND), 2))))
 		_exit(127);
 	if (io->close_fds)
 		for (int fd = 3; fd < 256; fd++)
@@ -89,7 +94,11 @@ static void child(const char *const *argv, const struct th_io *io)
 		const char *eq = strchr(*e, '=');
 		char name[256];
 
-		if (!eq || (size_t)(eq - *e) >= sizeof(name))
+		if (!eq) {
+			unsetenv(*e);
+			continue;
+		}
+		if ((size_t)(eq - *e) >= sizeof(name))
 			_exit(127);
 		memcpy(name, *e, (size_t)(eq - *e));
 		name[eq - *e] = '\0';
@@ -102,15 +111,22 @@ static void child(const char *const *argv, const struct th_io *io)
 	_exit(127);
 }
 
-pid_t th_spawn(const char *const *argv, const struct th_io *io)
+pid_t th_fork(void)
 {
 	pid_t pid = fork();
 
 	ck_assert_int_ge(pid, 0);
+	if (pid > 0 && nspawned < sizeof(spawned) / sizeof(spawned[0]))
+		spawned[nspawned++] = pid;
+	return pid;
+}
+
+pid_t th_spawn(const char *const *argv, const struct th_io *io)
+{
+	pid_t pid = th_fork();
+
 	if (pid == 0)
 		child(argv, io);
-	if (nspawned < sizeof(spawned) / sizeof(spawned[0]))
-		spawned[nspawned++] = pid;
 	return pid;
 }
 
@@ -211,4 +227,10 @@ struct th_result th_run(const char *prog, const char *in, const char *const *arg
 	close(of);
 	close(ef);
 	return r;
+}
+
+void th_result_free(struct th_result *r)
+{
+	free(r->out);
+	free(r->err);
 }

@@ -29,7 +29,9 @@ struct th_io {
 	bool close_fds;		/* close descriptors 3..255 in the child */
 	bool sigpipe_default;	/* SIGPIPE back to its default (a test ignoring it would pass that on) */
 	bool search_path;	/* argv[0] looked up in PATH (execvp) */
-	const char *const *env; /* NULL-ended "NAME=VALUE" strings set in the child */
+	bool keep_output;	/* stdout and stderr stay the test's own (out and err unused) */
+	bool die_with_parent;	/* SIGTERM to the child when the test process dies first */
+	const char *const *env; /* NULL-ended "NAME=VALUE" strings set, "NAME" unset, in the child */
 };
 
 /* Sleep @ms milliseconds (EINTR resumed). */
@@ -47,6 +49,9 @@ const char *th_env_bin(const char *name);
  * th_kill_spawned() can stop what a failed test left running.
  */
 pid_t th_spawn(const char *const *argv, const struct th_io *io);
+
+/* fork(), remembering the child for th_kill_spawned(): for a child that runs test code and ends in _exit(). */
+pid_t th_fork(void);
 
 /* th_spawn() of @prog followed by @args (NULL-ended; at most 62). */
 pid_t th_spawn_args(const char *prog, const char *const *args, const struct th_io *io);
@@ -84,5 +89,8 @@ struct th_result {
  * Return: its status and output; the caller frees out and err.
  */
 struct th_result th_run(const char *prog, const char *in, const char *const *args);
+
+/* Free what th_run() allocated in @r. */
+void th_result_free(struct th_result *r);
 
 #endif
