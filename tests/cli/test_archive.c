@@ -32,6 +32,7 @@
 #include "fmt/str.h"
 #include "compare.h"
 #include "corpus.h"
+#include "th_file.h"
 #include "th_proc.h"
 
 #define NTXNS 12
@@ -439,8 +440,9 @@ int main(int argc, char **argv)
 	srunner_free(sr);
 	tcorpus_free(&corpus);
 	if (!getenv("TG_KEEP_CORPUS")) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir, archdir, extradir);
-		(void)!system(cmd);
+		th_remove_tree(dir);
+		th_remove_tree(archdir);
+		th_remove_tree(extradir);
 	} else {
 		fprintf(stderr, "corpus kept in %s, archive in %s\n", dir, archdir);
 	}

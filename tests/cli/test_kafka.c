@@ -40,6 +40,7 @@
 #include "compare.h"
 #include "corpus.h"
 #include "kmock.h"
+#include "th_file.h"
 #include "th_proc.h"
 
 #define NTXNS 12
@@ -518,7 +519,8 @@ int main(int argc, char **argv)
 	srunner_free(sr);
 	kmock_stop(&km);
 	tcorpus_free(&corpus);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir, extradir, stream);
-	(void)!system(cmd);
+	th_remove_tree(dir);
+	th_remove_tree(extradir);
+	th_remove_tree(stream);
 	return failed ? 1 : 0;
 }

@@ -966,7 +966,6 @@ int main(int argc, char **argv)
 {
 	SRunner *sr;
 	int failed;
-	char cmd[512];
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s PATH-TO-TRACEGREP\n", argv[0]);
@@ -987,8 +986,8 @@ int main(int argc, char **argv)
 	srunner_free(sr);
 	tcorpus_free(&corpus);
 	if (!getenv("TG_KEEP_CORPUS")) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, outdir);
-		(void)!system(cmd);
+		th_remove_tree(dir);
+		th_remove_tree(outdir);
 	} else {
 		fprintf(stderr, "corpus kept in %s, outputs in %s\n", dir, outdir);
 	}
