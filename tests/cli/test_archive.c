@@ -32,7 +32,8 @@
 #include "fmt/str.h"
 #include "compare.h"
 #include "corpus.h"
-#include "run.h"
+#include "th_file.h"
+#include "th_proc.h"
 
 #define NTXNS 12
 
@@ -42,13 +43,7 @@ static char archdir[80];  /* the archive made from it (and from extradir) */
 static char extradir[80]; /* garbage and a multi-line record, ingested too */
 static struct tcorpus corpus;
 
-#define RUN(...) run_prog(tracegrep, NULL, (const char *const[]){__VA_ARGS__, NULL})
-
-static void result_free(struct result *r)
-{
-	free(r->out);
-	free(r->err);
-}
+#define RUN(...) th_run(tracegrep, NULL, (const char *const[]){__VA_ARGS__, NULL})
 
 /* ---- records, compared by meaning ---- */
 
@@ -57,7 +52,7 @@ static const int span_slots[] = {TC_G, TC_O, TC_S, TC_D, TC_B, TC_I, TC_X, TC_Y,
 /* --lines via the archive == via the files == the truth (@txn < 0: an absent ID). */
 static void check_lines(const char *id, int txn, const char *top)
 {
-	struct result f = RUN("--lines", id, dir), a = RUN("--lines", "--archive", archdir, id);
+	struct th_result f = RUN("--lines", id, dir), a = RUN("--lines", "--archive", archdir, id);
 	struct strs fs = split_records(f.out, f.len), as = split_records(a.out, a.len);
 
 	ck_assert_msg(a.status == f.status, "%s: status %d via the archive, %d via files (%s)", id, a.status,
@@ -74,13 +69,13 @@ static void check_lines(const char *id, int txn, const char *top)
 	}
 	strs_free(&fs);
 	strs_free(&as);
-	result_free(&f);
-	result_free(&a);
+	th_result_free(&f);
+	th_result_free(&a);
 }
 
 static void check_json(const char *id)
 {
-	struct result f = RUN("--json", id, dir), a = RUN("--json", "--archive", archdir, id);
+	struct th_result f = RUN("--json", id, dir), a = RUN("--json", "--archive", archdir, id);
 	json_t *fd, *ad, *fsp, *asp, *s;
 	struct strs fr = {0}, ar = {0};
 	size_t i;
@@ -128,8 +123,8 @@ static void check_json(const char *id)
 	strs_free(&ar);
 	json_decref(fd);
 	json_decref(ad);
-	result_free(&f);
-	result_free(&a);
+	th_result_free(&f);
+	th_result_free(&a);
 }
 
 START_TEST(every_transaction_is_the_same_via_the_archive)
@@ -200,7 +195,7 @@ static bool lookup_stats(const char *err, const char *what, unsigned *segs, unsi
 START_TEST(a_lookup_opens_only_the_segments_that_hold_the_id)
 {
 	unsigned segs, opened, frames;
-	struct result r;
+	struct th_result r;
 
 	for (size_t t = 0; t < corpus.ntxns; t++) {
 		r = RUN("--stats", "--lines", "--archive", archdir, corpus.txns[t].trace);
@@ -210,21 +205,21 @@ START_TEST(a_lookup_opens_only_the_segments_that_hold_the_id)
 		ck_assert_msg(opened >= 1 && opened < segs, "%s: opened %u of %u segments",
 			      corpus.txns[t].trace, opened, segs);
 		ck_assert_uint_ge(frames, opened);
-		result_free(&r);
+		th_result_free(&r);
 	}
 	/* An absent ID: the indexes say no, and no data file is read. */
 	r = RUN("--stats", "--archive", archdir, "0123456789abcdef0123456789abcdef");
 	ck_assert_int_eq(r.status, 1);
 	ck_assert(lookup_stats(r.err, "find", &segs, &opened, &frames));
 	ck_assert_uint_eq(opened, 0);
-	result_free(&r);
+	th_result_free(&r);
 	/* A span: not in the index, so every frame is read once to find its transaction, then one lookup. */
 	r = RUN("--stats", "--archive", archdir, corpus.txns[2].spans[TC_S]);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert(lookup_stats(r.err, "scan for", &segs, &opened, &frames));
 	ck_assert_uint_eq(opened, segs);
 	ck_assert_ptr_nonnull(strstr(strstr(r.err, "scan for"), corpus.txns[2].trace));
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -232,7 +227,7 @@ START_TEST(every_output_works_on_the_archive)
 {
 	static const char *const modes[] = {"--chrome", "--jaeger", "--json"};
 	const char *id = corpus.txns[corpus.skew_txn].trace;
-	struct result r;
+	struct th_result r;
 
 	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
 		json_t *doc;
@@ -242,18 +237,18 @@ START_TEST(every_output_works_on_the_archive)
 		doc = json_loadb(r.out, r.len, 0, NULL);
 		ck_assert_msg(doc, "%s is not JSON", modes[m]);
 		json_decref(doc);
-		result_free(&r);
+		th_result_free(&r);
 	}
 	r = RUN("--color=never", "--archive", archdir, id);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "clock skew: moved -"));
-	result_free(&r);
+	th_result_free(&r);
 	/* Control bytes in a message are neutralised as from a file. */
 	r = RUN("--color=never", "--archive", archdir, corpus.txns[corpus.ctl_txn].trace);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "\\e[31mmallory\\e]0;pwned\\x07"));
 	ck_assert_ptr_null(strchr(r.out, 0x1b));
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -261,80 +256,80 @@ START_TEST(the_archive_is_found_by_option_environment_and_default)
 {
 	const char *id = corpus.txns[3].trace;
 	char missing[128];
-	struct result r;
+	struct th_result r;
 
 	snprintf(missing, sizeof(missing), "%s/no-such-archive", archdir);
 	/* $CLEW_ARCHIVE with no PATH */
 	setenv("CLEW_ARCHIVE", archdir, 1);
 	r = RUN("-q", id);
 	ck_assert_int_eq(r.status, 0);
-	result_free(&r);
+	th_result_free(&r);
 	/* --archive wins over $CLEW_ARCHIVE */
 	setenv("CLEW_ARCHIVE", missing, 1);
 	r = RUN("-q", "--archive", archdir, id);
 	ck_assert_int_eq(r.status, 0);
-	result_free(&r);
+	th_result_free(&r);
 	/* a missing archive: 2 and a message naming it */
 	r = RUN(id);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "no-such-archive"));
 	ck_assert_ptr_nonnull(strstr(r.err, "no such directory"));
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--archive", missing, id);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 	/* files and an archive together: found, but the missing archive still makes it 2 */
 	r = RUN("-q", "--archive", missing, id, dir);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 	unsetenv("CLEW_ARCHIVE");
 	/* the default is documented */
 	r = RUN("--help");
 	ck_assert_ptr_nonnull(strstr(r.out, "/var/lib/clew/archive"));
 	ck_assert_ptr_nonnull(strstr(r.out, "CLEW_ARCHIVE"));
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
 START_TEST(since_and_until_narrow_the_lookup)
 {
 	const char *id = corpus.txns[3].trace;
-	struct result r;
+	struct th_result r;
 
 	/* The corpus is at 2026-11-23T07:00Z and a few seconds after. */
 	r = RUN("-q", "--archive", archdir, "--since", "2026-11-23T06:00:00Z", "--until",
 		"2026-11-23T08:00:00Z", id);
 	ck_assert_int_eq(r.status, 0);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("-q", "--archive", archdir, "--since", "2026-11-23T09:00:00Z", id);
 	ck_assert_int_eq(r.status, 1);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("-q", "--archive", archdir, "--until", "2026-11-23T06:59:00+00:00", id);
 	ck_assert_int_eq(r.status, 1);
-	result_free(&r);
+	th_result_free(&r);
 	/* An age: the corpus is dated 2026-11-23, so "the last 1000 days" holds it and "1s" does not. */
 	r = RUN("-q", "--archive", archdir, "--since", "1000d", id);
 	ck_assert_int_eq(r.status, 0);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--stats", "-q", "--archive", archdir, "--until", "2000-01-01T00:00:00Z", id);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_ptr_nonnull(strstr(r.err, " 0 examined"));
-	result_free(&r);
+	th_result_free(&r);
 	/* Bad times, a window with no archive, an empty window: usage errors. */
 	r = RUN("--archive", archdir, "--since", "yesterday", id);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "--since"));
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--archive", archdir, "--until", "5x", id);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--since", "1h", id, dir);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--archive", archdir, "--since", "2026-11-23T09:00:00Z", "--until", "2026-11-23T08:00:00Z",
 		id);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -357,8 +352,8 @@ static const char extra_log[] = "orphan line before any record mentions abc and 
 
 START_TEST(raw_records_never_match_and_multiline_records_survive)
 {
-	struct result f = RUN("--lines", "zzextra", extradir),
-		      a = RUN("--lines", "--archive", archdir, "zzextra");
+	struct th_result f = RUN("--lines", "zzextra", extradir),
+			 a = RUN("--lines", "--archive", archdir, "zzextra");
 	struct strs fs = split_records(f.out, f.len), as = split_records(a.out, a.len);
 
 	ck_assert_int_eq(f.status, 0);
@@ -369,8 +364,8 @@ START_TEST(raw_records_never_match_and_multiline_records_survive)
 	ck_assert_ptr_nonnull(strstr(a.out, "\n  File \"x.py\", line 1"));
 	strs_free(&fs);
 	strs_free(&as);
-	result_free(&f);
-	result_free(&a);
+	th_result_free(&f);
+	th_result_free(&a);
 	/* The broken JSON line names trace abc, but as a raw record it is no record of abc. */
 	check_lines("abc", 0, NULL);
 }
@@ -445,8 +440,9 @@ int main(int argc, char **argv)
 	srunner_free(sr);
 	tcorpus_free(&corpus);
 	if (!getenv("TG_KEEP_CORPUS")) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir, archdir, extradir);
-		(void)!system(cmd);
+		th_remove_tree(dir);
+		th_remove_tree(archdir);
+		th_remove_tree(extradir);
 	} else {
 		fprintf(stderr, "corpus kept in %s, archive in %s\n", dir, archdir);
 	}

@@ -40,7 +40,8 @@
 #include "compare.h"
 #include "corpus.h"
 #include "kmock.h"
-#include "run.h"
+#include "th_file.h"
+#include "th_proc.h"
 
 #define NTXNS 12
 #define PARTS 5
@@ -51,14 +52,8 @@ static char extradir[80]; /* garbage and a multi-line record, loaded too */
 static struct tcorpus corpus;
 static struct kmock km;
 
-#define RUN(...) run_prog(tracegrep, NULL, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN(...) th_run(tracegrep, NULL, (const char *const[]){__VA_ARGS__, NULL})
 #define KAFKA(topic) "--kafka", km.bootstrap, "--topic", (topic)
-
-static void result_free(struct result *r)
-{
-	free(r->out);
-	free(r->err);
-}
 
 /* ---- the queries ---- */
 
@@ -67,7 +62,7 @@ static const int span_slots[] = {TC_G, TC_O, TC_S, TC_D, TC_B, TC_I, TC_X, TC_Y,
 /* --lines via @topic == via the files == the truth (@txn < 0: an absent ID). */
 static void check_lines(const char *topic, const char *id, int txn, const char *top)
 {
-	struct result f = RUN("--lines", id, dir), k = RUN("--lines", KAFKA(topic), id);
+	struct th_result f = RUN("--lines", id, dir), k = RUN("--lines", KAFKA(topic), id);
 	struct strs fs = split_records(f.out, f.len), ks = split_records(k.out, k.len);
 	char what[256];
 
@@ -86,8 +81,8 @@ static void check_lines(const char *topic, const char *id, int txn, const char *
 	}
 	strs_free(&fs);
 	strs_free(&ks);
-	result_free(&f);
-	result_free(&k);
+	th_result_free(&f);
+	th_result_free(&k);
 }
 
 /*
@@ -97,7 +92,7 @@ static void check_lines(const char *topic, const char *id, int txn, const char *
  */
 static void check_json(const char *topic, const char *id, bool records)
 {
-	struct result f = RUN("--json", id, dir), k = RUN("--json", KAFKA(topic), id);
+	struct th_result f = RUN("--json", id, dir), k = RUN("--json", KAFKA(topic), id);
 	json_t *fd, *kd, *fsp, *ksp, *s;
 	struct strs fr = {0}, kr = {0};
 	size_t i;
@@ -149,8 +144,8 @@ static void check_json(const char *topic, const char *id, bool records)
 	}
 	json_decref(fd);
 	json_decref(kd);
-	result_free(&f);
-	result_free(&k);
+	th_result_free(&f);
+	th_result_free(&k);
 }
 
 START_TEST(every_transaction_is_the_same_via_kafka)
@@ -239,7 +234,7 @@ static bool read_stats(const char *err, const char *what, unsigned *parts, unsig
 START_TEST(a_transaction_reads_one_partition_a_span_every_partition)
 {
 	unsigned parts, of;
-	struct result r;
+	struct th_result r;
 
 	for (size_t t = 0; t < corpus.ntxns; t++) {
 		r = RUN("--stats", "--lines", KAFKA("corpus-raw"), corpus.txns[t].trace);
@@ -248,7 +243,7 @@ START_TEST(a_transaction_reads_one_partition_a_span_every_partition)
 		ck_assert_uint_eq(parts, 1);
 		ck_assert_uint_eq(of, PARTS);
 		ck_assert_msg(!strstr(r.err, "scan for"), "a transaction read every partition: %s", r.err);
-		result_free(&r);
+		th_result_free(&r);
 	}
 	r = RUN("--stats", "-q", KAFKA("corpus-raw"), corpus.txns[2].spans[TC_S]);
 	ck_assert_int_eq(r.status, 0);
@@ -257,14 +252,14 @@ START_TEST(a_transaction_reads_one_partition_a_span_every_partition)
 	/* then the span's transaction: one partition */
 	ck_assert(read_stats(strstr(r.err, "scan for"), corpus.txns[2].trace, &parts, &of));
 	ck_assert_uint_eq(parts, 1);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
 START_TEST(raw_records_never_match_and_multiline_records_survive)
 {
-	struct result f = RUN("--lines", "zzextra", extradir),
-		      k = RUN("--lines", KAFKA("corpus-raw"), "zzextra");
+	struct th_result f = RUN("--lines", "zzextra", extradir),
+			 k = RUN("--lines", KAFKA("corpus-raw"), "zzextra");
 	struct strs fs = split_records(f.out, f.len), ks = split_records(k.out, k.len);
 
 	ck_assert_int_eq(f.status, 0);
@@ -275,8 +270,8 @@ START_TEST(raw_records_never_match_and_multiline_records_survive)
 	ck_assert_ptr_nonnull(strstr(k.out, "\n  File \"x.py\", line 1"));
 	strs_free(&fs);
 	strs_free(&ks);
-	result_free(&f);
-	result_free(&k);
+	th_result_free(&f);
+	th_result_free(&k);
 	/* The broken JSON line names trace abc, but as a raw record it is no record of abc. */
 	check_lines("corpus-raw", "abc", 0, NULL);
 }
@@ -285,53 +280,53 @@ END_TEST
 START_TEST(since_and_until_narrow_the_read)
 {
 	const char *id = corpus.txns[3].trace;
-	struct result r;
+	struct th_result r;
 
 	/* corpus-raw's messages carry the records' times: 2026-11-23T07:00Z and a few seconds after */
 	r = RUN("-q", KAFKA("corpus-raw"), "--since", "2026-11-23T06:00:00Z", "--until",
 		"2026-11-23T08:00:00Z", id);
 	ck_assert_int_eq(r.status, 0);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("-q", KAFKA("corpus-raw"), "--since", "2026-11-23T09:00:00Z", id);
 	ck_assert_int_eq(r.status, 1);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--stats", "-q", KAFKA("corpus-raw"), "--until", "2026-11-23T06:00:00Z", id);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_ptr_nonnull(strstr(r.err, "partitions read, 0 messages"));
-	result_free(&r);
+	th_result_free(&r);
 	/* the window reaches into the transaction: only its records in it */
 	r = RUN("--lines", KAFKA("corpus-raw"), "--since", "2026-11-23T06:00:00Z", id);
 	ck_assert_int_eq(r.status, 0);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
 START_TEST(kafka_errors_exit_with_status_two)
 {
 	const char *id = corpus.txns[3].trace;
-	struct result r;
+	struct th_result r;
 
 	r = RUN("--kafka", km.bootstrap, id);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "--kafka and --topic go together"));
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN(KAFKA("corpus-raw"), "--kafka-property", "no.such.property=1", id);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "no.such.property"));
-	result_free(&r);
+	th_result_free(&r);
 	/* nothing listens on port 1: the metadata request times out */
 	r = RUN(KAFKA("corpus-raw"), "--kafka", "127.0.0.1:1", id);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "127.0.0.1:1"));
-	result_free(&r);
+	th_result_free(&r);
 	/* found in the files, but the Kafka source failed: still 2, as grep */
 	r = RUN("-q", "--kafka", "127.0.0.1:1", "--topic", "corpus-raw", id, dir);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--help");
 	ck_assert_ptr_nonnull(strstr(r.out, "--kafka BROKERS"));
 	ck_assert_ptr_nonnull(strstr(r.out, "--topic TOPIC"));
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -456,7 +451,7 @@ static int load(const char *src, const char *stream)
 	snprintf(js, sizeof(js), "kafka://%s/corpus-json", km.bootstrap);
 	/* a loaded machine may be slow to connect: the drain at EOF waits for every acknowledgement */
 	setenv("CLEWD_DRAIN_TIMEOUT", "120s", 1);
-	/* not run_prog(): Check's asserts only work inside a test */
+	/* not th_run(): Check's asserts only work inside a test */
 	pid = fork();
 	if (pid < 0)
 		return -1;
@@ -524,7 +519,8 @@ int main(int argc, char **argv)
 	srunner_free(sr);
 	kmock_stop(&km);
 	tcorpus_free(&corpus);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s'", dir, extradir, stream);
-	(void)!system(cmd);
+	th_remove_tree(dir);
+	th_remove_tree(extradir);
+	th_remove_tree(stream);
 	return failed ? 1 : 0;
 }

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "options.h"
-#include "run.h"
+#include "th_file.h"
 #include "tg.h"
 
 /* Storage for the argv of the last parse (the options point into it). */
@@ -163,10 +163,11 @@ START_TEST(archive_and_kafka_values)
 	ck_assert(o.until > o.since && o.until < INT64_MAX);
 	ck_assert(o.stats);
 	tg_options_release(&o);
-	ck_assert_int_eq(parse(&o, &err,
-			       "--kafka k --topic t --kafka-property a=1 --kafka-property security.protocol=ssl T1",
-			       NULL),
-			 TG_OPTIONS_RUN);
+	ck_assert_int_eq(
+		parse(&o, &err,
+		      "--kafka k --topic t --kafka-property a=1 --kafka-property security.protocol=ssl T1",
+		      NULL),
+		TG_OPTIONS_RUN);
 	ck_assert_uint_eq(o.nkprops, 2);
 	ck_assert_str_eq(o.kprops[0], "a=1");
 	ck_assert_str_eq(o.kprops[1], "security.protocol=ssl");
@@ -220,13 +221,15 @@ START_TEST(help_lists_every_option_of_the_table)
 		if (!opt->name || !opt->help)
 			continue;
 		if (opt->key < 256)
-			snprintf(want, sizeof(want), "  -%c, --%s%s", opt->key, opt->name, opt->arg ? opt->arg : "");
+			snprintf(want, sizeof(want), "  -%c, --%s%s", opt->key, opt->name,
+				 opt->arg ? opt->arg : "");
 		else
 			snprintf(want, sizeof(want), "      --%s%s", opt->name, opt->arg ? opt->arg : "");
 		ck_assert_msg(strstr(help, want), "--help does not list '%s'", want);
 	}
 	/* A help line that is too long for the column puts the text on the next line. */
-	ck_assert_ptr_nonnull(strstr(help, "      --kafka-property NAME=VALUE\n                        a librdkafka"));
+	ck_assert_ptr_nonnull(
+		strstr(help, "      --kafka-property NAME=VALUE\n                        a librdkafka"));
 	free(help);
 	help = NULL;
 	ck_assert_int_eq(parse(&o, &err, "T1 -V", &help), TG_OPTIONS_DONE);
@@ -242,7 +245,7 @@ static char *slurp(const char *path)
 	char *s;
 
 	ck_assert_msg(fd >= 0, "cannot open %s", path);
-	s = slurp_fd(fd, NULL);
+	s = th_slurp_fd(fd, NULL);
 	close(fd);
 	return s;
 }
@@ -291,8 +294,8 @@ START_TEST(the_manual_documents_the_table_and_nothing_else)
 		ck_assert_msg(strstr(man, want), "tracegrep.1 does not document --%s", opt->name);
 		if (opt->key < 256) {
 			snprintf(want, sizeof(want), ".BR \\-%c \", \" \\-\\-%s", opt->key, rn);
-			ck_assert_msg(strstr(man, want), "tracegrep.1 does not give -%c beside --%s", opt->key,
-				      opt->name);
+			ck_assert_msg(strstr(man, want), "tracegrep.1 does not give -%c beside --%s",
+				      opt->key, opt->name);
 		}
 	}
 	/* And the other way: every \-\-name in the manual is an option of the table. */
@@ -310,7 +313,8 @@ START_TEST(the_manual_documents_the_table_and_nothing_else)
 				break;
 		}
 		ck_assert_msg(n > 0, "tracegrep.1: \\-\\- without a name at byte %td", p - man);
-		ck_assert_msg(option_named(name, n), "tracegrep.1 names --%.*s, which is no option", (int)n, name);
+		ck_assert_msg(option_named(name, n), "tracegrep.1 names --%.*s, which is no option", (int)n,
+			      name);
 		named++;
 	}
 	ck_assert_uint_gt(named, tg_option_count / 2);

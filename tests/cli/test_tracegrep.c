@@ -26,7 +26,8 @@
 
 #include "fmt/detect.h"
 #include "corpus.h"
-#include "run.h"
+#include "th_file.h"
+#include "th_proc.h"
 
 #define NTXNS 12
 
@@ -36,18 +37,12 @@ static char outdir[80]; /* what tests write (kept apart so no scan reads it) */
 static struct tcorpus corpus;
 
 /* Run tracegrep with @args (NULL-terminated), stdin from @in (or /dev/null). */
-static struct result run(const char *in, const char *const *args)
+static struct th_result run(const char *in, const char *const *args)
 {
-	return run_prog(tracegrep, in, args);
+	return th_run(tracegrep, in, args);
 }
 
 #define RUN(...) run(NULL, (const char *const[]){__VA_ARGS__, NULL})
-
-static void result_free(struct result *r)
-{
-	free(r->out);
-	free(r->err);
-}
 
 /* ---- record sets ---- */
 
@@ -141,14 +136,14 @@ static void check_lines(int txn, const char *top, bool path)
 {
 	char q[128];
 	const char *id = txn_query(txn, top, q, sizeof(q), path);
-	struct result r = RUN("--lines", id, dir);
+	struct th_result r = RUN("--lines", id, dir);
 	struct strs got = split_records(r.out, r.len), want = truth_records(txn, top);
 
 	ck_assert_msg(r.status == 0, "%s: status %d (%s)", id, r.status, r.err);
 	assert_same_records(&got, &want, id);
 	strs_free(&got);
 	strs_free(&want);
-	result_free(&r);
+	th_result_free(&r);
 }
 
 /* The --json tree: every span of the truth under @top, with its parent and record count, and no other. */
@@ -156,7 +151,7 @@ static void check_json(int txn, const char *top, bool path)
 {
 	char q[128];
 	const char *id = txn_query(txn, top, q, sizeof(q), path);
-	struct result r = RUN("--json", id, dir);
+	struct th_result r = RUN("--json", id, dir);
 	json_error_t je;
 	json_t *doc, *spans, *recs;
 	size_t nspans = 0, total = 0;
@@ -210,7 +205,7 @@ static void check_json(int txn, const char *top, bool path)
 	ck_assert_msg(json_array_size(recs) == total, "%s: %zu records, want %zu", id, json_array_size(recs),
 		      total);
 	json_decref(doc);
-	result_free(&r);
+	th_result_free(&r);
 }
 
 /* The spans a span query is tested with. */
@@ -254,28 +249,28 @@ START_TEST(a_path_whose_spans_are_not_ancestors_finds_nothing)
 {
 	const struct tc_txn *t = &corpus.txns[4], *o = &corpus.txns[5];
 	char q[256];
-	struct result r;
+	struct th_result r;
 
 	snprintf(q, sizeof(q), "%s:%s:%s", t->trace, t->spans[TC_G], t->spans[TC_S]);
 	r = RUN("--lines", q, dir);
 	ck_assert_int_eq(r.status, 0);
-	result_free(&r);
+	th_result_free(&r);
 	snprintf(q, sizeof(q), "%s:%s:%s", t->trace, t->spans[TC_X], t->spans[TC_S]);
 	r = RUN("--lines", q, dir);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_uint_eq(r.len, 0);
-	result_free(&r);
+	th_result_free(&r);
 	snprintf(q, sizeof(q), "%s:%s", o->trace, t->spans[TC_S]);
 	r = RUN("--lines", q, dir);
 	ck_assert_int_eq(r.status, 1);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
 START_TEST(an_id_that_is_a_prefix_of_another_does_not_match_it)
 {
 	/* "abc" is transaction 0, "abcd" transaction 1 (whose gateway span is "abc-x"). */
-	struct result r = RUN("--lines", "abc", dir);
+	struct th_result r = RUN("--lines", "abc", dir);
 	struct strs got = split_records(r.out, r.len), want = truth_records(0, NULL);
 
 	ck_assert_str_eq(corpus.txns[0].trace, "abc");
@@ -286,14 +281,14 @@ START_TEST(an_id_that_is_a_prefix_of_another_does_not_match_it)
 			      got.v[i]);
 	strs_free(&got);
 	strs_free(&want);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--lines", "abc-x", dir);
 	got = split_records(r.out, r.len);
 	want = truth_records(1, "abc-x");
 	assert_same_records(&got, &want, "abc-x");
 	strs_free(&got);
 	strs_free(&want);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -303,11 +298,11 @@ START_TEST(absent_ids_exit_with_status_one_and_print_nothing)
 					     "zzzz", "abc-",  "0123456789abcdef0123456789abcdef"};
 
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
-		struct result r = RUN(absent[i], dir);
+		struct th_result r = RUN(absent[i], dir);
 
 		ck_assert_msg(r.status == 1, "%s: status %d", absent[i], r.status);
 		ck_assert_uint_eq(r.len, 0);
-		result_free(&r);
+		th_result_free(&r);
 	}
 }
 END_TEST
@@ -315,7 +310,7 @@ END_TEST
 START_TEST(errors_exit_with_status_two)
 {
 	char missing[300];
-	struct result r;
+	struct th_result r;
 
 	snprintf(missing, sizeof(missing), "%s/no-such-file", dir);
 	/* No PATH: the archive ($CLEW_ARCHIVE), which does not exist. */
@@ -323,28 +318,28 @@ START_TEST(errors_exit_with_status_two)
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "PATH"));
 	ck_assert_ptr_nonnull(strstr(r.err, "/nonexistent/clew-test-archive"));
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("a|b", dir);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("a::b", dir);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("abc", missing);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "no-such-file"));
-	result_free(&r);
+	th_result_free(&r);
 	/* Found, but a path was unreadable: still 2, and the records are printed. */
 	r = RUN("--lines", "abc", missing, dir);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_uint_gt(r.len, 0);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--color=sometimes", "abc", dir);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--json", "--chrome", "abc", dir);
 	ck_assert_int_eq(r.status, 2);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -385,23 +380,23 @@ static bool terminal_safe(const unsigned char *s, size_t n, bool allow_sgr)
 START_TEST(control_sequences_are_neutralised_on_the_terminal_output)
 {
 	const char *id = corpus.txns[corpus.ctl_txn].trace;
-	struct result r = RUN("--color=never", id, dir);
+	struct th_result r = RUN("--color=never", id, dir);
 
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_msg(terminal_safe((const unsigned char *)r.out, r.len, false), "unsafe bytes in:\n%s",
 		      r.out);
 	ck_assert_ptr_nonnull(strstr(r.out, "\\e[31mmallory\\e]0;pwned\\x07 \\u009b2J \\xff\\xfe\\x7f end"));
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--color=always", id, dir);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_msg(terminal_safe((const unsigned char *)r.out, r.len, true), "unsafe bytes in:\n%s",
 		      r.out);
 	ck_assert_ptr_nonnull(strstr(r.out, "\x1b[0m"));
-	result_free(&r);
+	th_result_free(&r);
 	/* --lines to a file is verbatim. */
 	r = RUN("--lines", id, dir);
 	ck_assert_ptr_nonnull(strstr(r.out, "\x1b]0;pwned\x07"));
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -496,7 +491,7 @@ static json_t *span_by_id(json_t *spans, const char *id)
 START_TEST(skew_is_adjusted_and_shown_unless_turned_off)
 {
 	const struct tc_txn *t = &corpus.txns[corpus.skew_txn];
-	struct result r = RUN("--json", t->trace, dir);
+	struct th_result r = RUN("--json", t->trace, dir);
 	json_t *doc = json_loadb(r.out, r.len, 0, NULL), *spans, *x, *b, *v, *in;
 	long long xo, xd, bo, bd;
 
@@ -523,12 +518,12 @@ START_TEST(skew_is_adjusted_and_shown_unless_turned_off)
 	ck_assert_int_eq(json_integer_value(json_object_get(span_by_id(spans, t->spans[TC_Y]), "shift_us")),
 			 0);
 	json_decref(doc);
-	result_free(&r);
+	th_result_free(&r);
 
 	r = RUN("--color=never", t->trace, dir);
 	ck_assert_ptr_nonnull(strstr(r.out, "clock skew: moved -"));
 	ck_assert_ptr_nonnull(strstr(r.out, "clock skew: moved +"));
-	result_free(&r);
+	th_result_free(&r);
 
 	r = RUN("--json", "--no-skew-adjust", t->trace, dir);
 	doc = json_loadb(r.out, r.len, 0, NULL);
@@ -543,14 +538,14 @@ START_TEST(skew_is_adjusted_and_shown_unless_turned_off)
 		}
 	}
 	json_decref(doc);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
 START_TEST(the_critical_path_runs_from_the_top_to_a_leaf)
 {
 	const struct tc_txn *t = &corpus.txns[4];
-	struct result r = RUN("--json", t->trace, dir);
+	struct th_result r = RUN("--json", t->trace, dir);
 	json_t *doc = json_loadb(r.out, r.len, 0, NULL), *spans;
 
 	ck_assert_ptr_nonnull(doc);
@@ -561,14 +556,14 @@ START_TEST(the_critical_path_runs_from_the_top_to_a_leaf)
 	/* inventory (I) ends last among S's children; db.insert (D) ran early and short. */
 	ck_assert(json_is_true(json_object_get(span_by_id(spans, t->spans[TC_I]), "critical")));
 	json_decref(doc);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
 START_TEST(chrome_and_jaeger_outputs_hold_every_span)
 {
 	const struct tc_txn *t = &corpus.txns[3];
-	struct result r = RUN("--chrome", t->trace, dir);
+	struct th_result r = RUN("--chrome", t->trace, dir);
 	json_t *doc = json_loadb(r.out, r.len, 0, NULL), *ev, *data;
 	size_t nx = 0, i;
 
@@ -582,7 +577,7 @@ START_TEST(chrome_and_jaeger_outputs_hold_every_span)
 	for (int k = 0; k < TC_ROOTREC; k++)
 		ck_assert_ptr_nonnull(strstr(r.out, t->spans[k]));
 	json_decref(doc);
-	result_free(&r);
+	th_result_free(&r);
 
 	r = RUN("--jaeger", t->trace, dir);
 	doc = json_loadb(r.out, r.len, 0, NULL);
@@ -613,7 +608,7 @@ START_TEST(chrome_and_jaeger_outputs_hold_every_span)
 		ck_assert_msg(found, "jaeger: span %s missing", t->spans[k]);
 	}
 	json_decref(doc);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -621,7 +616,7 @@ START_TEST(standard_input_is_read_plain_and_compressed)
 {
 	const struct tc_txn *t = &corpus.txns[6];
 	char p[300];
-	struct result r;
+	struct th_result r;
 	struct strs got, want = {0};
 
 	/* orders.log.zst on stdin: only the orders records of the transaction. */
@@ -635,12 +630,12 @@ START_TEST(standard_input_is_read_plain_and_compressed)
 	assert_same_records(&got, &want, "stdin zst");
 	strs_free(&got);
 	strs_free(&want);
-	result_free(&r);
+	th_result_free(&r);
 	snprintf(p, sizeof(p), "%s/billing/billing.log", dir);
 	r = run(p, (const char *const[]){"--lines", t->spans[TC_X], "-", NULL});
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "charging order 6"));
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -651,33 +646,33 @@ START_TEST(help_and_version_describe_the_program)
 					   "--width",	   "--quiet",	  "--help",	      "--version",
 					   "--archive",	   "--since",	  "--until",	      "--stats",
 					   "CLEW_ARCHIVE", "Exit status", "Examples"};
-	struct result r = RUN("--help");
+	struct th_result r = RUN("--help");
 
 	ck_assert_int_eq(r.status, 0);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		ck_assert_msg(strstr(r.out, opts[i]), "--help does not mention %s", opts[i]);
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("--version");
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_ptr_nonnull(strstr(r.out, "tracegrep"));
-	result_free(&r);
+	th_result_free(&r);
 	r = RUN("-q", "abc", dir);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_uint_eq(r.len, 0);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
 START_TEST(one_thread_finds_what_many_find)
 {
 	const struct tc_txn *t = &corpus.txns[7];
-	struct result a = RUN("--json", "-j", "1", t->spans[TC_S], dir);
-	struct result b = RUN("--json", "-j", "8", t->spans[TC_S], dir);
+	struct th_result a = RUN("--json", "-j", "1", t->spans[TC_S], dir);
+	struct th_result b = RUN("--json", "-j", "8", t->spans[TC_S], dir);
 
 	ck_assert_int_eq(a.status, 0);
 	ck_assert_str_eq(a.out, b.out);
-	result_free(&a);
-	result_free(&b);
+	th_result_free(&a);
+	th_result_free(&b);
 }
 END_TEST
 
@@ -734,18 +729,9 @@ static char *big_log(const char *id, size_t n, struct strs *truth, size_t *len)
 	return raw;
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 static void check_big(const char *path, const char *id, struct strs *truth)
 {
-	struct result r = RUN("--lines", id, path);
+	struct th_result r = RUN("--lines", id, path);
 	struct strs got = split_records(r.out, r.len), want = {0};
 
 	ck_assert_msg(r.status == 0, "%s: status %d (%s)", path, r.status, r.err);
@@ -754,7 +740,7 @@ static void check_big(const char *path, const char *id, struct strs *truth)
 	assert_same_records(&got, &want, path);
 	strs_free(&got);
 	strs_free(&want);
-	result_free(&r);
+	th_result_free(&r);
 }
 
 START_TEST(big_files_are_scanned_across_pieces_and_windows)
@@ -767,7 +753,7 @@ START_TEST(big_files_are_scanned_across_pieces_and_windows)
 	/* plain: more than one 16 MiB piece for the threads */
 	ck_assert_uint_gt(len, (size_t)17 << 20);
 	snprintf(p, sizeof(p), "%s/big.log", outdir);
-	write_file(p, raw, len);
+	th_write_file(p, raw, len);
 	check_big(p, "bigtgt0000", &truth);
 	/* gzip, two members (as `cat a.gz b.gz` gives), cut in the middle of a line */
 	half = len / 2 + 17;
@@ -784,17 +770,17 @@ START_TEST(big_files_are_scanned_across_pieces_and_windows)
 	clen = ZSTD_compress(z, ZSTD_compressBound(len), raw, len, 1);
 	ck_assert(!ZSTD_isError(clen));
 	snprintf(p, sizeof(p), "%s/big.log.zst", outdir);
-	write_file(p, z, clen);
+	th_write_file(p, z, clen);
 	check_big(p, "bigtgt0000", &truth);
 	/* a truncated zstd file is an error (2), and what was read is still shown */
 	snprintf(p, sizeof(p), "%s/cut.log.zst", outdir);
-	write_file(p, z, clen / 2);
+	th_write_file(p, z, clen / 2);
 	{
-		struct result r = RUN("--lines", "bigtgt0000", p);
+		struct th_result r = RUN("--lines", "bigtgt0000", p);
 
 		ck_assert_int_eq(r.status, 2);
 		ck_assert_ptr_nonnull(strstr(r.err, "cut.log.zst"));
-		result_free(&r);
+		th_result_free(&r);
 	}
 	free(z);
 	free(raw);
@@ -822,10 +808,10 @@ START_TEST(ids_from_the_logs_are_neutralised_in_the_header_and_the_note)
 		"{\"timestamp\":\"2026-01-01T00:00:02Z\",\"trace\":\"othertrace\",\"span\":\"evilspan\","
 		"\"service\":\"b\",\"message\":\"three\"}\n";
 	char p[256];
-	struct result r;
+	struct th_result r;
 
 	snprintf(p, sizeof(p), "%s/evil-trace.log", outdir);
-	write_file(p, log, sizeof(log) - 1);
+	th_write_file(p, log, sizeof(log) - 1);
 	for (int c = 0; c < 2; c++) {
 		r = RUN(c ? "--color=always" : "--color=never", "evilspan", p);
 		ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
@@ -835,7 +821,7 @@ START_TEST(ids_from_the_logs_are_neutralised_in_the_header_and_the_note)
 		ck_assert_ptr_nonnull(strstr(r.err, "showing csi\\u009b2J\\x7fend"));
 		ck_assert_msg(terminal_safe((const unsigned char *)r.err, strlen(r.err), false),
 			      "unsafe bytes in:\n%s", r.err);
-		result_free(&r);
+		th_result_free(&r);
 	}
 }
 END_TEST
@@ -847,14 +833,14 @@ START_TEST(corrupt_and_garbage_inputs_are_handled)
 	char p[256], g[256];
 	unsigned char junk[1 << 16];
 	uint64_t x = 99;
-	struct result r;
+	struct th_result r;
 
 	snprintf(p, sizeof(p), "%s/bad.log.gz", outdir);
-	write_file(p, bad_gz, sizeof(bad_gz));
+	th_write_file(p, bad_gz, sizeof(bad_gz));
 	r = RUN("abc", p);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "bad.log.gz"));
-	result_free(&r);
+	th_result_free(&r);
 	/* Random bytes, NULs and newlines, with the ID scattered through them. */
 	for (size_t i = 0; i < sizeof(junk); i++) {
 		x = x * 6364136223846793005u + 1442695040888963407u;
@@ -865,10 +851,10 @@ START_TEST(corrupt_and_garbage_inputs_are_handled)
 		}
 	}
 	snprintf(g, sizeof(g), "%s/junk.bin", outdir);
-	write_file(g, junk, sizeof(junk));
+	th_write_file(g, junk, sizeof(junk));
 	r = RUN("garbageid", g);
 	ck_assert_int_eq(r.status, 1);
-	result_free(&r);
+	th_result_free(&r);
 	/* Timestamps at both ends of the range, absurd durations, skew between them: no overflow. */
 	snprintf(g, sizeof(g), "%s/extreme.log", outdir);
 	{
@@ -879,7 +865,7 @@ START_TEST(corrupt_and_garbage_inputs_are_handled)
 			"1677-09-22T00:00:00Z INFO T9:A:B:C:D|svc4|GET|/d|msg=back in time\n"
 			"{\"ts\":-9223372036854775808,\"trace\":\"T9\",\"span\":\"E\",\"parent\":\"D\",\"service\":\"svc5\"}\n";
 
-		write_file(g, ext, sizeof(ext) - 1);
+		th_write_file(g, ext, sizeof(ext) - 1);
 	}
 	for (int m = 0; m < 3; m++) {
 		static const char *const modes[] = {"--json", "--chrome", "--jaeger"};
@@ -892,22 +878,22 @@ START_TEST(corrupt_and_garbage_inputs_are_handled)
 		doc = json_loadb(r.out, r.len, 0, &je);
 		ck_assert_msg(doc, "%s: not JSON for jansson: %s", modes[m], je.text);
 		json_decref(doc);
-		result_free(&r);
+		th_result_free(&r);
 	}
 	r = RUN("--color=always", "B", g);
 	ck_assert_int_eq(r.status, 0);
-	result_free(&r);
+	th_result_free(&r);
 	/* An empty file and a file of only newlines. */
 	snprintf(g, sizeof(g), "%s/empty.log", outdir);
-	write_file(g, "", 0);
+	th_write_file(g, "", 0);
 	r = RUN("abc", g);
 	ck_assert_int_eq(r.status, 1);
-	result_free(&r);
+	th_result_free(&r);
 	snprintf(g, sizeof(g), "%s/newlines.log", outdir);
-	write_file(g, "\n\n\n", 3);
+	th_write_file(g, "\n\n\n", 3);
 	r = RUN("abc", g);
 	ck_assert_int_eq(r.status, 1);
-	result_free(&r);
+	th_result_free(&r);
 }
 END_TEST
 
@@ -924,7 +910,7 @@ START_TEST(a_compressed_line_without_end_is_read_in_bounded_memory)
 	char p[256];
 	gzFile gz;
 	struct rusage ru;
-	struct result r;
+	struct th_result r;
 
 	snprintf(p, sizeof(p), "%s/nonewline.log.gz", outdir);
 	memset(block, 'x', sizeof(block));
@@ -937,7 +923,7 @@ START_TEST(a_compressed_line_without_end_is_read_in_bounded_memory)
 	ck_assert_msg(r.status == 0, "status %d: %s", r.status, r.err);
 	ck_assert_ptr_nonnull(strstr(r.out, "NL7|svc|GET|/after|msg=found after the long line"));
 	ck_assert_ptr_nonnull(strstr(r.err, "is cut there"));
-	result_free(&r);
+	th_result_free(&r);
 	ck_assert_int_eq(getrusage(RUSAGE_CHILDREN, &ru), 0);
 	ck_assert_msg(ru.ru_maxrss < 200 * 1024, "tracegrep peaked at %ld KiB for a %d MiB line",
 		      ru.ru_maxrss, LINE_MIB);
@@ -963,7 +949,7 @@ START_TEST(html_renders_every_span_in_headless_chromium)
 	const struct tc_txn *t = &corpus.txns[corpus.ctl_txn];
 	const char *chromium = chromium_path();
 	char html[256], png[256], prof[256], cmd[2048], attr[128];
-	struct result r;
+	struct th_result r;
 	FILE *p;
 	char *dom;
 	size_t len = 0;
@@ -977,12 +963,9 @@ START_TEST(html_renders_every_span_in_headless_chromium)
 	r = RUN("--html", html, t->trace, dir);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_uint_eq(r.len, 0);
-	result_free(&r);
+	th_result_free(&r);
 	/* No network: nothing in the page names a URL scheme to fetch. */
-	p = fopen(html, "r");
-	ck_assert_ptr_nonnull(p);
-	dom = slurp_fd(fileno(p), &len);
-	fclose(p);
+	dom = th_slurp_must(html, &len);
 	ck_assert_ptr_null(strstr(dom, "http://"));
 	ck_assert_ptr_null(strstr(dom, "https://"));
 	ck_assert_ptr_null(strstr(dom, "src="));
@@ -995,7 +978,7 @@ START_TEST(html_renders_every_span_in_headless_chromium)
 		 chromium, prof, html);
 	p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
-	dom = slurp_fd(fileno(p), &len);
+	dom = th_slurp_fd(fileno(p), &len);
 	ck_assert_int_eq(pclose(p), 0);
 	ck_assert_msg(strstr(dom, "data-ready=\"1\""), "the page's script did not run:\n%.2000s", dom);
 	for (size_t i = 0; i < corpus.nspans; i++) {
@@ -1058,7 +1041,6 @@ int main(int argc, char **argv)
 {
 	SRunner *sr;
 	int failed;
-	char cmd[512];
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s PATH-TO-TRACEGREP\n", argv[0]);
@@ -1079,8 +1061,8 @@ int main(int argc, char **argv)
 	srunner_free(sr);
 	tcorpus_free(&corpus);
 	if (!getenv("TG_KEEP_CORPUS")) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, outdir);
-		(void)!system(cmd);
+		th_remove_tree(dir);
+		th_remove_tree(outdir);
 	} else {
 		fprintf(stderr, "corpus kept in %s, outputs in %s\n", dir, outdir);
 	}

@@ -27,61 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "th_file.h"
+#include "th_proc.h"
+
 static const char *bin_gateway, *bin_orders, *bin_billing;
 static char tmp[512];
 
-static void msleep(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
+/* Run @argv with stdout+stderr appended to @log and the "NAME=VALUE" strings of @env; return the pid. */
 static pid_t spawn(const char *const *argv, const char *log, const char *const *env)
 {
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fi = open("/dev/null", O_RDONLY), fl = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fi < 0 || fl < 0)
-			_exit(127);
-		dup2(fi, 0);
-		dup2(fl, 1);
-		dup2(fl, 2);
-		for (; env && *env; env += 2)
-			setenv(env[0], env[1], 1);
-		execv(argv[0], (char *const *)(uintptr_t)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
+	return th_spawn(argv,
+			&(struct th_io){.out = log, .out_append = true, .err_to_out = true, .env = env});
 }
 
 struct buf {
@@ -223,27 +179,28 @@ static char *grafana(const char *q)
 static pid_t start_service(const char *bin, const char *name, const char *format, const char *flag, int down,
 			   int *port)
 {
-	char log[600], portfile[600], out[620], downurl[64];
+	char log[600], portfile[600], fmt_env[64], out_env[640], downurl[64];
 	const char *argv[] = {bin, "--port", "0", "--port-file", portfile, flag, downurl, NULL};
-	const char *env[] = {"CLEW_FORMAT", format, "CLEW_OUTPUT", out, "CLEW_METRICS_INTERVAL", "1", NULL};
+	const char *env[] = {fmt_env, out_env, "CLEW_METRICS_INTERVAL=1", NULL};
 	pid_t pid;
 	char *p;
 
 	snprintf(log, sizeof(log), "%s/%s.stderr", tmp, name);
 	snprintf(portfile, sizeof(portfile), "%s/%s.port", tmp, name);
-	snprintf(out, sizeof(out), "file:%s/logs/%s.log", tmp, name);
+	snprintf(fmt_env, sizeof(fmt_env), "CLEW_FORMAT=%s", format);
+	snprintf(out_env, sizeof(out_env), "CLEW_OUTPUT=file:%s/logs/%s.log", tmp, name);
 	snprintf(downurl, sizeof(downurl), "http://127.0.0.1:%d", down);
 	if (!flag)
 		argv[5] = NULL;
 	pid = spawn(argv, log, env);
 	for (int i = 0; i < 300; i++) {
-		p = slurp(portfile);
+		p = th_slurp_or_empty(portfile, NULL);
 		*port = (int)strtol(p, NULL, 10);
 		free(p);
 		if (*port > 0)
 			return pid;
-		ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
-		msleep(100);
+		ck_assert_int_eq(th_wait_for(pid, 0), -1); /* still running */
+		th_msleep(100);
 	}
 	ck_abort_msg("%s did not start", name);
 	return pid;
@@ -293,11 +250,11 @@ static void check_dashboard(int port, const char *file, size_t *nqueries)
 START_TEST(every_dashboard_query_returns_data_from_an_end_to_end_run)
 {
 	const char *helper = getenv("INFLUXD_HELPER"), *clewd_bin = getenv("CLEWD_BIN");
-	char dir[600], log[700], glob[600], state[600], uri[128], gw[64], *p;
+	char dir[600], log[700], glob[600], state_env[640], uri[128], gw[64], *p;
 	const char *hargs[] = {helper, "start", dir, NULL};
 	const char *stop[] = {helper, "stop", dir, NULL};
 	const char *cargs[] = {clewd_bin, "-i", glob, "-o", uri, NULL};
-	const char *cenv[] = {"CLEWD_STATE_DIR", state, "CLEWD_DRAIN_TIMEOUT", "60s", NULL};
+	const char *cenv[] = {state_env, "CLEWD_DRAIN_TIMEOUT=60s", NULL};
 	pid_t billing, orders, gateway, clewd;
 	int port, pb, po, pg, ok = 0;
 	size_t nq = 0;
@@ -306,9 +263,9 @@ START_TEST(every_dashboard_query_returns_data_from_an_end_to_end_run)
 	ck_assert_msg(helper && clewd_bin, "INFLUXD_HELPER and CLEWD_BIN must be set");
 	snprintf(dir, sizeof(dir), "%s/influxd", tmp);
 	snprintf(log, sizeof(log), "%s/helper.log", tmp);
-	ck_assert_msg(wait_exit(spawn(hargs, log, NULL)) == 0, "influxd: %s", slurp(log));
+	ck_assert_msg(th_wait(spawn(hargs, log, NULL)) == 0, "influxd: %s", th_slurp_or_empty(log, NULL));
 	snprintf(log, sizeof(log), "%s/port", dir);
-	p = slurp(log);
+	p = th_slurp_or_empty(log, NULL);
 	port = (int)strtol(p, NULL, 10);
 	free(p);
 	json_decref(query(port, "CREATE DATABASE clew"));
@@ -320,7 +277,7 @@ START_TEST(every_dashboard_query_returns_data_from_an_end_to_end_run)
 	gateway = start_service(bin_gateway, "gateway", "pipe", "--orders", po, &pg);
 
 	snprintf(glob, sizeof(glob), "tail:%s/logs/*.log", tmp);
-	snprintf(state, sizeof(state), "%s/state", tmp);
+	snprintf(state_env, sizeof(state_env), "CLEWD_STATE_DIR=%s/state", tmp);
 	snprintf(uri, sizeof(uri), "influxdb://127.0.0.1:%d/clew?interval=1s", port);
 	snprintf(log, sizeof(log), "%s/clewd.log", tmp);
 	clewd = spawn(cargs, log, cenv);
@@ -340,13 +297,13 @@ START_TEST(every_dashboard_query_returns_data_from_an_end_to_end_run)
 			      "WHERE \"kind\" = 'request' GROUP BY \"service\")");
 		if (services >= 3 && i >= 40)
 			break;
-		msleep(100);
+		th_msleep(100);
 	}
 	kill(gateway, SIGTERM), kill(orders, SIGTERM), kill(billing, SIGTERM);
-	wait_exit(gateway), wait_exit(orders), wait_exit(billing);
-	msleep(2500); /* a few more health points: the derivatives need two */
+	th_wait(gateway), th_wait(orders), th_wait(billing);
+	th_msleep(2500); /* a few more health points: the derivatives need two */
 	kill(clewd, SIGTERM);
-	ck_assert_msg(wait_exit(clewd) == 0, "clewd: %s", slurp(log));
+	ck_assert_msg(th_wait(clewd) == 0, "clewd: %s", th_slurp_or_empty(log, NULL));
 
 	/* the run is what the dashboards need: 150 checkouts through the gateway */
 	j = query(port,
@@ -370,31 +327,27 @@ START_TEST(every_dashboard_query_returns_data_from_an_end_to_end_run)
 	check_dashboard(port, "clew-services.json", &nq);
 	check_dashboard(port, "clew-collector.json", &nq);
 	ck_assert_uint_eq(nq, 2 + 7 + 9); /* two variables, 7 + 9 targets */
-	wait_exit(spawn(stop, "/dev/null", NULL));
+	th_wait(spawn(stop, "/dev/null", NULL));
 }
 END_TEST
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmp, sizeof(tmp), "%s/clew-dash-XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	th_tmpdir(tmp, sizeof(tmp), NULL, "clew-dash");
 }
 
 static void teardown(void)
 {
-	const char *argv[] = {"/bin/rm", "-rf", tmp, NULL};
 	char dir[600];
 	const char *stop[] = {getenv("INFLUXD_HELPER"), "stop", dir, NULL};
 
 	/* the server, also when the test failed half-way (no pid file: nothing to do) */
 	snprintf(dir, sizeof(dir), "%s/influxd", tmp);
 	if (stop[0])
-		wait_exit(spawn(stop, "/dev/null", NULL));
+		th_wait(spawn(stop, "/dev/null", NULL));
 
 	if (!getenv("KEEP_TMP"))
-		wait_exit(spawn(argv, "/dev/null", NULL));
+		th_remove_tree(tmp);
 }
 
 int main(int argc, char **argv)

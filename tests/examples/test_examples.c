@@ -39,6 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "th_file.h"
+#include "th_proc.h"
+
 #include "fmt/detect.h"
 #include "fmt/record.h"
 #include "fmt/str.h"
@@ -58,21 +61,6 @@ static const char *prog_gateway, *prog_orders, *prog_billing, *prog_w3c;
 
 /* ------------------------------------------------------------------------ processes */
 
-/* A port that was free a moment ago: bind port 0 on loopback, read it, close. */
-static unsigned free_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 /*
  * Start @argv with CLEW_FORMAT=@format and CLEW_OUTPUT=file:@log. The child
  * gets SIGTERM if this test process dies first (a failed assertion), so no
@@ -80,26 +68,12 @@ static unsigned free_port(void)
  */
 static pid_t spawn(const char *const argv[], const char *format, const char *log)
 {
-	char output[600], *av[16];
-	pid_t pid;
+	char format_env[64], output_env[620];
+	const char *env[] = {format_env, output_env, "CLEW_LEVEL=info", "CLEW_SERVICE", NULL};
 
-	snprintf(output, sizeof(output), "file:%s", log);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		setenv("CLEW_FORMAT", format, 1);
-		setenv("CLEW_OUTPUT", output, 1);
-		setenv("CLEW_LEVEL", "info", 1);
-		unsetenv("CLEW_SERVICE");
-		for (size_t i = 0; i < 16; i++)
-			if (!(av[i] = argv[i] ? strdup(argv[i]) : NULL))
-				break;
-		av[15] = NULL;
-		execv(av[0], av);
-		_exit(127);
-	}
-	return pid;
+	snprintf(format_env, sizeof(format_env), "CLEW_FORMAT=%s", format);
+	snprintf(output_env, sizeof(output_env), "CLEW_OUTPUT=file:%s", log);
+	return th_spawn(argv, &(struct th_io){.keep_output = true, .die_with_parent = true, .env = env});
 }
 
 /* Wait until something accepts connections on 127.0.0.1:@port (at most ~30 s). */
@@ -118,7 +92,7 @@ static void wait_listening(unsigned port, pid_t pid)
 		close(fd);
 		if (rc == 0)
 			return;
-		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "service on port %u exited at start", port);
+		ck_assert_msg(th_wait_for(pid, 0) == -1, "service on port %u exited at start", port);
 		nanosleep(&pause, NULL);
 	}
 	ck_abort_msg("nothing listens on port %u", port);
@@ -127,36 +101,12 @@ static void wait_listening(unsigned port, pid_t pid)
 /* SIGTERM @pid and wait: it must exit with status 0 (a clean shutdown). */
 static void stop(pid_t pid, const char *name)
 {
-	int st = 0;
+	int st;
 
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: %s %d", name,
-		      WIFEXITED(st) ? "exit status" : "signal",
-		      WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-}
-
-static void make_dir(char *tmpl)
-{
-	ck_assert_ptr_nonnull(mkdtemp(tmpl));
-}
-
-static void remove_dir(const char *dir)
-{
-	char path[600];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	st = th_wait(pid);
+	ck_assert_msg(st == 0, "%s: %s %d", name, st > 128 ? "signal" : "exit status",
+		      st > 128 ? st - 128 : st);
 }
 
 /* ------------------------------------------------------------------------ HTTP client */
@@ -347,20 +297,20 @@ static struct log gateway_log, orders_log, billing_log;
 
 START_TEST(chain)
 {
-	char dir[] = "/tmp/clew-examples-XXXXXX", glog[600], olog[600], blog[600];
+	char dir[512], glog[600], olog[600], blog[600];
 	char gport[8], oport[8], bport[8], ourl[64], burl[64], url[64], body[128];
 	unsigned gp, op, bp;
 	pid_t g, o, b;
 	struct reply rep;
 	unsigned ok = 0, failed = 0, with_trace = 0, errors_multiline = 0;
 
-	make_dir(dir);
+	th_tmpdir(dir, sizeof(dir), NULL, "clew-examples");
 	snprintf(glog, sizeof(glog), "%s/gateway.log", dir);
 	snprintf(olog, sizeof(olog), "%s/orders.log", dir);
 	snprintf(blog, sizeof(blog), "%s/billing.log", dir);
-	bp = free_port();
-	op = free_port();
-	gp = free_port();
+	bp = th_free_port();
+	op = th_free_port();
+	gp = th_free_port();
 	snprintf(bport, sizeof(bport), "%u", bp);
 	snprintf(oport, sizeof(oport), "%u", op);
 	snprintf(gport, sizeof(gport), "%u", gp);
@@ -457,7 +407,7 @@ START_TEST(chain)
 			errors_multiline++;
 	}
 	ck_assert_uint_eq(errors_multiline, FAILURES);
-	remove_dir(dir);
+	th_remove_tree(dir);
 }
 END_TEST
 
@@ -558,15 +508,15 @@ START_TEST(w3c)
 {
 	static const char in_trace[] = "0af7651916cd43dd8448eb211c80319c", in_parent[] = "b7ad6b7169203331";
 	static const char in_state[] = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7";
-	char dir[] = "/tmp/clew-w3c-XXXXXX", log[600], sport[8], url[64], body[512];
+	char dir[512], log[600], sport[8], url[64], body[512];
 	char trace[33], parent[17], flags[3], parents[2][17];
-	unsigned rp = free_port(), sp = free_port();
+	unsigned rp = th_free_port(), sp = th_free_port();
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	struct MHD_Daemon *d;
 	struct reply rep;
 	pid_t s;
 
-	make_dir(dir);
+	th_tmpdir(dir, sizeof(dir), NULL, "clew-w3c");
 	snprintf(log, sizeof(log), "%s/w3c.log", dir);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sa.sin_port = htons((uint16_t)rp);
@@ -659,7 +609,7 @@ START_TEST(w3c)
 
 	stop(s, "w3c_test_service");
 	MHD_stop_daemon(d);
-	remove_dir(dir);
+	th_remove_tree(dir);
 }
 END_TEST
 

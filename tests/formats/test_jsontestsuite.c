@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "th_file.h"
 
 #include "fmt/json.h"
 
@@ -33,11 +34,11 @@ static int by_name(const void *a, const void *b)
 /* Collect the y_/n_/i_ file names; a missing folder leaves nnames at 0. */
 static void load_names(void)
 {
-	const char *root = getenv("CLEW_CORPORA");
+	const char *root = th_corpora_or_skip();
 	struct dirent *e;
 	DIR *d;
 
-	snprintf(corpus_dir, sizeof(corpus_dir), "%s/jsontestsuite", root ? root : "../shared/corpora");
+	snprintf(corpus_dir, sizeof(corpus_dir), "%s/jsontestsuite", root);
 	d = opendir(corpus_dir);
 	if (!d)
 		return;
@@ -53,23 +54,9 @@ static void load_names(void)
 static char *read_file(const char *name, size_t *len)
 {
 	char path[8192];
-	char *buf;
-	FILE *f;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", corpus_dir, name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc(n ? (size_t)n : 1);
-	ck_assert_ptr_nonnull(buf);
-	*len = fread(buf, 1, (size_t)n, f);
-	ck_assert_uint_eq(*len, (size_t)n);
-	fclose(f);
-	return buf;
+	return th_slurp_must(path, len);
 }
 
 /* Append one line to the failure report (cut short when it is full). */

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "th_file.h"
 
 #include "clew/clew.h"
 #include "fmt/pipe.h"
@@ -52,12 +53,7 @@ static clew_client *client_with(uint32_t flags, uint32_t ring_bytes)
 
 static void setup(void)
 {
-	int fd;
-
-	strcpy(path, "/tmp/clew-async-XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	th_tmpfile(path, sizeof(path), "/tmp", "clew-async");
 	snprintf(rotated, sizeof(rotated), "%s.1", path);
 	memset(seen, 0, sizeof(seen));
 	nlines = 0;
@@ -120,21 +116,8 @@ static size_t parse_lines(char *buf)
 /* parse_lines() over the contents of @file. */
 static size_t read_file(const char *file)
 {
-	FILE *f = fopen(file, "rb");
-	size_t n;
-	char *buf;
-	long len;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
-	n = parse_lines(buf);
+	char *buf = th_slurp_must(file, NULL);
+	size_t n = parse_lines(buf);
 	free(buf);
 	return n;
 }

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
+#include "th_file.h"
 
 #include "clew/clew.h"
 #include "fmt/pipe.h"
@@ -55,20 +56,10 @@ static clew_client *client(const char *file, uint32_t mode, int fmt)
 	return c;
 }
 
-static void mktemp_path(char *p, const char *tmpl)
-{
-	int fd;
-
-	strcpy(p, tmpl);
-	fd = mkstemp(p);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-}
-
 static void setup_with(int fmt)
 {
-	mktemp_path(spath, "/tmp/clew-arec-s-XXXXXX");
-	mktemp_path(apath, "/tmp/clew-arec-a-XXXXXX");
+	th_tmpfile(spath, sizeof(spath), "/tmp", "clew-arec-s");
+	th_tmpfile(apath, sizeof(apath), "/tmp", "clew-arec-a");
 	format = fmt;
 	sc = client(spath, CLEW_OPT_SYNC, fmt);
 	ac = client(apath, CLEW_OPT_ASYNC, fmt);
@@ -93,27 +84,6 @@ static void teardown(void)
 	clew_request_end(NULL);
 	unlink(spath);
 	unlink(apath);
-}
-
-/* The whole file, NUL-terminated. Caller frees. */
-static char *slurp(const char *file, size_t *len)
-{
-	FILE *f = fopen(file, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
 }
 
 /* Replace every RFC 3339 timestamp "YYYY-MM-DDThh:mm:ss[.f]Z" in @s with "#": their digits differ. */
@@ -150,8 +120,8 @@ static size_t compare_outputs(void)
 	size_t n = 0;
 
 	ck_assert_int_eq(clew_flush(ac, -1), 0);
-	s = slurp(spath, NULL);
-	a = slurp(apath, NULL);
+	s = th_slurp_must(spath, NULL);
+	a = th_slurp_must(apath, NULL);
 	blank_timestamps(s);
 	blank_timestamps(a);
 	for (char *ps = s, *pa = a; *ps || *pa; n++) {
@@ -368,7 +338,7 @@ static size_t count_lines(const char *file, unsigned char *seen, size_t nseen)
 {
 	static struct fmt_record rec;
 	size_t len, n = 0;
-	char *buf = slurp(file, &len), *line, *nl;
+	char *buf = th_slurp_must(file, &len), *line, *nl;
 
 	for (line = buf; *line; line = nl + 1) {
 		const struct fmt_attr *a;
@@ -452,7 +422,7 @@ START_TEST(an_async_timestamp_is_the_time_of_the_call)
 		}
 	}
 	ck_assert_int_eq(clew_flush(ac, -1), 0);
-	buf = slurp(apath, NULL);
+	buf = th_slurp_must(apath, NULL);
 	for (line = buf; *line; line = nl + 1) {
 		const struct fmt_attr *a;
 		char num[32];
@@ -516,7 +486,7 @@ START_TEST(an_async_span_record_is_formatted_by_the_writer_as_in_sync_mode)
 	clew_request_end(ac);
 	ck_assert_int_eq(clew_flush(ac, -1), 0);
 
-	buf = slurp(apath, NULL);
+	buf = th_slurp_must(apath, NULL);
 	for (line = buf; *line; line = nl + 1) {
 		nl = strchr(line, '\n');
 		ck_assert_ptr_nonnull(nl);

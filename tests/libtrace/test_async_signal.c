@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "th_file.h"
 
 #include "fmt/pipe.h"
 #include "fmt/str.h"
@@ -27,12 +28,8 @@ static clew_client *async_client(void)
 	struct clew_options o;
 	char spec[80];
 	clew_client *c;
-	int fd;
 
-	strcpy(path, "/tmp/clew-asig-XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	th_tmpfile(path, sizeof(path), "/tmp", "clew-asig");
 	clew_options_default(&o);
 	snprintf(spec, sizeof(spec), "file:%s", path);
 	o.flags = CLEW_OPT_IGNORE_ENV | CLEW_OPT_ASYNC;
@@ -73,8 +70,6 @@ START_TEST(a_fatal_signal_handler_formats_binary_records_with_signal_safe_code)
 	clew_client *c = async_client();
 	char *buf, *line, *nl, val[256];
 	size_t n = 0;
-	long len;
-	FILE *f;
 
 	for (int i = 0; i < N; i++)
 		ck_assert_int_eq(
@@ -89,15 +84,7 @@ START_TEST(a_fatal_signal_handler_formats_binary_records_with_signal_safe_code)
 	ck_assert_int_eq(clew__ring_drain_ex(c, 100, true), N);
 	ck_assert(clew__ring_empty(c));
 
-	f = fopen(path, "rb");
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)len + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
+	buf = th_slurp_must(path, NULL);
 	for (line = buf; *line; line = nl + 1) {
 		char want[256], msg[512];
 		long i;
@@ -148,22 +135,13 @@ START_TEST(the_signal_safe_double_text_reads_back_close_and_is_a_json_number)
 	clew_client *c = async_client();
 	char *buf, *line, *nl, val[256];
 	size_t n = 0;
-	long len;
-	FILE *f;
 
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
 		ck_assert_int_eq(clew_log(c, CLEW_LEVEL_INFO,
 					  CLEW_KV(CLEW_INT("i", (int64_t)i), CLEW_DBL("d", d[i])), NULL),
 				 0);
 	ck_assert_int_gt(clew__ring_drain_ex(c, 100, true), 0);
-	f = fopen(path, "rb");
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)len + 1);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
+	buf = th_slurp_must(path, NULL);
 	for (line = buf; *line; line = nl + 1) {
 		long i;
 		double got;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "th_file.h"
 
 #include "clew/clew.h"
 
@@ -191,14 +192,11 @@ END_TEST
 
 START_TEST(file_and_udp_outputs_open)
 {
-	char path[] = "/tmp/clew-test-XXXXXX";
-	char spec[64];
+	char path[64], spec[80];
 	clew_client *c = NULL;
 	struct clew_options o = opts();
-	int fd = mkstemp(path);
 
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	th_tmpfile(path, sizeof(path), "/tmp", "clew-test");
 	snprintf(spec, sizeof(spec), "file:%s", path);
 	o.output = spec;
 	ck_assert_int_eq(clew_client_new(&c, &o), 0);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "th_file.h"
 
 #include "clew/clew.h"
 #include "fmt/pipe.h"
@@ -51,12 +52,7 @@ static clew_client *client(int format, int level)
 
 static void setup(void)
 {
-	int fd;
-
-	strcpy(path, "/tmp/clew-record-XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	th_tmpfile(path, sizeof(path), "/tmp", "clew-record");
 	ndiag = 0;
 	clew_request_end(NULL);
 }
@@ -66,26 +62,6 @@ static void teardown(void)
 	clew_client_free(cl);
 	cl = NULL;
 	unlink(path);
-}
-
-/* The whole output file, NUL-terminated; *len its length. Caller frees. */
-static char *slurp(size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
 }
 
 static const char *dec(const struct fmt_str *s)
@@ -122,7 +98,7 @@ START_TEST(a_pipe_record_parses_back_with_the_context_and_typed_values)
 		 CLEW_KV(CLEW_INT("status", 200), CLEW_DBL("ratio", 0.5), CLEW_BOOL("cached", true),
 			 CLEW_STR("user", "u|1\n"), CLEW_INT("min", INT64_MIN)),
 		 "order %d fetched | line\nnext", 42);
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	ck_assert_uint_gt(len, 0);
 	ck_assert_int_eq(out[len - 1], '\n');
 	ck_assert_ptr_eq(strchr(out, '\n'), out + len - 1); /* one line: the newline is escaped */
@@ -162,7 +138,7 @@ START_TEST(a_json_record_reads_back_with_typed_members)
 		 CLEW_KV(CLEW_INT("status", 200), CLEW_DBL("ratio", 0.25), CLEW_BOOL("cached", false),
 			 CLEW_STR("user", "\"u\"\t1"), CLEW_DBL("bad", NAN), CLEW_STR("none", NULL)),
 		 "paid %s", "ok");
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	ck_assert_ptr_eq(strchr(out, '\n'), out + len - 1);
 	o = json_loadb(out, len, 0, &jerr);
 	ck_assert_msg(o != NULL, "%s: %s", jerr.text, out);
@@ -205,13 +181,13 @@ START_TEST(a_disabled_level_writes_nothing_and_evaluates_no_argument)
 	CLEW_LOG(cl, CLEW_LEVEL_INFO, CLEW_KV(CLEW_INT("n", touch())), "x %d", touch());
 	CLEW_DEBUG(cl, "y %d", touch());
 	ck_assert_int_eq(evaluated, 0);
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	ck_assert_uint_eq(len, 0);
 	free(out);
 	CLEW_LOG(cl, CLEW_LEVEL_ERROR, CLEW_KV(CLEW_INT("n", touch())), "x %d", touch());
 	ck_assert_int_eq(evaluated, 2);
 	ck_assert_int_eq(clew_log(cl, CLEW_LEVEL_INFO, CLEW_NOKV, "disabled"), 0);
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	ck_assert_ptr_eq(strchr(out, '\n'), out + len - 1);
 	free(out);
 }
@@ -228,7 +204,7 @@ START_TEST(a_mismatched_pop_also_writes_a_warning_record)
 	clew_ndc_push(cl, "b");
 	ck_assert_int_eq(clew_ndc_pop(cl, "a"), -CLEW_EMISMATCH);
 	ck_assert_int_eq(ndiag, 1);
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	ck_assert_uint_gt(len, 0);
 	ck_assert_int_eq(fmt_pipe_parse(out, len - 1, &rec, NULL), 0);
 	ck_assert_uint_eq(rec.level, FMT_LEVEL_WARN);
@@ -251,7 +227,7 @@ START_TEST(a_record_too_long_for_a_line_is_dropped_and_counted)
 		-CLEW_ETRUNC);
 	ck_assert_uint_eq(clew_client_dropped(cl), 1);
 	ck_assert_int_eq(ndiag, 1);
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	ck_assert_uint_eq(len, 0);
 	free(out);
 }
@@ -267,7 +243,7 @@ START_TEST(a_message_longer_than_the_cap_is_cut)
 	memset(big, 'y', sizeof(big) - 1);
 	cl = client(CLEW_FORMAT_PIPE, CLEW_LEVEL_INFO);
 	ck_assert_int_eq(clew_log(cl, CLEW_LEVEL_INFO, CLEW_NOKV, "%s", big), 0);
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	ck_assert_int_eq(fmt_pipe_parse(out, len - 1, &rec, NULL), 0);
 	ck_assert_uint_eq(rec.message.len, CLEW_MSG_MAX - 1);
 	free(out);
@@ -344,7 +320,7 @@ START_TEST(threads_and_processes_writing_at_once_never_tear_or_lose_a_line)
 		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	memset(seen, 0, sizeof(seen));
 	for (line = out; line < out + len; line = nl + 1) {
 		long w, seq;

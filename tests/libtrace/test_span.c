@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "th_file.h"
 
 #include "clew/clew.h"
 #include "fmt/json.h"
@@ -44,12 +45,7 @@ static clew_client *client(int format, int level)
 
 static void setup(void)
 {
-	int fd;
-
-	strcpy(path, "/tmp/clew-span-XXXXXX");
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	th_tmpfile(path, sizeof(path), "/tmp", "clew-span");
 	clew_request_end(NULL);
 	out = NULL;
 	nrecs = 0;
@@ -66,20 +62,10 @@ static void teardown(void)
 /* Read the output file and parse every line of it into recs[] with @format's parser. */
 static void read_records(int format)
 {
-	FILE *f = fopen(path, "rb");
 	char *line, *nl;
-	long n;
 
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
 	free(out);
-	out = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(out);
-	ck_assert_uint_eq(fread(out, 1, (size_t)n, f), (size_t)n);
-	out[n] = '\0';
-	fclose(f);
+	out = th_slurp_must(path, NULL);
 	nrecs = 0;
 	for (line = out; *line; line = nl + 1) {
 		int rc;

@@ -10,7 +10,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "th_file.h"
+#include "th_proc.h"
 
 #include "archive/archive.h"
 #include "archive/archive_int.h"
@@ -27,23 +28,14 @@
 
 static char dir[256];
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/clew-arch-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	th_tmpdir(dir, sizeof(dir), "/tmp", "clew-arch");
 }
 
 static void teardown(void)
 {
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	th_remove_tree(dir);
 }
 
 static void reset_dir(void)
@@ -171,30 +163,6 @@ static off_t file_size(const char *p)
 	struct stat sb;
 
 	return stat(p, &sb) == 0 ? sb.st_size : -1;
-}
-
-static uint8_t *slurp(const char *p, size_t *len)
-{
-	FILE *f = fopen(p, "rb");
-	uint8_t *b;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	*len = (size_t)ftell(f);
-	fseek(f, 0, SEEK_SET);
-	b = malloc(*len + 1);
-	ck_assert_uint_eq(fread(b, 1, *len, f), *len);
-	fclose(f);
-	return b;
-}
-
-static void spit(const char *p, const uint8_t *b, size_t len)
-{
-	FILE *f = fopen(p, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(b, 1, len, f), len);
-	fclose(f);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -362,7 +330,7 @@ START_TEST(a_corrupt_byte_anywhere_in_an_index_changes_no_answer)
 
 	small_segment();
 	path_of(idx, sizeof(idx), 1, "idx");
-	orig = slurp(idx, &len);
+	orig = (uint8_t *)th_slurp_must(idx, &len);
 	for (size_t off = 0; off < len; off++) {
 		struct arch_find_stats st;
 		struct got g;
@@ -370,7 +338,7 @@ START_TEST(a_corrupt_byte_anywhere_in_an_index_changes_no_answer)
 		arch *a;
 
 		orig[off] ^= 0x5a;
-		spit(idx, orig, len);
+		th_write_file(idx, orig, len);
 		orig[off] ^= 0x5a;
 		a = open_arch(0, true);
 		ck_assert_uint_eq(find_trace(a, "trace-2", &g, &st), 1);
@@ -403,8 +371,8 @@ START_TEST(a_corrupt_byte_anywhere_in_a_segment_loses_only_its_frame_and_is_repo
 	small_segment();
 	path_of(seg, sizeof(seg), 1, "seg");
 	path_of(idx, sizeof(idx), 1, "idx");
-	orig = slurp(seg, &len);
-	iorig = slurp(idx, &ilen);
+	orig = (uint8_t *)th_slurp_must(seg, &len);
+	iorig = (uint8_t *)th_slurp_must(idx, &ilen);
 	/* 0: the index is used; 1: no index, read-only (scanned); 2: no index,
 	 * read-write (recovered as the open segment: a bad last frame is cut). */
 	for (int mode = 0; mode < 3; mode++) {
@@ -417,10 +385,10 @@ START_TEST(a_corrupt_byte_anywhere_in_a_segment_loses_only_its_frame_and_is_repo
 			arch *a = NULL;
 
 			orig[off] ^= 0x01;
-			spit(seg, orig, len);
+			th_write_file(seg, orig, len);
 			orig[off] ^= 0x01;
 			if (mode == 0)
-				spit(idx, iorig, ilen);
+				th_write_file(idx, iorig, ilen);
 			else
 				unlink(idx);
 			arch_options_default(&o);
@@ -448,10 +416,8 @@ END_TEST
 /* Append @n chunks from a child that exits without arch_close() (a crash). */
 static void crash_after_appends(uint64_t from, uint64_t n)
 {
-	pid_t pid = fork();
-	int status;
+	pid_t pid = th_fork();
 
-	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct cd_err err = {0};
 		struct arch_options o;
@@ -465,8 +431,7 @@ static void crash_after_appends(uint64_t from, uint64_t n)
 				_exit(3);
 		_exit(0);
 	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(th_wait(pid), 0);
 }
 
 START_TEST(a_torn_last_frame_is_cut_on_open_and_appends_continue_after_it)
@@ -523,8 +488,7 @@ START_TEST(kill_9_mid_append_loses_no_acknowledged_frame)
 		FILE *rd;
 
 		ck_assert_int_eq(pipe(fds), 0);
-		pid = fork();
-		ck_assert_int_ge(pid, 0);
+		pid = th_fork();
 		if (pid == 0) {
 			/* The writer: acknowledges each seq on the pipe once durable. */
 			struct arch_options o;
@@ -550,8 +514,7 @@ START_TEST(kill_9_mid_append_loses_no_acknowledged_frame)
 			nacked++;
 		}
 		usleep((useconds_t)(rand() % 3000));
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		th_kill(pid);
 		while (fread(&s, sizeof(s), 1, rd) == 1) {
 			acked[s] = 1;
 			nacked++;

@@ -1,5 +1,5 @@
 /*
- * helpers.h - shared by the chunk stage's test programs: temp directories,
+ * helpers.h - shared by the chunk stage's test programs: counting files,
  * a sample record, and field-by-field record comparison on decoded values.
  */
 #ifndef TEST_CHUNK_HELPERS_H
@@ -13,43 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "th_file.h"
+
 #include "fmt/pipe.h"
 #include "fmt/str.h"
-
-/* A fresh empty directory under TMPDIR (or /tmp); the name is static per call site. */
-static inline void make_tmpdir(char *out, size_t cap)
-{
-	const char *base = getenv("TMPDIR");
-
-	snprintf(out, cap, "%s/clew-chunk-XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(out));
-}
-
-/* rm -r @path (only what the tests create: files and one level of folders). */
-static inline void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d))) {
-		char sub[4096];
-		struct stat st;
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) >= (int)sizeof(sub))
-			continue;
-		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(sub);
-		else
-			unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
 
 /* Files in @dir whose name ends in @suffix (NULL: any regular entry but dot-dirs). */
 static inline int count_files(const char *dir, const char *suffix)

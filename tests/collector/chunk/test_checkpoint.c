@@ -17,7 +17,7 @@ static char path[4200];
 
 static void setup(void)
 {
-	make_tmpdir(dir, sizeof(dir));
+	th_tmpdir(dir, sizeof(dir), NULL, "clew-chunk");
 	snprintf(path, sizeof(path), "%s/checkpoint", dir);
 }
 
@@ -25,7 +25,7 @@ static void teardown(void)
 {
 	chunk__write_budget = -1;
 	chunk__alloc_fail_at = 0;
-	remove_tree(dir);
+	th_remove_tree(dir);
 }
 
 static struct checkpoint *open_cp(void)
@@ -50,26 +50,6 @@ static uint64_t offset_of(struct checkpoint *cp, const char *name)
 
 	ck_assert_int_eq(checkpoint_get(cp, name, &p), 0);
 	return p.offset;
-}
-
-static uint8_t *slurp(size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = malloc(1 << 20);
-
-	ck_assert_ptr_nonnull(f);
-	*len = fread(buf, 1, 1 << 20, f);
-	fclose(f);
-	return buf;
-}
-
-static void spill(const uint8_t *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
-	fclose(f);
 }
 
 START_TEST(a_missing_file_is_an_empty_checkpoint)
@@ -152,7 +132,7 @@ START_TEST(any_flipped_byte_or_truncation_is_reported_and_the_file_kept)
 	set(cp, "/var/log/b.log", 4, 5, 6);
 	ck_assert_int_eq(checkpoint_save(cp, NULL), 0);
 	checkpoint_free(cp);
-	whole = slurp(&len);
+	whole = (uint8_t *)th_slurp_must(path, &len);
 	for (size_t at = 0; at < 2 * len; at++) {
 		struct checkpoint *bad = NULL;
 		size_t n = at < len ? len : at - len;
@@ -160,13 +140,13 @@ START_TEST(any_flipped_byte_or_truncation_is_reported_and_the_file_kept)
 		memcpy(copy, whole, len);
 		if (at < len)
 			copy[at] ^= 0x01;
-		spill(copy, n);
+		th_write_file(path, copy, n);
 		ck_assert_msg(checkpoint_open(&bad, path, &err) == -CD_ECORRUPT, "damage %zu accepted", at);
 		ck_assert_ptr_null(bad);
 		ck_assert_int_eq(err.code, -CD_ECORRUPT);
 		{
 			size_t l2;
-			uint8_t *still = slurp(&l2);
+			uint8_t *still = (uint8_t *)th_slurp_must(path, &l2);
 			ck_assert(l2 == n && memcmp(still, copy, n) == 0); /* left for the operator */
 			free(still);
 		}
@@ -185,7 +165,7 @@ START_TEST(a_full_disk_keeps_the_old_file_and_leaves_no_temp)
 
 	set(cp, "a", 1, 1, 100);
 	ck_assert_int_eq(checkpoint_save(cp, NULL), 0);
-	before = slurp(&lb);
+	before = (uint8_t *)th_slurp_must(path, &lb);
 	set(cp, "a", 1, 1, 200);
 	set(cp, "b", 1, 2, 300);
 	/* the new file: header 12 + two entries of 26 + a 1-byte name + CRC 4 */
@@ -194,7 +174,7 @@ START_TEST(a_full_disk_keeps_the_old_file_and_leaves_no_temp)
 		ck_assert_int_eq(checkpoint_save(cp, &err), -CD_EFULL);
 		ck_assert_int_eq(err.sys_errno, ENOSPC);
 		ck_assert_int_eq(count_files(dir, NULL), 1);
-		after = slurp(&la);
+		after = (uint8_t *)th_slurp_must(path, &la);
 		ck_assert(la == lb && memcmp(after, before, lb) == 0);
 		free(after);
 	}

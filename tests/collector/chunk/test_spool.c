@@ -23,7 +23,7 @@ static char dir[4096];
 
 static void setup(void)
 {
-	make_tmpdir(dir, sizeof(dir));
+	th_tmpdir(dir, sizeof(dir), NULL, "clew-chunk");
 }
 
 static void teardown(void)
@@ -31,7 +31,7 @@ static void teardown(void)
 	chunk__write_budget = -1;
 	chunk__alloc_fail_at = 0;
 	umount2(dir, MNT_DETACH); /* the tmpfs test's, if it failed midway; EINVAL otherwise */
-	remove_tree(dir);
+	th_remove_tree(dir);
 }
 
 /* Chunk @seq holding @n records "t<seq>-<i>" of input 1, ending at offset 1000*seq. */
@@ -105,26 +105,6 @@ static struct spool *open_spool(uint64_t limit)
 static void file_path(char *out, size_t cap, uint64_t seq)
 {
 	snprintf(out, cap, "%s/%016llx.spool", dir, (unsigned long long)seq);
-}
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = malloc(CD_SPOOL_FILE_MAX);
-
-	ck_assert_ptr_nonnull(f);
-	*len = fread(buf, 1, CD_SPOOL_FILE_MAX, f);
-	fclose(f);
-	return buf;
-}
-
-static void write_all(const char *path, const uint8_t *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
-	fclose(f);
 }
 
 START_TEST(crc32c_matches_the_rfc_3720_check_value_on_both_paths)
@@ -244,7 +224,7 @@ START_TEST(the_byte_limit_makes_push_say_full_and_write_nothing)
 	ck_assert_int_eq(spool_push(sp, c, NULL), 0);
 	one = spool_bytes(sp);
 	spool_free(sp);
-	remove_tree(dir);
+	th_remove_tree(dir);
 	mkdir(dir, 0700);
 	chunk_free(c);
 
@@ -350,9 +330,9 @@ static void assert_damage_is_quarantined(void (*damage)(uint8_t *buf, size_t *le
 	struct spool *sp;
 
 	file_path(path, sizeof(path), 2);
-	orig = read_all(path, &len);
+	orig = (uint8_t *)th_slurp_must(path, &len);
 	damage(orig, &len, arg);
-	write_all(path, orig, len);
+	th_write_file(path, orig, len);
 	free(orig);
 	sp = open_spool(0);
 	ck_assert_uint_eq(spool_count(sp), 2);
@@ -414,9 +394,9 @@ START_TEST(flipping_any_byte_of_a_chunk_file_moves_it_to_corrupt)
 		{
 			uint8_t *b;
 			size_t l;
-			b = read_all(to, &l);
+			b = (uint8_t *)th_slurp_must(to, &l);
 			b[at] ^= 0x20;
-			write_all(to, b, l);
+			th_write_file(to, b, l);
 			free(b);
 		}
 	}
@@ -432,13 +412,13 @@ START_TEST(truncating_a_chunk_file_at_every_length_moves_it_to_corrupt)
 	push_three();
 	size = file_size(2);
 	file_path(path, sizeof(path), 2);
-	whole = read_all(path, &size);
+	whole = (uint8_t *)th_slurp_must(path, &size);
 	for (size_t at = 0; at < size; at++) {
 		char moved[4300];
 		assert_damage_is_quarantined(truncate_at, at);
 		snprintf(moved, sizeof(moved), "%s/corrupt/%016llx.spool", dir, 2ull);
 		unlink(moved);
-		write_all(path, whole, size);
+		th_write_file(path, whole, size);
 	}
 	free(whole);
 }
@@ -455,11 +435,11 @@ START_TEST(a_file_with_a_valid_checksum_but_a_wrong_record_count_is_corrupt)
 
 	ck_assert_int_eq(spool_push(sp, c, NULL), 0);
 	file_path(path, sizeof(path), 7);
-	buf = read_all(path, &len);
+	buf = (uint8_t *)th_slurp_must(path, &len);
 	buf[24] = 6; /* record count 5 -> 6, checksum made right again */
 	crc = crc32c(0, buf, len - 4);
 	memcpy(buf + len - 4, &crc, 4);
-	write_all(path, buf, len);
+	th_write_file(path, buf, len);
 	ck_assert_int_eq(spool_load(sp, 7, &back, NULL), -CD_ECORRUPT);
 	ck_assert_ptr_null(back);
 	ck_assert_uint_eq(spool_count(sp), 0);
@@ -477,7 +457,7 @@ START_TEST(temp_files_of_a_crash_mid_write_are_deleted_on_open)
 
 	push_three();
 	snprintf(path, sizeof(path), "%s/.tmp-%016llx.spool", dir, 4ull);
-	write_all(path, (const uint8_t *)"CLWS half a file", 16);
+	th_write_file(path, (const uint8_t *)"CLWS half a file", 16);
 	sp = open_spool(0);
 	ck_assert_uint_eq(spool_count(sp), 3);
 	ck_assert_uint_eq(spool_corrupt_count(sp), 0);

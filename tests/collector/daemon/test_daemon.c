@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "th_proc.h"
 #include "../chunk/helpers.h"
 #include "archive/archive.h"
 #include "cd_limits.h"
@@ -39,10 +40,7 @@ static char tmp[512];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmp, sizeof(tmp), "%s/clewd-test-XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	th_tmpdir(tmp, sizeof(tmp), NULL, "clewd-test");
 }
 
 static void teardown(void)
@@ -50,94 +48,19 @@ static void teardown(void)
 	char sub[600];
 
 	snprintf(sub, sizeof(sub), "%s/logs", tmp);
-	remove_tree(sub);
+	th_remove_tree(sub);
 	snprintf(sub, sizeof(sub), "%s/state/archive", tmp);
-	remove_tree(sub);
+	th_remove_tree(sub);
 	snprintf(sub, sizeof(sub), "%s/state", tmp);
-	remove_tree(sub);
-	remove_tree(tmp);
-}
-
-static const char *clewd_bin(void)
-{
-	const char *b = getenv("CLEWD_BIN");
-
-	ck_assert_msg(b && *b, "CLEWD_BIN is not set");
-	return b;
-}
-
-static void msleep(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
+	th_remove_tree(sub);
+	th_remove_tree(tmp);
 }
 
 /* Start clewd with @args (NULL-terminated, after argv[0]); stdin/stdout/stderr from/to files (NULL: /dev/null). */
 static pid_t spawn(const char *const *args, const char *in, const char *out, const char *err)
 {
-	const char *argv[32];
-	size_t n = 0;
-	pid_t pid;
-
-	argv[n++] = clewd_bin();
-	while (*args && n < 31)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fi = open(in ? in : "/dev/null", O_RDONLY);
-		int fo = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fi < 0 || fo < 0 || fe < 0)
-			_exit(127);
-		dup2(fi, 0);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		execv(argv[0], (char *const *)(void *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Whole file into a malloc'd NUL-terminated buffer. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_ptr_nonnull(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
-}
-
-static void spit(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	fclose(f);
+	return th_spawn_args(th_env_bin("CLEWD_BIN"), args,
+			     &(struct th_io){.in = in, .out = out, .err = err});
 }
 
 /* Run clewd on @input as stdin with @args; return its exit status, stdout in *out. */
@@ -150,10 +73,10 @@ static int run_stdin(const char *const *args, const char *input, size_t len, cha
 	snprintf(in, sizeof(in), "%s/in", tmp);
 	snprintf(o, sizeof(o), "%s/out", tmp);
 	snprintf(e, sizeof(e), "%s/err", tmp);
-	spit(in, input, len);
+	th_write_file(in, input, len);
 	pid = spawn(args, in, o, e);
-	rc = wait_exit(pid);
-	*out = slurp(o, out_len);
+	rc = th_wait(pid);
+	*out = th_slurp_must(o, out_len);
 	return rc;
 }
 
@@ -306,16 +229,16 @@ START_TEST(check_config_reports_the_line_of_a_broken_yaml)
 
 	snprintf(path, sizeof(path), "%s/bad.yaml", tmp);
 	snprintf(err, sizeof(err), "%s/err", tmp);
-	spit(path, yaml, sizeof(yaml) - 1);
-	ck_assert_int_eq(wait_exit(spawn(args, NULL, NULL, err)), 2);
-	e = slurp(err, NULL);
+	th_write_file(path, yaml, sizeof(yaml) - 1);
+	ck_assert_int_eq(th_wait(spawn(args, NULL, NULL, err)), 2);
+	e = th_slurp_must(err, NULL);
 	ck_assert_msg(strstr(e, "bad.yaml:5:"), "no line number in: %s", e);
 	free(e);
 
 	unlink(err);
-	spit(path, unknown, sizeof(unknown) - 1);
-	ck_assert_int_eq(wait_exit(spawn(args, NULL, NULL, err)), 2);
-	e = slurp(err, NULL);
+	th_write_file(path, unknown, sizeof(unknown) - 1);
+	ck_assert_int_eq(th_wait(spawn(args, NULL, NULL, err)), 2);
+	e = th_slurp_must(err, NULL);
 	ck_assert_msg(strstr(e, "bad.yaml:3:1: unknown key outputz"), "got: %s", e);
 	free(e);
 
@@ -324,8 +247,8 @@ START_TEST(check_config_reports_the_line_of_a_broken_yaml)
 		const char *vargs[] = {"--version", NULL};
 		char o[600];
 		snprintf(o, sizeof(o), "%s/out", tmp);
-		ck_assert_int_eq(wait_exit(spawn(vargs, NULL, o, NULL)), 0);
-		e = slurp(o, NULL);
+		ck_assert_int_eq(th_wait(spawn(vargs, NULL, o, NULL)), 0);
+		e = th_slurp_must(o, NULL);
 		ck_assert_ptr_nonnull(strstr(e, "clewd "));
 		free(e);
 	}
@@ -366,14 +289,14 @@ static void writer_main(const struct writer_plan *p)
 			/* logrotate's copytruncate, at a quiet moment: copy, then truncate in place */
 			char *data;
 			size_t dl;
-			msleep(1500);
+			th_msleep(1500);
 			snprintf(rot, sizeof(rot), "%s/logs/app.log.2", tmp);
-			data = slurp(path, &dl);
-			spit(rot, data, dl);
+			data = th_slurp_must(path, &dl);
+			th_write_file(rot, data, dl);
 			free(data);
 			if (ftruncate(fd, 0) < 0)
 				_exit(4);
-			msleep(300);
+			th_msleep(300);
 		}
 		len = snprintf(
 			line, sizeof(line),
@@ -390,9 +313,8 @@ static void writer_main(const struct writer_plan *p)
 
 static pid_t spawn_writer(const struct writer_plan *p)
 {
-	pid_t pid = fork();
+	pid_t pid = th_fork();
 
-	ck_assert_int_ge(pid, 0);
 	if (pid == 0)
 		writer_main(p);
 	return pid;
@@ -477,7 +399,7 @@ static int wait_all(struct tally *t, int secs)
 		distinct = scan_archive(t);
 		if (distinct == t->total)
 			break;
-		msleep(100);
+		th_msleep(100);
 	}
 	return distinct;
 }
@@ -493,7 +415,7 @@ static void make_logs_dir(void)
 static void stop(pid_t pid)
 {
 	kill(pid, SIGTERM);
-	ck_assert_int_eq(wait_exit(pid), 0);
+	ck_assert_int_eq(th_wait(pid), 0);
 }
 
 START_TEST(tail_to_archive_through_rename_rotation_and_copytruncate_keeps_every_record_once)
@@ -508,9 +430,9 @@ START_TEST(tail_to_archive_through_rename_rotation_and_copytruncate_keeps_every_
 	make_logs_dir();
 	snprintf(errlog, sizeof(errlog), "%s/clewd.log", tmp);
 	d = start_tail(errlog);
-	msleep(200);
+	th_msleep(200);
 	w = spawn_writer(&plan);
-	ck_assert_int_eq(wait_exit(w), 0);
+	ck_assert_int_eq(th_wait(w), 0);
 	ck_assert_int_eq(wait_all(&t, 30), t.total);
 	stop(d);
 	ck_assert_int_eq(scan_archive(&t), t.total);
@@ -518,7 +440,7 @@ START_TEST(tail_to_archive_through_rename_rotation_and_copytruncate_keeps_every_
 		dup += t.seen[i] > 1;
 	ck_assert_int_eq(dup, 0);
 	ck_assert_int_eq(t.other, 0);
-	log = slurp(errlog, NULL);
+	log = th_slurp_must(errlog, NULL);
 	ck_assert_msg(strstr(log, "file rotated"), "rotation not seen: %s", log);
 	ck_assert_msg(strstr(log, "file truncated"), "truncation not seen: %s", log);
 	free(log);
@@ -539,12 +461,12 @@ START_TEST(sigterm_mid_stream_then_restart_loses_and_duplicates_nothing)
 	snprintf(errlog, sizeof(errlog), "%s/clewd.log", tmp);
 	d = start_tail(errlog);
 	w = spawn_writer(&plan);
-	msleep(800);
+	th_msleep(800);
 	stop(d);
 	ck_assert_int_lt(scan_archive(&t), t.total); /* really mid-stream */
-	msleep(300);
+	th_msleep(300);
 	d = start_tail(errlog);
-	ck_assert_int_eq(wait_exit(w), 0);
+	ck_assert_int_eq(th_wait(w), 0);
 	ck_assert_int_eq(wait_all(&t, 30), t.total);
 	stop(d);
 	scan_archive(&t);
@@ -568,12 +490,12 @@ START_TEST(kill_9_mid_stream_then_restart_loses_nothing)
 	snprintf(errlog, sizeof(errlog), "%s/clewd.log", tmp);
 	d = start_tail(errlog);
 	w = spawn_writer(&plan);
-	msleep(1000);
+	th_msleep(1000);
 	kill(d, SIGKILL);
-	ck_assert_int_eq(wait_exit(d), 128 + SIGKILL);
-	msleep(200);
+	ck_assert_int_eq(th_wait(d), 128 + SIGKILL);
+	th_msleep(200);
 	d = start_tail(errlog);
-	ck_assert_int_eq(wait_exit(w), 0);
+	ck_assert_int_eq(th_wait(w), 0);
 	ck_assert_int_eq(wait_all(&t, 30), t.total);
 	stop(d);
 	scan_archive(&t);
@@ -594,13 +516,13 @@ static int ops_port(const char *errlog)
 	for (int i = 0; i < 100; i++) {
 		struct stat st;
 		if (stat(errlog, &st) == 0 && st.st_size > 0) {
-			char *log = slurp(errlog, NULL), *p = strstr(log, "(port ");
+			char *log = th_slurp_must(errlog, NULL), *p = strstr(log, "(port ");
 			int port = p ? atoi(p + 6) : 0;
 			free(log);
 			if (port > 0)
 				return port;
 		}
-		msleep(100);
+		th_msleep(100);
 	}
 	ck_abort_msg("clewd did not say where it serves /metrics");
 	return 0;
@@ -634,32 +556,21 @@ static int http_get(int port, const char *path, char **body)
 /* Run promtool check metrics on @text. Return: its exit status; its output in the test log. */
 static int promtool_check(const char *text)
 {
+	static const char *const argv[] = {"promtool", "check", "metrics", NULL};
 	char path[600], out[600];
-	pid_t pid;
 	int st;
 
 	snprintf(path, sizeof(path), "%s/metrics.txt", tmp);
 	snprintf(out, sizeof(out), "%s/promtool.out", tmp);
-	spit(path, text, strlen(text));
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fi = open(path, O_RDONLY), fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fi < 0 || fo < 0)
-			_exit(127);
-		dup2(fi, 0);
-		dup2(fo, 1);
-		dup2(fo, 2);
-		execlp("promtool", "promtool", "check", "metrics", (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		char *o = slurp(out, NULL);
+	th_write_file(path, text, strlen(text));
+	st = th_wait(th_spawn(
+		argv, &(struct th_io){.in = path, .out = out, .err_to_out = true, .search_path = true}));
+	if (st != 0) {
+		char *o = th_slurp_must(out, NULL);
 		fprintf(stderr, "promtool: %s\n", o);
 		free(o);
 	}
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	return st;
 }
 
 /* What ps shows for @pid (/proc/PID/cmdline up to its first NUL). */
@@ -671,7 +582,8 @@ static char *proc_title(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	fd = open(path, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_gt(read(fd, buf, 4095), 0); /* /proc files have no size: slurp() cannot read them */
+	ck_assert_int_gt(read(fd, buf, 4095),
+			 0); /* /proc files have no size: th_slurp_must() cannot read them */
 	close(fd);
 	return buf;
 }
@@ -693,7 +605,7 @@ static void write_config(const char *path, bool with_file_output, bool broken)
 			 tmp, tmp, tmp, with_file_output ? "  - type: file\n    path: " : "",
 			 with_file_output ? tmp : "", with_file_output ? "/out.json\n" : "",
 			 broken ? "  - type: archive\n    retention: forever\n" : "");
-	spit(path, yaml, (size_t)n);
+	th_write_file(path, yaml, (size_t)n);
 }
 
 START_TEST(metrics_pass_promtool_and_health_says_ok)
@@ -712,7 +624,7 @@ START_TEST(metrics_pass_promtool_and_health_says_ok)
 	write_config(conf, false, false);
 	d = spawn(args, NULL, NULL, errlog);
 	port = ops_port(errlog);
-	ck_assert_int_eq(wait_exit(spawn_writer(&plan)), 0);
+	ck_assert_int_eq(th_wait(spawn_writer(&plan)), 0);
 	ck_assert_int_eq(wait_all(&t, 30), t.total);
 
 	ck_assert_int_eq(http_get(port, "/metrics", &body), 200);
@@ -752,12 +664,12 @@ START_TEST(sighup_keeps_the_old_config_when_the_new_is_invalid_and_applies_a_val
 	ck_assert_msg(strncmp(title0, "clewd: config ", 14) == 0 && strstr(title0, conf), "title: %s",
 		      title0);
 	w = spawn_writer(&plan);
-	msleep(500);
+	th_msleep(500);
 
 	write_config(conf, false, true);
 	kill(d, SIGHUP);
-	msleep(500);
-	log = slurp(errlog, NULL);
+	th_msleep(500);
+	log = th_slurp_must(errlog, NULL);
 	ck_assert_msg(strstr(log, "new configuration is invalid") && strstr(log, "clewd.yaml:11:"),
 		      "no reason given: %s", log);
 	free(log);
@@ -768,7 +680,7 @@ START_TEST(sighup_keeps_the_old_config_when_the_new_is_invalid_and_applies_a_val
 
 	write_config(conf, true, false);
 	kill(d, SIGHUP);
-	ck_assert_int_eq(wait_exit(w), 0);
+	ck_assert_int_eq(th_wait(w), 0);
 	ck_assert_int_eq(wait_all(&t, 30), t.total);
 	title1 = proc_title(d);
 	ck_assert_str_ne(title1, title0); /* the hash of the new one */
@@ -778,7 +690,7 @@ START_TEST(sighup_keeps_the_old_config_when_the_new_is_invalid_and_applies_a_val
 	for (int i = 0; i < t.total; i++)
 		dup += t.seen[i] > 1;
 	ck_assert_int_eq(dup, 0);
-	json = slurp(out, NULL);
+	json = th_slurp_must(out, NULL);
 	for (line = strtok(json, "\n"); line; line = strtok(NULL, "\n")) {
 		const char *n = strstr(line, "\"n\":");
 		ck_assert_ptr_nonnull(n);

@@ -12,17 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "th_file.h"
+
 #include "output/lineproto.h"
 
 /* The vectors file (jansson array); the test fails when it cannot be read. */
 static inline json_t *vectors_load(void)
 {
-	const char *dir = getenv("CLEW_CORPORA");
+	const char *dir = th_corpora();
 	char path[4096];
 	json_error_t je;
 	json_t *v;
 
-	ck_assert_msg(dir && *dir, "CLEW_CORPORA is not set");
+	ck_assert_msg(dir, "the outside test corpora are missing");
 	snprintf(path, sizeof(path), "%s/influx-lineprotocol/lp_vectors.json", dir);
 	v = json_load_file(path, 0, &je);
 	ck_assert_msg(v && json_is_array(v), "%s: %s", path, je.text);

@@ -30,6 +30,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "th_proc.h"
 #include "../chunk/helpers.h"
 #include "chunk/record_codec.h"
 #include "fmt/detect.h"
@@ -44,35 +45,16 @@ static const char *const topics[] = {
 	"logs:6",	 "down:6",	  "timeout:6",	    "fmt-json:4",  "fmt-raw:4",
 	"fmt-msgpack:4", "logs-orders:3", "logs-billing:3", "logs-none:1", NULL};
 
-static const char *env_bin(const char *name)
-{
-	const char *b = getenv(name);
-
-	ck_assert_msg(b && *b, "%s is not set", name);
-	return b;
-}
-
-static void msleep(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmp, sizeof(tmp), "%s/clewd-kafka-XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	ck_assert_int_eq(kmock_start(&km, env_bin("KAFKA_MOCK_BIN"), 3, topics), 0);
+	th_tmpdir(tmp, sizeof(tmp), NULL, "clewd-kafka");
+	ck_assert_int_eq(kmock_start(&km, th_env_bin("KAFKA_MOCK_BIN"), 3, topics), 0);
 }
 
 static void teardown(void)
 {
 	ck_assert_int_eq(kmock_stop(&km), 0);
-	remove_tree(tmp);
+	th_remove_tree(tmp);
 }
 
 /* --- clewd and its input ------------------------------------------------- */
@@ -84,49 +66,26 @@ static void teardown(void)
  */
 static pid_t spawn_clewd(const char *const *args, int *in_fd, const char *errlog, bool out_too)
 {
-	const char *argv[32];
-	size_t n = 0;
+	/* a broker may be down for seconds: let the drain at EOF wait for it */
+	static const char *const env[] = {"CLEWD_DRAIN_TIMEOUT=120s", NULL};
 	int p[2] = {-1, -1};
 	pid_t pid;
 
-	argv[n++] = env_bin("CLEWD_BIN");
-	while (*args && n < 31)
-		argv[n++] = *args++;
-	argv[n] = NULL;
+	/* close-on-exec: the child keeps only its stdin copy of the read end */
 	if (in_fd)
-		ck_assert_int_eq(pipe(p), 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fi = in_fd ? p[0] : open("/dev/null", O_RDONLY);
-		int fe = open(errlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		int fo = out_too ? dup(fe) : open("/dev/null", O_WRONLY);
-
-		if (fi < 0 || fe < 0 || fo < 0)
-			_exit(127);
-		dup2(fi, 0);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		if (in_fd)
-			close(p[1]);
-		/* a broker may be down for seconds: let the drain at EOF wait for it */
-		setenv("CLEWD_DRAIN_TIMEOUT", "120s", 1);
-		execv(argv[0], (char *const *)(void *)argv);
-		_exit(127);
-	}
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = th_spawn_args(th_env_bin("CLEWD_BIN"), args,
+			    &(struct th_io){.in_fd = p[0],
+					    .out = out_too ? errlog : NULL,
+					    .out_append = true,
+					    .err = errlog,
+					    .err_to_out = out_too,
+					    .env = env});
 	if (in_fd) {
 		close(p[0]);
 		*in_fd = p[1];
 	}
 	return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /*
@@ -155,9 +114,8 @@ static int gen_line(char *buf, size_t cap, int n, int ntx)
 /* A writer process: records 0 .. @total-1 into @fd, @pace_us apart in groups of 50. */
 static pid_t spawn_writer(int fd, int total, int ntx, long pace_us, int gate_fd, int gate_at)
 {
-	pid_t pid = fork();
+	pid_t pid = th_fork();
 
-	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		char line[512], go;
 
@@ -192,25 +150,17 @@ static int run_clewd(const char *out, const char *input, size_t len, const char 
 	args[n] = NULL;
 	snprintf(errlog, sizeof(errlog), "%s/clewd.log", tmp);
 	pid = spawn_clewd(args, &fd, errlog, false);
-	w = fork();
-	ck_assert_int_ge(w, 0);
+	w = th_fork();
 	if (w == 0) {
 		_exit(write(fd, input, len) == (ssize_t)len ? 0 : 1);
 	}
 	close(fd);
-	ck_assert_int_eq(wait_exit(w), 0);
-	st = wait_exit(pid);
+	ck_assert_int_eq(th_wait(w), 0);
+	st = th_wait(pid);
 	if (st != 0) {
-		char *log = NULL;
-		FILE *f = fopen(errlog, "r");
-		size_t got = 0;
+		char *log = th_slurp_or_empty(errlog, NULL);
 
-		if (f) {
-			log = calloc(1, 65536);
-			got = fread(log, 1, 65535, f);
-			fclose(f);
-		}
-		fprintf(stderr, "clewd exited %d:\n%.*s\n", st, (int)got, log ? log : "");
+		fprintf(stderr, "clewd exited %d:\n%s\n", st, log);
 		free(log);
 	}
 	return st;
@@ -502,32 +452,24 @@ static int broker_down_run(const char *topic, const char *query, char **log_out)
 		kmsgs_free(&m);
 		if (got > 0)
 			break;
-		msleep(100);
+		th_msleep(100);
 	}
 	ck_assert_int_eq(kmock_cmd(&km, "down 2"), 0);
 	/* the writer goes on (it holds the pipe's write end too: a byte, not EOF, wakes it) */
 	ck_assert_int_eq(write(gate[1], "g", 1), 1);
 	close(gate[1]);
-	msleep(3000);
+	th_msleep(3000);
 	ck_assert_int_eq(kmock_cmd(&km, "up 2"), 0);
-	ck_assert_int_eq(wait_exit(w), 0);
-	ck_assert_int_eq(wait_exit(d), 0); /* stdin at EOF: exits once everything is acknowledged */
+	ck_assert_int_eq(th_wait(w), 0);
+	ck_assert_int_eq(th_wait(d), 0); /* stdin at EOF: exits once everything is acknowledged */
 	consume_all(topic, &m);
 	check_stream(&m, &t, NTX, false);
 	ck_assert_msg(t.missed == 0, "%d of %d records lost", t.missed, TOTAL);
 	dup = t.dup;
 	kmsgs_free(&m);
 	free(t.seen);
-	if (log_out) {
-		size_t n;
-		*log_out = NULL;
-		FILE *f = fopen(errlog, "r");
-		ck_assert_ptr_nonnull(f);
-		*log_out = calloc(1, 1 << 20);
-		n = fread(*log_out, 1, (1 << 20) - 1, f);
-		(*log_out)[n] = '\0';
-		fclose(f);
-	}
+	if (log_out)
+		*log_out = th_slurp_must(errlog, NULL);
 	return dup;
 }
 
@@ -723,7 +665,6 @@ START_TEST(a_templated_topic_and_another_key_field)
 	static const char *const want_topic[] = {"logs-orders", "logs-billing", "logs-none"};
 	static const size_t want_n[] = {2, 1, 1};
 	char yaml[1024], yamlpath[600];
-	FILE *f;
 
 	/* from a YAML file: the outputs of -o would replace it */
 	snprintf(yamlpath, sizeof(yamlpath), "%s/clewd.yaml", tmp);
@@ -737,10 +678,7 @@ START_TEST(a_templated_topic_and_another_key_field)
 		 "    properties:\n"
 		 "      linger.ms: 1\n",
 		 km.bootstrap);
-	f = fopen(yamlpath, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(yaml, f);
-	fclose(f);
+	th_write_text(yamlpath, yaml);
 	{
 		const char *args[] = {"-c", yamlpath, "-i", "stdin", NULL};
 		char errlog[600];
@@ -751,7 +689,7 @@ START_TEST(a_templated_topic_and_another_key_field)
 		d = spawn_clewd(args, &fd, errlog, false);
 		ck_assert(write(fd, input, sizeof(input) - 1) == (ssize_t)(sizeof(input) - 1));
 		close(fd);
-		ck_assert_int_eq(wait_exit(d), 0);
+		ck_assert_int_eq(th_wait(d), 0);
 	}
 	for (size_t t = 0; t < 3; t++) {
 		struct kmsgs m;
@@ -780,8 +718,7 @@ static int check_config(const char *yaml, const char *uri, char **out)
 {
 	char path[600], log[600];
 	const char *args[8];
-	size_t n = 0, got;
-	FILE *f;
+	size_t n = 0;
 	pid_t d;
 	int st;
 
@@ -789,10 +726,7 @@ static int check_config(const char *yaml, const char *uri, char **out)
 	snprintf(log, sizeof(log), "%s/check.log", tmp);
 	unlink(log);
 	if (yaml) {
-		f = fopen(path, "w");
-		ck_assert_ptr_nonnull(f);
-		fputs(yaml, f);
-		fclose(f);
+		th_write_text(path, yaml);
 		args[n++] = "-c";
 		args[n++] = path;
 	} else {
@@ -804,13 +738,8 @@ static int check_config(const char *yaml, const char *uri, char **out)
 	args[n++] = "--check-config";
 	args[n] = NULL;
 	d = spawn_clewd(args, NULL, log, true);
-	st = wait_exit(d);
-	f = fopen(log, "r");
-	*out = calloc(1, 65536);
-	got = f ? fread(*out, 1, 65535, f) : 0;
-	(*out)[got] = '\0';
-	if (f)
-		fclose(f);
+	st = th_wait(d);
+	*out = th_slurp_or_empty(log, NULL);
 	return st;
 }
 

@@ -27,38 +27,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../chunk/helpers.h"
+#include "th_file.h"
+#include "th_proc.h"
 
 static char tmp[512];
 
-/* Processes started by the test and not yet reaped: killed at exit, even when an assertion failed. */
-static pid_t spawned[64];
-static unsigned nspawned;
-
-static inline void forget_pid(pid_t pid)
-{
-	for (unsigned i = 0; i < nspawned; i++)
-		if (spawned[i] == pid)
-			spawned[i] = spawned[--nspawned];
-}
-
 static inline void ls_teardown(void)
 {
-	char sub[600];
-
 	/* a failed assertion exits the test's process: stop what it started (by PID) */
-	for (unsigned i = 0; i < nspawned; i++) {
-		kill(spawned[i], SIGKILL);
-		waitpid(spawned[i], NULL, 0);
-	}
-	nspawned = 0;
+	th_kill_spawned();
 	if (!tmp[0])
 		return;
-	snprintf(sub, sizeof(sub), "%s/state", tmp);
-	remove_tree(sub);
-	snprintf(sub, sizeof(sub), "%s/redis", tmp);
-	remove_tree(sub);
-	remove_tree(tmp);
+	th_remove_tree(tmp);
 	tmp[0] = '\0';
 }
 
@@ -72,67 +52,25 @@ static char suite_dir[400];
 
 static inline void ls_suite_setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(suite_dir, sizeof(suite_dir), "%s/clewd-ls-XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(suite_dir));
+	th_tmpdir(suite_dir, sizeof(suite_dir), NULL, "clewd-ls");
 }
 
 static inline void ls_suite_teardown(void)
 {
-	remove_tree(suite_dir);
+	th_remove_tree(suite_dir);
 }
 
 static inline void ls_setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "%s/t-XXXXXX", suite_dir);
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	th_tmpdir(tmp, sizeof(tmp), suite_dir, "t");
 	signal(SIGPIPE, SIG_IGN);
 	atexit(ls_teardown); /* Check runs each test in a child that exits on a failure */
-}
-
-static inline void msleep(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static inline const char *env_bin(const char *name)
-{
-	const char *b = getenv(name);
-
-	ck_assert_msg(b && *b, "%s is not set", name);
-	return b;
 }
 
 /* tmp/NAME into @buf (600 bytes). */
 static inline char *tpath(char *buf, const char *name)
 {
 	snprintf(buf, 600, "%s/%s", tmp, name);
-	return buf;
-}
-
-/* Whole file, NUL-terminated (NULL if it does not exist). */
-static inline char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
 	return buf;
 }
 
@@ -143,60 +81,13 @@ static inline char *slurp(const char *path, size_t *len)
  */
 static inline pid_t spawn(const char *const *argv, int in_fd, const char *log, const char *const *env)
 {
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fi = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
-		int fo = open(log ? log : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fi < 0 || fo < 0)
-			_exit(127);
-		dup2(fi, 0);
-		dup2(fo, 1);
-		dup2(fo, 2);
-		for (int fd = 3; fd < 256; fd++)
-			close(fd);
-		for (; env && *env; env++)
-			putenv((char *)(uintptr_t)*env);
-		signal(SIGPIPE, SIG_DFL);
-		execv(argv[0], (char *const *)(uintptr_t)argv);
-		_exit(127);
-	}
-	if (nspawned < sizeof(spawned) / sizeof(spawned[0]))
-		spawned[nspawned++] = pid;
-	return pid;
-}
-
-static inline int wait_exit(pid_t pid)
-{
-	int st;
-
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	forget_pid(pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* Exit status of @pid if it exited within @secs (0: now), else -1 (still running). */
-static inline int wait_exit_for(pid_t pid, int secs)
-{
-	for (int i = 0;; i++) {
-		int st;
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		ck_assert_int_ge(r, 0);
-		if (r == pid) {
-			forget_pid(pid);
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		}
-		if (i >= secs * 20)
-			return -1;
-		msleep(50);
-	}
-}
-
-static inline int stop(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	return wait_exit(pid);
+	return th_spawn(argv, &(struct th_io){.in_fd = in_fd,
+					      .out = log,
+					      .out_append = true,
+					      .err_to_out = true,
+					      .close_fds = true,
+					      .sigpipe_default = true,
+					      .env = env});
 }
 
 /* --- the input ----------------------------------------------------------------- */
@@ -262,9 +153,8 @@ static inline void write_input(const char *path, int total)
  */
 static inline pid_t spawn_writer(int fd, int total, int per_burst, long pause_ms)
 {
-	pid_t pid = fork();
+	pid_t pid = th_fork();
 
-	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		char line[256];
 		for (int n = 0; n < total; n++) {
@@ -272,13 +162,11 @@ static inline pid_t spawn_writer(int fd, int total, int per_burst, long pause_ms
 			if (write(fd, line, (size_t)len) != len)
 				_exit(1);
 			if (per_burst && (n + 1) % per_burst == 0)
-				msleep(pause_ms);
+				th_msleep(pause_ms);
 		}
 		close(fd);
 		_exit(0);
 	}
-	if (nspawned < sizeof(spawned) / sizeof(spawned[0]))
-		spawned[nspawned++] = pid;
 	return pid;
 }
 
@@ -297,7 +185,7 @@ static inline pid_t spawn_clewd(const char *uri, int in_fd, const char *const *e
 	const char *argv[24];
 	size_t n = 0;
 
-	argv[n++] = env_bin("CLEWD_BIN");
+	argv[n++] = th_env_bin("CLEWD_BIN");
 	argv[n++] = "-s";
 	argv[n++] = tpath(state, "state");
 	argv[n++] = "-i";
@@ -326,7 +214,7 @@ static inline pid_t spawn_clewd_file(const char *uri, const char *input, const c
 static inline int log_count(const char *needle)
 {
 	char path[600];
-	char *log = slurp(tpath(path, "clewd.log"), NULL), *p;
+	char *log = th_slurp(tpath(path, "clewd.log"), NULL), *p;
 	int n = 0;
 
 	if (!log)
@@ -341,7 +229,7 @@ static inline int log_count(const char *needle)
 static inline long log_attr(const char *msg, const char *key)
 {
 	char path[600], want[128];
-	char *log = slurp(tpath(path, "clewd.log"), NULL), *line, *p;
+	char *log = th_slurp(tpath(path, "clewd.log"), NULL), *line, *p;
 	long v = -1;
 
 	if (!log)
@@ -364,12 +252,12 @@ static inline long log_attr(const char *msg, const char *key)
 static inline int check_config(const char *uri, char **out)
 {
 	char log[600];
-	const char *argv[] = {env_bin("CLEWD_BIN"), "-i", "stdin", "-o", uri, "--check-config", NULL};
+	const char *argv[] = {th_env_bin("CLEWD_BIN"), "-i", "stdin", "-o", uri, "--check-config", NULL};
 	int rc;
 
 	unlink(tpath(log, "check.log"));
-	rc = wait_exit(spawn(argv, -1, log, NULL));
-	*out = slurp(log, NULL);
+	rc = th_wait(spawn(argv, -1, log, NULL));
+	*out = th_slurp(log, NULL);
 	return rc;
 }
 
@@ -412,7 +300,7 @@ static inline bool read_report(const char *path, struct ls_report *r)
 		      LS_FIELD(n_min),
 		      LS_FIELD(n_max),
 		      LS_FIELD(traces)};
-	char *s = slurp(path, NULL), *line, *save = NULL;
+	char *s = th_slurp(path, NULL), *line, *save = NULL;
 
 	memset(r, 0, sizeof(*r));
 	if (!s)
@@ -459,7 +347,7 @@ static inline void receiver_start(struct receiver *rv, const char *mode, unsigne
 	tpath(portfile, "port");
 	unlink(portfile);
 	snprintf(portarg, sizeof(portarg), "%u", port);
-	argv[n++] = env_bin("LS_RECEIVER_BIN");
+	argv[n++] = th_env_bin("LS_RECEIVER_BIN");
 	argv[n++] = mode;
 	argv[n++] = "--port";
 	argv[n++] = portarg;
@@ -473,9 +361,9 @@ static inline void receiver_start(struct receiver *rv, const char *mode, unsigne
 		argv[n++] = *extra;
 	argv[n] = NULL;
 	rv->pid = spawn(argv, -1, tpath(log, "receiver.log"), NULL);
-	for (int i = 0; i < 600 && !(s = slurp(portfile, NULL)); i++) {
-		ck_assert_int_eq(wait_exit_for(rv->pid, 0), -1); /* still alive */
-		msleep(50);
+	for (int i = 0; i < 600 && !(s = th_slurp(portfile, NULL)); i++) {
+		ck_assert_int_eq(th_wait_for(rv->pid, 0), -1); /* still alive */
+		th_msleep(50);
 	}
 	ck_assert_msg(s, "the receiver did not start listening");
 	rv->port = (unsigned)strtoul(s, NULL, 10);
@@ -486,7 +374,7 @@ static inline void receiver_start(struct receiver *rv, const char *mode, unsigne
 /* Stop the receiver (SIGTERM: it finishes reading, writes its report) and read its report. */
 static inline void receiver_stop(struct receiver *rv, struct ls_report *r)
 {
-	ck_assert_int_eq(stop(rv->pid), 0);
+	ck_assert_int_eq(th_stop(rv->pid), 0);
 	ck_assert(read_report(rv->report, r));
 }
 
@@ -496,7 +384,7 @@ static inline bool receiver_wait(struct receiver *rv, long events, int secs, str
 	for (int i = 0; i < secs * 20; i++) {
 		if (read_report(rv->report, r) && r->events >= events)
 			return true;
-		msleep(50);
+		th_msleep(50);
 	}
 	return false;
 }
@@ -527,7 +415,7 @@ static inline void assert_complete(const struct ls_report *r, int total)
 static inline long tally_events(const char *path, int total, int *seen)
 {
 	static const char *const need[] = {"@timestamp", "@version", "message", "host", "service", "trace"};
-	char *s = slurp(path, NULL), *line, *save = NULL, *last_nl;
+	char *s = th_slurp(path, NULL), *line, *save = NULL, *last_nl;
 	long lines = 0;
 
 	if (!s)

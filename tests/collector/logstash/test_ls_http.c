@@ -18,7 +18,7 @@ START_TEST(http_every_event_arrives_in_ndjson_batches)
 	receiver_start(&rv, "http", 0, "1", NULL);
 	write_input(tpath(input, "input"), total);
 	snprintf(uri, sizeof(uri), "logstash+http://127.0.0.1:%u/ingest", rv.port);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);
 	ck_assert_int_eq(r.events, total);
@@ -45,7 +45,7 @@ START_TEST(http_gzip_bodies_with_basic_auth_are_accepted)
 	/* the password percent-encoded in the URI, as URIs require */
 	snprintf(uri, sizeof(uri), "logstash+http://clew:s3cr%%20et@127.0.0.1:%u/?gzip=true&gzip_level=6",
 		 rv.port);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);
 	ck_assert_int_eq(r.auth_failures, 0);
@@ -67,9 +67,9 @@ START_TEST(http_a_wrong_bearer_token_is_rejected_and_the_right_one_accepted)
 	write_input(tpath(input, "input"), total);
 	/* a wrong token is a 401: not retried forever, given up and counted, clewd still exits 0 */
 	snprintf(uri, sizeof(uri), "logstash+http://127.0.0.1:%u/?token=wrong", rv.port);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	for (int i = 0; i < 600 && (!read_report(rv.report, &r) || r.rejected_events < total); i++)
-		msleep(50); /* the report trails the answers by up to 50 ms */
+		th_msleep(50); /* the report trails the answers by up to 50 ms */
 	ck_assert_int_ge(r.auth_failures, 1);
 	ck_assert_int_eq(r.events, 0);
 	ck_assert_int_eq(r.rejected_events, total);
@@ -78,7 +78,7 @@ START_TEST(http_a_wrong_bearer_token_is_rejected_and_the_right_one_accepted)
 	ck_assert_int_ge(log_count("HTTP 401"), 1);
 
 	snprintf(uri, sizeof(uri), "logstash+http://127.0.0.1:%u/?token=tok-123", rv.port);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);
 	ck_assert_int_eq(r.events, total);
@@ -97,7 +97,7 @@ static void retried_until_accepted(const char *fail, int nfail)
 	receiver_start(&rv, "http", 0, "1", opts);
 	write_input(tpath(input, "input"), total);
 	snprintf(uri, sizeof(uri), "logstash+http://127.0.0.1:%u/", rv.port);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);
 	ck_assert_int_eq(r.n_dups, 0); /* the refused requests' events were not taken */
@@ -138,8 +138,8 @@ START_TEST(http_a_400_batch_is_given_up_counted_and_clewd_goes_on)
 	close(pfd[1]);
 	d = spawn_clewd(uri, pfd[0], NULL);
 	close(pfd[0]);
-	ck_assert_int_eq(wait_exit(w), 0);
-	ck_assert_int_eq(wait_exit_for(d, 120), 0); /* not stalled by the poison batch */
+	ck_assert_int_eq(th_wait(w), 0);
+	ck_assert_int_eq(th_wait_for(d, 120000), 0); /* not stalled by the poison batch */
 	receiver_stop(&rv, &r);
 	ck_assert_int_eq(r.failed_requests, 1);
 	ck_assert_int_gt(r.rejected_events, 0);
@@ -175,11 +175,11 @@ START_TEST(http_receiver_killed_mid_stream_and_restarted_loses_nothing)
 	close(pfd[0]);
 	ck_assert(receiver_wait(&rv1, 1500, 60, &r1));
 	kill(rv1.pid, SIGKILL);
-	ck_assert_int_eq(wait_exit(rv1.pid), 128 + SIGKILL);
-	msleep(700);
+	ck_assert_int_eq(th_wait(rv1.pid), 128 + SIGKILL);
+	th_msleep(700);
 	receiver_start(&rv2, "http", rv1.port, "2", NULL);
-	ck_assert_int_eq(wait_exit(w), 0);
-	ck_assert_int_eq(wait_exit_for(d, 120), 0);
+	ck_assert_int_eq(th_wait(w), 0);
+	ck_assert_int_eq(th_wait_for(d, 120000), 0);
 	receiver_stop(&rv2, &r2);
 
 	/* what the first receiver answered 200 to is in its events file (flushed before the answer) */

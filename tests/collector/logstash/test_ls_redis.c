@@ -19,23 +19,6 @@ struct redis {
 	unsigned port; /* where it listens */
 };
 
-/* A port that was free a moment ago (the kernel's choice for port 0). */
-static unsigned free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(fd, 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 /* A connection to @rs (authenticated with @password when not NULL), or NULL while it is not up. */
 static redisContext *redis_conn(const struct redis *rs, const char *password)
 {
@@ -73,9 +56,9 @@ static void redis_start(struct redis *rs, unsigned port, const char *password, c
 	size_t n = 0;
 
 	mkdir(tpath(dir, "redis"), 0700);
-	rs->port = port ? port : free_port();
+	rs->port = port ? port : th_free_port();
 	snprintf(portarg, sizeof(portarg), "%u", rs->port);
-	argv[n++] = env_bin("REDIS_SERVER_BIN");
+	argv[n++] = th_env_bin("REDIS_SERVER_BIN");
 	argv[n++] = "--port";
 	argv[n++] = portarg;
 	argv[n++] = "--bind";
@@ -95,8 +78,8 @@ static void redis_start(struct redis *rs, unsigned port, const char *password, c
 	argv[n] = NULL;
 	rs->pid = spawn(argv, -1, tpath(log, "redis.log"), NULL);
 	for (int i = 0; i < 600 && !(c = redis_conn(rs, password)); i++) {
-		ck_assert_int_eq(wait_exit_for(rs->pid, 0), -1); /* still alive */
-		msleep(50);
+		ck_assert_int_eq(th_wait_for(rs->pid, 0), -1); /* still alive */
+		th_msleep(50);
 	}
 	ck_assert_msg(c, "redis-server did not start");
 	redisFree(c);
@@ -169,7 +152,7 @@ START_TEST(redis_every_event_is_pushed_onto_the_list_once)
 	redis_start(&rs, 0, NULL, NULL);
 	write_input(tpath(input, "input"), total);
 	snprintf(uri, sizeof(uri), "logstash+redis://127.0.0.1:%u/clew?batch_events=700", rs.port);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	c = redis_conn(&rs, NULL);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(redis_int(c, "LLEN", "clew"), total);
@@ -180,7 +163,7 @@ START_TEST(redis_every_event_is_pushed_onto_the_list_once)
 	ck_assert_int_eq(log_attr("logstash output closed", "events"), total);
 	ck_assert_int_eq(log_attr("logstash output closed", "refused"), 0);
 	redisFree(c);
-	ck_assert_int_eq(stop(rs.pid), 0);
+	ck_assert_int_eq(th_stop(rs.pid), 0);
 	free(seen);
 }
 END_TEST
@@ -207,16 +190,16 @@ START_TEST(redis_a_list_at_max_list_length_is_refused_until_drained)
 		 rs.port, cap);
 	d = spawn_clewd_file(uri, input, NULL);
 	for (int i = 0; i < 600 && !log_count("max_list_length is 50"); i++)
-		msleep(50);
+		th_msleep(50);
 	ck_assert_int_ge(log_count("max_list_length is 50"), 1);
 	/* refused, not pushed: the list is as we left it, clewd waits */
 	ck_assert_int_eq(redis_int(c, "LLEN", "clew"), cap);
-	ck_assert_int_eq(wait_exit_for(d, 0), -1);
+	ck_assert_int_eq(th_wait_for(d, 0), -1);
 	/* drain it as Logstash would, until clewd has delivered everything and exited */
 	for (int i = 0; i < 2400 && rc < 0; i++) {
 		pop_all(c, "clew", total, seen, &others);
-		rc = wait_exit_for(d, 0);
-		msleep(50);
+		rc = th_wait_for(d, 0);
+		th_msleep(50);
 	}
 	ck_assert_int_eq(rc, 0);
 	pop_all(c, "clew", total, seen, &others);
@@ -226,7 +209,7 @@ START_TEST(redis_a_list_at_max_list_length_is_refused_until_drained)
 	ck_assert_int_ge(log_attr("logstash output closed", "refused"), 1);
 	ck_assert_int_eq(log_attr("logstash output closed", "events"), total);
 	redisFree(c);
-	ck_assert_int_eq(stop(rs.pid), 0);
+	ck_assert_int_eq(th_stop(rs.pid), 0);
 	free(seen);
 }
 END_TEST
@@ -242,7 +225,7 @@ START_TEST(redis_password_and_database_are_used)
 	redis_start(&rs, 0, "pw-secret", NULL);
 	write_input(tpath(input, "input"), total);
 	snprintf(uri, sizeof(uri), "logstash+redis://:pw-secret@127.0.0.1:%u/clew?db=3", rs.port);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	c = redis_conn(&rs, "pw-secret");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_int_eq(redis_int(c, "LLEN", "clew"), 0); /* not in database 0 */
@@ -259,13 +242,13 @@ START_TEST(redis_password_and_database_are_used)
 		snprintf(uri, sizeof(uri), "logstash+redis://:wrong@127.0.0.1:%u/other", rs.port);
 		d = spawn_clewd_file(uri, input, NULL);
 		for (int i = 0; i < 600 && !log_count("AUTH/SELECT"); i++)
-			msleep(50);
+			th_msleep(50);
 		ck_assert_int_ge(log_count("AUTH/SELECT"), 1);
-		ck_assert_int_eq(wait_exit_for(d, 0), -1);
+		ck_assert_int_eq(th_wait_for(d, 0), -1);
 		kill(d, SIGKILL);
-		ck_assert_int_eq(wait_exit(d), 128 + SIGKILL);
+		ck_assert_int_eq(th_wait(d), 128 + SIGKILL);
 	}
-	ck_assert_int_eq(stop(rs.pid), 0);
+	ck_assert_int_eq(th_stop(rs.pid), 0);
 }
 END_TEST
 
@@ -291,14 +274,14 @@ START_TEST(redis_stopped_mid_stream_and_restarted_loses_nothing)
 	c = redis_conn(&rs, NULL);
 	ck_assert_ptr_nonnull(c);
 	for (int i = 0; i < 1200 && (len = redis_int(c, "LLEN", "clew")) < 1500; i++)
-		msleep(50);
+		th_msleep(50);
 	ck_assert_int_ge(len, 1500);
 	redisFree(c);
-	ck_assert_int_eq(stop(rs.pid), 0); /* what Redis acknowledged is in its append-only file */
-	msleep(700);
+	ck_assert_int_eq(th_stop(rs.pid), 0); /* what Redis acknowledged is in its append-only file */
+	th_msleep(700);
 	redis_start(&rs, rs.port, NULL, aof);
-	ck_assert_int_eq(wait_exit(w), 0);
-	ck_assert_int_eq(wait_exit_for(d, 120), 0);
+	ck_assert_int_eq(th_wait(w), 0);
+	ck_assert_int_eq(th_wait_for(d, 120000), 0);
 	c = redis_conn(&rs, NULL);
 	ck_assert_ptr_nonnull(c);
 	pop_all(c, "clew", total, seen, &others);
@@ -309,7 +292,7 @@ START_TEST(redis_stopped_mid_stream_and_restarted_loses_nothing)
 	fprintf(stderr, "redis restart: %d of %d events pushed twice\n", dups, total);
 	ck_assert_int_ge(log_count("logstash output: connected"), 2);
 	redisFree(c);
-	ck_assert_int_eq(stop(rs.pid), 0);
+	ck_assert_int_eq(th_stop(rs.pid), 0);
 	free(seen);
 }
 END_TEST

@@ -21,7 +21,7 @@ START_TEST(tcp_every_event_arrives_once_as_logstash_json)
 	receiver_start(&rv, "tcp", 0, "1", NULL);
 	write_input(tpath(input, "input"), total);
 	snprintf(uri, sizeof(uri), "logstash+tcp://127.0.0.1:%u", rv.port);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	/* clewd acknowledged everything: the receiver has it all (and reads it before it stops) */
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);
@@ -55,10 +55,10 @@ START_TEST(tcp_receiver_stopped_mid_stream_and_restarted_loses_nothing)
 	ck_assert(receiver_wait(&rv1, 1500, 60, &r1));
 	receiver_stop(&rv1, &r1);	    /* like a Logstash shutting down: FIN, reads to our EOF */
 	ck_assert_int_lt(r1.events, total); /* really mid-stream */
-	msleep(700);			    /* clewd finds nobody listening and backs off */
+	th_msleep(700);			    /* clewd finds nobody listening and backs off */
 	receiver_start(&rv2, "tcp", rv1.port, "2", NULL);
-	ck_assert_int_eq(wait_exit(w), 0);
-	ck_assert_int_eq(wait_exit_for(d, 120), 0); /* stdin ended, everything acknowledged */
+	ck_assert_int_eq(th_wait(w), 0);
+	ck_assert_int_eq(th_wait_for(d, 120000), 0); /* stdin ended, everything acknowledged */
 	receiver_stop(&rv2, &r2);
 	ck_assert_int_eq(r1.bad_json + r2.bad_json, 0);
 	ck_assert_int_eq(r1.missing + r2.missing, 0);
@@ -95,11 +95,11 @@ START_TEST(tcp_peer_absent_at_start_is_retried_until_it_listens)
 	snprintf(uri, sizeof(uri), "logstash+tcp://127.0.0.1:%u", port);
 	d = spawn_clewd_file(uri, input, NULL);
 	for (int i = 0; i < 600 && !log_count("output not ready: retrying"); i++)
-		msleep(50);
+		th_msleep(50);
 	ck_assert_int_ge(log_count("output not ready: retrying"), 1);
-	ck_assert_int_eq(wait_exit_for(d, 0), -1); /* still waiting, not given up */
+	ck_assert_int_eq(th_wait_for(d, 0), -1); /* still waiting, not given up */
 	receiver_start(&rv, "tcp", port, "1", NULL);
-	ck_assert_int_eq(wait_exit_for(d, 120), 0);
+	ck_assert_int_eq(th_wait_for(d, 120000), 0);
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);
 	ck_assert_int_eq(r.n_dups, 0); /* nothing was written before the peer was there */
@@ -156,7 +156,8 @@ static pid_t spawn_clewd_tail(const char *uri)
 {
 	static char state[600], glob[700], log[600];
 	char logs[600];
-	const char *argv[] = {env_bin("CLEWD_BIN"), "-s", tpath(state, "state"), "-i", glob, "-o", uri, NULL};
+	const char *argv[] = {
+		th_env_bin("CLEWD_BIN"), "-s", tpath(state, "state"), "-i", glob, "-o", uri, NULL};
 
 	snprintf(glob, sizeof(glob), "tail:%s/*.log", tpath(logs, "logs"));
 	return spawn(argv, -1, tpath(log, "clewd.log"), clewd_env);
@@ -182,19 +183,19 @@ START_TEST(tcp_peer_down_spills_to_the_spool_and_a_restart_then_its_return_deliv
 
 	d = spawn_clewd_tail(uri);
 	for (int i = 0; i < 1200 && (spooled = spool_files()) < 4; i++)
-		msleep(50);
+		th_msleep(50);
 	ck_assert_msg(spooled >= 4, "nothing spooled while the peer was down (%d files)", spooled);
 	/* SIGTERM with the peer still down: what is in memory goes to the spool too, exit 0 */
-	ck_assert_int_eq(stop(d), 0);
+	ck_assert_int_eq(th_stop(d), 0);
 	ck_assert_int_ge(log_count("wait in its spool"), 1);
 	spooled = spool_files();
 	fprintf(stderr, "spool: %d chunk files after the stop\n", spooled);
 
 	d = spawn_clewd_tail(uri);
-	msleep(500); /* the restarted clewd finds the peer still down: backoff */
+	th_msleep(500); /* the restarted clewd finds the peer still down: backoff */
 	receiver_start(&rv, "tcp", port, "1", NULL);
 	ck_assert_msg(receiver_wait(&rv, total, 180, &r), "only %ld of %d events arrived", r.events, total);
-	ck_assert_int_eq(stop(d), 0);
+	ck_assert_int_eq(th_stop(d), 0);
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);
 	/* a clean stop with the peer down spools, it does not re-read: no duplicates */

@@ -33,8 +33,8 @@ START_TEST(udp_every_event_arrives_in_a_datagram_of_its_own)
 	close(pfd[1]);
 	d = spawn_clewd(uri, pfd[0], NULL);
 	close(pfd[0]);
-	ck_assert_int_eq(wait_exit(w), 0);
-	ck_assert_int_eq(wait_exit_for(d, 120), 0);
+	ck_assert_int_eq(th_wait(w), 0);
+	ck_assert_int_eq(th_wait_for(d, 120000), 0);
 	ck_assert(receiver_wait(&rv, total, 30, &r));
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);
@@ -49,7 +49,7 @@ END_TEST
 /* The truncated event of the events file with (@with_n) or without an attribute n (a new reference). */
 static json_t *truncated_event(const char *path, bool with_n)
 {
-	char *s = slurp(path, NULL), *line, *save = NULL;
+	char *s = th_slurp(path, NULL), *line, *save = NULL;
 	json_t *found = NULL;
 
 	ck_assert_ptr_nonnull(s);
@@ -93,7 +93,7 @@ START_TEST(udp_an_oversize_event_is_cut_to_valid_json_flagged_and_counted)
 	}
 	fclose(f);
 	snprintf(uri, sizeof(uri), "logstash+udp://127.0.0.1:%u?max_datagram=%d", rv.port, max);
-	ck_assert_int_eq(wait_exit_for(spawn_clewd_file(uri, input, NULL), 120), 0);
+	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
 	ck_assert(receiver_wait(&rv, total, 30, &r));
 	receiver_stop(&rv, &r);
 	ck_assert_int_eq(r.events, total);
@@ -103,7 +103,7 @@ START_TEST(udp_an_oversize_event_is_cut_to_valid_json_flagged_and_counted)
 	ck_assert_int_eq(log_attr("logstash output closed", "truncated"), 2);
 
 	/* no datagram over the limit */
-	events = slurp(rv.events, NULL);
+	events = th_slurp(rv.events, NULL);
 	for (l = strtok_r(events, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 		ck_assert_uint_le(strlen(l), (size_t)max);
 	free(events);
@@ -154,11 +154,11 @@ START_TEST(udp_a_closed_port_is_retried_until_a_receiver_listens)
 	snprintf(uri, sizeof(uri), "logstash+udp://127.0.0.1:%u", port);
 	d = spawn_clewd_file(uri, input, NULL);
 	for (int i = 0; i < 600 && !log_count("Connection refused"); i++)
-		msleep(50);
+		th_msleep(50);
 	ck_assert_int_ge(log_count("Connection refused"), 1);
-	ck_assert_int_eq(wait_exit_for(d, 0), -1);
+	ck_assert_int_eq(th_wait_for(d, 0), -1);
 	receiver_start(&rv, "udp", port, "1", NULL);
-	ck_assert_int_eq(wait_exit_for(d, 120), 0);
+	ck_assert_int_eq(th_wait_for(d, 120000), 0);
 	ck_assert(receiver_wait(&rv, total, 30, &r));
 	receiver_stop(&rv, &r);
 	assert_complete(&r, total);

@@ -4,9 +4,8 @@
  * from its own log, its records read back from its stdout (JSON lines,
  * parsed independently with jansson), and plain socket clients.
  *
- * Nothing here asserts on time: waits poll until the condition holds,
- * failing only when clewd has exited or after a generous bound (a hung
- * test should say why rather than be killed by the Check timeout).
+ * Waits poll with a bound against hangs, not a check of speed
+ * (th_clewd.h); the process and file helpers are the shared th_* ones.
  */
 #ifndef TEST_NET_HARNESS_H
 #define TEST_NET_HARNESS_H
@@ -30,45 +29,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../chunk/helpers.h"
-
-/* Longest any wait polls before it gives up (seconds): a bound against hangs, not a check of speed. */
-#define WAIT_BOUND_S 120
+#include "th_clewd.h"
+#include "th_file.h"
+#include "th_proc.h"
 
 static char tmp[512];
 
 static inline void net_setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmp, sizeof(tmp), "%s/clewd-net-XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	th_tmpdir(tmp, sizeof(tmp), NULL, "clewd-net");
 	signal(SIGPIPE, SIG_IGN);
 }
 
 static inline void net_teardown(void)
 {
-	char sub[600];
-
-	snprintf(sub, sizeof(sub), "%s/state", tmp);
-	remove_tree(sub);
-	remove_tree(tmp);
-}
-
-static inline void msleep(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static inline double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	th_remove_tree(tmp);
 }
 
 /* A path in the test's temp directory (static buffers, 8 in rotation). */
@@ -82,190 +57,63 @@ static inline const char *tpath(const char *name)
 	return b;
 }
 
-struct clewd {
-	pid_t pid;     /* the daemon */
-	char out[600]; /* its stdout (JSON lines), unless out_fd was given */
-	char err[600]; /* its stderr: its own log */
-	int status;    /* exit status once reaped (-1 before) */
-};
-
 /*
- * Start clewd with @args (NULL-terminated, after argv[0]) plus "-s STATE";
- * stdout to @out_fd when >= 0 (a pipe of the test), else to d->out.
- * Chunks are sealed, and held records flushed, after 100 ms so that
- * records show up quickly.
+ * Environment of clewd in these tests: chunks are sealed, and held records
+ * flushed, after 100 ms so that records show up quickly; no disk spool, so
+ * outputs behind hold the inputs back as soon as memory is full.
  */
-static inline void clewd_start_fd(struct clewd *d, const char *const *args, int out_fd)
-{
-	const char *argv[48];
-	const char *bin = getenv("CLEWD_BIN");
-	size_t n = 0;
+static const char *const net_clewd_env[] = {"CLEWD_CHUNK_AGE=100ms", "CLEWD_MULTILINE_TIMEOUT=100ms",
+					    "CLEWD_SPOOL_MAX_BYTES=0", NULL};
 
-	ck_assert_msg(bin && *bin, "CLEWD_BIN is not set");
-	snprintf(d->out, sizeof(d->out), "%s/out.json", tmp);
-	snprintf(d->err, sizeof(d->err), "%s/clewd.log", tmp);
-	d->status = -1;
-	argv[n++] = bin;
-	argv[n++] = "-s";
-	argv[n++] = tpath("state");
-	while (*args && n < 47)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	d->pid = fork();
-	ck_assert_int_ge(d->pid, 0);
-	if (d->pid == 0) {
-		int fi = open("/dev/null", O_RDONLY);
-		int fo = out_fd >= 0 ? out_fd : open(d->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(d->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fi < 0 || fo < 0 || fe < 0)
-			_exit(127);
-		dup2(fi, 0);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		setenv("CLEWD_CHUNK_AGE", "100ms", 1);
-		setenv("CLEWD_MULTILINE_TIMEOUT", "100ms", 1);
-		/* no disk spool: outputs behind hold the inputs back as soon as memory is full */
-		setenv("CLEWD_SPOOL_MAX_BYTES", "0", 1);
-		execv(argv[0], (char *const *)(void *)argv);
-		_exit(127);
-	}
+/* Start clewd in the test's directory with @args; stdout to @out_fd when >= 0, else to d->out. */
+static inline void clewd_start_fd(struct th_clewd *d, const char *const *args, int out_fd)
+{
+	th_clewd_start(d, tmp, args, out_fd, net_clewd_env);
 }
 
-static inline void clewd_start(struct clewd *d, const char *const *args)
+static inline void clewd_start(struct th_clewd *d, const char *const *args)
 {
 	clewd_start_fd(d, args, -1);
 }
 
-/* Whether clewd still runs (reaps it when not). */
-static inline bool clewd_alive(struct clewd *d)
-{
-	int st;
-
-	if (d->status >= 0)
-		return false;
-	if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
-		d->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		return false;
-	}
-	return true;
-}
-
-/* SIGTERM, then its exit status. */
-static inline int clewd_stop(struct clewd *d)
-{
-	int st;
-
-	if (d->status >= 0)
-		return d->status;
-	kill(d->pid, SIGTERM);
-	ck_assert_int_eq(waitpid(d->pid, &st, 0), d->pid);
-	d->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return d->status;
-}
-
-/* Whole file into a malloc'd NUL-terminated buffer ("" when absent). */
-static inline char *slurp_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (!f) {
-		buf = calloc(1, 1);
-		ck_assert_ptr_nonnull(buf);
-		if (len)
-			*len = 0;
-		return buf;
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	n = (long)fread(buf, 1, (size_t)n, f);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
-}
-
-/* The lines of clewd's log whose JSON has message @msg (and input @input when not NULL). */
-static inline json_t *log_find(const struct clewd *d, const char *msg, const char *input, const char *listen)
-{
-	char *log = slurp_file(d->err, NULL), *p = log, *nl;
-	json_t *found = NULL;
-
-	while (!found && (nl = strchr(p, '\n')) != NULL) {
-		json_t *j = json_loadb(p, (size_t)(nl - p), 0, NULL);
-		const char *m = j ? json_string_value(json_object_get(j, "message")) : NULL;
-		const char *in = j ? json_string_value(json_object_get(j, "input")) : NULL;
-		const char *li = j ? json_string_value(json_object_get(j, "listen")) : NULL;
-		if (m && strcmp(m, msg) == 0 && (!input || (in && strcmp(in, input) == 0)) &&
-		    (!listen || (li && strcmp(li, listen) == 0)))
-			found = j;
-		else
-			json_decref(j);
-		p = nl + 1;
-	}
-	free(log);
-	return found;
-}
-
 /* Whether clewd's log has @msg for input kind @kind. */
-static inline bool log_has(const struct clewd *d, const char *msg, const char *kind)
+static inline bool log_has(const struct th_clewd *d, const char *msg, const char *kind)
 {
-	json_t *j = log_find(d, msg, kind, NULL);
+	json_t *j = th_clewd_log_find(d, msg, kind, NULL);
 
 	json_decref(j);
 	return j != NULL;
 }
 
-/* Wait until clewd logs @msg for input kind @kind; the line (json_decref() it). */
-static inline json_t *wait_log(struct clewd *d, const char *msg, const char *kind)
-{
-	double until = now_s() + WAIT_BOUND_S;
-	json_t *j;
-
-	while (!(j = log_find(d, msg, kind, NULL))) {
-		ck_assert_msg(clewd_alive(d) && now_s() < until, "clewd did not log '%s' (%s)", msg, kind);
-		msleep(20);
-	}
-	return j;
-}
-
-/* Wait until clewd logs "listening" for input kind @kind (and address @listen); its port. */
-static inline int clewd_port(struct clewd *d, const char *kind, const char *listen)
-{
-	double until = now_s() + WAIT_BOUND_S;
-	json_t *j;
-	int port;
-
-	while (!(j = log_find(d, "listening", kind, listen)) &&
-	       !(j = log_find(d, "listening beyond loopback: any host that reaches it can send records", kind,
-			      listen))) {
-		char *log;
-		if (!clewd_alive(d) || now_s() > until) {
-			log = slurp_file(d->err, NULL);
-			ck_abort_msg("clewd did not start listening (%s), status %d: %s", kind, d->status,
-				     log);
-		}
-		msleep(20);
-	}
-	port = atoi(json_string_value(json_object_get(j, "port")));
-	json_decref(j);
-	return port;
-}
-
 /* An unsigned counter of clewd's "input closed" log line for @kind (-1: absent). */
-static inline long long closed_counter(const struct clewd *d, const char *kind, const char *key)
+static inline long long closed_counter(const struct th_clewd *d, const char *kind, const char *key)
 {
-	json_t *j = log_find(d, "input closed", kind, NULL);
+	json_t *j = th_clewd_log_find(d, "input closed", kind, NULL);
 	const char *v = j ? json_string_value(json_object_get(j, key)) : NULL;
 	long long n = v ? atoll(v) : -1;
 
 	json_decref(j);
 	return n;
+}
+
+/* A child that copies @fd to @path until EOF (@other: the pipe's write end, closed in the child). */
+static inline pid_t spawn_reader(int fd, int other, const char *path)
+{
+	pid_t pid = th_fork();
+
+	if (pid == 0) {
+		char buf[65536];
+		ssize_t n;
+		int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (out < 0)
+			_exit(1);
+		close(other);
+		while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+			if (n > 0 && write(out, buf, (size_t)n) != n)
+				_exit(2);
+		_exit(0);
+	}
+	return pid;
 }
 
 /* --- records ---------------------------------------------------------------- */
@@ -308,7 +156,7 @@ static inline struct recs recs_load(const char *path)
 {
 	struct recs rs = {NULL, 0, 0};
 	size_t len, cap = 0;
-	char *buf = slurp_file(path, &len), *p = buf, *nl;
+	char *buf = th_slurp_or_empty(path, &len), *p = buf, *nl;
 
 	while ((nl = memchr(p, '\n', (size_t)(buf + len - p))) != NULL) {
 		json_t *j = json_loadb(p, (size_t)(nl - p), JSON_ALLOW_NUL, NULL);
@@ -351,17 +199,17 @@ static inline size_t count_messages(const char *path, const char *needle)
 }
 
 /* Wait until @path holds at least @want records with @needle in their message (clewd must stay up). */
-static inline void wait_messages(struct clewd *d, const char *path, const char *needle, size_t want)
+static inline void wait_messages(struct th_clewd *d, const char *path, const char *needle, size_t want)
 {
-	double until = now_s() + WAIT_BOUND_S;
+	double until = th_now() + TH_WAIT_BOUND_S;
 	size_t n;
 
 	while ((n = count_messages(path, needle)) < want) {
-		ck_assert_msg(clewd_alive(d), "clewd exited (%d) with %zu of %zu records '%s'", d->status, n,
-			      want, needle);
-		ck_assert_msg(now_s() < until, "only %zu of %zu records '%s' after %ds", n, want, needle,
-			      WAIT_BOUND_S);
-		msleep(50);
+		ck_assert_msg(th_clewd_alive(d), "clewd exited (%d) with %zu of %zu records '%s'", d->status,
+			      n, want, needle);
+		ck_assert_msg(th_now() < until, "only %zu of %zu records '%s' after %ds", n, want, needle,
+			      TH_WAIT_BOUND_S);
+		th_msleep(50);
 	}
 }
 
@@ -496,7 +344,7 @@ static inline int http_post_retry(int port, const char *path, const void *body, 
 	int st;
 
 	while ((st = http_post(port, path, "", body, len, NULL, 0)) == 503)
-		msleep(100);
+		th_msleep(100);
 	return st;
 }
 

@@ -10,8 +10,8 @@
 #include "cd_limits.h"
 
 struct web {
-	struct clewd d; /* the daemon */
-	int port;	/* the port clewd bound */
+	struct th_clewd d; /* the daemon */
+	int port;	   /* the port clewd bound */
 };
 
 static void web_start_fd(struct web *w, const char *const *extra, int out_fd)
@@ -23,7 +23,7 @@ static void web_start_fd(struct web *w, const char *const *extra, int out_fd)
 		args[n++] = *extra++;
 	args[n] = NULL;
 	clewd_start_fd(&w->d, args, out_fd);
-	w->port = clewd_port(&w->d, "http", NULL);
+	w->port = th_clewd_port(&w->d, "http", NULL);
 }
 
 /* @n bytes of @in as one gzip member appended to @out at *len. */
@@ -54,8 +54,7 @@ START_TEST(posted_ndjson_of_concurrent_clients_is_delivered_once_each_and_in_ord
 
 	web_start_fd(&w, NULL, -1);
 	for (int c = 0; c < NCLI; c++) {
-		kids[c] = fork();
-		ck_assert_int_ge(kids[c], 0);
+		kids[c] = th_fork();
 		if (kids[c] == 0) {
 			char body[NL * 96];
 			for (int r = 0; r < NREQ; r++) {
@@ -73,13 +72,10 @@ START_TEST(posted_ndjson_of_concurrent_clients_is_delivered_once_each_and_in_ord
 			_exit(0);
 		}
 	}
-	for (int c = 0; c < NCLI; c++) {
-		int st;
-		ck_assert_int_eq(waitpid(kids[c], &st, 0), kids[c]);
-		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client %d failed", c);
-	}
+	for (int c = 0; c < NCLI; c++)
+		ck_assert_msg(th_wait(kids[c]) == 0, "client %d failed", c);
 	/* every body was answered 204: its records are in clewd, and SIGTERM delivers them */
-	ck_assert_int_eq(clewd_stop(&w.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&w.d), 0);
 	rs = recs_load(w.d.out);
 	ck_assert_uint_eq(rs.bad, 0);
 	for (int c = 0; c < NCLI; c++)
@@ -150,7 +146,7 @@ START_TEST(every_answer_says_what_happened_to_the_body)
 	ck_assert_int_eq(http_post(w.port, "/ingest", "Content-Encoding: gzip\r\n", gz, gzlen / 2, NULL, 0),
 			 400);
 	wait_messages(&w.d, w.d.out, "gz ", 3);
-	ck_assert_int_eq(clewd_stop(&w.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&w.d), 0);
 	ck_assert_uint_eq(count_messages(w.d.out, "gz one"), 1);
 	ck_assert_uint_eq(count_messages(w.d.out, "gz two"), 1);
 	ck_assert_uint_eq(count_messages(w.d.out, "gz three, second member"), 1);
@@ -181,7 +177,7 @@ START_TEST(a_body_of_garbage_and_an_overlong_line_is_kept_split_and_raw)
 	len += (size_t)snprintf(body + len, 64, "{\"message\":\"the end\"}");
 	web_start_fd(&w, extra, -1);
 	ck_assert_int_eq(http_post(w.port, "/ingest", "", body, len, NULL, 0), 204);
-	ck_assert_int_eq(clewd_stop(&w.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&w.d), 0);
 	rs = recs_load(w.d.out);
 	ck_assert_uint_eq(rs.bad, 0);
 	ck_assert_uint_eq(rs.n, 7); /* garbage, \xff\xfe, a\0b, 3 pieces, the end */
@@ -203,27 +199,6 @@ START_TEST(a_body_of_garbage_and_an_overlong_line_is_kept_split_and_raw)
 	free(body);
 }
 END_TEST
-
-/* A child that copies @fd to @path until EOF (@other: the pipe's write end, closed in the child). */
-static pid_t spawn_reader(int fd, int other, const char *path)
-{
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		char buf[65536];
-		ssize_t n;
-		int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (out < 0)
-			_exit(1);
-		close(other);
-		while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-			if (n > 0 && write(out, buf, (size_t)n) != n)
-				_exit(2);
-		_exit(0);
-	}
-	return pid;
-}
 
 START_TEST(a_collector_whose_outputs_are_behind_answers_503_then_204_once_they_caught_up)
 {
@@ -261,9 +236,8 @@ START_TEST(a_collector_whose_outputs_are_behind_answers_503_then_204_once_they_c
 	close(p[1]);
 	ck_assert_int_eq(http_post_retry(w.port, "/ingest", "{\"message\":\"after the jam\"}", 27), 204);
 	wait_messages(&w.d, out, "after the jam", 1);
-	ck_assert_int_eq(clewd_stop(&w.d), 0);
-	ck_assert_int_eq(waitpid(reader, &st, 0), reader);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(th_clewd_stop(&w.d), 0);
+	ck_assert_int_eq(th_wait(reader), 0);
 	for (r = 0; r < busy_at; r++) {
 		/* every body answered 204 was delivered: its last line at least */
 		snprintf(want, sizeof(want), "req %d n%d;", r, LINES - 1);

@@ -11,11 +11,11 @@
 static const char *const kinds[] = {"tcp", "unix"};
 
 struct stream {
-	struct clewd d; /* the daemon */
-	int kind;	/* 0 tcp, 1 unix */
-	int port;	/* tcp: the port clewd bound */
-	char sock[600]; /* unix: the socket path */
-	char spec[700]; /* the -i spec */
+	struct th_clewd d; /* the daemon */
+	int kind;	   /* 0 tcp, 1 unix */
+	int port;	   /* tcp: the port clewd bound */
+	char sock[600];	   /* unix: the socket path */
+	char spec[700];	   /* the -i spec */
 };
 
 /* clewd with one stream input of @kind (@query appended to the spec), stdout to @out_fd (-1: file). */
@@ -35,7 +35,7 @@ static void stream_start_fd(struct stream *s, int kind, const char *query, const
 		args[n++] = *extra++;
 	args[n] = NULL;
 	clewd_start_fd(&s->d, args, out_fd);
-	s->port = clewd_port(&s->d, kinds[kind], NULL);
+	s->port = th_clewd_port(&s->d, kinds[kind], NULL);
 }
 
 static void stream_start(struct stream *s, int kind, const char *query, const char *const *extra)
@@ -78,8 +78,7 @@ START_TEST(lines_of_concurrent_connections_arrive_once_each_and_in_order)
 			sent += snprintf(line, sizeof(line), "T%dx%d|svc|-|-|msg=c%d n%d\n", c, i, c, i);
 	}
 	for (int c = 0; c < NCLI; c++) {
-		kids[c] = fork();
-		ck_assert_int_ge(kids[c], 0);
+		kids[c] = th_fork();
 		if (kids[c] == 0) {
 			/* a client: its lines in random-sized writes, so lines are cut across reads */
 			size_t cap = (size_t)NLINES * 64, len = 0;
@@ -95,13 +94,10 @@ START_TEST(lines_of_concurrent_connections_arrive_once_each_and_in_order)
 			_exit(send_pieces(fd, buf, len, 3000, &seed) && close(fd) == 0 ? 0 : 1);
 		}
 	}
-	for (int c = 0; c < NCLI; c++) {
-		int st;
-		ck_assert_int_eq(waitpid(kids[c], &st, 0), kids[c]);
-		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "client %d failed", c);
-	}
+	for (int c = 0; c < NCLI; c++)
+		ck_assert_msg(th_wait(kids[c]) == 0, "client %d failed", c);
 	wait_messages(&s.d, s.d.out, " n", (size_t)NCLI * NLINES);
-	ck_assert_int_eq(clewd_stop(&s.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
 
 	rs = recs_load(s.d.out);
 	ck_assert_uint_eq(rs.bad, 0);
@@ -150,7 +146,7 @@ START_TEST(a_half_line_at_disconnect_becomes_a_record_of_its_own)
 	close(fa);
 	close(fb);
 	wait_messages(&s.d, s.d.out, "", 3);
-	ck_assert_int_eq(clewd_stop(&s.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
 	rs = recs_load(s.d.out);
 	ck_assert_uint_eq(rs.n, 3);
 	ck_assert_ptr_nonnull(find_message(&rs, "whole"));
@@ -193,7 +189,7 @@ START_TEST(an_overlong_line_is_split_and_flagged_never_dropped)
 	ck_assert(send_pieces(fd, in, len, 50000, &seed));
 	close(fd);
 	wait_messages(&s.d, s.d.out, "", 6);
-	ck_assert_int_eq(clewd_stop(&s.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
 	rs = recs_load(s.d.out);
 	ck_assert_uint_eq(rs.n, 6); /* before, 4 pieces, after */
 	ck_assert_str_eq(rec_str(rs.r[0], "message"), "before");
@@ -233,7 +229,7 @@ START_TEST(invalid_utf8_nul_and_binary_garbage_are_kept_as_raw_records)
 	ck_assert(send_all(fd, in, sizeof(in) - 1));
 	close(fd);
 	wait_messages(&s.d, s.d.out, "", 6);
-	ck_assert_int_eq(clewd_stop(&s.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
 	rs = recs_load(s.d.out);
 	ck_assert_uint_eq(rs.bad, 0);
 	ck_assert_uint_eq(rs.n, 6);
@@ -272,7 +268,7 @@ START_TEST(a_silent_or_stalled_client_does_not_block_the_others)
 	ck_assert(send_all(stalled, " and ends\n", 10));
 	close(stalled);
 	wait_messages(&s.d, s.d.out, "stalled begins and ends", 1);
-	ck_assert_int_eq(clewd_stop(&s.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
 	close(silent);
 	ck_assert_uint_eq(count_messages(s.d.out, "stalled"), 1); /* whole, not in pieces */
 	ck_assert_uint_eq(count_messages(s.d.out, "other n"), 500);
@@ -281,12 +277,12 @@ START_TEST(a_silent_or_stalled_client_does_not_block_the_others)
 END_TEST
 
 /* Wait until clewd's debug log has @n "connection closed" lines. */
-static void wait_closed(struct clewd *d, int n)
+static void wait_closed(struct th_clewd *d, int n)
 {
-	double until = now_s() + WAIT_BOUND_S;
+	double until = th_now() + TH_WAIT_BOUND_S;
 
 	for (;;) {
-		char *log = slurp_file(d->err, NULL), *p = log;
+		char *log = th_slurp_or_empty(d->err, NULL), *p = log;
 		int k = 0;
 		while ((p = strstr(p, "\"connection closed\"")) != NULL) {
 			k++;
@@ -295,8 +291,8 @@ static void wait_closed(struct clewd *d, int n)
 		free(log);
 		if (k >= n)
 			return;
-		ck_assert_msg(clewd_alive(d) && now_s() < until, "clewd did not close %d connections", n);
-		msleep(20);
+		ck_assert_msg(th_clewd_alive(d) && th_now() < until, "clewd did not close %d connections", n);
+		th_msleep(20);
 	}
 }
 
@@ -322,7 +318,7 @@ START_TEST(max_connections_closes_the_one_too_many_and_a_freed_slot_is_reused)
 		;
 	ck_assert_int_le(r, 0);
 	close(c);
-	warn = wait_log(&s.d, "max_connections reached: connection closed", kinds[_i]);
+	warn = th_clewd_wait_log(&s.d, "max_connections reached: connection closed", kinds[_i]);
 	ck_assert_str_eq(json_string_value(json_object_get(warn, "rejected")), "1");
 	json_decref(warn);
 	/* close a: once clewd has seen it go, its slot is free */
@@ -331,7 +327,7 @@ START_TEST(max_connections_closes_the_one_too_many_and_a_freed_slot_is_reused)
 	e = stream_connect(&s);
 	ck_assert(send_all(e, "T4|svc|-|-|msg=in a freed slot\n", 31));
 	wait_messages(&s.d, s.d.out, "in a freed slot", 1);
-	ck_assert_int_eq(clewd_stop(&s.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
 	close(b);
 	close(e);
 	ck_assert_int_eq(closed_counter(&s.d, kinds[_i], "connections"), 3);
@@ -355,34 +351,13 @@ START_TEST(sigterm_delivers_every_line_received_and_the_partial_last_one)
 	ck_assert(send_all(fd, buf, len)); /* one write: the partial line went with the others */
 	wait_messages(&s.d, s.d.out, "term n999", 1);
 	/* the connection is still open, the last line has no newline: SIGTERM must deliver it */
-	ck_assert_int_eq(clewd_stop(&s.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
 	close(fd);
 	ck_assert_uint_eq(count_messages(s.d.out, "term n"), 1000);
 	ck_assert_uint_eq(count_messages(s.d.out, "unfinished at sigterm"), 1);
 	free(buf);
 }
 END_TEST
-
-/* A child that copies @fd to @path until EOF (@other: the pipe's write end, closed in the child). */
-static pid_t spawn_reader(int fd, int other, const char *path)
-{
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		char buf[65536];
-		ssize_t n;
-		int out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (out < 0)
-			_exit(1);
-		close(other);
-		while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-			if (n > 0 && write(out, buf, (size_t)n) != n)
-				_exit(2);
-		_exit(0);
-	}
-	return pid;
-}
 
 START_TEST(a_stream_input_stops_reading_while_the_outputs_are_behind_and_loses_nothing)
 {
@@ -394,7 +369,7 @@ START_TEST(a_stream_input_stops_reading_while_the_outputs_are_behind_and_loses_n
 	struct recs rs;
 	long long total = 0;
 	size_t len = 0, off = 0, dup = 0;
-	int p[2], fd, st, n = 0, *seen;
+	int p[2], fd, n = 0, *seen;
 	bool stalled = false;
 	pid_t reader;
 
@@ -437,7 +412,7 @@ START_TEST(a_stream_input_stops_reading_while_the_outputs_are_behind_and_loses_n
 		}
 	}
 	ck_assert_msg(stalled, "clewd read %lld bytes without pushing back", total);
-	ck_assert(clewd_alive(&s.d));
+	ck_assert(th_clewd_alive(&s.d));
 	/* the output recovers: everything sent arrives */
 	ck_assert_int_eq(fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) & ~O_NONBLOCK), 0);
 	reader = spawn_reader(p[0], p[1], out);
@@ -451,9 +426,8 @@ START_TEST(a_stream_input_stops_reading_while_the_outputs_are_behind_and_loses_n
 		snprintf(last, sizeof(last), "bp n%08d", n - 1);
 		wait_messages(&s.d, out, last, 1);
 	}
-	ck_assert_int_eq(clewd_stop(&s.d), 0);
-	ck_assert_int_eq(waitpid(reader, &st, 0), reader);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
+	ck_assert_int_eq(th_wait(reader), 0);
 	seen = calloc((size_t)n, sizeof(int));
 	ck_assert_ptr_nonnull(seen);
 	rs = recs_load(out);

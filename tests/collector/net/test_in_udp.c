@@ -15,11 +15,11 @@
 static const char *const kinds[] = {"udp", "unixgram"};
 
 struct dgram {
-	struct clewd d; /* the daemon */
-	int kind;	/* 0 udp, 1 unixgram */
-	int port;	/* udp: the port clewd bound */
-	char sock[600]; /* unixgram: the socket path */
-	char spec[700]; /* the -i spec */
+	struct th_clewd d; /* the daemon */
+	int kind;	   /* 0 udp, 1 unixgram */
+	int port;	   /* udp: the port clewd bound */
+	char sock[600];	   /* unixgram: the socket path */
+	char spec[700];	   /* the -i spec */
 };
 
 static void dgram_start(struct dgram *g, int kind, const char *const *extra)
@@ -37,7 +37,7 @@ static void dgram_start(struct dgram *g, int kind, const char *const *extra)
 		args[n++] = *extra++;
 	args[n] = NULL;
 	clewd_start(&g->d, args);
-	g->port = clewd_port(&g->d, kinds[kind], NULL);
+	g->port = th_clewd_port(&g->d, kinds[kind], NULL);
 }
 
 /* A connected sender socket. */
@@ -97,7 +97,7 @@ START_TEST(lines_of_several_senders_arrive_once_each_and_in_order)
 			wait_messages(&g.d, g.d.out, want, 1);
 		}
 	}
-	ck_assert_int_eq(clewd_stop(&g.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&g.d), 0);
 	rs = recs_load(g.d.out);
 	ck_assert_uint_eq(rs.bad, 0);
 	for (int s = 0; s < NSEND; s++)
@@ -145,7 +145,7 @@ START_TEST(the_largest_datagram_arrives_whole_and_a_larger_one_is_cut_and_counte
 	send_dgram(fd, big, size);
 	send_dgram(fd, "T1|svc|-|-|msg=after the big one", 32);
 	wait_messages(&g.d, g.d.out, "after the big one", 1);
-	ck_assert_int_eq(clewd_stop(&g.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&g.d), 0);
 	rs = recs_load(g.d.out);
 	for (size_t k = 0; k + 1 < rs.n; k++) {
 		const char *m = rec_str(rs.r[k], "message");
@@ -215,10 +215,10 @@ START_TEST(a_stopped_reader_makes_udp_drop_counted_and_unixgram_push_back)
 		send_dgram(fd, "T1|svc|-|-|msg=marker", 21);
 		markers++;
 		if (count_messages(g.d.out, "marker") == 0)
-			msleep(200);
-		ck_assert(clewd_alive(&g.d));
+			th_msleep(200);
+		ck_assert(th_clewd_alive(&g.d));
 	}
-	ck_assert_int_eq(clewd_stop(&g.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&g.d), 0);
 	close(fd);
 	received = closed_counter(&g.d, kinds[_i], "datagrams");
 	drops = closed_counter(&g.d, kinds[_i], "kernel_drops");
@@ -247,7 +247,7 @@ START_TEST(sigterm_delivers_the_datagrams_already_queued)
 		int n = snprintf(buf, sizeof(buf), "T1|svc|-|-|msg=queued n%d", i);
 		send_dgram(fd, buf, (size_t)n);
 	}
-	ck_assert_int_eq(clewd_stop(&g.d), 0);
+	ck_assert_int_eq(th_clewd_stop(&g.d), 0);
 	close(fd);
 	ck_assert_uint_eq(count_messages(g.d.out, "queued n"), 300);
 	ck_assert_int_eq(closed_counter(&g.d, "unixgram", "datagrams"), 300);

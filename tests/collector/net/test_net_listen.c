@@ -31,14 +31,14 @@ static bool proc_net_has(const char *proto, const char *hexaddr, int port, const
 }
 
 /* The port of the input of @kind listening on @listen (warned or not). */
-static int port_of(struct clewd *d, const char *kind, const char *listen)
+static int port_of(struct th_clewd *d, const char *kind, const char *listen)
 {
-	return clewd_port(d, kind, listen);
+	return th_clewd_port(d, kind, listen);
 }
 
-static int count_log(const struct clewd *d, const char *needle)
+static int count_log(const struct th_clewd *d, const char *needle)
 {
-	char *log = slurp_file(d->err, NULL), *p = log;
+	char *log = th_slurp_or_empty(d->err, NULL), *p = log;
 	int n = 0;
 
 	while ((p = strstr(p, needle)) != NULL) {
@@ -54,7 +54,7 @@ START_TEST(listeners_bind_loopback_unless_an_address_says_otherwise)
 	static const char *const args[] = {
 		"-i", "tcp://:0",    "-i", "tcp://0.0.0.0:0",	 "-i", "udp://0",     "-i", "udp://0.0.0.0:0",
 		"-i", "http://:0/a", "-i", "http://0.0.0.0:0/b", "-o", "stdout:json", NULL};
-	struct clewd d;
+	struct th_clewd d;
 	int tl, ta, ul, ua, hl, ha;
 
 	clewd_start(&d, args);
@@ -80,38 +80,29 @@ START_TEST(listeners_bind_loopback_unless_an_address_says_otherwise)
 	ck_assert_int_eq(http_post(hl, "/a", "", "{\"message\":\"via a\"}", 19, NULL, 0), 204);
 	ck_assert_int_eq(http_post(ha, "/b", "", "{\"message\":\"via b\"}", 19, NULL, 0), 204);
 	wait_messages(&d, d.out, "via ", 2);
-	ck_assert_int_eq(clewd_stop(&d), 0);
+	ck_assert_int_eq(th_clewd_stop(&d), 0);
 }
 END_TEST
 
 /* Run clewd with @args, stdout to a file; its exit status, stdout+stderr in *out. */
 static int run_clewd(const char *const *args, char **out)
 {
-	struct clewd d;
+	struct th_clewd d;
 	char *o, *e;
 	size_t lo, le;
 	int st;
 
 	clewd_start(&d, args);
-	ck_assert_int_eq(waitpid(d.pid, &st, 0), d.pid);
-	o = slurp_file(d.out, &lo);
-	e = slurp_file(d.err, &le);
+	st = th_wait(d.pid);
+	o = th_slurp_or_empty(d.out, &lo);
+	e = th_slurp_or_empty(d.err, &le);
 	*out = malloc(lo + le + 1);
 	ck_assert_ptr_nonnull(*out);
 	memcpy(*out, o, lo);
 	memcpy(*out + lo, e, le + 1);
 	free(o);
 	free(e);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static void spit(const char *path, const char *s)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_ge(fputs(s, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
+	return st;
 }
 
 START_TEST(yaml_and_specs_configure_every_network_input_and_name_what_is_wrong)
@@ -155,7 +146,7 @@ START_TEST(yaml_and_specs_configure_every_network_input_and_name_what_is_wrong)
 		 "  - type: http\n    listen: \"[::1]:8081\"\n"
 		 "outputs:\n  - type: stdout\n",
 		 tmp, tmp);
-	spit(cfg, yaml);
+	th_write_text(cfg, yaml);
 	ck_assert_int_eq(run_clewd(args, &out), 0);
 	ck_assert_msg(strstr(out, "tcp 127.0.0.1:5170 max_connections 10"), "%s", out);
 	ck_assert_msg(strstr(out, "udp 0.0.0.0:5171\n"), "%s", out);
@@ -167,7 +158,7 @@ START_TEST(yaml_and_specs_configure_every_network_input_and_name_what_is_wrong)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(yaml, sizeof(yaml), "inputs:\n%soutputs:\n  - type: stdout\n", bad[i].input);
-		spit(cfg, yaml);
+		th_write_text(cfg, yaml);
 		ck_assert_int_eq(run_clewd(args, &out), 2);
 		ck_assert_msg(strstr(out, bad[i].error) && (!bad[i].line || strstr(out, "clewd.yaml:")),
 			      "case %zu: %s", i, out);
@@ -222,7 +213,7 @@ START_TEST(random_bytes_at_every_socket_leave_clewd_up_and_counting)
 	long long tcp_bytes = 0, tcp_rst_bytes = 0, unix_bytes = 0, udp_sent = 0, gram_sent = 0, gram_big = 0;
 	long long http_ok = 0;
 	int tport, uport, hport, fd, sndbuf = 4 * 1024 * 1024;
-	struct clewd d;
+	struct th_clewd d;
 	struct recs rs;
 
 	fprintf(stderr, "random bytes: seed %llu\n", (unsigned long long)seed);
@@ -231,11 +222,11 @@ START_TEST(random_bytes_at_every_socket_leave_clewd_up_and_counting)
 	snprintf(unix_spec, sizeof(unix_spec), "unix://%s", sock);
 	snprintf(gram_spec, sizeof(gram_spec), "unixgram://%s", gsock);
 	clewd_start(&d, args);
-	tport = clewd_port(&d, "tcp", NULL);
-	uport = clewd_port(&d, "udp", NULL);
-	hport = clewd_port(&d, "http", NULL);
-	clewd_port(&d, "unix", NULL);
-	clewd_port(&d, "unixgram", NULL);
+	tport = th_clewd_port(&d, "tcp", NULL);
+	uport = th_clewd_port(&d, "udp", NULL);
+	hport = th_clewd_port(&d, "http", NULL);
+	th_clewd_port(&d, "unix", NULL);
+	th_clewd_port(&d, "unixgram", NULL);
 
 	/* stream sockets: random lengths in random pieces; every fourth tcp one ends in a reset */
 	for (int c = 0; c < 2 * NCONN; c++) {
@@ -290,7 +281,7 @@ START_TEST(random_bytes_at_every_socket_leave_clewd_up_and_counting)
 	}
 
 	/* still up, and each input still delivers */
-	ck_assert(clewd_alive(&d));
+	ck_assert(th_clewd_alive(&d));
 	fd = tcp_connect(tport);
 	ck_assert(send_all(fd, tcp_marker, strlen(tcp_marker)));
 	close(fd);
@@ -306,15 +297,15 @@ START_TEST(random_bytes_at_every_socket_leave_clewd_up_and_counting)
 		ck_assert_int_eq(send(fd, "T1|svc|-|-|msg=udp marker", 25, 0), 25);
 		udp_sent++;
 		if (count_messages(d.out, "udp marker") == 0)
-			msleep(200);
-		ck_assert(clewd_alive(&d));
+			th_msleep(200);
+		ck_assert(th_clewd_alive(&d));
 	}
 	close(fd);
 	wait_messages(&d, d.out, "tcp marker", 1);
 	wait_messages(&d, d.out, "unix marker", 1);
 	wait_messages(&d, d.out, "unixgram marker", 1);
 	wait_messages(&d, d.out, "http marker", 1);
-	ck_assert_int_eq(clewd_stop(&d), 0);
+	ck_assert_int_eq(th_clewd_stop(&d), 0);
 
 	/* every output line is a JSON record, whatever came in */
 	rs = recs_load(d.out);

@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "th_file.h"
+#include "th_proc.h"
+
 #include "fmt/record.h"
 #include "fmt/ts.h"
 
@@ -30,91 +33,25 @@ static char tmp[512];
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmp, sizeof(tmp), "%s/clewd-regex-XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	th_tmpdir(tmp, sizeof(tmp), NULL, "clewd-regex");
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(th_remove_tree(tmp), 0);
 }
 
-static const char *clewd_bin(void)
-{
-	const char *b = getenv("CLEWD_BIN");
-
-	ck_assert_msg(b && *b, "CLEWD_BIN is not set");
-	return b;
-}
-
-/* Start @argv with stdin from @in, stdout to @out, stderr to @err (NULL: /dev/null). */
+/* Start @argv (looked up in PATH) with stdin from @in, stdout to @out, stderr to @err (NULL: /dev/null). */
 static pid_t spawn(const char **argv, const char *in, const char *out, const char *err)
 {
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fi = open(in ? in : "/dev/null", O_RDONLY);
-		int fo = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fi < 0 || fo < 0 || fe < 0)
-			_exit(127);
-		dup2(fi, 0);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		execvp(argv[0], (char *const *)(void *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)n;
-	return buf;
-}
-
-static void spit(const char *path, const char *mode, const char *data)
-{
-	FILE *f = fopen(path, mode);
-
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	ck_assert_int_ge(fputs(data, f), 0);
-	ck_assert_int_eq(fclose(f), 0);
+	return th_spawn(argv, &(struct th_io){.in = in, .out = out, .err = err, .search_path = true});
 }
 
 /* The JSON lines of @path, parsed; *n set to their count. */
 static json_t **read_records(const char *path, size_t *n)
 {
 	size_t len, cap = 64;
-	char *buf = slurp(path, &len);
+	char *buf = th_slurp_must(path, &len);
 	json_t **recs = malloc(cap * sizeof(*recs));
 
 	*n = 0;
@@ -191,7 +128,7 @@ START_TEST(java_stack_traces_join_under_a_start_pattern_and_parse_with_the_regex
 	char src[600], log[600], out[600], err[600], fmtprop[200], want[128];
 	const char *java[] = {"java", "-Duser.timezone=UTC", fmtprop, src, "60", NULL};
 	const char *clewd[] = {
-		clewd_bin(),
+		th_env_bin("CLEWD_BIN"),
 		"-i",
 		"stdin",
 		"-o",
@@ -214,21 +151,21 @@ START_TEST(java_stack_traces_join_under_a_start_pattern_and_parse_with_the_regex
 	snprintf(err, sizeof(err), "%s/err", tmp);
 	snprintf(fmtprop, sizeof(fmtprop), "-Djava.util.logging.SimpleFormatter.format=%s",
 		 "%1$tY-%1$tm-%1$td %1$tH:%1$tM:%1$tS.%1$tL %4$s [%3$s] %5$s%6$s%n");
-	spit(src, "w", java_src);
-	spit(log, "w", "preamble: a line before any record\n");
+	th_write_text(src, java_src);
+	th_write_text(log, "preamble: a line before any record\n");
 	/* java.util.logging's ConsoleHandler writes to stderr, appended to the log */
-	ck_assert_int_eq(wait_exit(spawn(java, NULL, NULL, log)), 0);
-	spit(log, "a", "2026-11-23 12:00:00.000 this line starts a record the regex does not match\n");
+	ck_assert_int_eq(th_wait(spawn(java, NULL, NULL, log)), 0);
+	th_append_text(log, "2026-11-23 12:00:00.000 this line starts a record the regex does not match\n");
 
 	/* the log itself: every 10th record carries a stack trace of several lines */
-	raw = slurp(log, &len);
+	raw = th_slurp_must(log, &len);
 	for (line = raw; (line = strchr(line, '\n')) && line[1]; line++)
 		if (line[1] == '\t' || strncmp(line + 1, "Caused by: ", 11) == 0 ||
 		    strncmp(line + 1, "java.", 5) == 0)
 			conts++;
 	ck_assert_uint_ge(conts, 6 * 5);
 
-	ck_assert_int_eq(wait_exit(spawn(clewd, log, out, err)), 0);
+	ck_assert_int_eq(th_wait(spawn(clewd, log, out, err)), 0);
 	recs = read_records(out, &n);
 	ck_assert_uint_eq(n, N + 2);
 
@@ -323,7 +260,7 @@ static size_t count_lines(const char *path)
 
 	if (access(path, F_OK) != 0)
 		return 0;
-	buf = slurp(path, &len);
+	buf = th_slurp_must(path, &len);
 	for (size_t i = 0; i < len; i++)
 		n += buf[i] == '\n';
 	free(buf);
@@ -336,7 +273,7 @@ static const char redis_re[] = "^(?<pid>\\d+):(?<role>[XCSM]) (?<time>\\d\\d? [A
 START_TEST(each_input_uses_its_own_parser_from_the_yaml_file)
 {
 	char cfg[600], path[600], out[600], err[600];
-	const char *clewd[] = {clewd_bin(), "-c", cfg, NULL};
+	const char *clewd[] = {th_env_bin("CLEWD_BIN"), "-c", cfg, NULL};
 	json_t **recs;
 	size_t n, redis = 0, raw = 0, piped = 0;
 	pid_t pid;
@@ -346,9 +283,9 @@ START_TEST(each_input_uses_its_own_parser_from_the_yaml_file)
 	snprintf(err, sizeof(err), "%s/err", tmp);
 	write_yaml(cfg, redis_re);
 	snprintf(path, sizeof(path), "%s/redis.log", tmp);
-	spit(path, "w", redis_lines);
+	th_write_text(path, redis_lines);
 	snprintf(path, sizeof(path), "%s/app.log", tmp);
-	spit(path, "w", pipe_lines);
+	th_write_text(path, pipe_lines);
 
 	pid = spawn(clewd, NULL, NULL, err);
 	/* wait for the 7 records (bounded: 30 s), then stop clewd as an operator would */
@@ -356,7 +293,7 @@ START_TEST(each_input_uses_its_own_parser_from_the_yaml_file)
 		usleep(50 * 1000);
 	ck_assert_uint_eq(count_lines(out), 7);
 	kill(pid, SIGTERM);
-	ck_assert_int_eq(wait_exit(pid), 0);
+	ck_assert_int_eq(th_wait(pid), 0);
 
 	recs = read_records(out, &n);
 	ck_assert_uint_eq(n, 7);
@@ -386,14 +323,14 @@ END_TEST
 START_TEST(check_config_reports_a_bad_regex_with_its_line_and_offset)
 {
 	char cfg[600], err[600], want[700];
-	const char *clewd[] = {clewd_bin(), "-c", cfg, "--check-config", NULL};
+	const char *clewd[] = {th_env_bin("CLEWD_BIN"), "-c", cfg, "--check-config", NULL};
 	char *msg;
 
 	snprintf(cfg, sizeof(cfg), "%s/clewd.yaml", tmp);
 	snprintf(err, sizeof(err), "%s/err", tmp);
 	write_yaml(cfg, "^(?<pid>\\d+):(?<role>[XCSM] (?<message>.*)$");
-	ck_assert_int_eq(wait_exit(spawn(clewd, NULL, NULL, err)), 2);
-	msg = slurp(err, NULL);
+	ck_assert_int_eq(th_wait(spawn(clewd, NULL, NULL, err)), 2);
+	msg = th_slurp_must(err, NULL);
 	snprintf(want, sizeof(want),
 		 "clewd: %s:4:12: parser redis: regex: missing closing parenthesis at offset 43\n", cfg);
 	ck_assert_str_eq(msg, want);

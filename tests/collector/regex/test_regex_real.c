@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "th_file.h"
+#include "th_proc.h"
 
 #include "fmt/str.h"
 #include "parse/regex.h"
@@ -32,63 +34,20 @@ static struct fmt_record rec; /* large: not on the stack */
 
 static void setup(void)
 {
-	const char *base = getenv("TMPDIR");
-
-	snprintf(tmp, sizeof(tmp), "%s/clew-regex-XXXXXX", base && *base ? base : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	th_tmpdir(tmp, sizeof(tmp), NULL, "clew-regex");
 }
 
 static void teardown(void)
 {
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(th_remove_tree(tmp), 0);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-/* Run @argv with stdout and stderr to @out (NULL: /dev/null); return the child's pid. */
+/* Run @argv (looked up in PATH) with stdout and stderr appended to @out (NULL: /dev/null); the child's pid. */
 static pid_t spawn(const char **argv, const char *out)
 {
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		int fd = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd < 0)
-			_exit(127);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp(argv[0], (char *const *)(void *)argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int wait_exit(pid_t pid)
-{
-	int st;
-
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return th_spawn(
+		argv,
+		&(struct th_io){.out = out, .out_append = true, .err_to_out = true, .search_path = true});
 }
 
 static struct parse_regex *compile(const char *pattern, const char *tf)
@@ -238,12 +197,12 @@ START_TEST(redis_server_log_parses_line_by_line)
 	{
 		const char *shut[] = {"redis-cli", "-s", sock, "shutdown", "nosave", NULL};
 		cli = spawn(shut, NULL);
-		wait_exit(cli);
+		th_wait(cli);
 	}
-	ck_assert_int_eq(wait_exit(rs.pid), 0);
+	ck_assert_int_eq(th_wait(rs.pid), 0);
 
 	rs.rx = compile(redis_re, "%d %b %Y %H:%M:%S.%f");
-	buf = slurp(log, &len);
+	buf = th_slurp_must(log, &len);
 	ck_assert_uint_gt(len, 0);
 	ck_assert_int_eq(buf[len - 1], '\n');
 	lines = each_line(buf, len - 1, redis_line, &rs);
@@ -303,7 +262,7 @@ static void run_logger(bool rfc5424, const char *out, const char **msgs, size_t 
 				      "-i",	  rfc5424 ? "--rfc5424" : "--rfc3164",
 				      "-p",	  i % 2 ? "user.err" : "user.notice",
 				      msgs[i],	  NULL};
-		ck_assert_int_eq(wait_exit(spawn(argv, out)), 0);
+		ck_assert_int_eq(th_wait(spawn(argv, out)), 0);
 	}
 }
 
@@ -330,7 +289,7 @@ START_TEST(logger_syslog_lines_parse_in_both_rfc_forms)
 	lr.year = tm.tm_year + 1900;
 	lr.msg = msgs;
 	parse_regex_set_now(lr.rx, (int64_t)now * NS);
-	buf = slurp(out3164, &len);
+	buf = th_slurp_must(out3164, &len);
 	ck_assert_uint_eq(each_line(buf, len - 1, logger_line, &lr), nmsg);
 	ck_assert_uint_eq(lr.records, nmsg);
 	parse_regex_free(lr.rx);
@@ -340,7 +299,7 @@ START_TEST(logger_syslog_lines_parse_in_both_rfc_forms)
 	lr.rx = compile(rfc5424_re, "rfc3339");
 	lr.rfc5424 = true;
 	lr.msg = msgs;
-	buf = slurp(out5424, &len);
+	buf = th_slurp_must(out5424, &len);
 	ck_assert_uint_eq(each_line(buf, len - 1, logger_line, &lr), nmsg);
 	ck_assert_uint_eq(lr.records, nmsg);
 	parse_regex_free(lr.rx);
@@ -355,16 +314,16 @@ START_TEST(tamarco_syslog_line_with_nested_brackets)
 	static const char re[] = "^\\[(?<time>[^\\]]+)\\] \\[(?<host>[^\\]]+)\\] \\[(?<level>[^\\]]+)\\] "
 				 "\\[\\((?<logger>[^)]+)\\) (?<file>[^:\\]]+):(?<lineno>\\d+)\\] "
 				 "\\[(?<tags>[^\\]]*)\\] \\[(?<message>.*)\\] \\[(?<extra>.*)\\]$";
-	const char *corpora = getenv("CLEW_CORPORA");
+	const char *corpora = th_corpora();
 	struct parse_regex *rx = compile(re, "%Y-%m-%d %H:%M:%S");
 	struct fmt_err err = {0, NULL};
 	char path[1024];
 	size_t len;
 	char *buf;
 
-	ck_assert_msg(corpora && *corpora, "CLEW_CORPORA is not set");
+	ck_assert_msg(corpora, "the outside test corpora are missing");
 	snprintf(path, sizeof(path), "%s/tamarco-logs/tamarco-syslog.log", corpora);
-	buf = slurp(path, &len);
+	buf = th_slurp_must(path, &len);
 	while (len && buf[len - 1] == '\n')
 		len--;
 	ck_assert_int_eq(parse_regex_line(rx, buf, len, &rec, &err), 0);
@@ -394,7 +353,8 @@ static Suite *real_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, redis_server_log_parses_line_by_line);
 	tcase_add_test(tc, logger_syslog_lines_parse_in_both_rfc_forms);
-	tcase_add_test(tc, tamarco_syslog_line_with_nested_brackets);
+	if (th_corpora()) /* without the corpora the rest runs and the program reports a skip */
+		tcase_add_test(tc, tamarco_syslog_line_with_nested_brackets);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -411,5 +371,5 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return failed ? EXIT_FAILURE : th_corpora() ? EXIT_SUCCESS : TH_SKIP;
 }
