@@ -39,7 +39,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "chunk/record_codec.h"
+#include <store/record_codec.h>
 #include "fmt/detect.h"
 #include "fmt/json.h"
 #include "fmt/pipe.h"

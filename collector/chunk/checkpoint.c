@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "chunk/checkpoint.h"
-#include "chunk/crc32c.h"
-#include "chunk/hooks.h"
+#include <store/crc32c.h>
+#include <store/hooks.h>
 #include "cd_limits.h"
 
 #define CK_HDR 12

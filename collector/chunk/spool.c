@@ -36,9 +36,9 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "chunk/crc32c.h"
-#include "chunk/hooks.h"
-#include "chunk/mpack.h"
+#include <store/crc32c.h>
+#include <store/hooks.h>
+#include <store/mpack.h>
 #include "chunk/spool.h"
 #include "cd_limits.h"
 

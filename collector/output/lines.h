@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "config.h"
 #include "util/err.h"
 

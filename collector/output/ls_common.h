@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "cd_limits.h"
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "pipeline.h"
 #include "util/err.h"
 

@@ -48,7 +48,7 @@
 #include <zlib.h>
 
 #include "cd_limits.h"
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "fmt/str.h"
 #include "output/lineproto.h"
 #include "output/red.h"

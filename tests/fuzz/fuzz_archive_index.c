@@ -19,8 +19,8 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "archive/archive_int.h"
-#include "cd_limits.h"
+#include "archive_int.h"
+#include <store/limits.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive/archive.h"
-#include "archive/archive_int.h"
-#include "cd_limits.h"
+#include <store/archive.h>
+#include "archive_int.h"
+#include <store/limits.h>
 
 static char dir[256];
 

@@ -4,7 +4,7 @@
 #include <check.h>
 
 #include "chunk/ack.h"
-#include "chunk/hooks.h"
+#include <store/hooks.h>
 #include "helpers.h"
 #include "cd_limits.h"
 #include "util/err.h"

@@ -7,7 +7,7 @@
 
 #include "chunk/ack.h"
 #include "chunk/checkpoint.h"
-#include "chunk/hooks.h"
+#include <store/hooks.h>
 #include "helpers.h"
 #include "cd_limits.h"
 #include "util/err.h"

@@ -3,8 +3,8 @@
  */
 #include <check.h>
 
-#include "chunk/chunk.h"
-#include "chunk/hooks.h"
+#include <store/chunk.h>
+#include <store/hooks.h>
 #include "helpers.h"
 #include "cd_limits.h"
 #include "util/err.h"

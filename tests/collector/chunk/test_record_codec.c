@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "chunk/record_codec.h"
+#include <store/record_codec.h>
 #include "fmt/detect.h"
 #include "fmt/json.h"
 #include "helpers.h"

@@ -10,8 +10,8 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 
-#include "chunk/crc32c.h"
-#include "chunk/hooks.h"
+#include <store/crc32c.h>
+#include <store/hooks.h>
 #include "chunk/spool.h"
 #include "helpers.h"
 #include "cd_limits.h"

@@ -31,7 +31,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "../chunk/helpers.h"
-#include "chunk/record_codec.h"
+#include <store/record_codec.h>
 #include "fmt/detect.h"
 #include "fmt/str.h"
 #include "kmock.h"

@@ -1,5 +1,5 @@
 /*
- * chunk/hooks.c - allocation and write() seams with failure injection.
+ * store/src/hooks.c - allocation and write() seams with failure injection.
  *
  * DESIGN: thin wrappers over malloc/realloc/free and write(); see hooks.h.
  * They add nothing but the test knobs, so production behaviour is libc's.
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "chunk/hooks.h"
+#include <store/hooks.h>
 
 unsigned long chunk__alloc_fail_at;
 unsigned long chunk__alloc_calls;

@@ -1,5 +1,5 @@
 /*
- * archive/archive.c - the archive directory: segments, appends, recovery,
+ * store/src/archive.c - the archive directory: segments, appends, recovery,
  * lookups and retention (formats/archive.md; encoding in format.c).
  *
  * DESIGN: a directory holds NNNNNNNNNNNNNNNN.seg data files (16 hex digits,
@@ -38,8 +38,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "archive/archive_int.h"
-#include "cd_limits.h"
+#include "archive_int.h"
+#include <store/limits.h>
 
 /* One segment. */
 struct seg {

@@ -1,5 +1,5 @@
 /*
- * chunk/hooks.h - the allocation and write() seams of the chunk stage.
+ * store/hooks.h - the allocation and write() seams of the chunk stage.
  *
  * Every malloc/realloc and every write() of the chunk stage goes through
  * these, so that tests can fail the Nth allocation (STYLE G13) or make a

@@ -1,5 +1,5 @@
 /*
- * archive/format.c - frames and indexes to and from bytes (formats/archive.md).
+ * store/src/archive_format.c - frames and indexes to and from bytes (formats/archive.md).
  *
  * DESIGN: everything read from disk is untrusted. Decoders take (bytes,
  * length), check every count and length against what is there and against
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive/archive_int.h"
-#include "cd_limits.h"
+#include "archive_int.h"
+#include <store/limits.h>
 
 /* --- XXH64 (the public xxHash specification, seed-aware) --------------- */
 

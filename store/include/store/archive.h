@@ -1,5 +1,5 @@
 /*
- * archive/archive.h - the archive: clewd's embedded default output, and the
+ * store/archive.h - the archive: clewd's embedded default output, and the
  * store tracegrep searches (formats/archive.md is the on-disk format).
  *
  * An archive is a directory of segments. A segment is an append-only data
@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/err.h"
+#include <store/err.h>
 
 typedef struct arch arch; /* opaque handle: arch_open() / arch_close() */
 

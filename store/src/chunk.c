@@ -1,5 +1,5 @@
 /*
- * chunk/chunk.c - a batch of packed records and its index.
+ * store/src/chunk.c - a batch of packed records and its index.
  *
  * DESIGN: records are packed straight into the chunk's buffer (no staging
  * copy); the buffer grows by doubling up to CD_CHUNK_BYTES_MAX and is kept
@@ -15,10 +15,10 @@
 #include <assert.h>
 #include <string.h>
 
-#include "chunk/chunk.h"
-#include "chunk/hooks.h"
-#include "cd_limits.h"
-#include "util/err.h"
+#include <store/chunk.h>
+#include <store/hooks.h>
+#include <store/limits.h>
+#include <store/err.h>
 
 /* One distinct value of a set. */
 struct strset_ent {

@@ -1,5 +1,5 @@
 /*
- * archive/archive_int.h - the on-disk encoding of frames and indexes, as
+ * store/src/archive_int.h - the on-disk encoding of frames and indexes, as
  * pure functions over byte buffers (no I/O), shared by archive.c, the
  * tests and the fuzz target. formats/archive.md is the specification;
  * every number here is written there too.
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "archive/archive.h"
+#include <store/archive.h>
 
 #define ARCH_FRAME_MAGIC 0x46414c43u /* "CLAF" as a little-endian u32 */
 #define ARCH_INDEX_MAGIC 0x49414c43u /* "CLAI" */
