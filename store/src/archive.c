@@ -39,6 +39,8 @@
 #include <zstd.h>
 
 #include "archive_int.h"
+#include <store/buf.h>
+#include <store/fileio.h>
 #include <store/limits.h>
 
 /* One segment. */
@@ -67,12 +69,9 @@ struct arch {
 	struct arch__build ob;	 /* in-memory index of the open segment */
 	ZSTD_CCtx *zc;		 /* writer only */
 	ZSTD_DCtx *zd;		 /* decompression, reused */
-	uint8_t *rbuf;		 /* one frame read from disk */
-	size_t rcap;		 /* allocated at rbuf */
-	uint8_t *dbuf;		 /* one decompressed payload */
-	size_t dcap;		 /* allocated at dbuf */
-	uint8_t *wbuf;		 /* one frame being written */
-	size_t wcap;		 /* allocated at wbuf */
+	struct buf rbuf;	 /* one frame read from disk */
+	struct buf dbuf;	 /* one decompressed payload */
+	struct buf wbuf;	 /* one frame being written */
 	uint64_t *hbuf;		 /* trace hashes of the chunk being appended */
 	size_t hcap;		 /* allocated at hbuf */
 	struct arch_stats st;	 /* counters (sizes are computed by arch_stats) */
@@ -106,63 +105,9 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int reserve(uint8_t **p, size_t *cap, size_t need)
-{
-	uint8_t *q;
-
-	if (need <= *cap)
-		return 0;
-	q = realloc(*p, need);
-	if (!q)
-		return -CD_ENOMEM;
-	*p = q;
-	*cap = need;
-	return 0;
-}
-
-static int pread_full(int fd, void *buf, size_t n, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -CD_EIO;
-		if (r == 0) {
-			errno = 0;
-			return -CD_ENOENT; /* shorter than expected */
-		}
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-	const uint8_t *p = buf;
-
-	while (n > 0) {
-		ssize_t r = pwrite(fd, p, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -CD_EIO;
-		p += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
-	return 0;
-}
-
 static int sync_dir(arch *a, struct cd_err *err)
 {
-	if (a->opt.no_sync || fsync(a->dirfd) == 0)
+	if (a->opt.no_sync || fio_sync_dir(a->dirfd) == 0)
 		return 0;
 	return cd_err_set(err, -CD_EIO, errno, "archive %s: fsync of the directory failed", a->dir);
 }
@@ -192,7 +137,7 @@ static uint64_t resync(int fd, uint64_t from, uint64_t size)
 		size_t n = size - from < sizeof(buf) ? (size_t)(size - from) : sizeof(buf);
 		uint8_t *p = buf, *end;
 
-		if (pread_full(fd, buf, n, from) < 0)
+		if (fio_pread_full(fd, buf, n, from) < 0)
 			return size;
 		end = buf + n;
 		while ((p = memmem(p, (size_t)(end - p), magic, 4))) {
@@ -233,26 +178,26 @@ static int seg_scan(arch *a, uint64_t id, int fd, uint64_t size, bool full, stru
 		uint64_t flen, next;
 		size_t want;
 
-		rc = reserve(&a->rbuf, &a->rcap, ARCH_HDR_BYTES);
+		rc = buf_reserve(&a->rbuf, ARCH_HDR_BYTES);
 		if (rc < 0)
 			return rc;
-		rc = pread_full(fd, a->rbuf, ARCH_HDR_BYTES, off);
+		rc = fio_pread_full(fd, a->rbuf.p, ARCH_HDR_BYTES, off);
 		if (rc == -CD_EIO)
 			return rc;
-		if (rc == 0 && arch__frame_hdr_decode(a->rbuf, true, &h) == 0) {
+		if (rc == 0 && arch__frame_hdr_decode(a->rbuf.p, true, &h) == 0) {
 			flen = (uint64_t)ARCH_HDR_BYTES + h.meta_len + h.zlen;
 			if (off + flen > size)
 				break; /* torn: the header was written, not all the rest */
 			want = full ? (size_t)flen : ARCH_HDR_BYTES + (size_t)h.meta_len;
-			rc = reserve(&a->rbuf, &a->rcap, want);
+			rc = buf_reserve(&a->rbuf, want);
 			if (rc < 0)
 				return rc;
-			rc = pread_full(fd, a->rbuf, want, off);
+			rc = fio_pread_full(fd, a->rbuf.p, want, off);
 			if (rc == -CD_EIO)
 				return rc;
 			if (rc == 0 &&
-			    (full ? arch__frame_check(a->rbuf, (size_t)flen, true, &h, &m)
-				  : arch__frame_meta_decode(a->rbuf + ARCH_HDR_BYTES, h.meta_len, &m)) == 0) {
+			    (full ? arch__frame_check(a->rbuf.p, (size_t)flen, true, &h, &m)
+				  : arch__frame_meta_decode(a->rbuf.p + ARCH_HDR_BYTES, h.meta_len, &m)) == 0) {
 				rc = arch__build_add(b, off, &h, &m);
 				if (rc < 0)
 					return rc;
@@ -287,32 +232,21 @@ static int seg_scan(arch *a, uint64_t id, int fd, uint64_t size, bool full, stru
 static int write_index(arch *a, uint64_t id, const uint8_t *buf, size_t len, struct cd_err *err)
 {
 	char name[64], tmp[64];
-	int fd, rc;
+	const char *step;
 
 	seg_name(name, sizeof(name), id, "idx");
 	seg_name(tmp, sizeof(tmp), id, "idx.tmp");
-	fd = openat(a->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
+	if (fio_replace(&(struct fio_replace){.dirfd = a->dirfd, .tmp = tmp, .name = name, .mode = 0640,
+					      .no_sync = a->opt.no_sync},
+			buf, len, &step) == 0)
+		return 0;
+	if (strcmp(step, "create") == 0)
 		return cd_err_set(err, -CD_EIO, errno, "archive %s: cannot create %s", a->dir, tmp);
-	rc = pwrite_full(fd, buf, len, 0);
-	if (rc == 0 && !a->opt.no_sync && fsync(fd) < 0)
-		rc = -CD_EIO;
-	if (rc < 0) {
-		cd_err_set(err, rc, errno, "archive %s: cannot write %s", a->dir, tmp);
-		goto err_unlink;
-	}
-	close(fd);
-	if (renameat(a->dirfd, tmp, a->dirfd, name) < 0) {
-		rc = cd_err_set(err, -CD_EIO, errno, "archive %s: cannot rename %s", a->dir, tmp);
-		unlinkat(a->dirfd, tmp, 0);
-		return rc;
-	}
-	return sync_dir(a, err);
-
-err_unlink:
-	close(fd);
-	unlinkat(a->dirfd, tmp, 0);
-	return rc;
+	if (strcmp(step, "rename") == 0)
+		return cd_err_set(err, -CD_EIO, errno, "archive %s: cannot rename %s", a->dir, tmp);
+	if (strcmp(step, "fsync directory") == 0)
+		return cd_err_set(err, -CD_EIO, errno, "archive %s: fsync of the directory failed", a->dir);
+	return cd_err_set(err, -CD_EIO, errno, "archive %s: cannot write %s", a->dir, tmp);
 }
 
 /* Rebuild the index of sealed segment @s from its data file. */
@@ -438,14 +372,14 @@ static bool idx_header_ok(arch *a, const struct seg *s)
 	fd = openat(a->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
-	ok = fstat(fd, &sb) == 0 && pread_full(fd, h, sizeof(h), 0) == 0;
+	ok = fstat(fd, &sb) == 0 && fio_pread_full(fd, h, sizeof(h), 0) == 0;
 	close(fd);
-	if (!ok || arch__ld32(h) != ARCH_INDEX_MAGIC || arch__ld16(h + 4) != ARCH_VERSION ||
-	    arch__ld64(h + 56) != arch__xxh64(h, 56, 0) || arch__ld64(h + 8) != s->data_bytes)
+	if (!ok || le_get32(h) != ARCH_INDEX_MAGIC || le_get16(h + 4) != ARCH_VERSION ||
+	    le_get64(h + 56) != arch__xxh64(h, 56, 0) || le_get64(h + 8) != s->data_bytes)
 		return false;
-	nent = arch__ld32(h + 36);
-	want = ARCH_HDR_BYTES + (uint64_t)arch__ld32(h + 32) * ARCH_IDX_FRAME_BYTES +
-	       (nent + ARCH_IDX_BLOCK - 1) / ARCH_IDX_BLOCK * ARCH_IDX_BLOCK_BYTES + arch__ld32(h + 44) +
+	nent = le_get32(h + 36);
+	want = ARCH_HDR_BYTES + (uint64_t)le_get32(h + 32) * ARCH_IDX_FRAME_BYTES +
+	       (nent + ARCH_IDX_BLOCK - 1) / ARCH_IDX_BLOCK * ARCH_IDX_BLOCK_BYTES + le_get32(h + 44) +
 	       nent * ARCH_IDX_ENTRY_BYTES;
 	return (uint64_t)sb.st_size == want;
 }
@@ -685,9 +619,9 @@ static void arch_free(arch *a)
 		close(a->dirfd);
 	ZSTD_freeCCtx(a->zc);
 	ZSTD_freeDCtx(a->zd);
-	free(a->rbuf);
-	free(a->dbuf);
-	free(a->wbuf);
+	buf_release(&a->rbuf);
+	buf_release(&a->dbuf);
+	buf_release(&a->wbuf);
 	free(a->hbuf);
 	free(a->dir);
 	free(a);
@@ -848,7 +782,7 @@ static int u64_cmp(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
-/* Build the frame of @c in a->wbuf; *@flen its length. */
+/* Build the frame of @c in a->wbuf.p; *@flen its length. */
 static int encode_frame(arch *a, const struct arch_chunk *c, size_t *flen, struct cd_err *err)
 {
 	const struct arch_chunk_meta *m = c->meta;
@@ -896,11 +830,11 @@ static int encode_frame(arch *a, const struct arch_chunk *c, size_t *flen, struc
 
 	meta_len = arch__frame_meta_size((uint32_t)nt, m->services, m->nservices); /* upper bound */
 	bound = ZSTD_compressBound(c->len);
-	rc = reserve(&a->wbuf, &a->wcap, ARCH_HDR_BYTES + meta_len + bound);
+	rc = buf_reserve(&a->wbuf, ARCH_HDR_BYTES + meta_len + bound);
 	if (rc < 0)
 		return cd_err_set(err, rc, 0, "archive: out of memory");
 
-	p = a->wbuf + ARCH_HDR_BYTES + 8;
+	p = a->wbuf.p + ARCH_HDR_BYTES + 8;
 	for (size_t i = 0; i < nt; i++, p += 8)
 		for (int k = 0; k < 8; k++)
 			p[k] = (uint8_t)(a->hbuf[i] >> (8 * k));
@@ -919,11 +853,9 @@ static int encode_frame(arch *a, const struct arch_chunk *c, size_t *flen, struc
 		p += 2 + m->services[i].len;
 		nsvc++;
 	}
-	meta_len = (size_t)(p - (a->wbuf + ARCH_HDR_BYTES));
-	for (int k = 0; k < 4; k++) {
-		a->wbuf[ARCH_HDR_BYTES + k] = (uint8_t)(nt >> (8 * k));
-		a->wbuf[ARCH_HDR_BYTES + 4 + k] = (uint8_t)(nsvc >> (8 * k));
-	}
+	meta_len = (size_t)(p - (a->wbuf.p + ARCH_HDR_BYTES));
+	le_put32(a->wbuf.p + ARCH_HDR_BYTES, (uint32_t)nt);
+	le_put32(a->wbuf.p + ARCH_HDR_BYTES + 4, (uint32_t)nsvc);
 
 	z = ZSTD_compressCCtx(a->zc, p, bound, c->payload, c->len, a->opt.zstd_level);
 	if (ZSTD_isError(z))
@@ -936,8 +868,8 @@ static int encode_frame(arch *a, const struct arch_chunk *c, size_t *flen, struc
 	h.raw_len = (uint32_t)c->len;
 	h.zlen = (uint32_t)z;
 	h.meta_len = (uint32_t)meta_len;
-	h.body_hash = arch__xxh64(a->wbuf + ARCH_HDR_BYTES, meta_len + z, 0);
-	arch__frame_hdr_encode(a->wbuf, &h);
+	h.body_hash = arch__xxh64(a->wbuf.p + ARCH_HDR_BYTES, meta_len + z, 0);
+	arch__frame_hdr_encode(a->wbuf.p, &h);
 	*flen = ARCH_HDR_BYTES + meta_len + z;
 	return 0;
 }
@@ -973,7 +905,7 @@ int arch_appendv(arch *a, const struct arch_chunk *chunks, size_t n, struct cd_e
 		}
 		s = &a->segs[a->nsegs - 1];
 		off = s->data_bytes;
-		rc = pwrite_full(a->open_fd, a->wbuf, flen, off);
+		rc = fio_pwrite_full(a->open_fd, a->wbuf.p, flen, off);
 		if (rc < 0) {
 			int e = errno;
 
@@ -981,7 +913,7 @@ int arch_appendv(arch *a, const struct arch_chunk *chunks, size_t n, struct cd_e
 				diag(a, "archive %s: cannot cut a failed append back", a->dir);
 			return cd_err_set(err, rc, e, "archive %s: write failed", a->dir);
 		}
-		rc = arch__frame_check(a->wbuf, flen, false, &h, &m);
+		rc = arch__frame_check(a->wbuf.p, flen, false, &h, &m);
 		assert(rc == 0);
 		rc = arch__build_add(&a->ob, off, &h, &m);
 		if (rc < 0) {
@@ -1084,26 +1016,26 @@ static int walk_frame(struct walk *w, const struct arch__frame_ent *f)
 		}
 		w->st->opened++;
 	}
-	rc = reserve(&a->rbuf, &a->rcap, f->len);
+	rc = buf_reserve(&a->rbuf, f->len);
 	if (rc < 0) {
 		w->hard = cd_err_set(w->err, rc, 0, "archive: out of memory");
 		return rc;
 	}
-	rc = pread_full(w->fd, a->rbuf, f->len, f->off);
+	rc = fio_pread_full(w->fd, a->rbuf.p, f->len, f->off);
 	if (rc == -CD_EIO) {
 		w->hard = cd_err_set(w->err, rc, errno, "archive %s: read failed", a->dir);
 		return rc;
 	}
 	w->st->frames_read++;
-	if (rc < 0 || arch__frame_check(a->rbuf, f->len, true, &h, &m) < 0 ||
+	if (rc < 0 || arch__frame_check(a->rbuf.p, f->len, true, &h, &m) < 0 ||
 	    (uint64_t)ARCH_HDR_BYTES + h.meta_len + h.zlen != f->len)
 		goto corrupt;
-	rc = reserve(&a->dbuf, &a->dcap, h.raw_len);
+	rc = buf_reserve(&a->dbuf, h.raw_len);
 	if (rc < 0) {
 		w->hard = cd_err_set(w->err, rc, 0, "archive: out of memory");
 		return rc;
 	}
-	got = ZSTD_decompressDCtx(a->zd, a->dbuf, h.raw_len, a->rbuf + ARCH_HDR_BYTES + h.meta_len, h.zlen);
+	got = ZSTD_decompressDCtx(a->zd, a->dbuf.p, h.raw_len, a->rbuf.p + ARCH_HDR_BYTES + h.meta_len, h.zlen);
 	if (ZSTD_isError(got) || got != h.raw_len)
 		goto corrupt;
 	memset(&cm, 0, sizeof(cm));
@@ -1111,7 +1043,7 @@ static int walk_frame(struct walk *w, const struct arch__frame_ent *f)
 	cm.min_ts_ns = h.min_ts;
 	cm.max_ts_ns = h.max_ts;
 	cm.nrecords = h.nrecords;
-	rc = w->cb(w->cookie, a->dbuf, got, &cm);
+	rc = w->cb(w->cookie, a->dbuf.p, got, &cm);
 	if (rc)
 		w->stopped = true;
 	return rc;

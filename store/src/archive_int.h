@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <store/archive.h>
+#include <store/buf.h> /* le_get16/32/64, le_put16/32/64 */
 
 #define ARCH_FRAME_MAGIC 0x46414c43u /* "CLAF" as a little-endian u32 */
 #define ARCH_INDEX_MAGIC 0x49414c43u /* "CLAI" */
@@ -96,22 +97,6 @@ struct arch__index {
 
 /* XXH64 (seed 0); arch_hash() is this. */
 uint64_t arch__xxh64(const void *p, size_t n, uint64_t seed);
-
-static inline uint64_t arch__ld64(const uint8_t *p)
-{
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-}
-
-static inline uint32_t arch__ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint16_t arch__ld16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
 
 /* Encode @h as a 64-byte frame header (head hash included) at @out. */
 void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h);
