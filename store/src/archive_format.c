@@ -372,7 +372,7 @@ int arch__build_encode(struct arch__build *b, uint8_t **out, size_t *len)
 
 		le_put64(blk + k * ARCH_IDX_BLOCK_BYTES, b->entries[first].hash);
 		le_put64(blk + k * ARCH_IDX_BLOCK_BYTES + 8,
-		     arch__xxh64(q + first * ARCH_IDX_ENTRY_BYTES, cnt * ARCH_IDX_ENTRY_BYTES, 0));
+			 arch__xxh64(q + first * ARCH_IDX_ENTRY_BYTES, cnt * ARCH_IDX_ENTRY_BYTES, 0));
 	}
 
 	le_put32(p, ARCH_INDEX_MAGIC);

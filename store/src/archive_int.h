@@ -1,6 +1,6 @@
 /*
  * store/src/archive_int.h - the on-disk encoding of frames and indexes, as
- * pure functions over byte buffers (no I/O), shared by archive.c, the
+ * pure functions over byte buffers (no I/O), shared by archive*.c, the
  * tests and the fuzz target. formats/archive.md is the specification;
  * every number here is written there too.
  */
@@ -105,7 +105,7 @@ void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h);
  * arch__frame_hdr_decode() - decode the 64 bytes at @p.
  * @verify: check the header hash (false only for the fuzz target).
  * Return: 0, or -CD_ECORRUPT (magic, version, hash, or a length past the
- * caps of cd_limits.h).
+ * caps of store/limits.h).
  */
 int arch__frame_hdr_decode(const uint8_t *p, bool verify, struct arch__frame_hdr *h);
 

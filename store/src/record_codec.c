@@ -31,7 +31,7 @@
  * bool, null, object, array) keeps its JSON text. Readers skip items past
  * the ones they know, so a later version may append fields.
  *
- * Why a hand-written reader and writer (chunk/mpack.h) instead of
+ * Why a hand-written reader and writer (store/mpack.h) instead of
  * msgpack-c's: the reader must be zero-copy and allocation-free, and must
  * treat the bytes as hostile. msgpack_unpack_next() builds a msgpack_object
  * tree in a zone (an allocation per record, or a caller-managed zone we

@@ -133,7 +133,7 @@ int arch_close(arch *a, struct cd_err *err);
  * the failing one may remain (the caller re-sends; at-least-once delivery
  * allows the duplicates), and the data file never keeps a partial frame.
  * Return: 0, -CD_EINVAL (read-only handle, bad chunk), -CD_ELIMIT (a cap of
- * cd_limits.h), -CD_ENOMEM, -CD_EIO.
+ * store/limits.h), -CD_ENOMEM, -CD_EIO.
  */
 int arch_appendv(arch *a, const struct arch_chunk *chunks, size_t n, struct cd_err *err);
 

@@ -20,7 +20,7 @@ enum cd_code {
 	CD_EFULL,    /* a bounded queue, spool or archive is full: back off */
 	CD_ENOENT,   /* nothing there (not an error for lookups) */
 	CD_EAGAIN,   /* try again later */
-	CD_ELIMIT,   /* a cap of collector/cd_limits.h was exceeded */
+	CD_ELIMIT,   /* a cap (store/limits.h, collector/cd_limits.h) was exceeded */
 };
 
 struct cd_err {

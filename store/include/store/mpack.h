@@ -1,5 +1,5 @@
 /*
- * store/mpack.h - the small msgpack writer and reader of the chunk stage.
+ * store/mpack.h - the small msgpack writer and reader of the chunk codec.
  *
  * Shared by the record codec and clewd's spool (prefix mp_). Only the types the chunk
  * formats use: nil, bool, ints, str, bin, array. The writer never writes
