@@ -1,5 +1,5 @@
 /*
- * test_archive.c - the archive (collector/archive): appends and lookups,
+ * test_archive.c - the archive (store/src/archive*.c): appends and lookups,
  * index-driven opening, index rebuilds, corruption at every offset, torn
  * frames, kill -9 of a writer mid-append, retention.
  *

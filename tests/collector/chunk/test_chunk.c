@@ -1,5 +1,5 @@
 /*
- * test_chunk.c - the chunk builder and its index (collector/chunk/chunk.c).
+ * test_chunk.c - the chunk builder and its index (store/src/chunk.c).
  */
 #include <check.h>
 
@@ -7,7 +7,7 @@
 #include <store/hooks.h>
 #include "helpers.h"
 #include "cd_limits.h"
-#include "util/err.h"
+#include <store/err.h>
 
 #define MS 1000000ll
 

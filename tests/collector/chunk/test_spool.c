@@ -15,7 +15,7 @@
 #include "chunk/spool.h"
 #include "helpers.h"
 #include "cd_limits.h"
-#include "util/err.h"
+#include <store/err.h>
 
 uint32_t crc32c__soft(uint32_t crc, const void *buf, size_t n);
 
