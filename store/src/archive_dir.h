@@ -76,6 +76,9 @@ int arch__seg_scan(arch *a, uint64_t id, int fd, uint64_t size, bool full, struc
 /* arch__write_index() - write @buf as the index of segment @id, atomically. */
 int arch__write_index(arch *a, uint64_t id, const uint8_t *buf, size_t len, struct cd_err *err);
 
+/* arch__seg_adopt_index() - make @buf (@len bytes, malloc'd, just encoded) @s's loaded index. */
+void arch__seg_adopt_index(struct seg *s, uint8_t *buf, size_t len);
+
 /* arch__seg_rebuild() - rebuild the index of sealed segment @s from its data file. */
 int arch__seg_rebuild(arch *a, struct seg *s, struct cd_err *err);
 

@@ -97,6 +97,22 @@ uint64_t arch_hash(const void *p, size_t n)
 	return arch__xxh64(p, n, 0);
 }
 
+/* Whether [s, end) is exactly @n service names (u16 length + bytes), none too long. */
+static int services_check(const uint8_t *s, const uint8_t *end, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t l;
+
+		if (end - s < 2)
+			return -CD_ECORRUPT;
+		l = le_get16(s);
+		if (l > CD_ARCH_SERVICE_LEN_MAX || (size_t)(end - s - 2) < l)
+			return -CD_ECORRUPT;
+		s += 2 + l;
+	}
+	return s == end ? 0 : -CD_ECORRUPT;
+}
+
 /* --- frames ------------------------------------------------------------ */
 
 void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h)
@@ -163,17 +179,7 @@ int arch__frame_meta_decode(const uint8_t *p, uint32_t len, struct arch__frame_m
 	m->traces = p + 8;
 	m->services = p + need;
 	s = m->services;
-	for (uint32_t i = 0; i < m->nservices; i++) {
-		uint16_t l;
-
-		if (end - s < 2)
-			return -CD_ECORRUPT;
-		l = le_get16(s);
-		if (l > CD_ARCH_SERVICE_LEN_MAX || (size_t)(end - s - 2) < l)
-			return -CD_ECORRUPT;
-		s += 2 + l;
-	}
-	if (s != end)
+	if (services_check(s, end, m->nservices) < 0)
 		return -CD_ECORRUPT;
 	m->services_len = (uint32_t)(end - m->services);
 	return 0;
@@ -443,17 +449,7 @@ int arch__index_parse(const uint8_t *p, size_t len, bool verify, struct arch__in
 	/* Services: exactly nservices well-formed names. */
 	s = ix->services;
 	end = s + ix->services_bytes;
-	for (uint32_t i = 0; i < ix->nservices; i++) {
-		uint16_t l;
-
-		if (end - s < 2)
-			return -CD_ECORRUPT;
-		l = le_get16(s);
-		if (l > CD_ARCH_SERVICE_LEN_MAX || (size_t)(end - s - 2) < l)
-			return -CD_ECORRUPT;
-		s += 2 + l;
-	}
-	if (s != end)
+	if (services_check(s, end, ix->nservices) < 0)
 		return -CD_ECORRUPT;
 	return 0;
 }

@@ -146,6 +146,18 @@ int arch__write_index(arch *a, uint64_t id, const uint8_t *buf, size_t len, stru
 	return cd_err_set(err, -CD_EIO, errno, "archive %s: cannot write %s", a->dir, tmp);
 }
 
+void arch__seg_adopt_index(struct seg *s, uint8_t *buf, size_t len)
+{
+	int rc = arch__index_parse(buf, len, true, &s->ix);
+
+	assert(rc == 0); /* encoded by arch__build_encode() a moment ago */
+	(void)rc;
+	s->ix_buf = buf;
+	s->ix_len = len;
+	s->ix_mapped = false;
+	s->ix_loaded = true;
+}
+
 /* Rebuild the index of sealed segment @s from its data file. */
 int arch__seg_rebuild(arch *a, struct seg *s, struct cd_err *err)
 {
@@ -181,12 +193,7 @@ int arch__seg_rebuild(arch *a, struct seg *s, struct cd_err *err)
 		goto err_release;
 	}
 	arch__build_release(&b);
-	rc = arch__index_parse(buf, len, true, &s->ix);
-	assert(rc == 0);
-	s->ix_buf = buf;
-	s->ix_len = len;
-	s->ix_mapped = false;
-	s->ix_loaded = true;
+	arch__seg_adopt_index(s, buf, len);
 	a->st.indexes_rebuilt++;
 	arch__diag(a, "archive %s: index of segment %016" PRIx64 " rebuilt (%" PRIu32 " frames)", a->dir,
 		   s->id, s->ix.nframes);

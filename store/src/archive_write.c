@@ -65,12 +65,7 @@ static int seal(arch *a, struct cd_err *err)
 		free(buf);
 		return rc;
 	}
-	rc = arch__index_parse(buf, len, true, &s->ix);
-	assert(rc == 0);
-	s->ix_buf = buf;
-	s->ix_len = len;
-	s->ix_mapped = false;
-	s->ix_loaded = true;
+	arch__seg_adopt_index(s, buf, len);
 	s->has_idx = true;
 	s->idx_bytes = len;
 	close(a->open_fd);

@@ -33,7 +33,8 @@ static void spend(ssize_t w)
 		chunk__write_budget -= w;
 }
 
-int fio_pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+/* Write all of @buf: at @off with pwrite(), or with write() when @off is negative. */
+static int write_loop(int fd, const void *buf, size_t n, int64_t off)
 {
 	const uint8_t *p = buf;
 
@@ -45,7 +46,7 @@ int fio_pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 			errno = ENOSPC;
 			return -CD_EIO;
 		}
-		w = pwrite(fd, p, want, (off_t)off);
+		w = off < 0 ? write(fd, p, want) : pwrite(fd, p, want, (off_t)off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
@@ -53,33 +54,20 @@ int fio_pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 		spend(w);
 		p += w;
 		n -= (size_t)w;
-		off += (uint64_t)w;
+		if (off >= 0)
+			off += w;
 	}
 	return 0;
 }
 
+int fio_pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+	return write_loop(fd, buf, n, (int64_t)off);
+}
+
 int fio_write_full(int fd, const void *buf, size_t n)
 {
-	const uint8_t *p = buf;
-
-	while (n > 0) {
-		size_t want = budget(n);
-		ssize_t w;
-
-		if (want == 0) {
-			errno = ENOSPC;
-			return -CD_EIO;
-		}
-		w = write(fd, p, want);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -CD_EIO;
-		spend(w);
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return write_loop(fd, buf, n, -1);
 }
 
 int fio_pread_full(int fd, void *buf, size_t n, uint64_t off)
