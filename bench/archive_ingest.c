@@ -30,9 +30,9 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "archive/archive.h"
-#include "cd_limits.h"
-#include "chunk/chunk.h"
+#include <store/archive.h>
+#include <store/limits.h>
+#include <store/chunk.h>
 #include "fmt/detect.h"
 
 struct ingest {

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive/archive.h"
+#include <store/archive.h>
 
 #define POOL 128     /* transactions in flight */
 #define PER_TRACE 10 /* records per transaction */

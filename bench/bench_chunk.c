@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "chunk/spool.h"
 #include "corpus.h"
 #include "fmt/detect.h"

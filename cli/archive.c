@@ -1,7 +1,7 @@
 /*
  * archive.c - the collector's archive as a tracegrep input.
  *
- * DESIGN: the archive (collector/archive, formats/archive.md) is a
+ * DESIGN: the archive (store/src/archive*.c, formats/archive.md) is a
  * directory of segments whose indexes map the hash of every trace ID to
  * the frames (chunks) that hold it. It is one input with one unit of work:
  * the handle is not thread-safe, and a lookup reads only a few frames.
@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive/archive.h"
-#include "chunk/chunk.h"
+#include <store/archive.h>
+#include <store/chunk.h>
 #include "fmt/detect.h"
 #include "fmt/json.h"
 #include "fmt/pipe.h"

@@ -4,8 +4,9 @@
  * DESIGN: clewd's Kafka output keys every record by its transaction ID
  * and partitions with librdkafka's murmur2_random (Java's murmur2 of the
  * key), so every record of transaction T is in partition
- * murmur2(T) % partitions, in order. The topic is one input with one unit
- * of work (one consumer; librdkafka's own threads do the fetching).
+ * kw_partition(T), in order (the wire contract: store/kafka_wire.h).
+ * The topic is one input with one unit of work (one consumer;
+ * librdkafka's own threads do the fetching).
  *
  * - A trace query (TG_WANT_TRACE) reads that one partition, from its
  *   start (or the offset of --since) to the high watermark taken when the
@@ -39,15 +40,12 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "chunk/record_codec.h"
+#include <store/kafka_wire.h>
 #include "fmt/detect.h"
 #include "fmt/json.h"
 #include "fmt/pipe.h"
 #include "tg.h"
 #include "banned.h"
-
-/* Must be what collector/output/out_kafka.c configures (KF_PARTITIONER: murmur2_random). */
-#define TG_KAFKA_PARTITION(key, len, n) rd_kafka_msg_partitioner_murmur2(NULL, (key), (len), (n), NULL, NULL)
 
 /*
  * How long a metadata or offset request, or a silent fetch, may take
@@ -98,12 +96,6 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 		fprintf(stderr, "tracegrep: kafka: %s: %s\n", fac, buf);
 }
 
-/* Whether @p looks like a msgpack array (the chunk codec's record item): text never starts so. */
-static bool is_msgpack(const unsigned char *p, size_t n)
-{
-	return n > 0 && ((p[0] >= 0x90 && p[0] <= 0x9f) || p[0] == 0xdc || p[0] == 0xdd);
-}
-
 /* Keep text[0, len) as the record at @off of partition @part if it matches. */
 static void keep(struct lookup *lk, const char *text, size_t len, int32_t part, int64_t off)
 {
@@ -111,8 +103,7 @@ static void keep(struct lookup *lk, const char *text, size_t len, int32_t part, 
 	struct tg_recs *out = lk->out;
 	struct tg_rec k = {0};
 
-	while (len > 0 && text[len - 1] == '\n')
-		len--;
+	len = kw_payload_text_len(text, len);
 	if (fmt_parse(text, len, tk->rec, NULL) != 0 ||
 	    !tg_record_matches(tk->rec, lk->s->finder.needle, lk->s->finder.len, lk->s->want))
 		return;
@@ -138,16 +129,15 @@ static void on_message(struct lookup *lk, const rd_kafka_message_t *m)
 	struct tg_kafka *tk = lk->tk;
 	const char *p = m->payload;
 	struct record_src src;
-	size_t used;
 
 	lk->messages++;
 	if (!p || !tg_find(&lk->s->finder, p, m->len))
 		return;
-	if (!is_msgpack(m->payload, m->len)) {
+	if (!kw_payload_is_msgpack(m->payload, m->len)) {
 		keep(lk, p, m->len, m->partition, m->offset);
 		return;
 	}
-	if (record_unpack(m->payload, m->len, &used, tk->rec, &src) != 0 || used != m->len) {
+	if (kw_payload_unpack(m->payload, m->len, tk->rec, &src) < 0) {
 		lk->undecodable++;
 		return;
 	}
@@ -339,7 +329,7 @@ static int scan_kafka(struct tg_input *in, size_t unit, const struct tg_scan *s,
 	struct tg_kafka *tk = in->priv;
 	struct lookup lk = {.tk = tk, .s = s, .src = in->src, .out = out};
 	struct part *parts = tg_xcalloc((size_t)tk->nparts, sizeof(*parts));
-	int32_t mine = TG_KAFKA_PARTITION(s->finder.needle, s->finder.len, tk->nparts);
+	int32_t mine = kw_partition(s->finder.needle, s->finder.len, tk->nparts);
 	size_t n = 0;
 	int rc;
 

@@ -28,6 +28,8 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <store/fileio.h>
+
 #include "tg.h"
 #include "banned.h"
 
@@ -428,24 +430,21 @@ static int add_stream_fd(struct tg_inputs *ins, int fd, const char *name, struct
 	struct tg_input *in;
 
 	for (;;) {
-		ssize_t n;
+		size_t n;
 
 		tg_buf_put(&b, NULL, 0);
 		if (b.cap - b.len < TG_READ_BYTES) {
 			b.data = tg_xrealloc(b.data, b.cap ? b.cap * 2 : TG_READ_BYTES * 2);
 			b.cap = b.cap ? b.cap * 2 : TG_READ_BYTES * 2;
 		}
-		n = read(fd, b.data + b.len, b.cap - b.len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
+		if (fio_read_full(fd, b.data + b.len, b.cap - b.len, &n) < 0) {
 			tg_err_set(err, -TG_EIO, errno, "%s: %s", name, strerror(errno));
 			tg_buf_free(&b);
 			return -TG_EIO;
 		}
-		if (n == 0)
+		b.len += n;
+		if (b.len < b.cap) /* fio_read_full() stops short only at the end */
 			break;
-		b.len += (size_t)n;
 	}
 	in = tg__inputs_push(ins, name);
 	in->map = b.data;

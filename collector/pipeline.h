@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "chunk/checkpoint.h"
 #include "config.h"
 #include "util/err.h"

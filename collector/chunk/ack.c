@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "chunk/ack.h"
-#include "chunk/hooks.h"
+#include <store/hooks.h>
 #include "cd_limits.h"
-#include "util/err.h"
+#include <store/err.h>
 
 struct ack_chunk {
 	uint64_t seq;		  /* the chunk's sequence number */

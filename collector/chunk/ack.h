@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 
 struct ack_tracker;
 

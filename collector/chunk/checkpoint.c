@@ -22,8 +22,10 @@
 #include <unistd.h>
 
 #include "chunk/checkpoint.h"
-#include "chunk/crc32c.h"
-#include "chunk/hooks.h"
+#include <store/buf.h>
+#include <store/crc32c.h>
+#include <store/fileio.h>
+#include <store/hooks.h>
 #include "cd_limits.h"
 
 #define CK_HDR 12
@@ -43,21 +45,6 @@ struct checkpoint {
 	size_t n;			 /* used */
 	size_t cap;			 /* allocated */
 };
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 static size_t find(const struct checkpoint *cp, const char *name, size_t len, int *found)
 {
@@ -182,11 +169,11 @@ static int parse(struct checkpoint *cp, const uint8_t *buf, size_t len, struct c
 
 	if (len < CK_HDR + 4)
 		return corrupt(cp, err, "shorter than a header");
-	if (crc32c(0, buf, len - 4) != (uint32_t)get_le(buf + len - 4, 4))
+	if (crc32c(0, buf, len - 4) != (uint32_t)le_get(buf + len - 4, 4))
 		return corrupt(cp, err, "checksum mismatch");
-	if (memcmp(buf, "CLWK", 4) != 0 || get_le(buf + 4, 2) != 1 || get_le(buf + 6, 2) != 0)
+	if (memcmp(buf, "CLWK", 4) != 0 || le_get(buf + 4, 2) != 1 || le_get(buf + 6, 2) != 0)
 		return corrupt(cp, err, "bad magic, version or flags");
-	count = get_le(buf + 8, 4);
+	count = le_get(buf + 8, 4);
 	if (count > CD_CHECKPOINT_INPUTS_MAX)
 		return corrupt(cp, err, "more inputs than CD_CHECKPOINT_INPUTS_MAX");
 	for (uint64_t i = 0; i < count; i++) {
@@ -195,12 +182,12 @@ static int parse(struct checkpoint *cp, const uint8_t *buf, size_t len, struct c
 
 		if (end - p < CK_ENTRY_FIXED)
 			return corrupt(cp, err, "truncated entry");
-		nlen = (size_t)get_le(p, 2);
+		nlen = (size_t)le_get(p, 2);
 		if ((size_t)(end - p) < CK_ENTRY_FIXED + nlen)
 			return corrupt(cp, err, "truncated entry");
-		pos.dev = get_le(p + 2 + nlen, 8);
-		pos.ino = get_le(p + 10 + nlen, 8);
-		pos.offset = get_le(p + 18 + nlen, 8);
+		pos.dev = le_get(p + 2 + nlen, 8);
+		pos.ino = le_get(p + 10 + nlen, 8);
+		pos.offset = le_get(p + 18 + nlen, 8);
 		rc = set_n(cp, (const char *)p + 2, nlen, &pos);
 		if (rc == -CD_ENOMEM)
 			return cd_err_set(err, rc, 0, "checkpoint: out of memory");
@@ -240,18 +227,9 @@ static int load(struct checkpoint *cp, struct cd_err *err)
 		rc = cd_err_set(err, -CD_ENOMEM, 0, "checkpoint: out of memory");
 		goto out_close;
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = cd_err_set(err, -CD_EIO, errno, "checkpoint: read %s: %s", cp->path,
-					strerror(errno));
-			goto out_free;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	if (fio_read_full(fd, buf, (size_t)st.st_size, &got) < 0) {
+		rc = cd_err_set(err, -CD_EIO, errno, "checkpoint: read %s: %s", cp->path, strerror(errno));
+		goto out_free;
 	}
 	rc = parse(cp, buf, got, err);
 	if (rc < 0)
@@ -300,8 +278,9 @@ static int io_fail(struct checkpoint *cp, const char *what, int e, struct cd_err
 int checkpoint_save(struct checkpoint *cp, struct cd_err *err)
 {
 	size_t len = CK_HDR + 4, at;
+	const char *step;
 	uint8_t *buf;
-	int fd, dfd, rc;
+	int rc, e_no;
 
 	for (size_t i = 0; i < cp->n; i++)
 		len += CK_ENTRY_FIXED + cp->ents[i].name_len;
@@ -309,61 +288,31 @@ int checkpoint_save(struct checkpoint *cp, struct cd_err *err)
 	if (!buf)
 		return cd_err_set(err, -CD_ENOMEM, 0, "checkpoint: out of memory");
 	memcpy(buf, "CLWK", 4);
-	put_le(buf + 4, 1, 2);
-	put_le(buf + 6, 0, 2);
-	put_le(buf + 8, cp->n, 4);
+	le_put(buf + 4, 1, 2);
+	le_put(buf + 6, 0, 2);
+	le_put(buf + 8, cp->n, 4);
 	at = CK_HDR;
 	for (size_t i = 0; i < cp->n; i++) {
 		const struct checkpoint_ent *e = &cp->ents[i];
-		put_le(buf + at, e->name_len, 2);
+		le_put(buf + at, e->name_len, 2);
 		memcpy(buf + at + 2, e->name, e->name_len);
 		at += 2 + e->name_len;
-		put_le(buf + at, e->pos.dev, 8);
-		put_le(buf + at + 8, e->pos.ino, 8);
-		put_le(buf + at + 16, e->pos.offset, 8);
+		le_put(buf + at, e->pos.dev, 8);
+		le_put(buf + at + 8, e->pos.ino, 8);
+		le_put(buf + at + 16, e->pos.offset, 8);
 		at += 24;
 	}
-	put_le(buf + at, crc32c(0, buf, at), 4);
+	le_put(buf + at, crc32c(0, buf, at), 4);
 
-	fd = open(cp->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = io_fail(cp, "create", errno, err);
-		goto err_free_buf;
-	}
-	if (chunk__write_all(fd, buf, len) < 0) {
-		rc = io_fail(cp, "write", errno, err);
-		goto err_unlink;
-	}
-	if (fsync(fd) < 0) {
-		rc = io_fail(cp, "fsync", errno, err);
-		goto err_unlink;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc < 0) {
-		rc = io_fail(cp, "close", errno, err);
-		goto err_unlink;
-	}
-	if (rename(cp->tmp, cp->path) < 0) {
-		rc = io_fail(cp, "rename", errno, err);
-		goto err_unlink;
-	}
+	rc = fio_replace(
+		&(struct fio_replace){
+			.dirfd = AT_FDCWD, .dir = cp->dir, .tmp = cp->tmp, .name = cp->path, .mode = 0600},
+		buf, len, &step);
+	e_no = errno;
 	chunk__free(buf);
-	dfd = open(cp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		rc = cd_err_set(err, -CD_EIO, errno, "checkpoint: fsync %s: %s", cp->dir, strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return rc;
-	}
-	close(dfd);
+	if (rc < 0 && strcmp(step, "fsync directory") == 0)
+		return cd_err_set(err, -CD_EIO, e_no, "checkpoint: fsync %s: %s", cp->dir, strerror(e_no));
+	if (rc < 0)
+		return io_fail(cp, step, e_no, err);
 	return 0;
-
-err_unlink:
-	if (fd >= 0)
-		close(fd);
-	unlink(cp->tmp);
-err_free_buf:
-	chunk__free(buf);
-	return rc;
 }

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/err.h"
+#include <store/err.h>
 
 struct checkpoint;
 

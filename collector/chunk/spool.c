@@ -36,9 +36,11 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "chunk/crc32c.h"
-#include "chunk/hooks.h"
-#include "chunk/mpack.h"
+#include <store/buf.h>
+#include <store/crc32c.h>
+#include <store/fileio.h>
+#include <store/hooks.h>
+#include <store/mpack.h>
 #include "chunk/spool.h"
 #include "cd_limits.h"
 
@@ -65,8 +67,7 @@ struct spool {
 	size_t files_cap;	     /* entries allocated */
 	uint64_t bytes;		     /* sum of files[].size */
 	uint64_t corrupt;	     /* files moved to corrupt/ */
-	uint8_t *buf;		     /* scratch: a file image */
-	size_t buf_cap;		     /* bytes allocated at buf */
+	struct buf img;		     /* scratch: a file image */
 };
 
 void spool_options_default(struct spool_options *opt, const char *dir)
@@ -75,21 +76,6 @@ void spool_options_default(struct spool_options *opt, const char *dir)
 	opt->dir = dir;
 	opt->limit_bytes = CD_SPOOL_BYTES_DEFAULT;
 	opt->zstd_level = 1;
-}
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
 }
 
 static void file_name(char out[NAME_LEN], uint64_t seq)
@@ -112,20 +98,6 @@ static bool parse_name(const char *name, uint64_t *seq)
 	}
 	*seq = v;
 	return true;
-}
-
-static int grow_buf(struct spool *sp, size_t want)
-{
-	uint8_t *b;
-
-	if (want <= sp->buf_cap)
-		return 0;
-	b = chunk__realloc(sp->buf, want);
-	if (!b)
-		return -CD_ENOMEM;
-	sp->buf = b;
-	sp->buf_cap = want;
-	return 0;
 }
 
 static size_t find_file(const struct spool *sp, uint64_t seq, bool *found)
@@ -188,21 +160,21 @@ static int check_image(const uint8_t *buf, size_t len, uint64_t *seq, struct cd_
 		return corrupt(err, "shorter than a header");
 	if (len > CD_SPOOL_FILE_MAX)
 		return corrupt(err, "larger than CD_SPOOL_FILE_MAX");
-	if (crc32c(0, buf, len - CRC_LEN) != (uint32_t)get_le(buf + len - CRC_LEN, 4))
+	if (crc32c(0, buf, len - CRC_LEN) != (uint32_t)le_get(buf + len - CRC_LEN, 4))
 		return corrupt(err, "checksum mismatch");
 	if (memcmp(buf, "CLWS", 4) != 0)
 		return corrupt(err, "bad magic");
-	if (get_le(buf + 4, 2) != SPOOL_VERSION)
+	if (le_get(buf + 4, 2) != SPOOL_VERSION)
 		return corrupt(err, "unknown version");
-	if (get_le(buf + 6, 2) != 0)
+	if (le_get(buf + 6, 2) != 0)
 		return corrupt(err, "unknown flags");
-	meta_len = get_le(buf + 28, 4);
-	clen = get_le(buf + 20, 4);
+	meta_len = le_get(buf + 28, 4);
+	clen = le_get(buf + 20, 4);
 	if (HDR_LEN + meta_len + clen + CRC_LEN != len)
 		return corrupt(err, "lengths do not add up to the file size");
-	if (get_le(buf + 16, 4) > CD_CHUNK_BYTES_MAX || get_le(buf + 24, 4) > CD_CHUNK_RECORDS_MAX)
+	if (le_get(buf + 16, 4) > CD_CHUNK_BYTES_MAX || le_get(buf + 24, 4) > CD_CHUNK_RECORDS_MAX)
 		return corrupt(err, "payload or record count past the chunk caps");
-	*seq = get_le(buf + 8, 8);
+	*seq = le_get(buf + 8, 8);
 	return 0;
 }
 
@@ -266,10 +238,10 @@ static int decode_image(const uint8_t *buf, size_t len, ZSTD_DCtx *zd, struct ch
 	rc = check_image(buf, len, &seq, err);
 	if (rc < 0)
 		return rc;
-	ulen = (uint32_t)get_le(buf + 16, 4);
-	clen = (uint32_t)get_le(buf + 20, 4);
-	nrec = (uint32_t)get_le(buf + 24, 4);
-	meta_len = (uint32_t)get_le(buf + 28, 4);
+	ulen = (uint32_t)le_get(buf + 16, 4);
+	clen = (uint32_t)le_get(buf + 20, 4);
+	nrec = (uint32_t)le_get(buf + 24, 4);
+	meta_len = (uint32_t)le_get(buf + 28, 4);
 
 	rc = chunk_new(&c, seq, 0);
 	if (rc < 0)
@@ -331,12 +303,12 @@ int spool_decode(const uint8_t *buf, size_t len, struct chunk **out, struct cd_e
 
 static int sync_dir(struct spool *sp, struct cd_err *err)
 {
-	if (sp->sync && fsync(sp->dirfd) < 0)
+	if (sp->sync && fio_sync_dir(sp->dirfd) < 0)
 		return cd_err_set(err, -CD_EIO, errno, "spool: fsync %s: %s", sp->dir, strerror(errno));
 	return 0;
 }
 
-/* Read a whole file (at most CD_SPOOL_FILE_MAX + 1 bytes) into sp->buf. */
+/* Read a whole file (at most CD_SPOOL_FILE_MAX + 1 bytes) into sp->img.p. */
 static int read_file(struct spool *sp, const char *name, size_t *len, struct cd_err *err)
 {
 	struct stat st;
@@ -355,23 +327,14 @@ static int read_file(struct spool *sp, const char *name, size_t *len, struct cd_
 	}
 	/* one byte past the cap is enough to call the file too large */
 	want = (uint64_t)st.st_size > CD_SPOOL_FILE_MAX ? CD_SPOOL_FILE_MAX + 1 : (size_t)st.st_size;
-	rc = grow_buf(sp, want ? want : 1);
+	rc = buf_reserve(&sp->img, want ? want : 1);
 	if (rc < 0) {
 		cd_err_set(err, rc, 0, "spool: out of memory");
 		goto out_close;
 	}
-	while (got < want) {
-		ssize_t n = read(fd, sp->buf + got, want - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = cd_err_set(err, -CD_EIO, errno, "spool: read %s/%s: %s", sp->dir, name,
-					strerror(errno));
-			goto out_close;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
+	if (fio_read_full(fd, sp->img.p, want, &got) < 0) {
+		rc = cd_err_set(err, -CD_EIO, errno, "spool: read %s/%s: %s", sp->dir, name, strerror(errno));
+		goto out_close;
 	}
 	*len = got;
 	rc = 0;
@@ -429,7 +392,7 @@ static int scan(struct spool *sp, struct cd_err *err)
 			continue;
 		if (rc < 0)
 			break;
-		if (check_image(sp->buf, len, &hdr_seq, &why) < 0 || hdr_seq != seq) {
+		if (check_image(sp->img.p, len, &hdr_seq, &why) < 0 || hdr_seq != seq) {
 			quarantine(sp, e->d_name, &why);
 			continue;
 		}
@@ -486,7 +449,7 @@ int spool_open(struct spool **out, const struct spool_options *opt, struct cd_er
 
 err_free_lists:
 	chunk__free(sp->files);
-	chunk__free(sp->buf);
+	buf_release(&sp->img);
 err_free_zstd:
 	ZSTD_freeCCtx(sp->zc);
 	ZSTD_freeDCtx(sp->zd);
@@ -505,7 +468,7 @@ void spool_free(struct spool *sp)
 	ZSTD_freeDCtx(sp->zd);
 	close(sp->dirfd);
 	chunk__free(sp->files);
-	chunk__free(sp->buf);
+	buf_release(&sp->img);
 	chunk__free(sp);
 }
 
@@ -558,7 +521,7 @@ static void write_meta(struct mp_w *w, const struct chunk *c)
 	}
 }
 
-/* Build the file image of @c in sp->buf. */
+/* Build the file image of @c in sp->img.p. */
 static int build_image(struct spool *sp, const struct chunk *c, size_t *len, struct cd_err *err)
 {
 	size_t plen, mbound, cbound, clen, meta_len;
@@ -568,28 +531,28 @@ static int build_image(struct spool *sp, const struct chunk *c, size_t *len, str
 
 	mbound = meta_bound(c);
 	cbound = ZSTD_compressBound(plen);
-	rc = grow_buf(sp, HDR_LEN + mbound + cbound + CRC_LEN);
+	rc = buf_reserve(&sp->img, HDR_LEN + mbound + cbound + CRC_LEN);
 	if (rc < 0)
 		return cd_err_set(err, rc, 0, "spool: out of memory");
-	w = (struct mp_w){.p = sp->buf + HDR_LEN, .end = sp->buf + HDR_LEN + mbound, .overflow = false};
+	w = (struct mp_w){.p = sp->img.p + HDR_LEN, .end = sp->img.p + HDR_LEN + mbound, .overflow = false};
 	write_meta(&w, c);
 	if (w.overflow)
 		return cd_err_set(err, -CD_ELIMIT, 0, "spool: chunk metadata past its bound");
-	meta_len = (size_t)(w.p - (sp->buf + HDR_LEN));
-	clen = ZSTD_compressCCtx(sp->zc, sp->buf + HDR_LEN + meta_len, cbound,
+	meta_len = (size_t)(w.p - (sp->img.p + HDR_LEN));
+	clen = ZSTD_compressCCtx(sp->zc, sp->img.p + HDR_LEN + meta_len, cbound,
 				 payload ? payload : (const uint8_t *)"", plen, sp->zlevel);
 	if (ZSTD_isError(clen))
 		return cd_err_set(err, -CD_EIO, 0, "spool: zstd: %s", ZSTD_getErrorName(clen));
-	memcpy(sp->buf, "CLWS", 4);
-	put_le(sp->buf + 4, SPOOL_VERSION, 2);
-	put_le(sp->buf + 6, 0, 2);
-	put_le(sp->buf + 8, chunk_seq(c), 8);
-	put_le(sp->buf + 16, plen, 4);
-	put_le(sp->buf + 20, clen, 4);
-	put_le(sp->buf + 24, chunk_nrecords(c), 4);
-	put_le(sp->buf + 28, meta_len, 4);
+	memcpy(sp->img.p, "CLWS", 4);
+	le_put(sp->img.p + 4, SPOOL_VERSION, 2);
+	le_put(sp->img.p + 6, 0, 2);
+	le_put(sp->img.p + 8, chunk_seq(c), 8);
+	le_put(sp->img.p + 16, plen, 4);
+	le_put(sp->img.p + 20, clen, 4);
+	le_put(sp->img.p + 24, chunk_nrecords(c), 4);
+	le_put(sp->img.p + 28, meta_len, 4);
 	*len = HDR_LEN + meta_len + clen + CRC_LEN;
-	put_le(sp->buf + *len - CRC_LEN, crc32c(0, sp->buf, *len - CRC_LEN), 4);
+	le_put(sp->img.p + *len - CRC_LEN, crc32c(0, sp->img.p, *len - CRC_LEN), 4);
 	return 0;
 }
 
@@ -605,7 +568,8 @@ int spool_push(struct spool *sp, const struct chunk *c, struct cd_err *err)
 	char name[NAME_LEN], tmp[NAME_LEN + 8];
 	bool found;
 	size_t len = 0;
-	int fd, rc;
+	const char *step;
+	int rc;
 
 	file_name(name, chunk_seq(c));
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", name);
@@ -629,41 +593,21 @@ int spool_push(struct spool *sp, const struct chunk *c, struct cd_err *err)
 		sp->files_cap = cap;
 	}
 
-	fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return io_fail(sp, "create", tmp, errno, err);
-	if (chunk__write_all(fd, sp->buf, len) < 0) {
-		rc = io_fail(sp, "write", tmp, errno, err);
-		goto err_unlink;
-	}
-	if (sp->sync && fsync(fd) < 0) {
-		rc = io_fail(sp, "fsync", tmp, errno, err);
-		goto err_unlink;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		rc = io_fail(sp, "close", tmp, errno, err);
-		goto err_unlink;
-	}
-	fd = -1;
-	if (renameat(sp->dirfd, tmp, sp->dirfd, name) < 0) {
-		rc = io_fail(sp, "rename", tmp, errno, err);
-		goto err_unlink;
-	}
-	rc = sync_dir(sp, err);
-	if (rc < 0) {
+	rc = fio_replace(
+		&(struct fio_replace){
+			.dirfd = sp->dirfd, .tmp = tmp, .name = name, .mode = 0600, .no_sync = !sp->sync},
+		sp->img.p, len, &step);
+	if (rc < 0 && strcmp(step, "fsync directory") == 0) {
+		int e = errno;
+
 		/* the file is complete but maybe not durable: take it back */
 		unlinkat(sp->dirfd, name, 0);
-		return rc;
+		return cd_err_set(err, -CD_EIO, e, "spool: fsync %s: %s", sp->dir, strerror(e));
 	}
+	if (rc < 0)
+		return io_fail(sp, step, tmp, errno, err);
 	list_add(sp, chunk_seq(c), len); /* cannot fail: room made above, seq checked */
 	return 0;
-
-err_unlink:
-	if (fd >= 0)
-		close(fd);
-	unlinkat(sp->dirfd, tmp, 0);
-	return rc;
 }
 
 size_t spool_count(const struct spool *sp)
@@ -704,7 +648,7 @@ int spool_load(struct spool *sp, uint64_t seq, struct chunk **out, struct cd_err
 	}
 	if (rc < 0)
 		return rc;
-	rc = decode_image(sp->buf, len, sp->zd, out, err);
+	rc = decode_image(sp->img.p, len, sp->zd, out, err);
 	if (rc == -CD_ECORRUPT || (rc == 0 && chunk_seq(*out) != seq)) {
 		if (rc == 0) {
 			chunk_free(*out);

@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chunk/chunk.h"
-#include "util/err.h"
+#include <store/chunk.h>
+#include <store/err.h>
 
 struct spool;
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "config.h"
 #include "output/http_client.h"
 #include "output/lineproto.h"

@@ -123,18 +123,3 @@ int out_lines_render(struct out_lines *b, const struct chunk *c, enum cd_out_for
 				  (unsigned long long)chunk_seq(c));
 	return 0;
 }
-
-int out_write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}

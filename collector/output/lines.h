@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "config.h"
 #include "util/err.h"
 
@@ -35,8 +35,5 @@ void out_lines_release(struct out_lines *b);
  * Return: 0; -CD_ENOMEM; -CD_ECORRUPT (the chunk does not decode).
  */
 int out_lines_render(struct out_lines *b, const struct chunk *c, enum cd_out_format f, struct cd_err *err);
-
-/* out_write_all() - write @n bytes to @fd, retrying EINTR and short writes. Return: 0 or -errno. */
-int out_write_all(int fd, const char *p, size_t n);
 
 #endif

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "cd_limits.h"
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "output/lines.h"
 #include "pipeline.h"
 #include "util/err.h"

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive/archive.h"
+#include <store/archive.h>
 #include "pipeline.h"
 #include "util/util.h"
 #include "util/banned.h"

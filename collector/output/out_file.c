@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <store/fileio.h>
+
 #include "output/lines.h"
 #include "pipeline.h"
 #include "util/banned.h"
@@ -77,11 +79,11 @@ static enum out_result file_flush(void *state, const struct chunk *c, struct cd_
 	if (file_reopen(st, err) < 0)
 		return OUT_RETRY;
 	if (st->torn) {
-		if (out_write_all(st->fd, "\n", 1) < 0)
+		if (fio_write_full(st->fd, "\n", 1) < 0)
 			goto fail;
 		st->torn = false;
 	}
-	rc = out_write_all(st->fd, st->lines.buf, st->lines.len);
+	rc = fio_write_full(st->fd, st->lines.buf, st->lines.len);
 	if (rc < 0)
 		goto fail;
 	if (fdatasync(st->fd) < 0)

@@ -20,9 +20,11 @@
  * produced in the order flush() received them, one at a time, so the
  * records of one key keep their order in their partition.
  *
- * The partitioner is fixed (murmur2_random: Java's murmur2 of the key),
- * because tracegrep --kafka computes the partition of a transaction ID
- * with it to read only that partition. Payloads: json (the Logstash
+ * The partitioner, the key and the payload formats are the wire contract
+ * with tracegrep --kafka (store/kafka_wire.h). The partitioner is fixed
+ * (murmur2_random: Java's murmur2 of the key), because tracegrep computes
+ * the partition of a transaction ID with it to read only that partition.
+ * Payloads: json (the Logstash
  * event of output/lines.c, one line per record), msgpack (the record's
  * item of the chunk, formats/chunk.md), raw (the line as read when the
  * chunk kept it, else the record written again in its own format: a pipe
@@ -41,6 +43,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <store/kafka_wire.h>
+
 #include "fmt/json.h"
 #include "fmt/pipe.h"
 #include "fmt/str.h"
@@ -50,12 +54,8 @@
 #include "util/util.h"
 #include "util/banned.h"
 
-/* Java's partitioner (murmur2 of the key); tracegrep's cli/kafka.c must use the same. */
-#define KF_PARTITIONER "murmur2_random"
 /* What a templated topic gets for a field the record does not have. */
 #define KF_TOPIC_NONE "none"
-
-enum kf_format { KF_JSON = 0, KF_MSGPACK, KF_RAW };
 
 /* The output's settings, from its options (strings borrowed from the configuration). */
 struct kf_settings {
@@ -63,7 +63,7 @@ struct kf_settings {
 	const char *topic;     /* topic name, or template with ${FIELD} */
 	const char *key;       /* field giving the message key; "" = no key */
 	const char *codec;     /* compression.codec */
-	enum kf_format format; /* payload */
+	enum kw_format format; /* payload */
 	bool record_ts;	       /* message timestamp = the record's time (else: produce time) */
 	uint64_t max_inflight; /* bound on unacknowledged bytes */
 };
@@ -226,18 +226,11 @@ static int parse_settings(const struct cd_output_conf *oc, struct kf_settings *s
 		return rc;
 	s->key = cd_opt_get(oc, "key");
 	if (!s->key)
-		s->key = "trace";
+		s->key = KW_KEY_FIELD;
 	for (const char *p = s->key; *p; p++)
 		if (!field_char(*p))
 			return bad(oc, "key", "a field name is made of A-Z a-z 0-9 . _ - @", err);
-	v = cd_opt_get(oc, "format");
-	if (!v || strcmp(v, "json") == 0)
-		s->format = KF_JSON;
-	else if (strcmp(v, "msgpack") == 0)
-		s->format = KF_MSGPACK;
-	else if (strcmp(v, "raw") == 0)
-		s->format = KF_RAW;
-	else
+	if (kw_format_parse(cd_opt_get(oc, "format"), &s->format) < 0)
 		return bad(oc, "format", "expected json, msgpack or raw", err);
 	s->codec = cd_opt_get(oc, "compression");
 	if (!s->codec)
@@ -286,7 +279,7 @@ static int build_conf(const struct cd_output_conf *oc, const struct kf_settings 
 	if ((rc = conf_set(conf, oc, "address", "bootstrap.servers", s->brokers, err)) < 0 ||
 	    (rc = conf_set(conf, oc, "address", "client.id", "clewd", err)) < 0 ||
 	    (rc = conf_set(conf, oc, "address", "enable.idempotence", "true", err)) < 0 ||
-	    (rc = conf_set(conf, oc, "address", "partitioner", KF_PARTITIONER, err)) < 0 ||
+	    (rc = conf_set(conf, oc, "address", "partitioner", KW_PARTITIONER, err)) < 0 ||
 	    (rc = conf_set(conf, oc, "compression", "compression.codec", s->codec, err)) < 0 ||
 	    /* every callback, logs included, on the loop thread through rd_kafka_poll() */
 	    (rc = conf_set(conf, oc, "address", "log.queue", "true", err)) < 0)
@@ -302,9 +295,9 @@ static int build_conf(const struct cd_output_conf *oc, const struct kf_settings 
 		if (strncmp(k, "properties.", strlen("properties.")) != 0)
 			continue;
 		if ((strcmp(name, "enable.idempotence") == 0 && strcmp(oc->opts[i].val, "true") != 0) ||
-		    (strcmp(name, "partitioner") == 0 && strcmp(oc->opts[i].val, KF_PARTITIONER) != 0)) {
+		    (strcmp(name, "partitioner") == 0 && strcmp(oc->opts[i].val, KW_PARTITIONER) != 0)) {
 			rc = bad(oc, k,
-				 "fixed by clewd (idempotent producer, partitioner " KF_PARTITIONER
+				 "fixed by clewd (idempotent producer, partitioner " KW_PARTITIONER
 				 " as tracegrep computes it)",
 				 err);
 			goto err_conf;
@@ -602,7 +595,7 @@ static int start_slot(struct out_kafka_state *k, int i)
 	k->cur = i;
 	chunk_iter_init(&k->it, s->c);
 	k->line_off = 0;
-	if (k->set.format == KF_JSON && out_lines_render(&k->lines, s->c, CD_OUTFMT_LOGSTASH, &err) < 0) {
+	if (k->set.format == KW_JSON && out_lines_render(&k->lines, s->c, CD_OUTFMT_LOGSTASH, &err) < 0) {
 		slot_stop(s, err.msg, err.code == -CD_ECORRUPT);
 		return -1;
 	}
@@ -641,7 +634,7 @@ static int produce_next(struct out_kafka_state *k, struct kf_chunk *s)
 		return -1;
 	}
 	switch (k->set.format) {
-	case KF_JSON: {
+	case KW_JSON: {
 		const char *p = k->lines.buf + k->line_off;
 		const char *nl =
 			k->line_off < k->lines.len ? memchr(p, '\n', k->lines.len - k->line_off) : NULL;
@@ -655,12 +648,12 @@ static int produce_next(struct out_kafka_state *k, struct kf_chunk *s)
 		k->line_off += vlen + 1;
 		break;
 	}
-	case KF_MSGPACK:
+	case KW_MSGPACK:
 		/* the record's own msgpack item in the chunk: what record_pack() wrote */
 		val = (const char *)item;
 		vlen = (size_t)(k->it.p - item);
 		break;
-	case KF_RAW:
+	case KW_RAW:
 		if ((rc = raw_payload(k, &k->rec, &src, &val, &vlen)) < 0) {
 			slot_stop(s, "kafka: a record cannot be written", rc == -CD_ECORRUPT);
 			return -1;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <store/fileio.h>
+
 #include "output/lines.h"
 #include "pipeline.h"
 #include "util/banned.h"
@@ -42,7 +44,7 @@ static enum out_result stdout_flush(void *state, const struct chunk *c, struct c
 
 	if (out_lines_render(&st->lines, c, st->format, err) < 0)
 		return OUT_FAIL;
-	rc = out_write_all(STDOUT_FILENO, st->lines.buf, st->lines.len);
+	rc = fio_write_full(STDOUT_FILENO, st->lines.buf, st->lines.len) < 0 ? -errno : 0;
 	if (rc == -EPIPE || rc == -EBADF) {
 		cd_err_set(err, -CD_EIO, -rc, "stdout: %s", strerror(-rc));
 		return OUT_FAIL;

@@ -19,8 +19,8 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "archive/archive_int.h"
-#include "cd_limits.h"
+#include "archive_int.h"
+#include <store/limits.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -61,7 +61,7 @@ static void try_index(const uint8_t *data, size_t size, bool verify)
 	}
 	for (uint32_t k = 0; k < ix.nentries && k < 64; k++) {
 		struct seen s = {.nframes = ix.nframes, .want = UINT32_MAX};
-		uint64_t h = arch__ld64(ix.entries + (size_t)k * ARCH_IDX_ENTRY_BYTES);
+		uint64_t h = le_get64(ix.entries + (size_t)k * ARCH_IDX_ENTRY_BYTES);
 
 		arch__index_lookup(&ix, h, verify, on_frame, &s);
 		arch__index_lookup(&ix, h + 1, true, on_frame, &s);

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chunk/chunk.h"
-#include "chunk/crc32c.h"
-#include "chunk/record_codec.h"
+#include <store/chunk.h>
+#include <store/crc32c.h>
+#include <store/record_codec.h>
 #include "chunk/spool.h"
 #include "fmt/str.h"
 

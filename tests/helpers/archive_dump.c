@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "archive/archive.h"
-#include "chunk/chunk.h"
+#include <store/archive.h>
+#include <store/chunk.h>
 #include "fmt/json.h"
 
 static int on_frame(void *cookie, const void *payload, size_t len, const struct arch_chunk_meta *meta)

@@ -1,5 +1,5 @@
 /*
- * test_archive.c - the archive (collector/archive): appends and lookups,
+ * test_archive.c - the archive (store/src/archive*.c): appends and lookups,
  * index-driven opening, index rebuilds, corruption at every offset, torn
  * frames, kill -9 of a writer mid-append, retention.
  *
@@ -22,9 +22,9 @@
 #include "th_file.h"
 #include "th_proc.h"
 
-#include "archive/archive.h"
-#include "archive/archive_int.h"
-#include "cd_limits.h"
+#include <store/archive.h>
+#include "archive_int.h"
+#include <store/limits.h>
 
 static char dir[256];
 

@@ -4,10 +4,10 @@
 #include <check.h>
 
 #include "chunk/ack.h"
-#include "chunk/hooks.h"
+#include <store/hooks.h>
 #include "helpers.h"
 #include "cd_limits.h"
-#include "util/err.h"
+#include <store/err.h>
 
 /* A chunk @seq with one record per (input, end offset) pair; inputs[] ends with CHUNK_NO_INPUT. */
 static struct chunk *chunk_with(uint64_t seq, const uint32_t *inputs, const uint64_t *ends)

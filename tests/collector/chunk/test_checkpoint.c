@@ -7,10 +7,10 @@
 
 #include "chunk/ack.h"
 #include "chunk/checkpoint.h"
-#include "chunk/hooks.h"
+#include <store/hooks.h>
 #include "helpers.h"
 #include "cd_limits.h"
-#include "util/err.h"
+#include <store/err.h>
 
 static char dir[4096];
 static char path[4200];

@@ -1,13 +1,13 @@
 /*
- * test_chunk.c - the chunk builder and its index (collector/chunk/chunk.c).
+ * test_chunk.c - the chunk builder and its index (store/src/chunk.c).
  */
 #include <check.h>
 
-#include "chunk/chunk.h"
-#include "chunk/hooks.h"
+#include <store/chunk.h>
+#include <store/hooks.h>
 #include "helpers.h"
 #include "cd_limits.h"
-#include "util/err.h"
+#include <store/err.h>
 
 #define MS 1000000ll
 

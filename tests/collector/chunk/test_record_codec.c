@@ -1,5 +1,5 @@
 /*
- * test_record_codec.c - records <-> msgpack (collector/chunk/record_codec.c).
+ * test_record_codec.c - records <-> msgpack (store/src/record_codec.c).
  *
  * Every valid record of formats/vectors/ (read with jansson, parsed with
  * the formats library) is packed, read back by msgpack-c (the independent
@@ -12,11 +12,11 @@
 #include <jansson.h>
 #include <msgpack.h>
 
-#include "chunk/record_codec.h"
+#include <store/record_codec.h>
 #include "fmt/detect.h"
 #include "fmt/json.h"
 #include "helpers.h"
-#include "util/err.h"
+#include <store/err.h>
 
 static json_t *vectors; /* the valid pipe/json/auto vectors of all files */
 

@@ -10,12 +10,12 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 
-#include "chunk/crc32c.h"
-#include "chunk/hooks.h"
+#include <store/crc32c.h>
+#include <store/hooks.h>
 #include "chunk/spool.h"
 #include "helpers.h"
 #include "cd_limits.h"
-#include "util/err.h"
+#include <store/err.h>
 
 uint32_t crc32c__soft(uint32_t crc, const void *buf, size_t n);
 

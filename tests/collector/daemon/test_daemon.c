@@ -28,9 +28,9 @@
 
 #include "th_proc.h"
 #include "../chunk/helpers.h"
-#include "archive/archive.h"
+#include <store/archive.h>
 #include "cd_limits.h"
-#include "chunk/chunk.h"
+#include <store/chunk.h>
 #include "corpus.h"
 #include "fmt/detect.h"
 #include "fmt/json.h"

@@ -978,7 +978,7 @@ static void make_cert(char *cert, char *key, size_t cap, const char *name, const
 
 	snprintf(cert, cap, "%s/%s.pem", tmp, name);
 	snprintf(key, cap, "%s/%s-key.pem", tmp, name);
-	ck_assert_int_eq(wait_exit(spawn(argv, NULL, NULL, NULL)), 0);
+	ck_assert_int_eq(th_wait(spawn(argv, NULL, NULL, NULL)), 0);
 }
 
 START_TEST(a_client_certificate_is_presented_when_the_server_asks_for_one)
@@ -994,8 +994,8 @@ START_TEST(a_client_certificate_is_presented_when_the_server_asks_for_one)
 	/* the configuration: both or neither */
 	snprintf(uri, sizeof(uri), "influxdb://127.0.0.1:1/db?tls=true&cert_file=%s", ccert);
 	snprintf(log, sizeof(log), "%s/check.log", tmp);
-	ck_assert_int_ne(wait_exit(spawn(argv, NULL, log, NULL)), 0);
-	text = slurp(log);
+	ck_assert_int_ne(th_wait(spawn(argv, NULL, log, NULL)), 0);
+	text = th_slurp_must(log, NULL);
 	ck_assert_msg(strstr(text, "cert_file and key_file go together"), "%s", text);
 	free(text);
 

@@ -32,7 +32,7 @@
 
 #include "th_proc.h"
 #include "../chunk/helpers.h"
-#include "chunk/record_codec.h"
+#include <store/record_codec.h>
 #include "fmt/detect.h"
 #include "fmt/str.h"
 #include "kmock.h"

@@ -1,7 +1,7 @@
 /*
- * chunk/mpack.h - the small msgpack writer and reader of the chunk stage.
+ * store/mpack.h - the small msgpack writer and reader of the chunk codec.
  *
- * Internal to collector/chunk (prefix mp_). Only the types the chunk
+ * Shared by the record codec and clewd's spool (prefix mp_). Only the types the chunk
  * formats use: nil, bool, ints, str, bin, array. The writer never writes
  * past its end: it sets w->overflow and stops. The reader never reads past
  * its end and never trusts a length: any malformed, truncated or

@@ -1,6 +1,6 @@
 /*
- * archive/archive_int.h - the on-disk encoding of frames and indexes, as
- * pure functions over byte buffers (no I/O), shared by archive.c, the
+ * store/src/archive_int.h - the on-disk encoding of frames and indexes, as
+ * pure functions over byte buffers (no I/O), shared by archive*.c, the
  * tests and the fuzz target. formats/archive.md is the specification;
  * every number here is written there too.
  */
@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "archive/archive.h"
+#include <store/archive.h>
+#include <store/buf.h> /* le_get16/32/64, le_put16/32/64 */
 
 #define ARCH_FRAME_MAGIC 0x46414c43u /* "CLAF" as a little-endian u32 */
 #define ARCH_INDEX_MAGIC 0x49414c43u /* "CLAI" */
@@ -97,22 +98,6 @@ struct arch__index {
 /* XXH64 (seed 0); arch_hash() is this. */
 uint64_t arch__xxh64(const void *p, size_t n, uint64_t seed);
 
-static inline uint64_t arch__ld64(const uint8_t *p)
-{
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
-	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
-}
-
-static inline uint32_t arch__ld32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint16_t arch__ld16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 /* Encode @h as a 64-byte frame header (head hash included) at @out. */
 void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h);
 
@@ -120,7 +105,7 @@ void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h);
  * arch__frame_hdr_decode() - decode the 64 bytes at @p.
  * @verify: check the header hash (false only for the fuzz target).
  * Return: 0, or -CD_ECORRUPT (magic, version, hash, or a length past the
- * caps of cd_limits.h).
+ * caps of store/limits.h).
  */
 int arch__frame_hdr_decode(const uint8_t *p, bool verify, struct arch__frame_hdr *h);
 

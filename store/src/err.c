@@ -1,10 +1,10 @@
 /*
- * util/err.c - error texts and the bounded error struct (see err.h).
+ * store/src/err.c - error texts and the bounded error struct (see err.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "err.h"
+#include <store/err.h>
 
 const char *cd_strerror(int code)
 {

@@ -1,5 +1,5 @@
 /*
- * chunk/chunk.h - a batch of packed records and its index.
+ * store/chunk.h - a batch of packed records and its index.
  *
  * A chunk is the unit of delivery, acknowledgement and spooling. It holds
  * records packed by record_codec (concatenated msgpack items) and, built
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chunk/record_codec.h"
+#include <store/record_codec.h>
 #include "fmt/record.h"
 
 struct chunk;

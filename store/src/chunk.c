@@ -1,5 +1,5 @@
 /*
- * chunk/chunk.c - a batch of packed records and its index.
+ * store/src/chunk.c - a batch of packed records and its index.
  *
  * DESIGN: records are packed straight into the chunk's buffer (no staging
  * copy); the buffer grows by doubling up to CD_CHUNK_BYTES_MAX and is kept
@@ -15,10 +15,11 @@
 #include <assert.h>
 #include <string.h>
 
-#include "chunk/chunk.h"
-#include "chunk/hooks.h"
-#include "cd_limits.h"
-#include "util/err.h"
+#include <store/buf.h>
+#include <store/chunk.h>
+#include <store/hooks.h>
+#include <store/limits.h>
+#include <store/err.h>
 
 /* One distinct value of a set. */
 struct strset_ent {
@@ -42,9 +43,7 @@ struct strset {
 struct chunk {
 	uint64_t seq;		/* sequence number */
 	int64_t opened_ns;	/* when chunk_new()/chunk_clear() was told it opened */
-	uint8_t *buf;		/* packed records */
-	size_t len;		/* bytes used in buf */
-	size_t cap;		/* bytes allocated, <= CD_CHUNK_BYTES_MAX */
+	struct buf data;	/* packed records; cap <= CD_CHUNK_BYTES_MAX */
 	uint32_t nrecords;	/* records in buf */
 	bool has_ts;		/* some record has a timestamp */
 	int64_t ts_min;		/* smallest timestamp, when has_ts */
@@ -188,7 +187,7 @@ void chunk_free(struct chunk *c)
 		return;
 	strset_release(&c->traces);
 	strset_release(&c->services);
-	chunk__free(c->buf);
+	buf_release(&c->data);
 	chunk__free(c);
 }
 
@@ -196,7 +195,7 @@ void chunk_clear(struct chunk *c, uint64_t seq, int64_t now_ns)
 {
 	c->seq = seq;
 	c->opened_ns = now_ns;
-	c->len = 0;
+	c->data.len = 0;
 	c->nrecords = 0;
 	c->has_ts = false;
 	c->ts_min = c->ts_max = 0;
@@ -207,12 +206,11 @@ void chunk_clear(struct chunk *c, uint64_t seq, int64_t now_ns)
 
 static int reserve(struct chunk *c, size_t want)
 {
-	size_t cap = c->cap ? c->cap : 4096;
-	uint8_t *buf;
+	size_t cap = c->data.cap ? c->data.cap : 4096;
 
 	if (want > CD_CHUNK_BYTES_MAX)
 		want = CD_CHUNK_BYTES_MAX;
-	if (want <= c->cap)
+	if (want <= c->data.cap)
 		return 0;
 	while (cap < want)
 		cap *= 2;
@@ -225,12 +223,7 @@ static int reserve(struct chunk *c, size_t want)
 		cap = CD_CHUNK_BYTES_MAX;
 	if (cap > CD_CHUNK_BYTES_MAX)
 		cap = CD_CHUNK_BYTES_MAX;
-	buf = chunk__realloc(c->buf, cap);
-	if (!buf)
-		return -CD_ENOMEM;
-	c->buf = buf;
-	c->cap = cap;
-	return 0;
+	return buf_reserve(&c->data, cap);
 }
 
 static struct chunk_source *find_source(struct chunk *c, uint32_t input)
@@ -258,16 +251,16 @@ int chunk_append(struct chunk *c, const struct fmt_record *r, const struct recor
 			return -CD_EFULL;
 	}
 	bound = record_pack_bound(r, src);
-	rc = reserve(c, c->len + bound);
+	rc = reserve(c, c->data.len + bound);
 	if (rc < 0)
 		return rc;
-	rc = record_pack(r, src, c->buf + c->len, c->cap - c->len, &len, &keys);
-	if (rc == -CD_EFULL && c->cap < CD_CHUNK_BYTES_MAX) {
+	rc = record_pack(r, src, c->data.p + c->data.len, c->data.cap - c->data.len, &len, &keys);
+	if (rc == -CD_EFULL && c->data.cap < CD_CHUNK_BYTES_MAX) {
 		/* the bound is loose; the record may still fit the largest buffer */
 		rc = reserve(c, CD_CHUNK_BYTES_MAX);
 		if (rc < 0)
 			return rc;
-		rc = record_pack(r, src, c->buf + c->len, c->cap - c->len, &len, &keys);
+		rc = record_pack(r, src, c->data.p + c->data.len, c->data.cap - c->data.len, &len, &keys);
 	}
 	if (rc == -CD_EFULL)
 		return c->nrecords == 0 ? -CD_ELIMIT : -CD_EFULL;
@@ -290,7 +283,7 @@ int chunk_append(struct chunk *c, const struct fmt_record *r, const struct recor
 			return rc;
 		}
 	}
-	c->len += len;
+	c->data.len += len;
 	c->nrecords++;
 	if (r && !(src && src->raw) && r->has_ts) {
 		if (!c->has_ts || r->ts_ns < c->ts_min)
@@ -338,8 +331,8 @@ uint32_t chunk_nrecords(const struct chunk *c)
 
 const uint8_t *chunk_data_ref(const struct chunk *c, size_t *len)
 {
-	*len = c->len;
-	return c->buf;
+	*len = c->data.len;
+	return c->data.p;
 }
 
 bool chunk_ts_range(const struct chunk *c, int64_t *min_ns, int64_t *max_ns)
@@ -386,7 +379,7 @@ struct chunk_source chunk_source(const struct chunk *c, uint32_t i)
 
 void chunk_iter_init(struct chunk_iter *it, const struct chunk *c)
 {
-	chunk_iter_init_bytes(it, c->buf, c->len);
+	chunk_iter_init_bytes(it, c->data.p, c->data.len);
 }
 
 void chunk_iter_init_bytes(struct chunk_iter *it, const uint8_t *buf, size_t len)
@@ -421,8 +414,8 @@ int chunk__set_payload(struct chunk *c, const uint8_t *buf, size_t len, uint32_t
 	if (rc < 0)
 		return rc;
 	if (len)
-		memcpy(c->buf, buf, len);
-	c->len = len;
+		memcpy(c->data.p, buf, len);
+	c->data.len = len;
 	c->nrecords = nrecords;
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * chunk/crc32c.c - CRC-32C, in hardware where the CPU has SSE4.2.
+ * store/src/crc32c.c - CRC-32C, in hardware where the CPU has SSE4.2.
  *
  * DESIGN: one function, two paths giving identical results: the SSE4.2
  * crc32 instruction 8 bytes at a time (chosen once by cpuid), or a
@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "chunk/crc32c.h"
+#include <store/crc32c.h>
 
 static uint32_t table[256];
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;

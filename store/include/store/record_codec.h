@@ -1,5 +1,5 @@
 /*
- * chunk/record_codec.h - a record <-> msgpack, losslessly (layout in
+ * store/record_codec.h - a record <-> msgpack, losslessly (layout in
  * formats/chunk.md and in record_codec.c).
  *
  * Packing writes every value decoded (plain bytes), so a reader never needs

@@ -1,5 +1,5 @@
 /*
- * archive/format.c - frames and indexes to and from bytes (formats/archive.md).
+ * store/src/archive_format.c - frames and indexes to and from bytes (formats/archive.md).
  *
  * DESIGN: everything read from disk is untrusted. Decoders take (bytes,
  * length), check every count and length against what is there and against
@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive/archive_int.h"
-#include "cd_limits.h"
+#include "archive_int.h"
+#include <store/limits.h>
 
 /* --- XXH64 (the public xxHash specification, seed-aware) --------------- */
 
@@ -55,10 +55,10 @@ uint64_t arch__xxh64(const void *data, size_t n, uint64_t seed)
 		uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
 
 		do {
-			v1 = xround(v1, arch__ld64(p));
-			v2 = xround(v2, arch__ld64(p + 8));
-			v3 = xround(v3, arch__ld64(p + 16));
-			v4 = xround(v4, arch__ld64(p + 24));
+			v1 = xround(v1, le_get64(p));
+			v2 = xround(v2, le_get64(p + 8));
+			v3 = xround(v3, le_get64(p + 16));
+			v4 = xround(v4, le_get64(p + 24));
 			p += 32;
 		} while (end - p >= 32);
 		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
@@ -71,12 +71,12 @@ uint64_t arch__xxh64(const void *data, size_t n, uint64_t seed)
 	}
 	h += (uint64_t)n;
 	while (end - p >= 8) {
-		h ^= xround(0, arch__ld64(p));
+		h ^= xround(0, le_get64(p));
 		h = rotl64(h, 27) * P1 + P4;
 		p += 8;
 	}
 	if (end - p >= 4) {
-		h ^= (uint64_t)arch__ld32(p) * P1;
+		h ^= (uint64_t)le_get32(p) * P1;
 		h = rotl64(h, 23) * P2 + P3;
 		p += 4;
 	}
@@ -97,58 +97,54 @@ uint64_t arch_hash(const void *p, size_t n)
 	return arch__xxh64(p, n, 0);
 }
 
-/* --- little-endian stores --------------------------------------------- */
-
-static void st16(uint8_t *p, uint16_t v)
+/* Whether [s, end) is exactly @n service names (u16 length + bytes), none too long. */
+static int services_check(const uint8_t *s, const uint8_t *end, uint32_t n)
 {
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
+	for (uint32_t i = 0; i < n; i++) {
+		uint16_t l;
 
-static void st32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
+		if (end - s < 2)
+			return -CD_ECORRUPT;
+		l = le_get16(s);
+		if (l > CD_ARCH_SERVICE_LEN_MAX || (size_t)(end - s - 2) < l)
+			return -CD_ECORRUPT;
+		s += 2 + l;
+	}
+	return s == end ? 0 : -CD_ECORRUPT;
 }
 
 /* --- frames ------------------------------------------------------------ */
 
 void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h)
 {
-	st32(out, ARCH_FRAME_MAGIC);
-	st16(out + 4, ARCH_VERSION);
-	st16(out + 6, 0);
-	st64(out + 8, h->seq);
-	st64(out + 16, (uint64_t)h->min_ts);
-	st64(out + 24, (uint64_t)h->max_ts);
-	st32(out + 32, h->nrecords);
-	st32(out + 36, h->raw_len);
-	st32(out + 40, h->zlen);
-	st32(out + 44, h->meta_len);
-	st64(out + 48, h->body_hash);
-	st64(out + 56, arch__xxh64(out, 56, 0));
+	le_put32(out, ARCH_FRAME_MAGIC);
+	le_put16(out + 4, ARCH_VERSION);
+	le_put16(out + 6, 0);
+	le_put64(out + 8, h->seq);
+	le_put64(out + 16, (uint64_t)h->min_ts);
+	le_put64(out + 24, (uint64_t)h->max_ts);
+	le_put32(out + 32, h->nrecords);
+	le_put32(out + 36, h->raw_len);
+	le_put32(out + 40, h->zlen);
+	le_put32(out + 44, h->meta_len);
+	le_put64(out + 48, h->body_hash);
+	le_put64(out + 56, arch__xxh64(out, 56, 0));
 }
 
 int arch__frame_hdr_decode(const uint8_t *p, bool verify, struct arch__frame_hdr *h)
 {
-	if (arch__ld32(p) != ARCH_FRAME_MAGIC || arch__ld16(p + 4) != ARCH_VERSION || arch__ld16(p + 6) != 0)
+	if (le_get32(p) != ARCH_FRAME_MAGIC || le_get16(p + 4) != ARCH_VERSION || le_get16(p + 6) != 0)
 		return -CD_ECORRUPT;
-	if (verify && arch__ld64(p + 56) != arch__xxh64(p, 56, 0))
+	if (verify && le_get64(p + 56) != arch__xxh64(p, 56, 0))
 		return -CD_ECORRUPT;
-	h->seq = arch__ld64(p + 8);
-	h->min_ts = (int64_t)arch__ld64(p + 16);
-	h->max_ts = (int64_t)arch__ld64(p + 24);
-	h->nrecords = arch__ld32(p + 32);
-	h->raw_len = arch__ld32(p + 36);
-	h->zlen = arch__ld32(p + 40);
-	h->meta_len = arch__ld32(p + 44);
-	h->body_hash = arch__ld64(p + 48);
+	h->seq = le_get64(p + 8);
+	h->min_ts = (int64_t)le_get64(p + 16);
+	h->max_ts = (int64_t)le_get64(p + 24);
+	h->nrecords = le_get32(p + 32);
+	h->raw_len = le_get32(p + 36);
+	h->zlen = le_get32(p + 40);
+	h->meta_len = le_get32(p + 44);
+	h->body_hash = le_get64(p + 48);
 	if (h->min_ts > h->max_ts || h->raw_len == 0 || h->raw_len > CD_ARCH_PAYLOAD_MAX || h->zlen == 0 ||
 	    h->zlen > CD_ARCH_PAYLOAD_MAX + CD_ARCH_PAYLOAD_MAX / 8 || h->meta_len < 8 ||
 	    h->meta_len > 8 + 8 * (uint64_t)CD_ARCH_FRAME_TRACES_MAX +
@@ -173,8 +169,8 @@ int arch__frame_meta_decode(const uint8_t *p, uint32_t len, struct arch__frame_m
 
 	if (len < 8)
 		return -CD_ECORRUPT;
-	m->ntraces = arch__ld32(p);
-	m->nservices = arch__ld32(p + 4);
+	m->ntraces = le_get32(p);
+	m->nservices = le_get32(p + 4);
 	if (m->ntraces > CD_ARCH_FRAME_TRACES_MAX || m->nservices > CD_ARCH_FRAME_SERVICES_MAX)
 		return -CD_ECORRUPT;
 	need = 8 + 8 * (uint64_t)m->ntraces;
@@ -183,17 +179,7 @@ int arch__frame_meta_decode(const uint8_t *p, uint32_t len, struct arch__frame_m
 	m->traces = p + 8;
 	m->services = p + need;
 	s = m->services;
-	for (uint32_t i = 0; i < m->nservices; i++) {
-		uint16_t l;
-
-		if (end - s < 2)
-			return -CD_ECORRUPT;
-		l = arch__ld16(s);
-		if (l > CD_ARCH_SERVICE_LEN_MAX || (size_t)(end - s - 2) < l)
-			return -CD_ECORRUPT;
-		s += 2 + l;
-	}
-	if (s != end)
+	if (services_check(s, end, m->nservices) < 0)
 		return -CD_ECORRUPT;
 	m->services_len = (uint32_t)(end - m->services);
 	return 0;
@@ -285,7 +271,7 @@ static int build_add_service(struct arch__build *b, const uint8_t *s, uint16_t l
 	if (grow((void **)&b->svc, &b->svc_cap, b->svc_len + 2 + len, 1) < 0)
 		return -CD_ENOMEM;
 	b->svc_set[i] = h;
-	st16(b->svc + b->svc_len, len);
+	le_put16(b->svc + b->svc_len, len);
 	memcpy(b->svc + b->svc_len + 2, s, len);
 	b->svc_len += 2 + (size_t)len;
 	b->nsvc++;
@@ -308,7 +294,7 @@ int arch__build_add(struct arch__build *b, uint64_t off, const struct arch__fram
 	/* Services first: the only step that can still fail (the set may be left
 	 * with extra names, which is harmless: the list is a superset). */
 	for (uint32_t i = 0; i < m->nservices; i++) {
-		uint16_t l = arch__ld16(s);
+		uint16_t l = le_get16(s);
 
 		if (build_add_service(b, s + 2, l) < 0)
 			return -CD_ENOMEM;
@@ -322,7 +308,7 @@ int arch__build_add(struct arch__build *b, uint64_t off, const struct arch__fram
 	f->nrecords = h->nrecords;
 	f->len = ARCH_HDR_BYTES + h->meta_len + h->zlen;
 	for (uint32_t i = 0; i < m->ntraces; i++) {
-		b->entries[b->nentries].hash = arch__ld64(m->traces + 8 * (size_t)i);
+		b->entries[b->nentries].hash = le_get64(m->traces + 8 * (size_t)i);
 		b->entries[b->nentries].frame = b->nframes;
 		b->nentries++;
 	}
@@ -370,12 +356,12 @@ int arch__build_encode(struct arch__build *b, uint8_t **out, size_t *len)
 	for (uint32_t i = 0; i < b->nframes; i++, q += ARCH_IDX_FRAME_BYTES) {
 		const struct arch__frame_ent *f = &b->frames[i];
 
-		st64(q, f->off);
-		st64(q + 8, f->seq);
-		st64(q + 16, (uint64_t)f->min_ts);
-		st64(q + 24, (uint64_t)f->max_ts);
-		st32(q + 32, f->nrecords);
-		st32(q + 36, f->len);
+		le_put64(q, f->off);
+		le_put64(q + 8, f->seq);
+		le_put64(q + 16, (uint64_t)f->min_ts);
+		le_put64(q + 24, (uint64_t)f->max_ts);
+		le_put32(q + 32, f->nrecords);
+		le_put32(q + 36, f->len);
 	}
 	blk = q;
 	q += nblocks * ARCH_IDX_BLOCK_BYTES;
@@ -383,30 +369,30 @@ int arch__build_encode(struct arch__build *b, uint8_t **out, size_t *len)
 		memcpy(q, b->svc, b->svc_len);
 	q += b->svc_len;
 	for (size_t i = 0; i < n; i++) {
-		st64(q + i * ARCH_IDX_ENTRY_BYTES, b->entries[i].hash);
-		st32(q + i * ARCH_IDX_ENTRY_BYTES + 8, b->entries[i].frame);
+		le_put64(q + i * ARCH_IDX_ENTRY_BYTES, b->entries[i].hash);
+		le_put32(q + i * ARCH_IDX_ENTRY_BYTES + 8, b->entries[i].frame);
 	}
 	for (size_t k = 0; k < nblocks; k++) {
 		size_t first = k * ARCH_IDX_BLOCK,
 		       cnt = n - first < ARCH_IDX_BLOCK ? n - first : ARCH_IDX_BLOCK;
 
-		st64(blk + k * ARCH_IDX_BLOCK_BYTES, b->entries[first].hash);
-		st64(blk + k * ARCH_IDX_BLOCK_BYTES + 8,
-		     arch__xxh64(q + first * ARCH_IDX_ENTRY_BYTES, cnt * ARCH_IDX_ENTRY_BYTES, 0));
+		le_put64(blk + k * ARCH_IDX_BLOCK_BYTES, b->entries[first].hash);
+		le_put64(blk + k * ARCH_IDX_BLOCK_BYTES + 8,
+			 arch__xxh64(q + first * ARCH_IDX_ENTRY_BYTES, cnt * ARCH_IDX_ENTRY_BYTES, 0));
 	}
 
-	st32(p, ARCH_INDEX_MAGIC);
-	st16(p + 4, ARCH_VERSION);
-	st16(p + 6, b->svc_partial ? ARCH_IDX_F_SVC_PARTIAL : 0);
-	st64(p + 8, b->data_bytes);
-	st64(p + 16, (uint64_t)(b->nframes ? b->min_ts : 0));
-	st64(p + 24, (uint64_t)(b->nframes ? b->max_ts : 0));
-	st32(p + 32, b->nframes);
-	st32(p + 36, (uint32_t)n);
-	st32(p + 40, b->nsvc);
-	st32(p + 44, (uint32_t)b->svc_len);
-	st64(p + 48, arch__xxh64(p + ARCH_HDR_BYTES, (size_t)(q - p) - ARCH_HDR_BYTES, 0));
-	st64(p + 56, arch__xxh64(p, 56, 0));
+	le_put32(p, ARCH_INDEX_MAGIC);
+	le_put16(p + 4, ARCH_VERSION);
+	le_put16(p + 6, b->svc_partial ? ARCH_IDX_F_SVC_PARTIAL : 0);
+	le_put64(p + 8, b->data_bytes);
+	le_put64(p + 16, (uint64_t)(b->nframes ? b->min_ts : 0));
+	le_put64(p + 24, (uint64_t)(b->nframes ? b->max_ts : 0));
+	le_put32(p + 32, b->nframes);
+	le_put32(p + 36, (uint32_t)n);
+	le_put32(p + 40, b->nsvc);
+	le_put32(p + 44, (uint32_t)b->svc_len);
+	le_put64(p + 48, arch__xxh64(p + ARCH_HDR_BYTES, (size_t)(q - p) - ARCH_HDR_BYTES, 0));
+	le_put64(p + 56, arch__xxh64(p, 56, 0));
 	*out = p;
 	*len = total;
 	return 0;
@@ -419,18 +405,18 @@ int arch__index_parse(const uint8_t *p, size_t len, bool verify, struct arch__in
 	uint64_t off, need, prev_end = 0;
 	const uint8_t *s, *end;
 
-	if (len < ARCH_HDR_BYTES || arch__ld32(p) != ARCH_INDEX_MAGIC || arch__ld16(p + 4) != ARCH_VERSION)
+	if (len < ARCH_HDR_BYTES || le_get32(p) != ARCH_INDEX_MAGIC || le_get16(p + 4) != ARCH_VERSION)
 		return -CD_ECORRUPT;
-	if (verify && arch__ld64(p + 56) != arch__xxh64(p, 56, 0))
+	if (verify && le_get64(p + 56) != arch__xxh64(p, 56, 0))
 		return -CD_ECORRUPT;
-	ix->flags = arch__ld16(p + 6);
-	ix->data_bytes = arch__ld64(p + 8);
-	ix->min_ts = (int64_t)arch__ld64(p + 16);
-	ix->max_ts = (int64_t)arch__ld64(p + 24);
-	ix->nframes = arch__ld32(p + 32);
-	ix->nentries = arch__ld32(p + 36);
-	ix->nservices = arch__ld32(p + 40);
-	ix->services_bytes = arch__ld32(p + 44);
+	ix->flags = le_get16(p + 6);
+	ix->data_bytes = le_get64(p + 8);
+	ix->min_ts = (int64_t)le_get64(p + 16);
+	ix->max_ts = (int64_t)le_get64(p + 24);
+	ix->nframes = le_get32(p + 32);
+	ix->nentries = le_get32(p + 36);
+	ix->nservices = le_get32(p + 40);
+	ix->services_bytes = le_get32(p + 44);
 	ix->nblocks = (uint32_t)(((uint64_t)ix->nentries + ARCH_IDX_BLOCK - 1) / ARCH_IDX_BLOCK);
 	if ((ix->flags & ~ARCH_IDX_F_SVC_PARTIAL) || ix->min_ts > ix->max_ts ||
 	    ix->nservices > CD_ARCH_SEG_SERVICES_MAX)
@@ -447,7 +433,7 @@ int arch__index_parse(const uint8_t *p, size_t len, bool verify, struct arch__in
 	if (need != len)
 		return -CD_ECORRUPT;
 	ix->entries = p + off;
-	if (verify && arch__ld64(p + 48) != arch__xxh64(p + ARCH_HDR_BYTES, (size_t)off - ARCH_HDR_BYTES, 0))
+	if (verify && le_get64(p + 48) != arch__xxh64(p + ARCH_HDR_BYTES, (size_t)off - ARCH_HDR_BYTES, 0))
 		return -CD_ECORRUPT;
 
 	/* Frames: in file order, not overlapping, inside the data file. */
@@ -463,17 +449,7 @@ int arch__index_parse(const uint8_t *p, size_t len, bool verify, struct arch__in
 	/* Services: exactly nservices well-formed names. */
 	s = ix->services;
 	end = s + ix->services_bytes;
-	for (uint32_t i = 0; i < ix->nservices; i++) {
-		uint16_t l;
-
-		if (end - s < 2)
-			return -CD_ECORRUPT;
-		l = arch__ld16(s);
-		if (l > CD_ARCH_SERVICE_LEN_MAX || (size_t)(end - s - 2) < l)
-			return -CD_ECORRUPT;
-		s += 2 + l;
-	}
-	if (s != end)
+	if (services_check(s, end, ix->nservices) < 0)
 		return -CD_ECORRUPT;
 	return 0;
 }
@@ -483,12 +459,12 @@ void arch__index_frame(const struct arch__index *ix, uint32_t i, struct arch__fr
 	const uint8_t *q = ix->frames + (size_t)i * ARCH_IDX_FRAME_BYTES;
 
 	assert(i < ix->nframes);
-	f->off = arch__ld64(q);
-	f->seq = arch__ld64(q + 8);
-	f->min_ts = (int64_t)arch__ld64(q + 16);
-	f->max_ts = (int64_t)arch__ld64(q + 24);
-	f->nrecords = arch__ld32(q + 32);
-	f->len = arch__ld32(q + 36);
+	f->off = le_get64(q);
+	f->seq = le_get64(q + 8);
+	f->min_ts = (int64_t)le_get64(q + 16);
+	f->max_ts = (int64_t)le_get64(q + 24);
+	f->nrecords = le_get32(q + 32);
+	f->len = le_get32(q + 36);
 }
 
 static int block_check(const struct arch__index *ix, uint32_t k)
@@ -497,9 +473,9 @@ static int block_check(const struct arch__index *ix, uint32_t k)
 	size_t cnt = ix->nentries - first < ARCH_IDX_BLOCK ? ix->nentries - first : ARCH_IDX_BLOCK;
 	const uint8_t *b = ix->blocks + (size_t)k * ARCH_IDX_BLOCK_BYTES;
 
-	if (arch__ld64(b + 8) !=
+	if (le_get64(b + 8) !=
 		    arch__xxh64(ix->entries + first * ARCH_IDX_ENTRY_BYTES, cnt * ARCH_IDX_ENTRY_BYTES, 0) ||
-	    arch__ld64(b) != arch__ld64(ix->entries + first * ARCH_IDX_ENTRY_BYTES))
+	    le_get64(b) != le_get64(ix->entries + first * ARCH_IDX_ENTRY_BYTES))
 		return -CD_ECORRUPT;
 	return 0;
 }
@@ -515,7 +491,7 @@ int arch__index_lookup(const struct arch__index *ix, uint64_t hash, bool verify,
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (arch__ld64(ix->blocks + (size_t)mid * ARCH_IDX_BLOCK_BYTES) < hash)
+		if (le_get64(ix->blocks + (size_t)mid * ARCH_IDX_BLOCK_BYTES) < hash)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -528,10 +504,10 @@ int arch__index_lookup(const struct arch__index *ix, uint64_t hash, bool verify,
 
 		if (verify && block_check(ix, k) < 0)
 			return -CD_ECORRUPT;
-		if (arch__ld64(ix->blocks + (size_t)k * ARCH_IDX_BLOCK_BYTES) > hash)
+		if (le_get64(ix->blocks + (size_t)k * ARCH_IDX_BLOCK_BYTES) > hash)
 			return 0;
 		for (size_t i = 0; i < cnt; i++, e += ARCH_IDX_ENTRY_BYTES) {
-			uint64_t h = arch__ld64(e);
+			uint64_t h = le_get64(e);
 			uint32_t fr;
 			int rc;
 
@@ -539,7 +515,7 @@ int arch__index_lookup(const struct arch__index *ix, uint64_t hash, bool verify,
 				continue;
 			if (h > hash)
 				return 0;
-			fr = arch__ld32(e + 8);
+			fr = le_get32(e + 8);
 			if (fr >= ix->nframes)
 				return -CD_ECORRUPT;
 			rc = fn(ctx, fr);

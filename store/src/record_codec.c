@@ -1,5 +1,5 @@
 /*
- * chunk/record_codec.c - a record <-> msgpack, losslessly.
+ * store/src/record_codec.c - a record <-> msgpack, losslessly.
  *
  * DESIGN: one record is one msgpack array, positional (no keys: a record
  * of the generated corpus packs to ~0.8x its pipe line). Version 1:
@@ -31,7 +31,7 @@
  * bool, null, object, array) keeps its JSON text. Readers skip items past
  * the ones they know, so a later version may append fields.
  *
- * Why a hand-written reader and writer (chunk/mpack.h) instead of
+ * Why a hand-written reader and writer (store/mpack.h) instead of
  * msgpack-c's: the reader must be zero-copy and allocation-free, and must
  * treat the bytes as hostile. msgpack_unpack_next() builds a msgpack_object
  * tree in a zone (an allocation per record, or a caller-managed zone we
@@ -43,10 +43,10 @@
  */
 #include <string.h>
 
-#include "chunk/mpack.h"
-#include "chunk/record_codec.h"
+#include <store/mpack.h>
+#include <store/record_codec.h>
 #include "fmt/str.h"
-#include "util/err.h"
+#include <store/err.h>
 
 enum { KIND_RECORD = 0, KIND_RAW = 1 };
 enum { NFIELDS = 18, NFIELDS_SRC = 19, NSRC = 5 };

@@ -1,9 +1,10 @@
 /*
- * chunk/hooks.h - the allocation and write() seams of the chunk stage.
+ * store/hooks.h - the allocation and write() seams of the store library
+ * and of clewd's spool, acks and checkpoint.
  *
- * Every malloc/realloc and every write() of the chunk stage goes through
- * these, so that tests can fail the Nth allocation (STYLE G13) or make a
- * write() fail with ENOSPC after N bytes, deterministically, in every
+ * Their allocations go through these, and their file writes through
+ * store/fileio.h, so that tests can fail the Nth allocation (STYLE G13) or
+ * make a write fail with ENOSPC after N bytes, deterministically, in every
  * build (release included: the cost is one predictable branch). Third-party
  * allocations (zstd's contexts) are not covered: they are made once, at
  * spool_new(), and their failure is checked like any other.
@@ -23,7 +24,7 @@ extern unsigned long chunk__alloc_fail_at;
 extern unsigned long chunk__alloc_calls;
 
 /*
- * When chunk__write_budget is >= 0, write()s of the chunk stage fail with
+ * When chunk__write_budget is >= 0, the writes of store/fileio.h fail with
  * ENOSPC once that many bytes have been written (a full disk); -1 = off.
  */
 extern long long chunk__write_budget;
@@ -31,11 +32,5 @@ extern long long chunk__write_budget;
 void *chunk__malloc(size_t n);
 void *chunk__realloc(void *p, size_t n);
 void chunk__free(void *p);
-
-/*
- * chunk__write_all() - write all @n bytes at @buf to @fd, retrying short
- * writes and EINTR. Return: 0, or -1 with errno set (ENOSPC, EIO, ...).
- */
-int chunk__write_all(int fd, const void *buf, size_t n);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * archive/archive.h - the archive: clewd's embedded default output, and the
+ * store/archive.h - the archive: clewd's embedded default output, and the
  * store tracegrep searches (formats/archive.md is the on-disk format).
  *
  * An archive is a directory of segments. A segment is an append-only data
@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/err.h"
+#include <store/err.h>
 
 typedef struct arch arch; /* opaque handle: arch_open() / arch_close() */
 
@@ -133,7 +133,7 @@ int arch_close(arch *a, struct cd_err *err);
  * the failing one may remain (the caller re-sends; at-least-once delivery
  * allows the duplicates), and the data file never keeps a partial frame.
  * Return: 0, -CD_EINVAL (read-only handle, bad chunk), -CD_ELIMIT (a cap of
- * cd_limits.h), -CD_ENOMEM, -CD_EIO.
+ * store/limits.h), -CD_ENOMEM, -CD_EIO.
  */
 int arch_appendv(arch *a, const struct arch_chunk *chunks, size_t n, struct cd_err *err);
 

@@ -1,5 +1,5 @@
 /*
- * chunk/crc32c.h - CRC-32C (Castagnoli), the checksum of spool and
+ * store/crc32c.h - CRC-32C (Castagnoli), the checksum of spool and
  * checkpoint files.
  *
  * Written here rather than taken from a library: zstd does not export its
