@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "httpd.h"
+#include "ops.h"
 #include "pipeline.h"
 #include "util/proctitle.h"
 #include "util/util.h"
@@ -275,6 +277,46 @@ static void set_title(const struct cli *cli, int argc, char **argv)
 }
 
 /*
+ * A running pipeline and its operations endpoint (/health, /metrics, when
+ * http_listen is set): started and stopped together, the endpoint after
+ * the pipeline whose counters it serves, and stopped before it.
+ */
+struct running {
+	struct pipeline *pl;  /* NULL: none */
+	struct cd_httpd *ops; /* NULL: no endpoint */
+};
+
+static void stop_running(struct running *r)
+{
+	cd_httpd_stop(r->ops);
+	r->ops = NULL;
+	pipeline_free(r->pl);
+	r->pl = NULL;
+}
+
+/* Return: 0, or a negative CD code with @err (nothing left running). */
+static int start_running(struct running *r, const struct cd_config *cf, struct cd_err *err)
+{
+	int rc;
+
+	r->ops = NULL;
+	if ((rc = pipeline_new(&r->pl, cf, err)) < 0) {
+		r->pl = NULL;
+		return rc;
+	}
+	if (cf->http_listen) {
+		if ((rc = ops_start(&r->ops, r->pl, cf->http_listen, err)) < 0) {
+			r->ops = NULL;
+			stop_running(r);
+			return rc;
+		}
+		cd_logf(FMT_LEVEL_INFO, "serving /health and /metrics on %s (port %u)", cf->http_listen,
+			cd_httpd_port(r->ops));
+	}
+	return 0;
+}
+
+/*
  * The daemon's life: run; on SIGHUP build the new configuration and, when
  * it is valid, stop the running pipeline (draining it) and start one on
  * the new configuration; when it is not, say why and go on with the old.
@@ -283,14 +325,14 @@ static void set_title(const struct cli *cli, int argc, char **argv)
 static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **argv)
 {
 	struct cd_err err = {0, 0, ""};
-	struct pipeline *pl = NULL;
+	struct running run = {NULL, NULL};
 	int rc;
 
-	if (pipeline_new(&pl, cf, &err) < 0) {
+	if (start_running(&run, cf, &err) < 0) {
 		cd_log(FMT_LEVEL_ERROR, "cannot start", "error", err.msg, NULL);
 		return EXIT_RUNTIME;
 	}
-	while ((rc = pipeline_run(pl, &err)) == PL_RELOAD) {
+	while ((rc = pipeline_run(run.pl, &err)) == PL_RELOAD) {
 		static struct cd_config next, old; /* large; one reload at a time */
 		struct cd_err nerr = {0, 0, ""};
 
@@ -302,26 +344,25 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 			continue;
 		}
 		cd_log(FMT_LEVEL_INFO, "SIGHUP: reloading the configuration", "config", next.file, NULL);
-		if (pipeline_stop(pl, &err) < 0)
+		if (pipeline_stop(run.pl, &err) < 0)
 			cd_log(FMT_LEVEL_WARN,
 			       "reload: the old pipeline did not drain (read again from the checkpoint)",
 			       "error", err.msg, NULL);
-		pipeline_free(pl);
-		pl = NULL;
+		stop_running(&run);
 		/* the pipeline keeps a pointer to its configuration: the new one moves into *cf */
 		old = *cf;
 		*cf = next;
 		if (cd_config_needs_state(cf) && cd_mkdir_p(cf->state_dir, &nerr) < 0)
 			rc = -CD_EIO;
 		else
-			rc = pipeline_new(&pl, cf, &nerr);
+			rc = start_running(&run, cf, &nerr);
 		if (rc < 0) {
 			cd_log(FMT_LEVEL_ERROR,
 			       "reload: cannot start the new configuration; restarting the old one", "error",
 			       nerr.msg, NULL);
 			cd_config_release(cf);
 			*cf = old;
-			if (pipeline_new(&pl, cf, &err) < 0) {
+			if (start_running(&run, cf, &err) < 0) {
 				cd_log(FMT_LEVEL_ERROR, "cannot restart the old configuration", "error",
 				       err.msg, NULL);
 				return EXIT_RUNTIME;
@@ -334,7 +375,7 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 	}
 	if (rc < 0)
 		cd_log(FMT_LEVEL_ERROR, "stopped on an error", "error", err.msg, NULL);
-	pipeline_free(pl);
+	stop_running(&run);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
