@@ -40,15 +40,10 @@ static void usage(FILE *f)
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE      read the YAML configuration FILE\n"
-	      "  -i, --input SPEC       an input (repeatable; replaces the file's inputs):\n"
-	      "                           tail:PATH_OR_GLOB   follow files (rotation, truncation)\n"
-	      "                           stdin               read to EOF, deliver, exit 0\n"
-	      "                           tcp://HOST:PORT     lines, one source per connection\n"
-	      "                           udp://HOST:PORT     datagrams of lines\n"
-	      "                           unix:///PATH        lines on a unix stream socket\n"
-	      "                           unixgram:///PATH    datagrams on a unix datagram socket\n"
-	      "                           http://HOST:PORT/PATH  POST bodies of lines (ndjson)\n"
-	      "                         network inputs bind 127.0.0.1 unless HOST says otherwise\n"
+	      "  -i, --input SPEC       an input (repeatable; replaces the file's inputs):\n",
+	      f);
+	cd_registry_usage(f, true);
+	fputs("                         network inputs bind 127.0.0.1 unless HOST says otherwise\n"
 	      "                         (tcp://:5170 is 127.0.0.1:5170); add ?max_connections=N\n"
 	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json,\n"
 	      "                         regex:PATTERN (PCRE2, named groups: time, level,\n"
@@ -58,16 +53,10 @@ static void usage(FILE *f)
 	      "      --time-format FMT  how -p regex: reads its time group: rfc3339 (default),\n"
 	      "                         epoch, epoch_ms, epoch_us, epoch_ns, or a pattern such\n"
 	      "                         as '%d/%b/%Y:%H:%M:%S %z' (%f fraction, %z zone)\n"
-	      "  -o, --output SPEC      an output (repeatable; replaces the file's outputs):\n"
-	      "                           archive:DIR         the archive tracegrep searches\n"
-	      "                           stdout[:json|pipe|logstash]  lines on stdout (json)\n"
-	      "                           file:PATH[:json|pipe|logstash]  appended, fdatasync'd\n"
-	      "                           null                acknowledge and drop (benchmarks)\n"
-	      "                           logstash+tcp|udp|http|redis://HOST:PORT[/PATH][?K=V&..]\n"
-	      "                                               Logstash events (see clewd(8), OUTPUTS)\n"
-	      "                           kafka://HOST:PORT[,...]/TOPIC[?KEY=VALUE&...]  a Kafka topic,\n"
-	      "                             a message per record keyed by its trace (see clewd(8))\n"
-	      "                         no output: archive:STATE_DIR/archive\n"
+	      "  -o, --output SPEC      an output (repeatable; replaces the file's outputs):\n",
+	      f);
+	cd_registry_usage(f, false);
+	fputs("                         no output: archive:STATE_DIR/archive\n"
 	      "  -s, --state-dir DIR    checkpoint and default archive (default /var/lib/clew)\n"
 	      "      --read-from WHERE  head|tail: where files without a checkpoint start\n"
 	      "                         (for -i tail inputs; default head)\n"
@@ -128,7 +117,7 @@ static void summary(const struct cd_config *c)
 		       (unsigned long long)c->spool_bytes);
 	for (unsigned i = 0; i < c->nin; i++) {
 		const struct cd_input_conf *in = &c->in[i];
-		if (cd_in_is_network(in->type)) {
+		if (cd_input_desc(in->type)->flags & CD_PLUGIN_NET) {
 			printf("  input %u: %s %s%s%s", i + 1, cd_in_type_name(in->type), in->listen,
 			       in->path ? " path " : "", in->path ? in->path : "");
 			if (in->type != CD_IN_UDP && in->type != CD_IN_UNIXGRAM)
@@ -388,7 +377,8 @@ int main(int argc, char **argv)
 		OPT_LOG_LEVEL,
 		OPT_HTTP,
 		OPT_TIME_FORMAT,
-		OPT_ML_START
+		OPT_ML_START,
+		OPT_HELP_CONFIG
 	};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -403,6 +393,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"http", required_argument, NULL, OPT_HTTP},
 		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"help-config", no_argument, NULL, OPT_HELP_CONFIG},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -463,6 +454,9 @@ int main(int argc, char **argv)
 			return 0;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case OPT_HELP_CONFIG:
+			cd_registry_reference(stdout);
 			return 0;
 		default:
 			usage(stderr);

@@ -165,40 +165,18 @@ bool pipeline_health(struct pipeline *pl, char *buf, size_t cap)
 
 /* --- setup ------------------------------------------------------------------ */
 
-static const struct in_plugin *const inputs[] = {
-	[CD_IN_STDIN] = &in_stdin,  /* standard input */
-	[CD_IN_TAIL] = &in_tail,    /* files */
-	[CD_IN_TCP] = &in_tcp,	    /* stream sockets: tcp */
-	[CD_IN_UNIX] = &in_tcp,	    /* and unix */
-	[CD_IN_UDP] = &in_udp,	    /* datagram sockets: udp */
-	[CD_IN_UNIXGRAM] = &in_udp, /* and unix */
-	[CD_IN_HTTP] = &in_http,    /* POSTed bodies */
-};
-
-/* The outputs built in; NULL: not built (the configuration says so). */
-static const struct out_plugin *const outputs[CD_OUT_TYPES] = {
-	[CD_OUT_ARCHIVE] = &out_archive,
-	[CD_OUT_STDOUT] = &out_stdout,
-	[CD_OUT_FILE] = &out_file,
-	[CD_OUT_KAFKA] = &out_kafka,
-	[CD_OUT_LOGSTASH_TCP] = &out_ls_tcp,
-	[CD_OUT_LOGSTASH_UDP] = &out_ls_udp,
-	[CD_OUT_LOGSTASH_HTTP] = &out_ls_http,
-	[CD_OUT_LOGSTASH_REDIS] = &out_ls_redis,
-	[CD_OUT_NULL] = &out_null,
-	[CD_OUT_INFLUXDB] = &out_influxdb,
-	[CD_OUT_INFLUXDB2] = &out_influxdb,
-};
-
 int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err)
 {
 	int rc;
 
 	for (unsigned k = 0; k < cf->nout; k++) {
-		const struct out_plugin *p = outputs[cf->out[k].type];
+		const struct cd_plugin_desc *d = cd_output_desc(cf->out[k].type);
+		const struct out_plugin *p = d ? d->out : NULL;
 		if (!p)
 			return cd_err_set(err, -CD_EINVAL, 0, "output %s: this clewd was built without it",
 					  cf->out[k].name);
+		if ((d->flags & CD_PLUGIN_URI_OPTS) && (rc = cd_opts_check(&cf->out[k], d->opts, err)) < 0)
+			return rc;
 		if (p->check && (rc = p->check(&cf->out[k], err)) < 0)
 			return rc;
 	}
@@ -254,7 +232,7 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 		goto err_free;
 	for (unsigned k = 0; k < cf->nout; k++) {
 		struct pl_out *o = &pl->out[k];
-		o->p = outputs[cf->out[k].type];
+		o->p = cd_output_desc(cf->out[k].type)->out;
 		o->conf = &cf->out[k];
 		if ((rc = o->p->open(&o->st, pl, k, o->conf, err)) < 0)
 			goto err_free;
@@ -267,7 +245,7 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 	}
 	for (unsigned i = 0; i < cf->nin; i++) {
 		struct pl_in *in = &pl->in[i];
-		in->p = inputs[cf->in[i].type];
+		in->p = cd_input_desc(cf->in[i].type)->in;
 		if ((rc = in->p->open(&in->st, pl, i, &cf->in[i], err)) < 0)
 			goto err_free;
 		pl->nin++;
