@@ -306,6 +306,8 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 {
 	struct cd_output_conf *o;
 	const char *arg;
+	char list[160];
+	size_t used = 0;
 
 	if (strcmp(spec, "stdout") == 0 || strncmp(spec, "stdout:", 7) == 0) {
 		enum cd_out_format f = CD_OUTFMT_JSON;
@@ -362,7 +364,6 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 	}
 	if ((arg = strstr(spec, "://")) != NULL) {
 		const struct cd_plugin_desc *d = NULL;
-		char list[200];
 
 		for (const struct cd_plugin_desc *const *p = cd_outputs; *p && !d; p++)
 			if (((*p)->flags & CD_PLUGIN_URI_OPTS) && (*p)->scheme &&
@@ -384,8 +385,11 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 		}
 		return 0;
 	}
+	/* the specs of the outputs without a URI, then a URI */
+	list[0] = '\0';
+	for (const struct cd_plugin_desc *const *d = cd_outputs; *d && used < sizeof(list); d++)
+		if (!((*d)->flags & CD_PLUGIN_URI_OPTS))
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s, ", (*d)->usage);
 	return cd_err_set(err, -CD_EINVAL, 0,
-			  "output '%s': expected archive:DIR, stdout[:json|pipe], file:PATH[:json|pipe] or "
-			  "a URI such as kafka://HOST:PORT/TOPIC",
-			  spec);
+			  "output '%s': expected %sor a URI such as kafka://HOST:PORT/TOPIC", spec, list);
 }

@@ -117,10 +117,12 @@ static void summary(const struct cd_config *c)
 		       (unsigned long long)c->spool_bytes);
 	for (unsigned i = 0; i < c->nin; i++) {
 		const struct cd_input_conf *in = &c->in[i];
-		if (cd_input_desc(in->type)->flags & CD_PLUGIN_NET) {
+		const unsigned flags = cd_input_desc(in->type)->flags;
+
+		if (flags & CD_PLUGIN_NET) {
 			printf("  input %u: %s %s%s%s", i + 1, cd_in_type_name(in->type), in->listen,
 			       in->path ? " path " : "", in->path ? in->path : "");
-			if (in->type != CD_IN_UDP && in->type != CD_IN_UNIXGRAM)
+			if (!(flags & CD_PLUGIN_DGRAM))
 				printf(" max_connections %u", in->max_connections);
 			printf("\n");
 			continue;
