@@ -180,7 +180,9 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 
 	if ((rc = ymap_check(y, m, "an input")) < 0)
 		return rc;
-	desc = ytype(y, m) ? cd_input_named(ytype(y, m), strlen(ytype(y, m))) : NULL;
+	type = ytype(y, m); /* first: an unknown key is told the keys of its type */
+	desc = type ? cd_input_named(type, strlen(type)) : NULL;
+	type = NULL;
 	YMAP_FOR(m, k, kn, v)
 	{
 		if (strcmp(k, "type") == 0) {
