@@ -6,6 +6,8 @@
  * cd_config_load_file(), cd_config_env() and the cd_config_add_*_spec()
  * of the command line, then checked and completed by cd_config_finish().
  * Every string in it is owned by it (freed by cd_config_release()).
+ * config.c owns the struct, config_yaml.c the file, config_spec.c the
+ * command line's specs, options.c the plugins' options.
  * Errors name the file and the line (libyaml's marks are 0-based; we
  * print 1-based lines and columns).
  */
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #include "cd_limits.h"
+#include "options.h"
 #include "util/err.h"
 
 /* Parsers: the built-in ones, or a named regex parser (struct cd_parser_conf). */
@@ -33,7 +36,8 @@ struct cd_parser_conf {
 };
 
 /*
- * Input types. The network inputs listen on a util/net.h address
+ * Input types: the id of each input plugin (its descriptor, registry.h,
+ * says the rest). The network inputs listen on a util/net.h address
  * (HOST:PORT, [V6]:PORT, unix:PATH); a host left out is 127.0.0.1.
  */
 enum cd_in_type {
@@ -47,12 +51,13 @@ enum cd_in_type {
 	CD_IN_TYPES	/* count */
 };
 
-/* cd_in_type_name() - "stdin", "tail", "tcp", "udp", "unix", "unixgram", "http". */
+/* cd_in_type_name() - "stdin", "tail", "tcp", ...: its plugin's name (registry.c). */
 const char *cd_in_type_name(enum cd_in_type t);
 /*
- * Output types. The network outputs (issue 5) take their settings as
- * key/value options (struct cd_opt): the YAML keys of the output, or the
- * parts and query parameters of its URI (-o kafka://HOST:PORT/TOPIC?K=V).
+ * Output types: the id of each output plugin (registry.h). The network
+ * outputs take their settings as key/value options (struct cd_opt,
+ * options.h): the YAML keys of the output, or the parts and query
+ * parameters of its URI (-o kafka://HOST:PORT/TOPIC?K=V).
  */
 enum cd_out_type {
 	CD_OUT_ARCHIVE = 0,
@@ -69,9 +74,8 @@ enum cd_out_type {
 	CD_OUT_TYPES	       /* count */
 };
 
-/* cd_out_type_name() - "archive", "kafka", "logstash+tcp", ...; cd_out_type_from_name(): -1 if unknown. */
+/* cd_out_type_name() - "archive", "kafka", "logstash+tcp", ...: its plugin's name (registry.c). */
 const char *cd_out_type_name(enum cd_out_type t);
-int cd_out_type_from_name(const char *name);
 /* Line formats: JSON (formats/json.md), pipe, or Logstash events (@timestamp, @version, host). */
 enum cd_out_format { CD_OUTFMT_JSON = 0, CD_OUTFMT_PIPE, CD_OUTFMT_LOGSTASH };
 
@@ -88,19 +92,6 @@ struct cd_input_conf {
 	unsigned ml_col;	  /* and its column */
 };
 
-/*
- * One option of a network output: a YAML key (nested mappings flattened
- * with dots: properties: {linger.ms: 5} is "properties.linger.ms"), or a
- * URI part. A URI SCHEME://[USER[:PASS]@]HOST[:PORT][/PATH][?K=V&...] gives
- * address=HOST[:PORT], path=PATH (no leading '/', percent-decoded), user,
- * password, and each K=V. The plugin checks the keys it knows.
- */
-struct cd_opt {
-	char *key;     /* owned */
-	char *val;     /* owned */
-	unsigned line; /* config line (0: command line) */
-};
-
 struct cd_output_conf {
 	enum cd_out_type type;			/* which output plugin */
 	char *name;				/* label in metrics and logs, default TYPE#N (owned) */
@@ -113,38 +104,6 @@ struct cd_output_conf {
 	unsigned nopts;				/* used entries of opts[] */
 	unsigned line;				/* config line that declared it (0: command line) */
 };
-
-/* cd_opt_get() - the value of option @key of @oc, or NULL. */
-const char *cd_opt_get(const struct cd_output_conf *oc, const char *key);
-
-/*
- * cd_opts_check() - every option of @oc is one of @known (NULL-ended;
- * an entry ending in '.' accepts every key with that prefix, e.g.
- * "properties."). Return: 0, or -CD_EINVAL with @err naming the key,
- * its line and the known keys.
- */
-int cd_opts_check(const struct cd_output_conf *oc, const char *const *known, struct cd_err *err);
-
-/*
- * Typed option readers: @def when the key is absent. Return: 0, or
- * -CD_EINVAL with @err naming the output, key and line.
- * Durations as cd_parse_duration_ms(), sizes as cd_parse_size().
- */
-int cd_opt_u64(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t max, uint64_t *out,
-	       struct cd_err *err);
-int cd_opt_ms(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t *out,
-	      struct cd_err *err);
-int cd_opt_size(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t *out,
-		struct cd_err *err);
-int cd_opt_bool(const struct cd_output_conf *oc, const char *key, bool def, bool *out, struct cd_err *err);
-
-/*
- * cd_opt_hostport() - split option @key ("HOST:PORT", "[V6]:PORT", or
- * "HOST" with @def_port) into @host (@cap bytes) and @port.
- * Return: 0, -CD_ENOENT (absent), -CD_EINVAL with @err.
- */
-int cd_opt_hostport(const struct cd_output_conf *oc, const char *key, uint16_t def_port, char *host,
-		    size_t cap, uint16_t *port, struct cd_err *err);
 
 struct cd_config {
 	char *file;				   /* the config file read (owned), NULL for none */
@@ -246,9 +205,6 @@ void cd_config_clear_outputs(struct cd_config *c);
  * Return: 0 or -CD_EINVAL (no input, ...), -CD_ENOMEM.
  */
 int cd_config_finish(struct cd_config *c, struct cd_err *err);
-
-/* cd_in_is_network() - whether @t listens on a socket (tcp, udp, unix, unixgram, http). */
-bool cd_in_is_network(enum cd_in_type t);
 
 /* cd_config_needs_state() - whether the state directory is used: any input but stdin (positions, spool). */
 bool cd_config_needs_state(const struct cd_config *c);

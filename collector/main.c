@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "httpd.h"
+#include "ops.h"
 #include "pipeline.h"
 #include "util/proctitle.h"
 #include "util/util.h"
@@ -38,15 +40,10 @@ static void usage(FILE *f)
 	      "\n"
 	      "Options:\n"
 	      "  -c, --config FILE      read the YAML configuration FILE\n"
-	      "  -i, --input SPEC       an input (repeatable; replaces the file's inputs):\n"
-	      "                           tail:PATH_OR_GLOB   follow files (rotation, truncation)\n"
-	      "                           stdin               read to EOF, deliver, exit 0\n"
-	      "                           tcp://HOST:PORT     lines, one source per connection\n"
-	      "                           udp://HOST:PORT     datagrams of lines\n"
-	      "                           unix:///PATH        lines on a unix stream socket\n"
-	      "                           unixgram:///PATH    datagrams on a unix datagram socket\n"
-	      "                           http://HOST:PORT/PATH  POST bodies of lines (ndjson)\n"
-	      "                         network inputs bind 127.0.0.1 unless HOST says otherwise\n"
+	      "  -i, --input SPEC       an input (repeatable; replaces the file's inputs):\n",
+	      f);
+	cd_registry_usage(f, true);
+	fputs("                         network inputs bind 127.0.0.1 unless HOST says otherwise\n"
 	      "                         (tcp://:5170 is 127.0.0.1:5170); add ?max_connections=N\n"
 	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json,\n"
 	      "                         regex:PATTERN (PCRE2, named groups: time, level,\n"
@@ -56,16 +53,10 @@ static void usage(FILE *f)
 	      "      --time-format FMT  how -p regex: reads its time group: rfc3339 (default),\n"
 	      "                         epoch, epoch_ms, epoch_us, epoch_ns, or a pattern such\n"
 	      "                         as '%d/%b/%Y:%H:%M:%S %z' (%f fraction, %z zone)\n"
-	      "  -o, --output SPEC      an output (repeatable; replaces the file's outputs):\n"
-	      "                           archive:DIR         the archive tracegrep searches\n"
-	      "                           stdout[:json|pipe|logstash]  lines on stdout (json)\n"
-	      "                           file:PATH[:json|pipe|logstash]  appended, fdatasync'd\n"
-	      "                           null                acknowledge and drop (benchmarks)\n"
-	      "                           logstash+tcp|udp|http|redis://HOST:PORT[/PATH][?K=V&..]\n"
-	      "                                               Logstash events (see clewd(8), OUTPUTS)\n"
-	      "                           kafka://HOST:PORT[,...]/TOPIC[?KEY=VALUE&...]  a Kafka topic,\n"
-	      "                             a message per record keyed by its trace (see clewd(8))\n"
-	      "                         no output: archive:STATE_DIR/archive\n"
+	      "  -o, --output SPEC      an output (repeatable; replaces the file's outputs):\n",
+	      f);
+	cd_registry_usage(f, false);
+	fputs("                         no output: archive:STATE_DIR/archive\n"
 	      "  -s, --state-dir DIR    checkpoint and default archive (default /var/lib/clew)\n"
 	      "      --read-from WHERE  head|tail: where files without a checkpoint start\n"
 	      "                         (for -i tail inputs; default head)\n"
@@ -126,10 +117,12 @@ static void summary(const struct cd_config *c)
 		       (unsigned long long)c->spool_bytes);
 	for (unsigned i = 0; i < c->nin; i++) {
 		const struct cd_input_conf *in = &c->in[i];
-		if (cd_in_is_network(in->type)) {
+		const unsigned flags = cd_input_desc(in->type)->flags;
+
+		if (flags & CD_PLUGIN_NET) {
 			printf("  input %u: %s %s%s%s", i + 1, cd_in_type_name(in->type), in->listen,
 			       in->path ? " path " : "", in->path ? in->path : "");
-			if (in->type != CD_IN_UDP && in->type != CD_IN_UNIXGRAM)
+			if (!(flags & CD_PLUGIN_DGRAM))
 				printf(" max_connections %u", in->max_connections);
 			printf("\n");
 			continue;
@@ -275,6 +268,46 @@ static void set_title(const struct cli *cli, int argc, char **argv)
 }
 
 /*
+ * A running pipeline and its operations endpoint (/health, /metrics, when
+ * http_listen is set): started and stopped together, the endpoint after
+ * the pipeline whose counters it serves, and stopped before it.
+ */
+struct running {
+	struct pipeline *pl;  /* NULL: none */
+	struct cd_httpd *ops; /* NULL: no endpoint */
+};
+
+static void stop_running(struct running *r)
+{
+	cd_httpd_stop(r->ops);
+	r->ops = NULL;
+	pipeline_free(r->pl);
+	r->pl = NULL;
+}
+
+/* Return: 0, or a negative CD code with @err (nothing left running). */
+static int start_running(struct running *r, const struct cd_config *cf, struct cd_err *err)
+{
+	int rc;
+
+	r->ops = NULL;
+	if ((rc = pipeline_new(&r->pl, cf, err)) < 0) {
+		r->pl = NULL;
+		return rc;
+	}
+	if (cf->http_listen) {
+		if ((rc = ops_start(&r->ops, r->pl, cf->http_listen, err)) < 0) {
+			r->ops = NULL;
+			stop_running(r);
+			return rc;
+		}
+		cd_logf(FMT_LEVEL_INFO, "serving /health and /metrics on %s (port %u)", cf->http_listen,
+			cd_httpd_port(r->ops));
+	}
+	return 0;
+}
+
+/*
  * The daemon's life: run; on SIGHUP build the new configuration and, when
  * it is valid, stop the running pipeline (draining it) and start one on
  * the new configuration; when it is not, say why and go on with the old.
@@ -283,14 +316,14 @@ static void set_title(const struct cli *cli, int argc, char **argv)
 static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **argv)
 {
 	struct cd_err err = {0, 0, ""};
-	struct pipeline *pl = NULL;
+	struct running run = {NULL, NULL};
 	int rc;
 
-	if (pipeline_new(&pl, cf, &err) < 0) {
+	if (start_running(&run, cf, &err) < 0) {
 		cd_log(FMT_LEVEL_ERROR, "cannot start", "error", err.msg, NULL);
 		return EXIT_RUNTIME;
 	}
-	while ((rc = pipeline_run(pl, &err)) == PL_RELOAD) {
+	while ((rc = pipeline_run(run.pl, &err)) == PL_RELOAD) {
 		static struct cd_config next, old; /* large; one reload at a time */
 		struct cd_err nerr = {0, 0, ""};
 
@@ -302,26 +335,25 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 			continue;
 		}
 		cd_log(FMT_LEVEL_INFO, "SIGHUP: reloading the configuration", "config", next.file, NULL);
-		if (pipeline_stop(pl, &err) < 0)
+		if (pipeline_stop(run.pl, &err) < 0)
 			cd_log(FMT_LEVEL_WARN,
 			       "reload: the old pipeline did not drain (read again from the checkpoint)",
 			       "error", err.msg, NULL);
-		pipeline_free(pl);
-		pl = NULL;
+		stop_running(&run);
 		/* the pipeline keeps a pointer to its configuration: the new one moves into *cf */
 		old = *cf;
 		*cf = next;
 		if (cd_config_needs_state(cf) && cd_mkdir_p(cf->state_dir, &nerr) < 0)
 			rc = -CD_EIO;
 		else
-			rc = pipeline_new(&pl, cf, &nerr);
+			rc = start_running(&run, cf, &nerr);
 		if (rc < 0) {
 			cd_log(FMT_LEVEL_ERROR,
 			       "reload: cannot start the new configuration; restarting the old one", "error",
 			       nerr.msg, NULL);
 			cd_config_release(cf);
 			*cf = old;
-			if (pipeline_new(&pl, cf, &err) < 0) {
+			if (start_running(&run, cf, &err) < 0) {
 				cd_log(FMT_LEVEL_ERROR, "cannot restart the old configuration", "error",
 				       err.msg, NULL);
 				return EXIT_RUNTIME;
@@ -334,7 +366,7 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 	}
 	if (rc < 0)
 		cd_log(FMT_LEVEL_ERROR, "stopped on an error", "error", err.msg, NULL);
-	pipeline_free(pl);
+	stop_running(&run);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
@@ -347,7 +379,8 @@ int main(int argc, char **argv)
 		OPT_LOG_LEVEL,
 		OPT_HTTP,
 		OPT_TIME_FORMAT,
-		OPT_ML_START
+		OPT_ML_START,
+		OPT_HELP_CONFIG
 	};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -362,6 +395,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"http", required_argument, NULL, OPT_HTTP},
 		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"help-config", no_argument, NULL, OPT_HELP_CONFIG},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -422,6 +456,9 @@ int main(int argc, char **argv)
 			return 0;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case OPT_HELP_CONFIG:
+			cd_registry_reference(stdout);
 			return 0;
 		default:
 			usage(stderr);

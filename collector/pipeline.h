@@ -3,7 +3,8 @@
  * -> parse -> chunk -> outputs -> acks -> checkpoint.
  *
  * The inputs (input/) and outputs (output/) are plugins behind const
- * vtables; this header is what they see of the pipeline. A *source* is
+ * vtables, each found through its descriptor (registry.h: name, spec,
+ * options); this header is what they see of the pipeline. A *source* is
  * one byte stream an input reads (stdin, one open file): the pipeline
  * cuts it into lines, joins and parses them, and remembers its position,
  * which moves in the checkpoint only when every output has acknowledged
@@ -18,6 +19,7 @@
 #include <store/chunk.h>
 #include "chunk/checkpoint.h"
 #include "config.h"
+#include "registry.h"
 #include "util/err.h"
 
 struct pipeline;
@@ -39,7 +41,6 @@ struct metrics;
  * Optional hooks (stop, metrics) may be NULL.
  */
 struct in_plugin {
-	const char *name; /* "stdin", "tail", "tcp", ... */
 	int (*open)(void **state, struct pipeline *pl, unsigned idx, const struct cd_input_conf *ic,
 		    struct cd_err *err);
 	bool (*tick)(void *state, int64_t now_ns);
@@ -74,7 +75,6 @@ enum out_result {
  * not acknowledged, so it is read again or spooled), frees; accepts NULL.
  */
 struct out_plugin {
-	const char *name; /* "archive", "kafka", ... as cd_out_type_name() */
 	/* check(): validate @oc (its options) without side effects: --check-config, SIGHUP. */
 	int (*check)(const struct cd_output_conf *oc, struct cd_err *err);
 	/* open(): @pl and @idx are for pl_out_done() and pl_watch_fd(). */
@@ -96,14 +96,9 @@ struct out_plugin {
  */
 void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why);
 
-extern const struct in_plugin in_stdin, in_tail, in_tcp, in_udp, in_http;
-extern const struct out_plugin out_archive, out_stdout, out_file, out_null;
-extern const struct out_plugin out_ls_tcp, out_ls_udp, out_ls_http, out_ls_redis;
-extern const struct out_plugin out_kafka;
-extern const struct out_plugin out_influxdb; /* influxdb:// and influxdb2:// */
-
 /*
- * pipeline_check_outputs() - run every output's check() on @cf: what
+ * pipeline_check_outputs() - check every output's options against its
+ * plugin's table (cd_opts_check()) and run its check() on @cf: what
  * --check-config and a SIGHUP reload verify before anything is opened.
  */
 int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err);

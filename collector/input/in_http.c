@@ -363,12 +363,31 @@ static void http_close(void *state)
 	free(st);
 }
 
-const struct in_plugin in_http = {
-	.name = "http",
+static const struct in_plugin in_http = {
 	.open = http_open,
 	.tick = http_tick,
 	.done = http_done,
 	.stop = http_stop,
 	.metrics = http_metrics,
 	.close = http_close,
+};
+
+static const struct cd_opt_spec http_opts[] = {
+	{"listen", CD_OPT_STRING, NULL, "IPV4:PORT, [IPV6]:PORT, PORT (127.0.0.1) or unix:PATH (required)",
+	 NULL, 0},
+	{"path", CD_OPT_STRING, "/", "the URL path POSTs go to", NULL, 0},
+	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
+	 CD_NET_CONNECTIONS_MAX},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+const struct cd_plugin_desc in_http_desc = {
+	.name = "http",
+	.scheme = "http",
+	.usage = "http://HOST:PORT/PATH",
+	.summary = "POST bodies of lines (ndjson)",
+	.opts = http_opts,
+	.flags = CD_PLUGIN_NET,
+	.type = CD_IN_HTTP,
+	.in = &in_http,
 };

@@ -112,10 +112,23 @@ static void stdin_close(void *state)
 	free(st);
 }
 
-const struct in_plugin in_stdin = {
-	.name = "stdin",
+static const struct in_plugin in_stdin = {
 	.open = stdin_open,
 	.tick = stdin_tick,
 	.done = stdin_done,
 	.close = stdin_close,
+};
+
+/* stdin takes no keys of its own (type, parser, multiline_start are every input's) */
+static const struct cd_opt_spec stdin_opts[] = {
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+const struct cd_plugin_desc in_stdin_desc = {
+	.name = "stdin",
+	.usage = "stdin",
+	.summary = "read to EOF, deliver, exit 0",
+	.opts = stdin_opts,
+	.type = CD_IN_STDIN,
+	.in = &in_stdin,
 };

@@ -493,10 +493,24 @@ static void tail_close(void *state)
 	free(st);
 }
 
-const struct in_plugin in_tail = {
-	.name = "tail",
+static const struct in_plugin in_tail = {
 	.open = tail_open,
 	.tick = tail_tick,
 	.done = tail_done,
 	.close = tail_close,
+};
+
+static const struct cd_opt_spec tail_opts[] = {
+	{"path", CD_OPT_STRING, NULL, "the file, or a glob of files, to follow (required)", NULL, 0},
+	{"read_from", CD_OPT_ENUM, "head", "where a file without a checkpoint starts", "head|tail", 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+const struct cd_plugin_desc in_tail_desc = {
+	.name = "tail",
+	.usage = "tail:PATH_OR_GLOB",
+	.summary = "follow files (rotation, truncation)",
+	.opts = tail_opts,
+	.type = CD_IN_TAIL,
+	.in = &in_tail,
 };

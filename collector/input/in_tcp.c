@@ -417,12 +417,49 @@ static void tcp_close(void *state)
 	free(st);
 }
 
-const struct in_plugin in_tcp = {
-	.name = "tcp",
+static const struct in_plugin in_tcp = {
 	.open = tcp_open,
 	.tick = tcp_tick,
 	.done = tcp_done,
 	.stop = tcp_stop,
 	.metrics = tcp_metrics,
 	.close = tcp_close,
+};
+
+static const struct cd_opt_spec tcp_opts[] = {
+	{"listen", CD_OPT_HOSTPORT, NULL,
+	 "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required)", NULL, 0},
+	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
+	 CD_NET_CONNECTIONS_MAX},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+static const struct cd_opt_spec unix_opts[] = {
+	{"listen", CD_OPT_STRING, NULL, "unix:PATH, the socket to listen on (or path:)", NULL, 0},
+	{"path", CD_OPT_STRING, NULL, "the socket's path (as listen: unix:PATH)", NULL, 0},
+	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
+	 CD_NET_CONNECTIONS_MAX},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+const struct cd_plugin_desc in_tcp_desc = {
+	.name = "tcp",
+	.scheme = "tcp",
+	.usage = "tcp://HOST:PORT",
+	.summary = "lines, one source per connection",
+	.opts = tcp_opts,
+	.flags = CD_PLUGIN_NET,
+	.type = CD_IN_TCP,
+	.in = &in_tcp,
+};
+
+const struct cd_plugin_desc in_unix_desc = {
+	.name = "unix",
+	.scheme = "unix",
+	.usage = "unix:///PATH",
+	.summary = "lines on a unix stream socket",
+	.opts = unix_opts,
+	.flags = CD_PLUGIN_NET,
+	.type = CD_IN_UNIX,
+	.in = &in_tcp,
 };

@@ -276,12 +276,45 @@ out:
 	free(st);
 }
 
-const struct in_plugin in_udp = {
-	.name = "udp",
+static const struct in_plugin in_udp = {
 	.open = udp_open,
 	.tick = udp_tick,
 	.done = udp_done,
 	.stop = udp_stop,
 	.metrics = udp_metrics,
 	.close = udp_close,
+};
+
+static const struct cd_opt_spec udp_opts[] = {
+	{"listen", CD_OPT_HOSTPORT, NULL,
+	 "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required)", NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+static const struct cd_opt_spec unixgram_opts[] = {
+	{"listen", CD_OPT_STRING, NULL, "unix:PATH, the socket to listen on (or path:)", NULL, 0},
+	{"path", CD_OPT_STRING, NULL, "the socket's path (as listen: unix:PATH)", NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+const struct cd_plugin_desc in_udp_desc = {
+	.name = "udp",
+	.scheme = "udp",
+	.usage = "udp://HOST:PORT",
+	.summary = "datagrams of lines",
+	.opts = udp_opts,
+	.flags = CD_PLUGIN_NET | CD_PLUGIN_DGRAM,
+	.type = CD_IN_UDP,
+	.in = &in_udp,
+};
+
+const struct cd_plugin_desc in_unixgram_desc = {
+	.name = "unixgram",
+	.scheme = "unixgram",
+	.usage = "unixgram:///PATH",
+	.summary = "datagrams on a unix datagram socket",
+	.opts = unixgram_opts,
+	.flags = CD_PLUGIN_NET | CD_PLUGIN_DGRAM,
+	.type = CD_IN_UNIXGRAM,
+	.in = &in_udp,
 };

@@ -52,22 +52,41 @@
 #include "util/util.h"
 #include "util/banned.h"
 
-static const char *const known_keys[] = {"address",	"path",
-					 "db",		"database",
-					 "bucket",	"org",
-					 "token",	"user",
-					 "password",	"auth",
-					 "rp",		"tls",
-					 "ca_file",	"cert_file",
-					 "key_file",	"insecure",
-					 "gzip",	"gzip_level",
-					 "batch_bytes", "inflight",
-					 "timeout",	"connect_timeout",
-					 "interval",	"spans",
-					 "metrics",	"red",
-					 "logs",	"health",
-					 "host",	"normalize_routes",
-					 NULL};
+static const struct cd_opt_spec influx_opts[] = {
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of InfluxDB (port 8086)", NULL, 0},
+	{"path", CD_OPT_STRING, NULL, "the database (v1) or bucket (v2): the URI's path", NULL, 0},
+	{"db", CD_OPT_STRING, NULL, "v1: the database", NULL, 0},
+	{"database", CD_OPT_STRING, NULL, "v1: the database", NULL, 0},
+	{"bucket", CD_OPT_STRING, NULL, "v2: the bucket", NULL, 0},
+	{"org", CD_OPT_STRING, NULL, "v2: the organization (required)", NULL, 0},
+	{"token", CD_OPT_STRING, NULL, "v2: the API token", NULL, 0},
+	{"user", CD_OPT_STRING, NULL, "v1: credentials (v2 without token: USER:PASSWORD token)", NULL, 0},
+	{"password", CD_OPT_STRING, NULL, "v1: credentials", NULL, 0},
+	{"auth", CD_OPT_ENUM, "basic", "v1: credentials as HTTP basic auth or u and p in the URL",
+	 "basic|query", 0},
+	{"rp", CD_OPT_STRING, "the database's", "v1: the retention policy", NULL, 0},
+	{"tls", CD_OPT_BOOL, "false", "https", NULL, 0},
+	{"ca_file", CD_OPT_STRING, "the system's", "PEM file of the CAs that verify the server", NULL, 0},
+	{"cert_file", CD_OPT_STRING, NULL, "PEM client certificate (with key_file) for servers that ask for one",
+	 NULL, 0},
+	{"key_file", CD_OPT_STRING, NULL, "PEM private key of cert_file", NULL, 0},
+	{"insecure", CD_OPT_BOOL, "false", "do not verify the server's certificate (tests only)", NULL, 0},
+	{"gzip", CD_OPT_BOOL, "true", "Content-Encoding gzip", NULL, 0},
+	{"gzip_level", CD_OPT_UINT, "1", "zlib level 1..9", NULL, 9},
+	{"batch_bytes", CD_OPT_SIZE, "1M", "line protocol per request, 64k..16M", NULL, 0},
+	{"inflight", CD_OPT_UINT, "4", "requests at once, 1..32", NULL, CD_INFLUX_INFLIGHT_MAX},
+	{"timeout", CD_OPT_DURATION, "10s", "one request", NULL, 0},
+	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0},
+	{"interval", CD_OPT_DURATION, "10s", "period of the RED, logs and clewd points, 100ms..1h", NULL, 0},
+	{"spans", CD_OPT_BOOL, "true", "write span points", NULL, 0},
+	{"metrics", CD_OPT_BOOL, "true", "write metric points", NULL, 0},
+	{"red", CD_OPT_BOOL, "true", "write RED points", NULL, 0},
+	{"logs", CD_OPT_BOOL, "true", "write logs points (counts per service and level)", NULL, 0},
+	{"health", CD_OPT_BOOL, "true", "write clewd points (the collector's health)", NULL, 0},
+	{"host", CD_OPT_STRING, "the host name", "the host tag of the clewd points", NULL, 0},
+	{"normalize_routes", CD_OPT_BOOL, "true", "ID-like path segments become :id", NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
 
 /* --- options ----------------------------------------------------------------- */
 
@@ -95,8 +114,6 @@ static int influx_check(const struct cd_output_conf *oc, struct cd_err *err)
 	bool b;
 	int rc;
 
-	if ((rc = cd_opts_check(oc, known_keys, err)) < 0)
-		return rc;
 	rc = cd_opt_hostport(oc, "address", 8086, host, sizeof(host), &port, err);
 	if (rc == -CD_ENOENT)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: no address (HOST:PORT)", oc->name);
@@ -430,12 +447,33 @@ static void influx_close(void *state)
 	free(st);
 }
 
-const struct out_plugin out_influxdb = {
-	.name = "influxdb",
+static const struct out_plugin out_influxdb = {
 	.check = influx_check,
 	.open = influx_open,
 	.flush = influx_flush,
 	.poll = influx_poll,
 	.metrics = influx_metrics,
 	.close = influx_close,
+};
+
+const struct cd_plugin_desc out_influxdb_desc = {
+	.name = "influxdb",
+	.scheme = "influxdb",
+	.usage = "influxdb://[USER:PASSWORD@]HOST:PORT/DB",
+	.summary = "InfluxDB 1.x: spans, metrics, RED, logs and health points",
+	.opts = influx_opts,
+	.flags = CD_PLUGIN_URI_OPTS,
+	.type = CD_OUT_INFLUXDB,
+	.out = &out_influxdb,
+};
+
+const struct cd_plugin_desc out_influxdb2_desc = {
+	.name = "influxdb2",
+	.scheme = "influxdb2",
+	.usage = "influxdb2://HOST:PORT/BUCKET?org=ORG&token=TOKEN",
+	.summary = "InfluxDB 2.x: the same points, token auth",
+	.opts = influx_opts,
+	.flags = CD_PLUGIN_URI_OPTS,
+	.type = CD_OUT_INFLUXDB2,
+	.out = &out_influxdb,
 };

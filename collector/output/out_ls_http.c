@@ -62,9 +62,23 @@ struct ls_http {
 	struct ls_stats st;	    /* counters */
 };
 
-static const char *const http_keys[] = {"address", "path",	 "user",      "password",	 "token",
-					"tls",	   "ca_file",	 "cert_file", "key_file",	 "insecure",
-					"gzip",	   "gzip_level", "timeout",   "connect_timeout", NULL};
+static const struct cd_opt_spec http_opts[] = {
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of Logstash's http input (port 8080)", NULL, 0},
+	{"path", CD_OPT_STRING, NULL, "the URL path, without its leading slash", NULL, 0},
+	{"user", CD_OPT_STRING, NULL, "HTTP basic authentication", NULL, 0},
+	{"password", CD_OPT_STRING, NULL, "HTTP basic authentication", NULL, 0},
+	{"token", CD_OPT_STRING, NULL, "bearer token (not with user)", NULL, 0},
+	{"tls", CD_OPT_BOOL, "false", "https", NULL, 0},
+	{"ca_file", CD_OPT_STRING, "the system's", "PEM bundle of the CAs that verify the server", NULL, 0},
+	{"cert_file", CD_OPT_STRING, NULL, "client certificate (PEM)", NULL, 0},
+	{"key_file", CD_OPT_STRING, NULL, "client certificate's key (PEM)", NULL, 0},
+	{"insecure", CD_OPT_BOOL, "false", "do not verify the server's certificate (testing only)", NULL, 0},
+	{"gzip", CD_OPT_BOOL, "false", "Content-Encoding gzip", NULL, 0},
+	{"gzip_level", CD_OPT_UINT, "1", "gzip level 1..9", NULL, 9},
+	{"timeout", CD_OPT_DURATION, "30s", "one request, whole", NULL, 0},
+	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
 
 static int http_conf(const struct cd_output_conf *oc, struct ls_http_conf *cf, struct cd_err *err)
 {
@@ -74,8 +88,6 @@ static int http_conf(const struct cd_output_conf *oc, struct ls_http_conf *cf, s
 	int rc;
 
 	memset(cf, 0, sizeof(*cf));
-	if ((rc = cd_opts_check(oc, http_keys, err)) < 0)
-		return rc;
 	rc = cd_opt_hostport(oc, "address", 8080, host, sizeof(host), &port, err);
 	if (rc == -CD_ENOENT)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: address HOST[:PORT] is required", oc->name);
@@ -324,12 +336,22 @@ static void http_close(void *state)
 	http_free(h);
 }
 
-const struct out_plugin out_ls_http = {
-	.name = "logstash+http",
+static const struct out_plugin out_ls_http = {
 	.check = http_check,
 	.open = http_open,
 	.flush = http_flush,
 	.poll = http_poll,
 	.metrics = http_metrics,
 	.close = http_close,
+};
+
+const struct cd_plugin_desc out_ls_http_desc = {
+	.name = "logstash+http",
+	.scheme = "logstash+http",
+	.usage = "logstash+http://[USER:PASSWORD@]HOST[:PORT]/PATH",
+	.summary = "Logstash events POSTed as ndjson, a request per chunk",
+	.opts = http_opts,
+	.flags = CD_PLUGIN_URI_OPTS,
+	.type = CD_OUT_LOGSTASH_HTTP,
+	.out = &out_ls_http,
 };

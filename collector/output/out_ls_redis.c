@@ -70,25 +70,26 @@ struct ls_redis {
 	struct ls_stats st;	 /* counters */
 };
 
-static const char *const redis_keys[] = {"address",
-					 "user",
-					 "path",
-					 "key",
-					 "password",
-					 "db",
-					 "max_list_length",
-					 "batch_events",
-					 "timeout",
-					 "connect_timeout",
-					 NULL};
+static const struct cd_opt_spec redis_opts[] = {
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of Redis (port 6379)", NULL, 0},
+	{"user", CD_OPT_STRING, NULL, "AUTH user password (Redis 6 ACLs)", NULL, 0},
+	{"path", CD_OPT_STRING, NULL, "the list (the URI's path)", NULL, 0},
+	{"key", CD_OPT_STRING, NULL, "the list (or the URI's path)", NULL, 0},
+	{"password", CD_OPT_STRING, NULL, "AUTH password", NULL, 0},
+	{"db", CD_OPT_UINT, "0", "SELECT this database", NULL, 1u << 20},
+	{"max_list_length", CD_OPT_UINT, "1000000", "refuse chunks while the list is this long (0: no cap)",
+	 NULL, INT64_MAX},
+	{"batch_events", CD_OPT_UINT, "1000", "events per RPUSH", NULL, 100000},
+	{"timeout", CD_OPT_DURATION, "30s", "longest wait for an answer", NULL, 0},
+	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
 
 static int redis_conf(const struct cd_output_conf *oc, struct ls_redis_conf *cf, struct cd_err *err)
 {
 	int rc;
 
 	memset(cf, 0, sizeof(*cf));
-	if ((rc = cd_opts_check(oc, redis_keys, err)) < 0)
-		return rc;
 	rc = cd_opt_hostport(oc, "address", 6379, cf->host, sizeof(cf->host), &cf->port, err);
 	if (rc == -CD_ENOENT)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: address HOST[:PORT] is required", oc->name);
@@ -447,12 +448,22 @@ static void redis_close(void *state)
 	redis_free(r);
 }
 
-const struct out_plugin out_ls_redis = {
-	.name = "logstash+redis",
+static const struct out_plugin out_ls_redis = {
 	.check = redis_check,
 	.open = redis_open,
 	.flush = redis_flush,
 	.poll = redis_poll,
 	.metrics = redis_metrics,
 	.close = redis_close,
+};
+
+const struct cd_plugin_desc out_ls_redis_desc = {
+	.name = "logstash+redis",
+	.scheme = "logstash+redis",
+	.usage = "logstash+redis://[:PASSWORD@]HOST[:PORT]/KEY",
+	.summary = "Logstash events RPUSHed onto a Redis list",
+	.opts = redis_opts,
+	.flags = CD_PLUGIN_URI_OPTS,
+	.type = CD_OUT_LOGSTASH_REDIS,
+	.out = &out_ls_redis,
 };

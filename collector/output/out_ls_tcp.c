@@ -63,15 +63,19 @@ struct ls_tcp {
 	char why[128];	       /* how the peer went away */
 };
 
-static const char *const tcp_keys[] = {"address", "connect_timeout", "timeout", "send_buffer", NULL};
+static const struct cd_opt_spec tcp_opts[] = {
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST:PORT of Logstash's tcp input (required)", NULL, 0},
+	{"connect_timeout", CD_OPT_DURATION, "5s", "give up a connect after this", NULL, 0},
+	{"timeout", CD_OPT_DURATION, "60s", "unacknowledged data this old drops the connection", NULL, 0},
+	{"send_buffer", CD_OPT_SIZE, "the kernel's", "SO_SNDBUF", NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
 
 static int tcp_conf(const struct cd_output_conf *oc, struct ls_tcp_conf *cf, struct cd_err *err)
 {
 	int rc;
 
 	memset(cf, 0, sizeof(*cf));
-	if ((rc = cd_opts_check(oc, tcp_keys, err)) < 0)
-		return rc;
 	rc = cd_opt_hostport(oc, "address", 0, cf->host, sizeof(cf->host), &cf->port, err);
 	if (rc == -CD_ENOENT || (rc == 0 && cf->port == 0))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: address HOST:PORT is required", oc->name);
@@ -327,12 +331,22 @@ static void tcp_close(void *state)
 	free(t);
 }
 
-const struct out_plugin out_ls_tcp = {
-	.name = "logstash+tcp",
+static const struct out_plugin out_ls_tcp = {
 	.check = tcp_check,
 	.open = tcp_open,
 	.flush = tcp_flush,
 	.poll = tcp_poll,
 	.metrics = tcp_metrics,
 	.close = tcp_close,
+};
+
+const struct cd_plugin_desc out_ls_tcp_desc = {
+	.name = "logstash+tcp",
+	.scheme = "logstash+tcp",
+	.usage = "logstash+tcp://HOST:PORT",
+	.summary = "Logstash events, json_lines over TCP",
+	.opts = tcp_opts,
+	.flags = CD_PLUGIN_URI_OPTS,
+	.type = CD_OUT_LOGSTASH_TCP,
+	.out = &out_ls_tcp,
 };

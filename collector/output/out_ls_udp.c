@@ -50,15 +50,19 @@ struct ls_udp {
 	struct ls_stats st;    /* counters */
 };
 
-static const char *const udp_keys[] = {"address", "max_datagram", "send_buffer", NULL};
+static const struct cd_opt_spec udp_opts[] = {
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST:PORT of Logstash's udp input (required)", NULL, 0},
+	{"max_datagram", CD_OPT_SIZE, "65000", "largest datagram, 512..65507; longer events are cut", NULL,
+	 0},
+	{"send_buffer", CD_OPT_SIZE, "the kernel's", "SO_SNDBUF", NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
 
 static int udp_conf(const struct cd_output_conf *oc, struct ls_udp_conf *cf, struct cd_err *err)
 {
 	int rc;
 
 	memset(cf, 0, sizeof(*cf));
-	if ((rc = cd_opts_check(oc, udp_keys, err)) < 0)
-		return rc;
 	rc = cd_opt_hostport(oc, "address", 0, cf->host, sizeof(cf->host), &cf->port, err);
 	if (rc == -CD_ENOENT || (rc == 0 && cf->port == 0))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: address HOST:PORT is required", oc->name);
@@ -463,12 +467,22 @@ static void udp_close(void *state)
 	free(u);
 }
 
-const struct out_plugin out_ls_udp = {
-	.name = "logstash+udp",
+static const struct out_plugin out_ls_udp = {
 	.check = udp_check,
 	.open = udp_open,
 	.flush = udp_flush,
 	.poll = udp_poll,
 	.metrics = udp_metrics,
 	.close = udp_close,
+};
+
+const struct cd_plugin_desc out_ls_udp_desc = {
+	.name = "logstash+udp",
+	.scheme = "logstash+udp",
+	.usage = "logstash+udp://HOST:PORT",
+	.summary = "Logstash events, one per UDP datagram",
+	.opts = udp_opts,
+	.flags = CD_PLUGIN_URI_OPTS,
+	.type = CD_OUT_LOGSTASH_UDP,
+	.out = &out_ls_udp,
 };

@@ -32,9 +32,21 @@ static void null_close(void *state)
 	(void)state;
 }
 
-const struct out_plugin out_null = {
-	.name = "null",
+static const struct out_plugin out_null = {
 	.open = null_open,
 	.flush = null_flush,
 	.close = null_close,
+};
+
+static const struct cd_opt_spec null_opts[] = {
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+const struct cd_plugin_desc out_null_desc = {
+	.name = "null",
+	.usage = "null",
+	.summary = "acknowledge and drop (benchmarks)",
+	.opts = null_opts,
+	.type = CD_OUT_NULL,
+	.out = &out_null,
 };

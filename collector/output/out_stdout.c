@@ -66,9 +66,22 @@ static void stdout_close(void *state)
 	free(st);
 }
 
-const struct out_plugin out_stdout = {
-	.name = "stdout",
+static const struct out_plugin out_stdout = {
 	.open = stdout_open,
 	.flush = stdout_flush,
 	.close = stdout_close,
+};
+
+static const struct cd_opt_spec stdout_opts[] = {
+	{"format", CD_OPT_ENUM, "json", "the line format", "json|pipe|logstash", 0},
+	{NULL, 0, NULL, NULL, NULL, 0},
+};
+
+const struct cd_plugin_desc out_stdout_desc = {
+	.name = "stdout",
+	.usage = "stdout[:json|pipe|logstash]",
+	.summary = "lines on stdout (json)",
+	.opts = stdout_opts,
+	.type = CD_OUT_STDOUT,
+	.out = &out_stdout,
 };

@@ -1,0 +1,439 @@
+/*
+ * source.c - a source: one byte stream an input reads, cut into lines,
+ * overlong lines split, continuation lines joined, each record parsed and
+ * appended to the current chunk; and the source's checkpoint position.
+ *
+ * DESIGN: a source's bytes are cut at '\n' in its own read buffer (no copy
+ * for a line's assembly); a line longer than CD_LINE_MAX is cut into
+ * pieces on UTF-8 boundaries, each its own record with the attribute
+ * _split = the piece's number. A line no parser accepts becomes a raw
+ * record (the line, the error, where it was read), counted, never dropped.
+ * Records of one source enter chunks in read order. A source's position
+ * moves in the checkpoint only when every output has every chunk holding
+ * its records (pl_sources_complete(), called by delivery.c); a source
+ * that ended is freed once nothing of it is in flight.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chunk/ack.h"
+#include "fmt/detect.h"
+#include "fmt/str.h"
+#include "pipeline_impl.h"
+#include "util/util.h"
+#include "util/banned.h"
+
+int pl_checkpoint_get(const struct pipeline *pl, const char *name, struct checkpoint_pos *pos)
+{
+	if (!pl->ckpt)
+		return -CD_ENOENT;
+	return checkpoint_get(pl->ckpt, name, pos);
+}
+
+void pl_checkpoint_drop(struct pipeline *pl, const char *name)
+{
+	if (pl->ckpt && checkpoint_remove(pl->ckpt, name) == 0)
+		pl->ckpt_dirty = true;
+}
+
+static void ckpt_set(struct pipeline *pl, const char *name, uint64_t dev, uint64_t ino, uint64_t off)
+{
+	struct checkpoint_pos pos = {.dev = dev, .ino = ino, .offset = off};
+	int rc;
+
+	if (!pl->ckpt || !name)
+		return;
+	rc = checkpoint_set(pl->ckpt, name, &pos);
+	if (rc < 0) {
+		cd_log(FMT_LEVEL_ERROR, "checkpoint: cannot keep a position", "input", name, "error",
+		       cd_strerror(rc), NULL);
+		pl_fatal(pl, "checkpoint: cannot keep a position", rc);
+		return;
+	}
+	pl->ckpt_dirty = true;
+}
+
+struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *display, const char *ckpt,
+				uint64_t dev, uint64_t ino, uint64_t offset)
+{
+	struct pl_source *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		goto err;
+	s->buf = malloc(CD_READ_BUF);
+	if (!s->buf)
+		goto err_free_s;
+	s->display = cd_strdup(display);
+	if (!s->display)
+		goto err_free_buf;
+	if (ckpt && !(s->ckpt = cd_strdup(ckpt)))
+		goto err_free_display;
+	parse_ml_init(&s->ml);
+	s->id = pl->next_id++;
+	s->input = idx;
+	s->dev = dev;
+	s->ino = ino;
+	s->off = offset;
+	s->next = pl->sources;
+	pl->sources = s;
+	ckpt_set(pl, s->ckpt, dev, ino, offset);
+	return s;
+
+err_free_display:
+	free(s->display);
+err_free_buf:
+	free(s->buf);
+err_free_s:
+	free(s);
+err:
+	cd_log(FMT_LEVEL_ERROR, "out of memory opening a source", "input", display, NULL);
+	return NULL;
+}
+
+uint64_t pl_source_offset(const struct pl_source *s)
+{
+	return s->off + (s->end - s->start);
+}
+
+const char *pl_source_ckpt(const struct pl_source *s)
+{
+	return s->ckpt;
+}
+
+int pl_source_rename(struct pipeline *pl, struct pl_source *s, const char *ckpt)
+{
+	struct checkpoint_pos pos;
+	char *n = cd_strdup(ckpt);
+
+	if (!n)
+		return -CD_ENOMEM;
+	if (pl->ckpt && s->ckpt && checkpoint_get(pl->ckpt, s->ckpt, &pos) == 0 && pos.dev == s->dev &&
+	    pos.ino == s->ino) {
+		ckpt_set(pl, n, pos.dev, pos.ino, pos.offset);
+		checkpoint_remove(pl->ckpt, s->ckpt);
+	}
+	free(s->ckpt);
+	s->ckpt = n;
+	return 0;
+}
+
+void pl_source_free(struct pipeline *pl, struct pl_source *s)
+{
+	struct pl_source **pp;
+
+	for (pp = &pl->sources; *pp && *pp != s; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = s->next;
+	if (s->forget && s->ckpt && pl->ckpt) {
+		struct checkpoint_pos pos;
+		/* only our own entry: a new file may have taken the name meanwhile */
+		if (checkpoint_get(pl->ckpt, s->ckpt, &pos) == 0 && pos.dev == s->dev && pos.ino == s->ino &&
+		    checkpoint_remove(pl->ckpt, s->ckpt) == 0)
+			pl->ckpt_dirty = true;
+	}
+	parse_ml_release(&s->ml);
+	free(s->buf);
+	free(s->display);
+	free(s->ckpt);
+	free(s);
+}
+
+static void maybe_free_source(struct pipeline *pl, struct pl_source *s)
+{
+	if (s->ended && s->pending_chunks == 0)
+		pl_source_free(pl, s);
+}
+
+static struct pl_source *find_source(struct pipeline *pl, uint32_t id)
+{
+	for (struct pl_source *s = pl->sources; s; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+static void append(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
+		   const struct record_src *src, uint64_t end_off)
+{
+	int rc;
+
+	if (pl->failed)
+		return;
+	rc = chunk_append(pl->cur, r, src, s->id, end_off);
+	if (rc == -CD_EFULL) {
+		if ((rc = pl_seal(pl)) < 0) {
+			pl_fatal(pl, "cannot seal a chunk", rc);
+			return;
+		}
+		rc = chunk_append(pl->cur, r, src, s->id, end_off);
+	}
+	if (rc < 0) {
+		/* never skip a record and go on: a later position would cover it */
+		cd_log(FMT_LEVEL_ERROR, "cannot add a record to a chunk", "input", s->display, "error",
+		       cd_strerror(rc), NULL);
+		pl_fatal(pl, "cannot add a record to a chunk", rc);
+		return;
+	}
+	if (!s->marked || s->marked_seq != chunk_seq(pl->cur)) {
+		s->marked = true;
+		s->marked_seq = chunk_seq(pl->cur);
+		s->pending_chunks++;
+	}
+}
+
+/* The number @v as a NUMBER attribute appended to @r (replacing the last when full). */
+static void add_num_attr(struct fmt_record *r, const char *key, char *tmp, size_t cap, uint64_t v)
+{
+	struct fmt_attr *a;
+	int n = snprintf(tmp, cap, "%llu", (unsigned long long)v);
+
+	if (r->nattrs < FMT_ATTRS_MAX) {
+		a = &r->attrs[r->nattrs++];
+	} else {
+		a = &r->attrs[FMT_ATTRS_MAX - 1];
+		r->flags |= FMT_F_ATTRS_TRUNCATED;
+	}
+	a->key = fmt_str_c(key);
+	a->val = fmt_str_n(tmp, (size_t)n);
+	a->type = FMT_T_NUMBER;
+}
+
+/* Parse one record's text and append it (as a raw record when no parser takes it). */
+static void emit_record(struct pipeline *pl, struct pl_source *s, const char *text, size_t len,
+			uint64_t start_off, uint64_t end_off, uint32_t split_part)
+{
+	struct pl_in_stats *st = &pl->in[s->input].stats;
+	struct fmt_record *r = &pl->rec;
+	struct fmt_err fe = {0, NULL};
+	struct record_src src;
+	char num[24];
+	int rc;
+
+	memset(&src, 0, sizeof(src));
+	src.input = fmt_str_c(s->display);
+	src.offset = start_off;
+	rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, text, len, r, &fe);
+	st->records++;
+	if (split_part) {
+		st->split++;
+		if (rc < 0) {
+			/* a piece of a line is rarely a whole record: keep its text as the message */
+			fmt_record_clear(r);
+			r->message = fmt_str_n(text, len);
+			src.error = fmt_str_c(fe.what ? fe.what : fmt_strerror(rc));
+			src.err_offset = fe.offset;
+		}
+		add_num_attr(r, "_split", num, sizeof(num), split_part);
+		append(pl, s, r, &src, end_off);
+	} else if (rc < 0) {
+		st->unparsed++;
+		src.raw = true;
+		src.line = fmt_str_n(text, len);
+		src.error = fmt_str_c(fe.what ? fe.what : fmt_strerror(rc));
+		src.err_offset = fe.offset;
+		append(pl, s, NULL, &src, end_off);
+	} else if (r->flags & FMT_F_ATTRS_TRUNCATED) {
+		src.line = fmt_str_n(text, len); /* the attributes past the cap live on in the line */
+		append(pl, s, r, &src, end_off);
+	} else {
+		append(pl, s, r, NULL, end_off);
+	}
+}
+
+void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
+{
+	if (!s->ml.held)
+		return;
+	emit_record(pl, s, s->ml.buf, s->ml.len, s->ml.start_off, s->ml.end_off, 0);
+	parse_ml_clear(&s->ml);
+}
+
+/* One complete line (without its '\n') at @off, the next line starting at @end_off. */
+static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, size_t len, uint64_t off,
+		    uint64_t end_off)
+{
+	const int64_t deadline = pl->now + (int64_t)pl->cf->multiline_ms * 1000000;
+	struct parse_regex *mls = pl->in[s->input].mls;
+	bool start;
+
+	if (s->split_part) {
+		/* the last piece of an overlong line */
+		emit_record(pl, s, line, len, off, end_off, ++s->split_part);
+		s->split_part = 0;
+		return;
+	}
+	if (!pl->cf->multiline && !mls) {
+		emit_record(pl, s, line, len, off, end_off, 0);
+		return;
+	}
+	if (parse_ml_joins(&s->ml, mls, line, len)) {
+		parse_ml_append(&s->ml, line, len, end_off, deadline);
+		return;
+	}
+	pl_source_flush_held(pl, s);
+	start = parse_ml_starts(mls, line, len);
+	if (!start) {
+		/* nothing above to join: a record of its own, nothing can join it */
+		emit_record(pl, s, line, len, off, end_off, 0);
+		return;
+	}
+	if (parse_ml_hold(&s->ml, line, len, true, off, end_off, deadline) < 0) {
+		emit_record(pl, s, line, len, off, end_off, 0);
+		return;
+	}
+}
+
+/* Where to cut an overlong line: at most CD_LINE_MAX bytes, not inside a UTF-8 sequence. */
+static size_t split_at(const char *p)
+{
+	size_t cut = CD_LINE_MAX;
+
+	while (cut > CD_LINE_MAX - 3 && ((unsigned char)p[cut] & 0xC0) == 0x80)
+		cut--;
+	if (((unsigned char)p[cut] & 0xC0) == 0x80)
+		cut = CD_LINE_MAX; /* not UTF-8 anyway */
+	return cut;
+}
+
+static void process_buf(struct pipeline *pl, struct pl_source *s)
+{
+	for (;;) {
+		char *p = s->buf + s->start;
+		size_t avail = s->end - s->start;
+		char *nl = memchr(p, '\n', avail);
+		size_t len = nl ? (size_t)(nl - p) : avail;
+
+		if (len > CD_LINE_MAX) {
+			size_t cut = split_at(p);
+			pl_source_flush_held(pl, s);
+			emit_record(pl, s, p, cut, s->off, s->off + cut, ++s->split_part);
+			s->start += cut;
+			s->off += cut;
+			continue;
+		}
+		if (!nl)
+			break;
+		on_line(pl, s, p, len, s->off, s->off + len + 1);
+		s->start += len + 1;
+		s->off += len + 1;
+	}
+	if (s->start == s->end) {
+		s->start = s->end = 0;
+	} else if (s->end > CD_READ_BUF - CD_LINE_MAX) {
+		memmove(s->buf, s->buf + s->start, s->end - s->start);
+		s->end -= s->start;
+		s->start = 0;
+	}
+}
+
+long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
+{
+	size_t total = 0;
+
+	*eof = false;
+	while (total < CD_READ_BURST && !pl->failed) {
+		ssize_t n = read(fd, s->buf + s->end, CD_READ_BUF - s->end);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		if (n == 0) {
+			*eof = true;
+			break;
+		}
+		s->end += (size_t)n;
+		total += (size_t)n;
+		pl->in[s->input].stats.bytes += (uint64_t)n;
+		process_buf(pl, s);
+	}
+	return (long)total;
+}
+
+void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, size_t len)
+{
+	const char *p = data;
+
+	/* process_buf() leaves less than CD_LINE_MAX unconsumed: there is always room */
+	while (len && !pl->failed) {
+		size_t n = CD_READ_BUF - s->end < len ? CD_READ_BUF - s->end : len;
+
+		memcpy(s->buf + s->end, p, n);
+		s->end += n;
+		p += n;
+		len -= n;
+		pl->in[s->input].stats.bytes += (uint64_t)n;
+		process_buf(pl, s);
+	}
+}
+
+/* The bytes after the last newline become a record of their own. */
+static void flush_partial(struct pipeline *pl, struct pl_source *s)
+{
+	size_t n = s->end - s->start;
+
+	if (n == 0)
+		return;
+	if (s->split_part) {
+		emit_record(pl, s, s->buf + s->start, n, s->off, s->off + n, ++s->split_part);
+		s->split_part = 0;
+	} else {
+		pl_source_flush_held(pl, s);
+		emit_record(pl, s, s->buf + s->start, n, s->off, s->off + n, 0);
+	}
+	s->off += n;
+	s->start = s->end = 0;
+}
+
+void pl_source_truncated(struct pipeline *pl, struct pl_source *s)
+{
+	flush_partial(pl, s);
+	pl_source_flush_held(pl, s);
+	s->off = 0;
+	pl->in[s->input].stats.truncations++;
+}
+
+void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget)
+{
+	flush_partial(pl, s);
+	pl_source_flush_held(pl, s);
+	s->ended = true;
+	s->forget = forget;
+	/* nothing more is read: the buffer goes now, not when the last chunk is acknowledged */
+	free(s->buf);
+	s->buf = NULL;
+	maybe_free_source(pl, s);
+}
+
+void pl_source_abandon(struct pipeline *pl, struct pl_source *s)
+{
+	parse_ml_clear(&s->ml);
+	s->start = s->end = 0;
+	s->ended = true;
+	maybe_free_source(pl, s);
+}
+
+/* Every output has chunk @c: move its sources' positions into the checkpoint. */
+void pl_sources_complete(struct pipeline *pl, const struct chunk *c)
+{
+	for (uint32_t i = 0; i < chunk_nsources(c); i++) {
+		struct chunk_source cs = chunk_source(c, i);
+		struct pl_source *s = find_source(pl, cs.input);
+		uint64_t off;
+
+		if (!s)
+			continue;
+		if (ack_position(pl->acks, s->id, &off))
+			ckpt_set(pl, s->ckpt, s->dev, s->ino, off);
+		if (s->pending_chunks)
+			s->pending_chunks--;
+		maybe_free_source(pl, s);
+	}
+}
