@@ -41,8 +41,8 @@ static int add_inputs(struct tg_inputs *ins, const struct tg_options *o)
 		status = 1;
 	}
 	memset(&err, 0, sizeof(err));
-	if (o->kafka && tg_inputs_add_kafka(ins, o->kafka, o->topic, o->kprops, o->nkprops, o->since, o->until,
-					    o->stats, &err) < 0) {
+	if (o->kafka && tg_inputs_add_kafka(ins, o->kafka, o->topic, o->kprops, o->nkprops, o->since,
+					    o->until, o->stats, &err) < 0) {
 		fprintf(stderr, "tracegrep: %s\n", err.msg);
 		if (ins->n == 0)
 			return 2;

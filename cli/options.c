@@ -45,8 +45,8 @@ static const char sec_options[] = "Options:";
 const struct tg_option tg_option_table[] = {
 	{sec_archive, "archive", TG_OPT_ARCHIVE, " DIR", NULL,
 	 "read the archive in DIR (also with PATHs: then both are read)", TG_MODE_TERM},
-	{sec_archive, "since", TG_OPT_SINCE, " TIME", NULL, "only archive chunks with records at or after TIME",
-	 TG_MODE_TERM},
+	{sec_archive, "since", TG_OPT_SINCE, " TIME", NULL,
+	 "only archive chunks with records at or after TIME", TG_MODE_TERM},
 	{sec_archive, "until", TG_OPT_UNTIL, " TIME", NULL,
 	 "only archive chunks with records at or before TIME; TIME is\n"
 	 "RFC 3339 (2026-11-23T07:00:00Z) or an age: 90s, 15m, 2h, 7d",
@@ -89,8 +89,8 @@ const struct tg_option tg_option_table[] = {
 	 "one JSON document: id, spans (tree), records; the schema is\n"
 	 "formats/tracegrep-json.md",
 	 TG_MODE_JSON},
-	{sec_output, "chrome", TG_OPT_CHROME, NULL, NULL, "Chrome trace event JSON (Perfetto, chrome://tracing)",
-	 TG_MODE_CHROME},
+	{sec_output, "chrome", TG_OPT_CHROME, NULL, NULL,
+	 "Chrome trace event JSON (Perfetto, chrome://tracing)", TG_MODE_CHROME},
 	{sec_output, "jaeger", TG_OPT_JAEGER, NULL, NULL, "Jaeger's JSON trace format (Jaeger UI, Grafana)",
 	 TG_MODE_JAEGER},
 	{sec_output, "html", TG_OPT_HTML, " FILE", NULL,
@@ -108,10 +108,10 @@ const struct tg_option tg_option_table[] = {
 	 TG_MODE_TERM},
 	{sec_options, "threads", 'j', " N", NULL, "search with N threads (default: the number of CPUs)",
 	 TG_MODE_TERM},
-	{sec_options, "width", 'w', " N", NULL, "waterfall width in columns (default: the terminal's, or 120)",
-	 TG_MODE_TERM},
-	{sec_options, "quiet", 'q', NULL, NULL, "print nothing; the exit status says whether the ID was found",
-	 TG_MODE_TERM},
+	{sec_options, "width", 'w', " N", NULL,
+	 "waterfall width in columns (default: the terminal's, or 120)", TG_MODE_TERM},
+	{sec_options, "quiet", 'q', NULL, NULL,
+	 "print nothing; the exit status says whether the ID was found", TG_MODE_TERM},
 	{sec_options, "help", 'h', NULL, NULL, "show this help and exit", TG_MODE_TERM},
 	{sec_options, "version", 'V', NULL, NULL, "show the version and exit", TG_MODE_TERM},
 };
@@ -251,9 +251,10 @@ static int parse_time(const char *s, const char *what, int64_t *out, struct tg_e
 			return 0;
 		}
 	}
-	return USAGE(err,
-		     "%s takes an RFC 3339 time (2026-11-23T07:00:00Z) or an age (90s, 15m, 2h, 7d), not '%s'",
-		     what, s);
+	return USAGE(
+		err,
+		"%s takes an RFC 3339 time (2026-11-23T07:00:00Z) or an age (90s, 15m, 2h, 7d), not '%s'",
+		what, s);
 }
 
 static const struct tg_option *option_by_key(int key)
@@ -356,8 +357,8 @@ int tg_options_parse(struct tg_options *o, int argc, char **argv, FILE *out, str
 
 		if (!opt->name)
 			continue;
-		longopts[nlong++] = (struct option){opt->name, opt->arg ? required_argument : no_argument, NULL,
-						    opt->key};
+		longopts[nlong++] = (struct option){opt->name, opt->arg ? required_argument : no_argument,
+						    NULL, opt->key};
 		if (has_short(opt)) {
 			shortopts[nshort++] = (char)opt->key;
 			if (opt->arg)
@@ -392,8 +393,10 @@ int tg_options_parse(struct tg_options *o, int argc, char **argv, FILE *out, str
 		o->archive = env && *env ? env : TG_ARCHIVE_DEFAULT;
 	}
 	if (window && !o->archive && !o->kafka)
-		return USAGE(err, "--since and --until narrow an archive lookup (give --archive DIR, or no PATH) or a "
-			     "Kafka read (--kafka)");
+		return USAGE(
+			err,
+			"--since and --until narrow an archive lookup (give --archive DIR, or no PATH) or a "
+			"Kafka read (--kafka)");
 	if (o->since > o->until)
 		return USAGE(err, "--since is later than --until");
 	return TG_OPTIONS_RUN;

@@ -34,23 +34,23 @@ extern const size_t tg_option_count;
 
 /* Everything the command line says, checked. */
 struct tg_options {
-	enum tg_mode mode;	/* output mode */
-	const char *html;	/* --html FILE ("-": standard output), or NULL */
-	int color;		/* --color: -1 auto, 0 never, 1 always */
-	bool skew;		/* adjust clock skew (not --no-skew-adjust) */
-	bool quiet;		/* -q */
-	unsigned threads;	/* -j, default: online CPUs */
-	int width;		/* -w, 0: the terminal's */
-	const char *archive;	/* --archive, $CLEW_ARCHIVE or the default when no PATH; or NULL */
-	int64_t since, until;	/* --since/--until in ns (INT64_MIN / INT64_MAX: no bound) */
-	bool stats;		/* --stats */
-	const char *kafka;	/* --kafka BROKERS, or NULL */
-	const char *topic;	/* --topic, or NULL */
-	char **kprops;		/* --kafka-property values (malloc'd array of pointers into argv) */
-	size_t nkprops;		/* entries in kprops */
-	struct tg_query query;	/* the ID, parsed */
-	char *const *paths;	/* the PATHs (into argv) */
-	size_t npaths;		/* entries in paths */
+	enum tg_mode mode;     /* output mode */
+	const char *html;      /* --html FILE ("-": standard output), or NULL */
+	int color;	       /* --color: -1 auto, 0 never, 1 always */
+	bool skew;	       /* adjust clock skew (not --no-skew-adjust) */
+	bool quiet;	       /* -q */
+	unsigned threads;      /* -j, default: online CPUs */
+	int width;	       /* -w, 0: the terminal's */
+	const char *archive;   /* --archive, $CLEW_ARCHIVE or the default when no PATH; or NULL */
+	int64_t since, until;  /* --since/--until in ns (INT64_MIN / INT64_MAX: no bound) */
+	bool stats;	       /* --stats */
+	const char *kafka;     /* --kafka BROKERS, or NULL */
+	const char *topic;     /* --topic, or NULL */
+	char **kprops;	       /* --kafka-property values (malloc'd array of pointers into argv) */
+	size_t nkprops;	       /* entries in kprops */
+	struct tg_query query; /* the ID, parsed */
+	char *const *paths;    /* the PATHs (into argv) */
+	size_t npaths;	       /* entries in paths */
 };
 
 /* What tg_options_parse() returns besides an error. */

@@ -15,12 +15,9 @@
 #include "banned.h"
 
 const tg_render_fn tg_renderers[TG_MODE_COUNT] = {
-	[TG_MODE_TERM] = tg_render_term,
-	[TG_MODE_LINES] = tg_render_lines,
-	[TG_MODE_JSON] = tg_render_json,
-	[TG_MODE_CHROME] = tg_render_chrome,
-	[TG_MODE_JAEGER] = tg_render_jaeger,
-	[TG_MODE_HTML_ONLY] = NULL,
+	[TG_MODE_TERM] = tg_render_term,     [TG_MODE_LINES] = tg_render_lines,
+	[TG_MODE_JSON] = tg_render_json,     [TG_MODE_CHROME] = tg_render_chrome,
+	[TG_MODE_JAEGER] = tg_render_jaeger, [TG_MODE_HTML_ONLY] = NULL,
 };
 
 int tg_output(const struct tg_view *v, enum tg_mode mode, const char *html)

@@ -309,8 +309,8 @@ struct tg_resolution {
  * Return: 0, or -TG_EIO when an input could not be read (reported on
  * stderr by tg_run_scan(); the records found are still returned).
  */
-int tg_resolve(struct tg_inputs *ins, const struct tg_query *q, unsigned threads, FILE *note, struct tg_recs *recs,
-	       struct tg_resolution *res);
+int tg_resolve(struct tg_inputs *ins, const struct tg_query *q, unsigned threads, FILE *note,
+	       struct tg_recs *recs, struct tg_resolution *res);
 void tg_resolution_release(struct tg_resolution *res);
 
 /* ---- tree.c: spans, parents, skew, critical path ---- */

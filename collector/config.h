@@ -19,7 +19,7 @@
 
 #include "cd_limits.h"
 #include "options.h"
-#include "util/err.h"
+#include <store/err.h>
 
 /* Parsers: the built-in ones, or a named regex parser (struct cd_parser_conf). */
 enum cd_parser { CD_PARSER_AUTO = 0, CD_PARSER_PIPE, CD_PARSER_JSON, CD_PARSER_REGEX };

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "util/err.h"
+#include <store/err.h>
 
 struct pipeline;
 struct cd_httpd;

@@ -6,7 +6,7 @@
 #ifndef CD_OPS_H
 #define CD_OPS_H
 
-#include "util/err.h"
+#include <store/err.h>
 
 struct pipeline;
 struct cd_httpd;

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/err.h"
+#include <store/err.h>
 
 struct cd_output_conf;
 

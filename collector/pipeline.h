@@ -20,7 +20,7 @@
 #include "chunk/checkpoint.h"
 #include "config.h"
 #include "registry.h"
-#include "util/err.h"
+#include <store/err.h>
 
 struct pipeline;
 struct pl_source;

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/err.h"
+#include <store/err.h>
 
 /* What every request of one client has in common (strings are copied). */
 struct http_conf {

@@ -22,7 +22,7 @@
 #include "fmt/str.h"
 #include "cd_limits.h"
 #include "output/lineproto.h"
-#include "util/err.h"
+#include <store/err.h>
 #include "util/banned.h"
 
 void lp_buf_release(struct lp_buf *b)

@@ -17,7 +17,7 @@
 
 #include <store/chunk.h>
 #include "config.h"
-#include "util/err.h"
+#include <store/err.h>
 
 struct out_lines {
 	char *buf;  /* the rendered lines of the last chunk */

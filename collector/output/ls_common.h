@@ -25,7 +25,7 @@
 #include <store/chunk.h>
 #include "output/lines.h"
 #include "pipeline.h"
-#include "util/err.h"
+#include <store/err.h>
 
 /* One chunk an output holds (answered OUT_PENDING, or being flushed). */
 struct ls_item {

@@ -17,7 +17,7 @@
 
 #include "cd_limits.h"
 #include "output/red.h"
-#include "util/err.h"
+#include <store/err.h>
 #include "util/banned.h"
 
 /*

@@ -18,7 +18,7 @@
 #include "cd_limits.h"
 #include "fmt/detect.h"
 #include "parse/parse.h"
-#include "util/err.h"
+#include <store/err.h>
 #include "util/banned.h"
 
 void parse_ml_init(struct parse_ml *m)

@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #include "fmt/record.h"
-#include "util/err.h"
+#include <store/err.h>
 
 struct parse_regex;
 

@@ -31,7 +31,7 @@
 #include <stdint.h>
 
 #include "cd_limits.h"
-#include "util/err.h"
+#include <store/err.h>
 
 enum parse_tf_kind {
 	PARSE_TF_RFC3339 = 0, /* fmt_ts_parse() */

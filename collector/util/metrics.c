@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/err.h"
+#include <store/err.h>
 #include "util/metrics.h"
 #include "util/banned.h"
 

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "util/err.h"
+#include <store/err.h>
 
 /*
  * cd_net_listen() - a socket of @socktype (SOCK_STREAM, SOCK_DGRAM)

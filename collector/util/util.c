@@ -16,7 +16,7 @@
 
 #include "fmt/json.h"
 #include "fmt/str.h"
-#include "util/err.h"
+#include <store/err.h>
 #include "util/util.h"
 #include "util/banned.h"
 

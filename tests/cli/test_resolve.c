@@ -28,11 +28,12 @@ static const char one_log[] = "T1|one|GET|/|msg=transaction T1 starts\n"
 			      "T1:A:S|one|GET|/s|msg=S in T1 again\n"
 			      "T2:T1|one|GET|/|msg=T1 as a span of T2\n"
 			      "T2:S|one|GET|/|msg=S in T2\n";
-static const char two_log[] = "{\"trace\":\"T1\",\"span\":\"C\",\"parent\":\"B\",\"message\":\"span C\"}\n"
-			      "{\"trace\":\"T1\",\"span\":\"D\",\"parent\":\"C\",\"message\":\"D names only C\"}\n"
-			      "{\"trace\":\"T3\",\"span\":\"X\",\"message\":\"X in T3\"}\n"
-			      "{\"trace\":\"T4\",\"span\":\"X\",\"message\":\"X in T4\"}\n"
-			      "{\"span\":\"Z\",\"message\":\"a span with no transaction\"}\n";
+static const char two_log[] =
+	"{\"trace\":\"T1\",\"span\":\"C\",\"parent\":\"B\",\"message\":\"span C\"}\n"
+	"{\"trace\":\"T1\",\"span\":\"D\",\"parent\":\"C\",\"message\":\"D names only C\"}\n"
+	"{\"trace\":\"T3\",\"span\":\"X\",\"message\":\"X in T3\"}\n"
+	"{\"trace\":\"T4\",\"span\":\"X\",\"message\":\"X in T4\"}\n"
+	"{\"span\":\"Z\",\"message\":\"a span with no transaction\"}\n";
 
 static char dir[64];
 
@@ -165,7 +166,8 @@ START_TEST(a_span_in_several_transactions_takes_the_commonest_and_says_so)
 	ck_assert_uint_eq(r.res.ntraces, 2);
 	ck_assert_uint_eq(r.recs.n, 7);
 	assert_all_of_trace(&r.recs, "T1");
-	ck_assert_str_eq(r.note, "tracegrep: span S occurs in 2 transactions; showing T1 (give T:S to choose)\n");
+	ck_assert_str_eq(r.note,
+			 "tracegrep: span S occurs in 2 transactions; showing T1 (give T:S to choose)\n");
 	release(&r);
 
 	resolve(&r, "X"); /* one record each in T3 and T4: the smaller ID */
@@ -234,7 +236,8 @@ END_TEST
 
 START_TEST(an_unreadable_input_is_an_error_that_keeps_the_rest)
 {
-	static const unsigned char bad_gzip[] = {0x1f, 0x8b, 0x08, 0x00, 'n', 'o', 't', ' ', 'g', 'z', 'i', 'p'};
+	static const unsigned char bad_gzip[] = {0x1f, 0x8b, 0x08, 0x00, 'n', 'o',
+						 't',  ' ',  'g',  'z',	 'i', 'p'};
 	struct run r;
 
 	write_file("bad.log.gz", bad_gzip, sizeof(bad_gzip));

@@ -21,7 +21,7 @@
 #include "lp_reader.h"
 #include "output/lineproto.h"
 #include "output/red.h"
-#include "util/err.h"
+#include <store/err.h>
 #include "vectors.h"
 
 static struct lp_buf out, tmp;
