@@ -1,5 +1,5 @@
 /*
- * banned.h - unsafe libc functions, refused at compile time (STYLE G11).
+ * banned.h - unsafe libc functions, refused at compile time (docs/STYLE.md, Banned functions).
  * Include LAST in every tracegrep .c file. Each name says what to use.
  */
 #ifndef TG_BANNED_H

@@ -43,7 +43,7 @@ enum tg_code {
 	TG_EDATA,  /* a compressed file is corrupt */
 };
 
-/* An error with context, for messages the user reads (STYLE G3). */
+/* An error with context, for messages the user reads (docs/STYLE.md, Errors). */
 struct tg_err {
 	int code;      /* -TG_Exxx, 0 when unset */
 	int sys_errno; /* errno at the failure site, 0 if none */

@@ -1,6 +1,6 @@
 /*
  * collector/cd_limits.h - every cap of clewd, with the reason for its value
- * (STYLE G5). Each can be overridden at build time (-DCD_...=N).
+ * (docs/STYLE.md, Limits). Each can be overridden at build time (-DCD_...=N).
  * Sections belong to the stage that uses them.
  */
 #ifndef CD_CD_LIMITS_H
@@ -326,7 +326,7 @@ _Static_assert(CD_LS_UDP_DATAGRAM_DEFAULT >= CD_LS_UDP_DATAGRAM_MIN &&
 _Static_assert(CD_LS_REDIS_BATCH_DEFAULT >= 1 && CD_LS_REDIS_BATCH_DEFAULT <= 100000,
 	       "an RPUSH carries at least one event and stays far below Redis's limits");
 
-/* --- Kafka output (collector/output/out_kafka.c) ------------------------ */
+/* --- Kafka output (collector/output/kafka/out_kafka.c) ------------------------ */
 
 /*
  * Chunks the Kafka output tracks at once (taken with OUT_PENDING, not yet
@@ -374,7 +374,7 @@ _Static_assert(CD_LS_REDIS_BATCH_DEFAULT >= 1 && CD_LS_REDIS_BATCH_DEFAULT <= 10
 _Static_assert(CD_KAFKA_CHUNKS_MAX >= CD_QUEUE_CHUNKS_MAX, "the Kafka output must take every queued chunk");
 _Static_assert(CD_KAFKA_TOPICS_MAX >= 1, "a fixed topic needs one handle");
 
-/* --- influxdb output (collector/output/out_influxdb.c, lineproto.c, red.c) --- */
+/* --- influxdb output (collector/output/influxdb/out_influxdb.c, lineproto.c, red.c) --- */
 
 /*
  * Longest measurement, tag key, tag value or field key written, in bytes
@@ -440,7 +440,7 @@ _Static_assert(CD_KAFKA_TOPICS_MAX >= 1, "a fixed topic needs one handle");
  * written, in milliseconds: a record reaches the output up to a chunk age
  * (CD_CHUNK_AGE_MS), a tail rescan and a retry after it was written.
  * Records later than that are counted as late (event time), or update a
- * point already written (wall clock; see output/red.h).
+ * point already written (wall clock; see output/influxdb/red.h).
  */
 #ifndef CD_INFLUX_RED_LATENESS_MS
 #define CD_INFLUX_RED_LATENESS_MS 5000u

@@ -51,7 +51,7 @@ struct in_plugin {
 	void (*close)(void *state);
 };
 
-/* What an output says about one chunk (STYLE G8). */
+/* What an output says about one chunk (docs/STYLE.md, Plugins). */
 enum out_result {
 	OUT_OK,	     /* durable or delivered: acknowledged */
 	OUT_PENDING, /* taken: the outcome comes later through pl_out_done() */

@@ -31,17 +31,17 @@ const struct cd_plugin_desc *const cd_inputs[] = {
 };
 
 const struct cd_plugin_desc *const cd_outputs[] = {
-	&out_archive_desc,   /* output/out_archive.c */
-	&out_stdout_desc,    /* output/out_stdout.c */
-	&out_file_desc,	     /* output/out_file.c */
-	&out_null_desc,	     /* output/out_null.c */
-	&out_kafka_desc,     /* output/out_kafka.c */
-	&out_ls_tcp_desc,    /* output/out_ls_tcp.c */
-	&out_ls_udp_desc,    /* output/out_ls_udp.c */
-	&out_ls_http_desc,   /* output/out_ls_http.c */
-	&out_ls_redis_desc,  /* output/out_ls_redis.c */
-	&out_influxdb_desc,  /* output/out_influxdb.c */
-	&out_influxdb2_desc, /* output/out_influxdb.c */
+	&out_archive_desc,   /* output/local/out_archive.c */
+	&out_stdout_desc,    /* output/local/out_stdout.c */
+	&out_file_desc,	     /* output/local/out_file.c */
+	&out_null_desc,	     /* output/local/out_null.c */
+	&out_kafka_desc,     /* output/kafka/out_kafka.c */
+	&out_ls_tcp_desc,    /* output/logstash/out_ls_tcp.c */
+	&out_ls_udp_desc,    /* output/logstash/out_ls_udp.c */
+	&out_ls_http_desc,   /* output/logstash/out_ls_http.c */
+	&out_ls_redis_desc,  /* output/logstash/out_ls_redis.c */
+	&out_influxdb_desc,  /* output/influxdb/out_influxdb.c */
+	&out_influxdb2_desc, /* output/influxdb/out_influxdb.c */
 	NULL,
 };
 

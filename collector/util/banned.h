@@ -1,5 +1,5 @@
 /*
- * util/banned.h - libc functions clewd does not use (STYLE G11).
+ * util/banned.h - libc functions clewd does not use (docs/STYLE.md, Banned functions).
  *
  * Include LAST in every .c file of the daemon: each banned name becomes
  * an undeclared identifier that says what to use instead, so a use fails

@@ -29,7 +29,6 @@
 
 #include "ring.h"
 #include "sink.h"
-#include "writer.h"
 
 static int open_unix(clew_client *c)
 {

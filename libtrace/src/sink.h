@@ -9,6 +9,16 @@
 #include "internal.h"
 
 /*
+ * Bytes the async writer (writer.c) gathers before one write() to a regular file
+ * (to anything else, PIPE_BUF: sink.c's batch_max): whole records only, so a
+ * write never ends inside a record. 64 KiB amortises the syscall over
+ * hundreds of records without holding them long.
+ */
+#define CLEW__BATCH_MAX (64 * 1024)
+
+_Static_assert(CLEW__BATCH_MAX >= CLEW_LINE_MAX, "a batch must hold the longest record");
+
+/*
  * clew__sink_open() - open the output that c->out_kind/out_arg name.
  * Return: 0 or -CLEW_EIO (with a diagnostic).
  */

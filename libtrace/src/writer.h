@@ -10,15 +10,6 @@
 #include "internal.h"
 
 /*
- * Bytes the writer gathers before one write(): whole records only, so a
- * write never ends inside a record. 64 KiB amortises the syscall over
- * hundreds of records without holding them long.
- */
-#define CLEW__BATCH_MAX (64 * 1024)
-
-_Static_assert(CLEW__BATCH_MAX >= CLEW_LINE_MAX, "a batch must hold the longest record");
-
-/*
  * clew__writer_new() - the writer's buffers for @c's ring, and the clock
  * of its records (whether they carry TSC ticks: c->tsc). Return: 0 or
  * -CLEW_ENOMEM.

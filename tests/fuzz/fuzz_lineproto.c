@@ -16,7 +16,7 @@
 
 #include "../helpers/lp_reader.h"
 #include "cd_limits.h"
-#include "output/lineproto.h"
+#include "output/influxdb/lineproto.h"
 
 struct piece {
 	const char *p;

@@ -3,7 +3,7 @@
  * and of clewd's spool, acks and checkpoint.
  *
  * Their allocations go through these, and their file writes through
- * store/fileio.h, so that tests can fail the Nth allocation (STYLE G13) or
+ * store/fileio.h, so that tests can fail the Nth allocation (docs/STYLE.md, Tests) or
  * make a write fail with ENOSPC after N bytes, deterministically, in every
  * build (release included: the cost is one predictable branch). Third-party
  * allocations (zstd's contexts) are not covered: they are made once, at

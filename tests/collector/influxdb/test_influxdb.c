@@ -34,7 +34,7 @@
 #include "th_file.h"
 #include "th_proc.h"
 #include "lp_reader.h"
-#include "output/lineproto.h"
+#include "output/influxdb/lineproto.h"
 #include "v2compat.h"
 #include "vectors.h"
 

@@ -19,8 +19,8 @@
 
 #include "cd_limits.h"
 #include "lp_reader.h"
-#include "output/lineproto.h"
-#include "output/red.h"
+#include "output/influxdb/lineproto.h"
+#include "output/influxdb/red.h"
 #include <store/err.h>
 #include "vectors.h"
 

@@ -14,7 +14,7 @@
 
 #include "th_file.h"
 
-#include "output/lineproto.h"
+#include "output/influxdb/lineproto.h"
 
 /* The vectors file (jansson array); the test fails when it cannot be read. */
 static inline json_t *vectors_load(void)

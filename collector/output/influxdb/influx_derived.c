@@ -1,5 +1,5 @@
 /*
- * output/influx_derived.c - the InfluxDB output's derived points: every
+ * output/influxdb/influx_derived.c - the InfluxDB output's derived points: every
  * interval, the final RED series and log counts (red.c) and the
  * collector's health (pl_stats()) as one batch of its own, sent and
  * retried like a chunk's but dropped oldest first past
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cd_limits.h"
-#include "output/influx.h"
+#include "output/influxdb/influx.h"
 #include "util/util.h"
 #include "util/banned.h"
 

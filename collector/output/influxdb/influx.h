@@ -1,5 +1,5 @@
 /*
- * output/influx.h - the InfluxDB output's state, shared by its files:
+ * output/influxdb/influx.h - the InfluxDB output's state, shared by its files:
  * out_influxdb.c (options, the plugin), influx_send.c (batches, their
  * write requests, the timer), influx_points.c (records -> points) and
  * influx_derived.c (RED, log counts and health -> points).
@@ -14,8 +14,8 @@
 #include <store/chunk.h>
 #include "config.h"
 #include "output/http_client.h"
-#include "output/lineproto.h"
-#include "output/red.h"
+#include "output/influxdb/lineproto.h"
+#include "output/influxdb/red.h"
 #include "pipeline.h"
 
 #define NS_PER_MS 1000000ll

@@ -1,5 +1,5 @@
 /*
- * output/lineproto.h - InfluxDB line protocol, written (the influxdb
+ * output/influxdb/lineproto.h - InfluxDB line protocol, written (the influxdb
  * output's encoder).
  *
  *   measurement[,tag=value...] field=value[,field=value...] [timestamp]\n

@@ -1,5 +1,5 @@
 /*
- * output/out_ls_http.c - logstash+http://[USER:PASS@]HOST:PORT/PATH: one
+ * output/logstash/out_ls_http.c - logstash+http://[USER:PASS@]HOST:PORT/PATH: one
  * chunk is one POST of newline-delimited Logstash events (Logstash's
  * http input; Content-Type application/x-ndjson, optionally gzip).
  *
@@ -30,7 +30,7 @@
 
 #include "output/http_client.h"
 #include "output/lines.h"
-#include "output/ls_common.h"
+#include "output/logstash/ls_common.h"
 #include "util/util.h"
 #include "util/banned.h"
 

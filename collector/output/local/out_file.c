@@ -1,5 +1,5 @@
 /*
- * output/out_file.c - records as lines appended to a file (pipe or JSON).
+ * output/local/out_file.c - records as lines appended to a file (pipe or JSON).
  *
  * DESIGN: the file is opened O_APPEND (another writer or a logrotate
  * copytruncate cannot make us write holes); a chunk is rendered whole,

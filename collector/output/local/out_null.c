@@ -1,5 +1,5 @@
 /*
- * output/out_null.c - the null output: acknowledges every chunk at once
+ * output/local/out_null.c - the null output: acknowledges every chunk at once
  * and keeps nothing. For benchmarks (what the collector costs without a
  * peer) and for checking a configuration's inputs and parsers.
  */

@@ -1,5 +1,5 @@
 /*
- * output/out_stdout.c - records as lines on stdout (pipe or JSON).
+ * output/local/out_stdout.c - records as lines on stdout (pipe or JSON).
  *
  * DESIGN: a chunk is rendered whole (output/lines.c) and written with
  * blocking write()s; the write completing is the acknowledgement (a pipe

@@ -1,5 +1,5 @@
 /*
- * output/influx_send.c - the InfluxDB output's batches (a chunk's parts,
+ * output/influxdb/influx_send.c - the InfluxDB output's batches (a chunk's parts,
  * or derived points) and their write requests on the shared HTTP client
  * (http_client.h): at most `inflight` at once, driven from flush(),
  * poll() and a timerfd (every 10 ms while a request runs, and each
@@ -11,7 +11,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "output/influx.h"
+#include "output/influxdb/influx.h"
 #include "util/util.h"
 #include "util/banned.h"
 

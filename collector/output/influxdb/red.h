@@ -1,5 +1,5 @@
 /*
- * output/red.h - RED aggregates (rate, errors, duration) per interval,
+ * output/influxdb/red.h - RED aggregates (rate, errors, duration) per interval,
  * derived by the influxdb output from the records it sends.
  *
  * A sample is one unit of work with a duration and an outcome (a span

@@ -1,5 +1,5 @@
 /*
- * output/influx_points.c - the InfluxDB output's records -> points:
+ * output/influxdb/influx_points.c - the InfluxDB output's records -> points:
  * event=span records become "spans" points (and RED samples),
  * event=metric records a point of the metric's name, plain log records
  * only feed the log counts and, when they close a request, RED.
@@ -11,7 +11,7 @@
 
 #include "cd_limits.h"
 #include "fmt/str.h"
-#include "output/influx.h"
+#include "output/influxdb/influx.h"
 #include "util/util.h"
 #include "util/banned.h"
 

@@ -1,5 +1,5 @@
 /*
- * output/ls_common.h - what the four Logstash outputs (tcp, udp, http,
+ * output/logstash/ls_common.h - what the four Logstash outputs (tcp, udp, http,
  * redis) share: the ordered queue of chunks they hold OUT_PENDING, their
  * counters and /metrics series, a non-blocking connect and its wait, the
  * retry of the oldest chunk, and the rendered chunk (kept by sequence

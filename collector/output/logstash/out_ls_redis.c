@@ -1,5 +1,5 @@
 /*
- * output/out_ls_redis.c - logstash+redis://HOST:PORT/KEY: Logstash events
+ * output/logstash/out_ls_redis.c - logstash+redis://HOST:PORT/KEY: Logstash events
  * RPUSHed onto a Redis list, which Logstash's redis input (data_type =>
  * "list") pops.
  *
@@ -30,7 +30,7 @@
 #include <string.h>
 
 #include "output/lines.h"
-#include "output/ls_common.h"
+#include "output/logstash/ls_common.h"
 #include "util/util.h"
 #include "util/banned.h"
 

@@ -1,5 +1,5 @@
 /*
- * output/out_ls_udp.c - logstash+udp://HOST:PORT: one Logstash event per
+ * output/logstash/out_ls_udp.c - logstash+udp://HOST:PORT: one Logstash event per
  * datagram (Logstash's udp input with codec => json).
  *
  * DESIGN: a connected, non-blocking UDP socket. A chunk is acknowledged
@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "output/lines.h"
-#include "output/ls_common.h"
+#include "output/logstash/ls_common.h"
 #include "util/util.h"
 #include "util/banned.h"
 

@@ -1,5 +1,5 @@
 /*
- * output/ls_common.c - the Logstash outputs' shared queue, counters and
+ * output/logstash/ls_common.c - the Logstash outputs' shared queue, counters and
  * sockets (see ls_common.h).
  *
  * DESIGN: the queue is a small sorted array (at most CD_QUEUE_CHUNKS_MAX
@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "output/ls_common.h"
+#include "output/logstash/ls_common.h"
 #include "util/metrics.h"
 #include "util/util.h"
 #include "util/banned.h"

@@ -1,5 +1,5 @@
 /*
- * output/lineproto.c - InfluxDB line protocol writer (see lineproto.h for
+ * output/influxdb/lineproto.c - InfluxDB line protocol writer (see lineproto.h for
  * the escaping rules and what is made safe).
  *
  * DESIGN: each element is sanitized and escaped in one pass straight into
@@ -21,7 +21,7 @@
 
 #include "fmt/str.h"
 #include "cd_limits.h"
-#include "output/lineproto.h"
+#include "output/influxdb/lineproto.h"
 #include <store/err.h>
 #include "util/banned.h"
 

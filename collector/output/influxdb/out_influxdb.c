@@ -1,5 +1,5 @@
 /*
- * output/out_influxdb.c - the InfluxDB output: spans, metrics, derived
+ * output/influxdb/out_influxdb.c - the InfluxDB output: spans, metrics, derived
  * RED aggregates and the collector's own health as line protocol, over
  * HTTP (v1 /write, v2 /api/v2/write).
  *
@@ -47,7 +47,7 @@
 #include <unistd.h>
 
 #include "cd_limits.h"
-#include "output/influx.h"
+#include "output/influxdb/influx.h"
 #include "util/metrics.h"
 #include "util/util.h"
 #include "util/banned.h"

@@ -1,5 +1,5 @@
 /*
- * output/out_archive.c - the archive output: clewd's embedded default.
+ * output/local/out_archive.c - the archive output: clewd's embedded default.
  *
  * DESIGN: one chunk is one archive frame: the payload is the chunk's
  * packed records (msgpack, as formats/chunk.md), the frame's mini-index

@@ -1,5 +1,5 @@
 /*
- * output/out_kafka.c - the Kafka output: every record one message, keyed
+ * output/kafka/out_kafka.c - the Kafka output: every record one message, keyed
  * by a field of the record (its transaction ID by default), through
  * librdkafka's idempotent producer.
  *

@@ -1,5 +1,5 @@
 /*
- * output/out_ls_tcp.c - logstash+tcp://HOST:PORT: Logstash events as
+ * output/logstash/out_ls_tcp.c - logstash+tcp://HOST:PORT: Logstash events as
  * json_lines over one TCP connection (Logstash's tcp input with
  * codec => json_lines).
  *
@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "output/lines.h"
-#include "output/ls_common.h"
+#include "output/logstash/ls_common.h"
 #include "util/util.h"
 #include "util/banned.h"
 

@@ -1,5 +1,5 @@
 /*
- * output/red.c - RED aggregates per interval (see red.h).
+ * output/influxdb/red.c - RED aggregates per interval (see red.h).
  *
  * DESIGN: series live in a dense array and are found through an
  * open-addressing index of array positions (FNV-1a over kind, interval
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cd_limits.h"
-#include "output/red.h"
+#include "output/influxdb/red.h"
 #include <store/err.h>
 #include "util/banned.h"
 
