@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "query/filter.h"
+#include "query/select.h"
+#include "query/summary.h"
 #include "tg.h"
 
 /* Where clewd keeps its archive by default (clewd.conf [output.archive] dir). */
@@ -48,7 +51,14 @@ struct tg_options {
 	const char *topic;	/* --topic, or NULL */
 	char **kprops;		/* --kafka-property values (malloc'd array of pointers into argv) */
 	size_t nkprops;		/* entries in kprops */
-	struct tg_query query;	/* the ID, parsed */
+	struct tg_query query;	/* the ID, parsed (not with --find) */
+	bool find;		/* --find: search transactions by filters, no ID */
+	struct qy_filter filter; /* --find's conditions (--since/--until included) */
+	struct qy_keys keys;	/* --summary-key values, else the defaults; the filter's attr keys added */
+	bool keys_given;	/* --summary-key was given (the defaults are not used) */
+	enum qy_sort sort;	/* --sort */
+	size_t limit;		/* --limit (0: all), default 20 */
+	bool open;		/* --open: show the first match as the output mode says */
 	char *const *paths;	/* the PATHs (into argv) */
 	size_t npaths;		/* entries in paths */
 };
