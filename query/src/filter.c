@@ -351,10 +351,12 @@ static bool has_value(const struct qy_summary *s, const struct qy_keys *keys, co
 		      const char *val)
 {
 	for (size_t k = 0; keys && k < keys->n; k++) {
-		if (strcmp(keys->v[k], key) != 0)
+		const struct qy_values *vs = qy_summary_values(s, k);
+
+		if (!vs || strcmp(keys->v[k], key) != 0)
 			continue;
-		for (size_t i = 0; i < s->attrs[k].n; i++)
-			if (strcmp(s->attrs[k].v[i], val) == 0)
+		for (size_t i = 0; i < vs->n; i++)
+			if (strcmp(vs->v[i], val) == 0)
 				return true;
 	}
 	return false;

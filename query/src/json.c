@@ -28,7 +28,8 @@ size_t qy_summary_json_bound(const struct qy_summary *s, const struct qy_keys *k
 	for (size_t i = 0; i < s->nservices; i++)
 		n += str_bound(s->services[i]) + 1;
 	for (size_t k = 0; keys && k < keys->n; k++)
-		n += str_bound(keys->v[k]) + str_bound(s->attrs[k].first) + 2;
+		if (qy_summary_values(s, k))
+			n += str_bound(keys->v[k]) + str_bound(qy_summary_values(s, k)->first) + 2;
 	return n;
 }
 
@@ -113,13 +114,15 @@ int qy_summary_json(const struct qy_summary *s, const struct qy_keys *keys, char
 	str(&o, s->first_error);
 	puts_(&o, ",\"attrs\":{");
 	for (size_t k = 0, n = 0; keys && k < keys->n; k++) {
-		if (!s->attrs[k].first)
+		const struct qy_values *vs = qy_summary_values(s, k);
+
+		if (!vs)
 			continue;
 		if (n++)
 			put(&o, ",", 1);
 		str(&o, keys->v[k]);
 		put(&o, ":", 1);
-		str(&o, s->attrs[k].first);
+		str(&o, vs->first);
 	}
 	puts_(&o, "}}");
 	if (o.rc)

@@ -86,17 +86,26 @@ void qy_summary_release(struct qy_summary *s)
 	free(s->spans);
 	for (size_t i = 0; i < s->nservices; i++)
 		free(s->services[i]);
+	free(s->services);
 	for (size_t i = 0; i < s->nroutes; i++) {
 		free(s->routes[i].method);
 		free(s->routes[i].path);
 	}
+	free(s->routes);
 	free(s->first_error);
-	for (size_t k = 0; k < QY_KEYS_MAX; k++) {
+	for (size_t k = 0; s->attrs && k < QY_KEYS_MAX; k++) {
 		free(s->attrs[k].first);
 		for (size_t i = 0; i < s->attrs[k].n; i++)
 			free(s->attrs[k].v[i]);
+		free(s->attrs[k].v);
 	}
+	free(s->attrs);
 	memset(s, 0, sizeof(*s));
+}
+
+const struct qy_values *qy_summary_values(const struct qy_summary *s, size_t k)
+{
+	return s->attrs && k < QY_KEYS_MAX && s->attrs[k].first ? &s->attrs[k] : NULL;
 }
 
 /* ---- small helpers ---- */
@@ -235,30 +244,40 @@ static int span_view(struct qy_summary *s, const struct fmt_str *v)
 }
 
 /*
- * Insert @str (taken over, or freed) into the sorted, capped set v[0, *n)
- * of @cap: when full, the largest member is dropped and *truncated set.
+ * Insert @str (taken over, or freed) into the sorted, capped set (*v)[0, *n)
+ * of at most @cap: when full, the largest member is dropped and *truncated
+ * set. Return: 0, or -QY_ENOMEM (@str freed).
  */
-static void set_insert(char **v, size_t *n, size_t cap, bool *truncated, char *str)
+static int set_insert(char ***v, size_t *n, size_t cap, bool *truncated, char *str)
 {
 	size_t i = 0;
 
-	while (i < *n && strcmp(v[i], str) < 0)
+	while (i < *n && strcmp((*v)[i], str) < 0)
 		i++;
-	if (i < *n && strcmp(v[i], str) == 0) {
+	if (i < *n && strcmp((*v)[i], str) == 0) {
 		free(str);
-		return;
+		return 0;
 	}
 	if (*n == cap) {
 		*truncated = true;
 		if (i == cap) {
 			free(str);
-			return;
+			return 0;
 		}
-		free(v[--*n]);
+		free((*v)[--*n]);
+	} else {
+		char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+
+		if (!nv) {
+			free(str);
+			return -QY_ENOMEM;
+		}
+		*v = nv;
 	}
-	memmove(v + i + 1, v + i, (*n - i) * sizeof(*v));
-	v[i] = str;
+	memmove(*v + i + 1, *v + i, (*n - i) * sizeof(**v));
+	(*v)[i] = str;
 	(*n)++;
+	return 0;
 }
 
 static int cmp_route(const struct qy_route *a, const struct qy_route *b)
@@ -268,41 +287,55 @@ static int cmp_route(const struct qy_route *a, const struct qy_route *b)
 	return c ? c : cmp_str(a->path, b->path);
 }
 
-/* As set_insert(), for routes. */
-static void route_insert(struct qy_summary *s, struct qy_route r)
+/* As set_insert(), for routes: @r's strings are taken over. */
+static int route_insert(struct qy_summary *s, struct qy_route r)
 {
 	size_t i = 0;
 
 	while (i < s->nroutes && cmp_route(&s->routes[i], &r) < 0)
 		i++;
-	if (i < s->nroutes && cmp_route(&s->routes[i], &r) == 0) {
-		free(r.method);
-		free(r.path);
-		return;
-	}
+	if (i < s->nroutes && cmp_route(&s->routes[i], &r) == 0)
+		goto drop;
 	if (s->nroutes == QY_ROUTES_MAX) {
 		s->routes_truncated = true;
-		if (i == QY_ROUTES_MAX) {
-			free(r.method);
-			free(r.path);
-			return;
-		}
+		if (i == QY_ROUTES_MAX)
+			goto drop;
 		s->nroutes--;
 		free(s->routes[s->nroutes].method);
 		free(s->routes[s->nroutes].path);
+	} else {
+		struct qy_route *nv = realloc(s->routes, (s->nroutes + 1) * sizeof(*nv));
+
+		if (!nv) {
+			free(r.method);
+			free(r.path);
+			return -QY_ENOMEM;
+		}
+		s->routes = nv;
 	}
 	memmove(s->routes + i + 1, s->routes + i, (s->nroutes - i) * sizeof(*s->routes));
 	s->routes[i] = r;
 	s->nroutes++;
+	return 0;
+drop:
+	free(r.method);
+	free(r.path);
+	return 0;
 }
 
-/* A value of summary key @k seen at @ts: into the set, and first when it ranks before. */
+/* The values of key @k, made on first use; NULL when out of memory. */
+static struct qy_values *values(struct qy_summary *s, size_t k)
+{
+	if (!s->attrs && !(s->attrs = calloc(QY_KEYS_MAX, sizeof(*s->attrs))))
+		return NULL;
+	return &s->attrs[k];
+}
+
+/* A value seen at @ts: into the set, and first when it ranks before. */
 static void value_add(struct qy_values *vs, const char *val, int64_t ts, bool *oom)
 {
 	char *copy = dup_or_null(val, oom);
 
-	if (!copy)
-		return;
 	if (!vs->first || ts < vs->first_ts || (ts == vs->first_ts && strcmp(val, vs->first) < 0)) {
 		char *f = dup_or_null(val, oom);
 
@@ -312,7 +345,16 @@ static void value_add(struct qy_values *vs, const char *val, int64_t ts, bool *o
 			vs->first_ts = ts;
 		}
 	}
-	set_insert(vs->v, &vs->n, QY_VALUES_MAX, &vs->truncated, copy);
+	if (copy && set_insert(&vs->v, &vs->n, QY_VALUES_MAX, &vs->truncated, copy) < 0)
+		*oom = true;
+}
+
+/* Whether the decoded @v equals @s (both absent counts as equal). */
+static bool view_is(const struct fmt_str *v, const char *s)
+{
+	if (!v->ptr || v->len == 0 || !s)
+		return (!v->ptr || v->len == 0) && !s;
+	return fmt_str_eq(v, s, strlen(s));
 }
 
 /* ---- choosing among candidates ---- */
@@ -430,6 +472,66 @@ static char *error_text(const struct fmt_record *r, bool *oom)
 	return a ? view_text(&a->val, QY_MESSAGE_BYTES, oom) : NULL;
 }
 
+/* The record's service into the set, unless there (no allocation then: the common case). */
+static void take_service(struct qy_summary *s, const struct fmt_record *r, bool *oom)
+{
+	char *svc;
+
+	if (!r->service.ptr || r->service.len == 0)
+		return;
+	for (size_t i = 0; i < s->nservices; i++)
+		if (view_is(&r->service, s->services[i]))
+			return;
+	svc = view_text(&r->service, QY_VALUE_BYTES, oom);
+	if (svc && set_insert(&s->services, &s->nservices, QY_SERVICES_MAX, &s->services_truncated, svc) < 0)
+		*oom = true;
+}
+
+/* The record's (method, path) into the routes, unless there. */
+static void take_route(struct qy_summary *s, const struct fmt_record *r, bool *oom)
+{
+	struct qy_route rt;
+
+	if ((!r->method.ptr || !r->method.len) && (!r->path.ptr || !r->path.len))
+		return;
+	for (size_t i = 0; i < s->nroutes; i++)
+		if (view_is(&r->method, s->routes[i].method) && view_is(&r->path, s->routes[i].path))
+			return;
+	rt.method = view_text(&r->method, QY_VALUE_BYTES, oom);
+	rt.path = view_text(&r->path, QY_VALUE_BYTES, oom);
+	if (route_insert(s, rt) < 0)
+		*oom = true;
+}
+
+/* The summary keys' values of the record. */
+static void take_values(struct qy_summary *s, const struct qy_keys *keys, const struct fmt_record *r,
+			int64_t ts, bool *oom)
+{
+	for (size_t k = 0; keys && k < keys->n; k++) {
+		const struct fmt_attr *a = fmt_record_attr(r, keys->v[k]);
+		struct qy_values *vs;
+		char *val;
+		bool known = false;
+
+		if (!a || a->type == FMT_T_NULL)
+			continue;
+		vs = values(s, k);
+		if (!vs) {
+			*oom = true;
+			return;
+		}
+		/* A value already kept, from a record no earlier: nothing changes. */
+		for (size_t i = 0; i < vs->n && !known; i++)
+			known = view_is(&a->val, vs->v[i]);
+		if (known && vs->first && ts > vs->first_ts)
+			continue;
+		val = view_text(&a->val, QY_VALUE_BYTES, oom);
+		if (val)
+			value_add(vs, val, ts, oom);
+		free(val);
+	}
+}
+
 int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const struct fmt_record *r,
 		   uint32_t text_hits)
 {
@@ -438,9 +540,6 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 	uint16_t depth = depth_of(r);
 	struct qy_rank rank = {
 		.no_service = !r->service.ptr || r->service.len == 0, .depth = depth, .ts = ts};
-	char *service = view_text(&r->service, QY_VALUE_BYTES, &oom);
-	char *method = view_text(&r->method, QY_VALUE_BYTES, &oom);
-	char *path = view_text(&r->path, QY_VALUE_BYTES, &oom);
 	long long dur_us;
 	int status_err;
 
@@ -465,11 +564,19 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 		if (span_view(s, &r->ids[i]) < 0)
 			oom = true;
 
-	root_offer(s, &rank, service, method, path, &oom);
-	if (service)
-		set_insert(s->services, &s->nservices, QY_SERVICES_MAX, &s->services_truncated, service);
-	if (method || path)
-		route_insert(s, (struct qy_route){method, path});
+	/* Root candidates are decoded only when they may win. */
+	if (!s->has_root || cmp_rank(&rank, &s->root) <= 0) {
+		char *service = view_text(&r->service, QY_VALUE_BYTES, &oom);
+		char *method = view_text(&r->method, QY_VALUE_BYTES, &oom);
+		char *path = view_text(&r->path, QY_VALUE_BYTES, &oom);
+
+		root_offer(s, &rank, service, method, path, &oom);
+		free(service);
+		free(method);
+		free(path);
+	}
+	take_service(s, r, &oom);
+	take_route(s, r, &oom);
 
 	status_err = take_status(s, r, &oom);
 	if (level_err || status_err) {
@@ -479,17 +586,8 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 		error_offer(s, level_err ? 0 : 1, ts, msg, &oom);
 		free(msg);
 	}
-	for (size_t k = 0; ctx && ctx->keys && k < ctx->keys->n; k++) {
-		const struct fmt_attr *a = fmt_record_attr(r, ctx->keys->v[k]);
-		char *val;
-
-		if (!a || a->type == FMT_T_NULL)
-			continue;
-		val = view_text(&a->val, QY_VALUE_BYTES, &oom);
-		if (val)
-			value_add(&s->attrs[k], val, ts, &oom);
-		free(val);
-	}
+	if (ctx)
+		take_values(s, ctx->keys, r, ts, &oom);
 	s->text_hits |= text_hits;
 	return oom ? -QY_ENOMEM : 0;
 }
@@ -516,16 +614,17 @@ int qy_summary_merge(struct qy_summary *dst, const struct qy_summary *src, const
 	for (size_t i = 0; i < src->nservices; i++) {
 		char *c = dup_or_null(src->services[i], &oom);
 
-		if (c)
-			set_insert(dst->services, &dst->nservices, QY_SERVICES_MAX, &dst->services_truncated,
-				   c);
+		if (c && set_insert(&dst->services, &dst->nservices, QY_SERVICES_MAX,
+				    &dst->services_truncated, c) < 0)
+			oom = true;
 	}
 	dst->routes_truncated |= src->routes_truncated;
 	for (size_t i = 0; i < src->nroutes; i++) {
 		struct qy_route r = {dup_or_null(src->routes[i].method, &oom),
 				     dup_or_null(src->routes[i].path, &oom)};
 
-		route_insert(dst, r);
+		if (route_insert(dst, r) < 0)
+			oom = true;
 	}
 	if (src->status > dst->status)
 		dst->status = src->status;
@@ -533,18 +632,25 @@ int qy_summary_merge(struct qy_summary *dst, const struct qy_summary *src, const
 	if (src->first_error)
 		error_offer(dst, src->err_class, src->err_ts, src->first_error, &oom);
 	for (size_t k = 0; keys && k < keys->n; k++) {
-		const struct qy_values *sv = &src->attrs[k];
-		struct qy_values *dv = &dst->attrs[k];
+		const struct qy_values *sv = qy_summary_values(src, k);
+		struct qy_values *dv;
 
+		if (!sv)
+			continue;
+		dv = values(dst, k);
+		if (!dv) {
+			oom = true;
+			break;
+		}
 		dv->truncated |= sv->truncated;
 		for (size_t i = 0; i < sv->n; i++) {
 			char *c = dup_or_null(sv->v[i], &oom);
 
-			if (c)
-				set_insert(dv->v, &dv->n, QY_VALUES_MAX, &dv->truncated, c);
+			if (c && set_insert(&dv->v, &dv->n, QY_VALUES_MAX, &dv->truncated, c) < 0)
+				oom = true;
 		}
-		if (sv->first && (!dv->first || sv->first_ts < dv->first_ts ||
-				  (sv->first_ts == dv->first_ts && strcmp(sv->first, dv->first) < 0))) {
+		if (!dv->first || sv->first_ts < dv->first_ts ||
+		    (sv->first_ts == dv->first_ts && strcmp(sv->first, dv->first) < 0)) {
 			char *f = dup_or_null(sv->first, &oom);
 
 			if (f) {

@@ -138,6 +138,17 @@ int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src)
 {
 	int rc = 0;
 
+	if (dst->n == 0) {
+		/* Nothing to merge with: the tables change hands (one thread, or the first one). */
+		struct qy_txns t = *dst;
+
+		dst->v = src->v, dst->n = src->n, dst->cap = src->cap;
+		dst->slots = src->slots, dst->nslots = src->nslots;
+		src->v = t.v, src->n = 0, src->cap = t.cap;
+		src->slots = t.slots, src->nslots = t.nslots;
+		return 0;
+	}
+
 	for (size_t k = 0; k < src->n && rc == 0; k++) {
 		struct qy_summary *from = &src->v[k];
 		size_t len = strlen(from->trace);

@@ -73,11 +73,11 @@ struct qy_route {
 
 /* The values one summary key had in the transaction's records. */
 struct qy_values {
-	char *first;		/* the value of the earliest record (by time, then value), or NULL */
-	int64_t first_ts;	/* that record's time */
-	char *v[QY_VALUES_MAX]; /* distinct values, sorted (bytewise) */
-	size_t n;		/* entries used */
-	bool truncated;		/* more values were seen than kept */
+	char *first;	  /* the value of the earliest record (by time, then value), or NULL */
+	int64_t first_ts; /* that record's time */
+	char **v;	  /* distinct values, sorted (bytewise), at most QY_VALUES_MAX (malloc'd) */
+	size_t n;	  /* entries used */
+	bool truncated;	  /* more values were seen than kept */
 };
 
 /* Which record gives the root service, method and path: the smallest rank wins. */
@@ -106,19 +106,21 @@ struct qy_summary {
 	uint64_t *spans; /* 64-bit hashes of the span IDs, sorted, distinct (the trace ID included) */
 	size_t nspans;	 /* entries used */
 	size_t cspans;	 /* allocated */
-	char *services[QY_SERVICES_MAX]; /* sorted, distinct */
+	char **services; /* sorted, distinct, at most QY_SERVICES_MAX (malloc'd) */
 	size_t nservices;
 	bool services_truncated;
-	struct qy_route routes[QY_ROUTES_MAX]; /* sorted by method then path (NULL first), distinct */
+	struct qy_route
+		*routes; /* sorted by method then path (NULL first), distinct, at most QY_ROUTES_MAX */
 	size_t nroutes;
 	bool routes_truncated;
-	int status;	   /* the worst (highest) HTTP status (100..999), 0 if none */
-	bool error;	   /* an ERROR/FATAL record, a status >= 500 or a failing span status */
-	char *first_error; /* the earliest error's message (see err_*), or NULL */
-	uint8_t err_class; /* 0: from an ERROR/FATAL record, 1: from a failing status; 2: none */
-	int64_t err_ts;	   /* that record's time */
-	struct qy_values attrs[QY_KEYS_MAX]; /* per summary key, in the keys' order */
-	uint32_t text_hits; /* bit i: a record's message matched the filter's i-th --text regex */
+	int status;		 /* the worst (highest) HTTP status (100..999), 0 if none */
+	bool error;		 /* an ERROR/FATAL record, a status >= 500 or a failing span status */
+	char *first_error;	 /* the earliest error's message (see err_*), or NULL */
+	uint8_t err_class;	 /* 0: from an ERROR/FATAL record, 1: from a failing status; 2: none */
+	int64_t err_ts;		 /* that record's time */
+	struct qy_values *attrs; /* per summary key, in the keys' order: QY_KEYS_MAX of them, or NULL
+				    while no record had a value (see qy_summary_values()) */
+	uint32_t text_hits;	 /* bit i: a record's message matched the filter's i-th --text regex */
 };
 
 struct qy_filter;
@@ -152,6 +154,9 @@ int qy_summary_merge(struct qy_summary *dst, const struct qy_summary *src, const
 int64_t qy_summary_start(const struct qy_summary *s);
 /* The transaction's duration: the top span record's, else first record to last record end. */
 int64_t qy_summary_dur(const struct qy_summary *s);
+
+/* qy_summary_values() - the values of summary key @k (an index into the keys), or NULL when none. */
+const struct qy_values *qy_summary_values(const struct qy_summary *s, size_t k);
 
 /* qy_span_hash() - the 64-bit hash spans are counted by (FNV-1a of the decoded ID). */
 uint64_t qy_span_hash(const char *s, size_t n);
