@@ -54,11 +54,11 @@ struct tg_options {
 	struct tg_query query;	/* the ID, parsed (not with --find) */
 	bool find;		/* --find: search transactions by filters, no ID */
 	struct qy_filter filter; /* --find's conditions (--since/--until included) */
-	struct qy_keys keys;	/* --summary-key values, else the defaults; the filter's attr keys added */
-	bool keys_given;	/* --summary-key was given (the defaults are not used) */
-	enum qy_sort sort;	/* --sort */
-	size_t limit;		/* --limit (0: all), default 20 */
-	bool open;		/* --open: show the first match as the output mode says */
+	struct qy_keys keys;	 /* --summary-key values, else the defaults; the filter's attr keys added */
+	bool keys_given;	 /* --summary-key was given (the defaults are not used) */
+	enum qy_sort sort;	 /* --sort */
+	size_t limit;		 /* --limit (0: all), default 20 */
+	bool open;		 /* --open: show the first match as the output mode says */
 	char *const *paths;	/* the PATHs (into argv) */
 	size_t npaths;		/* entries in paths */
 };

@@ -145,10 +145,10 @@ struct tg_rec {
 
 /* A list of records. */
 struct tg_recs {
-	struct tg_rec *v;   /* malloc'd array */
-	size_t n;	    /* used */
-	size_t cap;	    /* allocated */
-	void *visit_state;  /* a visiting scan's per-worker state (see struct tg_visitor), else NULL */
+	struct tg_rec *v;  /* malloc'd array */
+	size_t n;	   /* used */
+	size_t cap;	   /* allocated */
+	void *visit_state; /* a visiting scan's per-worker state (see struct tg_visitor), else NULL */
 };
 
 void tg_recs_free(struct tg_recs *r);
