@@ -158,31 +158,43 @@ static uint16_t depth_of(const struct fmt_record *r)
 
 /* ---- sets ---- */
 
+/*
+ * The span set is open addressing over 64-bit hashes (0 stands for 1, as
+ * 0 marks an empty slot), at most half full: a transaction of a million
+ * spans (a batch job) stays linear, where a sorted array would not.
+ */
+static size_t span_slot(uint64_t h, size_t mask)
+{
+	return (size_t)(h ^ (h >> 29)) & mask;
+}
+
 static int span_add(struct qy_summary *s, uint64_t h)
 {
-	size_t lo = 0, hi = s->nspans;
+	size_t mask, i;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (s->spans[mid] == h)
-			return 0;
-		if (s->spans[mid] < h)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (s->nspans == s->cspans) {
-		size_t cap = s->cspans ? s->cspans * 2 : 8;
-		uint64_t *v = realloc(s->spans, cap * sizeof(*v));
+	h = h ? h : 1;
+	if ((s->nspans + 1) * 2 > s->cspans) {
+		size_t cap = s->cspans ? s->cspans * 2 : 16;
+		uint64_t *v = calloc(cap, sizeof(*v));
 
 		if (!v)
 			return -QY_ENOMEM;
+		for (size_t k = 0; k < s->cspans; k++) {
+			if (!s->spans[k])
+				continue;
+			for (i = span_slot(s->spans[k], cap - 1); v[i]; i = (i + 1) & (cap - 1))
+				;
+			v[i] = s->spans[k];
+		}
+		free(s->spans);
 		s->spans = v;
 		s->cspans = cap;
 	}
-	memmove(s->spans + lo + 1, s->spans + lo, (s->nspans - lo) * sizeof(*s->spans));
-	s->spans[lo] = h;
+	mask = s->cspans - 1;
+	for (i = span_slot(h, mask); s->spans[i]; i = (i + 1) & mask)
+		if (s->spans[i] == h)
+			return 0;
+	s->spans[i] = h;
 	s->nspans++;
 	return 0;
 }
@@ -570,8 +582,8 @@ int qy_summary_merge(struct qy_summary *dst, const struct qy_summary *src, const
 		top_offer(dst, src->top_depth, src->top_ns, src->top_dur_ns);
 	if (src->has_root)
 		root_offer(dst, &src->root, src->root_service, src->root_method, src->root_path, &oom);
-	for (size_t i = 0; i < src->nspans; i++)
-		if (span_add(dst, src->spans[i]) < 0)
+	for (size_t i = 0; i < src->cspans; i++)
+		if (src->spans[i] && span_add(dst, src->spans[i]) < 0)
 			oom = true;
 	dst->services_truncated |= src->services_truncated;
 	for (size_t i = 0; i < src->nservices; i++) {

@@ -215,6 +215,32 @@ START_TEST(tables_merge_by_trace)
 }
 END_TEST
 
+/* A transaction of many spans (a batch job): counted exactly, in two pieces merged, in linear time. */
+START_TEST(many_spans)
+{
+	struct qy_context ctx = {.keys = &keys};
+	struct qy_summary a, b;
+	struct fmt_record r;
+	char line[128];
+
+	ck_assert_int_eq(qy_summary_init(&a, "big", 3), 0);
+	ck_assert_int_eq(qy_summary_init(&b, "big", 3), 0);
+	for (int i = 0; i < 200000; i++) {
+		/* The pieces share half of their spans. */
+		snprintf(line, sizeof(line), "2026-11-23T07:00:00Z INFO big:s%d|batch|-|-|msg=item",
+			 i < 100000 ? i : i - 50000);
+		ck_assert_int_eq(fmt_parse(line, strlen(line), &r, NULL), 0);
+		ck_assert_int_eq(qy_summary_add(i < 100000 ? &a : &b, &ctx, &r, 0), 0);
+	}
+	ck_assert_uint_eq(a.nspans, 100001);
+	ck_assert_int_eq(qy_summary_merge(&a, &b, &keys), 0);
+	ck_assert_uint_eq(a.nspans, 150001);
+	ck_assert_uint_eq(a.records, 200000);
+	qy_summary_release(&a);
+	qy_summary_release(&b);
+}
+END_TEST
+
 START_TEST(filter_values_parse)
 {
 	struct qy_status st;
@@ -497,6 +523,7 @@ static Suite *query_suite(void)
 	tcase_add_test(tc, summary_of_a_transaction);
 	tcase_add_test(tc, pieces_merge_into_the_whole);
 	tcase_add_test(tc, tables_merge_by_trace);
+	tcase_add_test(tc, many_spans);
 	tcase_add_test(tc, filter_values_parse);
 	tcase_add_test(tc, filters_test_summaries);
 	tcase_add_test(tc, select_sorts_and_limits);

@@ -103,9 +103,9 @@ struct qy_summary {
 	char *root_service;  /* NULL when absent */
 	char *root_method;
 	char *root_path;
-	uint64_t *spans; /* 64-bit hashes of the span IDs, sorted, distinct (the trace ID included) */
-	size_t nspans;	 /* entries used */
-	size_t cspans;	 /* allocated */
+	uint64_t *spans; /* a hash set of the span IDs' 64-bit hashes (the trace ID's included), 0: empty */
+	size_t nspans;	 /* distinct spans */
+	size_t cspans;	 /* slots (a power of two) */
 	char **services; /* sorted, distinct, at most QY_SERVICES_MAX (malloc'd) */
 	size_t nservices;
 	bool services_truncated;
