@@ -33,6 +33,7 @@ static void color(struct tg_buf *b, const struct tg_view *v, const char *sgr)
 		tg_buf_puts(b, sgr);
 }
 
+/* Shared with render_find.c's table (tg.h): one form of durations on the terminal. */
 void tg_buf_put_dur(struct tg_buf *b, int64_t ns)
 {
 	int64_t a = ns < 0 ? -ns : ns;
@@ -48,6 +49,7 @@ void tg_buf_put_dur(struct tg_buf *b, int64_t ns)
 			      (long long)(a / 1000000 % 1000));
 }
 
+/* Shared with render_find.c's table (tg.h). */
 void tg_buf_pad_to(struct tg_buf *b, size_t start, size_t w)
 {
 	size_t cols = 0, i = start;
