@@ -61,7 +61,7 @@ static void find_finish(void *arg, void *state)
 static int open_one(struct tg_inputs *ins, const struct tg_options *o, const char *trace)
 {
 	char *elem = tg_xstrndup(trace, strlen(trace));
-	/* Not tg_query_parse(): a trace ID from a log may hold any byte but '\n', and is searched as it is. */
+	/* Not tg_query_parse(): a trace ID from a log may hold any byte but '\n': searched as it is. */
 	struct tg_query q = {.text = elem, .elems = &elem, .nelems = 1};
 	struct tg_recs recs = {0};
 	struct tg_resolution res = {0};

@@ -22,6 +22,7 @@ int qy_keys_add(struct qy_keys *k, const char *key)
 	k->v[k->n] = strdup(key);
 	if (!k->v[k->n])
 		return -QY_ENOMEM;
+	k->len[k->n] = strlen(key);
 	k->n++;
 	return 0;
 }

@@ -127,9 +127,8 @@ static int64_t clamp_ts(const struct fmt_record *r)
 }
 
 /* A decimal integer attribute value (the whole text), or false. */
-static bool attr_int(const struct fmt_record *r, const char *key, long long *out)
+static bool attr_int(const struct fmt_attr *a, long long *out)
 {
-	const struct fmt_attr *a = fmt_record_attr(r, key);
 	char buf[24], *end;
 	size_t n;
 
@@ -413,17 +412,52 @@ static void time_span(struct qy_summary *s, int64_t first, int64_t last)
 
 /* ---- adding a record ---- */
 
-/* The status attribute: worst HTTP status, error flag; Return: 1 when it is an error. */
-static int take_status(struct qy_summary *s, const struct fmt_record *r, bool *oom)
+/* The attributes a summary reads, found in one pass over the record's (the first of each key). */
+struct picked {
+	const struct fmt_attr *status, *dur_us, *error;
+	const struct fmt_attr *keys[QY_KEYS_MAX];
+};
+
+static bool key_is(const struct fmt_str *k, const char *lit, size_t len)
 {
-	const struct fmt_attr *a = fmt_record_attr(r, "status");
+	if (k->enc == FMT_ENC_RAW)
+		return k->len == len && memcmp(k->ptr, lit, len) == 0;
+	return fmt_str_eq(k, lit, len);
+}
+
+/* As fmt_record_attr() for each name a summary needs, in one pass instead of one per name. */
+static void pick(const struct fmt_record *r, const struct qy_keys *keys, struct picked *p)
+{
+	size_t nk = keys ? keys->n : 0;
+
+	p->status = p->dur_us = p->error = NULL;
+	for (size_t j = 0; j < nk; j++)
+		p->keys[j] = NULL;
+	for (uint16_t i = 0; i < r->nattrs; i++) {
+		const struct fmt_attr *a = &r->attrs[i];
+
+		if (!p->status && key_is(&a->key, "status", 6))
+			p->status = a;
+		else if (!p->dur_us && key_is(&a->key, "dur_us", 6))
+			p->dur_us = a;
+		else if (!p->error && key_is(&a->key, "error", 5))
+			p->error = a;
+		for (size_t j = 0; j < nk; j++)
+			if (!p->keys[j] && key_is(&a->key, keys->v[j], keys->len[j]))
+				p->keys[j] = a;
+	}
+}
+
+/* The status attribute @a: worst HTTP status, error flag; Return: 1 when it is an error. */
+static int take_status(struct qy_summary *s, const struct fmt_attr *a, bool *oom)
+{
 	long long code;
 	char *st;
 	int failing;
 
 	if (!a)
 		return 0;
-	if (attr_int(r, "status", &code)) {
+	if (attr_int(a, &code)) {
 		if (code >= 100 && code <= 999 && code > s->status)
 			s->status = (int)code;
 		return code >= 500;
@@ -436,14 +470,11 @@ static int take_status(struct qy_summary *s, const struct fmt_record *r, bool *o
 	return failing;
 }
 
-/* The text an error is shown by: the message, else an "error" attribute. */
-static char *error_text(const struct fmt_record *r, bool *oom)
+/* The text an error is shown by: the message, else the "error" attribute @a. */
+static char *error_text(const struct fmt_record *r, const struct fmt_attr *a, bool *oom)
 {
-	const struct fmt_attr *a;
-
 	if (r->message.ptr && r->message.len)
 		return view_text(&r->message, QY_MESSAGE_BYTES, oom);
-	a = fmt_record_attr(r, "error");
 	return a ? view_text(&a->val, QY_MESSAGE_BYTES, oom) : NULL;
 }
 
@@ -479,11 +510,11 @@ static void take_route(struct qy_summary *s, const struct fmt_record *r, bool *o
 }
 
 /* The summary keys' values of the record. */
-static void take_values(struct qy_summary *s, const struct qy_keys *keys, const struct fmt_record *r,
-			int64_t ts, bool *oom)
+static void take_values(struct qy_summary *s, const struct qy_keys *keys, const struct picked *p, int64_t ts,
+			bool *oom)
 {
 	for (size_t k = 0; keys && k < keys->n; k++) {
-		const struct fmt_attr *a = fmt_record_attr(r, keys->v[k]);
+		const struct fmt_attr *a = p->keys[k];
 		struct qy_values *vs;
 		char *val;
 		bool known = false;
@@ -515,14 +546,17 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 	uint16_t depth = depth_of(r);
 	struct qy_rank rank = {
 		.no_service = !r->service.ptr || r->service.len == 0, .depth = depth, .ts = ts};
+	const struct qy_keys *keys = ctx ? ctx->keys : NULL;
+	struct picked p;
 	long long dur_us;
 	int status_err;
 
+	pick(r, keys, &p);
 	s->records++;
 	if (depth < s->min_depth)
 		s->min_depth = depth;
 	if (r->event == FMT_EVENT_SPAN && r->has_ts) {
-		int64_t d = attr_int(r, "dur_us", &dur_us) && dur_us > 0
+		int64_t d = p.dur_us && attr_int(p.dur_us, &dur_us) && dur_us > 0
 				    ? (dur_us < QY_DUR_US_MAX ? dur_us : QY_DUR_US_MAX) * 1000
 				    : 0;
 
@@ -553,16 +587,15 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 	take_service(s, r, &oom);
 	take_route(s, r, &oom);
 
-	status_err = take_status(s, r, &oom);
+	status_err = take_status(s, p.status, &oom);
 	if (level_err || status_err) {
-		char *msg = error_text(r, &oom);
+		char *msg = error_text(r, p.error, &oom);
 
 		s->error = true;
 		error_offer(s, level_err ? 0 : 1, ts, msg, &oom);
 		free(msg);
 	}
-	if (ctx)
-		take_values(s, ctx->keys, r, ts, &oom);
+	take_values(s, keys, &p, ts, &oom);
 	s->text_hits |= text_hits;
 	return oom ? -QY_ENOMEM : 0;
 }

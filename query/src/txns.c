@@ -28,20 +28,27 @@ void qy_txns_release(struct qy_txns *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A slot: the entry's index + 1 in the low half, the high half of its trace's hash above it. */
+static uint64_t slot_val(size_t k, uint64_t h)
+{
+	return (h & UINT64_C(0xffffffff00000000)) | ((uint64_t)k + 1);
+}
+
 static int rehash(struct qy_txns *t)
 {
 	size_t n = t->nslots ? t->nslots * 2 : 1024;
-	uint32_t *slots = calloc(n, sizeof(*slots));
+	uint64_t *slots = calloc(n, sizeof(*slots));
 
 	if (!slots)
 		return -QY_ENOMEM;
 	for (size_t k = 0; k < t->n; k++) {
 		const char *id = t->v[k].trace;
-		size_t i = qy_span_hash(id, strlen(id)) & (n - 1);
+		uint64_t h = qy_span_hash(id, strlen(id));
+		size_t i = h & (n - 1);
 
 		while (slots[i])
 			i = (i + 1) & (n - 1);
-		slots[i] = (uint32_t)k + 1;
+		slots[i] = slot_val(k, h);
 	}
 	free(t->slots);
 	t->slots = slots;
@@ -53,11 +60,15 @@ static int rehash(struct qy_txns *t)
 static size_t slot_of(const struct qy_txns *t, const char *trace, size_t len, uint64_t h)
 {
 	for (size_t i = h & (t->nslots - 1);; i = (i + 1) & (t->nslots - 1)) {
-		uint32_t k = t->slots[i];
+		uint64_t v = t->slots[i];
+		const char *id;
 
-		if (!k)
+		if (!v)
 			return i;
-		if (strncmp(t->v[k - 1].trace, trace, len) == 0 && t->v[k - 1].trace[len] == '\0')
+		if ((v ^ h) >> 32)
+			continue; /* another hash: no need to look at its trace */
+		id = t->v[(uint32_t)v - 1].trace;
+		if (strncmp(id, trace, len) == 0 && id[len] == '\0')
 			return i;
 	}
 }
@@ -69,7 +80,7 @@ struct qy_summary *qy_txns_find(const struct qy_txns *t, const char *trace, size
 	if (!t->nslots)
 		return NULL;
 	i = slot_of(t, trace, len, qy_span_hash(trace, len));
-	return t->slots[i] ? &t->v[t->slots[i] - 1] : NULL;
+	return t->slots[i] ? &t->v[(uint32_t)t->slots[i] - 1] : NULL;
 }
 
 /* The summary of @trace, made when new; NULL when out of memory. */
@@ -82,7 +93,7 @@ static struct qy_summary *get(struct qy_txns *t, const char *trace, size_t len)
 		return NULL;
 	i = slot_of(t, trace, len, h);
 	if (t->slots[i])
-		return &t->v[t->slots[i] - 1];
+		return &t->v[(uint32_t)t->slots[i] - 1];
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 		struct qy_summary *v = realloc(t->v, cap * sizeof(*v));
@@ -94,8 +105,8 @@ static struct qy_summary *get(struct qy_txns *t, const char *trace, size_t len)
 	}
 	if (qy_summary_init(&t->v[t->n], trace, len) < 0)
 		return NULL;
-	t->slots[i] = (uint32_t)++t->n;
-	return &t->v[t->n - 1];
+	t->slots[i] = slot_val(t->n, h);
+	return &t->v[t->n++];
 }
 
 int qy_txns_add(struct qy_txns *t, const struct fmt_record *r)
@@ -120,6 +131,8 @@ int qy_txns_add(struct qy_txns *t, const struct fmt_record *r)
 		len = fmt_str_decode(&r->trace, big);
 		id = big;
 	}
+	/* A trace is a C string: one decoded from \u0000 ends there (as it would for every reader). */
+	len = strnlen(id, len);
 	s = len ? get(t, id, len) : NULL;
 	free(big);
 	if (!len)

@@ -204,11 +204,15 @@ START_TEST(tables_merge_by_trace)
 		ck_assert_int_eq(qy_txns_add(i % 2 ? &t1 : &t2, &recs[i]), 0);
 	ck_assert_int_eq(fmt_parse(other, strlen(other), &r, NULL), 0);
 	ck_assert_int_eq(qy_txns_add(&t2, &r), 0);
+	/* A trace decoded from \u0000 ends there: "T2\u0000x" is T2. */
+	other = "{\"timestamp\":\"2026-11-23T07:00:02Z\",\"trace\":\"T2\\u0000x\",\"message\":\"m\"}";
+	ck_assert_int_eq(fmt_parse(other, strlen(other), &r, NULL), 0);
+	ck_assert_int_eq(qy_txns_add(&t1, &r), 0);
 	ck_assert_int_eq(qy_txns_merge(&t1, &t2), 0);
 	ck_assert_uint_eq(t1.n, 2);
 	ck_assert_uint_eq(t2.n, 0);
 	ck_assert_uint_eq(qy_txns_find(&t1, "T1", 2)->records, NLINES);
-	ck_assert_uint_eq(qy_txns_find(&t1, "T2", 2)->records, 1);
+	ck_assert_uint_eq(qy_txns_find(&t1, "T2", 2)->records, 2);
 	ck_assert_ptr_null(qy_txns_find(&t1, "T3", 2));
 	qy_txns_release(&t1);
 	qy_txns_release(&t2);

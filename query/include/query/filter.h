@@ -75,7 +75,10 @@ uint32_t qy_filter_texts(const struct qy_filter *f, const struct fmt_record *r, 
 /* qy_filter_match() - whether summary @s (made with @keys) passes every condition. */
 bool qy_filter_match(const struct qy_filter *f, const struct qy_summary *s, const struct qy_keys *keys);
 
-/* qy_parse_duration() - 500us, 250ms, 1.5s, 2m, 1h (also ns, and the micro sign for us; a unit is required). Return: 0 or -QY_EINVAL. */
+/*
+ * qy_parse_duration() - 500us, 250ms, 1.5s, 2m, 1h (also ns, and the micro
+ * sign for us; a unit is required). Return: 0 or -QY_EINVAL.
+ */
 int qy_parse_duration(const char *s, int64_t *ns);
 /* qy_parse_time() - RFC 3339, or an age before @now_ns (90s, 15m, 2h, 7d). Return: 0 or -QY_EINVAL. */
 int qy_parse_time(const char *s, int64_t now_ns, int64_t *ns);

@@ -51,8 +51,9 @@ enum qy_code {
 
 /* The attribute keys whose values summaries keep (summary_keys). */
 struct qy_keys {
-	char *v[QY_KEYS_MAX]; /* malloc'd, distinct */
-	size_t n;	      /* entries used */
+	char *v[QY_KEYS_MAX];	 /* malloc'd, distinct */
+	size_t len[QY_KEYS_MAX]; /* strlen(v[i]) */
+	size_t n;		 /* entries used */
 };
 
 /* The default summary keys: user, tenant, customer, order. */
@@ -131,7 +132,7 @@ struct qy_context {
 	const struct qy_filter *filter; /* its --text regexes are run on each record; may be NULL */
 };
 
-/* qy_summary_init() - an empty summary of transaction @trace (@len bytes, copied). Return: 0 or -QY_ENOMEM. */
+/* qy_summary_init() - an empty summary of transaction @trace (@len bytes, copied). Return: 0 or -QY_ENOMEM */
 int qy_summary_init(struct qy_summary *s, const char *trace, size_t len);
 void qy_summary_release(struct qy_summary *s);
 

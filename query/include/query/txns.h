@@ -16,10 +16,11 @@ extern "C" {
 #endif
 
 struct qy_txns {
-	struct qy_summary *v;  /* malloc'd; pointers into it change as it grows */
-	size_t n;	       /* used */
-	size_t cap;	       /* allocated */
-	uint32_t *slots;       /* open addressing: index + 1 into v, 0 empty */
+	struct qy_summary *v; /* malloc'd; pointers into it change as it grows */
+	size_t n;	      /* used */
+	size_t cap;	      /* allocated */
+	/* open addressing: index + 1 into v (low 32 bits) under the trace hash's high half; 0 empty */
+	uint64_t *slots;
 	size_t nslots;	       /* power of two, > 2 * n */
 	struct qy_context ctx; /* keys and filter (not owned) */
 	void *match;	       /* PCRE2 match data for the --text regexes, or NULL */
