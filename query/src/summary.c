@@ -56,7 +56,7 @@ void qy_summary_release(struct qy_summary *s)
 	}
 	free(s->routes);
 	free(s->first_error);
-	for (size_t k = 0; s->attrs && k < QY_KEYS_MAX; k++) {
+	for (size_t k = 0; k < s->nattrs; k++) {
 		free(s->attrs[k].first);
 		for (size_t i = 0; i < s->attrs[k].n; i++)
 			free(s->attrs[k].v[i]);
@@ -68,7 +68,7 @@ void qy_summary_release(struct qy_summary *s)
 
 const struct qy_values *qy_summary_values(const struct qy_summary *s, size_t k)
 {
-	return s->attrs && k < QY_KEYS_MAX && s->attrs[k].first ? &s->attrs[k] : NULL;
+	return k < s->nattrs && s->attrs[k].first ? &s->attrs[k] : NULL;
 }
 
 /* ---- small helpers ---- */
@@ -297,12 +297,15 @@ drop:
 	return 0;
 }
 
-/* The values of key @k, made on first use; NULL when out of memory. */
-static struct qy_values *values(struct qy_summary *s, size_t k)
+/* The values of key @k of @nkeys, made on first use (as many as there are keys); NULL when out of memory. */
+static struct qy_values *values(struct qy_summary *s, size_t k, size_t nkeys)
 {
-	if (!s->attrs && !(s->attrs = calloc(QY_KEYS_MAX, sizeof(*s->attrs))))
-		return NULL;
-	return &s->attrs[k];
+	if (!s->attrs) {
+		if (!(s->attrs = calloc(nkeys, sizeof(*s->attrs))))
+			return NULL;
+		s->nattrs = nkeys;
+	}
+	return k < s->nattrs ? &s->attrs[k] : NULL;
 }
 
 /* A value seen at @ts: into the set, and first when it ranks before. */
@@ -521,7 +524,7 @@ static void take_values(struct qy_summary *s, const struct qy_keys *keys, const 
 
 		if (!a || a->type == FMT_T_NULL)
 			continue;
-		vs = values(s, k);
+		vs = values(s, k, keys->n);
 		if (!vs) {
 			*oom = true;
 			return;
@@ -645,7 +648,7 @@ int qy_summary_merge(struct qy_summary *dst, const struct qy_summary *src, const
 
 		if (!sv)
 			continue;
-		dv = values(dst, k);
+		dv = values(dst, k, keys->n);
 		if (!dv) {
 			oom = true;
 			break;

@@ -119,8 +119,9 @@ struct qy_summary {
 	char *first_error;	 /* the earliest error's message (see err_*), or NULL */
 	uint8_t err_class;	 /* 0: from an ERROR/FATAL record, 1: from a failing status; 2: none */
 	int64_t err_ts;		 /* that record's time */
-	struct qy_values *attrs; /* per summary key, in the keys' order: QY_KEYS_MAX of them, or NULL
-				    while no record had a value (see qy_summary_values()) */
+	struct qy_values *attrs; /* per summary key, in the keys' order, or NULL while no record had a
+				    value (see qy_summary_values()) */
+	size_t nattrs;		 /* entries in attrs: the number of keys */
 	uint32_t text_hits;	 /* bit i: a record's message matched the filter's i-th --text regex */
 };
 
