@@ -5,8 +5,10 @@
  * the collector's archive, --archive, $CLEW_ARCHIVE or the default:
  * archive.c; --kafka BROKERS --topic T: kafka.c) -> the transaction's
  * records (resolve.c) -> its tree (tree.c) -> the output mode's renderer
- * (render.c). Exit status as grep's: 0 found, 1 not found, 2 an error
- * (even when something was found).
+ * (render.c). --find (find.c) summarises every record of the files by
+ * transaction instead, and lists those that pass its filters. Exit
+ * status as grep's: 0 found, 1 not found, 2 an error (even when
+ * something was found).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	had_error = rc != 0;
+	if (o.find) {
+		if (tg_find_run(&ins, &o, &found) < 0)
+			had_error = true;
+		tg_inputs_release(&ins);
+		tg_options_release(&o);
+		return had_error ? 2 : found ? 0 : 1;
+	}
 	if (tg_resolve(&ins, &o.query, o.threads, stderr, &recs, &res) < 0)
 		had_error = true;
 	if (recs.n) {

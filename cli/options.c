@@ -34,10 +34,17 @@ enum {
 	TG_OPT_KAFKA,
 	TG_OPT_TOPIC,
 	TG_OPT_KPROP,
+	TG_OPT_FIND,
+	TG_OPT_FILTER, /* every filter of --find: the row's name is the filter's (query/filter.h) */
+	TG_OPT_SORT,
+	TG_OPT_LIMIT,
+	TG_OPT_OPEN,
+	TG_OPT_SUMMARY_KEY,
 };
 
 static const char sec_archive[] = "Archive:";
 static const char sec_kafka[] = "Kafka (a topic clewd's Kafka output writes to):";
+static const char sec_find[] = "Finding transactions (tracegrep --find [FILTER...] PATH...):";
 static const char sec_output[] = "Output (one of):";
 static const char sec_options[] = "Options:";
 
@@ -74,6 +81,48 @@ const struct tg_option tg_option_table[] = {
 	 "produced them, or the records' own times with its timestamp: record)",
 	 TG_MODE_TERM},
 	{sec_kafka, NULL, 0, NULL, "--stats", "also reports each Kafka read: partitions and messages read",
+	 TG_MODE_TERM},
+	{sec_find, "find", TG_OPT_FIND, NULL, NULL,
+	 "search transactions by what happened, not by ID: every record of\n"
+	 "every PATH is read and each transaction summarised; those that\n"
+	 "pass every filter below are listed (a table; --json: one object\n"
+	 "per line, formats/tracegrep-find.md). No ID is given",
+	 TG_MODE_TERM},
+	{sec_find, "service", TG_OPT_FILTER, " NAME", NULL, "a span of the transaction ran in service NAME",
+	 TG_MODE_TERM},
+	{sec_find, "route", TG_OPT_FILTER, " GLOB", NULL,
+	 "a span's path matches GLOB (fnmatch: '/api/v1/orders/*'; * also\nmatches '/')", TG_MODE_TERM},
+	{sec_find, "method", TG_OPT_FILTER, " M", NULL,
+	 "a span's method is M (with --route: the same span's); repeated:\nany of them", TG_MODE_TERM},
+	{sec_find, "status", TG_OPT_FILTER, " SPEC", NULL,
+	 "the worst HTTP status is SPEC: 500, 5xx, >=400, >399, <=399,\n<400; repeated: any of them",
+	 TG_MODE_TERM},
+	{sec_find, "error", TG_OPT_FILTER, NULL, NULL,
+	 "failed: a record at ERROR or FATAL, a status >= 500, or a span\nstatus other than ok/unset",
+	 TG_MODE_TERM},
+	{sec_find, "min-duration", TG_OPT_FILTER, " D", NULL,
+	 "lasted at least D (500us, 250ms, 1.5s, 2m, 1h)", TG_MODE_TERM},
+	{sec_find, "max-duration", TG_OPT_FILTER, " D", NULL, "lasted at most D", TG_MODE_TERM},
+	{sec_find, "attr", TG_OPT_FILTER, " KEY=VALUE", NULL,
+	 "a record of the transaction has attribute KEY = VALUE", TG_MODE_TERM},
+	{sec_find, "text", TG_OPT_FILTER, " REGEX", NULL,
+	 "a record's message (or its continuation lines) matches REGEX\n(PCRE2)", TG_MODE_TERM},
+	{sec_find, NULL, 0, NULL, "--since/--until",
+	 "with --find: the transaction starts in the window (log files\n"
+	 "are read whole); --service, --route, --attr, --text may be\n"
+	 "repeated and must all hold",
+	 TG_MODE_TERM},
+	{sec_find, "sort", TG_OPT_SORT, " KEY", NULL,
+	 "start (default: newest first) or duration (longest first)", TG_MODE_TERM},
+	{sec_find, "limit", TG_OPT_LIMIT, " N", NULL, "list at most N transactions (default 20; 0: all)",
+	 TG_MODE_TERM},
+	{sec_find, "open", TG_OPT_OPEN, NULL, NULL,
+	 "show the first match instead, as tracegrep ID would (the\n"
+	 "waterfall, or --lines, --json, --chrome, --jaeger, --html)",
+	 TG_MODE_TERM},
+	{sec_find, "summary-key", TG_OPT_SUMMARY_KEY, " KEY", NULL,
+	 "keep the values of attribute KEY in each summary (attrs);\n"
+	 "repeatable; default: user, tenant, customer, order",
 	 TG_MODE_TERM},
 	{sec_output, NULL, 0, NULL, "(default)",
 	 "the waterfall: one row per span (start offset, duration,\n"
@@ -119,6 +168,7 @@ const size_t tg_option_count = sizeof(tg_option_table) / sizeof(tg_option_table[
 
 static const char help_head[] =
 	"Usage: tracegrep [OPTIONS] ID [PATH...]\n"
+	"       tracegrep --find [FILTER...] [OPTIONS] PATH...\n"
 	"Rebuild one transaction from its ID across the logs of every service, and show it\n"
 	"as a tree and a timeline (a waterfall).\n"
 	"\n"
@@ -145,8 +195,8 @@ static const char help_tail[] =
 	"(\\e, \\x07, \\u009b, \\xff) on a terminal; --lines writes bytes verbatim unless the\n"
 	"output is a terminal.\n"
 	"\n"
-	"Exit status: 0 the ID was found, 1 it was not, 2 an error (bad usage, unreadable file,\n"
-	"missing or unreadable archive).\n"
+	"Exit status: 0 the ID was found (--find: a transaction passed), 1 it was not, 2 an error\n"
+	"(bad usage, unreadable file, missing or unreadable archive).\n"
 	"\n"
 	"Examples:\n"
 	"  tracegrep 7f3a9c1e55d04b2a /var/log/services/      the whole transaction\n"
@@ -158,7 +208,11 @@ static const char help_tail[] =
 	"  tracegrep --html t.html 7f3a9c1e55d04b2a logs/     a page to share\n"
 	"  tracegrep --since 2h 7f3a9c1e55d04b2a             from the archive, last two hours\n"
 	"  tracegrep --archive /srv/clew/archive 9a8b7c6d    a span, from that archive\n"
-	"  tracegrep --kafka k1:9092 --topic logs 7f3a9c1e55d04b2a   from Kafka: one partition\n";
+	"  tracegrep --kafka k1:9092 --topic logs 7f3a9c1e55d04b2a   from Kafka: one partition\n"
+	"  tracegrep --find --error --route '/checkout*' logs/   failed checkouts, newest first\n"
+	"  tracegrep --find --service orders --min-duration 1s --sort duration logs/\n"
+	"  tracegrep --find --attr user=u42 --json logs/         one JSON object per transaction\n"
+	"  tracegrep --find --error --open logs/                the waterfall of the latest failure\n";
 
 /* The help's option column: its text starts here, after a wider entry on a line of its own. */
 #define HELP_COL 24
@@ -223,34 +277,19 @@ static int parse_count(const char *s, const char *what, unsigned *out, struct tg
 	return 0;
 }
 
+static int64_t now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)now.tv_sec * INT64_C(1000000000) + now.tv_nsec;
+}
+
 /* A --since/--until argument: RFC 3339, or an age (a count and s, m, h or d) before now. */
 static int parse_time(const char *s, const char *what, int64_t *out, struct tg_err *err)
 {
-	static const struct {
-		char unit;
-		int64_t ns;
-	} units[] = {{'s', INT64_C(1000000000)},
-		     {'m', INT64_C(60000000000)},
-		     {'h', INT64_C(3600000000000)},
-		     {'d', INT64_C(86400000000000)}};
-	size_t n = strlen(s);
-	struct timespec now;
-	char *end;
-	long long v;
-
-	if (fmt_ts_parse(s, n, out, NULL) == 0)
+	if (qy_parse_time(s, now_ns(), out) == 0)
 		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (!errno && end != s && v >= 0 && v <= 100000 && end[0] && !end[1] && s[0] >= '0' && s[0] <= '9') {
-		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			if (*end != units[i].unit)
-				continue;
-			clock_gettime(CLOCK_REALTIME, &now);
-			*out = (int64_t)now.tv_sec * INT64_C(1000000000) + now.tv_nsec - v * units[i].ns;
-			return 0;
-		}
-	}
 	return USAGE(
 		err,
 		"%s takes an RFC 3339 time (2026-11-23T07:00:00Z) or an age (90s, 15m, 2h, 7d), not '%s'",
@@ -267,7 +306,7 @@ static const struct tg_option *option_by_key(int key)
 
 /* One option with its argument (optarg); 0, TG_OPTIONS_DONE or -TG_EINVAL. */
 static int apply(struct tg_options *o, const struct tg_option *opt, char *arg, int *nmodes, bool *window,
-		 FILE *out, struct tg_err *err)
+		 bool *filtering, FILE *out, struct tg_err *err)
 {
 	if (opt->mode != TG_MODE_TERM) {
 		o->mode = opt->mode;
@@ -326,6 +365,53 @@ static int apply(struct tg_options *o, const struct tg_option *opt, char *arg, i
 		o->kprops = tg_xrealloc(o->kprops, (o->nkprops + 1) * sizeof(*o->kprops));
 		o->kprops[o->nkprops++] = arg;
 		break;
+	case TG_OPT_FIND:
+		o->find = true;
+		break;
+	case TG_OPT_FILTER: {
+		char msg[sizeof(err->msg)] = "";
+		int rc = qy_filter_add(&o->filter, opt->name, arg, now_ns(), msg, sizeof(msg));
+
+		if (rc == -QY_ENOMEM) {
+			fputs("tracegrep: out of memory\n", stderr);
+			exit(2);
+		}
+		if (rc < 0)
+			return USAGE(err, "%s", msg);
+		*filtering = true;
+		break;
+	}
+	case TG_OPT_SORT:
+		*filtering = true;
+		if (qy_parse_sort(arg, &o->sort) < 0)
+			return USAGE(err, "--sort takes start or duration, not '%s'", arg);
+		break;
+	case TG_OPT_LIMIT: {
+		char *end;
+		long long v;
+
+		*filtering = true;
+		errno = 0;
+		v = strtoll(arg, &end, 10);
+		if (errno || *end || end == arg || v < 0 || v > 1000000000)
+			return USAGE(err, "--limit must be a number from 0 (all) to 1000000000, not '%s'",
+				     arg);
+		o->limit = (size_t)v;
+		break;
+	}
+	case TG_OPT_OPEN:
+		*filtering = true;
+		o->open = true;
+		break;
+	case TG_OPT_SUMMARY_KEY:
+		*filtering = true;
+		if (!o->keys_given)
+			qy_keys_release(&o->keys);
+		o->keys_given = true;
+		if (qy_keys_add(&o->keys, arg) < 0)
+			return USAGE(err, "--summary-key takes a non-empty KEY, at most %d of them",
+				     QY_KEYS_MAX);
+		break;
 	case 'h':
 		tg_options_help(out);
 		return TG_OPTIONS_DONE;
@@ -336,14 +422,45 @@ static int apply(struct tg_options *o, const struct tg_option *opt, char *arg, i
 	return 0;
 }
 
+/* The rest of a --find command line: PATHs only, the window into the filter, the summary keys. */
+static int find_args(struct tg_options *o, int argc, char **argv, bool window, struct tg_err *err)
+{
+	int rc = 0;
+
+	o->paths = argv + optind;
+	o->npaths = (size_t)(argc - optind);
+	if (o->archive || o->kafka || o->npaths == 0)
+		return USAGE(err,
+			     "--find reads log files: give PATHs (--find on the collector's archive or Kafka "
+			     "is not supported yet: the archive does not store transaction summaries yet)");
+	if (!o->open && o->mode != TG_MODE_TERM && o->mode != TG_MODE_JSON)
+		return USAGE(err, "--lines, --chrome, --jaeger and --html show one transaction: with --find, "
+				  "add --open");
+	if (window) {
+		o->filter.since_ns = o->since;
+		o->filter.until_ns = o->until;
+	}
+	if (o->since > o->until)
+		return USAGE(err, "--since is later than --until");
+	if (!o->keys_given)
+		rc = qy_keys_defaults(&o->keys);
+	if (rc == 0)
+		rc = qy_filter_keys(&o->filter, &o->keys);
+	if (rc < 0)
+		return USAGE(err, "at most %d summary keys (--summary-key and --attr keys)", QY_KEYS_MAX);
+	return TG_OPTIONS_RUN;
+}
+
 int tg_options_parse(struct tg_options *o, int argc, char **argv, FILE *out, struct tg_err *err)
 {
 	struct option longopts[sizeof(tg_option_table) / sizeof(tg_option_table[0]) + 1] = {{0}};
+	/* The table row of each long option: the filters share one key, so the key alone does not say. */
+	const struct tg_option *rows[sizeof(tg_option_table) / sizeof(tg_option_table[0])];
 	char shortopts[2 * sizeof(tg_option_table) / sizeof(tg_option_table[0]) + 1] = "";
 	size_t nlong = 0, nshort = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	bool window = false;
-	int nmodes = 0, key, rc;
+	bool window = false, filtering = false;
+	int nmodes = 0, key, rc, li = -1;
 
 	memset(o, 0, sizeof(*o));
 	o->mode = TG_MODE_TERM;
@@ -352,11 +469,14 @@ int tg_options_parse(struct tg_options *o, int argc, char **argv, FILE *out, str
 	o->threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	o->since = INT64_MIN;
 	o->until = INT64_MAX;
+	qy_filter_init(&o->filter);
+	o->limit = 20;
 	for (size_t i = 0; i < tg_option_count; i++) {
 		const struct tg_option *opt = &tg_option_table[i];
 
 		if (!opt->name)
 			continue;
+		rows[nlong] = opt;
 		longopts[nlong++] = (struct option){opt->name, opt->arg ? required_argument : no_argument,
 						    NULL, opt->key};
 		if (has_short(opt)) {
@@ -366,12 +486,15 @@ int tg_options_parse(struct tg_options *o, int argc, char **argv, FILE *out, str
 		}
 	}
 	optind = 0; /* glibc: start afresh (a test parses many command lines) */
-	while ((key = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		const struct tg_option *opt = option_by_key(key);
+	while ((key = getopt_long(argc, argv, shortopts, longopts, &li)) != -1) {
+		const struct tg_option *opt = key == '?' || key == ':' ? NULL
+					      : li >= 0		       ? rows[li]
+								       : option_by_key(key);
 
 		if (!opt)
 			return -TG_EINVAL; /* getopt_long said why */
-		rc = apply(o, opt, optarg, &nmodes, &window, out, err);
+		li = -1;
+		rc = apply(o, opt, optarg, &nmodes, &window, &filtering, out, err);
 		if (rc != 0)
 			return rc;
 	}
@@ -379,6 +502,13 @@ int tg_options_parse(struct tg_options *o, int argc, char **argv, FILE *out, str
 		return USAGE(err, "choose one of --lines, --json, --chrome, --jaeger");
 	if (o->html && nmodes == 0)
 		o->mode = TG_MODE_HTML_ONLY;
+	if (filtering && !o->find)
+		return USAGE(
+			err,
+			"the filters (--service, --error, ...), --sort, --limit, --open and --summary-key "
+			"go with --find");
+	if (o->find)
+		return find_args(o, argc, argv, window, err);
 	if (optind >= argc)
 		return USAGE(err, "no ID given");
 	if (tg_query_parse(&o->query, argv[optind], err) < 0)
@@ -405,6 +535,8 @@ int tg_options_parse(struct tg_options *o, int argc, char **argv, FILE *out, str
 void tg_options_release(struct tg_options *o)
 {
 	tg_query_release(&o->query);
+	qy_filter_release(&o->filter);
+	qy_keys_release(&o->keys);
 	free(o->kprops);
 	o->kprops = NULL;
 	o->nkprops = 0;

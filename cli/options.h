@@ -13,6 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "query/filter.h"
+#include "query/select.h"
+#include "query/summary.h"
 #include "tg.h"
 
 /* Where clewd keeps its archive by default (clewd.conf [output.archive] dir). */
@@ -34,23 +37,30 @@ extern const size_t tg_option_count;
 
 /* Everything the command line says, checked. */
 struct tg_options {
-	enum tg_mode mode;     /* output mode */
-	const char *html;      /* --html FILE ("-": standard output), or NULL */
-	int color;	       /* --color: -1 auto, 0 never, 1 always */
-	bool skew;	       /* adjust clock skew (not --no-skew-adjust) */
-	bool quiet;	       /* -q */
-	unsigned threads;      /* -j, default: online CPUs */
-	int width;	       /* -w, 0: the terminal's */
-	const char *archive;   /* --archive, $CLEW_ARCHIVE or the default when no PATH; or NULL */
-	int64_t since, until;  /* --since/--until in ns (INT64_MIN / INT64_MAX: no bound) */
-	bool stats;	       /* --stats */
-	const char *kafka;     /* --kafka BROKERS, or NULL */
-	const char *topic;     /* --topic, or NULL */
-	char **kprops;	       /* --kafka-property values (malloc'd array of pointers into argv) */
-	size_t nkprops;	       /* entries in kprops */
-	struct tg_query query; /* the ID, parsed */
-	char *const *paths;    /* the PATHs (into argv) */
-	size_t npaths;	       /* entries in paths */
+	enum tg_mode mode;	 /* output mode */
+	const char *html;	 /* --html FILE ("-": standard output), or NULL */
+	int color;		 /* --color: -1 auto, 0 never, 1 always */
+	bool skew;		 /* adjust clock skew (not --no-skew-adjust) */
+	bool quiet;		 /* -q */
+	unsigned threads;	 /* -j, default: online CPUs */
+	int width;		 /* -w, 0: the terminal's */
+	const char *archive;	 /* --archive, $CLEW_ARCHIVE or the default when no PATH; or NULL */
+	int64_t since, until;	 /* --since/--until in ns (INT64_MIN / INT64_MAX: no bound) */
+	bool stats;		 /* --stats */
+	const char *kafka;	 /* --kafka BROKERS, or NULL */
+	const char *topic;	 /* --topic, or NULL */
+	char **kprops;		 /* --kafka-property values (malloc'd array of pointers into argv) */
+	size_t nkprops;		 /* entries in kprops */
+	struct tg_query query;	 /* the ID, parsed (not with --find) */
+	bool find;		 /* --find: search transactions by filters, no ID */
+	struct qy_filter filter; /* --find's conditions (--since/--until included) */
+	struct qy_keys keys;	 /* --summary-key values, else the defaults; the filter's attr keys added */
+	bool keys_given;	 /* --summary-key was given (the defaults are not used) */
+	enum qy_sort sort;	 /* --sort */
+	size_t limit;		 /* --limit (0: all), default 20 */
+	bool open;		 /* --open: show the first match as the output mode says */
+	char *const *paths;	 /* the PATHs (into argv) */
+	size_t npaths;		 /* entries in paths */
 };
 
 /* What tg_options_parse() returns besides an error. */

@@ -15,6 +15,12 @@
  * A record is owned by the region its first line starts in, so regions cut
  * at line starts never report a record twice; and as an ID holds no '\n',
  * the search itself never needs to look past the region's end.
+ *
+ * A visiting scan (tracegrep --find) needs every record, so it has no
+ * needle to skip by: it walks the region line by line, parses each
+ * record (first line and continuation lines) in place, with no copy,
+ * and hands it to the visitor. Lines before the region's first record
+ * start are the continuation of a record the previous region owns.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -49,12 +55,59 @@ static void keep(const char *buf, size_t ls, size_t end, uint32_t src, uint64_t 
 	tg_recs_push(out, &r);
 }
 
+/* tg_scan_region() of a visiting scan: every record whose first line starts in [from, to). */
+static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,
+			   bool final, struct tg_recs *out)
+{
+	struct fmt_record *rec = tg_xmalloc(sizeof(*rec));
+	size_t at = from;
+	bool start_known = false; /* the line at @at was already seen to start a record */
+
+	while (at < to) {
+		size_t le = line_end(buf, len, at), end = le;
+
+		if (!start_known && fmt_detect(buf + at, le - at) == FMT_UNKNOWN) {
+			at = le + 1;
+			continue;
+		}
+		start_known = false;
+		while (end < len) {
+			size_t ne = line_end(buf, len, end + 1);
+
+			if (fmt_detect(buf + end + 1, ne - end - 1) != FMT_UNKNOWN) {
+				start_known = true;
+				break;
+			}
+			end = ne;
+		}
+		if (end >= len && !final) {
+			free(rec);
+			return at;
+		}
+		{
+			size_t next = end + 1, e = end;
+
+			/* A trailing empty line before the next record is not part of this one. */
+			while (e > le && buf[e - 1] == '\n')
+				e--;
+			if (fmt_parse(buf + at, e - at, rec, NULL) == 0)
+				s->visitor->visit(out->visit_state, rec);
+			at = next;
+		}
+	}
+	free(rec);
+	return to;
+}
+
 size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,
 		      bool final, uint32_t src, uint64_t base, struct tg_recs *out)
 {
 	const char *id = s->finder.needle;
 	size_t idlen = s->finder.len, at = from;
 	struct fmt_record *rec = NULL;
+
+	if (s->visitor)
+		return visit_region(s, buf, len, from, to, final, out);
 
 	assert(from <= to && to <= len);
 	assert(idlen > 0 && !memchr(id, '\n', idlen)); /* an ID never spans lines: regions need no overlap */

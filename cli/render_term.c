@@ -33,8 +33,8 @@ static void color(struct tg_buf *b, const struct tg_view *v, const char *sgr)
 		tg_buf_puts(b, sgr);
 }
 
-/* A duration in a short human form: 850us, 12.345ms, 1.234s. */
-static void put_dur(struct tg_buf *b, int64_t ns)
+/* Shared with render_find.c's table (tg.h): one form of durations on the terminal. */
+void tg_buf_put_dur(struct tg_buf *b, int64_t ns)
 {
 	int64_t a = ns < 0 ? -ns : ns;
 	const char *sign = ns < 0 ? "-" : "";
@@ -49,8 +49,8 @@ static void put_dur(struct tg_buf *b, int64_t ns)
 			      (long long)(a / 1000000 % 1000));
 }
 
-/* Pad @b from @start with spaces to @w display columns (or cut to it). */
-static void pad_to(struct tg_buf *b, size_t start, size_t w)
+/* Shared with render_find.c's table (tg.h). */
+void tg_buf_pad_to(struct tg_buf *b, size_t start, size_t w)
 {
 	size_t cols = 0, i = start;
 
@@ -154,8 +154,8 @@ static void put_record(struct tg_buf *b, const struct tg_view *v, const struct t
 	color(b, v, SGR_DIM);
 	start = b->len;
 	tg_buf_putc(b, '+');
-	put_dur(b, rec->ts_ns + s->adj_ns - v->tree->t0);
-	pad_to(b, start, 11);
+	tg_buf_put_dur(b, rec->ts_ns + s->adj_ns - v->tree->t0);
+	tg_buf_pad_to(b, start, 11);
 	color(b, v, SGR_RESET);
 	if (rec->level >= FMT_LEVEL_ERROR && rec->level <= FMT_LEVEL_FATAL)
 		color(b, v, SGR_RED SGR_BOLD);
@@ -169,7 +169,7 @@ static void put_record(struct tg_buf *b, const struct tg_view *v, const struct t
 	} else if (rec->event == FMT_EVENT_METRIC) {
 		tg_buf_puts(b, "METRIC");
 	}
-	pad_to(b, start, 6);
+	tg_buf_pad_to(b, start, 6);
 	tg_buf_putc(b, ' ');
 	if (r->message.ptr) {
 		/* A message with line breaks (an escaped stack trace): its first line here, the rest below. */
@@ -236,7 +236,7 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 		tg_buf_put_safe(&b, t->trace, strlen(t->trace), false);
 	}
 	tg_buf_puts(&b, ": ");
-	put_dur(&b, t->t1 - t->t0);
+	tg_buf_put_dur(&b, t->t1 - t->t0);
 	tg_buf_printf(&b, ", %zu span%s, %zu service%s, %zu record%s", t->norder, t->norder == 1 ? "" : "s",
 		      services, services == 1 ? "" : "s", nrecs, nrecs == 1 ? "" : "s");
 	if (t->nshifts)
@@ -247,7 +247,7 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 		size_t start = b.len;
 
 		tg_buf_puts(&b, "  start      duration   status  span");
-		pad_to(&b, start, (size_t)(2 + 11 + 11 + 8 + label));
+		tg_buf_pad_to(&b, start, (size_t)(2 + 11 + 11 + 8 + label));
 		tg_buf_puts(&b, "  (* critical path)\n");
 	}
 	color(&b, v, SGR_RESET);
@@ -261,11 +261,11 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 		tg_buf_puts(&b, s->critical ? "* " : "  ");
 		start = b.len;
 		tg_buf_putc(&b, '+');
-		put_dur(&b, s->has_time ? s->start_ns - t->t0 : 0);
-		pad_to(&b, start, 11);
+		tg_buf_put_dur(&b, s->has_time ? s->start_ns - t->t0 : 0);
+		tg_buf_pad_to(&b, start, 11);
 		start = b.len;
-		put_dur(&b, s->has_time ? s->end_ns - s->start_ns : 0);
-		pad_to(&b, start, 11);
+		tg_buf_put_dur(&b, s->has_time ? s->end_ns - s->start_ns : 0);
+		tg_buf_pad_to(&b, start, 11);
 		if (s->critical)
 			color(&b, v, SGR_RESET);
 		if (s->error)
@@ -277,14 +277,14 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 			tg_buf_put_safe(&b, s->status, strlen(s->status), false);
 		else
 			tg_buf_putc(&b, '-');
-		pad_to(&b, start, 7);
+		tg_buf_pad_to(&b, start, 7);
 		tg_buf_putc(&b, ' ');
 		color(&b, v, SGR_RESET);
 		lab.len = 0;
 		for (int d = 0; d < s->depth; d++)
 			tg_buf_puts(&lab, d + 1 == s->depth ? "`-" : "  ");
 		span_label(&lab, s);
-		pad_to(&lab, 0, (size_t)label);
+		tg_buf_pad_to(&lab, 0, (size_t)label);
 		if (s->error)
 			color(&b, v, SGR_RED);
 		tg_buf_put(&b, lab.data, lab.len);
@@ -299,7 +299,7 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 			tg_buf_puts(&b, "~ clock skew: moved ");
 			if (s->shift_ns > 0)
 				tg_buf_putc(&b, '+');
-			put_dur(&b, s->shift_ns);
+			tg_buf_put_dur(&b, s->shift_ns);
 			tg_buf_puts(&b, " into its parent's window (with everything under it)");
 			color(&b, v, SGR_RESET);
 			tg_buf_putc(&b, '\n');

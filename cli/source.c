@@ -13,7 +13,8 @@
  *
  * The pool is nproc threads taking (input, unit) pairs off an atomic
  * counter; each keeps its own record list, merged and sorted at the end,
- * so the output does not depend on scheduling.
+ * so the output does not depend on scheduling. A visiting scan (--find)
+ * gives each worker its own state instead, handed back in worker order.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -606,8 +607,11 @@ int tg_run_scan(struct tg_inputs *ins, const struct tg_scan *s, unsigned threads
 	if (nthreads == 0)
 		nthreads = 1;
 	w = tg_xcalloc(nthreads, sizeof(*w));
-	for (size_t i = 0; i < nthreads; i++)
+	for (size_t i = 0; i < nthreads; i++) {
 		w[i].pool = &p;
+		if (s->visitor)
+			w[i].recs.visit_state = s->visitor->start(s->visitor->arg);
+	}
 	/* The calling thread is worker 0; a thread that cannot start leaves its share to the others. */
 	for (size_t i = 1; i < nthreads; i++)
 		if (pthread_create(&w[i].tid, NULL, work_loop, &w[i]) != 0)
@@ -616,6 +620,8 @@ int tg_run_scan(struct tg_inputs *ins, const struct tg_scan *s, unsigned threads
 	for (size_t i = 0; i < nthreads; i++) {
 		if (i > 0 && w[i].pool)
 			pthread_join(w[i].tid, NULL);
+		if (s->visitor)
+			s->visitor->finish(s->visitor->arg, w[i].recs.visit_state);
 		tg_recs_append(out, &w[i].recs);
 	}
 	free(w);

@@ -98,6 +98,11 @@ void tg_buf_put_html(struct tg_buf *b, const char *s, size_t n);
 struct fmt_record;
 int tg_record_text(struct tg_buf *out, const struct fmt_record *r, struct fmt_record *scratch);
 
+/* tg_buf_put_dur() - a duration in a short human form: 850us, 12.345ms, 1.234s (render_term.c). */
+void tg_buf_put_dur(struct tg_buf *b, int64_t ns);
+/* tg_buf_pad_to() - pad @b from @start with spaces to @w display columns, or cut it there ending in '~'. */
+void tg_buf_pad_to(struct tg_buf *b, size_t start, size_t w);
+
 /* tg_buf_write() - write all of @b to @f; Return: 0 or -TG_EIO. */
 int tg_buf_write(const struct tg_buf *b, FILE *f);
 
@@ -140,9 +145,10 @@ struct tg_rec {
 
 /* A list of records. */
 struct tg_recs {
-	struct tg_rec *v; /* malloc'd array */
-	size_t n;	  /* used */
-	size_t cap;	  /* allocated */
+	struct tg_rec *v;  /* malloc'd array */
+	size_t n;	   /* used */
+	size_t cap;	   /* allocated */
+	void *visit_state; /* a visiting scan's per-worker state (see struct tg_visitor), else NULL */
 };
 
 void tg_recs_free(struct tg_recs *r);
@@ -180,10 +186,25 @@ void tg_rec_from_parsed(struct tg_rec *out, const struct fmt_record *r);
 
 /* ---- prefilter.c: from bytes to candidate records ---- */
 
-/* One scan: the needle and what a record must hold. */
+/*
+ * A visiting scan (tracegrep --find): every record of every unit is
+ * parsed and handed to visit(), instead of a search for one needle.
+ * Each worker thread gets its own state from start(); at the end of the
+ * scan finish() takes each worker's state, in worker order, on the
+ * calling thread.
+ */
+struct tg_visitor {
+	void *(*start)(void *arg);
+	void (*visit)(void *state, const struct fmt_record *r);
+	void (*finish)(void *arg, void *state);
+	void *arg;
+};
+
+/* One scan: the needle and what a record must hold; or, with a visitor, every record. */
 struct tg_scan {
-	struct tg_finder finder; /* the needle */
-	enum tg_want want;	 /* the structural test a candidate must pass */
+	struct tg_finder finder;	  /* the needle (unused by a visiting scan) */
+	enum tg_want want;		  /* the structural test a candidate must pass */
+	const struct tg_visitor *visitor; /* NULL, or: visit every record (nothing goes to @out) */
 };
 
 /*
@@ -196,6 +217,8 @@ struct tg_scan {
  * @base is the offset of buf[0] in the input; @src the input's index.
  * Return: the offset from which the caller must keep the bytes for the
  * next call (to, or the start of the record left alone).
+ * With s->visitor, every record is parsed and visited instead (with
+ * out->visit_state), and nothing is appended.
  * Thread-safe (touches only @out).
  */
 size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,
@@ -429,6 +452,28 @@ int tg_render_json(const struct tg_view *v, FILE *f);
 int tg_render_chrome(const struct tg_view *v, FILE *f);
 int tg_render_jaeger(const struct tg_view *v, FILE *f);
 int tg_render_html(const struct tg_view *v, FILE *f);
+
+/* ---- find.c, render_find.c: tracegrep --find ---- */
+
+struct tg_options;
+struct qy_summary;
+struct qy_keys;
+
+/*
+ * tg_find_run() - summarise every record of @ins by transaction (@o's threads),
+ * keep those that pass @o's filter, sorted and limited, and list them on
+ * standard output (or, with --open, show the first as @o's mode says).
+ * *@found: some transaction passed. Return: 0, or -TG_EIO (an input could
+ * not be read, or a write failed; reported on stderr).
+ */
+int tg_find_run(struct tg_inputs *ins, const struct tg_options *o, bool *found);
+/*
+ * tg_render_find() - write summaries @v[0, n) (made with @keys) to @f: a
+ * table @width columns wide (@color: ANSI colours), or with @json one
+ * JSON object per line. Return: 0 or -TG_EIO.
+ */
+int tg_render_find(const struct qy_summary *const *v, size_t n, const struct qy_keys *keys, bool json,
+		   bool color, int width, FILE *f);
 
 /* Format @ns as RFC 3339 with 6 fraction digits into @out (FMT_TS_MAX bytes). */
 void tg_ts(int64_t ns, char *out);

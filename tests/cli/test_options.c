@@ -205,6 +205,62 @@ START_TEST(bad_usage_says_why)
 }
 END_TEST
 
+START_TEST(find_and_its_filters)
+{
+	struct tg_options o;
+	struct tg_err err;
+
+	ck_assert_int_eq(
+		parse(&o, &err,
+		      "--find --error --service a --service b --route /x/* --limit 5 --sort duration "
+		      "--min-duration 2ms --attr user=u1 f1 f2",
+		      NULL),
+		TG_OPTIONS_RUN);
+	ck_assert(o.find && !o.open);
+	ck_assert_uint_eq(o.npaths, 2); /* no ID: every word is a PATH */
+	ck_assert_str_eq(o.paths[0], "f1");
+	ck_assert(o.filter.error);
+	ck_assert_uint_eq(o.filter.nservices, 2);
+	ck_assert_str_eq(o.filter.routes[0], "/x/*");
+	ck_assert(o.filter.min_dur_ns == 2000000);
+	ck_assert_uint_eq(o.limit, 5);
+	ck_assert_int_eq(o.sort, QY_SORT_DURATION);
+	/* The default summary keys, and the --attr key added. */
+	ck_assert_uint_eq(o.keys.n, qy_default_nkeys);
+	ck_assert_str_eq(o.keys.v[0], "user");
+	tg_options_release(&o);
+
+	ck_assert_int_eq(parse(&o, &err, "--find --summary-key sku --attr tenant=t --json f", NULL),
+			 TG_OPTIONS_RUN);
+	ck_assert_uint_eq(o.keys.n, 2);
+	ck_assert_str_eq(o.keys.v[0], "sku");
+	ck_assert_str_eq(o.keys.v[1], "tenant");
+	ck_assert_int_eq(o.mode, TG_MODE_JSON);
+	ck_assert_uint_eq(o.limit, 20);
+	ck_assert_int_eq(o.sort, QY_SORT_START);
+	tg_options_release(&o);
+
+	/* --since/--until are the window of the transactions' starts on files too. */
+	ck_assert_int_eq(parse(&o, &err, "--find --since 2026-11-23T07:00:00Z --open --lines f", NULL),
+			 TG_OPTIONS_RUN);
+	ck_assert(o.filter.since_ns == INT64_C(1795417200000000000) && o.filter.until_ns == INT64_MAX);
+	ck_assert(o.open);
+	tg_options_release(&o);
+
+	assert_usage("--find", "--find reads log files: give PATHs");
+	assert_usage("--find --archive /a", "not supported yet");
+	assert_usage("--error T1 f", "go with --find");
+	assert_usage("--limit 3 T1 f", "go with --find");
+	assert_usage("--find --lines f", "add --open");
+	assert_usage("--find --limit x f", "--limit must be a number");
+	assert_usage("--find --sort size f", "--sort takes start or duration");
+	assert_usage("--find --status 5x f", "--status takes");
+	assert_usage("--find --max-duration 3 f", "--max-duration takes a duration");
+	assert_usage("--find --text ( f", "--text '('");
+	assert_usage("--find --since 1h --until 2h f", "--since is later than --until");
+}
+END_TEST
+
 START_TEST(help_lists_every_option_of_the_table)
 {
 	struct tg_options o;
@@ -332,6 +388,7 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, output_modes);
 	tcase_add_test(tc, archive_and_kafka_values);
 	tcase_add_test(tc, bad_usage_says_why);
+	tcase_add_test(tc, find_and_its_filters);
 	tcase_add_test(tc, help_lists_every_option_of_the_table);
 	tcase_add_test(tc, the_manual_documents_the_table_and_nothing_else);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,51 @@
+/*
+ * query/txns.h - a set of transaction summaries keyed by trace ID: what a
+ * scan fills record by record, one per thread, then merged.
+ */
+#ifndef QUERY_TXNS_H
+#define QUERY_TXNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fmt/record.h"
+#include "query/summary.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct qy_txns {
+	struct qy_summary *v; /* malloc'd; pointers into it change as it grows */
+	size_t n;	      /* used */
+	size_t cap;	      /* allocated */
+	/* open addressing: index + 1 into v (low 32 bits) under the trace hash's high half; 0 empty */
+	uint64_t *slots;
+	size_t nslots;	       /* power of two, > 2 * n */
+	struct qy_context ctx; /* keys and filter (not owned) */
+	void *match;	       /* PCRE2 match data for the --text regexes, or NULL */
+};
+
+/* qy_txns_init() - an empty set summarising with @ctx (copied; what it points to is not owned). */
+void qy_txns_init(struct qy_txns *t, const struct qy_context *ctx);
+void qy_txns_release(struct qy_txns *t);
+
+/*
+ * qy_txns_add() - take record @r into its transaction's summary (made on
+ * first sight). Records without a trace ID belong to no transaction and
+ * are ignored. Not thread-safe: one set per thread.
+ * Return: 0 or -QY_ENOMEM.
+ */
+int qy_txns_add(struct qy_txns *t, const struct fmt_record *r);
+
+/* qy_txns_merge() - merge every summary of @src into @dst, then empty @src. Return: 0 or -QY_ENOMEM. */
+int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src);
+
+/* qy_txns_find() - the summary of transaction @trace, or NULL. */
+struct qy_summary *qy_txns_find(const struct qy_txns *t, const char *trace, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
