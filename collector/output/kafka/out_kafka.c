@@ -120,19 +120,20 @@ struct out_kafka_state {
 /* --- options ----------------------------------------------------------- */
 
 static const struct cd_opt_spec kafka_opts[] = {
-	{"address", CD_OPT_STRING, NULL, "HOST:PORT[,...]: the bootstrap brokers (the URI's hosts)", NULL, 0},
-	{"brokers", CD_OPT_STRING, NULL, "HOST:PORT[,...]: the bootstrap brokers", NULL, 0},
-	{"path", CD_OPT_STRING, NULL, "the topic (the URI's path)", NULL, 0},
-	{"topic", CD_OPT_STRING, NULL, "the topic, or a template: logs-${service}", NULL, 0},
-	{"key", CD_OPT_STRING, "trace", "the field whose value is the message key (empty: none)", NULL, 0},
-	{"format", CD_OPT_ENUM, "json", "the payload", "json|msgpack|raw", 0},
-	{"compression", CD_OPT_ENUM, "zstd", "the producer's codec", "none|gzip|snappy|lz4|zstd", 0},
-	{"timestamp", CD_OPT_ENUM, "produce", "the messages' timestamp", "produce|record", 0},
-	{"max_inflight", CD_OPT_SIZE, "64M", "bytes produced and not yet acknowledged, at most", NULL, 0},
-	{"user", CD_OPT_STRING, NULL, "sasl.username", NULL, 0},
-	{"password", CD_OPT_STRING, NULL, "sasl.password", NULL, 0},
-	{"properties.", CD_OPT_PREFIX, NULL, "any librdkafka producer property", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"address", CD_OPT_STRING, NULL, "HOST:PORT[,...]: the bootstrap brokers (the URI's hosts)", NULL, 0,
+	 0},
+	{"brokers", CD_OPT_STRING, NULL, "HOST:PORT[,...]: the bootstrap brokers", NULL, 0, 0},
+	{"path", CD_OPT_STRING, NULL, "the topic (the URI's path)", NULL, 0, 0},
+	{"topic", CD_OPT_STRING, NULL, "the topic, or a template: logs-${service}", NULL, 0, 0},
+	{"key", CD_OPT_STRING, "trace", "the field whose value is the message key (empty: none)", NULL, 0, 0},
+	{"format", CD_OPT_ENUM, "json", "the payload", "json|msgpack|raw", 0, 0},
+	{"compression", CD_OPT_ENUM, "zstd", "the producer's codec", "none|gzip|snappy|lz4|zstd", 0, 0},
+	{"timestamp", CD_OPT_ENUM, "produce", "the messages' timestamp", "produce|record", 0, 0},
+	{"max_inflight", CD_OPT_SIZE, "64M", "bytes produced and not yet acknowledged, at most", NULL, 0, 0},
+	{"user", CD_OPT_STRING, NULL, "sasl.username", NULL, 0, 0},
+	{"password", CD_OPT_STRING, NULL, "sasl.password", NULL, 0, CD_OPT_SECRET},
+	{"properties.", CD_OPT_PREFIX, NULL, "any librdkafka producer property", NULL, 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 static bool topic_char(char c)
@@ -157,25 +158,27 @@ static int check_topic(const struct cd_output_conf *oc, const char *key, const c
 		if (p[0] == '$' && p[1] == '{') {
 			const char *end = strchr(p + 2, '}');
 			if (!end || end == p + 2)
-				return cd_opt_fail(oc, key, "expected ${FIELD} in the topic template", err);
+				return cd_opt_fail(&oc->opts, key, "expected ${FIELD} in the topic template",
+						   err);
 			for (const char *f = p + 2; f < end; f++)
 				if (!field_char(*f))
-					return cd_opt_fail(
-						oc, key, "a field name is made of A-Z a-z 0-9 . _ - @", err);
+					return cd_opt_fail(&oc->opts, key,
+							   "a field name is made of A-Z a-z 0-9 . _ - @",
+							   err);
 			*templated = true;
 			p = end + 1;
 			continue;
 		}
 		if (!topic_char(*p))
-			return cd_opt_fail(oc, key, "a topic is made of A-Z a-z 0-9 . _ - (and ${FIELD})",
-					   err);
+			return cd_opt_fail(&oc->opts, key,
+					   "a topic is made of A-Z a-z 0-9 . _ - (and ${FIELD})", err);
 		lit++;
 		p++;
 	}
 	if (!*t)
-		return cd_opt_fail(oc, key, "empty topic", err);
+		return cd_opt_fail(&oc->opts, key, "empty topic", err);
 	if (lit > CD_KAFKA_TOPIC_LEN_MAX)
-		return cd_opt_fail(oc, key, "longer than Kafka's 249 characters", err);
+		return cd_opt_fail(&oc->opts, key, "longer than Kafka's 249 characters", err);
 	return 0;
 }
 
@@ -187,46 +190,48 @@ static int parse_settings(const struct cd_output_conf *oc, struct kf_settings *s
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	if ((rc = cd_opt_one_of(oc, "address", "brokers", &s->brokers, err)) < 0)
+	if ((rc = cd_opt_one_of(&oc->opts, "address", "brokers", &s->brokers, err)) < 0)
 		return rc;
 	if (!s->brokers || !*s->brokers)
 		return cd_err_set(err, -CD_EINVAL, 0,
 				  "output %s: no brokers (kafka://HOST:PORT/TOPIC, or brokers: in the file)",
 				  oc->name);
-	if ((rc = cd_opt_one_of(oc, "path", "topic", &s->topic, err)) < 0)
+	if ((rc = cd_opt_one_of(&oc->opts, "path", "topic", &s->topic, err)) < 0)
 		return rc;
 	if (!s->topic)
 		return cd_err_set(err, -CD_EINVAL, 0,
 				  "output %s: no topic (kafka://HOST:PORT/TOPIC, or topic: in the file)",
 				  oc->name);
-	if ((rc = check_topic(oc, cd_opt_get(oc, "topic") ? "topic" : "path", s->topic, templated, err)) < 0)
+	if ((rc = check_topic(oc, cd_opt_get(&oc->opts, "topic") ? "topic" : "path", s->topic, templated,
+			      err)) < 0)
 		return rc;
-	s->key = cd_opt_get(oc, "key");
+	s->key = cd_opt_get(&oc->opts, "key");
 	if (!s->key)
 		s->key = KW_KEY_FIELD;
 	for (const char *p = s->key; *p; p++)
 		if (!field_char(*p))
-			return cd_opt_fail(oc, "key", "a field name is made of A-Z a-z 0-9 . _ - @", err);
-	if (kw_format_parse(cd_opt_get(oc, "format"), &s->format) < 0)
-		return cd_opt_fail(oc, "format", "expected json, msgpack or raw", err);
-	s->codec = cd_opt_get(oc, "compression");
+			return cd_opt_fail(&oc->opts, "key", "a field name is made of A-Z a-z 0-9 . _ - @",
+					   err);
+	if (kw_format_parse(cd_opt_get(&oc->opts, "format"), &s->format) < 0)
+		return cd_opt_fail(&oc->opts, "format", "expected json, msgpack or raw", err);
+	s->codec = cd_opt_get(&oc->opts, "compression");
 	if (!s->codec)
 		s->codec = "zstd";
 	for (const char *const *c = codecs;; c++) {
 		if (!*c)
-			return cd_opt_fail(oc, "compression", "expected none, gzip, snappy, lz4 or zstd",
-					   err);
+			return cd_opt_fail(&oc->opts, "compression",
+					   "expected none, gzip, snappy, lz4 or zstd", err);
 		if (strcmp(*c, s->codec) == 0)
 			break;
 	}
-	v = cd_opt_get(oc, "timestamp");
+	v = cd_opt_get(&oc->opts, "timestamp");
 	if (v && strcmp(v, "record") != 0 && strcmp(v, "produce") != 0)
-		return cd_opt_fail(oc, "timestamp", "expected produce or record", err);
+		return cd_opt_fail(&oc->opts, "timestamp", "expected produce or record", err);
 	s->record_ts = v && strcmp(v, "record") == 0;
-	if ((rc = cd_opt_size(oc, "max_inflight", CD_KAFKA_INFLIGHT_BYTES, &s->max_inflight, err)) < 0)
+	if ((rc = cd_opt_size(&oc->opts, "max_inflight", CD_KAFKA_INFLIGHT_BYTES, &s->max_inflight, err)) < 0)
 		return rc;
 	if (s->max_inflight < 4096)
-		return cd_opt_fail(oc, "max_inflight", "at least 4k", err);
+		return cd_opt_fail(&oc->opts, "max_inflight", "at least 4k", err);
 	return 0;
 }
 
@@ -237,7 +242,7 @@ static int conf_set(rd_kafka_conf_t *conf, const struct cd_output_conf *oc, cons
 
 	if (rd_kafka_conf_set(conf, name, val, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
 		return 0;
-	return cd_opt_fail(oc, opt, errstr, err);
+	return cd_opt_fail(&oc->opts, opt, errstr, err);
 }
 
 /*
@@ -262,30 +267,31 @@ static int build_conf(const struct cd_output_conf *oc, const struct kf_settings 
 	    /* every callback, logs included, on the loop thread through rd_kafka_poll() */
 	    (rc = conf_set(conf, oc, "address", "log.queue", "true", err)) < 0)
 		goto err_conf;
-	if ((v = cd_opt_get(oc, "user")) && (rc = conf_set(conf, oc, "user", "sasl.username", v, err)) < 0)
+	if ((v = cd_opt_get(&oc->opts, "user")) &&
+	    (rc = conf_set(conf, oc, "user", "sasl.username", v, err)) < 0)
 		goto err_conf;
-	if ((v = cd_opt_get(oc, "password")) &&
+	if ((v = cd_opt_get(&oc->opts, "password")) &&
 	    (rc = conf_set(conf, oc, "password", "sasl.password", v, err)) < 0)
 		goto err_conf;
-	for (unsigned i = 0; i < oc->nopts; i++) {
-		const char *k = oc->opts[i].key, *name = k + strlen("properties.");
+	for (unsigned i = 0; i < oc->opts.n; i++) {
+		const char *k = oc->opts.v[i].key, *name = k + strlen("properties.");
 
 		if (strncmp(k, "properties.", strlen("properties.")) != 0)
 			continue;
-		if ((strcmp(name, "enable.idempotence") == 0 && strcmp(oc->opts[i].val, "true") != 0) ||
-		    (strcmp(name, "partitioner") == 0 && strcmp(oc->opts[i].val, KW_PARTITIONER) != 0)) {
-			rc = cd_opt_fail(oc, k,
+		if ((strcmp(name, "enable.idempotence") == 0 && strcmp(oc->opts.v[i].val, "true") != 0) ||
+		    (strcmp(name, "partitioner") == 0 && strcmp(oc->opts.v[i].val, KW_PARTITIONER) != 0)) {
+			rc = cd_opt_fail(&oc->opts, k,
 					 "fixed by clewd (idempotent producer, partitioner " KW_PARTITIONER
 					 " as tracegrep computes it)",
 					 err);
 			goto err_conf;
 		}
 		if (strcmp(name, "bootstrap.servers") == 0 || strcmp(name, "log.queue") == 0) {
-			rc = cd_opt_fail(oc, k, "set by clewd (give the brokers in the URI or brokers:)",
-					 err);
+			rc = cd_opt_fail(&oc->opts, k,
+					 "set by clewd (give the brokers in the URI or brokers:)", err);
 			goto err_conf;
 		}
-		if ((rc = conf_set(conf, oc, k, name, oc->opts[i].val, err)) < 0)
+		if ((rc = conf_set(conf, oc, k, name, oc->opts.v[i].val, err)) < 0)
 			goto err_conf;
 	}
 	*out = conf;
@@ -944,6 +950,5 @@ const struct cd_plugin_desc out_kafka_desc = {
 	.summary = "a Kafka topic, a message per record keyed by its trace",
 	.opts = kafka_opts,
 	.flags = CD_PLUGIN_URI_OPTS,
-	.type = CD_OUT_KAFKA,
 	.out = &out_kafka,
 };
