@@ -89,15 +89,11 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		M_COUNTER("clewd_input_truncations_total", "Files found shorter than the read offset.", lab,
 			  st->truncations);
 		M_COUNTER("clewd_input_rotations_total", "Files replaced at their path.", lab, st->rotations);
+		/* the input's own series, once (a repeated sample makes Prometheus reject the scrape) */
 		if (pl->in[i].p->metrics) {
 			lab[0] = '\0';
 			metrics_label(lab, sizeof(lab), "input", name);
 			pl->in[i].p->metrics(pl->in[i].st, m, lab);
-			if (pl->in[i].p->metrics) {
-				lab[0] = '\0';
-				metrics_label(lab, sizeof(lab), "input", name);
-				pl->in[i].p->metrics(pl->in[i].st, m, lab);
-			}
 		}
 	}
 	M_GAUGE("clewd_queue_chunks", "Sealed chunks in memory waiting for some output.", NULL, pl->qn);
