@@ -32,14 +32,18 @@ void cd_config_init(struct cd_config *c)
 	c->spool_bytes = CD_SPOOL_BYTES_DEFAULT;
 }
 
+void cd_cfg_input_release(struct cd_input_conf *in)
+{
+	free(in->parser_name);
+	free(in->ml_start);
+	cd_opts_release(&in->opts);
+	memset(in, 0, sizeof(*in));
+}
+
 void cd_config_clear_inputs(struct cd_config *c)
 {
-	for (unsigned i = 0; i < c->nin; i++) {
-		free(c->in[i].path);
-		free(c->in[i].parser_name);
-		free(c->in[i].ml_start);
-		free(c->in[i].listen);
-	}
+	for (unsigned i = 0; i < c->nin; i++)
+		cd_cfg_input_release(&c->in[i]);
 	c->nin = 0;
 }
 
@@ -47,10 +51,7 @@ void cd_cfg_output_release(struct cd_output_conf *o)
 {
 	free(o->path);
 	free(o->name);
-	for (unsigned i = 0; i < o->nopts; i++) {
-		free(o->opts[i].key);
-		free(o->opts[i].val);
-	}
+	cd_opts_release(&o->opts);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -277,17 +278,15 @@ int cd_config_env(struct cd_config *c, struct cd_err *err)
 	return 0;
 }
 
-bool cd_cfg_takes_opts(enum cd_out_type t)
+bool cd_cfg_takes_opts(const struct cd_plugin_desc *d)
 {
-	const struct cd_plugin_desc *d = cd_output_desc(t);
-
 	return d && (d->flags & CD_PLUGIN_URI_OPTS);
 }
 
 bool cd_config_needs_state(const struct cd_config *c)
 {
 	for (unsigned i = 0; i < c->nin; i++)
-		if (c->in[i].type != CD_IN_STDIN)
+		if (!(c->in[i].plugin->flags & CD_PLUGIN_ONESHOT))
 			return true;
 	return false;
 }
@@ -359,6 +358,46 @@ static int check_parser_names(const struct cd_config *c, struct cd_err *err)
 	return 0;
 }
 
+/*
+ * Each input's options checked against its plugin's table, then by its
+ * plugin's check() (which completes them: normalized addresses); then no
+ * two inputs on one socket.
+ */
+static int check_inputs(struct cd_config *c, struct cd_err *err)
+{
+	int rc;
+
+	for (unsigned i = 0; i < c->nin; i++) {
+		struct cd_input_conf *in = &c->in[i];
+		const struct cd_plugin_desc *d = in->plugin;
+		const char *li;
+
+		if (!in->opts.owner[0])
+			snprintf(in->opts.owner, sizeof(in->opts.owner), "input %s#%u", d->name, i + 1);
+		in->opts.file = in->line ? c->file : NULL;
+		in->opts.line = in->line;
+		if (!in->opts.col)
+			in->opts.col = 1;
+		if ((rc = cd_opts_check(&in->opts, d->opts, err)) < 0 ||
+		    (d->check && (rc = d->check(&in->opts, err)) < 0))
+			return rc;
+		if (!(li = cd_opt_get(&in->opts, "listen")))
+			continue;
+		for (unsigned j = 0; j < i; j++) {
+			const char *lj = cd_opt_get(&c->in[j].opts, "listen");
+			const bool dgram = d->flags & CD_PLUGIN_DGRAM;
+
+			/* port 0: each gets a port of its own */
+			if (lj && strcmp(li, lj) == 0 &&
+			    !(strlen(li) > 2 && strcmp(li + strlen(li) - 2, ":0") == 0) &&
+			    (dgram == !!(c->in[j].plugin->flags & CD_PLUGIN_DGRAM) ||
+			     strncmp(li, "unix:", 5) == 0))
+				return cd_err_set(err, -CD_EINVAL, 0, "two inputs listen on %s", li);
+		}
+	}
+	return 0;
+}
+
 int cd_config_finish(struct cd_config *c, struct cd_err *err)
 {
 	char buf[CD_INPUT_NAME_MAX];
@@ -393,16 +432,8 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 		return cd_err_set(err, -CD_EINVAL, 0,
 				  "spool max_bytes must be 0 (no spool) or at least %u (one chunk file)",
 				  CD_SPOOL_FILE_MAX);
-	for (unsigned i = 0; i < c->nin; i++)
-		for (unsigned j = 0; c->in[i].listen && j < i; j++)
-			/* port 0: each gets a port of its own */
-			if (c->in[j].listen && strcmp(c->in[i].listen, c->in[j].listen) == 0 &&
-			    !(strlen(c->in[i].listen) > 2 &&
-			      strcmp(c->in[i].listen + strlen(c->in[i].listen) - 2, ":0") == 0) &&
-			    ((c->in[i].type == CD_IN_UDP) == (c->in[j].type == CD_IN_UDP) ||
-			     strncmp(c->in[i].listen, "unix:", 5) == 0))
-				return cd_err_set(err, -CD_EINVAL, 0, "two inputs listen on %s",
-						  c->in[i].listen);
+	if ((rc = check_inputs(c, err)) < 0)
+		return rc;
 	if (c->chunk_age_ms == 0 || c->chunk_age_ms > 3600000)
 		return cd_err_set(err, -CD_EINVAL, 0, "chunk max_age must be 1ms..1h");
 	if (c->multiline_ms == 0 || c->multiline_ms > 3600000)
@@ -412,7 +443,7 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 	for (unsigned i = 0; i < c->nout; i++) {
 		struct cd_output_conf *o = &c->out[i];
 		if (!o->name) {
-			snprintf(buf, sizeof(buf), "%s#%u", cd_out_type_name(o->type), i + 1);
+			snprintf(buf, sizeof(buf), "%s#%u", o->plugin->name, i + 1);
 			if ((rc = cd_cfg_set_str(&o->name, buf, err)) < 0)
 				return rc;
 		}
@@ -425,10 +456,12 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 		for (unsigned j = 0; j < i; j++)
 			if (strcmp(c->out[j].name, o->name) == 0)
 				return cd_err_set(err, -CD_EINVAL, 0, "two outputs named %s", o->name);
+		snprintf(o->opts.owner, sizeof(o->opts.owner), "output %s", o->name);
+		o->opts.line = o->line;
 	}
 	for (unsigned i = 0; i < c->nout; i++)
 		for (unsigned j = 0; j < i; j++)
-			if (c->out[i].path && c->out[j].path && c->out[i].type == c->out[j].type &&
+			if (c->out[i].path && c->out[j].path && c->out[i].plugin == c->out[j].plugin &&
 			    strcmp(c->out[i].path, c->out[j].path) == 0)
 				return cd_err_set(err, -CD_EINVAL, 0, "output %s given twice",
 						  c->out[i].path);

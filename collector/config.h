@@ -7,7 +7,9 @@
  * of the command line, then checked and completed by cd_config_finish().
  * Every string in it is owned by it (freed by cd_config_release()).
  * config.c owns the struct, config_yaml.c the file, config_spec.c the
- * command line's specs, options.c the plugins' options.
+ * command line's specs. An input's or an output's plugin is its
+ * descriptor (registry.h), and its plugin's keys are a generic option
+ * list (struct cd_opts, options.h) the plugin reads itself.
  * Errors name the file and the line (libyaml's marks are 0-based; we
  * print 1-based lines and columns).
  */
@@ -18,7 +20,7 @@
 #include <stdint.h>
 
 #include "cd_limits.h"
-#include "options.h"
+#include "registry.h"
 #include <store/err.h>
 
 /* Parsers: the built-in ones, or a named regex parser (struct cd_parser_conf). */
@@ -35,74 +37,43 @@ struct cd_parser_conf {
 	unsigned line, col; /* of the regex in the file (0: command line) */
 };
 
-/*
- * Input types: the id of each input plugin (its descriptor, registry.h,
- * says the rest). The network inputs listen on a util/net.h address
- * (HOST:PORT, [V6]:PORT, unix:PATH); a host left out is 127.0.0.1.
- */
-enum cd_in_type {
-	CD_IN_STDIN = 0,
-	CD_IN_TAIL,
-	CD_IN_TCP,	/* tcp://HOST:PORT: newline-delimited lines, a source per connection */
-	CD_IN_UDP,	/* udp://HOST:PORT: each datagram one or more lines */
-	CD_IN_UNIX,	/* unix:///PATH: as tcp, on a unix stream socket */
-	CD_IN_UNIXGRAM, /* unixgram:///PATH: as udp, on a unix datagram socket */
-	CD_IN_HTTP,	/* http://HOST:PORT/PATH: POSTed bodies of lines (ndjson) */
-	CD_IN_TYPES	/* count */
-};
-
-/* cd_in_type_name() - "stdin", "tail", "tcp", ...: its plugin's name (registry.c). */
-const char *cd_in_type_name(enum cd_in_type t);
-/*
- * Output types: the id of each output plugin (registry.h). The network
- * outputs take their settings as key/value options (struct cd_opt,
- * options.h): the YAML keys of the output, or the parts and query
- * parameters of its URI (-o kafka://HOST:PORT/TOPIC?K=V).
- */
-enum cd_out_type {
-	CD_OUT_ARCHIVE = 0,
-	CD_OUT_STDOUT,
-	CD_OUT_FILE,
-	CD_OUT_KAFKA,	       /* kafka://HOST:PORT/TOPIC */
-	CD_OUT_LOGSTASH_TCP,   /* logstash+tcp://HOST:PORT */
-	CD_OUT_LOGSTASH_UDP,   /* logstash+udp://HOST:PORT */
-	CD_OUT_LOGSTASH_HTTP,  /* logstash+http://HOST:PORT/PATH */
-	CD_OUT_LOGSTASH_REDIS, /* logstash+redis://HOST:PORT/KEY */
-	CD_OUT_INFLUXDB,       /* influxdb://HOST:PORT/DB (v1) */
-	CD_OUT_INFLUXDB2,      /* influxdb2://HOST:PORT/BUCKET?org=O&token=T */
-	CD_OUT_NULL,	       /* null: acknowledges and drops (benchmarks) */
-	CD_OUT_TYPES	       /* count */
-};
-
-/* cd_out_type_name() - "archive", "kafka", "logstash+tcp", ...: its plugin's name (registry.c). */
-const char *cd_out_type_name(enum cd_out_type t);
 /* Line formats: JSON (formats/json.md), pipe, or Logstash events (@timestamp, @version, host). */
 enum cd_out_format { CD_OUTFMT_JSON = 0, CD_OUTFMT_PIPE, CD_OUTFMT_LOGSTASH };
 
+/*
+ * An input: its plugin, its plugin's keys as options (path, listen,
+ * read_from, max_connections, ...: what its option table says, read by
+ * the plugin with the options.h getters), and the keys every input takes.
+ * The network inputs listen on a util/net.h address (HOST:PORT,
+ * [V6]:PORT, unix:PATH); their descriptor's check() writes it there
+ * normalized (a host left out is 127.0.0.1).
+ */
 struct cd_input_conf {
-	enum cd_in_type type;	  /* which input plugin */
-	char *path;		  /* tail: a file path or glob; http: the URL path served (owned) */
-	bool from_tail;		  /* tail: files without a checkpoint start at their end */
-	unsigned line;		  /* config line that declared it (0: command line) */
-	char *listen;		  /* network inputs: the address bound, util/net.h syntax (owned) */
-	unsigned max_connections; /* tcp, unix, http: open connections at most */
-	char *parser_name;	  /* owned: its parser: (auto|pipe|json|NAME); NULL: the global one */
-	char *ml_start;		  /* owned: multiline_start, a line matching it starts a record */
-	unsigned ml_line;	  /* config line of ml_start (0: command line) */
-	unsigned ml_col;	  /* and its column */
+	const struct cd_plugin_desc *plugin; /* which input plugin */
+	struct cd_opts opts;		     /* its plugin's keys */
+	unsigned line;			     /* config line that declared it (0: command line) */
+	char *parser_name; /* owned: its parser: (auto|pipe|json|NAME); NULL: the global one */
+	char *ml_start;	   /* owned: multiline_start, a line matching it starts a record */
+	unsigned ml_line;  /* config line of ml_start (0: command line) */
+	unsigned ml_col;   /* and its column */
 };
 
+/*
+ * An output. The network outputs (CD_PLUGIN_URI_OPTS) take their settings
+ * as options: the YAML keys of the output, or the parts and query
+ * parameters of its URI (-o kafka://HOST:PORT/TOPIC?K=V); the local ones
+ * (archive, stdout, file, null) as the fields below.
+ */
 struct cd_output_conf {
-	enum cd_out_type type;			/* which output plugin */
-	char *name;				/* label in metrics and logs, default TYPE#N (owned) */
-	char *path;				/* archive: directory; file: path (owned); NULL for stdout */
-	enum cd_out_format format;		/* stdout/file: line format */
-	uint64_t max_bytes;			/* archive retention by size; 0 = none */
-	uint64_t max_age_ms;			/* archive retention by age; 0 = none */
-	uint64_t segment_bytes;			/* archive segment size; 0 = CD_SEGMENT_BYTES */
-	struct cd_opt opts[CD_OUTPUT_OPTS_MAX]; /* network outputs' settings */
-	unsigned nopts;				/* used entries of opts[] */
-	unsigned line;				/* config line that declared it (0: command line) */
+	const struct cd_plugin_desc *plugin; /* which output plugin */
+	char *name;			     /* label in metrics and logs, default TYPE#N (owned) */
+	char *path;			     /* archive: directory; file: path (owned); NULL for stdout */
+	enum cd_out_format format;	     /* stdout/file: line format */
+	uint64_t max_bytes;		     /* archive retention by size; 0 = none */
+	uint64_t max_age_ms;		     /* archive retention by age; 0 = none */
+	uint64_t segment_bytes;		     /* archive segment size; 0 = CD_SEGMENT_BYTES */
+	struct cd_opts opts;		     /* network outputs' settings */
+	unsigned line;			     /* config line that declared it (0: command line) */
 };
 
 struct cd_config {

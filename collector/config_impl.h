@@ -7,7 +7,6 @@
 #define CD_CONFIG_IMPL_H
 
 #include "config.h"
-#include "registry.h"
 
 /* cd_cfg_set_str() - replace the owned string *@dst with a copy of @s. Return: 0 or -CD_ENOMEM. */
 int cd_cfg_set_str(char **dst, const char *s, struct cd_err *err);
@@ -19,8 +18,11 @@ struct cd_output_conf *cd_cfg_new_output(struct cd_config *c, struct cd_err *err
 /* cd_cfg_output_release() - free @o's strings and options, zero it. */
 void cd_cfg_output_release(struct cd_output_conf *o);
 
-/* cd_cfg_takes_opts() - whether output type @t takes its settings as options (CD_PLUGIN_URI_OPTS). */
-bool cd_cfg_takes_opts(enum cd_out_type t);
+/* cd_cfg_takes_opts() - whether output plugin @d takes its settings as options (CD_PLUGIN_URI_OPTS). */
+bool cd_cfg_takes_opts(const struct cd_plugin_desc *d);
+
+/* cd_cfg_input_release() - free @in's strings and options, zero it. */
+void cd_cfg_input_release(struct cd_input_conf *in);
 
 /* Parsers: the built-in one called @name; a valid user parser name; the index of parser @name or -1. */
 bool cd_cfg_builtin_parser(const char *name, enum cd_parser *p);
@@ -32,14 +34,5 @@ int cd_cfg_parse_level(const char *s, int *out);
 
 /* cd_cfg_parse_outfmt() - json, pipe or logstash. Return: 0 or -CD_EINVAL. */
 int cd_cfg_parse_outfmt(const char *s, enum cd_out_format *f);
-
-/*
- * cd_cfg_net_input() - add a network input of type @t listening on @la
- * (@ln bytes), serving URL path @path (http; NULL: "/"), with @maxc
- * connections at most (0: the default), from config line @line.
- * Return: 0 or a negative CD code with @err.
- */
-int cd_cfg_net_input(struct cd_config *c, enum cd_in_type t, const char *la, size_t ln, const char *path,
-		     uint64_t maxc, unsigned line, struct cd_err *err);
 
 #endif

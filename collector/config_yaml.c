@@ -120,6 +120,8 @@ static int yunknown(struct yctx *y, const yaml_node_t *kn, const char *what, con
 
 	for (size_t t = 0; d && t < 2; t++)
 		for (const struct cd_opt_spec *s = tables[t]; s && s->key && n < sizeof(msg); s++) {
+			if (s->flags & CD_OPT_REFUSED)
+				continue;
 			n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%s%s%s", sep, s->key,
 					      s->type == CD_OPT_PREFIX ? "*" : "");
 			sep = ", ";
@@ -129,155 +131,79 @@ static int yunknown(struct yctx *y, const yaml_node_t *kn, const char *what, con
 	return yfail(y, kn, msg, NULL);
 }
 
-/* The value of key "type" of mapping @m, or NULL. */
-static const char *ytype(struct yctx *y, yaml_node_t *m)
-{
-	const char *k;
-	yaml_node_t *kn, *v;
-
-	YMAP_FOR(m, k, kn, v)
-	if (strcmp(k, "type") == 0 && v->type == YAML_SCALAR_NODE)
-		return (const char *)v->data.scalar.value;
-	return NULL;
-}
-
-/* A network input from the YAML keys: listen, path, max_connections. */
-static int load_net_input(struct yctx *y, struct cd_config *c, yaml_node_t *m, enum cd_in_type t,
-			  const char *listen, const char *path, const char *maxc, yaml_node_t *maxc_node)
-{
-	uint64_t n = 0;
-	int rc;
-
-	if ((t == CD_IN_UNIX || t == CD_IN_UNIXGRAM) && path) {
-		/* path: PATH is the socket's path here, the same as listen: unix:PATH */
-		if (listen)
-			return yfail(y, m, "give listen or path, not both, for input", cd_in_type_name(t));
-		listen = path;
-		path = NULL;
-	}
-	if (!listen)
-		return yfail(y, m, "network input needs", "listen");
-	if (maxc && (cd_parse_u64(maxc, CD_NET_CONNECTIONS_MAX, &n) < 0 || n == 0))
-		return yfail(y, maxc_node, "expected a number 1..65536 for", "max_connections");
-	rc = cd_cfg_net_input(c, t, listen, strlen(listen), path, n, (unsigned)m->start_mark.line + 1,
-			      y->err);
-	if (rc < 0) {
-		char msg[sizeof(y->err->msg)];
-		snprintf(msg, sizeof(msg), "%s", y->err->msg); /* yfail() writes y->err */
-		return yfail(y, m, msg, NULL);
-	}
-	return 0;
-}
-
+/*
+ * An input: its type's plugin, the keys every input takes, and its
+ * plugin's keys (those of its table) as options, each with its place;
+ * their values are the plugin's to read and check (cd_config_finish()).
+ */
 static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 {
 	struct cd_input_conf *in;
-	const char *k, *type = NULL, *from = NULL, *listen = NULL, *maxc = NULL;
-	yaml_node_t *kn, *v, *type_node = m, *from_node = m, *ml_node = m, *maxc_node = m;
-	char *path = NULL, *parser = NULL, *ml = NULL;
+	const char *k, *type = NULL, *val;
+	yaml_node_t *kn, *v, *type_node = m, *ml_node = m;
 	const struct cd_plugin_desc *desc;
-	int rc;
+	int rc = 0;
 
 	if ((rc = ymap_check(y, m, "an input")) < 0)
 		return rc;
-	type = ytype(y, m); /* first: an unknown key is told the keys of its type */
-	desc = type ? cd_input_named(type, strlen(type)) : NULL;
-	type = NULL;
 	YMAP_FOR(m, k, kn, v)
 	{
 		if (strcmp(k, "type") == 0) {
 			YS(type, v, k);
 			type_node = v;
-		} else if (strcmp(k, "path") == 0) {
-			if ((rc = ystr(y, v, k, &path)) < 0)
-				goto out;
-		} else if (strcmp(k, "read_from") == 0) {
-			YS(from, v, k);
-			from_node = v;
-		} else if (strcmp(k, "parser") == 0) {
-			if ((rc = ystr(y, v, k, &parser)) < 0)
-				goto out;
-		} else if (strcmp(k, "multiline_start") == 0) {
-			if ((rc = ystr(y, v, k, &ml)) < 0)
-				goto out;
-			ml_node = v;
-		} else if (strcmp(k, "listen") == 0) {
-			YS(listen, v, k);
-		} else if (strcmp(k, "max_connections") == 0) {
-			YS(maxc, v, k);
-			maxc_node = v;
-		} else {
-			rc = yunknown(y, kn, "input", k, desc, cd_input_common_opts);
-			goto out;
 		}
 	}
-	if (!type) {
-		rc = yfail(y, m, "input without", "type");
-		goto out;
-	}
-	if ((listen || maxc) && (strcmp(type, "stdin") == 0 || strcmp(type, "tail") == 0)) {
-		rc = yfail(y, m, "listen and max_connections are for network inputs, not", type);
-		goto out;
-	}
-	if (strcmp(type, "stdin") == 0) {
-		if (path || from) {
-			rc = yfail(y, m, "input stdin takes no path or read_from", NULL);
-			goto out;
-		}
-		if ((rc = cd_config_add_input_spec(c, "stdin", y->err)) < 0) {
-			rc = yfail(y, m, y->err->msg, NULL);
-			goto out;
-		}
-	} else if (strcmp(type, "tail") == 0) {
-		if (!path) {
-			rc = yfail(y, m, "input tail needs", "path");
-			goto out;
-		}
-		if (!(in = cd_cfg_new_input(c, y->err))) {
-			rc = yfail(y, m, y->err->msg, NULL);
-			goto out;
-		}
-		in->type = CD_IN_TAIL;
-		in->path = path;
-		path = NULL;
-		in->line = (unsigned)m->start_mark.line + 1;
-		if (from && strcmp(from, "tail") == 0) {
-			in->from_tail = true;
-		} else if (from && strcmp(from, "head") != 0) {
-			rc = yfail(y, from_node, "expected head or tail for", "read_from");
-			goto out;
-		}
-	} else {
+	if (!type)
+		return yfail(y, m, "input without", "type");
+	if (!(desc = cd_input_named(type, strlen(type)))) {
 		char names[120], list[160];
 
-		if (!desc || !(desc->flags & CD_PLUGIN_NET)) {
-			snprintf(list, sizeof(list), "unknown input type (expected %s):",
-				 cd_plugin_list(cd_inputs, 0, false, names, sizeof(names)));
-			rc = yfail(y, type_node, list, type);
-			goto out;
-		}
-		if (from) {
-			rc = yfail(y, from_node, "read_from is for tail inputs, not", type);
-			goto out;
-		}
-		if ((rc = load_net_input(y, c, m, (enum cd_in_type)desc->type, listen, path, maxc,
-					 maxc_node)) < 0)
-			goto out;
+		snprintf(list, sizeof(list), "unknown input type (expected %s):",
+			 cd_plugin_list(cd_inputs, 0, false, names, sizeof(names)));
+		return yfail(y, type_node, list, type);
 	}
-	in = &c->in[c->nin - 1];
+	for (unsigned i = 0; (desc->flags & CD_PLUGIN_ONESHOT) && i < c->nin; i++)
+		if (c->in[i].plugin == desc)
+			return yfail(y, m, "given twice: input", type);
+	if (!(in = cd_cfg_new_input(c, y->err)))
+		return yfail(y, m, y->err->msg, NULL);
+	in->plugin = desc;
 	in->line = (unsigned)m->start_mark.line + 1;
-	in->parser_name = parser;
-	parser = NULL;
-	in->ml_start = ml;
-	ml = NULL;
+	in->opts.col = (unsigned)m->start_mark.column + 1;
+	YMAP_FOR(m, k, kn, v)
+	{
+		const struct cd_opt_spec *s;
+
+		if (strcmp(k, "type") == 0)
+			continue;
+		if (strcmp(k, "parser") == 0) {
+			rc = ystr(y, v, k, &in->parser_name);
+		} else if (strcmp(k, "multiline_start") == 0) {
+			rc = ystr(y, v, k, &in->ml_start);
+			ml_node = v;
+		} else if (!(s = cd_opt_spec_find(desc->opts, k))) {
+			rc = yunknown(y, kn, "input", k, desc, cd_input_common_opts);
+		} else if (s->flags & CD_OPT_REFUSED) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s: %s", k, s->help);
+			rc = yfail(y, kn, why, NULL);
+		} else if (!(val = yscalar(y, v, k))) {
+			rc = -CD_EINVAL;
+		} else if (cd_opt_add(&in->opts, k, strlen(k), val, v->data.scalar.length,
+				      (unsigned)v->start_mark.line + 1, (unsigned)v->start_mark.column + 1,
+				      y->err) < 0) {
+			rc = yfail(y, kn, y->err->msg, NULL);
+		}
+		if (rc < 0) {
+			cd_cfg_input_release(in);
+			c->nin--;
+			return rc;
+		}
+	}
 	in->ml_line = (unsigned)ml_node->start_mark.line + 1;
 	in->ml_col = (unsigned)ml_node->start_mark.column + 1;
-	rc = 0;
-out:
-	free(path);
-	free(parser);
-	free(ml);
-	return rc;
+	return 0;
 }
 
 /* One entry of parsers: {name, regex, time_format}. */
@@ -336,8 +262,7 @@ out:
 }
 
 /* Add the scalars under @v as options named PREFIX (nested mappings: PREFIX.KEY). */
-static int yopts(struct yctx *y, struct cd_output_conf *o, yaml_node_t *kn, yaml_node_t *v,
-		 const char *prefix)
+static int yopts(struct yctx *y, struct cd_opts *o, yaml_node_t *kn, yaml_node_t *v, const char *prefix)
 {
 	const char *k;
 	yaml_node_t *kn2, *v2;
@@ -346,7 +271,8 @@ static int yopts(struct yctx *y, struct cd_output_conf *o, yaml_node_t *kn, yaml
 
 	if (v->type == YAML_SCALAR_NODE) {
 		if (cd_opt_add(o, prefix, strlen(prefix), (const char *)v->data.scalar.value,
-			       v->data.scalar.length, (unsigned)v->start_mark.line + 1, y->err) < 0)
+			       v->data.scalar.length, (unsigned)v->start_mark.line + 1,
+			       (unsigned)v->start_mark.column + 1, y->err) < 0)
 			return yfail(y, kn, y->err->msg, NULL);
 		return 0;
 	}
@@ -369,6 +295,7 @@ static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 	yaml_node_t *kn, *v, *type_node = m, *fmt_node = m;
 	struct cd_output_conf tmp;
 	const struct cd_plugin_desc *desc;
+	char what[96];
 	int rc;
 
 	if ((rc = ymap_check(y, m, "an output")) < 0)
@@ -390,15 +317,15 @@ static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 			 cd_plugin_list(cd_outputs, 0, false, names, sizeof(names)));
 		return yfail(y, type_node, list, type);
 	}
-	tmp.type = (enum cd_out_type)desc->type;
+	tmp.plugin = desc;
 	YMAP_FOR(m, k, kn, v)
 	{
 		if (strcmp(k, "type") == 0)
 			continue;
 		if (strcmp(k, "name") == 0)
 			rc = ystr(y, v, k, &tmp.name);
-		else if (cd_cfg_takes_opts(tmp.type))
-			rc = yopts(y, &tmp, kn, v, k);
+		else if (cd_cfg_takes_opts(desc))
+			rc = yopts(y, &tmp.opts, kn, v, k);
 		else if (strcmp(k, "path") == 0)
 			rc = ystr(y, v, k, &tmp.path);
 		else if (strcmp(k, "format") == 0) {
@@ -415,23 +342,26 @@ static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 		if (rc < 0)
 			goto out;
 	}
-	if (cd_cfg_takes_opts(tmp.type))
+	if (cd_cfg_takes_opts(desc))
 		goto add;
-	if (fmt && (tmp.type == CD_OUT_ARCHIVE || cd_cfg_parse_outfmt(fmt, &tmp.format) < 0)) {
+	/* the local outputs: their keys as their tables say (format, path, the archive's sizes) */
+	snprintf(what, sizeof(what), "an output %s has no", desc->name);
+	if (fmt && (!cd_opt_spec_find(desc->opts, "format") || cd_cfg_parse_outfmt(fmt, &tmp.format) < 0)) {
 		rc = yfail(y, fmt_node,
-			   tmp.type == CD_OUT_ARCHIVE ? "an archive has no" : "expected json or pipe for",
+			   !cd_opt_spec_find(desc->opts, "format") ? what : "expected json or pipe for",
 			   "format");
 		goto out;
 	}
-	if (tmp.type != CD_OUT_STDOUT && tmp.type != CD_OUT_NULL && !tmp.path) {
+	if (cd_opt_spec_find(desc->opts, "path") && !tmp.path) {
 		rc = yfail(y, m, "this output needs", "path");
 		goto out;
 	}
-	if (tmp.type == CD_OUT_STDOUT && tmp.path) {
-		rc = yfail(y, m, "stdout takes no", "path");
+	if (!cd_opt_spec_find(desc->opts, "path") && tmp.path) {
+		rc = yfail(y, m, what, "path");
 		goto out;
 	}
-	if (tmp.type != CD_OUT_ARCHIVE && (tmp.max_bytes || tmp.max_age_ms || tmp.segment_bytes)) {
+	if (!cd_opt_spec_find(desc->opts, "max_bytes") &&
+	    (tmp.max_bytes || tmp.max_age_ms || tmp.segment_bytes)) {
 		rc = yfail(y, m, "max_bytes, max_age and segment_bytes are archive settings", NULL);
 		goto out;
 	}

@@ -354,8 +354,8 @@ void pl_save_checkpoint(struct pipeline *pl)
  */
 static void spool_name(const struct cd_output_conf *oc, char *buf, size_t cap)
 {
-	const char *parts[] = {oc->path, cd_opt_get(oc, "address"), cd_opt_get(oc, "path"),
-			       cd_opt_get(oc, "topic"), cd_opt_get(oc, "brokers")};
+	const char *parts[] = {oc->path, cd_opt_get(&oc->opts, "address"), cd_opt_get(&oc->opts, "path"),
+			       cd_opt_get(&oc->opts, "topic"), cd_opt_get(&oc->opts, "brokers")};
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 	size_t n;
 
@@ -366,8 +366,7 @@ static void spool_name(const struct cd_output_conf *oc, char *buf, size_t cap)
 				break;
 		}
 	if (strchr(oc->name, '#'))
-		n = (size_t)snprintf(buf, cap, "%s-%016llx", cd_out_type_name(oc->type),
-				     (unsigned long long)h);
+		n = (size_t)snprintf(buf, cap, "%s-%016llx", oc->plugin->name, (unsigned long long)h);
 	else
 		n = (size_t)snprintf(buf, cap, "%s", oc->name);
 	for (size_t i = 0; i < n && i < cap; i++)

@@ -117,19 +117,20 @@ static void summary(const struct cd_config *c)
 		       (unsigned long long)c->spool_bytes);
 	for (unsigned i = 0; i < c->nin; i++) {
 		const struct cd_input_conf *in = &c->in[i];
-		const unsigned flags = cd_input_desc(in->type)->flags;
+		const char *listen = cd_opt_get(&in->opts, "listen");
 
-		if (flags & CD_PLUGIN_NET) {
-			printf("  input %u: %s %s%s%s", i + 1, cd_in_type_name(in->type), in->listen,
-			       in->path ? " path " : "", in->path ? in->path : "");
-			if (!(flags & CD_PLUGIN_DGRAM))
-				printf(" max_connections %u", in->max_connections);
-			printf("\n");
-			continue;
+		/* "tcp 127.0.0.1:5170 max_connections 10": the address, then the other keys in table order */
+		printf("  input %u: %s%s%s", i + 1, in->plugin->name, listen ? " " : "",
+		       listen ? listen : "");
+		for (const struct cd_opt_spec *s = in->plugin->opts; s && s->key; s++) {
+			const char *v = cd_opt_get(&in->opts, s->key);
+			char shown[1024];
+
+			if (v && strcmp(s->key, "listen") != 0)
+				printf(" %s %s", s->key,
+				       cd_opt_shown(in->plugin->opts, s->key, v, shown, sizeof(shown)));
 		}
-		printf("  input %u: %s%s%s%s\n", i + 1, in->type == CD_IN_TAIL ? "tail:" : "stdin",
-		       in->path ? in->path : "", in->type == CD_IN_TAIL ? " read_from " : "",
-		       in->type == CD_IN_TAIL ? (in->from_tail ? "tail" : "head") : "");
+		printf("\n");
 	}
 	for (unsigned i = 0; i < c->nin; i++) {
 		const struct cd_parser_conf *rx;
@@ -148,17 +149,18 @@ static void summary(const struct cd_config *c)
 		       c->rx[i].time_format ? c->rx[i].time_format : "");
 	for (unsigned i = 0; i < c->nout; i++) {
 		const struct cd_output_conf *o = &c->out[i];
-		printf("  output %s: %s%s%s%s", o->name, cd_out_type_name(o->type), o->path ? ":" : "",
+		char shown[1024];
+
+		printf("  output %s: %s%s%s%s", o->name, o->plugin->name, o->path ? ":" : "",
 		       o->path ? o->path : "",
-		       o->type == CD_OUT_STDOUT || o->type == CD_OUT_FILE
+		       cd_opt_spec_find(o->plugin->opts, "format")
 			       ? (o->format == CD_OUTFMT_PIPE ? " (pipe)" : " (json)")
 			       : "");
-		for (unsigned j = 0; j < o->nopts; j++)
-			printf(" %s=%s", o->opts[j].key,
-			       strcmp(o->opts[j].key, "password") == 0 || strstr(o->opts[j].key, "token") ||
-					       strstr(o->opts[j].key, "sasl.password")
-				       ? "***"
-				       : o->opts[j].val);
+		/* secrets as ***, and any password in a URI */
+		for (unsigned j = 0; j < o->opts.n; j++)
+			printf(" %s=%s", o->opts.v[j].key,
+			       cd_opt_shown(o->plugin->opts, o->opts.v[j].key, o->opts.v[j].val, shown,
+					    sizeof(shown)));
 		printf("\n");
 	}
 }
@@ -214,8 +216,9 @@ static int build_config(struct cd_config *cf, const struct cli *cli, struct cd_e
 			return cd_err_set(err, -CD_EINVAL, 0, "--read-from %s: expected head or tail",
 					  cli->read_from);
 		for (unsigned i = 0; i < cf->nin; i++)
-			if (cf->in[i].type == CD_IN_TAIL)
-				cf->in[i].from_tail = strcmp(cli->read_from, "tail") == 0;
+			if (cd_opt_spec_find(cf->in[i].plugin->opts, "read_from") &&
+			    cd_opt_set(&cf->in[i].opts, "read_from", cli->read_from, err) < 0)
+				return -CD_ENOMEM;
 	}
 	if (cli->no_ml)
 		cf->multiline = false;

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
 #include "options.h"
 #include "util/util.h"
 #include "util/banned.h"
@@ -64,63 +63,109 @@ const struct cd_opt_spec *cd_opt_spec_find(const struct cd_opt_spec *table, cons
 	return NULL;
 }
 
-int cd_opt_add(struct cd_output_conf *o, const char *key, size_t klen, const char *val, size_t vlen,
-	       unsigned line, struct cd_err *err)
+int cd_opt_add(struct cd_opts *o, const char *key, size_t klen, const char *val, size_t vlen, unsigned line,
+	       unsigned col, struct cd_err *err)
 {
 	struct cd_opt *op;
 
-	for (unsigned i = 0; i < o->nopts; i++)
-		if (strlen(o->opts[i].key) == klen && memcmp(o->opts[i].key, key, klen) == 0)
+	for (unsigned i = 0; i < o->n; i++)
+		if (strlen(o->v[i].key) == klen && memcmp(o->v[i].key, key, klen) == 0)
 			return cd_err_set(err, -CD_EINVAL, 0, "option '%.*s' given twice", (int)klen, key);
-	if (o->nopts >= CD_OUTPUT_OPTS_MAX)
+	if (o->n >= CD_OUTPUT_OPTS_MAX)
 		return cd_err_set(err, -CD_ELIMIT, 0, "more than %u options", CD_OUTPUT_OPTS_MAX);
-	op = &o->opts[o->nopts];
+	op = &o->v[o->n];
 	op->key = strndup(key, klen);
 	op->val = strndup(val, vlen);
 	op->line = line;
+	op->col = col;
 	if (!op->key || !op->val) {
 		free(op->key);
 		free(op->val);
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	}
-	o->nopts++;
+	o->n++;
 	return 0;
 }
 
-static const struct cd_opt *opt_find(const struct cd_output_conf *oc, const char *key)
+int cd_opt_set(struct cd_opts *o, const char *key, const char *val, struct cd_err *err)
 {
-	for (unsigned i = 0; i < oc->nopts; i++)
-		if (strcmp(oc->opts[i].key, key) == 0)
-			return &oc->opts[i];
+	char *v;
+
+	for (unsigned i = 0; i < o->n; i++) {
+		if (strcmp(o->v[i].key, key) != 0)
+			continue;
+		if (!(v = strdup(val)))
+			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+		free(o->v[i].val);
+		o->v[i].val = v;
+		return 0;
+	}
+	return cd_opt_add(o, key, strlen(key), val, strlen(val), 0, 0, err);
+}
+
+void cd_opt_del(struct cd_opts *o, const char *key)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		if (strcmp(o->v[i].key, key) != 0)
+			continue;
+		free(o->v[i].key);
+		free(o->v[i].val);
+		memmove(&o->v[i], &o->v[i + 1], (o->n - i - 1) * sizeof(o->v[0]));
+		o->n--;
+		return;
+	}
+}
+
+void cd_opts_release(struct cd_opts *o)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		free(o->v[i].key);
+		free(o->v[i].val);
+	}
+	o->n = 0;
+}
+
+static const struct cd_opt *opt_find(const struct cd_opts *oc, const char *key)
+{
+	for (unsigned i = 0; i < oc->n; i++)
+		if (strcmp(oc->v[i].key, key) == 0)
+			return &oc->v[i];
 	return NULL;
 }
 
-const char *cd_opt_get(const struct cd_output_conf *oc, const char *key)
+const char *cd_opt_get(const struct cd_opts *oc, const char *key)
 {
 	const struct cd_opt *op = opt_find(oc, key);
 
 	return op ? op->val : NULL;
 }
 
-/* "output kafka#1, line 12: KEY: WHAT" or "output kafka#1: KEY: WHAT" */
-static int opt_fail(const struct cd_output_conf *oc, const struct cd_opt *op, const char *key,
-		    const char *what, struct cd_err *err)
+/*
+ * "output kafka#1, line 12: KEY: WHAT", "output kafka#1: KEY: WHAT", or
+ * with a file "FILE:LINE:COL: input tcp#1: KEY: WHAT".
+ */
+static int opt_fail(const struct cd_opts *oc, const struct cd_opt *op, const char *key, const char *what,
+		    struct cd_err *err)
 {
-	unsigned line = op && op->line ? op->line : oc->line;
+	unsigned line = op && op->line ? op->line : oc->line, col = op && op->line ? op->col : oc->col;
+	const char *sep = key ? ": " : "";
 
+	if (!key)
+		key = "";
+	if (line && oc->file)
+		return cd_err_set(err, -CD_EINVAL, 0, "%s:%u:%u: %s: %s%s%s", oc->file, line, col ? col : 1,
+				  oc->owner, key, sep, what);
 	if (line)
-		return cd_err_set(err, -CD_EINVAL, 0, "output %s, line %u: %s%s%s", oc->name ? oc->name : "?",
-				  line, key ? key : "", key ? ": " : "", what);
-	return cd_err_set(err, -CD_EINVAL, 0, "output %s: %s%s%s", oc->name ? oc->name : "?", key ? key : "",
-			  key ? ": " : "", what);
+		return cd_err_set(err, -CD_EINVAL, 0, "%s, line %u: %s%s%s", oc->owner, line, key, sep, what);
+	return cd_err_set(err, -CD_EINVAL, 0, "%s: %s%s%s", oc->owner, key, sep, what);
 }
 
-int cd_opt_fail(const struct cd_output_conf *oc, const char *key, const char *what, struct cd_err *err)
+int cd_opt_fail(const struct cd_opts *oc, const char *key, const char *what, struct cd_err *err)
 {
 	return opt_fail(oc, key ? opt_find(oc, key) : NULL, key, what, err);
 }
 
-int cd_opt_one_of(const struct cd_output_conf *oc, const char *a, const char *b, const char **out,
+int cd_opt_one_of(const struct cd_opts *oc, const char *a, const char *b, const char **out,
 		  struct cd_err *err)
 {
 	const char *va = cd_opt_get(oc, a), *vb = cd_opt_get(oc, b);
@@ -134,7 +179,7 @@ int cd_opt_one_of(const struct cd_output_conf *oc, const char *a, const char *b,
 	return 0;
 }
 
-int cd_opt_u64(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t max, uint64_t *out,
+int cd_opt_u64(const struct cd_opts *oc, const char *key, uint64_t def, uint64_t max, uint64_t *out,
 	       struct cd_err *err)
 {
 	const struct cd_opt *op = opt_find(oc, key);
@@ -150,8 +195,7 @@ int cd_opt_u64(const struct cd_output_conf *oc, const char *key, uint64_t def, u
 	return opt_fail(oc, op, op->key, what, err);
 }
 
-int cd_opt_ms(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t *out,
-	      struct cd_err *err)
+int cd_opt_ms(const struct cd_opts *oc, const char *key, uint64_t def, uint64_t *out, struct cd_err *err)
 {
 	const struct cd_opt *op = opt_find(oc, key);
 
@@ -164,8 +208,7 @@ int cd_opt_ms(const struct cd_output_conf *oc, const char *key, uint64_t def, ui
 	return opt_fail(oc, op, op->key, "expected a duration (500ms, 5s, 2m)", err);
 }
 
-int cd_opt_size(const struct cd_output_conf *oc, const char *key, uint64_t def, uint64_t *out,
-		struct cd_err *err)
+int cd_opt_size(const struct cd_opts *oc, const char *key, uint64_t def, uint64_t *out, struct cd_err *err)
 {
 	const struct cd_opt *op = opt_find(oc, key);
 
@@ -178,7 +221,7 @@ int cd_opt_size(const struct cd_output_conf *oc, const char *key, uint64_t def, 
 	return opt_fail(oc, op, op->key, "expected a size (4096, 64k, 10M)", err);
 }
 
-int cd_opt_bool(const struct cd_output_conf *oc, const char *key, bool def, bool *out, struct cd_err *err)
+int cd_opt_bool(const struct cd_opts *oc, const char *key, bool def, bool *out, struct cd_err *err)
 {
 	const struct cd_opt *op = opt_find(oc, key);
 
@@ -191,8 +234,8 @@ int cd_opt_bool(const struct cd_output_conf *oc, const char *key, bool def, bool
 	return opt_fail(oc, op, op->key, "expected true or false", err);
 }
 
-int cd_opt_enum(const struct cd_output_conf *oc, const char *key, const char *choices, unsigned def,
-		unsigned *out, struct cd_err *err)
+int cd_opt_enum(const struct cd_opts *oc, const char *key, const char *choices, unsigned def, unsigned *out,
+		struct cd_err *err)
 {
 	const struct cd_opt *op = opt_find(oc, key);
 	char what[160] = "expected ";
@@ -233,8 +276,8 @@ int cd_opt_enum(const struct cd_output_conf *oc, const char *key, const char *ch
 	return opt_fail(oc, op, op->key, what, err);
 }
 
-int cd_opt_hostport(const struct cd_output_conf *oc, const char *key, uint16_t def_port, char *host,
-		    size_t cap, uint16_t *port, struct cd_err *err)
+int cd_opt_hostport(const struct cd_opts *oc, const char *key, uint16_t def_port, char *host, size_t cap,
+		    uint16_t *port, struct cd_err *err)
 {
 	const struct cd_opt *op = opt_find(oc, key);
 	const char *v, *colon, *hs;
@@ -269,7 +312,7 @@ int cd_opt_hostport(const struct cd_output_conf *oc, const char *key, uint16_t d
 }
 
 /* Read option @op as its declared type @s, with the readers above (their messages). */
-static int check_type(const struct cd_output_conf *oc, const struct cd_opt_spec *s, const struct cd_opt *op,
+static int check_type(const struct cd_opts *oc, const struct cd_opt_spec *s, const struct cd_opt *op,
 		      struct cd_err *err)
 {
 	char host[256];
@@ -301,26 +344,103 @@ static int check_type(const struct cd_output_conf *oc, const struct cd_opt_spec 
 	return 0;
 }
 
-int cd_opts_check(const struct cd_output_conf *oc, const struct cd_opt_spec *table, struct cd_err *err)
+/* "unknown key (known: a, b, c*)" over @table's keys, refused ones left out. */
+static void known_keys(const struct cd_opt_spec *table, char *what, size_t cap)
+{
+	size_t used = (size_t)snprintf(what, cap, "unknown key (known:");
+	const char *sep = " ";
+
+	for (const struct cd_opt_spec *k = table; k && k->key && used < cap; k++) {
+		if (k->flags & CD_OPT_REFUSED)
+			continue;
+		used += (size_t)snprintf(what + used, cap - used, "%s%s%s", sep, k->key,
+					 k->type == CD_OPT_PREFIX ? "*" : "");
+		sep = ", ";
+	}
+	if (used < cap)
+		snprintf(what + used, cap - used, ")");
+}
+
+int cd_opts_check(const struct cd_opts *oc, const struct cd_opt_spec *table, struct cd_err *err)
 {
 	int rc;
 
-	for (unsigned i = 0; i < oc->nopts; i++) {
-		const struct cd_opt *op = &oc->opts[i];
+	for (unsigned i = 0; i < oc->n; i++) {
+		const struct cd_opt *op = &oc->v[i];
 		const struct cd_opt_spec *s = cd_opt_spec_find(table, op->key);
-		char what[sizeof(err->msg)] = "unknown key (known:";
+		char what[sizeof(err->msg)];
 
+		if (s && (s->flags & CD_OPT_REFUSED))
+			return opt_fail(oc, op, op->key, s->help, err);
 		if (s) {
 			if ((rc = check_type(oc, s, op, err)) < 0)
 				return rc;
 			continue;
 		}
-		for (const struct cd_opt_spec *k = table; k && k->key; k++) {
-			size_t used = strlen(what);
-			snprintf(what + used, sizeof(what) - used, " %s%s%s", k->key,
-				 k->type == CD_OPT_PREFIX ? "*" : "", k[1].key ? "," : ")");
-		}
+		known_keys(table, what, sizeof(what));
 		return opt_fail(oc, op, op->key, what, err);
 	}
 	return 0;
+}
+
+static bool says_secret(const char *name)
+{
+	static const char *const words[] = {"pass", "secret", "token", "key"};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasestr(name, words[i]))
+			return true;
+	return false;
+}
+
+bool cd_opt_secret(const struct cd_opt_spec *table, const char *key)
+{
+	const struct cd_opt_spec *s = cd_opt_spec_find(table, key);
+
+	if (!s)
+		return false;
+	if (s->type == CD_OPT_PREFIX)
+		return says_secret(key + strlen(s->key));
+	return s->flags & CD_OPT_SECRET;
+}
+
+const char *cd_uri_masked(const char *s, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	/* copy @s; in each SCHEME://USER:PASS@, PASS becomes *** */
+	for (const char *p = s; *p && n + 1 < cap;) {
+		const char *sch = strstr(p, "://"), *auth, *end, *colon, *at;
+
+		if (!sch) {
+			n += (size_t)snprintf(buf + n, cap - n, "%s", p);
+			break;
+		}
+		auth = sch + 3;
+		end = auth + strcspn(auth, "/?# ");
+		at = memrchr(auth, '@', (size_t)(end - auth));
+		colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+		if (!colon) {
+			n += (size_t)snprintf(buf + n, cap - n, "%.*s", (int)(end - p), p);
+		} else {
+			n += (size_t)snprintf(buf + n, cap - n, "%.*s***", (int)(colon + 1 - p), p);
+			if (n + 1 < cap)
+				n += (size_t)snprintf(buf + n, cap - n, "%.*s", (int)(end - at), at);
+		}
+		p = end;
+	}
+	if (n >= cap)
+		n = cap - 1;
+	buf[n] = '\0';
+	return buf;
+}
+
+const char *cd_opt_shown(const struct cd_opt_spec *table, const char *key, const char *val, char *buf,
+			 size_t cap)
+{
+	if (cd_opt_secret(table, key)) {
+		snprintf(buf, cap, "***");
+		return buf;
+	}
+	return cd_uri_masked(val, buf, cap);
 }

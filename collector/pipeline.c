@@ -72,13 +72,13 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		const struct cd_input_conf *ic = &pl->cf->in[i];
 		const struct pl_in_stats *st = &pl->in[i].stats;
 
-		snprintf(name, sizeof(name), "%s#%u", cd_in_type_name(ic->type), i + 1);
+		snprintf(name, sizeof(name), "%s#%u", ic->plugin->name, i + 1);
 		lab[0] = '\0';
 		metrics_label(lab, sizeof(lab), "input", name);
-		if (ic->path)
-			metrics_label(lab, sizeof(lab), "path", ic->path);
-		if (ic->listen)
-			metrics_label(lab, sizeof(lab), "listen", ic->listen);
+		if (cd_opt_get(&ic->opts, "path"))
+			metrics_label(lab, sizeof(lab), "path", cd_opt_get(&ic->opts, "path"));
+		if (cd_opt_get(&ic->opts, "listen"))
+			metrics_label(lab, sizeof(lab), "listen", cd_opt_get(&ic->opts, "listen"));
 		M_COUNTER("clewd_input_records_total", "Records read (unparsed and split ones included).",
 			  lab, st->records);
 		M_COUNTER("clewd_input_unparsed_total", "Lines no parser accepted, kept as raw records.", lab,
@@ -89,15 +89,11 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		M_COUNTER("clewd_input_truncations_total", "Files found shorter than the read offset.", lab,
 			  st->truncations);
 		M_COUNTER("clewd_input_rotations_total", "Files replaced at their path.", lab, st->rotations);
+		/* the input's own series, once (a repeated sample makes Prometheus reject the scrape) */
 		if (pl->in[i].p->metrics) {
 			lab[0] = '\0';
 			metrics_label(lab, sizeof(lab), "input", name);
 			pl->in[i].p->metrics(pl->in[i].st, m, lab);
-			if (pl->in[i].p->metrics) {
-				lab[0] = '\0';
-				metrics_label(lab, sizeof(lab), "input", name);
-				pl->in[i].p->metrics(pl->in[i].st, m, lab);
-			}
 		}
 	}
 	M_GAUGE("clewd_queue_chunks", "Sealed chunks in memory waiting for some output.", NULL, pl->qn);
@@ -109,7 +105,7 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 
 		lab[0] = '\0';
 		metrics_label(lab, sizeof(lab), "output", o->conf->name);
-		metrics_label(lab, sizeof(lab), "type", cd_out_type_name(o->conf->type));
+		metrics_label(lab, sizeof(lab), "type", o->conf->plugin->name);
 		M_COUNTER("clewd_output_chunks_total", "Chunks acknowledged by the output.", lab, o->chunks);
 		M_COUNTER("clewd_output_records_total", "Records in acknowledged chunks.", lab, o->records);
 		M_COUNTER("clewd_output_errors_total", "Failed deliveries (each is retried).", lab,
@@ -170,12 +166,13 @@ int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err)
 	int rc;
 
 	for (unsigned k = 0; k < cf->nout; k++) {
-		const struct cd_plugin_desc *d = cd_output_desc(cf->out[k].type);
+		const struct cd_plugin_desc *d = cf->out[k].plugin;
 		const struct out_plugin *p = d ? d->out : NULL;
 		if (!p)
 			return cd_err_set(err, -CD_EINVAL, 0, "output %s: this clewd was built without it",
 					  cf->out[k].name);
-		if ((d->flags & CD_PLUGIN_URI_OPTS) && (rc = cd_opts_check(&cf->out[k], d->opts, err)) < 0)
+		if ((d->flags & CD_PLUGIN_URI_OPTS) &&
+		    (rc = cd_opts_check(&cf->out[k].opts, d->opts, err)) < 0)
 			return rc;
 		if (p->check && (rc = p->check(&cf->out[k], err)) < 0)
 			return rc;
@@ -232,7 +229,7 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 		goto err_free;
 	for (unsigned k = 0; k < cf->nout; k++) {
 		struct pl_out *o = &pl->out[k];
-		o->p = cd_output_desc(cf->out[k].type)->out;
+		o->p = cf->out[k].plugin->out;
 		o->conf = &cf->out[k];
 		if ((rc = o->p->open(&o->st, pl, k, o->conf, err)) < 0)
 			goto err_free;
@@ -245,7 +242,7 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 	}
 	for (unsigned i = 0; i < cf->nin; i++) {
 		struct pl_in *in = &pl->in[i];
-		in->p = cd_input_desc(cf->in[i].type)->in;
+		in->p = cf->in[i].plugin->in;
 		if ((rc = in->p->open(&in->st, pl, i, &cf->in[i], err)) < 0)
 			goto err_free;
 		pl->nin++;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
 #include "registry.h"
 #include "util/banned.h"
 
@@ -46,28 +45,20 @@ const struct cd_plugin_desc *const cd_outputs[] = {
 };
 
 const struct cd_opt_spec cd_input_common_opts[] = {
-	{"type", CD_OPT_STRING, NULL, "the input's plugin (required)", NULL, 0},
+	{"type", CD_OPT_STRING, NULL, "the input's plugin (required)", NULL, 0, 0},
 	{"parser", CD_OPT_STRING, "the global parser",
-	 "auto, pipe, json or the name of a parser under parsers:", NULL, 0},
+	 "auto, pipe, json or the name of a parser under parsers:", NULL, 0, 0},
 	{"multiline_start", CD_OPT_STRING, NULL, "a line matching this regex starts a record; others join it",
-	 NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	 NULL, 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 const struct cd_opt_spec cd_output_common_opts[] = {
-	{"type", CD_OPT_STRING, NULL, "the output's plugin (required)", NULL, 0},
-	{"name", CD_OPT_STRING, "TYPE#N", "its label in logs and metrics, and its spool's directory", NULL,
+	{"type", CD_OPT_STRING, NULL, "the output's plugin (required)", NULL, 0, 0},
+	{"name", CD_OPT_STRING, "TYPE#N", "its label in logs and metrics, and its spool's directory", NULL, 0,
 	 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
-
-static const struct cd_plugin_desc *by_type(const struct cd_plugin_desc *const *list, int t)
-{
-	for (; *list; list++)
-		if ((*list)->type == t)
-			return *list;
-	return NULL;
-}
 
 static const struct cd_plugin_desc *by_name(const struct cd_plugin_desc *const *list, const char *name,
 					    size_t n)
@@ -78,16 +69,6 @@ static const struct cd_plugin_desc *by_name(const struct cd_plugin_desc *const *
 	return NULL;
 }
 
-const struct cd_plugin_desc *cd_input_desc(int t)
-{
-	return by_type(cd_inputs, t);
-}
-
-const struct cd_plugin_desc *cd_output_desc(int t)
-{
-	return by_type(cd_outputs, t);
-}
-
 const struct cd_plugin_desc *cd_input_named(const char *name, size_t n)
 {
 	return by_name(cd_inputs, name, n);
@@ -96,20 +77,6 @@ const struct cd_plugin_desc *cd_input_named(const char *name, size_t n)
 const struct cd_plugin_desc *cd_output_named(const char *name, size_t n)
 {
 	return by_name(cd_outputs, name, n);
-}
-
-const char *cd_in_type_name(enum cd_in_type t)
-{
-	const struct cd_plugin_desc *d = cd_input_desc((int)t);
-
-	return d ? d->name : "?";
-}
-
-const char *cd_out_type_name(enum cd_out_type t)
-{
-	const struct cd_plugin_desc *d = cd_output_desc((int)t);
-
-	return d ? d->name : "?";
 }
 
 char *cd_plugin_list(const struct cd_plugin_desc *const *list, unsigned flags, bool usage, char *buf,
@@ -152,6 +119,8 @@ static void reference_keys(FILE *f, const struct cd_opt_spec *s)
 	char key[64];
 
 	for (; s && s->key; s++) {
+		if (s->flags & CD_OPT_REFUSED)
+			continue;
 		snprintf(key, sizeof(key), "%s%s", s->key, s->type == CD_OPT_PREFIX ? "NAME" : "");
 		fprintf(f, "    %-22s %-22s %-16s %s\n", key, cd_opt_type_name(s), s->def ? s->def : "-",
 			s->help);

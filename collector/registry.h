@@ -3,11 +3,18 @@
  *
  * A plugin declares, in one place in its own source file, a struct
  * cd_plugin_desc: its name (the YAML type:), its command-line spec
- * (scheme and usage), a one-line summary, its options table and its
+ * (scheme and usage), a one-line summary, its option table, flags and its
  * implementation. registry.c lists the descriptors; the configuration
- * (spec parsing, YAML, validation), the pipeline (which vtable to open),
- * clewd --help and --help-config all read that list, nothing else.
+ * (spec parsing, YAML, validation) keeps a pointer to the descriptor as an
+ * input's or output's plugin and its keys as a generic option list
+ * (struct cd_opts) checked against the table; the plugin reads its values
+ * itself (options.h getters) in its check() and open(); the pipeline
+ * opens the descriptor's vtable; clewd --help and --help-config print the
+ * list. Nothing else names a plugin.
  * Adding a plugin: its file, one line in registry.c, one in meson.build.
+ *
+ * Layering: options.h (option lists, tables, typed access) <- registry.h
+ * (descriptors) <- config.h (the configuration) <- pipeline.h.
  */
 #ifndef CD_REGISTRY_H
 #define CD_REGISTRY_H
@@ -25,6 +32,8 @@ enum {
 	CD_PLUGIN_NET = 1 << 0,	     /* input: listens on a socket (listen:, SCHEME://ADDR) */
 	CD_PLUGIN_DGRAM = 1 << 1,    /* input: datagrams (no connections, no max_connections) */
 	CD_PLUGIN_URI_OPTS = 1 << 2, /* output: every key is an option (struct cd_opt), -o SCHEME://URI */
+	CD_PLUGIN_ONESHOT = 1 << 3,  /* input: read to its end, then exit (stdin): no state, once only */
+	CD_PLUGIN_UNIX = 1 << 4,     /* input: on a unix socket (listen: unix:PATH, or path:) */
 };
 
 struct cd_plugin_desc {
@@ -34,9 +43,16 @@ struct cd_plugin_desc {
 	const char *summary;		/* one line, for --help */
 	const struct cd_opt_spec *opts; /* its keys (beyond the common ones), NULL key last */
 	unsigned flags;			/* CD_PLUGIN_* */
-	int type;			/* enum cd_in_type / cd_out_type: the configuration's id */
-	const struct in_plugin *in;	/* an input's implementation */
-	const struct out_plugin *out;	/* an output's implementation */
+	/*
+	 * An input's check(): its options @o (already checked against its
+	 * table) read and checked as a whole, and completed: defaults that
+	 * --check-config shows, addresses normalized. Errors through
+	 * cd_opt_fail(). NULL: nothing to check. (An output's check() is in
+	 * its vtable.)
+	 */
+	int (*check)(struct cd_opts *o, struct cd_err *err);
+	const struct in_plugin *in;   /* an input's implementation */
+	const struct out_plugin *out; /* an output's implementation */
 };
 
 /* The built-in inputs and outputs, in --help's order, each list ending with NULL. */
@@ -46,10 +62,6 @@ extern const struct cd_plugin_desc *const cd_outputs[];
 /* Keys every input / every output takes, whatever its type. */
 extern const struct cd_opt_spec cd_input_common_opts[];
 extern const struct cd_opt_spec cd_output_common_opts[];
-
-/* cd_input_desc()/cd_output_desc() - the descriptor of type @t (enum cd_in_type / cd_out_type), or NULL. */
-const struct cd_plugin_desc *cd_input_desc(int t);
-const struct cd_plugin_desc *cd_output_desc(int t);
 
 /* cd_input_named()/cd_output_named() - the descriptor called @name (@n bytes), or NULL. */
 const struct cd_plugin_desc *cd_input_named(const char *name, size_t n);

@@ -36,6 +36,7 @@
 #include <zlib.h>
 
 #include "httpd.h"
+#include "input/in_net.h"
 #include "pipeline.h"
 #include "util/metrics.h"
 #include "util/net.h"
@@ -67,12 +68,12 @@ struct http_req {
 };
 
 struct http_state {
-	struct pipeline *pl;		/* the pipeline */
-	unsigned idx;			/* input index */
-	const struct cd_input_conf *ic; /* configuration */
-	struct cd_httpd *h;		/* the server */
-	bool stopped;			/* stop() ran: 503 from now on */
-	uint64_t answers[ANS_N];	/* requests answered, by status */
+	struct pipeline *pl;	   /* the pipeline */
+	unsigned idx;		   /* input index */
+	const char *listen, *path; /* its address and URL path (the configuration's) */
+	struct cd_httpd *h;	   /* the server */
+	bool stopped;		   /* stop() ran: 503 from now on */
+	uint64_t answers[ANS_N];   /* requests answered, by status */
 };
 
 static enum MHD_Result answer(struct http_state *st, struct MHD_Connection *c, enum http_answer a)
@@ -196,7 +197,7 @@ static enum MHD_Result on_headers(struct http_state *st, struct MHD_Connection *
 	struct http_req *rq;
 	uint64_t n;
 
-	if (strcmp(url, st->ic->path) != 0)
+	if (strcmp(url, st->path) != 0)
 		return answer(st, c, ANS_404);
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return answer(st, c, ANS_405);
@@ -318,29 +319,33 @@ static int http_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	struct http_state *st = calloc(1, sizeof(*st));
 	struct cd_httpd_opts o;
 	char port[8];
+	uint64_t maxc;
 	int rc;
 
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->pl = pl;
 	st->idx = idx;
-	st->ic = ic;
+	st->listen = cd_opt_get(&ic->opts, "listen");
+	st->path = cd_opt_get(&ic->opts, "path");
 	memset(&o, 0, sizeof(o));
-	o.max_connections = ic->max_connections;
+	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX, &maxc,
+		   NULL); /* checked by in_net_check() */
+	o.max_connections = (unsigned)maxc;
 	o.completed = on_completed;
 	o.completed_cls = st;
-	rc = cd_httpd_start_opts(&st->h, pl, ic->listen, on_request, st, &o, err);
+	rc = cd_httpd_start_opts(&st->h, pl, st->listen, on_request, st, &o, err);
 	if (rc < 0) {
 		free(st);
 		return rc;
 	}
 	snprintf(port, sizeof(port), "%u", (unsigned)cd_httpd_port(st->h));
-	if (!cd_net_is_loopback(ic->listen))
+	if (!cd_net_is_loopback(st->listen))
 		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
-		       "input", "http", "listen", ic->listen, "port", port, "url", ic->path, NULL);
+		       "input", "http", "listen", st->listen, "port", port, "url", st->path, NULL);
 	else
-		cd_log(FMT_LEVEL_INFO, "listening", "input", "http", "listen", ic->listen, "port", port,
-		       "url", ic->path, NULL);
+		cd_log(FMT_LEVEL_INFO, "listening", "input", "http", "listen", st->listen, "port", port,
+		       "url", st->path, NULL);
 	*state = st;
 	return 0;
 }
@@ -358,7 +363,7 @@ static void http_close(void *state)
 		 (unsigned long long)(st->answers[ANS_400] + st->answers[ANS_404] + st->answers[ANS_405] +
 				      st->answers[ANS_413] + st->answers[ANS_415]));
 	snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)st->answers[ANS_503]);
-	cd_log(FMT_LEVEL_INFO, "input closed", "input", "http", "listen", st->ic->listen, "accepted", n[0],
+	cd_log(FMT_LEVEL_INFO, "input closed", "input", "http", "listen", st->listen, "accepted", n[0],
 	       "refused", n[1], "busy", n[2], NULL);
 	free(st);
 }
@@ -374,12 +379,20 @@ static const struct in_plugin in_http = {
 
 static const struct cd_opt_spec http_opts[] = {
 	{"listen", CD_OPT_STRING, NULL, "IPV4:PORT, [IPV6]:PORT, PORT (127.0.0.1) or unix:PATH (required)",
-	 NULL, 0},
-	{"path", CD_OPT_STRING, "/", "the URL path POSTs go to", NULL, 0},
+	 NULL, 0, 0},
+	{"path", CD_OPT_STRING, "/", "the URL path POSTs go to", NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
-	 CD_NET_CONNECTIONS_MAX},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	 CD_NET_CONNECTIONS_MAX, 0},
+	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not http"),
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
+
+extern const struct cd_plugin_desc in_http_desc;
+
+static int http_check(struct cd_opts *o, struct cd_err *err)
+{
+	return in_net_check(o, &in_http_desc, err);
+}
 
 const struct cd_plugin_desc in_http_desc = {
 	.name = "http",
@@ -388,6 +401,6 @@ const struct cd_plugin_desc in_http_desc = {
 	.summary = "POST bodies of lines (ndjson)",
 	.opts = http_opts,
 	.flags = CD_PLUGIN_NET,
-	.type = CD_IN_HTTP,
+	.check = http_check,
 	.in = &in_http,
 };

@@ -121,7 +121,11 @@ static const struct in_plugin in_stdin = {
 
 /* stdin takes no keys of its own (type, parser, multiline_start are every input's) */
 static const struct cd_opt_spec stdin_opts[] = {
-	{NULL, 0, NULL, NULL, NULL, 0},
+	CD_OPT_REFUSE("path", "input stdin takes no path or read_from"),
+	CD_OPT_REFUSE("read_from", "input stdin takes no path or read_from"),
+	CD_OPT_REFUSE("listen", "listen and max_connections are for network inputs, not stdin"),
+	CD_OPT_REFUSE("max_connections", "listen and max_connections are for network inputs, not stdin"),
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 const struct cd_plugin_desc in_stdin_desc = {
@@ -129,6 +133,6 @@ const struct cd_plugin_desc in_stdin_desc = {
 	.usage = "stdin",
 	.summary = "read to EOF, deliver, exit 0",
 	.opts = stdin_opts,
-	.type = CD_IN_STDIN,
+	.flags = CD_PLUGIN_ONESHOT,
 	.in = &in_stdin,
 };

@@ -56,18 +56,19 @@ struct tail_file {
 };
 
 struct tail_state {
-	struct pipeline *pl;		/* the pipeline */
-	unsigned idx;			/* input index */
-	const struct cd_input_conf *ic; /* configuration */
-	char dir[PATH_MAX];		/* directory of the pattern (watched) */
-	int ifd;			/* inotify fd */
-	int wd;				/* watch on dir; -1 when not watching */
-	bool rescan;			/* a structural event: glob again */
-	bool readable;			/* something may have been written */
-	bool started;			/* the first scan is done (read_from applies before) */
-	int64_t next_poll;		/* monotonic ns of the next rescan */
-	struct tail_file *files;	/* open files */
-	unsigned nfiles;		/* entries in files */
+	struct pipeline *pl;	 /* the pipeline */
+	unsigned idx;		 /* input index */
+	const char *path;	 /* the file or glob (the configuration's) */
+	bool from_tail;		 /* read_from: tail */
+	char dir[PATH_MAX];	 /* directory of the pattern (watched) */
+	int ifd;		 /* inotify fd */
+	int wd;			 /* watch on dir; -1 when not watching */
+	bool rescan;		 /* a structural event: glob again */
+	bool readable;		 /* something may have been written */
+	bool started;		 /* the first scan is done (read_from applies before) */
+	int64_t next_poll;	 /* monotonic ns of the next rescan */
+	struct tail_file *files; /* open files */
+	unsigned nfiles;	 /* entries in files */
 };
 
 static void tail_watch_dir(struct tail_state *st)
@@ -319,7 +320,7 @@ static void open_new(struct tail_state *st, const char *path, const struct stat 
 			    add_file(st, found, name, pos.offset, true))
 				pl_in_stats(st->pl, st->idx)->rotations++;
 		}
-	} else if (!st->started && st->ic->from_tail) {
+	} else if (!st->started && st->from_tail) {
 		offset = tail_start(path);
 	}
 	add_file(st, path, path, offset, false);
@@ -333,7 +334,7 @@ static void rescan(struct tail_state *st)
 	tail_watch_dir(st);
 	for (struct tail_file *f = st->files; f; f = f->next)
 		f->seen = f->rotated;
-	rc = glob(st->ic->path, GLOB_NOSORT, NULL, &g);
+	rc = glob(st->path, GLOB_NOSORT, NULL, &g);
 	for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
 		const char *path = g.gl_pathv[i];
 		struct tail_file *live = NULL;
@@ -441,25 +442,26 @@ static int tail_open(void **state, struct pipeline *pl, unsigned idx, const stru
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->pl = pl;
 	st->idx = idx;
-	st->ic = ic;
+	st->path = cd_opt_get(&ic->opts, "path");
+	st->from_tail = strcmp(cd_opt_get(&ic->opts, "read_from"), "tail") == 0;
 	st->wd = -1;
-	slash = strrchr(ic->path, '/');
+	slash = strrchr(st->path, '/');
 	if (!slash)
 		cd_strlcpy(st->dir, ".", sizeof(st->dir));
-	else if (slash == ic->path)
+	else if (slash == st->path)
 		cd_strlcpy(st->dir, "/", sizeof(st->dir));
 	else
-		snprintf(st->dir, sizeof(st->dir), "%.*s", (int)(slash - ic->path), ic->path);
+		snprintf(st->dir, sizeof(st->dir), "%.*s", (int)(slash - st->path), st->path);
 	if (strpbrk(st->dir, "*?["))
 		cd_log(FMT_LEVEL_WARN, "tail: a glob in the directory part is polled, not watched", "path",
-		       ic->path, NULL);
+		       st->path, NULL);
 	st->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (st->ifd < 0) {
 		rc = cd_err_set(err, -CD_EIO, errno, "inotify_init1: %s", strerror(errno));
 		goto err_free;
 	}
 	if ((rc = pl_watch_fd(pl, st->ifd, on_inotify, st)) < 0) {
-		cd_err_set(err, rc, errno, "tail %s: cannot watch inotify", ic->path);
+		cd_err_set(err, rc, errno, "tail %s: cannot watch inotify", st->path);
 		goto err_close;
 	}
 	rescan(st);
@@ -501,16 +503,30 @@ static const struct in_plugin in_tail = {
 };
 
 static const struct cd_opt_spec tail_opts[] = {
-	{"path", CD_OPT_STRING, NULL, "the file, or a glob of files, to follow (required)", NULL, 0},
-	{"read_from", CD_OPT_ENUM, "head", "where a file without a checkpoint starts", "head|tail", 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"path", CD_OPT_STRING, NULL, "the file, or a glob of files, to follow (required)", NULL, 0, 0},
+	{"read_from", CD_OPT_ENUM, "head", "where a file without a checkpoint starts", "head|tail", 0, 0},
+	CD_OPT_REFUSE("listen", "listen and max_connections are for network inputs, not tail"),
+	CD_OPT_REFUSE("max_connections", "listen and max_connections are for network inputs, not tail"),
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
+
+/* path is required; read_from is head (the default) or tail, written back for --check-config. */
+static int tail_check(struct cd_opts *o, struct cd_err *err)
+{
+	const char *path = cd_opt_get(o, "path");
+
+	if (!path || !*path)
+		return cd_opt_fail(o, NULL, "input tail needs path", err);
+	if (!cd_opt_get(o, "read_from"))
+		return cd_opt_set(o, "read_from", "head", err);
+	return 0;
+}
 
 const struct cd_plugin_desc in_tail_desc = {
 	.name = "tail",
 	.usage = "tail:PATH_OR_GLOB",
 	.summary = "follow files (rotation, truncation)",
 	.opts = tail_opts,
-	.type = CD_IN_TAIL,
+	.check = tail_check,
 	.in = &in_tail,
 };

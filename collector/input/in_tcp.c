@@ -38,6 +38,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "input/in_net.h"
 #include "pipeline.h"
 #include "util/metrics.h"
 #include "util/net.h"
@@ -51,23 +52,24 @@ struct tcp_conn {
 };
 
 struct tcp_state {
-	struct pipeline *pl;		/* the pipeline */
-	unsigned idx;			/* input index */
-	const struct cd_input_conf *ic; /* configuration */
-	const char *kind;		/* "tcp" or "unix" */
-	int lfd;			/* listening socket; -1 after stop() */
-	int epfd;			/* the input's epoll set: listener and connections */
-	bool watched;			/* epfd is in the pipeline's set */
-	bool ready;			/* epfd said readable: look at it in tick() */
-	bool stopped;			/* stop() ran: nothing more is read */
-	int64_t accept_resume_ns;	/* out of fds: listener out of epfd until then; 0: in */
-	uint64_t sock_dev, sock_ino;	/* unix: the socket file we bound (unlinked at close) */
-	struct tcp_conn *conns;		/* open connections */
-	unsigned nconns;		/* entries in conns */
-	uint64_t accepted;		/* connections accepted, in total */
-	uint64_t rejected;		/* connections closed at once (max_connections) */
-	uint64_t resets;		/* connections that ended in an error (ECONNRESET) */
-	bool opened;			/* open() succeeded: close() reports the counters */
+	struct pipeline *pl;	     /* the pipeline */
+	unsigned idx;		     /* input index */
+	const char *listen;	     /* its address (the configuration's) */
+	uint64_t max_connections;    /* open connections at most */
+	const char *kind;	     /* "tcp" or "unix" */
+	int lfd;		     /* listening socket; -1 after stop() */
+	int epfd;		     /* the input's epoll set: listener and connections */
+	bool watched;		     /* epfd is in the pipeline's set */
+	bool ready;		     /* epfd said readable: look at it in tick() */
+	bool stopped;		     /* stop() ran: nothing more is read */
+	int64_t accept_resume_ns;    /* out of fds: listener out of epfd until then; 0: in */
+	uint64_t sock_dev, sock_ino; /* unix: the socket file we bound (unlinked at close) */
+	struct tcp_conn *conns;	     /* open connections */
+	unsigned nconns;	     /* entries in conns */
+	uint64_t accepted;	     /* connections accepted, in total */
+	uint64_t rejected;	     /* connections closed at once (max_connections) */
+	uint64_t resets;	     /* connections that ended in an error (ECONNRESET) */
+	bool opened;		     /* open() succeeded: close() reports the counters */
 };
 
 /* Anything to look at: note it; held back, leave the loop's set until tick() (level-triggered). */
@@ -84,7 +86,7 @@ static void on_ready(void *arg)
 
 static void close_conn(struct tcp_state *st, struct tcp_conn *c)
 {
-	cd_log(FMT_LEVEL_DEBUG, "connection closed", "input", st->kind, "listen", st->ic->listen, NULL);
+	cd_log(FMT_LEVEL_DEBUG, "connection closed", "input", st->kind, "listen", st->listen, NULL);
 	epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	pl_source_end(st->pl, c->src, false);
@@ -107,8 +109,8 @@ static bool read_conn(struct tcp_state *st, struct tcp_conn *c)
 	if (n < 0) {
 		/* a reset: what was read stays, its partial last line included */
 		st->resets++;
-		cd_log(FMT_LEVEL_DEBUG, "connection error", "input", st->kind, "listen", st->ic->listen,
-		       "error", strerror((int)-n), NULL);
+		cd_log(FMT_LEVEL_DEBUG, "connection error", "input", st->kind, "listen", st->listen, "error",
+		       strerror((int)-n), NULL);
 		eof = true;
 	}
 	if (eof) {
@@ -136,9 +138,9 @@ static void conn_name(const struct tcp_state *st, int fd, const struct sockaddr_
 		struct ucred cr;
 		socklen_t len = sizeof(cr);
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
-			snprintf(out, cap, "%s pid=%ld", st->ic->listen, (long)cr.pid);
+			snprintf(out, cap, "%s pid=%ld", st->listen, (long)cr.pid);
 		else
-			snprintf(out, cap, "%s", st->ic->listen);
+			snprintf(out, cap, "%s", st->listen);
 	}
 }
 
@@ -148,13 +150,13 @@ static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage
 	struct tcp_conn *c;
 	char name[256];
 
-	if (st->nconns >= st->ic->max_connections) {
+	if (st->nconns >= st->max_connections) {
 		st->rejected++;
 		if ((st->rejected & (st->rejected - 1)) == 0) {
 			char n[24];
 			snprintf(n, sizeof(n), "%llu", (unsigned long long)st->rejected);
 			cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input",
-			       st->kind, "listen", st->ic->listen, "rejected", n, NULL);
+			       st->kind, "listen", st->listen, "rejected", n, NULL);
 		}
 		close(fd);
 		return;
@@ -171,8 +173,8 @@ static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.ptr = c;
 	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		cd_log(FMT_LEVEL_ERROR, "cannot watch a connection", "input", st->kind, "listen",
-		       st->ic->listen, "error", strerror(errno), NULL);
+		cd_log(FMT_LEVEL_ERROR, "cannot watch a connection", "input", st->kind, "listen", st->listen,
+		       "error", strerror(errno), NULL);
 		pl_source_abandon(st->pl, c->src);
 		goto err_free;
 	}
@@ -187,8 +189,7 @@ static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage
 	st->conns = c;
 	st->nconns++;
 	st->accepted++;
-	cd_log(FMT_LEVEL_DEBUG, "connection", "input", st->kind, "listen", st->ic->listen, "peer", name,
-	       NULL);
+	cd_log(FMT_LEVEL_DEBUG, "connection", "input", st->kind, "listen", st->listen, "peer", name, NULL);
 	return;
 
 err_free:
@@ -212,7 +213,7 @@ static bool accept_some(struct tcp_state *st, int64_t now)
 				return false;
 			/* out of fds or memory: the listener stays readable, so leave it out for a second */
 			cd_log(FMT_LEVEL_WARN, "cannot accept: pausing for 1s", "input", st->kind, "listen",
-			       st->ic->listen, "error", strerror(errno), NULL);
+			       st->listen, "error", strerror(errno), NULL);
 			epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
 			st->accept_resume_ns = now + 1000000000;
 			return false;
@@ -315,28 +316,28 @@ static void tcp_metrics(void *state, struct metrics *m, const char *label)
 		    (double)st->resets);
 }
 
-/* Bind @ic->listen; warn when beyond loopback. */
+/* Bind st->listen; warn when beyond loopback. */
 static int tcp_listen(struct tcp_state *st, struct cd_err *err)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 	struct stat sb;
 	char port[8];
 
-	st->lfd = cd_net_listen(st->ic->listen, SOCK_STREAM, err);
+	st->lfd = cd_net_listen(st->listen, SOCK_STREAM, err);
 	if (st->lfd < 0)
 		return st->lfd;
-	if (strncmp(st->ic->listen, "unix:", 5) == 0 && stat(st->ic->listen + 5, &sb) == 0) {
+	if (strncmp(st->listen, "unix:", 5) == 0 && stat(st->listen + 5, &sb) == 0) {
 		st->sock_dev = (uint64_t)sb.st_dev;
 		st->sock_ino = (uint64_t)sb.st_ino;
 	}
 	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->lfd, &ev) < 0)
-		return cd_err_set(err, -CD_EIO, errno, "%s: epoll: %s", st->ic->listen, strerror(errno));
+		return cd_err_set(err, -CD_EIO, errno, "%s: epoll: %s", st->listen, strerror(errno));
 	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(st->lfd));
-	if (!cd_net_is_loopback(st->ic->listen))
+	if (!cd_net_is_loopback(st->listen))
 		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
-		       "input", st->kind, "listen", st->ic->listen, "port", port, NULL);
+		       "input", st->kind, "listen", st->listen, "port", port, NULL);
 	else
-		cd_log(FMT_LEVEL_INFO, "listening", "input", st->kind, "listen", st->ic->listen, "port", port,
+		cd_log(FMT_LEVEL_INFO, "listening", "input", st->kind, "listen", st->listen, "port", port,
 		       NULL);
 	return 0;
 }
@@ -353,8 +354,10 @@ static int tcp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->pl = pl;
 	st->idx = idx;
-	st->ic = ic;
-	st->kind = ic->type == CD_IN_UNIX ? "unix" : "tcp";
+	st->kind = ic->plugin->name;
+	st->listen = cd_opt_get(&ic->opts, "listen");
+	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX,
+		   &st->max_connections, NULL); /* checked by in_net_check() */
 	st->lfd = -1;
 	st->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (st->epfd < 0) {
@@ -364,7 +367,7 @@ static int tcp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	if ((rc = tcp_listen(st, err)) < 0)
 		goto err_close;
 	if ((rc = pl_watch_fd(pl, st->epfd, on_ready, st)) < 0) {
-		cd_err_set(err, rc, errno, "%s: cannot watch", ic->listen);
+		cd_err_set(err, rc, errno, "%s: cannot watch", st->listen);
 		goto err_close;
 	}
 	st->watched = true;
@@ -401,9 +404,9 @@ static void tcp_close(void *state)
 		close(st->lfd);
 	close(st->epfd);
 	/* our socket file, not one a new clewd bound meanwhile */
-	if (st->sock_ino && stat(st->ic->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
+	if (st->sock_ino && stat(st->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
 	    (uint64_t)sb.st_ino == st->sock_ino)
-		unlink(st->ic->listen + 5);
+		unlink(st->listen + 5);
 	if (!st->opened) {
 		free(st);
 		return;
@@ -412,8 +415,8 @@ static void tcp_close(void *state)
 	snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)st->rejected);
 	snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)st->resets);
 	snprintf(n[3], sizeof(n[3]), "%llu", (unsigned long long)pl_in_stats(st->pl, st->idx)->bytes);
-	cd_log(FMT_LEVEL_INFO, "input closed", "input", st->kind, "listen", st->ic->listen, "connections",
-	       n[0], "rejected", n[1], "errors", n[2], "bytes", n[3], NULL);
+	cd_log(FMT_LEVEL_INFO, "input closed", "input", st->kind, "listen", st->listen, "connections", n[0],
+	       "rejected", n[1], "errors", n[2], "bytes", n[3], NULL);
 	free(st);
 }
 
@@ -427,20 +430,35 @@ static const struct in_plugin in_tcp = {
 };
 
 static const struct cd_opt_spec tcp_opts[] = {
-	{"listen", CD_OPT_HOSTPORT, NULL,
-	 "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required)", NULL, 0},
+	{"listen", CD_OPT_STRING, NULL, "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required)",
+	 NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
-	 CD_NET_CONNECTIONS_MAX},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	 CD_NET_CONNECTIONS_MAX, 0},
+	CD_OPT_REFUSE("path", "a URL path is for http inputs"),
+	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not tcp"),
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 static const struct cd_opt_spec unix_opts[] = {
-	{"listen", CD_OPT_STRING, NULL, "unix:PATH, the socket to listen on (or path:)", NULL, 0},
-	{"path", CD_OPT_STRING, NULL, "the socket's path (as listen: unix:PATH)", NULL, 0},
+	{"listen", CD_OPT_STRING, NULL, "unix:PATH, the socket to listen on (or path:)", NULL, 0, 0},
+	{"path", CD_OPT_STRING, NULL, "the socket's path (as listen: unix:PATH)", NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
-	 CD_NET_CONNECTIONS_MAX},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	 CD_NET_CONNECTIONS_MAX, 0},
+	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not unix"),
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
+
+extern const struct cd_plugin_desc in_tcp_desc, in_unix_desc;
+
+static int tcp_check(struct cd_opts *o, struct cd_err *err)
+{
+	return in_net_check(o, &in_tcp_desc, err);
+}
+
+static int unix_check(struct cd_opts *o, struct cd_err *err)
+{
+	return in_net_check(o, &in_unix_desc, err);
+}
 
 const struct cd_plugin_desc in_tcp_desc = {
 	.name = "tcp",
@@ -449,7 +467,7 @@ const struct cd_plugin_desc in_tcp_desc = {
 	.summary = "lines, one source per connection",
 	.opts = tcp_opts,
 	.flags = CD_PLUGIN_NET,
-	.type = CD_IN_TCP,
+	.check = tcp_check,
 	.in = &in_tcp,
 };
 
@@ -459,7 +477,7 @@ const struct cd_plugin_desc in_unix_desc = {
 	.usage = "unix:///PATH",
 	.summary = "lines on a unix stream socket",
 	.opts = unix_opts,
-	.flags = CD_PLUGIN_NET,
-	.type = CD_IN_UNIX,
+	.flags = CD_PLUGIN_NET | CD_PLUGIN_UNIX,
+	.check = unix_check,
 	.in = &in_tcp,
 };

@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "input/in_net.h"
 #include "pipeline.h"
 #include "util/metrics.h"
 #include "util/net.h"
@@ -37,21 +38,21 @@
 #include "util/banned.h"
 
 struct udp_state {
-	struct pipeline *pl;		/* the pipeline */
-	unsigned idx;			/* input index */
-	const struct cd_input_conf *ic; /* configuration */
-	const char *kind;		/* "udp" or "unixgram" */
-	int fd;				/* the socket; -1 after stop() */
-	struct pl_source *src;		/* the one source; NULL after stop() */
-	char *buf;			/* one datagram, CD_DGRAM_MAX bytes */
-	bool watched;			/* fd is in the pipeline's set */
-	bool ready;			/* fd said readable */
-	uint64_t sock_dev, sock_ino;	/* unixgram: the socket file we bound (unlinked at close) */
-	uint64_t datagrams;		/* datagrams received */
-	uint64_t truncated;		/* of which larger than CD_DGRAM_MAX (cut) */
-	uint32_t drops_seen;		/* last SO_RXQ_OVFL value: the kernel's count, wraps */
-	uint64_t drops;			/* datagrams the kernel dropped (receive buffer full) */
-	bool opened;			/* open() succeeded: close() reports the counters */
+	struct pipeline *pl;	     /* the pipeline */
+	unsigned idx;		     /* input index */
+	const char *listen;	     /* its address (the configuration's) */
+	const char *kind;	     /* "udp" or "unixgram" */
+	int fd;			     /* the socket; -1 after stop() */
+	struct pl_source *src;	     /* the one source; NULL after stop() */
+	char *buf;		     /* one datagram, CD_DGRAM_MAX bytes */
+	bool watched;		     /* fd is in the pipeline's set */
+	bool ready;		     /* fd said readable */
+	uint64_t sock_dev, sock_ino; /* unixgram: the socket file we bound (unlinked at close) */
+	uint64_t datagrams;	     /* datagrams received */
+	uint64_t truncated;	     /* of which larger than CD_DGRAM_MAX (cut) */
+	uint32_t drops_seen;	     /* last SO_RXQ_OVFL value: the kernel's count, wraps */
+	uint64_t drops;		     /* datagrams the kernel dropped (receive buffer full) */
+	bool opened;		     /* open() succeeded: close() reports the counters */
 };
 
 static void on_ready(void *arg)
@@ -102,7 +103,7 @@ static int recv_one(struct udp_state *st)
 			char c[24];
 			snprintf(c, sizeof(c), "%llu", (unsigned long long)st->truncated);
 			cd_log(FMT_LEVEL_WARN, "datagram larger than the buffer: cut", "input", st->kind,
-			       "listen", st->ic->listen, "truncated", c, NULL);
+			       "listen", st->listen, "truncated", c, NULL);
 		}
 	}
 	if (n == 0)
@@ -136,7 +137,7 @@ static bool udp_tick(void *state, int64_t now)
 	       (rc = recv_one(st)) > 0)
 		;
 	if (rc < 0)
-		cd_log(FMT_LEVEL_WARN, "receive failed", "input", st->kind, "listen", st->ic->listen, "error",
+		cd_log(FMT_LEVEL_WARN, "receive failed", "input", st->kind, "listen", st->listen, "error",
 		       strerror(-rc), NULL);
 	/* stopped early (burst, backpressure): more is waiting */
 	st->ready = rc > 0;
@@ -195,37 +196,38 @@ static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->pl = pl;
 	st->idx = idx;
-	st->ic = ic;
-	st->kind = ic->type == CD_IN_UNIXGRAM ? "unixgram" : "udp";
+	st->listen = cd_opt_get(&ic->opts, "listen");
+	st->kind = ic->plugin->name;
 	st->buf = malloc(CD_DGRAM_MAX);
 	if (!st->buf) {
 		free(st);
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	}
-	st->fd = cd_net_listen(ic->listen, SOCK_DGRAM, err);
+	st->fd = cd_net_listen(st->listen, SOCK_DGRAM, err);
 	if (st->fd < 0) {
 		rc = st->fd;
 		goto err_close;
 	}
-	if (strncmp(ic->listen, "unix:", 5) == 0 && stat(ic->listen + 5, &sb) == 0) {
+	if (strncmp(st->listen, "unix:", 5) == 0 && stat(st->listen + 5, &sb) == 0) {
 		st->sock_dev = (uint64_t)sb.st_dev;
 		st->sock_ino = (uint64_t)sb.st_ino;
 	}
-	if (setsockopt(st->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 && ic->type == CD_IN_UDP)
+	if (setsockopt(st->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 &&
+	    !(ic->plugin->flags & CD_PLUGIN_UNIX))
 		cd_log(FMT_LEVEL_WARN, "SO_RXQ_OVFL not available: kernel drops are not counted", "input",
-		       st->kind, "listen", ic->listen, "error", strerror(errno), NULL);
+		       st->kind, "listen", st->listen, "error", strerror(errno), NULL);
 	/* the records' src.input: udp:HOST:PORT, unixgram:PATH */
-	if (ic->type == CD_IN_UNIXGRAM)
-		snprintf(st->buf, CD_DGRAM_MAX, "unixgram:%s", ic->listen + 5);
+	if (ic->plugin->flags & CD_PLUGIN_UNIX)
+		snprintf(st->buf, CD_DGRAM_MAX, "unixgram:%s", st->listen + 5);
 	else
-		snprintf(st->buf, CD_DGRAM_MAX, "udp:%s", ic->listen);
+		snprintf(st->buf, CD_DGRAM_MAX, "udp:%s", st->listen);
 	st->src = pl_source_new(pl, idx, st->buf, NULL, 0, 0, 0);
 	if (!st->src) {
 		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 		goto err_close;
 	}
 	if ((rc = pl_watch_fd(pl, st->fd, on_ready, st)) < 0) {
-		cd_err_set(err, rc, errno, "%s: cannot watch", ic->listen);
+		cd_err_set(err, rc, errno, "%s: cannot watch", st->listen);
 		pl_source_abandon(pl, st->src);
 		st->src = NULL;
 		goto err_close;
@@ -233,11 +235,11 @@ static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	st->watched = true;
 	st->opened = true;
 	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(st->fd));
-	if (!cd_net_is_loopback(ic->listen))
+	if (!cd_net_is_loopback(st->listen))
 		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
-		       "input", st->kind, "listen", ic->listen, "port", port, NULL);
+		       "input", st->kind, "listen", st->listen, "port", port, NULL);
 	else
-		cd_log(FMT_LEVEL_INFO, "listening", "input", st->kind, "listen", ic->listen, "port", port,
+		cd_log(FMT_LEVEL_INFO, "listening", "input", st->kind, "listen", st->listen, "port", port,
 		       NULL);
 	*state = st;
 	return 0;
@@ -260,16 +262,16 @@ static void udp_close(void *state)
 		pl_unwatch_fd(st->pl, st->fd);
 	if (st->fd >= 0)
 		close(st->fd);
-	if (st->sock_ino && stat(st->ic->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
+	if (st->sock_ino && stat(st->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
 	    (uint64_t)sb.st_ino == st->sock_ino)
-		unlink(st->ic->listen + 5);
+		unlink(st->listen + 5);
 	if (!st->opened)
 		goto out;
 	snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->datagrams);
 	snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)st->truncated);
 	snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)st->drops);
 	snprintf(n[3], sizeof(n[3]), "%llu", (unsigned long long)pl_in_stats(st->pl, st->idx)->bytes);
-	cd_log(FMT_LEVEL_INFO, "input closed", "input", st->kind, "listen", st->ic->listen, "datagrams", n[0],
+	cd_log(FMT_LEVEL_INFO, "input closed", "input", st->kind, "listen", st->listen, "datagrams", n[0],
 	       "truncated", n[1], "kernel_drops", n[2], "bytes", n[3], NULL);
 out:
 	free(st->buf);
@@ -286,16 +288,33 @@ static const struct in_plugin in_udp = {
 };
 
 static const struct cd_opt_spec udp_opts[] = {
-	{"listen", CD_OPT_HOSTPORT, NULL,
-	 "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required)", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"listen", CD_OPT_STRING, NULL, "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required)",
+	 NULL, 0, 0},
+	CD_OPT_REFUSE("max_connections", "a datagram socket has none"),
+	CD_OPT_REFUSE("path", "a URL path is for http inputs"),
+	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not udp"),
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 static const struct cd_opt_spec unixgram_opts[] = {
-	{"listen", CD_OPT_STRING, NULL, "unix:PATH, the socket to listen on (or path:)", NULL, 0},
-	{"path", CD_OPT_STRING, NULL, "the socket's path (as listen: unix:PATH)", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"listen", CD_OPT_STRING, NULL, "unix:PATH, the socket to listen on (or path:)", NULL, 0, 0},
+	{"path", CD_OPT_STRING, NULL, "the socket's path (as listen: unix:PATH)", NULL, 0, 0},
+	CD_OPT_REFUSE("max_connections", "a datagram socket has none"),
+	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not unixgram"),
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
+
+extern const struct cd_plugin_desc in_udp_desc, in_unixgram_desc;
+
+static int udp_check(struct cd_opts *o, struct cd_err *err)
+{
+	return in_net_check(o, &in_udp_desc, err);
+}
+
+static int unixgram_check(struct cd_opts *o, struct cd_err *err)
+{
+	return in_net_check(o, &in_unixgram_desc, err);
+}
 
 const struct cd_plugin_desc in_udp_desc = {
 	.name = "udp",
@@ -304,7 +323,7 @@ const struct cd_plugin_desc in_udp_desc = {
 	.summary = "datagrams of lines",
 	.opts = udp_opts,
 	.flags = CD_PLUGIN_NET | CD_PLUGIN_DGRAM,
-	.type = CD_IN_UDP,
+	.check = udp_check,
 	.in = &in_udp,
 };
 
@@ -314,7 +333,7 @@ const struct cd_plugin_desc in_unixgram_desc = {
 	.usage = "unixgram:///PATH",
 	.summary = "datagrams on a unix datagram socket",
 	.opts = unixgram_opts,
-	.flags = CD_PLUGIN_NET | CD_PLUGIN_DGRAM,
-	.type = CD_IN_UNIXGRAM,
+	.flags = CD_PLUGIN_NET | CD_PLUGIN_DGRAM | CD_PLUGIN_UNIX,
+	.check = unixgram_check,
 	.in = &in_udp,
 };

@@ -53,68 +53,69 @@
 #include "util/banned.h"
 
 static const struct cd_opt_spec influx_opts[] = {
-	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of InfluxDB (port 8086)", NULL, 0},
-	{"path", CD_OPT_STRING, NULL, "the database (v1) or bucket (v2): the URI's path", NULL, 0},
-	{"db", CD_OPT_STRING, NULL, "v1: the database", NULL, 0},
-	{"database", CD_OPT_STRING, NULL, "v1: the database", NULL, 0},
-	{"bucket", CD_OPT_STRING, NULL, "v2: the bucket", NULL, 0},
-	{"org", CD_OPT_STRING, NULL, "v2: the organization (required)", NULL, 0},
-	{"token", CD_OPT_STRING, NULL, "v2: the API token", NULL, 0},
-	{"user", CD_OPT_STRING, NULL, "v1: credentials (v2 without token: USER:PASSWORD token)", NULL, 0},
-	{"password", CD_OPT_STRING, NULL, "v1: credentials", NULL, 0},
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of InfluxDB (port 8086)", NULL, 0, 0},
+	{"path", CD_OPT_STRING, NULL, "the database (v1) or bucket (v2): the URI's path", NULL, 0, 0},
+	{"db", CD_OPT_STRING, NULL, "v1: the database", NULL, 0, 0},
+	{"database", CD_OPT_STRING, NULL, "v1: the database", NULL, 0, 0},
+	{"bucket", CD_OPT_STRING, NULL, "v2: the bucket", NULL, 0, 0},
+	{"org", CD_OPT_STRING, NULL, "v2: the organization (required)", NULL, 0, 0},
+	{"token", CD_OPT_STRING, NULL, "v2: the API token", NULL, 0, CD_OPT_SECRET},
+	{"user", CD_OPT_STRING, NULL, "v1: credentials (v2 without token: USER:PASSWORD token)", NULL, 0, 0},
+	{"password", CD_OPT_STRING, NULL, "v1: credentials", NULL, 0, CD_OPT_SECRET},
 	{"auth", CD_OPT_ENUM, "basic", "v1: credentials as HTTP basic auth or u and p in the URL",
-	 "basic|query", 0},
-	{"rp", CD_OPT_STRING, "the database's", "v1: the retention policy", NULL, 0},
-	{"tls", CD_OPT_BOOL, "false", "https", NULL, 0},
-	{"ca_file", CD_OPT_STRING, "the system's", "PEM file of the CAs that verify the server", NULL, 0},
+	 "basic|query", 0, 0},
+	{"rp", CD_OPT_STRING, "the database's", "v1: the retention policy", NULL, 0, 0},
+	{"tls", CD_OPT_BOOL, "false", "https", NULL, 0, 0},
+	{"ca_file", CD_OPT_STRING, "the system's", "PEM file of the CAs that verify the server", NULL, 0, 0},
 	{"cert_file", CD_OPT_STRING, NULL,
-	 "PEM client certificate (with key_file) for servers that ask for one", NULL, 0},
-	{"key_file", CD_OPT_STRING, NULL, "PEM private key of cert_file", NULL, 0},
-	{"insecure", CD_OPT_BOOL, "false", "do not verify the server's certificate (tests only)", NULL, 0},
-	{"gzip", CD_OPT_BOOL, "true", "Content-Encoding gzip", NULL, 0},
-	{"gzip_level", CD_OPT_UINT, "1", "zlib level 1..9", NULL, 9},
-	{"batch_bytes", CD_OPT_SIZE, "1M", "line protocol per request, 64k..16M", NULL, 0},
-	{"inflight", CD_OPT_UINT, "4", "requests at once, 1..32", NULL, CD_INFLUX_INFLIGHT_MAX},
-	{"timeout", CD_OPT_DURATION, "10s", "one request", NULL, 0},
-	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0},
-	{"interval", CD_OPT_DURATION, "10s", "period of the RED, logs and clewd points, 100ms..1h", NULL, 0},
-	{"spans", CD_OPT_BOOL, "true", "write span points", NULL, 0},
-	{"metrics", CD_OPT_BOOL, "true", "write metric points", NULL, 0},
-	{"red", CD_OPT_BOOL, "true", "write RED points", NULL, 0},
-	{"logs", CD_OPT_BOOL, "true", "write logs points (counts per service and level)", NULL, 0},
-	{"health", CD_OPT_BOOL, "true", "write clewd points (the collector's health)", NULL, 0},
-	{"host", CD_OPT_STRING, "the host name", "the host tag of the clewd points", NULL, 0},
-	{"normalize_routes", CD_OPT_BOOL, "true", "ID-like path segments become :id", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	 "PEM client certificate (with key_file) for servers that ask for one", NULL, 0, 0},
+	{"key_file", CD_OPT_STRING, NULL, "PEM private key of cert_file", NULL, 0, 0},
+	{"insecure", CD_OPT_BOOL, "false", "do not verify the server's certificate (tests only)", NULL, 0, 0},
+	{"gzip", CD_OPT_BOOL, "true", "Content-Encoding gzip", NULL, 0, 0},
+	{"gzip_level", CD_OPT_UINT, "1", "zlib level 1..9", NULL, 9, 0},
+	{"batch_bytes", CD_OPT_SIZE, "1M", "line protocol per request, 64k..16M", NULL, 0, 0},
+	{"inflight", CD_OPT_UINT, "4", "requests at once, 1..32", NULL, CD_INFLUX_INFLIGHT_MAX, 0},
+	{"timeout", CD_OPT_DURATION, "10s", "one request", NULL, 0, 0},
+	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0, 0},
+	{"interval", CD_OPT_DURATION, "10s", "period of the RED, logs and clewd points, 100ms..1h", NULL, 0,
+	 0},
+	{"spans", CD_OPT_BOOL, "true", "write span points", NULL, 0, 0},
+	{"metrics", CD_OPT_BOOL, "true", "write metric points", NULL, 0, 0},
+	{"red", CD_OPT_BOOL, "true", "write RED points", NULL, 0, 0},
+	{"logs", CD_OPT_BOOL, "true", "write logs points (counts per service and level)", NULL, 0, 0},
+	{"health", CD_OPT_BOOL, "true", "write clewd points (the collector's health)", NULL, 0, 0},
+	{"host", CD_OPT_STRING, "the host name", "the host tag of the clewd points", NULL, 0, 0},
+	{"normalize_routes", CD_OPT_BOOL, "true", "ID-like path segments become :id", NULL, 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 /* --- options ----------------------------------------------------------------- */
 
 static const char *db_name(const struct cd_output_conf *oc)
 {
-	const char *d = cd_opt_get(oc, "db");
+	const char *d = cd_opt_get(&oc->opts, "db");
 
 	if (!d)
-		d = cd_opt_get(oc, "database");
+		d = cd_opt_get(&oc->opts, "database");
 	if (!d)
-		d = cd_opt_get(oc, "bucket");
+		d = cd_opt_get(&oc->opts, "bucket");
 	if (!d)
-		d = cd_opt_get(oc, "path");
+		d = cd_opt_get(&oc->opts, "path");
 	return d && *d ? d : NULL;
 }
 
 static int influx_check(const struct cd_output_conf *oc, struct cd_err *err)
 {
-	const bool v2 = oc->type == CD_OUT_INFLUXDB2;
-	const char *auth = cd_opt_get(oc, "auth"), *ca = cd_opt_get(oc, "ca_file");
-	const char *cert = cd_opt_get(oc, "cert_file"), *key = cd_opt_get(oc, "key_file");
+	const bool v2 = strcmp(oc->plugin->name, "influxdb2") == 0;
+	const char *auth = cd_opt_get(&oc->opts, "auth"), *ca = cd_opt_get(&oc->opts, "ca_file");
+	const char *cert = cd_opt_get(&oc->opts, "cert_file"), *key = cd_opt_get(&oc->opts, "key_file");
 	char host[256];
 	uint16_t port;
 	uint64_t u;
 	bool b;
 	int rc;
 
-	rc = cd_opt_hostport(oc, "address", 8086, host, sizeof(host), &port, err);
+	rc = cd_opt_hostport(&oc->opts, "address", 8086, host, sizeof(host), &port, err);
 	if (rc == -CD_ENOENT)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: no address (HOST:PORT)", oc->name);
 	if (rc < 0)
@@ -123,9 +124,9 @@ static int influx_check(const struct cd_output_conf *oc, struct cd_err *err)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: no %s (%s://HOST:PORT/%s)", oc->name,
 				  v2 ? "bucket" : "database", v2 ? "influxdb2" : "influxdb",
 				  v2 ? "BUCKET" : "DB");
-	if (v2 && !cd_opt_get(oc, "org"))
+	if (v2 && !cd_opt_get(&oc->opts, "org"))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: no org (?org=ORG)", oc->name);
-	if (v2 && !cd_opt_get(oc, "token") && !cd_opt_get(oc, "user"))
+	if (v2 && !cd_opt_get(&oc->opts, "token") && !cd_opt_get(&oc->opts, "user"))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: no token (?token=TOKEN)", oc->name);
 	if (auth && strcmp(auth, "basic") != 0 && strcmp(auth, "query") != 0)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: auth: expected basic or query", oc->name);
@@ -141,33 +142,33 @@ static int influx_check(const struct cd_output_conf *oc, struct cd_err *err)
 	if (key && access(key, R_OK) != 0)
 		return cd_err_set(err, -CD_EINVAL, errno, "output %s: key_file %s: %s", oc->name, key,
 				  strerror(errno));
-	if ((rc = cd_opt_u64(oc, "gzip_level", 1, 9, &u, err)) < 0)
+	if ((rc = cd_opt_u64(&oc->opts, "gzip_level", 1, 9, &u, err)) < 0)
 		return rc;
-	if ((rc = cd_opt_size(oc, "batch_bytes", CD_INFLUX_BATCH_BYTES, &u, err)) < 0)
+	if ((rc = cd_opt_size(&oc->opts, "batch_bytes", CD_INFLUX_BATCH_BYTES, &u, err)) < 0)
 		return rc;
 	if (u < 64 * 1024 || u > CD_INFLUX_BATCH_BYTES_MAX)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: batch_bytes: expected 64k to %uM", oc->name,
 				  CD_INFLUX_BATCH_BYTES_MAX >> 20);
-	if ((rc = cd_opt_u64(oc, "inflight", CD_INFLUX_INFLIGHT, CD_INFLUX_INFLIGHT_MAX, &u, err)) < 0)
+	if ((rc = cd_opt_u64(&oc->opts, "inflight", CD_INFLUX_INFLIGHT, CD_INFLUX_INFLIGHT_MAX, &u, err)) < 0)
 		return rc;
 	if (u == 0)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: inflight: at least 1", oc->name);
-	if ((rc = cd_opt_ms(oc, "timeout", 10000, &u, err)) < 0 ||
-	    (rc = cd_opt_ms(oc, "connect_timeout", 5000, &u, err)) < 0)
+	if ((rc = cd_opt_ms(&oc->opts, "timeout", 10000, &u, err)) < 0 ||
+	    (rc = cd_opt_ms(&oc->opts, "connect_timeout", 5000, &u, err)) < 0)
 		return rc;
-	if ((rc = cd_opt_ms(oc, "interval", 10000, &u, err)) < 0)
+	if ((rc = cd_opt_ms(&oc->opts, "interval", 10000, &u, err)) < 0)
 		return rc;
 	if (u < 100 || u > 3600 * 1000)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: interval: expected 100ms to 1h", oc->name);
-	if ((rc = cd_opt_bool(oc, "tls", false, &b, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "insecure", false, &b, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "gzip", true, &b, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "spans", true, &b, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "metrics", true, &b, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "red", true, &b, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "logs", true, &b, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "health", true, &b, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "normalize_routes", true, &b, err)) < 0)
+	if ((rc = cd_opt_bool(&oc->opts, "tls", false, &b, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "insecure", false, &b, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "gzip", true, &b, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "spans", true, &b, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "metrics", true, &b, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "red", true, &b, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "logs", true, &b, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "health", true, &b, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "normalize_routes", true, &b, err)) < 0)
 		return rc;
 	return 0;
 }
@@ -175,30 +176,31 @@ static int influx_check(const struct cd_output_conf *oc, struct cd_err *err)
 static int build_url(struct influx *st, const struct cd_output_conf *oc, struct cd_err *err)
 {
 	char host[256], url[4096];
-	const char *auth = cd_opt_get(oc, "auth"), *rp = cd_opt_get(oc, "rp");
+	const char *auth = cd_opt_get(&oc->opts, "auth"), *rp = cd_opt_get(&oc->opts, "rp");
 	bool tls;
 	uint16_t port;
 	int rc;
 
-	if ((rc = cd_opt_hostport(oc, "address", 8086, host, sizeof(host), &port, err)) < 0)
+	if ((rc = cd_opt_hostport(&oc->opts, "address", 8086, host, sizeof(host), &port, err)) < 0)
 		return rc;
-	cd_opt_bool(oc, "tls", false, &tls, err);
+	cd_opt_bool(&oc->opts, "tls", false, &tls, err);
 	snprintf(url, sizeof(url), "%s://%s%s%s:%u/%s?", tls ? "https" : "http", strchr(host, ':') ? "[" : "",
 		 host, strchr(host, ':') ? "]" : "", port, st->v2 ? "api/v2/write" : "write");
 	if (st->v2) {
-		rc = http_query_add(url, sizeof(url), "org", cd_opt_get(oc, "org"));
+		rc = http_query_add(url, sizeof(url), "org", cd_opt_get(&oc->opts, "org"));
 		if (!rc)
 			rc = http_query_add(url, sizeof(url), "bucket", db_name(oc));
 	} else {
 		rc = http_query_add(url, sizeof(url), "db", db_name(oc));
 		if (!rc && rp)
 			rc = http_query_add(url, sizeof(url), "rp", rp);
-		if (!rc && auth && strcmp(auth, "query") == 0 && cd_opt_get(oc, "user")) {
-			rc = http_query_add(url, sizeof(url), "u", cd_opt_get(oc, "user"));
+		if (!rc && auth && strcmp(auth, "query") == 0 && cd_opt_get(&oc->opts, "user")) {
+			rc = http_query_add(url, sizeof(url), "u", cd_opt_get(&oc->opts, "user"));
 			if (!rc)
 				rc = http_query_add(url, sizeof(url), "p",
-						    cd_opt_get(oc, "password") ? cd_opt_get(oc, "password")
-									       : "");
+						    cd_opt_get(&oc->opts, "password")
+							    ? cd_opt_get(&oc->opts, "password")
+							    : "");
 		}
 	}
 	if (!rc)
@@ -213,8 +215,8 @@ static int build_url(struct influx *st, const struct cd_output_conf *oc, struct 
 static int open_http(struct influx *st, const struct cd_output_conf *oc, struct http_conf *hc,
 		     struct cd_err *err)
 {
-	const char *token = cd_opt_get(oc, "token"), *user = cd_opt_get(oc, "user");
-	const char *pw = cd_opt_get(oc, "password"), *auth = cd_opt_get(oc, "auth");
+	const char *token = cd_opt_get(&oc->opts, "token"), *user = cd_opt_get(&oc->opts, "user");
+	const char *pw = cd_opt_get(&oc->opts, "password"), *auth = cd_opt_get(&oc->opts, "auth");
 	char *line = NULL;
 	int rc;
 
@@ -266,32 +268,32 @@ static int influx_open(void **state, struct pipeline *pl, unsigned idx, const st
 	st->pl = pl;
 	st->idx = idx;
 	st->oc = oc;
-	st->v2 = oc->type == CD_OUT_INFLUXDB2;
-	cd_opt_bool(oc, "gzip", true, &st->gzip, err);
-	cd_opt_bool(oc, "insecure", false, &hc.insecure, err);
-	cd_opt_bool(oc, "spans", true, &st->want_spans, err);
-	cd_opt_bool(oc, "metrics", true, &st->want_metrics, err);
-	cd_opt_bool(oc, "red", true, &st->want_red, err);
-	cd_opt_bool(oc, "logs", true, &st->want_logs, err);
-	cd_opt_bool(oc, "health", true, &st->want_health, err);
-	cd_opt_bool(oc, "normalize_routes", true, &st->normalize, err);
-	cd_opt_u64(oc, "gzip_level", 1, 9, &u, err);
+	st->v2 = strcmp(oc->plugin->name, "influxdb2") == 0;
+	cd_opt_bool(&oc->opts, "gzip", true, &st->gzip, err);
+	cd_opt_bool(&oc->opts, "insecure", false, &hc.insecure, err);
+	cd_opt_bool(&oc->opts, "spans", true, &st->want_spans, err);
+	cd_opt_bool(&oc->opts, "metrics", true, &st->want_metrics, err);
+	cd_opt_bool(&oc->opts, "red", true, &st->want_red, err);
+	cd_opt_bool(&oc->opts, "logs", true, &st->want_logs, err);
+	cd_opt_bool(&oc->opts, "health", true, &st->want_health, err);
+	cd_opt_bool(&oc->opts, "normalize_routes", true, &st->normalize, err);
+	cd_opt_u64(&oc->opts, "gzip_level", 1, 9, &u, err);
 	hc.gzip_level = (int)u;
-	cd_opt_size(oc, "batch_bytes", CD_INFLUX_BATCH_BYTES, &st->batch_bytes, err);
-	cd_opt_u64(oc, "inflight", CD_INFLUX_INFLIGHT, CD_INFLUX_INFLIGHT_MAX, &u, err);
+	cd_opt_size(&oc->opts, "batch_bytes", CD_INFLUX_BATCH_BYTES, &st->batch_bytes, err);
+	cd_opt_u64(&oc->opts, "inflight", CD_INFLUX_INFLIGHT, CD_INFLUX_INFLIGHT_MAX, &u, err);
 	st->inflight_max = (unsigned)u;
-	cd_opt_ms(oc, "timeout", 10000, &st->timeout_ms, err);
-	cd_opt_ms(oc, "connect_timeout", 5000, &hc.connect_timeout_ms, err);
-	cd_opt_ms(oc, "interval", 10000, &u, err);
+	cd_opt_ms(&oc->opts, "timeout", 10000, &st->timeout_ms, err);
+	cd_opt_ms(&oc->opts, "connect_timeout", 5000, &hc.connect_timeout_ms, err);
+	cd_opt_ms(&oc->opts, "interval", 10000, &u, err);
 	st->interval_ns = (int64_t)u * NS_PER_MS;
-	h = cd_opt_get(oc, "host");
+	h = cd_opt_get(&oc->opts, "host");
 	if (h)
 		cd_strlcpy(st->host, h, sizeof(st->host));
 	else if (gethostname(st->host, sizeof(st->host) - 1) < 0)
 		cd_strlcpy(st->host, "unknown", sizeof(st->host));
-	hc.ca_file = cd_opt_get(oc, "ca_file");
-	hc.cert_file = cd_opt_get(oc, "cert_file");
-	hc.key_file = cd_opt_get(oc, "key_file");
+	hc.ca_file = cd_opt_get(&oc->opts, "ca_file");
+	hc.cert_file = cd_opt_get(&oc->opts, "cert_file");
+	hc.key_file = cd_opt_get(&oc->opts, "key_file");
 	if ((rc = build_url(st, oc, err)) < 0 || (rc = open_http(st, oc, &hc, err)) < 0)
 		goto err;
 	/*
@@ -463,7 +465,6 @@ const struct cd_plugin_desc out_influxdb_desc = {
 	.summary = "InfluxDB 1.x: spans, metrics, RED, logs and health points",
 	.opts = influx_opts,
 	.flags = CD_PLUGIN_URI_OPTS,
-	.type = CD_OUT_INFLUXDB,
 	.out = &out_influxdb,
 };
 
@@ -474,6 +475,5 @@ const struct cd_plugin_desc out_influxdb2_desc = {
 	.summary = "InfluxDB 2.x: the same points, token auth",
 	.opts = influx_opts,
 	.flags = CD_PLUGIN_URI_OPTS,
-	.type = CD_OUT_INFLUXDB2,
 	.out = &out_influxdb,
 };

@@ -138,11 +138,12 @@ static const struct out_plugin out_archive = {
 };
 
 static const struct cd_opt_spec archive_opts[] = {
-	{"path", CD_OPT_STRING, NULL, "the archive's directory (required)", NULL, 0},
-	{"max_bytes", CD_OPT_SIZE, "0", "retention by size: oldest segments go past it (0: none)", NULL, 0},
-	{"max_age", CD_OPT_DURATION, "0", "retention by age: older segments go (0: none)", NULL, 0},
-	{"segment_bytes", CD_OPT_SIZE, "64M", "a segment's size before the next one starts", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"path", CD_OPT_STRING, NULL, "the archive's directory (required)", NULL, 0, 0},
+	{"max_bytes", CD_OPT_SIZE, "0", "retention by size: oldest segments go past it (0: none)", NULL, 0,
+	 0},
+	{"max_age", CD_OPT_DURATION, "0", "retention by age: older segments go (0: none)", NULL, 0, 0},
+	{"segment_bytes", CD_OPT_SIZE, "64M", "a segment's size before the next one starts", NULL, 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 const struct cd_plugin_desc out_archive_desc = {
@@ -150,6 +151,5 @@ const struct cd_plugin_desc out_archive_desc = {
 	.usage = "archive:DIR",
 	.summary = "the archive tracegrep searches",
 	.opts = archive_opts,
-	.type = CD_OUT_ARCHIVE,
 	.out = &out_archive,
 };

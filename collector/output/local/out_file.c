@@ -118,9 +118,9 @@ static const struct out_plugin out_file = {
 };
 
 static const struct cd_opt_spec file_opts[] = {
-	{"path", CD_OPT_STRING, NULL, "the file lines are appended to (required)", NULL, 0},
-	{"format", CD_OPT_ENUM, "json", "the line format", "json|pipe|logstash", 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"path", CD_OPT_STRING, NULL, "the file lines are appended to (required)", NULL, 0, 0},
+	{"format", CD_OPT_ENUM, "json", "the line format", "json|pipe|logstash", 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 const struct cd_plugin_desc out_file_desc = {
@@ -128,6 +128,5 @@ const struct cd_plugin_desc out_file_desc = {
 	.usage = "file:PATH[:json|pipe|logstash]",
 	.summary = "lines appended to a file, fdatasync'd",
 	.opts = file_opts,
-	.type = CD_OUT_FILE,
 	.out = &out_file,
 };

@@ -39,7 +39,7 @@ static const struct out_plugin out_null = {
 };
 
 static const struct cd_opt_spec null_opts[] = {
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 const struct cd_plugin_desc out_null_desc = {
@@ -47,6 +47,5 @@ const struct cd_plugin_desc out_null_desc = {
 	.usage = "null",
 	.summary = "acknowledge and drop (benchmarks)",
 	.opts = null_opts,
-	.type = CD_OUT_NULL,
 	.out = &out_null,
 };

@@ -73,8 +73,8 @@ static const struct out_plugin out_stdout = {
 };
 
 static const struct cd_opt_spec stdout_opts[] = {
-	{"format", CD_OPT_ENUM, "json", "the line format", "json|pipe|logstash", 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"format", CD_OPT_ENUM, "json", "the line format", "json|pipe|logstash", 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 const struct cd_plugin_desc out_stdout_desc = {
@@ -82,6 +82,5 @@ const struct cd_plugin_desc out_stdout_desc = {
 	.usage = "stdout[:json|pipe|logstash]",
 	.summary = "lines on stdout (json)",
 	.opts = stdout_opts,
-	.type = CD_OUT_STDOUT,
 	.out = &out_stdout,
 };

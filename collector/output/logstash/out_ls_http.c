@@ -63,21 +63,23 @@ struct ls_http {
 };
 
 static const struct cd_opt_spec http_opts[] = {
-	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of Logstash's http input (port 8080)", NULL, 0},
-	{"path", CD_OPT_STRING, NULL, "the URL path, without its leading slash", NULL, 0},
-	{"user", CD_OPT_STRING, NULL, "HTTP basic authentication", NULL, 0},
-	{"password", CD_OPT_STRING, NULL, "HTTP basic authentication", NULL, 0},
-	{"token", CD_OPT_STRING, NULL, "bearer token (not with user)", NULL, 0},
-	{"tls", CD_OPT_BOOL, "false", "https", NULL, 0},
-	{"ca_file", CD_OPT_STRING, "the system's", "PEM bundle of the CAs that verify the server", NULL, 0},
-	{"cert_file", CD_OPT_STRING, NULL, "client certificate (PEM)", NULL, 0},
-	{"key_file", CD_OPT_STRING, NULL, "client certificate's key (PEM)", NULL, 0},
-	{"insecure", CD_OPT_BOOL, "false", "do not verify the server's certificate (testing only)", NULL, 0},
-	{"gzip", CD_OPT_BOOL, "false", "Content-Encoding gzip", NULL, 0},
-	{"gzip_level", CD_OPT_UINT, "1", "gzip level 1..9", NULL, 9},
-	{"timeout", CD_OPT_DURATION, "30s", "one request, whole", NULL, 0},
-	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of Logstash's http input (port 8080)", NULL, 0, 0},
+	{"path", CD_OPT_STRING, NULL, "the URL path, without its leading slash", NULL, 0, 0},
+	{"user", CD_OPT_STRING, NULL, "HTTP basic authentication", NULL, 0, 0},
+	{"password", CD_OPT_STRING, NULL, "HTTP basic authentication", NULL, 0, CD_OPT_SECRET},
+	{"token", CD_OPT_STRING, NULL, "bearer token (not with user)", NULL, 0, CD_OPT_SECRET},
+	{"tls", CD_OPT_BOOL, "false", "https", NULL, 0, 0},
+	{"ca_file", CD_OPT_STRING, "the system's", "PEM bundle of the CAs that verify the server", NULL, 0,
+	 0},
+	{"cert_file", CD_OPT_STRING, NULL, "client certificate (PEM)", NULL, 0, 0},
+	{"key_file", CD_OPT_STRING, NULL, "client certificate's key (PEM)", NULL, 0, 0},
+	{"insecure", CD_OPT_BOOL, "false", "do not verify the server's certificate (testing only)", NULL, 0,
+	 0},
+	{"gzip", CD_OPT_BOOL, "false", "Content-Encoding gzip", NULL, 0, 0},
+	{"gzip_level", CD_OPT_UINT, "1", "gzip level 1..9", NULL, 9, 0},
+	{"timeout", CD_OPT_DURATION, "30s", "one request, whole", NULL, 0, 0},
+	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 static int http_conf(const struct cd_output_conf *oc, struct ls_http_conf *cf, struct cd_err *err)
@@ -88,27 +90,27 @@ static int http_conf(const struct cd_output_conf *oc, struct ls_http_conf *cf, s
 	int rc;
 
 	memset(cf, 0, sizeof(*cf));
-	rc = cd_opt_hostport(oc, "address", 8080, host, sizeof(host), &port, err);
+	rc = cd_opt_hostport(&oc->opts, "address", 8080, host, sizeof(host), &port, err);
 	if (rc == -CD_ENOENT)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: address HOST[:PORT] is required", oc->name);
 	if (rc < 0)
 		return rc;
-	if ((rc = cd_opt_bool(oc, "tls", false, &cf->tls, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "insecure", false, &cf->insecure, err)) < 0 ||
-	    (rc = cd_opt_bool(oc, "gzip", false, &cf->gzip, err)) < 0 ||
-	    (rc = cd_opt_u64(oc, "gzip_level", 1, 9, &cf->gzip_level, err)) < 0 ||
-	    (rc = cd_opt_ms(oc, "timeout", 30000, &cf->timeout_ms, err)) < 0 ||
-	    (rc = cd_opt_ms(oc, "connect_timeout", 5000, &cf->connect_timeout_ms, err)) < 0)
+	if ((rc = cd_opt_bool(&oc->opts, "tls", false, &cf->tls, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "insecure", false, &cf->insecure, err)) < 0 ||
+	    (rc = cd_opt_bool(&oc->opts, "gzip", false, &cf->gzip, err)) < 0 ||
+	    (rc = cd_opt_u64(&oc->opts, "gzip_level", 1, 9, &cf->gzip_level, err)) < 0 ||
+	    (rc = cd_opt_ms(&oc->opts, "timeout", 30000, &cf->timeout_ms, err)) < 0 ||
+	    (rc = cd_opt_ms(&oc->opts, "connect_timeout", 5000, &cf->connect_timeout_ms, err)) < 0)
 		return rc;
 	if (cf->gzip_level == 0 || cf->timeout_ms == 0 || cf->connect_timeout_ms == 0)
 		return cd_err_set(err, -CD_EINVAL, 0,
 				  "output %s: gzip_level is 1..9, timeouts must be longer than 0", oc->name);
-	cf->user = cd_opt_get(oc, "user");
-	cf->password = cd_opt_get(oc, "password");
-	cf->token = cd_opt_get(oc, "token");
-	cf->ca_file = cd_opt_get(oc, "ca_file");
-	cf->cert_file = cd_opt_get(oc, "cert_file");
-	cf->key_file = cd_opt_get(oc, "key_file");
+	cf->user = cd_opt_get(&oc->opts, "user");
+	cf->password = cd_opt_get(&oc->opts, "password");
+	cf->token = cd_opt_get(&oc->opts, "token");
+	cf->ca_file = cd_opt_get(&oc->opts, "ca_file");
+	cf->cert_file = cd_opt_get(&oc->opts, "cert_file");
+	cf->key_file = cd_opt_get(&oc->opts, "key_file");
 	if (cf->token && cf->user)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: user/password or token, not both",
 				  oc->name);
@@ -123,7 +125,7 @@ static int http_conf(const struct cd_output_conf *oc, struct ls_http_conf *cf, s
 	if (!!cf->cert_file != !!cf->key_file)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: cert_file and key_file go together",
 				  oc->name);
-	path = cd_opt_get(oc, "path");
+	path = cd_opt_get(&oc->opts, "path");
 	/* HOST and PORT, not the address as given: its default port is Logstash's 8080, not 80 */
 	if ((size_t)snprintf(cf->url, sizeof(cf->url), "%s://%s%s%s:%u/%s", cf->tls ? "https" : "http",
 			     strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
@@ -352,6 +354,5 @@ const struct cd_plugin_desc out_ls_http_desc = {
 	.summary = "Logstash events POSTed as ndjson, a request per chunk",
 	.opts = http_opts,
 	.flags = CD_PLUGIN_URI_OPTS,
-	.type = CD_OUT_LOGSTASH_HTTP,
 	.out = &out_ls_http,
 };

@@ -71,18 +71,18 @@ struct ls_redis {
 };
 
 static const struct cd_opt_spec redis_opts[] = {
-	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of Redis (port 6379)", NULL, 0},
-	{"user", CD_OPT_STRING, NULL, "AUTH user password (Redis 6 ACLs)", NULL, 0},
-	{"path", CD_OPT_STRING, NULL, "the list (the URI's path)", NULL, 0},
-	{"key", CD_OPT_STRING, NULL, "the list (or the URI's path)", NULL, 0},
-	{"password", CD_OPT_STRING, NULL, "AUTH password", NULL, 0},
-	{"db", CD_OPT_UINT, "0", "SELECT this database", NULL, 1u << 20},
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST[:PORT] of Redis (port 6379)", NULL, 0, 0},
+	{"user", CD_OPT_STRING, NULL, "AUTH user password (Redis 6 ACLs)", NULL, 0, 0},
+	{"path", CD_OPT_STRING, NULL, "the list (the URI's path)", NULL, 0, 0},
+	{"key", CD_OPT_STRING, NULL, "the list (or the URI's path)", NULL, 0, 0},
+	{"password", CD_OPT_STRING, NULL, "AUTH password", NULL, 0, CD_OPT_SECRET},
+	{"db", CD_OPT_UINT, "0", "SELECT this database", NULL, 1u << 20, 0},
 	{"max_list_length", CD_OPT_UINT, "1000000", "refuse chunks while the list is this long (0: no cap)",
-	 NULL, INT64_MAX},
-	{"batch_events", CD_OPT_UINT, "1000", "events per RPUSH", NULL, 100000},
-	{"timeout", CD_OPT_DURATION, "30s", "longest wait for an answer", NULL, 0},
-	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	 NULL, INT64_MAX, 0},
+	{"batch_events", CD_OPT_UINT, "1000", "events per RPUSH", NULL, 100000, 0},
+	{"timeout", CD_OPT_DURATION, "30s", "longest wait for an answer", NULL, 0, 0},
+	{"connect_timeout", CD_OPT_DURATION, "5s", "one connect", NULL, 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 static int redis_conf(const struct cd_output_conf *oc, struct ls_redis_conf *cf, struct cd_err *err)
@@ -90,33 +90,34 @@ static int redis_conf(const struct cd_output_conf *oc, struct ls_redis_conf *cf,
 	int rc;
 
 	memset(cf, 0, sizeof(*cf));
-	rc = cd_opt_hostport(oc, "address", 6379, cf->host, sizeof(cf->host), &cf->port, err);
+	rc = cd_opt_hostport(&oc->opts, "address", 6379, cf->host, sizeof(cf->host), &cf->port, err);
 	if (rc == -CD_ENOENT)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: address HOST[:PORT] is required", oc->name);
 	if (rc < 0)
 		return rc;
-	cf->key = cd_opt_get(oc, "key");
+	cf->key = cd_opt_get(&oc->opts, "key");
 	if (!cf->key)
-		cf->key = cd_opt_get(oc, "path");
+		cf->key = cd_opt_get(&oc->opts, "path");
 	if (!cf->key || !*cf->key)
 		return cd_err_set(
 			err, -CD_EINVAL, 0,
 			"output %s: the list's key is required (logstash+redis://HOST:PORT/KEY, or key:)",
 			oc->name);
-	if (cd_opt_get(oc, "key") && cd_opt_get(oc, "path"))
+	if (cd_opt_get(&oc->opts, "key") && cd_opt_get(&oc->opts, "path"))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: key given twice (path and key)", oc->name);
-	cf->password = cd_opt_get(oc, "password");
-	cf->user = cd_opt_get(oc, "user");
+	cf->password = cd_opt_get(&oc->opts, "password");
+	cf->user = cd_opt_get(&oc->opts, "user");
 	if (cf->user && !*cf->user)
 		cf->user = NULL; /* redis://:PASSWORD@HOST: no user name */
 	if (cf->user && !cf->password)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: user without password", oc->name);
-	if ((rc = cd_opt_u64(oc, "db", 0, 1u << 20, &cf->db, err)) < 0 ||
-	    (rc = cd_opt_u64(oc, "max_list_length", CD_LS_REDIS_LIST_DEFAULT, INT64_MAX, &cf->max_list,
+	if ((rc = cd_opt_u64(&oc->opts, "db", 0, 1u << 20, &cf->db, err)) < 0 ||
+	    (rc = cd_opt_u64(&oc->opts, "max_list_length", CD_LS_REDIS_LIST_DEFAULT, INT64_MAX, &cf->max_list,
 			     err)) < 0 ||
-	    (rc = cd_opt_u64(oc, "batch_events", CD_LS_REDIS_BATCH_DEFAULT, 100000, &cf->batch, err)) < 0 ||
-	    (rc = cd_opt_ms(oc, "timeout", 30000, &cf->timeout_ms, err)) < 0 ||
-	    (rc = cd_opt_ms(oc, "connect_timeout", 5000, &cf->connect_timeout_ms, err)) < 0)
+	    (rc = cd_opt_u64(&oc->opts, "batch_events", CD_LS_REDIS_BATCH_DEFAULT, 100000, &cf->batch, err)) <
+		    0 ||
+	    (rc = cd_opt_ms(&oc->opts, "timeout", 30000, &cf->timeout_ms, err)) < 0 ||
+	    (rc = cd_opt_ms(&oc->opts, "connect_timeout", 5000, &cf->connect_timeout_ms, err)) < 0)
 		return rc;
 	if (cf->batch == 0 || cf->timeout_ms == 0 || cf->connect_timeout_ms == 0)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: batch_events and timeouts must be > 0",
@@ -464,6 +465,5 @@ const struct cd_plugin_desc out_ls_redis_desc = {
 	.summary = "Logstash events RPUSHed onto a Redis list",
 	.opts = redis_opts,
 	.flags = CD_PLUGIN_URI_OPTS,
-	.type = CD_OUT_LOGSTASH_REDIS,
 	.out = &out_ls_redis,
 };

@@ -64,11 +64,11 @@ struct ls_tcp {
 };
 
 static const struct cd_opt_spec tcp_opts[] = {
-	{"address", CD_OPT_HOSTPORT, NULL, "HOST:PORT of Logstash's tcp input (required)", NULL, 0},
-	{"connect_timeout", CD_OPT_DURATION, "5s", "give up a connect after this", NULL, 0},
-	{"timeout", CD_OPT_DURATION, "60s", "unacknowledged data this old drops the connection", NULL, 0},
-	{"send_buffer", CD_OPT_SIZE, "the kernel's", "SO_SNDBUF", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST:PORT of Logstash's tcp input (required)", NULL, 0, 0},
+	{"connect_timeout", CD_OPT_DURATION, "5s", "give up a connect after this", NULL, 0, 0},
+	{"timeout", CD_OPT_DURATION, "60s", "unacknowledged data this old drops the connection", NULL, 0, 0},
+	{"send_buffer", CD_OPT_SIZE, "the kernel's", "SO_SNDBUF", NULL, 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 static int tcp_conf(const struct cd_output_conf *oc, struct ls_tcp_conf *cf, struct cd_err *err)
@@ -76,14 +76,14 @@ static int tcp_conf(const struct cd_output_conf *oc, struct ls_tcp_conf *cf, str
 	int rc;
 
 	memset(cf, 0, sizeof(*cf));
-	rc = cd_opt_hostport(oc, "address", 0, cf->host, sizeof(cf->host), &cf->port, err);
+	rc = cd_opt_hostport(&oc->opts, "address", 0, cf->host, sizeof(cf->host), &cf->port, err);
 	if (rc == -CD_ENOENT || (rc == 0 && cf->port == 0))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: address HOST:PORT is required", oc->name);
 	if (rc < 0)
 		return rc;
-	if ((rc = cd_opt_ms(oc, "connect_timeout", 5000, &cf->connect_timeout_ms, err)) < 0 ||
-	    (rc = cd_opt_ms(oc, "timeout", 60000, &cf->timeout_ms, err)) < 0 ||
-	    (rc = cd_opt_size(oc, "send_buffer", 0, &cf->send_buffer, err)) < 0)
+	if ((rc = cd_opt_ms(&oc->opts, "connect_timeout", 5000, &cf->connect_timeout_ms, err)) < 0 ||
+	    (rc = cd_opt_ms(&oc->opts, "timeout", 60000, &cf->timeout_ms, err)) < 0 ||
+	    (rc = cd_opt_size(&oc->opts, "send_buffer", 0, &cf->send_buffer, err)) < 0)
 		return rc;
 	if (cf->connect_timeout_ms == 0 || cf->timeout_ms > UINT32_MAX || cf->send_buffer > INT32_MAX / 2)
 		return cd_err_set(
@@ -347,6 +347,5 @@ const struct cd_plugin_desc out_ls_tcp_desc = {
 	.summary = "Logstash events, json_lines over TCP",
 	.opts = tcp_opts,
 	.flags = CD_PLUGIN_URI_OPTS,
-	.type = CD_OUT_LOGSTASH_TCP,
 	.out = &out_ls_tcp,
 };

@@ -51,11 +51,11 @@ struct ls_udp {
 };
 
 static const struct cd_opt_spec udp_opts[] = {
-	{"address", CD_OPT_HOSTPORT, NULL, "HOST:PORT of Logstash's udp input (required)", NULL, 0},
-	{"max_datagram", CD_OPT_SIZE, "65000", "largest datagram, 512..65507; longer events are cut", NULL,
+	{"address", CD_OPT_HOSTPORT, NULL, "HOST:PORT of Logstash's udp input (required)", NULL, 0, 0},
+	{"max_datagram", CD_OPT_SIZE, "65000", "largest datagram, 512..65507; longer events are cut", NULL, 0,
 	 0},
-	{"send_buffer", CD_OPT_SIZE, "the kernel's", "SO_SNDBUF", NULL, 0},
-	{NULL, 0, NULL, NULL, NULL, 0},
+	{"send_buffer", CD_OPT_SIZE, "the kernel's", "SO_SNDBUF", NULL, 0, 0},
+	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 static int udp_conf(const struct cd_output_conf *oc, struct ls_udp_conf *cf, struct cd_err *err)
@@ -63,13 +63,14 @@ static int udp_conf(const struct cd_output_conf *oc, struct ls_udp_conf *cf, str
 	int rc;
 
 	memset(cf, 0, sizeof(*cf));
-	rc = cd_opt_hostport(oc, "address", 0, cf->host, sizeof(cf->host), &cf->port, err);
+	rc = cd_opt_hostport(&oc->opts, "address", 0, cf->host, sizeof(cf->host), &cf->port, err);
 	if (rc == -CD_ENOENT || (rc == 0 && cf->port == 0))
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: address HOST:PORT is required", oc->name);
 	if (rc < 0)
 		return rc;
-	if ((rc = cd_opt_size(oc, "max_datagram", CD_LS_UDP_DATAGRAM_DEFAULT, &cf->max_datagram, err)) < 0 ||
-	    (rc = cd_opt_size(oc, "send_buffer", 0, &cf->send_buffer, err)) < 0)
+	if ((rc = cd_opt_size(&oc->opts, "max_datagram", CD_LS_UDP_DATAGRAM_DEFAULT, &cf->max_datagram,
+			      err)) < 0 ||
+	    (rc = cd_opt_size(&oc->opts, "send_buffer", 0, &cf->send_buffer, err)) < 0)
 		return rc;
 	if (cf->max_datagram < CD_LS_UDP_DATAGRAM_MIN || cf->max_datagram > CD_LS_UDP_DATAGRAM_MAX)
 		return cd_err_set(err, -CD_EINVAL, 0, "output %s: max_datagram must be %u..%u bytes",
@@ -483,6 +484,5 @@ const struct cd_plugin_desc out_ls_udp_desc = {
 	.summary = "Logstash events, one per UDP datagram",
 	.opts = udp_opts,
 	.flags = CD_PLUGIN_URI_OPTS,
-	.type = CD_OUT_LOGSTASH_UDP,
 	.out = &out_ls_udp,
 };

@@ -1,0 +1,332 @@
+/*
+ * output/kafka/kafka_produce.c - the Kafka output's producing side: the
+ * chunks in flight produced record by record without blocking (a full
+ * queue or max_inflight pauses the cursor), librdkafka's callbacks
+ * (delivery reports counted per chunk, errors, logs: on the loop thread
+ * from rd_kafka_poll()), the producer's start and stop (see out_kafka.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/kafka/out_kafka_impl.h"
+#include "util/util.h"
+#include "util/banned.h"
+
+static struct kf_chunk *slot_of(struct out_kafka_state *k, uintptr_t seq)
+{
+	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++)
+		if (k->slots[i].used && (uintptr_t)k->slots[i].seq == seq)
+			return &k->slots[i];
+	return NULL;
+}
+
+static void slot_stop(struct kf_chunk *s, const char *why, bool fatal)
+{
+	if (!s->why[0])
+		cd_strlcpy(s->why, why, sizeof(s->why));
+	s->stop = true;
+	s->fatal |= fatal;
+}
+
+/*
+ * Hand one message to librdkafka (copied). Return: 0; 1 when its queue
+ * is full (try the same record again later); -1 when the record cannot
+ * be produced (the chunk is stopped).
+ */
+static int produce(struct out_kafka_state *k, struct kf_chunk *s, rd_kafka_topic_t *rkt, const char *key,
+		   size_t klen, const char *val, size_t vlen, int64_t ts_ms)
+{
+	rd_kafka_vu_t vu[7];
+	rd_kafka_error_t *e;
+	size_t n = 0;
+	char why[200];
+
+	vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+	vu[n++].u.rkt = rkt;
+	vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+	vu[n++].u.i32 = RD_KAFKA_PARTITION_UA;
+	vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+	vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+	vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+	vu[n].u.mem.ptr = (void *)(uintptr_t)val; /* F_COPY: librdkafka only reads it */
+	vu[n++].u.mem.size = vlen;
+	if (key) {
+		vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+		vu[n].u.mem.ptr = (void *)(uintptr_t)key;
+		vu[n++].u.mem.size = klen;
+	}
+	vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+	vu[n++].u.ptr =
+		(void *)(uintptr_t)s->seq; /* on 32 bits the low half: chunks in flight differ there */
+	if (ts_ms > 0) {
+		vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+		vu[n++].u.i64 = ts_ms;
+	}
+	e = rd_kafka_produceva(k->rk, vu, n);
+	if (!e) {
+		s->produced++;
+		k->inflight_msgs++;
+		k->inflight_bytes += vlen + klen;
+		return 0;
+	}
+	if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+		rd_kafka_error_destroy(e);
+		return 1;
+	}
+	snprintf(why, sizeof(why), "kafka: cannot produce to %s: %s", rd_kafka_topic_name(rkt),
+		 rd_kafka_error_string(e));
+	rd_kafka_error_destroy(e);
+	k->errors++;
+	slot_stop(s, why, false);
+	return -1;
+}
+
+/* Start producing slot @i: position the cursor at its first record. */
+static int start_slot(struct out_kafka_state *k, int i)
+{
+	struct kf_chunk *s = &k->slots[i];
+	struct cd_err err = {0, 0, ""};
+
+	k->cur = i;
+	chunk_iter_init(&k->it, s->c);
+	k->line_off = 0;
+	if (k->set.format == KW_JSON && out_lines_render(&k->lines, s->c, CD_OUTFMT_LOGSTASH, &err) < 0) {
+		slot_stop(s, err.msg, err.code == -CD_ECORRUPT);
+		return -1;
+	}
+	return 0;
+}
+
+/* The next slot to produce: the oldest taken one with records left. */
+static int next_slot(const struct out_kafka_state *k)
+{
+	int best = -1;
+
+	for (int i = 0; i < (int)CD_KAFKA_CHUNKS_MAX; i++) {
+		const struct kf_chunk *s = &k->slots[i];
+		if (s->used && !s->stop && s->produced < s->total &&
+		    (best < 0 || s->arrival < k->slots[best].arrival))
+			best = i;
+	}
+	return best;
+}
+
+/* Produce one record of the current slot. Return: 0 go on, 1 pause (retry it later), -1 slot stopped. */
+static int produce_next(struct out_kafka_state *k, struct kf_chunk *s)
+{
+	struct record_src src;
+	struct chunk_iter save = k->it;
+	const uint8_t *item = k->it.p;
+	const char *val = NULL, *key = NULL;
+	size_t vlen = 0, klen = 0, save_off = k->line_off;
+	rd_kafka_topic_t *rkt;
+	int64_t ts_ms = 0;
+	int rc;
+
+	rc = chunk_iter_next(&k->it, &k->rec, &src);
+	if (rc != 1) {
+		slot_stop(s, "kafka: the chunk does not decode", true);
+		return -1;
+	}
+	switch (k->set.format) {
+	case KW_JSON: {
+		const char *p = k->lines.buf + k->line_off;
+		const char *nl =
+			k->line_off < k->lines.len ? memchr(p, '\n', k->lines.len - k->line_off) : NULL;
+
+		if (!nl) {
+			slot_stop(s, "kafka: fewer rendered lines than records", true);
+			return -1;
+		}
+		val = p;
+		vlen = (size_t)(nl - p);
+		k->line_off += vlen + 1;
+		break;
+	}
+	case KW_MSGPACK:
+		/* the record's own msgpack item in the chunk: what record_pack() wrote */
+		val = (const char *)item;
+		vlen = (size_t)(k->it.p - item);
+		break;
+	case KW_RAW:
+		if ((rc = kf_raw_payload(k, &k->rec, &src, &val, &vlen)) < 0) {
+			slot_stop(s, "kafka: a record cannot be written", rc == -CD_ECORRUPT);
+			return -1;
+		}
+		break;
+	}
+	if (k->inflight_msgs && k->inflight_bytes + vlen > k->set.max_inflight)
+		goto pause;
+	if (k->set.key[0]) {
+		struct fmt_str v = kf_field(&k->rec, k->set.key, strlen(k->set.key));
+
+		if (v.ptr && !(key = kf_plain(k, &v, &klen))) {
+			slot_stop(s, "kafka: out of memory", false);
+			return -1;
+		}
+		if (!key)
+			key = ""; /* a record without the field: the empty key */
+	}
+	rkt = kf_topic_get(k, k->templated ? kf_render_topic(k, &k->rec) : k->set.topic);
+	if (!rkt) {
+		slot_stop(s, "kafka: cannot open a topic handle", false);
+		return -1;
+	}
+	if (k->set.record_ts && k->rec.has_ts && k->rec.ts_ns >= 1000000)
+		ts_ms = k->rec.ts_ns / 1000000;
+	rc = produce(k, s, rkt, key, klen, val, vlen, ts_ms);
+	if (rc == 1)
+		goto pause;
+	return rc;
+
+pause:
+	k->it = save;
+	k->line_off = save_off;
+	return 1;
+}
+
+/* Produce what can be produced now, chunk after chunk, in the order taken. */
+void kf_pump(struct out_kafka_state *k)
+{
+	while (!k->fatal) {
+		struct kf_chunk *s;
+
+		if (k->cur < 0) {
+			int i = next_slot(k);
+			if (i < 0 || start_slot(k, i) < 0) {
+				k->cur = -1;
+				if (i < 0)
+					return;
+				continue;
+			}
+		}
+		s = &k->slots[k->cur];
+		while (!s->stop && s->produced < s->total)
+			if (produce_next(k, s) == 1)
+				return; /* queue full or max_inflight: poll() goes on */
+		k->cur = -1;
+	}
+}
+
+/* Report every chunk whose messages are all accounted for. */
+void kf_report(struct out_kafka_state *k)
+{
+	for (int i = 0; i < (int)CD_KAFKA_CHUNKS_MAX; i++) {
+		struct kf_chunk *s = &k->slots[i];
+		enum out_result r;
+
+		if (!s->used || (!s->stop && s->produced < s->total) ||
+		    s->delivered + s->failed < s->produced)
+			continue;
+		if (k->cur == i)
+			k->cur = -1;
+		s->used = false;
+		r = s->fatal ? OUT_FAIL : s->stop ? OUT_RETRY : OUT_OK;
+		if (!k->closing)
+			pl_out_done(k->pl, k->idx, s->seq, r, s->why[0] ? s->why : NULL);
+	}
+}
+
+/* --- librdkafka's callbacks (on the loop thread, from rd_kafka_poll()) ---- */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	struct out_kafka_state *k = opaque;
+	struct kf_chunk *s = slot_of(k, (uintptr_t)m->_private);
+	char why[200];
+
+	(void)rk;
+	k->inflight_msgs--;
+	k->inflight_bytes -= m->len + m->key_len;
+	if (m->err) {
+		k->errors++;
+		if (s) {
+			s->failed++;
+			snprintf(why, sizeof(why), "kafka: delivery to %s [%d] failed: %s",
+				 m->rkt ? rd_kafka_topic_name(m->rkt) : "?", (int)m->partition,
+				 rd_kafka_err2str(m->err));
+			slot_stop(s, why, false);
+		}
+		return;
+	}
+	k->messages++;
+	k->bytes += m->len;
+	if (s)
+		s->delivered++;
+}
+
+static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+	struct out_kafka_state *k = opaque;
+	char buf[256];
+
+	if (code == RD_KAFKA_RESP_ERR__FATAL) {
+		rd_kafka_fatal_error(rk, buf, sizeof(buf));
+		cd_log(FMT_LEVEL_ERROR, "kafka: fatal producer error: restarting the producer", "output",
+		       k->oc->name, "error", buf, NULL);
+		k->fatal = true;
+		return;
+	}
+	cd_log(FMT_LEVEL_WARN, "kafka: error", "output", k->oc->name, "error", reason, NULL);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	struct out_kafka_state *k = rd_kafka_opaque(rk);
+	enum fmt_level l = level <= 3	? FMT_LEVEL_ERROR
+			   : level == 4 ? FMT_LEVEL_WARN
+			   : level <= 6 ? FMT_LEVEL_INFO
+					: FMT_LEVEL_DEBUG;
+
+	cd_log(l, buf, "output", k ? k->oc->name : NULL, "facility", fac, NULL);
+}
+
+int kf_producer_start(struct out_kafka_state *k, struct cd_err *err)
+{
+	rd_kafka_conf_t *conf;
+	char errstr[512];
+	int rc;
+
+	if ((rc = kf_build_conf(k->oc, &k->set, &conf, err)) < 0)
+		return rc;
+	rd_kafka_conf_set_opaque(conf, k);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
+	k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+	if (!k->rk) {
+		/* rd_kafka_new() owns conf only on success */
+		rd_kafka_conf_destroy(conf);
+		return cd_err_set(err, -CD_EINVAL, 0, "output %s: %s", k->oc->name, errstr);
+	}
+	rd_kafka_set_log_queue(k->rk, NULL);
+	k->fatal = false;
+	return 0;
+}
+
+/*
+ * Give up everything in flight: purged messages report failure (their
+ * chunks are given back), then the producer is destroyed.
+ */
+void kf_producer_stop(struct out_kafka_state *k, int wait_ms)
+{
+	if (!k->rk)
+		return;
+	if (wait_ms > 0)
+		rd_kafka_flush(k->rk, wait_ms);
+	rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+	rd_kafka_flush(k->rk, 1000); /* serves the purged messages' reports */
+	rd_kafka_poll(k->rk, 0);
+	kf_topics_release(k);
+	rd_kafka_destroy(k->rk);
+	k->rk = NULL;
+	/* a report that never came: the chunk is given back all the same */
+	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++)
+		if (k->slots[i].used) {
+			slot_stop(&k->slots[i], "kafka: producer restarted", false);
+			k->slots[i].failed = k->slots[i].produced - k->slots[i].delivered;
+		}
+	k->inflight_msgs = k->inflight_bytes = 0;
+	k->cur = -1;
+}

@@ -1,0 +1,131 @@
+/*
+ * output/kafka/out_kafka_impl.h - what the Kafka output's files share:
+ * its state and the steps each file takes (see out_kafka.c for the
+ * design). out_kafka.c is the plugin (vtable, descriptor, option table),
+ * kafka_conf.c its options -> settings and librdkafka configuration,
+ * kafka_payload.c a record -> its message (key, topic, payload),
+ * kafka_produce.c producing and the delivery reports.
+ */
+#ifndef CD_OUT_KAFKA_IMPL_H
+#define CD_OUT_KAFKA_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include <store/kafka_wire.h>
+
+#include "fmt/str.h"
+#include "output/lines.h"
+#include "pipeline.h"
+
+/* What a templated topic gets for a field the record does not have. */
+#define KF_TOPIC_NONE "none"
+
+/* The output's settings, from its options (strings borrowed from the configuration). */
+struct kf_settings {
+	const char *brokers;   /* bootstrap list: address (URI) or brokers (YAML) */
+	const char *topic;     /* topic name, or template with ${FIELD} */
+	const char *key;       /* field giving the message key; "" = no key */
+	const char *codec;     /* compression.codec */
+	enum kw_format format; /* payload */
+	bool record_ts;	       /* message timestamp = the record's time (else: produce time) */
+	uint64_t max_inflight; /* bound on unacknowledged bytes */
+};
+
+/* One chunk taken with OUT_PENDING. */
+struct kf_chunk {
+	const struct chunk *c; /* valid until reported (pipeline.h) */
+	uint64_t seq;	       /* its sequence number: the messages' opaque */
+	uint64_t arrival;      /* order flush() took it in: production order */
+	uint32_t total;	       /* records, so messages to produce */
+	uint32_t produced;     /* handed to librdkafka */
+	uint32_t delivered;    /* acknowledged by the brokers */
+	uint32_t failed;       /* reported failed */
+	bool used;	       /* slot taken */
+	bool stop;	       /* a failure: produce no more of it, give it back */
+	bool fatal;	       /* the chunk itself is broken (does not decode): OUT_FAIL */
+	char why[200];	       /* the first failure */
+};
+
+/* A topic handle, for the fixed topic or one rendering of the template. */
+struct kf_topic {
+	char *name;	       /* owned */
+	rd_kafka_topic_t *rkt; /* librdkafka's handle */
+};
+
+struct out_kafka_state {
+	struct pipeline *pl;			     /* for pl_out_done() */
+	unsigned idx;				     /* our output index */
+	const struct cd_output_conf *oc;	     /* our configuration (outlives us) */
+	struct kf_settings set;			     /* parsed options */
+	bool templated;				     /* topic has ${FIELD} */
+	rd_kafka_t *rk;				     /* the producer */
+	struct kf_topic topics[CD_KAFKA_TOPICS_MAX]; /* open topic handles */
+	unsigned ntopics;			     /* used */
+	struct kf_chunk slots[CD_KAFKA_CHUNKS_MAX];  /* chunks in flight */
+	uint64_t next_arrival;			     /* arrival number of the next chunk */
+	int cur;				     /* slot being produced, -1 for none */
+	struct chunk_iter it;			     /* its next record */
+	struct out_lines lines;			     /* json: its rendered lines */
+	size_t line_off;			     /* json: offset of its next line */
+	struct fmt_record rec;			     /* decoded record (large: not on the stack) */
+	struct fmt_record again;		     /* raw: the record without its continuation */
+	char *buf;				     /* scratch: a raw payload */
+	size_t cap;				     /* bytes at buf */
+	char *kbuf;				     /* scratch: a decoded key */
+	size_t kcap;				     /* bytes at kbuf */
+	char topic_buf[CD_KAFKA_TOPIC_LEN_MAX + 1];  /* a rendered topic name */
+	uint64_t inflight_msgs, inflight_bytes;	     /* produced, not yet reported */
+	uint64_t messages, bytes, errors; /* acknowledged messages, their payload bytes, failures */
+	bool fatal;			  /* the producer reported a fatal error */
+	bool closing;			  /* close(): report nothing to the pipeline */
+};
+
+/* --- kafka_conf.c: options -> settings, librdkafka's configuration ------ */
+
+/* kf_topic_char() - whether @c may be in a topic name. */
+bool kf_topic_char(char c);
+
+/* kf_parse_settings() - @oc's options into @s (strings borrowed); *@templated: the topic has ${FIELD}. */
+int kf_parse_settings(const struct cd_output_conf *oc, struct kf_settings *s, bool *templated,
+		      struct cd_err *err);
+
+/* kf_build_conf() - librdkafka's configuration for @s and @oc's properties.*, into *@out. */
+int kf_build_conf(const struct cd_output_conf *oc, const struct kf_settings *s, rd_kafka_conf_t **out,
+		  struct cd_err *err);
+
+/* --- kafka_payload.c: a record -> its message ----------------------------- */
+
+/* kf_field() - the view of field @name (@n bytes) of @r: a fixed field or an attribute. Absent: ptr NULL. */
+struct fmt_str kf_field(const struct fmt_record *r, const char *name, size_t n);
+
+/* kf_plain() - the plain bytes of @v (decoded into k->kbuf when escaped), NULL when out of memory. */
+const char *kf_plain(struct out_kafka_state *k, const struct fmt_str *v, size_t *len);
+
+/* kf_render_topic() - the topic template rendered for @r, into k->topic_buf. */
+const char *kf_render_topic(struct out_kafka_state *k, const struct fmt_record *r);
+
+/* kf_topic_get() - the handle of topic @name, opened on first use; kf_topics_release() closes them all. */
+rd_kafka_topic_t *kf_topic_get(struct out_kafka_state *k, const char *name);
+void kf_topics_release(struct out_kafka_state *k);
+
+/* kf_raw_payload() - the raw payload of @r (the line as read, else the record written again). */
+int kf_raw_payload(struct out_kafka_state *k, const struct fmt_record *r, const struct record_src *src,
+		   const char **out, size_t *len);
+
+/* --- kafka_produce.c: producing, delivery reports ------------------------- */
+
+/* kf_pump() - produce what can be produced now, chunk after chunk, in the order taken. */
+void kf_pump(struct out_kafka_state *k);
+
+/* kf_report() - report to the pipeline every chunk whose messages are all accounted for. */
+void kf_report(struct out_kafka_state *k);
+
+/* kf_producer_start() - a new producer with our callbacks. kf_producer_stop() - give up what is in flight, destroy it. */
+int kf_producer_start(struct out_kafka_state *k, struct cd_err *err);
+void kf_producer_stop(struct out_kafka_state *k, int wait_ms);
+
+#endif
