@@ -135,6 +135,7 @@ void pl_source_free(struct pipeline *pl, struct pl_source *s)
 		    checkpoint_remove(pl->ckpt, s->ckpt) == 0)
 			pl->ckpt_dirty = true;
 	}
+	ack_forget(pl->acks, s->id); /* its position is in the checkpoint now */
 	parse_ml_release(&s->ml);
 	free(s->buf);
 	free(s->display);

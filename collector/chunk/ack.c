@@ -250,6 +250,18 @@ bool ack_position(const struct ack_tracker *t, uint32_t input, uint64_t *offset)
 	return true;
 }
 
+void ack_forget(struct ack_tracker *t, uint32_t input)
+{
+	size_t at;
+	struct ack_input *in = t ? find_input(t, input, &at) : NULL;
+
+	if (!in || in->n > 0)
+		return;
+	chunk__free(in->q);
+	memmove(&t->in[at], &t->in[at + 1], (t->nin - at - 1) * sizeof(t->in[0]));
+	t->nin--;
+}
+
 size_t ack_inflight(const struct ack_tracker *t)
 {
 	return t->incomplete;

@@ -56,6 +56,15 @@ int ack_done(struct ack_tracker *t, uint64_t seq, unsigned output, bool *complet
  */
 bool ack_position(const struct ack_tracker *t, uint32_t input, uint64_t *offset);
 
+/*
+ * ack_forget() - drop what the tracker keeps of @input (its committed
+ * position and its ring) once nothing of it is in flight: called when the
+ * input's source is freed, so a tracker serving one source per HTTP
+ * request, connection or rotated file does not grow with their number.
+ * An input with chunks in flight is kept (a no-op).
+ */
+void ack_forget(struct ack_tracker *t, uint32_t input);
+
 /* ack_inflight() - chunks tracked and not yet acknowledged by every output. */
 size_t ack_inflight(const struct ack_tracker *t);
 

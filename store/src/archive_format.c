@@ -119,7 +119,7 @@ void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h)
 {
 	le_put32(out, ARCH_FRAME_MAGIC);
 	le_put16(out + 4, ARCH_VERSION);
-	le_put16(out + 6, 0);
+	le_put16(out + 6, h->flags);
 	le_put64(out + 8, h->seq);
 	le_put64(out + 16, (uint64_t)h->min_ts);
 	le_put64(out + 24, (uint64_t)h->max_ts);
@@ -133,10 +133,12 @@ void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h)
 
 int arch__frame_hdr_decode(const uint8_t *p, bool verify, struct arch__frame_hdr *h)
 {
-	if (le_get32(p) != ARCH_FRAME_MAGIC || le_get16(p + 4) != ARCH_VERSION || le_get16(p + 6) != 0)
+	if (le_get32(p) != ARCH_FRAME_MAGIC || le_get16(p + 4) != ARCH_VERSION ||
+	    (le_get16(p + 6) & ~ARCH_FRAME_F_SVC_PARTIAL))
 		return -CD_ECORRUPT;
 	if (verify && le_get64(p + 56) != arch__xxh64(p, 56, 0))
 		return -CD_ECORRUPT;
+	h->flags = le_get16(p + 6);
 	h->seq = le_get64(p + 8);
 	h->min_ts = (int64_t)le_get64(p + 16);
 	h->max_ts = (int64_t)le_get64(p + 24);
@@ -300,6 +302,8 @@ int arch__build_add(struct arch__build *b, uint64_t off, const struct arch__fram
 			return -CD_ENOMEM;
 		s += 2 + l;
 	}
+	if (h->flags & ARCH_FRAME_F_SVC_PARTIAL)
+		b->svc_partial = true;
 	f = &b->frames[b->nframes];
 	f->off = off;
 	f->seq = h->seq;

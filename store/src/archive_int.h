@@ -23,6 +23,13 @@
 #define ARCH_IDX_ENTRY_BYTES 12u    /* one (hash, frame) entry */
 #define ARCH_IDX_BLOCK 256u	    /* entries per checksummed block (3 KiB) */
 #define ARCH_IDX_F_SVC_PARTIAL 0x1u /* index flag: the service list is incomplete */
+/*
+ * Frame flag: the mini-index's service list is incomplete (a name cut to
+ * CD_ARCH_SERVICE_LEN_MAX, or services past CD_ARCH_FRAME_SERVICES_MAX left
+ * out). The payload still holds every record whole; an index built from
+ * such a frame is flagged ARCH_IDX_F_SVC_PARTIAL.
+ */
+#define ARCH_FRAME_F_SVC_PARTIAL 0x1u
 
 /* A frame header, decoded. */
 struct arch__frame_hdr {
@@ -34,6 +41,7 @@ struct arch__frame_hdr {
 	uint32_t zlen;	    /* compressed payload bytes */
 	uint32_t meta_len;  /* mini-index bytes (between header and payload) */
 	uint64_t body_hash; /* XXH64 of the mini-index and the compressed payload */
+	uint16_t flags;	    /* ARCH_FRAME_F_* */
 };
 
 /* A frame's mini-index, decoded: views into the frame. */

@@ -111,30 +111,43 @@ static int u64_cmp(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* Whether the (u16 length, bytes) list [@s, @end) holds @k (@len bytes). */
+static bool service_listed(const uint8_t *s, const uint8_t *end, const char *k, uint32_t len)
+{
+	while (s < end) {
+		uint32_t l = le_get16(s);
+
+		if (l == len && (len == 0 || memcmp(s + 2, k, len) == 0))
+			return true;
+		s += 2 + l;
+	}
+	return false;
+}
+
 /* Build the frame of @c in a->wbuf.p; *@flen its length. */
 static int encode_frame(arch *a, const struct arch_chunk *c, size_t *flen, struct cd_err *err)
 {
 	const struct arch_chunk_meta *m = c->meta;
 	struct arch__frame_hdr h;
 	size_t nt = 0, nsvc = 0, meta_len, bound, z;
-	uint8_t *p;
+	uint8_t *p, *svc;
 	int rc;
+
+	h.flags = 0;
 
 	if (!c->payload || c->len == 0 || !m || (m->ntraces && !m->traces) ||
 	    (m->nservices && !m->services) || m->min_ts_ns > m->max_ts_ns)
 		return cd_err_set(err, -CD_EINVAL, 0, "archive: bad chunk (seq %" PRIu64 ")", m ? m->seq : 0);
-	if (c->len > CD_ARCH_PAYLOAD_MAX || m->ntraces > CD_ARCH_FRAME_TRACES_MAX ||
-	    m->nservices > CD_ARCH_FRAME_SERVICES_MAX)
+	/* Services are content: past their caps they are cut and the frame
+	 * flagged (below), never refused. The trace cap is above anything a
+	 * chunk can hold (limits.h), so only a misusing caller meets it. */
+	if (c->len > CD_ARCH_PAYLOAD_MAX || m->ntraces > CD_ARCH_FRAME_TRACES_MAX)
 		return cd_err_set(err, -CD_ELIMIT, 0, "archive: chunk %" PRIu64 " exceeds a cap of limits.h",
 				  m->seq);
-	for (size_t i = 0; i < m->nservices; i++) {
+	for (size_t i = 0; i < m->nservices; i++)
 		if (m->services[i].len && !m->services[i].ptr)
 			return cd_err_set(err, -CD_EINVAL, 0, "archive: chunk %" PRIu64 ": NULL service",
 					  m->seq);
-		if (m->services[i].len > CD_ARCH_SERVICE_LEN_MAX)
-			return cd_err_set(err, -CD_ELIMIT, 0,
-					  "archive: chunk %" PRIu64 ": service name too long", m->seq);
-	}
 
 	/* Trace hashes, sorted and distinct. */
 	if (m->ntraces > a->hcap) {
@@ -167,19 +180,25 @@ static int encode_frame(arch *a, const struct arch_chunk *c, size_t *flen, struc
 	for (size_t i = 0; i < nt; i++, p += 8)
 		for (int k = 0; k < 8; k++)
 			p[k] = (uint8_t)(a->hbuf[i] >> (8 * k));
+	svc = p;
 	for (size_t i = 0; i < m->nservices; i++) {
-		bool dup = false;
+		uint32_t l = m->services[i].len;
 
-		for (size_t j = 0; j < i && !dup; j++)
-			dup = m->services[j].len == m->services[i].len &&
-			      memcmp(m->services[j].ptr, m->services[i].ptr, m->services[i].len) == 0;
-		if (dup)
+		if (l > CD_ARCH_SERVICE_LEN_MAX) {
+			l = CD_ARCH_SERVICE_LEN_MAX; /* the payload keeps the whole name */
+			h.flags |= ARCH_FRAME_F_SVC_PARTIAL;
+		}
+		if (service_listed(svc, p, m->services[i].ptr, l))
 			continue;
-		p[0] = (uint8_t)m->services[i].len;
-		p[1] = (uint8_t)(m->services[i].len >> 8);
-		if (m->services[i].len)
-			memcpy(p + 2, m->services[i].ptr, m->services[i].len);
-		p += 2 + m->services[i].len;
+		if (nsvc == CD_ARCH_FRAME_SERVICES_MAX) {
+			h.flags |= ARCH_FRAME_F_SVC_PARTIAL;
+			break;
+		}
+		p[0] = (uint8_t)l;
+		p[1] = (uint8_t)(l >> 8);
+		if (l)
+			memcpy(p + 2, m->services[i].ptr, l);
+		p += 2 + l;
 		nsvc++;
 	}
 	meta_len = (size_t)(p - (a->wbuf.p + ARCH_HDR_BYTES));

@@ -70,8 +70,11 @@ _Static_assert(CD_CHUNK_SOURCES_MAX >= 1 && CD_CHUNK_SOURCES_MAX <= 4096,
 
 /*
  * Most distinct trace IDs and services one frame's mini-index may list.
- * A chunk holds one trace per record at most, so this is generous; a
- * caller with more gets -CD_ELIMIT rather than an index that lies.
+ * A chunk holds one trace per record at most, so the trace cap is above
+ * anything a chunk holds (asserted below); a caller with more gets
+ * -CD_ELIMIT rather than an index that lies. Services are content (one a
+ * record): past their cap the frame lists the first ones and is flagged
+ * (formats/archive.md), the chunk is never refused.
  */
 #ifndef CD_ARCH_FRAME_TRACES_MAX
 #define CD_ARCH_FRAME_TRACES_MAX 65536u
@@ -80,7 +83,8 @@ _Static_assert(CD_CHUNK_SOURCES_MAX >= 1 && CD_CHUNK_SOURCES_MAX <= 4096,
 #define CD_ARCH_FRAME_SERVICES_MAX 1024u
 #endif
 
-/* Longest service name kept in an index (u16 length on disk). */
+/* Longest service name kept in an index (u16 length on disk); a longer one is cut there and the
+ * frame flagged; the record keeps it whole. */
 #ifndef CD_ARCH_SERVICE_LEN_MAX
 #define CD_ARCH_SERVICE_LEN_MAX 1024u
 #endif
@@ -124,5 +128,7 @@ _Static_assert(CD_ARCH_FRAME_TRACES_MAX <= UINT32_MAX / 16 && CD_ARCH_SERVICE_LE
 _Static_assert(CD_CHUNK_BYTES_MAX >= 64 * 1024 && CD_CHUNK_BYTES_MAX <= UINT32_MAX / 2,
 	       "CD_CHUNK_BYTES_MAX must fit a 32-bit length with room to spare");
 _Static_assert(CD_SEGMENT_BYTES >= CD_CHUNK_BYTES_MAX, "a segment must hold at least one chunk");
+_Static_assert(CD_CHUNK_RECORDS_MAX <= CD_ARCH_FRAME_TRACES_MAX,
+	       "a chunk's distinct traces (one a record at most) must fit a frame's mini-index");
 
 #endif

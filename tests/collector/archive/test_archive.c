@@ -671,11 +671,6 @@ START_TEST(bad_chunks_are_refused_and_leave_the_archive_unchanged)
 	m.traces = &k;
 	m.ntraces = CD_ARCH_FRAME_TRACES_MAX + 1;
 	ck_assert_int_eq(arch_append(a, "p", 1, &m, &err), -CD_ELIMIT);
-	m.ntraces = 0;
-	m.services = &k;
-	m.nservices = 1;
-	k.len = CD_ARCH_SERVICE_LEN_MAX + 1;
-	ck_assert_int_eq(arch_append(a, "p", 1, &m, &err), -CD_ELIMIT);
 	ck_assert_str_eq(cd_strerror(err.code), "limit exceeded");
 	ck_assert_uint_eq(scan_all(a, &g, &st), 0);
 	ck_assert_int_eq(arch_close(a, &err), 0);
@@ -684,6 +679,56 @@ START_TEST(bad_chunks_are_refused_and_leave_the_archive_unchanged)
 		arch_open(&none, "/nonexistent/clew", &(struct arch_options){.read_only = true}, &err),
 		-CD_ENOENT);
 	ck_assert_ptr_null(none);
+}
+END_TEST
+
+/* Services are content: past either cap they are cut, the frame and index flagged, the chunk kept. */
+START_TEST(services_past_their_caps_are_cut_and_flagged_never_refused)
+{
+	static char names[CD_ARCH_FRAME_SERVICES_MAX + 2][16], longname[CD_ARCH_SERVICE_LEN_MAX * 3];
+	static struct arch_key svc[CD_ARCH_FRAME_SERVICES_MAX + 3];
+	struct arch_key tr = {"cap-trace", 9};
+	struct arch_chunk_meta m = {.nrecords = 10, .traces = &tr, .ntraces = 1, .services = svc};
+	uint8_t pl[2048], hdr[8];
+	char p[300];
+	struct cd_err err = {0};
+	struct got g;
+	arch *a = open_arch(0, false);
+	FILE *f;
+
+	for (uint64_t seq = 1; seq <= 2; seq++) {
+		m.seq = seq;
+		m.min_ts_ns = m.max_ts_ns = (int64_t)seq * 1000;
+		if (seq == 1) { /* one name at the cap, one past it */
+			memset(longname, 'n', sizeof(longname));
+			svc[0] = (struct arch_key){longname, CD_ARCH_SERVICE_LEN_MAX};
+			svc[1] = (struct arch_key){longname, sizeof(longname)};
+			m.nservices = 2;
+		} else { /* one more distinct service than a frame lists */
+			for (size_t i = 0; i < CD_ARCH_FRAME_SERVICES_MAX + 2; i++) {
+				snprintf(names[i], sizeof(names[i]), "svc-%zu", i);
+				svc[i] = (struct arch_key){names[i], (uint32_t)strlen(names[i])};
+			}
+			m.nservices = CD_ARCH_FRAME_SERVICES_MAX + 2;
+		}
+		payload_fill(seq, pl, payload_len(seq));
+		ck_assert_msg(arch_append(a, pl, payload_len(seq), &m, &err) == 0, "%s", err.msg);
+	}
+	ck_assert_uint_eq(find_trace(a, "cap-trace", &g, NULL), 2);
+	ck_assert_int_eq(arch_close(a, &err), 0);
+	a = open_arch(0, true);
+	ck_assert_uint_eq(find_trace(a, "cap-trace", &g, NULL), 2);
+	ck_assert_int_eq(arch_close(a, &err), 0);
+	path_of(p, sizeof(p), 1, "seg"); /* the first frame's flags */
+	ck_assert_ptr_nonnull(f = fopen(p, "rb"));
+	ck_assert_uint_eq(fread(hdr, 1, 8, f), 8);
+	fclose(f);
+	ck_assert_uint_eq(le_get16(hdr + 6), ARCH_FRAME_F_SVC_PARTIAL);
+	path_of(p, sizeof(p), 1, "idx");
+	ck_assert_ptr_nonnull(f = fopen(p, "rb"));
+	ck_assert_uint_eq(fread(hdr, 1, 8, f), 8);
+	fclose(f);
+	ck_assert_uint_eq(le_get16(hdr + 6), ARCH_IDX_F_SVC_PARTIAL);
 }
 END_TEST
 
@@ -799,6 +844,7 @@ static Suite *archive_suite(void)
 	tcase_add_test(tc, retention_by_age_deletes_segments_last_written_before_the_limit);
 	tcase_add_test(tc, a_second_writer_is_refused_and_a_reader_sees_the_open_segment);
 	tcase_add_test(tc, bad_chunks_are_refused_and_leave_the_archive_unchanged);
+	tcase_add_test(tc, services_past_their_caps_are_cut_and_flagged_never_refused);
 	tcase_add_test(tc, a_callback_stops_the_walk_with_its_value);
 	tcase_add_test(tc, a_batch_spanning_rotations_is_stored_in_order_and_indexed);
 	tcase_add_test(tc, a_reader_skips_segments_that_retention_deletes_under_it);

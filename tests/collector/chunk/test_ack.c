@@ -125,6 +125,34 @@ START_TEST(a_chunk_counts_only_when_every_output_acked_it)
 }
 END_TEST
 
+/* A source freed is forgotten (its entry and ring freed) only once nothing of it is in flight. */
+START_TEST(a_forgotten_input_is_dropped_only_when_nothing_of_it_is_in_flight)
+{
+	struct ack_tracker *t;
+	uint64_t off;
+
+	ck_assert_int_eq(ack_tracker_new(&t, 1), 0);
+	track(t, 1, 7, 100);
+	track(t, 2, 8, 50);
+	ack_forget(t, 7); /* in flight: kept */
+	ck_assert_int_eq(ack_done(t, 1, 0, NULL), 0);
+	ck_assert_uint_eq(pos(t, 7), 100);
+	ack_forget(t, 7);
+	ck_assert(!ack_position(t, 7, &off));
+	ack_forget(t, 99); /* unknown: a no-op */
+	ck_assert_int_eq(ack_done(t, 2, 0, NULL), 0);
+	ck_assert_uint_eq(pos(t, 8), 50);
+	for (uint32_t i = 100; i < 10100; i++) { /* one input per request: the tracker does not grow */
+		track(t, i, i, 1);
+		ck_assert_int_eq(ack_done(t, i, 0, NULL), 0);
+		ack_forget(t, i);
+	}
+	ck_assert_uint_eq(pos(t, 8), 50);
+	ck_assert(!ack_position(t, 10099, &off));
+	ack_tracker_free(t);
+}
+END_TEST
+
 START_TEST(bad_arguments_are_refused)
 {
 	struct ack_tracker *t = NULL;
@@ -249,6 +277,7 @@ int main(void)
 	tcase_add_test(tc, a_gap_holds_an_input_back_while_other_inputs_move_on);
 	tcase_add_test(tc, a_chunk_counts_only_when_every_output_acked_it);
 	tcase_add_test(tc, bad_arguments_are_refused);
+	tcase_add_test(tc, a_forgotten_input_is_dropped_only_when_nothing_of_it_is_in_flight);
 	tcase_add_test(tc, random_ack_orders_never_commit_an_unacked_chunk);
 	tcase_add_test(tc, track_survives_every_allocation_failure);
 	suite_add_tcase(s, tc);
