@@ -109,9 +109,14 @@ void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, 
 	rec->service = fmt_str_c(c->service);
 }
 
-/* clew_logv() of a sync client: the line is built and written here. */
-__attribute__((format(printf, 5, 0))) static int
-sync_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap)
+/*
+ * The record built and formatted on the caller: every record of a sync
+ * client, and those with continuation lines (@cont, @cont_len bytes; NULL
+ * for none) of an async one, whose finished line goes through the ring.
+ */
+__attribute__((format(printf, 7, 0))) static int line_logv(clew_client *c, int level, const struct clew_kv *kv,
+							  size_t nkv, const char *cont, size_t cont_len,
+							  const char *fmt, va_list ap)
 {
 	struct fmt_record rec;
 	char msg[CLEW_MSG_MAX];
@@ -137,6 +142,8 @@ sync_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const
 			return rc;
 	}
 	rec.nattrs = (uint16_t)nkv;
+	if (cont && cont_len)
+		rec.cont = fmt_str_n(cont, cont_len);
 	return clew__emit(c, &rec);
 }
 
@@ -148,7 +155,7 @@ int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, c
 		return 0;
 	if (c->async)
 		return clew__async_log(c, level, kv, nkv, fmt, ap);
-	return sync_logv(c, level, kv, nkv, fmt, ap);
+	return line_logv(c, level, kv, nkv, NULL, 0, fmt, ap);
 }
 
 int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, ...)
@@ -158,6 +165,23 @@ int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, co
 
 	va_start(ap, fmt);
 	rc = clew_logv(c, level, kv, nkv, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int clew_log_cont(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *cont,
+		  size_t cont_len, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	if (!c || level < CLEW_LEVEL_TRACE || level > CLEW_LEVEL_FATAL || (nkv && !kv) || (cont_len && !cont))
+		return -CLEW_EINVAL;
+	if (level < atomic_load_explicit(&c->level, memory_order_relaxed))
+		return 0;
+	/* The caller formats even in async mode: the ring's binary records carry no continuation. */
+	va_start(ap, fmt);
+	rc = line_logv(c, level, kv, nkv, cont, cont_len, fmt, ap);
 	va_end(ap);
 	return rc;
 }

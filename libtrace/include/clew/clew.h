@@ -343,6 +343,24 @@ CLEW_API int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size
 	;
 
 /*
+ * clew_log_cont() - clew_log() with continuation lines: @cont_len bytes at
+ * @cont (a stack trace, lines separated by '\n', no trailing newline) are
+ * written after the record's line, as formats/pipe.md's continuation lines
+ * (pipe) or appended to the message after "\n" (JSON), so readers keep
+ * them with the record. Lines of @cont are written as given: the caller
+ * makes sure none of them looks like a record start (an indented stack
+ * trace never does). The line is formatted on the calling thread in
+ * async mode too (it then goes through the ring whole, never blocking).
+ * Return: as clew_log(); -CLEW_EINVAL also for NULL @cont with @cont_len > 0.
+ */
+CLEW_API int clew_log_cont(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *cont,
+			   size_t cont_len, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+	__attribute__((format(printf, 7, 8)))
+#endif
+	;
+
+/*
  * clew_client_dropped() - records @c could not write so far (too long,
  * write errors, async ring full); also reported as the metric clew.dropped.
  */
