@@ -86,7 +86,7 @@ int clew__drop(clew_client *c, int rc, const char *why)
 	return rc;
 }
 
-int clew__emit(clew_client *c, const struct fmt_record *rec)
+int clew__emit(clew_client *c, struct fmt_record *rec)
 {
 	char line[CLEW_LINE_MAX];
 	size_t len;
@@ -98,6 +98,51 @@ int clew__emit(clew_client *c, const struct fmt_record *rec)
 	if (rc < 0)
 		return clew__drop(c, -CLEW_EINVAL, fmt_strerror(rc));
 	return clew__out_line(c, line, len);
+}
+
+/* Append @n bytes at @s to @buf (at *@pos, @cap bytes, one kept for nothing: no NUL needed). */
+static void put_bytes(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
+{
+	if (n > cap - *pos)
+		n = cap - *pos;
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+}
+
+static void put_view(char *buf, size_t cap, size_t *pos, const struct fmt_attr *a)
+{
+	if (a && a->val.ptr)
+		put_bytes(buf, cap, pos, a->val.ptr, a->val.len);
+}
+
+void clew__json_fields(struct fmt_record *rec, char *buf, size_t cap)
+{
+	static const struct fmt_str empty = {"", 0, FMT_ENC_RAW};
+	size_t pos = 0;
+
+	if (rec->nids >= 1) {
+		if (!rec->span.ptr)
+			rec->span = empty;
+		if (!rec->parent.ptr)
+			rec->parent = empty;
+	}
+	if (rec->message.ptr || rec->cont.ptr)
+		return;
+	if (rec->event == FMT_EVENT_SPAN) {
+		put_bytes(buf, cap, &pos, "span ", 5);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "name"));
+		put_bytes(buf, cap, &pos, " ", 1);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "dur_us"));
+		put_bytes(buf, cap, &pos, "us ", 3);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "status"));
+	} else if (rec->event == FMT_EVENT_METRIC) {
+		put_bytes(buf, cap, &pos, "metric ", 7);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "metric"));
+		put_bytes(buf, cap, &pos, "=", 1);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "value"));
+	}
+	/* A view, not text: the emitter escapes what a span name or a tag may hold. */
+	rec->message = (struct fmt_str){pos ? buf : "", (uint32_t)pos, FMT_ENC_RAW};
 }
 
 void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, int64_t ts_ns)
