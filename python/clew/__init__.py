@@ -41,6 +41,7 @@ from ._clew import (  # noqa: F401  (the public API)
     ndc,
     ndc_path,
     request,
+    request_span,
     span,
 )
 from . import _clew
@@ -48,7 +49,7 @@ from . import _clew
 __all__ = [
     "Context", "Handler", "Metric", "Propagation", "configure", "counter", "current", "extract",
     "flush", "gauge", "histogram", "info", "inject", "libclew_version", "log", "ndc", "ndc_path",
-    "request", "span", "trace_id", "wrap_session",
+    "request", "request_span", "span", "trace_id", "wrap_session",
 ]
 
 

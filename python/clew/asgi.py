@@ -3,14 +3,15 @@
     app = clew.asgi.Middleware(app)
 
 As clew.wsgi.Middleware for HTTP scopes: each request runs inside clew.request
-(in its own asyncio task context, so concurrent requests never mix their IDs),
-inside a span "METHOD PATH"; an access record (method, path, status, dur_us) is
-written at the end and the response carries X-Request-ID. Other scopes
-(lifespan, websocket) pass through untouched.
+(in its own task's context, so concurrent requests never mix their IDs), its own
+span "METHOD PATH" is written when it ends, after an access record (method, path,
+status, dur_us), and the response carries X-Request-ID. Other scopes (lifespan,
+websocket) pass through untouched.
 """
 import time as _time
 
 from . import _clew
+from .wsgi import access as _access
 
 __all__ = ["Middleware"]
 
@@ -42,17 +43,12 @@ class Middleware:
                     message = dict(message, headers=headers)
                 await send(message)
 
-            try:
-                with _clew.span(method + " " + path) as sp:
-                    try:
-                        await self.app(scope, receive, send_)
-                    finally:
-                        sp.set(http_status=status[0])
+            with _clew.request_span(method + " " + path) as sp:
+                try:
+                    await self.app(scope, receive, send_)
+                finally:
+                    sp.set(http_status=status[0])
                     if status[0] >= 500:
                         sp.set_status("error")
-            finally:
-                if self.access:
-                    dur_us = (_time.perf_counter_ns() - t0) // 1000
-                    _clew.log("warn" if status[0] >= 500 else "info",
-                              "%s %s %d %dus" % (method, path, status[0], dur_us),
-                              access=True, status=status[0], dur_us=dur_us)
+                    if self.access:
+                        _access(method, path, status[0], t0)

@@ -3,10 +3,11 @@
     app.wsgi_app = clew.wsgi.Middleware(app.wsgi_app)
 
 Each request runs inside clew.request (the incoming traceparent/b3/X-Request-ID
-continued, or a new transaction started), inside a span named "METHOD PATH"; an
-access record (method, path, status, dur_us) is written at the end and the
-response carries X-Request-ID (the trace ID). All of that is C (clew._clew);
-this is only the WSGI plumbing.
+continued, or a new transaction started); its own span ("METHOD PATH", with
+http_status, status error on 5xx or an exception) is written when it ends, after
+an access record (method, path, status, dur_us); the response carries
+X-Request-ID (the trace ID). The records, IDs and span are C (clew._clew); this
+is only the WSGI plumbing.
 """
 import time as _time
 
@@ -21,10 +22,16 @@ def _headers(environ):
             yield k[5:].replace("_", "-"), v
 
 
+def access(method, path, status, t0):
+    """Write the access record of a request begun at perf_counter_ns() @t0."""
+    dur_us = (_time.perf_counter_ns() - t0) // 1000
+    _clew.log("warn" if status >= 500 else "info", "%s %s -> %d" % (method, path, status),
+              status=status, dur_us=dur_us)
+
+
 class Middleware:
-    """Wrap a WSGI app: extract or start the transaction, set the NDC, write the
-    request's span and an access record, add X-Request-ID to the response.
-    access=False leaves out the access record (the span is still written)."""
+    """Wrap a WSGI app (see the module's doc). access=False leaves out the
+    access record (the span is still written)."""
 
     def __init__(self, app, access=True):
         self.app = app
@@ -34,13 +41,9 @@ class Middleware:
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/") or "/"
         t0 = _time.perf_counter_ns()
-        req = _clew.request(list(_headers(environ)), method, path)
-        req.__enter__()
         status = [500]
-        try:
+        with _clew.request(list(_headers(environ)), method, path):
             trace = _clew.current().trace
-            sp = _clew.span(method + " " + path)
-            sp.__enter__()
 
             def start(st, headers, exc_info=None):
                 try:
@@ -51,29 +54,21 @@ class Middleware:
                 headers.append(("X-Request-ID", trace))
                 return start_response(st, headers, exc_info)
 
-            try:
-                # The body is consumed inside the request, so records of a
-                # streaming response keep its context too.
-                body = self.app(environ, start)
+            with _clew.request_span(method + " " + path) as sp:
                 try:
-                    chunks = list(body)
+                    # The body is consumed inside the request, so records a
+                    # streaming response logs keep its context too.
+                    body = self.app(environ, start)
+                    try:
+                        chunks = list(body)
+                    finally:
+                        close = getattr(body, "close", None)
+                        if close is not None:
+                            close()
                 finally:
-                    close = getattr(body, "close", None)
-                    if close is not None:
-                        close()
-            except BaseException as e:
-                sp.set(http_status=500)
-                sp.__exit__(type(e), e, e.__traceback__)
-                raise
-            sp.set(http_status=status[0])
-            if status[0] >= 500:
-                sp.set_status("error")
-            sp.__exit__(None, None, None)
-            return chunks
-        finally:
-            if self.access:
-                dur_us = (_time.perf_counter_ns() - t0) // 1000
-                _clew.log("warn" if status[0] >= 500 else "info",
-                          "%s %s %d %dus" % (method, path, status[0], dur_us),
-                          access=True, status=status[0], dur_us=dur_us)
-            req.__exit__(None, None, None)
+                    sp.set(http_status=status[0])
+                    if status[0] >= 500:
+                        sp.set_status("error")
+                    if self.access:
+                        access(method, path, status[0], t0)
+        return chunks

@@ -90,6 +90,7 @@ extern PyTypeObject clewpy_PropagationType;
 extern PyTypeObject clewpy_MetricType;
 extern PyMethodDef clewpy_prop_methods[];
 extern PyMethodDef clewpy_metric_methods[];
+extern PyMethodDef clewpy_span_methods[];
 
 /* handler.c: the set of LogRecord attribute names that are not extras; built at init. */
 int clewpy_handler_init(void);

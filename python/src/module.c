@@ -368,7 +368,7 @@ PyMODINIT_FUNC PyInit__clew(void)
 		if (PyType_Ready(types[i]) < 0 || PyModule_AddObjectRef(m, names[i], (PyObject *)types[i]) < 0)
 			goto fail;
 	if (add_methods(m, module_methods) < 0 || add_methods(m, clewpy_prop_methods) < 0 ||
-	    add_methods(m, clewpy_metric_methods) < 0 ||
+	    add_methods(m, clewpy_metric_methods) < 0 || add_methods(m, clewpy_span_methods) < 0 ||
 	    PyModule_AddStringConstant(m, "libclew_version", clew_version_string()) < 0)
 		goto fail;
 	return m;

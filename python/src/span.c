@@ -19,6 +19,7 @@ typedef struct {
 	PyObject *keep;		      /* list: what the span's strings point into */
 	PyObject *token;	      /* while entered */
 	int status;		      /* set by set_status(); -1 = decided on exit */
+	int top;		      /* times the request's own span (clew_span_start_top()) */
 	struct clew_span sp;
 } SpanObject;
 
@@ -89,7 +90,7 @@ static PyObject *span_enter(PyObject *self, PyObject *unused)
 	if (!s->keep)
 		return NULL;
 	memset(&s->sp, 0, sizeof(s->sp));
-	rc = clew_span_start(c, &s->sp, name);
+	rc = s->top ? clew_span_start_top(c, &s->sp, name) : clew_span_start(c, &s->sp, name);
 	clewpy_forget();
 	if (rc < 0)
 		return clewpy_err(rc, "clew.span");
@@ -206,6 +207,8 @@ static PyObject *span_fresh(PyObject *self, PyObject *unused)
 		return NULL;
 	r = PyObject_Call((PyObject *)Py_TYPE(self), args, s->attrs);
 	Py_DECREF(args);
+	if (r)
+		((SpanObject *)r)->top = s->top;
 	return r;
 }
 
@@ -265,4 +268,24 @@ PyTypeObject clewpy_SpanType = {
 	.tp_init = span_init,
 	.tp_new = PyType_GenericNew,
 	.tp_call = span_call,
+};
+
+static PyObject *py_request_span(PyObject *self, PyObject *args, PyObject *kw)
+{
+	PyObject *r = PyObject_Call((PyObject *)&clewpy_SpanType, args, kw);
+
+	(void)self;
+	if (r)
+		((SpanObject *)r)->top = 1;
+	return r;
+}
+
+PyMethodDef clewpy_span_methods[] = {
+	{"request_span", (PyCFunction)(void (*)(void))py_request_span, METH_VARARGS | METH_KEYWORDS,
+	 "request_span(name, **attrs) -> span\n--\n\n"
+	 "A span timing the current request's own span (the ID clew.request pushed) instead of a\n"
+	 "new child: inside ``with clew.request(...)``, ``with clew.request_span('GET /x'):`` writes\n"
+	 "the request's span record when it ends. The middlewares use it. Entering it outside a\n"
+	 "request raises ValueError."},
+	{NULL, NULL, 0, NULL},
 };

@@ -729,6 +729,17 @@ struct clew_span {
 CLEW_API int clew_span_start(clew_client *c, struct clew_span *sp, const char *name);
 
 /*
+ * clew_span_start_top() - start @sp on the span ID already on top of the
+ * NDC instead of pushing a new one: the span clew_request_begin() pushed
+ * for this service's work, so a server writes its request's own span
+ * record (and its records inside need no extra level). Ending it writes
+ * the record and pops that ID, as for clew_span_start().
+ * Return: 0, -CLEW_EINVAL (as clew_span_start()), -CLEW_ENOENT (the NDC's
+ * top is not a 16-hex span ID above a trace ID; not started).
+ */
+CLEW_API int clew_span_start_top(clew_client *c, struct clew_span *sp, const char *name);
+
+/*
  * clew_span_set() - add @nkv key/values to the span's record. The structs
  * are copied; their strings are referenced until the span ends. Keys may
  * not be the span record's own (name, dur_us, status, event, msg, message).
