@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "async.h"
+#include "fmt/detect.h"
 #include "fmt/str.h"
 #include "internal.h"
 #include "num.h"
@@ -214,9 +215,39 @@ int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, co
 	return rc;
 }
 
+/*
+ * @cont into @out with every line a reader would take for the start of a
+ * record (fmt_detect(): a pipe record start, or '{' first, as a Python
+ * traceback's source line `    {"a": 1}` may be) written after "> ", so
+ * the whole traceback stays with its record. Cut at @cap. Return the length.
+ */
+static size_t quote_starts(const char *cont, size_t len, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n < cap;) {
+		const char *nl = memchr(cont + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - (cont + i)) : len - i;
+
+		if (fmt_detect(cont + i, l) != FMT_UNKNOWN && cap - n > 2) {
+			memcpy(out + n, "> ", 2);
+			n += 2;
+		}
+		if (l + (nl ? 1 : 0) > cap - n)
+			l = cap - n - (nl ? 1 : 0);
+		memcpy(out + n, cont + i, l);
+		n += l;
+		if (nl && n < cap)
+			out[n++] = '\n';
+		i += l + (nl ? 1 : 0);
+	}
+	return n;
+}
+
 int clew_log_cont(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *cont,
 		  size_t cont_len, const char *fmt, ...)
 {
+	char quoted[CLEW_LINE_MAX];
 	va_list ap;
 	int rc;
 
@@ -224,9 +255,10 @@ int clew_log_cont(clew_client *c, int level, const struct clew_kv *kv, size_t nk
 		return -CLEW_EINVAL;
 	if (level < atomic_load_explicit(&c->level, memory_order_relaxed))
 		return 0;
+	cont_len = quote_starts(cont, cont_len, quoted, sizeof(quoted));
 	/* The caller formats even in async mode: the ring's binary records carry no continuation. */
 	va_start(ap, fmt);
-	rc = line_logv(c, level, kv, nkv, cont, cont_len, fmt, ap);
+	rc = line_logv(c, level, kv, nkv, quoted, cont_len, fmt, ap);
 	va_end(ap);
 	return rc;
 }

@@ -401,6 +401,12 @@ START_TEST(continuation_lines_follow_the_record_in_sync_and_async_mode)
 		free(out);
 		ck_assert_int_eq(truncate(path, 0), 0);
 	}
+	/* Lines a reader would take for a record start are quoted, so they stay continuation lines. */
+	cl = client(CLEW_FORMAT_PIPE, CLEW_LEVEL_INFO);
+	ck_assert_int_eq(clew_log_cont(cl, CLEW_LEVEL_ERROR, NULL, 0, "  x = {}\n  {\"a\": 1}\nT1|svc|m", 28, "m"), 0);
+	out = slurp(&len);
+	ck_assert_ptr_nonnull(strstr(out, "|msg=m\n  x = {}\n>   {\"a\": 1}\n> T1|svc|m\n"));
+	free(out);
 }
 END_TEST
 

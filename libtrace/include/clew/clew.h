@@ -347,10 +347,12 @@ CLEW_API int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size
  * @cont (a stack trace, lines separated by '\n', no trailing newline) are
  * written after the record's line, as formats/pipe.md's continuation lines
  * (pipe) or appended to the message after "\n" (JSON), so readers keep
- * them with the record. Lines of @cont are written as given: the caller
- * makes sure none of them looks like a record start (an indented stack
- * trace never does). The line is formatted on the calling thread in
- * async mode too (it then goes through the ring whole, never blocking).
+ * them with the record. A line of @cont that a reader would take for the
+ * start of a record (a pipe record start, or '{' as its first non-blank,
+ * as a Python traceback's source line may be) is written after "> ", so
+ * it stays a continuation line; the rest is written as given. The line is
+ * formatted on the calling thread in async mode too (it then goes through
+ * the ring whole, never blocking).
  * Return: as clew_log(); -CLEW_EINVAL also for NULL @cont with @cont_len > 0.
  */
 CLEW_API int clew_log_cont(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *cont,
