@@ -15,6 +15,10 @@ import urllib.request
 
 import pytest
 
+# The tests pin what they configure: a caller's CLEW_* settings must not leak in.
+for _v in ("CLEW_SERVICE", "CLEW_FORMAT", "CLEW_OUTPUT", "CLEW_LEVEL", "CLEW_ASYNC", "CLEW_RING_BYTES"):
+    os.environ.pop(_v, None)
+
 BUILD = os.environ.get("CLEW_BUILD_ROOT", "")
 SRC = os.environ.get("CLEW_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "..", ".."))
 
