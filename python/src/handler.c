@@ -23,10 +23,10 @@ static PyObject *s_levelno, *s_msg, *s_args, *s_exc_info, *s_exc_text, *s_stack_
 int clewpy_handler_init(void)
 {
 	static const char *names[] = {
-		"name",	    "msg",     "args",	  "levelname",	"levelno",	"pathname",   "filename",
-		"module",   "exc_info", "exc_text", "stack_info", "lineno",	"funcName",   "created",
-		"msecs",    "relativeCreated", "thread", "threadName", "processName", "process", "message",
-		"asctime",  "taskName",
+		"name",	       "msg",	  "args",     "levelname",	 "levelno",    "pathname",
+		"filename",    "module",  "exc_info", "exc_text",	 "stack_info", "lineno",
+		"funcName",    "created", "msecs",    "relativeCreated", "thread",     "threadName",
+		"processName", "process", "message",  "asctime",	 "taskName",
 	};
 	PyObject *l = PyList_New(0);
 
@@ -108,6 +108,7 @@ static PyObject *hc_emit(PyObject *self, PyObject *record)
 	size_t nkv = 0;
 	Py_ssize_t pos = 0, mlen, clen = 0;
 	const char *m, *ct = NULL;
+	PyThreadState *ts;
 	int level, rc;
 
 	(void)self;
@@ -122,8 +123,8 @@ static PyObject *hc_emit(PyObject *self, PyObject *record)
 		Py_DECREF(d);
 		Py_RETURN_NONE;
 	}
-	if (!(msg = message_of(d)) || !(m = PyUnicode_AsUTF8AndSize(msg, &mlen)) || !(cont = cont_of(record, d)) ||
-	    !(keep = PyList_New(0)))
+	if (!(msg = message_of(d)) || !(m = PyUnicode_AsUTF8AndSize(msg, &mlen)) ||
+	    !(cont = cont_of(record, d)) || !(keep = PyList_New(0)))
 		goto fail;
 	if (clew_client_format(c) == CLEW_FORMAT_JSON) {
 		PyObject *const pyms[] = {s_name, s_module, s_funcName, s_lineno};
@@ -147,12 +148,12 @@ static PyObject *hc_emit(PyObject *self, PyObject *record)
 	if (cont != Py_None && !(ct = PyUnicode_AsUTF8AndSize(cont, &clen)))
 		goto fail;
 	/* A sync client writes here: other threads run meanwhile (the TLS context is this thread's). */
-	Py_BEGIN_ALLOW_THREADS
+	ts = PyEval_SaveThread();
 	if (ct)
 		rc = clew_log_cont(c, level, kv, nkv, ct, (size_t)clen, "%.*s", (int)mlen, m);
 	else
 		rc = clew_log(c, level, kv, nkv, "%.*s", (int)mlen, m);
-	Py_END_ALLOW_THREADS
+	PyEval_RestoreThread(ts);
 	(void)rc; /* a dropped record is counted by libclew (clew.dropped); logging must not raise */
 	Py_DECREF(d);
 	Py_DECREF(msg);
@@ -167,18 +168,31 @@ fail:
 	return NULL;
 }
 
+/* emit(), and as logging.Handler.emit() does, an error goes to handleError(), never to the caller. */
+static PyObject *hc_emit_method(PyObject *self, PyObject *record)
+{
+	PyObject *r = clewpy_install() < 0 ? NULL : hc_emit(self, record);
+
+	if (!r) {
+		PyErr_Clear();
+		r = PyObject_CallMethod(self, "handleError", "O", record);
+	}
+	return r;
+}
+
 static PyObject *hc_handle(PyObject *self, PyObject *record)
 {
-	PyObject *filters = PyObject_GetAttr(self, s_filters), *r;
+	PyObject *filters = PyObject_GetAttr(self, s_filters), *rv = NULL, *r;
 	int any = filters ? PyObject_IsTrue(filters) : -1;
 
 	Py_XDECREF(filters);
 	if (any < 0)
 		return NULL;
 	if (any) {
-		PyObject *rv = PyObject_CallMethodOneArg(self, s_filter, record);
-		int ok = rv ? PyObject_IsTrue(rv) : -1;
+		int ok;
 
+		rv = PyObject_CallMethodOneArg(self, s_filter, record);
+		ok = rv ? PyObject_IsTrue(rv) : -1;
 		if (ok <= 0) {
 			if (ok == 0)
 				return rv;
@@ -187,33 +201,14 @@ static PyObject *hc_handle(PyObject *self, PyObject *record)
 		}
 		if (PyObject_TypeCheck(rv, Py_TYPE(record)))
 			record = rv; /* Python 3.12: a filter may return a replacement record */
-		r = PyObject_CallMethod(self, "emit", "O", record);
-		if (!r) {
-			Py_DECREF(rv);
-			return NULL;
-		}
-		Py_DECREF(r);
-		return rv;
 	}
-	if (clewpy_install() < 0)
-		return NULL;
-	r = hc_emit(self, record);
+	r = hc_emit_method(self, record);
 	if (!r) {
-		/* As logging.Handler: report through handleError(), never raise into the caller. */
-		PyErr_Clear();
-		r = PyObject_CallMethod(self, "handleError", "O", record);
-		if (!r)
-			return NULL;
+		Py_XDECREF(rv);
+		return NULL;
 	}
 	Py_DECREF(r);
-	Py_RETURN_TRUE;
-}
-
-static PyObject *hc_emit_method(PyObject *self, PyObject *record)
-{
-	if (clewpy_install() < 0)
-		return NULL;
-	return hc_emit(self, record);
+	return rv ? rv : Py_NewRef(Py_True);
 }
 
 static PyObject *hc_flush(PyObject *self, PyObject *unused)
@@ -221,8 +216,10 @@ static PyObject *hc_flush(PyObject *self, PyObject *unused)
 	(void)self;
 	(void)unused;
 	if (clewpy_client) {
-		Py_BEGIN_ALLOW_THREADS clew_flush(clewpy_client, 2000);
-		Py_END_ALLOW_THREADS
+		PyThreadState *ts = PyEval_SaveThread();
+
+		clew_flush(clewpy_client, 2000);
+		PyEval_RestoreThread(ts);
 	}
 	Py_RETURN_NONE;
 }
@@ -233,7 +230,8 @@ static PyMethodDef hc_methods[] = {
 	{"handle", hc_handle, METH_O,
 	 "handle(record)\n--\n\nRun the filters, then emit() without taking the handler's lock (libclew\n"
 	 "never tears or interleaves lines)."},
-	{"flush", hc_flush, METH_NOARGS, "flush()\n--\n\nWait (at most 2 s) until queued records are written."},
+	{"flush", hc_flush, METH_NOARGS,
+	 "flush()\n--\n\nWait (at most 2 s) until queued records are written."},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -188,7 +188,8 @@ static PyObject *py_histogram(PyObject *self, PyObject *args, PyObject *kw)
 {
 	static const double def[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 	double bounds[CLEW_HIST_BUCKETS_MAX];
-	struct clew_buckets b = {.kind = CLEW_BUCKETS_FIXED, .bounds = def, .n = sizeof(def) / sizeof(def[0])};
+	struct clew_buckets b = {
+		.kind = CLEW_BUCKETS_FIXED, .bounds = def, .n = sizeof(def) / sizeof(def[0])};
 	PyObject *name, *buckets = NULL, *tags = NULL, *r;
 
 	(void)self;
@@ -196,7 +197,8 @@ static PyObject *py_histogram(PyObject *self, PyObject *args, PyObject *kw)
 		return NULL;
 	if (kw && (buckets = buckets ? buckets : PyDict_GetItemString(kw, "buckets"))) {
 		tags = PyDict_Copy(kw);
-		if (!tags || (PyDict_GetItemString(tags, "buckets") && PyDict_DelItemString(tags, "buckets") < 0)) {
+		if (!tags ||
+		    (PyDict_GetItemString(tags, "buckets") && PyDict_DelItemString(tags, "buckets") < 0)) {
 			Py_XDECREF(tags);
 			return NULL;
 		}

@@ -139,7 +139,8 @@ static int level_of(PyObject *o, int *out)
 		}
 	}
 	if (!PyErr_Occurred())
-		PyErr_SetString(PyExc_ValueError, "level: trace debug info warn error fatal off, or a logging level");
+		PyErr_SetString(PyExc_ValueError,
+				"level: trace debug info warn error fatal off, or a logging level");
 	return -1;
 }
 
@@ -161,8 +162,8 @@ static int choice(PyObject *o, const char *what, const char *const *names, int n
 	return -1;
 }
 
-static int make_client(PyObject *service, PyObject *format, PyObject *output, PyObject *level, PyObject *async,
-		       PyObject *id_kind)
+static int make_client(PyObject *service, PyObject *format, PyObject *output, PyObject *level,
+		       PyObject *async, PyObject *id_kind)
 {
 	static const char *const formats[] = {"pipe", "json"};
 	static const char *const kinds[] = {"hex", "uuid", "base62"};
@@ -175,8 +176,8 @@ static int make_client(PyObject *service, PyObject *format, PyObject *output, Py
 		return -1;
 	if (output && output != Py_None && !(o.output = PyUnicode_AsUTF8(output)))
 		return -1;
-	if (choice(format, "format", formats, 2, &o.format) < 0 || choice(id_kind, "id_kind", kinds, 3, &o.id_kind) < 0 ||
-	    level_of(level, &o.level) < 0)
+	if (choice(format, "format", formats, 2, &o.format) < 0 ||
+	    choice(id_kind, "id_kind", kinds, 3, &o.id_kind) < 0 || level_of(level, &o.level) < 0)
 		return -1;
 	if (async && async != Py_None) {
 		int t = PyObject_IsTrue(async);
@@ -196,8 +197,10 @@ static int make_client(PyObject *service, PyObject *format, PyObject *output, Py
 		 * threads may still hold it, and freeing it under them would be
 		 * a use after free. Reconfiguring is rare; its memory is small.
 		 */
-		Py_BEGIN_ALLOW_THREADS clew_flush(clewpy_client, 2000);
-		Py_END_ALLOW_THREADS
+		PyThreadState *ts = PyEval_SaveThread();
+
+		clew_flush(clewpy_client, 2000);
+		PyEval_RestoreThread(ts);
 	}
 	clewpy_client = c;
 	return 0;
@@ -213,11 +216,12 @@ clew_client *clewpy_get_client(void)
 static PyObject *py_configure(PyObject *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = {"service", "format", "output", "level", "async_", "id_kind", NULL};
-	PyObject *service = NULL, *format = NULL, *output = NULL, *level = NULL, *async = NULL, *id_kind = NULL;
+	PyObject *service = NULL, *format = NULL, *output = NULL, *level = NULL, *async = NULL,
+		 *id_kind = NULL;
 
 	(void)self;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOO:configure", kwlist, &service, &format, &output, &level,
-					 &async, &id_kind))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|$OOOOOO:configure", kwlist, &service, &format, &output,
+					 &level, &async, &id_kind))
 		return NULL;
 	if (make_client(service, format, output, level, async, id_kind) < 0)
 		return NULL;
@@ -232,11 +236,10 @@ static PyObject *py_info(PyObject *self, PyObject *unused)
 	(void)unused;
 	if (!c)
 		return NULL;
-	return Py_BuildValue("{s:s,s:s,s:s,s:s,s:K}", "service", clew_client_service(c), "output",
-			     clew_client_output(c), "format",
-			     clew_client_format(c) == CLEW_FORMAT_JSON ? "json" : "pipe", "level",
-			     clew_level_name(clew_client_level(c)), "dropped",
-			     (unsigned long long)clew_client_dropped(c));
+	return Py_BuildValue(
+		"{s:s,s:s,s:s,s:s,s:K}", "service", clew_client_service(c), "output", clew_client_output(c),
+		"format", clew_client_format(c) == CLEW_FORMAT_JSON ? "json" : "pipe", "level",
+		clew_level_name(clew_client_level(c)), "dropped", (unsigned long long)clew_client_dropped(c));
 }
 
 static PyObject *py_flush(PyObject *self, PyObject *args)
@@ -247,8 +250,10 @@ static PyObject *py_flush(PyObject *self, PyObject *args)
 	if (!PyArg_ParseTuple(args, "|i:flush", &timeout_ms))
 		return NULL;
 	if (clewpy_client) {
-		Py_BEGIN_ALLOW_THREADS rc = clew_flush(clewpy_client, timeout_ms);
-		Py_END_ALLOW_THREADS
+		PyThreadState *ts = PyEval_SaveThread();
+
+		rc = clew_flush(clewpy_client, timeout_ms);
+		PyEval_RestoreThread(ts);
 	}
 	return PyBool_FromLong(rc == 0);
 }
@@ -260,6 +265,7 @@ static PyObject *py_log(PyObject *self, PyObject *args, PyObject *kw)
 	PyObject *lv, *msg, *keep, *k, *v;
 	Py_ssize_t pos = 0, mlen;
 	const char *m;
+	PyThreadState *ts;
 	size_t n = 0;
 	int level, rc;
 
@@ -279,8 +285,10 @@ static PyObject *py_log(PyObject *self, PyObject *args, PyObject *kw)
 			Py_DECREF(keep);
 			return NULL;
 		}
-	Py_BEGIN_ALLOW_THREADS rc = clew_log(c, level, kv, n, "%.*s", (int)mlen, m);
-	Py_END_ALLOW_THREADS Py_DECREF(keep);
+	ts = PyEval_SaveThread();
+	rc = clew_log(c, level, kv, n, "%.*s", (int)mlen, m);
+	PyEval_RestoreThread(ts);
+	Py_DECREF(keep);
 	if (rc < 0)
 		return clewpy_err(rc, "clew.log");
 	Py_RETURN_NONE;
@@ -333,21 +341,27 @@ static struct PyModuleDef module = {
 
 static int add_methods(PyObject *m, PyMethodDef *defs)
 {
+	PyObject *name = PyModule_GetNameObject(m);
+
+	if (!name)
+		return -1;
 	for (PyMethodDef *d = defs; d->ml_name; d++) {
-		PyObject *f = PyCFunction_NewEx(d, NULL, PyModule_GetNameObject(m));
+		PyObject *f = PyCFunction_NewEx(d, NULL, name);
 
 		if (!f || PyModule_AddObject(m, d->ml_name, f) < 0) {
 			Py_XDECREF(f);
+			Py_DECREF(name);
 			return -1;
 		}
 	}
+	Py_DECREF(name);
 	return 0;
 }
 
 PyMODINIT_FUNC PyInit__clew(void);
 PyMODINIT_FUNC PyInit__clew(void)
 {
-	PyTypeObject *types[] = {&clewpy_CtxType,	 &clewpy_NdcType,    &clewpy_SpanType,
+	PyTypeObject *types[] = {&clewpy_CtxType,	 &clewpy_NdcType,	  &clewpy_SpanType,
 				 &clewpy_RequestType,	 &clewpy_PropagationType, &clewpy_MetricType,
 				 &clewpy_HandlerCoreType};
 	const char *names[] = {"Context", "ndc", "span", "request", "Propagation", "Metric", "HandlerCore"};
@@ -365,7 +379,8 @@ PyMODINIT_FUNC PyInit__clew(void)
 	if (!m)
 		return NULL;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (PyType_Ready(types[i]) < 0 || PyModule_AddObjectRef(m, names[i], (PyObject *)types[i]) < 0)
+		if (PyType_Ready(types[i]) < 0 ||
+		    PyModule_AddObjectRef(m, names[i], (PyObject *)types[i]) < 0)
 			goto fail;
 	if (add_methods(m, module_methods) < 0 || add_methods(m, clewpy_prop_methods) < 0 ||
 	    add_methods(m, clewpy_metric_methods) < 0 || add_methods(m, clewpy_span_methods) < 0 ||

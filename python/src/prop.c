@@ -67,10 +67,12 @@ static PyObject *prop_repr(PyObject *self)
 static PyGetSetDef prop_getset[] = {
 	{"trace", prop_get, NULL, "The trace (transaction) ID.", (void *)"trace"},
 	{"span", prop_get, NULL, "The caller's span ID ('' = none).", (void *)"span"},
-	{"parent", prop_get, NULL, "B3's parent span ID, or the local span's parent ('' = none).", (void *)"parent"},
+	{"parent", prop_get, NULL, "B3's parent span ID, or the local span's parent ('' = none).",
+	 (void *)"parent"},
 	{"tracestate", prop_get, NULL, "The W3C tracestate list ('' = none).", (void *)"tracestate"},
 	{"sampled", prop_get, NULL, "Whether the trace is sampled (W3C flag 01).", (void *)"sampled"},
-	{"source", prop_get, NULL, "Where it came from: w3c, b3, b3multi, x-request-id, local.", (void *)"source"},
+	{"source", prop_get, NULL, "Where it came from: w3c, b3, b3multi, x-request-id, local.",
+	 (void *)"source"},
 	{NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -224,7 +226,8 @@ static int styles_of(PyObject *o, unsigned *out)
 		return 0;
 	}
 	if (PyUnicode_Check(o))
-		return PyErr_SetString(PyExc_TypeError, "styles is a sequence of names, e.g. ('w3c', 'b3')"), -1;
+		return PyErr_SetString(PyExc_TypeError, "styles is a sequence of names, e.g. ('w3c', 'b3')"),
+		       -1;
 	if (!(it = PyObject_GetIter(o)))
 		return -1;
 	while ((s = PyIter_Next(it))) {

@@ -120,8 +120,9 @@ static void log_exception_once(SpanObject *s, PyObject *exc)
 	if (t && text && PyUnicode_AsUTF8(text)) {
 		const struct clew_kv kv[] = {CLEW_STR("exc_type", Py_TYPE(exc)->tp_name)};
 
-		(void)clew_log_cont(s->sp.c, CLEW_LEVEL_ERROR, kv, 1, t, (size_t)len, "span %s failed: %s: %s",
-				    name, Py_TYPE(exc)->tp_name, PyUnicode_AsUTF8(text));
+		(void)clew_log_cont(s->sp.c, CLEW_LEVEL_ERROR, kv, 1, t, (size_t)len,
+				    "span %s failed: %s: %s", name, Py_TYPE(exc)->tp_name,
+				    PyUnicode_AsUTF8(text));
 	}
 	Py_XDECREF(text);
 	Py_DECREF(tb);
@@ -134,6 +135,7 @@ static PyObject *span_exit(PyObject *self, PyObject *args)
 {
 	SpanObject *s = (SpanObject *)self;
 	PyObject *type = Py_None, *exc = Py_None, *tb = Py_None, *token = s->token;
+	PyThreadState *ts;
 	int rc;
 
 	if (!PyArg_ParseTuple(args, "|OOO", &type, &exc, &tb))
@@ -151,8 +153,10 @@ static PyObject *span_exit(PyObject *self, PyObject *args)
 		clew_span_set_status(&s->sp, s->status);
 	else
 		clew_span_set_status(&s->sp, exc != Py_None ? CLEW_STATUS_ERROR : CLEW_STATUS_OK);
-	Py_BEGIN_ALLOW_THREADS rc = clew_span_end(NULL, &s->sp);
-	Py_END_ALLOW_THREADS clewpy_forget();
+	ts = PyEval_SaveThread();
+	rc = clew_span_end(NULL, &s->sp);
+	PyEval_RestoreThread(ts);
+	clewpy_forget();
 	(void)rc; /* a dropped record is counted by libclew; the block's outcome stands */
 	rc = clewpy_reset(token);
 	Py_DECREF(token);
@@ -217,8 +221,9 @@ static PyObject *span_call(PyObject *self, PyObject *args, PyObject *kw)
 	PyObject *func, *factory, *r;
 
 	if ((kw && PyDict_GET_SIZE(kw)) || !PyArg_ParseTuple(args, "O:span.__call__", &func))
-		return kw && PyDict_GET_SIZE(kw) ? (PyErr_SetString(PyExc_TypeError, "decorate a function"), NULL)
-						 : NULL;
+		return kw && PyDict_GET_SIZE(kw)
+			       ? (PyErr_SetString(PyExc_TypeError, "decorate a function"), NULL)
+			       : NULL;
 	factory = PyObject_GetAttrString(self, "_fresh");
 	if (!factory)
 		return NULL;
@@ -258,11 +263,12 @@ PyTypeObject clewpy_SpanType = {
 	.tp_basicsize = sizeof(SpanObject),
 	.tp_dealloc = span_dealloc,
 	.tp_flags = Py_TPFLAGS_DEFAULT,
-	.tp_doc = "span(name, **attrs)\n--\n\n"
-		  "A timed unit of work: ``with clew.span('charge', amount=12):`` or ``@clew.span('charge')``\n"
-		  "(sync or async functions). Its ID is pushed on the NDC, so records inside name it; on\n"
-		  "exit one record is written: event=span name dur_us status (ok, or error when an\n"
-		  "exception leaves it; the exception is logged once, with its traceback) and @attrs.",
+	.tp_doc =
+		"span(name, **attrs)\n--\n\n"
+		"A timed unit of work: ``with clew.span('charge', amount=12):`` or ``@clew.span('charge')``\n"
+		"(sync or async functions). Its ID is pushed on the NDC, so records inside name it; on\n"
+		"exit one record is written: event=span name dur_us status (ok, or error when an\n"
+		"exception leaves it; the exception is logged once, with its traceback) and @attrs.",
 	.tp_methods = span_methods,
 	.tp_getset = span_getset,
 	.tp_init = span_init,
