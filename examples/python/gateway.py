@@ -47,8 +47,11 @@ def checkout():
         return {"error": "bad request"}, 400
     log.info("checkout by %s", user, extra={"user": user, "amount": amount})
     try:
-        with clew.span("orders", peer="orders"):
+        with clew.span("orders", peer="orders") as sp:
             status, reply = post(ORDERS_URL + "/orders", {"user": user, "amount": amount})
+            sp.set(http_status=status)
+            if status >= 500:
+                sp.set_status("error")
     except OSError as e:
         log.error("orders unavailable: %s", e)
         return {"error": "orders unavailable"}, 503
