@@ -95,4 +95,11 @@ extern PyMethodDef clewpy_span_methods[];
 /* handler.c: the set of LogRecord attribute names that are not extras; built at init. */
 int clewpy_handler_init(void);
 
+/* clewpy_std_attr() - whether @key is one of LogRecord's own attributes: 1, 0, -1 (exception). */
+int clewpy_std_attr(PyObject *key);
+
+/* logger.c: clew.LoggerCore (clew.Logger's fast _log()); its init after the handler's. */
+extern PyTypeObject clewpy_LoggerCoreType;
+int clewpy_logger_init(void);
+
 #endif

@@ -55,6 +55,11 @@ int clewpy_handler_init(void)
 	return 0;
 }
 
+int clewpy_std_attr(PyObject *key)
+{
+	return PySet_Contains(std_attrs, key);
+}
+
 /* record.getMessage(): str(msg) % args when there are args. New reference. */
 static PyObject *message_of(PyObject *d)
 {

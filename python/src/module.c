@@ -361,10 +361,11 @@ static int add_methods(PyObject *m, PyMethodDef *defs)
 PyMODINIT_FUNC PyInit__clew(void);
 PyMODINIT_FUNC PyInit__clew(void)
 {
-	PyTypeObject *types[] = {&clewpy_CtxType,	 &clewpy_NdcType,	  &clewpy_SpanType,
-				 &clewpy_RequestType,	 &clewpy_PropagationType, &clewpy_MetricType,
-				 &clewpy_HandlerCoreType};
-	const char *names[] = {"Context", "ndc", "span", "request", "Propagation", "Metric", "HandlerCore"};
+	PyTypeObject *types[] = {&clewpy_CtxType,	  &clewpy_NdcType,	   &clewpy_SpanType,
+				 &clewpy_RequestType,	  &clewpy_PropagationType, &clewpy_MetricType,
+				 &clewpy_HandlerCoreType, &clewpy_LoggerCoreType};
+	const char *names[] = {"Context",     "ndc",	"span",	       "request",
+			       "Propagation", "Metric", "HandlerCore", "LoggerCore"};
 	PyObject *m, *tb;
 
 	tb = PyImport_ImportModule("traceback");
@@ -373,7 +374,7 @@ PyMODINIT_FUNC PyInit__clew(void)
 	format_exc_ = PyObject_GetAttrString(tb, "format_exception");
 	Py_DECREF(tb);
 	clewpy_var = PyContextVar_New("clew.ndc", NULL);
-	if (!format_exc_ || !clewpy_var || clewpy_handler_init() < 0)
+	if (!format_exc_ || !clewpy_var || clewpy_handler_init() < 0 || clewpy_logger_init() < 0)
 		return NULL;
 	m = PyModule_Create(&module);
 	if (!m)

@@ -130,3 +130,55 @@ def test_json_records_always_carry_message_and_span_parent_in_a_request(logfile)
     assert span["message"].startswith("span work ") and span["message"].endswith("us ok")
     assert root["parent"] == "" and len(root["span"]) == 16  # the root: parent ""
     assert any(r.get("message") == "metric t.json.count=2" for r in recs)
+
+
+@pytest.mark.parametrize("fmt", ["pipe", "json"])
+def test_clew_logger_fast_path_writes_what_the_standard_path_writes(fmt, tmp_path, fmtconv):
+    import clew
+
+    def calls(log):
+        with clew.request(None, "GET", "/same"):
+            log.info("order %s fetched", 42, extra={"items": 3, "ratio": 0.5, "ok": True, "u": "x|y"})
+            log.warning("%(a)s and %(b)d", {"a": "dict", "b": 2})
+            log.log(5, "trace level")
+            log.error("with %s", "exc", exc_info=ValueError("boom"))  # the standard path
+            log.info("stacked", stacklevel=1)
+
+    out = {}
+    for name, cls in (("std", logging.Logger), ("fast", clew.Logger)):
+        path = tmp_path / (name + ".log")
+        configure(path, format=fmt)
+        log = cls("t.logger.%s.%s" % (fmt, name))  # same caller frame (calls) for both
+        log.addHandler(clew.Handler())
+        log.setLevel(1)
+        calls(log)
+        clew.flush()
+        out[name] = parse(fmtconv, path)
+    for a, b in zip(out["std"], out["fast"], strict=True):
+        for r in (a, b):
+            for k in ("timestamp", "trace", "span", "ids", "name"):
+                r.pop(k, None)
+        assert a == b
+    if fmt == "json":
+        assert out["fast"][0]["funcName"] == "calls" and out["fast"][0]["module"] == "test_handler"
+
+
+def test_clew_logger_takes_the_standard_path_when_something_needs_a_record(logfile, fmtconv):
+    import clew
+
+    configure(logfile)
+    log = clew.Logger("t.logger.fallback")
+    log.addHandler(clew.Handler())
+    seen = []
+    log.addFilter(lambda r: seen.append(r.getMessage()) or True)  # a logger filter needs the LogRecord
+    log.warning("filtered %d", 1)
+    other = logging.Handler()
+    other.emit = lambda r: seen.append("other:" + r.getMessage())
+    log.filters.clear()
+    log.addHandler(other)  # another kind of handler needs it too
+    log.warning("both %d", 2)
+    with pytest.raises(KeyError):
+        log.warning("bad extra", extra={"message": "x"})  # as logging refuses it
+    clew.flush()
+    assert seen == ["filtered 1", "other:both 2"]
+    assert [r["message"] for r in parse(fmtconv, logfile)] == ["filtered 1", "both 2"]
