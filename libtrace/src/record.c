@@ -160,9 +160,10 @@ void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, 
  * client, and those with continuation lines (@cont, @cont_len bytes; NULL
  * for none) of an async one, whose finished line goes through the ring.
  */
-__attribute__((format(printf, 7, 0))) static int line_logv(clew_client *c, int level, const struct clew_kv *kv,
-							  size_t nkv, const char *cont, size_t cont_len,
-							  const char *fmt, va_list ap)
+__attribute__((format(printf, 7, 0))) static int line_logv(clew_client *c, int level,
+							   const struct clew_kv *kv, size_t nkv,
+							   const char *cont, size_t cont_len, const char *fmt,
+							   va_list ap)
 {
 	struct fmt_record rec;
 	char msg[CLEW_MSG_MAX];

@@ -240,7 +240,8 @@ int clew_span_start_top(clew_client *c, struct clew_span *sp, const char *name)
 	if (!c || !name || !*name)
 		return -CLEW_EINVAL;
 	/* Only a span-shaped ID above the trace: the span record needs a trace and a span. */
-	if (!top || clew_ndc_depth() < 2 || strlen(top) != CLEW_SPAN_HEX_LEN || !clew__is_lhex(top, CLEW_SPAN_HEX_LEN))
+	if (!top || clew_ndc_depth() < 2 || strlen(top) != CLEW_SPAN_HEX_LEN ||
+	    !clew__is_lhex(top, CLEW_SPAN_HEX_LEN))
 		return -CLEW_ENOENT;
 	memcpy(sp->id, top, CLEW_SPAN_HEX_LEN + 1);
 	sp->c = c;

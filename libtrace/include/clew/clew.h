@@ -268,6 +268,11 @@ CLEW_API int clew_level_parse(const char *s);
  * or fmt_json_emit()), so it is exactly the format formats/ defines, and
  * it goes out with one write() (see "Output" at clew_client_new()), so
  * lines of concurrent threads or processes never tear or interleave.
+ * JSON records always carry "message" (span records "span NAME DURus
+ * STATUS", metric records "metric NAME=VALUE" when they have none) and,
+ * with a non-empty NDC, "trace", "span" and "parent", "" when the record
+ * has no span or parent (a trace's root): what pyms-based readers,
+ * Logstash and Kibana expect; readers of formats/json.md take "" as none.
  * Nothing is allocated: the line (sync mode) or the binary record (async
  * mode, formatted by the background thread) is built in a bounded stack
  * buffer.
