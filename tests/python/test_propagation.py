@@ -97,3 +97,18 @@ def test_python_client_into_c_orders(tmp_path, logfile, tracegrep, c_services):
     assert {r["service"] for r in t["records"]} == {"pyclient", "orders", "billing"}
     children = [s for s in t["spans"] if s["parent"] == span_id]
     assert children and all(s["service"] == "orders" for s in children)
+
+
+def test_wrap_session_sends_the_current_context_on_each_call(logfile):
+    clew = configure(logfile)
+
+    class Session:  # the shape of requests.Session
+        def request(self, method, url, headers=None, **kw):
+            return dict(headers or {})
+
+    s = clew.wrap_session(Session())
+    assert s.request("GET", "http://x", headers={"A": "1"}) == {"A": "1"}  # no context: nothing added
+    with clew.request({"traceparent": "00-%s-%s-01" % (TRACE, SPAN)}):
+        with clew.span("call") as sp:
+            h, span_id = s.request("GET", "http://x", headers={"A": "1"}), sp.id
+    assert h["A"] == "1" and h["traceparent"] == "00-%s-%s-01" % (TRACE, span_id) and h["X-Request-ID"] == TRACE
