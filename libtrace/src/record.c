@@ -224,23 +224,27 @@ int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, co
  */
 static size_t quote_starts(const char *cont, size_t len, char *out, size_t cap)
 {
-	size_t n = 0;
+	size_t i = 0, n = 0;
 
-	for (size_t i = 0; i < len && n < cap;) {
+	while (i < len && n < cap) {
 		const char *nl = memchr(cont + i, '\n', len - i);
-		size_t l = nl ? (size_t)(nl - (cont + i)) : len - i;
+		const size_t l = nl ? (size_t)(nl - (cont + i)) : len - i;
+		size_t take;
 
 		if (fmt_detect(cont + i, l) != FMT_UNKNOWN && cap - n > 2) {
 			memcpy(out + n, "> ", 2);
 			n += 2;
 		}
-		if (l + (nl ? 1 : 0) > cap - n)
-			l = cap - n - (nl ? 1 : 0);
-		memcpy(out + n, cont + i, l);
-		n += l;
-		if (nl && n < cap)
+		take = l < cap - n ? l : cap - n;
+		memcpy(out + n, cont + i, take);
+		n += take;
+		if (take < l)
+			break; /* cut at @cap */
+		i += l;
+		if (nl && n < cap) {
 			out[n++] = '\n';
-		i += l + (nl ? 1 : 0);
+			i++;
+		}
 	}
 	return n;
 }

@@ -78,6 +78,16 @@ int clewpy_level(long levelno);
  */
 PyObject *clewpy_format_exc(PyObject *exc);
 
+/*
+ * clewpy_fit_cont() - @t (@len bytes of continuation lines) cut to fit one
+ * record line: when longer than CLEWPY_CONT_MAX, its head and tail lines
+ * are kept around a "  ... (N bytes cut)" line (a deep recursion's
+ * traceback keeps where it started and the exception), written into @buf
+ * (CLEWPY_CONT_MAX bytes). Return the text to log and its length in *@out_len.
+ */
+#define CLEWPY_CONT_MAX 6144
+const char *clewpy_fit_cont(const char *t, size_t len, char *buf, size_t *out_len);
+
 /* clewpy_decorate() - the module's decorator helper: wraps @func so each call runs inside factory(). */
 PyObject *clewpy_decorate(PyObject *factory, PyObject *func);
 

@@ -110,6 +110,7 @@ static PyObject *hc_emit(PyObject *self, PyObject *record)
 	clew_client *c = clewpy_get_client();
 	PyObject *d, *msg = NULL, *cont = NULL, *keep = NULL, *k, *v, *lv;
 	struct clew_kv kv[MAX_KV];
+	char cbuf[CLEWPY_CONT_MAX];
 	size_t nkv = 0;
 	Py_ssize_t pos = 0, mlen, clen = 0;
 	const char *m, *ct = NULL;
@@ -150,8 +151,14 @@ static PyObject *hc_emit(PyObject *self, PyObject *record)
 		if (clewpy_kv(&kv[nkv++], k, v, keep) < 0)
 			goto fail;
 	}
-	if (cont != Py_None && !(ct = PyUnicode_AsUTF8AndSize(cont, &clen)))
-		goto fail;
+	if (cont != Py_None) {
+		size_t fit;
+
+		if (!(ct = PyUnicode_AsUTF8AndSize(cont, &clen)))
+			goto fail;
+		ct = clewpy_fit_cont(ct, (size_t)clen, cbuf, &fit);
+		clen = (Py_ssize_t)fit;
+	}
 	/* A sync client writes here: other threads run meanwhile (the TLS context is this thread's). */
 	ts = PyEval_SaveThread();
 	if (ct)

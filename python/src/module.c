@@ -6,6 +6,7 @@
  */
 #include "clewpy.h"
 
+#include <stdio.h>
 #include <string.h>
 
 clew_client *clewpy_client;
@@ -96,6 +97,29 @@ PyObject *clewpy_format_exc(PyObject *exc)
 	r = PyUnicode_Substring(text, 0, n);
 	Py_DECREF(text);
 	return r;
+}
+
+const char *clewpy_fit_cont(const char *t, size_t len, char *buf, size_t *out_len)
+{
+	const size_t head_max = 1024, tail_max = CLEWPY_CONT_MAX - head_max - 64;
+	size_t head = 0, tail;
+	int n;
+
+	*out_len = len;
+	if (len <= CLEWPY_CONT_MAX)
+		return t;
+	/* Whole lines: the head up to its last newline, the tail from its first. */
+	for (size_t i = 0; i < head_max; i++)
+		if (t[i] == '\n')
+			head = i;
+	tail = len - tail_max;
+	while (tail < len && t[tail - 1] != '\n')
+		tail++;
+	memcpy(buf, t, head);
+	n = snprintf(buf + head, 64, "\n  ... (%zu bytes cut)\n", tail - head);
+	memcpy(buf + head + (size_t)n, t + tail, len - tail);
+	*out_len = head + (size_t)n + (len - tail);
+	return buf;
 }
 
 PyObject *clewpy_decorate(PyObject *factory, PyObject *func)

@@ -119,9 +119,12 @@ static void log_exception_once(SpanObject *s, PyObject *exc)
 	t = PyUnicode_AsUTF8AndSize(tb, &len);
 	if (t && text && PyUnicode_AsUTF8(text)) {
 		const struct clew_kv kv[] = {CLEW_STR("exc_type", Py_TYPE(exc)->tp_name)};
+		char buf[CLEWPY_CONT_MAX];
+		size_t fit;
 
-		(void)clew_log_cont(s->sp.c, CLEW_LEVEL_ERROR, kv, 1, t, (size_t)len,
-				    "span %s failed: %s: %s", name, Py_TYPE(exc)->tp_name,
+		t = clewpy_fit_cont(t, (size_t)len, buf, &fit);
+		(void)clew_log_cont(s->sp.c, CLEW_LEVEL_ERROR, kv, 1, t, fit,
+				    "span %.200s failed: %.200s: %.1000s", name, Py_TYPE(exc)->tp_name,
 				    PyUnicode_AsUTF8(text));
 	}
 	Py_XDECREF(text);

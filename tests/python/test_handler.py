@@ -182,3 +182,34 @@ def test_clew_logger_takes_the_standard_path_when_something_needs_a_record(logfi
     clew.flush()
     assert seen == ["filtered 1", "other:both 2"]
     assert [r["message"] for r in parse(fmtconv, logfile)] == ["filtered 1", "both 2"]
+
+
+def test_a_deep_traceback_is_cut_to_fit_one_record(logfile, fmtconv):
+    import clew
+
+    configure(logfile, format="pipe")
+    log = logger("t.handler.deep")
+
+    def down(n):  # two functions in turn: the traceback module collapses only repeats of one line
+        if n == 0:
+            raise RecursionError("bottom reached")
+        other(n - 1)
+
+    def other(n):
+        down(n)
+
+    with clew.request(None, "GET", "/deep"):
+        try:
+            down(300)
+        except RecursionError:
+            log.exception("deep failure")
+        with pytest.raises(RecursionError):
+            with clew.span("deep"):
+                down(300)
+    clew.flush()
+    recs = parse(fmtconv, logfile)
+    logged = [r for r in recs if r.get("event") != "span"]
+    assert len(logged) == 2 and clew.info()["dropped"] == 0
+    for r in logged:
+        assert r["message"].split("\n")[1] == "Traceback (most recent call last):"
+        assert "bytes cut)" in r["message"] and r["message"].endswith("RecursionError: bottom reached")
