@@ -368,7 +368,8 @@ END_TEST
 
 START_TEST(continuation_lines_follow_the_record_in_sync_and_async_mode)
 {
-	static const char tb[] = "Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: boom";
+	static const char tb[] =
+		"Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: boom";
 	struct clew_options o;
 	struct fmt_record rec;
 	struct fmt_err err;
@@ -382,8 +383,8 @@ START_TEST(continuation_lines_follow_the_record_in_sync_and_async_mode)
 		o.flags = CLEW_OPT_IGNORE_ENV | (async ? CLEW_OPT_ASYNC : CLEW_OPT_SYNC);
 		o.output = spec;
 		ck_assert_int_eq(clew_client_new(&cl, &o), 0);
-		ck_assert_int_eq(clew_log_cont(cl, CLEW_LEVEL_ERROR, CLEW_KV(CLEW_INT("n", 7)), tb, strlen(tb),
-					       "failed %d", 1),
+		ck_assert_int_eq(clew_log_cont(cl, CLEW_LEVEL_ERROR, CLEW_KV(CLEW_INT("n", 7)), tb,
+					       strlen(tb), "failed %d", 1),
 				 0);
 		ck_assert_int_eq(clew_log_cont(cl, CLEW_LEVEL_ERROR, NULL, 0, NULL, 3, "x"), -CLEW_EINVAL);
 		clew_client_free(cl);
@@ -403,7 +404,8 @@ START_TEST(continuation_lines_follow_the_record_in_sync_and_async_mode)
 	}
 	/* Lines a reader would take for a record start are quoted, so they stay continuation lines. */
 	cl = client(CLEW_FORMAT_PIPE, CLEW_LEVEL_INFO);
-	ck_assert_int_eq(clew_log_cont(cl, CLEW_LEVEL_ERROR, NULL, 0, "  x = {}\n  {\"a\": 1}\nT1|svc|m", 28, "m"), 0);
+	ck_assert_int_eq(
+		clew_log_cont(cl, CLEW_LEVEL_ERROR, NULL, 0, "  x = {}\n  {\"a\": 1}\nT1|svc|m", 28, "m"), 0);
 	out = slurp(&len);
 	ck_assert_ptr_nonnull(strstr(out, "|msg=m\n  x = {}\n>   {\"a\": 1}\n> T1|svc|m\n"));
 	free(out);
