@@ -7,19 +7,25 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 
 # The build: compiler, meson, and every library the toolkit links; g++ and
-# spdlog only for bench_client's baseline (it builds without them, minus that row).
+# spdlog only for bench_client's baseline (it builds without them, minus that row);
+# python3-dev for the Python module (python/; the rest builds without it).
 BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev librdkafka-dev
   libcurl4-openssl-dev libpcre2-dev libjansson-dev check libsubunit-dev libmicrohttpd-dev
-  g++ libspdlog-dev zlib1g-dev libyaml-dev libhiredis-dev"
+  g++ libspdlog-dev zlib1g-dev libyaml-dev libhiredis-dev python3-dev"
 # The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the
 # style check, chromium for the headless check of tracegrep --html, prometheus for promtool
 # (clewd's /metrics is checked with promtool check metrics), redis (the logstash+redis
 # output's tests, and real logs for the regex parser tests), a JDK (java runs a source
 # file whose stack traces the regex tests read), influxdb (a real InfluxDB 1.x for the
 # influxdb output and the dashboards' queries), curl and openssl (a test certificate for
-# the output's TLS), jq and kcat (tests/e2e reads every sink back with them).
+# the output's TLS), jq and kcat (tests/e2e reads every sink back with them); for the
+# Python module's suite (tests/python): pytest, Flask under gunicorn and aiohttp (the
+# example services), python-json-logger (bench/bench_python.py's baseline), and
+# meson-python with patchelf, venv and pip (`pip install --no-build-isolation .`).
 TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium prometheus
-  redis-server redis-tools openjdk-17-jdk-headless influxdb curl openssl jq kcat"
+  redis-server redis-tools openjdk-17-jdk-headless influxdb curl openssl jq kcat
+  python3-pytest python3-flask gunicorn python3-aiohttp python3-pythonjsonlogger
+  python3-mesonpy patchelf python3-venv python3-pip"
 
 # need_packages PKG... - install those of PKG that are not installed yet.
 need_packages() {

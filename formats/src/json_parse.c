@@ -642,9 +642,10 @@ static void finish(struct pstate *st)
 		r->path = h[F_PATH].use;
 	if (h[F_TRACE].rank != RANK_NONE)
 		r->trace = h[F_TRACE].use;
-	if (h[F_SPAN].rank != RANK_NONE)
+	/* An empty span or parent is none: pyms (and libclew) write "" at a trace's root. */
+	if (h[F_SPAN].rank != RANK_NONE && h[F_SPAN].use.len)
 		r->span = h[F_SPAN].use;
-	if (h[F_PARENT].rank != RANK_NONE)
+	if (h[F_PARENT].rank != RANK_NONE && h[F_PARENT].use.len)
 		r->parent = h[F_PARENT].use;
 
 	if (h[F_IDS].rank != RANK_NONE) {

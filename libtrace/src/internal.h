@@ -156,22 +156,38 @@ static inline void clew__record_ids(struct fmt_record *rec)
 int clew__fill_attr(struct fmt_attr *a, const struct clew_kv *kv, char num[CLEW__NUM_MAX]);
 
 /*
+ * clew__json_fields() - what libclew's JSON records always carry (for
+ * pyms-based readers, Logstash, Kibana): a message (a span's is
+ * "span NAME DURus STATUS", a metric's "metric NAME=VALUE", else "") and,
+ * inside a request (an NDC), span and parent, "" when the record has none
+ * (the root). @buf (@cap bytes) holds a built message; it must live as
+ * long as @rec is used. Async-signal-safe (the fatal-signal drain formats
+ * through it).
+ */
+#define CLEW__JSON_MSG_MAX 256
+void clew__json_fields(struct fmt_record *rec, char *buf, size_t cap);
+
+/*
  * clew__line() - @rec as one line in @c's format, newline included, into
  * @line (@cap bytes; one is kept for the newline); *@len its length. The
  * one record-to-line step of sync records (clew__emit()) and async ones
  * (the writer); inline because it is on both hot paths, and
- * async-signal-safe as the emitters are. Return: 0 or the emitter's
- * negative FMT_E* code (-FMT_ETRUNC: longer than @cap - 1).
+ * async-signal-safe as the emitters are. JSON records get
+ * clew__json_fields() first. Return: 0 or the emitter's negative FMT_E*
+ * code (-FMT_ETRUNC: longer than @cap - 1).
  */
-static inline int clew__line(const clew_client *c, const struct fmt_record *rec, char *line, size_t cap,
+static inline int clew__line(const clew_client *c, struct fmt_record *rec, char *line, size_t cap,
 			     size_t *len)
 {
+	char msg[CLEW__JSON_MSG_MAX];
 	int rc;
 
-	if (c->format == CLEW_FORMAT_JSON)
+	if (c->format == CLEW_FORMAT_JSON) {
+		clew__json_fields(rec, msg, sizeof(msg));
 		rc = fmt_json_emit(rec, FMT_JSON_SEVERITY, line, cap - 1, len);
-	else
+	} else {
 		rc = fmt_pipe_emit(rec, line, cap - 1, len);
+	}
 	if (rc < 0)
 		return rc;
 	line[(*len)++] = '\n';
@@ -183,7 +199,7 @@ static inline int clew__line(const clew_client *c, const struct fmt_record *rec,
  * and hand it to the output (clew__out_line()). Return: 0, or a negative
  * code for a record dropped and counted.
  */
-int clew__emit(clew_client *c, const struct fmt_record *rec);
+int clew__emit(clew_client *c, struct fmt_record *rec);
 
 /* clew__drop() - count a dropped record, tell on_diag @why, and return @rc. */
 int clew__drop(clew_client *c, int rc, const char *why);

@@ -26,6 +26,7 @@
 #include "fmt/str.h"
 #include "internal.h"
 #include "num.h"
+#include "sink.h"
 
 #define METRIC_MAGIC 0x6d657472u /* "metr" */
 
@@ -445,6 +446,11 @@ void clew__metrics_flush(clew_client *c)
 
 	if (atomic_load_explicit(&c->level, memory_order_relaxed) >= CLEW_LEVEL_OFF)
 		return;
+	/*
+	 * A forked child that has not logged yet restarts its worker here, not
+	 * in the first emit_metric() below: that would take c->lock, held here.
+	 */
+	clew__restart_check(c);
 	pthread_mutex_lock(&c->lock);
 	for (const struct clew_metric *m = c->metrics; m; m = m->next)
 		emit_metric(c, m, 0, ts);

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "async.h"
+#include "fmt/detect.h"
 #include "fmt/str.h"
 #include "internal.h"
 #include "num.h"
@@ -86,7 +87,7 @@ int clew__drop(clew_client *c, int rc, const char *why)
 	return rc;
 }
 
-int clew__emit(clew_client *c, const struct fmt_record *rec)
+int clew__emit(clew_client *c, struct fmt_record *rec)
 {
 	char line[CLEW_LINE_MAX];
 	size_t len;
@@ -100,6 +101,51 @@ int clew__emit(clew_client *c, const struct fmt_record *rec)
 	return clew__out_line(c, line, len);
 }
 
+/* Append @n bytes at @s to @buf (at *@pos, @cap bytes, one kept for nothing: no NUL needed). */
+static void put_bytes(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
+{
+	if (n > cap - *pos)
+		n = cap - *pos;
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+}
+
+static void put_view(char *buf, size_t cap, size_t *pos, const struct fmt_attr *a)
+{
+	if (a && a->val.ptr)
+		put_bytes(buf, cap, pos, a->val.ptr, a->val.len);
+}
+
+void clew__json_fields(struct fmt_record *rec, char *buf, size_t cap)
+{
+	static const struct fmt_str empty = {"", 0, FMT_ENC_RAW};
+	size_t pos = 0;
+
+	if (rec->nids >= 1) {
+		if (!rec->span.ptr)
+			rec->span = empty;
+		if (!rec->parent.ptr)
+			rec->parent = empty;
+	}
+	if (rec->message.ptr || rec->cont.ptr)
+		return;
+	if (rec->event == FMT_EVENT_SPAN) {
+		put_bytes(buf, cap, &pos, "span ", 5);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "name"));
+		put_bytes(buf, cap, &pos, " ", 1);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "dur_us"));
+		put_bytes(buf, cap, &pos, "us ", 3);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "status"));
+	} else if (rec->event == FMT_EVENT_METRIC) {
+		put_bytes(buf, cap, &pos, "metric ", 7);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "metric"));
+		put_bytes(buf, cap, &pos, "=", 1);
+		put_view(buf, cap, &pos, fmt_record_attr(rec, "value"));
+	}
+	/* A view, not text: the emitter escapes what a span name or a tag may hold. */
+	rec->message = (struct fmt_str){pos ? buf : "", (uint32_t)pos, FMT_ENC_RAW};
+}
+
 void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, int64_t ts_ns)
 {
 	fmt_record_clear(rec);
@@ -109,9 +155,15 @@ void clew__record_init(struct fmt_record *rec, const clew_client *c, int level, 
 	rec->service = fmt_str_c(c->service);
 }
 
-/* clew_logv() of a sync client: the line is built and written here. */
-__attribute__((format(printf, 5, 0))) static int
-sync_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap)
+/*
+ * The record built and formatted on the caller: every record of a sync
+ * client, and those with continuation lines (@cont, @cont_len bytes; NULL
+ * for none) of an async one, whose finished line goes through the ring.
+ */
+__attribute__((format(printf, 7, 0))) static int line_logv(clew_client *c, int level,
+							   const struct clew_kv *kv, size_t nkv,
+							   const char *cont, size_t cont_len, const char *fmt,
+							   va_list ap)
 {
 	struct fmt_record rec;
 	char msg[CLEW_MSG_MAX];
@@ -137,6 +189,8 @@ sync_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const
 			return rc;
 	}
 	rec.nattrs = (uint16_t)nkv;
+	if (cont && cont_len)
+		rec.cont = fmt_str_n(cont, cont_len);
 	return clew__emit(c, &rec);
 }
 
@@ -148,7 +202,7 @@ int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, c
 		return 0;
 	if (c->async)
 		return clew__async_log(c, level, kv, nkv, fmt, ap);
-	return sync_logv(c, level, kv, nkv, fmt, ap);
+	return line_logv(c, level, kv, nkv, NULL, 0, fmt, ap);
 }
 
 int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *fmt, ...)
@@ -158,6 +212,58 @@ int clew_log(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, co
 
 	va_start(ap, fmt);
 	rc = clew_logv(c, level, kv, nkv, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/*
+ * @cont into @out with every line a reader would take for the start of a
+ * record (fmt_detect(): a pipe record start, or '{' first, as a Python
+ * traceback's source line `    {"a": 1}` may be) written after "> ", so
+ * the whole traceback stays with its record. Cut at @cap. Return the length.
+ */
+static size_t quote_starts(const char *cont, size_t len, char *out, size_t cap)
+{
+	size_t i = 0, n = 0;
+
+	while (i < len && n < cap) {
+		const char *nl = memchr(cont + i, '\n', len - i);
+		const size_t l = nl ? (size_t)(nl - (cont + i)) : len - i;
+		size_t take;
+
+		if (fmt_detect(cont + i, l) != FMT_UNKNOWN && cap - n > 2) {
+			memcpy(out + n, "> ", 2);
+			n += 2;
+		}
+		take = l < cap - n ? l : cap - n;
+		memcpy(out + n, cont + i, take);
+		n += take;
+		if (take < l)
+			break; /* cut at @cap */
+		i += l;
+		if (nl && n < cap) {
+			out[n++] = '\n';
+			i++;
+		}
+	}
+	return n;
+}
+
+int clew_log_cont(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *cont,
+		  size_t cont_len, const char *fmt, ...)
+{
+	char quoted[CLEW_LINE_MAX];
+	va_list ap;
+	int rc;
+
+	if (!c || level < CLEW_LEVEL_TRACE || level > CLEW_LEVEL_FATAL || (nkv && !kv) || (cont_len && !cont))
+		return -CLEW_EINVAL;
+	if (level < atomic_load_explicit(&c->level, memory_order_relaxed))
+		return 0;
+	cont_len = quote_starts(cont, cont_len, quoted, sizeof(quoted));
+	/* The caller formats even in async mode: the ring's binary records carry no continuation. */
+	va_start(ap, fmt);
+	rc = line_logv(c, level, kv, nkv, quoted, cont_len, fmt, ap);
 	va_end(ap);
 	return rc;
 }

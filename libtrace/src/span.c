@@ -230,6 +230,33 @@ int clew_span_end(clew_client *c, struct clew_span *sp)
 	return rc;
 }
 
+int clew_span_start_top(clew_client *c, struct clew_span *sp, const char *name)
+{
+	const char *top = clew_ndc_peek();
+
+	if (!sp)
+		return -CLEW_EINVAL;
+	sp->magic = 0;
+	if (!c || !name || !*name)
+		return -CLEW_EINVAL;
+	/* Only a span-shaped ID above the trace: the span record needs a trace and a span. */
+	if (!top || clew_ndc_depth() < 2 || strlen(top) != CLEW_SPAN_HEX_LEN ||
+	    !clew__is_lhex(top, CLEW_SPAN_HEX_LEN))
+		return -CLEW_ENOENT;
+	memcpy(sp->id, top, CLEW_SPAN_HEX_LEN + 1);
+	sp->c = c;
+	sp->name = name;
+	sp->status = CLEW_STATUS_UNSET;
+	sp->nattrs = 0;
+	sp->own_trace = 0;
+	sp->reserved8 = 0;
+	sp->depth = clew_ndc_depth();
+	sp->start_ns = clew__now_ns();
+	sp->start_mono_ns = clew__mono_ns();
+	sp->magic = SPAN_MAGIC;
+	return 0;
+}
+
 struct clew_span clew_span_scope_begin(clew_client *c, const char *name)
 {
 	struct clew_span sp;

@@ -265,6 +265,27 @@ START_TEST(a_forked_child_logs_async_without_repeating_its_parents_queue_and_flu
 }
 END_TEST
 
+START_TEST(a_forked_child_that_only_flushes_metrics_does_not_deadlock)
+{
+	clew_metric *m;
+	int status;
+	pid_t pid;
+
+	cl = client_with(CLEW_OPT_IGNORE_ENV | CLEW_OPT_ASYNC, 16u << 20);
+	ck_assert_int_eq(clew_counter_new(cl, &m, "forked.count", NULL, 0), 0);
+	ck_assert_int_eq(run_writers(0, 1, 10), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* No record first: the metrics flush is the child's first output (a pre-fork worker idle until exit). */
+		alarm(20);
+		_exit(clew_flush(cl, 5000) == 0 ? 0 : 3);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+}
+END_TEST
+
 struct pipe_reader {
 	int fd;	    /* the read end */
 	char *buf;  /* what was read, NUL-terminated */
@@ -455,6 +476,7 @@ static Suite *async_suite(void)
 	tcase_add_test(tc, an_async_ring_that_holds_everything_loses_nothing);
 	tcase_add_test(tc, clew_async_in_the_environment_selects_the_async_mode);
 	tcase_add_test(tc, a_forked_child_logs_async_without_repeating_its_parents_queue_and_flushes_at_exit);
+	tcase_add_test(tc, a_forked_child_that_only_flushes_metrics_does_not_deadlock);
 	tcase_add_test(tc, async_writers_in_two_processes_never_tear_a_line_on_a_shared_pipe);
 	tcase_add_test(tc, sighup_reopens_a_renamed_file_in_sync_mode);
 	tcase_add_test(tc, sighup_reopens_a_renamed_file_in_async_mode);

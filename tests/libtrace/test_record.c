@@ -342,6 +342,52 @@ START_TEST(threads_and_processes_writing_at_once_never_tear_or_lose_a_line)
 }
 END_TEST
 
+START_TEST(continuation_lines_follow_the_record_in_sync_and_async_mode)
+{
+	static const char tb[] =
+		"Traceback (most recent call last):\n  File \"x.py\", line 1\nValueError: boom";
+	struct clew_options o;
+	struct fmt_record rec;
+	struct fmt_err err;
+	char spec[80];
+	size_t len;
+	char *out;
+
+	for (int async = 0; async < 2; async++) {
+		clew_options_default(&o);
+		snprintf(spec, sizeof(spec), "file:%s", path);
+		o.flags = CLEW_OPT_IGNORE_ENV | (async ? CLEW_OPT_ASYNC : CLEW_OPT_SYNC);
+		o.output = spec;
+		ck_assert_int_eq(clew_client_new(&cl, &o), 0);
+		ck_assert_int_eq(clew_log_cont(cl, CLEW_LEVEL_ERROR, CLEW_KV(CLEW_INT("n", 7)), tb,
+					       strlen(tb), "failed %d", 1),
+				 0);
+		ck_assert_int_eq(clew_log_cont(cl, CLEW_LEVEL_ERROR, NULL, 0, NULL, 3, "x"), -CLEW_EINVAL);
+		clew_client_free(cl);
+		cl = NULL;
+		out = slurp(&len);
+		ck_assert_uint_gt(len, 1);
+		/* The record: its line, then the traceback (an async client adds clew.dropped after it). */
+		len = (size_t)(strchr(out, '\n') - out) + 1 + strlen(tb);
+		ck_assert_int_eq(out[len], '\n');
+		ck_assert_int_eq(fmt_pipe_parse(out, len, &rec, &err), 0);
+		ck_assert_str_eq(dec(&rec.message), "failed 1");
+		ck_assert_str_eq(attr(&rec, "n"), "7");
+		ck_assert_str_eq(dec(&rec.cont), tb);
+		ck_assert(!fmt_pipe_is_record_start(strchr(out, '\n') + 1, strlen(strchr(out, '\n') + 1)));
+		free(out);
+		ck_assert_int_eq(truncate(path, 0), 0);
+	}
+	/* Lines a reader would take for a record start are quoted, so they stay continuation lines. */
+	cl = client(CLEW_FORMAT_PIPE, CLEW_LEVEL_INFO);
+	ck_assert_int_eq(
+		clew_log_cont(cl, CLEW_LEVEL_ERROR, NULL, 0, "  x = {}\n  {\"a\": 1}\nT1|svc|m", 28, "m"), 0);
+	out = slurp(&len);
+	ck_assert_ptr_nonnull(strstr(out, "|msg=m\n  x = {}\n>   {\"a\": 1}\n> T1|svc|m\n"));
+	free(out);
+}
+END_TEST
+
 static Suite *record_suite(void)
 {
 	Suite *s = suite_create("record");
@@ -356,6 +402,7 @@ static Suite *record_suite(void)
 	tcase_add_test(tc, a_record_too_long_for_a_line_is_dropped_and_counted);
 	tcase_add_test(tc, a_message_longer_than_the_cap_is_cut);
 	tcase_add_test(tc, bad_arguments_are_refused);
+	tcase_add_test(tc, continuation_lines_follow_the_record_in_sync_and_async_mode);
 	tcase_add_test(tc, threads_and_processes_writing_at_once_never_tear_or_lose_a_line);
 	suite_add_tcase(s, tc);
 	return s;

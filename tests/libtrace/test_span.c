@@ -337,6 +337,40 @@ START_TEST(bad_span_calls_are_refused_without_touching_the_ndc)
 }
 END_TEST
 
+START_TEST(a_request_span_is_timed_on_the_id_the_request_pushed)
+{
+	struct clew_span sp;
+	char trace[CLEW_ID_MAX + 1], ours[CLEW_ID_MAX + 1];
+
+	cl = client(CLEW_FORMAT_JSON, CLEW_LEVEL_INFO);
+	ck_assert_int_eq(clew_span_start_top(cl, &sp, "GET /x"), -CLEW_ENOENT); /* empty NDC */
+	ck_assert_int_eq(clew_ndc_push(cl, "t1"), 0);
+	ck_assert_int_eq(clew_span_start_top(cl, &sp, "GET /x"), -CLEW_ENOENT); /* a trace alone */
+	clew_ndc_clear();
+	ck_assert_int_eq(clew_request_begin(cl, NULL, "GET", "/x"), 0);
+	strcpy(trace, clew_ndc_get(0));
+	strcpy(ours, clew_ndc_peek());
+	ck_assert_int_eq(clew_span_start_top(cl, &sp, "GET /x"), 0);
+	ck_assert_uint_eq(clew_ndc_depth(), 2); /* nothing pushed */
+	CLEW_INFO(cl, "inside");
+	ck_assert_int_eq(clew_span_end(cl, &sp), 0);
+	ck_assert_uint_eq(clew_ndc_depth(), 1);
+
+	read_records(CLEW_FORMAT_JSON);
+	ck_assert_uint_eq(nrecs, 2);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_uint_eq(recs[i].nids, 2);
+		ck_assert_str_eq(dec(&recs[i].trace), trace);
+		ck_assert_str_eq(dec(&recs[i].span), ours);
+		ck_assert_ptr_null(recs[i].parent.ptr); /* written as "" at the root: none */
+	}
+	ck_assert_uint_eq(recs[1].event, FMT_EVENT_SPAN);
+	ck_assert_str_eq(attr(&recs[1], "name"), "GET /x");
+	ck_assert(strstr(out, "\"parent\":\"\""));
+	ck_assert(strstr(out, "\"message\":\"span GET /x "));
+}
+END_TEST
+
 static Suite *span_suite(void)
 {
 	Suite *s = suite_create("span");
@@ -351,6 +385,7 @@ static Suite *span_suite(void)
 	tcase_add_test(tc, a_missing_pop_inside_a_span_is_repaired_and_reported_at_its_end);
 	tcase_add_test(tc, span_attributes_are_bounded_and_may_not_take_reserved_keys);
 	tcase_add_test(tc, bad_span_calls_are_refused_without_touching_the_ndc);
+	tcase_add_test(tc, a_request_span_is_timed_on_the_id_the_request_pushed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -268,6 +268,11 @@ CLEW_API int clew_level_parse(const char *s);
  * or fmt_json_emit()), so it is exactly the format formats/ defines, and
  * it goes out with one write() (see "Output" at clew_client_new()), so
  * lines of concurrent threads or processes never tear or interleave.
+ * JSON records always carry "message" (span records "span NAME DURus
+ * STATUS", metric records "metric NAME=VALUE" when they have none) and,
+ * with a non-empty NDC, "trace", "span" and "parent", "" when the record
+ * has no span or parent (a trace's root): what pyms-based readers,
+ * Logstash and Kibana expect; readers of formats/json.md take "" as none.
  * Nothing is allocated: the line (sync mode) or the binary record (async
  * mode, formatted by the background thread) is built in a bounded stack
  * buffer.
@@ -339,6 +344,26 @@ CLEW_API int clew_logv(clew_client *c, int level, const struct clew_kv *kv, size
 		       va_list ap)
 #if defined(__GNUC__) || defined(__clang__)
 	__attribute__((format(printf, 5, 0)))
+#endif
+	;
+
+/*
+ * clew_log_cont() - clew_log() with continuation lines: @cont_len bytes at
+ * @cont (a stack trace, lines separated by '\n', no trailing newline) are
+ * written after the record's line, as formats/pipe.md's continuation lines
+ * (pipe) or appended to the message after "\n" (JSON), so readers keep
+ * them with the record. A line of @cont that a reader would take for the
+ * start of a record (a pipe record start, or '{' as its first non-blank,
+ * as a Python traceback's source line may be) is written after "> ", so
+ * it stays a continuation line; the rest is written as given. The line is
+ * formatted on the calling thread in async mode too (it then goes through
+ * the ring whole, never blocking).
+ * Return: as clew_log(); -CLEW_EINVAL also for NULL @cont with @cont_len > 0.
+ */
+CLEW_API int clew_log_cont(clew_client *c, int level, const struct clew_kv *kv, size_t nkv, const char *cont,
+			   size_t cont_len, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+	__attribute__((format(printf, 7, 8)))
 #endif
 	;
 
@@ -709,6 +734,17 @@ struct clew_span {
  * Thread-safety: any thread, for its own NDC; no lock, no allocation.
  */
 CLEW_API int clew_span_start(clew_client *c, struct clew_span *sp, const char *name);
+
+/*
+ * clew_span_start_top() - start @sp on the span ID already on top of the
+ * NDC instead of pushing a new one: the span clew_request_begin() pushed
+ * for this service's work, so a server writes its request's own span
+ * record (and its records inside need no extra level). Ending it writes
+ * the record and pops that ID, as for clew_span_start().
+ * Return: 0, -CLEW_EINVAL (as clew_span_start()), -CLEW_ENOENT (the NDC's
+ * top is not a 16-hex span ID above a trace ID; not started).
+ */
+CLEW_API int clew_span_start_top(clew_client *c, struct clew_span *sp, const char *name);
 
 /*
  * clew_span_set() - add @nkv key/values to the span's record. The structs
