@@ -295,17 +295,6 @@ START_TEST(help_lists_every_option_of_the_table)
 }
 END_TEST
 
-static char *slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY);
-	char *s;
-
-	ck_assert_msg(fd >= 0, "cannot open %s", path);
-	s = th_slurp_fd(fd, NULL);
-	close(fd);
-	return s;
-}
-
 /* @name with each '-' as roff's "\-". */
 static void roff_name(const char *name, char *out, size_t n)
 {
@@ -338,7 +327,7 @@ START_TEST(the_manual_documents_the_table_and_nothing_else)
 
 	ck_assert_msg(root != NULL, "CLEW_SOURCE_ROOT is not set");
 	snprintf(path, sizeof(path), "%s/cli/tracegrep.1", root);
-	man = slurp(path);
+	man = th_slurp_must(path, NULL);
 	for (size_t i = 0; i < tg_option_count; i++) {
 		const struct tg_option *opt = &tg_option_table[i];
 		char want[128], rn[64];

@@ -365,7 +365,7 @@ START_TEST(continuation_lines_follow_the_record_in_sync_and_async_mode)
 		ck_assert_int_eq(clew_log_cont(cl, CLEW_LEVEL_ERROR, NULL, 0, NULL, 3, "x"), -CLEW_EINVAL);
 		clew_client_free(cl);
 		cl = NULL;
-		out = slurp(&len);
+		out = th_slurp_must(path, &len);
 		ck_assert_uint_gt(len, 1);
 		/* The record: its line, then the traceback (an async client adds clew.dropped after it). */
 		len = (size_t)(strchr(out, '\n') - out) + 1 + strlen(tb);
@@ -382,7 +382,7 @@ START_TEST(continuation_lines_follow_the_record_in_sync_and_async_mode)
 	cl = client(CLEW_FORMAT_PIPE, CLEW_LEVEL_INFO);
 	ck_assert_int_eq(
 		clew_log_cont(cl, CLEW_LEVEL_ERROR, NULL, 0, "  x = {}\n  {\"a\": 1}\nT1|svc|m", 28, "m"), 0);
-	out = slurp(&len);
+	out = th_slurp_must(path, &len);
 	ck_assert_ptr_nonnull(strstr(out, "|msg=m\n  x = {}\n>   {\"a\": 1}\n> T1|svc|m\n"));
 	free(out);
 }
