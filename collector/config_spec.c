@@ -65,6 +65,7 @@ static int opt_add_decoded(struct cd_output_conf *o, const char *key, size_t kle
 /* SCHEME://[USER[:PASS]@]HOST[:PORT][/PATH][?K=V&...] into @o's options. */
 static int parse_uri(struct cd_output_conf *o, const char *uri, struct cd_err *err)
 {
+	char shown[512]; /* @uri as errors show it: its secrets masked */
 	const char *p = strstr(uri, "://") + 3, *end, *at, *slash, *q;
 	int rc;
 
@@ -82,7 +83,8 @@ static int parse_uri(struct cd_output_conf *o, const char *uri, struct cd_err *e
 		p = at + 1;
 	}
 	if ((slash ? slash : end) == p)
-		return cd_err_set(err, -CD_EINVAL, 0, "output '%s': no HOST[:PORT] after ://", uri);
+		return cd_err_set(err, -CD_EINVAL, 0, "output '%s': no HOST[:PORT] after ://",
+				  cd_uri_masked(uri, shown, sizeof(shown)));
 	if ((rc = cd_opt_add(&o->opts, "address", 7, p, (size_t)((slash ? slash : end) - p), 0, 0, err)) < 0)
 		return rc;
 	if (slash && end - slash > 1 &&
@@ -94,7 +96,8 @@ static int parse_uri(struct cd_output_conf *o, const char *uri, struct cd_err *e
 		if (kend > kv) {
 			if (!eq || eq == kv)
 				return cd_err_set(err, -CD_EINVAL, 0,
-						  "output '%s': expected KEY=VALUE in the query", uri);
+						  "output '%s': expected KEY=VALUE in the query",
+						  cd_uri_masked(uri, shown, sizeof(shown)));
 			if ((rc = opt_add_decoded(o, kv, (size_t)(eq - kv), eq + 1, (size_t)(kend - eq - 1),
 						  err)) < 0)
 				return rc;
@@ -217,6 +220,7 @@ int cd_cfg_parse_outfmt(const char *s, enum cd_out_format *f)
 
 int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_err *err)
 {
+	char shown[512]; /* @spec as errors show it: its secrets masked */
 	struct cd_output_conf *o;
 	const char *arg;
 	char list[160];
@@ -285,7 +289,8 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 				d = *p;
 		if (!d)
 			return cd_err_set(
-				err, -CD_EINVAL, 0, "output '%s': unknown scheme '%.*s' (expected %s)", spec,
+				err, -CD_EINVAL, 0, "output '%s': unknown scheme '%.*s' (expected %s)",
+				cd_uri_masked(spec, shown, sizeof(shown)),
 				(int)(arg - spec > 32 ? 32 : arg - spec), spec,
 				cd_plugin_list(cd_outputs, CD_PLUGIN_URI_OPTS, false, list, sizeof(list)));
 		if (!(o = cd_cfg_new_output(c, err)))
@@ -304,5 +309,6 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 		if (!((*d)->flags & CD_PLUGIN_URI_OPTS))
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s, ", (*d)->usage);
 	return cd_err_set(err, -CD_EINVAL, 0,
-			  "output '%s': expected %sor a URI such as kafka://HOST:PORT/TOPIC", spec, list);
+			  "output '%s': expected %sor a URI such as kafka://HOST:PORT/TOPIC",
+			  cd_uri_masked(spec, shown, sizeof(shown)), list);
 }

@@ -153,7 +153,7 @@ static void summary(const struct cd_config *c)
 
 		printf("  output %s: %s%s%s%s", o->name, o->plugin->name, o->path ? ":" : "",
 		       o->path ? o->path : "",
-		       cd_opt_spec_find(o->plugin->opts, "format")
+		       !(o->plugin->flags & CD_PLUGIN_URI_OPTS) && cd_opt_spec_find(o->plugin->opts, "format")
 			       ? (o->format == CD_OUTFMT_PIPE ? " (pipe)" : " (json)")
 			       : "");
 		/* secrets as ***, and any password in a URI */
