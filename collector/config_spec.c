@@ -205,17 +205,53 @@ int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_er
 	return rc;
 }
 
-int cd_cfg_parse_outfmt(const char *s, enum cd_out_format *f)
+/* Whether @v (@n bytes) is one of @choices ("json|pipe|logstash"). */
+static bool one_of(const char *choices, const char *v, size_t n)
 {
-	if (strcmp(s, "json") == 0)
-		*f = CD_OUTFMT_JSON;
-	else if (strcmp(s, "pipe") == 0)
-		*f = CD_OUTFMT_PIPE;
-	else if (strcmp(s, "logstash") == 0)
-		*f = CD_OUTFMT_LOGSTASH;
-	else
-		return -CD_EINVAL;
-	return 0;
+	for (const char *c = choices; c && *c;) {
+		const char *bar = strchr(c, '|');
+		size_t len = bar ? (size_t)(bar - c) : strlen(c);
+
+		if (len == n && strncmp(c, v, n) == 0)
+			return true;
+		c = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * -o NAME[:ARG] of a local output @d (@arg: after the ':', or NULL): ARG
+ * is its path when it takes one (a trailing :FORMAT its format, when it
+ * takes one: file:PATH:pipe), else its format (stdout:pipe).
+ */
+static int local_spec(struct cd_config *c, const struct cd_plugin_desc *d, const char *spec, const char *arg,
+		      struct cd_err *err)
+{
+	const struct cd_opt_spec *path = cd_opt_spec_find(d->opts, "path"),
+				 *fmt = cd_opt_spec_find(d->opts, "format");
+	struct cd_output_conf *o;
+	const char *colon;
+	size_t n = arg ? strlen(arg) : 0;
+	int rc = 0;
+
+	if (path ? !n : arg && !(fmt && one_of(fmt->choices, arg, n)))
+		return cd_err_set(err, -CD_EINVAL, 0, "output '%s': expected %s", spec, d->usage);
+	if (!(o = cd_cfg_new_output(c, err)))
+		return -CD_ELIMIT;
+	o->plugin = d;
+	if (path && fmt && (colon = strrchr(arg, ':')) &&
+	    one_of(fmt->choices, colon + 1, strlen(colon + 1)) && colon > arg) {
+		rc = cd_opt_add(&o->opts, "format", 6, colon + 1, strlen(colon + 1), 0, 0, err);
+		n = (size_t)(colon - arg);
+	}
+	if (rc == 0 && arg)
+		rc = path ? cd_opt_add(&o->opts, "path", 4, arg, n, 0, 0, err)
+			  : cd_opt_add(&o->opts, "format", 6, arg, n, 0, 0, err);
+	if (rc < 0) {
+		cd_cfg_output_release(o);
+		c->nout--;
+	}
+	return rc;
 }
 
 int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_err *err)
@@ -226,58 +262,12 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 	char list[160];
 	size_t used = 0;
 
-	if (strcmp(spec, "stdout") == 0 || strncmp(spec, "stdout:", 7) == 0) {
-		enum cd_out_format f = CD_OUTFMT_JSON;
+	for (const struct cd_plugin_desc *const *d = cd_outputs; *d; d++) {
+		size_t n = strlen((*d)->name);
 
-		if (spec[6] && cd_cfg_parse_outfmt(spec + 7, &f) < 0)
-			return cd_err_set(err, -CD_EINVAL, 0,
-					  "output '%s': expected stdout:json or stdout:pipe", spec);
-		if (!(o = cd_cfg_new_output(c, err)))
-			return -CD_ELIMIT;
-		o->plugin = cd_output_named("stdout", 6);
-		o->format = f;
-		return 0;
-	}
-	if (strcmp(spec, "null") == 0) {
-		if (!(o = cd_cfg_new_output(c, err)))
-			return -CD_ELIMIT;
-		o->plugin = cd_output_named("null", 4);
-		return 0;
-	}
-	if (strncmp(spec, "archive:", 8) == 0 && spec[8]) {
-		if (!(o = cd_cfg_new_output(c, err)))
-			return -CD_ELIMIT;
-		o->plugin = cd_output_named("archive", 7);
-		if (cd_cfg_set_str(&o->path, spec + 8, err) < 0) {
-			c->nout--;
-			return -CD_ENOMEM;
-		}
-		return 0;
-	}
-	if (strncmp(spec, "file:", 5) == 0 && spec[5]) {
-		enum cd_out_format f = CD_OUTFMT_JSON;
-		size_t n;
-
-		arg = spec + 5;
-		n = strlen(arg);
-		/* a trailing ":json" / ":pipe" is the format, the rest the path */
-		if (n > 5 && (strcmp(arg + n - 5, ":json") == 0 || strcmp(arg + n - 5, ":pipe") == 0)) {
-			cd_cfg_parse_outfmt(arg + n - 4, &f);
-			n -= 5;
-		} else if (n > 9 && strcmp(arg + n - 9, ":logstash") == 0) {
-			f = CD_OUTFMT_LOGSTASH;
-			n -= 9;
-		}
-		if (!(o = cd_cfg_new_output(c, err)))
-			return -CD_ELIMIT;
-		o->plugin = cd_output_named("file", 4);
-		o->format = f;
-		o->path = strndup(arg, n);
-		if (!o->path) {
-			c->nout--;
-			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-		}
-		return 0;
+		if (!((*d)->flags & CD_PLUGIN_URI_OPTS) && strncmp(spec, (*d)->name, n) == 0 &&
+		    (!spec[n] || spec[n] == ':'))
+			return local_spec(c, *d, spec, spec[n] ? spec + n + 1 : NULL, err);
 	}
 	if ((arg = strstr(spec, "://")) != NULL) {
 		const struct cd_plugin_desc *d = NULL;
