@@ -4,8 +4,9 @@
  *
  * DESIGN: a spec names its plugin by its scheme (tcp://, kafka://) or its
  * prefix (tail:, archive:), looked up in the registry; what follows is
- * the plugin's: an address, a path, or a URI's parts as options, checked
- * against the plugin's option table later (pipeline_check_outputs()).
+ * the plugin's: an address, a path, or a URI's parts as options, the same
+ * keys its YAML form gives, checked against the plugin's option table
+ * later (inputs: cd_config_finish(), outputs: pipeline_check_outputs()).
  */
 #include <errno.h>
 #include <stdio.h>
