@@ -96,6 +96,13 @@ awk '/^(input|output) [^ ]+: / { kind = $1; p = $2; sub(/:$/, "", p); next }
 awk '/^output / { p = $2; sub(/:$/, "", p) }
      /^  -o [a-z0-9+]+:\/\// { s = $2; sub(/:\/\/.*/, "", s); print p, s }' "$work/ref" >"$work/schemes"
 [ -s "$work/keys" ] || { echo "secrets: clewd --help-config names no secret-looking key" >&2; exit 1; }
+# inputs have none today; one that comes must be tried here (an input of its own to run) before this passes
+awk '/^(input|output) [^ ]+: / { kind = $1; p = $2; sub(/:$/, "", p); next }
+     kind == "input" && /^    [^ ]/ && tolower($1) ~ /pass|secret|token|key/ { print p, $1 }' \
+	"$work/ref" >"$work/input_keys"
+while read -r plugin key; do
+	bad "input $plugin key $key names a secret: try it in this test"
+done <"$work/input_keys"
 
 while read -r plugin key; do
 	case $key in
