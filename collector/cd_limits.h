@@ -200,8 +200,9 @@ _Static_assert(CD_INPUT_NAME_MAX >= 256 && CD_INPUT_NAME_MAX <= UINT16_MAX,
 #endif
 
 /*
- * Options one network output may carry (its YAML keys or URI parameters,
- * librdkafka properties included): more than any real configuration.
+ * Options one input or output may carry (its YAML keys or its spec's and
+ * URI's parts, librdkafka properties included): more than any real
+ * configuration.
  */
 #ifndef CD_OUTPUT_OPTS_MAX
 #define CD_OUTPUT_OPTS_MAX 64u

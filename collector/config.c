@@ -49,7 +49,6 @@ void cd_config_clear_inputs(struct cd_config *c)
 
 void cd_cfg_output_release(struct cd_output_conf *o)
 {
-	free(o->path);
 	free(o->name);
 	cd_opts_release(&o->opts);
 	memset(o, 0, sizeof(*o));
@@ -459,11 +458,15 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 		snprintf(o->opts.owner, sizeof(o->opts.owner), "output %s", o->name);
 		o->opts.line = o->line;
 	}
+	/* two local outputs of one plugin on one path (an archive, a file) would write over each other */
 	for (unsigned i = 0; i < c->nout; i++)
-		for (unsigned j = 0; j < i; j++)
-			if (c->out[i].path && c->out[j].path && c->out[i].plugin == c->out[j].plugin &&
-			    strcmp(c->out[i].path, c->out[j].path) == 0)
-				return cd_err_set(err, -CD_EINVAL, 0, "output %s given twice",
-						  c->out[i].path);
+		for (unsigned j = 0; j < i; j++) {
+			const char *pi = cd_opt_get(&c->out[i].opts, "path"),
+				   *pj = cd_opt_get(&c->out[j].opts, "path");
+
+			if (pi && pj && c->out[i].plugin == c->out[j].plugin &&
+			    !cd_cfg_takes_opts(c->out[i].plugin) && strcmp(pi, pj) == 0)
+				return cd_err_set(err, -CD_EINVAL, 0, "output %s given twice", pi);
+		}
 	return 0;
 }

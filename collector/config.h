@@ -59,20 +59,16 @@ struct cd_input_conf {
 };
 
 /*
- * An output. The network outputs (CD_PLUGIN_URI_OPTS) take their settings
- * as options: the YAML keys of the output, or the parts and query
- * parameters of its URI (-o kafka://HOST:PORT/TOPIC?K=V); the local ones
- * (archive, stdout, file, null) as the fields below.
+ * An output: its plugin, its name, and its plugin's keys as options: the
+ * YAML keys of the output, or the parts of its -o spec: a network
+ * output's URI (-o kafka://HOST:PORT/TOPIC?K=V, CD_PLUGIN_URI_OPTS), a
+ * local one's NAME[:PATH][:FORMAT] (archive:DIR, file:PATH:pipe,
+ * stdout:json). The plugin reads them (options.h getters).
  */
 struct cd_output_conf {
 	const struct cd_plugin_desc *plugin; /* which output plugin */
 	char *name;			     /* label in metrics and logs, default TYPE#N (owned) */
-	char *path;			     /* archive: directory; file: path (owned); NULL for stdout */
-	enum cd_out_format format;	     /* stdout/file: line format */
-	uint64_t max_bytes;		     /* archive retention by size; 0 = none */
-	uint64_t max_age_ms;		     /* archive retention by age; 0 = none */
-	uint64_t segment_bytes;		     /* archive segment size; 0 = CD_SEGMENT_BYTES */
-	struct cd_opts opts;		     /* network outputs' settings */
+	struct cd_opts opts;		     /* its plugin's keys */
 	unsigned line;			     /* config line that declared it (0: command line) */
 };
 

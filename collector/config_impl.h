@@ -32,7 +32,4 @@ int cd_cfg_find_parser(const struct cd_config *c, const char *name);
 /* cd_cfg_parse_level() - a log level's name into *@out. Return: 0 or -CD_EINVAL. */
 int cd_cfg_parse_level(const char *s, int *out);
 
-/* cd_cfg_parse_outfmt() - json, pipe or logstash. Return: 0 or -CD_EINVAL. */
-int cd_cfg_parse_outfmt(const char *s, enum cd_out_format *f);
-
 #endif

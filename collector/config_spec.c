@@ -4,8 +4,9 @@
  *
  * DESIGN: a spec names its plugin by its scheme (tcp://, kafka://) or its
  * prefix (tail:, archive:), looked up in the registry; what follows is
- * the plugin's: an address, a path, or a URI's parts as options, checked
- * against the plugin's option table later (pipeline_check_outputs()).
+ * the plugin's: an address, a path, or a URI's parts as options, the same
+ * keys its YAML form gives, checked against the plugin's option table
+ * later (inputs: cd_config_finish(), outputs: pipeline_check_outputs()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ static int opt_add_decoded(struct cd_output_conf *o, const char *key, size_t kle
 /* SCHEME://[USER[:PASS]@]HOST[:PORT][/PATH][?K=V&...] into @o's options. */
 static int parse_uri(struct cd_output_conf *o, const char *uri, struct cd_err *err)
 {
+	char shown[512]; /* @uri as errors show it: its secrets masked */
 	const char *p = strstr(uri, "://") + 3, *end, *at, *slash, *q;
 	int rc;
 
@@ -82,7 +84,8 @@ static int parse_uri(struct cd_output_conf *o, const char *uri, struct cd_err *e
 		p = at + 1;
 	}
 	if ((slash ? slash : end) == p)
-		return cd_err_set(err, -CD_EINVAL, 0, "output '%s': no HOST[:PORT] after ://", uri);
+		return cd_err_set(err, -CD_EINVAL, 0, "output '%s': no HOST[:PORT] after ://",
+				  cd_uri_masked(uri, shown, sizeof(shown)));
 	if ((rc = cd_opt_add(&o->opts, "address", 7, p, (size_t)((slash ? slash : end) - p), 0, 0, err)) < 0)
 		return rc;
 	if (slash && end - slash > 1 &&
@@ -94,7 +97,8 @@ static int parse_uri(struct cd_output_conf *o, const char *uri, struct cd_err *e
 		if (kend > kv) {
 			if (!eq || eq == kv)
 				return cd_err_set(err, -CD_EINVAL, 0,
-						  "output '%s': expected KEY=VALUE in the query", uri);
+						  "output '%s': expected KEY=VALUE in the query",
+						  cd_uri_masked(uri, shown, sizeof(shown)));
 			if ((rc = opt_add_decoded(o, kv, (size_t)(eq - kv), eq + 1, (size_t)(kend - eq - 1),
 						  err)) < 0)
 				return rc;
@@ -202,78 +206,69 @@ int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_er
 	return rc;
 }
 
-int cd_cfg_parse_outfmt(const char *s, enum cd_out_format *f)
+/* Whether @v (@n bytes) is one of @choices ("json|pipe|logstash"). */
+static bool one_of(const char *choices, const char *v, size_t n)
 {
-	if (strcmp(s, "json") == 0)
-		*f = CD_OUTFMT_JSON;
-	else if (strcmp(s, "pipe") == 0)
-		*f = CD_OUTFMT_PIPE;
-	else if (strcmp(s, "logstash") == 0)
-		*f = CD_OUTFMT_LOGSTASH;
-	else
-		return -CD_EINVAL;
-	return 0;
+	for (const char *c = choices; c && *c;) {
+		const char *bar = strchr(c, '|');
+		size_t len = bar ? (size_t)(bar - c) : strlen(c);
+
+		if (len == n && strncmp(c, v, n) == 0)
+			return true;
+		c = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * -o NAME[:ARG] of a local output @d (@arg: after the ':', or NULL): ARG
+ * is its path when it takes one (a trailing :FORMAT its format, when it
+ * takes one: file:PATH:pipe), else its format (stdout:pipe).
+ */
+static int local_spec(struct cd_config *c, const struct cd_plugin_desc *d, const char *spec, const char *arg,
+		      struct cd_err *err)
+{
+	const struct cd_opt_spec *path = cd_opt_spec_find(d->opts, "path"),
+				 *fmt = cd_opt_spec_find(d->opts, "format");
+	struct cd_output_conf *o;
+	const char *colon;
+	size_t n = arg ? strlen(arg) : 0;
+	int rc = 0;
+
+	if (path ? !n : arg && !(fmt && one_of(fmt->choices, arg, n)))
+		return cd_err_set(err, -CD_EINVAL, 0, "output '%s': expected %s", spec, d->usage);
+	if (!(o = cd_cfg_new_output(c, err)))
+		return -CD_ELIMIT;
+	o->plugin = d;
+	if (path && fmt && (colon = strrchr(arg, ':')) &&
+	    one_of(fmt->choices, colon + 1, strlen(colon + 1)) && colon > arg) {
+		rc = cd_opt_add(&o->opts, "format", 6, colon + 1, strlen(colon + 1), 0, 0, err);
+		n = (size_t)(colon - arg);
+	}
+	if (rc == 0 && arg)
+		rc = path ? cd_opt_add(&o->opts, "path", 4, arg, n, 0, 0, err)
+			  : cd_opt_add(&o->opts, "format", 6, arg, n, 0, 0, err);
+	if (rc < 0) {
+		cd_cfg_output_release(o);
+		c->nout--;
+	}
+	return rc;
 }
 
 int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_err *err)
 {
+	char shown[512]; /* @spec as errors show it: its secrets masked */
 	struct cd_output_conf *o;
 	const char *arg;
 	char list[160];
 	size_t used = 0;
 
-	if (strcmp(spec, "stdout") == 0 || strncmp(spec, "stdout:", 7) == 0) {
-		enum cd_out_format f = CD_OUTFMT_JSON;
+	for (const struct cd_plugin_desc *const *d = cd_outputs; *d; d++) {
+		size_t n = strlen((*d)->name);
 
-		if (spec[6] && cd_cfg_parse_outfmt(spec + 7, &f) < 0)
-			return cd_err_set(err, -CD_EINVAL, 0,
-					  "output '%s': expected stdout:json or stdout:pipe", spec);
-		if (!(o = cd_cfg_new_output(c, err)))
-			return -CD_ELIMIT;
-		o->plugin = cd_output_named("stdout", 6);
-		o->format = f;
-		return 0;
-	}
-	if (strcmp(spec, "null") == 0) {
-		if (!(o = cd_cfg_new_output(c, err)))
-			return -CD_ELIMIT;
-		o->plugin = cd_output_named("null", 4);
-		return 0;
-	}
-	if (strncmp(spec, "archive:", 8) == 0 && spec[8]) {
-		if (!(o = cd_cfg_new_output(c, err)))
-			return -CD_ELIMIT;
-		o->plugin = cd_output_named("archive", 7);
-		if (cd_cfg_set_str(&o->path, spec + 8, err) < 0) {
-			c->nout--;
-			return -CD_ENOMEM;
-		}
-		return 0;
-	}
-	if (strncmp(spec, "file:", 5) == 0 && spec[5]) {
-		enum cd_out_format f = CD_OUTFMT_JSON;
-		size_t n;
-
-		arg = spec + 5;
-		n = strlen(arg);
-		/* a trailing ":json" / ":pipe" is the format, the rest the path */
-		if (n > 5 && (strcmp(arg + n - 5, ":json") == 0 || strcmp(arg + n - 5, ":pipe") == 0)) {
-			cd_cfg_parse_outfmt(arg + n - 4, &f);
-			n -= 5;
-		} else if (n > 9 && strcmp(arg + n - 9, ":logstash") == 0) {
-			f = CD_OUTFMT_LOGSTASH;
-			n -= 9;
-		}
-		if (!(o = cd_cfg_new_output(c, err)))
-			return -CD_ELIMIT;
-		o->plugin = cd_output_named("file", 4);
-		o->format = f;
-		o->path = strndup(arg, n);
-		if (!o->path) {
-			c->nout--;
-			return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-		}
-		return 0;
+		if (!((*d)->flags & CD_PLUGIN_URI_OPTS) && strncmp(spec, (*d)->name, n) == 0 &&
+		    (!spec[n] || spec[n] == ':'))
+			return local_spec(c, *d, spec, spec[n] ? spec + n + 1 : NULL, err);
 	}
 	if ((arg = strstr(spec, "://")) != NULL) {
 		const struct cd_plugin_desc *d = NULL;
@@ -285,7 +280,8 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 				d = *p;
 		if (!d)
 			return cd_err_set(
-				err, -CD_EINVAL, 0, "output '%s': unknown scheme '%.*s' (expected %s)", spec,
+				err, -CD_EINVAL, 0, "output '%s': unknown scheme '%.*s' (expected %s)",
+				cd_uri_masked(spec, shown, sizeof(shown)),
 				(int)(arg - spec > 32 ? 32 : arg - spec), spec,
 				cd_plugin_list(cd_outputs, CD_PLUGIN_URI_OPTS, false, list, sizeof(list)));
 		if (!(o = cd_cfg_new_output(c, err)))
@@ -304,5 +300,6 @@ int cd_config_add_output_spec(struct cd_config *c, const char *spec, struct cd_e
 		if (!((*d)->flags & CD_PLUGIN_URI_OPTS))
 			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s, ", (*d)->usage);
 	return cd_err_set(err, -CD_EINVAL, 0,
-			  "output '%s': expected %sor a URI such as kafka://HOST:PORT/TOPIC", spec, list);
+			  "output '%s': expected %sor a URI such as kafka://HOST:PORT/TOPIC",
+			  cd_uri_masked(spec, shown, sizeof(shown)), list);
 }

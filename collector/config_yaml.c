@@ -163,8 +163,12 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 		return yfail(y, type_node, list, type);
 	}
 	for (unsigned i = 0; (desc->flags & CD_PLUGIN_ONESHOT) && i < c->nin; i++)
-		if (c->in[i].plugin == desc)
-			return yfail(y, m, "given twice: input", type);
+		if (c->in[i].plugin == desc) {
+			char twice[96];
+
+			snprintf(twice, sizeof(twice), "input '%s' given twice", desc->name);
+			return yfail(y, m, twice, NULL);
+		}
 	if (!(in = cd_cfg_new_input(c, y->err)))
 		return yfail(y, m, y->err->msg, NULL);
 	in->plugin = desc;
@@ -288,14 +292,19 @@ static int yopts(struct yctx *y, struct cd_opts *o, yaml_node_t *kn, yaml_node_t
 	return 0;
 }
 
+/*
+ * An output: its type's plugin, its name, and its plugin's keys as
+ * options. A network output's keys are checked against its table later
+ * (cd_opts_check(): URI and YAML alike); a local output's here, so that
+ * an unknown one is told with its line and column.
+ */
 static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 {
 	struct cd_output_conf *o;
-	const char *k, *type = NULL, *fmt = NULL;
-	yaml_node_t *kn, *v, *type_node = m, *fmt_node = m;
+	const char *k, *type = NULL;
+	yaml_node_t *kn, *v, *type_node = m;
 	struct cd_output_conf tmp;
 	const struct cd_plugin_desc *desc;
-	char what[96];
 	int rc;
 
 	if ((rc = ymap_check(y, m, "an output")) < 0)
@@ -320,52 +329,23 @@ static int load_output(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 	tmp.plugin = desc;
 	YMAP_FOR(m, k, kn, v)
 	{
+		const struct cd_opt_spec *s;
+
 		if (strcmp(k, "type") == 0)
 			continue;
 		if (strcmp(k, "name") == 0)
 			rc = ystr(y, v, k, &tmp.name);
 		else if (cd_cfg_takes_opts(desc))
 			rc = yopts(y, &tmp.opts, kn, v, k);
-		else if (strcmp(k, "path") == 0)
-			rc = ystr(y, v, k, &tmp.path);
-		else if (strcmp(k, "format") == 0) {
-			YS(fmt, v, k);
-			fmt_node = v;
-		} else if (strcmp(k, "max_bytes") == 0)
-			rc = ysize(y, v, k, &tmp.max_bytes);
-		else if (strcmp(k, "max_age") == 0)
-			rc = ydur(y, v, k, &tmp.max_age_ms);
-		else if (strcmp(k, "segment_bytes") == 0)
-			rc = ysize(y, v, k, &tmp.segment_bytes);
-		else
+		else if (!(s = cd_opt_spec_find(desc->opts, k)) || (s->flags & CD_OPT_REFUSED))
 			rc = yunknown(y, kn, "output", k, desc, cd_output_common_opts);
+		else if (v->type != YAML_SCALAR_NODE)
+			rc = yfail(y, v, "expected a single value for", k);
+		else
+			rc = yopts(y, &tmp.opts, kn, v, k);
 		if (rc < 0)
 			goto out;
 	}
-	if (cd_cfg_takes_opts(desc))
-		goto add;
-	/* the local outputs: their keys as their tables say (format, path, the archive's sizes) */
-	snprintf(what, sizeof(what), "an output %s has no", desc->name);
-	if (fmt && (!cd_opt_spec_find(desc->opts, "format") || cd_cfg_parse_outfmt(fmt, &tmp.format) < 0)) {
-		rc = yfail(y, fmt_node,
-			   !cd_opt_spec_find(desc->opts, "format") ? what : "expected json or pipe for",
-			   "format");
-		goto out;
-	}
-	if (cd_opt_spec_find(desc->opts, "path") && !tmp.path) {
-		rc = yfail(y, m, "this output needs", "path");
-		goto out;
-	}
-	if (!cd_opt_spec_find(desc->opts, "path") && tmp.path) {
-		rc = yfail(y, m, what, "path");
-		goto out;
-	}
-	if (!cd_opt_spec_find(desc->opts, "max_bytes") &&
-	    (tmp.max_bytes || tmp.max_age_ms || tmp.segment_bytes)) {
-		rc = yfail(y, m, "max_bytes, max_age and segment_bytes are archive settings", NULL);
-		goto out;
-	}
-add:
 	if (!(o = cd_cfg_new_output(c, y->err))) {
 		rc = yfail(y, m, y->err->msg, NULL);
 		goto out;

@@ -354,8 +354,11 @@ void pl_save_checkpoint(struct pipeline *pl)
  */
 static void spool_name(const struct cd_output_conf *oc, char *buf, size_t cap)
 {
-	const char *parts[] = {oc->path, cd_opt_get(&oc->opts, "address"), cd_opt_get(&oc->opts, "path"),
-			       cd_opt_get(&oc->opts, "topic"), cd_opt_get(&oc->opts, "brokers")};
+	/* a local output's path first, a network one's after its address: the names spools always had */
+	const bool local = !(oc->plugin->flags & CD_PLUGIN_URI_OPTS);
+	const char *parts[] = {local ? cd_opt_get(&oc->opts, "path") : NULL, cd_opt_get(&oc->opts, "address"),
+			       local ? NULL : cd_opt_get(&oc->opts, "path"), cd_opt_get(&oc->opts, "topic"),
+			       cd_opt_get(&oc->opts, "brokers")};
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 	size_t n;
 

@@ -149,18 +149,22 @@ static void summary(const struct cd_config *c)
 		       c->rx[i].time_format ? c->rx[i].time_format : "");
 	for (unsigned i = 0; i < c->nout; i++) {
 		const struct cd_output_conf *o = &c->out[i];
+		const bool local = !(o->plugin->flags & CD_PLUGIN_URI_OPTS);
+		const char *path = local ? cd_opt_get(&o->opts, "path") : NULL;
+		const char *fmt = local ? cd_opt_get(&o->opts, "format") : NULL;
 		char shown[1024];
 
-		printf("  output %s: %s%s%s%s", o->name, o->plugin->name, o->path ? ":" : "",
-		       o->path ? o->path : "",
-		       cd_opt_spec_find(o->plugin->opts, "format")
-			       ? (o->format == CD_OUTFMT_PIPE ? " (pipe)" : " (json)")
-			       : "");
+		/* a local one as its spec (archive:DIR, stdout (json)), then every other option */
+		printf("  output %s: %s%s%s", o->name, o->plugin->name, path ? ":" : "", path ? path : "");
+		if (local && cd_opt_spec_find(o->plugin->opts, "format"))
+			printf(" (%s)", fmt ? fmt : "json");
 		/* secrets as ***, and any password in a URI */
 		for (unsigned j = 0; j < o->opts.n; j++)
-			printf(" %s=%s", o->opts.v[j].key,
-			       cd_opt_shown(o->plugin->opts, o->opts.v[j].key, o->opts.v[j].val, shown,
-					    sizeof(shown)));
+			if (!local || (strcmp(o->opts.v[j].key, "path") != 0 &&
+				       strcmp(o->opts.v[j].key, "format") != 0))
+				printf(" %s=%s", o->opts.v[j].key,
+				       cd_opt_shown(o->plugin->opts, o->opts.v[j].key, o->opts.v[j].val,
+						    shown, sizeof(shown)));
 		printf("\n");
 	}
 }

@@ -404,9 +404,30 @@ bool cd_opt_secret(const struct cd_opt_spec *table, const char *key)
 	return s->flags & CD_OPT_SECRET;
 }
 
+/*
+ * Whether query parameter @k (@n bytes) of a URI holds a secret: "p"
+ * (InfluxDB 1.x's password), a name saying pass, secret or token, or a
+ * properties.NAME saying key too. (Not "key" alone: Kafka's message-key
+ * field, Redis's list.)
+ */
+static bool query_secret(const char *k, size_t n)
+{
+	char name[128];
+
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, k, n);
+	name[n] = '\0';
+	if (strcmp(name, "p") == 0 || strcasestr(name, "pass") || strcasestr(name, "secret") ||
+	    strcasestr(name, "token"))
+		return true;
+	return strncmp(name, "properties.", 11) == 0 && strcasestr(name + 11, "key");
+}
+
 const char *cd_uri_masked(const char *s, char *buf, size_t cap)
 {
 	size_t n = 0;
+	bool uri = false;
 
 	/* copy @s; in each SCHEME://USER:PASS@, PASS becomes *** */
 	for (const char *p = s; *p && n + 1 < cap;) {
@@ -416,6 +437,7 @@ const char *cd_uri_masked(const char *s, char *buf, size_t cap)
 			n += (size_t)snprintf(buf + n, cap - n, "%s", p);
 			break;
 		}
+		uri = true;
 		auth = sch + 3;
 		end = auth + strcspn(auth, "/?# ");
 		at = memrchr(auth, '@', (size_t)(end - auth));
@@ -432,6 +454,24 @@ const char *cd_uri_masked(const char *s, char *buf, size_t cap)
 	if (n >= cap)
 		n = cap - 1;
 	buf[n] = '\0';
+	/* then in its query, the value of each secret parameter: ?u=admin&p=*** */
+	for (char *q = uri ? strpbrk(buf, "?&") : NULL; q; q = strpbrk(q + 1, "?&")) {
+		char *eq = q + 1 + strcspn(q + 1, "=&# "), *vend;
+		size_t vlen, tail;
+
+		if (*eq != '=' || !query_secret(q + 1, (size_t)(eq - q - 1)))
+			continue;
+		vend = eq + 1 + strcspn(eq + 1, "&# ");
+		vlen = (size_t)(vend - eq - 1);
+		tail = strlen(vend);
+		if (vlen < 3 && (size_t)(vend - buf) + tail + 3 - vlen >= cap) {
+			memmove(eq + 1, vend, tail + 1); /* no room for ***: the value goes */
+		} else {
+			memmove(eq + 4, vend, tail + 1);
+			memcpy(eq + 1, "***", 3);
+		}
+		q = eq;
+	}
 	return buf;
 }
 

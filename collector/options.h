@@ -144,7 +144,11 @@ bool cd_opt_secret(const struct cd_opt_spec *table, const char *key);
 const char *cd_opt_shown(const struct cd_opt_spec *table, const char *key, const char *val, char *buf,
 			 size_t cap);
 
-/* cd_uri_masked() - @s with the password of any SCHEME://USER:PASS@ in it as ***, into buf[0..cap). */
+/*
+ * cd_uri_masked() - @s with the password of any SCHEME://USER:PASS@ in it
+ * as ***, and the value of any secret query parameter (p=, a name saying
+ * pass, secret or token) too, into buf[0..cap). Return: @buf.
+ */
 const char *cd_uri_masked(const char *s, char *buf, size_t cap);
 
 /*

@@ -171,8 +171,7 @@ int pipeline_check_outputs(const struct cd_config *cf, struct cd_err *err)
 		if (!p)
 			return cd_err_set(err, -CD_EINVAL, 0, "output %s: this clewd was built without it",
 					  cf->out[k].name);
-		if ((d->flags & CD_PLUGIN_URI_OPTS) &&
-		    (rc = cd_opts_check(&cf->out[k].opts, d->opts, err)) < 0)
+		if ((rc = cd_opts_check(&cf->out[k].opts, d->opts, err)) < 0)
 			return rc;
 		if (p->check && (rc = p->check(&cf->out[k], err)) < 0)
 			return rc;

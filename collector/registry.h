@@ -31,7 +31,7 @@ struct out_plugin;
 enum {
 	CD_PLUGIN_NET = 1 << 0,	     /* input: listens on a socket (listen:, SCHEME://ADDR) */
 	CD_PLUGIN_DGRAM = 1 << 1,    /* input: datagrams (no connections, no max_connections) */
-	CD_PLUGIN_URI_OPTS = 1 << 2, /* output: every key is an option (struct cd_opt), -o SCHEME://URI */
+	CD_PLUGIN_URI_OPTS = 1 << 2, /* output: -o SCHEME://URI (else -o NAME[:PATH][:FORMAT]) */
 	CD_PLUGIN_ONESHOT = 1 << 3,  /* input: read to its end, then exit (stdin): no state, once only */
 	CD_PLUGIN_UNIX = 1 << 4,     /* input: on a unix socket (listen: unix:PATH, or path:) */
 };

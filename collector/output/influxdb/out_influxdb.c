@@ -255,6 +255,7 @@ static int influx_open(void **state, struct pipeline *pl, unsigned idx, const st
 {
 	struct http_conf hc = {0};
 	struct influx *st;
+	char shown[4096];
 	uint64_t u;
 	const char *h;
 	int rc;
@@ -316,7 +317,9 @@ static int influx_open(void **state, struct pipeline *pl, unsigned idx, const st
 	}
 	st->next_tick = cd_mono_ns() + st->interval_ns;
 	influx_arm_timer(st);
-	cd_log(FMT_LEVEL_INFO, "influxdb: writing", "output", oc->name, "url", st->url, NULL);
+	/* u= and p= (auth: query) are in the URL: logged masked */
+	cd_log(FMT_LEVEL_INFO, "influxdb: writing", "output", oc->name, "url",
+	       cd_uri_masked(st->url, shown, sizeof(shown)), NULL);
 	*state = st;
 	return 0;
 err:

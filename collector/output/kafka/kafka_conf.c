@@ -118,6 +118,9 @@ static int conf_set(rd_kafka_conf_t *conf, const struct cd_output_conf *oc, cons
 
 	if (rd_kafka_conf_set(conf, name, val, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
 		return 0;
+	/* librdkafka's message quotes the value: not a secret's */
+	if (cd_opt_secret(oc->plugin->opts, opt))
+		return cd_opt_fail(&oc->opts, opt, "librdkafka refuses this value", err);
 	return cd_opt_fail(&oc->opts, opt, errstr, err);
 }
 

@@ -31,18 +31,27 @@ static void on_diag(void *cookie, const char *msg)
 	cd_log(FMT_LEVEL_WARN, msg, "output", "archive", "dir", (const char *)cookie, NULL);
 }
 
+/* path is required (a directory). */
+static int archive_check(const struct cd_output_conf *oc, struct cd_err *err)
+{
+	const char *path = cd_opt_get(&oc->opts, "path");
+
+	return path && *path ? 0 : cd_opt_fail(&oc->opts, NULL, "this output needs path", err);
+}
+
 static int archive_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_output_conf *oc,
 			struct cd_err *err)
 {
 	struct out_archive_state *st = calloc(1, sizeof(*st));
 	struct arch_options opt;
+	uint64_t u;
 	int rc;
 
 	(void)pl; /* synchronous: no pl_out_done() */
 	(void)idx;
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-	st->dir = strdup(oc->path);
+	st->dir = strdup(cd_opt_get(&oc->opts, "path"));
 	if (!st->dir) {
 		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 		goto err_free;
@@ -50,9 +59,13 @@ static int archive_open(void **state, struct pipeline *pl, unsigned idx, const s
 	if ((rc = cd_mkdir_p(st->dir, err)) < 0)
 		goto err_free_dir;
 	arch_options_default(&opt);
-	opt.segment_bytes = oc->segment_bytes;
-	opt.max_bytes = oc->max_bytes;
-	opt.max_age_ns = (int64_t)oc->max_age_ms * 1000000;
+	/* checked by cd_opts_check() against the table: these reads do not fail */
+	cd_opt_size(&oc->opts, "segment_bytes", 0, &u, NULL);
+	opt.segment_bytes = u;
+	cd_opt_size(&oc->opts, "max_bytes", 0, &u, NULL);
+	opt.max_bytes = u;
+	cd_opt_ms(&oc->opts, "max_age", 0, &u, NULL);
+	opt.max_age_ns = (int64_t)u * 1000000;
 	opt.on_diag = on_diag;
 	opt.cookie = st->dir;
 	if ((rc = arch_open(&st->a, st->dir, &opt, err)) < 0)
@@ -132,6 +145,7 @@ static void archive_close(void *state)
 }
 
 static const struct out_plugin out_archive = {
+	.check = archive_check,
 	.open = archive_open,
 	.flush = archive_flush,
 	.close = archive_close,

@@ -40,10 +40,19 @@ static int file_reopen(struct out_file_state *st, struct cd_err *err)
 	return 0;
 }
 
+/* path is required. */
+static int file_check(const struct cd_output_conf *oc, struct cd_err *err)
+{
+	const char *path = cd_opt_get(&oc->opts, "path");
+
+	return path && *path ? 0 : cd_opt_fail(&oc->opts, NULL, "this output needs path", err);
+}
+
 static int file_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_output_conf *oc,
 		     struct cd_err *err)
 {
 	struct out_file_state *st = calloc(1, sizeof(*st));
+	unsigned fmt;
 	int rc;
 
 	(void)pl; /* synchronous: no pl_out_done() */
@@ -51,8 +60,9 @@ static int file_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->fd = -1;
-	st->format = oc->format;
-	st->path = strdup(oc->path);
+	cd_opt_enum(&oc->opts, "format", "json|pipe|logstash", CD_OUTFMT_JSON, &fmt, NULL); /* checked */
+	st->format = (enum cd_out_format)fmt;
+	st->path = strdup(cd_opt_get(&oc->opts, "path"));
 	if (!st->path) {
 		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 		goto err_free;
@@ -112,6 +122,7 @@ static void file_close(void *state)
 }
 
 static const struct out_plugin out_file = {
+	.check = file_check,
 	.open = file_open,
 	.flush = file_flush,
 	.close = file_close,

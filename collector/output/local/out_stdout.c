@@ -27,12 +27,14 @@ static int stdout_open(void **state, struct pipeline *pl, unsigned idx, const st
 		       struct cd_err *err)
 {
 	struct out_stdout_state *st = calloc(1, sizeof(*st));
+	unsigned fmt;
 
 	(void)pl; /* synchronous: no pl_out_done() */
 	(void)idx;
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-	st->format = oc->format;
+	cd_opt_enum(&oc->opts, "format", "json|pipe|logstash", CD_OUTFMT_JSON, &fmt, NULL); /* checked */
+	st->format = (enum cd_out_format)fmt;
 	*state = st;
 	return 0;
 }
