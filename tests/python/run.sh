@@ -19,7 +19,8 @@ if [ "$sanitize" != none ]; then
 		exit 77
 	fi
 	LD_PRELOAD=$preload
-	ASAN_OPTIONS=detect_leaks=0:${ASAN_OPTIONS:-}
+	# last wins: scripts/test exports detect_leaks=1 for the C suites
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}
 	export LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS
 fi
