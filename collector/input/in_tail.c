@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "pipeline.h"
+#include <store/archive.h> /* arch_hash(): the checkpoint's fingerprint */
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -147,12 +148,19 @@ static bool free_slot(const struct tail_state *st, const char *path, char *out, 
 	return false;
 }
 
-/* Open @path (identity checked against @sb) as a source named @ckpt at @offset. */
+/*
+ * Open @path as a source named @ckpt at @offset. @was: the checkpoint
+ * entry @offset came from (NULL when it did not): when its fingerprint
+ * does not match the file's first bytes, the inode was recycled by a new
+ * file, read from its start.
+ */
 static struct tail_file *add_file(struct tail_state *st, const char *path, const char *ckpt, uint64_t offset,
-				  bool rotated)
+				  const struct checkpoint_pos *was, bool rotated)
 {
+	uint8_t prefix[CHECKPOINT_FP_MAX];
 	struct tail_file *f;
 	struct stat sb;
+	ssize_t np;
 	int fd;
 
 	if (st->nfiles >= CD_TAIL_FILES_MAX) {
@@ -173,6 +181,15 @@ static struct tail_file *add_file(struct tail_state *st, const char *path, const
 		       "path", path, NULL);
 		offset = 0;
 	}
+	np = pread(fd, prefix, sizeof(prefix), 0);
+	if (np < 0)
+		np = 0;
+	if (was && was->fp_len && offset &&
+	    ((size_t)np < was->fp_len || arch_hash(prefix, was->fp_len) != was->fp)) {
+		cd_log(FMT_LEVEL_WARN, "tail: a new file on a recycled inode: reading from the start", "path",
+		       path, NULL);
+		offset = 0;
+	}
 	if (lseek(fd, (off_t)offset, SEEK_SET) < 0)
 		goto err_close;
 	f = calloc(1, sizeof(*f));
@@ -184,6 +201,7 @@ static struct tail_file *add_file(struct tail_state *st, const char *path, const
 	f->src = pl_source_new(st->pl, st->idx, path, ckpt, (uint64_t)sb.st_dev, (uint64_t)sb.st_ino, offset);
 	if (!f->src)
 		goto err_free_path;
+	pl_source_set_prefix(st->pl, f->src, prefix, (size_t)np);
 	f->fd = fd;
 	f->dev = (uint64_t)sb.st_dev;
 	f->ino = (uint64_t)sb.st_ino;
@@ -274,7 +292,7 @@ static void resume_rotated(struct tail_state *st, const char *path)
 		if (have_identity(st, pos.dev, pos.ino))
 			continue;
 		if (find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found)) &&
-		    add_file(st, found, name, pos.offset, true)) {
+		    add_file(st, found, name, pos.offset, &pos, true)) {
 			cd_log(FMT_LEVEL_INFO, "tail: resuming a rotated file", "path", found, "was", path,
 			       NULL);
 			continue;
@@ -304,6 +322,7 @@ static void mark_rotated(struct tail_state *st, struct tail_file *f, bool delete
 static void open_new(struct tail_state *st, const char *path, const struct stat *sb)
 {
 	struct checkpoint_pos pos;
+	const struct checkpoint_pos *was = NULL;
 	uint64_t offset = 0;
 	char found[PATH_MAX], name[CD_INPUT_NAME_MAX];
 
@@ -312,17 +331,18 @@ static void open_new(struct tail_state *st, const char *path, const struct stat 
 	if (pl_checkpoint_get(st->pl, path, &pos) == 0) {
 		if (pos.dev == (uint64_t)sb->st_dev && pos.ino == (uint64_t)sb->st_ino) {
 			offset = pos.offset;
+			was = &pos;
 		} else if (!have_identity(st, pos.dev, pos.ino) &&
 			   find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found))) {
 			/* rotated while we were away: finish the old file, then the new one from 0 */
 			if (free_slot(st, path, name, sizeof(name)) &&
-			    add_file(st, found, name, pos.offset, true))
+			    add_file(st, found, name, pos.offset, &pos, true))
 				pl_in_stats(st->pl, st->idx)->rotations++;
 		}
 	} else if (!st->started && st->ic->from_tail) {
 		offset = tail_start(path);
 	}
-	add_file(st, path, path, offset, false);
+	add_file(st, path, path, offset, was, false);
 }
 
 static void rescan(struct tail_state *st)
