@@ -518,7 +518,13 @@ int spool_open(struct spool **out, const struct spool_options *opt, struct cd_er
 	sp->on_corrupt = opt->on_corrupt;
 	sp->cookie = opt->cookie;
 
-	if (mkdir(sp->dir, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(sp->dir, 0700) == 0) {
+		if (sp->sync && fio_sync_parent(sp->dir) < 0) {
+			rc = cd_err_set(err, -CD_EIO, errno, "spool: fsync the parent of %s: %s", sp->dir,
+					strerror(errno));
+			goto err_free_sp;
+		}
+	} else if (errno != EEXIST) {
 		rc = cd_err_set(err, -CD_EIO, errno, "spool: mkdir %s: %s", sp->dir, strerror(errno));
 		goto err_free_sp;
 	}
@@ -527,7 +533,9 @@ int spool_open(struct spool **out, const struct spool_options *opt, struct cd_er
 		rc = cd_err_set(err, -CD_EIO, errno, "spool: open %s: %s", sp->dir, strerror(errno));
 		goto err_free_sp;
 	}
-	if (mkdirat(sp->dirfd, "corrupt", 0700) < 0 && errno != EEXIST) {
+	if (mkdirat(sp->dirfd, "corrupt", 0700) == 0)
+		sync_dir(sp, NULL); /* at worst corrupt/ is made again */
+	else if (errno != EEXIST) {
 		rc = cd_err_set(err, -CD_EIO, errno, "spool: mkdir %s/corrupt: %s", sp->dir, strerror(errno));
 		goto err_close_dir;
 	}
