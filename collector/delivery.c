@@ -330,6 +330,9 @@ void pl_spill(struct pipeline *pl, bool all, bool failing_only)
 	reap(pl);
 }
 
+/* A failing checkpoint save is logged at most once in this long (with the count since). */
+#define CKPT_FAIL_LOG_NS (10 * (int64_t)1000000000)
+
 void pl_save_checkpoint(struct pipeline *pl)
 {
 	struct cd_err err = {0, 0, ""};
@@ -339,9 +342,26 @@ void pl_save_checkpoint(struct pipeline *pl)
 		return;
 	rc = checkpoint_save(pl->ckpt, &err);
 	if (rc < 0) {
-		/* not fatal: the old positions stay, records after them are read again */
-		cd_log(FMT_LEVEL_ERROR, "checkpoint: save failed", "error", err.msg, NULL);
+		/* not fatal: the old positions stay, records after them are read again; logged
+		 * once per CKPT_FAIL_LOG_NS with the count, not on every turn of the loop */
+		int64_t now = cd_mono_ns();
+
+		pl->ckpt_fails++;
+		if (pl->ckpt_fail_logged == 0 || now - pl->ckpt_fail_logged >= CKPT_FAIL_LOG_NS) {
+			char n[24];
+
+			snprintf(n, sizeof(n), "%" PRIu64, pl->ckpt_fails);
+			cd_log(FMT_LEVEL_ERROR, "checkpoint: save failed", "error", err.msg, "failures", n,
+			       NULL);
+			pl->ckpt_fails = 0;
+			pl->ckpt_fail_logged = now;
+		}
 		return;
+	}
+	if (pl->ckpt_fail_logged) {
+		cd_log(FMT_LEVEL_INFO, "checkpoint: saved again", NULL);
+		pl->ckpt_fail_logged = 0;
+		pl->ckpt_fails = 0;
 	}
 	pl->ckpt_dirty = false;
 }

@@ -102,6 +102,10 @@ struct pipeline {
 	bool failed;			   /* a fatal error: stop, acknowledge nothing more */
 	struct cd_err ferr;		   /* what failed */
 	struct fmt_record rec;		   /* scratch record (large: not on the stack) */
+
+	/* failed checkpoint saves not logged yet, and when the last was (a full disk fails every turn) */
+	uint64_t ckpt_fails;
+	int64_t ckpt_fail_logged;
 };
 
 /* pl_fatal() - stop the pipeline: nothing more is acknowledged; @what is pipeline_run()'s error. */
