@@ -83,6 +83,7 @@ struct cd_input_conf {
 	enum cd_in_type type;	  /* which input plugin */
 	char *path;		  /* tail: a file path or glob; http: the URL path served (owned) */
 	bool from_tail;		  /* tail: files without a checkpoint start at their end */
+	bool follow_symlinks;	  /* tail: open files the glob matches through a symlink */
 	unsigned line;		  /* config line that declared it (0: command line) */
 	char *listen;		  /* network inputs: the address bound, util/net.h syntax (owned) */
 	unsigned max_connections; /* tcp, unix, http: open connections at most */

@@ -172,8 +172,8 @@ static int load_net_input(struct yctx *y, struct cd_config *c, yaml_node_t *m, e
 static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 {
 	struct cd_input_conf *in;
-	const char *k, *type = NULL, *from = NULL, *listen = NULL, *maxc = NULL;
-	yaml_node_t *kn, *v, *type_node = m, *from_node = m, *ml_node = m, *maxc_node = m;
+	const char *k, *type = NULL, *from = NULL, *listen = NULL, *maxc = NULL, *links = NULL;
+	yaml_node_t *kn, *v, *type_node = m, *from_node = m, *ml_node = m, *maxc_node = m, *links_node = m;
 	char *path = NULL, *parser = NULL, *ml = NULL;
 	const struct cd_plugin_desc *desc;
 	int rc;
@@ -194,6 +194,9 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 		} else if (strcmp(k, "read_from") == 0) {
 			YS(from, v, k);
 			from_node = v;
+		} else if (strcmp(k, "follow_symlinks") == 0) {
+			YS(links, v, k);
+			links_node = v;
 		} else if (strcmp(k, "parser") == 0) {
 			if ((rc = ystr(y, v, k, &parser)) < 0)
 				goto out;
@@ -213,6 +216,10 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 	}
 	if (!type) {
 		rc = yfail(y, m, "input without", "type");
+		goto out;
+	}
+	if (links && strcmp(type, "tail") != 0) {
+		rc = yfail(y, links_node, "follow_symlinks is for tail inputs, not", type);
 		goto out;
 	}
 	if ((listen || maxc) && (strcmp(type, "stdin") == 0 || strcmp(type, "tail") == 0)) {
@@ -241,6 +248,10 @@ static int load_input(struct yctx *y, struct cd_config *c, yaml_node_t *m)
 		in->path = path;
 		path = NULL;
 		in->line = (unsigned)m->start_mark.line + 1;
+		if (links && cd_parse_bool(links, &in->follow_symlinks) < 0) {
+			rc = yfail(y, links_node, "expected true or false for", "follow_symlinks");
+			goto out;
+		}
 		if (from && strcmp(from, "tail") == 0) {
 			in->from_tail = true;
 		} else if (from && strcmp(from, "head") != 0) {

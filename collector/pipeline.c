@@ -93,11 +93,6 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 			lab[0] = '\0';
 			metrics_label(lab, sizeof(lab), "input", name);
 			pl->in[i].p->metrics(pl->in[i].st, m, lab);
-			if (pl->in[i].p->metrics) {
-				lab[0] = '\0';
-				metrics_label(lab, sizeof(lab), "input", name);
-				pl->in[i].p->metrics(pl->in[i].st, m, lab);
-			}
 		}
 	}
 	M_GAUGE("clewd_queue_chunks", "Sealed chunks in memory waiting for some output.", NULL, pl->qn);

@@ -41,6 +41,7 @@
 
 #include "pipeline.h"
 #include <store/archive.h> /* arch_hash(): the checkpoint's fingerprint */
+#include "util/metrics.h"
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -69,6 +70,10 @@ struct tail_state {
 	int64_t next_poll;		/* monotonic ns of the next rescan */
 	struct tail_file *files;	/* open files */
 	unsigned nfiles;		/* entries in files */
+
+	/* symlinks the glob matched and the last scan left out (follow_symlinks: false) */
+	unsigned links_skipped;
+	uint64_t links_skipped_total; /* summed over scans that found more than the one before */
 };
 
 static void tail_watch_dir(struct tail_state *st)
@@ -167,7 +172,8 @@ static struct tail_file *add_file(struct tail_state *st, const char *path, const
 		cd_log(FMT_LEVEL_WARN, "tail: too many open files; left for later", "path", path, NULL);
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* O_NOFOLLOW: a symlink swapped in after the scan is refused too */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (st->ic->follow_symlinks ? 0 : O_NOFOLLOW));
 	if (fd < 0) {
 		cd_log(FMT_LEVEL_WARN, "tail: cannot open", "path", path, "error", strerror(errno), NULL);
 		return NULL;
@@ -347,6 +353,7 @@ static void open_new(struct tail_state *st, const char *path, const struct stat 
 
 static void rescan(struct tail_state *st)
 {
+	unsigned links = 0;
 	glob_t g;
 	int rc;
 
@@ -359,6 +366,11 @@ static void rescan(struct tail_state *st)
 		struct tail_file *live = NULL;
 		struct stat sb;
 
+		/* a symlink under the glob could name any file the daemon may read: not unless asked */
+		if (!st->ic->follow_symlinks && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+			links++;
+			continue;
+		}
 		if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
 			continue;
 		for (struct tail_file *f = st->files; f; f = f->next)
@@ -376,6 +388,15 @@ static void rescan(struct tail_state *st)
 	}
 	if (rc == 0)
 		globfree(&g);
+	if (links > st->links_skipped) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%u", links);
+		cd_log(FMT_LEVEL_WARN, "tail: symlinks under the glob skipped (follow_symlinks: false)",
+		       "path", st->ic->path, "symlinks", n, NULL);
+		st->links_skipped_total += links - st->links_skipped;
+	}
+	st->links_skipped = links;
 	for (struct tail_file *f = st->files; f; f = f->next) {
 		struct stat sb;
 		if (f->seen)
@@ -513,16 +534,27 @@ static void tail_close(void *state)
 	free(st);
 }
 
+static void tail_metrics(void *state, struct metrics *m, const char *label)
+{
+	const struct tail_state *st = state;
+
+	metrics_add(m, "clewd_input_symlinks_skipped_total", METRICS_COUNTER,
+		    "Symlinks a tail glob matched and left out (follow_symlinks: false)", label,
+		    (double)st->links_skipped_total);
+}
+
 static const struct in_plugin in_tail = {
 	.open = tail_open,
 	.tick = tail_tick,
 	.done = tail_done,
 	.close = tail_close,
+	.metrics = tail_metrics,
 };
 
 static const struct cd_opt_spec tail_opts[] = {
 	{"path", CD_OPT_STRING, NULL, "the file, or a glob of files, to follow (required)", NULL, 0},
 	{"read_from", CD_OPT_ENUM, "head", "where a file without a checkpoint starts", "head|tail", 0},
+	{"follow_symlinks", CD_OPT_BOOL, "false", "read files the glob matches through a symlink", NULL, 0},
 	{NULL, 0, NULL, NULL, NULL, 0},
 };
 
