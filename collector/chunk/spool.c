@@ -770,7 +770,11 @@ int spool_load(struct spool *sp, uint64_t seq, struct chunk **out, struct cd_err
 			*out = NULL;
 			rc = corrupt(err, "sequence number differs from the file name");
 		}
-		if (header_names(sp->img.p, len, seq) && salvage(sp, seq, len, out, &lost) == 0) {
+		int sv = header_names(sp->img.p, len, seq) ? salvage(sp, seq, len, out, &lost) : -CD_ECORRUPT;
+
+		if (sv == -CD_ENOMEM) /* the file stays listed: tried again later */
+			return cd_err_set(err, -CD_ENOMEM, 0, "spool: out of memory salvaging %s", name);
+		if (sv == 0) {
 			/* a copy for the operator; the file stays listed until its chunk is delivered */
 			snprintf(to, sizeof(to), "corrupt/%s", name);
 			if (linkat(sp->dirfd, name, sp->dirfd, to, 0) == 0)
