@@ -321,9 +321,9 @@ static bool header_names(const uint8_t *buf, size_t len, uint64_t seq)
  * record count beyond those. Return: 0 with *@out set; -CD_ECORRUPT when
  * not one record decodes; -CD_ENOMEM.
  */
-static int salvage(struct spool *sp, uint64_t seq, size_t len, struct chunk **out, uint64_t *lost)
+static int salvage(const uint8_t *buf, size_t len, ZSTD_DCtx *zd, uint64_t seq, struct chunk **out,
+		   uint64_t *lost)
 {
-	const uint8_t *buf = sp->img.p;
 	uint32_t ulen = (uint32_t)le_get(buf + 16, 4), nrec = (uint32_t)le_get(buf + 24, 4);
 	size_t meta_len = le_get(buf + 28, 4), clen = le_get(buf + 20, 4), avail;
 	ZSTD_inBuffer in = {buf + HDR_LEN + meta_len, 0, 0};
@@ -347,16 +347,16 @@ static int salvage(struct spool *sp, uint64_t seq, size_t len, struct chunk **ou
 	/* Fed in small pieces: given a whole frame at once, zstd decodes it in
 	 * one pass and on damage hands back nothing; block by block it hands
 	 * back every block before the damaged one. */
-	ZSTD_DCtx_reset(sp->zd, ZSTD_reset_session_only);
+	ZSTD_DCtx_reset(zd, ZSTD_reset_session_only);
 	while (in.pos < avail && zo.pos < zo.size) {
 		size_t z;
 
 		in.size = avail - in.pos > 4096 ? in.pos + 4096 : avail;
-		z = ZSTD_decompressStream(sp->zd, &zo, &in);
+		z = ZSTD_decompressStream(zd, &zo, &in);
 		if (ZSTD_isError(z) || z == 0)
 			break;
 	}
-	ZSTD_DCtx_reset(sp->zd, ZSTD_reset_session_only);
+	ZSTD_DCtx_reset(zd, ZSTD_reset_session_only);
 	chunk_iter_init_bytes(&it, zo.dst, zo.pos);
 	rc = 0;
 	while (rc == 0 && chunk_iter_next(&it, r, &src) > 0)
@@ -377,6 +377,21 @@ out:
 	chunk__free(r);
 	chunk_free(meta);
 	chunk_free(c);
+	return rc;
+}
+
+int spool_salvage(const uint8_t *buf, size_t len, struct chunk **out, uint64_t *lost)
+{
+	ZSTD_DCtx *zd;
+	int rc;
+
+	if (len < HDR_LEN || !header_names(buf, len, le_get(buf + 8, 8)))
+		return -CD_ECORRUPT;
+	zd = ZSTD_createDCtx();
+	if (!zd)
+		return -CD_ENOMEM;
+	rc = salvage(buf, len, zd, le_get(buf + 8, 8), out, lost);
+	ZSTD_freeDCtx(zd);
 	return rc;
 }
 
@@ -770,7 +785,8 @@ int spool_load(struct spool *sp, uint64_t seq, struct chunk **out, struct cd_err
 			*out = NULL;
 			rc = corrupt(err, "sequence number differs from the file name");
 		}
-		int sv = header_names(sp->img.p, len, seq) ? salvage(sp, seq, len, out, &lost) : -CD_ECORRUPT;
+		int sv = header_names(sp->img.p, len, seq) ? salvage(sp->img.p, len, sp->zd, seq, out, &lost)
+							   : -CD_ECORRUPT;
 
 		if (sv == -CD_ENOMEM) /* the file stays listed: tried again later */
 			return cd_err_set(err, -CD_ENOMEM, 0, "spool: out of memory salvaging %s", name);

@@ -103,4 +103,12 @@ uint64_t spool_lost_count(const struct spool *sp);    /* records lost with them 
  */
 int spool_decode(const uint8_t *buf, size_t len, struct chunk **out, struct cd_err *err);
 
+/*
+ * spool_salvage() - the records of a damaged chunk file (untrusted bytes)
+ * that still decode, as spool_load() salvages them: *@lost is the number
+ * the header counts beyond them. Return: 0 with *@out set; -CD_ECORRUPT
+ * (header unreadable, or no record decodes); -CD_ENOMEM.
+ */
+int spool_salvage(const uint8_t *buf, size_t len, struct chunk **out, uint64_t *lost);
+
 #endif
