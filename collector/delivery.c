@@ -24,6 +24,7 @@
  * When a spool is full (or there is none: a stdin job keeps no state) the
  * queue stays full and the inputs stop reading: nothing is dropped.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,11 +158,8 @@ static bool deliver_spool(struct pipeline *pl, unsigned k)
 			if (spool_count(o->spool) == 0)
 				return true;
 			rc = spool_load(o->spool, spool_seq_at(o->spool, 0), &o->replay, &err);
-			if (rc == -CD_ECORRUPT) {
-				cd_log(FMT_LEVEL_ERROR, "spool: a corrupt chunk file was moved to corrupt/",
-				       "output", o->conf->name, "error", err.msg, NULL);
-				continue;
-			}
+			if (rc == -CD_ECORRUPT)
+				continue; /* logged and counted by spool_corrupt() */
 			if (rc < 0) {
 				out_backoff(pl, k, err.msg);
 				return false;
@@ -332,6 +330,9 @@ void pl_spill(struct pipeline *pl, bool all, bool failing_only)
 	reap(pl);
 }
 
+/* A failing checkpoint save is logged at most once in this long (with the count since). */
+#define CKPT_FAIL_LOG_NS (10 * (int64_t)1000000000)
+
 void pl_save_checkpoint(struct pipeline *pl)
 {
 	struct cd_err err = {0, 0, ""};
@@ -341,12 +342,41 @@ void pl_save_checkpoint(struct pipeline *pl)
 		return;
 	rc = checkpoint_save(pl->ckpt, &err);
 	if (rc < 0) {
-		/* not fatal: the old positions stay, records after them are read again */
-		cd_log(FMT_LEVEL_ERROR, "checkpoint: save failed", "error", err.msg, NULL);
+		/* not fatal: the old positions stay, records after them are read again; logged
+		 * once per CKPT_FAIL_LOG_NS with the count, not on every turn of the loop */
+		int64_t now = cd_mono_ns();
+
+		pl->ckpt_fails++;
+		if (pl->ckpt_fail_logged == 0 || now - pl->ckpt_fail_logged >= CKPT_FAIL_LOG_NS) {
+			char n[24];
+
+			snprintf(n, sizeof(n), "%" PRIu64, pl->ckpt_fails);
+			cd_log(FMT_LEVEL_ERROR, "checkpoint: save failed", "error", err.msg, "failures", n,
+			       NULL);
+			pl->ckpt_fails = 0;
+			pl->ckpt_fail_logged = now;
+		}
 		return;
+	}
+	if (pl->ckpt_fail_logged) {
+		cd_log(FMT_LEVEL_INFO, "checkpoint: saved again", NULL);
+		pl->ckpt_fail_logged = 0;
+		pl->ckpt_fails = 0;
 	}
 	pl->ckpt_dirty = false;
 }
+
+/* A corrupt spool file: one line with the file, the reason and what was saved. */
+static void spool_corrupt(void *cookie, const char *file, const char *why, uint64_t recovered, uint64_t lost)
+{
+	char rec[24], los[24];
+
+	snprintf(rec, sizeof(rec), "%" PRIu64, recovered);
+	snprintf(los, sizeof(los), "%" PRIu64, lost);
+	cd_log(FMT_LEVEL_ERROR, "spool: corrupt chunk file (a copy is in corrupt/)", "output",
+	       (const char *)cookie, "file", file, "error", why, "recovered", rec, "lost", los, NULL);
+}
+
 /*
  * The spool directory of an output: its name when the configuration gave
  * one, else its type and a hash of where it delivers, so that reordering
@@ -391,6 +421,8 @@ int pl_open_spool(struct pl_out *o, const struct cd_config *cf, struct cd_err *e
 		return rc;
 	spool_options_default(&opt, dir);
 	opt.limit_bytes = cf->spool_bytes;
+	opt.on_corrupt = spool_corrupt;
+	opt.cookie = (void *)o->conf->name;
 	if ((rc = spool_open(&o->spool, &opt, err)) < 0)
 		return rc;
 	if (spool_count(o->spool))

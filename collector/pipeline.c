@@ -124,6 +124,14 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 			  o->spooled);
 		M_COUNTER("clewd_output_replayed_chunks_total", "Spooled chunks delivered.", lab,
 			  o->replayed);
+		M_COUNTER("clewd_output_spool_corrupt_files_total",
+			  "Corrupt spool files (copied to corrupt/).", lab,
+			  o->spool ? spool_corrupt_count(o->spool) : 0);
+		lab[0] = '\0';
+		metrics_label(lab, sizeof(lab), "output", o->conf->name);
+		metrics_label(lab, sizeof(lab), "reason", "spool_corrupt");
+		M_COUNTER("clewd_dropped_total", "Records given up, by reason.", lab,
+			  o->spool ? spool_lost_count(o->spool) : 0);
 		if (o->p->metrics) {
 			lab[0] = '\0';
 			metrics_label(lab, sizeof(lab), "output", o->conf->name);

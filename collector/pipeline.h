@@ -190,6 +190,15 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
  */
 void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, size_t len);
 
+/*
+ * pl_source_set_prefix() - the first @n bytes of the file @s reads (at
+ * most CHECKPOINT_FP_MAX are kept): its fingerprint in the checkpoint,
+ * which with the inode names the file. Call right after pl_source_new()
+ * for a file opened past its start; a source reading from the start
+ * collects them itself.
+ */
+void pl_source_set_prefix(struct pipeline *pl, struct pl_source *s, const void *p, size_t n);
+
 /* pl_source_offset() - the offset of the next byte to read. */
 uint64_t pl_source_offset(const struct pl_source *s);
 

@@ -69,6 +69,10 @@ struct pl_source {
 	uint32_t pending_chunks; /* chunks holding its records, not yet complete */
 	bool ended;		 /* no more reads: free when pending_chunks reaches 0 */
 	bool forget;		 /* drop its checkpoint entry when freed */
+
+	/* its file's first bytes (its identity with dev, ino): collected, or pl_source_set_prefix() */
+	uint8_t fp[CHECKPOINT_FP_MAX];
+	uint16_t fp_len; /* bytes at fp */
 };
 
 struct pipeline {
@@ -98,6 +102,10 @@ struct pipeline {
 	bool failed;			   /* a fatal error: stop, acknowledge nothing more */
 	struct cd_err ferr;		   /* what failed */
 	struct fmt_record rec;		   /* scratch record (large: not on the stack) */
+
+	/* failed checkpoint saves not logged yet, and when the last was (a full disk fails every turn) */
+	uint64_t ckpt_fails;
+	int64_t ckpt_fail_logged;
 };
 
 /* pl_fatal() - stop the pipeline: nothing more is acknowledged; @what is pipeline_run()'s error. */

@@ -21,6 +21,7 @@
 
 #include "chunk/ack.h"
 #include "fmt/detect.h"
+#include <store/archive.h> /* arch_hash(): the fingerprint's XXH64 */
 #include "fmt/str.h"
 #include "pipeline_impl.h"
 #include "util/util.h"
@@ -39,14 +40,13 @@ void pl_checkpoint_drop(struct pipeline *pl, const char *name)
 		pl->ckpt_dirty = true;
 }
 
-static void ckpt_set(struct pipeline *pl, const char *name, uint64_t dev, uint64_t ino, uint64_t off)
+static void ckpt_set_pos(struct pipeline *pl, const char *name, const struct checkpoint_pos *pos)
 {
-	struct checkpoint_pos pos = {.dev = dev, .ino = ino, .offset = off};
 	int rc;
 
 	if (!pl->ckpt || !name)
 		return;
-	rc = checkpoint_set(pl->ckpt, name, &pos);
+	rc = checkpoint_set(pl->ckpt, name, pos);
 	if (rc < 0) {
 		cd_log(FMT_LEVEL_ERROR, "checkpoint: cannot keep a position", "input", name, "error",
 		       cd_strerror(rc), NULL);
@@ -54,6 +54,38 @@ static void ckpt_set(struct pipeline *pl, const char *name, uint64_t dev, uint64
 		return;
 	}
 	pl->ckpt_dirty = true;
+}
+
+/* @s's position @off in the checkpoint, with its file's identity (inode and fingerprint). */
+static void ckpt_set(struct pipeline *pl, const struct pl_source *s, uint64_t off)
+{
+	struct checkpoint_pos pos = {.dev = s->dev, .ino = s->ino, .offset = off};
+
+	if (s->fp_len) {
+		pos.fp = arch_hash(s->fp, s->fp_len);
+		pos.fp_len = s->fp_len;
+	}
+	ckpt_set_pos(pl, s->ckpt, &pos);
+}
+
+/* Keep the bytes of [@at, @at + @n) that extend the file's prefix in s->fp. */
+static void note_prefix(struct pl_source *s, uint64_t at, const char *p, size_t n)
+{
+	size_t from, take;
+
+	if (at > s->fp_len || s->fp_len >= CHECKPOINT_FP_MAX || at + n <= s->fp_len)
+		return;
+	from = (size_t)(s->fp_len - at);
+	take = n - from < CHECKPOINT_FP_MAX - s->fp_len ? n - from : CHECKPOINT_FP_MAX - s->fp_len;
+	memcpy(s->fp + s->fp_len, p + from, take);
+	s->fp_len = (uint16_t)(s->fp_len + take);
+}
+
+void pl_source_set_prefix(struct pipeline *pl, struct pl_source *s, const void *p, size_t n)
+{
+	s->fp_len = (uint16_t)(n < CHECKPOINT_FP_MAX ? n : CHECKPOINT_FP_MAX);
+	memcpy(s->fp, p, s->fp_len);
+	ckpt_set(pl, s, s->off);
 }
 
 struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *display, const char *ckpt,
@@ -79,7 +111,7 @@ struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *d
 	s->off = offset;
 	s->next = pl->sources;
 	pl->sources = s;
-	ckpt_set(pl, s->ckpt, dev, ino, offset);
+	ckpt_set(pl, s, offset);
 	return s;
 
 err_free_display:
@@ -112,7 +144,7 @@ int pl_source_rename(struct pipeline *pl, struct pl_source *s, const char *ckpt)
 		return -CD_ENOMEM;
 	if (pl->ckpt && s->ckpt && checkpoint_get(pl->ckpt, s->ckpt, &pos) == 0 && pos.dev == s->dev &&
 	    pos.ino == s->ino) {
-		ckpt_set(pl, n, pos.dev, pos.ino, pos.offset);
+		ckpt_set_pos(pl, n, &pos);
 		checkpoint_remove(pl->ckpt, s->ckpt);
 	}
 	free(s->ckpt);
@@ -337,6 +369,7 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 
 	*eof = false;
 	while (total < CD_READ_BURST && !pl->failed) {
+		uint64_t at = pl_source_offset(s);
 		ssize_t n = read(fd, s->buf + s->end, CD_READ_BUF - s->end);
 
 		if (n < 0) {
@@ -350,6 +383,7 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 			*eof = true;
 			break;
 		}
+		note_prefix(s, at, s->buf + s->end, (size_t)n);
 		s->end += (size_t)n;
 		total += (size_t)n;
 		pl->in[s->input].stats.bytes += (uint64_t)n;
@@ -398,6 +432,7 @@ void pl_source_truncated(struct pipeline *pl, struct pl_source *s)
 	flush_partial(pl, s);
 	pl_source_flush_held(pl, s);
 	s->off = 0;
+	s->fp_len = 0; /* rewritten from its start: collected again */
 	pl->in[s->input].stats.truncations++;
 }
 
@@ -432,7 +467,7 @@ void pl_sources_complete(struct pipeline *pl, const struct chunk *c)
 		if (!s)
 			continue;
 		if (ack_position(pl->acks, s->id, &off))
-			ckpt_set(pl, s->ckpt, s->dev, s->ino, off);
+			ckpt_set(pl, s, off);
 		if (s->pending_chunks)
 			s->pending_chunks--;
 		maybe_free_source(pl, s);

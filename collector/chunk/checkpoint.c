@@ -6,9 +6,10 @@
  * at the rate of acknowledged chunks, not records). The file is rewritten
  * whole on every save (small: ~30 bytes + the name per input), through a
  * temp file, fsync, rename, directory fsync, so the rename is the commit.
- * Format (little-endian): magic "CLWK", u16 version (1), u16 flags (0),
+ * Format (little-endian): magic "CLWK", u16 version (2), u16 flags (0),
  * u32 count, then per input u16 name length, name, u64 dev, u64 ino,
- * u64 offset; then u32 CRC-32C of all before. A file that fails the CRC
+ * u64 offset, u64 fingerprint, u16 fingerprint length (version 1, still
+ * read, has no fingerprint); then u32 CRC-32C of all before. A file that fails the CRC
  * or the format is reported, not guessed at: starting from offset 0 would
  * duplicate everything, and from the end would lose data.
  */
@@ -29,7 +30,8 @@
 #include "cd_limits.h"
 
 #define CK_HDR 12
-#define CK_ENTRY_FIXED 26 /* u16 + 3 * u64 */
+#define CK_ENTRY_FIXED 26 /* u16 + 3 * u64 (version 1) */
+#define CK_ENTRY_FP 10	  /* u64 + u16 more in version 2 */
 
 struct checkpoint_ent {
 	char *name;		   /* input name, NUL-terminated, owned */
@@ -163,16 +165,22 @@ static int corrupt(struct checkpoint *cp, struct cd_err *err, const char *what)
 
 static int parse(struct checkpoint *cp, const uint8_t *buf, size_t len, struct cd_err *err)
 {
-	const uint8_t *p = buf + CK_HDR, *end = buf + len - 4;
-	uint64_t count;
+	const uint8_t *p, *end;
+	uint64_t count, version;
+	size_t fixed;
 	int rc;
 
+	/* lengths first: no pointer is formed before the buffer is known to hold it */
 	if (len < CK_HDR + 4)
 		return corrupt(cp, err, "shorter than a header");
+	p = buf + CK_HDR;
+	end = buf + len - 4;
 	if (crc32c(0, buf, len - 4) != (uint32_t)le_get(buf + len - 4, 4))
 		return corrupt(cp, err, "checksum mismatch");
-	if (memcmp(buf, "CLWK", 4) != 0 || le_get(buf + 4, 2) != 1 || le_get(buf + 6, 2) != 0)
+	version = le_get(buf + 4, 2);
+	if (memcmp(buf, "CLWK", 4) != 0 || (version != 1 && version != 2) || le_get(buf + 6, 2) != 0)
 		return corrupt(cp, err, "bad magic, version or flags");
+	fixed = CK_ENTRY_FIXED + (version == 2 ? CK_ENTRY_FP : 0);
 	count = le_get(buf + 8, 4);
 	if (count > CD_CHECKPOINT_INPUTS_MAX)
 		return corrupt(cp, err, "more inputs than CD_CHECKPOINT_INPUTS_MAX");
@@ -180,20 +188,24 @@ static int parse(struct checkpoint *cp, const uint8_t *buf, size_t len, struct c
 		struct checkpoint_pos pos;
 		size_t nlen;
 
-		if (end - p < CK_ENTRY_FIXED)
+		if ((size_t)(end - p) < fixed)
 			return corrupt(cp, err, "truncated entry");
 		nlen = (size_t)le_get(p, 2);
-		if ((size_t)(end - p) < CK_ENTRY_FIXED + nlen)
+		if ((size_t)(end - p) < fixed + nlen)
 			return corrupt(cp, err, "truncated entry");
 		pos.dev = le_get(p + 2 + nlen, 8);
 		pos.ino = le_get(p + 10 + nlen, 8);
 		pos.offset = le_get(p + 18 + nlen, 8);
+		pos.fp = version == 2 ? le_get(p + 26 + nlen, 8) : 0;
+		pos.fp_len = version == 2 ? (uint16_t)le_get(p + 34 + nlen, 2) : 0;
+		if (pos.fp_len > CHECKPOINT_FP_MAX)
+			return corrupt(cp, err, "fingerprint longer than CHECKPOINT_FP_MAX");
 		rc = set_n(cp, (const char *)p + 2, nlen, &pos);
 		if (rc == -CD_ENOMEM)
 			return cd_err_set(err, rc, 0, "checkpoint: out of memory");
 		if (rc < 0)
 			return corrupt(cp, err, "bad input name");
-		p += CK_ENTRY_FIXED + nlen;
+		p += fixed + nlen;
 	}
 	if (p != end || cp->n != count)
 		return corrupt(cp, err, "trailing bytes or duplicate names");
@@ -218,7 +230,8 @@ static int load(struct checkpoint *cp, struct cd_err *err)
 		goto out_close;
 	}
 	if ((uint64_t)st.st_size >
-	    CK_HDR + 4 + (uint64_t)CD_CHECKPOINT_INPUTS_MAX * (CK_ENTRY_FIXED + CD_INPUT_NAME_MAX)) {
+	    CK_HDR + 4 +
+		    (uint64_t)CD_CHECKPOINT_INPUTS_MAX * (CK_ENTRY_FIXED + CK_ENTRY_FP + CD_INPUT_NAME_MAX)) {
 		rc = corrupt(cp, err, "larger than any checkpoint can be");
 		goto out_close;
 	}
@@ -283,12 +296,12 @@ int checkpoint_save(struct checkpoint *cp, struct cd_err *err)
 	int rc, e_no;
 
 	for (size_t i = 0; i < cp->n; i++)
-		len += CK_ENTRY_FIXED + cp->ents[i].name_len;
+		len += CK_ENTRY_FIXED + CK_ENTRY_FP + cp->ents[i].name_len;
 	buf = chunk__malloc(len);
 	if (!buf)
 		return cd_err_set(err, -CD_ENOMEM, 0, "checkpoint: out of memory");
 	memcpy(buf, "CLWK", 4);
-	le_put(buf + 4, 1, 2);
+	le_put(buf + 4, 2, 2);
 	le_put(buf + 6, 0, 2);
 	le_put(buf + 8, cp->n, 4);
 	at = CK_HDR;
@@ -300,7 +313,9 @@ int checkpoint_save(struct checkpoint *cp, struct cd_err *err)
 		le_put(buf + at, e->pos.dev, 8);
 		le_put(buf + at + 8, e->pos.ino, 8);
 		le_put(buf + at + 16, e->pos.offset, 8);
-		at += 24;
+		le_put(buf + at + 24, e->pos.fp, 8);
+		le_put(buf + at + 32, e->pos.fp_len, 2);
+		at += 34;
 	}
 	le_put(buf + at, crc32c(0, buf, at), 4);
 

@@ -24,7 +24,17 @@ struct checkpoint_pos {
 	uint64_t dev;	 /* st_dev of the file read (0 when not a file) */
 	uint64_t ino;	 /* st_ino of the file read (0 when not a file) */
 	uint64_t offset; /* bytes acknowledged from the start of that file */
+	/*
+	 * The file's fingerprint: XXH64 of its first fp_len bytes (at most
+	 * CHECKPOINT_FP_MAX; 0 = none, as in a version-1 file). With the
+	 * inode it names the file: a recycled inode with other first bytes is
+	 * a new file.
+	 */
+	uint64_t fp;
+	uint16_t fp_len;
 };
+
+#define CHECKPOINT_FP_MAX 256u
 
 /*
  * checkpoint_open() - load the checkpoint file @path (a missing file is an

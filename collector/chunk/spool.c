@@ -66,8 +66,11 @@ struct spool {
 	size_t nfiles;		     /* entries used */
 	size_t files_cap;	     /* entries allocated */
 	uint64_t bytes;		     /* sum of files[].size */
-	uint64_t corrupt;	     /* files moved to corrupt/ */
-	struct buf img;		     /* scratch: a file image */
+	uint64_t corrupt;	     /* corrupt files found */
+	uint64_t lost;		     /* records lost with them (their headers' counts) */
+	void (*on_corrupt)(void *, const char *, const char *, uint64_t, uint64_t); /* or NULL */
+	void *cookie;								    /* its cookie */
+	struct buf img; /* scratch: a file image */
 };
 
 void spool_options_default(struct spool_options *opt, const char *dir)
@@ -299,6 +302,99 @@ int spool_decode(const uint8_t *buf, size_t len, struct chunk **out, struct cd_e
 	return decode_image(buf, len, NULL, out, err);
 }
 
+/* --- salvage ------------------------------------------------------------------ */
+
+/* Whether a file's header is readable and names chunk @seq (its body may be damaged). */
+static bool header_names(const uint8_t *buf, size_t len, uint64_t seq)
+{
+	return len >= HDR_LEN && memcmp(buf, "CLWS", 4) == 0 && le_get(buf + 4, 2) == SPOOL_VERSION &&
+	       le_get(buf + 6, 2) == 0 && le_get(buf + 8, 8) == seq &&
+	       le_get(buf + 16, 4) <= CD_CHUNK_BYTES_MAX && HDR_LEN + le_get(buf + 28, 4) <= len;
+}
+
+/*
+ * The records of a corrupt file (in sp->img, its header readable) that
+ * still decode: the payload decompressed as far as zstd goes, then records
+ * up to the first that does not decode, re-packed into a new chunk (which
+ * recomputes its traces, services and time range); the input positions
+ * come from the metadata when it still decodes. *@lost: the header's
+ * record count beyond those. Return: 0 with *@out set; -CD_ECORRUPT when
+ * not one record decodes; -CD_ENOMEM.
+ */
+static int salvage(const uint8_t *buf, size_t len, ZSTD_DCtx *zd, uint64_t seq, struct chunk **out,
+		   uint64_t *lost)
+{
+	uint32_t ulen = (uint32_t)le_get(buf + 16, 4), nrec = (uint32_t)le_get(buf + 24, 4);
+	size_t meta_len = le_get(buf + 28, 4), clen = le_get(buf + 20, 4), avail;
+	ZSTD_inBuffer in = {buf + HDR_LEN + meta_len, 0, 0};
+	ZSTD_outBuffer zo = {NULL, ulen, 0};
+	struct chunk *meta = NULL, *c = NULL;
+	struct fmt_record *r = NULL;
+	struct record_src src;
+	struct chunk_iter it;
+	struct mp_r rd = {.p = buf + HDR_LEN, .end = buf + HDR_LEN + meta_len, .bad = false};
+	int64_t opened = 0;
+	int rc = -CD_ENOMEM;
+
+	avail = clen < len - HDR_LEN - meta_len ? clen : len - HDR_LEN - meta_len;
+	if (chunk_new(&meta, seq, 0) < 0 || chunk_new(&c, seq, 0) < 0 || !(r = chunk__malloc(sizeof(*r))) ||
+	    !(zo.dst = chunk__malloc(ulen ? ulen : 1)))
+		goto out;
+	if (decode_meta(&rd, meta, &opened) < 0) {
+		chunk_free(meta); /* positions unknown: the records still go */
+		meta = NULL;
+	}
+	/* Fed in small pieces: given a whole frame at once, zstd decodes it in
+	 * one pass and on damage hands back nothing; block by block it hands
+	 * back every block before the damaged one. */
+	ZSTD_DCtx_reset(zd, ZSTD_reset_session_only);
+	while (in.pos < avail && zo.pos < zo.size) {
+		size_t z;
+
+		in.size = avail - in.pos > 4096 ? in.pos + 4096 : avail;
+		z = ZSTD_decompressStream(zd, &zo, &in);
+		if (ZSTD_isError(z) || z == 0)
+			break;
+	}
+	ZSTD_DCtx_reset(zd, ZSTD_reset_session_only);
+	chunk_iter_init_bytes(&it, zo.dst, zo.pos);
+	rc = 0;
+	while (rc == 0 && chunk_iter_next(&it, r, &src) > 0)
+		rc = chunk_append(c, r, &src, CHUNK_NO_INPUT, 0);
+	if (rc == -CD_ENOMEM)
+		goto out;
+	rc = chunk_nrecords(c) ? 0 : -CD_ECORRUPT;
+	for (uint32_t i = 0; rc == 0 && meta && i < chunk_nsources(meta); i++)
+		rc = chunk__add_source(c, chunk_source(meta, i).input, chunk_source(meta, i).end_offset);
+	if (rc == 0) {
+		chunk__set_opened(c, opened);
+		*lost = nrec > chunk_nrecords(c) ? nrec - chunk_nrecords(c) : 0;
+		*out = c;
+		c = NULL;
+	}
+out:
+	chunk__free(zo.dst);
+	chunk__free(r);
+	chunk_free(meta);
+	chunk_free(c);
+	return rc;
+}
+
+int spool_salvage(const uint8_t *buf, size_t len, struct chunk **out, uint64_t *lost)
+{
+	ZSTD_DCtx *zd;
+	int rc;
+
+	if (len < HDR_LEN || !header_names(buf, len, le_get(buf + 8, 8)))
+		return -CD_ECORRUPT;
+	zd = ZSTD_createDCtx();
+	if (!zd)
+		return -CD_ENOMEM;
+	rc = salvage(buf, len, zd, le_get(buf + 8, 8), out, lost);
+	ZSTD_freeDCtx(zd);
+	return rc;
+}
+
 /* --- the directory ------------------------------------------------------------ */
 
 static int sync_dir(struct spool *sp, struct cd_err *err)
@@ -348,11 +444,21 @@ out_close:
  * still counted and no longer listed (it stays where it is, and is checked
  * again at the next open): reported either way, never replayed.
  */
+static void report(struct spool *sp, const char *name, const char *why, uint64_t recovered, uint64_t lost)
+{
+	char path[CD_INPUT_NAME_MAX + 64];
+
+	sp->corrupt++;
+	sp->lost += lost;
+	snprintf(path, sizeof(path), "%s/%s", sp->dir, name);
+	if (sp->on_corrupt)
+		sp->on_corrupt(sp->cookie, path, why, recovered, lost);
+}
+
 static void quarantine(struct spool *sp, const char *name, struct cd_err *err)
 {
 	char to[64];
 
-	sp->corrupt++;
 	snprintf(to, sizeof(to), "corrupt/%s", name);
 	if (renameat(sp->dirfd, name, sp->dirfd, to) < 0) {
 		cd_err_set(err, -CD_ECORRUPT, errno, "spool: %s/%s is corrupt and cannot be moved: %s",
@@ -392,10 +498,13 @@ static int scan(struct spool *sp, struct cd_err *err)
 			continue;
 		if (rc < 0)
 			break;
-		if (check_image(sp->img.p, len, &hdr_seq, &why) < 0 || hdr_seq != seq) {
+		if ((check_image(sp->img.p, len, &hdr_seq, &why) < 0 || hdr_seq != seq) &&
+		    !header_names(sp->img.p, len, seq)) {
+			report(sp, e->d_name, why.msg[0] ? why.msg : "sequence number differs from the name",
+			       0, 0);
 			quarantine(sp, e->d_name, &why);
 			continue;
-		}
+		} /* else listed: loading it salvages what it can */
 		rc = list_add(sp, seq, len);
 		if (rc < 0) {
 			cd_err_set(err, rc, 0, "spool: out of memory");
@@ -421,8 +530,16 @@ int spool_open(struct spool **out, const struct spool_options *opt, struct cd_er
 	sp->limit = opt->limit_bytes ? opt->limit_bytes : CD_SPOOL_BYTES_DEFAULT;
 	sp->zlevel = opt->zstd_level ? opt->zstd_level : 1;
 	sp->sync = !opt->no_fsync;
+	sp->on_corrupt = opt->on_corrupt;
+	sp->cookie = opt->cookie;
 
-	if (mkdir(sp->dir, 0700) < 0 && errno != EEXIST) {
+	if (mkdir(sp->dir, 0700) == 0) {
+		if (sp->sync && fio_sync_parent(sp->dir) < 0) {
+			rc = cd_err_set(err, -CD_EIO, errno, "spool: fsync the parent of %s: %s", sp->dir,
+					strerror(errno));
+			goto err_free_sp;
+		}
+	} else if (errno != EEXIST) {
 		rc = cd_err_set(err, -CD_EIO, errno, "spool: mkdir %s: %s", sp->dir, strerror(errno));
 		goto err_free_sp;
 	}
@@ -431,7 +548,9 @@ int spool_open(struct spool **out, const struct spool_options *opt, struct cd_er
 		rc = cd_err_set(err, -CD_EIO, errno, "spool: open %s: %s", sp->dir, strerror(errno));
 		goto err_free_sp;
 	}
-	if (mkdirat(sp->dirfd, "corrupt", 0700) < 0 && errno != EEXIST) {
+	if (mkdirat(sp->dirfd, "corrupt", 0700) == 0)
+		sync_dir(sp, NULL); /* at worst corrupt/ is made again */
+	else if (errno != EEXIST) {
 		rc = cd_err_set(err, -CD_EIO, errno, "spool: mkdir %s/corrupt: %s", sp->dir, strerror(errno));
 		goto err_close_dir;
 	}
@@ -631,13 +750,21 @@ uint64_t spool_corrupt_count(const struct spool *sp)
 	return sp->corrupt;
 }
 
+uint64_t spool_lost_count(const struct spool *sp)
+{
+	return sp->lost;
+}
+
 int spool_load(struct spool *sp, uint64_t seq, struct chunk **out, struct cd_err *err)
 {
 	char name[NAME_LEN];
 	bool found;
 	size_t at = find_file(sp, seq, &found), len = 0;
+	struct cd_err mine = {0, 0, ""};
 	int rc;
 
+	if (!err)
+		err = &mine; /* the reason is reported even when the caller does not want it */
 	if (!found)
 		return cd_err_set(err, -CD_ENOENT, 0, "spool: no chunk %" PRIu64, seq);
 	file_name(name, seq);
@@ -650,11 +777,29 @@ int spool_load(struct spool *sp, uint64_t seq, struct chunk **out, struct cd_err
 		return rc;
 	rc = decode_image(sp->img.p, len, sp->zd, out, err);
 	if (rc == -CD_ECORRUPT || (rc == 0 && chunk_seq(*out) != seq)) {
+		uint64_t lost = 0;
+		char to[64];
+
 		if (rc == 0) {
 			chunk_free(*out);
 			*out = NULL;
 			rc = corrupt(err, "sequence number differs from the file name");
 		}
+		int sv = header_names(sp->img.p, len, seq) ? salvage(sp->img.p, len, sp->zd, seq, out, &lost)
+							   : -CD_ECORRUPT;
+
+		if (sv == -CD_ENOMEM) /* the file stays listed: tried again later */
+			return cd_err_set(err, -CD_ENOMEM, 0, "spool: out of memory salvaging %s", name);
+		if (sv == 0) {
+			/* a copy for the operator; the file stays listed until its chunk is delivered */
+			snprintf(to, sizeof(to), "corrupt/%s", name);
+			if (linkat(sp->dirfd, name, sp->dirfd, to, 0) == 0)
+				sync_dir(sp, NULL);
+			report(sp, name, err->msg, chunk_nrecords(*out), lost);
+			return 0;
+		}
+		report(sp, name, err->msg, 0,
+		       header_names(sp->img.p, len, seq) ? le_get(sp->img.p + 24, 4) : 0);
 		quarantine(sp, name, err);
 		list_del(sp, at);
 	}

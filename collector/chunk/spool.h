@@ -7,8 +7,11 @@
  * renamed, directory fsync'd: after it returns 0 the chunk survives a
  * crash or power loss); spool_load() reads one back; spool_remove() drops
  * it once every output has acknowledged it. A file that fails its checksum
- * or its format is moved to corrupt/ inside the directory and counted:
- * never loaded, never silently ignored, never a crash.
+ * or its format is copied to corrupt/ inside the directory, counted and
+ * reported (on_corrupt); the records before the damage are salvaged and
+ * loaded as its chunk (the file stays listed until that chunk is
+ * delivered); a file with none is removed. Never silently ignored, never
+ * a crash.
  * Not thread-safe: a spool belongs to the pipeline thread.
  */
 #ifndef CD_CHUNK_SPOOL_H
@@ -28,6 +31,15 @@ struct spool_options {
 	uint64_t limit_bytes; /* bytes of all chunk files; 0 = CD_SPOOL_BYTES_DEFAULT */
 	int zstd_level;	      /* 0 = 1 (fast: the spool is written under pressure) */
 	bool no_fsync;	      /* skip fsync (benchmarks and tests of other things only) */
+	/*
+	 * Called for every corrupt chunk file, at open or at load (may be
+	 * NULL): @file its path, @why the reason, @recovered the records
+	 * salvaged from it (delivered as its chunk), @lost the records its
+	 * header counts beyond those (0 when the header is unreadable).
+	 */
+	void (*on_corrupt)(void *cookie, const char *file, const char *why, uint64_t recovered,
+			   uint64_t lost);
+	void *cookie; /* passed to on_corrupt */
 };
 
 /* spool_options_default() - the defaults above, with @dir. */
@@ -66,9 +78,11 @@ uint64_t spool_seq_at(const struct spool *sp, size_t i);
 
 /*
  * spool_load() - read chunk @seq back into a new chunk (caller frees it
- * with chunk_free()), with its index and input positions.
- * Return: 0; -CD_ENOENT (no such file); -CD_ECORRUPT (the file was moved
- * to corrupt/ and counted, and is no longer listed); -CD_EIO; -CD_ENOMEM.
+ * with chunk_free()), with its index and input positions. A corrupt file
+ * gives the records that still decode before the damage (reported).
+ * Return: 0; -CD_ENOENT (no such file); -CD_ECORRUPT (nothing could be
+ * salvaged: the file is in corrupt/, counted, and no longer listed);
+ * -CD_EIO; -CD_ENOMEM.
  */
 int spool_load(struct spool *sp, uint64_t seq, struct chunk **out, struct cd_err *err);
 
@@ -79,7 +93,8 @@ int spool_load(struct spool *sp, uint64_t seq, struct chunk **out, struct cd_err
 int spool_remove(struct spool *sp, uint64_t seq, struct cd_err *err);
 
 uint64_t spool_bytes(const struct spool *sp);	      /* bytes of the listed chunk files */
-uint64_t spool_corrupt_count(const struct spool *sp); /* files moved to corrupt/ since open */
+uint64_t spool_corrupt_count(const struct spool *sp); /* corrupt files found since open */
+uint64_t spool_lost_count(const struct spool *sp);    /* records lost with them (header counts) */
 
 /*
  * spool_decode() - decode the bytes of one chunk file (untrusted) into a
@@ -87,5 +102,13 @@ uint64_t spool_corrupt_count(const struct spool *sp); /* files moved to corrupt/
  * Return: 0 with *out set; -CD_ECORRUPT with @err saying what; -CD_ENOMEM.
  */
 int spool_decode(const uint8_t *buf, size_t len, struct chunk **out, struct cd_err *err);
+
+/*
+ * spool_salvage() - the records of a damaged chunk file (untrusted bytes)
+ * that still decode, as spool_load() salvages them: *@lost is the number
+ * the header counts beyond them. Return: 0 with *@out set; -CD_ECORRUPT
+ * (header unreadable, or no record decodes); -CD_ENOMEM.
+ */
+int spool_salvage(const uint8_t *buf, size_t len, struct chunk **out, uint64_t *lost);
 
 #endif

@@ -24,6 +24,7 @@ struct in_stdin_state {
 	bool readable;	       /* epoll said so, or a regular file (always) */
 	bool polled;	       /* fd is in the epoll set */
 	bool done;	       /* EOF seen and handed on */
+	int saved_flags;       /* stdin's file status flags before O_NONBLOCK (-1: unchanged) */
 };
 
 static void on_readable(void *arg)
@@ -43,6 +44,7 @@ static int stdin_open(void **state, struct pipeline *pl, unsigned idx, const str
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->pl = pl;
+	st->saved_flags = -1;
 	st->src = pl_source_new(pl, idx, "stdin", NULL, 0, 0, 0);
 	if (!st->src) {
 		free(st);
@@ -52,8 +54,9 @@ static int stdin_open(void **state, struct pipeline *pl, unsigned idx, const str
 	if (rc == 0) {
 		st->polled = true;
 		fl = fcntl(STDIN_FILENO, F_GETFL);
-		if (fl >= 0)
-			fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK);
+		/* the flags belong to the open file, shared with the shell that started us: put back at close */
+		if (fl >= 0 && !(fl & O_NONBLOCK) && fcntl(STDIN_FILENO, F_SETFL, fl | O_NONBLOCK) == 0)
+			st->saved_flags = fl;
 	} else if (rc == -CD_EINVAL) {
 		st->readable = true; /* a regular file or /dev/null */
 	} else {
@@ -109,6 +112,8 @@ static void stdin_close(void *state)
 		return;
 	if (st->polled)
 		pl_unwatch_fd(st->pl, STDIN_FILENO);
+	if (st->saved_flags >= 0)
+		fcntl(STDIN_FILENO, F_SETFL, st->saved_flags);
 	free(st);
 }
 

@@ -40,6 +40,8 @@
 #include <unistd.h>
 
 #include "pipeline.h"
+#include <store/archive.h> /* arch_hash(): the checkpoint's fingerprint */
+#include "util/metrics.h"
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -60,6 +62,7 @@ struct tail_state {
 	unsigned idx;		 /* input index */
 	const char *path;	 /* the file or glob (the configuration's) */
 	bool from_tail;		 /* read_from: tail */
+	bool follow_symlinks;	 /* follow_symlinks: open files the glob matches through a symlink */
 	char dir[PATH_MAX];	 /* directory of the pattern (watched) */
 	int ifd;		 /* inotify fd */
 	int wd;			 /* watch on dir; -1 when not watching */
@@ -69,6 +72,10 @@ struct tail_state {
 	int64_t next_poll;	 /* monotonic ns of the next rescan */
 	struct tail_file *files; /* open files */
 	unsigned nfiles;	 /* entries in files */
+
+	/* symlinks the glob matched and the last scan left out (follow_symlinks: false) */
+	unsigned links_skipped;
+	uint64_t links_skipped_total; /* summed over scans that found more than the one before */
 };
 
 static void tail_watch_dir(struct tail_state *st)
@@ -148,19 +155,27 @@ static bool free_slot(const struct tail_state *st, const char *path, char *out, 
 	return false;
 }
 
-/* Open @path (identity checked against @sb) as a source named @ckpt at @offset. */
+/*
+ * Open @path as a source named @ckpt at @offset. @was: the checkpoint
+ * entry @offset came from (NULL when it did not): when its fingerprint
+ * does not match the file's first bytes, the inode was recycled by a new
+ * file, read from its start.
+ */
 static struct tail_file *add_file(struct tail_state *st, const char *path, const char *ckpt, uint64_t offset,
-				  bool rotated)
+				  const struct checkpoint_pos *was, bool rotated)
 {
+	uint8_t prefix[CHECKPOINT_FP_MAX];
 	struct tail_file *f;
 	struct stat sb;
+	ssize_t np;
 	int fd;
 
 	if (st->nfiles >= CD_TAIL_FILES_MAX) {
 		cd_log(FMT_LEVEL_WARN, "tail: too many open files; left for later", "path", path, NULL);
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	/* O_NOFOLLOW: a symlink swapped in after the scan is refused too */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (st->follow_symlinks ? 0 : O_NOFOLLOW));
 	if (fd < 0) {
 		cd_log(FMT_LEVEL_WARN, "tail: cannot open", "path", path, "error", strerror(errno), NULL);
 		return NULL;
@@ -174,6 +189,15 @@ static struct tail_file *add_file(struct tail_state *st, const char *path, const
 		       "path", path, NULL);
 		offset = 0;
 	}
+	np = pread(fd, prefix, sizeof(prefix), 0);
+	if (np < 0)
+		np = 0;
+	if (was && was->fp_len && offset &&
+	    ((size_t)np < was->fp_len || arch_hash(prefix, was->fp_len) != was->fp)) {
+		cd_log(FMT_LEVEL_WARN, "tail: a new file on a recycled inode: reading from the start", "path",
+		       path, NULL);
+		offset = 0;
+	}
 	if (lseek(fd, (off_t)offset, SEEK_SET) < 0)
 		goto err_close;
 	f = calloc(1, sizeof(*f));
@@ -185,6 +209,7 @@ static struct tail_file *add_file(struct tail_state *st, const char *path, const
 	f->src = pl_source_new(st->pl, st->idx, path, ckpt, (uint64_t)sb.st_dev, (uint64_t)sb.st_ino, offset);
 	if (!f->src)
 		goto err_free_path;
+	pl_source_set_prefix(st->pl, f->src, prefix, (size_t)np);
 	f->fd = fd;
 	f->dev = (uint64_t)sb.st_dev;
 	f->ino = (uint64_t)sb.st_ino;
@@ -275,7 +300,7 @@ static void resume_rotated(struct tail_state *st, const char *path)
 		if (have_identity(st, pos.dev, pos.ino))
 			continue;
 		if (find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found)) &&
-		    add_file(st, found, name, pos.offset, true)) {
+		    add_file(st, found, name, pos.offset, &pos, true)) {
 			cd_log(FMT_LEVEL_INFO, "tail: resuming a rotated file", "path", found, "was", path,
 			       NULL);
 			continue;
@@ -305,6 +330,7 @@ static void mark_rotated(struct tail_state *st, struct tail_file *f, bool delete
 static void open_new(struct tail_state *st, const char *path, const struct stat *sb)
 {
 	struct checkpoint_pos pos;
+	const struct checkpoint_pos *was = NULL;
 	uint64_t offset = 0;
 	char found[PATH_MAX], name[CD_INPUT_NAME_MAX];
 
@@ -313,21 +339,23 @@ static void open_new(struct tail_state *st, const char *path, const struct stat 
 	if (pl_checkpoint_get(st->pl, path, &pos) == 0) {
 		if (pos.dev == (uint64_t)sb->st_dev && pos.ino == (uint64_t)sb->st_ino) {
 			offset = pos.offset;
+			was = &pos;
 		} else if (!have_identity(st, pos.dev, pos.ino) &&
 			   find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found))) {
 			/* rotated while we were away: finish the old file, then the new one from 0 */
 			if (free_slot(st, path, name, sizeof(name)) &&
-			    add_file(st, found, name, pos.offset, true))
+			    add_file(st, found, name, pos.offset, &pos, true))
 				pl_in_stats(st->pl, st->idx)->rotations++;
 		}
 	} else if (!st->started && st->from_tail) {
 		offset = tail_start(path);
 	}
-	add_file(st, path, path, offset, false);
+	add_file(st, path, path, offset, was, false);
 }
 
 static void rescan(struct tail_state *st)
 {
+	unsigned links = 0;
 	glob_t g;
 	int rc;
 
@@ -340,6 +368,11 @@ static void rescan(struct tail_state *st)
 		struct tail_file *live = NULL;
 		struct stat sb;
 
+		/* a symlink under the glob could name any file the daemon may read: not unless asked */
+		if (!st->follow_symlinks && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+			links++;
+			continue;
+		}
 		if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
 			continue;
 		for (struct tail_file *f = st->files; f; f = f->next)
@@ -357,6 +390,15 @@ static void rescan(struct tail_state *st)
 	}
 	if (rc == 0)
 		globfree(&g);
+	if (links > st->links_skipped) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%u", links);
+		cd_log(FMT_LEVEL_WARN, "tail: symlinks under the glob skipped (follow_symlinks: false)",
+		       "path", st->path, "symlinks", n, NULL);
+		st->links_skipped_total += links - st->links_skipped;
+	}
+	st->links_skipped = links;
 	for (struct tail_file *f = st->files; f; f = f->next) {
 		struct stat sb;
 		if (f->seen)
@@ -444,6 +486,8 @@ static int tail_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	st->idx = idx;
 	st->path = cd_opt_get(&ic->opts, "path");
 	st->from_tail = strcmp(cd_opt_get(&ic->opts, "read_from"), "tail") == 0;
+	if ((rc = cd_opt_bool(&ic->opts, "follow_symlinks", false, &st->follow_symlinks, err)) < 0)
+		goto err_free;
 	st->wd = -1;
 	slash = strrchr(st->path, '/');
 	if (!slash)
@@ -495,16 +539,28 @@ static void tail_close(void *state)
 	free(st);
 }
 
+static void tail_metrics(void *state, struct metrics *m, const char *label)
+{
+	const struct tail_state *st = state;
+
+	metrics_add(m, "clewd_input_symlinks_skipped_total", METRICS_COUNTER,
+		    "Symlinks a tail glob matched and left out (follow_symlinks: false)", label,
+		    (double)st->links_skipped_total);
+}
+
 static const struct in_plugin in_tail = {
 	.open = tail_open,
 	.tick = tail_tick,
 	.done = tail_done,
 	.close = tail_close,
+	.metrics = tail_metrics,
 };
 
 static const struct cd_opt_spec tail_opts[] = {
 	{"path", CD_OPT_STRING, NULL, "the file, or a glob of files, to follow (required)", NULL, 0, 0},
 	{"read_from", CD_OPT_ENUM, "head", "where a file without a checkpoint starts", "head|tail", 0, 0},
+	{"follow_symlinks", CD_OPT_BOOL, "false", "read files the glob matches through a symlink", NULL, 0,
+	 0},
 	CD_OPT_REFUSE("listen", "listen and max_connections are for network inputs, not tail"),
 	CD_OPT_REFUSE("max_connections", "listen and max_connections are for network inputs, not tail"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},

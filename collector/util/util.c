@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <store/fileio.h>
 #include "fmt/json.h"
 #include "fmt/str.h"
 #include <store/err.h>
@@ -124,8 +125,13 @@ int cd_mkdir_p(const char *path, struct cd_err *err)
 		if (buf[i] != '/' && buf[i] != '\0')
 			continue;
 		buf[i] = '\0';
-		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
+		if (mkdir(buf, 0750) == 0) {
+			if (fio_sync_parent(buf) < 0) /* the new name durable before anything goes in it */
+				return cd_err_set(err, -CD_EIO, errno, "fsync of the parent of %s: %s", buf,
+						  strerror(errno));
+		} else if (errno != EEXIST) {
 			return cd_err_set(err, -CD_EIO, errno, "mkdir %s: %s", buf, strerror(errno));
+		}
 		buf[i] = path[i];
 	}
 	return 0;

@@ -372,7 +372,12 @@ int arch_open(arch **out, const char *dir, const struct arch_options *opt, struc
 		rc = cd_err_set(err, -CD_ENOMEM, 0, "archive: out of memory");
 		goto err_free;
 	}
-	if (!a->opt.read_only && mkdir(dir, 0750) < 0 && errno != EEXIST) {
+	if (!a->opt.read_only && mkdir(dir, 0750) == 0) {
+		if (!a->opt.no_sync && fio_sync_parent(dir) < 0) {
+			rc = cd_err_set(err, -CD_EIO, errno, "archive %s: cannot fsync its parent", dir);
+			goto err_free;
+		}
+	} else if (!a->opt.read_only && errno != EEXIST) {
 		rc = cd_err_set(err, -CD_EIO, errno, "archive %s: cannot create the directory", dir);
 		goto err_free;
 	}

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h> /* renameat */
+#include <string.h>
 #include <unistd.h>
 
 #include <store/err.h>
@@ -127,6 +128,26 @@ int fio_sync_dir_path(const char *dir)
 	close(fd);
 	errno = e;
 	return rc;
+}
+
+int fio_sync_parent(const char *path)
+{
+	char dir[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(dir))
+		return -CD_EINVAL;
+	memcpy(dir, path, n + 1);
+	while (n > 1 && dir[n - 1] == '/') /* "a/b/" names b */
+		dir[--n] = '\0';
+	while (n > 0 && dir[n - 1] != '/')
+		n--;
+	if (n == 0)
+		return fio_sync_dir_path(".");
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	dir[n] = '\0';
+	return fio_sync_dir_path(dir);
 }
 
 int fio_replace(const struct fio_replace *r, const void *buf, size_t len, const char **step)

@@ -110,6 +110,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc;
 
 		memcpy(file, data + 1, len);
+		{ /* the damaged bytes as they are: what a corrupt spool file gives back */
+			uint64_t lost = 0;
+
+			c = NULL;
+			rc = spool_salvage(file, len, &c, &lost);
+			CHECK(rc == 0 || rc == -CD_ECORRUPT || rc == -CD_ENOMEM);
+			CHECK((rc == 0) == (c != NULL));
+			if (rc == 0) {
+				struct chunk_iter it;
+				uint32_t n = 0;
+				chunk_iter_init(&it, c);
+				while ((rc = chunk_iter_next(&it, &rec, NULL)) == 1)
+					n++;
+				CHECK(rc == 0 && n == chunk_nrecords(c) && n > 0);
+				chunk_free(c);
+				c = NULL;
+			}
+		}
 		if (len >= 4) {
 			uint32_t crc = crc32c(0, file, len - 4);
 			for (int i = 0; i < 4; i++)

@@ -34,7 +34,20 @@ static int file_reopen(struct out_file_state *st, struct cd_err *err)
 {
 	if (st->fd >= 0)
 		return 0;
-	st->fd = open(st->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	st->fd = open(st->path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (st->fd >= 0) {
+		/* a new file: its name durable in its directory before records are acknowledged */
+		if (fio_sync_parent(st->path) < 0) {
+			int rc = cd_err_set(err, -CD_EIO, errno, "file output %s: fsync of its directory: %s",
+					    st->path, strerror(errno));
+			close(st->fd);
+			st->fd = -1;
+			return rc;
+		}
+		return 0;
+	}
+	if (errno == EEXIST)
+		st->fd = open(st->path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (st->fd < 0)
 		return cd_err_set(err, -CD_EIO, errno, "file output %s: %s", st->path, strerror(errno));
 	return 0;

@@ -42,6 +42,13 @@ int fio_sync_dir(int dirfd);
 int fio_sync_dir_path(const char *dir);
 
 /*
+ * fio_sync_parent() - fsync the directory holding @path (a file or
+ * directory just created there: its name is durable only once its parent
+ * is). Return: 0 or -CD_EIO (errno set); -CD_EINVAL for a path too long.
+ */
+int fio_sync_parent(const char *path);
+
+/*
  * One atomic replace: @name (in @dirfd, or AT_FDCWD) becomes @len bytes,
  * written to @tmp first. A reader, or a crash, sees the old file or the
  * whole new one, never part of it.

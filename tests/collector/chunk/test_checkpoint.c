@@ -7,6 +7,7 @@
 
 #include "chunk/ack.h"
 #include "chunk/checkpoint.h"
+#include <store/crc32c.h>
 #include <store/hooks.h>
 #include "helpers.h"
 #include "cd_limits.h"
@@ -84,6 +85,59 @@ START_TEST(saved_positions_load_back_after_a_restart)
 	ck_assert_uint_eq(offset_of(cp, "stdin"), 17);
 	ck_assert_int_eq(count_files(dir, NULL), 1); /* no temp file left */
 	checkpoint_free(cp);
+}
+END_TEST
+
+/* The fingerprint round-trips; a version-1 file (no fingerprint) still loads, with none. */
+START_TEST(fingerprints_round_trip_and_version_1_files_still_load)
+{
+	static const uint8_t v1[] = {'C', 'L', 'W', 'K', 1, 0, 0, 0, 1, 0, 0, 0, 5, 0, 's',
+				     't', 'd', 'i', 'n', 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0,
+				     0,	  0,   0,   0,	 0, 3, 0, 0, 0, 0, 0, 0, 0};
+	struct checkpoint *cp = open_cp();
+	struct checkpoint_pos p = {
+		.dev = 1, .ino = 2, .offset = 3, .fp = 0x1122334455667788ull, .fp_len = 256};
+	uint8_t file[sizeof(v1) + 4];
+	uint32_t crc;
+
+	ck_assert_int_eq(checkpoint_set(cp, "/var/log/a.log", &p), 0);
+	ck_assert_int_eq(checkpoint_save(cp, NULL), 0);
+	checkpoint_free(cp);
+	cp = open_cp();
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(checkpoint_get(cp, "/var/log/a.log", &p), 0);
+	ck_assert_uint_eq(p.fp, 0x1122334455667788ull);
+	ck_assert_uint_eq(p.fp_len, 256);
+	checkpoint_free(cp);
+
+	memcpy(file, v1, sizeof(v1));
+	crc = crc32c(0, v1, sizeof(v1));
+	for (int i = 0; i < 4; i++)
+		file[sizeof(v1) + i] = (uint8_t)(crc >> (8 * i));
+	th_write_file(path, file, sizeof(file));
+	cp = open_cp();
+	ck_assert_int_eq(checkpoint_get(cp, "stdin", &p), 0);
+	ck_assert_uint_eq(p.dev, 1);
+	ck_assert_uint_eq(p.ino, 2);
+	ck_assert_uint_eq(p.offset, 3);
+	ck_assert_uint_eq(p.fp_len, 0);
+	checkpoint_free(cp);
+}
+END_TEST
+
+/* Files shorter than a header (the length is checked before any pointer into them is formed). */
+START_TEST(files_shorter_than_a_header_are_reported)
+{
+	static const uint8_t bytes[16] = {'C', 'L', 'W', 'K', 2};
+
+	for (size_t n = 0; n < sizeof(bytes); n++) {
+		struct checkpoint *bad = NULL;
+		struct cd_err err = {0};
+
+		th_write_file(path, bytes, n);
+		ck_assert_int_eq(checkpoint_open(&bad, path, &err), -CD_ECORRUPT);
+		ck_assert_ptr_null(bad);
+	}
 }
 END_TEST
 
@@ -285,6 +339,8 @@ int main(void)
 	tcase_add_test(tc, a_missing_file_is_an_empty_checkpoint);
 	tcase_add_test(tc, saved_positions_load_back_after_a_restart);
 	tcase_add_test(tc, set_overwrites_and_remove_forgets);
+	tcase_add_test(tc, fingerprints_round_trip_and_version_1_files_still_load);
+	tcase_add_test(tc, files_shorter_than_a_header_are_reported);
 	tcase_add_test(tc, bad_names_are_refused);
 	tcase_add_test(tc, any_flipped_byte_or_truncation_is_reported_and_the_file_kept);
 	tcase_add_test(tc, a_full_disk_keeps_the_old_file_and_leaves_no_temp);

@@ -22,7 +22,7 @@ expect() {
 	fi
 }
 
-expect input_key "$work/input_key.yaml:4:5: unknown input key bogus (type, parser, multiline_start, path, read_from: the keys of input tail)" \
+expect input_key "$work/input_key.yaml:4:5: unknown input key bogus (type, parser, multiline_start, path, read_from, follow_symlinks: the keys of input tail)" \
 	$'inputs:\n  - type: tail\n    path: /tmp/x\n    bogus: 1\n'
 expect input_type "unknown input type (expected stdin, tail, tcp, udp, unix, unixgram or http): tailx" \
 	$'inputs:\n  - type: tailx\n    path: /tmp/x\n'

@@ -47,8 +47,9 @@ static long rss_settled(pid_t pid, bool most)
 	return r;
 }
 
-static const char *const rss_env[] = {"CLEWD_CHUNK_AGE=100ms", "CLEWD_MULTILINE_TIMEOUT=100ms",
-				      "CLEWD_SPOOL_MAX_BYTES=0", "MALLOC_MMAP_THRESHOLD_=65536", NULL};
+static const char *const rss_env[] = {"CLEWD_CHUNK_AGE=100ms",	 "CLEWD_MULTILINE_TIMEOUT=100ms",
+				      "CLEWD_SPOOL_MAX_BYTES=0", "MALLOC_MMAP_THRESHOLD_=65536",
+				      "MALLOC_PERTURB_=0",	 NULL};
 
 /* Lines of file @path holding @needle. */
 static long count_lines(const char *path, const char *needle)
@@ -180,11 +181,10 @@ START_TEST(rss_stays_bounded_over_10000_rotated_files)
 	ck_assert_int_eq(th_clewd_stop(&d), 0);
 	followed = count_lines(d.err, "\"tail: following\"");
 	/* most files were really followed, each a source (else the test proves nothing) */
-	ck_assert_msg(followed >= ROTATIONS / 2, "only %ld of %d files followed", followed, ROTATIONS);
-	/* ~440 B a rotated file would add ~3 MiB over the ~7,000 followed after the warm-up */
-	ck_assert_msg(end - warm < 1024,
-		      "RSS grew from %ld to %ld KiB over %d rotations (%ld files followed)", warm, end,
-		      ROTATIONS - ROT_WARMUP, followed);
+	ck_assert_msg(followed >= ROTATIONS / 4, "only %ld of %d files followed", followed, ROTATIONS);
+	/* ~440 B a rotated file would add 1 to 3 MiB over the 2,500 to 7,000 followed after the warm-up */
+	ck_assert_msg(end - warm < 768, "RSS grew from %ld to %ld KiB over %d rotations (%ld files followed)",
+		      warm, end, ROTATIONS - ROT_WARMUP, followed);
 }
 END_TEST
 
