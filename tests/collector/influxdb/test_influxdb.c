@@ -868,9 +868,9 @@ START_TEST(credentials_basic_query_and_token_are_accepted_and_wrong_ones_retried
 }
 END_TEST
 
-START_TEST(tls_with_a_ca_file_or_insecure_is_accepted_and_an_unknown_ca_is_not)
+/* A self-signed certificate (PEM) for @subj with @san into tmp/NAME.pem and tmp/NAME-key.pem. */
+static void make_cert(char *cert, char *key, size_t cap, const char *name, const char *subj, const char *san)
 {
-	char dir[600], cert[600], key[600], uri[1024], san[64], *log;
 	const char *argv[] = {"/usr/bin/openssl",
 			      "req",
 			      "-x509",
@@ -884,10 +884,19 @@ START_TEST(tls_with_a_ca_file_or_insecure_is_accepted_and_an_unknown_ca_is_not)
 			      "-days",
 			      "2",
 			      "-subj",
-			      "/CN=127.0.0.1",
+			      subj,
 			      "-addext",
 			      san,
 			      NULL};
+
+	snprintf(cert, cap, "%s/%s.pem", tmp, name);
+	snprintf(key, cap, "%s/%s-key.pem", tmp, name);
+	ck_assert_int_eq(th_wait(spawn(argv, NULL, NULL, NULL)), 0);
+}
+
+START_TEST(tls_with_a_ca_file_or_insecure_is_accepted_and_an_unknown_ca_is_not)
+{
+	char dir[600], cert[600], key[600], uri[1024], *log;
 	struct gen g = {0};
 	char url[128];
 	int port;
@@ -895,10 +904,7 @@ START_TEST(tls_with_a_ca_file_or_insecure_is_accepted_and_an_unknown_ca_is_not)
 	long code = 0;
 
 	snprintf(dir, sizeof(dir), "%s/influxd-tls", tmp);
-	snprintf(cert, sizeof(cert), "%s/cert.pem", tmp);
-	snprintf(key, sizeof(key), "%s/key.pem", tmp);
-	snprintf(san, sizeof(san), "subjectAltName=IP:127.0.0.1");
-	ck_assert_int_eq(th_wait(spawn(argv, NULL, NULL, NULL)), 0);
+	make_cert(cert, key, sizeof(cert), "influxd", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1");
 	port = influxd_start(dir, "--tls", cert, key);
 	/* the database, over https */
 	e = curl_easy_init();
@@ -954,32 +960,6 @@ START_TEST(tls_with_a_ca_file_or_insecure_is_accepted_and_an_unknown_ca_is_not)
 	free(g.p);
 }
 END_TEST
-
-/* A self-signed certificate (PEM) for @subj with @san into tmp/NAME.pem and tmp/NAME-key.pem. */
-static void make_cert(char *cert, char *key, size_t cap, const char *name, const char *subj, const char *san)
-{
-	const char *argv[] = {"/usr/bin/openssl",
-			      "req",
-			      "-x509",
-			      "-newkey",
-			      "rsa:2048",
-			      "-nodes",
-			      "-keyout",
-			      key,
-			      "-out",
-			      cert,
-			      "-days",
-			      "2",
-			      "-subj",
-			      subj,
-			      "-addext",
-			      san,
-			      NULL};
-
-	snprintf(cert, cap, "%s/%s.pem", tmp, name);
-	snprintf(key, cap, "%s/%s-key.pem", tmp, name);
-	ck_assert_int_eq(th_wait(spawn(argv, NULL, NULL, NULL)), 0);
-}
 
 START_TEST(a_client_certificate_is_presented_when_the_server_asks_for_one)
 {
