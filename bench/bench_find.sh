@@ -35,17 +35,9 @@ for x in rg grep; do
 	command -v "$x" >/dev/null || { echo "missing $x (Debian: ripgrep, grep)" >&2; exit 2; }
 done
 
-mkdir -p "$dir"
-i=0
-while [ "$i" -lt "$files" ]; do
-	f=$dir/app-$i.log
-	if [ ! -s "$f" ] || [ "$(cat "$f.lines" 2>/dev/null)" != "$lines" ]; then
-		echo "generating $f ($lines records)" >&2
-		"$gen" --format mixed --lines "$lines" --seed $((i + 1)) > "$f"
-		echo "$lines" > "$f.lines"
-	fi
-	i=$((i + 1))
-done
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+gen_mixed_corpus "$gen" "$dir" "$files" "$lines"
 set -- "$dir"/app-*.log
 bytes=$(cat "$@" | wc -c)
 cat "$@" > /dev/null # warm the page cache
