@@ -66,6 +66,7 @@ static int seal(arch *a, struct cd_err *err)
 		return rc;
 	}
 	arch__seg_adopt_index(s, buf, len);
+	arch__sum_seal(a, s->id, s->data_bytes, a->ob.min_ts, a->ob.max_ts);
 	s->has_idx = true;
 	s->idx_bytes = len;
 	close(a->open_fd);
@@ -100,6 +101,7 @@ static int start_segment(arch *a, struct cd_err *err)
 	}
 	a->segs[a->nsegs - 1].mtime_ns = now_ns();
 	arch__build_clear(&a->ob);
+	arch__sum_start(a, id);
 	a->have_open = true;
 	return 0;
 }
@@ -271,6 +273,7 @@ int arch_appendv(arch *a, const struct arch_chunk *chunks, size_t n, struct cd_e
 		}
 		s->data_bytes = off + flen;
 		s->mtime_ns = now_ns();
+		arch__sum_frame(a, s->id, chunks[i].payload, chunks[i].len);
 		a->st.frames_appended++;
 		a->st.bytes_appended += flen;
 		if (chunks[i].meta->seq > a->st.max_seq)
@@ -352,6 +355,8 @@ int arch_retain(arch *a, int64_t now, uint32_t *deleted, struct cd_err *err)
 			break;
 		}
 		arch__seg_name(name, sizeof(name), s->id, "idx");
+		unlinkat(a->dirfd, name, 0);
+		arch__seg_name(name, sizeof(name), s->id, "sum");
 		unlinkat(a->dirfd, name, 0);
 		total -= s->data_bytes + s->idx_bytes;
 		arch__seg_unload(s);
