@@ -26,23 +26,7 @@
 #include "query/select.h"
 #include "util/banned.h"
 
-struct cd_api {
-	char *dir; /* the archive; NULL: none */
-};
-
-/* One request's state. */
-struct req {
-	struct cd_api *api;
-	struct MHD_Connection *c;
-	int64_t t0; /* monotonic start, ns */
-	arch *a;    /* the archive, read-only */
-	struct qy_keys keys;
-	struct qy_filter f;
-	struct qy_txns t;
-	struct jb b;
-};
-
-static int64_t mono_ns(void)
+int64_t api_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -50,9 +34,9 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static bool over_budget(const struct req *r)
+bool api_over_budget(const struct req *r)
 {
-	return mono_ns() - r->t0 > (int64_t)CD_API_BUDGET_MS * 1000000;
+	return api_mono_ns() - r->t0 > (int64_t)CD_API_BUDGET_MS * 1000000;
 }
 
 int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err)
@@ -100,8 +84,7 @@ static enum MHD_Result fail(struct MHD_Connection *c, unsigned status, const cha
 	return ret;
 }
 
-/* Open the archive and read the summaries of [@since, @until] with the request's filter. */
-static int load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
+int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
 {
 	struct arch_options opt;
 	struct cd_err err = {0};
@@ -151,9 +134,9 @@ static enum MHD_Result services(struct req *r)
 	size_t n = 0, cap = 0;
 	char msg[512];
 
-	if (load(r, INT64_MIN, INT64_MAX, msg, sizeof(msg)) < 0)
+	if (api_load(r, INT64_MIN, INT64_MAX, msg, sizeof(msg)) < 0)
 		return fail(r->c, 500, msg);
-	if (over_budget(r))
+	if (api_over_budget(r))
 		return fail(r->c, 503, "query exceeded its time budget (5 s)");
 	for (size_t i = 0; i < r->t.n; i++)
 		for (size_t j = 0; j < r->t.v[i].nservices; j++) {
@@ -181,9 +164,9 @@ static enum MHD_Result operations(struct req *r, const char *service)
 	size_t n = 0;
 	enum MHD_Result ret;
 
-	if (load(r, INT64_MIN, INT64_MAX, msg, sizeof(msg)) < 0)
+	if (api_load(r, INT64_MIN, INT64_MAX, msg, sizeof(msg)) < 0)
 		return fail(r->c, 500, msg);
-	if (over_budget(r))
+	if (api_over_budget(r))
 		return fail(r->c, 503, "query exceeded its time budget (5 s)");
 	own = calloc(r->t.n + 1, sizeof(*own));
 	v = calloc(r->t.n + 1, sizeof(*v));
@@ -391,8 +374,8 @@ static enum MHD_Result search(struct req *r)
 	if (qy_filter_keys(&r->f, &r->keys) < 0)
 		return fail(r->c, 400, "too many tags");
 	/* Segments a little beyond the window too: a transaction across its edge stays whole. */
-	if (load(r, since == INT64_MIN ? since : since - INT64_C(300000000000),
-		 until == INT64_MAX ? until : until + INT64_C(300000000000), msg, sizeof(msg)) < 0)
+	if (api_load(r, since == INT64_MIN ? since : since - INT64_C(300000000000),
+		     until == INT64_MAX ? until : until + INT64_C(300000000000), msg, sizeof(msg)) < 0)
 		return fail(r->c, 500, msg);
 	total = qy_select(&r->t, &r->f, QY_SORT_START, limit, &v, &n);
 	if (total < 0)
@@ -402,7 +385,7 @@ static enum MHD_Result search(struct req *r)
 		size_t mark = r->b.len;
 		int rc;
 
-		if (over_budget(r)) {
+		if (api_over_budget(r)) {
 			free(v);
 			snprintf(msg, sizeof(msg),
 				 "query exceeded its time budget (%d ms) after %zu of %zu traces: narrow "
@@ -488,10 +471,13 @@ static int unescape(const char *s, size_t n, char *out, size_t cap)
 
 enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, const char *url)
 {
-	struct req r = {.api = api, .c = c, .t0 = mono_ns()};
+	struct req r = {.api = api, .c = c, .t0 = api_mono_ns()};
 	enum MHD_Result ret;
 	char seg[1024];
 
+	if (!api->dir && strcmp(url, "/") == 0)
+		return api_page_reply(c, 404,
+				      "<p>clewd has no archive output: the search reads the archive.</p>");
 	if (!api->dir)
 		return fail(c, 404, "clewd has no archive output: the API reads the archive");
 	qy_filter_init(&r.f);
@@ -505,6 +491,8 @@ enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, con
 			ret = fail(c, 400, "bad service name");
 		else
 			ret = operations(&r, seg);
+	} else if (strcmp(url, "/") == 0) {
+		ret = api_page(&r);
 	} else if (strcmp(url, "/api/traces") == 0) {
 		ret = search(&r);
 	} else if (strncmp(url, "/api/traces/", 12) == 0 && !strchr(url + 12, '/')) {

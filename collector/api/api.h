@@ -32,7 +32,7 @@ struct cd_api;
 int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err);
 void cd_api_free(struct cd_api *api);
 
-/* cd_api_request() - answer GET @url (which starts with "/api/") on @c. */
+/* cd_api_request() - answer GET @url (which starts with "/api/", or is "/": the search page) on @c. */
 enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, const char *url);
 
 #endif

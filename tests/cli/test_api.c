@@ -9,7 +9,10 @@
  * trace's span tree equal to tracegrep --jaeger's on the same archive;
  * each search's traces equal to tracegrep --find's with the same filters;
  * the bounds (limit cap) and the JSON errors (unknown trace, bad tags, no
- * archive output).
+ * archive output). The search page (GET /): its headers (a restrictive
+ * CSP, no script or external reference), and searches submitted by
+ * headless Chromium whose rows must be tracegrep --find's; a screenshot
+ * is kept as meson-logs/clewd-search.png.
  */
 #include <check.h>
 #include <curl/curl.h>
@@ -18,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "find_corpus.h"
 #include "fmt/ts.h"
@@ -443,6 +447,143 @@ START_TEST(no_archive_output_is_a_json_404)
 }
 END_TEST
 
+static const char *chromium_path(void)
+{
+	static const char *const c[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser",
+					"/usr/bin/google-chrome"};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		if (access(c[i], X_OK) == 0)
+			return c[i];
+	return NULL;
+}
+
+/* The page's headers: a restrictive Content-Security-Policy, HTML. */
+START_TEST(search_page_headers)
+{
+	CURL *c = curl_easy_init();
+	struct body h = {0}, b = {0};
+	char full[128];
+	long st = 0;
+
+	ensure_daemon();
+	snprintf(full, sizeof(full), "%s/?error=true", url);
+	curl_easy_setopt(c, CURLOPT_URL, full);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	curl_easy_cleanup(c);
+	ck_assert_int_eq(st, 200);
+	ck_assert_ptr_nonnull(strstr(h.p, "Content-Security-Policy: default-src 'none'"));
+	ck_assert_ptr_nonnull(strstr(h.p, "text/html; charset=utf-8"));
+	/* Nothing to fetch or run: no script, no external reference. */
+	ck_assert_ptr_null(strstr(b.p, "<script"));
+	ck_assert_ptr_null(strstr(b.p, "http://"));
+	ck_assert_ptr_null(strstr(b.p, "https://"));
+	ck_assert_ptr_null(strstr(b.p, "src="));
+	ck_assert_ptr_null(strstr(b.p, "\x1b"));
+	free(h.p);
+	free(b.p);
+}
+END_TEST
+
+/* The trace IDs of the rows of a rendered page (data-trace attributes), sorted. */
+static char *page_ids(const char *dom)
+{
+	char *ids[512], *out;
+	size_t nids = 0, len = 0;
+
+	for (const char *p = dom; (p = strstr(p, "data-trace=\""));) {
+		const char *q;
+
+		p += 12;
+		q = strchr(p, '"');
+		ck_assert_ptr_nonnull(q);
+		ck_assert_uint_lt(nids, 512);
+		ids[nids++] = strndup(p, (size_t)(q - p));
+		p = q;
+	}
+	qsort(ids, nids, sizeof(*ids), cmp_str);
+	out = calloc(nids * 48 + 1, 1);
+	for (size_t i = 0; i < nids; i++) {
+		len += (size_t)sprintf(out + len, "%s\n", ids[i]);
+		free(ids[i]);
+	}
+	return out;
+}
+
+/* Headless Chromium submits searches: the rows are tracegrep --find's; a screenshot is kept. */
+START_TEST(search_page_in_headless_chromium)
+{
+	const struct {
+		const char *query;
+		const char *const *args;
+	} cases[] = {
+		{"service=billing&error=true&limit=500", ARGS("--service", "billing", "--error")},
+		{"min-duration=100ms&limit=500", ARGS("--min-duration", "100ms")},
+		{"attr=user%3Du1&limit=500", ARGS("--attr", "user=u1")},
+	};
+	const char *chromium = chromium_path();
+	char cmd[2048], prof[128], png[128];
+	struct stat sb;
+
+	ck_assert_msg(chromium,
+		      "chromium is not installed (Debian package chromium; scripts/lib.sh installs it)");
+	ensure_daemon();
+	snprintf(prof, sizeof(prof), "%s/chromium-profile", clewddir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *p;
+		char *dom = NULL, *a, *b;
+		size_t len = 0, got;
+		char chunk[65536];
+
+		snprintf(cmd, sizeof(cmd),
+			 "'%s' --headless --no-sandbox --disable-gpu --disable-background-networking "
+			 "--disable-component-update --disable-sync --no-first-run --user-data-dir='%s' "
+			 "--dump-dom '%s/?%s' 2>/dev/null",
+			 chromium, prof, url, cases[i].query);
+		p = popen(cmd, "r");
+		ck_assert_ptr_nonnull(p);
+		while ((got = fread(chunk, 1, sizeof(chunk), p)) > 0) {
+			dom = realloc(dom, len + got + 1);
+			memcpy(dom + len, chunk, got);
+			len += got;
+			dom[len] = 0;
+		}
+		ck_assert_int_eq(pclose(p), 0);
+		ck_assert_msg(dom && strstr(dom, "id=\"results\""), "no results table: %.500s",
+			      dom ? dom : "");
+		a = page_ids(dom);
+		b = find_ids(cases[i].args);
+		ck_assert_msg(strcmp(a, b) == 0, "%s:\npage:\n%.1500s\ntracegrep --find:\n%.1500s",
+			      cases[i].query, a, b);
+		ck_assert_msg(*a, "%s: no rows (a weak test)", cases[i].query);
+		/* each row links to its trace */
+		ck_assert_ptr_nonnull(strstr(dom, "href=\"/api/traces/"));
+		free(a);
+		free(b);
+		free(dom);
+	}
+	/* A screenshot of a search, kept with the test logs. */
+	snprintf(png, sizeof(png), "%s/search.png", clewddir);
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' --headless --no-sandbox --disable-gpu --disable-background-networking "
+		 "--disable-component-update --disable-sync --no-first-run --user-data-dir='%s' "
+		 "--window-size=1400,900 --screenshot='%s' '%s/?error=true' >/dev/null 2>&1",
+		 chromium, prof, png, url);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(stat(png, &sb), 0);
+	ck_assert_int_gt(sb.st_size, 1000);
+	if (access("meson-logs", F_OK) == 0) {
+		snprintf(cmd, sizeof(cmd), "cp '%s' meson-logs/clewd-search.png", png);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
 /* Last: clewd, having served every request, stops cleanly (the archive untouched by the readers). */
 START_TEST(clewd_stops_cleanly)
 {
@@ -483,6 +624,8 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, searches_equal_tracegrep_find);
 	tcase_add_test(tc, bounds_and_errors);
 	tcase_add_test(tc, no_archive_output_is_a_json_404);
+	tcase_add_test(tc, search_page_headers);
+	tcase_add_test(tc, search_page_in_headless_chromium);
 	tcase_add_test(tc, clewd_stops_cleanly);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
