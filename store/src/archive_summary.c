@@ -30,20 +30,96 @@
 #define ARCH_SUM_MAGIC 0x53414c43u /* "CLAS" */
 #define ARCH_SUM_VERSION 1u
 
+/*
+ * Summaries are kept in memory for at most this many transactions: then
+ * they are encoded and compressed into a block of the file being built,
+ * and the table starts afresh (a transaction seen again later gets a
+ * second summary in a later block: readers merge them). This bounds the
+ * writer's memory to one table plus the compressed blocks.
+ */
+#define ARCH_SUM_BLOCK_TXNS 4096u
+/* Largest decompressed block a reader accepts (a writer's block is far below). */
+#define ARCH_SUM_BLOCK_MAX (256u << 20)
+
 /* The writer's summaries of the open segment. */
 struct arch__sum {
 	uint64_t seg; /* the segment summarised from its first frame; 0: none */
 	bool broken;  /* a payload did not decode, or memory ran out: no file */
 	struct qy_keys keys;
-	struct qy_txns t;
+	struct qy_txns t;     /* the current block's transactions */
+	struct qy_bytes file; /* the file so far: header room, keys, compressed blocks */
+	struct qy_bytes raw;  /* scratch: one block encoded */
+	uint64_t nsum;	      /* summaries in the blocks */
 };
+
+/* Room for @n more bytes at @b. Return: 0 or -CD_ENOMEM. */
+static int reserve(struct qy_bytes *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 65536;
+	uint8_t *p;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	while (cap - b->len < n)
+		cap *= 2;
+	if (!(p = realloc(b->p, cap)))
+		return -CD_ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* Start the file: header room, then the keys as (u16 length, bytes). */
+static int file_start(struct arch__sum *s)
+{
+	s->file.len = 0;
+	if (reserve(&s->file, ARCH_HDR_BYTES) < 0)
+		return -CD_ENOMEM;
+	s->file.len = ARCH_HDR_BYTES;
+	for (size_t k = 0; k < s->keys.n; k++) {
+		if (reserve(&s->file, 2 + s->keys.len[k]) < 0)
+			return -CD_ENOMEM;
+		le_put16(s->file.p + s->file.len, (uint16_t)s->keys.len[k]);
+		memcpy(s->file.p + s->file.len + 2, s->keys.v[k], s->keys.len[k]);
+		s->file.len += 2 + s->keys.len[k];
+	}
+	return 0;
+}
 
 static void sum_reset(struct arch__sum *s, uint64_t seg)
 {
 	qy_txns_release(&s->t);
 	qy_txns_init(&s->t, &(struct qy_context){.keys = &s->keys});
 	s->seg = seg;
-	s->broken = false;
+	s->nsum = 0;
+	s->broken = seg && file_start(s) < 0;
+}
+
+/* Encode and compress the table as one block: (u32 n, u32 zlen, zstd frame). Return: 0 or -CD_ENOMEM. */
+static int flush_block(arch *a, struct arch__sum *s)
+{
+	size_t bound, z;
+
+	if (s->t.n == 0)
+		return 0;
+	s->raw.len = 0;
+	for (size_t i = 0; i < s->t.n; i++)
+		if (qy_summary_encode(&s->t.v[i], s->keys.n, &s->raw) < 0)
+			return -CD_ENOMEM;
+	bound = ZSTD_compressBound(s->raw.len);
+	if (reserve(&s->file, 8 + bound) < 0)
+		return -CD_ENOMEM;
+	z = ZSTD_compressCCtx(a->zc, s->file.p + s->file.len + 8, bound, s->raw.p, s->raw.len,
+			      a->opt.zstd_level);
+	if (ZSTD_isError(z) || z > UINT32_MAX)
+		return -CD_ENOMEM;
+	le_put32(s->file.p + s->file.len, (uint32_t)s->t.n);
+	le_put32(s->file.p + s->file.len + 4, (uint32_t)z);
+	s->file.len += 8 + z;
+	s->nsum += s->t.n;
+	qy_txns_release(&s->t);
+	qy_txns_init(&s->t, &(struct qy_context){.keys = &s->keys});
+	return 0;
 }
 
 void arch__sum_start(arch *a, uint64_t seg)
@@ -76,7 +152,7 @@ void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len)
 			rc = -1;
 			break;
 		}
-	if (rc < 0)
+	if (rc < 0 || (a->sum->t.n >= ARCH_SUM_BLOCK_TXNS && flush_block(a, a->sum) < 0))
 		a->sum->broken = true;
 }
 
@@ -86,88 +162,62 @@ void arch__sum_free(arch *a)
 		return;
 	qy_txns_release(&a->sum->t);
 	qy_keys_release(&a->sum->keys);
+	free(a->sum->file.p);
+	free(a->sum->raw.p);
 	free(a->sum);
 	a->sum = NULL;
 }
 
-/* Room for @n more bytes at @b. Return: 0 or -CD_ENOMEM. */
-static int reserve(struct qy_bytes *b, size_t n)
+/* Fill the header of the file built so far. */
+static void sum_header(struct arch__sum *s, uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
 {
-	size_t cap = b->cap ? b->cap : 65536;
-	uint8_t *p;
+	uint8_t *h = s->file.p;
 
-	if (b->cap - b->len >= n)
-		return 0;
-	while (cap - b->len < n)
-		cap *= 2;
-	if (!(p = realloc(b->p, cap)))
-		return -CD_ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-/* Encode the file: header, keys, summaries. Return: 0 or -CD_ENOMEM. */
-static int sum_encode(const struct arch__sum *s, uint64_t data_bytes, int64_t min_ts, int64_t max_ts,
-		      struct qy_bytes *b)
-{
-	uint8_t *h;
-
-	b->len = 0;
-	if (reserve(b, ARCH_HDR_BYTES) < 0)
-		return -CD_ENOMEM;
-	b->len = ARCH_HDR_BYTES;
-	for (size_t k = 0; k < s->keys.n; k++) {
-		/* (u16 length, bytes), as the index lists services */
-		if (reserve(b, 2 + s->keys.len[k]) < 0)
-			return -CD_ENOMEM;
-		le_put16(b->p + b->len, (uint16_t)s->keys.len[k]);
-		memcpy(b->p + b->len + 2, s->keys.v[k], s->keys.len[k]);
-		b->len += 2 + s->keys.len[k];
-	}
-	for (size_t i = 0; i < s->t.n; i++)
-		if (qy_summary_encode(&s->t.v[i], s->keys.n, b) < 0)
-			return -CD_ENOMEM;
-	h = b->p;
 	memset(h, 0, ARCH_HDR_BYTES);
 	le_put32(h, ARCH_SUM_MAGIC);
 	le_put16(h + 4, ARCH_SUM_VERSION);
 	le_put64(h + 8, data_bytes);
 	le_put64(h + 16, (uint64_t)min_ts);
 	le_put64(h + 24, (uint64_t)max_ts);
-	le_put32(h + 32, (uint32_t)s->t.n);
+	le_put32(h + 32, (uint32_t)s->nsum);
 	le_put32(h + 36, (uint32_t)s->keys.n);
-	le_put64(h + 40, b->len - ARCH_HDR_BYTES);
-	le_put64(h + 48, arch__xxh64(b->p + ARCH_HDR_BYTES, b->len - ARCH_HDR_BYTES, 0));
+	le_put64(h + 40, s->file.len - ARCH_HDR_BYTES);
+	le_put64(h + 48, arch__xxh64(s->file.p + ARCH_HDR_BYTES, s->file.len - ARCH_HDR_BYTES, 0));
 	le_put64(h + 56, arch__xxh64(h, 56, 0));
-	return 0;
 }
 
 void arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
 {
-	struct qy_bytes b = {0};
+	struct arch__sum *s = a->sum;
 	char name[64], tmp[64];
 	const char *step;
 
-	if (!a->sum || a->sum->seg != seg)
+	if (!s || s->seg != seg)
 		return;
-	if (!a->sum->broken && a->sum->t.n <= UINT32_MAX) {
+	if (!s->broken && flush_block(a, s) < 0)
+		s->broken = true;
+	if (s->broken || s->nsum > UINT32_MAX) {
+		arch__diag(a, "archive %s: segment %016" PRIx64 " has no summary file (readers scan it)",
+			   a->dir, seg);
+	} else {
 		arch__seg_name(name, sizeof(name), seg, "sum");
 		arch__seg_name(tmp, sizeof(tmp), seg, "sum.tmp");
-		if (sum_encode(a->sum, data_bytes, min_ts, max_ts, &b) < 0)
-			arch__diag(a, "archive %s: out of memory: segment %016" PRIx64 " has no summaries",
-				   a->dir, seg);
-		else if (fio_replace(&(struct fio_replace){.dirfd = a->dirfd,
-							   .tmp = tmp,
-							   .name = name,
-							   .mode = 0640,
-							   .no_sync = a->opt.no_sync},
-				     b.p, b.len, &step) < 0)
+		sum_header(s, data_bytes, min_ts, max_ts);
+		if (fio_replace(&(struct fio_replace){.dirfd = a->dirfd,
+						      .tmp = tmp,
+						      .name = name,
+						      .mode = 0640,
+						      .no_sync = a->opt.no_sync},
+				s->file.p, s->file.len, &step) < 0)
 			arch__diag(a, "archive %s: cannot write %s (%s: %s); readers scan the segment",
 				   a->dir, name, step, strerror(errno));
 	}
-	free(b.p);
-	sum_reset(a->sum, 0);
+	sum_reset(s, 0);
+	/* the buffers are kept for the next segment, but not a big one's worth */
+	if (s->file.cap > (8u << 20)) {
+		free(s->file.p);
+		s->file = (struct qy_bytes){0};
+	}
 }
 
 /* ---- reading ---- */
@@ -267,23 +317,58 @@ static int sum_take(const struct sumfile *f, struct qy_txns *out)
 
 static int sum_decode(const struct sumfile *f, struct qy_txns *out)
 {
-	size_t off = 0;
+	const uint8_t *p = f->body, *end = f->body + f->body_len;
+	uint64_t total = 0;
+	uint8_t *raw = NULL;
+	int rc = 0;
 
-	for (uint32_t i = 0; i < f->n; i++) {
-		struct qy_summary s;
-		size_t used = 0;
-		int rc = qy_summary_decode(f->body + off, f->body_len - off, &used, f->keymap, f->nkeys,
-					   out->ctx.keys ? out->ctx.keys->n : 0, &s);
+	while (rc == 0 && p < end) {
+		uint32_t n, zlen;
+		unsigned long long rlen;
+		size_t off = 0;
 
-		if (rc < 0) {
-			qy_summary_release(&s);
-			return rc == -QY_ENOMEM ? -CD_ENOMEM : -CD_ECORRUPT;
+		if (end - p < 8 || (size_t)(end - p - 8) < (zlen = le_get32(p + 4))) {
+			rc = -CD_ECORRUPT;
+			break;
 		}
-		off += used;
-		if (qy_txns_take(out, &s) < 0)
-			return -CD_ENOMEM;
+		n = le_get32(p);
+		rlen = ZSTD_getFrameContentSize(p + 8, zlen);
+		if (rlen == ZSTD_CONTENTSIZE_ERROR || rlen == ZSTD_CONTENTSIZE_UNKNOWN ||
+		    rlen > ARCH_SUM_BLOCK_MAX) {
+			rc = -CD_ECORRUPT;
+			break;
+		}
+		free(raw);
+		if (!(raw = malloc(rlen ? (size_t)rlen : 1))) {
+			rc = -CD_ENOMEM;
+			break;
+		}
+		if (ZSTD_decompress(raw, (size_t)rlen, p + 8, zlen) != rlen) {
+			rc = -CD_ECORRUPT;
+			break;
+		}
+		for (uint32_t i = 0; i < n && rc == 0; i++) {
+			struct qy_summary s;
+			size_t used = 0;
+
+			rc = qy_summary_decode(raw + off, (size_t)rlen - off, &used, f->keymap, f->nkeys,
+					       out->ctx.keys ? out->ctx.keys->n : 0, &s);
+			if (rc < 0) {
+				qy_summary_release(&s);
+				rc = rc == -QY_ENOMEM ? -CD_ENOMEM : -CD_ECORRUPT;
+				break;
+			}
+			off += used;
+			if (qy_txns_take(out, &s) < 0)
+				rc = -CD_ENOMEM;
+		}
+		if (rc == 0 && off != rlen)
+			rc = -CD_ECORRUPT;
+		total += n;
+		p += 8 + zlen;
 	}
-	return off == f->body_len ? 0 : -CD_ECORRUPT;
+	free(raw);
+	return rc == 0 && total != f->n ? -CD_ECORRUPT : rc;
 }
 
 static int scan_cb(void *cookie, const void *payload, size_t len, const struct arch_chunk_meta *meta)

@@ -26,6 +26,15 @@ static char dir[64];
 static struct qy_keys keys;
 static struct qy_txns want;
 
+/* Empty the archive directory (a test starts afresh). */
+static void system_rm(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
 static void flush(arch *a, struct chunk *c)
 {
 	uint32_t nt = chunk_ntraces(c), ns = chunk_nservices(c);
@@ -50,8 +59,11 @@ static void flush(arch *a, struct chunk *c)
 	ck_assert_int_eq(arch_append(a, data, len, &m, &err), 0);
 }
 
-/* Write the records, 8 a chunk, into small segments; the writer stays open (its last segment unsealed). */
-static arch *write_archive(void)
+/*
+ * Write @nlines records of @ntraces transactions, 8 a chunk, into segments
+ * of @seg_bytes; the writer stays open (its last segment unsealed).
+ */
+static arch *write_archive(int nlines, int ntraces, uint64_t seg_bytes)
 {
 	struct arch_options opt;
 	struct cd_err err = {0};
@@ -60,20 +72,20 @@ static arch *write_archive(void)
 	uint64_t seq = 1;
 
 	arch_options_default(&opt);
-	opt.segment_bytes = 2048;
+	opt.segment_bytes = seg_bytes;
 	opt.no_sync = true;
 	ck_assert_int_eq(arch_open(&a, dir, &opt, &err), 0);
 	ck_assert_int_eq(chunk_new(&c, seq, 0), 0);
-	for (int i = 0; i < NLINES; i++) {
+	for (int i = 0; i < nlines; i++) {
 		char line[256];
 		struct fmt_record r;
 		struct record_src src = {0};
 		int n = snprintf(
 			line, sizeof(line),
-			"2026-11-23T07:%02d:%02d.%06dZ %s tr%02d:s%d|svc%d|%s|/api/%d|status=%d|user=u%d|"
+			"2026-11-23T07:%02d:%02d.%06dZ %s tr%05d:s%d|svc%d|%s|/api/%d|status=%d|user=u%d|"
 			"msg=step %d",
-			i / 60 % 60, i % 60, i, i % 17 == 0 ? "ERROR" : "INFO", i % 23, i % 5, i % 4,
-			i % 3 ? "GET" : "POST", i % 7, i % 13 == 0 ? 503 : 200, i % 23, i);
+			i / 60 % 60, i % 60, i % 1000000, i % 17 == 0 ? "ERROR" : "INFO", i % ntraces, i % 5,
+			i % 4, i % 3 ? "GET" : "POST", i % 7, i % 13 == 0 ? 503 : 200, i % 23, i);
 
 		ck_assert_int_eq(fmt_parse(line, (size_t)n, &r, NULL), 0);
 		ck_assert_int_eq(qy_txns_add(&want, &r), 0);
@@ -122,7 +134,7 @@ static void check_equal(struct arch_sum_stats *st)
 START_TEST(summaries_equal_the_records_whatever_their_source)
 {
 	struct arch_sum_stats st;
-	arch *a = write_archive();
+	arch *a = write_archive(NLINES, 23, 2048);
 	char path[128];
 	int fd;
 	uint8_t byte;
@@ -150,6 +162,23 @@ START_TEST(summaries_equal_the_records_whatever_their_source)
 }
 END_TEST
 
+/* More transactions in a segment than the writer keeps in memory: several blocks per file, merged. */
+START_TEST(a_segment_of_many_blocks)
+{
+	struct arch_sum_stats st;
+	arch *a;
+
+	qy_txns_release(&want);
+	qy_txns_init(&want, &(struct qy_context){.keys = &keys});
+	system_rm();
+	a = write_archive(24000, 9000, 4u << 20);
+	ck_assert_int_eq(arch_close(a, NULL), 0);
+	check_equal(&st);
+	ck_assert_uint_eq(st.from_file, st.segments);
+	ck_assert_uint_eq(want.n, 9000);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("archive summaries");
@@ -164,6 +193,8 @@ int main(void)
 	qy_keys_defaults(&keys);
 	qy_txns_init(&want, &(struct qy_context){.keys = &keys});
 	tcase_add_test(tc, summaries_equal_the_records_whatever_their_source);
+	tcase_add_test(tc, a_segment_of_many_blocks);
+	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
