@@ -231,6 +231,9 @@ static int list_segments(arch *a, struct cd_err *err)
 			a->segs[i].has_idx = true;
 			a->segs[i].idx_bytes = (uint64_t)sb.st_size;
 		}
+		arch__seg_name(name, sizeof(name), a->segs[i].id, "sum");
+		if (fstatat(a->dirfd, name, &sb, 0) == 0)
+			a->segs[i].sum_bytes = (uint64_t)sb.st_size;
 	}
 	return 0;
 }

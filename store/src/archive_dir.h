@@ -20,6 +20,7 @@ struct seg {
 	uint64_t id;	       /* from the file name; order of age */
 	uint64_t data_bytes;   /* size of the data file */
 	uint64_t idx_bytes;    /* size of the index file; 0 when none */
+	uint64_t sum_bytes;    /* size of the summary file; 0 when none */
 	int64_t mtime_ns;      /* last write of the data file (retention by age) */
 	bool has_idx;	       /* an index file exists (sealed) */
 	bool ix_loaded;	       /* @ix is valid */
@@ -97,8 +98,8 @@ int arch__walk_segment(arch *a, size_t i, arch_cb cb, void *cookie, struct cd_er
 void arch__sum_start(arch *a, uint64_t seg);
 /* arch__sum_frame() - summarise the records of a payload appended to segment @seg. */
 void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len);
-/* arch__sum_seal() - segment @seg is sealed: write its summary file (failures: on_diag only). */
-void arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts);
+/* arch__sum_seal() - segment @seg is sealed: write its summary file (failures: on_diag only). Return: its bytes, or 0. */
+uint64_t arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts);
 void arch__sum_free(arch *a);
 
 #endif

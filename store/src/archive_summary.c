@@ -186,14 +186,15 @@ static void sum_header(struct arch__sum *s, uint64_t data_bytes, int64_t min_ts,
 	le_put64(h + 56, arch__xxh64(h, 56, 0));
 }
 
-void arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
+uint64_t arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
 {
 	struct arch__sum *s = a->sum;
 	char name[64], tmp[64];
 	const char *step;
+	uint64_t written = 0;
 
 	if (!s || s->seg != seg)
-		return;
+		return 0;
 	if (!s->broken && flush_block(a, s) < 0)
 		s->broken = true;
 	if (s->broken || s->nsum > UINT32_MAX) {
@@ -211,6 +212,8 @@ void arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, 
 				s->file.p, s->file.len, &step) < 0)
 			arch__diag(a, "archive %s: cannot write %s (%s: %s); readers scan the segment",
 				   a->dir, name, step, strerror(errno));
+		else
+			written = s->file.len;
 	}
 	sum_reset(s, 0);
 	/* the buffers are kept for the next segment, but not a big one's worth */
@@ -218,6 +221,7 @@ void arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, 
 		free(s->file.p);
 		s->file = (struct qy_bytes){0};
 	}
+	return written;
 }
 
 /* ---- reading ---- */
@@ -233,9 +237,9 @@ struct sumfile {
 	int keymap[QY_KEYS_MAX]; /* file key -> reader key, or -1 */
 };
 
-/* Read and check @s's summary file for the reader's @keys. Return: true when usable. */
 static int sum_decode(const struct sumfile *f, struct qy_txns *out);
 
+/* Read and check @s's summary file for the reader's @keys. Return: true when usable. */
 static bool sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, struct sumfile *f,
 		     struct arch_sum_stats *st)
 {
