@@ -34,7 +34,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_NO; /* GET only: a body is a client error, drop the connection */
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return cd_httpd_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
-	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/") == 0)
+	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/") == 0 || strncmp(url, "/trace/", 7) == 0)
 		return cd_api_request(o->api, c, url);
 	if (strcmp(url, "/metrics") == 0) {
 		const char *text;

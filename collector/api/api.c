@@ -475,7 +475,7 @@ enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, con
 	enum MHD_Result ret;
 	char seg[1024];
 
-	if (!api->dir && strcmp(url, "/") == 0)
+	if (!api->dir && strncmp(url, "/api/", 5) != 0)
 		return api_page_reply(c, 404,
 				      "<p>clewd has no archive output: the search reads the archive.</p>");
 	if (!api->dir)
@@ -493,6 +493,11 @@ enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, con
 			ret = operations(&r, seg);
 	} else if (strcmp(url, "/") == 0) {
 		ret = api_page(&r);
+	} else if (strncmp(url, "/trace/", 7) == 0 && !strchr(url + 7, '/')) {
+		if (unescape(url + 7, strlen(url + 7), seg, sizeof(seg)) < 0)
+			ret = api_page_reply(c, 400, "<p>bad trace ID</p>");
+		else
+			ret = api_trace_page(&r, seg);
 	} else if (strcmp(url, "/api/traces") == 0) {
 		ret = search(&r);
 	} else if (strncmp(url, "/api/traces/", 12) == 0 && !strchr(url + 12, '/')) {

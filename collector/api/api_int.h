@@ -29,6 +29,8 @@ void jb_printf(struct jb *b, const char *fmt, ...) __attribute__((format(printf,
 void jb_str(struct jb *b, const char *s);
 /* A JSON string of @n bytes at @s. */
 void jb_strn(struct jb *b, const char *s, size_t n);
+/* @s (NULL: nothing) as HTML text or attribute value: & < > " ' escaped, control bytes as U+FFFD. */
+void jb_html(struct jb *b, const char *s);
 void jb_free(struct jb *b);
 
 struct cd_api {
@@ -68,5 +70,11 @@ enum MHD_Result api_page_reply(struct MHD_Connection *c, unsigned status, const 
  * Return: 1 written, 0 no record has that trace, or -CD_ENOMEM / -CD_EIO.
  */
 int api_trace_json(arch *a, const char *trace, struct jb *b);
+
+/* api_trace_html() - transaction @trace as an HTML waterfall table. Return: as api_trace_json(). */
+int api_trace_html(arch *a, const char *trace, struct jb *b);
+
+/* api_trace_page() - GET /trace/{id}: the waterfall page of @id (page.c). */
+enum MHD_Result api_trace_page(struct req *r, const char *id);
 
 #endif

@@ -86,6 +86,29 @@ void jb_str(struct jb *b, const char *s)
 		jb_strn(b, s, strlen(s));
 }
 
+/* @s as HTML text or attribute value: & < > " ' escaped, control bytes as U+FFFD. */
+void jb_html(struct jb *b, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '&')
+			jb_puts(b, "&amp;");
+		else if (ch == '<')
+			jb_puts(b, "&lt;");
+		else if (ch == '>')
+			jb_puts(b, "&gt;");
+		else if (ch == '"')
+			jb_puts(b, "&quot;");
+		else if (ch == '\'')
+			jb_puts(b, "&#39;");
+		else if (ch < 0x20 || ch == 0x7f)
+			jb_puts(b, "\xef\xbf\xbd");
+		else
+			jb_put(b, s, 1);
+	}
+}
+
 void jb_free(struct jb *b)
 {
 	free(b->p);

@@ -40,29 +40,6 @@ static const struct {
 	{"until", "until", ""},
 };
 
-/* @s as HTML text or attribute value: & < > " ' escaped, control bytes as U+FFFD. */
-static void html(struct jb *b, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '&')
-			jb_puts(b, "&amp;");
-		else if (ch == '<')
-			jb_puts(b, "&lt;");
-		else if (ch == '>')
-			jb_puts(b, "&gt;");
-		else if (ch == '"')
-			jb_puts(b, "&quot;");
-		else if (ch == '\'')
-			jb_puts(b, "&#39;");
-		else if (ch < 0x20 || ch == 0x7f)
-			jb_puts(b, "\xef\xbf\xbd");
-		else
-			jb_put(b, s, 1);
-	}
-}
-
 /* @s percent-encoded as a path segment. */
 static void url_seg(struct jb *b, const char *s)
 {
@@ -93,16 +70,21 @@ enum MHD_Result api_page_reply(struct MHD_Connection *c, unsigned status, const 
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	jb_puts(&b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-		    "<title>clew: find transactions</title><style>"
-		    "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
-		    "form{display:flex;flex-wrap:wrap;gap:.6em 1em;align-items:end;margin-bottom:1em}"
-		    "label{display:flex;flex-direction:column;font-size:12px;color:#555}"
-		    "input[type=text]{font:13px monospace;padding:3px;width:12em}"
-		    "table{border-collapse:collapse;width:100%}"
-		    "th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #ddd;font:13px monospace}"
-		    "tr.err td{color:#b00}td.num{text-align:right}.note{color:#555}"
-		    "</style></head><body><h1>Find transactions</h1>");
+	jb_puts(&b,
+		"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+		"<title>clew: find transactions</title><style>"
+		"body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
+		"form{display:flex;flex-wrap:wrap;gap:.6em 1em;align-items:end;margin-bottom:1em}"
+		"label{display:flex;flex-direction:column;font-size:12px;color:#555}"
+		"input[type=text]{font:13px monospace;padding:3px;width:12em}"
+		"table{border-collapse:collapse;width:100%}"
+		"th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #ddd;font:13px monospace}"
+		"tr.err td{color:#b00}td.num{text-align:right}.note{color:#555}"
+		"td.bar{width:40%}.track{background:#f3f3f3;height:12px}.span{background:#4a7fd0;height:12px}"
+		"tr.err .span{background:#c33}td.d1{padding-left:1.5em}td.d2{padding-left:3em}"
+		"td.d3{padding-left:4.5em}td.d4{padding-left:6em}td.d5{padding-left:7.5em}"
+		"td.d6,td.d7,td.d8,td.d9,td.d10,td.d11,td.d12{padding-left:9em}"
+		"</style></head><body>");
 	jb_puts(&b, body);
 	jb_puts(&b, "</body></html>\n");
 	if (b.oom) {
@@ -139,11 +121,11 @@ static void form(struct req *r, struct jb *b, bool error)
 		const char *v = param(r->c, fields[i].name);
 
 		jb_puts(b, "<label>");
-		html(b, fields[i].label);
+		jb_html(b, fields[i].label);
 		jb_printf(b, "<input type=\"text\" name=\"%s\" placeholder=\"", fields[i].name);
-		html(b, fields[i].hint);
+		jb_html(b, fields[i].hint);
 		jb_puts(b, "\" value=\"");
-		html(b, v ? v : "");
+		jb_html(b, v ? v : "");
 		jb_puts(b, "\"></label>");
 	}
 	jb_printf(b, "<label>errors only<input type=\"checkbox\" name=\"error\" value=\"true\"%s></label>",
@@ -157,32 +139,32 @@ static void row(struct jb *b, const struct qy_summary *s)
 
 	fmt_ts_format(qy_summary_start(s), 3, ts);
 	jb_puts(b, s->error ? "<tr class=\"err\" data-trace=\"" : "<tr data-trace=\"");
-	html(b, s->trace);
+	jb_html(b, s->trace);
 	jb_puts(b, "\"><td>");
-	html(b, ts);
-	jb_puts(b, "</td><td><a href=\"/api/traces/");
+	jb_html(b, ts);
+	jb_puts(b, "</td><td><a href=\"/trace/");
 	url_seg(b, s->trace);
 	jb_puts(b, "\">");
-	html(b, s->trace);
+	jb_html(b, s->trace);
 	jb_puts(b, "</a></td><td>");
-	html(b, s->root_service ? s->root_service : "");
+	jb_html(b, s->root_service ? s->root_service : "");
 	jb_puts(b, "</td><td>");
-	html(b, s->root_method ? s->root_method : "");
+	jb_html(b, s->root_method ? s->root_method : "");
 	jb_puts(b, s->root_method && s->root_path ? " " : "");
-	html(b, s->root_path ? s->root_path : "");
+	jb_html(b, s->root_path ? s->root_path : "");
 	jb_puts(b, "</td><td class=\"num\">");
 	duration(b, qy_summary_dur(s));
 	jb_printf(b, "</td><td class=\"num\">%zu</td><td>", s->nspans);
 	for (size_t i = 0; i < s->nservices; i++) {
 		if (i)
 			jb_puts(b, ", ");
-		html(b, s->services[i]);
+		jb_html(b, s->services[i]);
 	}
 	jb_puts(b, "</td><td class=\"num\">");
 	if (s->status)
 		jb_printf(b, "%d", s->status);
 	jb_puts(b, "</td><td>");
-	html(b, s->first_error ? s->first_error : "");
+	jb_html(b, s->first_error ? s->first_error : "");
 	jb_puts(b, "</td></tr>");
 }
 
@@ -214,6 +196,7 @@ enum MHD_Result api_page(struct req *r)
 
 		limit = l <= 0 || l > CD_API_LIMIT_MAX ? CD_API_LIMIT_MAX : (size_t)l;
 	}
+	jb_puts(&body, "<h1>Find transactions</h1>");
 	form(r, &body, error);
 	if (rc == 0 && qy_filter_keys(&r->f, &r->keys) < 0) {
 		rc = -1;
@@ -236,7 +219,7 @@ enum MHD_Result api_page(struct req *r)
 	}
 	if (rc < 0) {
 		jb_puts(&body, "<p class=\"note\" id=\"error\">");
-		html(&body, msg);
+		jb_html(&body, msg);
 		jb_puts(&body, "</p>");
 	} else {
 		jb_printf(
@@ -253,6 +236,36 @@ enum MHD_Result api_page(struct req *r)
 	}
 	free(v);
 	ret = body.oom ? MHD_NO : api_page_reply(r->c, rc < 0 ? 400 : 200, body.p);
+	jb_free(&body);
+	return ret;
+}
+
+enum MHD_Result api_trace_page(struct req *r, const char *id)
+{
+	struct jb body = {0};
+	struct arch_options opt;
+	struct cd_err err = {0};
+	enum MHD_Result ret;
+	unsigned status = 200;
+	int rc;
+
+	jb_puts(&body, "<p><a href=\"/\">search</a> · <a href=\"/api/traces/");
+	url_seg(&body, id);
+	jb_puts(&body, "\">JSON</a></p><h1>Transaction ");
+	jb_html(&body, id);
+	jb_puts(&body, "</h1>");
+	arch_options_default(&opt);
+	opt.read_only = true;
+	rc = arch_open(&r->a, r->api->dir, &opt, &err);
+	if (rc == 0)
+		rc = api_trace_html(r->a, id, &body);
+	if (rc <= 0) {
+		status = rc == 0 ? 404 : 500;
+		jb_puts(&body,
+			rc == 0 ? "<p class=\"note\" id=\"error\">no such transaction in the archive</p>"
+				: "<p class=\"note\" id=\"error\">the archive could not be read</p>");
+	}
+	ret = body.oom ? MHD_NO : api_page_reply(r->c, status, body.p);
 	jb_free(&body);
 	return ret;
 }

@@ -553,27 +553,122 @@ static void tree_free(struct tree *t)
 	free(t->recs);
 }
 
+/* The depth of span @k (the root's is 0). */
+static int depth_of(const struct tree *t, int k)
+{
+	int d = 0;
+
+	for (; k > 0 && d <= (int)t->n; k = t->v[k].parent)
+		d++;
+	return d;
+}
+
+/* The spans of @t in preorder as HTML table rows, each bar on one time axis (the root's window). */
+static void waterfall_html(struct tree *t, const int *order, size_t n, struct jb *b)
+{
+	int64_t t0 = t->v[0].start_ns, t1 = t->v[0].end_ns;
+	double span_ns;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct span *s = &t->v[order[i]];
+
+		if (s->has_time && s->start_ns < t0)
+			t0 = s->start_ns;
+		if (s->has_time && s->end_ns > t1)
+			t1 = s->end_ns;
+	}
+	span_ns = t1 > t0 ? (double)(t1 - t0) : 1.0;
+	jb_printf(b, "<p class=\"note\">%zu spans, %.3f ms</p>", n, (double)(t1 - t0) / 1e6);
+	jb_puts(b, "<table id=\"waterfall\"><thead><tr><th>span</th><th>service</th><th>operation</th>"
+		   "<th>start</th><th>duration</th><th class=\"bar\">timeline</th></tr></thead><tbody>");
+	for (size_t i = 0; i < n; i++) {
+		const struct span *s = &t->v[order[i]];
+		double left = s->has_time ? (double)(s->start_ns - t0) * 100.0 / span_ns : 0;
+		double width = s->has_time ? (double)(s->end_ns - s->start_ns) * 100.0 / span_ns : 0;
+
+		jb_puts(b, s->error ? "<tr class=\"err\" data-span=\"" : "<tr data-span=\"");
+		jb_html(b, s->id);
+		jb_printf(b, "\"><td class=\"d%d\">",
+			  depth_of(t, order[i]) < 12 ? depth_of(t, order[i]) : 12);
+		jb_html(b, s->id);
+		jb_puts(b, "</td><td>");
+		jb_html(b, s->service ? s->service : "");
+		jb_puts(b, "</td><td>");
+		if (s->name) {
+			jb_html(b, s->name);
+		} else {
+			jb_html(b, s->method ? s->method : "");
+			jb_puts(b, s->method && s->path ? " " : "");
+			jb_html(b, s->path ? s->path : "");
+		}
+		jb_printf(b, "</td><td class=\"num\">+%.3f ms</td><td class=\"num\">%.3f ms</td>",
+			  s->has_time ? (double)(s->start_ns - t0) / 1e6 : 0.0,
+			  s->has_time ? (double)(s->end_ns - s->start_ns) / 1e6 : 0.0);
+		jb_printf(b,
+			  "<td class=\"bar\"><div class=\"track\"><div class=\"span\" "
+			  "style=\"margin-left:%.2f%%;width:%.2f%%\"></div></div></td></tr>",
+			  left, width < 0.2 ? 0.2 : width);
+	}
+	jb_puts(b, "</tbody></table>");
+}
+
+/*
+ * Load the tree of @trace: its records (@f holds the payloads they view),
+ * built, in preorder at *@order (*@n spans). Return: as api_trace_json().
+ */
+static int load_tree(arch *a, const char *trace, struct frames *f, struct tree *t, int **order, size_t *n)
+{
+	struct cd_err err = {0};
+	int rc = arch_find(a, trace, strlen(trace), INT64_MIN, INT64_MAX, on_frame, f, NULL, &err);
+
+	*order = NULL;
+	*n = 0;
+	if (rc < 0)
+		return rc == -CD_ENOMEM ? rc : -CD_EIO;
+	collect(t, f);
+	if (!t->oom && t->nrecs == 0)
+		return 0;
+	if (!t->oom)
+		build(t);
+	if (!t->oom && !(*order = malloc(t->n * sizeof(**order))))
+		t->oom = true;
+	if (!t->oom)
+		*n = preorder(t, *order);
+	return t->oom ? -CD_ENOMEM : 1;
+}
+
+static void unload_tree(struct frames *f, struct tree *t, int *order)
+{
+	free(order);
+	tree_free(t);
+	for (size_t i = 0; i < f->n; i++)
+		free(f->p[i]);
+	free(f->p);
+}
+
+int api_trace_html(arch *a, const char *trace, struct jb *b)
+{
+	struct frames f = {0};
+	struct tree t = {.trace = trace};
+	int *order;
+	size_t n;
+	int rc = load_tree(a, trace, &f, &t, &order, &n);
+
+	if (rc == 1)
+		waterfall_html(&t, order, n, b);
+	unload_tree(&f, &t, order);
+	return rc == 1 && b->oom ? -CD_ENOMEM : rc;
+}
+
 int api_trace_json(arch *a, const char *trace, struct jb *b)
 {
 	struct frames f = {0};
 	struct tree t = {.trace = trace};
-	struct cd_err err = {0};
-	int rc = arch_find(a, trace, strlen(trace), INT64_MIN, INT64_MAX, on_frame, &f, NULL, &err);
-	int *order = NULL, npid = 0;
-	size_t n = 0;
+	int *order, npid = 0;
+	size_t n;
+	int rc = load_tree(a, trace, &f, &t, &order, &n);
 
-	if (rc == 0)
-		collect(&t, &f);
-	if (rc == 0 && !t.oom && t.nrecs == 0)
-		rc = 0;
-	else if (rc == 0) {
-		build(&t);
-		if (!t.oom && !(order = malloc(t.n * sizeof(*order))))
-			t.oom = true;
-		if (!t.oom)
-			n = preorder(&t, order);
-	}
-	if (rc == 0 && !t.oom && t.nrecs) {
+	if (rc == 1) {
 		/* processes: one per service, numbered in span order */
 		const char **svc = calloc(n + 1, sizeof(*svc));
 
@@ -609,14 +704,9 @@ int api_trace_json(arch *a, const char *trace, struct jb *b)
 		if (!svc)
 			t.oom = true;
 		free(svc);
-		rc = 1;
 	}
-	if (t.oom || b->oom)
+	if (rc == 1 && (t.oom || b->oom))
 		rc = -CD_ENOMEM;
-	free(order);
-	tree_free(&t);
-	for (size_t i = 0; i < f.n; i++)
-		free(f.p[i]);
-	free(f.p);
+	unload_tree(&f, &t, order);
 	return rc;
 }

@@ -11,8 +11,9 @@
  * the bounds (limit cap) and the JSON errors (unknown trace, bad tags, no
  * archive output). The search page (GET /): its headers (a restrictive
  * CSP, no script or external reference), and searches submitted by
- * headless Chromium whose rows must be tracegrep --find's; a screenshot
- * is kept as meson-logs/clewd-search.png.
+ * headless Chromium whose rows must be tracegrep --find's, and a row's
+ * link opened: its waterfall page shows every span; screenshots are kept
+ * as meson-logs/clewd-search.png and clewd-waterfall.png.
  */
 #include <check.h>
 #include <curl/curl.h>
@@ -561,8 +562,8 @@ START_TEST(search_page_in_headless_chromium)
 		ck_assert_msg(strcmp(a, b) == 0, "%s:\npage:\n%.1500s\ntracegrep --find:\n%.1500s",
 			      cases[i].query, a, b);
 		ck_assert_msg(*a, "%s: no rows (a weak test)", cases[i].query);
-		/* each row links to its trace */
-		ck_assert_ptr_nonnull(strstr(dom, "href=\"/api/traces/"));
+		/* each row links to its trace's waterfall */
+		ck_assert_ptr_nonnull(strstr(dom, "href=\"/trace/"));
 		free(a);
 		free(b);
 		free(dom);
@@ -579,6 +580,86 @@ START_TEST(search_page_in_headless_chromium)
 	ck_assert_int_gt(sb.st_size, 1000);
 	if (access("meson-logs", F_OK) == 0) {
 		snprintf(cmd, sizeof(cmd), "cp '%s' meson-logs/clewd-search.png", png);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
+/* Chromium's DOM of @page (a path on clewd). */
+static char *dump_dom(const char *chromium, const char *prof, const char *page)
+{
+	char cmd[2048], chunk[65536];
+	char *dom = NULL;
+	size_t len = 0, got;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' --headless --no-sandbox --disable-gpu --disable-background-networking "
+		 "--disable-component-update --disable-sync --no-first-run --user-data-dir='%s' "
+		 "--dump-dom '%s%s' 2>/dev/null",
+		 chromium, prof, url, page);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	while ((got = fread(chunk, 1, sizeof(chunk), p)) > 0) {
+		dom = realloc(dom, len + got + 1);
+		memcpy(dom + len, chunk, got);
+		len += got;
+		dom[len] = 0;
+	}
+	ck_assert_int_eq(pclose(p), 0);
+	ck_assert_ptr_nonnull(dom);
+	return dom;
+}
+
+/* A row's link opens the waterfall page: every span of the trace is a row of it; a screenshot is kept. */
+START_TEST(a_row_opens_the_waterfall_in_headless_chromium)
+{
+	const char *chromium = chromium_path();
+	char prof[128], page[256], png[128], cmd[2048];
+	char *dom, *href, *end;
+	json_t *doc, *s;
+	long st;
+	size_t i;
+	struct stat sb;
+
+	ck_assert_msg(chromium,
+		      "chromium is not installed (Debian package chromium; scripts/lib.sh installs it)");
+	ensure_daemon();
+	snprintf(prof, sizeof(prof), "%s/chromium-profile", clewddir);
+	dom = dump_dom(chromium, prof, "/?service=billing&error=true");
+	href = strstr(dom, "href=\"/trace/");
+	ck_assert_ptr_nonnull(href);
+	href += 6;
+	end = strchr(href, '"');
+	snprintf(page, sizeof(page), "%.*s", (int)(end - href), href);
+	free(dom);
+	dom = dump_dom(chromium, prof, page);
+	ck_assert_msg(strstr(dom, "id=\"waterfall\""), "no waterfall: %.500s", dom);
+	snprintf(cmd, sizeof(cmd), "/api/traces/%s", page + 7);
+	doc = get(cmd, &st);
+	ck_assert_int_eq(st, 200);
+	json_array_foreach(json_object_get(json_array_get(json_object_get(doc, "data"), 0), "spans"), i, s)
+	{
+		char attr[256];
+
+		snprintf(attr, sizeof(attr), "data-span=\"%s\"",
+			 json_string_value(json_object_get(s, "spanID")));
+		ck_assert_msg(strstr(dom, attr), "span %s is not on the page", attr);
+	}
+	ck_assert_uint_gt(i, 1);
+	json_decref(doc);
+	free(dom);
+	snprintf(png, sizeof(png), "%s/waterfall.png", clewddir);
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' --headless --no-sandbox --disable-gpu --disable-background-networking "
+		 "--disable-component-update --disable-sync --no-first-run --user-data-dir='%s' "
+		 "--window-size=1400,600 --screenshot='%s' '%s%s' >/dev/null 2>&1",
+		 chromium, prof, png, url, page);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(stat(png, &sb), 0);
+	ck_assert_int_gt(sb.st_size, 1000);
+	if (access("meson-logs", F_OK) == 0) {
+		snprintf(cmd, sizeof(cmd), "cp '%s' meson-logs/clewd-waterfall.png", png);
 		ck_assert_int_eq(system(cmd), 0);
 	}
 }
@@ -626,6 +707,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, no_archive_output_is_a_json_404);
 	tcase_add_test(tc, search_page_headers);
 	tcase_add_test(tc, search_page_in_headless_chromium);
+	tcase_add_test(tc, a_row_opens_the_waterfall_in_headless_chromium);
 	tcase_add_test(tc, clewd_stops_cleanly);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
