@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include <store/archive.h>
+#include <store/archive_sum.h>
 #include <store/chunk.h>
 #include "fmt/detect.h"
 #include "fmt/json.h"
@@ -153,6 +154,8 @@ static int scan_archive(struct tg_input *in, size_t unit, const struct tg_scan *
 	int rc;
 
 	(void)unit;
+	if (s->visitor)
+		return 0; /* --find: the archive's summaries are read by tg_archive_summaries() */
 	lk.out = &found;
 	rc = arch_find(ta->a, s->finder.needle, s->finder.len, ta->since_ns, ta->until_ns, on_frame, &lk, &st,
 		       &ce);
@@ -175,6 +178,44 @@ static int scan_archive(struct tg_input *in, size_t unit, const struct tg_scan *
 		tg_err_set(err, -TG_EDATA, 0, "archive %s: %u chunks held records that could not be decoded",
 			   ta->dir, lk.corrupt);
 		return -TG_EDATA;
+	}
+	return 0;
+}
+
+/*
+ * A transaction whose start is inside the --since/--until window may have
+ * records outside it (it ran across an edge): segments this much beyond
+ * the window are read too, so its summary is whole.
+ */
+#define FIND_SLACK_NS (INT64_C(300) * 1000000000)
+
+static int64_t widen(int64_t t, int64_t by)
+{
+	if (t == INT64_MIN || t == INT64_MAX)
+		return t;
+	if (by < 0)
+		return t < INT64_MIN - by ? INT64_MIN : t + by;
+	return t > INT64_MAX - by ? INT64_MAX : t + by;
+}
+
+int tg_archive_summaries(struct tg_input *in, struct qy_txns *out, struct tg_err *err)
+{
+	struct tg_arch *ta = in->priv;
+	struct arch_sum_stats st;
+	struct cd_err ce = {0};
+	int rc = arch_summaries(ta->a, widen(ta->since_ns, -FIND_SLACK_NS),
+				widen(ta->until_ns, FIND_SLACK_NS), out, &st, &ce);
+
+	if (ta->stats)
+		fprintf(stderr,
+			"tracegrep: archive %s: summaries: %u segments, %u examined, %u from summary files "
+			"(%llu bytes), %u scanned\n",
+			ta->dir, st.segments, st.examined, st.from_file, (unsigned long long)st.bytes_read,
+			st.scanned);
+	if (rc < 0) {
+		tg_err_set(err, -TG_EIO, ce.sys_errno, "archive %s: %s", ta->dir,
+			   ce.msg[0] ? ce.msg : cd_strerror(rc));
+		return -TG_EIO;
 	}
 	return 0;
 }

@@ -10,6 +10,10 @@
  * files or units gets one summary, and the answer does not depend on
  * scheduling. The query engine (query/) does the summarising, the
  * filtering and the sorting: clewd's search will use the same.
+ *
+ * The archive is not scanned: its segments' summaries, written by clewd
+ * as it seals each segment, are read and merged with the files' (with
+ * --text, whose regexes need the records, its frames are read instead).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +109,16 @@ int tg_find_run(struct tg_inputs *ins, const struct tg_options *o, bool *found)
 	int rc = 0;
 
 	qy_txns_init(&run.all, &run.ctx);
+	for (size_t i = 0; i < ins->n; i++) {
+		struct tg_err err = {0};
+
+		if (strcmp(ins->v[i].ops->kind, "archive") != 0)
+			continue;
+		if (tg_archive_summaries(&ins->v[i], &run.all, &err) < 0) {
+			fprintf(stderr, "tracegrep: %s\n", err.msg);
+			rc = -TG_EIO;
+		}
+	}
 	if (tg_run_scan(ins, &s, o->threads, &none) < 0)
 		rc = -TG_EIO;
 	tg_recs_free(&none);

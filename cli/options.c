@@ -429,10 +429,14 @@ static int find_args(struct tg_options *o, int argc, char **argv, bool window, s
 
 	o->paths = argv + optind;
 	o->npaths = (size_t)(argc - optind);
-	if (o->archive || o->kafka || o->npaths == 0)
-		return USAGE(err,
-			     "--find reads log files: give PATHs (--find on the collector's archive or Kafka "
-			     "is not supported yet: the archive does not store transaction summaries yet)");
+	if (o->kafka)
+		return USAGE(err, "--find reads log files or the collector's archive: --find on Kafka is not "
+				  "supported yet");
+	if (o->npaths == 0 && !o->archive) {
+		const char *env = getenv("CLEW_ARCHIVE");
+
+		o->archive = env && *env ? env : TG_ARCHIVE_DEFAULT;
+	}
 	if (!o->open && o->mode != TG_MODE_TERM && o->mode != TG_MODE_JSON)
 		return USAGE(err, "--lines, --chrome, --jaeger and --html show one transaction: with --find, "
 				  "add --open");

@@ -285,6 +285,15 @@ struct tg_input *tg__inputs_push(struct tg_inputs *in, const char *name);
 int tg_inputs_add_archive(struct tg_inputs *in, const char *dir, int64_t since_ns, int64_t until_ns,
 			  bool stats, struct tg_err *err);
 
+/*
+ * tg_archive_summaries() - take the transaction summaries of archive input
+ * @in (its window, widened a little so transactions across an edge stay
+ * whole) into @out: from the segments' summary files, the open segment's
+ * frames otherwise (store/archive_sum.h). Return: 0 or -TG_EIO with @err set.
+ */
+struct qy_txns;
+int tg_archive_summaries(struct tg_input *in, struct qy_txns *out, struct tg_err *err);
+
 /* ---- kafka.c: a Kafka topic clewd writes to ---- */
 
 /*

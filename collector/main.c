@@ -303,13 +303,18 @@ static int start_running(struct running *r, const struct cd_config *cf, struct c
 		return rc;
 	}
 	if (cf->http_listen) {
-		if ((rc = ops_start(&r->ops, r->pl, cf->http_listen, err)) < 0) {
+		const char *archive = NULL;
+
+		for (unsigned i = 0; i < cf->nout && !archive; i++)
+			if (strcmp(cf->out[i].plugin->name, "archive") == 0)
+				archive = cf->out[i].path; /* the API reads the first archive output */
+		if ((rc = ops_start(&r->ops, r->pl, cf->http_listen, archive, err)) < 0) {
 			r->ops = NULL;
 			stop_running(r);
 			return rc;
 		}
-		cd_logf(FMT_LEVEL_INFO, "serving /health and /metrics on %s (port %u)", cf->http_listen,
-			cd_httpd_port(r->ops));
+		cd_logf(FMT_LEVEL_INFO, "serving /health, /metrics and /api/ on %s (port %u)",
+			cf->http_listen, cd_httpd_port(r->ops));
 	}
 	return 0;
 }

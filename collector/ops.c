@@ -5,9 +5,11 @@
  * the counters without locks; the exposition is rebuilt per scrape (a
  * few dozen series: microseconds). /health answers 200 or 503 with a
  * small JSON document, for load balancers and orchestrator probes.
+ * /api/... is the Jaeger-compatible API over the archive (api/api.c).
  */
 #include <string.h>
 
+#include "api/api.h"
 #include "httpd.h"
 #include "ops.h"
 #include "pipeline.h"
@@ -17,6 +19,7 @@
 struct ops {
 	struct pipeline *pl; /* whose counters */
 	struct metrics *m;   /* the exposition, reused */
+	struct cd_api *api;  /* the API over the archive (replaced at each start) */
 };
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -31,6 +34,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_NO; /* GET only: a body is a client error, drop the connection */
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return cd_httpd_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
+	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/") == 0 || strncmp(url, "/trace/", 7) == 0)
+		return cd_api_request(o->api, c, url);
 	if (strcmp(url, "/metrics") == 0) {
 		const char *text;
 		size_t len;
@@ -47,18 +52,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return cd_httpd_reply(c, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, "application/json",
 				      body, strlen(body));
 	}
-	return cd_httpd_reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /health or /metrics\n",
-			      35);
+	return cd_httpd_reply(c, MHD_HTTP_NOT_FOUND, "text/plain",
+			      "not found: try /health, /metrics or /api/\n", 42);
 }
 
-int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, struct cd_err *err)
+int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, const char *archive_dir,
+	      struct cd_err *err)
 {
 	static struct ops ops; /* one endpoint per process; kept across reloads */
+	struct cd_api *api;
 	int rc;
 
 	ops.pl = pl;
 	if (!ops.m && metrics_new(&ops.m) < 0)
 		return cd_err_set(err, -CD_ENOMEM, 0, "out of memory");
+	if ((rc = cd_api_new(&api, archive_dir, err)) < 0)
+		return rc;
+	cd_api_free(ops.api); /* the previous configuration's: its server is stopped */
+	ops.api = api;
 	if ((rc = cd_httpd_start(out, pl, addr, on_request, &ops, err)) < 0)
 		return rc;
 	return 0;

@@ -20,6 +20,7 @@
 
 #include "fmt/str.h"
 #include "query/summary.h"
+#include "summary_int.h"
 
 uint64_t qy_span_hash(const char *s, size_t n)
 {
@@ -196,6 +197,11 @@ static int span_add(struct qy_summary *s, uint64_t h)
 	s->spans[i] = h;
 	s->nspans++;
 	return 0;
+}
+
+int qy__span_add(struct qy_summary *s, uint64_t h)
+{
+	return span_add(s, h);
 }
 
 static int span_view(struct qy_summary *s, const struct fmt_str *v)

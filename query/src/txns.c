@@ -188,3 +188,22 @@ int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src)
 		memset(src->slots, 0, src->nslots * sizeof(*src->slots));
 	return rc;
 }
+
+int qy_txns_take(struct qy_txns *t, struct qy_summary *s)
+{
+	size_t len = strlen(s->trace);
+	struct qy_summary *d = qy_txns_find(t, s->trace, len);
+	int rc = 0;
+
+	if (d) {
+		rc = qy_summary_merge(d, s, t->ctx.keys);
+	} else if (!(d = get(t, s->trace, len))) {
+		rc = -QY_ENOMEM;
+	} else {
+		qy_summary_release(d);
+		*d = *s;
+		memset(s, 0, sizeof(*s));
+	}
+	qy_summary_release(s);
+	return rc;
+}

@@ -203,7 +203,7 @@ static int list_segments(arch *a, struct cd_err *err)
 
 		if (!parse_name(e->d_name, &id, &ext))
 			continue;
-		if (strcmp(ext, "idx.tmp") == 0 && !a->opt.read_only) {
+		if ((strcmp(ext, "idx.tmp") == 0 || strcmp(ext, "sum.tmp") == 0) && !a->opt.read_only) {
 			unlinkat(a->dirfd, e->d_name, 0); /* a seal interrupted by a crash */
 			continue;
 		}
@@ -231,11 +231,14 @@ static int list_segments(arch *a, struct cd_err *err)
 			a->segs[i].has_idx = true;
 			a->segs[i].idx_bytes = (uint64_t)sb.st_size;
 		}
+		arch__seg_name(name, sizeof(name), a->segs[i].id, "sum");
+		if (fstatat(a->dirfd, name, &sb, 0) == 0)
+			a->segs[i].sum_bytes = (uint64_t)sb.st_size;
 	}
 	return 0;
 }
 
-/* Remove index files without a data file (retention interrupted by a crash). */
+/* Remove index and summary files without a data file (retention interrupted by a crash). */
 static void remove_orphans(arch *a)
 {
 	int fd = dup(a->dirfd);
@@ -255,7 +258,7 @@ static void remove_orphans(arch *a)
 		uint64_t id;
 		char name[64];
 
-		if (!parse_name(e->d_name, &id, &ext) || strcmp(ext, "idx") != 0)
+		if (!parse_name(e->d_name, &id, &ext) || (strcmp(ext, "idx") != 0 && strcmp(ext, "sum") != 0))
 			continue;
 		arch__seg_name(name, sizeof(name), id, "seg");
 		if (faccessat(a->dirfd, name, F_OK, 0) < 0 && errno == ENOENT)
@@ -344,6 +347,7 @@ void arch__free(arch *a)
 	buf_release(&a->dbuf);
 	buf_release(&a->wbuf);
 	free(a->hbuf);
+	arch__sum_free(a);
 	free(a->dir);
 	free(a);
 }

@@ -20,6 +20,7 @@ struct seg {
 	uint64_t id;	       /* from the file name; order of age */
 	uint64_t data_bytes;   /* size of the data file */
 	uint64_t idx_bytes;    /* size of the index file; 0 when none */
+	uint64_t sum_bytes;    /* size of the summary file; 0 when none */
 	int64_t mtime_ns;      /* last write of the data file (retention by age) */
 	bool has_idx;	       /* an index file exists (sealed) */
 	bool ix_loaded;	       /* @ix is valid */
@@ -47,6 +48,7 @@ struct arch {
 	uint64_t *hbuf;		 /* trace hashes of the chunk being appended */
 	size_t hcap;		 /* allocated at hbuf */
 	struct arch_stats st;	 /* counters (sizes are computed by arch_stats) */
+	struct arch__sum *sum;	 /* writer: summaries of the open segment (archive_summary.c) */
 };
 
 /* arch__diag() - report @fmt to the caller's on_diag, if any. */
@@ -84,5 +86,20 @@ int arch__seg_rebuild(arch *a, struct seg *s, struct cd_err *err);
 
 /* arch__seg_load() - make @s->ix usable: map the index file, or rebuild it. */
 int arch__seg_load(arch *a, struct seg *s, bool *rebuilt, struct cd_err *err);
+
+/* --- archive_read.c --- */
+
+/* arch__walk_segment() - arch_scan() of every frame of segment @i alone (no time window). */
+int arch__walk_segment(arch *a, size_t i, arch_cb cb, void *cookie, struct cd_err *err);
+
+/* --- archive_summary.c: the writer's summaries --- */
+
+/* arch__sum_start() - segment @seg starts empty: summarise its frames from now on. */
+void arch__sum_start(arch *a, uint64_t seg);
+/* arch__sum_frame() - summarise the records of a payload appended to segment @seg. */
+void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len);
+/* arch__sum_seal() - segment @seg is sealed: write its summary file (failures: on_diag only). Return: its bytes, or 0. */
+uint64_t arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts);
+void arch__sum_free(arch *a);
 
 #endif

@@ -211,3 +211,17 @@ int arch_scan(arch *a, int64_t since_ns, int64_t until_ns, arch_cb cb, void *coo
 {
 	return walk_all(a, NULL, since_ns, until_ns, cb, cookie, st, err);
 }
+
+int arch__walk_segment(arch *a, size_t i, arch_cb cb, void *cookie, struct cd_err *err)
+{
+	struct arch_find_stats st = {0};
+	struct walk w = {.a = a,
+			 .since = INT64_MIN,
+			 .until = INT64_MAX,
+			 .cb = cb,
+			 .cookie = cookie,
+			 .err = err,
+			 .st = &st};
+
+	return walk_segment(&w, &a->segs[i], NULL);
+}

@@ -66,6 +66,7 @@ static int seal(arch *a, struct cd_err *err)
 		return rc;
 	}
 	arch__seg_adopt_index(s, buf, len);
+	s->sum_bytes = arch__sum_seal(a, s->id, s->data_bytes, a->ob.min_ts, a->ob.max_ts);
 	s->has_idx = true;
 	s->idx_bytes = len;
 	close(a->open_fd);
@@ -100,6 +101,7 @@ static int start_segment(arch *a, struct cd_err *err)
 	}
 	a->segs[a->nsegs - 1].mtime_ns = now_ns();
 	arch__build_clear(&a->ob);
+	arch__sum_start(a, id);
 	a->have_open = true;
 	return 0;
 }
@@ -271,6 +273,7 @@ int arch_appendv(arch *a, const struct arch_chunk *chunks, size_t n, struct cd_e
 		}
 		s->data_bytes = off + flen;
 		s->mtime_ns = now_ns();
+		arch__sum_frame(a, s->id, chunks[i].payload, chunks[i].len);
 		a->st.frames_appended++;
 		a->st.bytes_appended += flen;
 		if (chunks[i].meta->seq > a->st.max_seq)
@@ -323,7 +326,7 @@ static uint64_t total_bytes(const arch *a)
 	uint64_t t = 0;
 
 	for (size_t i = 0; i < a->nsegs; i++)
-		t += a->segs[i].data_bytes + a->segs[i].idx_bytes;
+		t += a->segs[i].data_bytes + a->segs[i].idx_bytes + a->segs[i].sum_bytes;
 	return t;
 }
 
@@ -353,7 +356,9 @@ int arch_retain(arch *a, int64_t now, uint32_t *deleted, struct cd_err *err)
 		}
 		arch__seg_name(name, sizeof(name), s->id, "idx");
 		unlinkat(a->dirfd, name, 0);
-		total -= s->data_bytes + s->idx_bytes;
+		arch__seg_name(name, sizeof(name), s->id, "sum");
+		unlinkat(a->dirfd, name, 0);
+		total -= s->data_bytes + s->idx_bytes + s->sum_bytes;
 		arch__seg_unload(s);
 		memmove(&a->segs[0], &a->segs[1], (a->nsegs - 1) * sizeof(*a->segs));
 		a->nsegs--;

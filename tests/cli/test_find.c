@@ -9,6 +9,11 @@
  * or longest first), --limit, the thread count (the answer must not depend
  * on it), the exit statuses, --open, and the table on a terminal, whose
  * log values must be neutralised.
+ *
+ * Given bench/archive_ingest (argv[2]), the same tests run on an archive
+ * made from the corpus instead of the files: small chunks and segments,
+ * so most transactions are split over segments, whose summaries (read
+ * from the segments' summary files) must merge into the files' answer.
  */
 #include <check.h>
 #include <fnmatch.h>
@@ -26,7 +31,9 @@
 #define NTXNS 180
 
 static const char *tracegrep;
+static const char *ingest; /* NULL: search the files; else the archive made by it */
 static char dir[64];
+static char archdir[80];
 static struct fcorpus corpus;
 
 /* tracegrep --find ARGS... DIR, with @args NULL-terminated. */
@@ -38,7 +45,12 @@ static struct th_result find(const char *const *args)
 	argv[n++] = "--find";
 	for (; *args; args++)
 		argv[n++] = *args;
-	argv[n++] = dir;
+	if (ingest) {
+		argv[n++] = "--archive";
+		argv[n++] = archdir;
+	} else {
+		argv[n++] = dir;
+	}
 	argv[n] = NULL;
 	return th_run(tracegrep, NULL, argv);
 }
@@ -392,13 +404,18 @@ START_TEST(exit_status_as_grep)
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "go with --find"));
 	th_result_free(&r);
-	/* No PATH: the archive, which has no summaries yet. */
+	/* No PATH: the archive ($CLEW_ARCHIVE here), which must exist. */
+	setenv("CLEW_ARCHIVE", "/nonexistent/archive", 1);
 	r = th_run(tracegrep, NULL, (const char *const[]){"--find", "--error", NULL});
+	unsetenv("CLEW_ARCHIVE");
 	ck_assert_int_eq(r.status, 2);
-	ck_assert_ptr_nonnull(strstr(r.err, "not supported yet"));
+	ck_assert_ptr_nonnull(strstr(r.err, "no such directory"));
 	th_result_free(&r);
 	/* An unreadable PATH: the rest is still searched, and the status is 2. */
-	r = th_run(tracegrep, NULL, (const char *const[]){"--find", "--json", "/nonexistent/x", dir, NULL});
+	r = th_run(tracegrep, NULL,
+		   ingest ? (const char *const[]){"--find", "--json", "/nonexistent/x", "--archive", archdir,
+						  NULL}
+			  : (const char *const[]){"--find", "--json", "/nonexistent/x", dir, NULL});
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.out, "\"trace\":\"hostile0\""));
 	th_result_free(&r);
@@ -512,11 +529,49 @@ START_TEST(summary_keys_are_configurable)
 }
 END_TEST
 
+/* On the archive: every segment answers from its summary file (none is scanned), and --text reads frames. */
+START_TEST(the_archive_is_read_by_its_summaries)
+{
+	struct th_result r = FIND("--json", "--stats", "--error");
+	unsigned segs = 0, examined = 0, files = 0, scanned = 9;
+	const char *p = strstr(r.err, "summaries: ");
+
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(p && sscanf(p, "summaries: %u segments, %u examined, %u from summary files", &segs,
+				  &examined, &files) == 3,
+		      "no --stats line: %s", r.err);
+	ck_assert_ptr_nonnull(strstr(p, "scanned"));
+	sscanf(strstr(p, "bytes), ") + 8, "%u scanned", &scanned);
+	ck_assert_uint_gt(segs, 10);
+	ck_assert_uint_eq(files, segs);
+	ck_assert_uint_eq(scanned, 0);
+	th_result_free(&r);
+	r = FIND("--json", "--stats", "--text", "timeout");
+	p = strstr(r.err, "bytes), ");
+	ck_assert_ptr_nonnull(p);
+	sscanf(p + 8, "%u scanned", &scanned);
+	ck_assert_uint_eq(scanned, segs);
+	th_result_free(&r);
+}
+END_TEST
+
 static int write_corpus(void)
 {
+	char cmd[512];
+
 	snprintf(dir, sizeof(dir), "/tmp/tg-find-XXXXXX");
 	if (!mkdtemp(dir) || fcorpus_write(&corpus, dir, NTXNS) < 0) {
 		perror("test_find: cannot write the corpus");
+		return -1;
+	}
+	if (!ingest)
+		return 0;
+	/* 8 records a chunk, 4 KiB segments: dozens of segments, most transactions split over several. */
+	snprintf(archdir, sizeof(archdir), "%s-archive", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' --segment-bytes 4096 --chunk-records 8 '%s' '%s'", ingest, archdir,
+		 dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "test_find: archive_ingest failed: %s\n", cmd);
 		return -1;
 	}
 	return 0;
@@ -536,6 +591,8 @@ static Suite *find_suite(void)
 	tcase_add_test(tc, open_shows_the_first_match);
 	tcase_add_test(tc, the_table_neutralises_log_values);
 	tcase_add_test(tc, summary_keys_are_configurable);
+	if (ingest)
+		tcase_add_test(tc, the_archive_is_read_by_its_summaries);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -550,13 +607,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tracegrep = argv[1];
+	ingest = argc > 2 ? argv[2] : NULL;
+	unsetenv("CLEW_ARCHIVE");
 	if (write_corpus() < 0)
 		return 1;
 	sr = srunner_create(find_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	if (th_remove_tree(dir) != 0)
+	if (th_remove_tree(dir) != 0 || (ingest && th_remove_tree(archdir) != 0))
 		failed++;
 	fcorpus_free(&corpus);
 	return failed ? 1 : 0;

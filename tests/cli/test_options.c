@@ -247,8 +247,7 @@ START_TEST(find_and_its_filters)
 	ck_assert(o.open);
 	tg_options_release(&o);
 
-	assert_usage("--find", "--find reads log files: give PATHs");
-	assert_usage("--find --archive /a", "not supported yet");
+	assert_usage("--find --kafka b --topic t", "not supported yet");
 	assert_usage("--error T1 f", "go with --find");
 	assert_usage("--limit 3 T1 f", "go with --find");
 	assert_usage("--find --lines f", "add --open");

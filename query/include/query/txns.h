@@ -41,6 +41,13 @@ int qy_txns_add(struct qy_txns *t, const struct fmt_record *r);
 /* qy_txns_merge() - merge every summary of @src into @dst, then empty @src. Return: 0 or -QY_ENOMEM. */
 int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src);
 
+/*
+ * qy_txns_take() - take summary @s (made with the set's keys) into the set:
+ * merged into its transaction's summary, or moved in when new. @s is
+ * released either way. Return: 0 or -QY_ENOMEM.
+ */
+int qy_txns_take(struct qy_txns *t, struct qy_summary *s);
+
 /* qy_txns_find() - the summary of transaction @trace, or NULL. */
 struct qy_summary *qy_txns_find(const struct qy_txns *t, const char *trace, size_t len);
 

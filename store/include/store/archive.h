@@ -82,7 +82,7 @@ struct arch_find_stats {
 /* The archive as a whole (arch_stats()). */
 struct arch_stats {
 	uint32_t segments;	   /* segment files, the open one included */
-	uint64_t bytes;		   /* data + index bytes on disk */
+	uint64_t bytes;		   /* data + index + summary bytes on disk */
 	uint64_t frames_appended;  /* by this handle */
 	uint64_t bytes_appended;   /* compressed frame bytes, by this handle */
 	uint64_t max_seq;	   /* highest seq appended by this handle or found in the unsealed

@@ -1,0 +1,522 @@
+/*
+ * api/api.c - the Jaeger-compatible API's routes, parameters and searches
+ * (api.h). Every answer is Jaeger's envelope:
+ * {"data":...,"total":N,"limit":N,"offset":0,"errors":null|[{"code","msg"}]}.
+ *
+ * DESIGN: each request opens the archive read-only (a reader never
+ * disturbs clewd's writer, and sees what it has made durable, the open
+ * segment included) and reads transaction summaries through
+ * arch_summaries(); the search parameters become a query filter
+ * (query/filter.h) through the same names tracegrep --find's options use,
+ * so both answer the same. Found traces are then built from their records
+ * (trace.c). A query is bounded: limit= is capped, and one that runs past
+ * CD_API_BUDGET_MS stops with a 503 saying so (it runs on the loop thread).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "api_int.h"
+#include "httpd.h"
+#include <store/archive_sum.h>
+#include "query/filter.h"
+#include "query/select.h"
+#include "util/banned.h"
+
+int64_t api_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+bool api_over_budget(const struct req *r)
+{
+	return api_mono_ns() - r->t0 > (int64_t)CD_API_BUDGET_MS * 1000000;
+}
+
+int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err)
+{
+	struct cd_api *a = calloc(1, sizeof(*a));
+
+	if (!a || (archive_dir && !(a->dir = strdup(archive_dir)))) {
+		free(a);
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	}
+	*out = a;
+	return 0;
+}
+
+void cd_api_free(struct cd_api *api)
+{
+	if (!api)
+		return;
+	free(api->dir);
+	free(api);
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, const struct jb *b)
+{
+	static const char oom[] = "{\"data\":null,\"total\":0,\"limit\":0,\"offset\":0,\"errors\":"
+				  "[{\"code\":500,\"msg\":\"out of memory\"}]}";
+
+	if (b->oom)
+		return cd_httpd_reply(c, 500, "application/json", oom, sizeof(oom) - 1);
+	return cd_httpd_reply(c, status, "application/json", b->p ? b->p : "", b->len);
+}
+
+/* Jaeger's error envelope: {"data":null,...,"errors":[{"code":@status,"msg":@msg}]}. */
+static enum MHD_Result fail(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	struct jb b = {0};
+	enum MHD_Result ret;
+
+	jb_printf(&b, "{\"data\":null,\"total\":0,\"limit\":0,\"offset\":0,\"errors\":[{\"code\":%u,\"msg\":",
+		  status);
+	jb_str(&b, msg);
+	jb_puts(&b, "}]}");
+	ret = send_json(c, status, &b);
+	jb_free(&b);
+	return ret;
+}
+
+int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
+{
+	struct arch_options opt;
+	struct cd_err err = {0};
+	int rc;
+
+	arch_options_default(&opt);
+	opt.read_only = true;
+	if ((rc = arch_open(&r->a, r->api->dir, &opt, &err)) < 0) {
+		snprintf(msg, cap, "archive %s: %s", r->api->dir, err.msg[0] ? err.msg : cd_strerror(rc));
+		return rc;
+	}
+	qy_txns_init(&r->t, &(struct qy_context){.keys = &r->keys, .filter = &r->f});
+	if ((rc = arch_summaries(r->a, since, until, &r->t, NULL, &err)) < 0) {
+		snprintf(msg, cap, "archive %s: %s", r->api->dir, err.msg[0] ? err.msg : cd_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* ---- /api/services, /api/services/{service}/operations ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Write @v[0, n) sorted and distinct as the data array, with the envelope. */
+static void string_list(struct jb *b, const char **v, size_t n)
+{
+	size_t k = 0;
+
+	qsort(v, n, sizeof(*v), cmp_str);
+	jb_puts(b, "{\"data\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i && strcmp(v[i], v[i - 1]) == 0)
+			continue;
+		if (k++)
+			jb_puts(b, ",");
+		jb_str(b, v[i]);
+	}
+	jb_printf(b, "],\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":null}", k);
+}
+
+static enum MHD_Result services(struct req *r)
+{
+	const char **v = NULL;
+	size_t n = 0, cap = 0;
+	char msg[512];
+
+	if (api_load(r, INT64_MIN, INT64_MAX, msg, sizeof(msg)) < 0)
+		return fail(r->c, 500, msg);
+	if (api_over_budget(r))
+		return fail(r->c, 503, "query exceeded its time budget (5 s)");
+	for (size_t i = 0; i < r->t.n; i++)
+		for (size_t j = 0; j < r->t.v[i].nservices; j++) {
+			if (n == cap) {
+				const char **nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+
+				if (!nv) {
+					free(v);
+					return fail(r->c, 500, "out of memory");
+				}
+				v = nv;
+			}
+			v[n++] = r->t.v[i].services[j];
+		}
+	string_list(&r->b, v, n);
+	free(v);
+	return send_json(r->c, 200, &r->b);
+}
+
+/* The operations of @service: the root "METHOD path" of the transactions it is the root service of. */
+static enum MHD_Result operations(struct req *r, const char *service)
+{
+	char **own = NULL, msg[512];
+	const char **v = NULL;
+	size_t n = 0;
+	enum MHD_Result ret;
+
+	if (api_load(r, INT64_MIN, INT64_MAX, msg, sizeof(msg)) < 0)
+		return fail(r->c, 500, msg);
+	if (api_over_budget(r))
+		return fail(r->c, 503, "query exceeded its time budget (5 s)");
+	own = calloc(r->t.n + 1, sizeof(*own));
+	v = calloc(r->t.n + 1, sizeof(*v));
+	if (!own || !v) {
+		free(own);
+		free(v);
+		return fail(r->c, 500, "out of memory");
+	}
+	for (size_t i = 0; i < r->t.n; i++) {
+		const struct qy_summary *s = &r->t.v[i];
+		struct jb op = {0};
+
+		if (!s->root_service || strcmp(s->root_service, service) != 0 ||
+		    (!s->root_method && !s->root_path))
+			continue;
+		jb_puts(&op, s->root_method ? s->root_method : "");
+		jb_puts(&op, s->root_method && s->root_path ? " " : "");
+		jb_puts(&op, s->root_path ? s->root_path : "");
+		if (op.p) {
+			own[n] = op.p;
+			v[n++] = op.p;
+		}
+	}
+	string_list(&r->b, v, n);
+	ret = send_json(r->c, 200, &r->b);
+	for (size_t i = 0; i < n; i++)
+		free(own[i]);
+	free(own);
+	free(v);
+	return ret;
+}
+
+/* ---- /api/traces?... ---- */
+
+/* A query parameter, or NULL when absent or empty. */
+static const char *param(struct MHD_Connection *c, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+
+	return v && *v ? v : NULL;
+}
+
+static int add(struct req *r, const char *name, const char *value, char *msg, size_t cap)
+{
+	return qy_filter_add(&r->f, name, value, 0, msg, cap);
+}
+
+/* One tag: Jaeger's well-known keys map to the filters of the same meaning, the rest to attributes. */
+static int add_tag(struct req *r, const char *k, const char *v, char *msg, size_t cap)
+{
+	char kv[1024];
+
+	if (strcmp(k, "error") == 0)
+		return add(r, "error", v, msg, cap);
+	if (strcmp(k, "http.status_code") == 0 || strcmp(k, "status") == 0)
+		return add(r, "status", v, msg, cap);
+	if (strcmp(k, "http.method") == 0 || strcmp(k, "method") == 0)
+		return add(r, "method", v, msg, cap);
+	if (strcmp(k, "http.route") == 0 || strcmp(k, "http.target") == 0 || strcmp(k, "path") == 0)
+		return add(r, "route", v, msg, cap);
+	if ((size_t)snprintf(kv, sizeof(kv), "%s=%s", k, v) >= sizeof(kv)) {
+		snprintf(msg, cap, "tag %.64s: too long", k);
+		return -QY_EINVAL;
+	}
+	return add(r, "attr", kv, msg, cap);
+}
+
+/*
+ * tags={"k":"v",...}: a flat JSON object of strings, numbers or booleans
+ * (Jaeger UI sends strings). Return: 0, or -QY_EINVAL with @msg.
+ */
+static int parse_tags(struct req *r, const char *s, char *msg, size_t cap)
+{
+	char k[512], v[512];
+	int rc;
+
+#define WS()                                                        \
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') \
+	s++
+	WS();
+	if (*s++ != '{')
+		goto bad;
+	WS();
+	if (*s == '}')
+		return 0;
+	for (;;) {
+		char *out[2] = {k, v};
+
+		for (int i = 0; i < 2; i++) {
+			size_t n = 0;
+
+			WS();
+			if (*s == '"') {
+				for (s++; *s && *s != '"'; s++) {
+					char ch = *s;
+
+					if (ch == '\\') {
+						s++;
+						ch = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
+						if (!ch || *s == 'u')
+							goto bad; /* \u escapes: not in tag values we know */
+					}
+					if (n + 1 >= sizeof(k))
+						goto bad;
+					out[i][n++] = ch;
+				}
+				if (*s++ != '"')
+					goto bad;
+			} else if (i == 1) {
+				while (*s && *s != ',' && *s != '}' && *s != ' ' && n + 1 < sizeof(v))
+					out[i][n++] = *s++;
+				if (!n)
+					goto bad;
+			} else {
+				goto bad;
+			}
+			out[i][n] = 0;
+			WS();
+			if (i == 0 && *s++ != ':')
+				goto bad;
+		}
+		if ((rc = add_tag(r, k, v, msg, cap)) < 0)
+			return rc;
+		if (*s == ',') {
+			s++;
+			continue;
+		}
+		if (*s++ != '}')
+			goto bad;
+		WS();
+		return *s ? (snprintf(msg, cap, "tags: not one JSON object"), -QY_EINVAL) : 0;
+	}
+#undef WS
+bad:
+	snprintf(msg, cap, "tags: expected a JSON object of strings, e.g. {\"error\":\"true\"}");
+	return -QY_EINVAL;
+}
+
+/* A time in microseconds since the epoch (Jaeger's start/end) into ns. */
+static int parse_us(const char *s, int64_t *ns)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v < 0 || v > INT64_MAX / 1000)
+		return -1;
+	*ns = (int64_t)v * 1000;
+	return 0;
+}
+
+static enum MHD_Result search(struct req *r)
+{
+	const char *svc = param(r->c, "service"), *op = param(r->c, "operation"), *tags = param(r->c, "tags");
+	const char *mind = param(r->c, "minDuration"), *maxd = param(r->c, "maxDuration");
+	const char *start = param(r->c, "start"), *end = param(r->c, "end"), *lim = param(r->c, "limit");
+	int64_t since = INT64_MIN, until = INT64_MAX;
+	const struct qy_summary **v = NULL;
+	size_t n = 0, limit = CD_API_LIMIT_DEFAULT, shown = 0;
+	long long total;
+	char msg[512] = "";
+
+	if (svc && add(r, "service", svc, msg, sizeof(msg)) < 0)
+		return fail(r->c, 400, msg);
+	if (op) {
+		const char *sp = strchr(op, ' ');
+
+		/* "METHOD /path", as operations lists them; a bare path is a route */
+		if (sp) {
+			char m[32];
+			size_t ml = (size_t)(sp - op);
+
+			if (ml >= sizeof(m))
+				return fail(r->c, 400, "operation: expected METHOD /path");
+			memcpy(m, op, ml);
+			m[ml] = 0;
+			if (add(r, "method", m, msg, sizeof(msg)) < 0 ||
+			    add(r, "route", sp + 1, msg, sizeof(msg)) < 0)
+				return fail(r->c, 400, msg);
+		} else if (add(r, *op == '/' ? "route" : "method", op, msg, sizeof(msg)) < 0) {
+			return fail(r->c, 400, msg);
+		}
+	}
+	if (tags && parse_tags(r, tags, msg, sizeof(msg)) < 0)
+		return fail(r->c, 400, msg);
+	if (mind && add(r, "min-duration", mind, msg, sizeof(msg)) < 0)
+		return fail(r->c, 400, msg);
+	if (maxd && add(r, "max-duration", maxd, msg, sizeof(msg)) < 0)
+		return fail(r->c, 400, msg);
+	if (start && parse_us(start, &since) < 0)
+		return fail(r->c, 400, "start: microseconds since the epoch");
+	if (end && parse_us(end, &until) < 0)
+		return fail(r->c, 400, "end: microseconds since the epoch");
+	r->f.since_ns = since;
+	r->f.until_ns = until;
+	if (lim) {
+		char *e;
+		long long l = strtoll(lim, &e, 10);
+
+		if (*e || l < 0)
+			return fail(r->c, 400, "limit: a count");
+		limit = l == 0 || l > CD_API_LIMIT_MAX ? CD_API_LIMIT_MAX : (size_t)l;
+	}
+	if (qy_filter_keys(&r->f, &r->keys) < 0)
+		return fail(r->c, 400, "too many tags");
+	/* Segments a little beyond the window too: a transaction across its edge stays whole. */
+	if (api_load(r, since == INT64_MIN ? since : since - INT64_C(300000000000),
+		     until == INT64_MAX ? until : until + INT64_C(300000000000), msg, sizeof(msg)) < 0)
+		return fail(r->c, 500, msg);
+	total = qy_select(&r->t, &r->f, QY_SORT_START, limit, &v, &n);
+	if (total < 0)
+		return fail(r->c, 500, "out of memory");
+	jb_puts(&r->b, "{\"data\":[");
+	for (size_t i = 0; i < n; i++) {
+		size_t mark = r->b.len;
+		int rc;
+
+		if (api_over_budget(r)) {
+			free(v);
+			snprintf(msg, sizeof(msg),
+				 "query exceeded its time budget (%d ms) after %zu of %zu traces: narrow "
+				 "start/end or lower limit",
+				 CD_API_BUDGET_MS, shown, n);
+			return fail(r->c, 503, msg);
+		}
+		if (shown)
+			jb_puts(&r->b, ",");
+		rc = api_trace_json(r->a, v[i]->trace, &r->b);
+		if (rc < 0) {
+			free(v);
+			return fail(r->c, 500, "cannot read a trace from the archive");
+		}
+		if (rc == 0) {
+			r->b.len = mark; /* gone meanwhile (retention) */
+			continue;
+		}
+		shown++;
+	}
+	free(v);
+	jb_printf(&r->b, "],\"total\":%zu,\"limit\":%zu,\"offset\":0,\"errors\":null}", shown, limit);
+	return send_json(r->c, 200, &r->b);
+}
+
+/* ---- /api/traces/{id} ---- */
+
+static enum MHD_Result one_trace(struct req *r, const char *id)
+{
+	struct arch_options opt;
+	struct cd_err err = {0};
+	char msg[512];
+	int rc;
+
+	arch_options_default(&opt);
+	opt.read_only = true;
+	if ((rc = arch_open(&r->a, r->api->dir, &opt, &err)) < 0) {
+		snprintf(msg, sizeof(msg), "archive %s: %s", r->api->dir,
+			 err.msg[0] ? err.msg : cd_strerror(rc));
+		return fail(r->c, 500, msg);
+	}
+	jb_puts(&r->b, "{\"data\":[");
+	rc = api_trace_json(r->a, id, &r->b);
+	if (rc < 0)
+		return fail(r->c, 500, "cannot read the trace from the archive");
+	if (rc == 0)
+		return fail(r->c, 404, "trace not found");
+	jb_puts(&r->b, "],\"total\":1,\"limit\":0,\"offset\":0,\"errors\":null}");
+	return send_json(r->c, 200, &r->b);
+}
+
+static int hex(char c)
+{
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
+}
+
+/* Decode %XX in a path segment into @out (@cap bytes). Return: 0, or -1 (bad, too long, or a NUL). */
+static int unescape(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (k + 1 >= cap)
+			return -1;
+		if (s[i] == '%' && i + 2 < n && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0 &&
+		    (v = (unsigned)(hex(s[i + 1]) * 16 + hex(s[i + 2])))) {
+			out[k++] = (char)v;
+			i += 2;
+		} else if (s[i] == '%') {
+			return -1;
+		} else {
+			out[k++] = s[i];
+		}
+	}
+	out[k] = 0;
+	return k ? 0 : -1;
+}
+
+enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, const char *url)
+{
+	struct req r = {.api = api, .c = c, .t0 = api_mono_ns()};
+	enum MHD_Result ret;
+	char seg[1024];
+
+	if (!api->dir && strncmp(url, "/api/", 5) != 0)
+		return api_page_reply(c, 404,
+				      "<p>clewd has no archive output: the search reads the archive.</p>");
+	if (!api->dir)
+		return fail(c, 404, "clewd has no archive output: the API reads the archive");
+	qy_filter_init(&r.f);
+	if (qy_keys_defaults(&r.keys) < 0)
+		return fail(c, 500, "out of memory");
+	if (strcmp(url, "/api/services") == 0) {
+		ret = services(&r);
+	} else if (strncmp(url, "/api/services/", 14) == 0 && strlen(url) > 25 &&
+		   strcmp(url + strlen(url) - 11, "/operations") == 0) {
+		if (unescape(url + 14, strlen(url) - 25, seg, sizeof(seg)) < 0)
+			ret = fail(c, 400, "bad service name");
+		else
+			ret = operations(&r, seg);
+	} else if (strcmp(url, "/") == 0) {
+		ret = api_page(&r);
+	} else if (strncmp(url, "/trace/", 7) == 0 && !strchr(url + 7, '/')) {
+		if (unescape(url + 7, strlen(url + 7), seg, sizeof(seg)) < 0)
+			ret = api_page_reply(c, 400, "<p>bad trace ID</p>");
+		else
+			ret = api_trace_page(&r, seg);
+	} else if (strcmp(url, "/api/traces") == 0) {
+		ret = search(&r);
+	} else if (strncmp(url, "/api/traces/", 12) == 0 && !strchr(url + 12, '/')) {
+		if (unescape(url + 12, strlen(url + 12), seg, sizeof(seg)) < 0)
+			ret = fail(c, 400, "bad trace ID");
+		else
+			ret = one_trace(&r, seg);
+	} else {
+		ret = fail(
+			c, 404,
+			"no such endpoint: /api/services, /api/services/{service}/operations, "
+			"/api/traces?service=&operation=&tags=&minDuration=&maxDuration=&start=&end=&limit=, "
+			"/api/traces/{traceID}");
+	}
+	if (r.t.v || r.t.slots)
+		qy_txns_release(&r.t);
+	arch_close(r.a, NULL);
+	qy_filter_release(&r.f);
+	qy_keys_release(&r.keys);
+	jb_free(&r.b);
+	return ret;
+}

@@ -1,0 +1,38 @@
+/*
+ * api/api.h - clewd's read-only, Jaeger-compatible JSON API over its
+ * archive (issue 12), served on the --http listener beside /health and
+ * /metrics: GET /api/services, /api/services/{service}/operations,
+ * /api/traces?..., /api/traces/{traceID}. Grafana's Jaeger data source
+ * and Jaeger UI read it as they read Jaeger's query service.
+ *
+ * Searches read the archive's transaction summaries (store/archive_sum.h)
+ * through the query engine (query/), so they answer what
+ * tracegrep --find answers; a trace is built from its records.
+ */
+#ifndef CD_API_H
+#define CD_API_H
+
+#include <microhttpd.h>
+
+#include <store/err.h>
+
+struct cd_api;
+
+/* Bounds of every query. */
+#define CD_API_LIMIT_DEFAULT 20	   /* traces a search returns without limit= */
+#define CD_API_LIMIT_MAX 1500	   /* limit= above this is cut to it */
+#define CD_API_BUDGET_MS 5000	   /* a query that runs longer stops with a 503 and says why */
+#define CD_API_TRACE_RECORDS 20000 /* records of one trace at most (a batch job): the rest is cut */
+
+/*
+ * cd_api_new() - the API over the archive at @archive_dir (copied; NULL:
+ * clewd has no archive output, and every /api/ request answers 404 with
+ * a JSON error saying so). Return: 0 or -CD_ENOMEM.
+ */
+int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err);
+void cd_api_free(struct cd_api *api);
+
+/* cd_api_request() - answer GET @url (which starts with "/api/", or is "/": the search page) on @c. */
+enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, const char *url);
+
+#endif

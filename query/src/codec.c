@@ -1,0 +1,279 @@
+/*
+ * codec.c - a summary as bytes and back (query/codec.h). Every integer is
+ * little-endian; a string is (u32 length, bytes), a string that may be
+ * absent has length 0xffffffff when it is. The layout is in
+ * formats/archive.md ("Summary file"); a decoder checks every length
+ * against the bytes left, so a damaged file cannot make it read past them.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/codec.h"
+#include "summary_int.h"
+
+#define NONE 0xffffffffu
+
+static int grow(struct qy_bytes *b, size_t n)
+{
+	size_t cap;
+	uint8_t *p;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < n)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (!p)
+		return -QY_ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void put(struct qy_bytes *b, uint64_t v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		b->p[b->len++] = (uint8_t)(v >> (8 * i));
+}
+
+static int put_int(struct qy_bytes *b, uint64_t v, unsigned n)
+{
+	if (grow(b, n) < 0)
+		return -QY_ENOMEM;
+	put(b, v, n);
+	return 0;
+}
+
+static int put_str(struct qy_bytes *b, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (s && n >= NONE)
+		n = NONE - 1;
+	if (grow(b, 4 + n) < 0)
+		return -QY_ENOMEM;
+	put(b, s ? n : NONE, 4);
+	if (n)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+int qy_summary_encode(const struct qy_summary *s, size_t nkeys, struct qy_bytes *b)
+{
+	uint8_t flags = (uint8_t)(s->has_ts | s->has_top << 1 | s->has_root << 2 |
+				  s->services_truncated << 3 | s->routes_truncated << 4 | s->error << 5);
+	int rc = 0;
+
+	rc |= put_str(b, s->trace);
+	rc |= put_int(b, s->records, 8);
+	rc |= put_int(b, flags, 1);
+	rc |= put_int(b, (uint64_t)s->first_ns, 8);
+	rc |= put_int(b, (uint64_t)s->last_ns, 8);
+	rc |= put_int(b, s->min_depth, 2);
+	rc |= put_int(b, s->top_depth, 2);
+	rc |= put_int(b, (uint64_t)s->top_ns, 8);
+	rc |= put_int(b, (uint64_t)s->top_dur_ns, 8);
+	rc |= put_int(b, s->root.no_service, 1);
+	rc |= put_int(b, s->root.depth, 2);
+	rc |= put_int(b, (uint64_t)s->root.ts, 8);
+	rc |= put_str(b, s->root_service);
+	rc |= put_str(b, s->root_method);
+	rc |= put_str(b, s->root_path);
+	rc |= put_int(b, s->nspans, 4);
+	for (size_t i = 0; i < s->cspans; i++)
+		if (s->spans[i])
+			rc |= put_int(b, s->spans[i], 8);
+	rc |= put_int(b, s->nservices, 4);
+	for (size_t i = 0; i < s->nservices; i++)
+		rc |= put_str(b, s->services[i]);
+	rc |= put_int(b, s->nroutes, 4);
+	for (size_t i = 0; i < s->nroutes; i++) {
+		rc |= put_str(b, s->routes[i].method);
+		rc |= put_str(b, s->routes[i].path);
+	}
+	rc |= put_int(b, (uint64_t)s->status, 2);
+	rc |= put_str(b, s->first_error);
+	rc |= put_int(b, s->err_class, 1);
+	rc |= put_int(b, (uint64_t)s->err_ts, 8);
+	rc |= put_int(b, s->attrs ? nkeys : 0, 4);
+	for (size_t k = 0; s->attrs && k < nkeys; k++) {
+		const struct qy_values *v = &s->attrs[k];
+
+		rc |= put_str(b, v->first);
+		rc |= put_int(b, (uint64_t)v->first_ts, 8);
+		rc |= put_int(b, v->truncated, 1);
+		rc |= put_int(b, v->n, 4);
+		for (size_t i = 0; i < v->n; i++)
+			rc |= put_str(b, v->v[i]);
+	}
+	return rc ? -QY_ENOMEM : 0;
+}
+
+/* A bounded reader: every get fails once the bytes run out. */
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad, oom;
+};
+
+static uint64_t get(struct rd *r, unsigned n)
+{
+	uint64_t v = 0;
+
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)r->p[r->off + i] << (8 * i);
+	r->off += n;
+	return v;
+}
+
+/* A string (NULL when absent, or on failure: see r->bad / r->oom). */
+static char *get_str(struct rd *r, bool may_be_absent)
+{
+	uint64_t n = get(r, 4);
+	char *s;
+
+	if (r->bad)
+		return NULL;
+	if (n == NONE) {
+		if (!may_be_absent)
+			r->bad = true;
+		return NULL;
+	}
+	if (r->len - r->off < n || memchr(r->p + r->off, 0, n)) {
+		r->bad = true;
+		return NULL;
+	}
+	s = malloc(n + 1);
+	if (!s) {
+		r->oom = true;
+		r->bad = true;
+		return NULL;
+	}
+	memcpy(s, r->p + r->off, n);
+	s[n] = 0;
+	r->off += n;
+	return s;
+}
+
+/* A count of items of at least @min bytes each that must fit in what is left. */
+static size_t get_count(struct rd *r, size_t min, size_t cap)
+{
+	uint64_t n = get(r, 4);
+
+	if (r->bad || n > cap || n * min > r->len - r->off) {
+		r->bad = true;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+static void get_values(struct rd *r, struct qy_values *v)
+{
+	v->first = get_str(r, true);
+	v->first_ts = (int64_t)get(r, 8);
+	v->truncated = get(r, 1) != 0;
+	v->n = 0;
+	{
+		size_t n = get_count(r, 4, QY_VALUES_MAX);
+
+		if (n && !(v->v = calloc(n, sizeof(*v->v)))) {
+			r->oom = r->bad = true;
+			return;
+		}
+		for (size_t i = 0; i < n && !r->bad; i++) {
+			v->v[i] = get_str(r, false);
+			if (v->v[i])
+				v->n++;
+		}
+	}
+}
+
+static void free_values(struct qy_values *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	free(v->first);
+	memset(v, 0, sizeof(*v));
+}
+
+int qy_summary_decode(const uint8_t *p, size_t len, size_t *used, const int *keymap, size_t nfilekeys,
+		      size_t nkeys, struct qy_summary *s)
+{
+	struct rd r = {.p = p, .len = len};
+	uint8_t flags;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	s->trace = get_str(&r, false);
+	s->records = get(&r, 8);
+	flags = (uint8_t)get(&r, 1);
+	s->has_ts = flags & 1, s->has_top = flags >> 1 & 1, s->has_root = flags >> 2 & 1;
+	s->services_truncated = flags >> 3 & 1, s->routes_truncated = flags >> 4 & 1;
+	s->error = flags >> 5 & 1;
+	s->first_ns = (int64_t)get(&r, 8);
+	s->last_ns = (int64_t)get(&r, 8);
+	s->min_depth = (uint16_t)get(&r, 2);
+	s->top_depth = (uint16_t)get(&r, 2);
+	s->top_ns = (int64_t)get(&r, 8);
+	s->top_dur_ns = (int64_t)get(&r, 8);
+	s->root.no_service = (uint8_t)get(&r, 1);
+	s->root.depth = (uint16_t)get(&r, 2);
+	s->root.ts = (int64_t)get(&r, 8);
+	s->root_service = get_str(&r, true);
+	s->root_method = get_str(&r, true);
+	s->root_path = get_str(&r, true);
+	n = get_count(&r, 8, SIZE_MAX / 16);
+	for (size_t i = 0; i < n && !r.bad; i++)
+		if (qy__span_add(s, get(&r, 8)) < 0)
+			r.oom = r.bad = true;
+	n = get_count(&r, 4, QY_SERVICES_MAX);
+	if (n && !r.bad && !(s->services = calloc(n, sizeof(*s->services))))
+		r.oom = r.bad = true;
+	for (size_t i = 0; i < n && !r.bad; i++)
+		if ((s->services[i] = get_str(&r, false)))
+			s->nservices++;
+	n = get_count(&r, 8, QY_ROUTES_MAX);
+	if (n && !r.bad && !(s->routes = calloc(n, sizeof(*s->routes))))
+		r.oom = r.bad = true;
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		s->routes[i].method = get_str(&r, true);
+		s->routes[i].path = get_str(&r, true);
+		s->nroutes++;
+	}
+	s->status = (int)get(&r, 2);
+	s->first_error = get_str(&r, true);
+	s->err_class = (uint8_t)get(&r, 1);
+	s->err_ts = (int64_t)get(&r, 8);
+	n = get_count(&r, 17, QY_KEYS_MAX);
+	if (n && n != nfilekeys)
+		r.bad = true;
+	if (n && !r.bad && nkeys) {
+		if (!(s->attrs = calloc(nkeys, sizeof(*s->attrs))))
+			r.oom = r.bad = true;
+		else
+			s->nattrs = nkeys;
+	}
+	for (size_t k = 0; k < n && !r.bad; k++) {
+		struct qy_values v = {0};
+
+		get_values(&r, &v);
+		if (!r.bad && s->attrs && keymap[k] >= 0 && (size_t)keymap[k] < nkeys &&
+		    !s->attrs[keymap[k]].first && !s->attrs[keymap[k]].n) {
+			s->attrs[keymap[k]] = v;
+			continue;
+		}
+		free_values(&v);
+	}
+	if (r.bad)
+		return r.oom ? -QY_ENOMEM : -QY_EINVAL;
+	*used = r.off;
+	return 0;
+}

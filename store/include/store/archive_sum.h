@@ -1,0 +1,44 @@
+/*
+ * store/archive_sum.h - transaction summaries of the archive (issue 12):
+ * what a search (tracegrep --find, clewd's API) reads instead of records.
+ *
+ * The writer summarises the records of every frame it appends (the
+ * payload decoded as a chunk) and, when it seals the segment, writes the
+ * summaries beside the segment's index (NNNN.sum, formats/archive.md). A
+ * reader takes each sealed segment's summaries from that file, and
+ * computes those of the open segment (or of a segment without a valid
+ * file) from its frames; the pieces of a transaction split over segments
+ * are merged by qy_txns_take().
+ */
+#ifndef CD_ARCHIVE_SUM_H
+#define CD_ARCHIVE_SUM_H
+
+#include <stdint.h>
+
+#include <store/archive.h>
+#include "query/txns.h"
+
+/* Counters of one arch_summaries() call. */
+struct arch_sum_stats {
+	uint32_t segments;   /* segments in the archive */
+	uint32_t examined;   /* segments whose time range met the window */
+	uint32_t from_file;  /* segments answered by their summary file */
+	uint32_t scanned;    /* segments whose frames were read and summarised */
+	uint64_t bytes_read; /* summary file bytes read */
+};
+
+/*
+ * arch_summaries() - the summaries of every transaction with records in
+ * a segment whose time range meets [@since_ns, @until_ns] (INT64_MIN /
+ * INT64_MAX: no bound), taken into @out (initialised by the caller: its
+ * context's keys and filter are used). A segment is read from its
+ * summary file unless the file is missing, damaged, stale, made with
+ * fewer keys than @out's, or @out's filter has --text regexes (which need
+ * the records): then its frames are read. Corrupt frames are skipped.
+ * @st: may be NULL.
+ * Return: 0, -CD_ENOMEM, -CD_EIO, -CD_EINVAL.
+ */
+int arch_summaries(arch *a, int64_t since_ns, int64_t until_ns, struct qy_txns *out,
+		   struct arch_sum_stats *st, struct cd_err *err);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * store/src/archive_summary.c - the archive's transaction summaries: the
+ * writer's per-segment table (filled as frames are appended, written as
+ * NNNN.sum when the segment is sealed) and arch_summaries(), the reader.
+ *
+ * DESIGN: the summaries of a segment are computed once, by the writer,
+ * from the records it already holds in memory (the chunk's payload), so a
+ * search never decompresses a sealed segment. The file is written only
+ * when the writer saw the segment from its first frame (not after a
+ * restart that recovered it) and every payload decoded as a chunk; a
+ * missing or invalid file costs a reader one scan of that segment, never
+ * a wrong answer. The file is checked like the index (two XXH64 hashes,
+ * its size, and the data file's size it was made for).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive_dir.h"
+#include <store/archive_sum.h>
+#include <store/chunk.h>
+#include <store/fileio.h>
+#include "query/codec.h"
+#include "query/filter.h"
+
+#define ARCH_SUM_MAGIC 0x53414c43u /* "CLAS" */
+#define ARCH_SUM_VERSION 1u
+
+/*
+ * Summaries are kept in memory for at most this many transactions: then
+ * they are encoded and compressed into a block of the file being built,
+ * and the table starts afresh (a transaction seen again later gets a
+ * second summary in a later block: readers merge them). This bounds the
+ * writer's memory to one table plus the compressed blocks.
+ */
+#define ARCH_SUM_BLOCK_TXNS 4096u
+/* Largest decompressed block a reader accepts (a writer's block is far below). */
+#define ARCH_SUM_BLOCK_MAX (256u << 20)
+
+/* The writer's summaries of the open segment. */
+struct arch__sum {
+	uint64_t seg; /* the segment summarised from its first frame; 0: none */
+	bool broken;  /* a payload did not decode, or memory ran out: no file */
+	struct qy_keys keys;
+	struct qy_txns t;     /* the current block's transactions */
+	struct qy_bytes file; /* the file so far: header room, keys, compressed blocks */
+	struct qy_bytes raw;  /* scratch: one block encoded */
+	uint64_t nsum;	      /* summaries in the blocks */
+};
+
+/* Room for @n more bytes at @b. Return: 0 or -CD_ENOMEM. */
+static int reserve(struct qy_bytes *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 65536;
+	uint8_t *p;
+
+	if (b->cap - b->len >= n)
+		return 0;
+	while (cap - b->len < n)
+		cap *= 2;
+	if (!(p = realloc(b->p, cap)))
+		return -CD_ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+/* Start the file: header room, then the keys as (u16 length, bytes). */
+static int file_start(struct arch__sum *s)
+{
+	s->file.len = 0;
+	if (reserve(&s->file, ARCH_HDR_BYTES) < 0)
+		return -CD_ENOMEM;
+	s->file.len = ARCH_HDR_BYTES;
+	for (size_t k = 0; k < s->keys.n; k++) {
+		if (reserve(&s->file, 2 + s->keys.len[k]) < 0)
+			return -CD_ENOMEM;
+		le_put16(s->file.p + s->file.len, (uint16_t)s->keys.len[k]);
+		memcpy(s->file.p + s->file.len + 2, s->keys.v[k], s->keys.len[k]);
+		s->file.len += 2 + s->keys.len[k];
+	}
+	return 0;
+}
+
+static void sum_reset(struct arch__sum *s, uint64_t seg)
+{
+	qy_txns_release(&s->t);
+	qy_txns_init(&s->t, &(struct qy_context){.keys = &s->keys});
+	s->seg = seg;
+	s->nsum = 0;
+	s->broken = seg && file_start(s) < 0;
+}
+
+/* Encode and compress the table as one block: (u32 n, u32 zlen, zstd frame). Return: 0 or -CD_ENOMEM. */
+static int flush_block(arch *a, struct arch__sum *s)
+{
+	size_t bound, z;
+
+	if (s->t.n == 0)
+		return 0;
+	s->raw.len = 0;
+	for (size_t i = 0; i < s->t.n; i++)
+		if (qy_summary_encode(&s->t.v[i], s->keys.n, &s->raw) < 0)
+			return -CD_ENOMEM;
+	bound = ZSTD_compressBound(s->raw.len);
+	if (reserve(&s->file, 8 + bound) < 0)
+		return -CD_ENOMEM;
+	z = ZSTD_compressCCtx(a->zc, s->file.p + s->file.len + 8, bound, s->raw.p, s->raw.len,
+			      a->opt.zstd_level);
+	if (ZSTD_isError(z) || z > UINT32_MAX)
+		return -CD_ENOMEM;
+	le_put32(s->file.p + s->file.len, (uint32_t)s->t.n);
+	le_put32(s->file.p + s->file.len + 4, (uint32_t)z);
+	s->file.len += 8 + z;
+	s->nsum += s->t.n;
+	qy_txns_release(&s->t);
+	qy_txns_init(&s->t, &(struct qy_context){.keys = &s->keys});
+	return 0;
+}
+
+void arch__sum_start(arch *a, uint64_t seg)
+{
+	if (!a->sum) {
+		a->sum = calloc(1, sizeof(*a->sum));
+		if (!a->sum)
+			return; /* no summaries: readers scan the segment */
+		if (qy_keys_defaults(&a->sum->keys) < 0) {
+			qy_keys_release(&a->sum->keys);
+			free(a->sum);
+			a->sum = NULL;
+			return;
+		}
+	}
+	sum_reset(a->sum, seg);
+}
+
+void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len)
+{
+	struct chunk_iter it;
+	struct fmt_record r;
+	int rc;
+
+	if (!a->sum || a->sum->seg != seg || a->sum->broken)
+		return;
+	chunk_iter_init_bytes(&it, payload, len);
+	while ((rc = chunk_iter_next(&it, &r, NULL)) > 0)
+		if (qy_txns_add(&a->sum->t, &r) < 0) {
+			rc = -1;
+			break;
+		}
+	if (rc < 0 || (a->sum->t.n >= ARCH_SUM_BLOCK_TXNS && flush_block(a, a->sum) < 0))
+		a->sum->broken = true;
+}
+
+void arch__sum_free(arch *a)
+{
+	if (!a->sum)
+		return;
+	qy_txns_release(&a->sum->t);
+	qy_keys_release(&a->sum->keys);
+	free(a->sum->file.p);
+	free(a->sum->raw.p);
+	free(a->sum);
+	a->sum = NULL;
+}
+
+/* Fill the header of the file built so far. */
+static void sum_header(struct arch__sum *s, uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
+{
+	uint8_t *h = s->file.p;
+
+	memset(h, 0, ARCH_HDR_BYTES);
+	le_put32(h, ARCH_SUM_MAGIC);
+	le_put16(h + 4, ARCH_SUM_VERSION);
+	le_put64(h + 8, data_bytes);
+	le_put64(h + 16, (uint64_t)min_ts);
+	le_put64(h + 24, (uint64_t)max_ts);
+	le_put32(h + 32, (uint32_t)s->nsum);
+	le_put32(h + 36, (uint32_t)s->keys.n);
+	le_put64(h + 40, s->file.len - ARCH_HDR_BYTES);
+	le_put64(h + 48, arch__xxh64(s->file.p + ARCH_HDR_BYTES, s->file.len - ARCH_HDR_BYTES, 0));
+	le_put64(h + 56, arch__xxh64(h, 56, 0));
+}
+
+uint64_t arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
+{
+	struct arch__sum *s = a->sum;
+	char name[64], tmp[64];
+	const char *step;
+	uint64_t written = 0;
+
+	if (!s || s->seg != seg)
+		return 0;
+	if (!s->broken && flush_block(a, s) < 0)
+		s->broken = true;
+	if (s->broken || s->nsum > UINT32_MAX) {
+		arch__diag(a, "archive %s: segment %016" PRIx64 " has no summary file (readers scan it)",
+			   a->dir, seg);
+	} else {
+		arch__seg_name(name, sizeof(name), seg, "sum");
+		arch__seg_name(tmp, sizeof(tmp), seg, "sum.tmp");
+		sum_header(s, data_bytes, min_ts, max_ts);
+		if (fio_replace(&(struct fio_replace){.dirfd = a->dirfd,
+						      .tmp = tmp,
+						      .name = name,
+						      .mode = 0640,
+						      .no_sync = a->opt.no_sync},
+				s->file.p, s->file.len, &step) < 0)
+			arch__diag(a, "archive %s: cannot write %s (%s: %s); readers scan the segment",
+				   a->dir, name, step, strerror(errno));
+		else
+			written = s->file.len;
+	}
+	sum_reset(s, 0);
+	/* the buffers are kept for the next segment, but not a big one's worth */
+	if (s->file.cap > (8u << 20)) {
+		free(s->file.p);
+		s->file = (struct qy_bytes){0};
+	}
+	return written;
+}
+
+/* ---- reading ---- */
+
+/* A summary file read whole and checked. */
+struct sumfile {
+	uint8_t *buf;
+	size_t len;
+	int64_t min_ts, max_ts;
+	uint32_t n, nkeys;
+	const uint8_t *body; /* after the keys */
+	size_t body_len;
+	int keymap[QY_KEYS_MAX]; /* file key -> reader key, or -1 */
+};
+
+static int sum_decode(const struct sumfile *f, struct qy_txns *out);
+
+/* Read and check @s's summary file for the reader's @keys. Return: true when usable. */
+static bool sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, struct sumfile *f,
+		     struct arch_sum_stats *st)
+{
+	char name[64];
+	struct stat sb;
+	const uint8_t *p, *end;
+	bool have[QY_KEYS_MAX] = {false};
+	int fd;
+
+	memset(f, 0, sizeof(*f));
+	arch__seg_name(name, sizeof(name), s->id, "sum");
+	fd = openat(a->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &sb) < 0 || sb.st_size < ARCH_HDR_BYTES || (uint64_t)sb.st_size > SIZE_MAX / 2 ||
+	    !(f->buf = malloc((size_t)sb.st_size)) || fio_pread_full(fd, f->buf, (size_t)sb.st_size, 0) < 0) {
+		close(fd);
+		goto bad;
+	}
+	close(fd);
+	f->len = (size_t)sb.st_size;
+	st->bytes_read += f->len;
+	p = f->buf;
+	if (le_get32(p) != ARCH_SUM_MAGIC || le_get16(p + 4) != ARCH_SUM_VERSION || le_get16(p + 6) != 0 ||
+	    le_get64(p + 56) != arch__xxh64(p, 56, 0) || le_get64(p + 8) != s->data_bytes ||
+	    le_get64(p + 40) != f->len - ARCH_HDR_BYTES ||
+	    le_get64(p + 48) != arch__xxh64(p + ARCH_HDR_BYTES, f->len - ARCH_HDR_BYTES, 0))
+		goto bad;
+	f->min_ts = (int64_t)le_get64(p + 16);
+	f->max_ts = (int64_t)le_get64(p + 24);
+	f->n = le_get32(p + 32);
+	f->nkeys = le_get32(p + 36);
+	if (f->nkeys > QY_KEYS_MAX)
+		goto bad;
+	end = f->buf + f->len;
+	p += ARCH_HDR_BYTES;
+	for (uint32_t k = 0; k < f->nkeys; k++) {
+		size_t l;
+
+		if (end - p < 2 || (size_t)(end - p - 2) < (l = le_get16(p)))
+			goto bad;
+		f->keymap[k] = -1;
+		for (size_t j = 0; j < keys->n; j++)
+			if (keys->len[j] == l && memcmp(keys->v[j], p + 2, l) == 0) {
+				f->keymap[k] = (int)j;
+				have[j] = true;
+			}
+		p += 2 + l;
+	}
+	for (size_t j = 0; j < keys->n; j++)
+		if (!have[j])
+			goto bad; /* made without a key the reader needs: scan instead */
+	f->body = p;
+	f->body_len = (size_t)(end - p);
+	return true;
+bad:
+	free(f->buf);
+	f->buf = NULL;
+	return false;
+}
+
+/*
+ * Take the file's summaries into @out: decoded into a table of their own
+ * first, so a file that fails half way leaves @out as it was.
+ * Return: 0, -CD_ENOMEM, -CD_ECORRUPT.
+ */
+static int sum_take(const struct sumfile *f, struct qy_txns *out)
+{
+	struct qy_txns t;
+	int rc;
+
+	qy_txns_init(&t, &out->ctx);
+	rc = sum_decode(f, &t);
+	if (rc == 0 && qy_txns_merge(out, &t) < 0)
+		rc = -CD_ENOMEM;
+	qy_txns_release(&t);
+	return rc;
+}
+
+static int sum_decode(const struct sumfile *f, struct qy_txns *out)
+{
+	const uint8_t *p = f->body, *end = f->body + f->body_len;
+	uint64_t total = 0;
+	uint8_t *raw = NULL;
+	int rc = 0;
+
+	while (rc == 0 && p < end) {
+		uint32_t n, zlen;
+		unsigned long long rlen;
+		size_t off = 0;
+
+		if (end - p < 8 || (size_t)(end - p - 8) < (zlen = le_get32(p + 4))) {
+			rc = -CD_ECORRUPT;
+			break;
+		}
+		n = le_get32(p);
+		rlen = ZSTD_getFrameContentSize(p + 8, zlen);
+		if (rlen == ZSTD_CONTENTSIZE_ERROR || rlen == ZSTD_CONTENTSIZE_UNKNOWN ||
+		    rlen > ARCH_SUM_BLOCK_MAX) {
+			rc = -CD_ECORRUPT;
+			break;
+		}
+		free(raw);
+		if (!(raw = malloc(rlen ? (size_t)rlen : 1))) {
+			rc = -CD_ENOMEM;
+			break;
+		}
+		if (ZSTD_decompress(raw, (size_t)rlen, p + 8, zlen) != rlen) {
+			rc = -CD_ECORRUPT;
+			break;
+		}
+		for (uint32_t i = 0; i < n && rc == 0; i++) {
+			struct qy_summary s;
+			size_t used = 0;
+
+			rc = qy_summary_decode(raw + off, (size_t)rlen - off, &used, f->keymap, f->nkeys,
+					       out->ctx.keys ? out->ctx.keys->n : 0, &s);
+			if (rc < 0) {
+				qy_summary_release(&s);
+				rc = rc == -QY_ENOMEM ? -CD_ENOMEM : -CD_ECORRUPT;
+				break;
+			}
+			off += used;
+			if (qy_txns_take(out, &s) < 0)
+				rc = -CD_ENOMEM;
+		}
+		if (rc == 0 && off != rlen)
+			rc = -CD_ECORRUPT;
+		total += n;
+		p += 8 + zlen;
+	}
+	free(raw);
+	return rc == 0 && total != f->n ? -CD_ECORRUPT : rc;
+}
+
+static int scan_cb(void *cookie, const void *payload, size_t len, const struct arch_chunk_meta *meta)
+{
+	struct chunk_iter it;
+	struct fmt_record r;
+	int rc;
+
+	(void)meta;
+	chunk_iter_init_bytes(&it, payload, len);
+	while ((rc = chunk_iter_next(&it, &r, NULL)) > 0)
+		if (qy_txns_add(cookie, &r) < 0)
+			return -CD_ENOMEM;
+	return 0; /* a payload that is not a chunk holds no transactions */
+}
+
+int arch_summaries(arch *a, int64_t since, int64_t until, struct qy_txns *out, struct arch_sum_stats *st,
+		   struct cd_err *err)
+{
+	struct arch_sum_stats dummy;
+	bool texts = out && out->ctx.filter && out->ctx.filter->ntexts;
+	struct qy_keys none = {0};
+	int rc = 0;
+
+	st = st ? st : &dummy;
+	memset(st, 0, sizeof(*st));
+	if (!a || !out)
+		return cd_err_set(err, -CD_EINVAL, 0, "archive: bad arguments");
+	st->segments = (uint32_t)a->nsegs;
+	for (size_t i = 0; i < a->nsegs && rc == 0; i++) {
+		struct seg *s = &a->segs[i];
+		bool open = a->have_open && i == a->nsegs - 1;
+		struct sumfile f;
+		bool rebuilt = false;
+		uint64_t id = s->id;
+
+		if (!open && !texts && sum_load(a, s, out->ctx.keys ? out->ctx.keys : &none, &f, st)) {
+			if (f.max_ts < since || f.min_ts > until) {
+				free(f.buf);
+				continue;
+			}
+			st->examined++;
+			rc = sum_take(&f, out);
+			free(f.buf);
+			if (rc == 0) {
+				st->from_file++;
+				continue;
+			}
+			if (rc == -CD_ENOMEM)
+				return cd_err_set(err, rc, 0, "archive: out of memory");
+			arch__diag(a, "archive %s: summaries of segment %016" PRIx64 " are corrupt (scanned)",
+				   a->dir, id);
+			rc = 0;
+			st->examined--;
+		}
+		if (open) {
+			if (a->ob.nframes == 0 || a->ob.max_ts < since || a->ob.min_ts > until)
+				continue;
+		} else {
+			rc = arch__seg_load(a, s, &rebuilt, err);
+			if (rc == -CD_ENOENT) {
+				rc = 0;
+				continue; /* deleted by retention meanwhile */
+			}
+			if (rc < 0)
+				return rc;
+			if (s->ix.nframes == 0 || s->ix.max_ts < since || s->ix.min_ts > until)
+				continue;
+		}
+		st->examined++;
+		st->scanned++;
+		rc = arch__walk_segment(a, i, scan_cb, out, err);
+		if (rc == -CD_ENOMEM)
+			cd_err_set(err, rc, 0, "archive: out of memory");
+	}
+	return rc;
+}

@@ -1,0 +1,209 @@
+/*
+ * test_archive_sum.c - the archive's transaction summaries
+ * (store/archive_sum.h): what arch_summaries() returns equals the
+ * summaries computed from every record at once, whether a segment is
+ * read from its summary file, scanned because it is still open, or
+ * scanned because its file is damaged; transactions split over many
+ * segments merge into one summary each.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <store/archive.h>
+#include <store/archive_sum.h>
+#include <store/chunk.h>
+#include "fmt/detect.h"
+#include "fmt/str.h"
+#include "query/json.h"
+
+#define NLINES 400
+
+static char dir[64];
+static struct qy_keys keys;
+static struct qy_txns want;
+
+/* Empty the archive directory (a test starts afresh). */
+static void system_rm(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'/*", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void flush(arch *a, struct chunk *c)
+{
+	uint32_t nt = chunk_ntraces(c), ns = chunk_nservices(c);
+	struct arch_key k[64];
+	struct arch_chunk_meta m = {0};
+	struct cd_err err = {0};
+	size_t len;
+	const uint8_t *data = chunk_data_ref(c, &len);
+
+	ck_assert_uint_le(nt + ns, 64);
+	for (uint32_t i = 0; i < nt; i++)
+		k[i].ptr = chunk_trace_ref(c, i, &k[i].len);
+	for (uint32_t i = 0; i < ns; i++)
+		k[nt + i].ptr = chunk_service_ref(c, i, &k[nt + i].len);
+	m.seq = chunk_seq(c);
+	m.nrecords = chunk_nrecords(c);
+	ck_assert(chunk_ts_range(c, &m.min_ts_ns, &m.max_ts_ns));
+	m.traces = k;
+	m.ntraces = nt;
+	m.services = k + nt;
+	m.nservices = ns;
+	ck_assert_int_eq(arch_append(a, data, len, &m, &err), 0);
+}
+
+/*
+ * Write @nlines records of @ntraces transactions, 8 a chunk, into segments
+ * of @seg_bytes; the writer stays open (its last segment unsealed).
+ */
+static arch *write_archive(int nlines, int ntraces, uint64_t seg_bytes)
+{
+	struct arch_options opt;
+	struct cd_err err = {0};
+	struct chunk *c;
+	arch *a;
+	uint64_t seq = 1;
+
+	arch_options_default(&opt);
+	opt.segment_bytes = seg_bytes;
+	opt.no_sync = true;
+	ck_assert_int_eq(arch_open(&a, dir, &opt, &err), 0);
+	ck_assert_int_eq(chunk_new(&c, seq, 0), 0);
+	for (int i = 0; i < nlines; i++) {
+		char line[256];
+		struct fmt_record r;
+		struct record_src src = {0};
+		int n = snprintf(
+			line, sizeof(line),
+			"2026-11-23T07:%02d:%02d.%06dZ %s tr%05d:s%d|svc%d|%s|/api/%d|status=%d|user=u%d|"
+			"msg=step %d",
+			i / 60 % 60, i % 60, i % 1000000, i % 17 == 0 ? "ERROR" : "INFO", i % ntraces, i % 5,
+			i % 4, i % 3 ? "GET" : "POST", i % 7, i % 13 == 0 ? 503 : 200, i % 23, i);
+
+		ck_assert_int_eq(fmt_parse(line, (size_t)n, &r, NULL), 0);
+		ck_assert_int_eq(qy_txns_add(&want, &r), 0);
+		src.line = fmt_str_n(line, (size_t)n);
+		ck_assert_int_eq(chunk_append(c, &r, &src, CHUNK_NO_INPUT, 0), 0);
+		if (chunk_nrecords(c) == 8) {
+			flush(a, c);
+			chunk_clear(c, ++seq, 0);
+		}
+	}
+	if (chunk_nrecords(c))
+		flush(a, c);
+	chunk_free(c);
+	return a;
+}
+
+/* Read the archive's summaries and compare them, as JSON, with the truth. */
+static void check_equal(struct arch_sum_stats *st)
+{
+	struct arch_options opt;
+	struct cd_err err = {0};
+	struct qy_txns got;
+	arch *r;
+
+	arch_options_default(&opt);
+	opt.read_only = true;
+	ck_assert_int_eq(arch_open(&r, dir, &opt, &err), 0);
+	qy_txns_init(&got, &(struct qy_context){.keys = &keys});
+	ck_assert_int_eq(arch_summaries(r, INT64_MIN, INT64_MAX, &got, st, &err), 0);
+	ck_assert_uint_eq(got.n, want.n);
+	for (size_t i = 0; i < want.n; i++) {
+		const struct qy_summary *w = &want.v[i];
+		const struct qy_summary *g = qy_txns_find(&got, w->trace, strlen(w->trace));
+		char a[8192], b[8192];
+		size_t la, lb;
+
+		ck_assert_ptr_nonnull(g);
+		ck_assert_int_eq(qy_summary_json(w, &keys, a, sizeof(a), &la), 0);
+		ck_assert_int_eq(qy_summary_json(g, &keys, b, sizeof(b), &lb), 0);
+		ck_assert_msg(la == lb && memcmp(a, b, la) == 0, "%.*s\n!=\n%.*s", (int)la, a, (int)lb, b);
+	}
+	qy_txns_release(&got);
+	arch_close(r, NULL);
+}
+
+START_TEST(summaries_equal_the_records_whatever_their_source)
+{
+	struct arch_sum_stats st;
+	arch *a = write_archive(NLINES, 23, 2048);
+	char path[128];
+	int fd;
+	uint8_t byte;
+
+	/* Sealed segments from their files, the open one scanned. */
+	check_equal(&st);
+	ck_assert_uint_gt(st.segments, 5);
+	ck_assert_uint_eq(st.from_file, st.segments - 1);
+	ck_assert_uint_eq(st.scanned, 1);
+	ck_assert_uint_gt(st.bytes_read, 0);
+	/* A damaged summary file: that segment is scanned, the answer is the same. */
+	snprintf(path, sizeof(path), "%s/0000000000000002.sum", dir);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &byte, 1, 100), 1);
+	byte ^= 0x55;
+	ck_assert_int_eq(pwrite(fd, &byte, 1, 100), 1);
+	close(fd);
+	check_equal(&st);
+	ck_assert_uint_eq(st.scanned, 2);
+	/* Closed: every segment sealed, and the damaged file stays ignored. */
+	ck_assert_int_eq(arch_close(a, NULL), 0);
+	check_equal(&st);
+	ck_assert_uint_eq(st.from_file, st.segments - 1);
+}
+END_TEST
+
+/* More transactions in a segment than the writer keeps in memory: several blocks per file, merged. */
+START_TEST(a_segment_of_many_blocks)
+{
+	struct arch_sum_stats st;
+	arch *a;
+
+	qy_txns_release(&want);
+	qy_txns_init(&want, &(struct qy_context){.keys = &keys});
+	system_rm();
+	a = write_archive(24000, 9000, 4u << 20);
+	ck_assert_int_eq(arch_close(a, NULL), 0);
+	check_equal(&st);
+	ck_assert_uint_eq(st.from_file, st.segments);
+	ck_assert_uint_eq(want.n, 9000);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("archive summaries");
+	TCase *tc = tcase_create("sum");
+	SRunner *sr;
+	int failed;
+	char cmd[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/arch-sum-XXXXXX");
+	if (!mkdtemp(dir))
+		return 2;
+	qy_keys_defaults(&keys);
+	qy_txns_init(&want, &(struct qy_context){.keys = &keys});
+	tcase_add_test(tc, summaries_equal_the_records_whatever_their_source);
+	tcase_add_test(tc, a_segment_of_many_blocks);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	qy_txns_release(&want);
+	qy_keys_release(&keys);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		failed++;
+	return failed ? 1 : 0;
+}
