@@ -307,7 +307,8 @@ static int start_running(struct running *r, const struct cd_config *cf, struct c
 
 		for (unsigned i = 0; i < cf->nout && !archive; i++)
 			if (strcmp(cf->out[i].plugin->name, "archive") == 0)
-				archive = cf->out[i].path; /* the API reads the first archive output */
+				archive = cd_opt_get(&cf->out[i].opts,
+						     "path"); /* the API reads the first archive */
 		if ((rc = ops_start(&r->ops, r->pl, cf->http_listen, archive, err)) < 0) {
 			r->ops = NULL;
 			stop_running(r);
