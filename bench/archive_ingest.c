@@ -337,6 +337,7 @@ int main(int argc, char **argv)
 
 	arch_options_default(&opt);
 	opt.no_sync = true;
+	opt.summaries = true; /* tracegrep --find reads them (tests/cli) */
 	for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
 		if (strcmp(argv[i], "--segment-bytes") == 0)
 			opt.segment_bytes = parse_u64(argv[i + 1], argv[i]);

@@ -124,6 +124,8 @@ static int flush_block(arch *a, struct arch__sum *s)
 
 void arch__sum_start(arch *a, uint64_t seg)
 {
+	if (!a->opt.summaries)
+		return; /* not asked for: readers scan the segments' frames */
 	if (!a->sum) {
 		a->sum = calloc(1, sizeof(*a->sum));
 		if (!a->sum)

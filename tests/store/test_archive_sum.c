@@ -74,6 +74,7 @@ static arch *write_archive(int nlines, int ntraces, uint64_t seg_bytes)
 	arch_options_default(&opt);
 	opt.segment_bytes = seg_bytes;
 	opt.no_sync = true;
+	opt.summaries = true;
 	ck_assert_int_eq(arch_open(&a, dir, &opt, &err), 0);
 	ck_assert_int_eq(chunk_new(&c, seq, 0), 0);
 	for (int i = 0; i < nlines; i++) {

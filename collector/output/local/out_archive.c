@@ -66,6 +66,7 @@ static int archive_open(void **state, struct pipeline *pl, unsigned idx, const s
 	opt.max_bytes = u;
 	cd_opt_ms(&oc->opts, "max_age", 0, &u, NULL);
 	opt.max_age_ns = (int64_t)u * 1000000;
+	cd_opt_bool(&oc->opts, "summaries", false, &opt.summaries, NULL);
 	opt.on_diag = on_diag;
 	opt.cookie = st->dir;
 	if ((rc = arch_open(&st->a, st->dir, &opt, err)) < 0)
@@ -157,6 +158,9 @@ static const struct cd_opt_spec archive_opts[] = {
 	 0},
 	{"max_age", CD_OPT_DURATION, "0", "retention by age: older segments go (0: none)", NULL, 0, 0},
 	{"segment_bytes", CD_OPT_SIZE, "64M", "a segment's size before the next one starts", NULL, 0, 0},
+	{"summaries", CD_OPT_BOOL, "false",
+	 "write transaction summaries per segment (faster tracegrep --find and /api/traces; costs write CPU)",
+	 NULL, 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
