@@ -95,6 +95,21 @@ def wait_port(port, proc, timeout=30):
     raise AssertionError("nothing listens on port %d" % port)
 
 
+def wait_children(proc, n, timeout=60):
+    """Wait until @proc has @n child processes (gunicorn's workers all booted: a SIGTERM that
+    comes while the master still forks one makes gunicorn wait its 30 s graceful timeout)."""
+    path = "/proc/%d/task/%d/children" % (proc.pid, proc.pid)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        assert proc.poll() is None, "process %d exited while its children started" % proc.pid
+        with open(path) as f:
+            if len(f.read().split()) >= n:
+                time.sleep(1)  # a just-forked worker still has the master's signal handlers
+                return
+        time.sleep(0.05)
+    raise AssertionError("process %d has not started %d children" % (proc.pid, n))
+
+
 def spawn(argv, log, port, fmt="pipe", env=None, cwd=None):
     """Start a service logging to @log and wait until it listens on @port."""
     e = dict(os.environ, CLEW_OUTPUT="file:%s" % log, CLEW_FORMAT=fmt, CLEW_LEVEL="info")

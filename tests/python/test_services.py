@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import EXAMPLES, PYTHON, free_port, parse, post, rebuild, spawn, stop
+from conftest import EXAMPLES, PYTHON, free_port, parse, post, rebuild, spawn, stop, wait_children
 
 
 def test_gunicorn_flask_every_request_rebuilds(tmp_path, fmtconv, tracegrep):
@@ -15,6 +15,7 @@ def test_gunicorn_flask_every_request_rebuilds(tmp_path, fmtconv, tracegrep):
     g = spawn([PYTHON, "-m", "gunicorn", "--preload", "-w", "2", "-b", "127.0.0.1:%d" % port,
                "--chdir", EXAMPLES, "billing:app"], log, port, fmt="json",
               env={"CLEW_ASYNC": "1", "CLEW_SERVICE": "billing"})
+    wait_children(g, 2)
     traces = []
     try:
         for i in range(1, 29):
