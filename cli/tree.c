@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "fmt/str.h"
+#include "query/summary.h"
 #include "tg.h"
 #include "banned.h"
 
@@ -163,20 +164,6 @@ static void set_if_null(char **dst, const struct fmt_str *v)
 		*dst = tg_view_dup(v);
 }
 
-static bool status_is_error(const char *st)
-{
-	char *end;
-	long v;
-
-	if (!st || !*st)
-		return false;
-	v = strtol(st, &end, 10);
-	if (*end == '\0' && end != st)
-		return v >= 500;
-	return strcmp(st, "ok") != 0 && strcmp(st, "OK") != 0 && strcmp(st, "Ok") != 0 &&
-	       strcmp(st, "unset") != 0;
-}
-
 /* Fill name, service, times, status of every span from its records. */
 static void describe(struct tg_tree *t, const struct tg_recs *recs)
 {
@@ -231,7 +218,7 @@ static void describe(struct tg_tree *t, const struct tg_recs *recs)
 			s->status = last_status;
 		else
 			free(last_status);
-		if (status_is_error(s->status))
+		if (qy_status_failed(s->status))
 			s->error = true;
 	}
 	free(r);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "query/summary.h"
 #include "api.h"
 #include <store/chunk.h>
 #include "fmt/record.h"
@@ -235,20 +236,6 @@ static void collect(struct tree *t, const struct frames *f)
 	}
 }
 
-static bool status_is_error(const char *st)
-{
-	char *end;
-	long v;
-
-	if (!st || !*st)
-		return false;
-	v = strtol(st, &end, 10);
-	if (*end == '\0' && end != st)
-		return v >= 500;
-	return strcmp(st, "ok") != 0 && strcmp(st, "OK") != 0 && strcmp(st, "Ok") != 0 &&
-	       strcmp(st, "unset") != 0;
-}
-
 static char *attr(struct tree *t, const struct fmt_record *r, const char *key)
 {
 	const struct fmt_attr *a = fmt_record_attr(r, key);
@@ -321,7 +308,7 @@ static void describe(struct tree *t)
 			s->status = last_status;
 		else
 			free(last_status);
-		if (status_is_error(s->status))
+		if (qy_status_failed(s->status))
 			s->error = true;
 	}
 }

@@ -404,8 +404,16 @@ static void error_offer(struct qy_summary *s, uint8_t cls, int64_t ts, const cha
 	s->err_ts = ts;
 }
 
-static bool status_failing(const char *st)
+bool qy_status_failed(const char *st)
 {
+	char *end;
+	long v;
+
+	if (!st || !*st)
+		return false;
+	v = strtol(st, &end, 10);
+	if (*end == '\0' && end != st)
+		return v >= 500;
 	return strcmp(st, "ok") != 0 && strcmp(st, "OK") != 0 && strcmp(st, "Ok") != 0 &&
 	       strcmp(st, "unset") != 0;
 }
@@ -474,7 +482,7 @@ static int take_status(struct qy_summary *s, const struct fmt_attr *a, bool *oom
 	if (a->type != FMT_T_STRING)
 		return 0;
 	st = view_text(&a->val, 64, oom);
-	failing = st && status_failing(st);
+	failing = qy_status_failed(st);
 	free(st);
 	return failing;
 }

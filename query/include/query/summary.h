@@ -160,6 +160,13 @@ int64_t qy_summary_dur(const struct qy_summary *s);
 /* qy_summary_values() - the values of summary key @k (an index into the keys), or NULL when none. */
 const struct qy_values *qy_summary_values(const struct qy_summary *s, size_t k);
 
+/*
+ * qy_status_failed() - whether a status value marks a failure: a number
+ * >= 500, or any text but ok/OK/Ok/unset; NULL or "" is not one. The one
+ * rule of --find's error flag, the waterfall's and the Jaeger API's.
+ */
+bool qy_status_failed(const char *st);
+
 /* qy_span_hash() - the 64-bit hash spans are counted by (FNV-1a of the decoded ID). */
 uint64_t qy_span_hash(const char *s, size_t n);
 
