@@ -130,7 +130,7 @@ enum { WARMUP = 10000, REQUESTS = 100000, ROT_WARMUP = 1000, ROTATIONS = 10000 }
 
 START_TEST(rss_stays_bounded_over_100000_http_requests)
 {
-	static const char *const args[] = {"-i", "http://127.0.0.1:0/ingest", "-o", "null", NULL};
+	static const char *const args[] = {"-i", "http://127.0.0.1:0/ingest?ack=memory", "-o", "null", NULL};
 	struct th_clewd d;
 	long warm = 0, end;
 	int fd;
