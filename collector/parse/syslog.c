@@ -255,17 +255,21 @@ static size_t parse_bsd_time(const char *s, size_t n, size_t p, int64_t now_ns, 
 	return p - b;
 }
 
-/* A TAG at s[p..n): 1..48 of [A-Za-z0-9_.-/@] and the like, then '[PID]' and/or ':'. */
+/*
+ * A TAG at s[p..n): up to 48 printable bytes, then "[PID]" and/or ':', or
+ * a space (as rsyslog reads it: its own traditional forward format writes
+ * a 5424 message's APP-NAME without the colon).
+ */
 static bool parse_tag(const char *s, size_t n, size_t *pp, struct syslog_msg *m)
 {
 	size_t p = *pp, b = p, e;
 
 	while (p < n && p - b <= 48 && is_print(s[p]) && s[p] != ':' && s[p] != '[')
 		p++;
-	if (p == b || p >= n || p - b > 48)
+	if (p == b || p - b > 48)
 		return false;
 	e = p;
-	if (s[p] == '[') {
+	if (p < n && s[p] == '[') {
 		size_t pb = ++p;
 		while (p < n && p - pb <= 128 && is_print(s[p]) && s[p] != ']')
 			p++;
@@ -274,12 +278,13 @@ static bool parse_tag(const char *s, size_t n, size_t *pp, struct syslog_msg *m)
 		m->procid = fmt_str_n(s + pb, p - pb);
 		p++;
 	}
-	if (p >= n || s[p] != ':') {
+	if (p < n && s[p] == ':')
+		p++;
+	else if (p < n && s[p] != ' ') {
 		m->procid = (struct fmt_str){NULL, 0, 0};
 		return false;
 	}
 	m->app = fmt_str_n(s + b, e - b);
-	p++;
 	if (p < n && s[p] == ' ')
 		p++;
 	*pp = p;
@@ -709,7 +714,9 @@ int syslog_frame_next(struct syslog_framer *f, const char *buf, size_t len, size
 	if (f->mode == SYSLOG_FRAMING_AUTO)
 		f->mode = is_digit(buf[0]) ? SYSLOG_FRAMING_OCTET : SYSLOG_FRAMING_LINE;
 	if (f->mode == SYSLOG_FRAMING_LINE) {
-		int rc = next_line(f, buf, len, max, eof, out);
+		int rc;
+		out->consumed = 0;
+		rc = next_line(f, buf, len, max, eof, out);
 		out->consumed += skip;
 		return rc;
 	}
@@ -721,6 +728,7 @@ int syslog_frame_next(struct syslog_framer *f, const char *buf, size_t len, size
 		/* framing lost: newline framing from here on, so the connection goes on */
 		f->mode = SYSLOG_FRAMING_LINE;
 		f->bad_count = true;
+		out->consumed = 0;
 		i = (size_t)next_line(f, buf, len, max, eof, out);
 		out->consumed += skip;
 		return (int)i;
