@@ -311,8 +311,8 @@ static void close_conn(struct sl_state *st, struct sl_conn *c)
 	free(c);
 }
 
-/* Read what @c has (a burst at most). Return: true when more is waiting. */
-static bool read_conn(struct sl_state *st, struct sl_conn *c)
+/* Read what @c has (a burst at most). Return: 1 more is waiting, 0 drained, -1 closed (@c freed). */
+static int read_conn(struct sl_state *st, struct sl_conn *c)
 {
 	const size_t cap = st->frame_max + 32;
 	size_t total = 0;
@@ -323,7 +323,7 @@ static bool read_conn(struct sl_state *st, struct sl_conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return false;
+			return 0;
 		if (n <= 0) {
 			if (n < 0) {
 				st->resets++; /* what was read stays, its partial last frame included */
@@ -331,14 +331,14 @@ static bool read_conn(struct sl_state *st, struct sl_conn *c)
 				       c->peer, "error", strerror(errno), NULL);
 			}
 			close_conn(st, c);
-			return false;
+			return -1;
 		}
 		c->have += (size_t)n;
 		total += (size_t)n;
 		pl_in_stats(st->pl, st->idx)->bytes += (uint64_t)n;
 		frames(st, c, false);
 	}
-	return true;
+	return 1;
 }
 
 static void add_conn(struct sl_state *st, int fd, const struct sockaddr_storage *ss, socklen_t len)
@@ -427,7 +427,7 @@ static bool stream_tick(struct sl_state *st)
 			more = true; /* the rest waits in the kernel; read when the pipeline resumes */
 			break;
 		}
-		more |= read_conn(st, ev[i].data.ptr);
+		more |= read_conn(st, ev[i].data.ptr) > 0;
 	}
 	return more || n == 64;
 }
@@ -481,9 +481,10 @@ static void sl_stop(void *state)
 		epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
 		while (st->conns) {
 			struct sl_conn *c = st->conns;
-			while (!pl_backpressure(st->pl) && c == st->conns && read_conn(st, c))
+			int rc = 1;
+			while (!pl_backpressure(st->pl) && (rc = read_conn(st, c)) > 0)
 				;
-			if (c == st->conns)
+			if (rc >= 0)
 				close_conn(st, c);
 		}
 	}

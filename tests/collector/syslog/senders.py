@@ -80,8 +80,28 @@ def logger(*args):
     subprocess.run(["logger", *args], check=True, timeout=60)
 
 
+def yaml_config(tmp):
+    """type: syslog in a file: the transport chosen by its key, checked like -i specs."""
+    cfg = os.path.join(tmp, "clewd.yaml")
+    for body, ok, says in [
+            ("{ type: syslog, transport: tcp, listen: 127.0.0.1:6514, max_frame: 8k }", True, "transport tcp"),
+            ("{ type: syslog, transport: unix, path: %s/y.sock }" % tmp, True, "transport unix"),
+            ("{ type: syslog, listen: 5514 }", True, "transport udp"),
+            ("{ type: syslog, transport: sctp, listen: 5514 }", False, "expected udp, tcp or unix"),
+            ("{ type: syslog, transport: udp, listen: 5514, max_connections: 4 }", False, "a datagram socket"),
+            ("{ type: syslog, transport: tcp, listen: 5514, max_frame: 2M }", False, "max_frame"),
+    ]:
+        with open(cfg, "w") as f:
+            f.write("inputs:\n  - %s\noutputs:\n  - { type: null }\n" % body)
+        r = subprocess.run([CLEWD, "-s", os.path.join(tmp, "cstate"), "-c", cfg, "--check-config"],
+                           capture_output=True, text=True, timeout=60)
+        check((r.returncode == 0) == ok and says in r.stdout + r.stderr,
+              "%s: exit %d, %r" % (body, r.returncode, r.stdout + r.stderr))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="clewd-syslog-")
+    yaml_config(tmp)
     sock = os.path.join(tmp, "log.sock")
     out = os.path.join(tmp, "out.json")
     err = os.path.join(tmp, "clewd.log")
