@@ -90,6 +90,10 @@ def yaml_config(tmp):
             ("{ type: syslog, transport: sctp, listen: 5514 }", False, "expected udp, tcp or unix"),
             ("{ type: syslog, transport: udp, listen: 5514, max_connections: 4 }", False, "a datagram socket"),
             ("{ type: syslog, transport: tcp, listen: 5514, max_frame: 2M }", False, "max_frame"),
+            # udp and tcp on one port, as syslog's 514 usually is; two datagram inputs on one port are not
+            ("{ type: syslog, listen: 5514 }\n  - { type: syslog, transport: tcp, listen: 5514 }", True,
+             "transport tcp"),
+            ("{ type: syslog, listen: 5514 }\n  - { type: udp, listen: 5514 }", False, "two inputs listen"),
     ]:
         with open(cfg, "w") as f:
             f.write("inputs:\n  - %s\noutputs:\n  - { type: null }\n" % body)
