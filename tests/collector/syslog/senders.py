@@ -332,6 +332,8 @@ def main():
     check('reason="bad_pri"} 1' in metrics and 'reason="bad_octet_count"} 1' in metrics,
           "invalid frames counted by reason")
     check(len(recs) == want, "%d records, want %d" % (len(recs), want))
+    lint = subprocess.run(["promtool", "check", "metrics"], input=metrics, capture_output=True, text=True)
+    check(lint.returncode == 0, "promtool check metrics: %s%s" % (lint.stdout, lint.stderr))
     if failures:
         print("%d failures; kept %s" % (len(failures), tmp))
         return 1
