@@ -191,7 +191,7 @@ def main():
     with open(out, "w") as fo, open(err, "w") as fe:
         clewd = subprocess.Popen(
             [CLEWD, "-s", os.path.join(tmp, "state"), "--http", "127.0.0.1:0",
-             "-i", "syslog+udp://127.0.0.1:0", "-i", "syslog+tcp://127.0.0.1:0?max_frame=1k",
+             "-i", "syslog+udp://127.0.0.1:0?max_frame=1k", "-i", "syslog+tcp://127.0.0.1:0?max_frame=1k",
              "-i", "syslog+unix://" + sock, "-o", "stdout:json"],
             stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
     try:
@@ -265,8 +265,14 @@ def main():
         c.sendall(b"12x garbage line\n<13>Oct 11 22:14:15 after: still read\n")
         c.close()
 
+        # a datagram longer than max_frame keeps its first 1k, flagged; an empty one is counted only
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.sendto(("<14>1 - h longudp - - - " + "y" * 3000).encode(), ("127.0.0.1", udp))
+        u.sendto(b"", ("127.0.0.1", udp))
+        u.close()
+
         # --- wait for everything ------------------------------------------------------
-        want = 6 * n + 500 + 2 * n + 1 + 1 + 3 + 1  # big: 3 pieces of 1k
+        want = 6 * n + 500 + 2 * n + 1 + 1 + 3 + 1 + 1  # big: 3 pieces of 1k
         wait_for(lambda: len(records(out)) >= want, "%d records" % want)
         metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http, timeout=30).read().decode()
     finally:
@@ -327,6 +333,12 @@ def main():
     check(sorted(int(r["_split"]) for r in pieces) == [1, 2, 3], "overlong frame in 3 pieces: %r" % pieces)
     check("".join(r["message"] for r in sorted(pieces, key=lambda r: int(r["_split"]))) == "x" * 2500,
           "the pieces hold the whole message")
+    cut = [r for r in recs if r.get("service") == "longudp"]
+    check(len(cut) == 1 and cut[0].get("_truncated") is True and cut[0].get("message") == "y" * (1024 - 24),
+          "a long datagram is cut at max_frame and flagged: %r" % [(r.get("_truncated"), len(r.get("message", "")))
+                                                                   for r in cut])
+    check(re.search(r'^clewd_syslog_invalid_total\{[^}]*"syslog#1"[^}]*reason="empty"\} 1$', metrics, re.M),
+          "an empty datagram is counted: %s" % [l for l in metrics.splitlines() if "empty" in l])
     check(any(l.get("message", "").startswith("invalid syslog frame") and l.get("peer", "").startswith("127.0.0.1:")
               for l in log_lines(err)), "invalid frames logged with their peer")
     check('reason="bad_pri"} 1' in metrics and 'reason="bad_octet_count"} 1' in metrics,
