@@ -64,7 +64,9 @@ def records(path):
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
-                out.append(json.loads(line))  # every line clewd writes must be JSON
+                r = json.loads(line)  # every line clewd writes must be JSON
+                if r.get("service") != "rsyslog-probe":
+                    out.append(r)
     return out
 
 
@@ -249,10 +251,16 @@ def main():
         rs = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i", os.path.join(rsdir, "rsyslogd.pid")],
                               stdout=rslog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
-        def rs_listening():
-            r = subprocess.run(["ss", "-Hlun", "sport = :%d" % rsport], capture_output=True, text=True)
-            return str(rsport) in r.stdout
-        wait_for(rs_listening, "rsyslogd's imudp")
+        def rs_ready():
+            # a probe through rsyslogd (UDP: one sent before it listens is gone): ready once one arrives
+            logger("--rfc5424", "--udp", "-n", "127.0.0.1", "-P", str(rsport), "-t", "rsyslog-probe", "probe")
+            end = time.monotonic() + 1
+            while time.monotonic() < end:
+                if '"service":"rsyslog-probe"' in open(out, encoding="utf-8").read():
+                    return True
+                time.sleep(0.05)
+            return False
+        wait_for(rs_ready, "rsyslogd forwarding")
         for i in range(n):
             logger("--rfc5424", "--udp", "-n", "127.0.0.1", "-P", str(rsport), "-t", "via-rsyslog",
                    "--msgid", "RS", "--sd-id", "rs@1", "--sd-param", 'k="v%d"' % i, "relayed #%d" % i)
