@@ -179,6 +179,11 @@ static void on_frame(struct sl_state *st, struct pl_source *src, const char *p, 
 		return;
 	}
 	syslog_record(&m, st->parser, st->rx, r, st->scratch, st->scratch_cap);
+	if (!r->has_ts && !r->ts_text.ptr) {
+		/* no time in the header (NILVALUE) nor the body: the time we received it (RFC 5424, 6.2.3) */
+		r->has_ts = true;
+		r->ts_ns = st->now_real;
+	}
 	if (piece == 1)
 		put_attr(r, "_split", "1", FMT_T_NUMBER);
 	if (truncated)
