@@ -65,32 +65,34 @@ struct sl_conn {
 };
 
 struct sl_state {
-	struct pipeline *pl;	     /* the pipeline */
-	unsigned idx;		     /* input index */
-	const char *listen;	     /* its address (the configuration's) */
-	const char *kind;	     /* syslog+udp, syslog+tcp, syslog+unix */
-	unsigned transport;	     /* T_* */
-	enum cd_parser parser;	     /* the input's parser, for the message bodies */
-	struct parse_regex *rx;	     /* its regex (CD_PARSER_REGEX) */
-	size_t frame_max;	     /* max_frame */
-	uint64_t max_connections;    /* tcp: open connections at most */
-	int lfd;		     /* tcp: listener; datagrams: the socket; -1 after stop() */
-	int epfd;		     /* tcp: the input's epoll set (listener and connections); else -1 */
-	int wfd;		     /* what the pipeline watches: epfd or lfd */
-	bool watched;		     /* wfd is in the pipeline's set */
-	bool ready;		     /* wfd said readable */
-	bool stopped;		     /* stop() ran */
-	int64_t now_real;	     /* CLOCK_REALTIME at this tick: RFC 3164's missing year */
-	struct pl_source *src;	     /* datagrams: the one source */
-	uint64_t dgram_off;	     /* datagrams: bytes received (the source's position) */
-	char *dbuf;		     /* datagrams: one, CD_DGRAM_MAX bytes */
-	struct fmt_record *rec;	     /* scratch record */
-	char *scratch;		     /* keys and unescaped values of the record */
-	size_t scratch_cap;	     /* its bytes */
-	char num[24];		     /* the _split attribute's value */
-	uint64_t sock_dev, sock_ino; /* unix: the socket file we bound (unlinked at close) */
-	struct sl_conn *conns;	     /* tcp: open connections */
-	unsigned nconns;	     /* entries in conns */
+	struct pipeline *pl;	       /* the pipeline */
+	unsigned idx;		       /* input index */
+	const char *listen;	       /* its address (the configuration's) */
+	const char *kind;	       /* syslog+udp, syslog+tcp, syslog+unix */
+	unsigned transport;	       /* T_* */
+	enum cd_parser parser;	       /* the input's parser, for the message bodies */
+	struct parse_regex *rx;	       /* its regex (CD_PARSER_REGEX) */
+	size_t frame_max;	       /* max_frame */
+	uint64_t max_connections;      /* tcp: open connections at most */
+	int lfd;		       /* tcp: listener; datagrams: the socket; -1 after stop() */
+	int epfd;		       /* tcp: the input's epoll set (listener and connections); else -1 */
+	int wfd;		       /* what the pipeline watches: epfd or lfd */
+	bool watched;		       /* wfd is in the pipeline's set */
+	bool ready;		       /* wfd said readable */
+	bool stopped;		       /* stop() ran */
+	int64_t now_real;	       /* CLOCK_REALTIME at this tick: RFC 3164's missing year */
+	struct pl_source *src;	       /* datagrams: the one source */
+	uint64_t dgram_off;	       /* datagrams: bytes received (the source's position) */
+	struct sockaddr_storage dpeer; /* datagrams: the last one's sender */
+	socklen_t dpeer_len;	       /* its length (0: unnamed, a unix socket's) */
+	char *dbuf;		       /* datagrams: one, CD_DGRAM_MAX bytes */
+	struct fmt_record *rec;	       /* scratch record */
+	char *scratch;		       /* keys and unescaped values of the record */
+	size_t scratch_cap;	       /* its bytes */
+	char num[24];		       /* the _split attribute's value */
+	uint64_t sock_dev, sock_ino;   /* unix: the socket file we bound (unlinked at close) */
+	struct sl_conn *conns;	       /* tcp: open connections */
+	unsigned nconns;	       /* entries in conns */
 	uint64_t accepted, rejected, resets; /* tcp: connections */
 	uint64_t datagrams, truncated;	     /* datagrams received; of which cut (MSG_TRUNC) */
 	uint32_t drops_seen;		     /* last SO_RXQ_OVFL value (wraps) */
@@ -112,17 +114,42 @@ static void on_ready(void *arg)
 	}
 }
 
+/* @ss as IP:PORT or [IPV6]:PORT into out (@dflt: not an inet address). */
+static void addr_text(const struct sockaddr_storage *ss, socklen_t len, const char *dflt, char *out,
+		      size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (len && ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(out, cap, "%s:%u", host, (unsigned)ntohs(a->sin_port));
+	} else if (len && ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(out, cap, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
+	} else {
+		snprintf(out, cap, "%s", dflt);
+	}
+}
+
 /* A frame that is not syslog: counted, logged at 1, 2, 4, ..., kept as a raw record. */
 static void invalid(struct sl_state *st, struct pl_source *src, const char *p, size_t n, int e,
 		    const char *peer, uint64_t end_off)
 {
 	struct record_src rs;
+	char from[80];
 
 	e = e < 0 ? -e : e;
 	st->invalid[e < SYSLOG_E_NREASONS ? e : 0]++;
 	st->invalid_total++;
 	if ((st->invalid_total & (st->invalid_total - 1)) == 0) {
 		char c[24];
+		if (!peer) {
+			/* a datagram's sender: formatted only when logged */
+			addr_text(&st->dpeer, st->dpeer_len, st->listen, from, sizeof(from));
+			peer = from;
+		}
 		snprintf(c, sizeof(c), "%llu", (unsigned long long)st->invalid_total);
 		cd_log(FMT_LEVEL_WARN, "invalid syslog frame: kept as a raw record", "input", st->kind,
 		       "listen", st->listen, "peer", peer, "reason", syslog_strerror(e), "invalid", c, NULL);
@@ -195,24 +222,6 @@ static void on_frame(struct sl_state *st, struct pl_source *src, const char *p, 
 
 /* --- datagrams (udp, unix) ------------------------------------------------------ */
 
-static void addr_text(const struct sockaddr_storage *ss, socklen_t len, const char *dflt, char *out,
-		      size_t cap)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (len && ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(out, cap, "%s:%u", host, (unsigned)ntohs(a->sin_port));
-	} else if (len && ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(out, cap, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
-	} else {
-		snprintf(out, cap, "%s", dflt);
-	}
-}
-
 /* Receive one datagram: one message. Return: 1, 0 (none waiting), or -errno. */
 static int recv_one(struct sl_state *st)
 {
@@ -220,16 +229,14 @@ static int recv_one(struct sl_state *st)
 		char buf[CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} ctl;
-	struct sockaddr_storage ss;
 	struct iovec iov = {.iov_base = st->dbuf, .iov_len = CD_DGRAM_MAX};
 	struct msghdr mh;
-	char peer[80];
 	ssize_t n;
 	size_t len;
 
 	memset(&mh, 0, sizeof(mh));
-	mh.msg_name = &ss;
-	mh.msg_namelen = sizeof(ss);
+	mh.msg_name = &st->dpeer;
+	mh.msg_namelen = sizeof(st->dpeer);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl.buf;
@@ -250,13 +257,20 @@ static int recv_one(struct sl_state *st)
 	st->datagrams++;
 	pl_in_stats(st->pl, st->idx)->bytes += (uint64_t)n;
 	st->dgram_off += (uint64_t)n;
-	if (mh.msg_flags & MSG_TRUNC)
-		st->truncated++;
+	st->dpeer_len = mh.msg_namelen;
 	len = (size_t)n < st->frame_max ? (size_t)n : st->frame_max;
-	if ((size_t)n > len)
-		st->truncated++; /* longer than max_frame: the rest is not kept (one message, one datagram) */
-	addr_text(&ss, mh.msg_namelen, st->listen, peer, sizeof(peer));
-	on_frame(st, st->src, st->dbuf, len, 0, 0, len < (size_t)n || (mh.msg_flags & MSG_TRUNC), peer,
+	if ((mh.msg_flags & MSG_TRUNC) || (size_t)n > len) {
+		/* longer than the buffer or max_frame: the rest is not kept (one message, one datagram) */
+		st->truncated++;
+		if ((st->truncated & (st->truncated - 1)) == 0) {
+			char c[24], from[80];
+			snprintf(c, sizeof(c), "%llu", (unsigned long long)st->truncated);
+			addr_text(&st->dpeer, st->dpeer_len, st->listen, from, sizeof(from));
+			cd_log(FMT_LEVEL_WARN, "datagram longer than max_frame: cut", "input", st->kind,
+			       "listen", st->listen, "peer", from, "truncated", c, NULL);
+		}
+	}
+	on_frame(st, st->src, st->dbuf, len, 0, 0, len < (size_t)n || (mh.msg_flags & MSG_TRUNC), NULL,
 		 st->dgram_off);
 	return 1;
 }

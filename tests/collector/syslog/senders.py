@@ -352,6 +352,12 @@ def main():
                                                                    for r in cut])
     check(re.search(r'^clewd_syslog_invalid_total\{[^}]*"syslog#1"[^}]*reason="empty"\} 1$', metrics, re.M),
           "an empty datagram is counted: %s" % [l for l in metrics.splitlines() if "empty" in l])
+    check(any(l.get("input") == "syslog+udp" and l.get("reason") == "empty" and
+              l.get("peer", "").startswith("127.0.0.1:") for l in log_lines(err)),
+          "an invalid datagram is logged with its sender")
+    check(any(l.get("message", "").startswith("datagram longer than max_frame") and
+              l.get("peer", "").startswith("127.0.0.1:") for l in log_lines(err)),
+          "a cut datagram is logged with its sender")
     check(any(l.get("message", "").startswith("invalid syslog frame") and l.get("peer", "").startswith("127.0.0.1:")
               for l in log_lines(err)), "invalid frames logged with their peer")
     check('reason="bad_pri"} 1' in metrics and 'reason="bad_octet_count"} 1' in metrics,
