@@ -85,6 +85,7 @@ struct sl_state {
 	uint64_t dgram_off;	       /* datagrams: bytes received (the source's position) */
 	struct sockaddr_storage dpeer; /* datagrams: the last one's sender */
 	socklen_t dpeer_len;	       /* its length (0: unnamed, a unix socket's) */
+	pid_t dpid;		       /* unix: its sender's pid (SCM_CREDENTIALS); 0: unknown */
 	char *dbuf;		       /* datagrams: one, CD_DGRAM_MAX bytes */
 	struct fmt_record *rec;	       /* scratch record */
 	char *scratch;		       /* keys and unescaped values of the record */
@@ -133,6 +134,15 @@ static void addr_text(const struct sockaddr_storage *ss, socklen_t len, const ch
 	}
 }
 
+/* The last datagram's sender: IP:PORT, or the socket and the sender's pid (unix, SO_PASSCRED). */
+static void dgram_peer(const struct sl_state *st, char *out, size_t cap)
+{
+	if (st->transport == T_UNIX && st->dpid > 0)
+		snprintf(out, cap, "%s pid=%ld", st->listen, (long)st->dpid);
+	else
+		addr_text(&st->dpeer, st->dpeer_len, st->listen, out, cap);
+}
+
 /* A frame that is not syslog: counted, logged at 1, 2, 4, ..., kept as a raw record. */
 static void invalid(struct sl_state *st, struct pl_source *src, const char *p, size_t n, int e,
 		    const char *peer, uint64_t end_off)
@@ -147,7 +157,7 @@ static void invalid(struct sl_state *st, struct pl_source *src, const char *p, s
 		char c[24];
 		if (!peer) {
 			/* a datagram's sender: formatted only when logged */
-			addr_text(&st->dpeer, st->dpeer_len, st->listen, from, sizeof(from));
+			dgram_peer(st, from, sizeof(from));
 			peer = from;
 		}
 		snprintf(c, sizeof(c), "%llu", (unsigned long long)st->invalid_total);
@@ -226,7 +236,7 @@ static void on_frame(struct sl_state *st, struct pl_source *src, const char *p, 
 static int recv_one(struct sl_state *st)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(uint32_t))];
+		char buf[CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = {.iov_base = st->dbuf, .iov_len = CD_DGRAM_MAX};
@@ -244,8 +254,15 @@ static int recv_one(struct sl_state *st)
 	n = recvmsg(st->lfd, &mh, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	st->dpid = 0;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		uint32_t v;
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred cr;
+			memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
+			st->dpid = cr.pid;
+			continue;
+		}
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_RXQ_OVFL)
 			continue;
 		memcpy(&v, CMSG_DATA(cm), sizeof(v));
@@ -265,7 +282,7 @@ static int recv_one(struct sl_state *st)
 		if ((st->truncated & (st->truncated - 1)) == 0) {
 			char c[24], from[80];
 			snprintf(c, sizeof(c), "%llu", (unsigned long long)st->truncated);
-			addr_text(&st->dpeer, st->dpeer_len, st->listen, from, sizeof(from));
+			dgram_peer(st, from, sizeof(from));
 			cd_log(FMT_LEVEL_WARN, "datagram longer than max_frame: cut", "input", st->kind,
 			       "listen", st->listen, "peer", from, "truncated", c, NULL);
 		}
@@ -584,6 +601,9 @@ static int sl_listen(struct sl_state *st, struct cd_err *err)
 		    st->transport == T_UDP)
 			cd_log(FMT_LEVEL_WARN, "SO_RXQ_OVFL not available: kernel drops are not counted",
 			       "input", st->kind, "listen", st->listen, NULL);
+		/* a local sender's pid in the log of its invalid frames */
+		if (st->transport == T_UNIX)
+			setsockopt(st->lfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 		st->wfd = st->lfd;
 	}
 	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(st->lfd));

@@ -281,9 +281,12 @@ def main():
         u.sendto(("<14>1 - h longudp - - - " + "y" * 3000).encode(), ("127.0.0.1", udp))
         u.sendto(b"", ("127.0.0.1", udp))
         u.close()
+        x = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        x.sendto(b"not syslog from a local process", sock)
+        x.close()
 
         # --- wait for everything ------------------------------------------------------
-        want = 6 * n + 500 + 2 * n + 1 + 1 + 3 + 1 + 1  # big: 3 pieces of 1k
+        want = 6 * n + 500 + 2 * n + 1 + 1 + 3 + 1 + 1 + 1  # big: 3 pieces of 1k
         wait_for(lambda: len(records(out)) >= want, "%d records" % want)
         metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http, timeout=30).read().decode()
     finally:
@@ -355,6 +358,10 @@ def main():
     check(any(l.get("input") == "syslog+udp" and l.get("reason") == "empty" and
               l.get("peer", "").startswith("127.0.0.1:") for l in log_lines(err)),
           "an invalid datagram is logged with its sender")
+    raw = one("not syslog from a local process")
+    check(raw.get("_unparsed") == "bad_pri", "a local invalid frame kept raw: %r" % raw)
+    check(any(l.get("input") == "syslog+unix" and l.get("peer") == "unix:%s pid=%d" % (sock, os.getpid())
+              for l in log_lines(err)), "an invalid local datagram is logged with the sender's pid")
     check(any(l.get("message", "").startswith("datagram longer than max_frame") and
               l.get("peer", "").startswith("127.0.0.1:") for l in log_lines(err)),
           "a cut datagram is logged with its sender")
