@@ -357,6 +357,14 @@ static int check_parser_names(const struct cd_config *c, struct cd_err *err)
 	return 0;
 }
 
+/* Whether @in listens for datagrams: its plugin's kind, or its transport (syslog: udp, unix). */
+static bool dgram_input(const struct cd_input_conf *in)
+{
+	const char *t = cd_opt_get(&in->opts, "transport");
+
+	return (in->plugin->flags & CD_PLUGIN_DGRAM) || (t && (!strcmp(t, "udp") || !strcmp(t, "unix")));
+}
+
 /*
  * Each input's options checked against its plugin's table, then by its
  * plugin's check() (which completes them: normalized addresses); then no
@@ -384,13 +392,12 @@ static int check_inputs(struct cd_config *c, struct cd_err *err)
 			continue;
 		for (unsigned j = 0; j < i; j++) {
 			const char *lj = cd_opt_get(&c->in[j].opts, "listen");
-			const bool dgram = d->flags & CD_PLUGIN_DGRAM;
+			const bool dgram = dgram_input(in);
 
 			/* port 0: each gets a port of its own */
 			if (lj && strcmp(li, lj) == 0 &&
 			    !(strlen(li) > 2 && strcmp(li + strlen(li) - 2, ":0") == 0) &&
-			    (dgram == !!(c->in[j].plugin->flags & CD_PLUGIN_DGRAM) ||
-			     strncmp(li, "unix:", 5) == 0))
+			    (dgram == dgram_input(&c->in[j]) || strncmp(li, "unix:", 5) == 0))
 				return cd_err_set(err, -CD_EINVAL, 0, "two inputs listen on %s", li);
 		}
 	}

@@ -126,12 +126,12 @@ static struct cd_input_conf *spec_input(struct cd_config *c, const struct cd_plu
  * and each K (a unix socket's REST is its path: listen). What they mean
  * is the plugin's check() to say.
  */
-static int net_spec(struct cd_input_conf *in, const char *rest, struct cd_err *err)
+static int net_spec(struct cd_input_conf *in, const char *rest, bool is_unix, struct cd_err *err)
 {
 	const char *q = strchr(rest, '?'), *end = q ? q : rest + strlen(rest), *slash = NULL;
 	int rc;
 
-	if (!(in->plugin->flags & CD_PLUGIN_UNIX)) {
+	if (!is_unix) {
 		const char *rb = rest[0] == '[' ? memchr(rest, ']', (size_t)(end - rest)) : NULL;
 		slash = memchr(rb ? rb : rest, '/', (size_t)(end - (rb ? rb : rest)));
 	}
@@ -165,7 +165,7 @@ int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_er
 {
 	const struct cd_plugin_desc *d;
 	struct cd_input_conf *in;
-	const char *rest = NULL;
+	const char *rest = NULL, *transport = NULL;
 	char list[200];
 	int rc;
 
@@ -178,6 +178,9 @@ int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_er
 			rest = "";
 		else if (sn && strncmp(spec, d->scheme, sn) == 0 && strncmp(spec + sn, "://", 3) == 0)
 			rest = spec + sn + 3;
+		else if (sn && strncmp(spec, d->scheme, sn) == 0 && spec[sn] == '+' &&
+			 cd_opt_spec_find(d->opts, "transport") && (transport = strstr(spec + sn, "://")))
+			rest = transport + 3; /* SCHEME+TRANSPORT://: syslog+tcp:// */
 		else if (strncmp(spec, d->name, n) == 0 && spec[n] == ':' && spec[n + 1] &&
 			 ((!d->scheme && cd_opt_spec_find(d->opts, "path")) || (d->flags & CD_PLUGIN_UNIX)))
 			rest = spec + n + 1;
@@ -195,9 +198,16 @@ int cd_config_add_input_spec(struct cd_config *c, const char *spec, struct cd_er
 		return cd_err_set(err, -CD_EINVAL, 0, "input '%s': path too long", spec);
 	if (!(in = spec_input(c, d, spec, err)))
 		return -CD_ELIMIT;
-	if (d->flags & CD_PLUGIN_NET)
-		rc = net_spec(in, rest, err);
-	else
+	rc = 0;
+	if (transport) /* SCHEME+TRANSPORT:// */
+		rc = cd_opt_add(&in->opts, "transport", 9, spec + strlen(d->scheme) + 1,
+				(size_t)(transport - spec - strlen(d->scheme) - 1), 0, 0, err);
+	if (rc == 0 && (d->flags & CD_PLUGIN_NET))
+		rc = net_spec(in, rest,
+			      (d->flags & CD_PLUGIN_UNIX) ||
+				      (transport && strncmp(transport - 4, "unix", 4) == 0),
+			      err);
+	else if (rc == 0)
 		rc = cd_opt_add(&in->opts, "path", 4, rest, strlen(rest), 0, 0, err);
 	if (rc < 0) {
 		cd_cfg_input_release(in);

@@ -190,6 +190,21 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
  */
 void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, size_t len);
 
+/* pl_input_parser() - input @idx's parser (and its compiled regex: CD_PARSER_REGEX), for an input that parses itself. */
+struct parse_regex;
+void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *parser,
+		     struct parse_regex **rx);
+
+/*
+ * pl_source_record() - append a record the input decoded itself (a
+ * syslog message) to @s: @r with @src (NULL, or the line kept with it),
+ * or a raw record (@r NULL, @src->raw, its line and error). @end_off is
+ * the source's position after it (moves forward only). Counted in the
+ * input's records (and unparsed, for a raw one); the input counts bytes.
+ */
+void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
+		      const struct record_src *src, uint64_t end_off);
+
 /*
  * pl_source_set_prefix() - the first @n bytes of the file @s reads (at
  * most CHECKPOINT_FP_MAX are kept): its fingerprint in the checkpoint,

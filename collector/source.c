@@ -218,6 +218,23 @@ static void append(struct pipeline *pl, struct pl_source *s, const struct fmt_re
 	}
 }
 
+void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *parser, struct parse_regex **rx)
+{
+	*parser = pl->in[idx].parser;
+	*rx = pl->in[idx].rx;
+}
+
+void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
+		      const struct record_src *src, uint64_t end_off)
+{
+	pl->in[s->input].stats.records++;
+	if (!r)
+		pl->in[s->input].stats.unparsed++;
+	if (end_off > s->off)
+		s->off = end_off; /* pl_source_offset(): the input keeps no bytes in s->buf */
+	append(pl, s, r, src, end_off);
+}
+
 /* The number @v as a NUMBER attribute appended to @r (replacing the last when full). */
 static void add_num_attr(struct fmt_record *r, const char *key, char *tmp, size_t cap, uint64_t v)
 {
