@@ -691,12 +691,11 @@ static int write_request(struct otlp_enc *e, enum sig sig, const struct ent *ent
 	return ow_failed(b) ? -CD_ENOMEM : 0;
 }
 
-int otlp_encode_chunk(struct otlp_enc *e, const struct chunk *c, struct ow_buf *traces, struct ow_buf *logs,
-		      uint32_t *nspans, uint32_t *nlogs, struct otlp_enc_stats *st)
+int otlp_encode_chunk(struct otlp_enc *e, const struct chunk *c, int64_t observed, struct ow_buf *traces,
+		      struct ow_buf *logs, uint32_t *nspans, uint32_t *nlogs, struct otlp_enc_stats *st)
 {
 	struct chunk_iter it;
 	size_t n = 0, ns = 0;
-	int64_t observed = chunk_opened_ns(c);
 	int rc;
 
 	e->st = st;

@@ -62,12 +62,14 @@ void otlp_enc_free(struct otlp_enc *e);
  * otlp_encode_chunk() - @c's records into @traces (an
  * ExportTraceServiceRequest) and @logs (an ExportLogsServiceRequest),
  * each emptied first and left empty (len 0) when no record of its signal
- * is in @c; *@nspans and *@nlogs get the records in each. Not thread-safe
+ * is in @c; *@nspans and *@nlogs get the records in each. @observed_ns
+ * (UTC ns: when the collector read the chunk) is each log record's
+ * observedTimeUnixNano, and the start of a span without a time. Not thread-safe
  * per encoder. Return: 0, -CD_ENOMEM, or -CD_ECORRUPT (the chunk does
  * not decode).
  */
-int otlp_encode_chunk(struct otlp_enc *e, const struct chunk *c, struct ow_buf *traces, struct ow_buf *logs,
-		      uint32_t *nspans, uint32_t *nlogs, struct otlp_enc_stats *st);
+int otlp_encode_chunk(struct otlp_enc *e, const struct chunk *c, int64_t observed_ns, struct ow_buf *traces,
+		      struct ow_buf *logs, uint32_t *nspans, uint32_t *nlogs, struct otlp_enc_stats *st);
 
 /*
  * otlp_id() - the @n (16 or 8) bytes of ID @id: its hex digits when it

@@ -492,8 +492,10 @@ static enum out_result otlp_flush(void *state, const struct chunk *c, struct cd_
 			return OUT_RETRY;
 		}
 		b->seq = chunk_seq(c);
-		rc = otlp_encode_chunk(st->enc, c, &b->raw[SIG_TRACES], &b->raw[SIG_LOGS],
-				       &b->nrec[SIG_TRACES], &b->nrec[SIG_LOGS], &st->es);
+		/* the chunk's opening (monotonic) as wall time: when clewd observed its records */
+		rc = otlp_encode_chunk(st->enc, c, cd_real_ns() - (cd_mono_ns() - chunk_opened_ns(c)),
+				       &b->raw[SIG_TRACES], &b->raw[SIG_LOGS], &b->nrec[SIG_TRACES],
+				       &b->nrec[SIG_LOGS], &st->es);
 		for (int s = 0; !rc && st->gzip && s < NSIG; s++)
 			if (b->raw[s].len && http_gzip(st->http[s], b->raw[s].data, b->raw[s].len, &b->gz[s],
 						       &b->gzcap[s], &b->gzlen[s]) < 0)
