@@ -9,7 +9,8 @@
  * (pl_out_done) when each request got a 2xx or was refused for good: a
  * 400, 413 or 422 means the content is refused and the same bytes would
  * be refused again, so its records are counted as rejected, logged with
- * the server's reason and acknowledged (content never stops an output).
+ * the server's reason and acknowledged (content never stops an output);
+ * so are the records a 2xx's partial success says it rejected.
  * Any other answer (429, 5xx, 401/403/404 which configuration may put
  * right, no answer at all) makes the chunk OUT_RETRY once its other
  * request ended; its encoded requests are kept by sequence number, so
@@ -78,6 +79,7 @@ struct otlp_out {
 	struct http_client *http[NSIG];	   /* one per signal URL */
 	char *url[NSIG];		   /* .../v1/traces, .../v1/logs */
 	bool gzip;			   /* Content-Encoding: gzip */
+	bool json;			   /* encoding: json (answers too) */
 	unsigned inflight_max;		   /* requests at once */
 	struct batch *head, *tail;	   /* batches, oldest first */
 	int tfd;			   /* the drive timer */
@@ -280,8 +282,22 @@ static void req_done(void *arg, void *ctx, unsigned long sig, const struct http_
 
 	b->running &= ~(1u << sig);
 	if (r->answered && code >= 200 && code < 300) {
+		/* a partial success: the server dropped some records for good, and says so */
+		uint64_t rej = otlp_partial_rejected((const uint8_t *)r->text, r->text_len, st->json);
+
+		if (rej > b->nrec[sig])
+			rej = b->nrec[sig];
+		if (rej) {
+			char n[24];
+			snprintf(n, sizeof(n), "%llu", (unsigned long long)rej);
+			cd_log(FMT_LEVEL_WARN,
+			       "otlp: records rejected by the server (partial success), dropped", "output",
+			       st->oc->name, "signal", sig_name[sig], "records", n, "answer",
+			       st->json ? r->text : "(protobuf)", NULL);
+		}
 		b->done |= 1u << sig;
-		st->sent[sig] += b->nrec[sig];
+		st->rejected[sig] += rej;
+		st->sent[sig] += b->nrec[sig] - rej;
 		st->requests++;
 		st->bytes += b->gz[sig] ? b->gzlen[sig] : b->raw[sig].len;
 	} else if (r->answered && (code == 400 || code == 413 || code == 422)) {
@@ -428,6 +444,7 @@ static int otlp_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	st->oc = oc;
 	enc = cd_opt_get(&oc->opts, "encoding");
 	eo.encoding = enc && strcmp(enc, "json") == 0 ? OTLP_ENC_JSON : OTLP_ENC_PROTOBUF;
+	st->json = eo.encoding == OTLP_ENC_JSON;
 	cd_opt_bool(&oc->opts, "traces", true, &eo.traces, err);
 	cd_opt_bool(&oc->opts, "logs", true, &eo.logs, err);
 	cd_opt_bool(&oc->opts, "gzip", true, &st->gzip, err);
@@ -544,7 +561,7 @@ static void otlp_metrics(void *state, struct metrics *m, const char *label)
 	metrics_add(m, "clewd_output_otlp_log_records_total", METRICS_COUNTER,
 		    "Log records the OTLP receiver accepted.", label, (double)st->sent[SIG_LOGS]);
 	metrics_add(m, "clewd_output_otlp_rejected_spans_total", METRICS_COUNTER,
-		    "Spans dropped: their request was refused (400/413/422), logged, not retried.", label,
+		    "Spans dropped: refused (400/413/422, partial success), logged, not retried.", label,
 		    (double)st->rejected[SIG_TRACES]);
 	metrics_add(m, "clewd_output_otlp_rejected_log_records_total", METRICS_COUNTER,
 		    "Log records dropped: their request was refused (400/413/422), logged, not retried.",

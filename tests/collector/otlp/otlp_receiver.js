@@ -10,7 +10,8 @@
 //
 // Usage: node otlp_receiver.js PROTO_DIR OUT_FILE PORT_FILE [STATUSES]
 // STATUSES: the answers to successive requests, comma-separated, the last
-// one repeated: "200" (default), "503+1" (503 with Retry-After: 1), "400".
+// one repeated: "200" (default), "503+1" (503 with Retry-After: 1), "400",
+// "200p" (200 with a partial success rejecting 2 records, in the request's encoding).
 // NODE_PATH must hold protobufjs (npm_deps.sh's cache).
 'use strict';
 const http = require('http');
@@ -30,6 +31,12 @@ root.resolveAll();
 const types = {
   '/v1/traces': root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
   '/v1/logs': root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest'),
+};
+const answersOf = {
+  '/v1/traces': [root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse'),
+    { partialSuccess: { rejectedSpans: 2, errorMessage: 'two spans refused by the test' } }],
+  '/v1/logs': [root.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceResponse'),
+    { partialSuccess: { rejectedLogRecords: 2, errorMessage: 'two log records refused by the test' } }],
 };
 const ID_FIELDS = new Set(['traceId', 'spanId', 'parentSpanId']);
 
@@ -83,7 +90,8 @@ const server = http.createServer((req, res) => {
       gzip: req.headers['content-encoding'] === 'gzip', headers: req.headers };
     const ans = answers[Math.min(nreq++, answers.length - 1)];
     const [code, retryAfter] = ans.split('+');
-    line.status = Number(code);
+    line.status = parseInt(code, 10);
+    const partial = code.endsWith('p');
     try {
       let body = Buffer.concat(chunks);
       if (line.gzip) body = zlib.gunzipSync(body);
@@ -104,11 +112,18 @@ const server = http.createServer((req, res) => {
       line.error = String(e.message || e);
       line.status = 500; // the test fails on any line with an error
     }
-    fs.writeSync(out, JSON.stringify(line) + '\n');
     const hdr = { 'Content-Type': line.contentType || 'application/json' };
     if (retryAfter) hdr['Retry-After'] = retryAfter;
+    let answer = line.status === 400 ? 'bad request: refused by the test receiver' : '';
+    if (partial && line.status === 200 && answersOf[req.url]) {
+      const [type, obj] = answersOf[req.url];
+      answer = line.contentType === 'application/json' ? JSON.stringify(obj)
+        : Buffer.from(type.encode(type.fromObject(obj)).finish());
+      line.partial = 2;
+    }
+    fs.writeSync(out, JSON.stringify(line) + '\n');
     res.writeHead(line.status, hdr);
-    res.end(line.status === 400 ? 'bad request: refused by the test receiver' : '');
+    res.end(answer);
   });
 });
 server.listen(0, '127.0.0.1', () => {

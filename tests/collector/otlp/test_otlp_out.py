@@ -12,8 +12,9 @@ from the records and the mapping clewd(8) documents):
   json      - the same records with encoding: json (the receiver checks every
               key against the schema)
   retry     - the receiver answers 503 (Retry-After: 1) then 200: nothing lost
-  reject    - the receiver answers 400 to the first request: its records are
-              counted as dropped (/metrics), logged, and the rest delivered
+  dropped   - the receiver answers 400 to the first request, or a partial
+              success rejecting 2 records: they are counted as dropped
+              (/metrics), logged, and the rest delivered
 
 Exit 77 (skipped) only when npm cannot install protobufjs and no cache exists.
 Environment: CLEWD_BIN, CLEW_SOURCE_ROOT, CLEW_NPM_CACHE (node_modules go
@@ -352,13 +353,18 @@ def metric(port, name):
     return None
 
 
-def case_reject(tmp):
-    rcv = Receiver(tmp, "400,200")
+def case_dropped(tmp, statuses, encoding):
+    """Records the receiver refuses (a 400, or a 200's partial success of 2) are counted as dropped."""
+    rcv = Receiver(tmp, statuses)
     tcp, http = free_port(), free_port()
-    state = os.path.join(tmp, "state-reject")
-    d = subprocess.Popen([CLEWD, "-i", f"tcp://127.0.0.1:{tcp}", "-o", f"otlp://127.0.0.1:{rcv.port}",
+    state = os.path.join(tmp, f"state-dropped-{Receiver.n}")
+    d = subprocess.Popen([CLEWD, "-i", f"tcp://127.0.0.1:{tcp}", "-o",
+                          f"otlp://127.0.0.1:{rcv.port}?encoding={encoding}",
                           "--http", f"127.0.0.1:{http}", "-s", state],
                          stderr=subprocess.PIPE)
+    want_s, want_l = expected()
+    total = {"spans": sum(len(v) for v in want_s.values()),
+             "log_records": sum(len(v) for v in want_l.values())}
     try:
         for _ in range(600):
             try:
@@ -372,26 +378,28 @@ def case_reject(tmp):
         while len(rcv.lines()) < 2:
             check(d.poll() is None, "clewd exited")
             time.sleep(0.05)
-        first = rcv.lines()[0]
-        sig = "spans" if first["path"] == "/v1/traces" else "log_records"
-        want_s, want_l = expected()
-        n = sum(len(v) for v in (want_s if sig == "spans" else want_l).values())
-        while metric(http, f"clewd_output_otlp_rejected_{sig}_total") != n:
-            check(d.poll() is None, "clewd exited")
-            time.sleep(0.05)
-        other = "log_records" if sig == "spans" else "spans"
-        m = n_other = sum(len(v) for v in (want_l if sig == "spans" else want_s).values())
-        while metric(http, f"clewd_output_otlp_{'spans' if other == 'spans' else 'log_records'}_total") != m:
-            check(d.poll() is None, "clewd exited")
-            time.sleep(0.05)
+        lines = rcv.lines()
+        dropped = {"spans": 0, "log_records": 0}
+        for ln in lines:
+            sig = "spans" if ln["path"] == "/v1/traces" else "log_records"
+            if ln["status"] == 400:
+                dropped[sig] = total[sig]
+            elif ln.get("partial"):
+                dropped[sig] = ln["partial"]
+        check(any(dropped.values()), f"nothing refused by a receiver answering {statuses}")
+        for sig in ("spans", "log_records"):
+            while (metric(http, f"clewd_output_otlp_rejected_{sig}_total") != dropped[sig] or
+                   metric(http, f"clewd_output_otlp_{sig}_total") != total[sig] - dropped[sig]):
+                check(d.poll() is None, "clewd exited")
+                time.sleep(0.05)
         check(metric(http, "clewd_output_otlp_skipped_records_total") == 1, "the metric record skipped")
-        check(n_other == m, "counts")
     finally:
         d.send_signal(signal.SIGTERM)
         _, err = d.communicate(timeout=60)
         rcv.stop()
     err = err.decode()
-    check("refused by the server" in err and "400" in err, f"the drop was not logged: {err[-1500:]}")
+    check("records refused by the server" in err or "partial success" in err,
+          f"the drop was not logged: {err[-1500:]}")
     check(d.returncode == 0, f"clewd exited {d.returncode}")
 
 
@@ -407,7 +415,9 @@ def main():
         for name, fn in (("protobuf", lambda: case_encoding(tmp, "protobuf")),
                          ("json", lambda: case_encoding(tmp, "json")),
                          ("retry after 503", lambda: case_retry(tmp)),
-                         ("400 drops and counts", lambda: case_reject(tmp))):
+                         ("a 400 drops and counts", lambda: case_dropped(tmp, "400,200", "protobuf")),
+                         ("a partial success counts (protobuf)", lambda: case_dropped(tmp, "200p", "protobuf")),
+                         ("a partial success counts (json)", lambda: case_dropped(tmp, "200p", "json"))):
             try:
                 fn()
                 print(f"ok: {name}")
