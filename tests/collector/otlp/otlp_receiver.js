@@ -12,9 +12,11 @@
 // STATUSES: the answers to successive requests, comma-separated, the last
 // one repeated: "200" (default), "503+1" (503 with Retry-After: 1), "400",
 // "200p" (200 with a partial success rejecting 2 records, in the request's encoding).
-// NODE_PATH must hold protobufjs (npm_deps.sh's cache).
+// NODE_PATH must hold protobufjs (npm_deps.sh's cache). With OTLP_TLS_CERT and
+// OTLP_TLS_KEY (PEM files) it serves https.
 'use strict';
 const http = require('http');
+const https = require('https');
 const fs = require('fs');
 const path = require('path');
 const zlib = require('zlib');
@@ -82,7 +84,9 @@ const answers = statuses.split(',');
 let nreq = 0;
 const out = fs.openSync(outFile, 'a');
 
-const server = http.createServer((req, res) => {
+const tls = process.env.OTLP_TLS_CERT
+  ? { cert: fs.readFileSync(process.env.OTLP_TLS_CERT), key: fs.readFileSync(process.env.OTLP_TLS_KEY) } : null;
+const handler = (req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -125,7 +129,8 @@ const server = http.createServer((req, res) => {
     res.writeHead(line.status, hdr);
     res.end(answer);
   });
-});
+};
+const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
 server.listen(0, '127.0.0.1', () => {
   fs.writeFileSync(portFile + '.tmp', String(server.address().port));
   fs.renameSync(portFile + '.tmp', portFile);

@@ -12,6 +12,7 @@ from the records and the mapping clewd(8) documents):
   json      - the same records with encoding: json (the receiver checks every
               key against the schema)
   retry     - the receiver answers 503 (Retry-After: 1) then 200: nothing lost
+  tls       - otlps:// to an https receiver, its certificate verified with ca_file
   dropped   - the receiver answers 400 to the first request, or a partial
               success rejecting 2 records: they are counted as dropped
               (/metrics), logged, and the rest delivered
@@ -260,11 +261,13 @@ def compare(got, want, what):
 class Receiver:
     n = 0
 
-    def __init__(self, tmp, statuses="200"):
+    def __init__(self, tmp, statuses="200", tls=None):
         Receiver.n += 1
         self.out = os.path.join(tmp, f"recv-{Receiver.n}.jsonl")
         portfile = os.path.join(tmp, f"port-{Receiver.n}")
         env = dict(os.environ, NODE_PATH=os.path.join(CACHE, "node_modules"))
+        if tls:
+            env.update(OTLP_TLS_CERT=tls[0], OTLP_TLS_KEY=tls[1])
         self.proc = subprocess.Popen(["node", os.path.join(HERE, "otlp_receiver.js"), os.path.join(HERE, "proto"),
                                       self.out, portfile, statuses], env=env)
         while not os.path.exists(portfile):
@@ -335,6 +338,23 @@ def case_retry(tmp):
         compare(got_s, want_s, "spans after a 503")
         compare(got_l, want_l, "logs after a 503")
         check(len([x for x in lines if x["status"] == 200]) == 2, "each signal delivered once")
+    finally:
+        rcv.stop()
+
+
+def case_tls(tmp):
+    """otlps:// with ca_file: the receiver's certificate (made here by openssl) is verified."""
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    rcv = Receiver(tmp, tls=(cert, key))
+    try:
+        run_stdin(tmp, [f"otlps://127.0.0.1:{rcv.port}?ca_file={cert}&encoding=json"], "tls")
+        got_s, got_l = received(rcv.lines(), clewd_version())
+        want_s, want_l = expected()
+        compare(got_s, want_s, "spans over TLS")
+        compare(got_l, want_l, "logs over TLS")
     finally:
         rcv.stop()
 
@@ -415,13 +435,14 @@ def main():
         for name, fn in (("protobuf", lambda: case_encoding(tmp, "protobuf")),
                          ("json", lambda: case_encoding(tmp, "json")),
                          ("retry after 503", lambda: case_retry(tmp)),
+                         ("otlps with ca_file", lambda: case_tls(tmp)),
                          ("a 400 drops and counts", lambda: case_dropped(tmp, "400,200", "protobuf")),
                          ("a partial success counts (protobuf)", lambda: case_dropped(tmp, "200p", "protobuf")),
                          ("a partial success counts (json)", lambda: case_dropped(tmp, "200p", "json"))):
             try:
                 fn()
                 print(f"ok: {name}")
-            except (Fail, subprocess.TimeoutExpired, KeyError, OSError) as e:
+            except (Fail, subprocess.TimeoutExpired, subprocess.CalledProcessError, KeyError, OSError) as e:
                 print(f"FAIL: {name}: {type(e).__name__}: {e}")
                 failed += 1
     return 1 if failed else 0
