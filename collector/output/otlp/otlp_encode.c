@@ -574,7 +574,7 @@ static bool write_log(struct otlp_enc *e, struct wr *w, int64_t observed)
 	w_arr_end(w);
 	if (r->trace.ptr)
 		w_id(w, F_LOG_TRACE, "traceId", trace, 16);
-	if (r->span.ptr && r->nids > 1)
+	if (r->span.ptr)
 		w_id(w, F_LOG_SPAN, "spanId", span, 8);
 	w_time(w, F_LOG_OBSERVED, "observedTimeUnixNano", (uint64_t)observed);
 	w_close(w);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -155,6 +156,9 @@ static int otlp_check(const struct cd_output_conf *oc, struct cd_err *err)
 		/* a header name is a token; a value has no line break (it would start another header) */
 		if (!*name || strpbrk(name, " \t:\r\n()<>@,;\\\"/[]?={}"))
 			return cd_opt_fail(&oc->opts, o->key, "not a header name", err);
+		if (!strcasecmp(name, "content-type") || !strcasecmp(name, "content-encoding") ||
+		    !strcasecmp(name, "content-length"))
+			return cd_opt_fail(&oc->opts, o->key, "set by the output (encoding, gzip)", err);
 		if (strpbrk(o->val, "\r\n"))
 			return cd_opt_fail(&oc->opts, o->key, "a header value has no line break", err);
 	}
@@ -242,10 +246,10 @@ static struct batch *batch_find(struct otlp_out *st, uint64_t seq)
 	return NULL;
 }
 
-/* Which signals @b has a request for. */
+/* Which signals @b has a request for (a request holds at least one record). */
 static unsigned batch_all(const struct batch *b)
 {
-	return (b->raw[SIG_TRACES].len ? 1u : 0u) | (b->raw[SIG_LOGS].len ? 2u : 0u);
+	return (b->nrec[SIG_TRACES] ? 1u : 0u) | (b->nrec[SIG_LOGS] ? 2u : 0u);
 }
 
 static unsigned running(const struct otlp_out *st)
@@ -513,10 +517,12 @@ static enum out_result otlp_flush(void *state, const struct chunk *c, struct cd_
 		rc = otlp_encode_chunk(st->enc, c, cd_real_ns() - (cd_mono_ns() - chunk_opened_ns(c)),
 				       &b->raw[SIG_TRACES], &b->raw[SIG_LOGS], &b->nrec[SIG_TRACES],
 				       &b->nrec[SIG_LOGS], &st->es);
-		for (int s = 0; !rc && st->gzip && s < NSIG; s++)
+		for (int s = 0; !rc && st->gzip && s < NSIG; s++) {
 			if (b->raw[s].len && http_gzip(st->http[s], b->raw[s].data, b->raw[s].len, &b->gz[s],
 						       &b->gzcap[s], &b->gzlen[s]) < 0)
 				rc = -CD_ENOMEM;
+			ow_release(&b->raw[s]); /* the gzip'ed form is what is sent, and sent again */
+		}
 		if (rc < 0) {
 			batch_free(b);
 			cd_err_set(err, rc, 0, "otlp: %s",
