@@ -90,7 +90,9 @@ const handler = (req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
-    const line = { path: req.url, contentType: req.headers['content-type'] || '',
+    // the signal from the path's end (a prefix such as /otlp/v1/traces is the sender's choice)
+    const sig = req.url.endsWith('/v1/traces') ? '/v1/traces' : req.url.endsWith('/v1/logs') ? '/v1/logs' : req.url;
+    const line = { path: sig, url: req.url, contentType: req.headers['content-type'] || '',
       gzip: req.headers['content-encoding'] === 'gzip', headers: req.headers };
     const ans = answers[Math.min(nreq++, answers.length - 1)];
     const [code, retryAfter] = ans.split('+');
@@ -99,7 +101,7 @@ const handler = (req, res) => {
     try {
       let body = Buffer.concat(chunks);
       if (line.gzip) body = zlib.gunzipSync(body);
-      const type = types[req.url];
+      const type = types[sig];
       if (!type) throw new Error(`unknown path ${req.url}`);
       if (line.contentType === 'application/x-protobuf') {
         const msg = type.decode(body);
@@ -119,8 +121,8 @@ const handler = (req, res) => {
     const hdr = { 'Content-Type': line.contentType || 'application/json' };
     if (retryAfter) hdr['Retry-After'] = retryAfter;
     let answer = line.status === 400 ? 'bad request: refused by the test receiver' : '';
-    if (partial && line.status === 200 && answersOf[req.url]) {
-      const [type, obj] = answersOf[req.url];
+    if (partial && line.status === 200 && answersOf[sig]) {
+      const [type, obj] = answersOf[sig];
       answer = line.contentType === 'application/json' ? JSON.stringify(obj)
         : Buffer.from(type.encode(type.fromObject(obj)).finish());
       line.partial = 2;

@@ -305,7 +305,9 @@ def run_stdin(tmp, outputs, name):
 def case_encoding(tmp, encoding):
     rcv = Receiver(tmp)
     try:
-        url = f"otlp://127.0.0.1:{rcv.port}?encoding={encoding}&headers.authorization=Bearer%20s3cret"
+        # json: under a path prefix, as some vendors' endpoints are
+        prefix = "/otlp/" if encoding == "json" else ""
+        url = f"otlp://127.0.0.1:{rcv.port}{prefix}?encoding={encoding}&headers.authorization=Bearer%20s3cret"
         outputs = [url]
         if encoding == "protobuf":
             outputs += shlex.split(os.environ.get("CLEW_OTLP_EXTRA_OUTPUTS", ""))
@@ -318,6 +320,7 @@ def case_encoding(tmp, encoding):
             check(ln["contentType"] == ctype, f"content type {ln['contentType']}")
             check(ln["gzip"], "body not gzip'ed (gzip is on by default)")
             check(ln["headers"].get("authorization") == "Bearer s3cret", "the authorization header")
+            check(ln["url"] == prefix.rstrip("/") + ln["path"], f"URL path {ln['url']}")
         got_s, got_l = received(lines, clewd_version())
         want_s, want_l = expected()
         compare(got_s, want_s, "spans")
