@@ -36,7 +36,7 @@ enum {
 	/*
 	 * A secret (a password, a token): shown as *** wherever options are
 	 * printed (--check-config, logs, URIs). Keys under a prefix entry
-	 * (properties.NAME) are secret when NAME says pass, secret, token or
+	 * (properties.NAME) are secret when NAME says pass, secret, token, auth or
 	 * key (cd_opt_secret()).
 	 */
 	CD_OPT_SECRET = 1 << 0,
