@@ -82,12 +82,13 @@ bool otlp_id(const struct fmt_str *id, uint8_t *out, size_t n);
 
 /*
  * otlp_partial_rejected() - the records a 2xx answer's partial success
- * says were rejected: its body @p (@n bytes, untrusted, maybe cut short)
- * as an Export*ServiceResponse in protobuf, or in OTLP/JSON when @json
- * ({"partialSuccess":{"rejectedSpans":N or "N", ...}}; rejectedLogRecords
- * too). Unknown fields are skipped; a body that does not decode says
- * nothing. Return: the count (0 when none or unreadable), never negative.
+ * says were rejected: its body @p (@n bytes, untrusted; @cut: only its
+ * head, the rest not read) as an Export*ServiceResponse in protobuf, or
+ * in OTLP/JSON when @json ({"partialSuccess":{"rejectedSpans":N or "N",
+ * ...}}; rejectedLogRecords too). A protobuf body must be well-formed to
+ * its end (unless @cut): anything else (a proxy's text) says nothing.
+ * Return: the count (0 when none or unreadable).
  */
-uint64_t otlp_partial_rejected(const uint8_t *p, size_t n, bool json);
+uint64_t otlp_partial_rejected(const uint8_t *p, size_t n, bool json, bool cut);
 
 #endif

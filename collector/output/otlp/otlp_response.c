@@ -2,8 +2,9 @@
  * output/otlp/otlp_response.c - what an OTLP receiver's 2xx answer says
  * was rejected (its partial success), in protobuf or OTLP/JSON
  * (otlp_encode.h). The body is untrusted and may be cut short (the HTTP
- * client keeps its head): every read is bounded by @n, a field that runs
- * past the end ends the walk, unknown fields are skipped by wire type.
+ * client keeps its head): every read is bounded by @n; a protobuf body
+ * must be well-formed to its end (unless cut), unknown fields are
+ * skipped by wire type.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,35 +53,57 @@ static bool skip(const uint8_t *p, size_t n, size_t *i, unsigned wt)
 	}
 }
 
-static uint64_t from_protobuf(const uint8_t *p, size_t n)
+/*
+ * The partial_success message p[0..n) (its end may be cut): field 1 is
+ * rejected_*. Return: false when it is not a well-formed message.
+ */
+static bool partial_of(const uint8_t *p, size_t n, bool cut, uint64_t *rejected)
 {
 	size_t i = 0;
 	uint64_t key, v;
 
 	while (i < n) {
-		if (!get_varint(p, n, &i, &key))
-			return 0;
-		if (key == ((1u << 3) | OW_LEN)) {
-			/* partial_success: the message, possibly cut short; rejected_* is its field 1 */
-			size_t end, j;
+		if (!get_varint(p, n, &i, &key) || (key >> 3) == 0)
+			return cut;
+		if (key == ((1u << 3) | OW_VARINT)) {
 			if (!get_varint(p, n, &i, &v))
-				return 0;
-			end = v < n - i ? i + (size_t)v : n;
-			for (j = i; j < end;) {
-				uint64_t k;
-				if (!get_varint(p, end, &j, &k))
-					return 0;
-				if (k == ((1u << 3) | OW_VARINT))
-					return get_varint(p, end, &j, &v) && (int64_t)v > 0 ? v : 0;
-				if (!skip(p, end, &j, (unsigned)(k & 7)))
-					return 0;
-			}
-			return 0;
+				return cut;
+			*rejected = (int64_t)v > 0 ? v : 0;
+		} else if (!skip(p, n, &i, (unsigned)(key & 7))) {
+			return cut;
 		}
-		if (!skip(p, n, &i, (unsigned)(key & 7)))
-			return 0;
 	}
-	return 0;
+	return true;
+}
+
+/*
+ * An Export*ServiceResponse: every field well-formed to the end (a body
+ * that is not one, such as a proxy's text, says nothing), except that a
+ * @cut body may end anywhere.
+ */
+static uint64_t from_protobuf(const uint8_t *p, size_t n, bool cut)
+{
+	size_t i = 0;
+	uint64_t key, v, rejected = 0;
+
+	while (i < n) {
+		if (!get_varint(p, n, &i, &key) || (key >> 3) == 0)
+			return cut ? rejected : 0;
+		if (key == ((1u << 3) | OW_LEN)) {
+			size_t len;
+			if (!get_varint(p, n, &i, &v))
+				return cut ? rejected : 0;
+			if (v > n - i && !cut)
+				return 0;
+			len = v > n - i ? n - i : (size_t)v;
+			if (!partial_of(p + i, len, cut && len < v, &rejected))
+				return 0;
+			i += len;
+		} else if (!skip(p, n, &i, (unsigned)(key & 7))) {
+			return cut ? rejected : 0;
+		}
+	}
+	return rejected;
 }
 
 /*
@@ -111,9 +134,9 @@ static uint64_t from_json(const uint8_t *p, size_t n)
 	return 0;
 }
 
-uint64_t otlp_partial_rejected(const uint8_t *p, size_t n, bool json)
+uint64_t otlp_partial_rejected(const uint8_t *p, size_t n, bool json, bool cut)
 {
 	if (!p || !n)
 		return 0;
-	return json ? from_json(p, n) : from_protobuf(p, n);
+	return json ? from_json(p, n) : from_protobuf(p, n, cut);
 }

@@ -287,7 +287,8 @@ static void req_done(void *arg, void *ctx, unsigned long sig, const struct http_
 	b->running &= ~(1u << sig);
 	if (r->answered && code >= 200 && code < 300) {
 		/* a partial success: the server dropped some records for good, and says so */
-		uint64_t rej = otlp_partial_rejected((const uint8_t *)r->text, r->text_len, st->json);
+		uint64_t rej = otlp_partial_rejected((const uint8_t *)r->text, r->text_len, st->json,
+						     r->text_len >= HTTP_TEXT_MAX - 1);
 
 		if (rej > b->nrec[sig])
 			rej = b->nrec[sig];

@@ -244,6 +244,29 @@ START_TEST(records_are_grouped_by_service_one_resource_each)
 }
 END_TEST
 
+START_TEST(a_partial_success_is_read_and_anything_else_says_nothing)
+{
+	/* partial_success { rejected 2, error_message "x" }, then an unknown field 7 (varint) */
+	static const uint8_t pb[] = {0x0a, 0x05, 0x08, 0x02, 0x12, 0x01, 'x', 0x38, 0x01};
+	static const uint8_t cut[] = {0x0a, 0x7f, 0x08, 0x03, 0x12, 0x70, 'x'};
+	static const char html[] = "\n<html><body>502 Bad Gateway</body></html>";
+	static const char js[] = "{\"partialSuccess\":{\"rejectedLogRecords\":\"7\",\"errorMessage\":\"x\"}}";
+	static const char jn[] = "{ \"partialSuccess\": { \"rejectedSpans\": 12 } }";
+
+	ck_assert_uint_eq(otlp_partial_rejected(pb, sizeof(pb), false, false), 2);
+	ck_assert_uint_eq(otlp_partial_rejected(pb, 0, false, false), 0);
+	ck_assert_uint_eq(otlp_partial_rejected(cut, sizeof(cut), false, true),
+			  3); /* the head of a long answer */
+	ck_assert_uint_eq(otlp_partial_rejected(cut, sizeof(cut), false, false),
+			  0); /* whole, yet it overruns */
+	ck_assert_uint_eq(otlp_partial_rejected((const uint8_t *)html, strlen(html), false, false), 0);
+	ck_assert_uint_eq(otlp_partial_rejected((const uint8_t *)"OK", 2, false, false), 0);
+	ck_assert_uint_eq(otlp_partial_rejected((const uint8_t *)js, strlen(js), true, false), 7);
+	ck_assert_uint_eq(otlp_partial_rejected((const uint8_t *)jn, strlen(jn), true, false), 12);
+	ck_assert_uint_eq(otlp_partial_rejected((const uint8_t *)"{}", 2, true, false), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("otlp-encode");
@@ -260,6 +283,7 @@ int main(void)
 	tcase_add_test(m, a_known_log_request_has_exactly_the_bytes_protoc_would_write);
 	tcase_add_test(m, a_known_span_request_in_json_is_otlp_json);
 	tcase_add_test(m, records_are_grouped_by_service_one_resource_each);
+	tcase_add_test(m, a_partial_success_is_read_and_anything_else_says_nothing);
 	suite_add_tcase(s, w);
 	suite_add_tcase(s, m);
 	sr = srunner_create(s);
