@@ -431,6 +431,9 @@ static void attrs_common(struct otlp_enc *e, struct wr *w, uint32_t f, bool span
 		kv_cstr(w, f, "http.request.method", &r->method);
 	if (r->path.ptr)
 		kv_cstr(w, f, "url.path", &r->path);
+	/* a span's message, when its name is not it: a span has no body */
+	if (span && r->message.ptr && fmt_record_attr(r, "name"))
+		kv_cstr(w, f, "message", &r->message);
 	for (size_t k = 0; k < nh; k++)
 		kv_cstr(w, f, hashed[k], orig[k]);
 }

@@ -17,7 +17,8 @@
  * -> body, trace/span -> traceId/spanId. Attributes keep their types
  * (integers, doubles, bools, strings; objects and arrays as their JSON
  * text, null as an empty value); method -> http.request.method, path ->
- * url.path. Metric records are not sent (counted as skipped).
+ * url.path, a named span's message -> message. Metric records are not
+ * sent (counted as skipped).
  */
 #ifndef CD_OUTPUT_OTLP_ENCODE_H
 #define CD_OUTPUT_OTLP_ENCODE_H

@@ -72,13 +72,24 @@ RECORDS = [
     {"time": "2026-12-06T01:02:10Z", "event": "metric", "metric": "requests", "type": "counter", "value": 5,
      "service": "orders"},
 ]
+# pipe lines (libclew's format), with the record each stands for
+PIPE = [
+    ("2026-12-06T01:02:12Z INFO " + TRACE + ":" + SPAN + ":00000000000000cc|orders|GET|/p|event=span|name=piped|"
+     "dur_us=42|status=200|n=5|msg=a \\| pipe",
+     {"time": "2026-12-06T01:02:12Z", "service": "orders", "trace": TRACE, "span": "00000000000000cc",
+      "parent": SPAN, "method": "GET", "path": "/p", "event": "span", "name": "piped", "dur_us": 42,
+      "status": 200, "n": 5, "msg": "a | pipe"}),
+    ("2026-12-06T01:02:13Z WARN " + TRACE + ":" + SPAN + "|orders|-|-|k=v|ratio=0.5|piped log",
+     {"time": "2026-12-06T01:02:13Z", "level": "WARN", "service": "orders", "trace": TRACE, "span": SPAN,
+      "k": "v", "ratio": 0.5, "msg": "piped log"}),
+]
 UNPARSED = "garbage: not a record at all"
 CONT = {"time": "2026-12-06T01:02:11Z", "level": "error", "service": "orders", "msg": "boom"}
 CONT_LINES = "Traceback (most recent call last):\n  File \"x.py\", line 1"
 
 
 def input_bytes():
-    lines = [UNPARSED] + [json.dumps(r) for r in RECORDS] + [json.dumps(CONT), CONT_LINES]
+    lines = [UNPARSED] + [json.dumps(r) for r in RECORDS] + [p[0] for p in PIPE] + [json.dumps(CONT), CONT_LINES]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -145,6 +156,8 @@ def expected_attrs(r, span):
         a["url.path"] = {"stringValue": r["path"]}
     if span and isinstance(r.get("status"), int):
         a["http.response.status_code"] = {"intValue": str(r["status"])}
+    if span and "msg" in r and "name" in r:
+        a["message"] = {"stringValue": r["msg"]}
     for key, name, n in (("trace", "clew.trace_id", 16), ("span", "clew.span_id", 8),
                          ("parent", "clew.parent_span_id", 8)):
         if key in r and (span or key != "parent") and otlp_id(r[key], n)[1]:
@@ -172,7 +185,7 @@ def expected_log(r, body=None):
     if "time" in r:
         e["timeUnixNano"] = str(ts_ns(r["time"]))
     if "level" in r:
-        e["severityNumber"] = SEVERITY[r["level"]]
+        e["severityNumber"] = SEVERITY[r["level"].lower()]
         e["severityText"] = r["level"]
     if "trace" in r:
         e["traceId"] = otlp_id(r["trace"], 16)[0]
@@ -184,7 +197,7 @@ def expected_log(r, body=None):
 def expected():
     """{service: [span...]}, {service: [log...]} in record order."""
     spans, logs = {}, {}
-    for r in RECORDS:
+    for r in RECORDS + [p[1] for p in PIPE]:
         svc = r.get("service", "unknown_service")
         if r.get("event") == "span":
             spans.setdefault(svc, []).append(expected_span(r))
