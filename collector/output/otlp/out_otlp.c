@@ -19,7 +19,7 @@
  * CD_OTLP_RETRY_AFTER_MAX_S), whenever the pipeline hands the chunk back.
  * Requests run on the shared HTTP client (http_client.h), one per
  * signal URL, at most `inflight` at once, driven from flush(), poll() and
- * a timerfd (every 10 ms while a request runs), so the loop never blocks.
+ * a timerfd (every millisecond while a request runs), so the loop never blocks.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +39,14 @@
 #include "util/banned.h"
 
 #define NS_PER_MS 1000000ll
-#define DRIVE_MS 10 /* timer period while a request runs: curl's progress and timeouts */
+/*
+ * Timer period while a request runs: curl's progress and timeouts. The
+ * loop does not watch curl's sockets, so a large body moves a socket
+ * buffer per tick: 1 ms uploads a chunk's uncompressed request into a
+ * local collector 1.5 to 2 times faster than 10 ms (bench_otlp.sh), for
+ * about 1 % of a core while requests run.
+ */
+#define DRIVE_MS 1
 
 /* The longest Retry-After honoured: a server's mistake must not park a chunk for a day. */
 #ifndef CD_OTLP_RETRY_AFTER_MAX_S
