@@ -56,6 +56,15 @@
 #ifndef CD_OTLP_INFLIGHT_MAX
 #define CD_OTLP_INFLIGHT_MAX 32u
 #endif
+/*
+ * Encoded chunks kept for a retry while the pipeline does not hand them
+ * (in backoff, or spooled during an outage): past this, the oldest are
+ * dropped and encoded again if handed again (a request already accepted
+ * is then sent again: at least once). Bounds memory during an outage.
+ */
+#ifndef CD_OTLP_KEPT_MAX
+#define CD_OTLP_KEPT_MAX 64u
+#endif
 /* Request headers of headers.NAME: enough for auth and tenancy. */
 #ifndef CD_OTLP_HEADERS_MAX
 #define CD_OTLP_HEADERS_MAX 16u
@@ -262,6 +271,23 @@ static unsigned batch_all(const struct batch *b)
 static unsigned running(const struct otlp_out *st)
 {
 	return http_running(st->http[SIG_TRACES]) + http_running(st->http[SIG_LOGS]);
+}
+
+/* Past CD_OTLP_KEPT_MAX batches waiting for a retry, free the oldest of them. */
+static void forget_idle(struct otlp_out *st)
+{
+	unsigned n = 0;
+
+	for (const struct batch *b = st->head; b; b = b->next)
+		n += !b->handed && !b->running;
+	for (struct batch *b = st->head, *next; b && n > CD_OTLP_KEPT_MAX; b = next) {
+		next = b->next;
+		if (b->handed || b->running)
+			continue;
+		batch_unlink(st, b);
+		batch_free(b);
+		n--;
+	}
 }
 
 /* A batch whose requests all ended: its chunk's outcome. */
@@ -550,6 +576,7 @@ static enum out_result otlp_flush(void *state, const struct chunk *c, struct cd_
 	}
 	b->handed = true;
 	b->failed = false;
+	forget_idle(st);
 	drive(st);
 	arm_timer(st);
 	return OUT_PENDING;
