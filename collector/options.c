@@ -385,7 +385,7 @@ int cd_opts_check(const struct cd_opts *oc, const struct cd_opt_spec *table, str
 
 static bool says_secret(const char *name)
 {
-	static const char *const words[] = {"pass", "secret", "token", "key"};
+	static const char *const words[] = {"pass", "secret", "token", "key", "auth"};
 
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (strcasestr(name, words[i]))
@@ -421,6 +421,8 @@ static bool query_secret(const char *k, size_t n)
 	if (strcmp(name, "p") == 0 || strcasestr(name, "pass") || strcasestr(name, "secret") ||
 	    strcasestr(name, "token"))
 		return true;
+	if (strncmp(name, "headers.", 8) == 0 && says_secret(name + 8))
+		return true; /* the otlp output's headers.authorization, headers.api-key */
 	return strncmp(name, "properties.", 11) == 0 && strcasestr(name + 11, "key");
 }
 

@@ -36,7 +36,7 @@ enum {
 	/*
 	 * A secret (a password, a token): shown as *** wherever options are
 	 * printed (--check-config, logs, URIs). Keys under a prefix entry
-	 * (properties.NAME) are secret when NAME says pass, secret, token or
+	 * (properties.NAME) are secret when NAME says pass, secret, token, auth or
 	 * key (cd_opt_secret()).
 	 */
 	CD_OPT_SECRET = 1 << 0,
@@ -135,7 +135,7 @@ int cd_opt_fail(const struct cd_opts *o, const char *key, const char *what, stru
 
 /*
  * cd_opt_secret() - whether option @key is a secret under @table
- * (CD_OPT_SECRET, or a prefix entry's NAME saying pass, secret, token or
+ * (CD_OPT_SECRET, or a prefix entry's NAME saying pass, secret, token, auth or
  * key). cd_opt_shown() - @val as it may be printed: "***" for a secret,
  * else @val with any URI password (SCHEME://USER:PASS@) masked, into
  * buf[0..cap). Return: @buf.

@@ -17,6 +17,7 @@ extern const struct cd_plugin_desc in_stdin_desc, in_tail_desc, in_tcp_desc, in_
 extern const struct cd_plugin_desc out_archive_desc, out_stdout_desc, out_file_desc, out_null_desc,
 	out_kafka_desc, out_ls_tcp_desc, out_ls_udp_desc, out_ls_http_desc, out_ls_redis_desc,
 	out_influxdb_desc, out_influxdb2_desc;
+extern const struct cd_plugin_desc out_otlp_desc, out_otlps_desc; /* output/otlp/out_otlp.c */
 
 const struct cd_plugin_desc *const cd_inputs[] = {
 	&in_stdin_desc,	   /* input/in_stdin.c */
@@ -42,7 +43,7 @@ const struct cd_plugin_desc *const cd_outputs[] = {
 	&out_ls_redis_desc,  /* output/logstash/out_ls_redis.c */
 	&out_influxdb_desc,  /* output/influxdb/out_influxdb.c */
 	&out_influxdb2_desc, /* output/influxdb/out_influxdb.c */
-	NULL,
+	&out_otlp_desc,	     &out_otlps_desc, NULL,
 };
 
 const struct cd_opt_spec cd_input_common_opts[] = {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <zlib.h>
@@ -26,6 +27,7 @@ struct http_req {
 	char text[HTTP_TEXT_MAX];     /* error header's value, or the head of the body */
 	size_t text_len;	      /* bytes in text */
 	bool from_header;	      /* text came from the error header (the body does not replace it) */
+	long retry_after;	      /* Retry-After in seconds, -1: none */
 	struct http_req *next;	      /* free list */
 	struct http_req *all_next;    /* every request made (freed with the client) */
 };
@@ -117,6 +119,8 @@ int http_client_new(struct http_client **out, const struct http_conf *cf, http_d
 		rc = add_header(c, "Content-Encoding", "gzip");
 	if (!rc && cf->authorization)
 		rc = add_header(c, "Authorization", cf->authorization);
+	for (const char *const *h = cf->headers; !rc && h && *h; h++)
+		rc = add_header(c, *h, NULL);
 	if (rc < 0) {
 		http_client_free(c);
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
@@ -170,12 +174,41 @@ void http_client_free(struct http_client *c)
 	free(c);
 }
 
+/* A Retry-After value (RFC 9110: delay-seconds or an HTTP date) in seconds from now, -1 if unreadable. */
+static long retry_after_of(const char *v, size_t n)
+{
+	char tmp[64];
+	long s = 0;
+	size_t i = 0;
+
+	while (n && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	for (; i < n && v[i] >= '0' && v[i] <= '9' && s < 1000000000L; i++)
+		s = s * 10 + (v[i] - '0');
+	if (i == n)
+		return s;
+	memcpy(tmp, v, n);
+	tmp[n] = '\0';
+	{
+		time_t at = curl_getdate(tmp, NULL), now = time(NULL);
+		if (at < 0)
+			return -1;
+		return at > now ? (long)(at - now) : 0;
+	}
+}
+
 /* The error header's value, kept for the output's log (it says more than the body). */
 static size_t on_header(char *buf, size_t size, size_t n, void *arg)
 {
 	struct http_req *q = arg;
 	size_t len = size * n, hl = q->c->error_header ? strlen(q->c->error_header) : 0;
 
+	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
+		q->retry_after = retry_after_of(buf + 12, len - 12);
 	if (hl && len > hl + 1 && buf[hl] == ':' && strncasecmp(buf, q->c->error_header, hl) == 0) {
 		const char *v = buf + hl + 1;
 		size_t vl = len - (hl + 1);
@@ -271,6 +304,7 @@ int http_post(struct http_client *c, const void *body, size_t len, void *ctx, un
 	q->errbuf[0] = q->text[0] = '\0';
 	q->text_len = 0;
 	q->from_header = false;
+	q->retry_after = -1;
 	/* POSTFIELDS is not copied: the caller keeps the body until the request ends */
 	curl_easy_setopt(q->e, CURLOPT_POSTFIELDS, (const char *)body);
 	curl_easy_setopt(q->e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -312,6 +346,7 @@ void http_drive(struct http_client *c)
 			r.status = 0;
 		if (curl_easy_getinfo(q->e, CURLINFO_NUM_CONNECTS, &r.connects) != CURLE_OK)
 			r.connects = 0;
+		r.retry_after = q->retry_after;
 		memcpy(text, q->text, q->text_len + 1);
 		r.text = text;
 		r.text_len = q->text_len;

@@ -40,6 +40,7 @@ struct http_conf {
 	uint64_t connect_timeout_ms; /* its connect */
 	unsigned max_conns;	     /* connections kept open (0: libcurl's default) */
 	const char *error_header; /* a response header whose value is the error text (else the body's head) */
+	const char *const *headers; /* more request headers, "Name: value", NULL-terminated (or NULL) */
 };
 
 /* How one request ended. */
@@ -50,6 +51,7 @@ struct http_result {
 	const char *text;  /* error_header's value, else the head of the body (NUL-terminated) */
 	size_t text_len;   /* its bytes (at most HTTP_TEXT_MAX - 1) */
 	long connects;	   /* connections this request opened */
+	long retry_after;  /* the answer's Retry-After in seconds (delay or HTTP date), -1 when none */
 };
 
 #define HTTP_TEXT_MAX 256

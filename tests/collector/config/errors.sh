@@ -43,7 +43,7 @@ expect prefix "properties.*" \
 
 # the command line's specs: an unknown scheme lists the registry's
 out=$("$clewd" -i stdin -o 'foo://x' --check-config 2>&1) && fails=$((fails + 1))
-[[ $out == *"unknown scheme 'foo' (expected kafka, logstash+tcp, logstash+udp, logstash+http, logstash+redis, influxdb or influxdb2)"* ]] ||
+[[ $out == *"unknown scheme 'foo' (expected kafka, logstash+tcp, logstash+udp, logstash+http, logstash+redis, influxdb, influxdb2, otlp or otlps)"* ]] ||
 	{ echo "config: -o foo://x: got: $out" >&2; fails=$((fails + 1)); }
 out=$("$clewd" -i foo -o null --check-config 2>&1) && fails=$((fails + 1))
 [[ $out == *"input 'foo': expected stdin, tail:PATH_OR_GLOB, tcp://HOST:PORT, udp://HOST:PORT, unix:///PATH, unixgram:///PATH, http://HOST:PORT/PATH or syslog+udp|tcp://HOST:PORT"* ]] ||

@@ -144,5 +144,15 @@ while read -r plugin key; do
 	done
 done <"$work/keys"
 
+# the otlp output's headers.NAME: secret when NAME says auth, pass, secret, token or key
+for name in headers.authorization headers.x-api-key; do
+	n=$((n + 1))
+	secret="zH3ad${n}q"
+	printf 'inputs:\n  - type: stdin\noutputs:\n  - type: otlp\n    address: 127.0.0.1:1\n    %s: Bearer %s\n' \
+		"$name" "$secret" >"$work/c$n.yaml"
+	try "output otlp, YAML $name" "$secret" -c "$work/c$n.yaml"
+	try "output otlp, -o ...?$name=" "$secret" -i stdin -o "otlp://127.0.0.1:1/x?$name=Bearer%20$secret"
+done
+
 [ "$fails" -eq 0 ] || { echo "secrets: $fails failures in $cases cases" >&2; exit 1; }
 echo "secrets: no secret shown in $cases cases (--check-config, a real run's stdout, log and title)"
