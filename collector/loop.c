@@ -132,9 +132,11 @@ static int next_timeout(const struct pipeline *pl, bool more, bool draining)
 		return 0;
 	if (chunk_nrecords(pl->cur))
 		until = min64(until, chunk_opened_ns(pl->cur) + (int64_t)pl->cf->chunk_age_ms * 1000000);
-	for (const struct pl_source *s = pl->sources; s; s = s->next)
-		if (s->ml.held)
-			until = min64(until, s->ml.deadline_ns);
+	/* held records are not flushed while the queue is full (turn()): their past deadlines would spin */
+	if (pl->qn < CD_QUEUE_CHUNKS_MAX)
+		for (const struct pl_source *s = pl->sources; s; s = s->next)
+			if (s->ml.held)
+				until = min64(until, s->ml.deadline_ns);
 	for (unsigned k = 0; k < pl->nout; k++) {
 		const struct pl_out *o = &pl->out[k];
 
