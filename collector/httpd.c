@@ -74,6 +74,17 @@ static void on_ready(void *arg)
 	}
 }
 
+void cd_httpd_resume(struct cd_httpd *h, struct MHD_Connection *c)
+{
+	uint64_t one = 1;
+
+	MHD_resume_connection(c);
+	/* MHD has no wake-up of its own in this mode (no ITC in its epoll set): run it on the next turn */
+	if (write(h->kick, &one, sizeof(one)) < 0) {
+		/* the counter is far from full: nothing to do */
+	}
+}
+
 static void on_kick(void *arg)
 {
 	struct cd_httpd *h = arg;

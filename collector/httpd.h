@@ -46,6 +46,13 @@ int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *
  */
 bool cd_httpd_run(struct cd_httpd *h);
 
+/*
+ * cd_httpd_resume() - resume @c (suspended by its handler with
+ * MHD_suspend_connection() while its answer was not known): MHD calls
+ * the handler again on the loop's next turn, whatever the backpressure.
+ */
+void cd_httpd_resume(struct cd_httpd *h, struct MHD_Connection *c);
+
 /* cd_httpd_port() - the TCP port served (0 for a unix socket). */
 uint16_t cd_httpd_port(const struct cd_httpd *h);
 

@@ -241,7 +241,7 @@ static void on_safe(void *arg, int status)
 	rq->answer = status == 0 ? ANS_204 : status == -CD_EAGAIN ? ANS_503 : ANS_507;
 	if (rq->suspended) {
 		rq->suspended = false;
-		MHD_resume_connection(rq->c); /* MHD calls on_request() again: the answer goes then */
+		cd_httpd_resume(rq->st->h, rq->c); /* MHD calls on_request() again: the answer goes then */
 	}
 }
 
