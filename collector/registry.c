@@ -13,19 +13,21 @@
 #include "util/banned.h"
 
 extern const struct cd_plugin_desc in_stdin_desc, in_tail_desc, in_tcp_desc, in_udp_desc, in_unix_desc,
-	in_unixgram_desc, in_http_desc;
+	in_unixgram_desc, in_http_desc, in_forward_desc, in_forward_unix_desc;
 extern const struct cd_plugin_desc out_archive_desc, out_stdout_desc, out_file_desc, out_null_desc,
 	out_kafka_desc, out_ls_tcp_desc, out_ls_udp_desc, out_ls_http_desc, out_ls_redis_desc,
 	out_influxdb_desc, out_influxdb2_desc;
 
 const struct cd_plugin_desc *const cd_inputs[] = {
-	&in_stdin_desc,	   /* input/in_stdin.c */
-	&in_tail_desc,	   /* input/in_tail.c */
-	&in_tcp_desc,	   /* input/in_tcp.c */
-	&in_udp_desc,	   /* input/in_udp.c */
-	&in_unix_desc,	   /* input/in_tcp.c */
-	&in_unixgram_desc, /* input/in_udp.c */
-	&in_http_desc,	   /* input/in_http.c */
+	&in_stdin_desc,	       /* input/in_stdin.c */
+	&in_tail_desc,	       /* input/in_tail.c */
+	&in_tcp_desc,	       /* input/in_tcp.c */
+	&in_udp_desc,	       /* input/in_udp.c */
+	&in_unix_desc,	       /* input/in_tcp.c */
+	&in_unixgram_desc,     /* input/in_udp.c */
+	&in_http_desc,	       /* input/in_http.c */
+	&in_forward_desc,      /* input/in_forward.c */
+	&in_forward_unix_desc, /* input/in_forward.c */
 	NULL,
 };
 
