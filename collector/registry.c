@@ -16,7 +16,7 @@ extern const struct cd_plugin_desc in_stdin_desc, in_tail_desc, in_tcp_desc, in_
 	in_unixgram_desc, in_http_desc, in_forward_desc, in_forward_unix_desc;
 extern const struct cd_plugin_desc out_archive_desc, out_stdout_desc, out_file_desc, out_null_desc,
 	out_kafka_desc, out_ls_tcp_desc, out_ls_udp_desc, out_ls_http_desc, out_ls_redis_desc,
-	out_influxdb_desc, out_influxdb2_desc;
+	out_influxdb_desc, out_influxdb2_desc, out_forward_desc;
 
 const struct cd_plugin_desc *const cd_inputs[] = {
 	&in_stdin_desc,	       /* input/in_stdin.c */
@@ -43,6 +43,7 @@ const struct cd_plugin_desc *const cd_outputs[] = {
 	&out_ls_redis_desc,  /* output/logstash/out_ls_redis.c */
 	&out_influxdb_desc,  /* output/influxdb/out_influxdb.c */
 	&out_influxdb2_desc, /* output/influxdb/out_influxdb.c */
+	&out_forward_desc,   /* output/forward/out_forward.c */
 	NULL,
 };
 

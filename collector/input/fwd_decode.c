@@ -771,3 +771,33 @@ size_t fwd_ack(const char *chunk, uint32_t chunk_len, uint8_t *out, size_t cap)
 	memcpy(out + 5 + h, chunk, chunk_len);
 	return n;
 }
+
+long fwd_ack_parse(const uint8_t *buf, size_t len, const char **chunk, uint32_t *chunk_len)
+{
+	const uint8_t *p = buf, *end;
+	struct fwd_scan sc;
+	enum fwd_reason why;
+	struct tok t, k, v;
+	long n;
+
+	*chunk = NULL;
+	*chunk_len = 0;
+	fwd_scan_init(&sc);
+	if ((n = fwd_scan(&sc, buf, len, &why)) <= 0)
+		return n;
+	end = buf + n;
+	if (tok(&p, end, &t) != 1 || t.kind != TK_MAP)
+		return -1;
+	for (uint64_t i = 0; i < t.u; i++) {
+		if (tok(&p, end, &k) != 1 || tok(&p, end, &v) != 1)
+			return -1;
+		if (k.kind == TK_STR && k.n == 3 && memcmp(k.p, "ack", 3) == 0 &&
+		    (v.kind == TK_STR || v.kind == TK_BIN)) {
+			*chunk = (const char *)v.p;
+			*chunk_len = v.n;
+		} else if (v.kind == TK_ARRAY || v.kind == TK_MAP) {
+			return -1; /* an answer is a flat map */
+		}
+	}
+	return *chunk ? n : -1;
+}

@@ -116,4 +116,11 @@ void fwd_dec_release(struct fwd_dec *d);
  */
 size_t fwd_ack(const char *chunk, uint32_t chunk_len, uint8_t *out, size_t cap);
 
+/*
+ * fwd_ack_parse() - the server's answer {"ack": chunk} at buf[0..len)
+ * (the forward output's side). Return: its length with @chunk set (a
+ * view), 0 when more bytes are needed, -1 when it is not one.
+ */
+long fwd_ack_parse(const uint8_t *buf, size_t len, const char **chunk, uint32_t *chunk_len);
+
 #endif
