@@ -335,6 +335,26 @@ static bool event_time(const struct tok *t, int64_t *ns)
 	return false;
 }
 
+/*
+ * @f as the shortest decimal that reads back as the same double, and
+ * still a float to a JSON reader (1.0 stays "1.0", not "1"): a record sent
+ * through clewd's output and read back is equal.
+ */
+static int put_double(char *out, size_t cap, double f, bool key)
+{
+	char num[32];
+	int n = 0;
+
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(num, sizeof(num), "%.*g", prec, f);
+		if (strtod(num, NULL) == f)
+			break;
+	}
+	if (!strpbrk(num, ".eEn"))
+		n = snprintf(num + n, sizeof(num) - (size_t)n, ".0") + n;
+	return snprintf(out, cap, key ? "\"%s\"" : "%s", num);
+}
+
 /* A scalar token as JSON text (a map key's text when @key: always a string). */
 static bool put_scalar(struct fwd_bytes *b, const struct tok *t, bool key)
 {
@@ -361,7 +381,7 @@ static bool put_scalar(struct fwd_bytes *b, const struct tok *t, bool key)
 		if (!isfinite(t->f))
 			n = snprintf(num, sizeof(num), key ? "\"null\"" : "null");
 		else
-			n = snprintf(num, sizeof(num), key ? "\"%.17g\"" : "%.17g", t->f);
+			n = put_double(num, sizeof(num), t->f, key);
 		break;
 	case TK_EXT:
 		/* an EventTime inside a record: seconds with 9 decimals; any other ext has no JSON form */
