@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """forward.py - clewd's forward input and output with real peers on loopback.
 
-Senders: Debian's python3-fluent-logger (FluentSender with and without
-require_ack_response, the event API, EventTime with nanosecond_precision,
-the logging handler, a unix socket) and a PackedForward /
-CompressedPackedForward client written here with python3-msgpack (waiting
-for each chunk's ack). Receivers: clewd's forward input (stdout:json read
+Senders: Debian's python3-fluent-logger (FluentSender with integer times
+and with EventTime (nanosecond_precision), the event API, the logging
+handler, a unix socket) and, because Debian's fluent-logger 0.10 has no
+acknowledgements (it ignores require_ack_response), Message and
+PackedForward / CompressedPackedForward clients written here with
+python3-msgpack that wait for each chunk's ack. Receivers: clewd's forward input (stdout:json read
 back with Python's json), and a msgpack Unpacker receiver that answers acks
 (the first chunk's ack withheld once, so clewd must send it again).
 Also: the UDP heartbeat, invalid frames counted by reason in /metrics with
@@ -101,6 +102,24 @@ def metric(port, family, label):
     return None
 
 
+def read_answer(s):
+    u = msgpack.Unpacker(raw=False)
+    while True:
+        data = s.recv(4096)
+        if not data:
+            return None
+        u.feed(data)
+        for ans in u:
+            return ans
+
+
+def message_client(port, tag, rec, chunk):
+    """Message mode [tag, time, record, {"chunk": ...}]; returns the server's answer."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(msgpack.packb([tag, int(time.time()), rec, {"chunk": chunk}]))
+        return read_answer(s)
+
+
 def packed_client(port, tag, records, compressed=False, chunk="Y2h1bmsx"):
     """PackedForward (gzip'd when compressed) with a chunk option; returns the server's answer."""
     entries = b"".join(msgpack.packb([msgpack.ExtType(0, struct.pack(">II", 1700000000 + i, 7)), r])
@@ -113,14 +132,7 @@ def packed_client(port, tag, records, compressed=False, chunk="Y2h1bmsx"):
         frame = msgpack.packb([tag, entries, opt], use_bin_type=True)
         for i in range(0, len(frame), 7):  # in small pieces: the server resumes at any byte
             s.sendall(frame[i:i + 7])
-        u = msgpack.Unpacker(raw=False)
-        while True:
-            data = s.recv(4096)
-            if not data:
-                return None
-            u.feed(data)
-            for ans in u:
-                return ans
+        return read_answer(s)
 
 
 def test_senders():
@@ -137,8 +149,7 @@ def test_senders():
         sent.append(("plain.ev", rec))
     s.close()
 
-    s = sender.FluentSender("acked", host="127.0.0.1", port=port, require_ack_response=True,
-                            nanosecond_precision=True)
+    s = sender.FluentSender("acked", host="127.0.0.1", port=port, nanosecond_precision=True)
     for i in range(50):
         rec = {"msg": "acked %d" % i, "span_id": "s%d" % i, "level": "warn", "nested": {"a": [i, None]}}
         check(s.emit("ev", rec), "acked emit %d: %s" % (i, s.last_error))
@@ -151,7 +162,7 @@ def test_senders():
         sent.append(("evapi.follow", {"from": "userA", "to": "user%d" % i}))
     event.sender.close()
 
-    s = sender.FluentSender("unixs", host="unix://" + sock, require_ack_response=True)
+    s = sender.FluentSender("unixs", host="unix://" + sock)
     for i in range(20):
         rec = {"log": "docker line %d" % i, "container_name": "/web", "source": "stdout"}
         check(s.emit("docker", rec), "unix emit %d: %s" % (i, s.last_error))
@@ -168,6 +179,12 @@ def test_senders():
         log.error("handler %d", i)
         sent.append(("logging", {"message": "handler %d" % i}))
     h.close()
+
+    for i in range(10):
+        rec = {"message": "message mode %d" % i}
+        ans = message_client(port, "mm", rec, "bW0t%d" % i)
+        check(ans == {"ack": "bW0t%d" % i}, "message mode: answer %r" % (ans,))
+        sent.append(("mm", rec))
 
     packed = [{"message": "packed %d" % i, "trace": "tk%d" % i} for i in range(30)]
     ans = packed_client(port, "pk", packed)
