@@ -474,7 +474,7 @@ static bool fwd_tick(void *state, int64_t now)
 				more = true; /* its socket may hold more */
 		}
 	if (!st->ready)
-		return more;
+		return more || intake_waiting(st->intake);
 	st->ready = false;
 	n = epoll_wait(st->epfd, ev, 64, 0);
 	for (int i = 0; i < n; i++) {
@@ -493,7 +493,7 @@ static bool fwd_tick(void *state, int64_t now)
 		more = true;
 	more |= intake_tick(st->intake, now);
 	st->ready = more;
-	return more;
+	return more || intake_waiting(st->intake); /* frames wait for a commit: commit them now */
 }
 
 static bool fwd_done(void *state)
@@ -519,7 +519,12 @@ static void fwd_stop(void *state)
 		if (!pl_backpressure(st->pl) && !c->stalled)
 			read_conn(c);
 	}
+	/* commit and answer what was taken, then the log is read to its end for the drain */
 	intake_tick(st->intake, cd_mono_ns());
+	for (struct fwd_conn *c = st->conns; c; c = c->next)
+		if (c->outlen)
+			flush_out(c);
+	intake_stop(st->intake);
 	while (st->conns)
 		close_conn(st->conns);
 	st->stopped = true;
@@ -644,7 +649,7 @@ static int fwd_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	*state = NULL;
 	if ((rc = fwd_listen(st, err)) < 0)
 		goto err_close;
-	snprintf(name, sizeof(name), "forward-%s", st->listen);
+	snprintf(name, sizeof(name), "forward:%s", st->listen);
 	if ((rc = intake_open(&st->intake, pl, idx, ic, name, err)) < 0)
 		goto err_close;
 	if ((rc = pl_watch_fd(pl, st->epfd, on_ready, st)) < 0) {
