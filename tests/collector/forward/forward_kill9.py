@@ -33,9 +33,9 @@ TMP = tempfile.mkdtemp(prefix="fwdkill.")
 STATE, ARCH = os.path.join(TMP, "state"), os.path.join(TMP, "arch")
 
 
-def start(n, port):
+def start(n):
     err = open(os.path.join(TMP, "clewd%d.err" % n), "wb")
-    p = subprocess.Popen([CLEWD, "-s", STATE, "-i", "forward://127.0.0.1:%d" % port, "-o", "archive:" + ARCH],
+    p = subprocess.Popen([CLEWD, "-s", STATE, "-i", "forward://127.0.0.1:0", "-o", "archive:" + ARCH],
                          stdout=subprocess.DEVNULL, stderr=err)
     while True:
         with open(err.name, "rb") as f:
@@ -53,9 +53,12 @@ def start(n, port):
 
 acked = []
 stop = threading.Event()
+# the port clewd listens on now: each start takes a free one; the input's name (and its
+# write-ahead log's folder) is its configured listen address, 127.0.0.1:0 both times
+PORT = [0]
 
 
-def send(port):
+def send():
     s = None
     i = 0
     while not stop.is_set():
@@ -63,7 +66,7 @@ def send(port):
         chunk = "k9-%d" % i
         try:
             if s is None:
-                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                s = socket.create_connection(("127.0.0.1", PORT[0]), timeout=5)
                 u = msgpack.Unpacker(raw=False)
             s.sendall(msgpack.packb(["k9.ev", int(time.time()), rec, {"chunk": chunk}]))
             ans = None
@@ -89,15 +92,15 @@ def send(port):
 
 
 def main():
-    p, port = start(1, 0)
-    t = threading.Thread(target=send, args=(port,))
+    p, PORT[0] = start(1)
+    t = threading.Thread(target=send)
     t.start()
     while len(acked) < 300:
         time.sleep(0.01)
     p.send_signal(signal.SIGKILL)
     p.wait()
     before = len(acked)
-    p, _ = start(2, port)
+    p, PORT[0] = start(2)
     while len(acked) < before + 100:
         time.sleep(0.01)
     stop.set()
