@@ -28,6 +28,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,6 +400,8 @@ static void add_conn(struct fwd_state *st, int fd, const struct sockaddr_storage
 	if (ss->ss_family != AF_UNIX) {
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		/* an ack is a few bytes the sender waits for: Nagle would hold it for the peer's delayed ACK */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
 	c->next = st->conns;
 	if (st->conns)
