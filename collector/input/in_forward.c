@@ -522,12 +522,11 @@ static void fwd_stop(void *state)
 		if (!pl_backpressure(st->pl) && !c->stalled)
 			read_conn(c);
 	}
-	/* commit and answer what was taken, then the log is read to its end for the drain */
-	intake_tick(st->intake, cd_mono_ns());
+	/* commit what was taken (its done() calls queue the acks), send the acks, then close */
+	intake_stop(st->intake);
 	for (struct fwd_conn *c = st->conns; c; c = c->next)
 		if (c->outlen)
 			flush_out(c);
-	intake_stop(st->intake);
 	while (st->conns)
 		close_conn(st->conns);
 	st->stopped = true;
