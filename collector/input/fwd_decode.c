@@ -33,7 +33,7 @@
 const char *const fwd_reason_names[FWD_R_N] = {
 	[FWD_R_MSGPACK] = "msgpack", [FWD_R_DEPTH] = "depth", [FWD_R_SIZE] = "size",
 	[FWD_R_SHAPE] = "shape",     [FWD_R_TIME] = "time",   [FWD_R_RECORD] = "record",
-	[FWD_R_OPTION] = "option",   [FWD_R_GZIP] = "gzip",
+	[FWD_R_OPTION] = "option",   [FWD_R_GZIP] = "gzip",   [FWD_R_AUTH] = "auth",
 };
 
 /* --- tokens ------------------------------------------------------------ */
@@ -820,4 +820,78 @@ long fwd_ack_parse(const uint8_t *buf, size_t len, const char **chunk, uint32_t 
 		}
 	}
 	return *chunk ? n : -1;
+}
+
+int fwd_ping_parse(const uint8_t *f, size_t len, struct fwd_ping *ping)
+{
+	const uint8_t *p = f, *end = f + len;
+	struct fwd_str *parts[5] = {&ping->hostname, &ping->salt, &ping->digest, &ping->username,
+				    &ping->password};
+	struct tok t;
+
+	memset(ping, 0, sizeof(*ping));
+	if (tok(&p, end, &t) != 1 || t.kind != TK_ARRAY || t.u != 6)
+		return -1;
+	if (tok(&p, end, &t) != 1 || t.kind != TK_STR || t.n != 4 || memcmp(t.p, "PING", 4) != 0)
+		return -1;
+	for (int i = 0; i < 5; i++) {
+		if (tok(&p, end, &t) != 1 || (t.kind != TK_STR && t.kind != TK_BIN))
+			return -1;
+		parts[i]->p = (const char *)t.p;
+		parts[i]->n = t.n;
+	}
+	return p == end ? 0 : -1;
+}
+
+/* A msgpack str header for @n bytes at @out. Return: its length. */
+static size_t str_hdr(uint8_t *out, size_t n)
+{
+	if (n < 32) {
+		out[0] = (uint8_t)(0xa0 | n);
+		return 1;
+	}
+	out[0] = 0xd9;
+	out[1] = (uint8_t)n;
+	return 2;
+}
+
+size_t fwd_helo(const char *nonce, size_t nonce_len, uint8_t *out, size_t cap)
+{
+	/* ["HELO", {"nonce": NONCE, "auth": "", "keepalive": true}]: no user authentication */
+	static const uint8_t head[] = "\x92\xa4HELO\x83\xa5nonce";
+	static const uint8_t tail[] = "\xa4"
+				      "auth\xa0\xa9keepalive\xc3";
+	size_t n = sizeof(head) - 1 + 2 + nonce_len + sizeof(tail) - 1, k = 0;
+
+	if (nonce_len > 255 || n > cap)
+		return 0;
+	memcpy(out, head, sizeof(head) - 1);
+	k = sizeof(head) - 1;
+	k += str_hdr(out + k, nonce_len);
+	memcpy(out + k, nonce, nonce_len);
+	k += nonce_len;
+	memcpy(out + k, tail, sizeof(tail) - 1);
+	return k + sizeof(tail) - 1;
+}
+
+size_t fwd_pong(bool ok, const char *reason, const char *hostname, const char *digest, uint8_t *out,
+		size_t cap)
+{
+	/* ["PONG", ok, reason, hostname, digest] */
+	size_t rn = strlen(reason), hn = strlen(hostname), dn = strlen(digest), k = 0;
+
+	if (rn > 255 || hn > 255 || dn > 255 || 8 + 6 + rn + hn + dn > cap)
+		return 0;
+	memcpy(out, "\x95\xa4PONG", 6);
+	k = 6;
+	out[k++] = ok ? 0xc3 : 0xc2;
+	k += str_hdr(out + k, rn);
+	memcpy(out + k, reason, rn);
+	k += rn;
+	k += str_hdr(out + k, hn);
+	memcpy(out + k, hostname, hn);
+	k += hn;
+	k += str_hdr(out + k, dn);
+	memcpy(out + k, digest, dn);
+	return k + dn;
 }

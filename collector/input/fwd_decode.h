@@ -45,6 +45,7 @@ enum fwd_reason {
 	FWD_R_RECORD,  /* a record that is not a map, or cannot be rendered */
 	FWD_R_OPTION,  /* a bad option map (size that does not match, unknown compression) */
 	FWD_R_GZIP,    /* a compressed payload that does not inflate */
+	FWD_R_AUTH,    /* the shared-key handshake failed (in_forward.c: a bad PING, a wrong key) */
 	FWD_R_N,
 };
 
@@ -122,5 +123,33 @@ size_t fwd_ack(const char *chunk, uint32_t chunk_len, uint8_t *out, size_t cap);
  * view), 0 when more bytes are needed, -1 when it is not one.
  */
 long fwd_ack_parse(const uint8_t *buf, size_t len, const char **chunk, uint32_t *chunk_len);
+
+/* A view of bytes in a frame. */
+struct fwd_str {
+	const char *p; /* NULL when absent */
+	uint32_t n;
+};
+
+/* The client's PING of the shared-key handshake (views into the frame). */
+struct fwd_ping {
+	struct fwd_str hostname; /* the client's self_hostname */
+	struct fwd_str salt;	 /* shared_key_salt */
+	struct fwd_str digest;	 /* hex SHA-512 of salt, hostname, our nonce and the shared key */
+	struct fwd_str username; /* user authentication (not used: HELO asks for none) */
+	struct fwd_str password;
+};
+
+/* fwd_ping_parse() - the frame @f (fwd_scan()'s length) as ["PING", ...]. Return: 0 or -1. */
+int fwd_ping_parse(const uint8_t *f, size_t len, struct fwd_ping *ping);
+
+/*
+ * fwd_helo() / fwd_pong() - the server's messages of the handshake into
+ * out[0..cap): ["HELO", {"nonce", "auth": "", "keepalive": true}] and
+ * ["PONG", ok, reason, hostname, digest] (strings up to 255 bytes).
+ * Return: the length, 0 when it does not fit.
+ */
+size_t fwd_helo(const char *nonce, size_t nonce_len, uint8_t *out, size_t cap);
+size_t fwd_pong(bool ok, const char *reason, const char *hostname, const char *digest, uint8_t *out,
+		size_t cap);
 
 #endif

@@ -23,8 +23,13 @@
  * the sender sends it again (to us or another server). A connection that
  * closes with requests in flight cancels them (intake_cancel()); their
  * records stay in the intake, only the acks are lost (the sender resends:
- * a duplicate, never a loss). Not done: the shared-key handshake
- * (HELO/PING/PONG) and TLS.
+ * a duplicate, never a loss).
+ *
+ * With shared_key, a connection starts with the handshake of the spec:
+ * our HELO (a fresh nonce, no user authentication), the client's PING,
+ * whose digest must be SHA-512(salt, its hostname, the nonce, the key),
+ * our PONG with our own digest; a wrong key gets PONG false, is counted
+ * (reason auth) and closed. Not done: user authentication and TLS.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,6 +41,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "input/fwd_decode.h"
@@ -63,6 +70,8 @@ struct fwd_conn {
 	int fd;			      /* the connection */
 	bool in_epoll;		      /* fd is in st->epfd (not while stalled) */
 	bool stalled;		      /* the intake refused the frame at buf[0]: offer it again */
+	bool authed;		      /* the handshake is done (or there is none) */
+	char nonce[33];		      /* the nonce of our HELO (hex) */
 	struct fwd_scan sc;	      /* the frame being received at buf[0] */
 	uint8_t *buf;		      /* received, not yet taken */
 	size_t len, cap;	      /* bytes in buf, allocated */
@@ -76,6 +85,8 @@ struct fwd_state {
 	struct pipeline *pl;	     /* the pipeline */
 	unsigned idx;		     /* input index */
 	const char *listen;	     /* its address (the configuration's) */
+	const char *shared_key;	     /* the handshake's key; NULL: no handshake */
+	char hostname[256];	     /* self_hostname, in our PONG */
 	uint64_t max_connections;    /* open connections at most */
 	int lfd;		     /* listening socket; -1 after stop() */
 	int ufd;		     /* the heartbeat's UDP socket; -1 when none */
@@ -273,6 +284,73 @@ static int offer(struct fwd_conn *c, size_t n)
 	return 1;
 }
 
+/* The hex SHA-512 of the @n pieces of @parts, one after the other, into out[129]. */
+static void sha512_hex(const struct fwd_str *parts, int n, char out[129])
+{
+	unsigned char md[64];
+	unsigned int len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	out[0] = '\0';
+	if (!ctx)
+		return;
+	if (EVP_DigestInit_ex(ctx, EVP_sha512(), NULL) == 1) {
+		for (int i = 0; i < n; i++)
+			EVP_DigestUpdate(ctx, parts[i].p, parts[i].n);
+		if (EVP_DigestFinal_ex(ctx, md, &len) == 1 && len == 64)
+			for (unsigned i = 0; i < 64; i++)
+				snprintf(out + 2 * i, 3, "%02x", md[i]);
+	}
+	EVP_MD_CTX_free(ctx);
+}
+
+static struct fwd_str fstr(const char *s)
+{
+	return (struct fwd_str){s, (uint32_t)strlen(s)};
+}
+
+/* The client's PING (the frame buf[0..n)). Return: true when it proved the key (PONG true queued). */
+static bool handshake(struct fwd_conn *c, size_t n)
+{
+	struct fwd_state *st = c->st;
+	struct fwd_ping ping;
+	char want[129], ours[129];
+	size_t k;
+	bool ok;
+
+	if (fwd_ping_parse(c->buf, n, &ping) < 0) {
+		invalid(c, FWD_R_AUTH, "expected PING");
+		return false;
+	}
+	sha512_hex((struct fwd_str[]){ping.salt, ping.hostname, fstr(c->nonce), fstr(st->shared_key)}, 4,
+		   want);
+	ok = want[0] && ping.digest.n == 128 && memcmp(ping.digest.p, want, 128) == 0;
+	sha512_hex((struct fwd_str[]){ping.salt, fstr(st->hostname), fstr(c->nonce), fstr(st->shared_key)}, 4,
+		   ours);
+	k = fwd_pong(ok, ok ? "" : "shared_key mismatch", st->hostname, ok ? ours : "", c->out + c->outlen,
+		     sizeof(c->out) - c->outlen);
+	c->outlen += k;
+	flush_out(c);
+	if (!ok)
+		invalid(c, FWD_R_AUTH, "shared_key mismatch");
+	return ok && k > 0;
+}
+
+/* With a shared key: our HELO, the connection's first message. Return: false when it cannot be sent. */
+static bool helo(struct fwd_conn *c)
+{
+	unsigned char rnd[16];
+	size_t k;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return false;
+	for (unsigned i = 0; i < sizeof(rnd); i++)
+		snprintf(c->nonce + 2 * i, 3, "%02x", rnd[i]);
+	k = fwd_helo(c->nonce, 32, c->out + c->outlen, sizeof(c->out) - c->outlen);
+	c->outlen += k;
+	return k > 0 && flush_out(c);
+}
+
 /* Take every whole frame at the start of c->buf. Return: false when @c was closed. */
 static bool take_frames(struct fwd_conn *c)
 {
@@ -287,6 +365,17 @@ static bool take_frames(struct fwd_conn *c)
 			invalid(c, why, "framing");
 			close_conn(c);
 			return false;
+		}
+		if (!c->authed) {
+			if (!handshake(c, (size_t)n)) {
+				close_conn(c);
+				return false;
+			}
+			c->authed = true;
+			memmove(c->buf, c->buf + n, c->len - (size_t)n);
+			c->len -= (size_t)n;
+			fwd_scan_init(&c->sc);
+			continue;
 		}
 		if ((rc = offer(c, (size_t)n)) < 0) {
 			close_conn(c);
@@ -387,6 +476,7 @@ static void add_conn(struct fwd_state *st, int fd, const struct sockaddr_storage
 	}
 	c->st = st;
 	c->fd = fd;
+	c->authed = !st->shared_key;
 	fwd_scan_init(&c->sc);
 	conn_name(st, fd, ss, c->name, sizeof(c->name));
 	watch_conn(c, true);
@@ -410,6 +500,11 @@ static void add_conn(struct fwd_state *st, int fd, const struct sockaddr_storage
 	st->nconns++;
 	st->accepted++;
 	cd_log(FMT_LEVEL_DEBUG, "connection", "input", "forward", "peer", c->name, NULL);
+	if (!c->authed && !helo(c)) {
+		cd_log(FMT_LEVEL_WARN, "cannot send HELO: connection closed", "input", "forward", "peer",
+		       c->name, NULL);
+		close_conn(c);
+	}
 }
 
 static bool accept_some(struct fwd_state *st)
@@ -640,6 +735,13 @@ static int fwd_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	st->pl = pl;
 	st->idx = idx;
 	st->listen = cd_opt_get(&ic->opts, "listen");
+	st->shared_key = cd_opt_get(&ic->opts, "shared_key");
+	if (st->shared_key && !*st->shared_key)
+		st->shared_key = NULL;
+	if (cd_opt_get(&ic->opts, "self_hostname"))
+		cd_strlcpy(st->hostname, cd_opt_get(&ic->opts, "self_hostname"), sizeof(st->hostname));
+	else if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)
+		cd_strlcpy(st->hostname, "clewd", sizeof(st->hostname));
 	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX,
 		   &st->max_connections, NULL); /* checked by in_net_check() */
 	st->lfd = st->ufd = -1;
@@ -716,6 +818,9 @@ static const struct cd_opt_spec forward_opts[] = {
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
 	 CD_NET_CONNECTIONS_MAX, 0},
 	INTAKE_OPTS,
+	{"shared_key", CD_OPT_STRING, NULL,
+	 "require Fluentd's shared-key handshake (HELO/PING/PONG) with this key", NULL, 0, CD_OPT_SECRET},
+	{"self_hostname", CD_OPT_STRING, "the host name", "our name in the handshake's PONG", NULL, 0, 0},
 	CD_OPT_REFUSE("path", "a URL path is for http inputs"),
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not forward"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
@@ -727,6 +832,9 @@ static const struct cd_opt_spec forward_unix_opts[] = {
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
 	 CD_NET_CONNECTIONS_MAX, 0},
 	INTAKE_OPTS,
+	{"shared_key", CD_OPT_STRING, NULL,
+	 "require Fluentd's shared-key handshake (HELO/PING/PONG) with this key", NULL, 0, CD_OPT_SECRET},
+	{"self_hostname", CD_OPT_STRING, "the host name", "our name in the handshake's PONG", NULL, 0, 0},
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not forward"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };

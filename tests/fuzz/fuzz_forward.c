@@ -1,7 +1,8 @@
 /*
  * fuzz_forward.c - libFuzzer target for the Forward Protocol v1 decoder
  * (collector/input/fwd_decode.c): framing, the four modes, the records
- * rendered as clew JSON lines, and the forward output's ack reader.
+ * rendered as clew JSON lines, the handshake's PING reader, and the forward
+ * output's ack reader.
  *
  * DESIGN: the input is a byte stream as a connection delivers it. Every
  * frame fwd_scan() finds must be found at the same length when the bytes
@@ -94,6 +95,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(m <= (long)size);
 		if (m > 0)
 			CHECK(id >= (const char *)data && id + idn <= (const char *)data + m);
+	}
+	{
+		struct fwd_ping ping;
+		if (fwd_ping_parse(data, size, &ping) == 0)
+			CHECK(ping.digest.p >= (const char *)data &&
+			      ping.digest.p + ping.digest.n <= (const char *)data + size);
 	}
 	fwd_dec_release(&d);
 	return 0;

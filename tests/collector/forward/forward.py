@@ -9,13 +9,15 @@ PackedForward / CompressedPackedForward clients written here with
 python3-msgpack that wait for each chunk's ack. Receivers: clewd's forward input (stdout:json read
 back with Python's json), and a msgpack Unpacker receiver that answers acks
 (the first chunk's ack withheld once, so clewd must send it again).
-Also: the UDP heartbeat, invalid frames counted by reason in /metrics with
+Also: the shared-key handshake (HELO/PING/PONG, a client written here with
+hashlib as the spec says), the UDP heartbeat, invalid frames counted by reason in /metrics with
 the connection closed and clewd going on, and clewd's forward output into
 clewd's forward input with every record equal.
 
 Usage: forward.py CLEWD
 """
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -237,6 +239,53 @@ def test_senders():
     check(c.stop() == 0, "clewd in: exit 0")
 
 
+def handshake_client(port, key, host="sender.example"):
+    """HELO -> PING -> PONG as the spec says, then one acked event. Returns (pong, answer)."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.settimeout(10)
+        u = msgpack.Unpacker(raw=False)
+
+        def next_msg():
+            while True:
+                for m in u:
+                    return m
+                data = s.recv(4096)
+                if not data:
+                    return None
+                u.feed(data)
+
+        helo = next_msg()
+        if not (isinstance(helo, list) and helo[0] == "HELO"):
+            return helo, None
+        nonce = helo[1]["nonce"]
+        nonce = nonce.encode() if isinstance(nonce, str) else nonce
+        salt = b"0123456789abcdef"
+        digest = hashlib.sha512(salt + host.encode() + nonce + key.encode()).hexdigest()
+        s.sendall(msgpack.packb(["PING", host, salt, digest, "", ""], use_bin_type=True))
+        pong = next_msg()
+        if not pong or pong[1] is not True:
+            return pong, next_msg()
+        want = hashlib.sha512(salt + pong[3].encode() + nonce + key.encode()).hexdigest()
+        check(pong[4] == want, "PONG: the server's digest proves the key")
+        s.sendall(msgpack.packb(["hs", int(time.time()), {"message": "after handshake"}, {"chunk": "aHM="}]))
+        return pong, next_msg()
+
+
+def test_handshake():
+    c = Clewd("hs", ["-i", "forward://127.0.0.1:0?ack=memory&shared_key=s3cret&self_hostname=clew.test",
+                     "-o", "stdout:json", "--http", "127.0.0.1:0"])
+    port, hport = c.port(), c.http_port()
+    pong, ans = handshake_client(port, "s3cret")
+    check(pong and pong[0] == "PONG" and pong[1] is True and pong[3] == "clew.test", "PONG true: %r" % (pong,))
+    check(ans == {"ack": "aHM="}, "acked after the handshake: %r" % (ans,))
+    pong, ans = handshake_client(port, "wrong")
+    check(pong and pong[1] is False and ans is None, "wrong key: PONG false, connection closed: %r" % (pong,))
+    got = c.wait_records(1)
+    check(len(got) == 1 and got[0]["message"] == "after handshake", "the event after the handshake")
+    check(metric(hport, "clewd_forward_invalid_total", 'reason="auth"') == 1, "wrong key counted")
+    check(c.stop() == 0, "clewd hs: exit 0")
+
+
 class Receiver(threading.Thread):
     """A forward server: reads PackedForward messages and answers acks (the first one withheld once)."""
 
@@ -336,6 +385,7 @@ def test_output():
 def main():
     try:
         test_senders()
+        test_handshake()
         test_output()
     finally:
         pass
