@@ -289,8 +289,9 @@ def test_handshake():
 class Receiver(threading.Thread):
     """A forward server: reads PackedForward messages and answers acks (the first one withheld once)."""
 
-    def __init__(self):
+    def __init__(self, silent=False):
         super().__init__(daemon=True)
+        self.silent = silent  # withhold the first ack on an open connection (clewd's ack_timeout)
         self.ls = socket.socket()
         self.ls.bind(("127.0.0.1", 0))
         self.ls.listen(8)
@@ -321,9 +322,12 @@ class Receiver(threading.Thread):
                 evs = [rec for _, rec in entries]
                 with self.lock:
                     if not self.withheld:
-                        self.withheld = True  # no ack, connection dropped: clewd must send it again
-                        conn.close()
-                        return
+                        self.withheld = True  # no ack: clewd must send it again
+                        if not self.silent:
+                            conn.close()  # the connection dropped before the ack
+                            return
+                        continue  # no answer on an open connection: clewd's ack_timeout
+
                     self.chunks.append(opt["chunk"])
                     self.events += [(tag, e) for e in evs]
                 conn.sendall(msgpack.packb({"ack": opt["chunk"]}))
@@ -357,6 +361,20 @@ def test_output():
     e0 = [e for _, e in evs if e.get("trace") == "t3"]
     check(len(e0) == 1 and e0[0]["n"] == 3 and e0[0]["f"] == 0.75 and e0[0]["o"] == {"a": [3, True, None]},
           "typed values as msgpack")
+
+    # an ack that never comes on an open connection: clewd gives up after ack_timeout and sends again
+    r = Receiver(silent=True)
+    r.start()
+    c = Clewd("out_silent", ["-i", "stdin", "-o", "forward://127.0.0.1:%d?ack_timeout=1s" % r.port,
+                             "--no-multiline"], stdin=subprocess.PIPE)
+    c.p.communicate(data)
+    check(c.p.returncode == 0, "clewd out_silent: exit 0 (every chunk acked)")
+    with r.lock:
+        msgs = sorted(e["message"] for _, e in r.events)
+    want = sorted(["m\u00e9 \"%d\"\n" % i for i in range(500)] + ["not json | a raw line"])
+    check(msgs == want, "silent receiver: every record once after the ack timeout (%d events)" % len(msgs))
+    check(any(r.get("message") == "forward output: connection lost" and "ack_timeout" in r.get("error", "")
+              for r in c.log()), "the ack timeout logged")
 
     # clewd into clewd: every record equal
     b = Clewd("rt_in", ["-i", "forward://127.0.0.1:0", "-o", "stdout:json", "--no-multiline"])
