@@ -627,10 +627,13 @@ static int packed(struct fwd_dec *d, const char *tag, uint32_t tag_len, const ui
 	int rc;
 
 	while (p < end) {
+		uint64_t items;
+
 		if (tok(&p, end, &t) != 1 || t.kind != TK_ARRAY || t.u < 2) {
 			*why = FWD_R_SHAPE;
 			return -1;
 		}
+		items = t.u;
 		if (tok(&p, end, &t) != 1 || !event_time(&t, &ns)) {
 			*why = FWD_R_TIME;
 			return -1;
@@ -640,7 +643,7 @@ static int packed(struct fwd_dec *d, const char *tag, uint32_t tag_len, const ui
 			return rc;
 		}
 		/* a longer entry (a later version's extra item) is skipped */
-		for (uint64_t k = 2; k < t.u; k++) {
+		for (uint64_t k = 2; k < items; k++) {
 			struct fwd_scan sc;
 			long m;
 			fwd_scan_init(&sc);

@@ -47,11 +47,12 @@ def check(cond, what):
 class Clewd:
     """clewd with the given arguments; stdout and stderr in files; ports read from its log."""
 
-    def __init__(self, name, args, stdin=None):
+    def __init__(self, name, args, stdin=None, env=None):
         self.out = os.path.join(TMP, name + ".out")
         self.err = os.path.join(TMP, name + ".err")
         self.p = subprocess.Popen([CLEWD, "-s", os.path.join(TMP, name + ".state")] + args,
-                                  stdin=stdin, stdout=open(self.out, "wb"), stderr=open(self.err, "wb"))
+                                  stdin=stdin, stdout=open(self.out, "wb"), stderr=open(self.err, "wb"),
+                                  env=dict(os.environ, **(env or {})))
 
     def log(self):
         lines = []
@@ -286,6 +287,57 @@ def test_handshake():
     check(c.stop() == 0, "clewd hs: exit 0")
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_backpressure():
+    """clewd B's output is down (no spool): its forward input stops taking frames and acking them
+    (TCP backpressure); when the peer comes up, every frame is acked and delivered once."""
+    port_c = free_port()
+    b = Clewd("bp_b", ["-i", "forward://127.0.0.1:0?ack=memory", "-o", "forward://127.0.0.1:%d" % port_c,
+                       "--no-multiline"], env={"CLEWD_SPOOL_MAX_BYTES": "0"})  # no spool: B must push back
+    port_b = b.port()
+    n, per = 4000, 50
+    acked = []
+
+    def send():
+        with socket.create_connection(("127.0.0.1", port_b)) as s:
+            u = msgpack.Unpacker(raw=False)
+            for i in range(n):
+                ents = b"".join(msgpack.packb([1700000000, {"message": "bp %d %d" % (i, k)}]) for k in range(per))
+                s.sendall(msgpack.packb(["bp", ents, {"chunk": "c%d" % i, "size": per}], use_bin_type=True))
+                ans = None
+                while ans is None:
+                    data = s.recv(4096)
+                    if not data:
+                        return
+                    u.feed(data)
+                    for ans in u:
+                        break
+                acked.append(i)
+
+    t = threading.Thread(target=send, daemon=True)
+    t.start()
+    prev = -1
+    while len(acked) != prev:  # until the acks stop: B holds what it took, takes nothing more
+        prev = len(acked)
+        time.sleep(1.5)
+    check(prev < n, "backpressure: acks stop while the output is down (%d of %d)" % (prev, n))
+    c = Clewd("bp_c", ["-i", "forward://127.0.0.1:%d?ack=memory" % port_c, "-o", "stdout:json", "--no-multiline"])
+    t.join()
+    check(len(acked) == n, "backpressure: every frame acked once the output is back (%d)" % len(acked))
+    check(b.stop() == 0, "clewd bp_b: exit 0")
+    got = c.wait_records(n * per)
+    check(c.stop() == 0, "clewd bp_c: exit 0")
+    msgs = [g["message"] for g in got]
+    check(len(msgs) == n * per and len(set(msgs)) == n * per, "backpressure: every event delivered once")
+
+
 class Receiver(threading.Thread):
     """A forward server: reads PackedForward messages and answers acks (the first one withheld once)."""
 
@@ -404,6 +456,7 @@ def main():
     try:
         test_senders()
         test_handshake()
+        test_backpressure()
         test_output()
     finally:
         pass

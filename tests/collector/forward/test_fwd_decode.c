@@ -258,6 +258,31 @@ START_TEST(packed_forward_as_bin_and_as_str)
 }
 END_TEST
 
+START_TEST(packed_entries_with_integer_times_and_an_extra_item)
+{
+	struct w e = {.n = 0}, w = {.n = 0};
+	struct fwd_msg msg;
+	enum fwd_reason why;
+	json_t *a;
+
+	w_array(&e, 2);
+	w_byte(&e, 0x05); /* a fixint time */
+	w_rec(&e, "int", 1);
+	w_array(&e, 3); /* a later version's third item is skipped */
+	w_uint(&e, 1700000000);
+	w_rec(&e, "extra", 2);
+	w_map(&e, 0);
+	w_array(&w, 2);
+	w_str(&w, "p");
+	w_bin(&w, e.b, e.n);
+	ck_assert_int_eq(decode(&w, &msg, &why, &a), 0);
+	ck_assert_uint_eq(msg.events, 2);
+	ck_assert_str_eq(sget(json_array_get(a, 0), "timestamp"), "1970-01-01T00:00:05Z");
+	ck_assert_str_eq(sget(json_array_get(a, 1), "message"), "extra");
+	json_decref(a);
+}
+END_TEST
+
 /* @in as gzip members of @parts pieces each into @out. */
 static size_t gzip_parts(const uint8_t *in, size_t n, unsigned parts, uint8_t *out, size_t cap)
 {
@@ -532,6 +557,7 @@ static Suite *fwd_suite(void)
 	tcase_add_test(tc, message_mode_with_event_time_and_chunk);
 	tcase_add_test(tc, forward_mode_with_integer_times_and_size);
 	tcase_add_test(tc, packed_forward_as_bin_and_as_str);
+	tcase_add_test(tc, packed_entries_with_integer_times_and_an_extra_item);
 	tcase_add_test(tc, compressed_packed_forward_in_several_gzip_members);
 	tcase_add_test(tc, docker_log_and_container_name);
 	tcase_add_test(tc, record_timestamp_wins_and_values_keep_their_types);
