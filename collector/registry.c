@@ -13,21 +13,23 @@
 #include "util/banned.h"
 
 extern const struct cd_plugin_desc in_stdin_desc, in_tail_desc, in_tcp_desc, in_udp_desc, in_unix_desc,
-	in_unixgram_desc, in_http_desc, in_syslog_desc;
+	in_unixgram_desc, in_http_desc, in_syslog_desc, in_forward_desc, in_forward_unix_desc;
 extern const struct cd_plugin_desc out_archive_desc, out_stdout_desc, out_file_desc, out_null_desc,
 	out_kafka_desc, out_ls_tcp_desc, out_ls_udp_desc, out_ls_http_desc, out_ls_redis_desc,
-	out_influxdb_desc, out_influxdb2_desc;
+	out_influxdb_desc, out_influxdb2_desc, out_forward_desc;
 extern const struct cd_plugin_desc out_otlp_desc, out_otlps_desc; /* output/otlp/out_otlp.c */
 
 const struct cd_plugin_desc *const cd_inputs[] = {
-	&in_stdin_desc,	   /* input/in_stdin.c */
-	&in_tail_desc,	   /* input/in_tail.c */
-	&in_tcp_desc,	   /* input/in_tcp.c */
-	&in_udp_desc,	   /* input/in_udp.c */
-	&in_unix_desc,	   /* input/in_tcp.c */
-	&in_unixgram_desc, /* input/in_udp.c */
-	&in_http_desc,	   /* input/in_http.c */
-	&in_syslog_desc,   /* input/in_syslog.c */
+	&in_stdin_desc,	       /* input/in_stdin.c */
+	&in_tail_desc,	       /* input/in_tail.c */
+	&in_tcp_desc,	       /* input/in_tcp.c */
+	&in_udp_desc,	       /* input/in_udp.c */
+	&in_unix_desc,	       /* input/in_tcp.c */
+	&in_unixgram_desc,     /* input/in_udp.c */
+	&in_http_desc,	       /* input/in_http.c */
+	&in_syslog_desc,       /* input/in_syslog.c */
+	&in_forward_desc,      /* input/in_forward.c */
+	&in_forward_unix_desc, /* input/in_forward.c */
 	NULL,
 };
 
@@ -43,7 +45,7 @@ const struct cd_plugin_desc *const cd_outputs[] = {
 	&out_ls_redis_desc,  /* output/logstash/out_ls_redis.c */
 	&out_influxdb_desc,  /* output/influxdb/out_influxdb.c */
 	&out_influxdb2_desc, /* output/influxdb/out_influxdb.c */
-	&out_otlp_desc,	     &out_otlps_desc, NULL,
+	&out_otlp_desc,	     &out_otlps_desc, &out_forward_desc, NULL,
 };
 
 const struct cd_opt_spec cd_input_common_opts[] = {

@@ -11,7 +11,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 2; }
 # python3-dev for the Python module (python/; the rest builds without it).
 BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev librdkafka-dev
   libcurl4-openssl-dev libpcre2-dev libjansson-dev check libsubunit-dev libmicrohttpd-dev
-  g++ libspdlog-dev zlib1g-dev libyaml-dev libhiredis-dev python3-dev"
+  g++ libspdlog-dev zlib1g-dev libyaml-dev libhiredis-dev python3-dev libssl-dev"
 # The test run adds: clang + libFuzzer for the fuzz targets, clang-format and shellcheck for the
 # style check, chromium for the headless check of tracegrep --html, prometheus for promtool
 # (clewd's /metrics is checked with promtool check metrics), redis (the logstash+redis
@@ -27,7 +27,7 @@ BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev libr
 TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium prometheus
   redis-server redis-tools openjdk-17-jdk-headless influxdb curl openssl jq kcat
   python3-pytest python3-flask gunicorn python3-aiohttp python3-pythonjsonlogger
-  python3-mesonpy patchelf python3-venv python3-pip nodejs"
+  python3-mesonpy patchelf python3-venv python3-pip nodejs python3-fluent-logger python3-msgpack"
 TEST_PACKAGES="$TEST_PACKAGES rsyslog bsdutils" # the syslog input's real senders (rsyslogd, logger)
 
 # need_packages PKG... - install those of PKG that are not installed yet.

@@ -93,6 +93,9 @@ void intake_cancel(struct intake *in, void *arg);
  */
 bool intake_tick(struct intake *in, int64_t now_ns);
 
+/* intake_waiting() - whether requests wait for a commit (the input's tick() then says "more now"). */
+bool intake_waiting(const struct intake *in);
+
 /* intake_durable() - whether @in acknowledges only what is on disk (ack: durable). */
 bool intake_durable(const struct intake *in);
 

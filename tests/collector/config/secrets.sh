@@ -96,12 +96,24 @@ awk '/^(input|output) [^ ]+: / { kind = $1; p = $2; sub(/:$/, "", p); next }
 awk '/^output / { p = $2; sub(/:$/, "", p) }
      /^  -o [a-z0-9+]+:\/\// { s = $2; sub(/:\/\/.*/, "", s); print p, s }' "$work/ref" >"$work/schemes"
 [ -s "$work/keys" ] || { echo "secrets: clewd --help-config names no secret-looking key" >&2; exit 1; }
-# inputs have none today; one that comes must be tried here (an input of its own to run) before this passes
+# an input's secret is tried with an input of its own to run; a new one must be added here before this passes
 awk '/^(input|output) [^ ]+: / { kind = $1; p = $2; sub(/:$/, "", p); next }
      kind == "input" && /^    [^ ]/ && tolower($1) ~ /pass|secret|token|key/ { print p, $1 }' \
 	"$work/ref" >"$work/input_keys"
 while read -r plugin key; do
-	bad "input $plugin key $key names a secret: try it in this test"
+	secret="in-$plugin-$key-$RANDOM$RANDOM"
+	case $plugin in
+	forward)
+		try "input $plugin $key (URI)" "$secret" -i "forward://127.0.0.1:0?$key=$secret" -o null
+		printf 'inputs:\n  - type: forward\n    listen: 127.0.0.1:0\n    %s: %s\noutputs:\n  - type: null\n' \
+			"$key" "$secret" >"$work/in.yaml"
+		try "input $plugin $key (YAML)" "$secret" -c "$work/in.yaml"
+		;;
+	forward_unix)
+		try "input $plugin $key (URI)" "$secret" -i "forward+unix://$work/fwd.sock?$key=$secret" -o null
+		;;
+	*) bad "input $plugin key $key names a secret: try it in this test" ;;
+	esac
 done <"$work/input_keys"
 
 while read -r plugin key; do
