@@ -75,3 +75,30 @@ size_t otlp_response(enum otlp_kind kind, enum otlp_enc enc, uint64_t rejected, 
 	}
 	return pos;
 }
+
+size_t otlp_status(enum otlp_enc enc, int code, const char *msg, char *out, size_t cap)
+{
+	size_t mlen = msg ? strlen(msg) : 0, pos = 0;
+
+	if (cap < 64)
+		return 0;
+	if (enc == OTLP_JSON) {
+		struct fmt_str m = fmt_str_n(msg ? msg : "", mlen);
+		int w = snprintf(out, cap, "{\"code\":%d,\"message\":\"", code);
+
+		pos = (size_t)w;
+		if (fmt_json_escape(&m, out, cap - 3, &pos) < 0)
+			return 0;
+		memcpy(out + pos, "\"}", 3);
+		return pos + 2;
+	}
+	/* google.rpc.Status { int32 code = 1; string message = 2; } */
+	if (mlen + 24 > cap)
+		return 0;
+	out[pos++] = 0x08;
+	pos += varint((uint64_t)(int64_t)code, out + pos);
+	out[pos++] = 0x12;
+	pos += varint(mlen, out + pos);
+	memcpy(out + pos, msg, mlen);
+	return pos + mlen;
+}

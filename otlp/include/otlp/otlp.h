@@ -89,6 +89,13 @@ bool otlp_json_line_kind(const char *s, size_t len, enum otlp_kind *kind);
 size_t otlp_response(enum otlp_kind kind, enum otlp_enc enc, uint64_t rejected, const char *msg, char *out,
 		     size_t cap);
 
+/*
+ * otlp_status() - the body of an OTLP/HTTP error answer (4xx, 5xx): a
+ * google.rpc.Status with @code (3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED,
+ * 14 UNAVAILABLE) and @msg, in @enc. Return: its length (0: no room).
+ */
+size_t otlp_status(enum otlp_enc enc, int code, const char *msg, char *out, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif
