@@ -92,10 +92,10 @@ int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *
 		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)o->completed,
 						     o->completed_cls};
 	extra[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-	h->d = MHD_start_daemon(MHD_USE_EPOLL | (o && o->suspend ? MHD_ALLOW_SUSPEND_RESUME : 0), 0, NULL,
-				NULL, handler, cls, MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CD_HTTP_IDLE_S, MHD_OPTION_ARRAY,
-				extra, MHD_OPTION_END);
+	/* suspend/resume: an input answers a request only once its records are safe (input/intake.h) */
+	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, handler, cls,
+				MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned)CD_HTTP_IDLE_S, MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 	if (!h->d) {
 		close(fd);
 		free(h);

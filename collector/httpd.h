@@ -31,7 +31,6 @@ struct cd_httpd_opts {
 	unsigned max_connections;		/* open connections at most (MHD_OPTION_CONNECTION_LIMIT) */
 	MHD_RequestCompletedCallback completed; /* called when a request ends, however (frees its context) */
 	void *completed_cls;			/* passed to completed */
-	bool suspend;				/* handlers may MHD_suspend_connection() (answer later) */
 };
 
 /* cd_httpd_start_opts() - cd_httpd_start() with @o (may be NULL). */

@@ -11,8 +11,10 @@
  * line cutting, splitting, multiline join and parsing as a file's, its
  * last line needs no newline, and no line joins another request's.
  *
- * Answers: 204 once every record of the body is in the pipeline (in the
- * chunk being filled, in memory); 413 past CD_HTTP_BODY_MAX; 405 (Allow:
+ * Answers: 204 once every record of the body is safe as the input's
+ * `ack` says (input/intake.h: durable, in the write-ahead log and
+ * fsync'd — the request waits, suspended, for the turn's group commit —
+ * or memory, in the chunk being filled); 413 past CD_HTTP_BODY_MAX; 405 (Allow:
  * POST) for other methods; 404 for other paths; 415 for a
  * Content-Encoding other than gzip or identity; 400 for a gzip body that
  * does not decode; 503 with Retry-After while the pipeline holds its
@@ -21,10 +23,10 @@
  * refused: a line no parser takes (binary, invalid UTF-8, a NUL) is kept
  * as a raw record like any other input's.
  *
- * The guarantee of a 204 is that clewd holds the records in memory: they
- * are delivered to every output at least once unless clewd is killed
- * (or its drain times out) before their chunk is delivered; the HTTP
- * input keeps no position to read again from.
+ * The guarantee of a 204 with ack: durable is that the records are on
+ * disk: delivered to every output at least once, whatever happens to
+ * clewd after. With ack: memory they are delivered unless clewd is
+ * killed (or its drain times out) before their chunk is delivered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@
 #include "httpd.h"
 #include "input/http_body.h"
 #include "input/in_net.h"
+#include "input/intake.h"
 #include "pipeline.h"
 #include "util/metrics.h"
 #include "util/net.h"
@@ -41,7 +44,7 @@
 #include "util/banned.h"
 
 /* Counted answers, by status (index into http_state.answers). */
-enum http_answer { ANS_204, ANS_400, ANS_404, ANS_405, ANS_413, ANS_415, ANS_503, ANS_N };
+enum http_answer { ANS_204, ANS_400, ANS_404, ANS_405, ANS_413, ANS_415, ANS_503, ANS_507, ANS_N };
 
 static const struct {
 	unsigned status;  /* the HTTP status */
@@ -54,6 +57,19 @@ static const struct {
 	[ANS_413] = {413, "body too large\n"},
 	[ANS_415] = {415, "unsupported Content-Encoding: gzip or identity\n"},
 	[ANS_503] = {503, "busy: the collector's outputs are behind, or it is stopping; retry\n"},
+	[ANS_507] = {507, "the collector cannot write its write-ahead log; retry\n"},
+};
+
+/* Where a request is with the intake. */
+enum req_state { RQ_BODY, RQ_WAITING, RQ_ANSWER };
+
+struct http_req {
+	struct http_state *st;	  /* its input */
+	struct MHD_Connection *c; /* its connection (suspended while RQ_WAITING) */
+	enum req_state state;	  /* reading the body, waiting for the commit, to be answered */
+	enum http_answer answer;  /* RQ_ANSWER: what */
+	bool suspended;		  /* MHD_suspend_connection() was called */
+	struct http_body body;	  /* what was received (input/http_body.h) */
 };
 
 struct http_state {
@@ -61,6 +77,7 @@ struct http_state {
 	unsigned idx;		   /* input index */
 	const char *listen, *path; /* its address and URL path (the configuration's) */
 	struct cd_httpd *h;	   /* the server */
+	struct intake *intake;	   /* where bodies go */
 	bool stopped;		   /* stop() ran: 503 from now on */
 	uint64_t answers[ANS_N];   /* requests answered, by status */
 };
@@ -70,7 +87,8 @@ static enum MHD_Result answer(struct http_state *st, struct MHD_Connection *c, e
 	st->answers[a]++;
 	return http_reply(c, answers[a].status, a == ANS_204 ? NULL : "text/plain; charset=utf-8",
 			  answers[a].body, strlen(answers[a].body),
-			  (a == ANS_405 ? HTTP_ALLOW_POST : 0) | (a == ANS_503 ? HTTP_RETRY_AFTER : 0));
+			  (a == ANS_405 ? HTTP_ALLOW_POST : 0) |
+				  (a == ANS_503 || a == ANS_507 ? HTTP_RETRY_AFTER : 0));
 }
 
 /* The answer of an HTTP status of http_body.h. */
@@ -83,7 +101,7 @@ static enum http_answer by_status(unsigned status)
 static enum MHD_Result on_headers(struct http_state *st, struct MHD_Connection *c, const char *url,
 				  const char *method, void **con_cls)
 {
-	struct http_body *rq;
+	struct http_req *rq;
 	unsigned bad;
 
 	if (strcmp(url, st->path) != 0)
@@ -95,35 +113,55 @@ static enum MHD_Result on_headers(struct http_state *st, struct MHD_Connection *
 	rq = calloc(1, sizeof(*rq));
 	if (!rq)
 		return MHD_NO;
-	if ((bad = http_body_headers(c, rq)) != 0) {
+	if ((bad = http_body_headers(c, &rq->body)) != 0) {
 		free(rq);
 		return answer(st, c, by_status(bad));
 	}
+	rq->st = st;
+	rq->c = c;
 	*con_cls = rq;
 	return MHD_YES;
 }
 
-/* The body is in: its lines into the pipeline, or why not. */
-static enum MHD_Result on_body(struct http_state *st, struct MHD_Connection *c, struct http_body *rq)
+/* intake_done_fn: the request's records are safe (0) or could not be made so. */
+static void on_safe(void *arg, int status)
 {
-	struct pl_source *src;
+	struct http_req *rq = arg;
+
+	rq->state = RQ_ANSWER;
+	rq->answer = status == 0 ? ANS_204 : status == -CD_EAGAIN ? ANS_503 : ANS_507;
+	if (rq->suspended) {
+		rq->suspended = false;
+		MHD_resume_connection(rq->c); /* MHD calls on_request() again: the answer goes then */
+	}
+}
+
+/* The body is in: its lines to the intake, then wait (suspended) for them to be safe, or say why not. */
+static enum MHD_Result on_body(struct http_state *st, struct MHD_Connection *c, struct http_req *rq)
+{
 	unsigned bad;
 	char name[128];
+	int rc;
 
-	if (rq->too_big)
+	if (rq->body.too_big)
 		return answer(st, c, ANS_413);
-	if (rq->gzip && (bad = http_body_gunzip(rq)) != 0)
+	if (rq->body.gzip && (bad = http_body_gunzip(&rq->body)) != 0)
 		return answer(st, c, by_status(bad));
 	/* the outputs may have fallen behind while the body came */
-	if (st->stopped || pl_backpressure(st->pl))
+	if (st->stopped)
 		return answer(st, c, ANS_503);
 	http_peer_name(c, "http", name, sizeof(name));
-	src = pl_source_new(st->pl, st->idx, name, NULL, 0, 0, 0);
-	if (!src)
+	rq->state = RQ_WAITING;
+	rc = intake_submit(st->intake, name, rq->body.buf, rq->body.len, on_safe, rq);
+	if (rc < 0) {
+		rq->state = RQ_BODY;
 		return answer(st, c, ANS_503);
-	pl_source_feed(st->pl, src, rq->buf, rq->len);
-	pl_source_end(st->pl, src, false);
-	return answer(st, c, ANS_204);
+	}
+	if (rq->state == RQ_ANSWER) /* memory: safe already */
+		return answer(st, c, rq->answer);
+	rq->suspended = true;
+	MHD_suspend_connection(c);
+	return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -131,14 +169,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  void **con_cls)
 {
 	struct http_state *st = cls;
-	struct http_body *rq = *con_cls;
+	struct http_req *rq = *con_cls;
 
 	(void)version;
 	if (!rq)
 		return on_headers(st, c, url, method, con_cls);
+	if (rq->state == RQ_ANSWER)
+		return answer(st, c, rq->answer);
+	if (rq->state == RQ_WAITING)
+		return MHD_YES; /* not yet (a spurious call while suspended) */
 	if (*upload_data_size) {
 		/* past the cap: keep reading (MHD cannot answer mid-body), answer 413 at the end */
-		http_body_take(rq, upload_data, *upload_data_size);
+		http_body_take(&rq->body, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -148,14 +190,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct http_body *rq = *con_cls;
+	struct http_req *rq = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (!rq)
 		return;
-	http_body_free(rq);
+	intake_cancel(((struct http_state *)cls)->intake, rq); /* a closed connection waits for nothing */
+	http_body_free(&rq->body);
 	free(rq);
 	*con_cls = NULL;
 }
@@ -164,9 +206,18 @@ static bool http_tick(void *state, int64_t now)
 {
 	struct http_state *st = state;
 
-	(void)now;
-	/* requests are served from the loop's fd callback; large bodies also need these runs */
-	return !st->stopped && cd_httpd_run(st->h);
+	bool more;
+
+	/*
+	 * Requests are served from the loop's fd callback; large bodies, and
+	 * a body's last call, also need this run. Then the turn's requests
+	 * are committed (their connections resumed) and MHD answers them.
+	 */
+	if (!st->stopped)
+		cd_httpd_run(st->h);
+	more = intake_tick(st->intake, now);
+	more |= !st->stopped && cd_httpd_run(st->h);
+	return more || intake_waiting(st->intake); /* answering read the next request: commit it now */
 }
 
 static bool http_done(void *state)
@@ -177,7 +228,11 @@ static bool http_done(void *state)
 
 static void http_stop(void *state)
 {
-	((struct http_state *)state)->stopped = true;
+	struct http_state *st = state;
+
+	st->stopped = true;
+	intake_stop(st->intake); /* the waiting requests are answered on the drain's MHD runs */
+	cd_httpd_run(st->h);
 }
 
 static void http_metrics(void *state, struct metrics *m, const char *label)
@@ -192,6 +247,7 @@ static void http_metrics(void *state, struct metrics *m, const char *label)
 		metrics_add(m, "clewd_input_http_requests_total", METRICS_COUNTER,
 			    "Requests answered by an http input, by status", lab, (double)st->answers[a]);
 	}
+	intake_metrics(st->intake, m, label);
 }
 
 static int http_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_input_conf *ic,
@@ -199,7 +255,7 @@ static int http_open(void **state, struct pipeline *pl, unsigned idx, const stru
 {
 	struct http_state *st = calloc(1, sizeof(*st));
 	struct cd_httpd_opts o;
-	char port[8];
+	char port[8], name[160];
 	uint64_t maxc;
 	int rc;
 
@@ -215,8 +271,15 @@ static int http_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	o.max_connections = (unsigned)maxc;
 	o.completed = on_completed;
 	o.completed_cls = st;
+	snprintf(name, sizeof(name), "http:%s", st->listen);
+	rc = intake_open(&st->intake, pl, idx, ic, name, err);
+	if (rc < 0) {
+		free(st);
+		return rc;
+	}
 	rc = cd_httpd_start_opts(&st->h, pl, st->listen, on_request, st, &o, err);
 	if (rc < 0) {
+		intake_close(st->intake);
 		free(st);
 		return rc;
 	}
@@ -239,11 +302,13 @@ static void http_close(void *state)
 	if (!st)
 		return;
 	cd_httpd_stop(st->h);
+	intake_close(st->intake);
 	snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->answers[ANS_204]);
 	snprintf(n[1], sizeof(n[1]), "%llu",
 		 (unsigned long long)(st->answers[ANS_400] + st->answers[ANS_404] + st->answers[ANS_405] +
 				      st->answers[ANS_413] + st->answers[ANS_415]));
-	snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)st->answers[ANS_503]);
+	snprintf(n[2], sizeof(n[2]), "%llu",
+		 (unsigned long long)(st->answers[ANS_503] + st->answers[ANS_507]));
 	cd_log(FMT_LEVEL_INFO, "input closed", "input", "http", "listen", st->listen, "accepted", n[0],
 	       "refused", n[1], "busy", n[2], NULL);
 	free(st);
@@ -264,6 +329,7 @@ static const struct cd_opt_spec http_opts[] = {
 	{"path", CD_OPT_STRING, "/", "the URL path POSTs go to", NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
 	 CD_NET_CONNECTIONS_MAX, 0},
+	INTAKE_OPTS,
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not http"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };

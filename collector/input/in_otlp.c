@@ -149,6 +149,7 @@ static enum MHD_Result answer_acked(struct otlp_state *st, struct MHD_Connection
 	char body[1024];
 	size_t n;
 
+	/* -CD_EAGAIN (busy) and a log that cannot be written alike: 503 is what OTLP senders retry */
 	if (rq->status < 0)
 		return refuse(st, c, rq, 503, "the records could not be kept; retry");
 	n = otlp_response(rq->kind, rq->enc, rq->rejected, rq->why, body, sizeof(body));
@@ -318,11 +319,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static bool otlp_tick(void *state, int64_t now)
 {
 	struct otlp_state *st = state;
-	bool more = intake_tick(st->in, now);
+	bool more;
 
-	/* a resumed connection is answered by the next MHD run; large bodies need runs too */
+	/*
+	 * Requests are served from the loop's fd callback; large bodies, and
+	 * a body's last call, also need this run. Then the turn's requests
+	 * are committed (their connections resumed) and MHD answers them.
+	 */
+	if (!st->stopped)
+		cd_httpd_run(st->h);
 	st->resumed = false;
-	return (cd_httpd_run(st->h) || more || st->resumed) && !st->stopped;
+	more = intake_tick(st->in, now);
+	more |= !st->stopped && cd_httpd_run(st->h);
+	return more || st->resumed || intake_waiting(st->in);
 }
 
 static bool otlp_done(void *state)
@@ -333,7 +342,11 @@ static bool otlp_done(void *state)
 
 static void otlp_stop(void *state)
 {
-	((struct otlp_state *)state)->stopped = true;
+	struct otlp_state *st = state;
+
+	st->stopped = true;
+	intake_stop(st->in); /* the waiting requests are answered on the drain's MHD runs */
+	cd_httpd_run(st->h);
 }
 
 static void otlp_metrics(void *state, struct metrics *m, const char *label)
@@ -381,7 +394,7 @@ static int otlp_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX, &maxc,
 		   NULL);
 	cd_opt_u64(&ic->opts, "max_pending", 1024, 1u << 20, &st->max_pending, NULL); /* checked by check() */
-	snprintf(name, sizeof(name), "otlp-%s", st->listen);
+	snprintf(name, sizeof(name), "otlp:%s", st->listen);
 	if ((rc = intake_open(&st->in, pl, idx, ic, name, err)) < 0) {
 		free(st);
 		return rc;
@@ -390,7 +403,6 @@ static int otlp_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	o.max_connections = (unsigned)maxc;
 	o.completed = on_completed;
 	o.completed_cls = st;
-	o.suspend = true;
 	rc = cd_httpd_start_opts(&st->h, pl, st->listen, on_request, st, &o, err);
 	if (rc < 0) {
 		intake_close(st->in);
@@ -416,16 +428,16 @@ static void otlp_close(void *state)
 	if (!st)
 		return;
 	st->stopped = true;
-	intake_close(st->in); /* commits: the waiting requests' done() may come now */
-	st->in = NULL;
 	/* MHD must not stop with suspended connections: whatever still waits is answered 503 */
 	while (st->waiting) {
 		struct otlp_req *rq = st->waiting;
 
+		intake_cancel(st->in, rq);
 		on_done(rq, -CD_EAGAIN);
 	}
 	cd_httpd_run(st->h);
 	cd_httpd_stop(st->h);
+	intake_close(st->in);
 	snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->answers[A200]);
 	snprintf(n[1], sizeof(n[1]), "%llu",
 		 (unsigned long long)(st->answers[A400] + st->answers[A404] + st->answers[A405] +

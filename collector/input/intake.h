@@ -44,22 +44,27 @@ struct metrics;
  * The table entries every intake input takes; put INTAKE_OPTS in the
  * plugin's option table.
  */
-#define INTAKE_OPTS                                                                                        \
-	{"ack", CD_OPT_ENUM, "durable",                                                                    \
+#define INTAKE_OPTS                                                                                            \
+	{"ack",                                                                                                \
+	 CD_OPT_ENUM,                                                                                          \
+	 "durable",                                                                                            \
 	 "when a request is answered: durable (in the write-ahead log, fsync'd) or memory (read into memory)", \
-	 "durable|memory", 0, 0},                                                                          \
-	{                                                                                                  \
-		"wal_max", CD_OPT_SIZE, "256M", "the write-ahead log's size at most (then requests are refused)", \
-			NULL, 0, 0                                                                         \
+	 "durable|memory",                                                                                     \
+	 0,                                                                                                    \
+	 0},                                                                                                   \
+	{                                                                                                      \
+		"wal_max", CD_OPT_SIZE, "256M",                                                                \
+			"the write-ahead log's size at most (then requests are refused)", NULL, 0, 0           \
 	}
 
 /* done(): @status 0 when the request's records are safe as the ack mode says, or a negative CD code. */
 typedef void (*intake_done_fn)(void *arg, int status);
 
 /*
- * intake_open() - the intake of input @idx (its `ack`, `wal_max` and a
- * name for its log: @name, e.g. "http-127.0.0.1:8080", made safe as a
- * file name). With ack: durable, the log's segments left by a previous
+ * intake_open() - the intake of input @idx (its `ack`, `wal_max`), named
+ * @name, e.g. "http:127.0.0.1:8080": in durable mode its records'
+ * src.input (the peer is not kept in the log) and, made safe as a file
+ * name, its log's folder. With ack: durable, the log's segments left by a previous
  * run are read again from their checkpoint positions.
  * Return: 0, or a negative CD code with @err.
  */
@@ -87,13 +92,27 @@ void intake_cancel(struct intake *in, void *arg);
  */
 bool intake_tick(struct intake *in, int64_t now_ns);
 
+/* intake_waiting() - whether requests wait for a commit (the input's tick() then says "more now"). */
+bool intake_waiting(const struct intake *in);
+
 /* intake_durable() - whether @in acknowledges only what is on disk (ack: durable). */
 bool intake_durable(const struct intake *in);
 
 /* intake_metrics() - the intake's series (committed bytes, fsyncs, refused requests) with @label. */
 void intake_metrics(struct intake *in, struct metrics *m, const char *label);
 
-/* intake_close() - commit and close (what is committed is read again on the next start). NULL is a no-op. */
+/*
+ * intake_stop() - the input stops (SIGTERM): commit, read the log to its
+ * end and end its sources, their positions kept, so the drain delivers
+ * everything acknowledged and a restart reads nothing twice.
+ */
+void intake_stop(struct intake *in);
+
+/*
+ * intake_close() - close: what is committed is read again on the next
+ * start; what waits for a commit is dropped unanswered (its clients send
+ * it again). NULL is a no-op.
+ */
 void intake_close(struct intake *in);
 
 #endif

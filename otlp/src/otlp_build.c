@@ -323,11 +323,12 @@ int otlp_decode(enum otlp_kind kind, enum otlp_enc enc, const void *body, size_t
 		res->why = "invalid argument";
 		return -FMT_EINVAL;
 	}
-	b = calloc(1, sizeof(*b) + OTLP__ARENA);
+	b = malloc(sizeof(*b) + OTLP__ARENA); /* the arena needs no zeroing: only what is written is read */
 	if (!b) {
 		res->why = "out of memory";
 		return -FMT_ELIMIT;
 	}
+	memset(b, 0, sizeof(*b));
 	b->out = out;
 	b->res = res;
 	b->body = body;
