@@ -21,12 +21,13 @@ BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev libr
 # the output's TLS), jq and kcat (tests/e2e reads every sink back with them); for the
 # Python module's suite (tests/python): pytest, Flask under gunicorn and aiohttp (the
 # example services), python-json-logger (bench/bench_python.py's baseline), and
-# meson-python with patchelf, venv and pip (`pip install --no-build-isolation .`); nodejs and
-# npm (tests/otlp/sdk: the OpenTelemetry JS SDK, fetched once into build/npm-otel).
+# meson-python with patchelf, venv and pip (`pip install --no-build-isolation .`);
+# nodejs and npm: the otlp output's tests decode its requests with protobufjs from npm
+# (npm is installed by scripts/test only when missing: NodeSource's nodejs has it and conflicts with Debian's).
 TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium prometheus
   redis-server redis-tools openjdk-17-jdk-headless influxdb curl openssl jq kcat
   python3-pytest python3-flask gunicorn python3-aiohttp python3-pythonjsonlogger
-  python3-mesonpy patchelf python3-venv python3-pip nodejs npm"
+  python3-mesonpy patchelf python3-venv python3-pip nodejs"
 
 # need_packages PKG... - install those of PKG that are not installed yet.
 need_packages() {

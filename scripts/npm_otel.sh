@@ -2,7 +2,8 @@
 # npm_otel.sh CACHE - install the OpenTelemetry JS SDK packages the OTLP tests
 # use (tests/otlp/sdk/) into CACHE/node_modules, once: a cache that already
 # holds them is left alone, so the tests run offline afterwards.
-# Exit 0 when the packages are there, 1 when npm could not fetch them.
+# Exit 0 when the packages are there, 1 when npm could not fetch them (npm: see
+# TEST_PACKAGES in scripts/lib.sh; scripts/test installs it when missing).
 set -eu
 cache=${1:?usage: npm_otel.sh CACHE}
 pkgs="@opentelemetry/api @opentelemetry/api-logs @opentelemetry/resources @opentelemetry/sdk-trace-base

@@ -61,7 +61,7 @@ struct otlp_req {
 	struct MHD_Connection *c;
 	struct otlp_req *prev, *next; /* the requests waiting for done() */
 	enum otlp_kind kind;
-	enum otlp_enc enc;
+	enum otlp_encoding enc;
 	int phase;	   /* RQ_* */
 	int status;	   /* done()'s */
 	bool suspended;	   /* the connection is suspended until done() */
@@ -92,7 +92,7 @@ static int index_of(unsigned status)
 	return A400;
 }
 
-static const char *ctype(enum otlp_enc enc)
+static const char *ctype(enum otlp_encoding enc)
 {
 	return enc == OTLP_JSON ? "application/json" : "application/x-protobuf";
 }

@@ -311,8 +311,8 @@ void otlp_out_free(struct otlp_out *o)
 	o->len = o->cap = 0;
 }
 
-int otlp_decode(enum otlp_kind kind, enum otlp_enc enc, const void *body, size_t len, struct otlp_out *out,
-		struct otlp_result *res)
+int otlp_decode(enum otlp_kind kind, enum otlp_encoding enc, const void *body, size_t len,
+		struct otlp_out *out, struct otlp_result *res)
 {
 	struct ob *b;
 	size_t start = out->len;

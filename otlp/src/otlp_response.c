@@ -21,8 +21,8 @@ static size_t varint(uint64_t v, char *out)
 	return n;
 }
 
-size_t otlp_response(enum otlp_kind kind, enum otlp_enc enc, uint64_t rejected, const char *msg, char *out,
-		     size_t cap)
+size_t otlp_response(enum otlp_kind kind, enum otlp_encoding enc, uint64_t rejected, const char *msg,
+		     char *out, size_t cap)
 {
 	static const char *const names[] = {"rejectedSpans", "rejectedLogRecords", "rejectedDataPoints"};
 	size_t mlen = msg ? strlen(msg) : 0, n = 0, pos = 0;
@@ -76,7 +76,7 @@ size_t otlp_response(enum otlp_kind kind, enum otlp_enc enc, uint64_t rejected, 
 	return pos;
 }
 
-size_t otlp_status(enum otlp_enc enc, int code, const char *msg, char *out, size_t cap)
+size_t otlp_status(enum otlp_encoding enc, int code, const char *msg, char *out, size_t cap)
 {
 	size_t mlen = msg ? strlen(msg) : 0, pos = 0;
 

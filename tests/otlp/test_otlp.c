@@ -404,7 +404,7 @@ static void free_lines(void)
 	nlines = 0;
 }
 
-static int decode(enum otlp_kind kind, enum otlp_enc enc, const void *body, size_t len)
+static int decode(enum otlp_kind kind, enum otlp_encoding enc, const void *body, size_t len)
 {
 	size_t start;
 	int rc;

@@ -34,7 +34,7 @@ enum otlp_kind {
 };
 
 /* How it is encoded. */
-enum otlp_enc {
+enum otlp_encoding {
 	OTLP_PROTO = 0, /* application/x-protobuf */
 	OTLP_JSON,	/* application/json (OTLP/JSON mapping) */
 };
@@ -67,8 +67,8 @@ void otlp_out_free(struct otlp_out *o);
  * -FMT_EUTF8 when the body is undecodable (res->why, res->offset; @out is
  * left as it was), -FMT_ELIMIT when out of memory.
  */
-int otlp_decode(enum otlp_kind kind, enum otlp_enc enc, const void *body, size_t len, struct otlp_out *out,
-		struct otlp_result *res);
+int otlp_decode(enum otlp_kind kind, enum otlp_encoding enc, const void *body, size_t len,
+		struct otlp_out *out, struct otlp_result *res);
 
 /*
  * otlp_json_line_kind() - whether the line @s is an OTLP/JSON export
@@ -86,15 +86,15 @@ bool otlp_json_line_kind(const char *s, size_t len, enum otlp_kind *kind);
  * Return: its length (written to @out, at most @cap; 0 when it does not
  * fit, which with @cap >= 512 and a short @msg does not happen).
  */
-size_t otlp_response(enum otlp_kind kind, enum otlp_enc enc, uint64_t rejected, const char *msg, char *out,
-		     size_t cap);
+size_t otlp_response(enum otlp_kind kind, enum otlp_encoding enc, uint64_t rejected, const char *msg,
+		     char *out, size_t cap);
 
 /*
  * otlp_status() - the body of an OTLP/HTTP error answer (4xx, 5xx): a
  * google.rpc.Status with @code (3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED,
  * 14 UNAVAILABLE) and @msg, in @enc. Return: its length (0: no room).
  */
-size_t otlp_status(enum otlp_enc enc, int code, const char *msg, char *out, size_t cap);
+size_t otlp_status(enum otlp_encoding enc, int code, const char *msg, char *out, size_t cap);
 
 #ifdef __cplusplus
 }
