@@ -78,6 +78,7 @@ static int next(struct ob *b, struct pb *r, struct pbf *f)
 		return rc;
 	f->num = (uint32_t)(tag >> 3);
 	f->wt = (uint8_t)(tag & 7);
+	f->sub.p = f->sub.end = r->p; /* empty unless length-delimited: never read as a message */
 	if ((tag >> 3) == 0 || (tag >> 3) > 0x1fffffff)
 		return ob_fail(b, at, "invalid field number", FMT_EPARSE);
 	switch (f->wt) {
@@ -438,7 +439,8 @@ static int span(struct ob *b, struct pb m)
 			struct pb st = f.sub;
 			struct pbf sf;
 
-			bad |= want(b, &f, WT_LEN);
+			if ((bad |= want(b, &f, WT_LEN)) < 0)
+				return -FMT_EPARSE;
 			FIELDS(b, &st, &sf, rc)
 			{
 				if (sf.num == 2 && want(b, &sf, WT_LEN) == 0)
