@@ -38,32 +38,106 @@ static size_t ws(const char *s, size_t len, size_t p)
 	return p;
 }
 
-/* The end of the valid value at @p. */
-static size_t skip(const char *s, size_t len, size_t p)
-{
-	unsigned depth = 0;
+/* Bytes of a number or a literal (true, false, null) of a valid document. */
+static const bool word[256] = {
+	['-'] = 1, ['+'] = 1, ['.'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['e'] = 1, ['E'] = 1,
+	['f'] = 1, ['l'] = 1, ['n'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+};
 
-	do {
-		char c = s[p];
+/* The end of the string whose opening quote is at @p (valid: it is closed). */
+static size_t skip_string(const char *s, size_t len, size_t p)
+{
+	for (p++;;) {
+		const char *q = memchr(s + p, '"', len - p);
+		size_t e = (size_t)(q - s), k = e;
+
+		while (k > p && s[k - 1] == '\\')
+			k--;
+		if ((e - k) % 2 == 0) /* an even run of backslashes escapes none of the quote */
+			return e + 1;
+		p = e + 1;
+	}
+}
+
+/*
+ * The containers of the document being read: where each object and array
+ * opens and closes, in the order they open, found by one pass before the
+ * walk. Without it every level of the walk would scan what is below it
+ * again (a span's attributes once per enclosing level); with it skipping a
+ * container is a binary search. Per thread: tracegrep decodes in several.
+ */
+struct jpair {
+	uint32_t open, end; /* end: just past the closing bracket */
+};
+
+static _Thread_local struct {
+	struct jpair *v;
+	size_t n;
+} idx;
+
+/* Index the containers of the valid document @s. Return: false when out of memory. */
+static bool index_build(const char *s, size_t len)
+{
+	uint32_t stack[FMT_JSON_DEPTH_MAX + 1];
+	size_t cap = 64, depth = 0;
+
+	idx.n = 0;
+	idx.v = malloc(cap * sizeof(*idx.v));
+	if (!idx.v)
+		return false;
+	for (size_t p = 0; p < len;) {
+		const char c = s[p];
 
 		if (c == '"') {
-			for (p++; s[p] != '"'; p++)
-				if (s[p] == '\\')
-					p++;
-			p++;
-		} else if (c == '{' || c == '[') {
-			depth++;
-			p++;
-		} else if (c == '}' || c == ']') {
-			depth--;
-			p++;
-		} else if (c == ',' || c == ':' || c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-			p++;
-		} else { /* number or literal */
-			while (p < len && !strchr(",:]} \n\r\t", s[p]))
-				p++;
+			p = skip_string(s, len, p);
+			continue;
 		}
-	} while (depth && p < len);
+		if (c == '{' || c == '[') {
+			if (idx.n == cap) {
+				struct jpair *v = realloc(idx.v, 2 * cap * sizeof(*v));
+				if (!v)
+					return false;
+				idx.v = v;
+				cap *= 2;
+			}
+			stack[depth++] = (uint32_t)idx.n;
+			idx.v[idx.n++] = (struct jpair){(uint32_t)p, 0};
+		} else if (c == '}' || c == ']') {
+			idx.v[stack[--depth]].end = (uint32_t)(p + 1);
+		}
+		p++;
+	}
+	return true;
+}
+
+/* The end of the container that opens at @p. */
+static size_t container_end(size_t p)
+{
+	size_t lo = 0, hi = idx.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (idx.v[mid].open < p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return idx.v[lo].end;
+}
+
+/* The end of the valid value at @p (scanned once by fmt_json_validate(): no checks here). */
+static size_t skip(const char *s, size_t len, size_t p)
+{
+	unsigned char c = (unsigned char)s[p];
+
+	if (c == '"')
+		return skip_string(s, len, p);
+	if (c == '{' || c == '[')
+		return container_end(p);
+	while (p < len && word[(unsigned char)s[p]])
+		p++;
 	return p;
 }
 
@@ -392,16 +466,19 @@ static int attrs(struct ob *b, const char *s, struct jv arr)
 	return 0;
 }
 
-/* The member @name of the object @obj ({0, 0} when absent). */
+/* The member @name of the object @obj ({0, 0} when absent; the first, when repeated). */
 static struct jv member(const char *s, struct jv obj, const char *name)
 {
 	struct fmt_str k;
 	struct jv m, r = {0, 0};
+	size_t n = strlen(name);
 
 	MEMBERS(it, s, 0, obj, k, m)
 	{
-		if (fmt_str_eq(&k, name, strlen(name)))
+		if (fmt_str_eq(&k, name, n)) {
 			r = m;
+			break;
+		}
 	}
 	return r;
 }
@@ -679,20 +756,18 @@ static int metric(struct ob *b, const char *s, struct jv mt)
 
 typedef int (*item_fn)(struct ob *b, const char *s, struct jv item);
 
-int otlp__json(struct ob *b, enum otlp_kind kind, const char *s, size_t len)
+/* The walk of the valid, indexed document @s. */
+static int walk(struct ob *b, enum otlp_kind kind, const char *s, size_t len)
 {
 	static const char *const top[] = {"resourceSpans", "resourceLogs", "resourceMetrics"};
 	static const char *const scopes[] = {"scopeSpans", "scopeLogs", "scopeMetrics"};
 	static const char *const items[] = {"spans", "logRecords", "metrics"};
 	static const item_fn fns[] = {span, log_record, metric};
-	struct fmt_err err = {0, NULL};
 	struct fmt_str k;
 	struct jv doc, rs, sc, it_v;
 	size_t p;
 	int rc;
 
-	if ((rc = fmt_json_validate(s, len, &err)) < 0)
-		return ob_fail(b, s + err.offset, err.what, -rc);
 	p = ws(s, len, 0);
 	if (s[p] != '{')
 		return ob_fail(b, s + p, "not a JSON object", FMT_EPARSE);
@@ -700,9 +775,18 @@ int otlp__json(struct ob *b, enum otlp_kind kind, const char *s, size_t len)
 	doc.end = skip(s, len, p);
 	MEMBERS(ti, s, len, member(s, doc, top[kind]), k, rs)
 	{
+		struct jv res = {0, 0}, list = {0, 0}, m;
+
+		MEMBERS(ri, s, len, rs, k, m) /* one pass for both: the scopes are most of the body */
+		{
+			if (KEY(k, "resource"))
+				res = m;
+			else if (fmt_str_eq(&k, scopes[kind], strlen(scopes[kind])))
+				list = m;
+		}
 		b->service = (struct fmt_str){0};
-		resource(b, s, member(s, rs, "resource"));
-		MEMBERS(si, s, len, member(s, rs, scopes[kind]), k, sc)
+		resource(b, s, res);
+		MEMBERS(si, s, len, list, k, sc)
 		{
 			MEMBERS(ii, s, len, member(s, sc, items[kind]), k, it_v)
 			{
@@ -712,6 +796,26 @@ int otlp__json(struct ob *b, enum otlp_kind kind, const char *s, size_t len)
 		}
 	}
 	return 0;
+}
+
+int otlp__json(struct ob *b, enum otlp_kind kind, const char *s, size_t len)
+{
+	struct fmt_err err = {0, NULL};
+	int rc;
+
+	if ((rc = fmt_json_validate(s, len, &err)) < 0)
+		return ob_fail(b, s + err.offset, err.what, -rc);
+	if (len > UINT32_MAX)
+		return ob_fail(b, NULL, "request too large", FMT_ELIMIT);
+	if (!index_build(s, len)) {
+		free(idx.v);
+		idx.v = NULL;
+		return ob_fail(b, NULL, "out of memory", FMT_ELIMIT);
+	}
+	rc = walk(b, kind, s, len);
+	free(idx.v);
+	idx.v = NULL;
+	return rc;
 }
 
 bool otlp_json_line_kind(const char *s, size_t len, enum otlp_kind *kind)
