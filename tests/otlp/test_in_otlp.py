@@ -8,7 +8,7 @@ partial_success when items were rejected; 400 + google.rpc.Status with the reaso
 404, 405 + Allow, 413, 415), and the records clewd writes (its file output, read
 back with json) those of the accepted requests, nothing of the refused ones.
 
-Usage: test_in_otlp.py CLEWD SOURCE_ROOT
+Usage: test_in_otlp.py CLEWD SOURCE_ROOT [ACK]   (ACK: memory (default) or durable)
 """
 import gzip
 import http.client
@@ -23,6 +23,7 @@ import tempfile
 import time
 
 CLEWD, ROOT = sys.argv[1:3]
+ACK = sys.argv[3] if len(sys.argv) > 3 else "memory"
 CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
 TRACE = "5b8efff798038103d269b633813fc60c"
 
@@ -51,7 +52,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="clew-otlp-in-")
     out = os.path.join(tmp, "out.json")
     log = open(os.path.join(tmp, "clewd.log"), "w+")
-    clewd = subprocess.Popen([CLEWD, "-s", os.path.join(tmp, "state"), "-i", "otlp://127.0.0.1:0?ack=memory",
+    clewd = subprocess.Popen([CLEWD, "-s", os.path.join(tmp, "state"), "-i", "otlp://127.0.0.1:0?ack=" + ACK,
                               "-o", "file:" + out + ":json"], stderr=log,
                              env=dict(os.environ, CLEWD_CHUNK_AGE="100ms"))
     try:

@@ -10,7 +10,7 @@ tree whose spans (IDs, parents, names, durations, status, service), records
 (messages, levels, spans) and the billing service's records below the client
 span equal what the SDK sent, which shop.js prints as JSON.
 
-Usage: test_sdk.py CLEWD TRACEGREP BILLING SOURCE_ROOT ENCODING
+Usage: test_sdk.py CLEWD TRACEGREP BILLING SOURCE_ROOT ENCODING [ACK]   (ACK: memory, durable)
 The SDK is installed once by scripts/npm_otel.sh into $CLEW_NPM_CACHE (default
 SOURCE_ROOT/build/npm-otel); exit 77 (skipped) only when npm cannot fetch it and
 no cache holds it.
@@ -26,6 +26,7 @@ import tempfile
 import time
 
 CLEWD, TRACEGREP, BILLING, ROOT, ENCODING = sys.argv[1:6]
+ACK = sys.argv[6] if len(sys.argv) > 6 else "memory"
 CACHE = os.environ.get("CLEW_NPM_CACHE", os.path.join(ROOT, "build", "npm-otel"))
 
 
@@ -77,7 +78,7 @@ def run(tmp, node, procs):
     bport = wait_for(lambda: os.path.exists(portf) and open(portf).read().strip(), "billing's port")
     cenv = dict(os.environ, CLEWD_CHUNK_AGE="100ms", CLEWD_MULTILINE_TIMEOUT="100ms")
     clog = open(os.path.join(tmp, "clewd.log"), "w+")
-    clewd = subprocess.Popen([CLEWD, "-s", os.path.join(tmp, "state"), "-i", "otlp://127.0.0.1:0?ack=memory", "-i", "tail:" + blog,
+    clewd = subprocess.Popen([CLEWD, "-s", os.path.join(tmp, "state"), "-i", "otlp://127.0.0.1:0?ack=" + ACK, "-i", "tail:" + blog,
                               "-o", "file:" + out + ":json"], env=cenv, stderr=clog)
     procs.append(clewd)
 
