@@ -24,7 +24,7 @@ expect() {
 
 expect input_key "$work/input_key.yaml:4:5: unknown input key bogus (type, parser, multiline_start, path, read_from, follow_symlinks: the keys of input tail)" \
 	$'inputs:\n  - type: tail\n    path: /tmp/x\n    bogus: 1\n'
-expect input_type "unknown input type (expected stdin, tail, tcp, udp, unix, unixgram or http): tailx" \
+expect input_type "unknown input type (expected stdin, tail, tcp, udp, unix, unixgram, http or otlp): tailx" \
 	$'inputs:\n  - type: tailx\n    path: /tmp/x\n'
 expect output_key "$work/output_key.yaml:5:5: unknown output key zz (type, name, format: the keys of output stdout)" \
 	$'inputs:\n  - type: stdin\noutputs:\n  - type: stdout\n    zz: 1\n'
@@ -46,7 +46,7 @@ out=$("$clewd" -i stdin -o 'foo://x' --check-config 2>&1) && fails=$((fails + 1)
 [[ $out == *"unknown scheme 'foo' (expected kafka, logstash+tcp, logstash+udp, logstash+http, logstash+redis, influxdb or influxdb2)"* ]] ||
 	{ echo "config: -o foo://x: got: $out" >&2; fails=$((fails + 1)); }
 out=$("$clewd" -i foo -o null --check-config 2>&1) && fails=$((fails + 1))
-[[ $out == *"input 'foo': expected stdin, tail:PATH_OR_GLOB, tcp://HOST:PORT, udp://HOST:PORT, unix:///PATH, unixgram:///PATH or http://HOST:PORT/PATH"* ]] ||
+[[ $out == *"input 'foo': expected stdin, tail:PATH_OR_GLOB, tcp://HOST:PORT, udp://HOST:PORT, unix:///PATH, unixgram:///PATH, http://HOST:PORT/PATH or otlp://HOST:PORT"* ]] ||
 	{ echo "config: -i foo: got: $out" >&2; fails=$((fails + 1)); }
 
 [ "$fails" -eq 0 ] || { echo "config: $fails failures" >&2; exit 1; }
