@@ -6,10 +6,14 @@ bodies of the three signals, gzip'd or not; the answers must be what the OTLP/HT
 specification says (200 + Export*ServiceResponse in the request's encoding, with a
 partial_success when items were rejected; 400 + google.rpc.Status with the reason;
 404, 405 + Allow, 413, 415), and the records clewd writes (its file output, read
-back with json) those of the accepted requests, nothing of the refused ones.
+back with json) those of the accepted requests, nothing of the refused ones. Then,
+with clewd's output jammed (stdout a pipe nobody reads, no spool), requests are
+answered 503 + Retry-After once the pipeline holds its inputs back, and 200 again
+once the output drains, the records of every 200 delivered.
 
 Usage: test_in_otlp.py CLEWD SOURCE_ROOT [ACK]   (ACK: memory (default) or durable)
 """
+import fcntl
 import gzip
 import http.client
 import json
@@ -20,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 CLEWD, ROOT = sys.argv[1:3]
@@ -79,7 +84,84 @@ def main():
             clewd.kill()
             clewd.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+    backpressure()
     print("ok")
+
+
+def listening(log):
+    end = time.monotonic() + 60  # a bound against hangs
+    while time.monotonic() < end:
+        log.seek(0)
+        m = re.search(r'"message":"listening","input":"otlp".*?"port":"(\d+)"', log.read())
+        if m:
+            return int(m.group(1))
+        time.sleep(0.05)
+    check(False, "clewd's otlp port not in its log")
+
+
+def logs_body(tag, n):
+    recs = [{"timeUnixNano": "1700000000000000000", "severityNumber": 9,
+             "body": {"stringValue": "%s record %d; some padding to fill the chunks quickly" % (tag, i)}}
+            for i in range(n)]
+    return json.dumps({"resourceLogs": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "jam"}}]}, "scopeLogs": [{"logRecords": recs}]}]})
+
+
+def backpressure():
+    """The output jammed: 503 + Retry-After, then 200 once it drains; every 200's records delivered."""
+    tmp = tempfile.mkdtemp(prefix="clew-otlp-bp-")
+    r, w = os.pipe()
+    fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+    log = open(os.path.join(tmp, "clewd.log"), "w+")
+    clewd = subprocess.Popen([CLEWD, "-s", os.path.join(tmp, "state"), "-i", "otlp://127.0.0.1:0?ack=" + ACK,
+                              "-o", "stdout:json"], stdout=w, stderr=log,
+                             env=dict(os.environ, CLEWD_CHUNK_AGE="100ms", CLEWD_SPOOL_MAX_BYTES="0"))
+    got = []
+    try:
+        port = listening(log)
+        busy = None
+        for i in range(300):
+            st, _, _, h = post(port, "/v1/logs", logs_body("req%d" % i, 3000), "application/json")
+            if st == 503:
+                busy = (i, h)
+                break
+            check(st == 200, "request %d: %s" % (i, st))
+        check(busy is not None, "300 requests taken without a 503 while the output is jammed")
+        check(busy[1].get("Retry-After") == "1", "503 without Retry-After: %r" % busy[1])
+        fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+
+        def drain():
+            with os.fdopen(r, "rb") as f:
+                for line in f:
+                    got.append(line)
+        t = threading.Thread(target=drain)
+        t.start()
+        end = time.monotonic() + 120  # a bound against hangs
+        while True:
+            st, _, _, _ = post(port, "/v1/logs", logs_body("after", 1), "application/json")
+            if st == 200:
+                break
+            check(st == 503 and time.monotonic() < end, "after the jam: %s" % st)
+            time.sleep(0.1)
+        clewd.send_signal(signal.SIGTERM)
+        check(clewd.wait(timeout=120) == 0, "clewd exited with an error")
+        os.close(w)
+        w = -1
+        t.join(timeout=120)
+        # found as text, not parsed line by line: the stdout output, retrying a write the jammed
+        # pipe took only in part, writes the chunk again whole after the torn first piece
+        data = b"".join(got)
+        for k in range(busy[0]):
+            check(b'"message":"req%d record 2999; some padding' % k in data, "request %d (200) not delivered" % k)
+        check(b'"message":"after record 0; some padding' in data, "the request after the jam")
+        check(b'"message":"req%d record ' % busy[0] not in data, "the 503 request was taken")
+    finally:
+        if clewd.poll() is None:
+            clewd.kill()
+            clewd.wait()
+        if w >= 0:
+            os.close(w)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def requests(port):
