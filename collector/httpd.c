@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@ struct cd_httpd {
 	struct MHD_Daemon *d; /* the server */
 	struct pipeline *pl;  /* whose loop watches it */
 	int epfd;	      /* MHD's epoll fd */
+	int kick;	      /* eventfd: MHD has more work now (wakes the loop again) */
 	uint16_t port;	      /* bound port */
 };
 
@@ -55,9 +57,30 @@ bool cd_httpd_run(struct cd_httpd *h)
 	return run_some(h);
 }
 
+/*
+ * The loop's callbacks run whatever the backpressure (an input's tick()
+ * does not): while MHD has more work right now — a body read a buffer per
+ * run — the kick eventfd brings the loop back here next turn, so an
+ * upload under way finishes (and is answered) even while the inputs are
+ * held back, and no single upload holds the loop for more than one burst.
+ */
 static void on_ready(void *arg)
 {
-	run_some(arg);
+	struct cd_httpd *h = arg;
+	uint64_t one = 1;
+
+	if (run_some(h) && write(h->kick, &one, sizeof(one)) < 0) {
+		/* the counter is far from full: nothing to do */
+	}
+}
+
+static void on_kick(void *arg)
+{
+	struct cd_httpd *h = arg;
+	uint64_t n;
+
+	if (read(h->kick, &n, sizeof(n)) == sizeof(n))
+		on_ready(h);
 }
 
 int cd_httpd_start(struct cd_httpd **out, struct pipeline *pl, const char *addr,
@@ -103,8 +126,18 @@ int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *
 	}
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
 	h->epfd = info ? info->epoll_fd : -1;
-	if (h->epfd < 0 || (rc = pl_watch_fd(pl, h->epfd, on_ready, h)) < 0) {
+	h->kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->epfd < 0 || h->kick < 0 || (rc = pl_watch_fd(pl, h->epfd, on_ready, h)) < 0) {
 		MHD_stop_daemon(h->d);
+		if (h->kick >= 0)
+			close(h->kick);
+		free(h);
+		return cd_err_set(err, -CD_EIO, 0, "%s: cannot watch the HTTP server", addr);
+	}
+	if (pl_watch_fd(pl, h->kick, on_kick, h) < 0) {
+		pl_unwatch_fd(pl, h->epfd);
+		MHD_stop_daemon(h->d);
+		close(h->kick);
 		free(h);
 		return cd_err_set(err, -CD_EIO, 0, "%s: cannot watch the HTTP server", addr);
 	}
@@ -122,7 +155,9 @@ void cd_httpd_stop(struct cd_httpd *h)
 	if (!h)
 		return;
 	pl_unwatch_fd(h->pl, h->epfd);
+	pl_unwatch_fd(h->pl, h->kick);
 	MHD_stop_daemon(h->d); /* closes the listening socket too */
+	close(h->kick);
 	free(h);
 }
 

@@ -13,7 +13,7 @@
  *
  * Answers: 204 once every record of the body is safe as the input's
  * `ack` says (input/intake.h: durable, in the write-ahead log and
- * fsync'd — the request waits, suspended, for the turn's group commit —
+ * fsync'd — the request waits, suspended, for its group commit —
  * or memory, in the chunk being filled); 413 past CD_HTTP_BODY_MAX; 405 (Allow:
  * POST) for other methods; 404 for other paths; 415 for a
  * Content-Encoding other than gzip or identity; 400 for a gzip body that
@@ -208,16 +208,9 @@ static bool http_tick(void *state, int64_t now)
 
 	bool more;
 
-	/*
-	 * Requests are served from the loop's fd callback; large bodies, and
-	 * a body's last call, also need this run. Then the turn's requests
-	 * are committed (their connections resumed) and MHD answers them.
-	 */
-	if (!st->stopped)
-		cd_httpd_run(st->h);
-	more = intake_tick(st->intake, now);
-	more |= !st->stopped && cd_httpd_run(st->h);
-	return more || intake_waiting(st->intake); /* answering read the next request: commit it now */
+	/* requests are served from the loop's fd callback; large bodies also need these runs */
+	more = !st->stopped && cd_httpd_run(st->h);
+	return intake_tick(st->intake, now) || more;
 }
 
 static bool http_done(void *state)

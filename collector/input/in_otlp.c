@@ -319,19 +319,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static bool otlp_tick(void *state, int64_t now)
 {
 	struct otlp_state *st = state;
-	bool more;
+	bool more, resumed = st->resumed;
 
 	/*
-	 * Requests are served from the loop's fd callback; large bodies, and
-	 * a body's last call, also need this run. Then the turn's requests
-	 * are committed (their connections resumed) and MHD answers them.
+	 * Requests are served from the loop's fd callback (a resumed
+	 * connection wakes MHD's epoll fd itself); large bodies also need
+	 * these runs.
 	 */
-	if (!st->stopped)
-		cd_httpd_run(st->h);
 	st->resumed = false;
-	more = intake_tick(st->in, now);
-	more |= !st->stopped && cd_httpd_run(st->h);
-	return more || st->resumed || intake_waiting(st->in);
+	more = !st->stopped && cd_httpd_run(st->h);
+	return intake_tick(st->in, now) || more || resumed;
 }
 
 static bool otlp_done(void *state)

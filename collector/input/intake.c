@@ -87,12 +87,6 @@ bool intake_tick(struct intake *in, int64_t now_ns)
 	return false;
 }
 
-bool intake_waiting(const struct intake *in)
-{
-	(void)in;
-	return false; /* nothing waits for a commit in memory mode */
-}
-
 void intake_stop(struct intake *in)
 {
 	(void)in;

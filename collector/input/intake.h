@@ -15,8 +15,9 @@
  *            clewd's memory": a kill -9 before delivery loses them.
  *   durable  (the default) the lines are appended to the input's
  *            write-ahead log (STATE_DIR/wal/NAME/); done(arg, 0) is
- *            called once they are fdatasync'd (group commit: every
- *            request of a loop turn shares one fsync). The log is read
+ *            called once they are fdatasync'd (group commit: the
+ *            requests that came while one commit was in flight share
+ *            the next fsync). The log is read
  *            back like a tailed file, its position kept in the
  *            checkpoint, so after a kill -9 at any moment every
  *            acknowledged record is delivered (some maybe twice).
@@ -85,15 +86,12 @@ int intake_submit(struct intake *in, const char *peer, const void *lines, size_t
 void intake_cancel(struct intake *in, void *arg);
 
 /*
- * intake_tick() - commit what was submitted (one write and one fdatasync,
- * then the done() calls) and read the log back into the pipeline. Call it
- * from the input's tick(), after taking the turn's requests.
+ * intake_tick() - read the log back into the pipeline (commits and their
+ * done() calls happen by themselves, on the loop). Call it from the
+ * input's tick().
  * Return: true when more is to be done now.
  */
 bool intake_tick(struct intake *in, int64_t now_ns);
-
-/* intake_waiting() - whether requests wait for a commit (the input's tick() then says "more now"). */
-bool intake_waiting(const struct intake *in);
 
 /* intake_durable() - whether @in acknowledges only what is on disk (ack: durable). */
 bool intake_durable(const struct intake *in);
