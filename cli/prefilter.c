@@ -16,6 +16,12 @@
  * at line starts never report a record twice; and as an ID holds no '\n',
  * the search itself never needs to look past the region's end.
  *
+ * An OTLP/JSON line (the OTel Collector's file exporter: one export request
+ * per line, otlp_json_line_kind()) holds many records: it is expanded by
+ * the otlp library into clew JSON lines, one per span, span event, log
+ * record or data point, and each of those is matched (or visited) as a
+ * record of its own, all at the offset of the line they came from.
+ *
  * A visiting scan (tracegrep --find) needs every record, so it has no
  * needle to skip by: it walks the region line by line, parses each
  * record (first line and continuation lines) in place, with no copy,
@@ -25,6 +31,8 @@
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <otlp/otlp.h>
 
 #include "fmt/detect.h"
 #include "tg.h"
@@ -53,6 +61,37 @@ static void keep(const char *buf, size_t ls, size_t end, uint32_t src, uint64_t 
 		r.node = -1;
 	free(rec);
 	tg_recs_push(out, &r);
+}
+
+/*
+ * The records of the OTLP/JSON line buf[ls, le), when it is one: each
+ * kept (a search: when it matches) or visited. Return: whether it was.
+ */
+static bool otlp_line(const struct tg_scan *s, const char *buf, size_t ls, size_t le, uint32_t src,
+		      uint64_t base, struct tg_recs *out, struct fmt_record *rec)
+{
+	struct otlp_out o = {NULL, 0, 0};
+	struct otlp_result res;
+	enum otlp_kind kind;
+	size_t at = 0;
+
+	if (!otlp_json_line_kind(buf + ls, le - ls, &kind))
+		return false;
+	if (otlp_decode(kind, OTLP_JSON, buf + ls, le - ls, &o, &res) == 0) {
+		while (at < o.len) {
+			size_t e = (size_t)((const char *)memchr(o.buf + at, '\n', o.len - at) - o.buf);
+
+			if (fmt_parse(o.buf + at, e - at, rec, NULL) == 0) {
+				if (s->visitor)
+					s->visitor->visit(out->visit_state, rec);
+				else if (tg_record_matches(rec, s->finder.needle, s->finder.len, s->want))
+					keep(o.buf + at, 0, e - at, src, base + ls, out);
+			}
+			at = e + 1;
+		}
+	}
+	otlp_out_free(&o);
+	return true;
 }
 
 /* tg_scan_region() of a visiting scan: every record whose first line starts in [from, to). */
@@ -90,7 +129,9 @@ static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len,
 			/* A trailing empty line before the next record is not part of this one. */
 			while (e > le && buf[e - 1] == '\n')
 				e--;
-			if (fmt_parse(buf + at, e - at, rec, NULL) == 0)
+			if (otlp_line(s, buf, at, le, 0, 0, out, rec))
+				;
+			else if (fmt_parse(buf + at, e - at, rec, NULL) == 0)
 				s->visitor->visit(out->visit_state, rec);
 			at = next;
 		}
@@ -130,6 +171,12 @@ size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size
 			continue;
 		if (!rec)
 			rec = tg_xmalloc(sizeof(*rec));
+		if (le >= len && !final && otlp_json_line_kind(buf + ls, le - ls, &(enum otlp_kind){0})) {
+			free(rec);
+			return ls; /* the line may go on in the next window */
+		}
+		if (otlp_line(s, buf, ls, le, src, base, out, rec))
+			continue;
 		if (fmt_parse(buf + ls, le - ls, rec, NULL) != 0 ||
 		    !tg_record_matches(rec, id, idlen, s->want))
 			continue;

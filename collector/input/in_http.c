@@ -3,7 +3,8 @@
  * any line format the parsers take).
  *
  * DESIGN: libmicrohttpd on the loop (httpd.h): handlers run on the loop
- * thread. A POST to the configured path is read whole into memory (at
+ * thread; the body, its gzip decoding and the answers' headers are
+ * input/http_body.c's, shared with the otlp input. A POST to the configured path is read whole into memory (at
  * most CD_HTTP_BODY_MAX, after gzip decoding when Content-Encoding says
  * gzip), then handed to a source of its own (pl_source_feed()) that is
  * ended at once (pl_source_end()): the body's lines go through the same
@@ -27,17 +28,13 @@
  * clewd after. With ack: memory they are delivered unless clewd is
  * killed (or its drain times out) before their chunk is delivered.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <zlib.h>
 
 #include "httpd.h"
+#include "input/http_body.h"
 #include "input/in_net.h"
 #include "input/intake.h"
 #include "pipeline.h"
@@ -72,11 +69,7 @@ struct http_req {
 	enum req_state state;	  /* reading the body, waiting for the commit, to be answered */
 	enum http_answer answer;  /* RQ_ANSWER: what */
 	bool suspended;		  /* MHD_suspend_connection() was called */
-	char *body;		  /* what was received (malloc'd) */
-	size_t len;		  /* bytes in body */
-	size_t cap;		  /* allocated */
-	bool too_big;		  /* past CD_HTTP_BODY_MAX: the rest is read and dropped, then 413 */
-	bool gzip;		  /* Content-Encoding: gzip */
+	struct http_body body;	  /* what was received (input/http_body.h) */
 };
 
 struct http_state {
@@ -91,124 +84,25 @@ struct http_state {
 
 static enum MHD_Result answer(struct http_state *st, struct MHD_Connection *c, enum http_answer a)
 {
-	union {
-		const char *c;
-		void *v;
-	} b = {.c = answers[a].body}; /* MHD's old API takes void *; PERSISTENT never writes through it */
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(answers[a].body), b.v, MHD_RESPMEM_PERSISTENT);
-	enum MHD_Result ret;
-
 	st->answers[a]++;
-	if (!r)
-		return MHD_NO;
-	if (a != ANS_204)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	if (a == ANS_405)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
-	if (a == ANS_503 || a == ANS_507)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-	ret = MHD_queue_response(c, answers[a].status, r);
-	MHD_destroy_response(r);
-	return ret;
+	return http_reply(c, answers[a].status, a == ANS_204 ? NULL : "text/plain; charset=utf-8",
+			  answers[a].body, strlen(answers[a].body),
+			  (a == ANS_405 ? HTTP_ALLOW_POST : 0) |
+				  (a == ANS_503 || a == ANS_507 ? HTTP_RETRY_AFTER : 0));
 }
 
-/* Append @n bytes to @rq's body, growing it up to CD_HTTP_BODY_MAX. Return: false past the cap or OOM. */
-static bool body_add(struct http_req *rq, const char *p, size_t n)
+/* The answer of an HTTP status of http_body.h. */
+static enum http_answer by_status(unsigned status)
 {
-	if (n > CD_HTTP_BODY_MAX - rq->len)
-		return false;
-	if (rq->len + n > rq->cap) {
-		size_t cap = rq->cap ? rq->cap : 16 * 1024;
-		char *b;
-		while (cap < rq->len + n)
-			cap *= 2;
-		if (cap > CD_HTTP_BODY_MAX)
-			cap = CD_HTTP_BODY_MAX;
-		b = realloc(rq->body, cap);
-		if (!b)
-			return false;
-		rq->body = b;
-		rq->cap = cap;
-	}
-	memcpy(rq->body + rq->len, p, n);
-	rq->len += n;
-	return true;
-}
-
-/* Decode @rq's gzip body (concatenated members too) in place. Return: ANS_204 (ok), ANS_400, ANS_413. */
-static enum http_answer gunzip(struct http_req *rq)
-{
-	struct http_req out = {0};
-	enum http_answer a = ANS_204;
-	char buf[16384];
-	z_stream z;
-	int zr = Z_OK;
-
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-		return ANS_400;
-	z.next_in = (Bytef *)rq->body;
-	z.avail_in = (uInt)rq->len;
-	while (a == ANS_204) {
-		z.next_out = (Bytef *)buf;
-		z.avail_out = sizeof(buf);
-		zr = inflate(&z, Z_NO_FLUSH);
-		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-			a = ANS_400;
-			break;
-		}
-		if (!body_add(&out, buf, sizeof(buf) - z.avail_out)) {
-			a = ANS_413;
-			break;
-		}
-		if (zr == Z_STREAM_END) {
-			if (z.avail_in == 0)
-				break;
-			inflateReset(&z); /* another gzip member follows */
-		} else if (zr == Z_BUF_ERROR || (z.avail_in == 0 && z.avail_out != 0)) {
-			a = ANS_400; /* input ended inside a member */
-		}
-	}
-	inflateEnd(&z);
-	if (a != ANS_204) {
-		free(out.body);
-		return a;
-	}
-	free(rq->body);
-	rq->body = out.body;
-	rq->len = out.len;
-	rq->cap = out.cap;
-	return ANS_204;
-}
-
-/* The records' src.input of a request: http:PEER. */
-static void peer_name(struct MHD_Connection *c, char *out, size_t cap)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char host[INET6_ADDRSTRLEN];
-
-	snprintf(out, cap, "http");
-	if (!ci || !ci->client_addr)
-		return;
-	if (ci->client_addr->sa_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ci->client_addr;
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(out, cap, "http:%s:%u", host, (unsigned)ntohs(a->sin_port));
-	} else if (ci->client_addr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(out, cap, "http:[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
-	}
+	return status == 400 ? ANS_400 : status == 413 ? ANS_413 : ANS_415;
 }
 
 /* The headers are in: route, and refuse what can be refused before the body. */
 static enum MHD_Result on_headers(struct http_state *st, struct MHD_Connection *c, const char *url,
 				  const char *method, void **con_cls)
 {
-	const char *enc, *clen;
 	struct http_req *rq;
-	uint64_t n;
+	unsigned bad;
 
 	if (strcmp(url, st->path) != 0)
 		return answer(st, c, ANS_404);
@@ -216,16 +110,13 @@ static enum MHD_Result on_headers(struct http_state *st, struct MHD_Connection *
 		return answer(st, c, ANS_405);
 	if (st->stopped || pl_backpressure(st->pl))
 		return answer(st, c, ANS_503);
-	enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
-	if (enc && strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "identity") != 0)
-		return answer(st, c, ANS_415);
-	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (clen && (cd_parse_u64(clen, UINT64_MAX, &n) < 0 || n > CD_HTTP_BODY_MAX))
-		return answer(st, c, ANS_413);
 	rq = calloc(1, sizeof(*rq));
 	if (!rq)
 		return MHD_NO;
-	rq->gzip = enc && strcasecmp(enc, "gzip") == 0;
+	if ((bad = http_body_headers(c, &rq->body)) != 0) {
+		free(rq);
+		return answer(st, c, by_status(bad));
+	}
 	rq->st = st;
 	rq->c = c;
 	*con_cls = rq;
@@ -248,20 +139,20 @@ static void on_safe(void *arg, int status)
 /* The body is in: its lines to the intake, then wait (suspended) for them to be safe, or say why not. */
 static enum MHD_Result on_body(struct http_state *st, struct MHD_Connection *c, struct http_req *rq)
 {
-	enum http_answer a;
+	unsigned bad;
 	char name[128];
 	int rc;
 
-	if (rq->too_big)
+	if (rq->body.too_big)
 		return answer(st, c, ANS_413);
-	if (rq->gzip && (a = gunzip(rq)) != ANS_204)
-		return answer(st, c, a);
+	if (rq->body.gzip && (bad = http_body_gunzip(&rq->body)) != 0)
+		return answer(st, c, by_status(bad));
 	/* the outputs may have fallen behind while the body came */
 	if (st->stopped)
 		return answer(st, c, ANS_503);
-	peer_name(c, name, sizeof(name));
+	http_peer_name(c, "http", name, sizeof(name));
 	rq->state = RQ_WAITING;
-	rc = intake_submit(st->intake, name, rq->body, rq->len, on_safe, rq);
+	rc = intake_submit(st->intake, name, rq->body.buf, rq->body.len, on_safe, rq);
 	if (rc < 0) {
 		rq->state = RQ_BODY;
 		return answer(st, c, ANS_503);
@@ -288,13 +179,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (rq->state == RQ_WAITING)
 		return MHD_YES; /* not yet (a spurious call while suspended) */
 	if (*upload_data_size) {
-		if (!rq->too_big && !body_add(rq, upload_data, *upload_data_size)) {
-			/* past the cap: keep reading (MHD cannot answer mid-body), answer 413 at the end */
-			rq->too_big = true;
-			free(rq->body);
-			rq->body = NULL;
-			rq->len = rq->cap = 0;
-		}
+		/* past the cap: keep reading (MHD cannot answer mid-body), answer 413 at the end */
+		http_body_take(&rq->body, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -311,7 +197,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (!rq)
 		return;
 	intake_cancel(((struct http_state *)cls)->intake, rq); /* a closed connection waits for nothing */
-	free(rq->body);
+	http_body_free(&rq->body);
 	free(rq);
 	*con_cls = NULL;
 }
