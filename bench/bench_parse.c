@@ -40,7 +40,7 @@
 #include "fmt/detect.h"
 #include "fmt/json.h"
 #include "fmt/pipe.h"
-#include "parse/regex.h"
+#include <parsers/regex.h>
 
 /* Per-core targets of the parse stage, in MB/s. */
 #define TARGET_PIPE_MBPS 1000.0

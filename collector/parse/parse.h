@@ -16,7 +16,7 @@
 
 #include "config.h"
 #include "fmt/record.h"
-#include "parse/regex.h"
+#include <parsers/regex.h>
 
 /*
  * parse_line() - parse @s (@n bytes: one record's line and its

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse/regex.h"
-#include "parse/timefmt.h"
+#include <parsers/regex.h>
+#include <parsers/timefmt.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "fmt/str.h"
-#include "parse/regex.h"
-#include "parse/timefmt.h"
+#include <parsers/regex.h>
+#include <parsers/timefmt.h>
 
 #define NS 1000000000LL
 
