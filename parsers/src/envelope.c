@@ -199,9 +199,9 @@ enum parse_env parse_env_detect(const char *s, size_t n)
 
 	if (n >= 20 && s[0] >= '0' && s[0] <= '9' && s[4] == '-' && parse_cri(s, n, &l) == 0)
 		return PARSE_ENV_CRI;
-	/* json-file writes "log" first; its value's length bounds nothing here, so the members are looked for */
-	if (n >= 8 && memcmp(s, "{\"log\":", 7) == 0 && memmem(s, n, "\"stream\":", 9) &&
-	    memmem(s, n, "\"time\":", 7))
+	/* json-file writes "log" first, a string; the whole line must be JSON (parse_docker() then takes it) */
+	if (n >= 9 && memcmp(s, "{\"log\":\"", 8) == 0 && memmem(s, n, "\"stream\":", 9) &&
+	    memmem(s, n, "\"time\":", 7) && fmt_json_validate(s, n, NULL) == 0)
 		return PARSE_ENV_DOCKER;
 	return PARSE_ENV_NONE;
 }
