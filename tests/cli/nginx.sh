@@ -140,6 +140,12 @@ done
 if "$tracegrep" --lines req-5f2b8c0e9a1d4c7b access.log >/dev/null 2>&1; then
 	fail "the access log was matched without -p nginx"
 fi
+# nginx in a container: its lines inside CRI envelopes (-p cri+nginx)
+sed 's/^/2026-12-06T04:30:00.123Z stdout F /' access.log >cri.log
+"$tracegrep" -p cri+nginx --lines req-a1b2c3d4e5f60718 cri.log app.log >cri.out || fail "-p cri+nginx"
+grep -q '^127.0.0.1 .*POST /charge.* req-a1b2c3d4e5f60718$' cri.out || fail "-p cri+nginx: the access log line: $(cat cri.out)"
+grep -q '|billing|' cri.out || fail "-p cri+nginx: the service's record"
+
 # the request without X-Request-ID: found by the ID nginx made ($request_id, 32 hex digits)
 made=$(grep 'GET /static' access.log | tail -1 | awk '{print $NF}')
 echo "$made" | grep -Eq '^[0-9a-f]{32}$' || fail "nginx's own \$request_id: '$made'"

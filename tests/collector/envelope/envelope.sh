@@ -4,9 +4,11 @@
 # partial line is cut at every position; partial lines joined, a stack trace spread over CRI
 # lines joined into one record, JSON and pipe lines inside the envelope parsed, stream and the
 # runtime's time kept, Kubernetes metadata from the path; and a partial sequence interrupted by a
-# restart (SIGTERM, and kill -9) joined whole after it. Usage: envelope.sh CLEWD
+# restart (SIGTERM, and kill -9) joined whole after it. Then tracegrep on the same files: the
+# envelopes detected, or named with -p cri / -p docker. Usage: envelope.sh CLEWD TRACEGREP
 set -eu
 clewd=$1
+tracegrep=$2
 tmp=$(mktemp -d)
 pid=
 cleanup() {
@@ -66,14 +68,14 @@ stop() {
 
 # read_all FILE: wait until clewd has read every byte of FILE (its input's one file, read from its start in this run)
 read_all() {
-	want=$(wc -c <"$1")
+	size=$(wc -c <"$1")
 	i=0
 	while :; do
 		got=$(curl -s "http://127.0.0.1:$port/metrics" | grep "^clewd_input_bytes_total{.*path=\"$(dirname "$1")/" |
 			sed 's/.* //' | head -1)
-		[ "$got" = "$want" ] && return 0
+		[ "$got" = "$size" ] && return 0
 		i=$((i + 1))
-		[ $i -lt 3000 ] || fail "clewd read $got of $want bytes of $1"
+		[ $i -lt 3000 ] || fail "clewd read $got of $size bytes of $1"
 		sleep 0.01
 	done
 }
@@ -180,4 +182,22 @@ for piece in 'java.lang.IllegalStateException: boom' 'in the middle ' 'it over t
 		fail "a piece of a joined line became a record of its own: $piece"
 	fi
 done
-echo "ok: cri and docker envelopes, byte by byte and across restarts"
+# tracegrep reads the same files: envelopes detected per file, or named
+"$tracegrep" --lines t-cri-3 "$tmp/containers" >"$tmp/tg.out" || fail "tracegrep t-cri-3"
+[ "$(cat "$tmp/tg.out")" = "$(printf '%s\n%s' '2026-12-06T04:30:02.5Z ERROR t-cri-3:s3|shop|POST|/b|msg=boom' "$(printf '%s' "$want" | tail -n +2)")" ] ||
+	fail "tracegrep: the stack trace over CRI lines: $(cat "$tmp/tg.out")"
+for p in "" "-p cri" "-p cri+json"; do
+	# shellcheck disable=SC2086 # $p is zero or two words
+	"$tracegrep" $p --json t-cri-2 "$tmp/containers/web-1_shop_app-$id.log" >"$tmp/tg.json" || fail "tracegrep $p t-cri-2"
+	[ "$(jq -r '.records[0].message' "$tmp/tg.json")" = "a json line split over three parts" ] || fail "tracegrep $p: partial CRI lines"
+	[ "$(jq -r '.records[0].ts' "$tmp/tg.json")" = "2026-12-06T04:30:01Z" ] || fail "tracegrep $p: the runtime's time"
+done
+for p in "" "-p docker"; do
+	# shellcheck disable=SC2086
+	"$tracegrep" $p --json t-dk-2 "$dk" >"$tmp/tg.json" || fail "tracegrep $p t-dk-2"
+	[ "$(jq -r '.records[0].message' "$tmp/tg.json")" = "split é json" ] || fail "tracegrep $p: partial json-file lines"
+done
+if "$tracegrep" -p docker --lines t-cri-2 "$tmp/containers" >/dev/null 2>&1; then
+	fail "tracegrep -p docker read CRI lines"
+fi
+echo "ok: cri and docker envelopes, byte by byte and across restarts; tracegrep on them"
