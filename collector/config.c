@@ -153,9 +153,10 @@ int cd_config_set_parser(struct cd_config *c, const char *name, struct cd_err *e
 		return 0;
 	}
 	if (!cd_cfg_valid_parser_name(name))
-		return cd_err_set(err, -CD_EINVAL, 0,
-				  "parser '%s': expected auto, pipe, json, regex:PATTERN or a parser's name",
-				  name);
+		return cd_err_set(
+			err, -CD_EINVAL, 0,
+			"parser '%s': expected auto, pipe, json, regex:PATTERN, a parser's name, cri[+P] or docker[+P]",
+			name);
 	c->parser = CD_PARSER_REGEX;
 	return cd_cfg_set_str(&c->parser_name, name, err);
 }

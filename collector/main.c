@@ -111,7 +111,8 @@ static int fail_usage(bool plain, const char *what)
 static void summary(const struct cd_config *c)
 {
 	printf("configuration ok%s%s\n", c->file ? ": " : "", c->file ? c->file : "");
-	printf("  parser: %s, multiline: %s (%llu ms), chunk age: %llu ms\n",
+	printf("  parser: %s%s%s, multiline: %s (%llu ms), chunk age: %llu ms\n",
+	       c->envelope ? parse_env_name(c->envelope) : "", c->envelope ? "+" : "",
 	       c->parser == CD_PARSER_REGEX ? c->parser_name : cd_config_parser_name(c->parser, NULL),
 	       c->multiline ? "on" : "off", (unsigned long long)c->multiline_ms,
 	       (unsigned long long)c->chunk_age_ms);

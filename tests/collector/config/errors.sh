@@ -24,6 +24,9 @@ expect() {
 
 expect input_key "$work/input_key.yaml:4:5: unknown input key bogus (type, parser, multiline_start, path, read_from, follow_symlinks: the keys of input tail)" \
 	$'inputs:\n  - type: tail\n    path: /tmp/x\n    bogus: 1\n'
+expect envelope_inner "input 1: parser cri+nope: no such parser" \
+	$'inputs:\n  - { type: tail, path: /tmp/x, parser: cri+nope }\n'
+expect envelope_twice "expected auto, pipe, json, regex:PATTERN, a parser's name, cri[+P] or docker[+P] for parser" $'parser: cri+docker\ninputs:\n  - type: stdin\n'
 expect input_type "unknown input type (expected stdin, tail, tcp, udp, unix, unixgram or http): tailx" \
 	$'inputs:\n  - type: tailx\n    path: /tmp/x\n'
 expect output_key "$work/output_key.yaml:5:5: unknown output key zz (type, name, format: the keys of output stdout)" \

@@ -182,6 +182,15 @@ for piece in 'java.lang.IllegalStateException: boom' 'in the middle ' 'it over t
 		fail "a piece of a joined line became a record of its own: $piece"
 	fi
 done
+# a built-in named parser inside the envelope (parser: cri+nginx), from stdin
+printf '%s\n' '2026-12-06T04:33:00.5Z stdout F 10.0.0.7 - - [06/Dec/2026:04:33:00 +0000] "GET /shop?x=1 HTTP/1.1" 404 9 "-" "curl/7.88.1" req-nginx-1' |
+	"$clewd" -i stdin -p cri+nginx -o stdout:json --state-dir "$tmp/stdin-state" >"$tmp/nginx.json" 2>>"$tmp/clewd.log" ||
+	fail "clewd -p cri+nginx"
+r=$(cat "$tmp/nginx.json")
+[ "$(field "$r" .trace)/$(field "$r" .status)/$(field "$r" .method)/$(field "$r" .path)" = "req-nginx-1/404/GET//shop?x=1" ] ||
+	fail "-p cri+nginx: $r"
+[ "$(field "$r" .timestamp)" = "2026-12-06T04:33:00Z" ] || fail "-p cri+nginx: nginx's own time: $r"
+
 # tracegrep reads the same files: envelopes detected per file, or named
 "$tracegrep" --lines t-cri-3 "$tmp/containers" >"$tmp/tg.out" || fail "tracegrep t-cri-3"
 [ "$(cat "$tmp/tg.out")" = "$(printf '%s\n%s' '2026-12-06T04:30:02.5Z ERROR t-cri-3:s3|shop|POST|/b|msg=boom' "$(printf '%s' "$want" | tail -n +2)")" ] ||
