@@ -503,7 +503,8 @@ static void process_buf(struct pipeline *pl, struct pl_source *s)
 		}
 		if (!nl)
 			break;
-		if (pl->in[s->input].env)
+		/* an overlong line's last piece is not an envelope line */
+		if (pl->in[s->input].env && !s->split_part)
 			env_line(pl, s, p, len, s->off, s->off + len + 1);
 		else
 			on_line(pl, s, p, len, s->off, s->off + len + 1);

@@ -191,6 +191,22 @@ r=$(cat "$tmp/nginx.json")
 	fail "-p cri+nginx: $r"
 [ "$(field "$r" .timestamp)" = "2026-12-06T04:33:00Z" ] || fail "-p cri+nginx: nginx's own time: $r"
 
+# long lines as the kubelet writes them: 16 KiB P parts, then F; one record up to 64 KiB, past
+# that the text goes on in 64 KiB lines (the multiline join may put them together again): no byte lost
+# cri_long N: a JSON line with a message of N bytes, in 16 KiB parts, through clewd -p cri (stdin)
+cri_long() {
+	head -c "$1" /dev/zero | tr '\0' A | sed 's/^/{"msg":"/; s/$/","trace":"t-long"}/' | fold -w 16384 |
+		awk '{ l[NR] = $0 } END { for (i = 1; i <= NR; i++) printf "2026-12-06T04:34:00Z stdout %s %s\n", (i < NR ? "P" : "F"), l[i] }' |
+		"$clewd" -i stdin -p cri -o stdout:json --state-dir "$tmp/stdin-state" 2>>"$tmp/clewd.log" >"$tmp/long.json" ||
+		fail "clewd -p cri on long lines"
+}
+cri_long 50000
+[ "$(jq -s 'length' "$tmp/long.json")" = 1 ] || fail "a 50000-byte line in 16 KiB parts is not one record"
+[ "$(jq -r '.trace + " " + (.message | length | tostring)' "$tmp/long.json")" = "t-long 50000" ] || fail "the long line's record"
+cri_long 150000
+[ "$(jq -s 'map(.message | explode | map(select(. == 65)) | length) | add' "$tmp/long.json")" = 150000 ] ||
+	fail "a 150000-byte line: bytes lost"
+
 # tracegrep reads the same files: envelopes detected per file, or named
 "$tracegrep" --lines t-cri-3 "$tmp/containers" >"$tmp/tg.out" || fail "tracegrep t-cri-3"
 [ "$(cat "$tmp/tg.out")" = "$(printf '%s\n%s' '2026-12-06T04:30:02.5Z ERROR t-cri-3:s3|shop|POST|/b|msg=boom' "$(printf '%s' "$want" | tail -n +2)")" ] ||
