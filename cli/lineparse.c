@@ -166,7 +166,7 @@ int tg_lp_setup(const struct tg_lp_options *o, struct tg_err *err)
 		lp.kind = LP_JSON;
 	} else if (strncmp(name, "regex:", 6) == 0) {
 		lp.kind = LP_REGEX;
-		rc = compile(&lp.rx, "-p regex:", name + 6, o->time_format, err);
+		rc = compile(&lp.rx, "-p", name + 6, o->time_format, err);
 	} else {
 		int k;
 

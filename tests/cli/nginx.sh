@@ -174,4 +174,20 @@ printf '%s\n' '== 2026-12-06T04:30:00Z req-ml-1 first line' '   second line' '==
 	fail "--multiline-start"
 [ "$(cat ml.out)" = "$(printf '%s\n%s' '== 2026-12-06T04:30:00Z req-ml-1 first line' '   second line')" ] ||
 	fail "--multiline-start: $(cat ml.out)"
+# usage errors say what is wrong, exit 2
+expect_usage() { # expect_usage TEXT ARGS...: tracegrep ARGS exits 2 saying TEXT
+	text=$1
+	shift
+	st=0
+	"$tracegrep" "$@" >/dev/null 2>err.txt || st=$?
+	if [ $st != 2 ] || ! grep -qF -e "$text" err.txt; then
+		fail "tracegrep $*: exit $st, $(cat err.txt)"
+	fi
+}
+expect_usage "-p nope: no such parser" -p nope x access.log
+expect_usage "--time-format goes with -p regex:PATTERN" -p nginx --time-format epoch x access.log
+expect_usage "-c missing.yaml" -c missing.yaml -p edge x access.log
+expect_usage "-p: regex: missing closing parenthesis" -p 'regex:(?<trace>' x access.log
+expect_usage "--multiline-start: " --multiline-start '[' x access.log
+
 echo "ok: tracegrep -p nginx, -c FILE, -p regex: --time-format, --multiline-start"
