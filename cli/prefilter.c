@@ -73,9 +73,11 @@ struct lline {
 	int64_t ts_ns;	    /* the envelope's time */
 	bool has_ts;	    /* ts_ns is meaningful */
 	bool cut;	    /* buf ended inside it (more may follow) */
+	char *scratch;	    /* Docker's decoded text of one physical line */
+	size_t scratch_cap; /* bytes at scratch */
 };
 
-static void read_lline(unsigned env, const char *buf, size_t len, size_t at, struct lline *l, char *scratch)
+static void read_lline(unsigned env, const char *buf, size_t len, size_t at, struct lline *l)
 {
 	bool first = true;
 
@@ -88,7 +90,11 @@ static void read_lline(unsigned env, const char *buf, size_t len, size_t at, str
 
 		if (le >= len)
 			l->cut = true;
-		if (!env || parse_env_decode(env, buf + at, le - at, scratch, &el) != 0) {
+		if (env && le - at + 1 > l->scratch_cap) { /* decoding never grows the text */
+			l->scratch_cap = le - at + 1;
+			l->scratch = tg_xrealloc(l->scratch, l->scratch_cap);
+		}
+		if (!env || parse_env_decode(env, buf + at, le - at, l->scratch, &el) != 0) {
 			if (!first) /* not an envelope line: it is the next logical line */
 				break;
 			tg_buf_put(&l->text, buf + at, le - at);
@@ -115,17 +121,13 @@ static size_t scan_layout(const struct tg_scan *s, unsigned env, const char *buf
 	struct fmt_record *rec = tg_xmalloc(sizeof(*rec));
 	struct lline l = {0}, c = {0};
 	struct tg_buf text = {0};
-	char *scratch = NULL;
-	size_t at = from, ret = to, scratch_cap = 0;
+	size_t at = from, ret = to;
 
 	while (at < to) {
-		size_t start = at, le = line_end(buf, len, at);
+		size_t start = at;
+		bool more = false; /* the record may go on past buf */
 
-		if (le - at + 1 > scratch_cap) {
-			scratch_cap = 2 * (le - at + 1);
-			scratch = tg_xrealloc(scratch, scratch_cap);
-		}
-		read_lline(env, buf, len, at, &l, scratch);
+		read_lline(env, buf, len, at, &l);
 		if (l.cut && !final) {
 			ret = start;
 			break;
@@ -137,22 +139,18 @@ static size_t scan_layout(const struct tg_scan *s, unsigned env, const char *buf
 		tg_buf_put(&text, l.text.data, l.text.len);
 		/* the record goes on over the following lines that start no record */
 		while (at < len) {
-			size_t ce = line_end(buf, len, at);
-
-			if (ce - at + 1 > scratch_cap) {
-				scratch_cap = 2 * (ce - at + 1);
-				scratch = tg_xrealloc(scratch, scratch_cap);
-			}
-			read_lline(env, buf, len, at, &c, scratch);
-			if (tg_lp_starts(c.text.data ? c.text.data : "", c.text.len))
+			read_lline(env, buf, len, at, &c);
+			if (c.cut && !final) {
+				more = true;
 				break;
-			if (c.cut && !final)
+			}
+			if (tg_lp_starts(c.text.data ? c.text.data : "", c.text.len))
 				break;
 			tg_buf_putc(&text, '\n');
 			tg_buf_put(&text, c.text.data, c.text.len);
 			at = c.next;
 		}
-		if (at >= len && !final) {
+		if (more || (at >= len && !final)) {
 			ret = start;
 			break;
 		}
@@ -193,7 +191,8 @@ static size_t scan_layout(const struct tg_scan *s, unsigned env, const char *buf
 	tg_buf_free(&l.text);
 	tg_buf_free(&c.text);
 	tg_buf_free(&text);
-	free(scratch);
+	free(l.scratch);
+	free(c.scratch);
 	free(rec);
 	return ret;
 }

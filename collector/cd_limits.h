@@ -213,7 +213,7 @@ _Static_assert(CD_INPUT_NAME_MAX >= 256 && CD_INPUT_NAME_MAX <= UINT16_MAX,
 #define CD_CONFIG_BYTES_MAX (1024u * 1024)
 #endif
 
-/* --- regex parsers (collector/parse/regex.c, timefmt.c) --------------- */
+/* --- regex parsers (parsers/src/regex.c, timefmt.c: the parsers library) --------------- */
 
 /*
  * Named parsers one configuration may declare (parsers: in the file, plus

@@ -27,7 +27,7 @@
 enum cd_parser { CD_PARSER_AUTO = 0, CD_PARSER_PIPE, CD_PARSER_JSON, CD_PARSER_REGEX };
 
 /*
- * A regex parser (parse/regex.h): parsers: in the file, or the one named
+ * A regex parser (<parsers/regex.h>): parsers: in the file, or the one named
  * "regex" that -p regex:PATTERN [--time-format FMT] defines.
  */
 struct cd_parser_conf {
