@@ -11,6 +11,8 @@
 
 #include <parsers/builtin.h>
 
+/* the request ID, or "-" for none (Apache's %{X-Request-ID}i without the header): no trace then */
+#define REQ_ID "(?:-(?=\\s|$)|(?<trace>[A-Za-z0-9@_.:-]+))"
 /* [10/Oct/2000:13:55:36 -0700]: nginx's $time_local and Apache's %t */
 #define CLF_TIME "%d/%b/%Y:%H:%M:%S %z"
 /* "GET /path HTTP/1.1" and the combined fields after it */
@@ -19,9 +21,9 @@
 	"(?<bytes>\\d+|-) \"(?<referer>[^\"]*)\" \"(?<agent>[^\"]*)\" "
 
 static const struct parse_builtin builtins[] = {
-	{"nginx", "^(?<client>\\S+) - (?<user>\\S+) " CLF_REQUEST "(?<trace>[A-Za-z0-9@_.:-]+)", CLF_TIME,
+	{"nginx", "^(?<client>\\S+) - (?<user>\\S+) " CLF_REQUEST REQ_ID, CLF_TIME,
 	 "nginx combined log format with a request ID ($request_id) appended"},
-	{"apache", "^(?<client>\\S+) \\S+ (?<user>\\S+) " CLF_REQUEST "(?<trace>[A-Za-z0-9@_.:-]+)", CLF_TIME,
+	{"apache", "^(?<client>\\S+) \\S+ (?<user>\\S+) " CLF_REQUEST REQ_ID, CLF_TIME,
 	 "Apache combined LogFormat with %{UNIQUE_ID}e (or a request ID header) appended"},
 	{"openstack",
 	 "^(?<time>\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) (?<pid>\\d+) (?<level>[A-Z]+) "

@@ -308,6 +308,17 @@ START_TEST(builtin_layouts)
 			      (long long)rec.ts_ns);
 		parse_regex_free(rx);
 	}
+	{
+		/* no request ID ("-"): the line is read, with no trace */
+		const char *l = "127.0.0.1 - - [06/Dec/2026:04:30:00 +0000] \"GET / HTTP/1.1\" 404 236 \"-\" "
+				"\"curl/7.88.1\" -";
+		struct parse_regex *rx = builtin("apache");
+
+		ck_assert_int_eq(parse_regex_line(rx, l, strlen(l), &rec, NULL), 0);
+		ck_assert(rec.trace.ptr == NULL);
+		ck_assert(rec.has_ts && rec.ts_ns == 1796531400 * NS);
+		parse_regex_free(rx);
+	}
 	ck_assert(parse_builtin_find("nope") == NULL);
 	ck_assert(parse_builtin_at(0) != NULL);
 }
