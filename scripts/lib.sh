@@ -26,7 +26,7 @@ TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck
   redis-server redis-tools openjdk-17-jdk-headless influxdb curl openssl jq kcat
   python3-pytest python3-flask gunicorn python3-aiohttp python3-pythonjsonlogger
   python3-mesonpy patchelf python3-venv python3-pip
-  nginx apache2"
+  nginx apache2 python3-oslo.log"
 
 # need_packages PKG... - install those of PKG that are not installed yet.
 need_packages() {

@@ -27,8 +27,10 @@ static const struct parse_builtin builtins[] = {
 	 "Apache combined LogFormat with %{UNIQUE_ID}e (or a request ID header) appended"},
 	{"openstack",
 	 "^(?<time>\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(?:\\.\\d+)?) (?<pid>\\d+) (?<level>[A-Z]+) "
-	 "(?<service>\\S+) \\[(?<trace>req-[0-9a-f-]{36})[^\\]]*\\] ?(?<message>.*)",
-	 "%Y-%m-%d %H:%M:%S.%f", "OpenStack oslo.log lines with a [req-UUID ...] context"},
+	 "(?<service>\\S+) \\[(?:None )?(?<trace>req-[0-9a-f-]{36})(?: (?<span>req-[0-9a-f-]{36}))?[^\\]]*\\] "
+	 "?(?<message>.*)",
+	 "%Y-%m-%d %H:%M:%S.%f",
+	 "OpenStack oslo.log lines with a [global_request_id request_id ...] context"},
 	{"spring",
 	 "^(?<time>\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d+)\\s+(?<level>[A-Z]+)\\s+"
 	 "\\[(?<service>[^,\\]]*),(?<trace>[0-9a-f]*),(?<span>[0-9a-f]*)(?:,[^\\]]*)?\\]\\s+(?<pid>\\d+)\\s+---\\s+"

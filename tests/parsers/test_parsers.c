@@ -284,7 +284,12 @@ START_TEST(builtin_layouts)
 		 "2026-12-06 04:30:00.123 4242 INFO nova.api.openstack.requestlog "
 		 "[req-0e8a7a77-3c0f-4c0b-9b6f-5b8e3b1e2a41 req-11111111-2222-3333-4444-555555555555 admin admin - default "
 		 "default] 10.0.0.1 \"GET /v2.1/servers\" status: 200",
-		 "req-0e8a7a77-3c0f-4c0b-9b6f-5b8e3b1e2a41", NULL, 1796531400 * NS + 123000000},
+		 "req-0e8a7a77-3c0f-4c0b-9b6f-5b8e3b1e2a41", "req-11111111-2222-3333-4444-555555555555",
+		 1796531400 * NS + 123000000},
+		{"openstack",
+		 "2026-12-06 04:30:00.123 4242 INFO nova.api [None req-11111111-2222-3333-4444-555555555555 u1 p1 - - - -] "
+		 "GET /v2.1/servers status: 200",
+		 "req-11111111-2222-3333-4444-555555555555", NULL, 1796531400 * NS + 123000000},
 		{"spring",
 		 "2026-12-06 04:30:00.250  INFO [orders,5f2b8c0e9a1d4c7b,a1b2c3d4e5f60718,true] 4711 --- "
 		 "[nio-8080-exec-1] c.e.orders.OrderController  : order placed",

@@ -11,7 +11,10 @@
  *              (or a variable holding X-Request-ID when the client sent one)
  *   apache     Apache's combined LogFormat with "%{UNIQUE_ID}e" appended
  *              (mod_unique_id), or any request ID header, e.g. %{X-Request-ID}i
- *   openstack  oslo.log's default: TIME PID LEVEL LOGGER [req-UUID ...] MESSAGE
+ *   openstack  oslo.log's default: TIME PID LEVEL LOGGER [GLOBAL REQ USER ...] MESSAGE, where
+ *              GLOBAL is the global request ID (req-UUID, the same across services:
+ *              the trace; REQ, this service's request ID, the span) or "None" (then
+ *              REQ is the trace)
  *   spring     Spring Boot with Sleuth: TIME LEVEL [app,traceId,spanId] PID --- [thread] logger : MESSAGE
  *   envoy      Envoy's default access log format, x-request-id as the trace
  *
