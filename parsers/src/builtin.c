@@ -39,7 +39,7 @@ static const struct parse_builtin builtins[] = {
 	{"envoy",
 	 "^\\[(?<time>[^\\]]+)\\] \"(?<method>\\S+) (?<path>\\S+) (?<protocol>[^\"]*)\" (?<status>\\d+) "
 	 "(?<flags>\\S+) (?<bytes_received>\\d+) (?<bytes_sent>\\d+) (?<duration_ms>\\d+) (?<upstream_ms>\\S+) "
-	 "\"(?<forwarded_for>[^\"]*)\" \"(?<agent>[^\"]*)\" \"(?<trace>[^\"]*)\" \"(?<authority>[^\"]*)\" "
+	 "\"(?<forwarded_for>[^\"]*)\" \"(?<agent>[^\"]*)\" \"(?:-|(?<trace>[^\"]*))\" \"(?<authority>[^\"]*)\" "
 	 "\"(?<upstream>[^\"]*)\"",
 	 "rfc3339", "Envoy's default access log format, x-request-id as the trace"},
 };

@@ -324,6 +324,16 @@ START_TEST(builtin_layouts)
 		ck_assert(rec.has_ts && rec.ts_ns == 1796531400 * NS);
 		parse_regex_free(rx);
 	}
+	{
+		/* Envoy writes "-" for a request without x-request-id */
+		const char *l =
+			"[2026-12-06T04:30:00.310Z] \"GET / HTTP/1.1\" 200 - 0 5 1 1 \"-\" \"curl\" \"-\" \"a\" \"b\"";
+		struct parse_regex *rx = builtin("envoy");
+
+		ck_assert_int_eq(parse_regex_line(rx, l, strlen(l), &rec, NULL), 0);
+		ck_assert(rec.trace.ptr == NULL);
+		parse_regex_free(rx);
+	}
 	ck_assert(parse_builtin_find("nope") == NULL);
 	ck_assert(parse_builtin_at(0) != NULL);
 }
