@@ -11,8 +11,12 @@
 
 #include <parsers/builtin.h>
 
-/* the request ID, or "-" for none (Apache's %{X-Request-ID}i without the header): no trace then */
-#define REQ_ID "(?:-(?=\\s|$)|(?<trace>[A-Za-z0-9@_.:-]+))"
+/*
+ * The request ID: the trace when it is made of ID bytes ([A-Za-z0-9._-]: an NDC element, no ':');
+ * "-" (Apache's %{X-Request-ID}i without the header) or any other text: no trace, the line is read.
+ */
+#define ID_CHARS "[A-Za-z0-9._-]"
+#define REQ_ID "(?:-(?=\\s|$)|(?<trace>" ID_CHARS "+)(?=\\s|$)|\\S+)"
 /* [10/Oct/2000:13:55:36 -0700]: nginx's $time_local and Apache's %t */
 #define CLF_TIME "%d/%b/%Y:%H:%M:%S %z"
 /* "GET /path HTTP/1.1" and the combined fields after it */
@@ -39,7 +43,8 @@ static const struct parse_builtin builtins[] = {
 	{"envoy",
 	 "^\\[(?<time>[^\\]]+)\\] \"(?<method>\\S+) (?<path>\\S+) (?<protocol>[^\"]*)\" (?<status>\\d+) "
 	 "(?<flags>\\S+) (?<bytes_received>\\d+) (?<bytes_sent>\\d+) (?<duration_ms>\\d+) (?<upstream_ms>\\S+) "
-	 "\"(?<forwarded_for>[^\"]*)\" \"(?<agent>[^\"]*)\" \"(?:-|(?<trace>[^\"]*))\" \"(?<authority>[^\"]*)\" "
+	 "\"(?<forwarded_for>[^\"]*)\" \"(?<agent>[^\"]*)\" \"(?:-|(?<trace>" ID_CHARS
+	 "+)|[^\"]*)\" \"(?<authority>[^\"]*)\" "
 	 "\"(?<upstream>[^\"]*)\"",
 	 "rfc3339", "Envoy's default access log format, x-request-id as the trace"},
 };
