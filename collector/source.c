@@ -272,13 +272,16 @@ static void add_str_attr(struct fmt_record *r, const char *key, const char *val,
  * @r, parsed from @text with result @rc. Text out of an envelope that no
  * parser takes (a program's plain line) becomes a record with that text
  * as its message and the runtime's time, the parse error kept in @src:
- * the envelope made it a record. Return: the parse result to go on with.
+ * the envelope made it a record. Return: @rc when it stays a raw record,
+ * 1 when unparsed text became such a record, else 0.
  */
 static int env_annotate(const struct pl_source *s, struct fmt_record *r, struct record_src *src,
 			const struct fmt_err *fe, const char *text, size_t len, int rc)
 {
 	const struct pl_env_meta *m = s->env;
 	const char *stream = m->set ? parse_env_stream_name(m->stream) : NULL;
+
+	int ret = 0;
 
 	if (rc < 0 && !m->set)
 		return rc;
@@ -287,6 +290,7 @@ static int env_annotate(const struct pl_source *s, struct fmt_record *r, struct 
 		r->message = fmt_str_n(text, len);
 		src->error = fmt_str_c(fe->what ? fe->what : fmt_strerror(rc));
 		src->err_offset = fe->offset;
+		ret = 1;
 	}
 	if (m->set && m->has_ts && !r->has_ts) {
 		r->ts_ns = m->ts_ns;
@@ -299,7 +303,7 @@ static int env_annotate(const struct pl_source *s, struct fmt_record *r, struct 
 		add_str_attr(r, "k8s.namespace", s->k8s.ns, s->k8s.ns_len);
 		add_str_attr(r, "k8s.container", s->k8s.container, s->k8s.container_len);
 	}
-	return 0;
+	return ret;
 }
 
 /* Parse one record's text and append it (as a raw record when no parser takes it). */
@@ -338,6 +342,9 @@ static void emit_record(struct pipeline *pl, struct pl_source *s, const char *te
 		src.error = fmt_str_c(fe.what ? fe.what : fmt_strerror(rc));
 		src.err_offset = fe.offset;
 		append(pl, s, NULL, &src, end_off);
+	} else if (rc > 0) {
+		st->unparsed++; /* unparsed text out of an envelope: a record of its message (env_annotate) */
+		append(pl, s, r, &src, end_off);
 	} else if (r->flags & FMT_F_ATTRS_TRUNCATED) {
 		src.line = fmt_str_n(text, len); /* the attributes past the cap live on in the line */
 		append(pl, s, r, &src, end_off);
