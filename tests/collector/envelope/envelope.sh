@@ -154,6 +154,11 @@ r=$(jq -c 'select(.message == "plain stderr line")' "$tmp/out.json")
 [ "$(field "$r" '."k8s.pod"')" = null ] || fail "k8s metadata on a non-Kubernetes path: $r"
 record t-cri-5 >/dev/null
 record t-dk-3 >/dev/null
+# the one plain line of each file is counted as unparsed (and kept as a record of its text)
+for d in containers docker; do
+	n=$(curl -s "http://127.0.0.1:$port/metrics" | grep "^clewd_input_unparsed_total{.*path=\"$tmp/$d/" | sed 's/.* //')
+	[ "$n" = 1 ] || fail "clewd_input_unparsed_total of $d: '$n', want 1"
+done
 stop TERM
 
 # A partial sequence interrupted by a restart: SIGTERM, then kill -9 (each its own clewd and state).
