@@ -23,7 +23,7 @@
  * included. Parse errors are counted per stage; on a generated corpus any
  * error is a bug, and the program exits 1.
  *
- * The regex rows (clewd's user parsers, collector/parse/regex.c) run an
+ * The regex rows (clewd's user parsers, parsers/src/regex.c) run an
  * Apache combined-log regex with its time format over a generated access
  * log, JIT-compiled and in PCRE2's interpreter; "rec/cpu-s" is records per
  * CPU-second, the unit Fluent Bit's regex parser is quoted in.
@@ -40,7 +40,7 @@
 #include "fmt/detect.h"
 #include "fmt/json.h"
 #include "fmt/pipe.h"
-#include "parse/regex.h"
+#include <parsers/regex.h>
 
 /* Per-core targets of the parse stage, in MB/s. */
 #define TARGET_PIPE_MBPS 1000.0

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lineparse.h"
 #include "options.h"
 #include "tg.h"
 #include "banned.h"
@@ -73,6 +74,12 @@ int main(int argc, char **argv)
 		tg_options_release(&o);
 		return rc < 0 ? 2 : 0;
 	}
+	if (tg_lp_setup(&o.lp, &err) < 0) {
+		fprintf(stderr, "tracegrep: %s\n", err.msg);
+		tg_lp_release();
+		tg_options_release(&o);
+		return 2;
+	}
 	rc = add_inputs(&ins, &o);
 	if (rc == 2) {
 		tg_inputs_release(&ins);
@@ -85,6 +92,7 @@ int main(int argc, char **argv)
 			had_error = true;
 		tg_inputs_release(&ins);
 		tg_options_release(&o);
+		tg_lp_release();
 		return had_error ? 2 : found ? 0 : 1;
 	}
 	if (tg_resolve(&ins, &o.query, o.threads, stderr, &recs, &res) < 0)
@@ -112,5 +120,6 @@ int main(int argc, char **argv)
 	tg_resolution_release(&res);
 	tg_inputs_release(&ins);
 	tg_options_release(&o);
+	tg_lp_release();
 	return had_error ? 2 : found ? 0 : 1;
 }

@@ -40,12 +40,15 @@ enum {
 	TG_OPT_LIMIT,
 	TG_OPT_OPEN,
 	TG_OPT_SUMMARY_KEY,
+	TG_OPT_TIME_FORMAT,
+	TG_OPT_ML_START,
 };
 
 static const char sec_archive[] = "Archive:";
 static const char sec_kafka[] = "Kafka (a topic clewd's Kafka output writes to):";
 static const char sec_find[] = "Finding transactions (tracegrep --find [FILTER...] PATH...):";
 static const char sec_output[] = "Output (one of):";
+static const char sec_parse[] = "Log layouts (clewd's parser options):";
 static const char sec_options[] = "Options:";
 
 /* In the order the help lists them, by section. */
@@ -145,6 +148,24 @@ const struct tg_option tg_option_table[] = {
 	{sec_output, "html", TG_OPT_HTML, " FILE", NULL,
 	 "also write one self-contained HTML page with the waterfall\n"
 	 "(no network access); alone, it replaces the default output",
+	 TG_MODE_TERM},
+	{sec_parse, "parser", 'p', " NAME", NULL,
+	 "read lines with parser NAME (lines it does not take are still\n"
+	 "read as pipe or JSON): auto (default), pipe, json,\n"
+	 "regex:PATTERN (named groups: time, level, trace, span, ...),\n"
+	 "a built-in layout: nginx, apache, openstack, spring, envoy,\n"
+	 "a name under parsers: in -c FILE; cri or docker (container\n"
+	 "logs; detected anyway), or cri+NAME / docker+NAME",
+	 TG_MODE_TERM},
+	{sec_parse, "time-format", TG_OPT_TIME_FORMAT, " FMT", NULL,
+	 "how -p regex: reads its time group: rfc3339 (default), epoch,\n"
+	 "epoch_ms, epoch_us, epoch_ns, or a strptime-like pattern",
+	 TG_MODE_TERM},
+	{sec_parse, "multiline-start", TG_OPT_ML_START, " REGEX", NULL,
+	 "a line matching REGEX starts a record; other lines continue it", TG_MODE_TERM},
+	{sec_parse, "config", 'c', " FILE", NULL,
+	 "read the named parsers (parsers:) and parser: of clewd's\n"
+	 "YAML configuration FILE",
 	 TG_MODE_TERM},
 	{sec_options, "color", TG_OPT_COLOR, "=WHEN", NULL,
 	 "colour the waterfall: auto (default: on a terminal, unless\n"
@@ -317,6 +338,18 @@ static int apply(struct tg_options *o, const struct tg_option *opt, char *arg, i
 	switch (opt->key) {
 	case TG_OPT_HTML:
 		o->html = arg;
+		break;
+	case 'p':
+		o->lp.parser = arg;
+		break;
+	case TG_OPT_TIME_FORMAT:
+		o->lp.time_format = arg;
+		break;
+	case TG_OPT_ML_START:
+		o->lp.ml_start = arg;
+		break;
+	case 'c':
+		o->lp.config = arg;
 		break;
 	case TG_OPT_COLOR:
 		if (strcmp(arg, "auto") == 0)

@@ -16,6 +16,7 @@
 #include "query/filter.h"
 #include "query/select.h"
 #include "query/summary.h"
+#include "lineparse.h"
 #include "tg.h"
 
 /* Where clewd keeps its archive by default (clewd.conf [output.archive] dir). */
@@ -59,6 +60,7 @@ struct tg_options {
 	enum qy_sort sort;	 /* --sort */
 	size_t limit;		 /* --limit (0: all), default 20 */
 	bool open;		 /* --open: show the first match as the output mode says */
+	struct tg_lp_options lp; /* -p, --time-format, --multiline-start, -c */
 	char *const *paths;	 /* the PATHs (into argv) */
 	size_t npaths;		 /* entries in paths */
 };

@@ -27,6 +27,15 @@
  * record (first line and continuation lines) in place, with no copy,
  * and hands it to the visitor. Lines before the region's first record
  * start are the continuation of a record the previous region owns.
+ *
+ * Lines in another layout (tracegrep -p, -c, --multiline-start) or inside
+ * a container envelope (CRI, Docker json-file: -p, or detected on the
+ * region's first line) take a slower walk, scan_layout(): each line is
+ * unwrapped (partial lines joined), a record is a line the line parser
+ * says starts one plus the lines after it that start none, and a record
+ * is kept when its text holds the needle and it matches by structure.
+ * The kept text is the unwrapped one, so it parses again without the
+ * envelope; the runtime's time stands in for a record without its own.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -35,7 +44,9 @@
 #include <otlp/otlp.h>
 
 #include "fmt/detect.h"
+#include "lineparse.h"
 #include "tg.h"
+#include <parsers/envelope.h>
 #include "banned.h"
 
 static size_t line_end(const char *buf, size_t len, size_t at)
@@ -94,6 +105,137 @@ static bool otlp_line(const struct tg_scan *s, const char *buf, size_t ls, size_
 	return true;
 }
 
+/* One logical line at @at: a physical line, or (in an envelope) its text with partial lines joined. */
+struct lline {
+	struct tg_buf text; /* the text (unwrapped) */
+	size_t next;	    /* where the next logical line starts (past its '\n') */
+	int64_t ts_ns;	    /* the envelope's time */
+	bool has_ts;	    /* ts_ns is meaningful */
+	bool cut;	    /* buf ended inside it (more may follow) */
+	char *scratch;	    /* Docker's decoded text of one physical line */
+	size_t scratch_cap; /* bytes at scratch */
+};
+
+static void read_lline(unsigned env, const char *buf, size_t len, size_t at, struct lline *l)
+{
+	bool first = true;
+
+	l->text.len = 0;
+	l->has_ts = false;
+	l->cut = false;
+	for (;;) {
+		size_t le = line_end(buf, len, at);
+		struct parse_env_line el;
+
+		if (le >= len)
+			l->cut = true;
+		if (env && le - at + 1 > l->scratch_cap) { /* decoding never grows the text */
+			l->scratch_cap = le - at + 1;
+			l->scratch = tg_xrealloc(l->scratch, l->scratch_cap);
+		}
+		if (!env || parse_env_decode(env, buf + at, le - at, l->scratch, &el) != 0) {
+			if (!first) /* not an envelope line: it is the next logical line */
+				break;
+			tg_buf_put(&l->text, buf + at, le - at);
+			at = le + 1;
+			break;
+		}
+		if (first && el.has_ts) {
+			l->ts_ns = el.ts_ns;
+			l->has_ts = true;
+		}
+		first = false;
+		tg_buf_put(&l->text, el.text, el.len);
+		at = le + 1;
+		if (!el.partial || le >= len)
+			break;
+	}
+	l->next = at;
+}
+
+/* tg_scan_region() for other layouts and envelopes (see the DESIGN note). */
+static size_t scan_layout(const struct tg_scan *s, unsigned env, const char *buf, size_t len, size_t from,
+			  size_t to, bool final, uint32_t src, uint64_t base, struct tg_recs *out)
+{
+	struct fmt_record *rec = tg_xmalloc(sizeof(*rec));
+	struct lline l = {0}, c = {0};
+	struct tg_buf text = {0};
+	size_t at = from, ret = to;
+
+	while (at < to) {
+		size_t start = at;
+		bool more = false; /* the record may go on past buf */
+
+		read_lline(env, buf, len, at, &l);
+		if (l.cut && !final) {
+			ret = start;
+			break;
+		}
+		at = l.next;
+		if (!tg_lp_starts(l.text.data ? l.text.data : "", l.text.len))
+			continue;
+		text.len = 0;
+		tg_buf_put(&text, l.text.data, l.text.len);
+		/* the record goes on over the following lines that start no record */
+		while (at < len) {
+			read_lline(env, buf, len, at, &c);
+			if (c.cut && !final) {
+				more = true;
+				break;
+			}
+			if (tg_lp_starts(c.text.data ? c.text.data : "", c.text.len))
+				break;
+			tg_buf_putc(&text, '\n');
+			tg_buf_put(&text, c.text.data, c.text.len);
+			at = c.next;
+		}
+		if (more || (at >= len && !final)) {
+			ret = start;
+			break;
+		}
+		while (text.len > l.text.len && text.data[text.len - 1] == '\n')
+			text.len--;
+		if (s->visitor) {
+			if (tg_lp_parse(text.data, text.len, rec) == 0) {
+				if (!rec->has_ts && l.has_ts) {
+					rec->ts_ns = l.ts_ns;
+					rec->has_ts = true;
+				}
+				s->visitor->visit(out->visit_state, rec);
+			}
+			continue;
+		}
+		if (!memmem(text.data, text.len, s->finder.needle, s->finder.len) ||
+		    tg_lp_parse(text.data, text.len, rec) != 0 ||
+		    !tg_record_matches(rec, s->finder.needle, s->finder.len, s->want))
+			continue;
+		{
+			struct tg_rec r = {0};
+
+			r.text = tg_xstrndup(text.data, text.len);
+			r.len = text.len;
+			r.src = src;
+			r.off = base + start;
+			if (tg_lp_parse(r.text, r.len, rec) == 0)
+				tg_rec_from_parsed(&r, rec);
+			else
+				r.node = -1;
+			if (!r.has_ts && l.has_ts) {
+				r.ts_ns = l.ts_ns;
+				r.has_ts = true;
+			}
+			tg_recs_push(out, &r);
+		}
+	}
+	tg_buf_free(&l.text);
+	tg_buf_free(&c.text);
+	tg_buf_free(&text);
+	free(l.scratch);
+	free(c.scratch);
+	free(rec);
+	return ret;
+}
+
 /* tg_scan_region() of a visiting scan: every record whose first line starts in [from, to). */
 static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,
 			   bool final, struct tg_recs *out)
@@ -147,6 +289,12 @@ size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size
 	size_t idlen = s->finder.len, at = from;
 	struct fmt_record *rec = NULL;
 
+	if (from < to) {
+		unsigned env = tg_lp_envelope(buf + from, line_end(buf, len, from) - from);
+
+		if (env || !tg_lp_plain())
+			return scan_layout(s, env, buf, len, from, to, final, src, base, out);
+	}
 	if (s->visitor)
 		return visit_region(s, buf, len, from, to, final, out);
 

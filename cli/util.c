@@ -16,6 +16,7 @@
 #include "fmt/str.h"
 #include "fmt/ts.h"
 #include "fmt/detect.h"
+#include "lineparse.h"
 #include "tg.h"
 #include "banned.h"
 
@@ -376,5 +377,5 @@ void tg_recs_sort(struct tg_recs *r)
 
 int tg_rec_parse(const struct tg_rec *r, struct fmt_record *out)
 {
-	return fmt_parse(r->text, r->len, out, NULL);
+	return tg_lp_parse(r->text, r->len, out); /* the text is unwrapped: no envelope */
 }

@@ -14,7 +14,9 @@
 
 #include "config_impl.h"
 #include "fmt/record.h"
-#include "parse/regex.h"
+#include <parsers/builtin.h>
+#include <parsers/envelope.h>
+#include <parsers/regex.h>
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -110,7 +112,7 @@ bool cd_cfg_valid_parser_name(const char *name)
 {
 	enum cd_parser p;
 
-	if (!*name || cd_cfg_builtin_parser(name, &p))
+	if (!*name || cd_cfg_builtin_parser(name, &p) || parse_env_by_name(name, NULL) != PARSE_ENV_NONE)
 		return false;
 	for (const char *q = name; *q; q++)
 		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
@@ -130,7 +132,18 @@ int cd_cfg_find_parser(const struct cd_config *c, const char *name)
 int cd_config_set_parser(struct cd_config *c, const char *name, struct cd_err *err)
 {
 	enum cd_parser p;
+	const char *inner;
+	enum parse_env env = parse_env_by_name(name, &inner);
 
+	if (env != PARSE_ENV_NONE) {
+		int rc = parse_env_by_name(inner, NULL) != PARSE_ENV_NONE
+				 ? cd_err_set(err, -CD_EINVAL, 0, "parser '%s': one envelope only", name)
+				 : cd_config_set_parser(c, *inner ? inner : "auto", err);
+
+		c->envelope = (uint8_t)env;
+		return rc;
+	}
+	c->envelope = PARSE_ENV_NONE;
 	if (strncmp(name, "regex:", 6) == 0)
 		return cd_config_set_regex(c, name + 6, NULL, err);
 	if (cd_cfg_builtin_parser(name, &p)) {
@@ -140,9 +153,10 @@ int cd_config_set_parser(struct cd_config *c, const char *name, struct cd_err *e
 		return 0;
 	}
 	if (!cd_cfg_valid_parser_name(name))
-		return cd_err_set(err, -CD_EINVAL, 0,
-				  "parser '%s': expected auto, pipe, json, regex:PATTERN or a parser's name",
-				  name);
+		return cd_err_set(
+			err, -CD_EINVAL, 0,
+			"parser '%s': expected auto, pipe, json, regex:PATTERN, a parser's name, cri[+P] or docker[+P]",
+			name);
 	c->parser = CD_PARSER_REGEX;
 	return cd_cfg_set_str(&c->parser_name, name, err);
 }
@@ -195,10 +209,12 @@ const char *cd_config_parser_name(enum cd_parser p, const struct cd_parser_conf 
 int cd_config_input_parser(const struct cd_config *c, unsigned idx, enum cd_parser *p,
 			   const struct cd_parser_conf **rx)
 {
-	const char *name = c->in[idx].parser_name;
+	const char *name = c->in[idx].parser_name, *inner;
 	int k;
 
 	*rx = NULL;
+	if (name && parse_env_by_name(name, &inner) != PARSE_ENV_NONE)
+		name = *inner ? inner : "auto"; /* cri+P: the inner text's parser P */
 	if (name && cd_cfg_builtin_parser(name, p))
 		return 0;
 	if (!name && c->parser != CD_PARSER_REGEX) {
@@ -212,6 +228,49 @@ int cd_config_input_parser(const struct cd_config *c, unsigned idx, enum cd_pars
 	*p = CD_PARSER_REGEX;
 	*rx = &c->rx[k];
 	return 0;
+}
+
+unsigned cd_config_input_envelope(const struct cd_config *c, unsigned idx)
+{
+	const char *name = c->in[idx].parser_name;
+
+	return name ? (unsigned)parse_env_by_name(name, NULL) : c->envelope;
+}
+
+/* A parser: names a built-in named parser (parsers/builtin.h) not defined under parsers: yet: define it. */
+static int add_builtin(struct cd_config *c, const char *name, struct cd_err *err)
+{
+	const struct parse_builtin *b;
+	struct cd_parser_conf *pc;
+	int rc;
+
+	if (name)
+		parse_env_by_name(name, &name);
+	if (!name || !*name || cd_cfg_find_parser(c, name) >= 0 || !(b = parse_builtin_find(name)))
+		return 0;
+	if (c->nrx >= CD_PARSERS_MAX)
+		return cd_err_set(err, -CD_ELIMIT, 0, "more than %u parsers", CD_PARSERS_MAX);
+	pc = &c->rx[c->nrx];
+	memset(pc, 0, sizeof(*pc));
+	if ((rc = cd_cfg_set_str(&pc->name, b->name, err)) < 0 ||
+	    (rc = cd_cfg_set_str(&pc->regex, b->regex, err)) < 0 ||
+	    (rc = cd_cfg_set_str(&pc->time_format, b->time_format, err)) < 0) {
+		free(pc->name);
+		free(pc->regex);
+		free(pc->time_format);
+		return rc;
+	}
+	c->nrx++;
+	return 0;
+}
+
+static int add_builtins(struct cd_config *c, struct cd_err *err)
+{
+	int rc = c->parser == CD_PARSER_REGEX ? add_builtin(c, c->parser_name, err) : 0;
+
+	for (unsigned i = 0; i < c->nin && rc == 0; i++)
+		rc = add_builtin(c, c->in[i].parser_name, err);
+	return rc;
 }
 
 int cd_cfg_parse_level(const char *s, int *out)
@@ -411,7 +470,8 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 
 	if (c->nin == 0)
 		return cd_err_set(err, -CD_EINVAL, 0, "no input: give -i SPEC or inputs: in the config file");
-	if ((rc = check_parser_names(c, err)) < 0 || (rc = check_regexes(c, err)) < 0)
+	if ((rc = add_builtins(c, err)) < 0 || (rc = check_parser_names(c, err)) < 0 ||
+	    (rc = check_regexes(c, err)) < 0)
 		return rc;
 	if (!c->state_dir && (rc = cd_cfg_set_str(&c->state_dir, "/var/lib/clew", err)) < 0)
 		return rc;

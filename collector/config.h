@@ -27,7 +27,7 @@
 enum cd_parser { CD_PARSER_AUTO = 0, CD_PARSER_PIPE, CD_PARSER_JSON, CD_PARSER_REGEX };
 
 /*
- * A regex parser (parse/regex.h): parsers: in the file, or the one named
+ * A regex parser (<parsers/regex.h>): parsers: in the file, or the one named
  * "regex" that -p regex:PATTERN [--time-format FMT] defines.
  */
 struct cd_parser_conf {
@@ -79,6 +79,7 @@ struct cd_config {
 	char *spool_dir;			   /* outputs' spools; default STATE_DIR/spool; NULL: none */
 	uint64_t spool_bytes;			   /* limit of one output's spool */
 	enum cd_parser parser;			   /* auto | pipe | json | regex (then parser_name) */
+	uint8_t envelope;			   /* enum parse_env of parser: cri[+P] / docker[+P] */
 	char *parser_name;			   /* owned: the regex parser that parser: names */
 	unsigned parser_line;			   /* config line of parser: (0: elsewhere) */
 	struct cd_parser_conf rx[CD_PARSERS_MAX];  /* regex parsers (parsers:, -p regex:) */
@@ -123,7 +124,8 @@ int cd_config_env(struct cd_config *c, struct cd_err *err);
  * "?max_connections=N" (command line -i).
  * cd_config_add_output_spec() - "archive:DIR", "stdout[:json|pipe]",
  * "file:PATH[:json|pipe]", or a network output's URI (-o).
- * cd_config_set_parser() - "auto|pipe|json", "regex:PATTERN" (as
+ * cd_config_set_parser() - [cri+|docker+]: a container envelope (then
+ * "cri" alone is "cri+auto"), then "auto|pipe|json", "regex:PATTERN" (as
  * cd_config_set_regex() without a time format) or the NAME of a parser
  * (checked by cd_config_finish(): parsers may come later in the file).
  * Return: 0, -CD_EINVAL, -CD_ELIMIT, -CD_ENOMEM.
@@ -155,6 +157,13 @@ int cd_config_set_multiline_start(struct cd_config *c, const char *regex, struct
  */
 int cd_config_input_parser(const struct cd_config *c, unsigned idx, enum cd_parser *p,
 			   const struct cd_parser_conf **rx);
+
+/*
+ * cd_config_input_envelope() - the container envelope (enum parse_env) of
+ * input @idx: the cri or docker of its parser: (cri, cri+json, docker+NAME),
+ * or the global one when it has none.
+ */
+unsigned cd_config_input_envelope(const struct cd_config *c, unsigned idx);
 
 /* cd_config_parser_name() - "auto", "pipe", "json", or @rx's name for CD_PARSER_REGEX. */
 const char *cd_config_parser_name(enum cd_parser p, const struct cd_parser_conf *rx);

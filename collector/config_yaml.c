@@ -460,9 +460,10 @@ static int load_root(struct yctx *y, struct cd_config *c, yaml_node_t *root)
 		} else if (strcmp(k, "parser") == 0) {
 			YS(s, v, k);
 			if (cd_config_set_parser(c, s, NULL) < 0)
-				rc = yfail(y, v,
-					   "expected auto, pipe, json, regex:PATTERN or a parser's name for",
-					   k);
+				rc = yfail(
+					y, v,
+					"expected auto, pipe, json, regex:PATTERN, a parser's name, cri[+P] or docker[+P] for",
+					k);
 			c->parser_line = (unsigned)v->start_mark.line + 1;
 		} else if (strcmp(k, "parsers") == 0) {
 			rc = load_list(y, c, v, k, load_parser);

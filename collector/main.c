@@ -22,6 +22,7 @@
 #include "ops.h"
 #include "pipeline.h"
 #include "util/proctitle.h"
+#include <parsers/envelope.h>
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -48,8 +49,11 @@ static void usage(FILE *f)
 	      "  -p, --parser NAME      auto (pipe or JSON per line, default), pipe, json,\n"
 	      "                         regex:PATTERN (PCRE2, named groups: time, level,\n"
 	      "                         service, trace, span, parent, ids, method, path,\n"
-	      "                         message; other groups become attributes), or the\n"
-	      "                         name of a parser under parsers: in the file\n"
+	      "                         message; other groups become attributes), the\n"
+	      "                         name of a parser under parsers: in the file, a\n"
+	      "                         built-in one (nginx, apache, openstack, spring,\n"
+	      "                         envoy); cri[+P] or docker[+P]: container logs,\n"
+	      "                         the text inside parsed by P (default auto)\n"
 	      "      --time-format FMT  how -p regex: reads its time group: rfc3339 (default),\n"
 	      "                         epoch, epoch_ms, epoch_us, epoch_ns, or a pattern such\n"
 	      "                         as '%d/%b/%Y:%H:%M:%S %z' (%f fraction, %z zone)\n"
@@ -107,7 +111,8 @@ static int fail_usage(bool plain, const char *what)
 static void summary(const struct cd_config *c)
 {
 	printf("configuration ok%s%s\n", c->file ? ": " : "", c->file ? c->file : "");
-	printf("  parser: %s, multiline: %s (%llu ms), chunk age: %llu ms\n",
+	printf("  parser: %s%s%s, multiline: %s (%llu ms), chunk age: %llu ms\n",
+	       c->envelope ? parse_env_name(c->envelope) : "", c->envelope ? "+" : "",
 	       c->parser == CD_PARSER_REGEX ? c->parser_name : cd_config_parser_name(c->parser, NULL),
 	       c->multiline ? "on" : "off", (unsigned long long)c->multiline_ms,
 	       (unsigned long long)c->chunk_age_ms);
@@ -139,7 +144,9 @@ static void summary(const struct cd_config *c)
 		if (!c->in[i].parser_name && !c->in[i].ml_start)
 			continue;
 		cd_config_input_parser(c, i, &p, &rx);
-		printf("  input %u: parser %s%s%s\n", i + 1, cd_config_parser_name(p, rx),
+		printf("  input %u: parser %s%s%s%s%s\n", i + 1,
+		       cd_config_input_envelope(c, i) ? parse_env_name(cd_config_input_envelope(c, i)) : "",
+		       cd_config_input_envelope(c, i) ? "+" : "", cd_config_parser_name(p, rx),
 		       c->in[i].ml_start ? ", multiline_start " : "",
 		       c->in[i].ml_start ? c->in[i].ml_start : "");
 	}

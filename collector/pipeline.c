@@ -89,6 +89,9 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		M_COUNTER("clewd_input_truncations_total", "Files found shorter than the read offset.", lab,
 			  st->truncations);
 		M_COUNTER("clewd_input_rotations_total", "Files replaced at their path.", lab, st->rotations);
+		M_COUNTER("clewd_input_envelope_invalid_total",
+			  "Lines of a cri/docker input that were not that envelope, kept as they are.", lab,
+			  st->env_invalid);
 		/* the input's own series, once (a repeated sample makes Prometheus reject the scrape) */
 		if (pl->in[i].p->metrics) {
 			lab[0] = '\0';
@@ -199,6 +202,7 @@ static int compile_parsers(struct pipeline *pl, const struct cd_config *cf, stru
 			return cd_err_set(err, -CD_EINVAL, 0, "input %u: no such parser", i + 1);
 		if (rx && (rc = parse_regex_new(&pl->in[i].rx, rx->regex, rx->time_format, 0, err)) < 0)
 			return rc;
+		pl->in[i].env = (uint8_t)cd_config_input_envelope(cf, i);
 		if (cf->in[i].ml_start &&
 		    (rc = parse_regex_new(&pl->in[i].mls, cf->in[i].ml_start, NULL, 0, err)) < 0)
 			return rc;

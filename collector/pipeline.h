@@ -257,6 +257,7 @@ struct pl_in_stats {
 	uint64_t truncations; /* files found shorter than the read offset (copytruncate) */
 	uint64_t rotations;   /* files replaced at their path (rotation by rename/create) */
 	uint64_t bytes;	      /* bytes read */
+	uint64_t env_invalid; /* lines of a cri/docker input that were not that envelope (kept as they are) */
 };
 
 /* pl_in_stats() - input @idx's counters, writable by the input (rotations). */

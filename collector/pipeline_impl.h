@@ -8,6 +8,7 @@
 
 #include "parse/parse.h"
 #include "pipeline.h"
+#include <parsers/envelope.h>
 
 struct pl_watch {
 	int fd;		       /* the watched fd */
@@ -23,6 +24,15 @@ struct pl_in {
 	enum cd_parser parser;	   /* its parser */
 	struct parse_regex *rx;	   /* CD_PARSER_REGEX: its compiled regex (owned) */
 	struct parse_regex *mls;   /* its multiline_start (owned); NULL: the pipe/JSON rule */
+	uint8_t env;		   /* enum parse_env: its container envelope (cri, docker), or none */
+};
+
+/* What the envelope stage keeps of a container line for the record made of it (source.c). */
+struct pl_env_meta {
+	int64_t ts_ns;	/* the runtime's time */
+	bool has_ts;	/* ts_ns is meaningful */
+	bool set;	/* the text came out of an envelope */
+	uint8_t stream; /* enum parse_env_stream */
 };
 
 struct pl_out {
@@ -69,6 +79,17 @@ struct pl_source {
 	uint32_t pending_chunks; /* chunks holding its records, not yet complete */
 	bool ended;		 /* no more reads: free when pending_chunks reaches 0 */
 	bool forget;		 /* drop its checkpoint entry when freed */
+
+	/* the envelope stage (source.c): a partial line joined until its last part, and the envelope's fields */
+	char *env_buf;	    /* 2 * CD_LINE_MAX: the join, then Docker's decoded text; NULL until used */
+	size_t env_len;	    /* bytes joined */
+	uint64_t env_start; /* input offset of the join's first envelope line */
+	struct pl_env_meta env_join;   /* of the join's first part */
+	struct pl_env_meta env_line;   /* of the line on_line() is given */
+	struct pl_env_meta env_held;   /* of the held multiline record's first line */
+	const struct pl_env_meta *env; /* what emit_record() adds: &env_line, or &env_held */
+	struct parse_k8s k8s;	       /* pod, namespace, container from its path (views into display) */
+	bool has_k8s;		       /* k8s was read from the path */
 
 	/* its file's first bytes (its identity with dev, ino): collected, or pl_source_set_prefix() */
 	uint8_t fp[CHECKPOINT_FP_MAX];

@@ -12,6 +12,17 @@
  * moves in the checkpoint only when every output has every chunk holding
  * its records (pl_sources_complete(), called by delivery.c); a source
  * that ended is freed once nothing of it is in flight.
+ *
+ * The envelope stage (inputs with parser: cri or docker) sits between the
+ * cut at '\n' and the multiline join: it decodes the container runtime's
+ * line (parsers/envelope.h), joins partial lines until their last part,
+ * and hands the inner text on, so a stack trace a program wrote over
+ * several container lines is joined like any other. The envelope's time
+ * and stream travel beside the text (the held record keeps its first
+ * line's) and are added to the parsed record. A join not finished when
+ * clewd stops is not emitted: the checkpoint stays before its first line,
+ * so it is read again, whole, after a restart. Kubernetes metadata comes
+ * from the path of a container log (parse_k8s_path()), for every record.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -104,6 +115,8 @@ struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *d
 	if (ckpt && !(s->ckpt = cd_strdup(ckpt)))
 		goto err_free_display;
 	parse_ml_init(&s->ml);
+	s->env = &s->env_line;
+	s->has_k8s = parse_k8s_path(s->display, &s->k8s);
 	s->id = pl->next_id++;
 	s->input = idx;
 	s->dev = dev;
@@ -169,6 +182,7 @@ void pl_source_free(struct pipeline *pl, struct pl_source *s)
 	}
 	ack_forget(pl->acks, s->id); /* its position is in the checkpoint now */
 	parse_ml_release(&s->ml);
+	free(s->env_buf);
 	free(s->buf);
 	free(s->display);
 	free(s->ckpt);
@@ -252,6 +266,63 @@ static void add_num_attr(struct fmt_record *r, const char *key, char *tmp, size_
 	a->type = FMT_T_NUMBER;
 }
 
+/* --- the envelope stage (cri, docker): its fields onto the record ------------ */
+
+/* The string @val as an attribute @key appended to @r (replacing the last when full). */
+static void add_str_attr(struct fmt_record *r, const char *key, const char *val, size_t n)
+{
+	struct fmt_attr *a;
+
+	if (r->nattrs < FMT_ATTRS_MAX) {
+		a = &r->attrs[r->nattrs++];
+	} else {
+		a = &r->attrs[FMT_ATTRS_MAX - 1];
+		r->flags |= FMT_F_ATTRS_TRUNCATED;
+	}
+	a->key = fmt_str_c(key);
+	a->val = fmt_str_n(val, n);
+	a->type = FMT_T_STRING;
+}
+
+/*
+ * The envelope's stream and time and the path's Kubernetes metadata onto
+ * @r, parsed from @text with result @rc. Text out of an envelope that no
+ * parser takes (a program's plain line) becomes a record with that text
+ * as its message and the runtime's time, the parse error kept in @src:
+ * the envelope made it a record. Return: @rc when it stays a raw record,
+ * 1 when unparsed text became such a record, else 0.
+ */
+static int env_annotate(const struct pl_source *s, struct fmt_record *r, struct record_src *src,
+			const struct fmt_err *fe, const char *text, size_t len, int rc)
+{
+	const struct pl_env_meta *m = s->env;
+	const char *stream = m->set ? parse_env_stream_name(m->stream) : NULL;
+
+	int ret = 0;
+
+	if (rc < 0 && !m->set)
+		return rc;
+	if (rc < 0) {
+		fmt_record_clear(r);
+		r->message = fmt_str_n(text, len);
+		src->error = fmt_str_c(fe->what ? fe->what : fmt_strerror(rc));
+		src->err_offset = fe->offset;
+		ret = 1;
+	}
+	if (m->set && m->has_ts && !r->has_ts) {
+		r->ts_ns = m->ts_ns;
+		r->has_ts = true;
+	}
+	if (stream)
+		add_str_attr(r, "stream", stream, strlen(stream));
+	if (s->has_k8s) {
+		add_str_attr(r, "k8s.pod", s->k8s.pod, s->k8s.pod_len);
+		add_str_attr(r, "k8s.namespace", s->k8s.ns, s->k8s.ns_len);
+		add_str_attr(r, "k8s.container", s->k8s.container, s->k8s.container_len);
+	}
+	return ret;
+}
+
 /* Parse one record's text and append it (as a raw record when no parser takes it). */
 static void emit_record(struct pipeline *pl, struct pl_source *s, const char *text, size_t len,
 			uint64_t start_off, uint64_t end_off, uint32_t split_part)
@@ -268,6 +339,8 @@ static void emit_record(struct pipeline *pl, struct pl_source *s, const char *te
 	src.offset = start_off;
 	rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, text, len, r, &fe);
 	st->records++;
+	if (s->env->set || s->has_k8s)
+		rc = env_annotate(s, r, &src, &fe, text, len, rc);
 	if (split_part) {
 		st->split++;
 		if (rc < 0) {
@@ -286,6 +359,9 @@ static void emit_record(struct pipeline *pl, struct pl_source *s, const char *te
 		src.error = fmt_str_c(fe.what ? fe.what : fmt_strerror(rc));
 		src.err_offset = fe.offset;
 		append(pl, s, NULL, &src, end_off);
+	} else if (rc > 0) {
+		st->unparsed++; /* unparsed text out of an envelope: a record of its message (env_annotate) */
+		append(pl, s, r, &src, end_off);
 	} else if (r->flags & FMT_F_ATTRS_TRUNCATED) {
 		src.line = fmt_str_n(text, len); /* the attributes past the cap live on in the line */
 		append(pl, s, r, &src, end_off);
@@ -298,7 +374,9 @@ void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
 {
 	if (!s->ml.held)
 		return;
+	s->env = &s->env_held;
 	emit_record(pl, s, s->ml.buf, s->ml.len, s->ml.start_off, s->ml.end_off, 0);
+	s->env = &s->env_line;
 	parse_ml_clear(&s->ml);
 }
 
@@ -335,6 +413,88 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
+	s->env_held = s->env_line;
+}
+
+/* --- the envelope stage (cri, docker): unwrap, join partial lines ------------ */
+
+static void env_meta(struct pl_env_meta *m, const struct parse_env_line *el)
+{
+	m->set = true;
+	m->ts_ns = el->ts_ns;
+	m->has_ts = el->has_ts;
+	m->stream = el->stream;
+}
+
+/* The joined text, up to the envelope line ending at @end_off, goes on as one line. */
+static void env_pass_join(struct pipeline *pl, struct pl_source *s, uint64_t end_off)
+{
+	s->env_line = s->env_join;
+	on_line(pl, s, s->env_buf, s->env_len, s->env_start, end_off);
+	memset(&s->env_line, 0, sizeof(s->env_line));
+	s->env_len = 0;
+}
+
+/* A join whose last part will not come (the input ended, the file was truncated): pass it on. */
+static void env_flush_join(struct pipeline *pl, struct pl_source *s)
+{
+	if (s->env_len)
+		env_pass_join(pl, s, s->off);
+}
+
+/*
+ * One envelope line at @off: its text goes to on_line() when it is whole,
+ * or joined with the next ones until the last part. A join longer than
+ * CD_LINE_MAX goes on in pieces of that size (the multiline join and
+ * every parser are bounded by it). A line that is not this envelope goes
+ * on as it is, counted.
+ */
+static void env_line(struct pipeline *pl, struct pl_source *s, const char *line, size_t len, uint64_t off,
+		     uint64_t end_off)
+{
+	struct parse_env_line el;
+	const char *t;
+	size_t n;
+
+	if (!s->env_buf && !(s->env_buf = malloc(2 * (size_t)CD_LINE_MAX))) {
+		on_line(pl, s, line, len, off, end_off);
+		return;
+	}
+	/* Docker's text is decoded after the join's room; CRI's is a view into the line */
+	if (parse_env_decode(pl->in[s->input].env, line, len, s->env_buf + CD_LINE_MAX, &el) < 0) {
+		pl->in[s->input].stats.env_invalid++;
+		env_flush_join(pl, s);
+		on_line(pl, s, line, len, off, end_off);
+		return;
+	}
+	if (!s->env_len && !el.partial) {
+		env_meta(&s->env_line, &el);
+		on_line(pl, s, el.text, el.len, off, end_off);
+		memset(&s->env_line, 0, sizeof(s->env_line));
+		return;
+	}
+	if (!s->env_len) {
+		env_meta(&s->env_join, &el);
+		s->env_start = off;
+	}
+	for (t = el.text, n = el.len;;) {
+		size_t take = n < CD_LINE_MAX - s->env_len ? n : CD_LINE_MAX - s->env_len;
+
+		memmove(s->env_buf + s->env_len, t, take);
+		s->env_len += take;
+		t += take;
+		n -= take;
+		if (n == 0 && el.partial)
+			return;
+		if (n == 0) {
+			env_pass_join(pl, s, end_off);
+			return;
+		}
+		/* full: this much goes on; a restart reads this envelope line again */
+		env_pass_join(pl, s, off);
+		env_meta(&s->env_join, &el);
+		s->env_start = off;
+	}
 }
 
 /* Where to cut an overlong line: at most CD_LINE_MAX bytes, not inside a UTF-8 sequence. */
@@ -367,7 +527,11 @@ static void process_buf(struct pipeline *pl, struct pl_source *s)
 		}
 		if (!nl)
 			break;
-		on_line(pl, s, p, len, s->off, s->off + len + 1);
+		/* an overlong line's last piece is not an envelope line */
+		if (pl->in[s->input].env && !s->split_part)
+			env_line(pl, s, p, len, s->off, s->off + len + 1);
+		else
+			on_line(pl, s, p, len, s->off, s->off + len + 1);
 		s->start += len + 1;
 		s->off += len + 1;
 	}
@@ -446,6 +610,7 @@ static void flush_partial(struct pipeline *pl, struct pl_source *s)
 
 void pl_source_truncated(struct pipeline *pl, struct pl_source *s)
 {
+	env_flush_join(pl, s);
 	flush_partial(pl, s);
 	pl_source_flush_held(pl, s);
 	s->off = 0;
@@ -455,6 +620,7 @@ void pl_source_truncated(struct pipeline *pl, struct pl_source *s)
 
 void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget)
 {
+	env_flush_join(pl, s); /* its last part will never come */
 	flush_partial(pl, s);
 	pl_source_flush_held(pl, s);
 	s->ended = true;
@@ -468,6 +634,7 @@ void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget)
 void pl_source_abandon(struct pipeline *pl, struct pl_source *s)
 {
 	parse_ml_clear(&s->ml);
+	s->env_len = 0;
 	s->start = s->end = 0;
 	s->ended = true;
 	maybe_free_source(pl, s);

@@ -27,7 +27,8 @@ BUILD_PACKAGES="gcc pkg-config meson ninja-build libzstd-dev libmsgpack-dev libr
 TEST_PACKAGES="clang libfuzzer-14-dev libclang-rt-14-dev clang-format shellcheck chromium prometheus
   redis-server redis-tools openjdk-17-jdk-headless influxdb curl openssl jq kcat
   python3-pytest python3-flask gunicorn python3-aiohttp python3-pythonjsonlogger
-  python3-mesonpy patchelf python3-venv python3-pip nodejs python3-fluent-logger python3-msgpack"
+  python3-mesonpy patchelf python3-venv python3-pip nodejs python3-fluent-logger python3-msgpack
+  nginx apache2 python3-oslo.log"
 TEST_PACKAGES="$TEST_PACKAGES rsyslog bsdutils" # the syslog input's real senders (rsyslogd, logger)
 
 # need_packages PKG... - install those of PKG that are not installed yet.

@@ -4,7 +4,7 @@
  * DESIGN: one switch, no state. "auto" is fmt_parse(): JSON when the line
  * starts with '{', pipe when it starts a pipe record, otherwise "not a
  * record start" — which the pipeline keeps as a raw record. A user's
- * regex parser (parse/regex.c) carries its own compiled state, passed in.
+ * regex parser (parsers/src/regex.c) carries its own compiled state, passed in.
  */
 #include "fmt/detect.h"
 #include "fmt/json.h"

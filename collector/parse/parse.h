@@ -4,7 +4,7 @@
  *
  * The parsers themselves are the formats library's (fmt_pipe_parse,
  * fmt_json_parse, fmt_parse for auto) and the user's regex parsers
- * (parse/regex.h): functions over (buf, len) with views into the line
+ * (<parsers/regex.h>): functions over (buf, len) with views into the line
  * (docs/STYLE.md, Parsers). Nothing here does I/O.
  */
 #ifndef CD_PARSE_PARSE_H
@@ -16,7 +16,7 @@
 
 #include "config.h"
 #include "fmt/record.h"
-#include "parse/regex.h"
+#include <parsers/regex.h>
 
 /*
  * parse_line() - parse @s (@n bytes: one record's line and its

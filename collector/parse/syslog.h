@@ -17,7 +17,7 @@
 
 #include "config.h"
 #include "fmt/record.h"
-#include "parse/regex.h"
+#include <parsers/regex.h>
 
 /* Why a frame is not a syslog message (negated by syslog_parse()); also the framing's own errors. */
 enum syslog_err {

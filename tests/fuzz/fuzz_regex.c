@@ -3,7 +3,8 @@
  *
  * A fixed set of realistic parsers (Apache access and error logs, syslog
  * RFC 3164 without a year, redis, HDFS, Android logcat, a Java layout, an
- * NDC path, epoch times) runs over the input, each twice: JIT and
+ * NDC path, epoch times) and the built-in named parsers (parsers/builtin.h:
+ * nginx, apache, openstack, spring, envoy) run over the input, each twice: JIT and
  * interpreter, which must give the same record. A record must hold only
  * views inside the input, types the parser can give, a timestamp exactly
  * when its time group read; a failure must say what and leave the record
@@ -16,8 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse/regex.h"
-#include "parse/timefmt.h"
+#include <parsers/builtin.h>
+#include <parsers/regex.h>
+#include <parsers/timefmt.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,7 +62,10 @@ static const struct {
 };
 #define NPARSERS (sizeof(parsers) / sizeof(parsers[0]))
 
-static struct parse_regex *jit[NPARSERS], *interp[NPARSERS];
+/* the fixed set, then the built-in ones */
+#define NMAX (NPARSERS + 16)
+static struct parse_regex *jit[NMAX], *interp[NMAX];
+static size_t nrx;
 static struct fmt_record rec, rec2; /* about 3 KB each: static, not on the stack */
 
 static void check(bool ok)
@@ -75,10 +80,17 @@ static void init(void)
 
 	if (done)
 		return;
-	for (size_t i = 0; i < NPARSERS; i++) {
-		check(parse_regex_new(&jit[i], parsers[i].regex, parsers[i].time_format, 0, NULL) == 0);
-		check(parse_regex_new(&interp[i], parsers[i].regex, parsers[i].time_format,
-				      PARSE_REGEX_NO_JIT, NULL) == 0);
+	for (size_t i = 0; i < NMAX; i++) {
+		const struct parse_builtin *b =
+			i < NPARSERS ? NULL : parse_builtin_at((unsigned)(i - NPARSERS));
+		const char *re = b ? b->regex : i < NPARSERS ? parsers[i].regex : NULL;
+		const char *tf = b ? b->time_format : i < NPARSERS ? parsers[i].time_format : NULL;
+
+		if (!re)
+			break;
+		check(parse_regex_new(&jit[i], re, tf, 0, NULL) == 0);
+		check(parse_regex_new(&interp[i], re, tf, PARSE_REGEX_NO_JIT, NULL) == 0);
+		nrx = i + 1;
 		/* year-less formats read against a fixed "now": runs are reproducible */
 		parse_regex_set_now(jit[i], 1700000000000000000LL);
 		parse_regex_set_now(interp[i], 1700000000000000000LL);
@@ -158,7 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t ns;
 
 	init();
-	for (size_t i = 0; i < NPARSERS; i++) {
+	for (size_t i = 0; i < nrx; i++) {
 		struct fmt_err e1 = {0, NULL}, e2 = {0, NULL};
 		int rc = parse_regex_line(jit[i], line, size, &rec, &e1);
 		int rc2 = parse_regex_line(interp[i], line, size, &rec2, &e2);

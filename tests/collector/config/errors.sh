@@ -24,6 +24,9 @@ expect() {
 
 expect input_key "$work/input_key.yaml:4:5: unknown input key bogus (type, parser, multiline_start, path, read_from, follow_symlinks: the keys of input tail)" \
 	$'inputs:\n  - type: tail\n    path: /tmp/x\n    bogus: 1\n'
+expect envelope_inner "input 1: parser cri+nope: no such parser" \
+	$'inputs:\n  - { type: tail, path: /tmp/x, parser: cri+nope }\n'
+expect envelope_twice "expected auto, pipe, json, regex:PATTERN, a parser's name, cri[+P] or docker[+P] for parser" $'parser: cri+docker\ninputs:\n  - type: stdin\n'
 # (the lists of plugins are the registry's: only their start is checked here, so a new plugin changes no test)
 expect input_type "unknown input type (expected stdin, tail, tcp, udp, unix, unixgram, http, " \
 	$'inputs:\n  - type: tailx\n    path: /tmp/x\n'

@@ -1,6 +1,6 @@
 /*
- * test_regex.c - the regex parser (collector/parse/regex.c) and its time
- * formats (collector/parse/timefmt.c), unit by unit.
+ * test_regex.c - the regex parser (parsers/src/regex.c) and its time
+ * formats (parsers/src/timefmt.c), unit by unit.
  *
  * Every expected timestamp was computed outside this code (Python's
  * calendar.timegm) and is written here as a constant. Each parse runs
@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "fmt/str.h"
-#include "parse/regex.h"
-#include "parse/timefmt.h"
+#include <parsers/regex.h>
+#include <parsers/timefmt.h>
 
 #define NS 1000000000LL
 

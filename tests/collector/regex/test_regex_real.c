@@ -25,7 +25,7 @@
 #include "th_proc.h"
 
 #include "fmt/str.h"
-#include "parse/regex.h"
+#include <parsers/regex.h>
 
 #define NS 1000000000LL
 

@@ -1,5 +1,5 @@
 /*
- * parse/timefmt.c - timestamps by a user's time format (see timefmt.h).
+ * parsers/timefmt.c - timestamps by a user's time format (see timefmt.h).
  *
  * DESIGN: the format is checked once (parse_timefmt_init) and kept as a
  * string; each parse walks it beside the text, filling the fields of a
@@ -16,8 +16,7 @@
 #include <strings.h>
 
 #include "fmt/ts.h"
-#include "parse/timefmt.h"
-#include "util/banned.h"
+#include <parsers/timefmt.h>
 
 #define NS_PER_SEC 1000000000LL
 #define SECS_PER_DAY 86400LL

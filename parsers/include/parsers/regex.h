@@ -1,12 +1,12 @@
 /*
- * parse/regex.h - user parsers: a PCRE2 regex whose named groups fill a
+ * parsers/regex.h - user parsers: a PCRE2 regex whose named groups fill a
  * record, and the same compiled regex as a plain line test (the
  * multiline_start of an input).
  *
  * Groups named after a record field fill it:
  *
  *   time, timestamp   the timestamp, read with the parser's time format
- *                     (parse/timefmt.h); a time that does not read sets
+ *                     (parsers/timefmt.h); a time that does not read sets
  *                     FMT_F_TS_INVALID and keeps ts_text
  *   level             level_text, and level by fmt_level_from_text()
  *   service, method, path, message

@@ -1,10 +1,10 @@
 /*
- * parse/regex.c - user regex parsers on PCRE2 (see regex.h).
+ * parsers/regex.c - user regex parsers on PCRE2 (see regex.h).
  *
  * DESIGN: everything that depends only on the pattern is done once, at
  * compile time: the JIT compile, the match data block sized for the
  * pattern's groups, a match context with bounded match limit, heap and JIT
- * stack (cd_limits.h: a user's pattern meets lines nobody wrote it for, and
+ * stack (parsers/limits.h: a user's pattern meets lines nobody wrote it for, and
  * backtracking must not stall the daemon), and a table from group number to
  * what the group fills. A match is then one pcre2_jit_match() and a walk
  * over the ovector: no allocation, no copy, views into the line.
@@ -21,11 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cd_limits.h"
+#include <parsers/limits.h>
 #include "fmt/str.h"
-#include "parse/regex.h"
-#include "parse/timefmt.h"
-#include "util/banned.h"
+#include <parsers/regex.h>
+#include <parsers/timefmt.h>
 
 /* What a named group fills. */
 enum rx_role {

@@ -1,6 +1,6 @@
 /*
- * parse/timefmt.h - reading a timestamp by a user's time format: the time
- * group of a regex parser (parse/regex.h).
+ * parsers/timefmt.h - reading a timestamp by a user's time format: the time
+ * group of a regex parser (parsers/regex.h).
  *
  * A format is a keyword or a strptime-like pattern:
  *
@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cd_limits.h"
+#include <parsers/limits.h>
 #include <store/err.h>
 
 enum parse_tf_kind {
