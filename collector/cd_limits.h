@@ -375,6 +375,28 @@ _Static_assert(CD_LS_REDIS_BATCH_DEFAULT >= 1 && CD_LS_REDIS_BATCH_DEFAULT <= 10
 _Static_assert(CD_KAFKA_CHUNKS_MAX >= CD_QUEUE_CHUNKS_MAX, "the Kafka output must take every queued chunk");
 _Static_assert(CD_KAFKA_TOPICS_MAX >= 1, "a fixed topic needs one handle");
 
+/* --- Kafka input (collector/input/in_kafka.c, kafka_consume.c) -------------- */
+
+/*
+ * Messages the kafka input hands on per turn of the loop: enough to fill
+ * chunks at full speed, few enough that timeouts, delivery and the other
+ * inputs get their turn (the loop comes straight back when more wait).
+ */
+#ifndef CD_KAFKA_IN_BURST
+#define CD_KAFKA_IN_BURST 4096u
+#endif
+
+/*
+ * Longest the kafka input waits at close for the answers to its last
+ * offset commits, in milliseconds (a broker that is down must not hold
+ * the exit; an offset not committed is read again: duplicates, no loss).
+ */
+#ifndef CD_KAFKA_IN_CLOSE_MS
+#define CD_KAFKA_IN_CLOSE_MS 5000u
+#endif
+
+_Static_assert(CD_KAFKA_IN_BURST >= 1, "a turn hands on at least one message");
+
 /* --- influxdb output (collector/output/influxdb/out_influxdb.c, lineproto.c, red.c) --- */
 
 /*

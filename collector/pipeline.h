@@ -234,6 +234,26 @@ void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget);
  */
 void pl_source_abandon(struct pipeline *pl, struct pl_source *s);
 
+/*
+ * pl_source_record() - hand on a record the input decoded itself (a Kafka
+ * msgpack payload), as if it were a line of @len bytes of @s: a held
+ * multiline record is flushed first, then @r (NULL with @src->raw for a
+ * raw record) is appended with @src (may be NULL) and the source's offset
+ * moves by @len. Call only between whole lines (nothing partial buffered).
+ */
+void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
+		      const struct record_src *src, size_t len);
+
+/* Told that every record of a source up to offset @off is acknowledged by every output. */
+typedef void (*pl_acked_cb)(void *arg, uint64_t off);
+
+/*
+ * pl_source_on_acked() - call @cb(@arg, off) whenever @s's acknowledged
+ * position moves (as its checkpoint position would), from the loop; NULL
+ * stops it. For inputs whose positions live elsewhere (Kafka offsets).
+ */
+void pl_source_on_acked(struct pl_source *s, pl_acked_cb cb, void *arg);
+
 /* Counters of one configured input (for the log and /metrics). */
 struct pl_in_stats {
 	uint64_t records;     /* records produced */

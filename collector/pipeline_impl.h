@@ -69,6 +69,8 @@ struct pl_source {
 	uint32_t pending_chunks; /* chunks holding its records, not yet complete */
 	bool ended;		 /* no more reads: free when pending_chunks reaches 0 */
 	bool forget;		 /* drop its checkpoint entry when freed */
+	pl_acked_cb on_acked;	 /* told each acknowledged position (pl_source_on_acked()); NULL: none */
+	void *acked_arg;	 /* its argument */
 
 	/* its file's first bytes (its identity with dev, ino): collected, or pl_source_set_prefix() */
 	uint8_t fp[CHECKPOINT_FP_MAX];

@@ -13,6 +13,7 @@
  * its records (pl_sources_complete(), called by delivery.c); a source
  * that ended is freed once nothing of it is in flight.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,6 +410,27 @@ void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, 
 	}
 }
 
+void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
+		      const struct record_src *src, size_t len)
+{
+	struct pl_in_stats *st = &pl->in[s->input].stats;
+
+	assert(s->start == s->end);
+	pl_source_flush_held(pl, s);
+	s->off += len;
+	st->bytes += len;
+	st->records++;
+	if (src && src->raw)
+		st->unparsed++;
+	append(pl, s, src && src->raw ? NULL : r, src, s->off);
+}
+
+void pl_source_on_acked(struct pl_source *s, pl_acked_cb cb, void *arg)
+{
+	s->on_acked = cb;
+	s->acked_arg = arg;
+}
+
 /* The bytes after the last newline become a record of their own. */
 static void flush_partial(struct pipeline *pl, struct pl_source *s)
 {
@@ -466,8 +488,11 @@ void pl_sources_complete(struct pipeline *pl, const struct chunk *c)
 
 		if (!s)
 			continue;
-		if (ack_position(pl->acks, s->id, &off))
+		if (ack_position(pl->acks, s->id, &off)) {
 			ckpt_set(pl, s, off);
+			if (s->on_acked)
+				s->on_acked(s->acked_arg, off);
+		}
 		if (s->pending_chunks)
 			s->pending_chunks--;
 		maybe_free_source(pl, s);
