@@ -27,7 +27,7 @@ const struct cd_plugin_desc *const cd_inputs[] = {
 	&in_unix_desc,	   /* input/in_tcp.c */
 	&in_unixgram_desc, /* input/in_udp.c */
 	&in_http_desc,	   /* input/in_http.c */
-	&in_kafka_desc,    /* input/in_kafka.c */
+	&in_kafka_desc,	   /* input/in_kafka.c */
 	NULL,
 };
 
