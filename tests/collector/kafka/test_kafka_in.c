@@ -67,10 +67,13 @@ static const char *tpath(const char *name)
 
 /* --- producing ------------------------------------------------------------ */
 
-/* kcat produces JSON records n = @from .. @to-1 to @topic (no key: spread over the partitions). */
-static void produce_kcat(const char *topic, int from, int to)
+/*
+ * kcat producing JSON records n = @from .. @to-1 to @topic (no key: spread
+ * over the partitions), started: th_wait() it.
+ */
+static pid_t spawn_kcat(const char *topic, int from, int to)
 {
-	const char *in = tpath("kcat.in");
+	const char *in = tpath(from ? "kcat2.in" : "kcat.in");
 	FILE *f = fopen(in, "w");
 	const char *argv[] = {"kcat", "-P", "-b", km.bootstrap, "-t", topic, NULL};
 
@@ -79,7 +82,12 @@ static void produce_kcat(const char *topic, int from, int to)
 		fprintf(f, "{\"level\":\"info\",\"service\":\"agent\",\"message\":\"record %d\",\"n\":%d}\n",
 			n, n);
 	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(th_wait(th_spawn(argv, &(struct th_io){.in = in, .search_path = true})), 0);
+	return th_spawn(argv, &(struct th_io){.in = in, .search_path = true});
+}
+
+static void produce_kcat(const char *topic, int from, int to)
+{
+	ck_assert_int_eq(th_wait(spawn_kcat(topic, from, to)), 0);
 }
 
 /* clewd's kafka output (format msgpack) produces pipe records n = @from .. @to-1 to @topic. */
@@ -143,14 +151,18 @@ static bool all_committed(const char *group, const char *topic, int nparts, int6
 	return all;
 }
 
-static void wait_all_committed(const char *group, const char *topic, int nparts)
+/* Wait until @group has committed every message of @topic, while the members @m (NULL-ended) run. */
+static void wait_all_committed(const char *group, const char *topic, int nparts, struct th_clewd *const *m)
 {
 	int64_t sum;
 
-	for (double t0 = th_now(); !all_committed(group, topic, nparts, &sum); th_msleep(300))
+	for (double t0 = th_now(); !all_committed(group, topic, nparts, &sum); th_msleep(300)) {
+		for (size_t i = 0; m[i]; i++)
+			ck_assert_msg(th_clewd_alive(m[i]), "%s exited (status %d)", m[i]->err, m[i]->status);
 		ck_assert_msg(th_now() - t0 < 3 * TH_WAIT_BOUND_S,
 			      "group %s never committed every message of %s (%lld committed)", group, topic,
 			      (long long)sum);
+	}
 }
 
 /* --- clewd members ---------------------------------------------------------- */
@@ -269,8 +281,10 @@ static long check_union(const int *counts, int total)
  */
 START_TEST(two_members_one_killed_mid_stream_lose_nothing)
 {
-	enum { BATCH = 4000, TOTAL = 3 * BATCH };
+	enum { BATCH = 20000, TOTAL = 3 * BATCH };
 	struct th_clewd a, b;
+	double seen;
+	pid_t kcat;
 	int pa, pb, *counts = calloc(TOTAL, sizeof(int));
 	long ra, rb, dups;
 
@@ -283,15 +297,18 @@ START_TEST(two_members_one_killed_mid_stream_lose_nothing)
 	produce_kcat("grp", 0, BATCH);
 	wait_metric(&a, pa, "clewd_input_kafka_messages_total", NULL, 1);
 	wait_metric(&b, pb, "clewd_input_kafka_messages_total", NULL, 1);
-	/* a is reading: kill it without a chance to commit or flush anything */
+	/* while kcat produces the second batch and a reads it, kill a: no chance to commit or flush */
+	seen = metric(pa, "clewd_input_kafka_messages_total", NULL);
+	kcat = spawn_kcat("grp", BATCH, 2 * BATCH);
+	wait_metric(&a, pa, "clewd_input_kafka_messages_total", NULL, seen + 1);
 	th_kill(a.pid);
-	produce_kcat("grp", BATCH, 2 * BATCH);
+	ck_assert_int_eq(th_wait(kcat), 0);
 	/* the group gives a's partitions to b */
 	wait_metric(&b, pb, "clewd_input_kafka_partitions", NULL, 6);
 	pa = start_member(&a, "a", "grp", "gg", NULL);
 	wait_metric(&a, pa, "clewd_input_kafka_partitions", NULL, 1);
 	produce_kcat("grp", 2 * BATCH, TOTAL);
-	wait_all_committed("gg", "grp", 6);
+	wait_all_committed("gg", "grp", 6, (struct th_clewd *const[]){&a, &b, NULL});
 	ck_assert_double_gt(metric(pa, "clewd_input_kafka_messages_total", NULL), 0);
 	ck_assert_double_gt(metric(pb, "clewd_input_kafka_rebalances_total", "kind=\"revoke\""), 0);
 	ck_assert_int_eq(th_clewd_stop(&a), 0);
@@ -335,7 +352,7 @@ START_TEST(offsets_are_committed_only_after_delivery)
 	ck_assert_int_eq(sum, 0);
 	th_kill(c.pid);
 	port = start_member(&c, "c", "one", "gc", NULL);
-	wait_all_committed("gc", "one", 4);
+	wait_all_committed("gc", "one", 4, (struct th_clewd *const[]){&c, NULL});
 	ck_assert_double_gt(metric(port, "clewd_input_kafka_commits_total", NULL), 0);
 	ck_assert_double_eq(metric(port, "clewd_input_kafka_decode_failures_total", NULL), 0);
 	ck_assert_int_eq(th_clewd_stop(&c), 0);
