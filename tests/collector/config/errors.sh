@@ -24,8 +24,14 @@ expect() {
 
 expect input_key "$work/input_key.yaml:4:5: unknown input key bogus (type, parser, multiline_start, path, read_from, follow_symlinks: the keys of input tail)" \
 	$'inputs:\n  - type: tail\n    path: /tmp/x\n    bogus: 1\n'
-expect input_type "unknown input type (expected stdin, tail, tcp, udp, unix, unixgram or http): tailx" \
+expect input_type "unknown input type (expected stdin, tail, tcp, udp, unix, unixgram, http or kafka): tailx" \
 	$'inputs:\n  - type: tailx\n    path: /tmp/x\n'
+expect kafka_group "group: a consumer group is required (?group=NAME, or group:)" \
+	$'inputs:\n  - type: kafka\n    brokers: 127.0.0.1:9092\n    topic: t\n'
+expect kafka_commit "properties.enable.auto.commit: fixed by clewd (offsets are committed once every output has the records)" \
+	$'inputs:\n  - type: kafka\n    brokers: 127.0.0.1:9092\n    topic: t\n    group: g\n    properties.enable.auto.commit: true\n'
+expect kafka_topic "topic: topics are made of A-Z a-z 0-9 . _ - (or ^REGEX), separated by commas" \
+	$'inputs:\n  - type: kafka\n    brokers: 127.0.0.1:9092\n    topic: a b\n    group: g\n'
 expect output_key "$work/output_key.yaml:5:5: unknown output key zz (type, name, format: the keys of output stdout)" \
 	$'inputs:\n  - type: stdin\noutputs:\n  - type: stdout\n    zz: 1\n'
 expect net_key "output logstash+tcp#1, line 6: zz: unknown key (known: address, connect_timeout, timeout, send_buffer)" \
@@ -46,7 +52,7 @@ out=$("$clewd" -i stdin -o 'foo://x' --check-config 2>&1) && fails=$((fails + 1)
 [[ $out == *"unknown scheme 'foo' (expected kafka, logstash+tcp, logstash+udp, logstash+http, logstash+redis, influxdb or influxdb2)"* ]] ||
 	{ echo "config: -o foo://x: got: $out" >&2; fails=$((fails + 1)); }
 out=$("$clewd" -i foo -o null --check-config 2>&1) && fails=$((fails + 1))
-[[ $out == *"input 'foo': expected stdin, tail:PATH_OR_GLOB, tcp://HOST:PORT, udp://HOST:PORT, unix:///PATH, unixgram:///PATH or http://HOST:PORT/PATH"* ]] ||
+[[ $out == *"input 'foo': expected stdin, tail:PATH_OR_GLOB, tcp://HOST:PORT, udp://HOST:PORT, unix:///PATH, unixgram:///PATH, http://HOST:PORT/PATH or kafka://HOST:PORT[,...]/TOPIC?group=GROUP"* ]] ||
 	{ echo "config: -i foo: got: $out" >&2; fails=$((fails + 1)); }
 
 [ "$fails" -eq 0 ] || { echo "config: $fails failures" >&2; exit 1; }
