@@ -415,6 +415,8 @@ void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt
 {
 	struct pl_in_stats *st = &pl->in[s->input].stats;
 
+	if (pl->failed)
+		return; /* the daemon stops: nothing more is appended (a fed line may be left unconsumed) */
 	assert(s->start == s->end);
 	pl_source_flush_held(pl, s);
 	s->off += len;
