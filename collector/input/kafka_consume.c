@@ -171,12 +171,10 @@ static void commit_list(struct kin_state *st, rd_kafka_topic_partition_list_t *l
 
 	if (l->cnt == 0)
 		return;
+	st->commits_inflight++; /* on_commit() takes it back, also for a commit refused at once */
 	e = rd_kafka_commit_queue(st->rk, l, st->q, on_commit, st);
-	if (e) {
+	if (e)
 		on_commit(st->rk, e, l, st); /* refused at once: counted, logged, tried again */
-		return;
-	}
-	st->commits_inflight++;
 }
 
 void kin_commit(struct kin_state *st)
