@@ -6,7 +6,9 @@
  * DESIGN: group membership and rebalancing are librdkafka's
  * (rd_kafka_subscribe(); eager by default, cooperative when
  * properties.partition.assignment.strategy says cooperative-sticky: the
- * rebalance callback in kafka_consume.c handles both). Each assigned
+ * rebalance callback in kafka_consume.c handles both; the tests run
+ * eager: librdkafka 2.0.2's mock cluster left cooperative members
+ * without partitions in a trial). Each assigned
  * partition is a source of the pipeline without a checkpoint entry: the
  * group's committed offset is its position. Offsets are never committed
  * by librdkafka (enable.auto.commit and enable.auto.offset.store are
