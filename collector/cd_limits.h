@@ -395,7 +395,18 @@ _Static_assert(CD_KAFKA_TOPICS_MAX >= 1, "a fixed topic needs one handle");
 #define CD_KAFKA_IN_CLOSE_MS 5000u
 #endif
 
+/*
+ * How often the kafka input polls its queue while paused (backpressure,
+ * drain), in milliseconds: rebalances are answered and the member stays
+ * alive for its group (max.poll.interval.ms) without a busy loop.
+ */
+#ifndef CD_KAFKA_IN_HELD_POLL_MS
+#define CD_KAFKA_IN_HELD_POLL_MS 200u
+#endif
+
 _Static_assert(CD_KAFKA_IN_BURST >= 1, "a turn hands on at least one message");
+_Static_assert(CD_KAFKA_IN_HELD_POLL_MS >= 1 && CD_KAFKA_IN_HELD_POLL_MS < 60000,
+	       "a rebalance is answered well within the group's timeouts");
 
 /* --- influxdb output (collector/output/influxdb/out_influxdb.c, lineproto.c, red.c) --- */
 

@@ -29,16 +29,20 @@
  * answers, logs: the main queue is forwarded to the consumer's) comes
  * through one queue, which writes to a pipe when it gets an event; the
  * pipe wakes the loop, and tick() polls the queue (at most
- * CD_KAFKA_IN_BURST messages a turn). Backpressure: while the pipeline
- * holds inputs back tick() is not called; the wake-up then pauses the
- * assignment (nothing more is fetched) and serves rebalances, and the
- * next tick() resumes it.
+ * CD_KAFKA_IN_BURST messages a turn). Backpressure: when the pipeline
+ * is about to hold inputs back (tick() is then not called), tick()
+ * pauses the assignment (nothing more is fetched) and arms a timer that
+ * polls the queue meanwhile (rebalances, commit answers, and the
+ * member's liveness for max.poll.interval.ms); the next tick() resumes
+ * it. stop() pauses the same way: the drain still serves the queue.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "input/in_kafka.h"
@@ -186,11 +190,27 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 	cd_log(l, buf, "input", st ? st->name : NULL, "facility", fac, NULL);
 }
 
+/* Arm (every CD_KAFKA_IN_HELD_POLL_MS) or disarm the timer that polls while tick() is not called. */
+static void held_timer(struct kin_state *st, bool on)
+{
+	const long ns = (long)(CD_KAFKA_IN_HELD_POLL_MS % 1000) * 1000000;
+	const time_t s = CD_KAFKA_IN_HELD_POLL_MS / 1000;
+	struct itimerspec its = {.it_interval = {s, ns}, .it_value = {s, ns}};
+
+	if (!on)
+		memset(&its, 0, sizeof(its));
+	timerfd_settime(st->timer, 0, &its, NULL);
+}
+
 /* Pause (@pause) or resume the whole assignment. */
 static void pause_all(struct kin_state *st, bool pause)
 {
 	rd_kafka_topic_partition_list_t *l = NULL;
 
+	/* paused, nothing is fetched and the queue may stay non-empty (no wake-up): poll on a timer */
+	held_timer(st, pause);
+	st->paused = pause;
+	st->pauses += pause;
 	if (rd_kafka_assignment(st->rk, &l) || !l)
 		return;
 	if (pause)
@@ -198,8 +218,6 @@ static void pause_all(struct kin_state *st, bool pause)
 	else
 		rd_kafka_resume_partitions(st->rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
-	st->paused = pause;
-	st->pauses += pause;
 }
 
 /* Serve the queue: up to @max messages handed on (dropped when stopped). Return: whether more may wait. */
@@ -222,9 +240,11 @@ static bool serve(struct kin_state *st, unsigned max)
 static void on_wake(void *arg)
 {
 	struct kin_state *st = arg;
-	char buf[64];
+	uint64_t buf[8];
 
 	while (read(st->wake[0], buf, sizeof(buf)) > 0)
+		;
+	while (read(st->timer, buf, sizeof(buf)) > 0)
 		;
 	if (!st->stopped && !pl_backpressure(st->pl))
 		return; /* tick() comes next */
@@ -275,7 +295,7 @@ static int kafka_open(void **state, struct pipeline *pl, unsigned idx, const str
 	st->pl = pl;
 	st->idx = idx;
 	st->ic = ic;
-	st->wake[0] = st->wake[1] = -1;
+	st->wake[0] = st->wake[1] = st->timer = -1;
 	snprintf(st->name, sizeof(st->name), "kafka:%s", cd_opt_get(&ic->opts, "topic"));
 	if ((rc = build_conf(&ic->opts, &conf, err)) < 0)
 		goto err_free;
@@ -298,8 +318,18 @@ static int kafka_open(void **state, struct pipeline *pl, unsigned idx, const str
 		goto err_rk;
 	}
 	rd_kafka_queue_io_event_enable(st->q, st->wake[1], "1", 1);
+	st->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (st->timer < 0) {
+		rc = cd_err_set(err, -CD_EIO, errno, "input %s: cannot make its timer", st->name);
+		goto err_rk;
+	}
 	if ((rc = pl_watch_fd(pl, st->wake[0], on_wake, st)) < 0) {
 		cd_err_set(err, rc, 0, "input %s: cannot watch its wake-up pipe", st->name);
+		goto err_rk;
+	}
+	if ((rc = pl_watch_fd(pl, st->timer, on_wake, st)) < 0) {
+		cd_err_set(err, rc, 0, "input %s: cannot watch its timer", st->name);
+		pl_unwatch_fd(pl, st->wake[0]);
 		goto err_rk;
 	}
 	if ((rc = subscribe(st, err)) < 0)
@@ -311,7 +341,10 @@ static int kafka_open(void **state, struct pipeline *pl, unsigned idx, const str
 
 err_unwatch:
 	pl_unwatch_fd(pl, st->wake[0]);
+	pl_unwatch_fd(pl, st->timer);
 err_rk:
+	if (st->timer >= 0)
+		close(st->timer);
 	if (st->q) {
 		rd_kafka_queue_io_event_enable(st->q, -1, NULL, 0);
 		rd_kafka_queue_destroy(st->q);
@@ -338,8 +371,12 @@ static bool kafka_tick(void *state, int64_t now_ns)
 		pause_all(st, false);
 	kin_commit(st);
 	more = serve(st, CD_KAFKA_IN_BURST);
-	/* a chunk sealed meanwhile may have filled the queue: the wake-up pauses if so */
-	return more && !pl_backpressure(st->pl);
+	if (pl_backpressure(st->pl)) {
+		/* the pipeline holds us back from the next turn on: fetch no more meanwhile */
+		pause_all(st, true);
+		return false;
+	}
+	return more;
 }
 
 static bool kafka_done(void *state)
@@ -428,6 +465,8 @@ static void kafka_close(void *state)
 		(unsigned long long)st->commit_fails, (unsigned long long)st->assigns,
 		(unsigned long long)st->revokes);
 	pl_unwatch_fd(st->pl, st->wake[0]);
+	pl_unwatch_fd(st->pl, st->timer);
+	close(st->timer);
 	rd_kafka_queue_io_event_enable(st->q, -1, NULL, 0);
 	rd_kafka_queue_destroy(st->q);
 	rd_kafka_destroy(st->rk);

@@ -53,6 +53,7 @@ struct kin_state {
 	rd_kafka_t *rk;			/* the consumer */
 	rd_kafka_queue_t *q;		/* its queue (the main queue forwarded to it) */
 	int wake[2];			/* a pipe librdkafka writes when the queue gets an event */
+	int timer;			/* a timerfd: polls while paused (tick() is not called) */
 	struct kin_part *parts;		/* assigned partitions, and ended ones until close */
 	bool paused;			/* the assignment is paused (backpressure) */
 	bool stopped;			/* stop(): nothing more is read */

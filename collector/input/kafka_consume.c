@@ -238,7 +238,8 @@ void kin_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_part
 			ke = rd_kafka_incremental_assign(rk, parts);
 		else
 			ae = rd_kafka_assign(rk, parts);
-		st->paused = false; /* a new assignment starts fetching */
+		if (st->paused)
+			rd_kafka_pause_partitions(rk, parts); /* held back: the new ones wait too */
 	} else {
 		if (e != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
 			cd_log(FMT_LEVEL_WARN, "kafka: rebalance failed: partitions given up", "input",

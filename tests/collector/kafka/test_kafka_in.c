@@ -37,7 +37,7 @@
 static char tmp[512];
 static struct kmock km;
 
-static const char *const topics[] = {"grp:6", "one:4", NULL};
+static const char *const topics[] = {"grp:6", "one:4", "bp:8", NULL};
 
 /* Members leave a killed member's partitions to the group soon (the mock honours it). */
 #define GROUP_PROPS "&properties.session.timeout.ms=6000&properties.heartbeat.interval.ms=500"
@@ -169,7 +169,7 @@ static void wait_all_committed(const char *group, const char *topic, int nparts,
 
 /* Start a member of @group reading @topic into DIR/arch (DIR = tmp/@name), /metrics on a free port. */
 static int start_member(struct th_clewd *d, const char *name, const char *topic, const char *group,
-			const char *output)
+			const char *output, const char *const *env)
 {
 	char in[1200], out[700], dir[600];
 
@@ -184,7 +184,7 @@ static int start_member(struct th_clewd *d, const char *name, const char *topic,
 		output = out;
 	}
 	const char *args[] = {"-i", in, "-o", output, "--http", "127.0.0.1:0", NULL};
-	th_clewd_start(d, dir, args, 0, NULL);
+	th_clewd_start(d, dir, args, 0, env);
 	return th_clewd_ops_port(d);
 }
 
@@ -289,8 +289,8 @@ START_TEST(two_members_one_killed_mid_stream_lose_nothing)
 	long ra, rb, dups;
 
 	ck_assert_ptr_nonnull(counts);
-	pa = start_member(&a, "a", "grp", "gg", NULL);
-	pb = start_member(&b, "b", "grp", "gg", NULL);
+	pa = start_member(&a, "a", "grp", "gg", NULL, NULL);
+	pb = start_member(&b, "b", "grp", "gg", NULL, NULL);
 	/* both members hold partitions: the group has balanced */
 	wait_metric(&a, pa, "clewd_input_kafka_partitions", NULL, 1);
 	wait_metric(&b, pb, "clewd_input_kafka_partitions", NULL, 1);
@@ -305,7 +305,7 @@ START_TEST(two_members_one_killed_mid_stream_lose_nothing)
 	ck_assert_int_eq(th_wait(kcat), 0);
 	/* the group gives a's partitions to b */
 	wait_metric(&b, pb, "clewd_input_kafka_partitions", NULL, 6);
-	pa = start_member(&a, "a", "grp", "gg", NULL);
+	pa = start_member(&a, "a", "grp", "gg", NULL, NULL);
 	wait_metric(&a, pa, "clewd_input_kafka_partitions", NULL, 1);
 	produce_kcat("grp", 2 * BATCH, TOTAL);
 	wait_all_committed("gg", "grp", 6, (struct th_clewd *const[]){&a, &b, NULL});
@@ -345,13 +345,13 @@ START_TEST(offsets_are_committed_only_after_delivery)
 	produce_clewd_msgpack("one", KCAT, TOTAL);
 	/* nothing listens there: the output retries, never acknowledges */
 	snprintf(dead, sizeof(dead), "logstash+tcp://127.0.0.1:%u", th_free_port());
-	port = start_member(&c, "c", "one", "gc", dead);
+	port = start_member(&c, "c", "one", "gc", dead, NULL);
 	wait_metric(&c, port, "clewd_input_kafka_messages_total", NULL, TOTAL);
 	ck_assert_double_eq(metric(port, "clewd_input_kafka_commits_total", NULL), 0);
 	ck_assert(!all_committed("gc", "one", 4, &sum));
 	ck_assert_int_eq(sum, 0);
 	th_kill(c.pid);
-	port = start_member(&c, "c", "one", "gc", NULL);
+	port = start_member(&c, "c", "one", "gc", NULL, NULL);
 	wait_all_committed("gc", "one", 4, (struct th_clewd *const[]){&c, NULL});
 	ck_assert_double_gt(metric(port, "clewd_input_kafka_commits_total", NULL), 0);
 	ck_assert_double_eq(metric(port, "clewd_input_kafka_decode_failures_total", NULL), 0);
@@ -364,6 +364,59 @@ START_TEST(offsets_are_committed_only_after_delivery)
 }
 END_TEST
 
+/* The value of KEY in ls_receiver's report @path ("key value" lines); -1 when absent. */
+static long long report_value(const char *path, const char *key)
+{
+	char *text = th_slurp_or_empty(path, NULL), *p;
+	size_t n = strlen(key);
+	long long v = -1;
+
+	for (p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, n) == 0 && p[n] == ' ')
+			v = atoll(p + n + 1);
+	free(text);
+	return v;
+}
+
+/*
+ * Outputs that cannot take more (a Logstash that is down, no spool) hold
+ * the input back: it pauses its partitions and commits nothing; once the
+ * Logstash is up, it resumes, and every record reaches it.
+ */
+START_TEST(held_back_the_input_pauses_then_resumes_and_delivers_everything)
+{
+	enum { TOTAL = 250000 };
+	static const char *const env[] = {"CLEWD_SPOOL_MAX_BYTES=0", NULL};
+	struct th_clewd d;
+	char out[64], portstr[16];
+	const char *rep = tpath("ls.report");
+	unsigned lsport = th_free_port();
+	double pauses;
+	pid_t ls;
+	int port;
+
+	produce_kcat("bp", 0, TOTAL);
+	snprintf(out, sizeof(out), "logstash+tcp://127.0.0.1:%u", lsport);
+	port = start_member(&d, "d", "bp", "gd", out, env);
+	wait_metric(&d, port, "clewd_input_kafka_pauses_total", NULL, 1);
+	ck_assert_double_eq(metric(port, "clewd_backpressure", NULL), 1);
+	ck_assert_double_lt(metric(port, "clewd_input_kafka_messages_total", NULL), TOTAL);
+	ck_assert_double_eq(metric(port, "clewd_input_kafka_commits_total", NULL), 0);
+	snprintf(portstr, sizeof(portstr), "%u", lsport);
+	const char *args[] = {"tcp", "--report", rep, "--port", portstr, NULL};
+	ls = th_spawn_args(th_env_bin("LS_RECEIVER_BIN"), args, NULL);
+	wait_all_committed("gd", "bp", 8, (struct th_clewd *const[]){&d, NULL});
+	pauses = metric(port, "clewd_input_kafka_pauses_total", NULL);
+	ck_assert_int_eq(th_clewd_stop(&d), 0);
+	ck_assert_int_eq(th_stop(ls), 0);
+	ck_assert_int_eq(report_value(rep, "n_distinct"), TOTAL);
+	ck_assert_int_eq(report_value(rep, "n_min"), 0);
+	ck_assert_int_eq(report_value(rep, "n_max"), TOTAL - 1);
+	fprintf(stderr, "held back: %d records, paused %g times, %lld duplicates at the receiver\n", TOTAL,
+		pauses, report_value(rep, "n_dups"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("kafka_in");
@@ -372,6 +425,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, two_members_one_killed_mid_stream_lose_nothing);
 	tcase_add_test(tc, offsets_are_committed_only_after_delivery);
+	tcase_add_test(tc, held_back_the_input_pauses_then_resumes_and_delivers_everything);
 	suite_add_tcase(s, tc);
 	return s;
 }
