@@ -404,6 +404,16 @@ _Static_assert(CD_KAFKA_TOPICS_MAX >= 1, "a fixed topic needs one handle");
 #define CD_KAFKA_IN_HELD_POLL_MS 200u
 #endif
 
+/*
+ * After a failed offset commit (a coordinator moving, a rebalance), the
+ * kafka input commits again no sooner than this, in milliseconds: soon
+ * enough that little is read twice after a crash, rare enough that a
+ * coordinator that is away costs no busy loop and no flood of warnings.
+ */
+#ifndef CD_KAFKA_IN_COMMIT_RETRY_MS
+#define CD_KAFKA_IN_COMMIT_RETRY_MS 1000u
+#endif
+
 _Static_assert(CD_KAFKA_IN_BURST >= 1, "a turn hands on at least one message");
 _Static_assert(CD_KAFKA_IN_HELD_POLL_MS >= 1 && CD_KAFKA_IN_HELD_POLL_MS < 60000,
 	       "a rebalance is answered well within the group's timeouts");

@@ -364,12 +364,11 @@ static bool kafka_tick(void *state, int64_t now_ns)
 	struct kin_state *st = state;
 	bool more;
 
-	(void)now_ns;
 	if (st->stopped)
 		return false;
 	if (st->paused)
 		pause_all(st, false);
-	kin_commit(st);
+	kin_commit(st, now_ns);
 	more = serve(st, CD_KAFKA_IN_BURST);
 	if (pl_backpressure(st->pl)) {
 		/* the pipeline holds us back from the next turn on: fetch no more meanwhile */
@@ -444,7 +443,7 @@ static void kafka_close(void *state)
 		return;
 	/* the last acknowledged offsets, with a bound on the wait for their answers */
 	st->stopped = true;
-	kin_commit(st);
+	kin_commit(st, 0);
 	for (unsigned waited = 0; st->commits_inflight && waited < CD_KAFKA_IN_CLOSE_MS; waited += 100) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(st->rk, 100);
 

@@ -62,6 +62,7 @@ struct kin_state {
 	uint64_t messages, bytes;	/* messages handed on, their payload bytes */
 	uint64_t commits, commit_fails; /* offset commits answered ok, and failed */
 	uint64_t commits_inflight;	/* commits sent, not yet answered */
+	int64_t commit_retry_ns;	/* after a failed commit, none before this (monotonic) */
 	uint64_t assigns, revokes;	/* rebalances: partitions given, taken away */
 	uint64_t errors;		/* consumer errors (brokers down...) */
 	uint64_t stale;			/* messages of a partition no longer ours: not handed on */
@@ -81,9 +82,11 @@ void kin_message(struct kin_state *st, const rd_kafka_message_t *m);
 /*
  * kin_commit() - commit every partition's acknowledged offset not yet
  * committed, asynchronously: the outcome is counted (and a failure
- * logged and tried again with the next commit) when the queue is polled.
+ * logged and tried again with the next commit, not before
+ * CD_KAFKA_IN_COMMIT_RETRY_MS) when the queue is polled. @now_ns: the
+ * loop's clock; 0 commits whatever the time (close()).
  */
-void kin_commit(struct kin_state *st);
+void kin_commit(struct kin_state *st, int64_t now_ns);
 
 /* kin_end_all() - end every partition's source (stop()): their acks still commit. */
 void kin_end_all(struct kin_state *st);

@@ -159,7 +159,11 @@ static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t e, rd_kafka_topic_part
 		st->commits++;
 		return;
 	}
+	/* tried again with the next commit, not before a pause: a coordinator away must not flood */
+	st->commit_retry_ns = cd_mono_ns() + (int64_t)CD_KAFKA_IN_COMMIT_RETRY_MS * 1000000;
 	st->commit_fails++;
+	if (st->commit_fails & (st->commit_fails - 1))
+		return; /* logged at 1, 2, 4, 8... failures */
 	cd_log(FMT_LEVEL_WARN, "kafka: offset commit failed (read again after a restart or rebalance)",
 	       "input", st->name, "error", rd_kafka_err2str(e), NULL);
 }
@@ -177,10 +181,13 @@ static void commit_list(struct kin_state *st, rd_kafka_topic_partition_list_t *l
 		on_commit(st->rk, e, l, st); /* refused at once: counted, logged, tried again */
 }
 
-void kin_commit(struct kin_state *st)
+void kin_commit(struct kin_state *st, int64_t now_ns)
 {
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+	rd_kafka_topic_partition_list_t *l;
 
+	if (now_ns && now_ns < st->commit_retry_ns)
+		return;
+	l = rd_kafka_topic_partition_list_new(4);
 	if (!l)
 		return;
 	for (struct kin_part *p = st->parts; p; p = p->next)
