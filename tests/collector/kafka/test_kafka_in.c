@@ -68,19 +68,21 @@ static const char *tpath(const char *name)
 /* --- producing ------------------------------------------------------------ */
 
 /*
- * kcat producing JSON records n = @from .. @to-1 to @topic (no key: spread
- * over the partitions), started: th_wait() it.
+ * kcat producing JSON records n = @from .. @to-1 to @topic (keyed by n:
+ * spread over the partitions by the key's hash), started: th_wait() it.
  */
 static pid_t spawn_kcat(const char *topic, int from, int to)
 {
 	const char *in = tpath(from ? "kcat2.in" : "kcat.in");
 	FILE *f = fopen(in, "w");
-	const char *argv[] = {"kcat", "-P", "-b", km.bootstrap, "-t", topic, NULL};
+	const char *argv[] = {"kcat", "-P", "-b", km.bootstrap, "-t", topic, "-K", "|", NULL};
 
 	ck_assert_ptr_nonnull(f);
+	/* keyed by n: every partition gets its share of any range (keyless, librdkafka sticks to one) */
 	for (int n = from; n < to; n++)
-		fprintf(f, "{\"level\":\"info\",\"service\":\"agent\",\"message\":\"record %d\",\"n\":%d}\n",
-			n, n);
+		fprintf(f,
+			"%d|{\"level\":\"info\",\"service\":\"agent\",\"message\":\"record %d\",\"n\":%d}\n",
+			n, n, n);
 	ck_assert_int_eq(fclose(f), 0);
 	return th_spawn(argv, &(struct th_io){.in = in, .search_path = true});
 }
