@@ -18,12 +18,15 @@
  * killed member's partitions away soon after it died; nothing here
  * asserts on time: waits poll with a generous bound.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -111,6 +114,25 @@ static void produce_clewd_msgpack(const char *topic, int from, int to)
 	struct th_result r = th_run(th_env_bin("CLEWD_BIN"), in, args);
 	ck_assert_msg(r.status == 0, "clewd as a producer: %d: %s", r.status, r.err);
 	th_result_free(&r);
+}
+
+/*
+ * A loopback port bound and not listening, into *@port: a connection to it
+ * is refused (a peer that is down), and no other process can take it
+ * until the returned socket is closed.
+ */
+static int hold_port(unsigned *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
 }
 
 /* --- the group's offsets ---------------------------------------------------- */
@@ -338,6 +360,8 @@ START_TEST(offsets_are_committed_only_after_delivery)
 	enum { KCAT = 300, TOTAL = 500 };
 	struct th_clewd c;
 	char dead[64];
+	unsigned deadport;
+	int hold;
 	int port, *counts = calloc(TOTAL, sizeof(int));
 	int64_t sum;
 	long rc, dups;
@@ -345,14 +369,16 @@ START_TEST(offsets_are_committed_only_after_delivery)
 	ck_assert_ptr_nonnull(counts);
 	produce_kcat("one", 0, KCAT);
 	produce_clewd_msgpack("one", KCAT, TOTAL);
-	/* nothing listens there: the output retries, never acknowledges */
-	snprintf(dead, sizeof(dead), "logstash+tcp://127.0.0.1:%u", th_free_port());
+	/* nothing listens there (a port held, not listening): the output retries, never acknowledges */
+	hold = hold_port(&deadport);
+	snprintf(dead, sizeof(dead), "logstash+tcp://127.0.0.1:%u", deadport);
 	port = start_member(&c, "c", "one", "gc", dead, NULL);
 	wait_metric(&c, port, "clewd_input_kafka_messages_total", NULL, TOTAL);
 	ck_assert_double_eq(metric(port, "clewd_input_kafka_commits_total", NULL), 0);
 	ck_assert(!all_committed("gc", "one", 4, &sum));
 	ck_assert_int_eq(sum, 0);
 	th_kill(c.pid);
+	close(hold);
 	port = start_member(&c, "c", "one", "gc", NULL, NULL);
 	wait_all_committed("gc", "one", 4, (struct th_clewd *const[]){&c, NULL});
 	ck_assert_double_gt(metric(port, "clewd_input_kafka_commits_total", NULL), 0);
@@ -392,7 +418,8 @@ START_TEST(held_back_the_input_pauses_then_resumes_and_delivers_everything)
 	struct th_clewd d;
 	char out[64], portstr[16];
 	const char *rep = tpath("ls.report");
-	unsigned lsport = th_free_port();
+	unsigned lsport;
+	int hold = hold_port(&lsport);
 	double pauses;
 	pid_t ls;
 	int port;
@@ -405,6 +432,7 @@ START_TEST(held_back_the_input_pauses_then_resumes_and_delivers_everything)
 	ck_assert_double_lt(metric(port, "clewd_input_kafka_messages_total", NULL), TOTAL);
 	ck_assert_double_eq(metric(port, "clewd_input_kafka_commits_total", NULL), 0);
 	snprintf(portstr, sizeof(portstr), "%u", lsport);
+	close(hold);
 	const char *args[] = {"tcp", "--report", rep, "--port", portstr, NULL};
 	ls = th_spawn_args(th_env_bin("LS_RECEIVER_BIN"), args, NULL);
 	wait_all_committed("gd", "bp", 8, (struct th_clewd *const[]){&d, NULL});
