@@ -129,15 +129,19 @@ static void on_message(struct lookup *lk, const rd_kafka_message_t *m)
 	struct tg_kafka *tk = lk->tk;
 	const char *p = m->payload;
 	struct record_src src;
+	const char *text;
+	size_t tlen;
+	int kind;
 
 	lk->messages++;
 	if (!p || !tg_find(&lk->s->finder, p, m->len))
 		return;
-	if (!kw_payload_is_msgpack(m->payload, m->len)) {
-		keep(lk, p, m->len, m->partition, m->offset);
+	kind = kw_payload_decode(p, m->len, &text, &tlen, tk->rec, &src);
+	if (kind == KW_PAYLOAD_TEXT) {
+		keep(lk, text, tlen, m->partition, m->offset);
 		return;
 	}
-	if (kw_payload_unpack(m->payload, m->len, tk->rec, &src) < 0) {
+	if (kind != KW_PAYLOAD_RECORD) {
 		lk->undecodable++;
 		return;
 	}

@@ -332,6 +332,49 @@ _Static_assert(CD_LS_REDIS_BATCH_DEFAULT >= 1 && CD_LS_REDIS_BATCH_DEFAULT <= 10
 _Static_assert(CD_KAFKA_CHUNKS_MAX >= CD_QUEUE_CHUNKS_MAX, "the Kafka output must take every queued chunk");
 _Static_assert(CD_KAFKA_TOPICS_MAX >= 1, "a fixed topic needs one handle");
 
+/* --- Kafka input (collector/input/in_kafka.c, kafka_consume.c) -------------- */
+
+/*
+ * Messages the kafka input hands on per turn of the loop: enough to fill
+ * chunks at full speed, few enough that timeouts, delivery and the other
+ * inputs get their turn (the loop comes straight back when more wait).
+ */
+#ifndef CD_KAFKA_IN_BURST
+#define CD_KAFKA_IN_BURST 4096u
+#endif
+
+/*
+ * Longest the kafka input waits at close for the answers to its last
+ * offset commits, in milliseconds (a broker that is down must not hold
+ * the exit; an offset not committed is read again: duplicates, no loss).
+ */
+#ifndef CD_KAFKA_IN_CLOSE_MS
+#define CD_KAFKA_IN_CLOSE_MS 5000u
+#endif
+
+/*
+ * How often the kafka input polls its queue while paused (backpressure,
+ * drain), in milliseconds: rebalances are answered and the member stays
+ * alive for its group (max.poll.interval.ms) without a busy loop.
+ */
+#ifndef CD_KAFKA_IN_HELD_POLL_MS
+#define CD_KAFKA_IN_HELD_POLL_MS 200u
+#endif
+
+/*
+ * After a failed offset commit (a coordinator moving, a rebalance), the
+ * kafka input commits again no sooner than this, in milliseconds: soon
+ * enough that little is read twice after a crash, rare enough that a
+ * coordinator that is away costs no busy loop and no flood of warnings.
+ */
+#ifndef CD_KAFKA_IN_COMMIT_RETRY_MS
+#define CD_KAFKA_IN_COMMIT_RETRY_MS 1000u
+#endif
+
+_Static_assert(CD_KAFKA_IN_BURST >= 1, "a turn hands on at least one message");
+_Static_assert(CD_KAFKA_IN_HELD_POLL_MS >= 1 && CD_KAFKA_IN_HELD_POLL_MS < 60000,
+	       "a rebalance is answered well within the group's timeouts");
+
 /* --- influxdb output (collector/output/influxdb/out_influxdb.c, lineproto.c, red.c) --- */
 
 /*

@@ -196,16 +196,6 @@ void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *pa
 		     struct parse_regex **rx);
 
 /*
- * pl_source_record() - append a record the input decoded itself (a
- * syslog message) to @s: @r with @src (NULL, or the line kept with it),
- * or a raw record (@r NULL, @src->raw, its line and error). @end_off is
- * the source's position after it (moves forward only). Counted in the
- * input's records (and unparsed, for a raw one); the input counts bytes.
- */
-void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
-		      const struct record_src *src, uint64_t end_off);
-
-/*
  * pl_source_set_prefix() - the first @n bytes of the file @s reads (at
  * most CHECKPOINT_FP_MAX are kept): its fingerprint in the checkpoint,
  * which with the inode names the file. Call right after pl_source_new()
@@ -248,6 +238,28 @@ void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget);
  * @s must not be used afterwards.
  */
 void pl_source_abandon(struct pipeline *pl, struct pl_source *s);
+
+/*
+ * pl_source_record() - hand on a record the input decoded itself (a syslog
+ * message, a Kafka msgpack payload), as if it were a line of @len bytes of
+ * @s: a held multiline record is flushed first, then @r (NULL with
+ * @src->raw for a raw record: its line and error) is appended with @src
+ * (may be NULL) and the source's offset moves by @len. Counted in the
+ * input's records (and unparsed); the input counts the bytes it read.
+ * Call only between whole lines (nothing partial buffered).
+ */
+void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
+		      const struct record_src *src, size_t len);
+
+/* Told that every record of a source up to offset @off is acknowledged by every output. */
+typedef void (*pl_acked_cb)(void *arg, uint64_t off);
+
+/*
+ * pl_source_on_acked() - call @cb(@arg, off) whenever @s's acknowledged
+ * position moves (as its checkpoint position would), from the loop; NULL
+ * stops it. For inputs whose positions live elsewhere (Kafka offsets).
+ */
+void pl_source_on_acked(struct pl_source *s, pl_acked_cb cb, void *arg);
 
 /* Counters of one configured input (for the log and /metrics). */
 struct pl_in_stats {

@@ -79,6 +79,8 @@ struct pl_source {
 	uint32_t pending_chunks; /* chunks holding its records, not yet complete */
 	bool ended;		 /* no more reads: free when pending_chunks reaches 0 */
 	bool forget;		 /* drop its checkpoint entry when freed */
+	pl_acked_cb on_acked;	 /* told each acknowledged position (pl_source_on_acked()); NULL: none */
+	void *acked_arg;	 /* its argument */
 
 	/* the envelope stage (source.c): a partial line joined until its last part, and the envelope's fields */
 	char *env_buf;	    /* 2 * CD_LINE_MAX: the join, then Docker's decoded text; NULL until used */

@@ -13,7 +13,8 @@
 #include "util/banned.h"
 
 extern const struct cd_plugin_desc in_stdin_desc, in_tail_desc, in_tcp_desc, in_udp_desc, in_unix_desc,
-	in_unixgram_desc, in_http_desc, in_syslog_desc, in_forward_desc, in_forward_unix_desc, in_otlp_desc;
+	in_unixgram_desc, in_http_desc, in_syslog_desc, in_forward_desc, in_forward_unix_desc, in_otlp_desc,
+	in_kafka_desc;
 extern const struct cd_plugin_desc out_archive_desc, out_stdout_desc, out_file_desc, out_null_desc,
 	out_kafka_desc, out_ls_tcp_desc, out_ls_udp_desc, out_ls_http_desc, out_ls_redis_desc,
 	out_influxdb_desc, out_influxdb2_desc, out_forward_desc;
@@ -31,6 +32,7 @@ const struct cd_plugin_desc *const cd_inputs[] = {
 	&in_forward_desc,      /* input/in_forward.c */
 	&in_forward_unix_desc, /* input/in_forward.c */
 	&in_otlp_desc,	       /* input/in_otlp.c */
+	&in_kafka_desc,	       /* input/in_kafka.c */
 	NULL,
 };
 

@@ -24,6 +24,7 @@
  * so it is read again, whole, after a restart. Kubernetes metadata comes
  * from the path of a container log (parse_k8s_path()), for every record.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,17 +237,6 @@ void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *pa
 {
 	*parser = pl->in[idx].parser;
 	*rx = pl->in[idx].rx;
-}
-
-void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
-		      const struct record_src *src, uint64_t end_off)
-{
-	pl->in[s->input].stats.records++;
-	if (!r)
-		pl->in[s->input].stats.unparsed++;
-	if (end_off > s->off)
-		s->off = end_off; /* pl_source_offset(): the input keeps no bytes in s->buf */
-	append(pl, s, r, src, end_off);
 }
 
 /* The number @v as a NUMBER attribute appended to @r (replacing the last when full). */
@@ -590,6 +580,28 @@ void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, 
 	}
 }
 
+void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
+		      const struct record_src *src, size_t len)
+{
+	struct pl_in_stats *st = &pl->in[s->input].stats;
+
+	if (pl->failed)
+		return; /* the daemon stops: nothing more is appended (a fed line may be left unconsumed) */
+	assert(s->start == s->end);
+	pl_source_flush_held(pl, s);
+	s->off += len;
+	st->records++;
+	if (src && src->raw)
+		st->unparsed++;
+	append(pl, s, src && src->raw ? NULL : r, src, s->off);
+}
+
+void pl_source_on_acked(struct pl_source *s, pl_acked_cb cb, void *arg)
+{
+	s->on_acked = cb;
+	s->acked_arg = arg;
+}
+
 /* The bytes after the last newline become a record of their own. */
 static void flush_partial(struct pipeline *pl, struct pl_source *s)
 {
@@ -650,8 +662,11 @@ void pl_sources_complete(struct pipeline *pl, const struct chunk *c)
 
 		if (!s)
 			continue;
-		if (ack_position(pl->acks, s->id, &off))
+		if (ack_position(pl->acks, s->id, &off)) {
 			ckpt_set(pl, s, off);
+			if (s->on_acked)
+				s->on_acked(s->acked_arg, off);
+		}
 		if (s->pending_chunks)
 			s->pending_chunks--;
 		maybe_free_source(pl, s);

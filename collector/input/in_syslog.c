@@ -144,6 +144,14 @@ static void dgram_peer(const struct sl_state *st, char *out, size_t cap)
 }
 
 /* A frame that is not syslog: counted, logged at 1, 2, 4, ..., kept as a raw record. */
+/* The bytes from @src's position to @end_off (the stream offset just past a frame): its pl_source_record() length. */
+static uint64_t advance(const struct pl_source *src, uint64_t end_off)
+{
+	uint64_t at = pl_source_offset(src);
+
+	return end_off > at ? end_off - at : 0;
+}
+
 static void invalid(struct sl_state *st, struct pl_source *src, const char *p, size_t n, int e,
 		    const char *peer, uint64_t end_off)
 {
@@ -170,7 +178,7 @@ static void invalid(struct sl_state *st, struct pl_source *src, const char *p, s
 	rs.raw = true;
 	rs.line = fmt_str_n(p, n);
 	rs.error = fmt_str_c(syslog_strerror(e));
-	pl_source_record(st->pl, src, NULL, &rs, end_off);
+	pl_source_record(st->pl, src, NULL, &rs, advance(src, end_off));
 }
 
 /* Append attribute @key = @val of @type to the record (the last one replaced when full). */
@@ -205,7 +213,7 @@ static void on_frame(struct sl_state *st, struct pl_source *src, const char *p, 
 		r->message = fmt_str_n(p, n);
 		snprintf(st->num, sizeof(st->num), "%u", piece);
 		put_attr(r, "_split", st->num, FMT_T_NUMBER);
-		pl_source_record(st->pl, src, r, NULL, end_off);
+		pl_source_record(st->pl, src, r, NULL, advance(src, end_off));
 		return;
 	}
 	if (piece == 1)
@@ -227,7 +235,8 @@ static void on_frame(struct sl_state *st, struct pl_source *src, const char *p, 
 		put_attr(r, "_truncated", "true", FMT_T_BOOL);
 	memset(&rs, 0, sizeof(rs));
 	rs.line = fmt_str_n(p, n); /* the attributes past the cap live on in the line */
-	pl_source_record(st->pl, src, r, (r->flags & FMT_F_ATTRS_TRUNCATED) ? &rs : NULL, end_off);
+	pl_source_record(st->pl, src, r, (r->flags & FMT_F_ATTRS_TRUNCATED) ? &rs : NULL,
+			 advance(src, end_off));
 }
 
 /* --- datagrams (udp, unix) ------------------------------------------------------ */

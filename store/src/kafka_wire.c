@@ -94,3 +94,15 @@ size_t kw_payload_text_len(const char *p, size_t len)
 		len--;
 	return len;
 }
+
+int kw_payload_decode(const void *p, size_t len, const char **text, size_t *text_len, struct fmt_record *r,
+		      struct record_src *src)
+{
+	if (!p || len == 0)
+		return -CD_ENOENT;
+	if (kw_payload_is_msgpack(p, len))
+		return kw_payload_unpack(p, len, r, src) < 0 ? -CD_ECORRUPT : KW_PAYLOAD_RECORD;
+	*text = p;
+	*text_len = kw_payload_text_len(p, len);
+	return *text_len ? KW_PAYLOAD_TEXT : -CD_ENOENT;
+}

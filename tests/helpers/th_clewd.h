@@ -53,4 +53,17 @@ json_t *th_clewd_wait_log(struct th_clewd *d, const char *msg, const char *input
 /* Wait until clewd logs "listening" for input @input (and address @listen when not NULL); its port. */
 int th_clewd_port(struct th_clewd *d, const char *input, const char *listen);
 
+/* Wait until clewd logs where it serves /health and /metrics (--http 127.0.0.1:0); that port. */
+int th_clewd_ops_port(struct th_clewd *d);
+
+/* GET @path over HTTP/1.0 from 127.0.0.1:@port: the body (malloc'd) of a 200, else NULL. */
+char *th_http_get(int port, const char *path);
+
+/*
+ * th_metric() - the sum of the samples of metric @family in exposition
+ * text @text whose labels contain @label (NULL: every sample); -1 when
+ * there is none.
+ */
+double th_metric(const char *text, const char *family, const char *label);
+
 #endif

@@ -1,13 +1,16 @@
 /*
  * output/kafka/kafka_conf.c - the Kafka output's options: checked and read
  * into its settings, and librdkafka's producer configuration built from
- * them and the properties.* passed through (see out_kafka.c).
+ * them and the properties.* passed through (see out_kafka.c); the part
+ * every clewd Kafka client shares (kafka_client.h: the kafka input's
+ * consumer too).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/kafka/kafka_client.h"
 #include "output/kafka/out_kafka_impl.h"
 #include "util/util.h"
 #include "util/banned.h"
@@ -111,66 +114,63 @@ int kf_parse_settings(const struct cd_output_conf *oc, struct kf_settings *s, bo
 	return 0;
 }
 
-static int conf_set(rd_kafka_conf_t *conf, const struct cd_output_conf *oc, const char *opt, const char *name,
-		    const char *val, struct cd_err *err)
+static int conf_set(rd_kafka_conf_t *conf, const struct cd_opts *opts, const struct cd_opt_spec *table,
+		    const char *opt, const char *name, const char *val, struct cd_err *err)
 {
 	char errstr[256];
 
 	if (rd_kafka_conf_set(conf, name, val, errstr, sizeof(errstr)) == RD_KAFKA_CONF_OK)
 		return 0;
 	/* librdkafka's message quotes the value: not a secret's */
-	if (cd_opt_secret(oc->plugin->opts, opt))
-		return cd_opt_fail(&oc->opts, opt, "librdkafka refuses this value", err);
-	return cd_opt_fail(&oc->opts, opt, errstr, err);
+	if (cd_opt_secret(table, opt))
+		return cd_opt_fail(opts, opt, "librdkafka refuses this value", err);
+	return cd_opt_fail(opts, opt, errstr, err);
 }
 
-/*
- * The producer's configuration: ours, then every properties.NAME (which
- * may override all but what delivery and tracegrep rely on). Checks every
- * name and value with librdkafka without connecting anywhere.
- */
-int kf_build_conf(const struct cd_output_conf *oc, const struct kf_settings *s, rd_kafka_conf_t **out,
-		  struct cd_err *err)
+/* properties.NAME=@val: refused when clewd sets NAME itself (@fixed) to something else. */
+static int check_fixed(const struct cd_opts *opts, const char *key, const char *name, const char *val,
+		       const struct kf_fixed *fixed, struct cd_err *err)
 {
+	if (strcmp(name, "bootstrap.servers") == 0 || strcmp(name, "log.queue") == 0)
+		return cd_opt_fail(opts, key, "set by clewd (give the brokers in the URI or brokers:)", err);
+	for (const struct kf_fixed *f = fixed; f && f->name; f++)
+		if (strcmp(name, f->name) == 0 && (!f->val || strcmp(val, f->val) != 0))
+			return cd_opt_fail(opts, key, f->why, err);
+	return 0;
+}
+
+int kf_conf_client(const struct cd_opts *opts, const struct cd_opt_spec *table, const char *brokers,
+		   const struct kf_prop *own, const struct kf_fixed *fixed, rd_kafka_conf_t **out,
+		   struct cd_err *err)
+{
+	const char *const addr = cd_opt_get(opts, "address") ? "address" : "brokers";
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	const char *v;
 	int rc;
 
 	if (!conf)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-	if ((rc = conf_set(conf, oc, "address", "bootstrap.servers", s->brokers, err)) < 0 ||
-	    (rc = conf_set(conf, oc, "address", "client.id", "clewd", err)) < 0 ||
-	    (rc = conf_set(conf, oc, "address", "enable.idempotence", "true", err)) < 0 ||
-	    (rc = conf_set(conf, oc, "address", "partitioner", KW_PARTITIONER, err)) < 0 ||
-	    (rc = conf_set(conf, oc, "compression", "compression.codec", s->codec, err)) < 0 ||
-	    /* every callback, logs included, on the loop thread through rd_kafka_poll() */
-	    (rc = conf_set(conf, oc, "address", "log.queue", "true", err)) < 0)
+	if ((rc = conf_set(conf, opts, table, addr, "bootstrap.servers", brokers, err)) < 0 ||
+	    (rc = conf_set(conf, opts, table, addr, "client.id", "clewd", err)) < 0 ||
+	    /* every callback, logs included, on the loop thread through the polled queue */
+	    (rc = conf_set(conf, opts, table, addr, "log.queue", "true", err)) < 0)
 		goto err_conf;
-	if ((v = cd_opt_get(&oc->opts, "user")) &&
-	    (rc = conf_set(conf, oc, "user", "sasl.username", v, err)) < 0)
+	if ((v = cd_opt_get(opts, "user")) &&
+	    (rc = conf_set(conf, opts, table, "user", "sasl.username", v, err)) < 0)
 		goto err_conf;
-	if ((v = cd_opt_get(&oc->opts, "password")) &&
-	    (rc = conf_set(conf, oc, "password", "sasl.password", v, err)) < 0)
+	if ((v = cd_opt_get(opts, "password")) &&
+	    (rc = conf_set(conf, opts, table, "password", "sasl.password", v, err)) < 0)
 		goto err_conf;
-	for (unsigned i = 0; i < oc->opts.n; i++) {
-		const char *k = oc->opts.v[i].key, *name = k + strlen("properties.");
+	for (const struct kf_prop *p = own; p && p->name; p++)
+		if ((rc = conf_set(conf, opts, table, p->opt, p->name, p->val, err)) < 0)
+			goto err_conf;
+	for (unsigned i = 0; i < opts->n; i++) {
+		const char *k = opts->v[i].key, *name = k + strlen("properties.");
 
 		if (strncmp(k, "properties.", strlen("properties.")) != 0)
 			continue;
-		if ((strcmp(name, "enable.idempotence") == 0 && strcmp(oc->opts.v[i].val, "true") != 0) ||
-		    (strcmp(name, "partitioner") == 0 && strcmp(oc->opts.v[i].val, KW_PARTITIONER) != 0)) {
-			rc = cd_opt_fail(&oc->opts, k,
-					 "fixed by clewd (idempotent producer, partitioner " KW_PARTITIONER
-					 " as tracegrep computes it)",
-					 err);
-			goto err_conf;
-		}
-		if (strcmp(name, "bootstrap.servers") == 0 || strcmp(name, "log.queue") == 0) {
-			rc = cd_opt_fail(&oc->opts, k,
-					 "set by clewd (give the brokers in the URI or brokers:)", err);
-			goto err_conf;
-		}
-		if ((rc = conf_set(conf, oc, k, name, oc->opts.v[i].val, err)) < 0)
+		if ((rc = check_fixed(opts, k, name, opts->v[i].val, fixed, err)) < 0 ||
+		    (rc = conf_set(conf, opts, table, k, name, opts->v[i].val, err)) < 0)
 			goto err_conf;
 	}
 	*out = conf;
@@ -179,4 +179,28 @@ int kf_build_conf(const struct cd_output_conf *oc, const struct kf_settings *s, 
 err_conf:
 	rd_kafka_conf_destroy(conf);
 	return rc;
+}
+
+/*
+ * The producer's configuration: the client's (kf_conf_client()), the
+ * idempotent producer and the partitioner tracegrep relies on, fixed.
+ */
+int kf_build_conf(const struct cd_output_conf *oc, const struct kf_settings *s, rd_kafka_conf_t **out,
+		  struct cd_err *err)
+{
+	static const char fixed_why[] = "fixed by clewd (idempotent producer, partitioner " KW_PARTITIONER
+					" as tracegrep computes it)";
+	const struct kf_prop own[] = {
+		{"address", "enable.idempotence", "true"},
+		{"address", "partitioner", KW_PARTITIONER},
+		{"compression", "compression.codec", s->codec},
+		{NULL, NULL, NULL},
+	};
+	static const struct kf_fixed fixed[] = {
+		{"enable.idempotence", "true", fixed_why},
+		{"partitioner", KW_PARTITIONER, fixed_why},
+		{NULL, NULL, NULL},
+	};
+
+	return kf_conf_client(&oc->opts, oc->plugin->opts, s->brokers, own, fixed, out, err);
 }

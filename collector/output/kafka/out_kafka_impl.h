@@ -18,6 +18,7 @@
 #include <store/kafka_wire.h>
 
 #include "fmt/str.h"
+#include "output/kafka/kafka_client.h"
 #include "output/lines.h"
 #include "pipeline.h"
 
@@ -85,9 +86,6 @@ struct out_kafka_state {
 };
 
 /* --- kafka_conf.c: options -> settings, librdkafka's configuration ------ */
-
-/* kf_topic_char() - whether @c may be in a topic name. */
-bool kf_topic_char(char c);
 
 /* kf_parse_settings() - @oc's options into @s (strings borrowed); *@templated: the topic has ${FIELD}. */
 int kf_parse_settings(const struct cd_output_conf *oc, struct kf_settings *s, bool *templated,

@@ -68,4 +68,22 @@ int kw_payload_unpack(const void *p, size_t len, struct fmt_record *r, struct re
 /* kw_payload_text_len() - the length of text payload @p without its trailing newlines. */
 size_t kw_payload_text_len(const char *p, size_t len);
 
+/* What kw_payload_decode() found. */
+enum kw_payload_kind {
+	KW_PAYLOAD_TEXT = 1,   /* a log line (json, raw): parse *text as a line read from a file */
+	KW_PAYLOAD_RECORD = 2, /* a msgpack record item: in @r and @src (src->raw: a line no parser took) */
+};
+
+/*
+ * kw_payload_decode() - what every reader of a topic clewd wrote does with
+ * a message (tracegrep --kafka, clewd's kafka input): payload @p (@len
+ * bytes) told apart by its first byte; text -> *text, *text_len: the
+ * payload without its trailing newlines; msgpack -> exactly one record
+ * item unpacked into @r and @src (views into @p).
+ * Return: KW_PAYLOAD_TEXT or KW_PAYLOAD_RECORD; -CD_ENOENT for an empty
+ * payload (or newlines only); -CD_ECORRUPT for msgpack that does not decode.
+ */
+int kw_payload_decode(const void *p, size_t len, const char **text, size_t *text_len, struct fmt_record *r,
+		      struct record_src *src);
+
 #endif

@@ -30,6 +30,12 @@ expect envelope_twice "expected auto, pipe, json, regex:PATTERN, a parser's name
 # (the lists of plugins are the registry's: only their start is checked here, so a new plugin changes no test)
 expect input_type "unknown input type (expected stdin, tail, tcp, udp, unix, unixgram, http, " \
 	$'inputs:\n  - type: tailx\n    path: /tmp/x\n'
+expect kafka_group "group: a consumer group is required (?group=NAME, or group:)" \
+	$'inputs:\n  - type: kafka\n    brokers: 127.0.0.1:9092\n    topic: t\n'
+expect kafka_commit "properties.enable.auto.commit: fixed by clewd (offsets are committed once every output has the records)" \
+	$'inputs:\n  - type: kafka\n    brokers: 127.0.0.1:9092\n    topic: t\n    group: g\n    properties.enable.auto.commit: true\n'
+expect kafka_topic "topic: topics are made of A-Z a-z 0-9 . _ - (or ^REGEX), separated by commas" \
+	$'inputs:\n  - type: kafka\n    brokers: 127.0.0.1:9092\n    topic: a b\n    group: g\n'
 expect output_key "$work/output_key.yaml:5:5: unknown output key zz (type, name, format: the keys of output stdout)" \
 	$'inputs:\n  - type: stdin\noutputs:\n  - type: stdout\n    zz: 1\n'
 expect net_key "output logstash+tcp#1, line 6: zz: unknown key (known: address, connect_timeout, timeout, send_buffer)" \

@@ -96,24 +96,47 @@ awk '/^(input|output) [^ ]+: / { kind = $1; p = $2; sub(/:$/, "", p); next }
 awk '/^output / { p = $2; sub(/:$/, "", p) }
      /^  -o [a-z0-9+]+:\/\// { s = $2; sub(/:\/\/.*/, "", s); print p, s }' "$work/ref" >"$work/schemes"
 [ -s "$work/keys" ] || { echo "secrets: clewd --help-config names no secret-looking key" >&2; exit 1; }
-# an input's secret is tried with an input of its own to run; a new one must be added here before this passes
+# an input's secret keys are tried below; an input this test does not know fails it until added
 awk '/^(input|output) [^ ]+: / { kind = $1; p = $2; sub(/:$/, "", p); next }
      kind == "input" && /^    [^ ]/ && tolower($1) ~ /pass|secret|token|key/ { print p, $1 }' \
 	"$work/ref" >"$work/input_keys"
-while read -r plugin key; do
-	secret="in-$plugin-$key-$RANDOM$RANDOM"
-	case $plugin in
-	forward)
-		try "input $plugin $key (URI)" "$secret" -i "forward://127.0.0.1:0?$key=$secret" -o null
-		printf 'inputs:\n  - type: forward\n    listen: 127.0.0.1:0\n    %s: %s\noutputs:\n  - type: null\n' \
-			"$key" "$secret" >"$work/in.yaml"
-		try "input $plugin $key (YAML)" "$secret" -c "$work/in.yaml"
-		;;
-	forward_unix)
-		try "input $plugin $key (URI)" "$secret" -i "forward+unix://$work/fwd.sock?$key=$secret" -o null
-		;;
-	*) bad "input $plugin key $key names a secret: try it in this test" ;;
+# An input's keys besides the one tried, and its -i spec (a query to append to), per plugin.
+input_base() {
+	case $1 in
+	kafka) printf '    brokers: 127.0.0.1:1\n    topic: t\n    group: g\n' ;;
+	forward) printf '    listen: 127.0.0.1:0\n' ;;
+	forward_unix) printf '    listen: unix:%s/fwd.sock\n' "$work" ;;
+	*) return 1 ;;
 	esac
+}
+input_spec() {
+	case $1 in
+	kafka) printf 'kafka://127.0.0.1:1/t?group=g' ;;
+	forward) printf 'forward://127.0.0.1:0?ack=memory' ;;
+	forward_unix) printf 'forward+unix://%s/fwd.sock?ack=memory' "$work" ;;
+	esac
+}
+while read -r plugin key; do
+	if ! input_base "$plugin" >/dev/null; then
+		bad "input $plugin key $key names a secret: try it in this test"
+		continue
+	fi
+	if [ "$key" = properties.NAME ]; then
+		names="properties.ssl.key.password properties.sasl.password"
+	else
+		names=$key
+	fi
+	for name in $names; do
+		n=$((n + 1))
+		secret="zS3cr3t${n}q"
+		{
+			printf 'inputs:\n  - type: %s\n' "$plugin"
+			input_base "$plugin"
+			printf '    %s: %s\noutputs:\n  - type: null\n' "$name" "$secret"
+		} >"$work/c$n.yaml"
+		try "input $plugin, YAML $name" "$secret" -c "$work/c$n.yaml"
+		try "input $plugin, -i ...&$name=" "$secret" -i "$(input_spec "$plugin")&$name=$secret" -o null
+	done
 done <"$work/input_keys"
 
 while read -r plugin key; do
