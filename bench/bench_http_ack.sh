@@ -35,7 +35,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # one MODE CORPUS - one run; prints "records wall cpu"
 one() {
 	rm -rf "$dir/state"
-	"$clewd" -i "http://127.0.0.1:0/ingest?ack=$1" -o null -s "$dir/state" 2>"$dir/clewd.log" &
+	"$clewd" -i "http://127.0.0.1:0/ingest?ack=$1" -o null -s "$dir/state" >/dev/null 2>"$dir/clewd.log" &
 	pid=$!
 	port=""
 	for _ in $(seq 200); do
@@ -43,9 +43,10 @@ one() {
 		[ -n "$port" ] && break
 		sleep 0.05
 	done
-	[ -n "$port" ] || { cat "$dir/clewd.log" >&2; exit 1; }
+	[ -n "$port" ] || { kill "$pid"; cat "$dir/clewd.log" >&2; exit 1; }
 	c0=$(cpu_ticks "$pid")
-	out=$("$load" "$port" /ingest "$2" "$conns" "$lines" "$requests")
+	out=$("$load" "$port" /ingest "$2" "$conns" "$lines" "$requests") ||
+		{ kill "$pid"; echo "http_load failed on $2" >&2; exit 1; }
 	c1=$(cpu_ticks "$pid")
 	kill -TERM "$pid"
 	wait "$pid"

@@ -121,10 +121,13 @@ static void *conn_main(void *arg)
 			if (st == 204 || st == 200)
 				break;
 			if (st != 503) {
-				fprintf(stderr, "status %d\n", st);
+				fprintf(stderr, "status %d: %.200s\n", st, resp);
 				exit(1);
 			}
 			atomic_fetch_add(&retried, 1);
+			/* a 503 may come before the body was read: clewd then closes; so does a client */
+			close(fd);
+			fd = dial();
 			usleep(10000);
 		}
 	}
