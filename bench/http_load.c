@@ -109,10 +109,11 @@ static void *conn_main(void *arg)
 			memcpy(req + 256 + blen, line_at[li], n);
 			blen += n;
 		}
-		hlen = (size_t)snprintf(head, sizeof(head),
-					"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
-					"Content-Length: %zu\r\n\r\n",
-					path, blen);
+		hlen = (size_t)snprintf(
+			head, sizeof(head),
+			"POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\n"
+			"Content-Length: %zu\r\n\r\n",
+			path, blen);
 		memcpy(req + 256 - hlen, head, hlen);
 		for (;;) {
 			int st;
@@ -179,7 +180,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < conns; i++)
 		pthread_join(th[i], NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("requests %ld records %ld seconds %.4f retried %ld\n", total_reqs, total_reqs * (long)lines_per_req,
+	printf("requests %ld records %ld seconds %.4f retried %ld\n", total_reqs,
+	       total_reqs * (long)lines_per_req,
 	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, (long)retried);
 	return 0;
 }
