@@ -138,8 +138,12 @@ void ob_ids(struct ob *b, const struct otlp_id *trace, const struct otlp_id *spa
  * The semantic conventions' HTTP attributes, current names first: rank 1
  * beats rank 2. The path is the request's own (url.path, http.target)
  * before the route template, as the other formats carry the real path.
+ * Return: true when @key is a current name (rank 1) taken as the method
+ * or path: the record carries it there, not also as an attribute, so a
+ * record clewd's otlp output sent comes back as it was. Older names and
+ * the route stay attributes too (they may say more than the path).
  */
-static void http_alias(struct ob *b, struct fmt_str key, struct fmt_str val)
+static bool http_alias(struct ob *b, struct fmt_str key, struct fmt_str val)
 {
 	static const struct {
 		const char *k;
@@ -150,21 +154,22 @@ static void http_alias(struct ob *b, struct fmt_str key, struct fmt_str val)
 	};
 
 	if (key.len < 8 || key.len > 19)
-		return;
+		return false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint8_t *rank = names[i].path ? &b->path_rank : &b->method_rank;
 
 		if (!fmt_str_eq(&key, names[i].k, names[i].len))
 			continue;
 		if (*rank && *rank <= names[i].rank)
-			return;
+			return false;
 		*rank = names[i].rank;
 		if (names[i].path)
 			b->rec.path = val;
 		else
 			b->rec.method = val;
-		return;
+		return names[i].rank == 1;
 	}
+	return false;
 }
 
 void ob_attr(struct ob *b, struct fmt_str key, int type, struct fmt_str val)
@@ -176,8 +181,8 @@ void ob_attr(struct ob *b, struct fmt_str key, int type, struct fmt_str val)
 		r->flags |= FMT_F_ATTRS_TRUNCATED;
 		return;
 	}
-	if (type == FMT_T_STRING)
-		http_alias(b, key, val);
+	if (type == FMT_T_STRING && http_alias(b, key, val))
+		return;
 	a = &r->attrs[r->nattrs++];
 	a->key = key;
 	a->val = val;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <query/summary.h>
 #include <store/err.h>
@@ -497,7 +498,8 @@ static void write_span(struct otlp_enc *e, struct wr *w, int64_t observed)
 		bool ok = !strcmp(status, "ok") || !strcmp(status, "OK") || !strcmp(status, "Ok");
 		if (failed || ok) {
 			w_open(w, F_SPAN_STATUS, "status");
-			if (failed)
+			/* the text itself, unless it only says what the code says ("error") */
+			if (failed && strcasecmp(status, "error") != 0)
 				w_cstr(w, F_STATUS_MESSAGE, "message", status);
 			w_enum(w, F_STATUS_CODE, "code", failed ? 2 : 1);
 			w_close(w);

@@ -183,7 +183,7 @@ START_TEST(a_known_span_request_in_json_is_otlp_json)
 		"\"1796518923000002000\",\"attributes\":[{\"key\":\"n\",\"value\":{\"intValue\":\"-3\"}},{\"key\":"
 		"\"f\",\"value\":{\"doubleValue\":1.5}},{\"key\":\"t\",\"value\":{\"boolValue\":true}},{\"key\":"
 		"\"z\",\"value\":{}},{\"key\":\"clew.trace_id\",\"value\":{\"stringValue\":\"req-42\"}}],"
-		"\"status\":{\"message\":\"error\",\"code\":2}}]}]}]}";
+		"\"status\":{\"code\":2}}]}]}]}";
 	struct otlp_enc_opts o = {.encoding = OTLP_ENC_JSON,
 				  .scope_name = "clewd",
 				  .scope_version = "9",
