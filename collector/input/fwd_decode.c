@@ -34,6 +34,7 @@ const char *const fwd_reason_names[FWD_R_N] = {
 	[FWD_R_MSGPACK] = "msgpack", [FWD_R_DEPTH] = "depth", [FWD_R_SIZE] = "size",
 	[FWD_R_SHAPE] = "shape",     [FWD_R_TIME] = "time",   [FWD_R_RECORD] = "record",
 	[FWD_R_OPTION] = "option",   [FWD_R_GZIP] = "gzip",   [FWD_R_AUTH] = "auth",
+	[FWD_R_TLS] = "tls",
 };
 
 /* --- tokens ------------------------------------------------------------ */

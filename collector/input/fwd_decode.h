@@ -46,6 +46,7 @@ enum fwd_reason {
 	FWD_R_OPTION,  /* a bad option map (size that does not match, unknown compression) */
 	FWD_R_GZIP,    /* a compressed payload that does not inflate */
 	FWD_R_AUTH,    /* the shared-key handshake failed (in_forward.c: a bad PING, a wrong key) */
+	FWD_R_TLS, /* the TLS handshake or a TLS record failed (in_forward.c: a plain client, a bad certificate) */
 	FWD_R_N,
 };
 

@@ -48,6 +48,7 @@
 #include "input/fwd_decode.h"
 #include "input/in_net.h"
 #include "input/intake.h"
+#include "util/tls_server.h"
 #include "pipeline.h"
 #include "util/metrics.h"
 #include "util/net.h"
@@ -68,6 +69,7 @@ struct fwd_conn {
 	struct fwd_conn *prev, *next; /* open connections */
 	struct fwd_state *st;	      /* the input */
 	int fd;			      /* the connection */
+	struct tls_conn *tls;	      /* its TLS session; NULL: plain */
 	bool in_epoll;		      /* fd is in st->epfd (not while stalled) */
 	bool stalled;		      /* the intake refused the frame at buf[0]: offer it again */
 	bool authed;		      /* the handshake is done (or there is none) */
@@ -86,6 +88,7 @@ struct fwd_state {
 	unsigned idx;		     /* input index */
 	const char *listen;	     /* its address (the configuration's) */
 	const char *shared_key;	     /* the handshake's key; NULL: no handshake */
+	struct tls_server *tls;	     /* cert_file + key_file: TLS on every connection; NULL: plain */
 	char hostname[256];	     /* self_hostname, in our PONG */
 	uint64_t max_connections;    /* open connections at most */
 	int lfd;		     /* listening socket; -1 after stop() */
@@ -149,6 +152,7 @@ static void close_conn(struct fwd_conn *c)
 		free(r);
 	}
 	watch_conn(c, false);
+	tls_conn_free(c->tls);
 	close(c->fd);
 	if (c->stalled)
 		st->nstalled--;
@@ -167,7 +171,8 @@ static void close_conn(struct fwd_conn *c)
 static bool flush_out(struct fwd_conn *c)
 {
 	while (c->outlen > 0) {
-		ssize_t n = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = c->tls ? tls_conn_write(c->tls, c->out, c->outlen)
+				   : send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -410,11 +415,23 @@ static bool read_conn(struct fwd_conn *c)
 			c->cap = cap;
 		}
 read:
-		n = read(c->fd, c->buf + c->len, c->cap - c->len);
+		n = c->tls ? tls_conn_read(c->tls, c->buf + c->len, c->cap - c->len)
+			   : read(c->fd, c->buf + c->len, c->cap - c->len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* a TLS handshake just done may leave our HELO to send: the peer waits for it */
+			if (c->outlen && !flush_out(c)) {
+				close_conn(c);
+				return false;
+			}
 			return false;
+		}
+		if (n < 0 && errno == EPROTO) {
+			invalid(c, FWD_R_TLS, "TLS handshake or record failed");
+			close_conn(c);
+			return false;
+		}
 		if (n <= 0) {
 			if (c->len > 0)
 				cd_log(FMT_LEVEL_DEBUG, "connection ended inside a frame (not acked)",
@@ -476,6 +493,11 @@ static void add_conn(struct fwd_state *st, int fd, const struct sockaddr_storage
 	}
 	c->st = st;
 	c->fd = fd;
+	if (st->tls && !(c->tls = tls_conn_new(st->tls, fd))) {
+		close(fd);
+		free(c);
+		return;
+	}
 	c->authed = !st->shared_key;
 	fwd_scan_init(&c->sc);
 	conn_name(st, fd, ss, c->name, sizeof(c->name));
@@ -483,6 +505,7 @@ static void add_conn(struct fwd_state *st, int fd, const struct sockaddr_storage
 	if (!c->in_epoll) {
 		cd_log(FMT_LEVEL_ERROR, "cannot watch a connection", "input", "forward", "listen", st->listen,
 		       "error", strerror(errno), NULL);
+		tls_conn_free(c->tls);
 		close(fd);
 		free(c);
 		return;
@@ -745,6 +768,12 @@ static int fwd_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX,
 		   &st->max_connections, NULL); /* checked by in_net_check() */
 	st->lfd = st->ufd = -1;
+	if (cd_opt_get(&ic->opts, "cert_file") &&
+	    (rc = tls_server_new(&st->tls, cd_opt_get(&ic->opts, "cert_file"),
+				 cd_opt_get(&ic->opts, "key_file"), err)) < 0) {
+		free(st);
+		return rc;
+	}
 	st->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (st->epfd < 0) {
 		free(st);
@@ -792,6 +821,7 @@ static void fwd_close(void *state)
 	    (uint64_t)sb.st_ino == st->sock_ino)
 		unlink(st->listen + 5);
 	fwd_dec_release(&st->dec);
+	tls_server_free(st->tls);
 	if (st->opened) {
 		snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->accepted);
 		snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)st->events);
@@ -811,6 +841,20 @@ static const struct in_plugin in_forward = {
 	.close = fwd_close,
 };
 
+/* TLS on every connection: the server's certificate and key (both or neither; fwd_check()). */
+#define FWD_TLS_OPTS                                                                                    \
+	{"cert_file",                                                                                   \
+	 CD_OPT_STRING,                                                                                 \
+	 NULL,                                                                                          \
+	 "TLS: the server's certificate chain (PEM), with key_file",                                    \
+	 NULL,                                                                                          \
+	 0,                                                                                             \
+	 0},                                                                                            \
+	{                                                                                               \
+		"key_file", CD_OPT_STRING, NULL, "TLS: the server's private key (PEM), with cert_file", \
+			NULL, 0, 0                                                                      \
+	}
+
 static const struct cd_opt_spec forward_opts[] = {
 	{"listen", CD_OPT_STRING, NULL,
 	 "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required); UDP heartbeats on the same port",
@@ -821,6 +865,7 @@ static const struct cd_opt_spec forward_opts[] = {
 	{"shared_key", CD_OPT_STRING, NULL,
 	 "require Fluentd's shared-key handshake (HELO/PING/PONG) with this key", NULL, 0, CD_OPT_SECRET},
 	{"self_hostname", CD_OPT_STRING, "the host name", "our name in the handshake's PONG", NULL, 0, 0},
+	FWD_TLS_OPTS,
 	CD_OPT_REFUSE("path", "a URL path is for http inputs"),
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not forward"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
@@ -835,20 +880,32 @@ static const struct cd_opt_spec forward_unix_opts[] = {
 	{"shared_key", CD_OPT_STRING, NULL,
 	 "require Fluentd's shared-key handshake (HELO/PING/PONG) with this key", NULL, 0, CD_OPT_SECRET},
 	{"self_hostname", CD_OPT_STRING, "the host name", "our name in the handshake's PONG", NULL, 0, 0},
+	FWD_TLS_OPTS,
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not forward"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };
 
 extern const struct cd_plugin_desc in_forward_desc, in_forward_unix_desc;
 
+/* The network options, and TLS's two files given together. */
+static int fwd_check(struct cd_opts *o, const struct cd_plugin_desc *d, struct cd_err *err)
+{
+	int rc = in_net_check(o, d, err);
+
+	if (rc == 0 && !cd_opt_get(o, "cert_file") != !cd_opt_get(o, "key_file"))
+		rc = cd_opt_fail(o, cd_opt_get(o, "cert_file") ? "cert_file" : "key_file",
+				 "TLS needs both cert_file and key_file", err);
+	return rc;
+}
+
 static int forward_check(struct cd_opts *o, struct cd_err *err)
 {
-	return in_net_check(o, &in_forward_desc, err);
+	return fwd_check(o, &in_forward_desc, err);
 }
 
 static int forward_unix_check(struct cd_opts *o, struct cd_err *err)
 {
-	return in_net_check(o, &in_forward_unix_desc, err);
+	return fwd_check(o, &in_forward_unix_desc, err);
 }
 
 const struct cd_plugin_desc in_forward_desc = {
