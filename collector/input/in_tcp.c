@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <arpa/inet.h>
@@ -49,6 +50,7 @@ struct tcp_conn {
 	struct tcp_conn *prev, *next; /* list of open connections */
 	int fd;			      /* the connection */
 	struct pl_source *src;	      /* its source */
+	int64_t last_ns;	      /* monotonic ns of its last byte (or its accept) */
 };
 
 struct tcp_state {
@@ -69,6 +71,9 @@ struct tcp_state {
 	uint64_t accepted;	     /* connections accepted, in total */
 	uint64_t rejected;	     /* connections closed at once (max_connections) */
 	uint64_t resets;	     /* connections that ended in an error (ECONNRESET) */
+	int64_t idle_ns;	     /* idle_timeout: a connection silent this long is closed; 0: never */
+	int64_t sweep_ns;	     /* when to look for idle connections next */
+	uint64_t idle_closed;	     /* connections closed for idleness */
 	bool opened;		     /* open() succeeded: close() reports the counters */
 };
 
@@ -101,11 +106,13 @@ static void close_conn(struct tcp_state *st, struct tcp_conn *c)
 }
 
 /* Read what @c has. Return: true when more is waiting (a whole burst read). */
-static bool read_conn(struct tcp_state *st, struct tcp_conn *c)
+static bool read_conn(struct tcp_state *st, struct tcp_conn *c, int64_t now)
 {
 	bool eof = false;
 	long n = pl_source_read(st->pl, c->src, c->fd, &eof);
 
+	if (n > 0)
+		c->last_ns = now;
 	if (n < 0) {
 		/* a reset: what was read stays, its partial last line included */
 		st->resets++;
@@ -144,7 +151,7 @@ static void conn_name(const struct tcp_state *st, int fd, const struct sockaddr_
 	}
 }
 
-static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage *ss)
+static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage *ss, int64_t now)
 {
 	struct epoll_event ev;
 	struct tcp_conn *c;
@@ -166,6 +173,7 @@ static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage
 	if (!c)
 		goto err_close;
 	c->fd = fd;
+	c->last_ns = now;
 	c->src = pl_source_new(st->pl, st->idx, name, NULL, 0, 0, 0);
 	if (!c->src)
 		goto err_free;
@@ -220,9 +228,44 @@ static bool accept_some(struct tcp_state *st, int64_t now)
 		}
 		if (len == 0 || ss.ss_family == AF_UNSPEC)
 			ss.ss_family = AF_UNIX; /* an unnamed unix peer */
-		add_conn(st, fd, &ss);
+		add_conn(st, fd, &ss, now);
 	}
 	return true;
+}
+
+/*
+ * Close the connections silent for idle_timeout (their partial last
+ * lines become records, as at EOF), so that idle clients cannot hold
+ * every max_connections slot. One that has bytes waiting in the kernel is
+ * not idle: clewd held it back (backpressure), not the client.
+ */
+static void sweep_idle(struct tcp_state *st, int64_t now)
+{
+	uint64_t closed = 0;
+
+	if (!st->idle_ns || now < st->sweep_ns)
+		return;
+	st->sweep_ns = now + (st->idle_ns < 1000000000 ? st->idle_ns / 4 + 1 : 1000000000);
+	for (struct tcp_conn *c = st->conns, *next; c; c = next) {
+		int waiting = 0;
+		next = c->next;
+		if (now - c->last_ns < st->idle_ns)
+			continue;
+		if (ioctl(c->fd, FIONREAD, &waiting) == 0 && waiting > 0) {
+			c->last_ns = now;
+			continue;
+		}
+		close_conn(st, c);
+		closed++;
+	}
+	if (closed) {
+		char n[24], t[24];
+		st->idle_closed += closed;
+		snprintf(n, sizeof(n), "%llu", (unsigned long long)closed);
+		snprintf(t, sizeof(t), "%llu", (unsigned long long)st->idle_closed);
+		cd_log(FMT_LEVEL_INFO, "idle connections closed (idle_timeout)", "input", st->kind, "listen",
+		       st->listen, "closed", n, "total", t, NULL);
+	}
 }
 
 static bool tcp_tick(void *state, int64_t now)
@@ -234,6 +277,7 @@ static bool tcp_tick(void *state, int64_t now)
 
 	if (st->stopped)
 		return false;
+	sweep_idle(st, now);
 	if (!st->watched && pl_watch_fd(st->pl, st->epfd, on_ready, st) == 0) {
 		st->watched = true;
 		st->ready = true; /* whatever came meanwhile */
@@ -258,7 +302,7 @@ static bool tcp_tick(void *state, int64_t now)
 			more = true; /* the rest waits in the kernel; read when the pipeline resumes */
 			break;
 		}
-		more |= read_conn(st, ev[i].data.ptr);
+		more |= read_conn(st, ev[i].data.ptr, now);
 	}
 	if (n == 64)
 		more = true;
@@ -314,6 +358,9 @@ static void tcp_metrics(void *state, struct metrics *m, const char *label)
 	metrics_add(m, "clewd_input_connection_errors_total", METRICS_COUNTER,
 		    "Connections that ended in an error (reset) rather than a close", label,
 		    (double)st->resets);
+	metrics_add(m, "clewd_input_connections_idle_closed_total", METRICS_COUNTER,
+		    "Connections closed by clewd after idle_timeout without a byte", label,
+		    (double)st->idle_closed);
 }
 
 /* Bind st->listen; warn when beyond loopback. */
@@ -358,6 +405,14 @@ static int tcp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	st->listen = cd_opt_get(&ic->opts, "listen");
 	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX,
 		   &st->max_connections, NULL); /* checked by in_net_check() */
+	{
+		uint64_t ms;
+		if ((rc = cd_opt_ms(&ic->opts, "idle_timeout", 300000, &ms, err)) < 0) {
+			free(st);
+			return rc;
+		}
+		st->idle_ns = (int64_t)ms * 1000000;
+	}
 	st->lfd = -1;
 	st->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (st->epfd < 0) {
@@ -429,11 +484,18 @@ static const struct in_plugin in_tcp = {
 	.close = tcp_close,
 };
 
+#define TCP_IDLE_OPT                                                                                     \
+	{                                                                                                \
+		"idle_timeout", CD_OPT_DURATION, "5m", "close a connection silent this long (0: never)", \
+			NULL, 0, 0                                                                       \
+	}
+
 static const struct cd_opt_spec tcp_opts[] = {
 	{"listen", CD_OPT_STRING, NULL, "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required)",
 	 NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
 	 CD_NET_CONNECTIONS_MAX, 0},
+	TCP_IDLE_OPT,
 	CD_OPT_REFUSE("path", "a URL path is for http inputs"),
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not tcp"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
@@ -444,6 +506,7 @@ static const struct cd_opt_spec unix_opts[] = {
 	{"path", CD_OPT_STRING, NULL, "the socket's path (as listen: unix:PATH)", NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
 	 CD_NET_CONNECTIONS_MAX, 0},
+	TCP_IDLE_OPT,
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not unix"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };

@@ -448,6 +448,45 @@ START_TEST(a_stream_input_stops_reading_while_the_outputs_are_behind_and_loses_n
 }
 END_TEST
 
+START_TEST(an_idle_connection_is_closed_after_idle_timeout_and_frees_its_slot)
+{
+	struct stream s;
+	char buf[16], line[64];
+	json_t *info;
+	int a, b, c;
+	ssize_t r;
+
+	stream_start(&s, _i, "?max_connections=2&idle_timeout=1s", NULL);
+	a = stream_connect(&s);
+	ck_assert(send_all(a, "T1|svc|-|-|msg=half a line, then silence", 40));
+	b = stream_connect(&s);
+	/* b talks more often than the timeout: it stays; a says nothing more and is closed */
+	for (int k = 0; k < 12; k++) {
+		int n = snprintf(line, sizeof(line), "T2|svc|-|-|msg=busy %d\n", k);
+		ck_assert(send_all(b, line, (size_t)n));
+		th_msleep(250);
+	}
+	while ((r = recv(a, buf, sizeof(buf), 0)) < 0 && errno == EINTR)
+		;
+	ck_assert_int_eq(r, 0); /* clewd closed it */
+	close(a);
+	info = th_clewd_wait_log(&s.d, "idle connections closed (idle_timeout)", kinds[_i]);
+	json_decref(info);
+	/* its partial line became a record, as at a close; its slot is free for a new client */
+	wait_messages(&s.d, s.d.out, "half a line, then silence", 1);
+	c = stream_connect(&s);
+	ck_assert(send_all(c, "T3|svc|-|-|msg=in the idle one's slot\n", 38));
+	wait_messages(&s.d, s.d.out, "in the idle one's slot", 1);
+	ck_assert(send_all(b, "T2|svc|-|-|msg=still here\n", 26));
+	wait_messages(&s.d, s.d.out, "still here", 1);
+	wait_messages(&s.d, s.d.out, "busy 11", 1);
+	ck_assert_int_eq(th_clewd_stop(&s.d), 0);
+	close(b);
+	close(c);
+	ck_assert_int_eq(closed_counter(&s.d, kinds[_i], "rejected"), 0);
+}
+END_TEST
+
 static Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("in_tcp");
@@ -462,6 +501,7 @@ static Suite *tcp_suite(void)
 	tcase_add_loop_test(tc, a_silent_or_stalled_client_does_not_block_the_others, 0, 2);
 	tcase_add_loop_test(tc, max_connections_closes_the_one_too_many_and_a_freed_slot_is_reused, 0, 2);
 	tcase_add_loop_test(tc, sigterm_delivers_every_line_received_and_the_partial_last_one, 0, 2);
+	tcase_add_loop_test(tc, an_idle_connection_is_closed_after_idle_timeout_and_frees_its_slot, 0, 2);
 	tcase_add_loop_test(tc, a_stream_input_stops_reading_while_the_outputs_are_behind_and_loses_nothing,
 			    0, 2);
 	suite_add_tcase(s, tc);
