@@ -149,7 +149,7 @@ def backpressure(tmp):
     check(d.poll() is None, "clewd still runs while held back")
     fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     os.close(w)
-    got = open(out, "wb")
+    got = open(out, "wb", buffering=0)  # unbuffered: the wait below reads the file as it grows
 
     def drain():
         while True:
