@@ -97,7 +97,7 @@ struct fwd_state {
 	bool watched;		     /* epfd is in the pipeline's set */
 	bool ready;		     /* epfd said readable */
 	bool stopped;		     /* stop() ran */
-	uint64_t sock_dev, sock_ino; /* unix: the socket file we bound */
+	struct cd_net_sockfile sock; /* unix: the socket file we bound (unlinked at close) */
 	struct intake *intake;	     /* where requests go */
 	struct fwd_dec dec;	     /* the decoder's buffers, shared by the connections */
 	struct fwd_conn *conns;	     /* open connections */
@@ -722,16 +722,12 @@ static void heartbeat_listen(struct fwd_state *st)
 static int fwd_listen(struct fwd_state *st, struct cd_err *err)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	struct stat sb;
 	char port[8];
 
 	st->lfd = cd_net_listen(st->listen, SOCK_STREAM, err);
 	if (st->lfd < 0)
 		return st->lfd;
-	if (strncmp(st->listen, "unix:", 5) == 0 && stat(st->listen + 5, &sb) == 0) {
-		st->sock_dev = (uint64_t)sb.st_dev;
-		st->sock_ino = (uint64_t)sb.st_ino;
-	}
+	cd_net_sockfile_note(&st->sock, st->listen);
 	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->lfd, &ev) < 0)
 		return cd_err_set(err, -CD_EIO, errno, "%s: epoll: %s", st->listen, strerror(errno));
 	heartbeat_listen(st);
@@ -802,7 +798,6 @@ err_close:
 static void fwd_close(void *state)
 {
 	struct fwd_state *st = state;
-	struct stat sb;
 	char n[3][24];
 
 	if (!st)
@@ -817,9 +812,7 @@ static void fwd_close(void *state)
 	if (st->ufd >= 0)
 		close(st->ufd);
 	close(st->epfd);
-	if (st->sock_ino && stat(st->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
-	    (uint64_t)sb.st_ino == st->sock_ino)
-		unlink(st->listen + 5);
+	cd_net_sockfile_remove(&st->sock, st->listen);
 	fwd_dec_release(&st->dec);
 	tls_server_free(st->tls);
 	if (st->opened) {

@@ -91,7 +91,7 @@ struct sl_state {
 	char *scratch;		       /* keys and unescaped values of the record */
 	size_t scratch_cap;	       /* its bytes */
 	char num[24];		       /* the _split attribute's value */
-	uint64_t sock_dev, sock_ino;   /* unix: the socket file we bound (unlinked at close) */
+	struct cd_net_sockfile sock;   /* unix: the socket file we bound (unlinked at close) */
 	struct sl_conn *conns;	       /* tcp: open connections */
 	unsigned nconns;	       /* entries in conns */
 	uint64_t accepted, rejected, resets; /* tcp: connections */
@@ -589,17 +589,13 @@ static unsigned transport_of(const struct cd_opts *o)
 static int sl_listen(struct sl_state *st, struct cd_err *err)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	struct stat sb;
 	char port[8];
 	int one = 1;
 
 	st->lfd = cd_net_listen(st->listen, st->transport == T_TCP ? SOCK_STREAM : SOCK_DGRAM, err);
 	if (st->lfd < 0)
 		return st->lfd;
-	if (strncmp(st->listen, "unix:", 5) == 0 && stat(st->listen + 5, &sb) == 0) {
-		st->sock_dev = (uint64_t)sb.st_dev;
-		st->sock_ino = (uint64_t)sb.st_ino;
-	}
+	cd_net_sockfile_note(&st->sock, st->listen);
 	if (st->transport == T_TCP) {
 		if ((st->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 		    epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->lfd, &ev) < 0)
@@ -685,7 +681,6 @@ err_close:
 static void sl_close(void *state)
 {
 	struct sl_state *st = state;
-	struct stat sb;
 	char n[4][24];
 
 	if (!st)
@@ -704,9 +699,7 @@ static void sl_close(void *state)
 		close(st->lfd);
 	if (st->epfd >= 0)
 		close(st->epfd);
-	if (st->sock_ino && stat(st->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
-	    (uint64_t)sb.st_ino == st->sock_ino)
-		unlink(st->listen + 5);
+	cd_net_sockfile_remove(&st->sock, st->listen);
 	if (st->opened) {
 		snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->frames);
 		snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)st->invalid_total);

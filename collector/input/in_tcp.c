@@ -65,7 +65,7 @@ struct tcp_state {
 	bool ready;		     /* epfd said readable: look at it in tick() */
 	bool stopped;		     /* stop() ran: nothing more is read */
 	int64_t accept_resume_ns;    /* out of fds: listener out of epfd until then; 0: in */
-	uint64_t sock_dev, sock_ino; /* unix: the socket file we bound (unlinked at close) */
+	struct cd_net_sockfile sock; /* unix: the socket file we bound (unlinked at close) */
 	struct tcp_conn *conns;	     /* open connections */
 	unsigned nconns;	     /* entries in conns */
 	uint64_t accepted;	     /* connections accepted, in total */
@@ -367,16 +367,12 @@ static void tcp_metrics(void *state, struct metrics *m, const char *label)
 static int tcp_listen(struct tcp_state *st, struct cd_err *err)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	struct stat sb;
 	char port[8];
 
 	st->lfd = cd_net_listen(st->listen, SOCK_STREAM, err);
 	if (st->lfd < 0)
 		return st->lfd;
-	if (strncmp(st->listen, "unix:", 5) == 0 && stat(st->listen + 5, &sb) == 0) {
-		st->sock_dev = (uint64_t)sb.st_dev;
-		st->sock_ino = (uint64_t)sb.st_ino;
-	}
+	cd_net_sockfile_note(&st->sock, st->listen);
 	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->lfd, &ev) < 0)
 		return cd_err_set(err, -CD_EIO, errno, "%s: epoll: %s", st->listen, strerror(errno));
 	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(st->lfd));
@@ -441,7 +437,6 @@ err_free:
 static void tcp_close(void *state)
 {
 	struct tcp_state *st = state;
-	struct stat sb;
 	char n[4][24];
 
 	if (!st)
@@ -458,10 +453,7 @@ static void tcp_close(void *state)
 	if (st->lfd >= 0)
 		close(st->lfd);
 	close(st->epfd);
-	/* our socket file, not one a new clewd bound meanwhile */
-	if (st->sock_ino && stat(st->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
-	    (uint64_t)sb.st_ino == st->sock_ino)
-		unlink(st->listen + 5);
+	cd_net_sockfile_remove(&st->sock, st->listen);
 	if (!st->opened) {
 		free(st);
 		return;

@@ -47,7 +47,7 @@ struct udp_state {
 	char *buf;		     /* one datagram, CD_DGRAM_MAX bytes */
 	bool watched;		     /* fd is in the pipeline's set */
 	bool ready;		     /* fd said readable */
-	uint64_t sock_dev, sock_ino; /* unixgram: the socket file we bound (unlinked at close) */
+	struct cd_net_sockfile sock; /* unix: the socket file we bound (unlinked at close) */
 	uint64_t datagrams;	     /* datagrams received */
 	uint64_t truncated;	     /* of which larger than CD_DGRAM_MAX (cut) */
 	uint32_t drops_seen;	     /* last SO_RXQ_OVFL value: the kernel's count, wraps */
@@ -188,7 +188,6 @@ static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 		    struct cd_err *err)
 {
 	struct udp_state *st = calloc(1, sizeof(*st));
-	struct stat sb;
 	char port[8];
 	int rc, one = 1;
 
@@ -208,10 +207,7 @@ static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 		rc = st->fd;
 		goto err_close;
 	}
-	if (strncmp(st->listen, "unix:", 5) == 0 && stat(st->listen + 5, &sb) == 0) {
-		st->sock_dev = (uint64_t)sb.st_dev;
-		st->sock_ino = (uint64_t)sb.st_ino;
-	}
+	cd_net_sockfile_note(&st->sock, st->listen);
 	if (setsockopt(st->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 &&
 	    !(ic->plugin->flags & CD_PLUGIN_UNIX))
 		cd_log(FMT_LEVEL_WARN, "SO_RXQ_OVFL not available: kernel drops are not counted", "input",
@@ -252,7 +248,6 @@ err_close:
 static void udp_close(void *state)
 {
 	struct udp_state *st = state;
-	struct stat sb;
 	char n[4][24];
 
 	if (!st)
@@ -262,9 +257,7 @@ static void udp_close(void *state)
 		pl_unwatch_fd(st->pl, st->fd);
 	if (st->fd >= 0)
 		close(st->fd);
-	if (st->sock_ino && stat(st->listen + 5, &sb) == 0 && (uint64_t)sb.st_dev == st->sock_dev &&
-	    (uint64_t)sb.st_ino == st->sock_ino)
-		unlink(st->listen + 5);
+	cd_net_sockfile_remove(&st->sock, st->listen);
 	if (!st->opened)
 		goto out;
 	snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->datagrams);

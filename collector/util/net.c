@@ -118,3 +118,23 @@ int cd_net_is_loopback(const char *addr)
 	return strncmp(addr, "unix:", 5) == 0 || strncmp(addr, "127.", 4) == 0 ||
 	       strncmp(addr, "[::1]:", 6) == 0 || strncmp(addr, "localhost:", 10) == 0;
 }
+
+void cd_net_sockfile_note(struct cd_net_sockfile *f, const char *addr)
+{
+	struct stat sb;
+
+	f->dev = f->ino = 0;
+	if (strncmp(addr, "unix:", 5) == 0 && stat(addr + 5, &sb) == 0) {
+		f->dev = (uint64_t)sb.st_dev;
+		f->ino = (uint64_t)sb.st_ino;
+	}
+}
+
+void cd_net_sockfile_remove(const struct cd_net_sockfile *f, const char *addr)
+{
+	struct stat sb;
+
+	if (f->ino && stat(addr + 5, &sb) == 0 && (uint64_t)sb.st_dev == f->dev &&
+	    (uint64_t)sb.st_ino == f->ino)
+		unlink(addr + 5);
+}

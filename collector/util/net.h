@@ -20,6 +20,20 @@
  */
 int cd_net_listen(const char *addr, int socktype, struct cd_err *err);
 
+/* The unix socket file an input bound (dev 0, ino 0: none, or not a unix socket). */
+struct cd_net_sockfile {
+	uint64_t dev, ino;
+};
+
+/* cd_net_sockfile_note() - after cd_net_listen(@addr): remember the file a unix:PATH socket is. */
+void cd_net_sockfile_note(struct cd_net_sockfile *f, const char *addr);
+
+/*
+ * cd_net_sockfile_remove() - at close: unlink @addr's socket file if it
+ * is still the one noted (not one a new clewd bound meanwhile).
+ */
+void cd_net_sockfile_remove(const struct cd_net_sockfile *f, const char *addr);
+
 /* cd_net_local_port() - the port @fd is bound to (0 for unix sockets or on error). */
 uint16_t cd_net_local_port(int fd);
 
