@@ -109,7 +109,8 @@ static int strset_add(struct strset *s, const char *str, uint32_t len)
 	if (s->nslots) {
 		for (at = h & (s->nslots - 1); s->slots[at]; at = (at + 1) & (s->nslots - 1)) {
 			const struct strset_ent *e = &s->ents[s->slots[at] - 1];
-			if (e->hash == h && e->len == len && memcmp(s->arena + e->off, str, len) == 0)
+			if (e->hash == h && e->len == len &&
+			    (len == 0 || memcmp(s->arena + e->off, str, len) == 0))
 				return 0;
 		}
 	}
