@@ -13,12 +13,13 @@
  *   clew disabled     a DEBUG record under an INFO threshold (CLEW_LOG)
  *   clew sync pipe    clew_log(), pipe format, file: output (one write() per record)
  *   clew sync json    the same in the JSON format
- *   clew async ...    CLEW_OPT_ASYNC: the call copies a binary record (raw values, no
- *                     formatting) into a ring that a background thread formats and
- *                     writes out. The ring is sized to hold the whole case (see
- *                     async_ring_bytes()), so that no record is dropped and every one is
- *                     timed on the full path; when full it would drop and count (the
- *                     table says how many)
+ *   clew async ...    CLEW_OPT_ASYNC: the call builds a binary record (raw values, no
+ *                     formatting) in its thread's queue, which a background thread
+ *                     formats and writes out. Each thread's queue is sized to hold its
+ *                     part of the case (see async_ring_bytes()) and made before the
+ *                     timed loop (one untimed warm-up record), so that no record is
+ *                     dropped and every one is timed on the full path; when full it
+ *                     would drop and count (the table says how many)
  *   clew async, bare  diagnostic: a record with a constant message and no key/values,
  *                     to show what formatting the message and values costs the caller
  *   fprintf           the same line with fprintf() to a FILE* (stdio buffer, flushed when full)
@@ -108,7 +109,8 @@ struct worker {
 };
 
 static double ns_per_tick = 1.0; /* calibrated at start */
-static uint32_t timer_overhead;	 /* ticks of an empty timed section (median) */
+static uint64_t pace_ticks; /* --pace-ns in ticks: least time from one timed call to the next; 0 = flat out */
+static uint32_t timer_overhead; /* ticks of an empty timed section (median) */
 
 static inline uint64_t ticks(void)
 {
@@ -190,6 +192,21 @@ static void fprintf_record(FILE *f, const char *ids, long long i)
 	CLEW_KV(CLEW_INT("status", 200), CLEW_INT("dur_us", 12500), CLEW_STR("user", "u42"), \
 		CLEW_DBL("amount", 12.5), CLEW_BOOL("cached", true))
 
+/*
+ * With --pace-ns: wait until @pace_ticks passed since the previous call's
+ * start (*@prev), as a service that logs at a given rate does; the writer
+ * then keeps up and the queue stays in cache. Flat out (the default),
+ * every record goes to memory the caller has not touched for a lap.
+ */
+static inline void pace(uint64_t *prev)
+{
+	if (pace_ticks) {
+		while (ticks() - *prev < pace_ticks)
+			;
+		*prev = ticks();
+	}
+}
+
 static void *work(void *arg)
 {
 	struct worker *w = arg;
@@ -197,6 +214,7 @@ static void *work(void *arg)
 	const struct bench_case *bc = r->bc;
 	char ids[CLEW_NDC_BYTES];
 	size_t n = r->per_thread;
+	uint64_t prev = 0;
 
 	/* Every record belongs to a request that came from a caller: "trace:caller:span". */
 	struct clew_propagation in = {.source = CLEW_PROP_W3C, .flags = CLEW_TRACE_SAMPLED};
@@ -204,6 +222,9 @@ static void *work(void *arg)
 	snprintf(in.span, sizeof(in.span), "00f067aa0ba902b7");
 	clew_request_begin(r->c, &in, "GET", "/api/v1/orders/42");
 	ndc_text(ids, sizeof(ids));
+	/* An async client gives each thread its queue at its first record: not one of the timed ones. */
+	if (bc->kind == K_CLEW_ASYNC || bc->kind == K_CLEW_ASYNC_BARE)
+		clew_log(r->c, CLEW_LEVEL_INFO, CLEW_NOKV, "warm-up");
 
 	pthread_barrier_wait(&r->start);
 	switch (bc->kind) {
@@ -220,7 +241,10 @@ static void *work(void *arg)
 	case K_CLEW_SYNC:
 	case K_CLEW_ASYNC:
 		for (size_t k = 0; k < n; k++) {
-			uint64_t t0 = ticks();
+			uint64_t t0;
+
+			pace(&prev);
+			t0 = ticks();
 
 			clew_log(r->c, CLEW_LEVEL_INFO, RECORD_KV, "order %lld fetched", (long long)k);
 			w->samples[k] = (uint32_t)(ticks() - t0);
@@ -228,7 +252,10 @@ static void *work(void *arg)
 		break;
 	case K_CLEW_ASYNC_BARE:
 		for (size_t k = 0; k < n; k++) {
-			uint64_t t0 = ticks();
+			uint64_t t0;
+
+			pace(&prev);
+			t0 = ticks();
 
 			clew_log(r->c, CLEW_LEVEL_INFO, CLEW_NOKV, "order fetched");
 			w->samples[k] = (uint32_t)(ticks() - t0);
@@ -237,7 +264,10 @@ static void *work(void *arg)
 	case K_FPRINTF:
 	case K_FPRINTF_FLUSH:
 		for (size_t k = 0; k < n; k++) {
-			uint64_t t0 = ticks();
+			uint64_t t0;
+
+			pace(&prev);
+			t0 = ticks();
 
 			fprintf_record(r->f, ids, (long long)k);
 			if (bc->kind == K_FPRINTF_FLUSH)
@@ -249,7 +279,10 @@ static void *work(void *arg)
 	case K_SPDLOG_ASYNC:
 #if BENCH_HAVE_SPDLOG
 		for (size_t k = 0; k < n; k++) {
-			uint64_t t0 = ticks();
+			uint64_t t0;
+
+			pace(&prev);
+			t0 = ticks();
 
 			spdlog_baseline_log(ids, (long long)k);
 			w->samples[k] = (uint32_t)(ticks() - t0);
@@ -267,7 +300,7 @@ struct result {
 	uint64_t dropped;
 };
 
-/* The async ring for @records records: all of them, within libclew's bounds. */
+/* The async queue of a thread for its @records records: all of them, within libclew's bounds. */
 static uint32_t async_ring_bytes(size_t records)
 {
 	const size_t want = records * ASYNC_BYTES_PER_RECORD;
@@ -312,7 +345,7 @@ static int run_case(const struct bench_case *bc, unsigned nthreads, size_t recor
 	o.output = output;
 	if (bc->kind == K_CLEW_ASYNC || bc->kind == K_CLEW_ASYNC_BARE) {
 		o.flags |= CLEW_OPT_ASYNC;
-		o.ring_bytes = async_ring_bytes(records);
+		o.ring_bytes = async_ring_bytes(per);
 	} else {
 		o.flags |= CLEW_OPT_SYNC;
 	}
@@ -384,10 +417,13 @@ static int run_case(const struct bench_case *bc, unsigned nthreads, size_t recor
 static void usage(FILE *f)
 {
 	fputs("Usage: bench_client [--records N] [--dir DIR] [--threads-max 1|2] [--only TEXT]\n"
+	      "                    [--pace-ns NS]\n"
 	      "ns per log record: libclew (disabled, sync, async) next to fprintf and spdlog,\n"
 	      "the same record written to a file in DIR (default /tmp), N records per case\n"
 	      "(default 1000000), with 1 and 2 threads. Prints a Markdown table.\n"
-	      "--only TEXT runs only the cases whose name contains TEXT.\n",
+	      "--only TEXT runs only the cases whose name contains TEXT.\n"
+	      "--pace-ns NS starts each timed call NS ns after the previous one (a service\n"
+	      "logging at that rate) instead of flat out.\n",
 	      f);
 }
 
@@ -398,6 +434,7 @@ int main(int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},
 		{"threads-max", required_argument, NULL, 't'},
 		{"only", required_argument, NULL, 'o'},
+		{"pace-ns", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -420,6 +457,7 @@ int main(int argc, char **argv)
 	const char *only = NULL;
 	unsigned threads_max = THREADS_MAX;
 	size_t records = 1000000;
+	double pace_ns = 0;
 	char path[4096];
 	size_t i_fprintf = 0, i_fflush = 0; /* the baselines' rows */
 	int opt;
@@ -430,7 +468,7 @@ int main(int argc, char **argv)
 		if (cases[i].kind == K_FPRINTF_FLUSH)
 			i_fflush = i;
 	}
-	while ((opt = getopt_long(argc, argv, "n:d:t:o:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:d:t:o:p:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			records = strtoull(optarg, NULL, 10);
@@ -443,6 +481,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			only = optarg;
+			break;
+		case 'p':
+			pace_ns = strtod(optarg, NULL);
 			break;
 		case 'h':
 			usage(stdout);
@@ -459,9 +500,11 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/bench_client.%d.log", dir, (int)getpid());
 
 	calibrate();
+	pace_ticks = (uint64_t)(pace_ns / ns_per_tick);
 	printf("libclew %s; %zu records per case; TSC %.3f ns/tick, timer overhead %.1f ns (subtracted); "
-	       "file %s\n\n",
-	       clew_version_string(), records, ns_per_tick, timer_overhead * ns_per_tick, path);
+	       "%s; file %s\n\n",
+	       clew_version_string(), records, ns_per_tick, timer_overhead * ns_per_tick,
+	       pace_ns > 0 ? "paced" : "flat out", path);
 
 	memset(done, 0, sizeof(done));
 	for (size_t i = 0; i < NCASES; i++) {

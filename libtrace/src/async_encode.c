@@ -478,11 +478,30 @@ static inline void put_place(struct enc *e, const struct clew_context *x, struct
 }
 
 /*
+ * Where a record is built: in place in the calling thread's lane when it
+ * has room for the longest one (nothing to copy afterwards), else in
+ * @stack, copied in by push_record() if it fits.
+ */
+struct dest {
+	struct clew__lane *lane; /* when built in place */
+	char *stack;
+};
+
+static inline char *record_buf(clew_client *c, struct clew__thread *th, struct dest *d, char *stack)
+{
+	char *p = clew__ring_reserve(c, th, &d->lane);
+
+	d->stack = stack;
+	return p ? p : stack;
+}
+
+/*
  * The end of a record in @buf, up to e->p: @rc is what encode_attrs()
  * returned; when 0, the head @h goes first and the record into the ring.
  * Return: as clew__async_log().
  */
-static inline int push_record(clew_client *c, char *buf, const struct enc *e, int rc, const struct head *h)
+static inline int push_record(clew_client *c, const struct dest *d, char *buf, const struct enc *e, int rc,
+			      const struct head *h)
 {
 	if (rc == -CLEW_ETRUNC)
 		return clew__drop(c, rc, "longer than CLEW_LINE_MAX");
@@ -497,15 +516,20 @@ static inline int push_record(clew_client *c, char *buf, const struct enc *e, in
 	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, h->msg_len);
 	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, h->args_len);
 	memcpy(buf + CLEW__BIN_H_TS, &h->ts, 8);
+	if (buf != d->stack)
+		return clew__ring_commit(c, d->lane, CLEW__ENTRY_BIN, (size_t)(e->p - buf));
 	return clew__ring_push(c, CLEW__ENTRY_BIN, buf, (size_t)(e->p - buf));
 }
 
 __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int level, const struct clew_kv *kv,
 							  size_t nkv, const char *fmt, va_list ap)
 {
-	char buf[CLEW_LINE_MAX + SLACK];
+	char stack[CLEW_LINE_MAX + SLACK];
+	struct clew__thread *const th = clew__thread();
+	struct dest d;
+	char *const buf = record_buf(c, th, &d, stack);
 	struct enc e = {.p = buf + CLEW__BIN_HEAD, .end = buf + CLEW_LINE_MAX};
-	const struct clew_context *x = clew__ctx();
+	const struct clew_context *x = &th->ctx;
 	const bool tsc = c->tsc;
 	const int64_t ts = tsc ? (int64_t)clew__read_tsc() : clew__now_ns();
 	unsigned flags = tsc ? CLEW__BIN_F_TS_TSC : 0;
@@ -571,13 +595,16 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 	h.msg_len = flen;
 	h.args_len = args_len;
 	h.ts = ts;
-	return push_record(c, buf, &e, rc, &h);
+	return push_record(c, &d, buf, &e, rc, &h);
 }
 
 int clew__async_span(clew_client *c, int level, int64_t ts_ns, const char *ids, size_t ids_len,
 		     const struct clew_kv *pre, size_t npre, const struct clew_kv *kv, size_t nkv)
 {
-	char buf[CLEW_LINE_MAX + SLACK];
+	char stack[CLEW_LINE_MAX + SLACK];
+	struct clew__thread *const th = clew__thread();
+	struct dest d;
+	char *const buf = record_buf(c, th, &d, stack);
 	struct enc e = {.p = buf + CLEW__BIN_HEAD, .end = buf + CLEW_LINE_MAX};
 	struct head h = {.level = level,
 			 .flags = CLEW__BIN_F_SPAN,
@@ -593,9 +620,9 @@ int clew__async_span(clew_client *c, int level, int64_t ts_ns, const char *ids, 
 	/* The IDs always fit, as the NDC does in clew__async_log(). */
 	memcpy(e.p, ids, ids_len);
 	e.p += ids_len;
-	put_place(&e, clew__ctx(), &h);
+	put_place(&e, &th->ctx, &h);
 	rc = encode_attrs(&e, pre, npre);
 	if (rc == 0)
 		rc = encode_attrs(&e, kv, nkv);
-	return push_record(c, buf, &e, rc, &h);
+	return push_record(c, &d, buf, &e, rc, &h);
 }

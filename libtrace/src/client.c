@@ -454,23 +454,31 @@ static int ms_left(int64_t deadline)
 }
 
 /*
- * Drain the ring until every ticket claimed before the call has been
+ * Drain the ring until every record committed before the call has been
  * written, or @deadline (CLOCK_MONOTONIC ns; INT64_MAX = none) passes.
  */
 static int wait_drained(clew_client *c, int64_t deadline)
 {
-	const uint64_t target = clew__ring_head(c);
+	uint64_t *heads = malloc(CLEW__LANES_MAX * sizeof(*heads));
 	const struct timespec nap = {.tv_sec = 0, .tv_nsec = 100000};
+	unsigned n;
+	int rc = 0;
 
+	if (!heads)
+		return -CLEW_ENOMEM;
+	n = clew__ring_heads(c, heads);
 	for (;;) {
 		clew__ring_drain_ex(c, ms_left(deadline) < 1000 ? ms_left(deadline) : 1000, false);
-		/* Tickets claimed before the call are all out once the tail passed them. */
-		if ((int64_t)(clew__ring_tail(c) - target) >= 0)
-			return 0;
-		if (clew__mono_ns() >= deadline)
-			return -CLEW_ETIMEDOUT;
+		if (clew__ring_passed(c, heads, n))
+			break;
+		if (clew__mono_ns() >= deadline) {
+			rc = -CLEW_ETIMEDOUT;
+			break;
+		}
 		nanosleep(&nap, NULL);
 	}
+	free(heads);
+	return rc;
 }
 
 int clew_flush(clew_client *c, int timeout_ms)

@@ -110,6 +110,21 @@ uint64_t clew__rand_u64(void);
 /* The calling thread's context (ndc.c): never NULL. */
 struct clew_context *clew__ctx(void);
 
+/*
+ * The calling thread's libclew state (ndc.c): its context and the async
+ * lane it last logged through (ring.c caches it here, so that a log call
+ * finds both with one thread-local access).
+ */
+struct clew__lane;
+
+struct clew__thread {
+	struct clew_context ctx;
+	uint64_t lane_serial;	 /* the ring the cached lane belongs to (0: none) */
+	struct clew__lane *lane; /* that ring's lane of this thread */
+};
+
+struct clew__thread *clew__thread(void);
+
 /* Whether @len bytes at @s are lowercase hex digits. */
 bool clew__is_lhex(const char *s, size_t len);
 

@@ -17,16 +17,21 @@
 
 #include "internal.h"
 
-static _Thread_local struct clew_context tls_ctx;
+static _Thread_local struct clew__thread tls;
 
 struct clew_context *clew__ctx(void)
 {
-	return &tls_ctx;
+	return &tls.ctx;
+}
+
+struct clew__thread *clew__thread(void)
+{
+	return &tls;
 }
 
 int clew_ndc_push_n(clew_client *c, const char *id, size_t len)
 {
-	struct clew_context *x = &tls_ctx;
+	struct clew_context *x = &tls.ctx;
 
 	if (!clew_id_valid(id, len))
 		return -CLEW_EINVAL;
@@ -61,7 +66,7 @@ static void truncate_to(struct clew_context *x, unsigned depth)
 
 int clew_ndc_pop(clew_client *c, const char *id)
 {
-	struct clew_context *x = &tls_ctx;
+	struct clew_context *x = &tls.ctx;
 	char path[CLEW__DIAG_MAX / 2];
 
 	if (x->depth == 0) {
@@ -88,26 +93,26 @@ int clew_ndc_pop(clew_client *c, const char *id)
 
 const char *clew_ndc_peek(void)
 {
-	const struct clew_context *x = &tls_ctx;
+	const struct clew_context *x = &tls.ctx;
 
 	return x->depth ? x->ids + x->off[x->depth - 1] : NULL;
 }
 
 const char *clew_ndc_get(unsigned depth)
 {
-	const struct clew_context *x = &tls_ctx;
+	const struct clew_context *x = &tls.ctx;
 
 	return depth < x->depth ? x->ids + x->off[depth] : NULL;
 }
 
 unsigned clew_ndc_depth(void)
 {
-	return tls_ctx.depth;
+	return tls.ctx.depth;
 }
 
 int clew_ndc_path(char *out, size_t cap)
 {
-	const struct clew_context *x = &tls_ctx;
+	const struct clew_context *x = &tls.ctx;
 	size_t n = 0;
 
 	if (!out)
@@ -127,7 +132,7 @@ int clew_ndc_path(char *out, size_t cap)
 
 void clew_ndc_clear(void)
 {
-	truncate_to(&tls_ctx, 0);
+	truncate_to(&tls.ctx, 0);
 }
 
 struct clew_ndc_scope clew_ndc_scope_begin(clew_client *c, const char *id)
@@ -136,13 +141,13 @@ struct clew_ndc_scope clew_ndc_scope_begin(clew_client *c, const char *id)
 
 	s.rc = clew_ndc_push(c, id);
 	if (s.rc == 0)
-		s.depth = tls_ctx.depth;
+		s.depth = tls.ctx.depth;
 	return s;
 }
 
 void clew_ndc_scope_end(struct clew_ndc_scope *s)
 {
-	struct clew_context *x = &tls_ctx;
+	struct clew_context *x = &tls.ctx;
 
 	if (!s || s->depth == 0)
 		return;

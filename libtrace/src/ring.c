@@ -1,32 +1,30 @@
 /*
- * ring.c - the async mode's queue: many producers, one consumer at a time.
- * Only the queue: what the consumer does with the entries (formatting,
- * batching, writing) is the writer's (writer.c).
+ * ring.c - the async mode's queue: one lane per logging thread, one
+ * consumer at a time. Only the queue: what the consumer does with the
+ * entries (formatting, batching, writing) is the writer's (writer.c).
  *
- * DESIGN: a bounded MPSC queue of fixed-size slots with one atomic
- * sequence number per slot (Vyukov's bounded queue, extended to entries
- * of several consecutive slots). Slot i is free for ticket t when
- * seq[i] == t (t = i at the start, t + N after each lap). A producer
- * builds its entry on its own stack (a binary record, async_encode.c, or
- * a formatted line), then claims k consecutive tickets [h, h + k) with
- * one CAS on head, after checking that the last of them is free: the
- * consumer frees slots strictly in ticket order, so the others are free
- * too. It copies the entry into the slots with one memcpy: the data array
- * has CLEW__ENTRY_MAX bytes of slack past its end, so an entry that
- * starts in the last slots runs on into the slack instead of wrapping
- * (the slots it claimed at the start of the array stay unused for that
- * lap); the entry's head holds its kind and length. It publishes the
- * entry by storing seq[first] = h + 1 (release); the sequence numbers of
- * neighbouring slots sit in different cache lines (clew__seq_of()), so
- * that producers and the consumer do not fight over one line. When the
- * last slot is not free the ring is full: the record is dropped and
- * counted, never waited for. No producer ever blocks, locks or allocates.
- * The consumer (one at a time through the `busy` flag: clew__ring_lock())
- * reads entries in place in ticket order while seq[first] == t + 1
- * (acquire, clew__ring_peek()), frees their slots (seq = ticket + N,
- * release, clew__ring_pop()) and publishes the new tail when it stops. It
- * stops at the first claimed but uncommitted entry; that producer is at
- * most a memcpy away from committing it.
+ * DESIGN: each thread that logs to a client gets a lane of its own, a
+ * single-producer single-consumer byte ring: the thread is its only
+ * writer, so a log call needs no atomic read-modify-write, no lock and no
+ * shared cache line with other producers. An entry is built in place
+ * (clew__ring_reserve(): the encoder writes the binary record straight
+ * into the lane, async_encode.c) or copied in (clew__ring_push()), then
+ * published by one release store of the lane's head; the consumer frees
+ * room by a release store of the tail. Head and tail are byte counts
+ * that only grow; an entry at byte t starts at data[t & mask] and, when
+ * it starts near the end, runs on into the CLEW__LANE_SLACK bytes past
+ * it instead of wrapping (the bytes it claimed at the start of the array
+ * stay unused for that lap). When a lane has no room the record is
+ * dropped and counted, never waited for.
+ * A thread finds its lane through a pthread key per ring (whose
+ * destructor marks the lane free when the thread exits: the next new
+ * thread takes it over, with whatever it still holds, in order), cached
+ * with the ring's serial number in the thread's state (internal.h), so a
+ * log call looks it up with one thread-local access. Lanes are added
+ * under a mutex, never removed before the ring is freed; the consumer
+ * reads lanes[0, nlanes) with acquire loads, so it never blocks either.
+ * Records of one thread keep their order; records of different threads
+ * are written lane by lane, each batch in its lane's order.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,42 +32,34 @@
 
 #include "ring.h"
 
-int clew__ring_new(clew_client *c, uint32_t bytes)
-{
-	struct clew__ring *r;
-	size_t n = CLEW__RING_MIN / CLEW__SLOT;
+/* Serial numbers of rings, so that a thread's cached lane of a freed ring is never taken for a new one's. */
+static _Atomic uint64_t ring_serials;
 
-	while (n * CLEW__SLOT < bytes)
-		n <<= 1;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -CLEW_ENOMEM;
-	c->ring = r;
-	r->nslots = n;
-	r->mask = n - 1;
-	for (r->spread = 0; ((size_t)CLEW__SEQ_PER_LINE << r->spread) < n; r->spread++)
-		;
-	r->data = malloc(n * CLEW__SLOT + CLEW__ENTRY_MAX);
-	r->seq = malloc(n * sizeof(*r->seq));
-	if (!r->data || !r->seq) {
-		clew__ring_free(c);
-		return -CLEW_ENOMEM;
-	}
-	/* Every page now, so that no log call takes a page fault on a fresh slot. */
-	clew__touch(r->data, n * CLEW__SLOT + CLEW__ENTRY_MAX);
-	clew__ring_reset(c);
-	return 0;
+static void lane_orphaned(void *lane)
+{
+	struct clew__lane *l = lane;
+
+	atomic_store_explicit(&l->owned, false, memory_order_release);
 }
 
-void clew__ring_reset(clew_client *c)
+int clew__ring_new(clew_client *c, uint32_t bytes)
 {
-	struct clew__ring *r = c->ring;
+	struct clew__ring *r = calloc(1, sizeof(*r));
+	size_t n = CLEW__RING_MIN;
 
-	for (size_t i = 0; i < r->nslots; i++)
-		atomic_init(clew__seq_of(r, i), i);
-	atomic_init(&r->head, 0);
-	atomic_init(&r->tail, 0);
-	atomic_init(&r->busy, 0);
+	if (!r)
+		return -CLEW_ENOMEM;
+	while (n < bytes)
+		n <<= 1;
+	r->lane_bytes = n;
+	r->serial = atomic_fetch_add(&ring_serials, 1) + 1;
+	if (pthread_key_create(&r->key, lane_orphaned) != 0) {
+		free(r);
+		return -CLEW_ENOMEM;
+	}
+	pthread_mutex_init(&r->grow, NULL);
+	c->ring = r;
+	return 0;
 }
 
 void clew__ring_free(clew_client *c)
@@ -78,67 +68,194 @@ void clew__ring_free(clew_client *c)
 
 	if (!r)
 		return;
-	free(r->data);
-	free(r->seq);
+	/* Deleted first: no destructor runs for it after this, so none touches a freed lane. */
+	pthread_key_delete(r->key);
+	for (unsigned i = 0; i < atomic_load(&r->nlanes); i++) {
+		struct clew__lane *l = atomic_load(&r->lanes[i]);
+
+		free(l->data);
+		free(l);
+	}
+	pthread_mutex_destroy(&r->grow);
 	free(r);
 	c->ring = NULL;
 }
 
-int clew__ring_push(clew_client *c, int kind, const void *data, size_t len)
+/* A new lane, its memory mapped now so that no log call takes a page fault on it. */
+static struct clew__lane *lane_new(struct clew__ring *r)
 {
-	struct clew__ring *r = c->ring;
-	const size_t k = clew__slots_for(len + CLEW__ENTRY_HEAD);
-	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-	char *dst;
+	struct clew__lane *l = aligned_alloc(64, sizeof(*l));
 
-	if (k > r->nslots || len > CLEW_LINE_MAX)
-		goto full;
-	for (;;) {
-		const uint64_t last = h + k - 1;
-		const int64_t diff =
-			(int64_t)(atomic_load_explicit(clew__seq_of(r, last), memory_order_acquire) - last);
+	if (!l)
+		return NULL;
+	memset(l, 0, sizeof(*l));
+	l->size = r->lane_bytes;
+	l->mask = l->size - 1;
+	l->data = malloc(l->size + CLEW__LANE_SLACK);
+	if (!l->data) {
+		free(l);
+		return NULL;
+	}
+	clew__touch(l->data, l->size + CLEW__LANE_SLACK);
+	atomic_init(&l->head, 0);
+	atomic_init(&l->tail, 0);
+	atomic_init(&l->owned, true);
+	return l;
+}
 
-		if (diff == 0) {
-			/* seq_cst: pairs with the worker's store of `sleeping` and load of head (worker.c). */
-			if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_seq_cst,
-								  memory_order_relaxed))
-				break;
-		} else if (diff < 0) {
-			goto full;
-		} else {
-			h = atomic_load_explicit(&r->head, memory_order_relaxed);
+/* The calling thread's lane of @r: a free one taken over, or a new one. NULL when none can be had. */
+static struct clew__lane *lane_attach(clew_client *c, struct clew__ring *r)
+{
+	struct clew__lane *l = pthread_getspecific(r->key);
+	unsigned n;
+
+	if (l)
+		return l;
+	n = atomic_load_explicit(&r->nlanes, memory_order_acquire);
+	for (unsigned i = 0; i < n && !l; i++) {
+		struct clew__lane *k = atomic_load_explicit(&r->lanes[i], memory_order_acquire);
+		bool free_ = false;
+
+		if (atomic_compare_exchange_strong(&k->owned, &free_, true))
+			l = k;
+	}
+	if (!l) {
+		pthread_mutex_lock(&r->grow);
+		n = atomic_load(&r->nlanes);
+		if (n < CLEW__LANES_MAX && (l = lane_new(r)) != NULL) {
+			atomic_store_explicit(&r->lanes[n], l, memory_order_release);
+			atomic_store_explicit(&r->nlanes, n + 1, memory_order_release);
+		}
+		pthread_mutex_unlock(&r->grow);
+		if (!l) {
+			clew__diag(c, CLEW_LEVEL_ERROR,
+				   n < CLEW__LANES_MAX
+					   ? "no memory for a thread's async queue"
+					   : "more threads log at once than async queues allowed");
+			return NULL;
 		}
 	}
-	dst = r->data + (size_t)(h & r->mask) * CLEW__SLOT;
-	{
-		const uint16_t n = (uint16_t)(len + CLEW__ENTRY_HEAD);
-
-		dst[0] = (char)kind;
-		memcpy(dst + 1, &n, 2);
+	/* The tail the last owner saw may be old: look again. */
+	l->tail_seen = atomic_load_explicit(&l->tail, memory_order_acquire);
+	if (pthread_setspecific(r->key, l) != 0) {
+		atomic_store(&l->owned, false);
+		return NULL;
 	}
-	memcpy(dst + CLEW__ENTRY_HEAD, data, len);
-	atomic_store_explicit(clew__seq_of(r, h), h + 1, memory_order_release);
+	return l;
+}
+
+/* The lane of @c's ring of the calling thread (its state @th), from its cache when it is this ring's. */
+static inline struct clew__lane *lane_of(clew_client *c, struct clew__thread *th)
+{
+	struct clew__ring *r = c->ring;
+
+	if (__builtin_expect(th->lane_serial == r->serial, 1))
+		return th->lane;
+	th->lane = lane_attach(c, r);
+	th->lane_serial = th->lane ? r->serial : 0;
+	return th->lane;
+}
+
+/* Where an entry of @n bytes goes in @l, or NULL when the lane has no room for it. */
+static inline char *lane_room(struct clew__lane *l, size_t n)
+{
+	const uint64_t h = atomic_load_explicit(&l->head, memory_order_relaxed);
+
+	if (l->size - (size_t)(h - l->tail_seen) < n) {
+		l->tail_seen = atomic_load_explicit(&l->tail, memory_order_acquire);
+		if (l->size - (size_t)(h - l->tail_seen) < n)
+			return NULL;
+	}
+	return l->data + (size_t)(h & l->mask);
+}
+
+/* Publish the entry of @n bytes (its head included) written at the lane's head, and wake the worker. */
+static inline void lane_commit(clew_client *c, struct clew__lane *l, char *p, int kind, size_t n)
+{
+	const uint16_t n16 = (uint16_t)n;
+
+	p[0] = (char)kind;
+	memcpy(p + 1, &n16, 2);
+	atomic_store_explicit(&l->head,
+			      atomic_load_explicit(&l->head, memory_order_relaxed) + clew__entry_span(n),
+			      memory_order_release);
+	/*
+	 * The head's store is not ordered before the load of `sleeping` by
+	 * the CPU; the worker makes every thread pass a full barrier before it
+	 * looks at the lanes and sleeps (worker.c). Only the compiler must
+	 * keep the two in order here.
+	 */
+	atomic_signal_fence(memory_order_seq_cst);
 	clew__worker_wake(c);
-	return 0;
-full:
+}
+
+static int dropped(clew_client *c)
+{
 	atomic_fetch_add_explicit(&c->dropped, 1, memory_order_relaxed);
 	return -CLEW_EAGAIN;
+}
+
+int clew__ring_push(clew_client *c, int kind, const void *data, size_t len)
+{
+	struct clew__lane *l = lane_of(c, clew__thread());
+	char *p;
+
+	if (!l || !(p = lane_room(l, len + CLEW__ENTRY_HEAD)))
+		return dropped(c);
+	memcpy(p + CLEW__ENTRY_HEAD, data, len);
+	lane_commit(c, l, p, kind, len + CLEW__ENTRY_HEAD);
+	return 0;
+}
+
+char *clew__ring_reserve(clew_client *c, struct clew__thread *th, struct clew__lane **lane)
+{
+	struct clew__lane *l = lane_of(c, th);
+	char *p;
+
+	*lane = l;
+	if (!l || !(p = lane_room(l, CLEW__LANE_SLACK)))
+		return NULL;
+	return p + CLEW__ENTRY_HEAD;
+}
+
+int clew__ring_commit(clew_client *c, struct clew__lane *l, int kind, size_t len)
+{
+	char *p = l->data + (size_t)(atomic_load_explicit(&l->head, memory_order_relaxed) & l->mask);
+
+	lane_commit(c, l, p, kind, len + CLEW__ENTRY_HEAD);
+	return 0;
 }
 
 bool clew__ring_empty(clew_client *c)
 {
 	struct clew__ring *r = c->ring;
-	return atomic_load(&r->head) == atomic_load(&r->tail);
+	const unsigned n = clew__ring_lanes(r);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct clew__lane *l = clew__ring_lane(r, i);
+
+		if (atomic_load(&l->head) != atomic_load(&l->tail))
+			return false;
+	}
+	return true;
 }
 
-uint64_t clew__ring_head(clew_client *c)
+void clew__ring_reset(clew_client *c)
 {
-	return atomic_load_explicit(&c->ring->head, memory_order_acquire);
-}
+	struct clew__ring *r = c->ring;
+	const struct clew__lane *mine = pthread_getspecific(r->key);
+	const unsigned n = atomic_load(&r->nlanes);
 
-uint64_t clew__ring_tail(clew_client *c)
-{
-	return atomic_load_explicit(&c->ring->tail, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++) {
+		struct clew__lane *l = atomic_load(&r->lanes[i]);
+
+		atomic_store(&l->head, 0);
+		atomic_store(&l->tail, 0);
+		l->tail_seen = 0;
+		/* The parent's other threads do not exist here: their lanes are free. */
+		atomic_store(&l->owned, l == mine);
+	}
+	atomic_store(&r->busy, 0);
 }
 
 bool clew__ring_lock(struct clew__ring *r, int wait_ms)
@@ -154,8 +271,28 @@ bool clew__ring_lock(struct clew__ring *r, int wait_ms)
 	}
 }
 
-void clew__ring_unlock(struct clew__ring *r, uint64_t t)
+void clew__ring_unlock(struct clew__ring *r)
 {
-	atomic_store_explicit(&r->tail, t, memory_order_release);
 	atomic_store_explicit(&r->busy, 0, memory_order_release);
+}
+
+unsigned clew__ring_heads(clew_client *c, uint64_t *heads)
+{
+	struct clew__ring *r = c->ring;
+	const unsigned n = clew__ring_lanes(r);
+
+	for (unsigned i = 0; i < n; i++)
+		heads[i] = clew__lane_head(clew__ring_lane(r, i));
+	return n;
+}
+
+bool clew__ring_passed(clew_client *c, const uint64_t *heads, unsigned n)
+{
+	struct clew__ring *r = c->ring;
+
+	for (unsigned i = 0; i < n; i++)
+		if ((int64_t)(atomic_load_explicit(&clew__ring_lane(r, i)->tail, memory_order_acquire) -
+			      heads[i]) < 0)
+			return false;
+	return true;
 }

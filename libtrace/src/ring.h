@@ -1,7 +1,7 @@
 /*
- * ring.h - the async mode's queue (ring.c): many producers, one consumer
- * at a time. The consumer's reads are inline: the writer (writer.c) runs
- * them for every record it takes out.
+ * ring.h - the async mode's queue (ring.c): one single-producer lane per
+ * logging thread, one consumer at a time. The consumer's reads are
+ * inline: the writer (writer.c) runs them for every record it takes out.
  */
 #ifndef CLEW_RING_H
 #define CLEW_RING_H
@@ -13,101 +13,113 @@
 
 #include "internal.h"
 
-/*
- * Bytes per ring slot. A record takes ceil(len / CLEW__SLOT) consecutive
- * slots; 128 holds a short record in one and wastes at most 127 bytes of
- * a long one.
- */
-#define CLEW__SLOT 128
-
-/* Default and bounds of the ring size (options.ring_bytes, CLEW_RING_BYTES). */
+/* Default and bounds of a lane's size (options.ring_bytes, CLEW_RING_BYTES): per logging thread. */
 #define CLEW__RING_DEFAULT (1u << 20)
 #define CLEW__RING_MIN (16u * 1024)
 #define CLEW__RING_MAX (1u << 30)
 
+/* Most lanes of one client: threads logging at once (a lane is reused once its thread exits). */
+#define CLEW__LANES_MAX 1024
+
 /*
- * A ring entry: a head of CLEW__ENTRY_HEAD bytes (the kind, then the
+ * A lane entry: a head of CLEW__ENTRY_HEAD bytes (the kind, then the
  * entry's whole length as a u16) and at most CLEW_LINE_MAX bytes of
  * record, binary (async.h) or an already formatted line. A binary record
  * that would be longer is dropped and counted on the caller
  * (-CLEW_ETRUNC): it holds about what its line would, and that line
- * would pass CLEW_LINE_MAX.
+ * would pass CLEW_LINE_MAX. Entries start on CLEW__ENTRY_ALIGN bytes.
  */
 #define CLEW__ENTRY_HEAD 3
 #define CLEW__ENTRY_MAX (CLEW_LINE_MAX + CLEW__ENTRY_HEAD)
+#define CLEW__ENTRY_ALIGN 8
 
-/* The first byte of a ring entry: what follows it. */
+/*
+ * Bytes a lane has past its end: an entry that starts near the end runs
+ * on into them instead of wrapping (ring.c), and the encoder stores whole
+ * 16-byte blocks up to 32 bytes past a record (async_encode.c).
+ */
+#define CLEW__LANE_SLACK (CLEW__ENTRY_MAX + 64)
+
+/* The first byte of an entry: what follows it. */
 enum clew__entry_kind {
 	CLEW__ENTRY_LINE = 1, /* a formatted line, newline included (spans, metrics, warnings) */
 	CLEW__ENTRY_BIN,      /* a binary log record (async.h): the writer formats it */
 };
 
-_Static_assert(CLEW__RING_MIN / CLEW__SLOT >= CLEW__ENTRY_MAX / CLEW__SLOT + 1,
-	       "the smallest ring must hold the longest entry");
-_Static_assert(CLEW__ENTRY_MAX <= UINT16_MAX, "binary records use 16-bit lengths");
+_Static_assert(CLEW__RING_MIN > CLEW__LANE_SLACK,
+	       "an empty lane of the smallest size takes a record built in place");
+_Static_assert(CLEW__ENTRY_MAX <= UINT16_MAX, "entries use 16-bit lengths");
 
-/* Sequence numbers per cache line. */
-#define CLEW__SEQ_PER_LINE 8
+/* One thread's queue. */
+struct clew__lane {
+	_Alignas(64) _Atomic uint64_t head; /* bytes committed; stored by the owner only */
+	uint64_t tail_seen;		    /* the owner's last look at tail */
+	_Alignas(64) _Atomic uint64_t tail; /* bytes taken out; stored by the consumer only */
+	_Alignas(64) atomic_bool owned;	    /* a live thread has it (its key's value) */
+	size_t size;			    /* a power of two */
+	size_t mask;			    /* size - 1 */
+	char *data;			    /* size + CLEW__LANE_SLACK bytes */
+};
 
 struct clew__ring {
-	size_t nslots;	       /* a power of two */
-	size_t mask;	       /* nslots - 1 */
-	char *data;	       /* nslots * CLEW__SLOT bytes, then CLEW__ENTRY_MAX of slack */
-	_Atomic uint64_t *seq; /* per slot, spread (clew__seq_of()): the Vyukov sequence number */
-	unsigned spread;       /* log2(nslots / CLEW__SEQ_PER_LINE) */
-	atomic_int busy;       /* 1 while a consumer reads */
-	_Alignas(64) _Atomic uint64_t head; /* next ticket to claim */
-	_Alignas(64) _Atomic uint64_t tail; /* next ticket to read; written by the consumer only */
+	size_t lane_bytes;	 /* each lane's size */
+	uint64_t serial;	 /* tells this ring from a freed one at the same address (ring.c) */
+	pthread_key_t key;	 /* the calling thread's lane; its destructor frees the lane for reuse */
+	pthread_mutex_t grow;	 /* taken to add a lane */
+	_Atomic unsigned nlanes; /* lanes[0, nlanes) exist */
+	atomic_int busy;	 /* 1 while a consumer reads */
+	struct clew__lane *_Atomic lanes[CLEW__LANES_MAX];
 };
 
 /*
- * The sequence number of ticket @t. Consecutive slots' numbers are spread
- * over different cache lines (slot i and i + 8 share one), so producers
- * committing neighbouring entries at once, and the consumer freeing the
- * entries just behind them, do not write the same line.
- */
-static inline _Atomic uint64_t *clew__seq_of(struct clew__ring *r, uint64_t t)
-{
-	const size_t i = (size_t)(t & r->mask);
-
-	return &r->seq[((i % CLEW__SEQ_PER_LINE) << r->spread) | (i / CLEW__SEQ_PER_LINE)];
-}
-
-/* Slots an entry of @len bytes (its head included) takes. */
-static inline size_t clew__slots_for(size_t len)
-{
-	return (len + CLEW__SLOT - 1) / CLEW__SLOT;
-}
-
-/*
- * clew__ring_new() - a ring of at least @bytes (rounded up to a power of
- * two of slots) for @c. Return: 0 or -CLEW_ENOMEM.
- * clew__ring_free() - free it (the worker is stopped). NULL is a no-op.
+ * clew__ring_new() - a ring of lanes of at least @bytes (rounded up to a
+ * power of two) for @c; lanes are made as threads first log. Return: 0
+ * or -CLEW_ENOMEM.
+ * clew__ring_free() - free it and its lanes (the worker is stopped).
+ * NULL is a no-op.
  */
 int clew__ring_new(clew_client *c, uint32_t bytes);
 void clew__ring_free(clew_client *c);
 
 /*
+ * The producer side, on the calling thread's lane; never blocks: when the
+ * lane has no room the record is dropped and counted. Lock-free.
  * clew__ring_push() - copy one entry, @kind then @len bytes at @data
- * (@len <= CLEW_LINE_MAX), into the ring, and wake the worker. Never
- * blocks: when the ring has no room the record is dropped and counted.
- * Return: 0 or -CLEW_EAGAIN. Any thread; lock-free.
+ * (@len <= CLEW_LINE_MAX), into the lane, and wake the worker.
+ * Return: 0 or -CLEW_EAGAIN.
+ * clew__ring_reserve() - room for an entry of up to CLEW__ENTRY_MAX
+ * bytes in the lane of the calling thread (@th: clew__thread()), built
+ * in place: where its record (after the entry head) goes,
+ * with CLEW__LANE_SLACK - CLEW__ENTRY_MAX bytes writable past
+ * CLEW_LINE_MAX. NULL when the lane has less room than that (the caller
+ * builds the record elsewhere and pushes it). Nothing is committed.
+ * clew__ring_commit() - publish the record of @len bytes built at the
+ * last reserve of this thread, and wake the worker. Return: 0.
  */
 int clew__ring_push(clew_client *c, int kind, const void *data, size_t len);
+char *clew__ring_reserve(clew_client *c, struct clew__thread *th, struct clew__lane **lane);
+int clew__ring_commit(clew_client *c, struct clew__lane *l, int kind, size_t len);
 
 /*
- * Whether the ring holds no entry, committed or only claimed. A seq_cst
- * load of head: the worker calls it after its seq_cst store of
- * `sleeping`, a producer reads `sleeping` after its seq_cst claim of
- * head, so one of them always sees the other (worker.c).
+ * Whether every lane is empty. The worker calls it after it stored
+ * `sleeping` and made every thread pass a memory barrier (worker.c), so
+ * a producer either sees `sleeping` or has its entry seen here.
  */
 bool clew__ring_empty(clew_client *c);
 
-/* The tickets claimed so far, and those taken out: clew_flush() waits for the second to pass the first. */
-uint64_t clew__ring_head(clew_client *c);
-uint64_t clew__ring_tail(clew_client *c);
+/*
+ * What clew_flush() waits for: clew__ring_heads() stores each lane's head
+ * now into @heads (CLEW__LANES_MAX of them) and returns how many lanes;
+ * clew__ring_passed() tells whether the consumer took out everything
+ * before those heads.
+ */
+unsigned clew__ring_heads(clew_client *c, uint64_t *heads);
+bool clew__ring_passed(clew_client *c, const uint64_t *heads, unsigned n);
 
-/* clew__ring_reset() - in a forked child: forget the parent's queued records; the ring is empty. */
+/*
+ * clew__ring_reset() - in a forked child: forget the parent's queued
+ * records; every lane is empty and free but the calling thread's.
+ */
 void clew__ring_reset(clew_client *c);
 
 /*
@@ -115,58 +127,72 @@ void clew__ring_reset(clew_client *c);
  * and memcpy only), so that the fatal-signal handler can consume.
  * clew__ring_lock() - become the consumer; when another one is, wait up
  * to @wait_ms for it. Return: false when it did not get the ring.
- * clew__ring_unlock() - stop being the consumer, every ticket before @t
- * taken out (clew__ring_pop()).
+ * clew__ring_unlock() - stop being the consumer.
  */
 bool clew__ring_lock(struct clew__ring *r, int wait_ms);
-void clew__ring_unlock(struct clew__ring *r, uint64_t t);
+void clew__ring_unlock(struct clew__ring *r);
+
+/* The lanes there are now, and lane @i of them. */
+static inline unsigned clew__ring_lanes(struct clew__ring *r)
+{
+	return atomic_load_explicit(&r->nlanes, memory_order_acquire);
+}
+
+static inline struct clew__lane *clew__ring_lane(struct clew__ring *r, unsigned i)
+{
+	return atomic_load_explicit(&r->lanes[i], memory_order_acquire);
+}
 
 /* One entry, as the consumer reads it in place. */
 struct clew__entry {
 	int kind;	  /* enum clew__entry_kind */
 	const char *data; /* the record */
 	size_t len;	  /* its bytes */
-	size_t slots;	  /* the slots the entry takes */
+	size_t span;	  /* the lane bytes the entry takes */
 };
 
-/* The first ticket not taken out yet (the consumer's). */
-static inline uint64_t clew__ring_first(struct clew__ring *r)
+/* Lane bytes an entry of @n bytes (its head included) takes. */
+static inline size_t clew__entry_span(size_t n)
 {
-	return atomic_load_explicit(&r->tail, memory_order_relaxed);
-}
-
-/* The tickets of one lap: a consumer takes at most that many at a time. */
-static inline uint64_t clew__ring_lap(const struct clew__ring *r)
-{
-	return r->nslots;
+	return (n + CLEW__ENTRY_ALIGN - 1) & ~(size_t)(CLEW__ENTRY_ALIGN - 1);
 }
 
 /*
- * clew__ring_peek() - the entry at ticket @t into *@e, when its producer
- * committed it (acquire). Return: false when it is not committed (yet):
- * the ring is empty there, or that producer is at most a memcpy away.
+ * clew__lane_peek() - the entry at byte @t of @l into *@e, when @t is
+ * before @end (the head the consumer loaded, acquire). Return: false at
+ * the end.
  */
-static inline bool clew__ring_peek(struct clew__ring *r, uint64_t t, struct clew__entry *e)
+static inline bool clew__lane_peek(const struct clew__lane *l, uint64_t t, uint64_t end,
+				   struct clew__entry *e)
 {
-	const char *p = r->data + (size_t)(t & r->mask) * CLEW__SLOT;
+	const char *p = l->data + (size_t)(t & l->mask);
 	uint16_t n;
 
-	if (atomic_load_explicit(clew__seq_of(r, t), memory_order_acquire) != t + 1)
+	if (t == end)
 		return false;
 	memcpy(&n, p + 1, 2);
 	e->kind = p[0];
 	e->data = p + CLEW__ENTRY_HEAD;
 	e->len = (size_t)n - CLEW__ENTRY_HEAD;
-	e->slots = clew__slots_for(n);
+	e->span = clew__entry_span(n);
 	return true;
 }
 
-/* clew__ring_pop() - free the slots of @e, the entry at ticket @t (release). Return: the ticket after it. */
-static inline uint64_t clew__ring_pop(struct clew__ring *r, uint64_t t, const struct clew__entry *e)
+/* The entries committed in @l: from its tail (the consumer's) to its head (acquire). */
+static inline uint64_t clew__lane_tail(struct clew__lane *l)
 {
-	for (size_t j = 0; j < e->slots; j++)
-		atomic_store_explicit(clew__seq_of(r, t + j), t + j + r->nslots, memory_order_release);
-	return t + e->slots;
+	return atomic_load_explicit(&l->tail, memory_order_relaxed);
+}
+
+static inline uint64_t clew__lane_head(struct clew__lane *l)
+{
+	return atomic_load_explicit(&l->head, memory_order_acquire);
+}
+
+/* clew__lane_release() - the entries before byte @t are taken out: their room is free (release). */
+static inline void clew__lane_release(struct clew__lane *l, uint64_t t)
+{
+	atomic_store_explicit(&l->tail, t, memory_order_release);
 }
 
 #endif

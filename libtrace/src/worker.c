@@ -5,7 +5,9 @@
  * registered (when there is a flush period) or by an async client. It
  * writes the metrics every period and, in async mode, drains the ring
  * (writer.c). Producers never wait for it: waking it is a relaxed load of
- * `sleeping` and, only when it is set, a futex wake. So that a busy
+ * `sleeping` and, only when it is set, a futex wake; the worker pays for
+ * that load's ordering with a membarrier() before it sleeps
+ * (barrier_all()). So that a busy
  * producer does not pay a syscall per record, the worker naps a few
  * short times before it advertises that it sleeps (the ring absorbs what
  * comes in meanwhile); a record is never left waiting for the next
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -33,6 +36,27 @@
 
 /* Longest sleep without metrics to flush; bounds how late a lost wake-up could be noticed. */
 #define SLEEP_MAX_NS 1000000000LL
+
+/* Longest sleep of an async worker where membarrier() is not available (see barrier_all()). */
+#define SLEEP_UNFENCED_NS 10000000LL
+
+/*
+ * Make every thread of the process pass a full memory barrier: a producer
+ * publishes its entry with a plain store and then reads `sleeping`
+ * (ring.c), which the CPU may reorder; after this, either the worker sees
+ * the entry or the producer sees `sleeping` and wakes it. Registers the
+ * process on first use (again in a forked child, which is not
+ * registered). Return: false where the kernel has no membarrier(): the
+ * worker then sleeps at most SLEEP_UNFENCED_NS.
+ */
+static bool barrier_all(void)
+{
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+		return true;
+	if (errno != EPERM || syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) != 0)
+		return false;
+	return syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
 
 static void futex_wait(atomic_uint *word, unsigned val, int64_t ns)
 {
@@ -97,6 +121,8 @@ static void *worker_main(void *arg)
 		naps = 0;
 		seen = atomic_load_explicit(&c->wake, memory_order_relaxed);
 		atomic_store(&c->sleeping, true);
+		if (c->async && !barrier_all() && wait > SLEEP_UNFENCED_NS)
+			wait = SLEEP_UNFENCED_NS;
 		if ((!c->async || clew__ring_empty(c)) && !atomic_load(&c->stop))
 			futex_wait(&c->wake, seen, wait < SLEEP_MAX_NS ? wait : SLEEP_MAX_NS);
 		atomic_store_explicit(&c->sleeping, false, memory_order_relaxed);

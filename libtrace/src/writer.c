@@ -4,13 +4,14 @@
  * async_format.c) and writes the lines out in batches.
  *
  * DESIGN: the writer (the worker, or clew_flush()/exit/a fatal signal
- * handler, one at a time: the ring's consumer lock) reads entries in
- * ticket order, joins whole lines into a batch buffer, frees their slots
+ * handler, one at a time: the ring's consumer lock) reads each thread's
+ * lane in order, joins whole lines into a batch buffer, frees their room
  * and writes the batch with one write(): records never tear, and a batch
  * never ends inside a record. A batch is at most PIPE_BUF bytes unless
  * the output is a regular file (sink.c), so that it stays whole on a
  * shared pipe too. Datagram outputs get one send() per record instead of
- * batches. One drain takes at most one lap of the ring. The writer uses
+ * batches. One drain takes what each lane held when the drain reached it,
+ * so that a flood of records cannot keep the worker from its metrics. The writer uses
  * only atomics, memcpy, the formats library's emitters, async_format.c's
  * signal-safe formatting and write()/send(), so the fatal-signal handler
  * can run it (async-signal-safe).
@@ -63,25 +64,25 @@ static void put(clew_client *c, const char *buf, size_t len, long n, bool in_sig
 	}
 }
 
-long clew__ring_drain_ex(clew_client *c, int wait_ms, bool in_signal)
+/* The batch being built by one drain. */
+struct batch {
+	size_t pos; /* bytes in w->batch */
+	long n;	    /* whole records in them */
+};
+
+/*
+ * Take out the entries @l held when the drain reached it into the batch.
+ * Return: how many.
+ */
+static long drain_lane(clew_client *c, struct clew__lane *l, struct batch *b, bool in_signal)
 {
-	struct clew__ring *r = c->ring;
 	struct clew__writer *w = c->writer;
 	struct clew__entry e;
-	size_t bpos = 0;
-	long n = 0, nbatch = 0;
-	uint64_t t, end;
+	const uint64_t end = clew__lane_head(l);
+	uint64_t t = clew__lane_tail(l);
+	long n = 0;
 
-	if (!clew__ring_lock(r, wait_ms))
-		return wait_ms > 0 ? -CLEW_ETIMEDOUT : 0;
-	if (!in_signal)
-		clew__reopen_check(c);
-	t = clew__ring_first(r);
-	if (c->tsc && clew__ring_peek(r, t, &e))
-		clew__tsc_anchor(&w->scratch.clock);
-	/* At most one lap per call, so that a flood of records cannot keep the worker from its metrics. */
-	end = t + clew__ring_lap(r);
-	while (t < end && clew__ring_peek(r, t, &e)) {
+	while (clew__lane_peek(l, t, end, &e)) {
 		const char *line = e.data;
 		size_t ll = e.len;
 
@@ -97,20 +98,43 @@ long clew__ring_drain_ex(clew_client *c, int wait_ms, bool in_signal)
 								      : "the emitter refused it");
 			}
 		}
-		if (ll && bpos && (bpos + ll > c->batch_max || c->dgram)) {
-			put(c, w->batch, bpos, nbatch, in_signal);
-			bpos = 0;
-			nbatch = 0;
+		if (ll && b->pos && (b->pos + ll > c->batch_max || c->dgram)) {
+			put(c, w->batch, b->pos, b->n, in_signal);
+			b->pos = 0;
+			b->n = 0;
 		}
 		if (ll) {
-			memcpy(w->batch + bpos, line, ll);
-			bpos += ll;
-			nbatch++;
+			memcpy(w->batch + b->pos, line, ll);
+			b->pos += ll;
+			b->n++;
 		}
-		t = clew__ring_pop(r, t, &e);
+		t += e.span;
 		n++;
+		/* Free the room now and then, not only at the end: the producer may be waiting for it. */
+		if ((n & 63) == 0)
+			clew__lane_release(l, t);
 	}
-	put(c, w->batch, bpos, nbatch, in_signal);
-	clew__ring_unlock(r, t);
+	clew__lane_release(l, t);
+	return n;
+}
+
+long clew__ring_drain_ex(clew_client *c, int wait_ms, bool in_signal)
+{
+	struct clew__ring *r = c->ring;
+	struct batch b = {0, 0};
+	long n = 0;
+	unsigned lanes;
+
+	if (!clew__ring_lock(r, wait_ms))
+		return wait_ms > 0 ? -CLEW_ETIMEDOUT : 0;
+	if (!in_signal)
+		clew__reopen_check(c);
+	if (c->tsc && !clew__ring_empty(c))
+		clew__tsc_anchor(&c->writer->scratch.clock);
+	lanes = clew__ring_lanes(r);
+	for (unsigned i = 0; i < lanes; i++)
+		n += drain_lane(c, clew__ring_lane(r, i), &b, in_signal);
+	put(c, c->writer->batch, b.pos, b.n, in_signal);
+	clew__ring_unlock(r);
 	return n;
 }

@@ -29,6 +29,7 @@
 static char path[64], rotated[80];
 static clew_client *cl;
 static unsigned char seen[WRITERS_MAX][RECORDS]; /* [writer][seq]: how often the line was read */
+static long last_seq[WRITERS_MAX];		 /* the seq= of the writer's last line read, -1 if none */
 static size_t nlines;
 static long long last_dropped; /* value of the last clew.dropped record read, -1 if none */
 
@@ -56,6 +57,8 @@ static void setup(void)
 	th_tmpfile(path, sizeof(path), "/tmp", "clew-async");
 	snprintf(rotated, sizeof(rotated), "%s.1", path);
 	memset(seen, 0, sizeof(seen));
+	for (int w = 0; w < WRITERS_MAX; w++)
+		last_seq[w] = -1;
 	nlines = 0;
 	last_dropped = -1;
 	unsetenv("CLEW_ASYNC");
@@ -108,6 +111,9 @@ static size_t parse_lines(char *buf)
 		if (w < 0 || w >= WRITERS_MAX || seq < 0 || seq >= RECORDS)
 			ck_abort_msg("unexpected line: %.*s", (int)(nl - line), line);
 		seen[w][seq]++;
+		/* One thread's records keep their order, whatever the other threads do. */
+		ck_assert_msg(seq > last_seq[w], "writer %ld: seq %ld after %ld", w, seq, last_seq[w]);
+		last_seq[w] = seq;
 		nlines++;
 	}
 	return n;
@@ -207,6 +213,20 @@ START_TEST(an_async_ring_that_holds_everything_loses_nothing)
 	ck_assert_int_eq(missing(0, THREADS, RECORDS), 0);
 	ck_assert_uint_eq(clew_client_dropped(cl), 0);
 	ck_assert_int_eq(last_dropped, 0);
+}
+END_TEST
+
+START_TEST(threads_that_come_and_go_lose_nothing_and_keep_their_order)
+{
+	/* Each round's threads exit before the next round starts: their queues are taken over. */
+	cl = client_with(CLEW_OPT_IGNORE_ENV | CLEW_OPT_ASYNC, 4u << 20);
+	for (int round = 0; round < WRITERS_MAX / THREADS; round++)
+		ck_assert_int_eq(run_writers(round * THREADS, THREADS, RECORDS / 4), 0);
+	ck_assert_int_eq(clew_flush(cl, -1), 0);
+	read_file(path);
+	ck_assert_int_eq(missing(0, WRITERS_MAX, RECORDS / 4), 0);
+	ck_assert_uint_eq(nlines, (size_t)WRITERS_MAX * (RECORDS / 4));
+	ck_assert_uint_eq(clew_client_dropped(cl), 0);
 }
 END_TEST
 
@@ -473,6 +493,7 @@ static Suite *async_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, async_records_written_plus_dropped_are_exactly_the_records_logged);
+	tcase_add_test(tc, threads_that_come_and_go_lose_nothing_and_keep_their_order);
 	tcase_add_test(tc, an_async_ring_that_holds_everything_loses_nothing);
 	tcase_add_test(tc, clew_async_in_the_environment_selects_the_async_mode);
 	tcase_add_test(tc, a_forked_child_logs_async_without_repeating_its_parents_queue_and_flushes_at_exit);

@@ -157,7 +157,8 @@ enum {
  *                                             udp:HOST:PORT | tcp:HOST:PORT)
  *   flags    CLEW_ASYNC     0 (sync)         (1 true yes on | 0 false no off):
  *                                             CLEW_OPT_ASYNC / CLEW_OPT_SYNC pin it
- *   ring_bytes CLEW_RING_BYTES 1048576       (16384 .. 1073741824; async mode only)
+ *   ring_bytes CLEW_RING_BYTES 1048576       (16384 .. 1073741824; per logging thread;
+ *                                             async mode only)
  *   metrics_interval_ms CLEW_METRICS_INTERVAL 10 (seconds, fractions allowed; 0 = never)
  *
  * So the environment configures a service (12-factor) and the code can
@@ -184,7 +185,10 @@ struct clew_options {
 	 * at clew_flush() and clew_client_free().
 	 */
 	uint32_t metrics_interval_ms;
-	/* Async ring size, 16 KiB to 1 GiB (else -CLEW_EINVAL): 0 = $CLEW_RING_BYTES, else 1 MiB. */
+	/*
+	 * Async queue size of each thread that logs, 16 KiB to 1 GiB (else
+	 * -CLEW_EINVAL): 0 = $CLEW_RING_BYTES, else 1 MiB.
+	 */
 	uint32_t ring_bytes;
 	uint8_t reserved[56]; /* must be zero: room for fields without an ABI break */
 };
@@ -917,8 +921,10 @@ CLEW_API int clew_flush(clew_client *c, int timeout_ms);
  * with one write() before it returns (see clew_client_new()).
  *
  * Async mode (CLEW_OPT_ASYNC, or CLEW_ASYNC=1): the log call formats
- * nothing. It copies a compact binary record into the client's
- * preallocated ring (options.ring_bytes, CLEW_RING_BYTES, default 1 MiB):
+ * nothing. It builds a compact binary record in its thread's queue (a
+ * ring of options.ring_bytes, CLEW_RING_BYTES, default 1 MiB, that only
+ * this thread writes, made and mapped at the thread's first record and
+ * taken over by a new thread once this one exits):
  * the time, the thread's NDC, method and path, the message's format string
  * (its bytes, so a format built at run time is fine) with its arguments,
  * read once with va_arg (integers, doubles, %s strings cut at their
@@ -930,9 +936,12 @@ CLEW_API int clew_flush(clew_client *c, int timeout_ms);
  * %1$d, anything unknown) make that call format its message on the
  * caller, as sync mode does. A record whose line the writer finds longer
  * than CLEW_LINE_MAX is dropped and counted there (the call returned 0). The caller never
- * blocks, locks or allocates: when the ring is full the record is dropped
- * (-CLEW_EAGAIN), counted (clew_client_dropped()) and reported as the
- * metric clew.dropped. Records are written within about a millisecond
+ * blocks, locks or allocates (but at its thread's first record): when its
+ * queue is full the record is dropped (-CLEW_EAGAIN), counted
+ * (clew_client_dropped()) and reported as the metric clew.dropped. One
+ * thread's records are written in the order it logged them; records of
+ * different threads are written queue by queue, so the file need not
+ * follow their timestamps across threads. Records are written within about a millisecond
  * under load; clew_flush() waits for them. They are also flushed by
  * clew_client_free(), at exit() (an atexit handler), and, best effort, on
  * a fatal signal (clew_signals_install()). A record still in the ring when
