@@ -32,6 +32,7 @@
 #include "chunk/ack.h"
 #include "chunk/spool.h"
 #include "pipeline_impl.h"
+#include "util/drops.h"
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -375,6 +376,7 @@ static void spool_corrupt(void *cookie, const char *file, const char *why, uint6
 	snprintf(los, sizeof(los), "%" PRIu64, lost);
 	cd_log(FMT_LEVEL_ERROR, "spool: corrupt chunk file (a copy is in corrupt/)", "output",
 	       (const char *)cookie, "file", file, "error", why, "recovered", rec, "lost", los, NULL);
+	cd_drop("output", (const char *)cookie, "spool_corrupt", lost, file);
 }
 
 /*

@@ -20,6 +20,7 @@
 
 #include "chunk/spool.h"
 #include "pipeline_impl.h"
+#include "util/drops.h"
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -187,6 +188,7 @@ static void turn(struct pipeline *pl, bool flush_all)
 	if (pl->qn >= CD_QUEUE_CHUNKS_MAX)
 		pl_spill(pl, false, false);
 	pl_save_checkpoint(pl);
+	cd_drops_tick(pl->now);
 }
 
 int pipeline_stop(struct pipeline *pl, struct cd_err *err)

@@ -15,6 +15,7 @@
 #include "chunk/ack.h"
 #include "chunk/spool.h"
 #include "pipeline_impl.h"
+#include "util/drops.h"
 #include "util/metrics.h"
 #include "util/util.h"
 #include "util/banned.h"
@@ -36,6 +37,11 @@ const struct cd_config *pl_config(const struct pipeline *pl)
 struct pl_in_stats *pl_in_stats(struct pipeline *pl, unsigned idx)
 {
 	return &pl->in[idx].stats;
+}
+
+const char *pl_in_name(const struct pipeline *pl, unsigned idx)
+{
+	return pl->in[idx].name;
 }
 
 bool pl_backpressure(const struct pipeline *pl)
@@ -66,15 +72,14 @@ void pl_stats(const struct pipeline *pl, struct pl_stats *out)
 
 void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 {
-	char lab[512], name[64];
+	char lab[512];
 
 	for (unsigned i = 0; i < pl->nin; i++) {
 		const struct cd_input_conf *ic = &pl->cf->in[i];
 		const struct pl_in_stats *st = &pl->in[i].stats;
 
-		snprintf(name, sizeof(name), "%s#%u", ic->plugin->name, i + 1);
 		lab[0] = '\0';
-		metrics_label(lab, sizeof(lab), "input", name);
+		metrics_label(lab, sizeof(lab), "input", pl->in[i].name);
 		if (cd_opt_get(&ic->opts, "path"))
 			metrics_label(lab, sizeof(lab), "path", cd_opt_get(&ic->opts, "path"));
 		if (cd_opt_get(&ic->opts, "listen"))
@@ -95,10 +100,11 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		/* the input's own series, once (a repeated sample makes Prometheus reject the scrape) */
 		if (pl->in[i].p->metrics) {
 			lab[0] = '\0';
-			metrics_label(lab, sizeof(lab), "input", name);
+			metrics_label(lab, sizeof(lab), "input", pl->in[i].name);
 			pl->in[i].p->metrics(pl->in[i].st, m, lab);
 		}
 	}
+	cd_drops_metrics(m);
 	M_GAUGE("clewd_queue_chunks", "Sealed chunks in memory waiting for some output.", NULL, pl->qn);
 	M_GAUGE("clewd_queue_chunks_limit", "Chunks held in memory before spooling or backpressure.", NULL,
 		CD_QUEUE_CHUNKS_MAX);
@@ -130,11 +136,6 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		M_COUNTER("clewd_output_spool_corrupt_files_total",
 			  "Corrupt spool files (copied to corrupt/).", lab,
 			  o->spool ? spool_corrupt_count(o->spool) : 0);
-		lab[0] = '\0';
-		metrics_label(lab, sizeof(lab), "output", o->conf->name);
-		metrics_label(lab, sizeof(lab), "reason", "spool_corrupt");
-		M_COUNTER("clewd_dropped_total", "Records given up, by reason.", lab,
-			  o->spool ? spool_lost_count(o->spool) : 0);
 		if (o->p->metrics) {
 			lab[0] = '\0';
 			metrics_label(lab, sizeof(lab), "output", o->conf->name);
@@ -254,6 +255,7 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 	for (unsigned i = 0; i < cf->nin; i++) {
 		struct pl_in *in = &pl->in[i];
 		in->p = cf->in[i].plugin->in;
+		snprintf(in->name, sizeof(in->name), "%s#%u", cf->in[i].plugin->name, i + 1);
 		if ((rc = in->p->open(&in->st, pl, i, &cf->in[i], err)) < 0)
 			goto err_free;
 		pl->nin++;

@@ -275,6 +275,9 @@ struct pl_in_stats {
 /* pl_in_stats() - input @idx's counters, writable by the input (rotations). */
 struct pl_in_stats *pl_in_stats(struct pipeline *pl, unsigned idx);
 
+/* pl_in_name() - input @idx's name in metrics and logs: "TYPE#N" (N from 1, in the configuration's order). */
+const char *pl_in_name(const struct pipeline *pl, unsigned idx);
+
 /*
  * pl_backpressure() - whether the pipeline holds its inputs back now
  * (outputs behind, memory and spool full). An input that can push back

@@ -25,6 +25,7 @@ struct pl_in {
 	struct parse_regex *rx;	   /* CD_PARSER_REGEX: its compiled regex (owned) */
 	struct parse_regex *mls;   /* its multiline_start (owned); NULL: the pipe/JSON rule */
 	uint8_t env;		   /* enum parse_env: its container envelope (cri, docker), or none */
+	char name[64];		   /* "TYPE#N": its name in metrics and logs (pl_in_name()) */
 };
 
 /* What the envelope stage keeps of a container line for the record made of it (source.c). */

@@ -39,6 +39,7 @@
 #include "input/in_net.h"
 #include "parse/syslog.h"
 #include "pipeline.h"
+#include "util/drops.h"
 #include "util/metrics.h"
 #include "util/net.h"
 #include "util/util.h"
@@ -272,13 +273,9 @@ static int recv_one(struct sl_state *st)
 			st->dpid = cr.pid;
 			continue;
 		}
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_RXQ_OVFL)
-			continue;
-		memcpy(&v, CMSG_DATA(cm), sizeof(v));
-		if (v != st->drops_seen && (uint32_t)(v - st->drops_seen) < 0x80000000u) {
-			st->drops += (uint32_t)(v - st->drops_seen);
-			st->drops_seen = v;
-		}
+		v = cd_net_rxq_ovfl(cm, &st->drops_seen);
+		st->drops += v;
+		cd_drop("input", pl_in_name(st->pl, st->idx), "kernel_receive_buffer", v, st->listen);
 	}
 	st->datagrams++;
 	pl_in_stats(st->pl, st->idx)->bytes += (uint64_t)n;

@@ -32,6 +32,7 @@
 
 #include "input/in_net.h"
 #include "pipeline.h"
+#include "util/drops.h"
 #include "util/metrics.h"
 #include "util/net.h"
 #include "util/util.h"
@@ -86,15 +87,10 @@ static int recv_one(struct udp_state *st)
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		uint32_t v;
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_RXQ_OVFL)
-			continue;
-		memcpy(&v, CMSG_DATA(cm), sizeof(v));
-		/* cumulative at the time this datagram was queued: count what is new (mod 2^32) */
-		if (v != st->drops_seen && (uint32_t)(v - st->drops_seen) < 0x80000000u) {
-			st->drops += (uint32_t)(v - st->drops_seen);
-			st->drops_seen = v;
-		}
+		const uint32_t d = cd_net_rxq_ovfl(cm, &st->drops_seen);
+
+		st->drops += d;
+		cd_drop("input", pl_in_name(st->pl, st->idx), "kernel_receive_buffer", d, st->listen);
 	}
 	st->datagrams++;
 	if (mh.msg_flags & MSG_TRUNC) {

@@ -138,3 +138,18 @@ void cd_net_sockfile_remove(const struct cd_net_sockfile *f, const char *addr)
 	    (uint64_t)sb.st_ino == f->ino)
 		unlink(addr + 5);
 }
+
+uint32_t cd_net_rxq_ovfl(const struct cmsghdr *cm, uint32_t *seen)
+{
+	uint32_t v, d;
+
+	if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SO_RXQ_OVFL)
+		return 0;
+	memcpy(&v, CMSG_DATA(cm), sizeof(v));
+	/* cumulative when this datagram was queued: what is new, mod 2^32 (an older value is ignored) */
+	d = v - *seen;
+	if (d == 0 || d >= 0x80000000u)
+		return 0;
+	*seen = v;
+	return d;
+}

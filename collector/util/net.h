@@ -9,6 +9,7 @@
 #define CD_UTIL_NET_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <store/err.h>
 
@@ -33,6 +34,14 @@ void cd_net_sockfile_note(struct cd_net_sockfile *f, const char *addr);
  * is still the one noted (not one a new clewd bound meanwhile).
  */
 void cd_net_sockfile_remove(const struct cd_net_sockfile *f, const char *addr);
+
+/*
+ * cd_net_rxq_ovfl() - when @cm is the SO_RXQ_OVFL control message of a
+ * received datagram (the kernel's count of datagrams it dropped on that
+ * socket, cumulative, wrapping at 2^32): the drops since *@seen, which is
+ * updated. 0 for any other message.
+ */
+uint32_t cd_net_rxq_ovfl(const struct cmsghdr *cm, uint32_t *seen);
 
 /* cd_net_local_port() - the port @fd is bound to (0 for unix sockets or on error). */
 uint16_t cd_net_local_port(int fd);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "output/influxdb/influx.h"
+#include "util/drops.h"
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -166,15 +167,13 @@ void influx_req_done(void *arg, void *ctx, unsigned long part, const struct http
 		long long dropped = dropped_of(r->text);
 		uint64_t lost =
 			dropped >= 0 && (uint64_t)dropped <= p->npoints ? (uint64_t)dropped : p->npoints;
-		char status[16], npts[24];
+		char why[HTTP_TEXT_MAX + 32];
 
 		b->done |= 1ull << part;
 		st->rejected += lost;
 		st->points += p->npoints - lost;
-		snprintf(status, sizeof(status), "%ld", code);
-		snprintf(npts, sizeof(npts), "%llu", (unsigned long long)lost);
-		cd_log(FMT_LEVEL_WARN, "influxdb: points rejected by the server (not retried)", "output",
-		       st->oc->name, "status", status, "points", npts, "error", r->text, NULL);
+		snprintf(why, sizeof(why), "status %ld: %s", code, r->text);
+		cd_drop("output", st->oc->name, "points_refused", lost, why);
 	} else {
 		b->failed = true;
 		st->failures++;

@@ -34,6 +34,7 @@
 #include "output/http_client.h"
 #include "output/otlp/otlp_encode.h"
 #include "pipeline.h"
+#include "util/drops.h"
 #include "util/metrics.h"
 #include "util/util.h"
 #include "util/banned.h"
@@ -325,14 +326,7 @@ static void req_done(void *arg, void *ctx, unsigned long sig, const struct http_
 
 		if (rej > b->nrec[sig])
 			rej = b->nrec[sig];
-		if (rej) {
-			char n[24];
-			snprintf(n, sizeof(n), "%llu", (unsigned long long)rej);
-			cd_log(FMT_LEVEL_WARN,
-			       "otlp: records rejected by the server (partial success), dropped", "output",
-			       st->oc->name, "signal", sig_name[sig], "records", n, "answer",
-			       st->json ? r->text : "(protobuf)", NULL);
-		}
+		cd_drop("output", st->oc->name, "partial_success", rej, st->json ? r->text : sig_name[sig]);
 		b->done |= 1u << sig;
 		st->rejected[sig] += rej;
 		st->sent[sig] += b->nrec[sig] - rej;
@@ -340,15 +334,12 @@ static void req_done(void *arg, void *ctx, unsigned long sig, const struct http_
 		st->bytes += b->gz[sig] ? b->gzlen[sig] : b->raw[sig].len;
 	} else if (r->answered && (code == 400 || code == 413 || code == 422)) {
 		/* the content is refused: the same bytes would be refused again */
-		char status[16], n[24];
+		char why[HTTP_TEXT_MAX + 48];
 
 		b->done |= 1u << sig;
 		st->rejected[sig] += b->nrec[sig];
-		snprintf(status, sizeof(status), "%ld", code);
-		snprintf(n, sizeof(n), "%u", b->nrec[sig]);
-		cd_log(FMT_LEVEL_WARN, "otlp: records refused by the server, dropped (not retried)", "output",
-		       st->oc->name, "signal", sig_name[sig], "status", status, "records", n, "error",
-		       r->text, NULL);
+		snprintf(why, sizeof(why), "%s: status %ld: %s", sig_name[sig], code, r->text);
+		cd_drop("output", st->oc->name, "refused", b->nrec[sig], why);
 	} else {
 		b->failed = true;
 		st->retries++;

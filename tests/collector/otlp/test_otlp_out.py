@@ -391,6 +391,13 @@ def metric(port, name):
     return None
 
 
+def dropped_total(port):
+    """The sum of every clewd_dropped_total series."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        return sum(float(line.split()[-1]) for line in r.read().decode().splitlines()
+                   if line.startswith("clewd_dropped_total{"))
+
+
 def case_dropped(tmp, statuses, encoding):
     """Records the receiver refuses (a 400, or a 200's partial success of 2) are counted as dropped."""
     rcv = Receiver(tmp, statuses)
@@ -431,12 +438,14 @@ def case_dropped(tmp, statuses, encoding):
                 check(d.poll() is None, "clewd exited")
                 time.sleep(0.05)
         check(metric(http, "clewd_output_otlp_skipped_records_total") == 1, "the metric record skipped")
+        check(dropped_total(http) == sum(dropped.values()),
+              f"clewd_dropped_total {dropped_total(http)}, refused {dropped}")
     finally:
         d.send_signal(signal.SIGTERM)
         _, err = d.communicate(timeout=60)
         rcv.stop()
     err = err.decode()
-    check("records refused by the server" in err or "partial success" in err,
+    check("records dropped" in err and ("refused" in err or "partial_success" in err),
           f"the drop was not logged: {err[-1500:]}")
     check(d.returncode == 0, f"clewd exited {d.returncode}")
 
