@@ -13,6 +13,8 @@
  * first to their last record, widened to their children of the same
  * service. Clock skew is not corrected here (tracegrep --jaeger does):
  * times are as the logs say. Every log record becomes a log of its span.
+ * The HTML waterfall is render/waterfall.h's page, the one tracegrep
+ * --html writes, fed from this tree.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include <store/chunk.h>
 #include "fmt/record.h"
 #include "fmt/str.h"
+#include "render/waterfall.h"
 #include "util/banned.h"
 
 struct span {
@@ -540,63 +543,107 @@ static void tree_free(struct tree *t)
 	free(t->recs);
 }
 
-/* The depth of span @k (the root's is 0). */
-static int depth_of(const struct tree *t, int k)
+static void tag_views(struct tree *t, struct wf_page *p, const struct fmt_record *r, bool log)
 {
-	int d = 0;
+	for (uint16_t k = 0; k < r->nattrs; k++) {
+		char *ks = dupv(t, &r->attrs[k].key), *vs = dupv(t, &r->attrs[k].val);
 
-	for (; k > 0 && d <= (int)t->n; k = t->v[k].parent)
-		d++;
-	return d;
+		if (log)
+			wf_log_field(p, ks ? ks : "", ks ? strlen(ks) : 0, vs ? vs : "", vs ? strlen(vs) : 0);
+		else
+			wf_tag(p, ks ? ks : "", vs ? vs : "", vs ? strlen(vs) : 0);
+		free(ks);
+		free(vs);
+	}
 }
 
-/* The spans of @t in preorder as HTML table rows, each bar on one time axis (the root's window). */
-static void waterfall_html(struct tree *t, const int *order, size_t n, struct jb *b)
+/* Span @s's tags (method, path, its span record's attributes) and, after them, its records as logs. */
+static void span_details(struct tree *t, struct wf_page *p, const struct span *s)
 {
-	int64_t t0 = t->v[0].start_ns, t1 = t->v[0].end_ns;
-	double span_ns;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct span *s = &t->v[order[i]];
-
-		if (s->has_time && s->start_ns < t0)
-			t0 = s->start_ns;
-		if (s->has_time && s->end_ns > t1)
-			t1 = s->end_ns;
-	}
-	span_ns = t1 > t0 ? (double)(t1 - t0) : 1.0;
-	jb_printf(b, "<p class=\"note\">%zu spans, %.3f ms</p>", n, (double)(t1 - t0) / 1e6);
-	jb_puts(b, "<table id=\"waterfall\"><thead><tr><th>span</th><th>service</th><th>operation</th>"
-		   "<th>start</th><th>duration</th><th class=\"bar\">timeline</th></tr></thead><tbody>");
-	for (size_t i = 0; i < n; i++) {
-		const struct span *s = &t->v[order[i]];
-		double left = s->has_time ? (double)(s->start_ns - t0) * 100.0 / span_ns : 0;
-		double width = s->has_time ? (double)(s->end_ns - s->start_ns) * 100.0 / span_ns : 0;
-
-		jb_puts(b, s->error ? "<tr class=\"err\" data-span=\"" : "<tr data-span=\"");
-		jb_html(b, s->id);
-		jb_printf(b, "\"><td class=\"d%d\">",
-			  depth_of(t, order[i]) < 12 ? depth_of(t, order[i]) : 12);
-		jb_html(b, s->id);
-		jb_puts(b, "</td><td>");
-		jb_html(b, s->service ? s->service : "");
-		jb_puts(b, "</td><td>");
-		if (s->name) {
-			jb_html(b, s->name);
-		} else {
-			jb_html(b, s->method ? s->method : "");
-			jb_puts(b, s->method && s->path ? " " : "");
-			jb_html(b, s->path ? s->path : "");
+	if (s->method)
+		wf_tag(p, "http.method", s->method, strlen(s->method));
+	if (s->path)
+		wf_tag(p, "http.target", s->path, strlen(s->path));
+	for (size_t j = 0; j < s->nrecs; j++)
+		if (t->recs[s->recs[j]].event == FMT_EVENT_SPAN) {
+			tag_views(t, p, &t->recs[s->recs[j]], false);
+			break; /* the first span record is the one describe() took */
 		}
-		jb_printf(b, "</td><td class=\"num\">+%.3f ms</td><td class=\"num\">%.3f ms</td>",
-			  s->has_time ? (double)(s->start_ns - t0) / 1e6 : 0.0,
-			  s->has_time ? (double)(s->end_ns - s->start_ns) / 1e6 : 0.0);
-		jb_printf(b,
-			  "<td class=\"bar\"><div class=\"track\"><div class=\"span\" "
-			  "style=\"margin-left:%.2f%%;width:%.2f%%\"></div></div></td></tr>",
-			  left, width < 0.2 ? 0.2 : width);
+	for (size_t j = 0; j < s->nrecs; j++) {
+		const struct fmt_record *r = &t->recs[s->recs[j]];
+		char *m;
+		struct jb msg = {0};
+
+		if (r->event == FMT_EVENT_SPAN)
+			continue;
+		if ((m = dupv(t, &r->message)))
+			jb_puts(&msg, m);
+		if (r->cont.ptr) {
+			jb_puts(&msg, "\n");
+			jb_put(&msg, r->cont.ptr, r->cont.len);
+		}
+		wf_log(p, r->has_ts ? r->ts_ns : 0, r->level ? fmt_level_name(r->level) : NULL,
+		       msg.p ? msg.p : "", msg.len,
+		       r->level >= FMT_LEVEL_ERROR && r->level <= FMT_LEVEL_FATAL);
+		tag_views(t, p, r, true);
+		jb_free(&msg);
+		free(m);
 	}
-	jb_puts(b, "</tbody></table>");
+}
+
+/*
+ * The spans of @t in preorder as the waterfall page (render/waterfall.h,
+ * the page tracegrep --html writes), into @b. Return: 0 or -CD_ENOMEM.
+ */
+static int waterfall_html(struct tree *t, const int *order, size_t n, const struct wf_meta *m, struct jb *b)
+{
+	struct wf_page *p = wf_page_new();
+	int *at = malloc((t->n + 1) * sizeof(*at)); /* tree index -> page index */
+	char *page = NULL;
+	size_t len = 0;
+	int rc = -CD_ENOMEM;
+
+	if (!p || !at)
+		goto out;
+	for (size_t k = 0; k < t->n; k++)
+		at[k] = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct span *s = &t->v[order[i]];
+		struct jb op = {0};
+		struct wf_span_spec sp = {
+			.id = s->id,
+			.parent = order[i] != 0 ? at[s->parent] : -1,
+			.service = s->service,
+			.name = s->name,
+			.status = s->status,
+			.has_time = s->has_time,
+			.start_ns = s->start_ns,
+			.end_ns = s->end_ns,
+			.error = s->error,
+		};
+
+		if (!s->name && (s->method || s->path)) {
+			jb_puts(&op, s->method ? s->method : "");
+			jb_puts(&op, s->method && s->path ? " " : "");
+			jb_puts(&op, s->path ? s->path : "");
+			sp.name = op.p;
+		} else if (!s->name) {
+			sp.name = order[i] == 0 ? "transaction" : "span";
+		}
+		at[order[i]] = wf_span(p, &sp);
+		jb_free(&op);
+		if (at[order[i]] >= 0)
+			span_details(t, p, s);
+	}
+	if (wf_render(p, m, &page, &len) == 0) {
+		jb_put(b, page, len);
+		rc = 0;
+	}
+out:
+	free(page);
+	free(at);
+	wf_page_free(p);
+	return rc;
 }
 
 /*
@@ -633,7 +680,7 @@ static void unload_tree(struct frames *f, struct tree *t, int *order)
 	free(f->p);
 }
 
-int api_trace_html(arch *a, const char *trace, struct jb *b)
+int api_trace_html(arch *a, const char *trace, const struct wf_meta *m, struct jb *b)
 {
 	struct frames f = {0};
 	struct tree t = {.trace = trace};
@@ -641,8 +688,8 @@ int api_trace_html(arch *a, const char *trace, struct jb *b)
 	size_t n;
 	int rc = load_tree(a, trace, &f, &t, &order, &n);
 
-	if (rc == 1)
-		waterfall_html(&t, order, n, b);
+	if (rc == 1 && waterfall_html(&t, order, n, m, b) < 0)
+		rc = -CD_ENOMEM;
 	unload_tree(&f, &t, order);
 	return rc == 1 && b->oom ? -CD_ENOMEM : rc;
 }
