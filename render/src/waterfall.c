@@ -452,7 +452,7 @@ static double pct(int64_t x, int64_t t0, double total)
 
 static void header(struct buf *b, const struct wf_page *p, const struct wf_meta *m, int64_t t0, int64_t t1)
 {
-	size_t nerr = 0;
+	size_t nerr = 0, nsvc = 0;
 
 	puts_(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		 "<meta http-equiv=\"Content-Security-Policy\" content=\"");
@@ -487,8 +487,10 @@ static void header(struct buf *b, const struct wf_page *p, const struct wf_meta 
 	dur(b, t1 - t0);
 	for (size_t i = 0; i < p->nspans; i++)
 		nerr += p->spans[i].error;
-	printf_(b, " &middot; %zu spans &middot; %zu services &middot; %zu with errors", p->nspans,
-		p->nservices, nerr);
+	for (size_t i = 0; i < p->nservices; i++)
+		nsvc += p->services[i] != NONE;
+	printf_(b, " &middot; %zu spans &middot; %zu services &middot; %zu with errors", p->nspans, nsvc,
+		nerr);
 	if (p->dropped)
 		printf_(b, " &middot; <span class=\"note\">%zu more spans not shown</span>", p->dropped);
 	if (m->note) {
@@ -497,8 +499,10 @@ static void header(struct buf *b, const struct wf_page *p, const struct wf_meta 
 	}
 	puts_(b, "</div><div class=\"lg\">");
 	for (size_t i = 0; i < p->nservices; i++) {
+		if (p->services[i] == NONE) /* a row without a service (the transaction's root) */
+			continue;
 		printf_(b, "<span class=\"c%zu\"><b></b>", i % WF_COLOURS);
-		html(b, str(p, p->services[i]) ? str(p, p->services[i]) : "(no service)");
+		html(b, str(p, p->services[i]));
 		puts_(b, "</span>");
 	}
 	puts_(b, "</div><div class=\"tools\"><button type=\"button\" id=\"wf-collapse\">Collapse all</button>"
