@@ -37,7 +37,7 @@ static void field_view(struct wf_page *p, const struct fmt_str *k, const struct 
 }
 
 /* Span @s's tags (before its logs: the page keeps them apart) and records. */
-static void span_details(struct wf_page *p, const struct tg_view *v, const struct tg_span *s,
+static void span_details(struct wf_page *p, const struct tg_view *v, const struct qy_span *s,
 			 struct fmt_record *r)
 {
 	struct tg_buf msg = {0};
@@ -81,7 +81,7 @@ static void span_details(struct wf_page *p, const struct tg_view *v, const struc
 
 int tg_render_html(const struct tg_view *v, FILE *f)
 {
-	const struct tg_tree *t = v->tree;
+	const struct qy_tree *t = v->tree;
 	struct wf_page *p = wf_page_new();
 	struct fmt_record *r = tg_xmalloc(sizeof(*r));
 	int *at = tg_xmalloc((t->n + 1) * sizeof(*at)); /* tree index -> page index */
@@ -99,7 +99,7 @@ int tg_render_html(const struct tg_view *v, FILE *f)
 		at[k] = -1;
 	for (size_t i = 0; i < t->norder; i++) {
 		int k = t->order[i];
-		const struct tg_span *s = &t->spans[k];
+		const struct qy_span *s = &t->spans[k];
 		struct tg_buf op = {0};
 		struct wf_span_spec sp = {
 			.id = s->id,

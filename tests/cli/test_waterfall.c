@@ -141,7 +141,7 @@ static void page_of(const struct ttrace *t, bool from_clewd, char *addr, size_t 
 		ensure_daemon();
 		snprintf(addr, cap, "%s/trace/%s", url, t->id);
 	} else {
-		char html[256];
+		char html[160]; /* outdir (80) + / + an ID (40) + .html */
 		struct th_result r;
 
 		snprintf(html, sizeof(html), "%s/%s.html", outdir, t->id);
