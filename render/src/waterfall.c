@@ -124,46 +124,50 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 }
 
 /*
- * Copy @s[0, n) into the pool made safe for any output: controls (ESC as
- * \e, the C1 range as \u0080..\u009f) and invalid UTF-8 bytes as visible
- * escapes; line breaks and tabs kept only when @lines. Return: its offset.
+ * Append @s[0, n) to @b made safe for any output: controls (ESC as \e,
+ * others as \xNN, the C1 range as \u0080..\u009f) and invalid UTF-8
+ * bytes as visible escapes; line breaks and tabs kept only when @lines.
  */
-static size_t keep(struct wf_page *p, const char *s, size_t n, bool lines)
+static void sanitize(struct buf *b, const char *s, size_t n, bool lines)
 {
-	size_t at = p->pool.len;
 	const unsigned char *u = (const unsigned char *)s;
 
-	if (!s)
-		return NONE;
 	for (size_t i = 0; i < n;) {
 		size_t j = i, l;
 		char esc[16];
 
 		while (j < n && u[j] >= 0x20 && u[j] < 0x7f)
 			j++;
-		put(&p->pool, s + i, j - i);
+		put(b, s + i, j - i);
 		if ((i = j) >= n)
 			break;
 		if (lines && (u[i] == '\n' || u[i] == '\t')) {
-			put(&p->pool, s + i++, 1);
+			put(b, s + i++, 1);
 		} else if (u[i] == 0x1b) {
-			put(&p->pool, "\\e", 2);
+			put(b, "\\e", 2);
 			i++;
-		} else if (u[i] < 0x80) {
+		} else if (u[i] < 0x80 || (l = utf8_len(u + i, n - i)) == 0) {
 			snprintf(esc, sizeof(esc), "\\x%02x", u[i++]);
-			put(&p->pool, esc, 4);
-		} else if ((l = utf8_len(u + i, n - i)) == 0) {
-			snprintf(esc, sizeof(esc), "\\x%02x", u[i++]);
-			put(&p->pool, esc, 4);
+			put(b, esc, 4);
 		} else if (l == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0) {
 			snprintf(esc, sizeof(esc), "\\u%04x", u[i + 1]);
-			put(&p->pool, esc, 6);
+			put(b, esc, 6);
 			i += 2;
 		} else {
-			put(&p->pool, s + i, l);
+			put(b, s + i, l);
 			i += l;
 		}
 	}
+}
+
+/* Copy @s[0, n) into the pool, sanitize()d. Return: its offset (NONE for NULL). */
+static size_t keep(struct wf_page *p, const char *s, size_t n, bool lines)
+{
+	size_t at = p->pool.len;
+
+	if (!s)
+		return NONE;
+	sanitize(&p->pool, s, n, lines);
 	put(&p->pool, "", 1); /* the terminating NUL, part of the pool */
 	if (p->pool.oom)
 		p->oom = true;
@@ -333,6 +337,21 @@ static void html(struct buf *b, const char *s)
 	}
 }
 
+/* @s from the caller (not the pool): sanitize()d, then html(). */
+static void html_safe(struct buf *b, const char *s)
+{
+	struct buf tmp = {0};
+
+	if (!s)
+		return;
+	sanitize(&tmp, s, strlen(s), false);
+	if (tmp.oom)
+		b->oom = true;
+	else if (tmp.p)
+		html(b, tmp.p);
+	free(tmp.p);
+}
+
 /* @s as a JSON string that may sit inside a <script>: <, >, &, U+2028/9 as \u escapes. */
 static void json(struct buf *b, const char *s)
 {
@@ -458,7 +477,7 @@ static void header(struct buf *b, const struct wf_page *p, const struct wf_meta 
 		 "<meta http-equiv=\"Content-Security-Policy\" content=\"");
 	puts_(b, wf_csp());
 	puts_(b, "\"><meta name=\"viewport\" content=\"width=device-width\"><title>");
-	html(b, m->title ? m->title : "waterfall");
+	html_safe(b, m->title ? m->title : "waterfall");
 	puts_(b, "</title><style>");
 	puts_(b, wf_style);
 	puts_(b, "</style></head>\n<body class=\"nojs\"><header>");
@@ -466,22 +485,22 @@ static void header(struct buf *b, const struct wf_page *p, const struct wf_meta 
 		puts_(b, "<nav>");
 		if (m->back_url) {
 			puts_(b, "<a href=\"");
-			html(b, m->back_url);
+			html_safe(b, m->back_url);
 			puts_(b, "\">search</a>");
 		}
 		if (m->json_url) {
 			puts_(b, "<a href=\"");
-			html(b, m->json_url);
+			html_safe(b, m->json_url);
 			puts_(b, "\">JSON</a>");
 		}
 		puts_(b, "</nav>");
 	}
 	puts_(b, "<h1>");
-	html(b, m->heading ? m->heading : "transaction");
+	html_safe(b, m->heading ? m->heading : "transaction");
 	puts_(b, "</h1><div class=\"sum\">");
 	if (m->trace) {
 		puts_(b, "transaction ");
-		html(b, m->trace);
+		html_safe(b, m->trace);
 		puts_(b, " &middot; ");
 	}
 	dur(b, t1 - t0);
@@ -495,7 +514,7 @@ static void header(struct buf *b, const struct wf_page *p, const struct wf_meta 
 		printf_(b, " &middot; <span class=\"note\">%zu more spans not shown</span>", p->dropped);
 	if (m->note) {
 		puts_(b, " &middot; ");
-		html(b, m->note);
+		html_safe(b, m->note);
 	}
 	puts_(b, "</div><div class=\"lg\">");
 	for (size_t i = 0; i < p->nservices; i++) {
