@@ -294,24 +294,22 @@ static bool preorder(struct qy_tree *t, int top)
 	return true;
 }
 
-static const struct qy_tree *sort_tree; /* qsort has no context argument; a tree is built on one thread */
-
-static int by_start(const void *a, const void *b)
+static int by_start(const void *a, const void *b, void *ctx)
 {
-	const struct qy_span *x = &sort_tree->spans[*(const int *)a], *y = &sort_tree->spans[*(const int *)b];
+	const struct qy_tree *t = ctx;
+	const struct qy_span *x = &t->spans[*(const int *)a], *y = &t->spans[*(const int *)b];
 
 	if (x->start_ns != y->start_ns)
 		return x->start_ns < y->start_ns ? -1 : 1;
 	return strcmp(x->id, y->id);
 }
 
+/* Children by start (ties by ID); qsort_r, so trees may be built on several threads at once. */
 static void sort_kids(struct qy_tree *t)
 {
-	sort_tree = t;
 	for (size_t k = 0; k < t->n; k++)
 		if (t->spans[k].nkids > 1)
-			qsort(t->spans[k].kids, t->spans[k].nkids, sizeof(int), by_start);
-	sort_tree = NULL;
+			qsort_r(t->spans[k].kids, t->spans[k].nkids, sizeof(int), by_start, t);
 }
 
 /* Move children of another service into their parent's window, top-down (a move takes the sub-tree). */

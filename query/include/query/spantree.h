@@ -26,7 +26,8 @@
  * Critical path: from the top, the child that ends last is on it; before
  * that child started, the child that ended last before then; and so on.
  *
- * Not thread-safe per tree; trees are independent.
+ * Not thread-safe per tree; distinct trees may be built and read on
+ * different threads at once.
  */
 #ifndef QUERY_SPANTREE_H
 #define QUERY_SPANTREE_H
