@@ -67,7 +67,7 @@ const char wf_script[] =
 	"W=document.getElementById('waterfall'),R=W.querySelectorAll('.r'),X=new Uint8Array(n),"
 	"P=document.getElementById('wf-detail'),sel=-1;"
 	"document.body.classList.remove('nojs');"
-	"function fd(ns){if(ns===null||ns===undefined)return '?';var a=Math.abs(ns);"
+	"function fd(ns){if(ns===null||ns===undefined)return '?';if(ns===0)return '0';var a=Math.abs(ns);"
 	"if(a<1e3)return ns+'ns';if(a<1e6)return (ns/1e3).toFixed(a<1e4?2:a<1e5?1:0)+'\\u00b5s';"
 	"if(a<1e9)return (ns/1e6).toFixed(a<1e7?2:a<1e8?1:0)+'ms';return (ns/1e9).toFixed(a<1e10?2:1)+'s';}"
 	"function el(t,c,x){var e=document.createElement(t);if(c)e.className=c;"
