@@ -69,7 +69,7 @@ static int open_one(struct tg_inputs *ins, const struct tg_options *o, const cha
 	struct tg_query q = {.text = elem, .elems = &elem, .nelems = 1};
 	struct tg_recs recs = {0};
 	struct tg_resolution res = {0};
-	struct tg_tree tree = {0};
+	struct qy_tree tree = {0};
 	int rc = tg_resolve(ins, &q, o->threads, stderr, &recs, &res);
 
 	if (recs.n) {

@@ -61,7 +61,7 @@ int main(int argc, char **argv)
 	struct tg_inputs ins = {0};
 	struct tg_recs recs = {0};
 	struct tg_resolution res = {0};
-	struct tg_tree tree = {0};
+	struct qy_tree tree = {0};
 	bool found = false, had_error = false;
 	int rc = tg_options_parse(&o, argc, argv, stdout, &err);
 

@@ -18,14 +18,14 @@
 
 int tg_render_chrome(const struct tg_view *v, FILE *f)
 {
-	const struct tg_tree *t = v->tree;
+	const struct qy_tree *t = v->tree;
 	struct fmt_record *r = tg_xmalloc(sizeof(*r));
 	struct tg_buf b = {0};
 	int rc;
 
 	tg_buf_puts(&b, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
 	for (size_t i = 0; i < t->norder; i++) {
-		const struct tg_span *s = &t->spans[t->order[i]];
+		const struct qy_span *s = &t->spans[t->order[i]];
 		int pid = tg_tree_service_index(t, s->service);
 
 		if (tg_tree_first_of_service(t, i)) {

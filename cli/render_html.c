@@ -1,160 +1,153 @@
 /*
- * render_html.c - --html FILE: one self-contained page with the waterfall.
+ * render_html.c - --html FILE: the selected tree as the waterfall page of
+ * render/waterfall.h (the same page clewd serves at /trace/{id}).
  *
- * DESIGN: the page works offline and without scripts: every span is a row
- * rendered here (a <div class="row" data-span="ID">, its bar placed with
- * percentages), its log records (offset, level, message, key=values,
- * continuation lines) in a <pre> under it. Inline CSS styles it;
- * a few lines of inline JS fold a span's records on click and mark the
- * body data-ready="1" (the headless-browser test checks that it ran).
- * No URL, font or script is loaded from anywhere. All log text is
- * HTML-escaped after being made safe (controls shown as escapes).
+ * DESIGN: the spans go to the page in the tree's render order (preorder,
+ * children by start, times already corrected for clock skew); a span's
+ * tags are its method and path and the attributes of its event=span
+ * record; each of its other records is a log (time shifted with the
+ * span, level, message with its continuation lines, key=values). The
+ * page makes every string safe and escapes it; nothing here writes HTML.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fmt/str.h"
+#include "render/waterfall.h"
 #include "tg.h"
 #include "banned.h"
 
-static const char style[] =
-	"body{font:13px/1.4 ui-monospace,Menlo,Consolas,monospace;margin:16px;background:#fff;color:#222}"
-	"h1{font-size:16px;margin:0 0 4px}.sum{color:#666;margin-bottom:12px}"
-	".row{display:flex;align-items:center;border-bottom:1px solid #eee;cursor:pointer;min-height:20px}"
-	".row:hover{background:#f5f8ff}.lab{width:38%;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}"
-	".num{width:90px;text-align:right;padding-right:8px;color:#555}.st{width:60px;padding-left:6px}"
-	".tl{position:relative;flex:1;height:14px;background:#fafafa}"
-	".bar{position:absolute;top:2px;height:10px;background:#5b9bd5;min-width:2px;border-radius:2px}"
-	".crit .bar{background:#e0a000}.err .bar{background:#d9534f}.err .lab,.err .st{color:#c9302c}"
-	".svc{font-weight:bold}.skew{color:#a66a00;font-size:12px;padding-left:24px}"
-	"pre.recs{margin:0 0 4px;padding:4px 8px;background:#f7f7f7;white-space:pre-wrap;overflow-wrap:anywhere;font-size:12px}"
-	"pre.recs i{font-style:normal;color:#777}"
-	"pre.recs .e{color:#c9302c;font-weight:bold}.folded{display:none}";
-
-static const char script[] =
-	"document.querySelectorAll('.row').forEach(function(r){"
-	"r.addEventListener('click',function(){var p=document.getElementById('r-'+r.dataset.idx);"
-	"if(p)p.classList.toggle('folded');});});"
-	"document.body.dataset.ready='1';";
-
-static void esc(struct tg_buf *b, const char *s)
+static void tag_view(struct wf_page *p, const struct fmt_str *k, const struct fmt_str *v)
 {
-	if (s)
-		tg_buf_put_html(b, s, strlen(s));
+	char *ks = tg_view_dup(k), *vs = tg_view_dup(v);
+
+	wf_tag(p, ks ? ks : "", vs ? vs : "", vs ? strlen(vs) : 0);
+	free(ks);
+	free(vs);
 }
 
-/* A view's decoded value, HTML-escaped. */
-static void put_view(struct tg_buf *b, const struct fmt_str *v)
+static void field_view(struct wf_page *p, const struct fmt_str *k, const struct fmt_str *v)
 {
-	char *s = tg_view_dup(v);
+	char *ks = tg_view_dup(k), *vs = tg_view_dup(v);
 
-	esc(b, s);
-	free(s);
+	wf_log_field(p, ks ? ks : "", ks ? strlen(ks) : 0, vs ? vs : "", vs ? strlen(vs) : 0);
+	free(ks);
+	free(vs);
 }
 
-static void dur(struct tg_buf *b, int64_t ns)
+/* Span @s's tags (before its logs: the page keeps them apart) and records. */
+static void span_details(struct wf_page *p, const struct tg_view *v, const struct qy_span *s,
+			 struct fmt_record *r)
 {
-	tg_buf_printf(b, "%.3f ms", (double)ns / 1e6);
+	struct tg_buf msg = {0};
+
+	if (s->method)
+		wf_tag(p, "http.method", s->method, strlen(s->method));
+	if (s->path)
+		wf_tag(p, "http.target", s->path, strlen(s->path));
+	for (size_t j = 0; j < s->nrecs; j++) {
+		const struct tg_rec *rec = &v->recs->v[s->recs[j]];
+
+		if (rec->event != FMT_EVENT_SPAN || tg_rec_parse(rec, r) != 0)
+			continue;
+		for (uint16_t k = 0; k < r->nattrs; k++)
+			tag_view(p, &r->attrs[k].key, &r->attrs[k].val);
+		break; /* the first span record is the one the tree took */
+	}
+	for (size_t j = 0; j < s->nrecs; j++) {
+		const struct tg_rec *rec = &v->recs->v[s->recs[j]];
+		bool e = rec->level >= FMT_LEVEL_ERROR && rec->level <= FMT_LEVEL_FATAL;
+		char *m;
+
+		if (rec->event == FMT_EVENT_SPAN || tg_rec_parse(rec, r) != 0)
+			continue;
+		m = tg_view_dup(&r->message);
+		msg.len = 0;
+		if (m)
+			tg_buf_puts(&msg, m);
+		if (r->cont.ptr) {
+			tg_buf_putc(&msg, '\n');
+			tg_buf_put(&msg, r->cont.ptr, r->cont.len);
+		}
+		free(m);
+		wf_log(p, rec->has_ts ? rec->ts_ns + s->adj_ns : 0,
+		       rec->level ? fmt_level_name(rec->level) : NULL, msg.data ? msg.data : "", msg.len, e);
+		for (uint16_t k = 0; k < r->nattrs; k++)
+			field_view(p, &r->attrs[k].key, &r->attrs[k].val);
+	}
+	tg_buf_free(&msg);
 }
 
 int tg_render_html(const struct tg_view *v, FILE *f)
 {
-	const struct tg_tree *t = v->tree;
+	const struct qy_tree *t = v->tree;
+	struct wf_page *p = wf_page_new();
 	struct fmt_record *r = tg_xmalloc(sizeof(*r));
-	double total = (double)(t->t1 - t->t0);
-	struct tg_buf b = {0};
-	int rc;
+	int *at = tg_xmalloc((t->n + 1) * sizeof(*at)); /* tree index -> page index */
+	struct tg_buf heading = {0}, note = {0};
+	struct wf_meta m = {0};
+	char *page = NULL;
+	size_t len = 0;
+	int rc = 0;
 
-	if (total <= 0)
-		total = 1;
-	tg_buf_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-			"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-			"style-src 'unsafe-inline'; script-src 'unsafe-inline'\"><title>tracegrep ");
-	esc(&b, v->query->text);
-	tg_buf_printf(&b, "</title><style>%s</style></head><body>\n<h1>", style);
-	tg_buf_puts(&b, t->top == t->root ? "transaction " : "span ");
-	esc(&b, t->spans[t->top].id);
-	tg_buf_puts(&b, "</h1><div class=\"sum\">transaction ");
-	esc(&b, t->trace);
-	tg_buf_puts(&b, " &middot; ");
-	dur(&b, t->t1 - t->t0);
-	tg_buf_printf(&b, " &middot; %zu spans &middot; %zu clock-skew corrections</div>\n<div id=\"wf\">\n",
-		      t->norder, t->nshifts);
-	for (size_t i = 0; i < t->norder; i++) {
-		const struct tg_span *s = &t->spans[t->order[i]];
-		double left = 100.0 * (double)(s->start_ns - t->t0) / total;
-		double width = 100.0 * (double)(s->end_ns - s->start_ns) / total;
-		bool any = false;
-
-		tg_buf_printf(&b, "<div class=\"row%s%s\" data-idx=\"%zu\" data-span=\"",
-			      s->critical ? " crit" : "", s->error ? " err" : "", i);
-		esc(&b, s->id);
-		tg_buf_printf(&b, "\"><span class=\"lab\" style=\"padding-left:%dpx\">%s<span class=\"svc\">",
-			      s->depth * 16, s->critical ? "&#9733; " : "");
-		esc(&b, s->service);
-		tg_buf_puts(&b, "</span> ");
-		if (s->name)
-			esc(&b, s->name);
-		else if (s->method || s->path) {
-			esc(&b, s->method);
-			tg_buf_putc(&b, ' ');
-			esc(&b, s->path);
-		} else
-			tg_buf_puts(&b, t->order[i] == t->root ? "transaction" : "span");
-		tg_buf_puts(&b, " <small>");
-		esc(&b, s->id);
-		tg_buf_puts(&b, "</small></span><span class=\"num\">+");
-		dur(&b, s->start_ns - t->t0);
-		tg_buf_puts(&b, "</span><span class=\"num\">");
-		dur(&b, s->end_ns - s->start_ns);
-		tg_buf_puts(&b, "</span><span class=\"st\">");
-		esc(&b, s->status ? s->status : "-");
-		tg_buf_printf(
-			&b,
-			"</span><span class=\"tl\"><span class=\"bar\" style=\"left:%.3f%%;width:%.3f%%\">"
-			"</span></span></div>\n",
-			left < 0     ? 0
-			: left > 100 ? 100
-				     : left,
-			width < 0     ? 0
-			: width > 100 ? 100
-				      : width);
-		if (s->shift_ns) {
-			tg_buf_puts(&b, "<div class=\"skew\">clock skew: moved ");
-			dur(&b, s->shift_ns);
-			tg_buf_puts(&b, " into its parent's window</div>\n");
-		}
-		for (size_t j = 0; j < s->nrecs; j++) {
-			const struct tg_rec *rec = &v->recs->v[s->recs[j]];
-			bool e = rec->level >= FMT_LEVEL_ERROR && rec->level <= FMT_LEVEL_FATAL;
-
-			if (rec->event == FMT_EVENT_SPAN || tg_rec_parse(rec, r) != 0)
-				continue;
-			if (!any)
-				tg_buf_printf(&b, "<pre class=\"recs\" id=\"r-%zu\">", i);
-			any = true;
-			tg_buf_printf(&b, "%s+", e ? "<span class=\"e\">" : "");
-			dur(&b, rec->ts_ns + s->adj_ns - t->t0);
-			tg_buf_printf(&b, " %-5s ", rec->level ? fmt_level_name(rec->level) : "");
-			put_view(&b, &r->message);
-			for (uint16_t k = 0; k < r->nattrs; k++) {
-				tg_buf_puts(&b, " <i>");
-				put_view(&b, &r->attrs[k].key);
-				tg_buf_puts(&b, "</i>=");
-				put_view(&b, &r->attrs[k].val);
-			}
-			if (r->cont.ptr) {
-				tg_buf_putc(&b, '\n');
-				tg_buf_put_html(&b, r->cont.ptr, r->cont.len);
-			}
-			tg_buf_puts(&b, e ? "</span>\n" : "\n");
-		}
-		if (any)
-			tg_buf_puts(&b, "</pre>\n");
+	if (!p) {
+		fputs("tracegrep: out of memory\n", stderr);
+		exit(2);
 	}
-	tg_buf_printf(&b, "</div>\n<script>%s</script>\n</body></html>\n", script);
-	rc = tg_buf_write(&b, f);
-	tg_buf_free(&b);
+	for (size_t k = 0; k < t->n; k++)
+		at[k] = -1;
+	for (size_t i = 0; i < t->norder; i++) {
+		int k = t->order[i];
+		const struct qy_span *s = &t->spans[k];
+		struct tg_buf op = {0};
+		struct wf_span_spec sp = {
+			.id = s->id,
+			.parent = k != t->top && s->parent >= 0 ? at[s->parent] : -1,
+			.service = s->service,
+			.status = s->status,
+			.has_time = s->has_time,
+			.start_ns = s->start_ns,
+			.end_ns = s->end_ns,
+			.error = s->error,
+			.critical = s->critical,
+			.shift_ns = s->shift_ns,
+		};
+
+		if (s->name) {
+			sp.name = s->name;
+		} else if (s->method || s->path) {
+			tg_buf_printf(&op, "%s%s%s", s->method ? s->method : "",
+				      s->method && s->path ? " " : "", s->path ? s->path : "");
+			tg_buf_putc(&op, 0); /* a C string for the page */
+			sp.name = op.data;
+		} else {
+			sp.name = k == t->root ? "transaction" : "span";
+		}
+		at[k] = wf_span(p, &sp);
+		tg_buf_free(&op);
+		if (at[k] >= 0)
+			span_details(p, v, s, r);
+	}
+	tg_buf_printf(&heading, "%s %s", t->top == t->root ? "transaction" : "span", t->spans[t->top].id);
+	tg_buf_printf(&note, "%zu clock-skew corrections", t->nshifts);
+	tg_buf_putc(&heading, 0);
+	tg_buf_putc(&note, 0);
+	m.title = heading.data;
+	m.heading = heading.data;
+	m.trace = t->trace;
+	m.note = t->nshifts ? note.data : NULL;
+	if (wf_render(p, &m, &page, &len) < 0) {
+		fputs("tracegrep: out of memory\n", stderr);
+		exit(2);
+	}
+	if (len && fwrite(page, 1, len, f) != len)
+		rc = -TG_EIO;
+	free(page);
+	tg_buf_free(&heading);
+	tg_buf_free(&note);
+	wf_page_free(p);
+	free(at);
 	free(r);
 	return rc;
 }

@@ -33,7 +33,7 @@ static void tag(struct tg_buf *b, bool *first, const char *k, const char *type, 
 
 int tg_render_jaeger(const struct tg_view *v, FILE *f)
 {
-	const struct tg_tree *t = v->tree;
+	const struct qy_tree *t = v->tree;
 	struct fmt_record *r = tg_xmalloc(sizeof(*r));
 	struct tg_buf b = {0};
 	int nproc = 0, rc;
@@ -42,7 +42,7 @@ int tg_render_jaeger(const struct tg_view *v, FILE *f)
 	tg_buf_json_cstr(&b, t->trace);
 	tg_buf_puts(&b, ",\"spans\":[\n");
 	for (size_t i = 0; i < t->norder; i++) {
-		const struct tg_span *s = &t->spans[t->order[i]];
+		const struct qy_span *s = &t->spans[t->order[i]];
 		int pid = tg_tree_service_index(t, s->service);
 		bool first = true;
 		struct tg_buf tmp = {0};
@@ -133,7 +133,7 @@ int tg_render_jaeger(const struct tg_view *v, FILE *f)
 	tg_buf_puts(&b, "],\n\"processes\":{");
 	for (int p = 1; p <= nproc; p++) {
 		for (size_t i = 0; i < t->norder; i++) {
-			const struct tg_span *s = &t->spans[t->order[i]];
+			const struct qy_span *s = &t->spans[t->order[i]];
 
 			if (tg_tree_service_index(t, s->service) != p)
 				continue;

@@ -170,7 +170,7 @@ static void record(struct tg_buf *b, const struct tg_view *v, const struct tg_re
 
 int tg_render_json(const struct tg_view *v, FILE *f)
 {
-	const struct tg_tree *t = v->tree;
+	const struct qy_tree *t = v->tree;
 	struct fmt_record *r = tg_xmalloc(sizeof(*r));
 	size_t *index = tg_xcalloc(v->recs->n, sizeof(*index)), n = 0;
 	struct tg_buf b = {0};
@@ -193,7 +193,7 @@ int tg_render_json(const struct tg_view *v, FILE *f)
 	key(&b, "spans", false);
 	tg_buf_puts(&b, "[\n");
 	for (size_t i = 0; i < t->norder; i++) {
-		const struct tg_span *s = &t->spans[t->order[i]];
+		const struct qy_span *s = &t->spans[t->order[i]];
 
 		tg_buf_puts(&b, i ? ",\n{" : "{");
 		key(&b, "id", true);

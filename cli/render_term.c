@@ -76,7 +76,7 @@ void tg_buf_pad_to(struct tg_buf *b, size_t start, size_t w)
 		tg_buf_putc(b, ' ');
 }
 
-static void span_label(struct tg_buf *b, const struct tg_span *s)
+static void span_label(struct tg_buf *b, const struct qy_span *s)
 {
 	if (s->service) {
 		tg_buf_put_safe(b, s->service, strlen(s->service), false);
@@ -96,9 +96,9 @@ static void span_label(struct tg_buf *b, const struct tg_span *s)
 	}
 }
 
-static void put_bar(struct tg_buf *b, const struct tg_view *v, const struct tg_span *s, int cells)
+static void put_bar(struct tg_buf *b, const struct tg_view *v, const struct qy_span *s, int cells)
 {
-	const struct tg_tree *t = v->tree;
+	const struct qy_tree *t = v->tree;
 	int64_t total = t->t1 - t->t0;
 	int a = 0, z = cells;
 
@@ -140,7 +140,7 @@ static void put_more_lines(struct tg_buf *b, const struct tg_view *v, const stru
 	}
 }
 
-static void put_record(struct tg_buf *b, const struct tg_view *v, const struct tg_span *s,
+static void put_record(struct tg_buf *b, const struct tg_view *v, const struct qy_span *s,
 		       const struct tg_rec *rec, struct fmt_record *r, size_t indent)
 {
 	const char *nl = NULL;
@@ -205,8 +205,8 @@ static void put_record(struct tg_buf *b, const struct tg_view *v, const struct t
 
 int tg_render_term(const struct tg_view *v, FILE *f)
 {
-	const struct tg_tree *t = v->tree;
-	const struct tg_span *top = &t->spans[t->top];
+	const struct qy_tree *t = v->tree;
+	const struct qy_span *top = &t->spans[t->top];
 	struct fmt_record *r = tg_xmalloc(sizeof(*r));
 	struct tg_buf b = {0}, lab = {0};
 	size_t nrecs = 0, services = 0;
@@ -253,7 +253,7 @@ int tg_render_term(const struct tg_view *v, FILE *f)
 	color(&b, v, SGR_RESET);
 
 	for (size_t i = 0; i < t->norder; i++) {
-		const struct tg_span *s = &t->spans[t->order[i]];
+		const struct qy_span *s = &t->spans[t->order[i]];
 		size_t start;
 
 		if (s->critical)

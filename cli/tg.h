@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "fmt/record.h"
+#include "query/spantree.h"
 
 #define TG_VERSION "0.1.0"
 
@@ -345,77 +346,35 @@ int tg_resolve(struct tg_inputs *ins, const struct tg_query *q, unsigned threads
 	       struct tg_recs *recs, struct tg_resolution *res);
 void tg_resolution_release(struct tg_resolution *res);
 
-/* ---- tree.c: spans, parents, skew, critical path ---- */
-
-struct tg_span {
-	char *id;	  /* span ID (the root's is the transaction ID) */
-	char *parent_id;  /* the parent's ID as the records say, or NULL */
-	int parent;	  /* index of the parent span in the tree, -1 for the root */
-	int *kids;	  /* child indexes, in start order */
-	size_t nkids;	  /* entries in kids */
-	size_t kcap;	  /* allocated kids */
-	char *service;	  /* decoded, or NULL */
-	char *name;	  /* the span record's name, or NULL */
-	char *method;	  /* decoded, or NULL */
-	char *path;	  /* decoded, or NULL */
-	char *status;	  /* the span record's status, or the last record's status, or NULL */
-	bool explicit_;	  /* an event=span record gave start and duration */
-	int64_t start_ns; /* start, adjusted for skew */
-	int64_t end_ns;	  /* end, adjusted for skew */
-	int64_t shift_ns; /* how far this span (and its subtree) was moved for its own skew */
-	int64_t adj_ns;	  /* total move of this span and its records (its ancestors' and its own) */
-	bool has_time;	  /* start/end are known (from records or children) */
-	bool critical;	  /* on the critical path */
-	bool error;	  /* status says failure, or a record at ERROR or worse */
-	bool selected;	  /* in the subtree the query selected */
-	int depth;	  /* 0 for the top of the selection */
-	size_t *recs;	  /* indexes of its records in the record list, time order */
-	size_t nrecs;	  /* entries in recs */
-	size_t rcap;	  /* allocated recs */
-};
-
-struct tg_tree {
-	struct tg_span *spans; /* malloc'd */
-	size_t n;	       /* used */
-	size_t cap;	       /* allocated */
-	int root;	       /* the transaction's span */
-	int top;	       /* the selected sub-tree's top (== root for a transaction) */
-	int *order;	       /* selected spans, depth first, children by start */
-	size_t norder;	       /* entries in order */
-	char *trace;	       /* the transaction ID */
-	int64_t t0;	       /* start of the top span: offsets are from here */
-	int64_t t1;	       /* end of the top span */
-	size_t nshifts;	       /* spans moved for clock skew */
-	int *slots;	       /* hash table of span IDs -> index, -1 empty */
-	size_t nslots;	       /* power of two, > 2 * n */
-};
+/* ---- tree.c: spans, parents, skew, critical path (query/spantree.h's tree) ---- */
 
 /*
  * tg_tree_build() - build the span tree of transaction @trace from @recs
- * (all of its records). When @skew, children of another service that lie
- * outside their parent's window are moved into it. Sets recs->v[i].node.
+ * (all of its records) with qy_tree_build(). When @skew, children of
+ * another service that lie outside their parent's window are moved into
+ * it. Sets recs->v[i].node. Out of memory ends the program (status 2).
  */
-void tg_tree_build(struct tg_tree *t, struct tg_recs *recs, const char *trace, bool skew);
+void tg_tree_build(struct qy_tree *t, struct tg_recs *recs, const char *trace, bool skew);
 /*
  * tg_tree_select() - select the sub-tree under span @id (NULL: the whole
  * transaction), check that the spans of @path[0..npath) (outermost first)
  * are its ancestors, mark the critical path and compute the render order.
  * Return: true when the span exists (and the path holds).
  */
-bool tg_tree_select(struct tg_tree *t, const struct tg_recs *recs, const char *id, char *const *path,
+bool tg_tree_select(struct qy_tree *t, const struct tg_recs *recs, const char *id, char *const *path,
 		    size_t npath);
-void tg_tree_release(struct tg_tree *t);
+void tg_tree_release(struct qy_tree *t);
 /* tg_tree_first_of_service() - whether order[@i] is the first selected span of its service (NULL too). */
-bool tg_tree_first_of_service(const struct tg_tree *t, size_t i);
+bool tg_tree_first_of_service(const struct qy_tree *t, size_t i);
 /* tg_tree_service_index() - @service's place among the selected spans' services, from 1 (0: none). */
-int tg_tree_service_index(const struct tg_tree *t, const char *service);
+int tg_tree_service_index(const struct qy_tree *t, const char *service);
 
 /* ---- renderers ---- */
 
 /* What every renderer gets. */
 struct tg_view {
 	const struct tg_query *query;	/* what the user asked for */
-	struct tg_tree *tree;		/* the selected tree */
+	struct qy_tree *tree;		/* the selected tree */
 	const struct tg_recs *recs;	/* records; only those of selected spans are shown */
 	const struct tg_inputs *inputs; /* for file names */
 	bool color;			/* ANSI colours */

@@ -71,8 +71,13 @@ enum MHD_Result api_page_reply(struct MHD_Connection *c, unsigned status, const 
  */
 int api_trace_json(arch *a, const char *trace, struct jb *b);
 
-/* api_trace_html() - transaction @trace as an HTML waterfall table. Return: as api_trace_json(). */
-int api_trace_html(arch *a, const char *trace, struct jb *b);
+/*
+ * api_trace_html() - transaction @trace as the waterfall page
+ * (render/waterfall.h, tracegrep --html's page) around @m, appended to @b.
+ * Return: as api_trace_json().
+ */
+struct wf_meta;
+int api_trace_html(arch *a, const char *trace, const struct wf_meta *m, struct jb *b);
 
 /* api_trace_page() - GET /trace/{id}: the waterfall page of @id (page.c). */
 enum MHD_Result api_trace_page(struct req *r, const char *id);

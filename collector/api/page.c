@@ -9,6 +9,10 @@
  * the logs or the request is HTML-escaped (control bytes become U+FFFD),
  * and the parameters go through the same filter parser as tracegrep's
  * options and the JSON API, so the three answer alike.
+ *
+ * GET /trace/{id} is the waterfall page of render/waterfall.h (the page
+ * tracegrep --html writes), sent with that page's policy: its one script
+ * allowed by hash, nothing else.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,7 @@
 #include "api_int.h"
 #include "fmt/ts.h"
 #include "query/select.h"
+#include "render/waterfall.h"
 #include "util/banned.h"
 
 static const char csp[] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
@@ -64,45 +69,45 @@ static void duration(struct jb *b, int64_t ns)
 		jb_printf(b, "%.2f s", (double)ns / 1e9);
 }
 
-enum MHD_Result api_page_reply(struct MHD_Connection *c, unsigned status, const char *body)
+/* Send @len bytes of HTML at @html (copied) as @status with the pages' headers and policy @policy. */
+static enum MHD_Result html_reply(struct MHD_Connection *c, unsigned status, char *html, size_t len,
+				  const char *policy)
 {
-	struct jb b = {0};
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	jb_puts(&b,
-		"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-		"<title>clew: find transactions</title><style>"
-		"body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
-		"form{display:flex;flex-wrap:wrap;gap:.6em 1em;align-items:end;margin-bottom:1em}"
-		"label{display:flex;flex-direction:column;font-size:12px;color:#555}"
-		"input[type=text]{font:13px monospace;padding:3px;width:12em}"
-		"table{border-collapse:collapse;width:100%}"
-		"th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #ddd;font:13px monospace}"
-		"tr.err td{color:#b00}td.num{text-align:right}.note{color:#555}"
-		"td.bar{width:40%}.track{background:#f3f3f3;height:12px}.span{background:#4a7fd0;height:12px}"
-		"tr.err .span{background:#c33}td.d1{padding-left:1.5em}td.d2{padding-left:3em}"
-		"td.d3{padding-left:4.5em}td.d4{padding-left:6em}td.d5{padding-left:7.5em}"
-		"td.d6,td.d7,td.d8,td.d9,td.d10,td.d11,td.d12{padding-left:9em}"
-		"</style></head><body>");
-	jb_puts(&b, body);
-	jb_puts(&b, "</body></html>\n");
-	if (b.oom) {
-		jb_free(&b);
+	r = MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_COPY);
+	if (!r)
 		return MHD_NO;
-	}
-	r = MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		jb_free(&b);
-		return MHD_NO;
-	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-	MHD_add_response_header(r, "Content-Security-Policy", csp);
+	MHD_add_response_header(r, "Content-Security-Policy", policy);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
+	return ret;
+}
+
+enum MHD_Result api_page_reply(struct MHD_Connection *c, unsigned status, const char *body)
+{
+	struct jb b = {0};
+	enum MHD_Result ret;
+
+	jb_puts(&b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+		    "<title>clew: find transactions</title><style>"
+		    "body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}"
+		    "form{display:flex;flex-wrap:wrap;gap:.6em 1em;align-items:end;margin-bottom:1em}"
+		    "label{display:flex;flex-direction:column;font-size:12px;color:#555}"
+		    "input[type=text]{font:13px monospace;padding:3px;width:12em}"
+		    "table{border-collapse:collapse;width:100%}"
+		    "th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #ddd;font:13px monospace}"
+		    "tr.err td{color:#b00}td.num{text-align:right}.note{color:#555}"
+		    "</style></head><body>");
+	jb_puts(&b, body);
+	jb_puts(&b, "</body></html>\n");
+	ret = b.oom ? MHD_NO : html_reply(c, status, b.p, b.len, csp);
+	jb_free(&b);
 	return ret;
 }
 
@@ -242,30 +247,38 @@ enum MHD_Result api_page(struct req *r)
 
 enum MHD_Result api_trace_page(struct req *r, const char *id)
 {
-	struct jb body = {0};
+	struct jb body = {0}, json = {0}, policy = {0};
 	struct arch_options opt;
 	struct cd_err err = {0};
+	struct wf_meta m = {.title = id, .back_url = "/"};
 	enum MHD_Result ret;
-	unsigned status = 200;
 	int rc;
 
-	jb_puts(&body, "<p><a href=\"/\">search</a> · <a href=\"/api/traces/");
-	url_seg(&body, id);
-	jb_puts(&body, "\">JSON</a></p><h1>Transaction ");
-	jb_html(&body, id);
-	jb_puts(&body, "</h1>");
+	jb_puts(&json, "/api/traces/");
+	url_seg(&json, id);
+	jb_puts(&policy, wf_csp());
+	jb_puts(&policy, "; frame-ancestors 'none'");
+	m.json_url = json.p;
+	m.heading = id;
+	m.trace = id;
 	arch_options_default(&opt);
 	opt.read_only = true;
 	rc = arch_open(&r->a, r->api->dir, &opt, &err);
 	if (rc == 0)
-		rc = api_trace_html(r->a, id, &body);
-	if (rc <= 0) {
-		status = rc == 0 ? 404 : 500;
+		rc = api_trace_html(r->a, id, &m, &body);
+	if (rc == 1 && !body.oom && !json.oom && !policy.oom) {
+		ret = html_reply(r->c, 200, body.p, body.len, policy.p);
+	} else {
+		jb_free(&body);
+		jb_puts(&body, "<p><a href=\"/\">search</a></p><h1>Transaction ");
+		jb_html(&body, id);
 		jb_puts(&body,
-			rc == 0 ? "<p class=\"note\" id=\"error\">no such transaction in the archive</p>"
-				: "<p class=\"note\" id=\"error\">the archive could not be read</p>");
+			rc == 0 ? "</h1><p class=\"note\" id=\"error\">no such transaction in the archive</p>"
+				: "</h1><p class=\"note\" id=\"error\">the archive could not be read</p>");
+		ret = body.oom ? MHD_NO : api_page_reply(r->c, rc == 0 ? 404 : 500, body.p);
 	}
-	ret = body.oom ? MHD_NO : api_page_reply(r->c, status, body.p);
 	jb_free(&body);
+	jb_free(&json);
+	jb_free(&policy);
 	return ret;
 }

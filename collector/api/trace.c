@@ -2,50 +2,34 @@
  * api/trace.c - one transaction of the archive as a Jaeger trace.
  *
  * DESIGN: the records are read with one arch_find() (only the frames the
- * segment indexes list) and the span tree is built from them by the rules
- * tracegrep's tree follows (cli/tree.c, documented in tracegrep.1): a span
- * is any ID of a record's NDC path below the trace, or a JSON record's
- * span; in R:A:B, B's parent is A; a JSON record's parent member links
- * its span; the first link in time order wins and one that would close a
- * cycle is ignored; spans with no known parent hang under the transaction
- * (the root, whose ID is the trace ID). An event=span record gives a
- * span's start, duration, name and status; other spans run from their
- * first to their last record, widened to their children of the same
- * service. Clock skew is not corrected here (tracegrep --jaeger does):
- * times are as the logs say. Every log record becomes a log of its span.
+ * segment indexes list) and the span tree is built from them by
+ * query/spantree.h, the tree tracegrep builds (its rules are there and
+ * in tracegrep.1). Clock skew is not corrected here (tracegrep --jaeger
+ * does): times are as the logs say, and only a record's own timestamp
+ * widens a span. Every log record becomes a log of its span.
+ * The HTML waterfall is render/waterfall.h's page, the one tracegrep
+ * --html writes, fed from this tree.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_int.h"
+#include "query/spantree.h"
 #include "query/summary.h"
 #include "api.h"
 #include <store/chunk.h>
 #include "fmt/record.h"
 #include "fmt/str.h"
+#include "render/waterfall.h"
 #include "util/banned.h"
-
-struct span {
-	char *id;
-	char *parent_id; /* as the records say, or NULL */
-	int parent;	 /* index, -1 for the root */
-	int *kids;
-	size_t nkids;
-	char *service, *name, *method, *path, *status;
-	bool explicit_, has_time, error;
-	int64_t start_ns, end_ns;
-	size_t *recs; /* record indexes, time order */
-	size_t nrecs;
-	int pid; /* process number, 1.. */
-};
 
 struct tree {
 	const char *trace;
-	struct span *v;
-	size_t n, cap;
 	struct fmt_record *recs; /* the transaction's records, time order */
 	size_t nrecs;
+	struct qy_tree q; /* their spans */
+	int *pid;	  /* per span: its process number, 1.. */
 	bool oom;
 };
 
@@ -99,78 +83,6 @@ static char *dupv(struct tree *t, const struct fmt_str *v)
 static bool is(const struct fmt_str *v, const char *s)
 {
 	return v->ptr && fmt_str_eq(v, s, strlen(s));
-}
-
-static int find(const struct tree *t, const char *id)
-{
-	for (size_t k = 0; k < t->n; k++) /* a trace has tens of spans: no hash table needed */
-		if (strcmp(t->v[k].id, id) == 0)
-			return (int)k;
-	return -1;
-}
-
-static int get(struct tree *t, const char *id)
-{
-	int k = find(t, id);
-
-	if (k >= 0 || t->oom)
-		return k;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct span *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v) {
-			t->oom = true;
-			return -1;
-		}
-		t->v = v;
-		t->cap = cap;
-	}
-	memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
-	t->v[t->n].parent = -1;
-	if (!(t->v[t->n].id = strdup(id))) {
-		t->oom = true;
-		return -1;
-	}
-	return (int)t->n++;
-}
-
-static bool reaches(const struct tree *t, int k, int anc)
-{
-	for (size_t steps = 0; k >= 0 && steps <= t->n; steps++) {
-		if (k == anc)
-			return true;
-		k = t->v[k].parent_id ? find(t, t->v[k].parent_id) : -1;
-	}
-	return k >= 0;
-}
-
-static void link_span(struct tree *t, const char *child, const char *parent)
-{
-	int c, p;
-
-	if (!child || !parent || strcmp(child, parent) == 0 || strcmp(child, t->trace) == 0)
-		return;
-	if ((c = get(t, child)) < 0 || t->v[c].parent_id)
-		return;
-	if ((p = get(t, parent)) < 0 || reaches(t, p, c))
-		return;
-	if (!(t->v[c].parent_id = strdup(parent)))
-		t->oom = true;
-}
-
-static void push(void *vp, size_t *n, size_t size, const void *x, bool *oom)
-{
-	void **v = vp;
-	char *nv = realloc(*v, (*n + 1) * size);
-
-	if (!nv) {
-		*oom = true;
-		return;
-	}
-	memcpy(nv + *n * size, x, size);
-	*v = nv;
-	(*n)++;
 }
 
 static int cmp_ts(const void *a, const void *b)
@@ -236,183 +148,15 @@ static void collect(struct tree *t, const struct frames *f)
 	}
 }
 
-static char *attr(struct tree *t, const struct fmt_record *r, const char *key)
+static const struct fmt_record *get_rec(void *ctx, size_t i, struct fmt_record *scratch, int64_t *ts_ns,
+					bool *timed)
 {
-	const struct fmt_attr *a = fmt_record_attr(r, key);
+	const struct tree *t = ctx;
 
-	return a ? dupv(t, &a->val) : NULL;
-}
-
-static void widen(struct span *s, int64_t a, int64_t b)
-{
-	if (!s->has_time || a < s->start_ns)
-		s->start_ns = a;
-	if (!s->has_time || b > s->end_ns)
-		s->end_ns = b;
-	s->has_time = true;
-}
-
-static void set_if_null(struct tree *t, char **dst, const struct fmt_str *v)
-{
-	if (!*dst && v->ptr)
-		*dst = dupv(t, v);
-}
-
-/* Name, service, times and status of every span from its records. */
-static void describe(struct tree *t)
-{
-	for (size_t k = 0; k < t->n; k++) {
-		struct span *s = &t->v[k];
-		char *last_status = NULL;
-
-		for (size_t j = 0; j < s->nrecs; j++) {
-			const struct fmt_record *r = &t->recs[s->recs[j]];
-
-			if (r->level >= FMT_LEVEL_ERROR && r->level <= FMT_LEVEL_FATAL)
-				s->error = true;
-			if (r->event == FMT_EVENT_SPAN && !s->explicit_) {
-				char *dur = attr(t, r, "dur_us"), *end = NULL;
-				long long us = dur ? strtoll(dur, &end, 10) : -1;
-
-				s->explicit_ = s->has_time = true;
-				s->start_ns = r->ts_ns;
-				s->end_ns = r->ts_ns + (us > 0 ? (us < INT64_C(10000000000000)
-									  ? us
-									  : INT64_C(10000000000000)) *
-									 1000
-							       : 0);
-				free(s->name);
-				s->name = attr(t, r, "name");
-				free(s->status);
-				s->status = attr(t, r, "status");
-				free(s->service);
-				s->service = dupv(t, &r->service);
-				free(s->method);
-				s->method = dupv(t, &r->method);
-				free(s->path);
-				s->path = dupv(t, &r->path);
-				free(dur);
-				continue;
-			}
-			set_if_null(t, &s->service, &r->service);
-			set_if_null(t, &s->method, &r->method);
-			set_if_null(t, &s->path, &r->path);
-			if (fmt_record_attr(r, "status")) {
-				free(last_status);
-				last_status = attr(t, r, "status");
-			}
-			if (!s->explicit_ && r->has_ts)
-				widen(s, r->ts_ns, r->ts_ns);
-		}
-		if (!s->status)
-			s->status = last_status;
-		else
-			free(last_status);
-		if (qy_status_failed(s->status))
-			s->error = true;
-	}
-}
-
-static bool same_service(const struct span *a, const struct span *b)
-{
-	return a->service && b->service && strcmp(a->service, b->service) == 0;
-}
-
-static const struct tree *sort_tree; /* qsort has no context argument; one request at a time (loop thread) */
-
-static int by_start(const void *a, const void *b)
-{
-	const struct span *x = &sort_tree->v[*(const int *)a], *y = &sort_tree->v[*(const int *)b];
-
-	if (x->start_ns != y->start_ns)
-		return x->start_ns < y->start_ns ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-/* Preorder from the root into @order (t->n entries). */
-static size_t preorder(const struct tree *t, int *order)
-{
-	int *stack = malloc((t->n + 1) * sizeof(*stack));
-	size_t n = 0, sp = 0;
-
-	if (!stack)
-		return 0;
-	stack[sp++] = 0;
-	while (sp && n < t->n) {
-		int k = stack[--sp];
-
-		order[n++] = k;
-		for (size_t j = t->v[k].nkids; j-- > 0;)
-			stack[sp++] = t->v[k].kids[j];
-	}
-	free(stack);
-	return n;
-}
-
-static void build(struct tree *t)
-{
-	int *order;
-	size_t n;
-
-	get(t, t->trace); /* the root: index 0 */
-	for (size_t i = 0; i < t->nrecs && !t->oom; i++) {
-		const struct fmt_record *r = &t->recs[i];
-		char *ids[FMT_IDS_MAX] = {NULL}, *sid, *par;
-		int node;
-
-		for (uint16_t k = 1; k < r->nids; k++) {
-			ids[k] = dupv(t, &r->ids[k]);
-			if (ids[k])
-				get(t, ids[k]);
-			if (k >= 2)
-				link_span(t, ids[k], ids[k - 1]);
-		}
-		sid = r->span.ptr && r->span.len ? dupv(t, &r->span) : NULL;
-		par = r->parent.ptr && r->parent.len ? dupv(t, &r->parent) : NULL;
-		if (sid && par)
-			link_span(t, sid, par);
-		node = sid ? get(t, sid) : 0;
-		if (node >= 0)
-			push(&t->v[node].recs, &t->v[node].nrecs, sizeof(size_t), &i, &t->oom);
-		for (uint16_t k = 1; k < r->nids; k++)
-			free(ids[k]);
-		free(sid);
-		free(par);
-	}
-	if (t->oom)
-		return;
-	describe(t);
-	for (size_t k = 1; k < t->n; k++) {
-		struct span *s = &t->v[k];
-		int p = s->parent_id ? find(t, s->parent_id) : -1;
-
-		s->parent = p < 0 ? 0 : p;
-		push(&t->v[s->parent].kids, &t->v[s->parent].nkids, sizeof(int), &(int){(int)k}, &t->oom);
-	}
-	if (t->oom || !(order = malloc(t->n * sizeof(*order)))) {
-		t->oom = true;
-		return;
-	}
-	/* Derived windows, bottom-up. */
-	n = preorder(t, order);
-	for (size_t i = n; i-- > 0;) {
-		struct span *s = &t->v[order[i]];
-
-		if (s->explicit_)
-			continue;
-		for (size_t j = 0; j < s->nkids; j++) {
-			struct span *c = &t->v[s->kids[j]];
-
-			if (!c->has_time || (s->has_time && s->nrecs && !same_service(s, c) && order[i] != 0))
-				continue;
-			widen(s, c->start_ns, c->end_ns);
-		}
-	}
-	sort_tree = t;
-	for (size_t k = 0; k < t->n; k++)
-		if (t->v[k].nkids > 1)
-			qsort(t->v[k].kids, t->v[k].nkids, sizeof(int), by_start);
-	free(order);
+	(void)scratch; /* the records are decoded already */
+	*ts_ns = t->recs[i].ts_ns;
+	*timed = t->recs[i].has_ts;
+	return &t->recs[i];
 }
 
 static void tag(struct jb *b, bool *first, const char *k, const char *type, const char *raw, const char *str)
@@ -467,7 +211,7 @@ static void log_json(struct tree *t, const struct fmt_record *r, struct jb *b)
 
 static void span_json(struct tree *t, int k, struct jb *b)
 {
-	const struct span *s = &t->v[k];
+	const struct qy_span *s = &t->q.spans[k];
 	bool first = true;
 
 	jb_puts(b, "{\"traceID\":");
@@ -486,14 +230,14 @@ static void span_json(struct tree *t, int k, struct jb *b)
 		jb_str(b, op.p ? op.p : "");
 		jb_free(&op);
 	} else {
-		jb_str(b, k == 0 ? "transaction" : s->id);
+		jb_str(b, k == t->q.root ? "transaction" : s->id);
 	}
 	jb_puts(b, ",\"references\":[");
-	if (k != 0) {
+	if (k != t->q.root) {
 		jb_puts(b, "{\"refType\":\"CHILD_OF\",\"traceID\":");
 		jb_str(b, t->trace);
 		jb_puts(b, ",\"spanID\":");
-		jb_str(b, t->v[s->parent].id);
+		jb_str(b, t->q.spans[s->parent].id);
 		jb_puts(b, "}");
 	}
 	jb_printf(b, "],\"startTime\":%lld,\"duration\":%lld,\"tags\":[", (long long)(s->start_ns / 1000),
@@ -518,94 +262,130 @@ static void span_json(struct tree *t, int k, struct jb *b)
 		first = false;
 		log_json(t, r, b);
 	}
-	jb_printf(b, "],\"processID\":\"p%d\",\"warnings\":null}", s->pid);
+	jb_printf(b, "],\"processID\":\"p%d\",\"warnings\":null}", t->pid[k]);
 }
 
 static void tree_free(struct tree *t)
 {
-	for (size_t k = 0; k < t->n; k++) {
-		struct span *s = &t->v[k];
-
-		free(s->id);
-		free(s->parent_id);
-		free(s->kids);
-		free(s->service);
-		free(s->name);
-		free(s->method);
-		free(s->path);
-		free(s->status);
-		free(s->recs);
-	}
-	free(t->v);
+	qy_tree_release(&t->q);
+	free(t->pid);
 	free(t->recs);
 }
 
-/* The depth of span @k (the root's is 0). */
-static int depth_of(const struct tree *t, int k)
+static void tag_views(struct tree *t, struct wf_page *p, const struct fmt_record *r, bool log)
 {
-	int d = 0;
+	for (uint16_t k = 0; k < r->nattrs; k++) {
+		char *ks = dupv(t, &r->attrs[k].key), *vs = dupv(t, &r->attrs[k].val);
 
-	for (; k > 0 && d <= (int)t->n; k = t->v[k].parent)
-		d++;
-	return d;
+		if (log)
+			wf_log_field(p, ks ? ks : "", ks ? strlen(ks) : 0, vs ? vs : "", vs ? strlen(vs) : 0);
+		else
+			wf_tag(p, ks ? ks : "", vs ? vs : "", vs ? strlen(vs) : 0);
+		free(ks);
+		free(vs);
+	}
 }
 
-/* The spans of @t in preorder as HTML table rows, each bar on one time axis (the root's window). */
-static void waterfall_html(struct tree *t, const int *order, size_t n, struct jb *b)
+/* Span @s's tags (method, path, its span record's attributes) and, after them, its records as logs. */
+static void span_details(struct tree *t, struct wf_page *p, const struct qy_span *s)
 {
-	int64_t t0 = t->v[0].start_ns, t1 = t->v[0].end_ns;
-	double span_ns;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct span *s = &t->v[order[i]];
-
-		if (s->has_time && s->start_ns < t0)
-			t0 = s->start_ns;
-		if (s->has_time && s->end_ns > t1)
-			t1 = s->end_ns;
-	}
-	span_ns = t1 > t0 ? (double)(t1 - t0) : 1.0;
-	jb_printf(b, "<p class=\"note\">%zu spans, %.3f ms</p>", n, (double)(t1 - t0) / 1e6);
-	jb_puts(b, "<table id=\"waterfall\"><thead><tr><th>span</th><th>service</th><th>operation</th>"
-		   "<th>start</th><th>duration</th><th class=\"bar\">timeline</th></tr></thead><tbody>");
-	for (size_t i = 0; i < n; i++) {
-		const struct span *s = &t->v[order[i]];
-		double left = s->has_time ? (double)(s->start_ns - t0) * 100.0 / span_ns : 0;
-		double width = s->has_time ? (double)(s->end_ns - s->start_ns) * 100.0 / span_ns : 0;
-
-		jb_puts(b, s->error ? "<tr class=\"err\" data-span=\"" : "<tr data-span=\"");
-		jb_html(b, s->id);
-		jb_printf(b, "\"><td class=\"d%d\">",
-			  depth_of(t, order[i]) < 12 ? depth_of(t, order[i]) : 12);
-		jb_html(b, s->id);
-		jb_puts(b, "</td><td>");
-		jb_html(b, s->service ? s->service : "");
-		jb_puts(b, "</td><td>");
-		if (s->name) {
-			jb_html(b, s->name);
-		} else {
-			jb_html(b, s->method ? s->method : "");
-			jb_puts(b, s->method && s->path ? " " : "");
-			jb_html(b, s->path ? s->path : "");
+	if (s->method)
+		wf_tag(p, "http.method", s->method, strlen(s->method));
+	if (s->path)
+		wf_tag(p, "http.target", s->path, strlen(s->path));
+	for (size_t j = 0; j < s->nrecs; j++)
+		if (t->recs[s->recs[j]].event == FMT_EVENT_SPAN) {
+			tag_views(t, p, &t->recs[s->recs[j]], false);
+			break; /* the first span record is the one describe() took */
 		}
-		jb_printf(b, "</td><td class=\"num\">+%.3f ms</td><td class=\"num\">%.3f ms</td>",
-			  s->has_time ? (double)(s->start_ns - t0) / 1e6 : 0.0,
-			  s->has_time ? (double)(s->end_ns - s->start_ns) / 1e6 : 0.0);
-		jb_printf(b,
-			  "<td class=\"bar\"><div class=\"track\"><div class=\"span\" "
-			  "style=\"margin-left:%.2f%%;width:%.2f%%\"></div></div></td></tr>",
-			  left, width < 0.2 ? 0.2 : width);
+	for (size_t j = 0; j < s->nrecs; j++) {
+		const struct fmt_record *r = &t->recs[s->recs[j]];
+		char *m;
+		struct jb msg = {0};
+
+		if (r->event == FMT_EVENT_SPAN)
+			continue;
+		if ((m = dupv(t, &r->message)))
+			jb_puts(&msg, m);
+		if (r->cont.ptr) {
+			jb_puts(&msg, "\n");
+			jb_put(&msg, r->cont.ptr, r->cont.len);
+		}
+		wf_log(p, r->has_ts ? r->ts_ns : 0, r->level ? fmt_level_name(r->level) : NULL,
+		       msg.p ? msg.p : "", msg.len,
+		       r->level >= FMT_LEVEL_ERROR && r->level <= FMT_LEVEL_FATAL);
+		tag_views(t, p, r, true);
+		jb_free(&msg);
+		free(m);
 	}
-	jb_puts(b, "</tbody></table>");
+}
+
+/*
+ * The spans of @t in preorder as the waterfall page (render/waterfall.h,
+ * the page tracegrep --html writes), into @b. Return: 0 or -CD_ENOMEM.
+ */
+static int waterfall_html(struct tree *t, const int *order, size_t n, const struct wf_meta *m, struct jb *b)
+{
+	struct wf_page *p = wf_page_new();
+	int *at = malloc((t->q.n + 1) * sizeof(*at)); /* tree index -> page index */
+	char *page = NULL;
+	size_t len = 0;
+	int rc = -CD_ENOMEM;
+
+	if (!p || !at)
+		goto out;
+	for (size_t k = 0; k < t->q.n; k++)
+		at[k] = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct qy_span *s = &t->q.spans[order[i]];
+		struct jb op = {0};
+		struct wf_span_spec sp = {
+			.id = s->id,
+			.parent = order[i] != t->q.root ? at[s->parent] : -1,
+			.service = s->service,
+			.name = s->name,
+			.status = s->status,
+			.has_time = s->has_time,
+			.start_ns = s->start_ns,
+			.end_ns = s->end_ns,
+			.error = s->error,
+			.critical = s->critical,
+		};
+
+		if (!s->name && (s->method || s->path)) {
+			jb_puts(&op, s->method ? s->method : "");
+			jb_puts(&op, s->method && s->path ? " " : "");
+			jb_puts(&op, s->path ? s->path : "");
+			sp.name = op.p;
+		} else if (!s->name) {
+			sp.name = order[i] == t->q.root ? "transaction" : "span";
+		}
+		at[order[i]] = wf_span(p, &sp);
+		jb_free(&op);
+		if (at[order[i]] >= 0)
+			span_details(t, p, s);
+	}
+	if (wf_render(p, m, &page, &len) == 0) {
+		jb_put(b, page, len);
+		rc = 0;
+	}
+out:
+	free(page);
+	free(at);
+	wf_page_free(p);
+	return rc;
 }
 
 /*
  * Load the tree of @trace: its records (@f holds the payloads they view),
- * built, in preorder at *@order (*@n spans). Return: as api_trace_json().
+ * built, in preorder at *@order (*@n spans, owned by the tree).
+ * Return: as api_trace_json().
  */
-static int load_tree(arch *a, const char *trace, struct frames *f, struct tree *t, int **order, size_t *n)
+static int load_tree(arch *a, const char *trace, struct frames *f, struct tree *t, const int **order,
+		     size_t *n)
 {
 	struct cd_err err = {0};
+	struct qy_tree_input in = {.get = get_rec, .ctx = t};
 	int rc = arch_find(a, trace, strlen(trace), INT64_MIN, INT64_MAX, on_frame, f, NULL, &err);
 
 	*order = NULL;
@@ -615,35 +395,38 @@ static int load_tree(arch *a, const char *trace, struct frames *f, struct tree *
 	collect(t, f);
 	if (!t->oom && t->nrecs == 0)
 		return 0;
-	if (!t->oom)
-		build(t);
-	if (!t->oom && !(*order = malloc(t->n * sizeof(**order))))
+	in.n = t->nrecs;
+	if (!t->oom &&
+	    (qy_tree_build(&t->q, &in, trace, false) < 0 || qy_tree_select(&t->q, NULL, NULL, 0) != 1))
 		t->oom = true;
-	if (!t->oom)
-		*n = preorder(t, *order);
-	return t->oom ? -CD_ENOMEM : 1;
+	if (!t->oom && !(t->pid = calloc(t->q.n + 1, sizeof(*t->pid))))
+		t->oom = true;
+	if (t->oom)
+		return -CD_ENOMEM;
+	*order = t->q.order;
+	*n = t->q.norder;
+	return 1;
 }
 
-static void unload_tree(struct frames *f, struct tree *t, int *order)
+static void unload_tree(struct frames *f, struct tree *t)
 {
-	free(order);
 	tree_free(t);
 	for (size_t i = 0; i < f->n; i++)
 		free(f->p[i]);
 	free(f->p);
 }
 
-int api_trace_html(arch *a, const char *trace, struct jb *b)
+int api_trace_html(arch *a, const char *trace, const struct wf_meta *m, struct jb *b)
 {
 	struct frames f = {0};
 	struct tree t = {.trace = trace};
-	int *order;
+	const int *order;
 	size_t n;
 	int rc = load_tree(a, trace, &f, &t, &order, &n);
 
-	if (rc == 1)
-		waterfall_html(&t, order, n, b);
-	unload_tree(&f, &t, order);
+	if (rc == 1 && waterfall_html(&t, order, n, m, b) < 0)
+		rc = -CD_ENOMEM;
+	unload_tree(&f, &t);
 	return rc == 1 && b->oom ? -CD_ENOMEM : rc;
 }
 
@@ -651,7 +434,8 @@ int api_trace_json(arch *a, const char *trace, struct jb *b)
 {
 	struct frames f = {0};
 	struct tree t = {.trace = trace};
-	int *order, npid = 0;
+	const int *order;
+	int npid = 0;
 	size_t n;
 	int rc = load_tree(a, trace, &f, &t, &order, &n);
 
@@ -660,7 +444,7 @@ int api_trace_json(arch *a, const char *trace, struct jb *b)
 		const char **svc = calloc(n + 1, sizeof(*svc));
 
 		for (size_t i = 0; svc && i < n; i++) {
-			struct span *s = &t.v[order[i]];
+			struct qy_span *s = &t.q.spans[order[i]];
 			const char *name = s->service ? s->service : "unknown";
 			int p = 0;
 
@@ -671,7 +455,7 @@ int api_trace_json(arch *a, const char *trace, struct jb *b)
 				svc[npid++] = name;
 				p = npid;
 			}
-			s->pid = p;
+			t.pid[order[i]] = p;
 		}
 		jb_puts(b, "{\"traceID\":");
 		jb_str(b, trace);
@@ -694,6 +478,6 @@ int api_trace_json(arch *a, const char *trace, struct jb *b)
 	}
 	if (rc == 1 && (t.oom || b->oom))
 		rc = -CD_ENOMEM;
-	unload_tree(&f, &t, order);
+	unload_tree(&f, &t);
 	return rc;
 }

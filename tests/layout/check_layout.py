@@ -15,8 +15,8 @@ import re
 import sys
 
 MAX_LINES = 1000  # the ~900 aim, with room for a header comment; over this a file needs splitting
-DIRS = ("formats", "otlp", "store", "parsers", "query", "libtrace", "collector", "cli")
-INCLUDE_DIRS = ("collector", "formats/include", "otlp/include", "otlp/src", "store/include", "parsers/include", "query/include", "libtrace/include", "cli",
+DIRS = ("formats", "otlp", "store", "parsers", "query", "render", "libtrace", "collector", "cli")
+INCLUDE_DIRS = ("collector", "formats/include", "otlp/include", "otlp/src", "store/include", "parsers/include", "query/include", "render/include", "libtrace/include", "cli",
                 "libtrace/src", "store/src", "formats/src")
 INCLUDE = re.compile(r'#\s*include\s*[<"]([^>"]+)[>"]')
 
