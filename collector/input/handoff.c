@@ -29,16 +29,25 @@ static void key_add(char **k, size_t *len, const char *s)
 	*len += (size_t)snprintf(p + *len, need - *len, s ? "%zu:%s;" : "-;", n, s);
 }
 
-/* The configuration of @ic as one string (malloc'd; NULL: out of memory). */
+static int by_key(const void *a, const void *b)
+{
+	return strcmp((*(const struct cd_opt *const *)a)->key, (*(const struct cd_opt *const *)b)->key);
+}
+
+/* The configuration of @ic as one string, its options in key order (malloc'd; NULL: out of memory). */
 static char *conf_key(const struct cd_input_conf *ic)
 {
+	const struct cd_opt *v[CD_OUTPUT_OPTS_MAX];
 	char *k = NULL;
 	size_t len = 0;
 
+	for (unsigned i = 0; i < ic->opts.n; i++)
+		v[i] = &ic->opts.v[i];
+	qsort(v, ic->opts.n, sizeof(v[0]), by_key); /* keys given in another order are the same input */
 	key_add(&k, &len, ic->plugin ? ic->plugin->name : NULL);
-	for (unsigned i = 0; i < ic->opts.n && (k || i == 0); i++) {
-		key_add(&k, &len, ic->opts.v[i].key);
-		key_add(&k, &len, ic->opts.v[i].val);
+	for (unsigned i = 0; i < ic->opts.n && k; i++) {
+		key_add(&k, &len, v[i]->key);
+		key_add(&k, &len, v[i]->val);
 	}
 	if (k)
 		key_add(&k, &len, ic->parser_name);

@@ -2,8 +2,12 @@
 """reload.py - SIGHUP keeps every unchanged input's sockets: nothing a client
 writes across a reload is lost (issue 11, item 10).
 
-clewd listens on tcp, udp, forward (durable acks, its write-ahead log) and a
-second tcp input; real clients (Python sockets, python3-msgpack for the
+clewd listens on tcp, udp, forward (durable acks, its write-ahead log), syslog
+over tcp (octet counting, frames cut across writes) and a
+http input (POSTs on new connections: the listener is kept; a request answered
+503 while the old pipeline stops, or accepted by the old server and closed
+unread, was not acknowledged and is sent again), and a
+second tcp input; real clients (Python sockets, urllib, python3-msgpack for the
 forward protocol) stay connected and write before, during and after a SIGHUP
 whose new configuration adds an output and changes the second tcp input
 (max_connections). Checked: every line and event arrives exactly once in the
@@ -15,6 +19,7 @@ what comes after the reload.
 
 Usage: reload.py CLEWD
 """
+import http.client
 import json
 import os
 import re
@@ -25,6 +30,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import msgpack
 
@@ -78,7 +85,7 @@ def wait_log(proc, path, pred, what):
     raise RuntimeError("not in clewd's log: " + what)
 
 
-PORTS = {k: free_port() for k in ("tcp", "udp", "fwd", "changed")}
+PORTS = {k: free_port() for k in ("tcp", "udp", "fwd", "syslog", "http", "changed")}
 OUT1 = os.path.join(TMP, "out1.json")
 OUT2 = os.path.join(TMP, "out2.json")
 CONF = os.path.join(TMP, "clewd.yaml")
@@ -96,9 +103,12 @@ def write_config(reloaded):
         "  - type: tcp\n    listen: 127.0.0.1:%d\n"
         "  - type: udp\n    listen: 127.0.0.1:%d\n"
         "  - type: forward\n    listen: 127.0.0.1:%d\n"
+        "  - type: syslog\n    transport: tcp\n    listen: 127.0.0.1:%d\n"
+        "  - type: http\n    listen: 127.0.0.1:%d\n"
         "  - type: tcp\n    listen: 127.0.0.1:%d\n    max_connections: %d\n"
         "outputs:\n%s"
-    ) % (os.path.join(TMP, "state"), PORTS["tcp"], PORTS["udp"], PORTS["fwd"], PORTS["changed"],
+    ) % (os.path.join(TMP, "state"), PORTS["tcp"], PORTS["udp"], PORTS["fwd"], PORTS["syslog"], PORTS["http"],
+         PORTS["changed"],
          11 if reloaded else 10, outputs)
     with open(CONF + ".new", "w") as f:
         f.write(text)
@@ -110,17 +120,21 @@ class Writers:
 
     def __init__(self):
         self.stop = threading.Event()
-        self.sent = {"tcp": [], "udp": [], "fwd": []}
+        self.sent = {"tcp": [], "udp": [], "fwd": [], "syslog": [], "http": []}
         self.acks_missing = []
         self.refused = 0
+        self.http_503 = 0
+        self.http_unanswered = 0
         self.probes = 0
         self.errors = []
         self.tcp = socket.create_connection(("127.0.0.1", PORTS["tcp"]))
         self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.fwd = socket.create_connection(("127.0.0.1", PORTS["fwd"]))
         self.fwd.settimeout(60)
+        self.syslog = socket.create_connection(("127.0.0.1", PORTS["syslog"]))
         self.unpacker = msgpack.Unpacker(raw=False)
         self.threads = [threading.Thread(target=f) for f in (self.run_tcp, self.run_udp, self.run_fwd,
+                                                             self.run_syslog, self.run_http,
                                                              self.run_probe)]
 
     def start(self):
@@ -146,6 +160,50 @@ class Writers:
                 time.sleep(0.002)
         except OSError as e:
             self.errors.append("tcp client: %s" % e)
+
+    def run_syslog(self):
+        i = 0
+        try:
+            while not self.stop.is_set():
+                tok = "syslogmsg-%06d" % i
+                # RFC 6587 octet counting, the frame in two writes (a reload may fall between)
+                frame = ("<14>1 2026-01-01T00:00:00Z host app - - - %s" % tok).encode()
+                head = b"%d " % len(frame)
+                self.syslog.sendall(head + frame[:20])
+                time.sleep(0.001)
+                self.syslog.sendall(frame[20:])
+                self.sent["syslog"].append(tok)
+                i += 1
+                time.sleep(0.002)
+        except OSError as e:
+            self.errors.append("syslog client: %s" % e)
+
+    def run_http(self):
+        """One POST per line, a new connection each; a 503 (the old pipeline stopping) is sent again."""
+        i = 0
+        url = "http://127.0.0.1:%d/" % PORTS["http"]
+        try:
+            while not self.stop.is_set():
+                tok = "httpline-%06d" % i
+                req = urllib.request.Request(url, data=('{"message":"%s"}\n' % tok).encode(), method="POST")
+                try:
+                    urllib.request.urlopen(req, timeout=60).close()
+                except urllib.error.HTTPError as e:
+                    if e.code != 503:
+                        raise
+                    self.http_503 += 1
+                    time.sleep(0.01)
+                    continue
+                except (http.client.RemoteDisconnected, ConnectionResetError):
+                    # accepted by the old server, closed unread when it stopped: not acknowledged, so
+                    # sent again (a duplicate would show if it had been taken); never a refusal
+                    self.http_unanswered += 1
+                    continue
+                self.sent["http"].append(tok)
+                i += 1
+                time.sleep(0.002)
+        except (OSError, urllib.error.URLError) as e:
+            self.errors.append("http client: %s" % e)
 
     def run_udp(self):
         i = 0
@@ -192,6 +250,9 @@ class Writers:
             time.sleep(0.002)
 
 
+PREFIX = {"tcp": "tcpline", "udp": "udpline", "fwd": "fwdevent", "syslog": "syslogmsg", "http": "httpline"}
+
+
 def tokens(path, prefix):
     counts = {}
     if not os.path.exists(path):
@@ -206,8 +267,7 @@ def wait_all(sent, path):
     """Until every token sent is in @path (or a minute passed)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if all(all(t in tokens(path, k[:3] + ("line" if k != "fwd" else "event")) for t in v)
-               for k, v in sent.items()):
+        if all(all(t in tokens(path, PREFIX[k]) for t in v) for k, v in sent.items()):
             return
         time.sleep(0.2)
 
@@ -243,7 +303,7 @@ def main():
         check(not w.acks_missing, "forward chunks not acked on their connection: %s" % w.acks_missing[:3])
         check(w.refused == 0, "the tcp port refused %d of %d probe connections across the reload" %
               (w.refused, w.refused + w.probes))
-        for kind, prefix in (("tcp", "tcpline"), ("udp", "udpline"), ("fwd", "fwdevent")):
+        for kind, prefix in PREFIX.items():
             got = tokens(OUT1, prefix)
             missing = [t for t in w.sent[kind] if t not in got]
             twice = [t for t, n in got.items() if n != 1]
@@ -252,13 +312,13 @@ def main():
                                                               missing[:3]))
             check(not twice, "%s: %d delivered more than once, e.g. %s" % (kind, len(twice), twice[:3]))
             check(tokens(OUT2, prefix), "%s: nothing in the output the reload added" % kind)
-        for k in ("tcp", "udp", "fwd"):
+        for k in PREFIX:
             check("127.0.0.1:%d" % PORTS[k] in kept, "%s input not kept across the reload (kept: %s)" %
                   (k, kept))
         check("127.0.0.1:%d" % PORTS["changed"] not in kept, "the changed input was kept")
         check("changed-listener-reopened" in open(OUT1).read(), "the changed input did not listen again")
-        print("tcp %d udp %d forward %d lines; %d probe connections" %
-              (len(w.sent["tcp"]), len(w.sent["udp"]), len(w.sent["fwd"]), w.probes))
+        print("written: %s; %d probe connections; http requests sent again: %d answered 503, %d closed "
+              "unanswered" % ({k: len(v) for k, v in w.sent.items()}, w.probes, w.http_503, w.http_unanswered))
     finally:
         proc.terminate()
         proc.wait()
