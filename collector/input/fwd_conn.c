@@ -309,7 +309,7 @@ read:
 
 /* A new connection, or with @hc one the old pipeline handed over (reload: no new HELO). */
 void fwd_conn_add(struct fwd_state *st, int fd, const struct sockaddr_storage *ss,
-		     const struct in_handoff_conn *hc)
+		  const struct in_handoff_conn *hc)
 {
 	struct fwd_conn *c;
 
@@ -376,4 +376,3 @@ void fwd_conn_add(struct fwd_state *st, int fd, const struct sockaddr_storage *s
 		fwd_conn_close(c);
 	}
 }
-

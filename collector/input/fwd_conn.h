@@ -82,8 +82,8 @@ struct fwd_state {
 	uint64_t ack_lost;	     /* acks lost: the connection closed or could not take them */
 	uint64_t modes[4];	     /* frames by enum fwd_mode */
 	bool opened;		     /* open() succeeded */
-	bool adopted;		     /* connections came from the old pipeline: take their frames at the first tick */
-	struct in_net_idle idle;     /* idle_timeout */
+	bool adopted; /* connections came from the old pipeline: take their frames at the first tick */
+	struct in_net_idle idle; /* idle_timeout */
 };
 
 /* fwd_conn_watch() - put @c's fd in (@on) or out of the input's epoll set. */

@@ -29,20 +29,20 @@
 #define IN_HANDOFF_STATE_MAX 64 /* an input's own per-connection state (a syslog framer: 24 bytes) */
 
 struct in_handoff_conn {
-	int fd;				    /* the connection */
-	void *bytes;			    /* received, not yet handed on (owned; NULL: none) */
-	size_t n;			    /* bytes at bytes */
+	int fd;				     /* the connection */
+	void *bytes;			     /* received, not yet handed on (owned; NULL: none) */
+	size_t n;			     /* bytes at bytes */
 	uint8_t state[IN_HANDOFF_STATE_MAX]; /* the input's own (opaque here) */
 };
 
 struct in_handoff {
-	char *key;		      /* the configuration it is for (owned) */
-	char *listen;		      /* its listen address (owned; the unix socket file's path) */
-	int fd[2];		      /* the listening socket, a second one (forward's heartbeat); -1: none */
-	struct cd_net_sockfile sock;  /* unix: the socket file the listener is (unlinked if nobody takes it) */
+	char *key;		     /* the configuration it is for (owned) */
+	char *listen;		     /* its listen address (owned; the unix socket file's path) */
+	int fd[2];		     /* the listening socket, a second one (forward's heartbeat); -1: none */
+	struct cd_net_sockfile sock; /* unix: the socket file the listener is (unlinked if nobody takes it) */
 	struct in_handoff_conn *conns; /* its connections */
-	unsigned nconns, cap;	      /* used, allocated */
-	struct in_handoff *next;      /* the table */
+	unsigned nconns, cap;	       /* used, allocated */
+	struct in_handoff *next;       /* the table */
 };
 
 /* in_handoff_same() - whether inputs @a and @b are configured alike (their sockets may be handed over). */

@@ -5,7 +5,9 @@
  *
  * DESIGN: as in_tcp.c, one listening socket and one epoll set of the
  * input's own, watched by the pipeline; connections are accepted, read
- * and closed only in tick(). Each connection buffers bytes until
+ * and closed only in tick(). This file is the plugin (listener, tick,
+ * stop, reload, idle_timeout, options); a connection's life is
+ * fwd_conn.c's, the handshake fwd_auth.c's. Each connection buffers bytes until
  * fwd_scan() finds a whole frame (fwd_decode.c), which is decoded into
  * clew JSON lines and handed to the intake (intake.h) as one request. A
  * frame with the `chunk` option is answered {"ack": chunk} only from the
@@ -29,7 +31,7 @@
  * our HELO (a fresh nonce, no user authentication), the client's PING,
  * whose digest must be SHA-512(salt, its hostname, the nonce, the key),
  * our PONG with our own digest; a wrong key gets PONG false, is counted
- * (reason auth) and closed. Not done: user authentication and TLS.
+ * (reason auth) and closed. Not done: user authentication.
  */
 #include <errno.h>
 #include <netinet/in.h>

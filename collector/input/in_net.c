@@ -227,5 +227,6 @@ void in_net_idle_done(struct in_net_idle *t, const char *kind, const char *liste
 void in_net_idle_metrics(const struct in_net_idle *t, struct metrics *m, const char *label)
 {
 	metrics_add(m, "clewd_input_connections_idle_closed_total", METRICS_COUNTER,
-		    "Connections closed by clewd after idle_timeout without a byte", label, (double)t->closed);
+		    "Connections closed by clewd after idle_timeout without a byte", label,
+		    (double)t->closed);
 }

@@ -425,9 +425,10 @@ static int otlp_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	}
 	snprintf(port, sizeof(port), "%u", (unsigned)cd_httpd_port(st->h));
 	cd_log(cd_net_is_loopback(st->listen) ? FMT_LEVEL_INFO : FMT_LEVEL_WARN,
-	       o.kept_fd > 0			 ? "listening (kept across the reload)"
-	       : cd_net_is_loopback(st->listen) ? "listening"
-						 : "listening beyond loopback: any host that reaches it can send records",
+	       o.kept_fd > 0 ? "listening (kept across the reload)"
+	       : cd_net_is_loopback(st->listen)
+		       ? "listening"
+		       : "listening beyond loopback: any host that reaches it can send records",
 	       "input", "otlp", "listen", st->listen, "port", port, "ack",
 	       intake_durable(st->in) ? "durable" : "memory", NULL);
 	*state = st;

@@ -392,8 +392,7 @@ static int read_conn(struct sl_state *st, struct sl_conn *c)
 }
 
 /* Return: the new connection, or NULL (closed: max_connections, out of memory). */
-static struct sl_conn *add_conn(struct sl_state *st, int fd, const struct sockaddr_storage *ss,
-				socklen_t len)
+static struct sl_conn *add_conn(struct sl_state *st, int fd, const struct sockaddr_storage *ss, socklen_t len)
 {
 	struct epoll_event ev;
 	struct sl_conn *c;
@@ -678,8 +677,8 @@ static int sl_listen(struct sl_state *st, struct cd_err *err)
 	const bool kept = st->kept && st->kept->fd[0] >= 0; /* reload: it never stopped listening */
 	int one = 1;
 
-	st->lfd = in_handoff_listen(st->kept, 0, st->listen, st->transport == T_TCP ? SOCK_STREAM : SOCK_DGRAM,
-				    &st->sock, err);
+	st->lfd = in_handoff_listen(st->kept, 0, st->listen,
+				    st->transport == T_TCP ? SOCK_STREAM : SOCK_DGRAM, &st->sock, err);
 	if (st->lfd < 0)
 		return st->lfd;
 	if (st->transport == T_TCP) {

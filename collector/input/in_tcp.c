@@ -128,8 +128,7 @@ static bool read_conn(struct tcp_state *st, struct tcp_conn *c, int64_t now)
 }
 
 /* Return: the new connection, or NULL (closed: max_connections, out of memory). */
-static struct tcp_conn *add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage *ss,
-				 int64_t now)
+static struct tcp_conn *add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage *ss, int64_t now)
 {
 	struct epoll_event ev;
 	struct tcp_conn *c;
