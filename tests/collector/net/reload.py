@@ -2,7 +2,7 @@
 """reload.py - SIGHUP keeps every unchanged input's sockets: nothing a client
 writes across a reload is lost (issue 11, item 10).
 
-clewd listens on tcp, udp, forward (durable acks, its write-ahead log), syslog
+clewd listens on tcp, unix, udp, forward (durable acks, its write-ahead log), syslog
 over tcp (octet counting, frames cut across writes) and a
 http input (POSTs on new connections: the listener is kept; a request answered
 503 while the old pipeline stops, or accepted by the old server and closed
@@ -90,6 +90,7 @@ OUT1 = os.path.join(TMP, "out1.json")
 OUT2 = os.path.join(TMP, "out2.json")
 CONF = os.path.join(TMP, "clewd.yaml")
 ERR = os.path.join(TMP, "clewd.err")
+SOCK = os.path.join(TMP, "in.sock")
 
 
 def write_config(reloaded):
@@ -105,9 +106,10 @@ def write_config(reloaded):
         "  - type: forward\n    listen: 127.0.0.1:%d\n"
         "  - type: syslog\n    transport: tcp\n    listen: 127.0.0.1:%d\n"
         "  - type: http\n    listen: 127.0.0.1:%d\n"
+        "  - type: unix\n    path: %s\n"
         "  - type: tcp\n    listen: 127.0.0.1:%d\n    max_connections: %d\n"
         "outputs:\n%s"
-    ) % (os.path.join(TMP, "state"), PORTS["tcp"], PORTS["udp"], PORTS["fwd"], PORTS["syslog"], PORTS["http"],
+    ) % (os.path.join(TMP, "state"), PORTS["tcp"], PORTS["udp"], PORTS["fwd"], PORTS["syslog"], PORTS["http"], SOCK,
          PORTS["changed"],
          11 if reloaded else 10, outputs)
     with open(CONF + ".new", "w") as f:
@@ -120,7 +122,7 @@ class Writers:
 
     def __init__(self):
         self.stop = threading.Event()
-        self.sent = {"tcp": [], "udp": [], "fwd": [], "syslog": [], "http": []}
+        self.sent = {"tcp": [], "udp": [], "fwd": [], "syslog": [], "http": [], "unix": []}
         self.acks_missing = []
         self.refused = 0
         self.http_503 = 0
@@ -132,9 +134,11 @@ class Writers:
         self.fwd = socket.create_connection(("127.0.0.1", PORTS["fwd"]))
         self.fwd.settimeout(60)
         self.syslog = socket.create_connection(("127.0.0.1", PORTS["syslog"]))
+        self.unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.unix.connect(SOCK)
         self.unpacker = msgpack.Unpacker(raw=False)
         self.threads = [threading.Thread(target=f) for f in (self.run_tcp, self.run_udp, self.run_fwd,
-                                                             self.run_syslog, self.run_http,
+                                                             self.run_syslog, self.run_http, self.run_unix,
                                                              self.run_probe)]
 
     def start(self):
@@ -147,19 +151,25 @@ class Writers:
             t.join()
 
     def run_tcp(self):
+        self.lines(self.tcp, "tcp")
+
+    def run_unix(self):
+        self.lines(self.unix, "unix")
+
+    def lines(self, sock, kind):
         i = 0
         try:
             while not self.stop.is_set():
-                tok = "tcpline-%06d" % i
+                tok = "%s-%06d" % (PREFIX[kind], i)
                 # a line in two writes: a reload between them must not cut it in two records
-                self.tcp.sendall(('{"message":"%s' % tok).encode())
+                sock.sendall(('{"message":"%s' % tok).encode())
                 time.sleep(0.001)
-                self.tcp.sendall(b'"}\n')
-                self.sent["tcp"].append(tok)
+                sock.sendall(b'"}\n')
+                self.sent[kind].append(tok)
                 i += 1
                 time.sleep(0.002)
         except OSError as e:
-            self.errors.append("tcp client: %s" % e)
+            self.errors.append("%s client: %s" % (kind, e))
 
     def run_syslog(self):
         i = 0
@@ -250,7 +260,8 @@ class Writers:
             time.sleep(0.002)
 
 
-PREFIX = {"tcp": "tcpline", "udp": "udpline", "fwd": "fwdevent", "syslog": "syslogmsg", "http": "httpline"}
+PREFIX = {"tcp": "tcpline", "udp": "udpline", "fwd": "fwdevent", "syslog": "syslogmsg", "http": "httpline",
+          "unix": "unixline"}
 
 
 def tokens(path, prefix):
@@ -313,10 +324,11 @@ def main():
             check(not twice, "%s: %d delivered more than once, e.g. %s" % (kind, len(twice), twice[:3]))
             check(tokens(OUT2, prefix), "%s: nothing in the output the reload added" % kind)
         for k in PREFIX:
-            check("127.0.0.1:%d" % PORTS[k] in kept, "%s input not kept across the reload (kept: %s)" %
+            check((("unix:" + SOCK) if k == "unix" else "127.0.0.1:%d" % PORTS[k]) in kept, "%s input not kept across the reload (kept: %s)" %
                   (k, kept))
         check("127.0.0.1:%d" % PORTS["changed"] not in kept, "the changed input was kept")
         check("changed-listener-reopened" in open(OUT1).read(), "the changed input did not listen again")
+        check(os.path.exists(SOCK), "the unix input's socket file was removed by the reload")
         print("written: %s; %d probe connections; http requests sent again: %d answered 503, %d closed "
               "unanswered" % ({k: len(v) for k, v in w.sent.items()}, w.probes, w.http_503, w.http_unanswered))
     finally:
