@@ -312,8 +312,8 @@ static void tcp_stop(void *state)
  */
 static void tcp_hand_over(void *state, struct in_handoff *h)
 {
+	static char rest[CD_LINE_MAX]; /* the loop's thread only; too large for its stack */
 	struct tcp_state *st = state;
-	char rest[CD_LINE_MAX];
 
 	if (st->stopped)
 		return;
@@ -377,7 +377,7 @@ static void tcp_metrics(void *state, struct metrics *m, const char *label)
 	in_net_idle_metrics(&st->idle, m, label);
 }
 
-/* Bind st->listen; warn when beyond loopback. */
+/* Bind st->listen, or take the listener a reload kept; warn when beyond loopback. */
 static int tcp_listen(struct tcp_state *st, struct cd_err *err)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};

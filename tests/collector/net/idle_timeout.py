@@ -120,7 +120,8 @@ def main():
         check(rejected == 0, "forward: %r connections rejected" % rejected)
     finally:
         proc.terminate()
-        proc.wait()
+        rc = proc.wait()
+    check(rc == 0, "clewd exited %d after SIGTERM (a sanitizer's report is in its log)" % rc)
     if FAILS:
         print("clewd's log: " + err, file=sys.stderr)
         sys.exit(1)

@@ -333,7 +333,8 @@ def main():
               "unanswered" % ({k: len(v) for k, v in w.sent.items()}, w.probes, w.http_503, w.http_unanswered))
     finally:
         proc.terminate()
-        proc.wait()
+        rc = proc.wait()
+    check(rc == 0, "clewd exited %d after SIGTERM (a sanitizer's report is in its log)" % rc)
     if FAILS:
         print("clewd's log: " + ERR, file=sys.stderr)
         sys.exit(1)
