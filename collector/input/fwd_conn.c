@@ -314,11 +314,7 @@ void fwd_conn_add(struct fwd_state *st, int fd, const struct sockaddr_storage *s
 	struct fwd_conn *c;
 
 	if (st->nconns >= st->max_connections) {
-		st->rejected++;
-		if ((st->rejected & (st->rejected - 1)) == 0)
-			cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input",
-			       "forward", "listen", st->listen, NULL);
-		close(fd);
+		in_net_reject(fd, &st->rejected, "forward", st->listen);
 		return;
 	}
 	if (!(c = calloc(1, sizeof(*c)))) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <netinet/in.h>
 
 #include "cd_limits.h"
@@ -156,6 +157,19 @@ void in_net_peer_name(int fd, const struct sockaddr_storage *ss, const char *pre
 		else
 			snprintf(out, cap, "%s%s", uprefix, listen);
 	}
+}
+
+void in_net_reject(int fd, uint64_t *rejected, const char *kind, const char *listen)
+{
+	char n[24];
+
+	close(fd);
+	*rejected += 1;
+	if ((*rejected & (*rejected - 1)) != 0)
+		return;
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)*rejected);
+	cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input", kind, "listen", listen,
+	       "rejected", n, NULL);
 }
 
 void in_net_announce(const char *kind, const char *listen, int fd, bool kept)

@@ -35,6 +35,13 @@ void in_net_peer_name(int fd, const struct sockaddr_storage *ss, const char *pre
 		      const char *listen, char *out, size_t cap);
 
 /*
+ * in_net_reject() - connection @fd came past max_connections: closed at
+ * once (the client sees the close and can retry, rather than hang in the
+ * backlog), counted in *@rejected, logged at 1, 2, 4, ... rejections.
+ */
+void in_net_reject(int fd, uint64_t *rejected, const char *kind, const char *listen);
+
+/*
  * in_net_announce() - log that input @kind listens on @listen (@fd's
  * port, which tests read back): "listening", "listening (kept across the
  * reload)" when @kept, a warning when beyond loopback.

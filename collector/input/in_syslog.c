@@ -400,14 +400,7 @@ static struct sl_conn *add_conn(struct sl_state *st, int fd, const struct sockad
 	int one = 1;
 
 	if (st->nconns >= st->max_connections) {
-		st->rejected++;
-		if ((st->rejected & (st->rejected - 1)) == 0) {
-			char n[24];
-			snprintf(n, sizeof(n), "%llu", (unsigned long long)st->rejected);
-			cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input",
-			       st->kind, "listen", st->listen, "rejected", n, NULL);
-		}
-		close(fd);
+		in_net_reject(fd, &st->rejected, st->kind, st->listen);
 		return NULL;
 	}
 	if (!(c = calloc(1, sizeof(*c))) || !(c->buf = malloc(st->frame_max + 32)))

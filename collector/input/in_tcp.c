@@ -135,14 +135,7 @@ static struct tcp_conn *add_conn(struct tcp_state *st, int fd, const struct sock
 	char name[256];
 
 	if (st->nconns >= st->max_connections) {
-		st->rejected++;
-		if ((st->rejected & (st->rejected - 1)) == 0) {
-			char n[24];
-			snprintf(n, sizeof(n), "%llu", (unsigned long long)st->rejected);
-			cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input",
-			       st->kind, "listen", st->listen, "rejected", n, NULL);
-		}
-		close(fd);
+		in_net_reject(fd, &st->rejected, st->kind, st->listen);
 		return NULL;
 	}
 	in_net_peer_name(fd, ss, "tcp", "", st->listen, name, sizeof(name));
