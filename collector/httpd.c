@@ -112,7 +112,7 @@ int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *
 
 	if (!h)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-	fd = cd_net_listen(addr, SOCK_STREAM, err);
+	fd = o && o->kept_fd > 0 ? o->kept_fd : cd_net_listen(addr, SOCK_STREAM, err);
 	if (fd < 0) {
 		free(h);
 		return fd;
@@ -154,6 +154,13 @@ int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *
 	}
 	*out = h;
 	return 0;
+}
+
+int cd_httpd_quiesce(struct cd_httpd *h)
+{
+	MHD_socket fd = MHD_quiesce_daemon(h->d);
+
+	return fd == MHD_INVALID_SOCKET ? -1 : (int)fd;
 }
 
 uint16_t cd_httpd_port(const struct cd_httpd *h)

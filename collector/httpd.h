@@ -31,12 +31,21 @@ struct cd_httpd_opts {
 	unsigned max_connections;		/* open connections at most (MHD_OPTION_CONNECTION_LIMIT) */
 	MHD_RequestCompletedCallback completed; /* called when a request ends, however (frees its context) */
 	void *completed_cls;			/* passed to completed */
+	int kept_fd; /* > 0: serve this listening socket (a reload's, input/handoff.h; taken) instead of binding */
 };
 
 /* cd_httpd_start_opts() - cd_httpd_start() with @o (may be NULL). */
 int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *addr,
 			MHD_AccessHandlerCallback handler, void *cls, const struct cd_httpd_opts *o,
 			struct cd_err *err);
+
+/*
+ * cd_httpd_quiesce() - stop accepting (MHD_quiesce_daemon()): the requests
+ * under way go on until cd_httpd_stop(); the listening socket is the
+ * caller's from now on (a reload hands it to the new server).
+ * Return: the listening fd, or -1 (none).
+ */
+int cd_httpd_quiesce(struct cd_httpd *h);
 
 /*
  * cd_httpd_run() - let MHD go on with work it has buffered (a request body

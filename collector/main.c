@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "httpd.h"
+#include "input/handoff.h"
 #include "ops.h"
 #include "pipeline.h"
 #include "util/proctitle.h"
@@ -355,6 +356,8 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 			continue;
 		}
 		cd_log(FMT_LEVEL_INFO, "SIGHUP: reloading the configuration", "config", next.file, NULL);
+		/* unchanged inputs keep their sockets: what clients write meanwhile waits in the kernel */
+		pipeline_hand_over(run.pl, &next);
 		if (pipeline_stop(run.pl, &err) < 0)
 			cd_log(FMT_LEVEL_WARN,
 			       "reload: the old pipeline did not drain (read again from the checkpoint)",
@@ -373,13 +376,16 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 			       nerr.msg, NULL);
 			cd_config_release(cf);
 			*cf = old;
-			if (start_running(&run, cf, &err) < 0) {
+			rc = start_running(&run, cf, &err);
+			in_handoff_drop_all();
+			if (rc < 0) {
 				cd_log(FMT_LEVEL_ERROR, "cannot restart the old configuration", "error",
 				       err.msg, NULL);
 				return EXIT_RUNTIME;
 			}
 			continue;
 		}
+		in_handoff_drop_all(); /* sockets no new input took (none, unless an open failed) */
 		cd_config_release(&old);
 		cd_log_level((enum fmt_level)cf->log_level);
 		set_title(cli, argc, argv);

@@ -14,6 +14,7 @@
 
 #include "chunk/ack.h"
 #include "chunk/spool.h"
+#include "input/handoff.h"
 #include "pipeline_impl.h"
 #include "util/drops.h"
 #include "util/metrics.h"
@@ -267,6 +268,23 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 err_free:
 	pipeline_free(pl);
 	return rc;
+}
+
+void pipeline_hand_over(struct pipeline *pl, const struct cd_config *next)
+{
+	for (unsigned i = 0; i < pl->nin; i++) {
+		const struct in_plugin *p = pl->in[i].p;
+		struct in_handoff *h;
+		unsigned j = 0;
+
+		if (!p->hand_over)
+			continue;
+		while (j < next->nin && !in_handoff_same(&pl->cf->in[i], &next->in[j]))
+			j++;
+		if (j == next->nin || !(h = in_handoff_put(&pl->cf->in[i])))
+			continue; /* changed, gone (or no memory): closed by the drain and opened again */
+		p->hand_over(pl->in[i].st, h);
+	}
 }
 
 void pipeline_free(struct pipeline *pl)

@@ -28,6 +28,7 @@ struct pl_source;
 /* --- plugins ----------------------------------------------------------- */
 
 struct metrics;
+struct in_handoff;
 
 /*
  * An input. open() starts it (registering fds with pl_watch_fd()),
@@ -49,6 +50,14 @@ struct in_plugin {
 	/* metrics(): the input's own series (connections, datagrams, requests) with its label. */
 	void (*metrics)(void *state, struct metrics *m, const char *label);
 	void (*close)(void *state);
+	/*
+	 * hand_over(): a SIGHUP reload whose new configuration has this input
+	 * unchanged: stop as stop() does, but read nothing more and put the
+	 * sockets (listener, connections and their unread bytes) into @h
+	 * (input/handoff.h) instead of closing them; stop() then does nothing.
+	 * Optional: an input without it is closed and opened again.
+	 */
+	void (*hand_over)(void *state, struct in_handoff *h);
 };
 
 /* What an output says about one chunk (docs/STYLE.md, Plugins). */
@@ -126,6 +135,15 @@ int pipeline_run(struct pipeline *pl, struct cd_err *err);
 
 /* pipeline_run() returns this on SIGHUP: nothing stopped; run it again, or pipeline_stop() it. */
 #define PL_RELOAD 1
+
+/*
+ * pipeline_hand_over() - before pipeline_stop() on a reload to @next: every
+ * input of @pl that @next has unchanged (in_handoff_same()) and that can
+ * (hand_over) puts its sockets into the handoff table, where the new
+ * pipeline's twin takes them (input/handoff.h). The caller then calls
+ * in_handoff_drop_all() once the new pipeline is open.
+ */
+void pipeline_hand_over(struct pipeline *pl, const struct cd_config *next);
 
 /*
  * pipeline_stop() - stop reading and deliver what was read (or spool it)
@@ -231,6 +249,14 @@ const char *pl_source_ckpt(const struct pl_source *s);
  * used afterwards.
  */
 void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget);
+
+/*
+ * pl_source_end_rest() - as pl_source_end(@s, false), but the bytes after
+ * the last newline are not made a record: they are copied to @rest (at
+ * most @cap bytes; *@n says how many) to be fed first to the source that
+ * goes on reading the same stream (a connection handed over on reload).
+ */
+void pl_source_end_rest(struct pipeline *pl, struct pl_source *s, void *rest, size_t cap, size_t *n);
 
 /*
  * pl_source_abandon() - stop reading @s without flushing its partial line

@@ -643,6 +643,20 @@ void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget)
 	maybe_free_source(pl, s);
 }
 
+void pl_source_end_rest(struct pipeline *pl, struct pl_source *s, void *rest, size_t cap, size_t *n)
+{
+	size_t k = s->buf ? s->end - s->start : 0;
+
+	if (k > cap)
+		k = cap;
+	if (k)
+		memcpy(rest, s->buf + s->start, k);
+	*n = k;
+	s->start += k; /* not a record here: the next source reads it again */
+	s->off += k;
+	pl_source_end(pl, s, false);
+}
+
 void pl_source_abandon(struct pipeline *pl, struct pl_source *s)
 {
 	parse_ml_clear(&s->ml);

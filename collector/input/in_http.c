@@ -32,8 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "httpd.h"
+#include "input/handoff.h"
 #include "input/http_body.h"
 #include "input/in_net.h"
 #include "input/intake.h"
@@ -223,9 +225,28 @@ static void http_stop(void *state)
 {
 	struct http_state *st = state;
 
+	if (st->stopped)
+		return;
 	st->stopped = true;
 	intake_stop(st->intake); /* the waiting requests are answered on the drain's MHD runs */
 	cd_httpd_run(st->h);
+}
+
+/*
+ * Reload, this input unchanged: stop as stop() does (requests under way
+ * are answered during the drain, new ones get 503) and hand the listening
+ * socket to the new pipeline's twin: a client connecting meanwhile waits
+ * in the backlog, never refused. Idle keep-alive connections close with
+ * the old server (the client connects again).
+ */
+static void http_hand_over(void *state, struct in_handoff *h)
+{
+	struct http_state *st = state;
+	int fd;
+
+	http_stop(st);
+	if ((fd = cd_httpd_quiesce(st->h)) >= 0)
+		in_handoff_put_listener(h, 0, &fd, NULL);
 }
 
 static void http_metrics(void *state, struct metrics *m, const char *label)
@@ -248,6 +269,7 @@ static int http_open(void **state, struct pipeline *pl, unsigned idx, const stru
 {
 	struct http_state *st = calloc(1, sizeof(*st));
 	struct cd_httpd_opts o;
+	struct in_handoff *kept;
 	char port[8], name[160];
 	uint64_t maxc;
 	int rc;
@@ -264,9 +286,16 @@ static int http_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	o.max_connections = (unsigned)maxc;
 	o.completed = on_completed;
 	o.completed_cls = st;
+	if ((kept = in_handoff_take(ic)) && kept->fd[0] >= 0) {
+		o.kept_fd = kept->fd[0];
+		kept->fd[0] = -1;
+	}
+	in_handoff_free(kept);
 	snprintf(name, sizeof(name), "http:%s", st->listen);
 	rc = intake_open(&st->intake, pl, idx, ic, name, err);
 	if (rc < 0) {
+		if (o.kept_fd > 0)
+			close(o.kept_fd);
 		free(st);
 		return rc;
 	}
@@ -277,7 +306,10 @@ static int http_open(void **state, struct pipeline *pl, unsigned idx, const stru
 		return rc;
 	}
 	snprintf(port, sizeof(port), "%u", (unsigned)cd_httpd_port(st->h));
-	if (!cd_net_is_loopback(st->listen))
+	if (o.kept_fd > 0)
+		cd_log(FMT_LEVEL_INFO, "listening (kept across the reload)", "input", "http", "listen",
+		       st->listen, "port", port, "url", st->path, NULL);
+	else if (!cd_net_is_loopback(st->listen))
 		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
 		       "input", "http", "listen", st->listen, "port", port, "url", st->path, NULL);
 	else
@@ -312,6 +344,7 @@ static const struct in_plugin in_http = {
 	.tick = http_tick,
 	.done = http_done,
 	.stop = http_stop,
+	.hand_over = http_hand_over,
 	.metrics = http_metrics,
 	.close = http_close,
 };

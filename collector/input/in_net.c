@@ -1,13 +1,19 @@
 /*
  * input/in_net.c - the network inputs' shared options: listen address,
- * max_connections, URL path (see in_net.h).
+ * max_connections, URL path, and the stream inputs' idle_timeout (see in_net.h).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <netinet/in.h>
 
 #include "cd_limits.h"
 #include "input/in_net.h"
+#include "util/metrics.h"
+#include "util/net.h"
 #include "util/util.h"
 #include "util/banned.h"
 
@@ -128,4 +134,113 @@ int in_net_check(struct cd_opts *o, const struct cd_plugin_desc *d, struct cd_er
 		return cd_opt_fail(o, "path", what, err);
 	}
 	return 0;
+}
+
+void in_net_peer_name(int fd, const struct sockaddr_storage *ss, const char *prefix, const char *uprefix,
+		      const char *listen, char *out, size_t cap)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(out, cap, "%s:%s:%u", prefix, host, (unsigned)ntohs(a->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(out, cap, "%s:[%s]:%u", prefix, host, (unsigned)ntohs(a->sin6_port));
+	} else {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+			snprintf(out, cap, "%s%s pid=%ld", uprefix, listen, (long)cr.pid);
+		else
+			snprintf(out, cap, "%s%s", uprefix, listen);
+	}
+}
+
+void in_net_reject(int fd, uint64_t *rejected, const char *kind, const char *listen)
+{
+	char n[24];
+
+	close(fd);
+	*rejected += 1;
+	if ((*rejected & (*rejected - 1)) != 0)
+		return;
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)*rejected);
+	cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input", kind, "listen", listen,
+	       "rejected", n, NULL);
+}
+
+void in_net_announce(const char *kind, const char *listen, int fd, bool kept)
+{
+	char port[8];
+
+	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(fd));
+	if (kept)
+		cd_log(FMT_LEVEL_INFO, "listening (kept across the reload)", "input", kind, "listen", listen,
+		       "port", port, NULL);
+	else if (!cd_net_is_loopback(listen))
+		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
+		       "input", kind, "listen", listen, "port", port, NULL);
+	else
+		cd_log(FMT_LEVEL_INFO, "listening", "input", kind, "listen", listen, "port", port, NULL);
+}
+
+/* --- idle_timeout ------------------------------------------------------------ */
+
+int in_net_idle_init(struct in_net_idle *t, const struct cd_opts *o, struct cd_err *err)
+{
+	uint64_t ms;
+	int rc = cd_opt_ms(o, "idle_timeout", IN_NET_IDLE_DEFAULT_MS, &ms, err);
+
+	memset(t, 0, sizeof(*t));
+	if (rc < 0)
+		return rc;
+	t->idle_ns = (int64_t)ms * 1000000;
+	return 0;
+}
+
+bool in_net_idle_due(struct in_net_idle *t, int64_t now)
+{
+	if (!t->idle_ns || now < t->sweep_ns)
+		return false;
+	t->sweep_ns = now + (t->idle_ns < 1000000000 ? t->idle_ns / 4 + 1 : 1000000000);
+	t->now = 0;
+	return true;
+}
+
+bool in_net_idle_is(struct in_net_idle *t, int fd, int64_t *last_ns, int64_t now)
+{
+	int waiting = 0;
+
+	if (now - *last_ns < t->idle_ns)
+		return false;
+	if (ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0) {
+		*last_ns = now;
+		return false;
+	}
+	t->now++;
+	return true;
+}
+
+void in_net_idle_done(struct in_net_idle *t, const char *kind, const char *listen)
+{
+	char n[24], total[24];
+
+	if (!t->now)
+		return;
+	t->closed += t->now;
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)t->now);
+	snprintf(total, sizeof(total), "%llu", (unsigned long long)t->closed);
+	cd_log(FMT_LEVEL_INFO, "idle connections closed (idle_timeout)", "input", kind, "listen", listen,
+	       "closed", n, "total", total, NULL);
+	t->now = 0;
+}
+
+void in_net_idle_metrics(const struct in_net_idle *t, struct metrics *m, const char *label)
+{
+	metrics_add(m, "clewd_input_connections_idle_closed_total", METRICS_COUNTER,
+		    "Connections closed by clewd after idle_timeout without a byte", label,
+		    (double)t->closed);
 }

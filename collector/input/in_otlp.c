@@ -29,10 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <otlp/otlp.h>
 
 #include "httpd.h"
+#include "input/handoff.h"
 #include "input/http_body.h"
 #include "input/in_net.h"
 #include "input/intake.h"
@@ -335,9 +337,22 @@ static void otlp_stop(void *state)
 {
 	struct otlp_state *st = state;
 
+	if (st->stopped)
+		return;
 	st->stopped = true;
 	intake_stop(st->in); /* the waiting requests are answered on the drain's MHD runs */
 	cd_httpd_run(st->h);
+}
+
+/* Reload, this input unchanged: as in_http.c, the listening socket goes to the new pipeline's twin. */
+static void otlp_hand_over(void *state, struct in_handoff *h)
+{
+	struct otlp_state *st = state;
+	int fd;
+
+	otlp_stop(st);
+	if ((fd = cd_httpd_quiesce(st->h)) >= 0)
+		in_handoff_put_listener(h, 0, &fd, NULL);
 }
 
 static void otlp_metrics(void *state, struct metrics *m, const char *label)
@@ -373,6 +388,7 @@ static int otlp_open(void **state, struct pipeline *pl, unsigned idx, const stru
 {
 	struct otlp_state *st = calloc(1, sizeof(*st));
 	struct cd_httpd_opts o;
+	struct in_handoff *kept;
 	char port[8], name[300];
 	uint64_t maxc;
 	int rc;
@@ -386,11 +402,18 @@ static int otlp_open(void **state, struct pipeline *pl, unsigned idx, const stru
 		   NULL);
 	cd_opt_u64(&ic->opts, "max_pending", 1024, 1u << 20, &st->max_pending, NULL); /* checked by check() */
 	snprintf(name, sizeof(name), "otlp:%s", st->listen);
+	memset(&o, 0, sizeof(o));
+	if ((kept = in_handoff_take(ic)) && kept->fd[0] >= 0) {
+		o.kept_fd = kept->fd[0]; /* reload: the old server's listener */
+		kept->fd[0] = -1;
+	}
+	in_handoff_free(kept);
 	if ((rc = intake_open(&st->in, pl, idx, ic, name, err)) < 0) {
+		if (o.kept_fd > 0)
+			close(o.kept_fd);
 		free(st);
 		return rc;
 	}
-	memset(&o, 0, sizeof(o));
 	o.max_connections = (unsigned)maxc;
 	o.completed = on_completed;
 	o.completed_cls = st;
@@ -402,7 +425,8 @@ static int otlp_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	}
 	snprintf(port, sizeof(port), "%u", (unsigned)cd_httpd_port(st->h));
 	cd_log(cd_net_is_loopback(st->listen) ? FMT_LEVEL_INFO : FMT_LEVEL_WARN,
-	       cd_net_is_loopback(st->listen)
+	       o.kept_fd > 0 ? "listening (kept across the reload)"
+	       : cd_net_is_loopback(st->listen)
 		       ? "listening"
 		       : "listening beyond loopback: any host that reaches it can send records",
 	       "input", "otlp", "listen", st->listen, "port", port, "ack",
@@ -445,6 +469,7 @@ static const struct in_plugin in_otlp = {
 	.tick = otlp_tick,
 	.done = otlp_done,
 	.stop = otlp_stop,
+	.hand_over = otlp_hand_over,
 	.metrics = otlp_metrics,
 	.close = otlp_close,
 };

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "fmt/str.h"
+#include "input/handoff.h"
 #include "input/in_net.h"
 #include "parse/syslog.h"
 #include "pipeline.h"
@@ -62,6 +63,7 @@ struct sl_conn {
 	char *buf;		     /* bytes not yet framed: st->frame_max + 32 */
 	size_t have;		     /* bytes in buf */
 	uint64_t off;		     /* bytes of the connection consumed (the source's position) */
+	int64_t last_ns;	     /* monotonic ns of its last byte (or its accept) */
 	char peer[80];		     /* tcp:IP:PORT, for the log */
 };
 
@@ -103,6 +105,8 @@ struct sl_state {
 	uint64_t invalid[SYSLOG_E_NREASONS]; /* frames kept raw, by reason */
 	uint64_t invalid_total;		     /* their sum (the log's 1, 2, 4, ...) */
 	bool opened;			     /* open() succeeded: close() reports */
+	struct in_net_idle idle;	     /* tcp: idle_timeout */
+	struct in_handoff *kept;	     /* open(): the old pipeline's sockets (reload); NULL: none */
 };
 
 static void on_ready(void *arg)
@@ -377,13 +381,15 @@ static int read_conn(struct sl_state *st, struct sl_conn *c)
 		}
 		c->have += (size_t)n;
 		total += (size_t)n;
+		c->last_ns = cd_mono_ns();
 		pl_in_stats(st->pl, st->idx)->bytes += (uint64_t)n;
 		frames(st, c, false);
 	}
 	return 1;
 }
 
-static void add_conn(struct sl_state *st, int fd, const struct sockaddr_storage *ss, socklen_t len)
+/* Return: the new connection, or NULL (closed: max_connections, out of memory). */
+static struct sl_conn *add_conn(struct sl_state *st, int fd, const struct sockaddr_storage *ss, socklen_t len)
 {
 	struct epoll_event ev;
 	struct sl_conn *c;
@@ -391,19 +397,13 @@ static void add_conn(struct sl_state *st, int fd, const struct sockaddr_storage 
 	int one = 1;
 
 	if (st->nconns >= st->max_connections) {
-		st->rejected++;
-		if ((st->rejected & (st->rejected - 1)) == 0) {
-			char n[24];
-			snprintf(n, sizeof(n), "%llu", (unsigned long long)st->rejected);
-			cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input",
-			       st->kind, "listen", st->listen, "rejected", n, NULL);
-		}
-		close(fd);
-		return;
+		in_net_reject(fd, &st->rejected, st->kind, st->listen);
+		return NULL;
 	}
 	if (!(c = calloc(1, sizeof(*c))) || !(c->buf = malloc(st->frame_max + 32)))
 		goto err_free;
 	c->fd = fd;
+	c->last_ns = cd_mono_ns();
 	addr_text(ss, len, "?", c->peer, sizeof(c->peer));
 	snprintf(name, sizeof(name), "%s:%s", st->kind, c->peer);
 	if (!(c->src = pl_source_new(st->pl, st->idx, name, NULL, 0, 0, 0)))
@@ -424,13 +424,27 @@ static void add_conn(struct sl_state *st, int fd, const struct sockaddr_storage 
 	st->conns = c;
 	st->nconns++;
 	st->accepted++;
-	return;
+	return c;
 
 err_free:
 	if (c)
 		free(c->buf);
 	free(c);
 	close(fd);
+	return NULL;
+}
+
+/* Close the connections silent for idle_timeout (their partial last frames become records, as at EOF). */
+static void sweep_idle(struct sl_state *st, int64_t now)
+{
+	if (!in_net_idle_due(&st->idle, now))
+		return;
+	for (struct sl_conn *c = st->conns, *next; c; c = next) {
+		next = c->next;
+		if (in_net_idle_is(&st->idle, c->fd, &c->last_ns, now))
+			close_conn(st, c);
+	}
+	in_net_idle_done(&st->idle, st->kind, st->listen);
 }
 
 static void accept_some(struct sl_state *st)
@@ -481,9 +495,10 @@ static bool sl_tick(void *state, int64_t now)
 	struct sl_state *st = state;
 	struct timespec ts;
 
-	(void)now;
 	if (st->stopped)
 		return false;
+	if (st->transport == T_TCP)
+		sweep_idle(st, now);
 	if (!st->watched && pl_watch_fd(st->pl, st->wfd, on_ready, st) == 0) {
 		st->watched = true;
 		st->ready = true; /* whatever came meanwhile */
@@ -535,6 +550,68 @@ static void sl_stop(void *state)
 	st->lfd = -1;
 }
 
+/*
+ * Reload, this input unchanged: read nothing more; the socket(s) go to the
+ * new pipeline's twin, each connection with its unframed bytes and its
+ * framer (octet counting or newlines, a long frame's piece count).
+ */
+static void sl_hand_over(void *state, struct in_handoff *h)
+{
+	struct sl_state *st = state;
+
+	if (st->stopped)
+		return;
+	st->stopped = true;
+	if (st->watched) {
+		pl_unwatch_fd(st->pl, st->wfd);
+		st->watched = false;
+	}
+	if (st->transport != T_TCP) {
+		pl_source_end(st->pl, st->src, false);
+		st->src = NULL;
+	} else {
+		epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
+	}
+	while (st->conns) {
+		struct sl_conn *c = st->conns;
+
+		_Static_assert(sizeof(c->fr) <= IN_HANDOFF_STATE_MAX, "a framer fits a handoff's state");
+		epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		pl_source_end(st->pl, c->src, false); /* its records are whole frames: nothing partial */
+		if (in_handoff_add_conn(h, c->fd, c->buf, c->have, &c->fr, sizeof(c->fr)) < 0)
+			close(c->fd); /* out of memory: as at SIGTERM (its unfinished frame is lost) */
+		st->conns = c->next;
+		st->nconns--;
+		free(c->buf);
+		free(c);
+	}
+	in_handoff_put_listener(h, 0, &st->lfd, &st->sock);
+}
+
+/* open() on a reload: go on with the old pipeline's connections where their framing was. */
+static void adopt_conns(struct sl_state *st)
+{
+	for (unsigned i = 0; st->kept && i < st->kept->nconns; i++) {
+		struct in_handoff_conn *hc = &st->kept->conns[i];
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct sl_conn *c;
+
+		memset(&ss, 0, sizeof(ss));
+		if (getpeername(hc->fd, (struct sockaddr *)&ss, &len) < 0)
+			len = 0;
+		c = add_conn(st, hc->fd, &ss, len);
+		hc->fd = -1; /* add_conn() took it (or closed it) */
+		if (!c)
+			continue;
+		memcpy(&c->fr, hc->state, sizeof(c->fr));
+		c->have = hc->n <= st->frame_max + 32 ? hc->n : st->frame_max + 32;
+		if (c->have)
+			memcpy(c->buf, hc->bytes, c->have);
+	}
+	st->ready = true; /* what the senders wrote meanwhile */
+}
+
 static void sl_metrics(void *state, struct metrics *m, const char *label)
 {
 	const struct sl_state *st = state;
@@ -551,6 +628,7 @@ static void sl_metrics(void *state, struct metrics *m, const char *label)
 		metrics_add(m, "clewd_input_connection_errors_total", METRICS_COUNTER,
 			    "Connections that ended in an error (reset) rather than a close", label,
 			    (double)st->resets);
+		in_net_idle_metrics(&st->idle, m, label);
 	} else {
 		metrics_add(m, "clewd_input_datagrams_total", METRICS_COUNTER,
 			    "Datagrams received by a network input", label, (double)st->datagrams);
@@ -586,13 +664,13 @@ static unsigned transport_of(const struct cd_opts *o)
 static int sl_listen(struct sl_state *st, struct cd_err *err)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	char port[8];
+	const bool kept = st->kept && st->kept->fd[0] >= 0; /* reload: it never stopped listening */
 	int one = 1;
 
-	st->lfd = cd_net_listen(st->listen, st->transport == T_TCP ? SOCK_STREAM : SOCK_DGRAM, err);
+	st->lfd = in_handoff_listen(st->kept, 0, st->listen,
+				    st->transport == T_TCP ? SOCK_STREAM : SOCK_DGRAM, &st->sock, err);
 	if (st->lfd < 0)
 		return st->lfd;
-	cd_net_sockfile_note(&st->sock, st->listen);
 	if (st->transport == T_TCP) {
 		if ((st->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 		    epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->lfd, &ev) < 0)
@@ -608,13 +686,7 @@ static int sl_listen(struct sl_state *st, struct cd_err *err)
 			setsockopt(st->lfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 		st->wfd = st->lfd;
 	}
-	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(st->lfd));
-	if (!cd_net_is_loopback(st->listen))
-		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
-		       "input", st->kind, "listen", st->listen, "port", port, NULL);
-	else
-		cd_log(FMT_LEVEL_INFO, "listening", "input", st->kind, "listen", st->listen, "port", port,
-		       NULL);
+	in_net_announce(st->kind, st->listen, st->lfd, kept);
 	return 0;
 }
 
@@ -649,6 +721,9 @@ static int sl_open(void **state, struct pipeline *pl, unsigned idx, const struct
 		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 		goto err_close;
 	}
+	if (st->transport == T_TCP && (rc = in_net_idle_init(&st->idle, &ic->opts, err)) < 0)
+		goto err_close;
+	st->kept = in_handoff_take(ic);
 	if ((rc = sl_listen(st, err)) < 0)
 		goto err_close;
 	if (st->transport != T_TCP) {
@@ -667,6 +742,11 @@ static int sl_open(void **state, struct pipeline *pl, unsigned idx, const struct
 	}
 	st->watched = true;
 	st->opened = true;
+	if (st->kept) {
+		adopt_conns(st);
+		in_handoff_free(st->kept);
+		st->kept = NULL;
+	}
 	*state = st;
 	return 0;
 
@@ -682,6 +762,7 @@ static void sl_close(void *state)
 
 	if (!st)
 		return;
+	in_handoff_free(st->kept);
 	/* the sources are the pipeline's: ended by stop(), or freed by pipeline_free() */
 	while (st->conns) {
 		struct sl_conn *c = st->conns;
@@ -718,6 +799,7 @@ static const struct in_plugin in_syslog = {
 	.stop = sl_stop,
 	.metrics = sl_metrics,
 	.close = sl_close,
+	.hand_over = sl_hand_over,
 };
 
 static const struct cd_opt_spec syslog_opts[] = {
@@ -728,6 +810,7 @@ static const struct cd_opt_spec syslog_opts[] = {
 	{"path", CD_OPT_STRING, NULL, "unix: the socket's path (as listen: unix:PATH)", NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "tcp: open connections at most (1..65536)", NULL,
 	 CD_NET_CONNECTIONS_MAX, 0},
+	IN_NET_IDLE_OPT,
 	{"max_frame", CD_OPT_SIZE, SYSLOG_FRAME_DEFAULT,
 	 "a message's bytes at most (480..1M): longer frames are handed on in pieces (_split)", NULL, 0, 0},
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not syslog"),
@@ -770,6 +853,9 @@ static int sl_check(struct cd_opts *o, struct cd_err *err)
 		return cd_opt_fail(o, "path", "path is the socket of transport unix", err);
 	if (t != T_TCP && cd_opt_get(o, "max_connections"))
 		return cd_opt_fail(o, "max_connections", "a datagram socket has none (transport tcp)", err);
+	if (t != T_TCP && cd_opt_get(o, "idle_timeout"))
+		return cd_opt_fail(o, "idle_timeout", "a datagram socket has no connections (transport tcp)",
+				   err);
 	if ((rc = cd_opt_size(o, "max_frame", 64 * 1024, &fm, err)) < 0)
 		return rc;
 	if (fm < SYSLOG_FRAME_MIN || fm > SYSLOG_FRAME_MAX)

@@ -39,6 +39,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "input/handoff.h"
 #include "input/in_net.h"
 #include "pipeline.h"
 #include "util/metrics.h"
@@ -71,10 +72,9 @@ struct tcp_state {
 	uint64_t accepted;	     /* connections accepted, in total */
 	uint64_t rejected;	     /* connections closed at once (max_connections) */
 	uint64_t resets;	     /* connections that ended in an error (ECONNRESET) */
-	int64_t idle_ns;	     /* idle_timeout: a connection silent this long is closed; 0: never */
-	int64_t sweep_ns;	     /* when to look for idle connections next */
-	uint64_t idle_closed;	     /* connections closed for idleness */
+	struct in_net_idle idle;     /* idle_timeout */
 	bool opened;		     /* open() succeeded: close() reports the counters */
+	struct in_handoff *kept;     /* open(): the old pipeline's sockets (reload); NULL: none */
 };
 
 /* Anything to look at: note it; held back, leave the loop's set until tick() (level-triggered). */
@@ -127,48 +127,18 @@ static bool read_conn(struct tcp_state *st, struct tcp_conn *c, int64_t now)
 	return n >= (long)CD_READ_BURST;
 }
 
-/* The records' src.input of a new connection: the peer (tcp), the socket and the peer's pid (unix). */
-static void conn_name(const struct tcp_state *st, int fd, const struct sockaddr_storage *ss, char *out,
-		      size_t cap)
-{
-	char host[INET6_ADDRSTRLEN];
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(out, cap, "tcp:%s:%u", host, (unsigned)ntohs(a->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(out, cap, "tcp:[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
-	} else {
-		struct ucred cr;
-		socklen_t len = sizeof(cr);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
-			snprintf(out, cap, "%s pid=%ld", st->listen, (long)cr.pid);
-		else
-			snprintf(out, cap, "%s", st->listen);
-	}
-}
-
-static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage *ss, int64_t now)
+/* Return: the new connection, or NULL (closed: max_connections, out of memory). */
+static struct tcp_conn *add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage *ss, int64_t now)
 {
 	struct epoll_event ev;
 	struct tcp_conn *c;
 	char name[256];
 
 	if (st->nconns >= st->max_connections) {
-		st->rejected++;
-		if ((st->rejected & (st->rejected - 1)) == 0) {
-			char n[24];
-			snprintf(n, sizeof(n), "%llu", (unsigned long long)st->rejected);
-			cd_log(FMT_LEVEL_WARN, "max_connections reached: connection closed", "input",
-			       st->kind, "listen", st->listen, "rejected", n, NULL);
-		}
-		close(fd);
-		return;
+		in_net_reject(fd, &st->rejected, st->kind, st->listen);
+		return NULL;
 	}
-	conn_name(st, fd, ss, name, sizeof(name));
+	in_net_peer_name(fd, ss, "tcp", "", st->listen, name, sizeof(name));
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto err_close;
@@ -198,12 +168,13 @@ static void add_conn(struct tcp_state *st, int fd, const struct sockaddr_storage
 	st->nconns++;
 	st->accepted++;
 	cd_log(FMT_LEVEL_DEBUG, "connection", "input", st->kind, "listen", st->listen, "peer", name, NULL);
-	return;
+	return c;
 
 err_free:
 	free(c);
 err_close:
 	close(fd);
+	return NULL;
 }
 
 /* Accept up to CD_NET_ACCEPT_BURST connections. Return: true when more may wait. */
@@ -241,31 +212,14 @@ static bool accept_some(struct tcp_state *st, int64_t now)
  */
 static void sweep_idle(struct tcp_state *st, int64_t now)
 {
-	uint64_t closed = 0;
-
-	if (!st->idle_ns || now < st->sweep_ns)
+	if (!in_net_idle_due(&st->idle, now))
 		return;
-	st->sweep_ns = now + (st->idle_ns < 1000000000 ? st->idle_ns / 4 + 1 : 1000000000);
 	for (struct tcp_conn *c = st->conns, *next; c; c = next) {
-		int waiting = 0;
 		next = c->next;
-		if (now - c->last_ns < st->idle_ns)
-			continue;
-		if (ioctl(c->fd, FIONREAD, &waiting) == 0 && waiting > 0) {
-			c->last_ns = now;
-			continue;
-		}
-		close_conn(st, c);
-		closed++;
+		if (in_net_idle_is(&st->idle, c->fd, &c->last_ns, now))
+			close_conn(st, c);
 	}
-	if (closed) {
-		char n[24], t[24];
-		st->idle_closed += closed;
-		snprintf(n, sizeof(n), "%llu", (unsigned long long)closed);
-		snprintf(t, sizeof(t), "%llu", (unsigned long long)st->idle_closed);
-		cd_log(FMT_LEVEL_INFO, "idle connections closed (idle_timeout)", "input", st->kind, "listen",
-		       st->listen, "closed", n, "total", t, NULL);
-	}
+	in_net_idle_done(&st->idle, st->kind, st->listen);
 }
 
 static bool tcp_tick(void *state, int64_t now)
@@ -344,6 +298,61 @@ static void tcp_stop(void *state)
 	}
 }
 
+/*
+ * Reload, this input unchanged: stop reading (what clients write waits in
+ * the kernel) and hand the listener and every connection, with the bytes
+ * of its unfinished last line, to the new pipeline's twin.
+ */
+static void tcp_hand_over(void *state, struct in_handoff *h)
+{
+	static char rest[CD_LINE_MAX]; /* the loop's thread only; too large for its stack */
+	struct tcp_state *st = state;
+
+	if (st->stopped)
+		return;
+	st->stopped = true;
+	if (st->watched) {
+		pl_unwatch_fd(st->pl, st->epfd);
+		st->watched = false;
+	}
+	if (st->lfd >= 0) {
+		epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
+		in_handoff_put_listener(h, 0, &st->lfd, &st->sock);
+	}
+	while (st->conns) {
+		struct tcp_conn *c = st->conns;
+		size_t n = 0;
+
+		pl_source_end_rest(st->pl, c->src, rest, sizeof(rest), &n);
+		epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		if (in_handoff_add_conn(h, c->fd, rest, n, NULL, 0) < 0)
+			close(c->fd); /* out of memory: as at SIGTERM (its unfinished line is lost) */
+		st->conns = c->next;
+		st->nconns--;
+		free(c);
+	}
+}
+
+/* open() on a reload: go on with the old pipeline's connections, their unfinished lines first. */
+static void adopt_conns(struct tcp_state *st)
+{
+	for (unsigned i = 0; st->kept && i < st->kept->nconns; i++) {
+		struct in_handoff_conn *hc = &st->kept->conns[i];
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		struct tcp_conn *c;
+
+		memset(&ss, 0, sizeof(ss));
+		if (getpeername(hc->fd, (struct sockaddr *)&ss, &len) < 0 || len == 0)
+			ss.ss_family = AF_UNIX;
+		c = add_conn(st, hc->fd, &ss, cd_mono_ns());
+		hc->fd = -1; /* add_conn() took it (or closed it) */
+		if (c && hc->n)
+			pl_source_feed(st->pl, c->src, hc->bytes, hc->n);
+	}
+	st->ready = true; /* what the clients wrote meanwhile */
+}
+
 static void tcp_metrics(void *state, struct metrics *m, const char *label)
 {
 	const struct tcp_state *st = state;
@@ -358,30 +367,21 @@ static void tcp_metrics(void *state, struct metrics *m, const char *label)
 	metrics_add(m, "clewd_input_connection_errors_total", METRICS_COUNTER,
 		    "Connections that ended in an error (reset) rather than a close", label,
 		    (double)st->resets);
-	metrics_add(m, "clewd_input_connections_idle_closed_total", METRICS_COUNTER,
-		    "Connections closed by clewd after idle_timeout without a byte", label,
-		    (double)st->idle_closed);
+	in_net_idle_metrics(&st->idle, m, label);
 }
 
-/* Bind st->listen; warn when beyond loopback. */
+/* Bind st->listen, or take the listener a reload kept; warn when beyond loopback. */
 static int tcp_listen(struct tcp_state *st, struct cd_err *err)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	char port[8];
+	const bool kept = st->kept && st->kept->fd[0] >= 0; /* reload: it never stopped listening */
 
-	st->lfd = cd_net_listen(st->listen, SOCK_STREAM, err);
+	st->lfd = in_handoff_listen(st->kept, 0, st->listen, SOCK_STREAM, &st->sock, err);
 	if (st->lfd < 0)
 		return st->lfd;
-	cd_net_sockfile_note(&st->sock, st->listen);
 	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->lfd, &ev) < 0)
 		return cd_err_set(err, -CD_EIO, errno, "%s: epoll: %s", st->listen, strerror(errno));
-	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(st->lfd));
-	if (!cd_net_is_loopback(st->listen))
-		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
-		       "input", st->kind, "listen", st->listen, "port", port, NULL);
-	else
-		cd_log(FMT_LEVEL_INFO, "listening", "input", st->kind, "listen", st->listen, "port", port,
-		       NULL);
+	in_net_announce(st->kind, st->listen, st->lfd, kept);
 	return 0;
 }
 
@@ -401,13 +401,9 @@ static int tcp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	st->listen = cd_opt_get(&ic->opts, "listen");
 	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX,
 		   &st->max_connections, NULL); /* checked by in_net_check() */
-	{
-		uint64_t ms;
-		if ((rc = cd_opt_ms(&ic->opts, "idle_timeout", 300000, &ms, err)) < 0) {
-			free(st);
-			return rc;
-		}
-		st->idle_ns = (int64_t)ms * 1000000;
+	if ((rc = in_net_idle_init(&st->idle, &ic->opts, err)) < 0) {
+		free(st);
+		return rc;
 	}
 	st->lfd = -1;
 	st->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -415,6 +411,7 @@ static int tcp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 		rc = cd_err_set(err, -CD_EIO, errno, "epoll_create1: %s", strerror(errno));
 		goto err_free;
 	}
+	st->kept = in_handoff_take(ic);
 	if ((rc = tcp_listen(st, err)) < 0)
 		goto err_close;
 	if ((rc = pl_watch_fd(pl, st->epfd, on_ready, st)) < 0) {
@@ -423,6 +420,9 @@ static int tcp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	}
 	st->watched = true;
 	st->opened = true;
+	adopt_conns(st);
+	in_handoff_free(st->kept);
+	st->kept = NULL;
 	*state = st;
 	return 0;
 
@@ -441,6 +441,7 @@ static void tcp_close(void *state)
 
 	if (!st)
 		return;
+	in_handoff_free(st->kept);
 	/* the sources are the pipeline's: ended by stop(), or freed by pipeline_free() */
 	while (st->conns) {
 		struct tcp_conn *c = st->conns;
@@ -474,20 +475,15 @@ static const struct in_plugin in_tcp = {
 	.stop = tcp_stop,
 	.metrics = tcp_metrics,
 	.close = tcp_close,
+	.hand_over = tcp_hand_over,
 };
-
-#define TCP_IDLE_OPT                                                                                     \
-	{                                                                                                \
-		"idle_timeout", CD_OPT_DURATION, "5m", "close a connection silent this long (0: never)", \
-			NULL, 0, 0                                                                       \
-	}
 
 static const struct cd_opt_spec tcp_opts[] = {
 	{"listen", CD_OPT_STRING, NULL, "IPV4:PORT, [IPV6]:PORT or PORT (127.0.0.1) to listen on (required)",
 	 NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
 	 CD_NET_CONNECTIONS_MAX, 0},
-	TCP_IDLE_OPT,
+	IN_NET_IDLE_OPT,
 	CD_OPT_REFUSE("path", "a URL path is for http inputs"),
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not tcp"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
@@ -498,7 +494,7 @@ static const struct cd_opt_spec unix_opts[] = {
 	{"path", CD_OPT_STRING, NULL, "the socket's path (as listen: unix:PATH)", NULL, 0, 0},
 	{"max_connections", CD_OPT_UINT, "256", "open connections at most (1..65536)", NULL,
 	 CD_NET_CONNECTIONS_MAX, 0},
-	TCP_IDLE_OPT,
+	IN_NET_IDLE_OPT,
 	CD_OPT_REFUSE("read_from", "read_from is for tail inputs, not unix"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };

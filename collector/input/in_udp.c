@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "input/handoff.h"
 #include "input/in_net.h"
 #include "pipeline.h"
 #include "util/drops.h"
@@ -165,6 +166,22 @@ static void udp_stop(void *state)
 	st->fd = -1;
 }
 
+/* Reload, this input unchanged: the socket goes to the new pipeline's twin, what waits in it too. */
+static void udp_hand_over(void *state, struct in_handoff *h)
+{
+	struct udp_state *st = state;
+
+	if (!st->src)
+		return;
+	pl_source_end(st->pl, st->src, false); /* every datagram read was whole lines */
+	st->src = NULL;
+	if (st->watched) {
+		pl_unwatch_fd(st->pl, st->fd);
+		st->watched = false;
+	}
+	in_handoff_put_listener(h, 0, &st->fd, &st->sock);
+}
+
 static void udp_metrics(void *state, struct metrics *m, const char *label)
 {
 	const struct udp_state *st = state;
@@ -184,7 +201,7 @@ static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 		    struct cd_err *err)
 {
 	struct udp_state *st = calloc(1, sizeof(*st));
-	char port[8];
+	struct in_handoff *kept = NULL;
 	int rc, one = 1;
 
 	if (!st)
@@ -198,12 +215,12 @@ static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 		free(st);
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	}
-	st->fd = cd_net_listen(st->listen, SOCK_DGRAM, err);
+	kept = in_handoff_take(ic); /* reload: the old pipeline's socket, and what waits in it */
+	st->fd = in_handoff_listen(kept, 0, st->listen, SOCK_DGRAM, &st->sock, err);
 	if (st->fd < 0) {
 		rc = st->fd;
 		goto err_close;
 	}
-	cd_net_sockfile_note(&st->sock, st->listen);
 	if (setsockopt(st->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 &&
 	    !(ic->plugin->flags & CD_PLUGIN_UNIX))
 		cd_log(FMT_LEVEL_WARN, "SO_RXQ_OVFL not available: kernel drops are not counted", "input",
@@ -226,17 +243,14 @@ static int udp_open(void **state, struct pipeline *pl, unsigned idx, const struc
 	}
 	st->watched = true;
 	st->opened = true;
-	snprintf(port, sizeof(port), "%u", (unsigned)cd_net_local_port(st->fd));
-	if (!cd_net_is_loopback(st->listen))
-		cd_log(FMT_LEVEL_WARN, "listening beyond loopback: any host that reaches it can send records",
-		       "input", st->kind, "listen", st->listen, "port", port, NULL);
-	else
-		cd_log(FMT_LEVEL_INFO, "listening", "input", st->kind, "listen", st->listen, "port", port,
-		       NULL);
+	st->ready = kept != NULL; /* what was sent during the reload */
+	in_net_announce(st->kind, st->listen, st->fd, kept != NULL);
+	in_handoff_free(kept);
 	*state = st;
 	return 0;
 
 err_close:
+	in_handoff_free(kept);
 	udp_close(st);
 	return rc;
 }
@@ -272,6 +286,7 @@ static const struct in_plugin in_udp = {
 	.tick = udp_tick,
 	.done = udp_done,
 	.stop = udp_stop,
+	.hand_over = udp_hand_over,
 	.metrics = udp_metrics,
 	.close = udp_close,
 };

@@ -1,0 +1,374 @@
+/*
+ * input/fwd_conn.c - one connection of the forward input (see in_forward.c
+ * for the design): accepted (the handshake's HELO), read into its buffer,
+ * whole frames decoded and offered to the intake, acked from the intake's
+ * done(), closed (requests in flight cancelled: the sender resends).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "input/fwd_auth.h"
+#include "input/fwd_conn.h"
+#include "util/tls_server.h"
+#include "util/util.h"
+#include "util/banned.h"
+
+void fwd_conn_watch(struct fwd_conn *c, bool on)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
+
+	if (on == c->in_epoll)
+		return;
+	if (on ? epoll_ctl(c->st->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0
+	       : epoll_ctl(c->st->epfd, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+		c->in_epoll = on;
+}
+
+void fwd_conn_close(struct fwd_conn *c)
+{
+	struct fwd_state *st = c->st;
+
+	cd_log(FMT_LEVEL_DEBUG, "connection closed", "input", "forward", "peer", c->name, NULL);
+	while (c->reqs) {
+		struct fwd_req *r = c->reqs;
+		c->reqs = r->next;
+		intake_cancel(st->intake, r);
+		if (r->has_chunk)
+			st->ack_lost++;
+		free(r);
+	}
+	fwd_conn_watch(c, false);
+	tls_conn_free(c->tls);
+	close(c->fd);
+	if (c->stalled)
+		st->nstalled--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		st->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	st->nconns--;
+	free(c->buf);
+	free(c);
+}
+
+/* Write what c->out holds. Return: false when the connection failed (closed by the caller). */
+bool fwd_conn_flush(struct fwd_conn *c)
+{
+	while (c->outlen > 0) {
+		ssize_t n = c->tls ? tls_conn_write(c->tls, c->out, c->outlen)
+				   : send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK;
+		memmove(c->out, c->out + n, c->outlen - (size_t)n);
+		c->outlen -= (size_t)n;
+	}
+	return true;
+}
+
+/* The intake's done(): the records are safe; ack the chunk. */
+static void req_done(void *arg, int status)
+{
+	struct fwd_req *r = arg;
+	struct fwd_conn *c = r->c;
+	struct fwd_state *st = c->st;
+
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		c->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	if (r->has_chunk) {
+		size_t n = status == 0 ? fwd_ack(r->chunk, r->chunk_len, c->out + c->outlen,
+						 sizeof(c->out) - c->outlen)
+				       : 0;
+		if (n == 0) {
+			/* not safe, or too many acks queued to a peer that does not read: it resends */
+			st->ack_lost++;
+		} else {
+			c->outlen += n;
+			st->acks++;
+			if (!fwd_conn_flush(c))
+				st->ack_lost++; /* the close comes when its read fails */
+		}
+	}
+	free(r);
+}
+
+static void invalid(struct fwd_conn *c, enum fwd_reason why, const char *what)
+{
+	struct fwd_state *st = c->st;
+
+	st->invalid[why]++;
+	cd_log(FMT_LEVEL_WARN, "invalid forward frame: connection closed (the sender resends)", "input",
+	       "forward", "peer", c->name, "reason", fwd_reason_names[why], "detail", what, NULL);
+}
+
+/*
+ * Offer the frame buf[0..n) to the intake. Return: 1 taken (consumed),
+ * 0 refused for now (stalled), -1 invalid or failed (close the connection).
+ */
+int fwd_conn_offer(struct fwd_conn *c, size_t n)
+{
+	struct fwd_state *st = c->st;
+	struct fwd_msg msg;
+	enum fwd_reason why;
+	struct fwd_req *r;
+	int rc = fwd_decode(&st->dec, c->buf, n, &msg, &why);
+
+	if (rc == -2) {
+		cd_log(FMT_LEVEL_ERROR, "out of memory decoding a frame: connection closed", "input",
+		       "forward", "peer", c->name, NULL);
+		return -1;
+	}
+	if (rc < 0) {
+		invalid(c, why, "frame");
+		return -1;
+	}
+	if (!(r = calloc(1, sizeof(*r) + msg.chunk_len)))
+		return -1;
+	r->c = c;
+	r->has_chunk = msg.chunk != NULL;
+	r->chunk_len = msg.chunk_len;
+	if (msg.chunk_len)
+		memcpy(r->chunk, msg.chunk, msg.chunk_len);
+	/* linked first: in memory mode done() runs inside intake_submit() */
+	r->next = c->reqs;
+	if (c->reqs)
+		c->reqs->prev = r;
+	c->reqs = r;
+	rc = msg.events ? intake_submit(st->intake, c->name, st->dec.lines.p, st->dec.lines.len, req_done, r)
+			: (req_done(r, 0), 0);
+	if (rc < 0) {
+		c->reqs = r->next;
+		if (c->reqs)
+			c->reqs->prev = NULL;
+		free(r);
+		if (rc != -CD_EAGAIN) {
+			cd_log(FMT_LEVEL_ERROR, "intake failed: connection closed", "input", "forward",
+			       "peer", c->name, "error", cd_strerror(rc), NULL);
+			return -1;
+		}
+		st->refused++;
+		if (!c->stalled) {
+			c->stalled = true;
+			st->nstalled++;
+			fwd_conn_watch(c, false);
+		}
+		return 0;
+	}
+	if (c->stalled) {
+		c->stalled = false;
+		st->nstalled--;
+		fwd_conn_watch(c, true);
+	}
+	st->frames++;
+	st->events += msg.events;
+	st->modes[msg.mode]++;
+	memmove(c->buf, c->buf + n, c->len - n);
+	c->len -= n;
+	fwd_scan_init(&c->sc);
+	return 1;
+}
+
+/* The client's PING (the frame buf[0..n)). Return: true when it proved the key (PONG true queued). */
+static bool handshake(struct fwd_conn *c, size_t n)
+{
+	struct fwd_state *st = c->st;
+	int ok;
+	size_t k = fwd_auth_pong(c->buf, n, c->nonce, st->shared_key, st->hostname, c->out + c->outlen,
+				 sizeof(c->out) - c->outlen, &ok);
+
+	if (ok < 0) {
+		invalid(c, FWD_R_AUTH, "expected PING");
+		return false;
+	}
+	c->outlen += k;
+	fwd_conn_flush(c);
+	if (!ok)
+		invalid(c, FWD_R_AUTH, "shared_key mismatch");
+	return ok && k > 0;
+}
+
+/* With a shared key: our HELO, the connection's first message. Return: false when it cannot be sent. */
+static bool helo(struct fwd_conn *c)
+{
+	size_t k = fwd_auth_helo(c->nonce, c->out + c->outlen, sizeof(c->out) - c->outlen);
+
+	c->outlen += k;
+	return k > 0 && fwd_conn_flush(c);
+}
+
+/* Take every whole frame at the start of c->buf. Return: false when @c was closed. */
+bool fwd_conn_take_frames(struct fwd_conn *c)
+{
+	while (c->len > 0) {
+		enum fwd_reason why;
+		long n = fwd_scan(&c->sc, c->buf, c->len, &why);
+		int rc;
+
+		if (n == 0)
+			return true;
+		if (n < 0) {
+			invalid(c, why, "framing");
+			fwd_conn_close(c);
+			return false;
+		}
+		if (!c->authed) {
+			if (!handshake(c, (size_t)n)) {
+				fwd_conn_close(c);
+				return false;
+			}
+			c->authed = true;
+			memmove(c->buf, c->buf + n, c->len - (size_t)n);
+			c->len -= (size_t)n;
+			fwd_scan_init(&c->sc);
+			continue;
+		}
+		if ((rc = fwd_conn_offer(c, (size_t)n)) < 0) {
+			fwd_conn_close(c);
+			return false;
+		}
+		if (rc == 0)
+			return true;
+	}
+	return true;
+}
+
+/* Read what @c has and take its frames. Return: true when more may be waiting. */
+bool fwd_conn_read(struct fwd_conn *c)
+{
+	struct fwd_state *st = c->st;
+	size_t got = 0;
+
+	while (got < CD_READ_BURST && !c->stalled) {
+		ssize_t n;
+
+		if (c->cap - c->len < 64 * 1024) {
+			size_t cap = c->cap ? 2 * c->cap : 128 * 1024;
+			uint8_t *p;
+			if (cap > FWD_FRAME_MAX + 128 * 1024 || !(p = realloc(c->buf, cap))) {
+				if (c->cap - c->len > 0)
+					goto read; /* the room left; the scan says when a frame is too big */
+				invalid(c, FWD_R_SIZE, "buffer");
+				fwd_conn_close(c);
+				return false;
+			}
+			c->buf = p;
+			c->cap = cap;
+		}
+read:
+		n = c->tls ? tls_conn_read(c->tls, c->buf + c->len, c->cap - c->len)
+			   : read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* a TLS handshake just done may leave our HELO to send: the peer waits for it */
+			if (c->outlen && !fwd_conn_flush(c)) {
+				fwd_conn_close(c);
+				return false;
+			}
+			return false;
+		}
+		if (n < 0 && errno == EPROTO) {
+			invalid(c, FWD_R_TLS, "TLS handshake or record failed");
+			fwd_conn_close(c);
+			return false;
+		}
+		if (n <= 0) {
+			if (c->len > 0)
+				cd_log(FMT_LEVEL_DEBUG, "connection ended inside a frame (not acked)",
+				       "input", "forward", "peer", c->name, NULL);
+			fwd_conn_close(c);
+			return false;
+		}
+		c->len += (size_t)n;
+		got += (size_t)n;
+		c->last_ns = cd_mono_ns();
+		pl_in_stats(st->pl, st->idx)->bytes += (uint64_t)n;
+		if (!fwd_conn_take_frames(c))
+			return false;
+		if (c->outlen && !fwd_conn_flush(c)) {
+			fwd_conn_close(c);
+			return false;
+		}
+	}
+	return !c->stalled;
+}
+
+/* A new connection, or with @hc one the old pipeline handed over (reload: no new HELO). */
+void fwd_conn_add(struct fwd_state *st, int fd, const struct sockaddr_storage *ss,
+		  const struct in_handoff_conn *hc)
+{
+	struct fwd_conn *c;
+
+	if (st->nconns >= st->max_connections) {
+		in_net_reject(fd, &st->rejected, "forward", st->listen);
+		return;
+	}
+	if (!(c = calloc(1, sizeof(*c)))) {
+		close(fd);
+		return;
+	}
+	c->st = st;
+	c->fd = fd;
+	if (st->tls && !(c->tls = tls_conn_new(st->tls, fd))) {
+		close(fd);
+		free(c);
+		return;
+	}
+	c->authed = !st->shared_key;
+	c->last_ns = cd_mono_ns();
+	fwd_scan_init(&c->sc);
+	if (hc) {
+		struct fwd_kept k;
+		memcpy(&k, hc->state, sizeof(k));
+		c->authed = k.authed;
+		memcpy(c->nonce, k.nonce, sizeof(c->nonce));
+		if (hc->n && (c->buf = malloc(hc->n + 128 * 1024))) {
+			memcpy(c->buf, hc->bytes, hc->n);
+			c->len = hc->n;
+			c->cap = hc->n + 128 * 1024;
+		}
+	}
+	in_net_peer_name(fd, ss, "forward", "forward:", st->listen, c->name, sizeof(c->name));
+	fwd_conn_watch(c, true);
+	if (!c->in_epoll) {
+		cd_log(FMT_LEVEL_ERROR, "cannot watch a connection", "input", "forward", "listen", st->listen,
+		       "error", strerror(errno), NULL);
+		tls_conn_free(c->tls);
+		close(fd);
+		free(c->buf);
+		free(c);
+		return;
+	}
+	if (ss->ss_family != AF_UNIX) {
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		/* an ack is a few bytes the sender waits for: Nagle would hold it for the peer's delayed ACK */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	c->next = st->conns;
+	if (st->conns)
+		st->conns->prev = c;
+	st->conns = c;
+	st->nconns++;
+	st->accepted++;
+	cd_log(FMT_LEVEL_DEBUG, "connection", "input", "forward", "peer", c->name, NULL);
+	if (!hc && !c->authed && !helo(c)) {
+		cd_log(FMT_LEVEL_WARN, "cannot send HELO: connection closed", "input", "forward", "peer",
+		       c->name, NULL);
+		fwd_conn_close(c);
+	}
+}
