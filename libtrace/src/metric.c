@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clew/metrics.h"
 #include "fmt/str.h"
 #include "internal.h"
 #include "num.h"

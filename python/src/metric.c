@@ -5,6 +5,7 @@
  * buckets and tags gives back the same libclew metric.
  */
 #include "clewpy.h"
+#include "clew/metrics.h"
 
 #include <math.h>
 

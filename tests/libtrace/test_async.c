@@ -19,6 +19,7 @@
 #include "th_file.h"
 
 #include "clew/clew.h"
+#include "clew/metrics.h"
 #include "fmt/pipe.h"
 #include "fmt/str.h"
 

@@ -15,6 +15,7 @@
 #include "th_file.h"
 
 #include "clew/clew.h"
+#include "clew/metrics.h"
 #include "fmt/json.h"
 #include "fmt/pipe.h"
 #include "fmt/str.h"
