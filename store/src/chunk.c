@@ -5,7 +5,7 @@
  * copy); the buffer grows by doubling up to CD_CHUNK_BYTES_MAX and is kept
  * across chunk_clear(), so a pipeline that reuses chunks stops allocating
  * after warm-up. The distinct trace IDs and services are two small
- * open-addressing hash sets (linear probing, load <= 1/2, FNV-1a) over a
+ * open-addressing hash sets (linear probing, load <= 1/2, store/hash.h) over a
  * byte arena holding each distinct value once: a record whose trace is
  * already known costs one hash and one memcmp, no allocation. Sources are
  * a short array scanned linearly (CD_CHUNK_SOURCES_MAX). Order: records
@@ -17,6 +17,7 @@
 
 #include <store/buf.h>
 #include <store/chunk.h>
+#include <store/hash.h>
 #include <store/hooks.h>
 #include <store/limits.h>
 #include <store/err.h>
@@ -25,7 +26,7 @@
 struct strset_ent {
 	uint32_t off;  /* in the set's arena */
 	uint32_t len;  /* bytes */
-	uint32_t hash; /* FNV-1a, folded to 32 bits */
+	uint32_t hash; /* store_hash64(), folded to 32 bits */
 };
 
 /* A set of byte strings, insertion-ordered. */
@@ -56,12 +57,8 @@ struct chunk {
 
 static uint32_t hash_bytes(const char *s, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	const uint64_t h = store_hash64(s, n);
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ull;
-	}
 	return (uint32_t)(h ^ (h >> 32));
 }
 
