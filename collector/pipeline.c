@@ -135,6 +135,9 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		metrics_label(lab, sizeof(lab), "reason", "spool_corrupt");
 		M_COUNTER("clewd_dropped_total", "Records given up, by reason.", lab,
 			  o->spool ? spool_lost_count(o->spool) : 0);
+		lab[0] = '\0';
+		metrics_label(lab, sizeof(lab), "output", o->conf->name);
+		pl_dl_metrics(o, m, lab);
 		if (o->p->metrics) {
 			lab[0] = '\0';
 			metrics_label(lab, sizeof(lab), "output", o->conf->name);
@@ -244,8 +247,11 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 		o->conf = &cf->out[k];
 		if ((rc = o->p->open(&o->st, pl, k, o->conf, err)) < 0)
 			goto err_free;
-		if (cf->spool_dir && (rc = pl_open_spool(o, cf, err)) < 0) {
+		if ((cf->spool_dir && (rc = pl_open_spool(o, cf, err)) < 0) ||
+		    (rc = pl_dl_open(o, cf, err)) < 0) {
 			o->p->close(o->st);
+			spool_free(o->spool);
+			o->spool = NULL;
 			goto err_free;
 		}
 		pl->nout++;
@@ -280,6 +286,7 @@ void pipeline_free(struct pipeline *pl)
 	for (unsigned k = 0; k < pl->nout; k++) {
 		chunk_free(pl->out[k].replay);
 		spool_free(pl->out[k].spool);
+		pl_dl_close(&pl->out[k]);
 		pl->out[k].replay = NULL;
 		pl->out[k].spool = NULL;
 	}
