@@ -44,7 +44,8 @@ int pl_dl_open(struct pl_out *o, const struct cd_config *cf, struct cd_err *err)
 	}
 	if ((rc = deadletter_open(&o->dl, cf->deadletter_dir ? dir : NULL, cf->deadletter_bytes, err)) < 0)
 		return rc;
-	if (deadletter_files(o->dl))
+	/* (a replay opens the same directory as its spool: nothing to announce then) */
+	if (deadletter_files(o->dl) && cf->spool_dir != cf->deadletter_dir)
 		cd_logf(FMT_LEVEL_WARN,
 			"dead-letter: %zu files (%llu bytes) of records output %s rejected wait in %s "
 			"(clewd --replay-deadletter %s once the cause is fixed)",

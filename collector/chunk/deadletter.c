@@ -9,12 +9,13 @@
  * spool) never takes a file written during the replay for an old one.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chunk/deadletter.h"
 #include "chunk/spool.h"
-#include "util/util.h"
 #include "util/banned.h"
 
 struct deadletter {
@@ -31,11 +32,14 @@ int deadletter_open(struct deadletter **out, const char *dir, uint64_t limit, st
 {
 	struct deadletter *dl = calloc(1, sizeof(*dl));
 	struct spool_options opt;
+	struct timespec ts;
 	int rc;
 
 	if (!dl)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-	dl->next_seq = (uint64_t)cd_real_ns() / 1000;
+	/* microseconds of the epoch, as the pipeline's chunk numbers (this library links no util/) */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	dl->next_seq = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 	if (dir && limit) {
 		spool_options_default(&opt, dir);
 		opt.limit_bytes = limit;
@@ -71,7 +75,7 @@ static size_t reason_slot(struct deadletter *dl, const char *reason)
 		reason = "other";
 	else if (dl->nreasons == DEADLETTER_REASONS_MAX)
 		return DEADLETTER_REASONS_MAX - 1;
-	cd_strlcpy(dl->reasons[i].name, reason, sizeof(dl->reasons[i].name));
+	snprintf(dl->reasons[i].name, sizeof(dl->reasons[i].name), "%s", reason); /* cut: a label */
 	return dl->nreasons++;
 }
 
