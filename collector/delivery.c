@@ -396,9 +396,10 @@ static void spool_corrupt(void *cookie, const char *file, const char *why, uint6
 }
 
 /*
- * The spool (and dead-letter) directory of an output: its name when the configuration gave
- * one, else its type and a hash of where it delivers, so that reordering
- * the outputs in the file does not hand one output's spool to another.
+ * The spool (and dead-letter) directory of an output: its name when the
+ * configuration gave one, else its type and a hash of where it delivers,
+ * so that reordering the outputs in the file does not hand one output's
+ * spool to another.
  */
 void pl_out_dirname(const struct cd_output_conf *oc, char *buf, size_t cap)
 {

@@ -205,8 +205,9 @@ int pipeline_replay_deadletter(const struct cd_config *cf, const char *name, siz
 	for (k = 0; k < cf->nout && strcmp(cf->out[k].name, name) != 0; k++)
 		;
 	if (k == cf->nout)
-		return cd_err_set(err, -CD_EINVAL, 0, "--replay-deadletter %s: no output of that name%s%s",
-				  name, cf->nout ? " (the first is " : "", cf->nout ? cf->out[0].name : "");
+		return cd_err_set(err, -CD_EINVAL, 0, "--replay-deadletter %s: no output of that name%s%s%s",
+				  name, cf->nout ? " (the first is " : "", cf->nout ? cf->out[0].name : "",
+				  cf->nout ? ")" : "");
 	if (!cf->deadletter_dir)
 		return cd_err_set(err, -CD_EINVAL, 0,
 				  "--replay-deadletter: this configuration keeps no dead-letter files "
