@@ -10,7 +10,10 @@
 #      did not stall, the inputs were not held back (before: the chunk was
 #      retried forever, its small records sent again each time);
 #   2. a replay with the same limit rejects it again: it stays, in a new file;
-#   3. a replay with the limit raised delivers it and empties the directory.
+#   3. a replay with the limit raised delivers it and empties the directory;
+#   4. the broker refusing a record (the mock answers a Produce request with
+#      INVALID_RECORD): the delivery report sends it to the dead-letter files,
+#      the records after it arrive.
 #
 # usage: deadletter.sh CLEWD KAFKA_MOCK   (meson test runs it)
 set -euo pipefail
@@ -147,4 +150,29 @@ wait_count 14
 once big-1
 once small-a1
 [ "$(wc -l <"$work/topic")" = 14 ] || fail "expected 14 messages after the replay, found $(wc -l <"$work/topic")"
-say "ok: the replay delivered the large record once and emptied $dl_dir"
+say "the replay delivered the large record once and emptied $dl_dir"
+
+# --- 4: refused by the broker (a delivery report, not librdkafka's own check) ----------
+"$clewd" -c "$work/clewd.yaml" --http 127.0.0.1:0 2>"$work/clewd-2.log" &
+cpid=$!
+pids+=("$cpid")
+line small-c1 "before the refusal" >>"$work/a.log"
+wait_count 15
+echo "reject 87" >&3 # INVALID_RECORD, for the next Produce request
+for ((i = 0; i < 100; i++)); do [ "$(grep -c '^ok$' "$work/kafka.out")" -ge 1 ] && break; sleep 0.1; done
+line refused-1 "the broker refuses this one" >>"$work/a.log"
+for ((i = 0; i < 600; i++)); do [ -n "$(dl_files)" ] && break; sleep 0.1; done
+[ "$(dl_files | wc -l)" = 1 ] || fail "the refused record is not in a dead-letter file: $(dl_files)"
+line small-c2 "after the refusal" >>"$work/a.log"
+wait_count 16
+consume
+grep -qF '"refused-1"' "$work/topic" && fail "the refused record is in the topic"
+once small-c1
+once small-c2
+port=$(grep -o 'port [0-9]*)' "$work/clewd-2.log" | head -n 1 | tr -dc 0-9)
+curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics" || fail "no /metrics"
+grep -qx 'clewd_output_deadletter_records_total{output="kmain",reason="invalid_record"} 1' "$work/metrics" ||
+	fail "the dead-letter metric does not say 1: $(grep deadletter "$work/metrics")"
+kill -TERM "$cpid"
+wait "$cpid" || fail "clewd exited with status $? after SIGTERM"
+say "ok: a record the broker refused went to the dead-letter files, the others arrived once"
