@@ -13,7 +13,10 @@
 #   3. a replay with the limit raised delivers it and empties the directory;
 #   4. the broker refusing a record (the mock answers a Produce request with
 #      INVALID_RECORD): the delivery report sends it to the dead-letter files,
-#      the records after it arrive.
+#      the records after it arrive;
+#   5. a stdin job keeps no state: the large record is dropped, counted and
+#      logged, the others arrive, and it exits 0 (before: retried until the
+#      drain timed out, exit 1).
 #
 # usage: deadletter.sh CLEWD KAFKA_MOCK   (meson test runs it)
 set -euo pipefail
@@ -175,4 +178,19 @@ grep -qx 'clewd_output_deadletter_records_total{output="kmain",reason="invalid_r
 	fail "the dead-letter metric does not say 1: $(grep deadletter "$work/metrics")"
 kill -TERM "$cpid"
 wait "$cpid" || fail "clewd exited with status $? after SIGTERM"
-say "ok: a record the broker refused went to the dead-letter files, the others arrived once"
+say "a record the broker refused went to the dead-letter files, the others arrived once"
+
+# --- 5: a stdin job: no dead-letter files, the record is dropped and counted ----------------
+{
+	line small-d1 "a stdin record"
+	line big-2 "$big"
+	line small-d2 "a stdin record"
+} | "$clewd" -i stdin -o "kafka://$boot/dl?properties.message.max.bytes=2000" 2>"$work/clewd-3.log" ||
+	fail "the stdin job exited $?"
+grep -q '"output rejected records for good: dropped (no dead-letter files' "$work/clewd-3.log" ||
+	fail "the dropped record was not logged"
+consume
+once small-d1
+once small-d2
+grep -qF '"big-2"' "$work/topic" && fail "the large record reached the topic"
+say "ok"
