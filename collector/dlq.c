@@ -58,11 +58,12 @@ int pl_dl_open(struct pl_out *o, const struct cd_config *cf, struct cd_err *err)
 static void dl_log(struct pl_out *o, bool force)
 {
 	uint64_t full = o->dl ? deadletter_full(o->dl) : 0;
-	int64_t now = cd_mono_ns();
+	int64_t now;
 	char n[24], f[24];
 
 	if (o->dl_given == o->dl_logged && full == o->dl_full_logged)
-		return;
+		return; /* the common case, on every acknowledgement: nothing to say */
+	now = cd_mono_ns();
 	if (!force && o->dl_log_ns && now - o->dl_log_ns < DL_LOG_NS)
 		return;
 	snprintf(n, sizeof(n), "%" PRIu64, o->dl_given - o->dl_logged);
