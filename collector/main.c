@@ -124,6 +124,9 @@ static void summary(const struct cd_config *c)
 	if (c->spool_dir)
 		printf("  spool: %s (at most %llu bytes per output)\n", c->spool_dir,
 		       (unsigned long long)c->spool_bytes);
+	if (c->deadletter_dir)
+		printf("  dead-letter: %s (at most %llu bytes per output)\n", c->deadletter_dir,
+		       (unsigned long long)c->deadletter_bytes);
 	for (unsigned i = 0; i < c->nin; i++) {
 		const struct cd_input_conf *in = &c->in[i];
 		const char *listen = cd_opt_get(&in->opts, "listen");

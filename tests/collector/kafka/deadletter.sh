@@ -90,6 +90,18 @@ outputs:
 YAML
 }
 
+# --- 0: deadletter_max in the file, CLEWD_DEADLETTER_MAX over it, a bad size refused ----------
+printf 'state_dir: %s/cc\ndeadletter_max: 2M\ninputs:\n  - { type: tail, path: /tmp/x.log }\n' "$work" >"$work/cc.yaml"
+"$clewd" -c "$work/cc.yaml" --check-config | grep -qxF "  dead-letter: $work/cc/deadletter (at most 2097152 bytes per output)" ||
+	fail "--check-config does not show deadletter_max: 2M"
+if CLEWD_DEADLETTER_MAX=0 "$clewd" -c "$work/cc.yaml" --check-config | grep -q dead-letter; then
+	fail "CLEWD_DEADLETTER_MAX=0 kept the dead-letter files"
+fi
+printf 'deadletter_max: lots\ninputs:\n  - type: stdin\n' >"$work/cc.yaml"
+if "$clewd" -c "$work/cc.yaml" --check-config 2>"$work/cc.err"; then fail "deadletter_max: lots was accepted"; fi
+grep -qF "cc.yaml:1:17: expected a size (4096, 64k, 10M, 2G) for deadletter_max" "$work/cc.err" ||
+	fail "deadletter_max: lots: $(cat "$work/cc.err")"
+
 big=$(head -c 6000 /dev/zero | tr '\0' x)
 line() { printf '%s|svc|GET|/x|%s\n' "$1" "$2"; }
 
