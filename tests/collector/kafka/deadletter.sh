@@ -39,7 +39,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-command -v kcat >/dev/null || fail "kcat is missing (scripts/lib.sh TEST_PACKAGES)"
+for x in kcat curl promtool; do command -v "$x" >/dev/null || fail "$x is missing (scripts/lib.sh TEST_PACKAGES)"; done
 
 # --- the cluster ---------------------------------------------------------------
 mkfifo "$work/kafka.ctl"
@@ -139,6 +139,7 @@ port=$(grep -o 'port [0-9]*)' "$work/clewd.log" | head -n 1 | tr -dc 0-9)
 curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics" || fail "no /metrics"
 grep -qx 'clewd_output_deadletter_records_total{output="kmain",reason="msg_size_too_large"} 1' "$work/metrics" ||
 	fail "the dead-letter metric does not say 1: $(grep deadletter "$work/metrics")"
+promtool check metrics <"$work/metrics" || fail "promtool rejects the scrape with the dead-letter series"
 grep -q '"output rejected records for good: kept in its dead-letter files"' "$work/clewd.log" ||
 	fail "the rejection was not logged"
 kill -TERM "$cpid"
