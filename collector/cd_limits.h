@@ -23,6 +23,16 @@
 #endif
 
 /*
+ * Default byte limit of one output's dead-letter files (deadletter_max:
+ * records the output rejected for good, chunk/deadletter.h). Past it such
+ * records are dropped and counted (deadletter_full). 1 GiB: as the spool,
+ * room for a long-unnoticed misconfiguration without filling /var.
+ */
+#ifndef CD_DEADLETTER_BYTES_DEFAULT
+#define CD_DEADLETTER_BYTES_DEFAULT (1024ull * 1024 * 1024)
+#endif
+
+/*
  * Largest spool file read back. A file is its header, its metadata (trace
  * IDs and services, together never more than the payload) and the zstd
  * payload (at most ZSTD_compressBound(CD_CHUNK_BYTES_MAX), a little over

@@ -32,6 +32,7 @@ void cd_config_init(struct cd_config *c)
 	c->poll_ms = 1000;
 	c->log_level = FMT_LEVEL_INFO;
 	c->spool_bytes = CD_SPOOL_BYTES_DEFAULT;
+	c->deadletter_bytes = CD_DEADLETTER_BYTES_DEFAULT;
 }
 
 void cd_cfg_input_release(struct cd_input_conf *in)
@@ -77,6 +78,7 @@ void cd_config_release(struct cd_config *c)
 	free(c->state_dir);
 	free(c->checkpoint);
 	free(c->spool_dir);
+	free(c->deadletter_dir);
 	free(c->http_listen);
 	memset(c, 0, sizeof(*c));
 }
@@ -318,6 +320,10 @@ int cd_config_env(struct cd_config *c, struct cd_err *err)
 	if ((s = getenv("CLEWD_SPOOL_MAX_BYTES")) && *s && cd_parse_size(s, &c->spool_bytes) < 0)
 		return cd_err_set(err, -CD_EINVAL, 0,
 				  "CLEWD_SPOOL_MAX_BYTES=%s: expected a size (0: no spool, 64M, 1G)", s);
+	if ((s = getenv("CLEWD_DEADLETTER_MAX")) && *s && cd_parse_size(s, &c->deadletter_bytes) < 0)
+		return cd_err_set(
+			err, -CD_EINVAL, 0,
+			"CLEWD_DEADLETTER_MAX=%s: expected a size (0: no dead-letter files, 64M, 1G)", s);
 	if ((s = getenv("CLEWD_HTTP_LISTEN")) && *s && (rc = cd_cfg_set_str(&c->http_listen, s, err)) < 0)
 		return rc;
 	if ((s = getenv("CLEWD_PARSER")) && *s && cd_config_set_parser(c, s, err) < 0)
@@ -492,6 +498,14 @@ int cd_config_finish(struct cd_config *c, struct cd_err *err)
 	} else if (!c->spool_dir && cd_config_needs_state(c)) {
 		snprintf(buf, sizeof(buf), "%s/spool", c->state_dir);
 		if ((rc = cd_cfg_set_str(&c->spool_dir, buf, err)) < 0)
+			return rc;
+	}
+	/* records an output rejects for good: kept for a replay where state is kept, else counted drops */
+	free(c->deadletter_dir);
+	c->deadletter_dir = NULL;
+	if (c->deadletter_bytes && cd_config_needs_state(c)) {
+		snprintf(buf, sizeof(buf), "%s/deadletter", c->state_dir);
+		if ((rc = cd_cfg_set_str(&c->deadletter_dir, buf, err)) < 0)
 			return rc;
 	}
 	if (c->spool_bytes && c->spool_bytes < CD_SPOOL_FILE_MAX)

@@ -96,6 +96,8 @@ struct cd_config {
 	unsigned nin;				   /* used entries of in[] */
 	struct cd_output_conf out[CD_OUTPUTS_MAX]; /* outputs, in order */
 	unsigned nout;				   /* used entries of out[] */
+	char *deadletter_dir;			   /* dead-letter files: STATE_DIR/deadletter; NULL: none */
+	uint64_t deadletter_bytes;		   /* deadletter_max: one output's dead-letter cap */
 };
 
 /* cd_config_init() - the defaults; cd_config_release() frees every string. */

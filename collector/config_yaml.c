@@ -485,6 +485,8 @@ static int load_root(struct yctx *y, struct cd_config *c, yaml_node_t *root)
 			rc = load_section(y, v, k, keys, vals, 2);
 		} else if (strcmp(k, "http_listen") == 0) {
 			rc = ystr(y, v, k, &c->http_listen);
+		} else if (strcmp(k, "deadletter_max") == 0) {
+			rc = ysize(y, v, k, &c->deadletter_bytes);
 		} else if (strcmp(k, "spool") == 0) {
 			rc = load_spool(y, c, v);
 		} else if (strcmp(k, "inputs") == 0) {

@@ -23,6 +23,10 @@
  * memory; a spool left by an earlier run is delivered first after start.
  * When a spool is full (or there is none: a stdin job keeps no state) the
  * queue stays full and the inputs stop reading: nothing is dropped.
+ *
+ * Given up: a record an output rejects for good goes to its dead-letter
+ * files (pl_deadletter(), dlq.c), made durable before that output's next
+ * OUT_OK is taken as an acknowledgement (pl_dl_commit() below).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -118,7 +122,13 @@ static void replay_done(struct pipeline *pl, unsigned k, enum out_result r, cons
 {
 	struct pl_out *o = &pl->out[k];
 	struct cd_err err = {0, 0, ""};
+	char dl_why[160];
 
+	/* the records it gave up are durable before the file goes (dlq.c) */
+	if (r == OUT_OK && pl_dl_commit(pl, k, dl_why, sizeof(dl_why)) < 0) {
+		r = OUT_RETRY;
+		why = dl_why;
+	}
 	if (r == OUT_FAIL) {
 		out_failed(pl, k, why ? why : "failed");
 		return;
@@ -182,6 +192,7 @@ static bool deliver_spool(struct pipeline *pl, unsigned k)
 void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why)
 {
 	struct pl_out *o = &pl->out[idx];
+	char dl_why[160];
 
 	if (o->replay && o->replay_sent && chunk_seq(o->replay) == seq) {
 		o->replay_sent = false;
@@ -194,6 +205,11 @@ void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_resul
 			continue;
 		e->sent &= ~(1ull << idx);
 		o->pending--;
+		/* the records it gave up are durable before the chunk counts as acknowledged (dlq.c) */
+		if (r == OUT_OK && pl_dl_commit(pl, idx, dl_why, sizeof(dl_why)) < 0) {
+			r = OUT_RETRY;
+			why = dl_why;
+		}
 		if (r == OUT_OK)
 			out_acked(pl, idx, e);
 		else if (r == OUT_FAIL)
@@ -242,6 +258,8 @@ void pl_deliver(struct pipeline *pl)
 			if ((e->acked | e->sent) & (1ull << k))
 				continue;
 			r = o->p->flush(o->st, e->c, &err);
+			if (r == OUT_OK && pl_dl_commit(pl, k, err.msg, sizeof(err.msg)) < 0)
+				r = OUT_RETRY;
 			if (r == OUT_OK) {
 				out_acked(pl, k, e);
 			} else if (r == OUT_PENDING) {
@@ -380,11 +398,12 @@ static void spool_corrupt(void *cookie, const char *file, const char *why, uint6
 }
 
 /*
- * The spool directory of an output: its name when the configuration gave
- * one, else its type and a hash of where it delivers, so that reordering
- * the outputs in the file does not hand one output's spool to another.
+ * The spool (and dead-letter) directory of an output: its name when the
+ * configuration gave one, else its type and a hash of where it delivers,
+ * so that reordering the outputs in the file does not hand one output's
+ * spool to another.
  */
-static void spool_name(const struct cd_output_conf *oc, char *buf, size_t cap)
+void pl_out_dirname(const struct cd_output_conf *oc, char *buf, size_t cap)
 {
 	/* a local output's path first, a network one's after its address: the names spools always had */
 	const bool local = !(oc->plugin->flags & CD_PLUGIN_URI_OPTS);
@@ -416,7 +435,7 @@ int pl_open_spool(struct pl_out *o, const struct cd_config *cf, struct cd_err *e
 	struct spool_options opt;
 	int rc;
 
-	spool_name(o->conf, name, sizeof(name));
+	pl_out_dirname(o->conf, name, sizeof(name));
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", cf->spool_dir, name) >= sizeof(dir))
 		return cd_err_set(err, -CD_EINVAL, 0, "spool directory name too long");
 	if ((rc = cd_mkdir_p(cf->spool_dir, err)) < 0)

@@ -157,7 +157,7 @@ static int next_timeout(const struct pipeline *pl, bool more, bool draining)
 	return (int)((d + 999999) / 1000000);
 }
 
-static void wait_events(struct pipeline *pl, int timeout_ms)
+void pl_wait(struct pipeline *pl, int timeout_ms)
 {
 	struct epoll_event ev[32];
 	int n = epoll_wait(pl->epfd, ev, 32, timeout_ms);
@@ -252,7 +252,7 @@ int pipeline_run(struct pipeline *pl, struct cd_err *err)
 				break;
 			}
 		}
-		wait_events(pl, next_timeout(pl, more, draining));
+		pl_wait(pl, next_timeout(pl, more, draining));
 	}
 	pl_save_checkpoint(pl);
 	if (pl->failed) {

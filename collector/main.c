@@ -71,6 +71,9 @@ static void usage(FILE *f)
 	      "      --log-level LEVEL  debug, info (default), warn, error: clewd's own log\n"
 	      "      --http ADDR        serve /health and /metrics on ADDR (e.g. 127.0.0.1:2020)\n"
 	      "      --check-config     check the configuration, print a summary, exit\n"
+	      "      --replay-deadletter OUTPUT  send the records OUTPUT rejected for good\n"
+	      "                         (STATE_DIR/deadletter/OUTPUT/) to it again, deleting\n"
+	      "                         each file once acknowledged; exit 0 when none is left\n"
 	      "  -V, --version          print the version and exit\n"
 	      "  -h, --help             print this help and exit\n"
 	      "\n",
@@ -79,7 +82,7 @@ static void usage(FILE *f)
 	      "  CLEWD_STATE_DIR, CLEWD_CHECKPOINT, CLEWD_PARSER, CLEWD_LOG_LEVEL,\n"
 	      "  CLEWD_MULTILINE (true|false), CLEWD_MULTILINE_TIMEOUT, CLEWD_CHUNK_AGE,\n"
 	      "  CLEWD_DRAIN_TIMEOUT (durations: 500ms, 5s, 2m), CLEWD_HTTP_LISTEN,\n"
-	      "  CLEWD_SPOOL_MAX_BYTES (0: no disk spool)\n"
+	      "  CLEWD_SPOOL_MAX_BYTES (0: no disk spool), CLEWD_DEADLETTER_MAX (0: none)\n"
 	      "\n"
 	      "Examples:\n"
 	      "  clewd -c /etc/clew/clewd.yaml\n"
@@ -88,6 +91,7 @@ static void usage(FILE *f)
 	      "  clewd -i tcp://127.0.0.1:5170 -i http://127.0.0.1:8080/ingest -o archive:/tmp/a\n"
 	      "  clewd -s /tmp/st -i 'tail:/srv/logs/*.log' -o file:/tmp/all.log:pipe -o stdout\n"
 	      "  clewd -c clewd.yaml --check-config\n"
+	      "  clewd -c clewd.yaml --replay-deadletter kafka-main   # after raising a limit\n"
 	      "  clewd -i stdin -o stdout -p 'regex:^(?<time>\\S+ \\S+) (?<level>\\w+) (?<message>.*)' \\\n"
 	      "        --time-format '%Y-%m-%d %H:%M:%S,%f' --multiline-start '^\\d{4}-' < app.log\n"
 	      "\n"
@@ -121,6 +125,9 @@ static void summary(const struct cd_config *c)
 	if (c->spool_dir)
 		printf("  spool: %s (at most %llu bytes per output)\n", c->spool_dir,
 		       (unsigned long long)c->spool_bytes);
+	if (c->deadletter_dir)
+		printf("  dead-letter: %s (at most %llu bytes per output)\n", c->deadletter_dir,
+		       (unsigned long long)c->deadletter_bytes);
 	for (unsigned i = 0; i < c->nin; i++) {
 		const struct cd_input_conf *in = &c->in[i];
 		const char *listen = cd_opt_get(&in->opts, "listen");
@@ -396,6 +403,28 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
 
+/* clewd --replay-deadletter OUTPUT. Return: the exit status (0: every file delivered and deleted). */
+static int replay_deadletter(const struct cd_config *cf, const char *name)
+{
+	struct cd_err err = {0, 0, ""};
+	size_t left = 0;
+	int rc = pipeline_replay_deadletter(cf, name, &left, &err);
+
+	if (rc == -CD_EINVAL) {
+		cd_log(FMT_LEVEL_ERROR, "cannot replay", "error", err.msg, NULL);
+		return EXIT_USAGE;
+	}
+	if (rc < 0)
+		cd_log(FMT_LEVEL_ERROR, "replay stopped on an error", "error", err.msg, NULL);
+	if (left)
+		cd_logf(FMT_LEVEL_WARN,
+			"replay: %zu dead-letter files of output %s left (rejected again, or not acknowledged)",
+			left, name);
+	else if (rc == 0)
+		cd_logf(FMT_LEVEL_INFO, "replay: every dead-letter record of output %s was delivered", name);
+	return rc < 0 || left ? EXIT_RUNTIME : 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -406,7 +435,8 @@ int main(int argc, char **argv)
 		OPT_HTTP,
 		OPT_TIME_FORMAT,
 		OPT_ML_START,
-		OPT_HELP_CONFIG
+		OPT_HELP_CONFIG,
+		OPT_REPLAY_DL
 	};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -422,11 +452,13 @@ int main(int argc, char **argv)
 		{"http", required_argument, NULL, OPT_HTTP},
 		{"check-config", no_argument, NULL, OPT_CHECK},
 		{"help-config", no_argument, NULL, OPT_HELP_CONFIG},
+		{"replay-deadletter", required_argument, NULL, OPT_REPLAY_DL},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli cli;
+	const char *replay = NULL;
 	bool check = false;
 	struct cd_config cf;
 	struct cd_err err = {0, 0, ""};
@@ -477,6 +509,9 @@ int main(int argc, char **argv)
 		case OPT_CHECK:
 			check = true;
 			break;
+		case OPT_REPLAY_DL:
+			replay = optarg;
+			break;
 		case 'V':
 			printf("clewd %s\n", CLEWD_VERSION);
 			return 0;
@@ -520,6 +555,10 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (replay) {
+		status = replay_deadletter(&cf, replay);
+		goto out;
+	}
 	set_title(&cli, argc, argv);
 	status = serve(&cf, &cli, argc, argv);
 out:

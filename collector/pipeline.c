@@ -137,6 +137,9 @@ void pipeline_metrics(struct pipeline *pl, struct metrics *m)
 		M_COUNTER("clewd_output_spool_corrupt_files_total",
 			  "Corrupt spool files (copied to corrupt/).", lab,
 			  o->spool ? spool_corrupt_count(o->spool) : 0);
+		lab[0] = '\0';
+		metrics_label(lab, sizeof(lab), "output", o->conf->name);
+		pl_dl_metrics(o, m, lab);
 		if (o->p->metrics) {
 			lab[0] = '\0';
 			metrics_label(lab, sizeof(lab), "output", o->conf->name);
@@ -246,8 +249,11 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 		o->conf = &cf->out[k];
 		if ((rc = o->p->open(&o->st, pl, k, o->conf, err)) < 0)
 			goto err_free;
-		if (cf->spool_dir && (rc = pl_open_spool(o, cf, err)) < 0) {
+		if ((cf->spool_dir && (rc = pl_open_spool(o, cf, err)) < 0) ||
+		    (rc = pl_dl_open(o, cf, err)) < 0) {
 			o->p->close(o->st);
+			spool_free(o->spool);
+			o->spool = NULL;
 			goto err_free;
 		}
 		pl->nout++;
@@ -300,6 +306,7 @@ void pipeline_free(struct pipeline *pl)
 	for (unsigned k = 0; k < pl->nout; k++) {
 		chunk_free(pl->out[k].replay);
 		spool_free(pl->out[k].spool);
+		pl_dl_close(&pl->out[k]);
 		pl->out[k].replay = NULL;
 		pl->out[k].spool = NULL;
 	}

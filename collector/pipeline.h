@@ -106,6 +106,27 @@ struct out_plugin {
 void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why);
 
 /*
+ * pl_deadletter() - output @idx gives up record @r (with @src; a raw
+ * record is @src->raw with @r NULL, as chunk_append() takes them) for
+ * good: a permanent error that sending it again cannot cure (larger than
+ * the peer allows, refused as invalid, not authorized). @reason is a
+ * short token (msg_size_too_large): the metrics' label and the log's;
+ * @detail (may be NULL) the peer's words for it, for the log line.
+ * The record goes to the output's dead-letter files
+ * (STATE_DIR/deadletter/NAME/, replayed by clewd --replay-deadletter),
+ * made durable before the output's next OUT_OK is taken as an
+ * acknowledgement; so an output answers OUT_OK for a chunk once each of
+ * its records is delivered or given up this way, and sends nothing of it
+ * again. Counted per reason, logged once per interval; with no files
+ * (no state kept, deadletter_max 0) or past deadletter_max the record is
+ * dropped and counted. On the loop thread, before reporting its chunk.
+ * Return: 0 (accounted for); -CD_ENOMEM or -CD_EIO: not accounted for,
+ * answer the chunk OUT_RETRY.
+ */
+int pl_deadletter(struct pipeline *pl, unsigned idx, const struct fmt_record *r, const struct record_src *src,
+		  const char *reason, const char *detail);
+
+/*
  * pipeline_check_outputs() - check every output's options against its
  * plugin's table (cd_opts_check()) and run its check() on @cf: what
  * --check-config and a SIGHUP reload verify before anything is opened.
@@ -150,6 +171,18 @@ void pipeline_hand_over(struct pipeline *pl, const struct cd_config *next);
  * within cf->drain_ms, as SIGTERM does. Return: as pipeline_run().
  */
 int pipeline_stop(struct pipeline *pl, struct cd_err *err);
+
+/*
+ * pipeline_replay_deadletter() - clewd --replay-deadletter: hand the
+ * dead-letter files of output @name of @cf (checked) to that output
+ * again, oldest first, deleting each once acknowledged; records it
+ * rejects again go to a new file. Stops when the files are delivered,
+ * on SIGTERM/SIGINT (the caller blocks them), or when the output keeps
+ * failing for longer than drain_timeout. *@left: files left afterwards.
+ * Return: 0, or a negative CD code with @err.
+ */
+int pipeline_replay_deadletter(const struct cd_config *cf, const char *name, size_t *left,
+			       struct cd_err *err);
 
 /* pipeline_metrics() - every counter of @pl (and its plugins) into @m. */
 void pipeline_metrics(struct pipeline *pl, struct metrics *m);

@@ -54,6 +54,13 @@ struct pl_out {
 	uint64_t replayed;		   /* spooled chunks delivered */
 	int64_t failing_since;		   /* monotonic ns of the first failure in a row; 0: fine */
 	char last_error[160];		   /* what the last failure said */
+	struct deadletter *dl;		   /* its records given up for good (dlq.c); NULL before open */
+	uint64_t dl_logged;		   /* records kept in dead-letter files at the last log line */
+	uint64_t dl_dropped_seen;	   /* records given up without a store, as last told to cd_drop() */
+	uint64_t dl_full_seen;		   /* deadletter_full(), as last told to cd_drop() */
+	int64_t dl_log_ns;		   /* monotonic ns of the last log line; 0: none yet */
+	char dl_reason[40];		   /* the last reason given */
+	char dl_detail[160];		   /* the peer's words for it */
 };
 
 struct pl_qent {
@@ -163,5 +170,28 @@ void pl_spill(struct pipeline *pl, bool all, bool failing_only);
 void pl_save_checkpoint(struct pipeline *pl);
 /* pl_open_spool() - open output @o's spool directory under cf->spool_dir. */
 int pl_open_spool(struct pl_out *o, const struct cd_config *cf, struct cd_err *err);
+/* pl_out_dirname() - the name of output @oc's spool and dead-letter directories (see delivery.c). */
+void pl_out_dirname(const struct cd_output_conf *oc, char *buf, size_t cap);
+
+/* --- dlq.c: records given up for good ------------------------------------------ */
+
+/* pl_dl_open() - output @o's dead-letter store under cf->deadletter_dir (none: counted drops). */
+int pl_dl_open(struct pl_out *o, const struct cd_config *cf, struct cd_err *err);
+/*
+ * pl_dl_commit() - before output @k's OUT_OK counts: make the records it
+ * gave up durable. Return: 0, or a negative code with @why (then the
+ * chunk is retried, not acknowledged).
+ */
+int pl_dl_commit(struct pipeline *pl, unsigned k, char *why, size_t cap);
+/* pl_dl_close() - log what was not logged yet, close the store. */
+void pl_dl_close(struct pl_out *o);
+/* pl_dl_metrics() - output @o's dead-letter series with label @lab (output="..."). */
+struct metrics;
+void pl_dl_metrics(const struct pl_out *o, struct metrics *m, const char *lab);
+
+/* --- loop.c (the wait) ------------------------------------------------------------ */
+
+/* pl_wait() - wait up to @timeout_ms for watched fds (and signals), running their callbacks. */
+void pl_wait(struct pipeline *pl, int timeout_ms);
 
 #endif

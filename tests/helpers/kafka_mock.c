@@ -14,6 +14,8 @@
  *   down ID    broker ID stops accepting connections (no leader change,
  *              as a Kafka broker that crashed and has not been replaced)
  *   up ID      broker ID accepts connections again
+ *   reject ERR the next Produce request is answered with Kafka error code
+ *              ERR (87: INVALID_RECORD): a broker refusing a record for good
  *   quit       exit (as does EOF on stdin: a test that dies takes its
  *              cluster with it)
  *
@@ -90,8 +92,14 @@ static int command(rd_kafka_mock_cluster_t *mc, char *line, int brokers)
 	}
 	if (strcmp(verb, "quit") == 0)
 		return 0;
+	if (strcmp(verb, "reject") == 0 && id > 0 && id < 1000) {
+		/* API key 0 is Produce (rdkafka_mock.h takes the protocol's number) */
+		rd_kafka_mock_push_request_errors(mc, 0, 1, (rd_kafka_resp_err_t)id);
+		puts("ok");
+		return 1;
+	}
 	if ((strcmp(verb, "down") != 0 && strcmp(verb, "up") != 0) || id < 1 || id > brokers) {
-		printf("error: expected down ID, up ID or quit (ID 1..%d)\n", brokers);
+		printf("error: expected down ID, up ID, reject ERR or quit (ID 1..%d)\n", brokers);
 		return 1;
 	}
 	e = strcmp(verb, "down") == 0 ? rd_kafka_mock_broker_set_down(mc, (int32_t)id)

@@ -23,22 +23,25 @@
 struct part {
 	struct lp_buf body; /* what is POSTed (gzip'ed or not) */
 	uint32_t npoints;   /* points in it */
+	uint32_t rec_off;   /* chunk batches: the records its points came from, a byte range */
+	uint32_t rec_end;   /* of the chunk's payload (rejected: they go to the dead-letter files) */
 };
 
 struct batch {
-	uint64_t seq;	     /* the chunk's sequence number (chunk batches) */
-	bool is_chunk;	     /* false: derived points */
-	bool handed;	     /* a chunk answered OUT_PENDING, outcome not yet reported */
-	bool failed;	     /* a part asked for a retry this round */
-	struct part *parts;  /* the requests */
-	unsigned nparts;     /* entries at parts */
-	uint64_t done;	     /* bit per part: delivered or rejected */
-	uint64_t running;    /* bit per part: request in flight */
-	int64_t retry_at;    /* derived: monotonic ns before which it is not sent */
-	uint64_t backoff_ms; /* derived: current backoff */
-	size_t bytes;	     /* sum of the parts' body sizes */
-	char why[200];	     /* the last failure, for pl_out_done() */
-	struct batch *next;  /* list, oldest first */
+	uint64_t seq;	       /* the chunk's sequence number (chunk batches) */
+	bool is_chunk;	       /* false: derived points */
+	bool handed;	       /* a chunk answered OUT_PENDING, outcome not yet reported */
+	bool failed;	       /* a part asked for a retry this round */
+	const struct chunk *c; /* a chunk batch's chunk while handed (valid until reported) */
+	struct part *parts;    /* the requests */
+	unsigned nparts;       /* entries at parts */
+	uint64_t done;	       /* bit per part: delivered or rejected */
+	uint64_t running;      /* bit per part: request in flight */
+	int64_t retry_at;      /* derived: monotonic ns before which it is not sent */
+	uint64_t backoff_ms;   /* derived: current backoff */
+	size_t bytes;	       /* sum of the parts' body sizes */
+	char why[200];	       /* the last failure, for pl_out_done() */
+	struct batch *next;    /* list, oldest first */
 };
 
 struct influx {

@@ -341,7 +341,10 @@ int influx_encode_chunk(struct influx *st, const struct chunk *c, struct batch *
 	struct record_src src;
 	struct chunk_iter it;
 	int64_t now = cd_real_ns();
-	uint32_t np = 0;
+	uint32_t np = 0, from = 0;
+	size_t dlen = 0;
+	const uint8_t *data = chunk_data_ref(c, &dlen);
+	unsigned n;
 	int rc;
 
 	st->raw.len = 0;
@@ -359,12 +362,22 @@ int influx_encode_chunk(struct influx *st, const struct chunk *c, struct batch *
 		if (rc < 0)
 			return rc;
 		if (st->raw.len >= st->batch_bytes && b->nparts + 1 < CD_INFLUX_PARTS_MAX) {
+			n = b->nparts;
 			if ((rc = influx_seal_part(st, b, np)) < 0)
 				return rc;
+			if (b->nparts > n) { /* its records: what was read since the last part */
+				b->parts[n].rec_off = from;
+				b->parts[n].rec_end = from = (uint32_t)(it.p - data);
+			}
 			np = 0;
 		}
 	}
 	if (rc < 0)
 		return rc;
-	return influx_seal_part(st, b, np);
+	n = b->nparts;
+	if ((rc = influx_seal_part(st, b, np)) == 0 && b->nparts > n) {
+		b->parts[n].rec_off = from;
+		b->parts[n].rec_end = (uint32_t)dlen;
+	}
+	return rc;
 }

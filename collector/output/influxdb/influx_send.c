@@ -119,6 +119,38 @@ static long long dropped_of(const char *msg)
 	return end == d + 8 || n < 0 ? -1 : n;
 }
 
+/*
+ * The records of part @p of chunk batch @b, whose points the server
+ * refused for good (@code, the server saying @text), go to the dead-letter files (pl_deadletter()):
+ * those that make points (spans, metrics). A point of theirs the server
+ * wrote anyway (a partial write) is written again by a replay, which
+ * InfluxDB takes as the same point (same series and time): no duplicate.
+ * Return: 0, or -1 when one cannot be kept (the chunk is retried).
+ */
+static int deadletter_part(struct influx *st, const struct batch *b, const struct part *p, long code,
+			   const char *text)
+{
+	static struct fmt_record rec; /* large; the loop is single-threaded */
+	struct record_src src;
+	struct chunk_iter it;
+	size_t len = 0;
+	const uint8_t *data = b->c ? chunk_data_ref(b->c, &len) : NULL;
+	char reason[24];
+
+	if (!data || p->rec_off > p->rec_end || p->rec_end > len)
+		return 0;
+	snprintf(reason, sizeof(reason), "http_%ld", code);
+	chunk_iter_init_bytes(&it, data + p->rec_off, p->rec_end - p->rec_off);
+	while (chunk_iter_next(&it, &rec, &src) == 1) {
+		if (src.raw || !((rec.event == FMT_EVENT_SPAN && st->want_spans) ||
+				 (rec.event == FMT_EVENT_METRIC && st->want_metrics)))
+			continue;
+		if (pl_deadletter(st->pl, st->idx, &rec, &src, reason, text) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* A batch whose requests all ended: report the chunk's outcome, or schedule the derived retry. */
 static void batch_settle(struct influx *st, struct batch *b, int64_t now_mono)
 {
@@ -162,8 +194,10 @@ void influx_req_done(void *arg, void *ctx, unsigned long part, const struct http
 		st->points += p->npoints;
 		st->requests++;
 		st->bytes_sent += p->body.len;
-	} else if (r->answered && (code == 400 || code == 413 || code == 422)) {
-		/* the data itself is refused: sending it again would be refused again */
+	} else if (r->answered && (code == 400 || code == 413 || code == 422) &&
+		   (!b->is_chunk || !b->handed || deadletter_part(st, b, p, code, r->text) == 0)) {
+		/* the data itself is refused: sending it again would be refused again; its records
+		 * are in the dead-letter files (replayed by clewd --replay-deadletter) */
 		long long dropped = dropped_of(r->text);
 		uint64_t lost =
 			dropped >= 0 && (uint64_t)dropped <= p->npoints ? (uint64_t)dropped : p->npoints;
@@ -173,12 +207,17 @@ void influx_req_done(void *arg, void *ctx, unsigned long part, const struct http
 		st->rejected += lost;
 		st->points += p->npoints - lost;
 		snprintf(why, sizeof(why), "status %ld: %s", code, r->text);
-		cd_drop("output", st->oc->name, "points_refused", lost, why);
+		/* a chunk's records are in the dead-letter files (or counted there); derived points are lost */
+		if (!b->is_chunk || !b->handed)
+			cd_drop("output", st->oc->name, "points_refused", lost, why);
 	} else {
 		b->failed = true;
 		st->failures++;
 		if (!r->answered)
 			snprintf(b->why, sizeof(b->why), "influxdb: %.180s", r->error);
+		else if (code == 400 || code == 413 || code == 422)
+			snprintf(b->why, sizeof(b->why), "influxdb: HTTP %ld: refused points cannot be kept",
+				 code);
 		else
 			snprintf(b->why, sizeof(b->why), "influxdb: HTTP %ld: %.150s", code, r->text);
 	}

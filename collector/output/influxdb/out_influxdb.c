@@ -357,6 +357,7 @@ static enum out_result influx_flush(void *state, const struct chunk *c, struct c
 		influx_batch_append(st, b);
 	}
 	b->handed = true;
+	b->c = c; /* a spooled chunk comes back as another object, with the same bytes */
 	b->failed = false;
 	influx_drive(st);
 	influx_arm_timer(st);

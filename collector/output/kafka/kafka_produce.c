@@ -4,6 +4,9 @@
  * queue or max_inflight pauses the cursor), librdkafka's callbacks
  * (delivery reports counted per chunk, errors, logs: on the loop thread
  * from rd_kafka_poll()), the producer's start and stop (see out_kafka.c).
+ * Each message's opaque is its record's msgpack item in the chunk (the
+ * chunk is unchanged until reported): a report finds its chunk by it and
+ * a record rejected for good is decoded from it for the dead-letter files.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +16,41 @@
 #include "util/util.h"
 #include "util/banned.h"
 
-static struct kf_chunk *slot_of(struct out_kafka_state *k, uintptr_t seq)
+/* The chunk in flight whose records hold @item (a message's opaque), or NULL. */
+static struct kf_chunk *slot_of(struct out_kafka_state *k, uintptr_t item)
 {
-	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++)
-		if (k->slots[i].used && (uintptr_t)k->slots[i].seq == seq)
+	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++) {
+		size_t len;
+		const uint8_t *p = k->slots[i].used ? chunk_data_ref(k->slots[i].c, &len) : NULL;
+
+		if (p && item >= (uintptr_t)p && item < (uintptr_t)p + len)
 			return &k->slots[i];
+	}
 	return NULL;
+}
+
+const char *kf_permanent(rd_kafka_resp_err_t e)
+{
+	/* what the broker (or librdkafka before it) refuses for this record whatever the retry:
+	 * documented in clewd(8), Kafka output; everything else is retried with its chunk */
+	switch (e) {
+	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+		return "msg_size_too_large"; /* past message.max.bytes (producer's or broker's) */
+	case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+		return "invalid_msg_size";
+	case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+		return "invalid_record";
+	case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+		return "policy_violation";
+	case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+		return "topic_authorization_failed";
+	case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+		return "invalid_topic";
+	case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+		return "unknown_topic"; /* not in the cluster's metadata, not auto-created */
+	default:
+		return NULL;
+	}
 }
 
 static void slot_stop(struct kf_chunk *s, const char *why, bool fatal)
@@ -30,15 +62,46 @@ static void slot_stop(struct kf_chunk *s, const char *why, bool fatal)
 }
 
 /*
- * Hand one message to librdkafka (copied). Return: 0; 1 when its queue
+ * Give up the record at @item of @s's chunk for good (@e, @reason): it goes
+ * to the output's dead-letter files. Return: 0, or -1 when it cannot be
+ * kept (the chunk is stopped and given back: sent again, not lost).
+ */
+static int give_up(struct out_kafka_state *k, struct kf_chunk *s, const uint8_t *item, rd_kafka_resp_err_t e,
+		   const char *reason)
+{
+	struct chunk_iter it;
+	struct record_src src;
+	size_t len;
+	const uint8_t *data = chunk_data_ref(s->c, &len);
+	char why[200];
+
+	chunk_iter_init_bytes(&it, item, (size_t)(data + len - item));
+	if (chunk_iter_next(&it, &k->dl_rec, &src) != 1 ||
+	    pl_deadletter(k->pl, k->idx, src.raw ? NULL : &k->dl_rec, &src, reason, rd_kafka_err2str(e)) <
+		    0) {
+		snprintf(why, sizeof(why), "kafka: a record rejected for good (%s) cannot be kept",
+			 rd_kafka_err2str(e));
+		slot_stop(s, why, false);
+		return -1;
+	}
+	k->rejected++;
+	return 0;
+}
+
+/*
+ * Hand one message to librdkafka (copied), its opaque @item (the record's
+ * item in the chunk). A record rejected for good at once goes to the
+ * dead-letter files. Return: 0 (produced or given up); 1 when its queue
  * is full (try the same record again later); -1 when the record cannot
  * be produced (the chunk is stopped).
  */
-static int produce(struct out_kafka_state *k, struct kf_chunk *s, rd_kafka_topic_t *rkt, const char *key,
-		   size_t klen, const char *val, size_t vlen, int64_t ts_ms)
+static int produce(struct out_kafka_state *k, struct kf_chunk *s, const uint8_t *item, rd_kafka_topic_t *rkt,
+		   const char *key, size_t klen, const char *val, size_t vlen, int64_t ts_ms)
 {
 	rd_kafka_vu_t vu[7];
 	rd_kafka_error_t *e;
+	rd_kafka_resp_err_t code;
+	const char *reason;
 	size_t n = 0;
 	char why[200];
 
@@ -57,8 +120,7 @@ static int produce(struct out_kafka_state *k, struct kf_chunk *s, rd_kafka_topic
 		vu[n++].u.mem.size = klen;
 	}
 	vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
-	vu[n++].u.ptr =
-		(void *)(uintptr_t)s->seq; /* on 32 bits the low half: chunks in flight differ there */
+	vu[n++].u.ptr = (void *)(uintptr_t)item; /* librdkafka only hands it back */
 	if (ts_ms > 0) {
 		vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
 		vu[n++].u.i64 = ts_ms;
@@ -70,13 +132,18 @@ static int produce(struct out_kafka_state *k, struct kf_chunk *s, rd_kafka_topic
 		k->inflight_bytes += vlen + klen;
 		return 0;
 	}
-	if (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+	code = rd_kafka_error_code(e);
+	if (code == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 		rd_kafka_error_destroy(e);
 		return 1;
 	}
 	snprintf(why, sizeof(why), "kafka: cannot produce to %s: %s", rd_kafka_topic_name(rkt),
 		 rd_kafka_error_string(e));
 	rd_kafka_error_destroy(e);
+	if ((reason = kf_permanent(code)) && give_up(k, s, item, code, reason) == 0) {
+		s->skipped++; /* the rest of the chunk goes on */
+		return 0;
+	}
 	k->errors++;
 	slot_stop(s, why, false);
 	return -1;
@@ -105,7 +172,7 @@ static int next_slot(const struct out_kafka_state *k)
 
 	for (int i = 0; i < (int)CD_KAFKA_CHUNKS_MAX; i++) {
 		const struct kf_chunk *s = &k->slots[i];
-		if (s->used && !s->stop && s->produced < s->total &&
+		if (s->used && !s->stop && s->produced + s->skipped < s->total &&
 		    (best < 0 || s->arrival < k->slots[best].arrival))
 			best = i;
 	}
@@ -175,7 +242,7 @@ static int produce_next(struct out_kafka_state *k, struct kf_chunk *s)
 	}
 	if (k->set.record_ts && k->rec.has_ts && k->rec.ts_ns >= 1000000)
 		ts_ms = k->rec.ts_ns / 1000000;
-	rc = produce(k, s, rkt, key, klen, val, vlen, ts_ms);
+	rc = produce(k, s, item, rkt, key, klen, val, vlen, ts_ms);
 	if (rc == 1)
 		goto pause;
 	return rc;
@@ -202,7 +269,7 @@ void kf_pump(struct out_kafka_state *k)
 			}
 		}
 		s = &k->slots[k->cur];
-		while (!s->stop && s->produced < s->total)
+		while (!s->stop && s->produced + s->skipped < s->total)
 			if (produce_next(k, s) == 1)
 				return; /* queue full or max_inflight: poll() goes on */
 		k->cur = -1;
@@ -216,8 +283,9 @@ void kf_report(struct out_kafka_state *k)
 		struct kf_chunk *s = &k->slots[i];
 		enum out_result r;
 
-		if (!s->used || (!s->stop && s->produced < s->total) ||
-		    s->delivered + s->failed < s->produced)
+		/* every record accounted for: delivered, given up for good (dead-lettered), or failed */
+		if (!s->used || (!s->stop && s->produced + s->skipped < s->total) ||
+		    s->delivered + s->dead + s->failed < s->produced)
 			continue;
 		if (k->cur == i)
 			k->cur = -1;
@@ -234,11 +302,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 {
 	struct out_kafka_state *k = opaque;
 	struct kf_chunk *s = slot_of(k, (uintptr_t)m->_private);
+	const char *reason = m->err ? kf_permanent(m->err) : NULL;
 	char why[200];
 
 	(void)rk;
 	k->inflight_msgs--;
 	k->inflight_bytes -= m->len + m->key_len;
+	/* rejected for good: only this record leaves, to the dead-letter files; the chunk goes on.
+	 * In a chunk already given back it is sent again with it (and rejected then). */
+	if (reason && s && !s->stop && give_up(k, s, m->_private, m->err, reason) == 0) {
+		s->dead++;
+		return;
+	}
 	if (m->err) {
 		k->errors++;
 		if (s) {
@@ -325,7 +400,7 @@ void kf_producer_stop(struct out_kafka_state *k, int wait_ms)
 	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++)
 		if (k->slots[i].used) {
 			slot_stop(&k->slots[i], "kafka: producer restarted", false);
-			k->slots[i].failed = k->slots[i].produced - k->slots[i].delivered;
+			k->slots[i].failed = k->slots[i].produced - k->slots[i].delivered - k->slots[i].dead;
 		}
 	k->inflight_msgs = k->inflight_bytes = 0;
 	k->cur = -1;

@@ -5,13 +5,19 @@
  *
  * DESIGN: flush() takes a chunk (OUT_PENDING) into a small table of
  * chunks in flight and produces its records in order, each message
- * carrying the chunk's sequence number as its opaque. Delivery reports
+ * carrying its record's place in the chunk as its opaque. Delivery reports
  * (served by rd_kafka_poll() in poll(), on the loop thread, like every
  * other librdkafka callback: logs go through the main queue too) count
  * per chunk; when every message of a chunk is acknowledged the chunk is
  * (pl_out_done(OK)); when any failed, the rest of it is not produced and
  * the chunk is given back once its last report is in (pl_out_done(RETRY)),
  * to be produced again whole: duplicates are possible, loss is not.
+ * A record rejected for good (kf_permanent(): larger than
+ * message.max.bytes, invalid, not authorized, no such topic) is no
+ * failure of its chunk: that record alone goes to the output's
+ * dead-letter files (pl_deadletter()) and counts as accounted for, so
+ * the chunk is acknowledged once every other record is delivered and
+ * nothing of it is sent again.
  *
  * Producing never blocks the loop: when librdkafka's queue is full
  * (RD_KAFKA_RESP_ERR__QUEUE_FULL), or the bytes produced and not yet
@@ -170,6 +176,9 @@ static void kafka_metrics(void *state, struct metrics *m, const char *label)
 	metrics_add(m, "clewd_output_kafka_delivery_errors_total", METRICS_COUNTER,
 		    "Messages that could not be produced or delivered (their chunk is produced again).",
 		    label, (double)k->errors);
+	metrics_add(m, "clewd_output_kafka_rejected_total", METRICS_COUNTER,
+		    "Messages rejected for good (too large, invalid, not authorized): dead-lettered.", label,
+		    (double)k->rejected);
 	metrics_add(m, "clewd_output_kafka_inflight_messages", METRICS_GAUGE,
 		    "Messages handed to librdkafka, not yet acknowledged.", label, (double)k->inflight_msgs);
 	metrics_add(m, "clewd_output_kafka_inflight_bytes", METRICS_GAUGE,

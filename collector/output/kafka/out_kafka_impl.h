@@ -45,6 +45,8 @@ struct kf_chunk {
 	uint32_t produced;     /* handed to librdkafka */
 	uint32_t delivered;    /* acknowledged by the brokers */
 	uint32_t failed;       /* reported failed */
+	uint32_t skipped;      /* rejected for good when produced (never handed over): dead-lettered */
+	uint32_t dead;	       /* reported rejected for good: dead-lettered */
 	bool used;	       /* slot taken */
 	bool stop;	       /* a failure: produce no more of it, give it back */
 	bool fatal;	       /* the chunk itself is broken (does not decode): OUT_FAIL */
@@ -74,6 +76,7 @@ struct out_kafka_state {
 	size_t line_off;			     /* json: offset of its next line */
 	struct fmt_record rec;			     /* decoded record (large: not on the stack) */
 	struct fmt_record again;		     /* raw: the record without its continuation */
+	struct fmt_record dl_rec;		     /* a rejected record, decoded for pl_deadletter() */
 	char *buf;				     /* scratch: a raw payload */
 	size_t cap;				     /* bytes at buf */
 	char *kbuf;				     /* scratch: a decoded key */
@@ -81,6 +84,7 @@ struct out_kafka_state {
 	char topic_buf[CD_KAFKA_TOPIC_LEN_MAX + 1];  /* a rendered topic name */
 	uint64_t inflight_msgs, inflight_bytes;	     /* produced, not yet reported */
 	uint64_t messages, bytes, errors; /* acknowledged messages, their payload bytes, failures */
+	uint64_t rejected;		  /* messages rejected for good (dead-lettered) */
 	bool fatal;			  /* the producer reported a fatal error */
 	bool closing;			  /* close(): report nothing to the pipeline */
 };
@@ -115,6 +119,9 @@ int kf_raw_payload(struct out_kafka_state *k, const struct fmt_record *r, const 
 		   const char **out, size_t *len);
 
 /* --- kafka_produce.c: producing, delivery reports ------------------------- */
+
+/* kf_permanent() - the reason token of a produce error sending again cannot cure, NULL for a transient one. */
+const char *kf_permanent(rd_kafka_resp_err_t e);
 
 /* kf_pump() - produce what can be produced now, chunk after chunk, in the order taken. */
 void kf_pump(struct out_kafka_state *k);
