@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "httpd.h"
@@ -69,6 +70,9 @@ static void usage(FILE *f)
 	      "                         others join the record above (every input)\n"
 	      "      --log-level LEVEL  debug, info (default), warn, error: clewd's own log\n"
 	      "      --http ADDR        serve /health and /metrics on ADDR (e.g. 127.0.0.1:2020)\n"
+	      "      --oneshot          read every file of the tail inputs to its end, deliver,\n"
+	      "                         exit (0: all delivered; 1: an output failed or chunks\n"
+	      "                         wait in a spool); a second run reads nothing twice\n"
 	      "      --check-config     check the configuration, print a summary, exit\n"
 	      "  -V, --version          print the version and exit\n"
 	      "  -h, --help             print this help and exit\n"
@@ -182,6 +186,7 @@ struct cli {
 	const char *ins[CD_INPUTS_MAX], *outs[CD_OUTPUTS_MAX];
 	unsigned nins, nouts;
 	bool no_ml;
+	bool oneshot; /* --oneshot: every input's oneshot: true (tail; stdin is done at EOF anyway) */
 };
 
 /* build_config() - the file, then the environment, then @cli, checked. Return: 0 or a negative CD code. */
@@ -233,6 +238,16 @@ static int build_config(struct cd_config *cf, const struct cli *cli, struct cd_e
 	}
 	if (cli->no_ml)
 		cf->multiline = false;
+	for (unsigned i = 0; cli->oneshot && i < cf->nin; i++) {
+		if (cd_opt_spec_find(cf->in[i].plugin->opts, "oneshot")) {
+			if (cd_opt_set(&cf->in[i].opts, "oneshot", "true", err) < 0)
+				return -CD_ENOMEM;
+		} else if (strcmp(cf->in[i].plugin->name, "stdin") != 0) {
+			return cd_err_set(err, -CD_EINVAL, 0,
+					  "--oneshot: input %s never ends (tail and stdin do)",
+					  cf->in[i].plugin->name);
+		}
+	}
 	if (cli->log_level) {
 		enum fmt_level l = fmt_level_from_text(cli->log_level, strlen(cli->log_level));
 		if (l == FMT_LEVEL_OTHER || l == FMT_LEVEL_NONE)
@@ -327,6 +342,25 @@ static int start_running(struct running *r, const struct cd_config *cf, struct c
 	return 0;
 }
 
+static int64_t started_ns; /* monotonic ns at start: the summary's wall time */
+
+/*
+ * Thousands of tailed files want descriptors: the soft RLIMIT_NOFILE goes
+ * to the hard one (systemd's LimitNOFILE=, a container's ulimit); the tail
+ * input still holds at most max_open_files open.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			cd_log(FMT_LEVEL_WARN, "cannot raise RLIMIT_NOFILE to its hard limit", "error",
+			       strerror(errno), NULL);
+	}
+}
+
 /*
  * The daemon's life: run; on SIGHUP build the new configuration and, when
  * it is valid, stop the running pipeline (draining it) and start one on
@@ -386,6 +420,11 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 	}
 	if (rc < 0)
 		cd_log(FMT_LEVEL_ERROR, "stopped on an error", "error", err.msg, NULL);
+	if (!pipeline_log_summary(run.pl, started_ns) && cli->oneshot && rc >= 0) {
+		cd_log(FMT_LEVEL_ERROR, "--oneshot: not everything was delivered (chunks wait in a spool)",
+		       NULL);
+		rc = -CD_EIO;
+	}
 	stop_running(&run);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
@@ -400,7 +439,8 @@ int main(int argc, char **argv)
 		OPT_HTTP,
 		OPT_TIME_FORMAT,
 		OPT_ML_START,
-		OPT_HELP_CONFIG
+		OPT_HELP_CONFIG,
+		OPT_ONESHOT
 	};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -415,6 +455,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"http", required_argument, NULL, OPT_HTTP},
 		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"oneshot", no_argument, NULL, OPT_ONESHOT},
 		{"help-config", no_argument, NULL, OPT_HELP_CONFIG},
 		{"version", no_argument, NULL, 'V'},
 		{"help", no_argument, NULL, 'h'},
@@ -427,6 +468,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int c, status;
 
+	started_ns = cd_mono_ns();
 	cd_proctitle_init(argc, argv);
 	memset(&cli, 0, sizeof(cli));
 	while ((c = getopt_long(argc, argv, "c:i:p:o:s:Vh", opts, NULL)) != -1) {
@@ -471,6 +513,9 @@ int main(int argc, char **argv)
 		case OPT_CHECK:
 			check = true;
 			break;
+		case OPT_ONESHOT:
+			cli.oneshot = true;
+			break;
 		case 'V':
 			printf("clewd %s\n", CLEWD_VERSION);
 			return 0;
@@ -514,6 +559,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	set_title(&cli, argc, argv);
 	status = serve(&cf, &cli, argc, argv);
 out:

@@ -69,7 +69,7 @@ struct pl_source {
 	char *display;		 /* name in records' src.input */
 	char *ckpt;		 /* checkpoint name; NULL: no position kept */
 	uint64_t dev, ino;	 /* identity of the file read */
-	char *buf;		 /* read buffer, CD_READ_BUF bytes */
+	char *buf;		 /* read buffer, CD_READ_BUF bytes; NULL while parked */
 	size_t start, end;	 /* unconsumed bytes buf[start..end) */
 	uint64_t off;		 /* input offset of buf[start] */
 	uint32_t split_part;	 /* pieces of the current overlong line emitted */
