@@ -205,11 +205,15 @@ void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *pa
 void pl_source_set_prefix(struct pipeline *pl, struct pl_source *s, const void *p, size_t n);
 
 /*
- * pl_source_park() - give @s's read buffer back while it waits (a file at
- * EOF): done only when nothing unconsumed is in it; the next read takes
- * one again. Return: whether it was parked.
+ * pl_source_park() - give @s's buffers back while it waits (a file at
+ * EOF or waiting its turn; thousands may wait): the read buffer when
+ * nothing unconsumed is in it or @reread (the unconsumed bytes, a partial
+ * line, are dropped: pl_source_offset() moves back to them and the caller
+ * reads them again from there), the multiline and envelope join buffers
+ * when nothing is held (the held record's once it is flushed); the next
+ * read takes them again. Return: whether the read buffer was parked.
  */
-bool pl_source_park(struct pl_source *s);
+bool pl_source_park(struct pipeline *pl, struct pl_source *s, bool reread);
 
 /*
  * pl_source_prefix_matches() - whether the file open at @fd starts with the

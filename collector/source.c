@@ -174,12 +174,20 @@ bool pl_source_prefix_matches(const struct pl_source *s, int fd)
 	return n == (ssize_t)s->fp_len && memcmp(head, s->fp, s->fp_len) == 0;
 }
 
-bool pl_source_park(struct pl_source *s)
+bool pl_source_park(struct pipeline *pl, struct pl_source *s, bool reread)
 {
-	if (s->start != s->end)
+	if (s->start != s->end && !reread)
 		return false;
+	/* a partial line is dropped: the caller reads it again from pl_source_offset() */
+	pl->in[s->input].stats.bytes -= s->end - s->start;
 	buf_put(s);
 	s->start = s->end = 0;
+	if (!s->ml.held)
+		parse_ml_release(&s->ml); /* else when the held record is flushed */
+	if (!s->env_len) {
+		free(s->env_buf);
+		s->env_buf = NULL;
+	}
 	return true;
 }
 
@@ -412,6 +420,8 @@ void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
 	emit_record(pl, s, s->ml.buf, s->ml.len, s->ml.start_off, s->ml.end_off, 0);
 	s->env = &s->env_line;
 	parse_ml_clear(&s->ml);
+	if (!s->buf)
+		parse_ml_release(&s->ml); /* parked (a file at EOF): its join buffer goes too */
 }
 
 /* One complete line (without its '\n') at @off, the next line starting at @end_off. */
@@ -432,10 +442,9 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
-	if (parse_ml_joins(&s->ml, mls, line, len)) {
-		parse_ml_append(&s->ml, line, len, end_off, deadline);
+	if (parse_ml_joins(&s->ml, mls, line, len) &&
+	    parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
 		return;
-	}
 	pl_source_flush_held(pl, s);
 	start = parse_ml_starts(mls, line, len);
 	if (!start) {

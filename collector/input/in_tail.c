@@ -262,7 +262,8 @@ static void drop_file(struct tail_state *st, struct tail_file *f, bool forget)
 		/* its late acknowledgements must not land on a new file that takes the path */
 		if (!f->rotated && free_slot(st, f->path, name, sizeof(name)))
 			pl_source_rename(st->pl, f->src, name);
-		pl_source_end(st->pl, f->src, forget);
+		pl_source_end(st->pl, f->src, forget); /* its partial last line too: not parked first */
+		f->src = NULL;
 	}
 	in_tail_fd_close(st, f);
 	free(f->path);
@@ -544,8 +545,12 @@ static bool tail_tick(void *state, int64_t now)
 	if (st->nrotated)
 		for (struct tail_file *f = st->files, *next; f; f = next) {
 			next = f->next;
-			if (f->rotated && read_file(st, f, now, &eof) >= (long)CD_READ_BURST)
+			long n = f->rotated ? read_file(st, f, now, &eof) : -1;
+
+			if (n >= (long)CD_READ_BURST)
 				more = true;
+			if (n >= 0)
+				in_tail_park(st, f, !eof || !st->oneshot);
 		}
 	for (turns = st->nqueued; turns && budget > 0; turns--) {
 		struct tail_file *f = in_tail_q_pop(st);
@@ -568,9 +573,10 @@ static bool tail_tick(void *state, int64_t now)
 		if (!eof) {
 			in_tail_q_push(st, f);
 			more = true;
-		} else {
-			pl_source_park(f->src);
 		}
+		/* thousands of files wait: none keeps a read buffer meanwhile (oneshot keeps a last
+		 * partial line, a record when the input stops) */
+		in_tail_park(st, f, !eof || !st->oneshot);
 	}
 	return more || (st->nqueued && budget <= 0);
 }

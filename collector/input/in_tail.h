@@ -98,6 +98,13 @@ void in_tail_q_remove(struct tail_state *st, struct tail_file *f);
 void in_tail_fd_close(struct tail_state *st, struct tail_file *f);
 
 /*
+ * in_tail_park() - @f waits (at EOF, or for its next turn): its source's
+ * buffers go back (pl_source_park()); with @reread a partial line is
+ * dropped and the descriptor seeks back to read it again.
+ */
+void in_tail_park(struct tail_state *st, struct tail_file *f, bool reread);
+
+/*
  * in_tail_fd_reserve() - room for one more open file, closing idle ones
  * (or a queued one) when at max_open. Return: false when none can be had.
  */

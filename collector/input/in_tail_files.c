@@ -153,8 +153,10 @@ void in_tail_fd_close(struct tail_state *st, struct tail_file *f)
 	close(f->fd);
 	f->fd = -1;
 	st->nopen--;
+	/* reopened at pl_source_offset(): a partial line is read again then (oneshot keeps a
+	 * file's last one at its end: it becomes a record when the input stops) */
 	if (f->src)
-		pl_source_park(f->src);
+		pl_source_park(st->pl, f->src, !st->oneshot || f->queued);
 }
 
 /*
@@ -163,6 +165,18 @@ void in_tail_fd_close(struct tail_state *st, struct tail_file *f)
  * the descriptor of a queued file (it takes its turn later). Rotated files
  * keep theirs: they cannot be found by their path again.
  */
+void in_tail_park(struct tail_state *st, struct tail_file *f, bool reread)
+{
+	uint64_t before;
+
+	if (!f->src)
+		return;
+	before = pl_source_offset(f->src);
+	if (pl_source_park(st->pl, f->src, reread) && f->fd >= 0 && pl_source_offset(f->src) != before &&
+	    lseek(f->fd, (off_t)pl_source_offset(f->src), SEEK_SET) < 0)
+		in_tail_fd_close(st, f); /* reopened at its position on its turn */
+}
+
 bool in_tail_fd_reserve(struct tail_state *st)
 {
 	if (st->nopen < st->max_open)
