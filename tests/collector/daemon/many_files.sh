@@ -2,7 +2,8 @@
 # Many files under one tail glob, more than clewd may hold open (RLIMIT_NOFILE 128 by prlimit,
 # hard limit too): every line of 3,000 files is delivered once; files appended to after they were
 # closed at EOF are read again; a restart reads nothing twice; the "no free descriptor" warning
-# is logged once per interval with a count, not per file. Usage: many_files.sh CLEWD
+# is logged once per interval with a count, not per file; a big file does not starve small ones.
+# Usage: many_files.sh CLEWD
 set -eu
 clewd=$1
 tmp=$(mktemp -d)
@@ -92,4 +93,19 @@ if grep -q 'too many open files' "$tmp/clewd.log"; then
 	fail "files were left for later"
 fi
 grep -q '"message":"summary","records_in":"tail#1=' "$tmp/clewd.log" || fail "no summary line"
-echo "ok: $total lines from $nfiles files, none twice"
+
+# fairness: one big file does not hold the others back; each file reads at most 1 MiB a turn, so
+# the small files' lines come out long before the big file's end (--oneshot: clewd exits at the end)
+mkdir "$tmp/fair"
+seq -f "big-%g|svc|GET|/x|a line of the one busy file, long enough to make it big" 1 200000 >"$tmp/fair/big.log"
+i=1
+while [ "$i" -le 100 ]; do
+	seq -f "small$i-%g|svc|GET|/x|line" 1 5 >"$tmp/fair/small-$i.log"
+	i=$((i + 1))
+done
+"$clewd" --oneshot --no-multiline -s "$tmp/state-fair" -i "tail:$tmp/fair/*.log" -o stdout:pipe \
+	>"$tmp/fair.txt" 2>"$tmp/clewd.log" || fail "--oneshot over the fairness files failed"
+[ "$(wc -l <"$tmp/fair.txt")" -eq 200500 ] || fail "fairness: $(wc -l <"$tmp/fair.txt") lines, 200500 expected"
+last_small=$(grep -n '^small' "$tmp/fair.txt" | tail -1 | cut -d: -f1)
+[ "$last_small" -lt 100000 ] || fail "the small files waited for the big one (last small line at $last_small)"
+echo "ok: $total lines from $nfiles files, none twice; small files' last line at $last_small of 200500"
