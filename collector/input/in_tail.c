@@ -111,8 +111,9 @@ static bool slot_used(const struct tail_state *st, const char *name)
 {
 	struct checkpoint_pos pos;
 
-	for (const struct tail_file *f = st->files; f; f = f->next) {
-		const char *c = f->src ? pl_source_ckpt(f->src) : NULL;
+	/* only rotated files have such names: thousands of files deleted at once stay linear */
+	for (const struct tail_file *f = st->nrotated ? st->files : NULL; f; f = f->next) {
+		const char *c = f->rotated && f->src ? pl_source_ckpt(f->src) : NULL;
 		if (c && strcmp(c, name) == 0)
 			return true;
 	}
@@ -448,12 +449,15 @@ static void rescan(struct tail_state *st)
 		struct tail_file *live;
 		struct stat sb;
 
-		/* a symlink under the glob could name any file the daemon may read: not unless asked */
-		if (!st->follow_symlinks && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		/* a symlink under the glob could name any file the daemon may read: not unless asked
+		 * (one lstat for a regular file: this runs for every file at every poll) */
+		if (lstat(path, &sb) < 0)
+			continue;
+		if (S_ISLNK(sb.st_mode) && !st->follow_symlinks) {
 			links++;
 			continue;
 		}
-		if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+		if ((S_ISLNK(sb.st_mode) && stat(path, &sb) < 0) || !S_ISREG(sb.st_mode))
 			continue;
 		live = in_tail_ht_find(st, path);
 		if (live && live->dev == (uint64_t)sb.st_dev && live->ino == (uint64_t)sb.st_ino) {
