@@ -178,8 +178,9 @@ bool pl_source_park(struct pipeline *pl, struct pl_source *s, bool reread)
 {
 	if (s->start != s->end && !reread)
 		return false;
-	/* a partial line is dropped: the caller reads it again from pl_source_offset() */
-	pl->in[s->input].stats.bytes -= s->end - s->start;
+	/* a partial line is dropped: the caller reads it again from pl_source_offset() (its bytes
+	 * were counted once: s->counted) */
+	(void)pl;
 	buf_put(s);
 	s->start = s->end = 0;
 	if (!s->ml.held)
@@ -612,7 +613,12 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 		note_prefix(s, at, s->buf + s->end, (size_t)n);
 		s->end += (size_t)n;
 		total += (size_t)n;
-		pl->in[s->input].stats.bytes += (uint64_t)n;
+		/* bytes read again after pl_source_park() dropped them are not counted twice */
+		if (at + (uint64_t)n > s->counted) {
+			pl->in[s->input].stats.bytes +=
+				at + (uint64_t)n - (at > s->counted ? at : s->counted);
+			s->counted = at + (uint64_t)n;
+		}
 		process_buf(pl, s);
 	}
 	return (long)total;
@@ -686,6 +692,7 @@ void pl_source_truncated(struct pipeline *pl, struct pl_source *s)
 	flush_partial(pl, s);
 	pl_source_flush_held(pl, s);
 	s->off = 0;
+	s->counted = 0;
 	s->fp_len = 0; /* rewritten from its start: collected again */
 	pl->in[s->input].stats.truncations++;
 }
