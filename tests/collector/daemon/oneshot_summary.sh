@@ -1,7 +1,8 @@
 #!/bin/sh
 # clewd --oneshot reads every file of a tail glob to its end, delivers it to the archive and exits 0;
 # a second run delivers nothing new, a third only what was appended. The summary line clewd logs on
-# exit counts what was read and delivered (oneshot, stdin at EOF, SIGTERM).
+# exit counts what was read and delivered (oneshot, stdin at EOF, SIGTERM); --oneshot exits non-zero
+# when an output did not take everything.
 # Usage: oneshot_summary.sh CLEWD ARCHIVE_DUMP
 set -eu
 clewd=$1
@@ -58,6 +59,15 @@ echo "file7-1|svc|GET|/x|a new file" >"$tmp/logs/app-7.log"
 oneshot
 [ "$(wc -l <"$tmp/out.txt")" -eq 2 ] || fail "third run delivered $(wc -l <"$tmp/out.txt") records, 2 expected"
 [ "$(summary delivered)" = "archive#1=2,stdout#2=2" ] || fail "third run's summary: $(summary delivered)"
+
+# an output that cannot take the records (/dev/full: ENOSPC, retried): they go to its spool at the
+# drain timeout, and --oneshot says so with its exit status
+if CLEWD_DRAIN_TIMEOUT=1s "$clewd" --oneshot -s "$tmp/state-full" -i "tail:$tmp/logs/*.log" \
+	-o file:/dev/full >/dev/null 2>"$tmp/clewd.log"; then
+	fail "--oneshot exited 0 though nothing was delivered"
+fi
+[ "$(summary delivered)" = "file#1=0" ] || fail "full output's summary delivered: $(summary delivered)"
+[ "$(summary spooled_chunks)" != 0 ] || fail "full output's summary: nothing spooled"
 
 # --oneshot refuses an input that never ends
 if "$clewd" --oneshot -i tcp://127.0.0.1:0 -o stdout >/dev/null 2>"$tmp/clewd.log"; then
