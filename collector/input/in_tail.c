@@ -462,8 +462,8 @@ static void rescan(struct tail_state *st)
 		live = in_tail_ht_find(st, path);
 		if (live && live->dev == (uint64_t)sb.st_dev && live->ino == (uint64_t)sb.st_ino) {
 			live->seen = true;
-			/* grown or shrunk since it was read (a lost or unwatched event): its turn */
-			if (!live->src || (uint64_t)sb.st_size != pl_source_offset(live->src))
+			/* grown or shrunk since it was read to its end (a lost or unwatched event): its turn */
+			if (!live->src || (uint64_t)sb.st_size != live->size_at_eof)
 				in_tail_q_push(st, live);
 			continue;
 		}
@@ -577,6 +577,8 @@ static bool tail_tick(void *state, int64_t now)
 		if (!eof) {
 			in_tail_q_push(st, f);
 			more = true;
+		} else {
+			f->size_at_eof = pl_source_offset(f->src); /* a partial last line included */
 		}
 		/* thousands of files wait: none keeps a read buffer meanwhile (oneshot keeps a last
 		 * partial line, a record when the input stops) */

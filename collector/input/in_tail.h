@@ -38,7 +38,9 @@ struct tail_file {
 	bool queued;		   /* in the read queue */
 	bool hashed;		   /* in the hash by path */
 	int64_t last_data_ns;	   /* last read that returned data (or when rotated) */
-	bool seen;		   /* matched by the current rescan */
+	uint64_t
+		size_at_eof; /* bytes it had when last read to its end (a scan queues it when its size differs) */
+	bool seen;	     /* matched by the current rescan */
 };
 
 /* A warning that would repeat: logged once per CD_TAIL_WARN_INTERVAL_MS with its count. */
