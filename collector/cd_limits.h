@@ -137,12 +137,44 @@ _Static_assert(CD_INPUT_NAME_MAX >= 256 && CD_INPUT_NAME_MAX <= UINT16_MAX,
 #endif
 
 /*
- * Files one tail input follows at once (a glob over a log directory,
- * rotated files still being drained included). Past it new files are
- * reported and left until a slot frees.
+ * Files one tail input follows (a glob over a node's container logs,
+ * rotated files still being drained included): each costs a few hundred
+ * bytes and a checkpoint entry while it is closed, so the cap is the
+ * checkpoint's. Past it new files are reported (once per
+ * CD_TAIL_WARN_INTERVAL_MS, counted) and left until a slot frees.
  */
 #ifndef CD_TAIL_FILES_MAX
-#define CD_TAIL_FILES_MAX 1024u
+#define CD_TAIL_FILES_MAX CD_CHECKPOINT_INPUTS_MAX
+#endif
+
+/*
+ * Files one tail input holds open by default (max_open_files): files past
+ * it are closed at EOF, their position kept, and opened again when they
+ * change; busy files take turns. Lowered at start to what RLIMIT_NOFILE
+ * leaves (clewd raises its soft limit to the hard one first).
+ */
+#ifndef CD_TAIL_OPEN_DEFAULT
+#define CD_TAIL_OPEN_DEFAULT 1024u
+#endif
+
+/* Descriptors left to everything else (outputs, sockets, the spool) when max_open_files meets RLIMIT_NOFILE. */
+#ifndef CD_FD_RESERVE
+#define CD_FD_RESERVE 64u
+#endif
+
+/*
+ * Bytes a tail input reads in one turn of the loop, over all its files
+ * (each file at most CD_READ_BURST of it, then the next file's turn): the
+ * loop seals and delivers between turns, so thousands of files with data
+ * do not all land in memory before the first chunk goes out.
+ */
+#ifndef CD_TAIL_TURN_BYTES
+#define CD_TAIL_TURN_BYTES (4u * 1024 * 1024)
+#endif
+
+/* A warning a tail input would repeat (no free descriptor, cannot open) is logged this often, with its count. */
+#ifndef CD_TAIL_WARN_INTERVAL_MS
+#define CD_TAIL_WARN_INTERVAL_MS 60000u
 #endif
 
 /*
@@ -247,6 +279,7 @@ _Static_assert(CD_MULTILINE_MAX >= CD_LINE_MAX && CD_MULTILINE_MAX <= CD_CHUNK_B
 _Static_assert(CD_QUEUE_CHUNKS_MAX >= 2, "one chunk in delivery and one filling at least");
 _Static_assert(CD_INPUTS_MAX >= 1 && CD_INPUTS_MAX <= 1024, "CD_INPUTS_MAX out of range");
 _Static_assert(CD_TAIL_FILES_MAX >= 1, "a tail input follows at least one file");
+_Static_assert(CD_TAIL_TURN_BYTES >= CD_READ_BURST, "a turn holds at least one file's burst");
 _Static_assert(CD_NET_CONNECTIONS_DEFAULT >= 1 && CD_NET_CONNECTIONS_DEFAULT <= CD_NET_CONNECTIONS_MAX,
 	       "the default max_connections must be a valid max_connections");
 _Static_assert(CD_DGRAM_MAX >= 65507 && CD_DGRAM_MAX <= CD_READ_BUF,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "httpd.h"
@@ -70,6 +71,9 @@ static void usage(FILE *f)
 	      "                         others join the record above (every input)\n"
 	      "      --log-level LEVEL  debug, info (default), warn, error: clewd's own log\n"
 	      "      --http ADDR        serve /health and /metrics on ADDR (e.g. 127.0.0.1:2020)\n"
+	      "      --oneshot          read every file of the tail inputs to its end, deliver,\n"
+	      "                         exit (0: all delivered; 1: an output failed or chunks\n"
+	      "                         wait in a spool); a second run reads nothing twice\n"
 	      "      --check-config     check the configuration, print a summary, exit\n"
 	      "      --replay-deadletter OUTPUT  send the records OUTPUT rejected for good\n"
 	      "                         (STATE_DIR/deadletter/OUTPUT/) to it again, deleting\n"
@@ -190,6 +194,7 @@ struct cli {
 	const char *ins[CD_INPUTS_MAX], *outs[CD_OUTPUTS_MAX];
 	unsigned nins, nouts;
 	bool no_ml;
+	bool oneshot; /* --oneshot: every input's oneshot: true (tail; stdin is done at EOF anyway) */
 };
 
 /* build_config() - the file, then the environment, then @cli, checked. Return: 0 or a negative CD code. */
@@ -241,6 +246,16 @@ static int build_config(struct cd_config *cf, const struct cli *cli, struct cd_e
 	}
 	if (cli->no_ml)
 		cf->multiline = false;
+	for (unsigned i = 0; cli->oneshot && i < cf->nin; i++) {
+		if (cd_opt_spec_find(cf->in[i].plugin->opts, "oneshot")) {
+			if (cd_opt_set(&cf->in[i].opts, "oneshot", "true", err) < 0)
+				return -CD_ENOMEM;
+		} else if (strcmp(cf->in[i].plugin->name, "stdin") != 0) {
+			return cd_err_set(err, -CD_EINVAL, 0,
+					  "--oneshot: input %s never ends (tail and stdin do)",
+					  cf->in[i].plugin->name);
+		}
+	}
 	if (cli->log_level) {
 		enum fmt_level l = fmt_level_from_text(cli->log_level, strlen(cli->log_level));
 		if (l == FMT_LEVEL_OTHER || l == FMT_LEVEL_NONE)
@@ -335,6 +350,25 @@ static int start_running(struct running *r, const struct cd_config *cf, struct c
 	return 0;
 }
 
+static int64_t started_ns; /* monotonic ns at start: the summary's wall time */
+
+/*
+ * Thousands of tailed files want descriptors: the soft RLIMIT_NOFILE goes
+ * to the hard one (systemd's LimitNOFILE=, a container's ulimit); the tail
+ * input still holds at most max_open_files open.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			cd_log(FMT_LEVEL_WARN, "cannot raise RLIMIT_NOFILE to its hard limit", "error",
+			       strerror(errno), NULL);
+	}
+}
+
 /*
  * The daemon's life: run; on SIGHUP build the new configuration and, when
  * it is valid, stop the running pipeline (draining it) and start one on
@@ -399,6 +433,11 @@ static int serve(struct cd_config *cf, const struct cli *cli, int argc, char **a
 	}
 	if (rc < 0)
 		cd_log(FMT_LEVEL_ERROR, "stopped on an error", "error", err.msg, NULL);
+	if (!pipeline_log_summary(run.pl, started_ns) && cli->oneshot && rc >= 0) {
+		cd_log(FMT_LEVEL_ERROR, "--oneshot: not everything was delivered (chunks wait in a spool)",
+		       NULL);
+		rc = -CD_EIO;
+	}
 	stop_running(&run);
 	return rc < 0 ? EXIT_RUNTIME : 0;
 }
@@ -436,7 +475,8 @@ int main(int argc, char **argv)
 		OPT_TIME_FORMAT,
 		OPT_ML_START,
 		OPT_HELP_CONFIG,
-		OPT_REPLAY_DL
+		OPT_REPLAY_DL,
+		OPT_ONESHOT
 	};
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
@@ -451,6 +491,7 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"http", required_argument, NULL, OPT_HTTP},
 		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"oneshot", no_argument, NULL, OPT_ONESHOT},
 		{"help-config", no_argument, NULL, OPT_HELP_CONFIG},
 		{"replay-deadletter", required_argument, NULL, OPT_REPLAY_DL},
 		{"version", no_argument, NULL, 'V'},
@@ -465,6 +506,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int c, status;
 
+	started_ns = cd_mono_ns();
 	cd_proctitle_init(argc, argv);
 	memset(&cli, 0, sizeof(cli));
 	while ((c = getopt_long(argc, argv, "c:i:p:o:s:Vh", opts, NULL)) != -1) {
@@ -512,6 +554,9 @@ int main(int argc, char **argv)
 		case OPT_REPLAY_DL:
 			replay = optarg;
 			break;
+		case OPT_ONESHOT:
+			cli.oneshot = true;
+			break;
 		case 'V':
 			printf("clewd %s\n", CLEWD_VERSION);
 			return 0;
@@ -555,6 +600,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	if (replay) {
 		status = replay_deadletter(&cf, replay);
 		goto out;

@@ -255,6 +255,24 @@ void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *pa
  */
 void pl_source_set_prefix(struct pipeline *pl, struct pl_source *s, const void *p, size_t n);
 
+/*
+ * pl_source_park() - give @s's buffers back while it waits (a file at
+ * EOF or waiting its turn; thousands may wait): the read buffer when
+ * nothing unconsumed is in it or @reread (the unconsumed bytes, a partial
+ * line, are dropped: pl_source_offset() moves back to them and the caller
+ * reads them again from there), the multiline and envelope join buffers
+ * when nothing is held (the held record's once it is flushed); the next
+ * read takes them again. Return: whether the read buffer was parked.
+ */
+bool pl_source_park(struct pipeline *pl, struct pl_source *s, bool reread);
+
+/*
+ * pl_source_prefix_matches() - whether the file open at @fd starts with the
+ * bytes @s read first (its fingerprint): false when the inode was recycled
+ * by another file while @s was closed. True when @s has none yet.
+ */
+bool pl_source_prefix_matches(const struct pl_source *s, int fd);
+
 /* pl_source_offset() - the offset of the next byte to read. */
 uint64_t pl_source_offset(const struct pl_source *s);
 
@@ -343,6 +361,15 @@ const char *pl_in_name(const struct pipeline *pl, unsigned idx);
  * (HTTP: 503 + Retry-After) does so instead of buffering.
  */
 bool pl_backpressure(const struct pipeline *pl);
+
+/*
+ * pipeline_log_summary() - log the one "summary" line of a stopped
+ * pipeline (summary.c): records read per input, acknowledged per output,
+ * unparsed, dropped, chunks still spooled and replayed, output errors,
+ * wall time since @started_ns (monotonic) and the process's CPU time.
+ * Return: true when nothing waits in a spool (everything was delivered).
+ */
+bool pipeline_log_summary(const struct pipeline *pl, int64_t started_ns);
 
 /* The pipeline's totals (for the log, /metrics, and outputs that report on the collector). */
 struct pl_stats {

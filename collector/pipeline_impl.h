@@ -77,9 +77,10 @@ struct pl_source {
 	char *display;		 /* name in records' src.input */
 	char *ckpt;		 /* checkpoint name; NULL: no position kept */
 	uint64_t dev, ino;	 /* identity of the file read */
-	char *buf;		 /* read buffer, CD_READ_BUF bytes */
+	char *buf;		 /* read buffer, CD_READ_BUF bytes; NULL while parked */
 	size_t start, end;	 /* unconsumed bytes buf[start..end) */
 	uint64_t off;		 /* input offset of buf[start] */
+	uint64_t counted;	 /* bytes up to this offset are in the input's byte counter */
 	uint32_t split_part;	 /* pieces of the current overlong line emitted */
 	struct parse_ml ml;	 /* the held record */
 	uint64_t marked_seq;	 /* last chunk seq counted in pending_chunks */

@@ -107,12 +107,9 @@ struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *d
 
 	if (!s)
 		goto err;
-	s->buf = malloc(CD_READ_BUF);
-	if (!s->buf)
-		goto err_free_s;
 	s->display = cd_strdup(display);
 	if (!s->display)
-		goto err_free_buf;
+		goto err_free_s;
 	if (ckpt && !(s->ckpt = cd_strdup(ckpt)))
 		goto err_free_display;
 	parse_ml_init(&s->ml);
@@ -130,13 +127,69 @@ struct pl_source *pl_source_new(struct pipeline *pl, unsigned idx, const char *d
 
 err_free_display:
 	free(s->display);
-err_free_buf:
-	free(s->buf);
 err_free_s:
 	free(s);
 err:
 	cd_log(FMT_LEVEL_ERROR, "out of memory opening a source", "input", display, NULL);
 	return NULL;
+}
+
+/*
+ * Read buffers of parked sources (pl_source_park()): a tail input may follow
+ * thousands of files, and a buffer each (CD_READ_BUF) would be most of the
+ * daemon's memory while they sit at EOF. A few are kept for reuse so a file
+ * woken at every write does not allocate each time. The loop is one
+ * thread; nothing else touches sources.
+ */
+#define SRC_SPARE_BUFS 8
+static char *spare_bufs[SRC_SPARE_BUFS];
+static unsigned nspare_bufs;
+
+static bool buf_get(struct pl_source *s)
+{
+	if (s->buf)
+		return true;
+	s->buf = nspare_bufs ? spare_bufs[--nspare_bufs] : malloc(CD_READ_BUF);
+	s->start = s->end = 0;
+	return s->buf != NULL;
+}
+
+static void buf_put(struct pl_source *s)
+{
+	if (s->buf && nspare_bufs < SRC_SPARE_BUFS)
+		spare_bufs[nspare_bufs++] = s->buf;
+	else
+		free(s->buf);
+	s->buf = NULL;
+}
+
+bool pl_source_prefix_matches(const struct pl_source *s, int fd)
+{
+	uint8_t head[CHECKPOINT_FP_MAX];
+	ssize_t n;
+
+	if (!s->fp_len)
+		return true;
+	n = pread(fd, head, s->fp_len, 0);
+	return n == (ssize_t)s->fp_len && memcmp(head, s->fp, s->fp_len) == 0;
+}
+
+bool pl_source_park(struct pipeline *pl, struct pl_source *s, bool reread)
+{
+	if (s->start != s->end && !reread)
+		return false;
+	/* a partial line is dropped: the caller reads it again from pl_source_offset() (its bytes
+	 * were counted once: s->counted) */
+	(void)pl;
+	buf_put(s);
+	s->start = s->end = 0;
+	if (!s->ml.held)
+		parse_ml_release(&s->ml); /* else when the held record is flushed */
+	if (!s->env_len) {
+		free(s->env_buf);
+		s->env_buf = NULL;
+	}
+	return true;
 }
 
 uint64_t pl_source_offset(const struct pl_source *s)
@@ -184,7 +237,7 @@ void pl_source_free(struct pipeline *pl, struct pl_source *s)
 	ack_forget(pl->acks, s->id); /* its position is in the checkpoint now */
 	parse_ml_release(&s->ml);
 	free(s->env_buf);
-	free(s->buf);
+	buf_put(s);
 	free(s->display);
 	free(s->ckpt);
 	free(s);
@@ -368,6 +421,8 @@ void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
 	emit_record(pl, s, s->ml.buf, s->ml.len, s->ml.start_off, s->ml.end_off, 0);
 	s->env = &s->env_line;
 	parse_ml_clear(&s->ml);
+	if (!s->buf)
+		parse_ml_release(&s->ml); /* parked (a file at EOF): its join buffer goes too */
 }
 
 /* One complete line (without its '\n') at @off, the next line starting at @end_off. */
@@ -388,10 +443,9 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
-	if (parse_ml_joins(&s->ml, mls, line, len)) {
-		parse_ml_append(&s->ml, line, len, end_off, deadline);
+	if (parse_ml_joins(&s->ml, mls, line, len) &&
+	    parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
 		return;
-	}
 	pl_source_flush_held(pl, s);
 	start = parse_ml_starts(mls, line, len);
 	if (!start) {
@@ -539,6 +593,8 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 	size_t total = 0;
 
 	*eof = false;
+	if (!buf_get(s))
+		return -ENOMEM;
 	while (total < CD_READ_BURST && !pl->failed) {
 		uint64_t at = pl_source_offset(s);
 		ssize_t n = read(fd, s->buf + s->end, CD_READ_BUF - s->end);
@@ -557,7 +613,12 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 		note_prefix(s, at, s->buf + s->end, (size_t)n);
 		s->end += (size_t)n;
 		total += (size_t)n;
-		pl->in[s->input].stats.bytes += (uint64_t)n;
+		/* bytes read again after pl_source_park() dropped them are not counted twice */
+		if (at + (uint64_t)n > s->counted) {
+			pl->in[s->input].stats.bytes +=
+				at + (uint64_t)n - (at > s->counted ? at : s->counted);
+			s->counted = at + (uint64_t)n;
+		}
 		process_buf(pl, s);
 	}
 	return (long)total;
@@ -567,6 +628,11 @@ void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, 
 {
 	const char *p = data;
 
+	if (len && !buf_get(s)) {
+		cd_log(FMT_LEVEL_ERROR, "out of memory reading a source", "input", s->display, NULL);
+		pl_fatal(pl, "out of memory reading a source", -CD_ENOMEM);
+		return;
+	}
 	/* process_buf() leaves less than CD_LINE_MAX unconsumed: there is always room */
 	while (len && !pl->failed) {
 		size_t n = CD_READ_BUF - s->end < len ? CD_READ_BUF - s->end : len;
@@ -626,6 +692,7 @@ void pl_source_truncated(struct pipeline *pl, struct pl_source *s)
 	flush_partial(pl, s);
 	pl_source_flush_held(pl, s);
 	s->off = 0;
+	s->counted = 0;
 	s->fp_len = 0; /* rewritten from its start: collected again */
 	pl->in[s->input].stats.truncations++;
 }
@@ -638,8 +705,7 @@ void pl_source_end(struct pipeline *pl, struct pl_source *s, bool forget)
 	s->ended = true;
 	s->forget = forget;
 	/* nothing more is read: the buffer goes now, not when the last chunk is acknowledged */
-	free(s->buf);
-	s->buf = NULL;
+	buf_put(s);
 	maybe_free_source(pl, s);
 }
 

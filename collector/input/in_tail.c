@@ -22,12 +22,27 @@
  * - a path that disappeared: renamed away (rotation pending, handled as
  *   above) or deleted (read to EOF, then forgotten).
  *
+ * Any number of files: a path found by a scan is queued and opened on its
+ * turn; a write (inotify names the file) or a scan that sees its size
+ * differ from its position queues it again. Each turn reads queued files
+ * round-robin, CD_READ_BURST each and CD_TAIL_TURN_BYTES in all, a file
+ * with more going to the back. At most max_open_files are open: past it a
+ * file idle at EOF is closed (its source, and so its position, stays; its
+ * read buffer is parked) and opened again when it changes, checked to be
+ * the same file (inode and first bytes) — a closed file replaced at its
+ * path is looked for by inode (rotated) or forgotten (deleted). The
+ * bookkeeping is in_tail_files.c.
+ *
+ * oneshot: every file is read to its end once (nothing queued, nothing
+ * rotated left), then the input is done; on the drain each file's partial
+ * last line becomes a record and its position stays in the checkpoint, so
+ * a second run reads only what was added.
+ *
  * A partial last line waits for its newline (the pipeline keeps it); only
  * a rotated or deleted file's last partial line becomes a record when the
  * file is closed. Positions move to the checkpoint only as the outputs
  * acknowledge (pipeline.c).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -39,44 +54,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "input/in_tail.h"
 #include "pipeline.h"
 #include <store/archive.h> /* arch_hash(): the checkpoint's fingerprint */
 #include "util/metrics.h"
 #include "util/util.h"
 #include "util/banned.h"
-
-struct tail_file {
-	struct tail_file *next; /* list of open files */
-	char *path;		/* where it was found (its live name) */
-	int fd;			/* open read-only */
-	struct pl_source *src;	/* the pipeline's source */
-	uint64_t dev, ino;	/* identity */
-	bool rotated;		/* no longer at path: drain, then close */
-	bool deleted;		/* unlinked: drain, then close and forget */
-	int64_t last_data_ns;	/* last read that returned data (or when rotated) */
-	bool seen;		/* matched by the current rescan */
-};
-
-struct tail_state {
-	struct pipeline *pl;	 /* the pipeline */
-	unsigned idx;		 /* input index */
-	const char *path;	 /* the file or glob (the configuration's) */
-	bool from_tail;		 /* read_from: tail */
-	bool follow_symlinks;	 /* follow_symlinks: open files the glob matches through a symlink */
-	char dir[PATH_MAX];	 /* directory of the pattern (watched) */
-	int ifd;		 /* inotify fd */
-	int wd;			 /* watch on dir; -1 when not watching */
-	bool rescan;		 /* a structural event: glob again */
-	bool readable;		 /* something may have been written */
-	bool started;		 /* the first scan is done (read_from applies before) */
-	int64_t next_poll;	 /* monotonic ns of the next rescan */
-	struct tail_file *files; /* open files */
-	unsigned nfiles;	 /* entries in files */
-
-	/* symlinks the glob matched and the last scan left out (follow_symlinks: false) */
-	unsigned links_skipped;
-	uint64_t links_skipped_total; /* summed over scans that found more than the one before */
-};
 
 static void tail_watch_dir(struct tail_state *st)
 {
@@ -91,11 +74,13 @@ static void on_inotify(void *arg)
 {
 	struct tail_state *st = arg;
 	char buf[16 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char path[PATH_MAX];
 	ssize_t n;
 
 	while ((n = read(st->ifd, buf, sizeof(buf))) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+			struct tail_file *f;
 
 			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
 				st->wd = -1; /* the directory went: re-added by the next rescan */
@@ -104,40 +89,31 @@ static void on_inotify(void *arg)
 			if (ev->mask &
 			    (IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE | IN_Q_OVERFLOW | IN_ATTRIB))
 				st->rescan = true;
-			st->readable = true;
+			/* a write to one file queues that file only: thousands may be followed */
+			if (ev->len && (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE))) {
+				int pn = snprintf(path, sizeof(path), "%s/%s",
+						  strcmp(st->dir, "/") ? st->dir : "", ev->name);
+				/* glob() names "x.log" for a pattern without a directory, not "./x.log" */
+				bool bare = strncmp(path, "./", 2) == 0 && strncmp(st->path, "./", 2) != 0;
+
+				f = pn > 0 && (size_t)pn < sizeof(path)
+					    ? in_tail_ht_find(st, bare ? path + 2 : path)
+					    : NULL;
+				if (f)
+					in_tail_q_push(st, f);
+			}
 			p += sizeof(*ev) + ev->len;
 		}
 	}
-}
-
-/* The path of the file with identity @dev/@ino in @dir, into @out. */
-static bool find_by_inode(const char *dir, uint64_t dev, uint64_t ino, char *out, size_t cap)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while (!found && (e = readdir(d)) != NULL) {
-		struct stat sb;
-		if (e->d_ino != ino || fstatat(dirfd(d), e->d_name, &sb, 0) < 0)
-			continue;
-		if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_dev == dev && (uint64_t)sb.st_ino == ino) {
-			snprintf(out, cap, "%s/%s", dir, e->d_name);
-			found = true;
-		}
-	}
-	closedir(d);
-	return found;
 }
 
 static bool slot_used(const struct tail_state *st, const char *name)
 {
 	struct checkpoint_pos pos;
 
-	for (const struct tail_file *f = st->files; f; f = f->next) {
-		const char *c = pl_source_ckpt(f->src);
+	/* only rotated files have such names: thousands of files deleted at once stay linear */
+	for (const struct tail_file *f = st->nrotated ? st->files : NULL; f; f = f->next) {
+		const char *c = f->rotated && f->src ? pl_source_ckpt(f->src) : NULL;
 		if (c && strcmp(c, name) == 0)
 			return true;
 	}
@@ -155,38 +131,61 @@ static bool free_slot(const struct tail_state *st, const char *path, char *out, 
 	return false;
 }
 
-/*
- * Open @path as a source named @ckpt at @offset. @was: the checkpoint
- * entry @offset came from (NULL when it did not): when its fingerprint
- * does not match the file's first bytes, the inode was recycled by a new
- * file, read from its start.
- */
-static struct tail_file *add_file(struct tail_state *st, const char *path, const char *ckpt, uint64_t offset,
-				  const struct checkpoint_pos *was, bool rotated)
+/* A new entry for @path (identity @dev/@ino), not open yet; NULL at the cap or out of memory. */
+static struct tail_file *file_new(struct tail_state *st, const char *path, uint64_t dev, uint64_t ino)
 {
-	uint8_t prefix[CHECKPOINT_FP_MAX];
 	struct tail_file *f;
-	struct stat sb;
-	ssize_t np;
-	int fd;
 
 	if (st->nfiles >= CD_TAIL_FILES_MAX) {
-		cd_log(FMT_LEVEL_WARN, "tail: too many open files; left for later", "path", path, NULL);
+		in_tail_warn(&st->w_full, "tail: too many files under the glob; left for later", path,
+			     "CD_TAIL_FILES_MAX");
 		return NULL;
 	}
-	/* O_NOFOLLOW: a symlink swapped in after the scan is refused too */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (st->follow_symlinks ? 0 : O_NOFOLLOW));
-	if (fd < 0) {
-		cd_log(FMT_LEVEL_WARN, "tail: cannot open", "path", path, "error", strerror(errno), NULL);
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->path = strdup(path))) {
+		free(f);
+		cd_log(FMT_LEVEL_ERROR, "tail: out of memory", "path", path, NULL);
 		return NULL;
 	}
+	f->fd = -1;
+	f->dev = dev;
+	f->ino = ino;
+	f->seen = true;
+	f->last_data_ns = cd_mono_ns();
+	f->next = st->files;
+	st->files = f;
+	st->nfiles++;
+	return f;
+}
+
+/*
+ * The first open of @f, on @fd: its source named @ckpt at f->start. When
+ * f->was's fingerprint does not match the file's first bytes, the inode
+ * was recycled by a new file, read from its start. Return: false (fd
+ * closed) when the source cannot be made.
+ */
+static bool attach(struct tail_state *st, struct tail_file *f, int fd, const char *ckpt)
+{
+	uint8_t prefix[CHECKPOINT_FP_MAX];
+	const struct checkpoint_pos *was = f->has_was ? &f->was : NULL;
+	uint64_t offset = f->start;
+	struct stat sb;
+	ssize_t np;
+
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
 		goto err_close;
+	if ((uint64_t)sb.st_dev != f->dev || (uint64_t)sb.st_ino != f->ino) {
+		/* another file at the path since the scan: a new one, from its start */
+		f->dev = (uint64_t)sb.st_dev;
+		f->ino = (uint64_t)sb.st_ino;
+		was = NULL;
+		offset = 0;
+	}
 	if ((uint64_t)sb.st_size < offset) {
 		/* shorter than its position: truncated while we were away */
 		pl_in_stats(st->pl, st->idx)->truncations++;
 		cd_log(FMT_LEVEL_WARN, "tail: file shorter than its checkpoint: reading from the start",
-		       "path", path, NULL);
+		       "path", f->path, NULL);
 		offset = 0;
 	}
 	np = pread(fd, prefix, sizeof(prefix), 0);
@@ -195,44 +194,59 @@ static struct tail_file *add_file(struct tail_state *st, const char *path, const
 	if (was && was->fp_len && offset &&
 	    ((size_t)np < was->fp_len || arch_hash(prefix, was->fp_len) != was->fp)) {
 		cd_log(FMT_LEVEL_WARN, "tail: a new file on a recycled inode: reading from the start", "path",
-		       path, NULL);
+		       f->path, NULL);
 		offset = 0;
 	}
 	if (lseek(fd, (off_t)offset, SEEK_SET) < 0)
 		goto err_close;
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		goto err_close;
-	f->path = strdup(path);
-	if (!f->path)
-		goto err_free_f;
-	f->src = pl_source_new(st->pl, st->idx, path, ckpt, (uint64_t)sb.st_dev, (uint64_t)sb.st_ino, offset);
+	f->src = pl_source_new(st->pl, st->idx, f->path, ckpt, f->dev, f->ino, offset);
 	if (!f->src)
-		goto err_free_path;
+		goto err_close;
 	pl_source_set_prefix(st->pl, f->src, prefix, (size_t)np);
 	f->fd = fd;
-	f->dev = (uint64_t)sb.st_dev;
-	f->ino = (uint64_t)sb.st_ino;
-	f->rotated = rotated;
-	f->last_data_ns = cd_mono_ns();
-	f->seen = true;
-	f->next = st->files;
-	st->files = f;
-	st->nfiles++;
-	cd_log(FMT_LEVEL_DEBUG, rotated ? "tail: draining rotated file" : "tail: following", "path", path,
-	       NULL);
-	return f;
+	cd_log(FMT_LEVEL_DEBUG, f->rotated ? "tail: draining rotated file" : "tail: following", "path",
+	       f->path, NULL);
+	return true;
 
-err_free_path:
-	free(f->path);
-err_free_f:
-	free(f);
 err_close:
 	close(fd);
-	return NULL;
+	st->nopen--;
+	return false;
 }
 
-static void drop_file(struct tail_state *st, struct tail_file *f, bool end)
+/* A rotated file @path found by its inode, read from @pos under checkpoint name @name: opened now. */
+static bool add_rotated(struct tail_state *st, const char *path, const char *name,
+			const struct checkpoint_pos *pos)
+{
+	struct tail_file *f;
+	int fd;
+
+	if (!in_tail_fd_reserve(st)) {
+		in_tail_warn(&st->w_nofd, "tail: no free descriptor for a rotated file; it is left", path,
+			     "max_open_files");
+		return false;
+	}
+	if (!(f = file_new(st, path, pos->dev, pos->ino)))
+		return false;
+	f->rotated = true;
+	st->nrotated++;
+	f->start = pos->offset;
+	f->was = *pos;
+	f->has_was = true;
+	fd = in_tail_fd_open(st, path);
+	if (fd >= 0 && attach(st, f, fd, name))
+		return true;
+	/* unlinked at once: nothing was read */
+	st->files = f->next;
+	st->nfiles--;
+	st->nrotated--;
+	free(f->path);
+	free(f);
+	return false;
+}
+
+/* Forget @f: its source (when it has one) ends; a closed one's name moves aside first. */
+static void drop_file(struct tail_state *st, struct tail_file *f, bool forget)
 {
 	struct tail_file **pp;
 
@@ -241,42 +255,20 @@ static void drop_file(struct tail_state *st, struct tail_file *f, bool end)
 	if (*pp)
 		*pp = f->next;
 	st->nfiles--;
-	if (end)
-		pl_source_end(st->pl, f->src, true);
-	close(f->fd);
+	st->nrotated -= f->rotated;
+	in_tail_ht_del(st, f);
+	in_tail_q_remove(st, f);
+	if (f->src) {
+		char name[CD_INPUT_NAME_MAX];
+		/* its late acknowledgements must not land on a new file that takes the path */
+		if (!f->rotated && free_slot(st, f->path, name, sizeof(name)))
+			pl_source_rename(st->pl, f->src, name);
+		pl_source_end(st->pl, f->src, forget); /* its partial last line too: not parked first */
+		f->src = NULL;
+	}
+	in_tail_fd_close(st, f);
 	free(f->path);
 	free(f);
-}
-
-/* Where a file without a checkpoint starts at startup with read_from: tail: after its last newline. */
-static uint64_t tail_start(const char *path)
-{
-	char buf[4096];
-	struct stat sb;
-	uint64_t end;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	if (fstat(fd, &sb) < 0) {
-		close(fd);
-		return 0;
-	}
-	end = (uint64_t)sb.st_size;
-	while (end > 0 && (uint64_t)sb.st_size - end < CD_LINE_MAX) {
-		size_t want = end < sizeof(buf) ? (size_t)end : sizeof(buf);
-		ssize_t n = pread(fd, buf, want, (off_t)(end - want));
-		if (n <= 0)
-			break;
-		for (ssize_t i = n; i > 0; i--)
-			if (buf[i - 1] == '\n') {
-				close(fd);
-				return end - want + (uint64_t)i;
-			}
-		end -= (uint64_t)n;
-	}
-	close(fd);
-	return (uint64_t)sb.st_size;
 }
 
 static bool have_identity(const struct tail_state *st, uint64_t dev, uint64_t ino)
@@ -299,8 +291,8 @@ static void resume_rotated(struct tail_state *st, const char *path)
 			continue;
 		if (have_identity(st, pos.dev, pos.ino))
 			continue;
-		if (find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found)) &&
-		    add_file(st, found, name, pos.offset, &pos, true)) {
+		if (in_tail_find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found)) &&
+		    add_rotated(st, found, name, &pos)) {
 			cd_log(FMT_LEVEL_INFO, "tail: resuming a rotated file", "path", found, "was", path,
 			       NULL);
 			continue;
@@ -316,7 +308,9 @@ static void mark_rotated(struct tail_state *st, struct tail_file *f, bool delete
 {
 	char name[CD_INPUT_NAME_MAX];
 
+	in_tail_ht_del(st, f);
 	f->rotated = true;
+	st->nrotated++;
 	f->deleted = deleted;
 	f->last_data_ns = cd_mono_ns();
 	if (!deleted && free_slot(st, f->path, name, sizeof(name)))
@@ -326,31 +320,118 @@ static void mark_rotated(struct tail_state *st, struct tail_file *f, bool delete
 	       "path", f->path, NULL);
 }
 
-/* A path matched by the glob, not open yet. */
+/*
+ * @f's path no longer names the file it read (@gone: no file is there).
+ * An open one is drained; a closed one is looked for by its inode in the
+ * directory (renamed by a rotation) and drained from its position, or,
+ * not found, forgotten: it was deleted while idle at EOF.
+ */
+static void file_moved(struct tail_state *st, struct tail_file *f, bool gone)
+{
+	char found[PATH_MAX];
+	struct stat sb;
+	int fd;
+
+	if (!f->src) {
+		drop_file(st, f, false); /* never opened: nothing of it was read */
+		return;
+	}
+	if (f->fd >= 0) {
+		mark_rotated(st, f, gone && fstat(f->fd, &sb) == 0 && sb.st_nlink == 0);
+		return;
+	}
+	if (in_tail_find_by_inode(st->dir, f->dev, f->ino, found, sizeof(found)) && in_tail_fd_reserve(st) &&
+	    (fd = in_tail_fd_open(st, found)) >= 0) {
+		if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_ino == f->ino && (uint64_t)sb.st_dev == f->dev &&
+		    pl_source_prefix_matches(f->src, fd) &&
+		    lseek(fd, (off_t)pl_source_offset(f->src), SEEK_SET) >= 0) {
+			f->fd = fd;
+			st->reopens++;
+			mark_rotated(st, f, false);
+			return;
+		}
+		close(fd);
+		st->nopen--;
+	}
+	cd_log(FMT_LEVEL_INFO, "tail: file gone while idle at its end", "path", f->path, NULL);
+	drop_file(st, f, true);
+}
+
+/* A path matched by the glob, not followed yet: queued, opened on its turn. */
 static void open_new(struct tail_state *st, const char *path, const struct stat *sb)
 {
 	struct checkpoint_pos pos;
-	const struct checkpoint_pos *was = NULL;
-	uint64_t offset = 0;
+	struct tail_file *f;
 	char found[PATH_MAX], name[CD_INPUT_NAME_MAX];
+	bool has_was = false;
+	uint64_t offset = 0;
 
 	if (!st->started)
 		resume_rotated(st, path);
 	if (pl_checkpoint_get(st->pl, path, &pos) == 0) {
 		if (pos.dev == (uint64_t)sb->st_dev && pos.ino == (uint64_t)sb->st_ino) {
 			offset = pos.offset;
-			was = &pos;
+			has_was = true;
 		} else if (!have_identity(st, pos.dev, pos.ino) &&
-			   find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found))) {
+			   in_tail_find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found))) {
 			/* rotated while we were away: finish the old file, then the new one from 0 */
-			if (free_slot(st, path, name, sizeof(name)) &&
-			    add_file(st, found, name, pos.offset, &pos, true))
+			if (free_slot(st, path, name, sizeof(name)) && add_rotated(st, found, name, &pos))
 				pl_in_stats(st->pl, st->idx)->rotations++;
 		}
 	} else if (!st->started && st->from_tail) {
-		offset = tail_start(path);
+		offset = in_tail_start_offset(path);
 	}
-	add_file(st, path, path, offset, was, false);
+	if (!(f = file_new(st, path, (uint64_t)sb->st_dev, (uint64_t)sb->st_ino)))
+		return;
+	f->start = offset;
+	f->was = pos;
+	f->has_was = has_was;
+	if (!in_tail_ht_add(st, f)) {
+		drop_file(st, f, false);
+		return;
+	}
+	in_tail_q_push(st, f);
+}
+
+/*
+ * Open a live file for its turn: the first time, its source is made; later
+ * (it was closed idle at EOF) at its position, when the path still names
+ * the same file (inode and first bytes). Return: true when open; false
+ * when it must wait for a descriptor (*wait) or is gone (handled).
+ */
+static bool open_live(struct tail_state *st, struct tail_file *f, bool *wait)
+{
+	struct stat sb;
+	int fd;
+
+	*wait = false;
+	if (!in_tail_fd_reserve(st)) {
+		*wait = true;
+		in_tail_warn(&st->w_nofd, "tail: every descriptor is busy; files wait their turn", f->path,
+			     "max_open_files");
+		return false;
+	}
+	fd = in_tail_fd_open(st, f->path);
+	if (fd < 0) {
+		*wait = errno == EMFILE || errno == ENFILE;
+		if (errno == ENOENT && f->src)
+			file_moved(st, f, true);
+		return false;
+	}
+	if (!f->src)
+		return attach(st, f, fd, f->path);
+	if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_dev == f->dev && (uint64_t)sb.st_ino == f->ino &&
+	    pl_source_prefix_matches(f->src, fd) &&
+	    lseek(fd, (off_t)pl_source_offset(f->src), SEEK_SET) >= 0) {
+		f->fd = fd;
+		st->reopens++;
+		return true;
+	}
+	close(fd);
+	st->nopen--;
+	st->rescan = true; /* the file now at the path is new: the next scan follows it */
+	file_moved(st, f, false);
+	return false;
 }
 
 static void rescan(struct tail_state *st)
@@ -365,26 +446,30 @@ static void rescan(struct tail_state *st)
 	rc = glob(st->path, GLOB_NOSORT, NULL, &g);
 	for (size_t i = 0; rc == 0 && i < g.gl_pathc; i++) {
 		const char *path = g.gl_pathv[i];
-		struct tail_file *live = NULL;
+		struct tail_file *live;
 		struct stat sb;
 
-		/* a symlink under the glob could name any file the daemon may read: not unless asked */
-		if (!st->follow_symlinks && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		/* a symlink under the glob could name any file the daemon may read: not unless asked
+		 * (one lstat for a regular file: this runs for every file at every poll) */
+		if (lstat(path, &sb) < 0)
+			continue;
+		if (S_ISLNK(sb.st_mode) && !st->follow_symlinks) {
 			links++;
 			continue;
 		}
-		if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode))
+		if ((S_ISLNK(sb.st_mode) && stat(path, &sb) < 0) || !S_ISREG(sb.st_mode))
 			continue;
-		for (struct tail_file *f = st->files; f; f = f->next)
-			if (!f->rotated && strcmp(f->path, path) == 0)
-				live = f;
+		live = in_tail_ht_find(st, path);
 		if (live && live->dev == (uint64_t)sb.st_dev && live->ino == (uint64_t)sb.st_ino) {
 			live->seen = true;
+			/* grown or shrunk since it was read to its end (a lost or unwatched event): its turn */
+			if (!live->src || (uint64_t)sb.st_size != live->size_at_eof)
+				in_tail_q_push(st, live);
 			continue;
 		}
 		if (live) {
 			live->seen = true;
-			mark_rotated(st, live, false);
+			file_moved(st, live, false);
 		}
 		open_new(st, path, &sb);
 	}
@@ -399,78 +484,131 @@ static void rescan(struct tail_state *st)
 		st->links_skipped_total += links - st->links_skipped;
 	}
 	st->links_skipped = links;
-	for (struct tail_file *f = st->files; f; f = f->next) {
-		struct stat sb;
-		if (f->seen)
-			continue;
-		/* the path is gone: renamed away (a new file may follow) or deleted */
-		mark_rotated(st, f, fstat(f->fd, &sb) == 0 && sb.st_nlink == 0);
+	for (struct tail_file *f = st->files, *next; f; f = next) {
+		next = f->next;
+		if (!f->seen)
+			file_moved(st, f, true); /* renamed away (a new file may follow) or deleted */
 	}
 	st->started = true;
 }
 
-/* Read what @f has; close it when drained after rotation. Returns true when more is waiting. */
-static bool read_file(struct tail_state *st, struct tail_file *f, int64_t now)
+/* Read what @f has (*eof: it is at its end); a rotated file drained is closed. Return: bytes, or -1 when dropped. */
+static long read_file(struct tail_state *st, struct tail_file *f, int64_t now, bool *eof)
 {
 	const struct cd_config *cf = pl_config(st->pl);
 	struct stat sb;
-	bool eof = false;
 	long n;
 
+	*eof = false;
 	if (fstat(f->fd, &sb) == 0 && (uint64_t)sb.st_size < pl_source_offset(f->src)) {
 		cd_log(FMT_LEVEL_INFO, "tail: file truncated: reading from the start", "path", f->path, NULL);
 		pl_source_truncated(st->pl, f->src);
 		if (lseek(f->fd, 0, SEEK_SET) < 0)
-			return false;
+			return 0;
 	}
-	n = pl_source_read(st->pl, f->src, f->fd, &eof);
+	n = pl_source_read(st->pl, f->src, f->fd, eof);
 	if (n < 0) {
 		cd_log(FMT_LEVEL_ERROR, "tail: read failed", "path", f->path, "error", strerror((int)-n),
 		       NULL);
-		return false;
+		*eof = true;
+		return 0;
 	}
 	if (n > 0)
 		f->last_data_ns = now;
-	if (f->rotated && eof && now - f->last_data_ns >= (int64_t)cf->rotate_wait_ms * 1000000) {
+	if (f->rotated && *eof &&
+	    (st->oneshot || now - f->last_data_ns >= (int64_t)cf->rotate_wait_ms * 1000000)) {
 		cd_log(FMT_LEVEL_DEBUG, "tail: rotated file done", "path", f->path, NULL);
 		drop_file(st, f, true);
-		return false;
+		return -1;
 	}
-	return n >= (long)CD_READ_BURST;
+	return n;
 }
 
+/*
+ * One turn: rotated files drain; then queued files, round-robin, each at
+ * most CD_READ_BURST, all of them at most CD_TAIL_TURN_BYTES, each at most
+ * once. A file with more goes to the back of the queue.
+ */
 static bool tail_tick(void *state, int64_t now)
 {
 	struct tail_state *st = state;
-	bool more = false, any_rotated = false;
+	long budget = (long)CD_TAIL_TURN_BYTES;
+	unsigned turns;
+	bool more = false, eof;
 
+	if (st->ended)
+		return false;
 	if (now >= st->next_poll) {
 		st->rescan = true;
-		st->readable = true;
 		st->next_poll = now + (int64_t)pl_config(st->pl)->poll_ms * 1000000;
 	}
-	for (struct tail_file *f = st->files; f; f = f->next)
-		any_rotated |= f->rotated;
-	if (!st->rescan && !st->readable && !any_rotated)
-		return false;
 	if (st->rescan) {
 		st->rescan = false;
 		rescan(st);
 	}
-	st->readable = false;
-	for (struct tail_file *f = st->files, *next; f; f = next) {
-		next = f->next;
-		more |= read_file(st, f, now);
+	if (st->nrotated)
+		for (struct tail_file *f = st->files, *next; f; f = next) {
+			next = f->next;
+			long n = f->rotated ? read_file(st, f, now, &eof) : -1;
+
+			if (n >= (long)CD_READ_BURST)
+				more = true;
+			if (n >= 0)
+				in_tail_park(st, f, !eof || !st->oneshot);
+		}
+	for (turns = st->nqueued; turns && budget > 0; turns--) {
+		struct tail_file *f = in_tail_q_pop(st);
+		bool wait;
+		long n;
+
+		if (f->rotated)
+			continue; /* read above */
+		if (f->fd < 0 && !open_live(st, f, &wait)) {
+			if (wait) {
+				in_tail_q_push(st, f);
+				break; /* a descriptor frees as files reach their end */
+			}
+			continue;
+		}
+		n = read_file(st, f, now, &eof);
+		if (n < 0)
+			continue;
+		budget -= n;
+		if (!eof) {
+			in_tail_q_push(st, f);
+			more = true;
+		} else {
+			f->size_at_eof = pl_source_offset(f->src); /* a partial last line included */
+		}
+		/* thousands of files wait: none keeps a read buffer meanwhile (oneshot keeps a last
+		 * partial line, a record when the input stops) */
+		in_tail_park(st, f, !eof || !st->oneshot);
 	}
-	if (more)
-		st->readable = true;
-	return more;
+	return more || (st->nqueued && budget <= 0);
 }
 
 static bool tail_done(void *state)
 {
-	(void)state;
-	return false; /* a file may always grow */
+	const struct tail_state *st = state;
+
+	/* oneshot: every file read to its end once; else a file may always grow */
+	return st->oneshot && st->started && st->nqueued == 0 && st->nrotated == 0;
+}
+
+/* oneshot, done: each file's last partial line becomes a record; its position stays in the checkpoint. */
+static void tail_stop(void *state)
+{
+	struct tail_state *st = state;
+
+	if (!tail_done(st))
+		return;
+	for (struct tail_file *f = st->files; f; f = f->next) {
+		in_tail_fd_close(st, f);
+		if (f->src)
+			pl_source_end(st->pl, f->src, false);
+		f->src = NULL;
+	}
+	st->ended = true;
 }
 
 static int tail_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_input_conf *ic,
@@ -478,6 +616,7 @@ static int tail_open(void **state, struct pipeline *pl, unsigned idx, const stru
 {
 	struct tail_state *st = calloc(1, sizeof(*st));
 	const char *slash;
+	uint64_t max_open;
 	int rc;
 
 	if (!st)
@@ -486,8 +625,23 @@ static int tail_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	st->idx = idx;
 	st->path = cd_opt_get(&ic->opts, "path");
 	st->from_tail = strcmp(cd_opt_get(&ic->opts, "read_from"), "tail") == 0;
-	if ((rc = cd_opt_bool(&ic->opts, "follow_symlinks", false, &st->follow_symlinks, err)) < 0)
+	if ((rc = cd_opt_bool(&ic->opts, "follow_symlinks", false, &st->follow_symlinks, err)) < 0 ||
+	    (rc = cd_opt_bool(&ic->opts, "oneshot", false, &st->oneshot, err)) < 0 ||
+	    (rc = cd_opt_u64(&ic->opts, "max_open_files", CD_TAIL_OPEN_DEFAULT, 1048576, &max_open, err)) < 0)
 		goto err_free;
+	if (max_open == 0) {
+		rc = cd_err_set(err, -CD_EINVAL, 0, "tail %s: max_open_files must be at least 1", st->path);
+		goto err_free;
+	}
+	st->max_open = in_tail_fd_budget(max_open > UINT_MAX ? UINT_MAX : (unsigned)max_open);
+	if (st->max_open < max_open) {
+		char a[24], b[24];
+
+		snprintf(a, sizeof(a), "%llu", (unsigned long long)max_open);
+		snprintf(b, sizeof(b), "%u", st->max_open);
+		cd_log(FMT_LEVEL_INFO, "tail: fewer open files than max_open_files (RLIMIT_NOFILE)", "path",
+		       cd_opt_get(&ic->opts, "path"), "max_open_files", a, "open_at_most", b, NULL);
+	}
 	st->wd = -1;
 	slash = strrchr(st->path, '/');
 	if (!slash)
@@ -510,7 +664,6 @@ static int tail_open(void **state, struct pipeline *pl, unsigned idx, const stru
 	}
 	rescan(st);
 	st->next_poll = cd_mono_ns() + (int64_t)pl_config(pl)->poll_ms * 1000000;
-	st->readable = true;
 	*state = st;
 	return 0;
 
@@ -530,10 +683,12 @@ static void tail_close(void *state)
 	while (st->files) {
 		struct tail_file *f = st->files;
 		st->files = f->next;
-		close(f->fd);
+		if (f->fd >= 0)
+			close(f->fd);
 		free(f->path);
 		free(f);
 	}
+	free(st->ht);
 	pl_unwatch_fd(st->pl, st->ifd);
 	close(st->ifd);
 	free(st);
@@ -546,12 +701,21 @@ static void tail_metrics(void *state, struct metrics *m, const char *label)
 	metrics_add(m, "clewd_input_symlinks_skipped_total", METRICS_COUNTER,
 		    "Symlinks a tail glob matched and left out (follow_symlinks: false)", label,
 		    (double)st->links_skipped_total);
+	metrics_add(m, "clewd_input_files", METRICS_GAUGE,
+		    "Files a tail input follows (open or closed at EOF)", label, (double)st->nfiles);
+	metrics_add(m, "clewd_input_files_open", METRICS_GAUGE, "Files a tail input holds open", label,
+		    (double)st->nopen);
+	metrics_add(m, "clewd_input_files_waiting", METRICS_GAUGE,
+		    "Files of a tail input queued for their turn to read", label, (double)st->nqueued);
+	metrics_add(m, "clewd_input_file_reopens_total", METRICS_COUNTER,
+		    "Files a tail input opened again after closing them at EOF", label, (double)st->reopens);
 }
 
 static const struct in_plugin in_tail = {
 	.open = tail_open,
 	.tick = tail_tick,
 	.done = tail_done,
+	.stop = tail_stop,
 	.close = tail_close,
 	.metrics = tail_metrics,
 };
@@ -561,6 +725,11 @@ static const struct cd_opt_spec tail_opts[] = {
 	{"read_from", CD_OPT_ENUM, "head", "where a file without a checkpoint starts", "head|tail", 0, 0},
 	{"follow_symlinks", CD_OPT_BOOL, "false", "read files the glob matches through a symlink", NULL, 0,
 	 0},
+	{"max_open_files", CD_OPT_UINT, "1024",
+	 "files held open at once (1..1048576); the others wait closed at EOF, position kept", NULL, 1048576,
+	 0},
+	{"oneshot", CD_OPT_BOOL, "false",
+	 "read every matched file to its end once, deliver, then the input is done", NULL, 0, 0},
 	CD_OPT_REFUSE("listen", "listen and max_connections are for network inputs, not tail"),
 	CD_OPT_REFUSE("max_connections", "listen and max_connections are for network inputs, not tail"),
 	{NULL, 0, NULL, NULL, NULL, 0, 0},

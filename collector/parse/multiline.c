@@ -8,7 +8,10 @@
  * flushes it, so a quiet input's last record is not held forever). A line
  * that starts no record with no record above it is never held open for
  * joining: continuation lines join only a record start. The join is
- * bounded by CD_MULTILINE_MAX; the buffer is allocated on first use, once.
+ * bounded by CD_MULTILINE_MAX; the buffer is allocated on first use and
+ * grows with the join (thousands of tailed files each hold their last
+ * record until the timeout: a one-line record costs its size, not
+ * CD_MULTILINE_MAX).
  * An input with a multiline_start regex replaces the fmt_detect() rule:
  * a line matching it starts a record, any other line continues one.
  */
@@ -45,23 +48,43 @@ bool parse_ml_joins(const struct parse_ml *m, struct parse_regex *start, const c
 	       !parse_ml_starts(start, line, len);
 }
 
-void parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns)
+/* Room for @need bytes (at most CD_MULTILINE_MAX): grown geometrically. Return: 0 or -CD_ENOMEM. */
+static int ml_reserve(struct parse_ml *m, size_t need)
 {
+	size_t cap = m->cap ? m->cap : 256;
+	char *n;
+
+	if (m->buf && need <= m->cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	if (cap > CD_MULTILINE_MAX)
+		cap = CD_MULTILINE_MAX;
+	n = realloc(m->buf, cap);
+	if (!n)
+		return -CD_ENOMEM;
+	m->buf = n;
+	m->cap = cap;
+	return 0;
+}
+
+int parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns)
+{
+	if (ml_reserve(m, m->len + 1 + len) < 0)
+		return -CD_ENOMEM;
 	m->buf[m->len++] = '\n';
 	memcpy(m->buf + m->len, line, len);
 	m->len += len;
 	m->end_off = end_off;
 	m->deadline_ns = deadline_ns;
+	return 0;
 }
 
 int parse_ml_hold(struct parse_ml *m, const char *line, size_t len, bool is_start, uint64_t start_off,
 		  uint64_t end_off, int64_t deadline_ns)
 {
-	if (!m->buf) {
-		m->buf = malloc(CD_MULTILINE_MAX);
-		if (!m->buf)
-			return -CD_ENOMEM;
-	}
+	if (ml_reserve(m, len) < 0)
+		return -CD_ENOMEM;
 	memcpy(m->buf, line, len);
 	m->len = len;
 	m->held = true;

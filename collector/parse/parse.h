@@ -33,10 +33,11 @@ int parse_line(enum cd_parser parser, struct parse_regex *rx, const char *s, siz
  * (or the timeout) closes it. Caller-owned (parse_ml_init/_release).
  */
 struct parse_ml {
-	char *buf;	     /* the joined text, lines separated by '\n' (CD_MULTILINE_MAX bytes) */
-	size_t len;	     /* bytes used */
-	bool held;	     /* a record is held */
-	bool is_start;	     /* its first line starts a record (continuations may join it) */
+	char *buf;     /* the joined text, lines separated by '\n' (cap bytes, at most CD_MULTILINE_MAX) */
+	size_t cap;    /* allocated at buf */
+	size_t len;    /* bytes used */
+	bool held;     /* a record is held */
+	bool is_start; /* its first line starts a record (continuations may join it) */
 	uint64_t start_off;  /* input offset of its first byte */
 	uint64_t end_off;    /* input offset just past its last line's newline */
 	int64_t deadline_ns; /* flush when the monotonic clock passes this */
@@ -59,8 +60,11 @@ bool parse_ml_starts(struct parse_regex *start, const char *line, size_t len);
  */
 bool parse_ml_joins(const struct parse_ml *m, struct parse_regex *start, const char *line, size_t len);
 
-/* parse_ml_append() - add "\n" + @line to the held record (parse_ml_joins() said so). */
-void parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns);
+/*
+ * parse_ml_append() - add "\n" + @line to the held record (parse_ml_joins()
+ * said so). Return: 0, or -CD_ENOMEM (nothing added: @line goes on alone).
+ */
+int parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns);
 
 /*
  * parse_ml_hold() - hold @line (copied) as a new record; nothing may be

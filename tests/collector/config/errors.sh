@@ -22,7 +22,7 @@ expect() {
 	fi
 }
 
-expect input_key "$work/input_key.yaml:4:5: unknown input key bogus (type, parser, multiline_start, path, read_from, follow_symlinks: the keys of input tail)" \
+expect input_key "$work/input_key.yaml:4:5: unknown input key bogus (type, parser, multiline_start, path, read_from, follow_symlinks, max_open_files, oneshot: the keys of input tail)" \
 	$'inputs:\n  - type: tail\n    path: /tmp/x\n    bogus: 1\n'
 expect envelope_inner "input 1: parser cri+nope: no such parser" \
 	$'inputs:\n  - { type: tail, path: /tmp/x, parser: cri+nope }\n'
