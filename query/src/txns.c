@@ -28,6 +28,15 @@ void qy_txns_release(struct qy_txns *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void qy_txns_clear(struct qy_txns *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		qy_summary_release(&t->v[i]);
+	t->n = 0;
+	if (t->nslots)
+		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+}
+
 /* A slot: the entry's index + 1 in the low half, the high half of its trace's hash above it. */
 static uint64_t slot_val(size_t k, uint64_t h)
 {

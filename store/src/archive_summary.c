@@ -28,7 +28,8 @@
 #include "query/filter.h"
 
 #define ARCH_SUM_MAGIC 0x53414c43u /* "CLAS" */
-#define ARCH_SUM_VERSION 1u
+/* 2: span hashes by qy_span_hash()'s 8-byte steps (1: FNV-1a; read as invalid, the segment scanned) */
+#define ARCH_SUM_VERSION 2u
 
 /*
  * Summaries are kept in memory for at most this many transactions: then
@@ -38,6 +39,11 @@
  * writer's memory to one table plus the compressed blocks.
  */
 #define ARCH_SUM_BLOCK_TXNS 4096u
+/*
+ * The blocks' zstd level: the fastest. Most of a block is span hashes,
+ * which no level compresses, so higher levels only cost the writer CPU.
+ */
+#define ARCH_SUM_ZSTD_LEVEL 1
 /* Largest decompressed block a reader accepts (a writer's block is far below). */
 #define ARCH_SUM_BLOCK_MAX (256u << 20)
 
@@ -110,15 +116,14 @@ static int flush_block(arch *a, struct arch__sum *s)
 	if (reserve(&s->file, 8 + bound) < 0)
 		return -CD_ENOMEM;
 	z = ZSTD_compressCCtx(a->zc, s->file.p + s->file.len + 8, bound, s->raw.p, s->raw.len,
-			      a->opt.zstd_level);
+			      ARCH_SUM_ZSTD_LEVEL);
 	if (ZSTD_isError(z) || z > UINT32_MAX)
 		return -CD_ENOMEM;
 	le_put32(s->file.p + s->file.len, (uint32_t)s->t.n);
 	le_put32(s->file.p + s->file.len + 4, (uint32_t)z);
 	s->file.len += 8 + z;
 	s->nsum += s->t.n;
-	qy_txns_release(&s->t);
-	qy_txns_init(&s->t, &(struct qy_context){.keys = &s->keys});
+	qy_txns_clear(&s->t);
 	return 0;
 }
 
@@ -241,12 +246,23 @@ struct sumfile {
 
 static int sum_decode(const struct sumfile *f, struct qy_txns *out);
 
-/* Read and check @s's summary file for the reader's @keys. Return: true when usable. */
-static bool sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, struct sumfile *f,
-		     struct arch_sum_stats *st)
+enum sum_state {
+	SUM_BAD,   /* missing, damaged, stale or made without a needed key: scan the segment */
+	SUM_OUT,   /* valid, and its time range misses the window: nothing to read */
+	SUM_LOADED /* read whole and checked */
+};
+
+/*
+ * Read and check @s's summary file for the reader's @keys and the window
+ * [@since, @until]: the header first, so a segment outside the window
+ * costs one 64-byte read, not its whole file.
+ */
+static enum sum_state sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, int64_t since,
+			       int64_t until, struct sumfile *f, struct arch_sum_stats *st)
 {
 	char name[64];
 	struct stat sb;
+	uint8_t hdr[ARCH_HDR_BYTES];
 	const uint8_t *p, *end;
 	bool have[QY_KEYS_MAX] = {false};
 	int fd;
@@ -255,20 +271,35 @@ static bool sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, s
 	arch__seg_name(name, sizeof(name), s->id, "sum");
 	fd = openat(a->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return SUM_BAD;
 	if (fstat(fd, &sb) < 0 || sb.st_size < ARCH_HDR_BYTES || (uint64_t)sb.st_size > SIZE_MAX / 2 ||
-	    !(f->buf = malloc((size_t)sb.st_size)) || fio_pread_full(fd, f->buf, (size_t)sb.st_size, 0) < 0) {
+	    fio_pread_full(fd, hdr, ARCH_HDR_BYTES, 0) < 0) {
+		close(fd);
+		return SUM_BAD;
+	}
+	st->bytes_read += ARCH_HDR_BYTES;
+	if (le_get32(hdr) != ARCH_SUM_MAGIC || le_get16(hdr + 4) != ARCH_SUM_VERSION ||
+	    le_get16(hdr + 6) != 0 || le_get64(hdr + 56) != arch__xxh64(hdr, 56, 0) ||
+	    le_get64(hdr + 8) != s->data_bytes ||
+	    le_get64(hdr + 40) != (uint64_t)sb.st_size - ARCH_HDR_BYTES) {
+		close(fd);
+		return SUM_BAD;
+	}
+	if ((int64_t)le_get64(hdr + 24) < since || (int64_t)le_get64(hdr + 16) > until) {
+		close(fd);
+		return SUM_OUT;
+	}
+	f->len = (size_t)sb.st_size;
+	if (!(f->buf = malloc(f->len)) ||
+	    fio_pread_full(fd, f->buf + ARCH_HDR_BYTES, f->len - ARCH_HDR_BYTES, ARCH_HDR_BYTES) < 0) {
 		close(fd);
 		goto bad;
 	}
 	close(fd);
-	f->len = (size_t)sb.st_size;
-	st->bytes_read += f->len;
+	memcpy(f->buf, hdr, ARCH_HDR_BYTES);
+	st->bytes_read += f->len - ARCH_HDR_BYTES;
 	p = f->buf;
-	if (le_get32(p) != ARCH_SUM_MAGIC || le_get16(p + 4) != ARCH_SUM_VERSION || le_get16(p + 6) != 0 ||
-	    le_get64(p + 56) != arch__xxh64(p, 56, 0) || le_get64(p + 8) != s->data_bytes ||
-	    le_get64(p + 40) != f->len - ARCH_HDR_BYTES ||
-	    le_get64(p + 48) != arch__xxh64(p + ARCH_HDR_BYTES, f->len - ARCH_HDR_BYTES, 0))
+	if (le_get64(p + 48) != arch__xxh64(p + ARCH_HDR_BYTES, f->len - ARCH_HDR_BYTES, 0))
 		goto bad;
 	f->min_ts = (int64_t)le_get64(p + 16);
 	f->max_ts = (int64_t)le_get64(p + 24);
@@ -296,11 +327,11 @@ static bool sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, s
 			goto bad; /* made without a key the reader needs: scan instead */
 	f->body = p;
 	f->body_len = (size_t)(end - p);
-	return true;
+	return SUM_LOADED;
 bad:
 	free(f->buf);
 	f->buf = NULL;
-	return false;
+	return SUM_BAD;
 }
 
 /*
@@ -411,11 +442,13 @@ int arch_summaries(arch *a, int64_t since, int64_t until, struct qy_txns *out, s
 		bool rebuilt = false;
 		uint64_t id = s->id;
 
-		if (!open && !texts && sum_load(a, s, out->ctx.keys ? out->ctx.keys : &none, &f, st)) {
-			if (f.max_ts < since || f.min_ts > until) {
-				free(f.buf);
-				continue;
-			}
+		enum sum_state ss = open || texts ? SUM_BAD
+						  : sum_load(a, s, out->ctx.keys ? out->ctx.keys : &none,
+							     since, until, &f, st);
+
+		if (ss == SUM_OUT)
+			continue;
+		if (ss == SUM_LOADED) {
 			st->examined++;
 			rc = sum_take(&f, out);
 			free(f.buf);
