@@ -26,6 +26,7 @@
 #include <store/fileio.h>
 #include "query/codec.h"
 #include "query/filter.h"
+#include "query/light.h"
 
 #define ARCH_SUM_MAGIC 0x53414c43u /* "CLAS" */
 /* 2: span hashes by qy_span_hash()'s 8-byte steps (1: FNV-1a; read as invalid, the segment scanned) */
@@ -536,6 +537,255 @@ static size_t count_after(const struct qy_txns *t, int64_t after)
 	return n;
 }
 
+/* ---- the light path: the newest matches, decoding only the transactions that may match ---- */
+
+/* A decompressed block of a summary file, kept between the two passes. */
+struct lblock {
+	uint8_t *raw;
+	size_t len;
+	uint32_t n;
+	size_t kmi; /* its file's keymap: lrun.keymaps[kmi] */
+	uint32_t nkeys;
+};
+
+struct lrun {
+	const struct qy_filter *f;
+	struct qy_lights lights; /* every transaction seen: its merged light fields */
+	struct qy_txns side;	 /* full summaries of the segments read by scanning */
+	struct lblock *blocks;
+	size_t nblocks, cblocks;
+	uint32_t *entry; /* per summary of the blocks, in order: its light entry */
+	uint32_t *used;	 /* and its encoded length */
+	size_t npieces, cpieces;
+	int (*keymaps)[QY_KEYS_MAX]; /* per file read */
+	size_t nkeymaps;
+};
+
+static int lrun_piece(struct lrun *lr, long entry, size_t used)
+{
+	if (lr->npieces == lr->cpieces) {
+		size_t c = lr->cpieces ? lr->cpieces * 2 : 65536;
+		uint32_t *e = realloc(lr->entry, c * sizeof(*e)), *u;
+
+		if (!e)
+			return -CD_ENOMEM;
+		lr->entry = e;
+		if (!(u = realloc(lr->used, c * sizeof(*u))))
+			return -CD_ENOMEM;
+		lr->used = u;
+		lr->cpieces = c;
+	}
+	lr->entry[lr->npieces] = (uint32_t)entry;
+	lr->used[lr->npieces++] = (uint32_t)used;
+	return 0;
+}
+
+/*
+ * Pass 1 of a summary file: decompress its blocks (kept), peek at every
+ * summary and merge its light fields into the table.
+ * Return: 0, -CD_ENOMEM, -CD_ECORRUPT.
+ */
+static int light_file(struct lrun *lr, const struct sumfile *f)
+{
+	const uint8_t *p = f->body, *end = f->body + f->body_len;
+	int(*km)[QY_KEYS_MAX] = realloc(lr->keymaps, (lr->nkeymaps + 1) * sizeof(*km));
+	uint64_t total = 0;
+	size_t kmi;
+
+	if (!km)
+		return -CD_ENOMEM;
+	lr->keymaps = km;
+	memcpy(km[lr->nkeymaps], f->keymap, sizeof(f->keymap));
+	kmi = lr->nkeymaps++;
+	while (p < end) {
+		uint32_t n, zlen;
+		unsigned long long rlen;
+		struct lblock *b;
+		size_t off = 0;
+
+		if (end - p < 8 || (size_t)(end - p - 8) < (zlen = le_get32(p + 4)))
+			return -CD_ECORRUPT;
+		n = le_get32(p);
+		rlen = ZSTD_getFrameContentSize(p + 8, zlen);
+		if (rlen == ZSTD_CONTENTSIZE_ERROR || rlen == ZSTD_CONTENTSIZE_UNKNOWN ||
+		    rlen > ARCH_SUM_BLOCK_MAX)
+			return -CD_ECORRUPT;
+		if (lr->nblocks == lr->cblocks) {
+			size_t c = lr->cblocks ? lr->cblocks * 2 : 64;
+			struct lblock *v = realloc(lr->blocks, c * sizeof(*v));
+
+			if (!v)
+				return -CD_ENOMEM;
+			lr->blocks = v;
+			lr->cblocks = c;
+		}
+		b = &lr->blocks[lr->nblocks];
+		*b = (struct lblock){.len = (size_t)rlen, .n = n, .kmi = kmi, .nkeys = f->nkeys};
+		if (!(b->raw = malloc(rlen ? (size_t)rlen : 1)))
+			return -CD_ENOMEM;
+		lr->nblocks++;
+		if (ZSTD_decompress(b->raw, b->len, p + 8, zlen) != rlen)
+			return -CD_ECORRUPT;
+		for (uint32_t i = 0; i < n; i++) {
+			struct qy_light l;
+			const char *trace;
+			size_t tlen, used;
+			long e;
+
+			if (qy_light_peek(b->raw + off, b->len - off, lr->f, &l, &trace, &tlen, &used) < 0)
+				return -CD_ECORRUPT;
+			if ((e = qy_lights_add(&lr->lights, trace, tlen, &l)) < 0 ||
+			    lrun_piece(lr, e, used) < 0)
+				return -CD_ENOMEM;
+			off += used;
+		}
+		if (off != b->len)
+			return -CD_ECORRUPT;
+		total += n;
+		p += 8 + zlen;
+	}
+	return total == f->n ? 0 : -CD_ECORRUPT;
+}
+
+/* Merge the light fields of the scanned summaries into the table (merging again changes nothing). */
+static int light_side(struct lrun *lr)
+{
+	for (size_t k = 0; k < lr->side.n; k++) {
+		struct qy_light l;
+
+		qy_light_of(&lr->side.v[k], lr->f, &l);
+		if (qy_lights_add(&lr->lights, lr->side.v[k].trace, strlen(lr->side.v[k].trace), &l) < 0)
+			return -CD_ENOMEM;
+	}
+	return 0;
+}
+
+/* Pass 2: the whole summaries of the transactions that may match, into @out. */
+static int light_take(struct lrun *lr, const struct qy_txns *out_keys, struct qy_txns *out)
+{
+	size_t piece = 0, nkeys = out_keys->ctx.keys ? out_keys->ctx.keys->n : 0;
+
+	for (size_t b = 0; b < lr->nblocks; b++) {
+		const struct lblock *bl = &lr->blocks[b];
+		size_t off = 0;
+
+		for (uint32_t i = 0; i < bl->n; i++, piece++) {
+			struct qy_summary s;
+			size_t used = 0;
+			int rc;
+
+			if (!qy_light_match(lr->f, &lr->lights.v[lr->entry[piece]])) {
+				off += lr->used[piece];
+				continue;
+			}
+			rc = qy_summary_decode(bl->raw + off, bl->len - off, &used, lr->keymaps[bl->kmi],
+					       bl->nkeys, nkeys, &s);
+			if (rc < 0) {
+				qy_summary_release(&s);
+				return rc == -QY_ENOMEM ? -CD_ENOMEM : -CD_ECORRUPT;
+			}
+			off += used;
+			if (qy_txns_take(out, &s) < 0)
+				return -CD_ENOMEM;
+		}
+	}
+	for (size_t k = 0; k < lr->side.n; k++) {
+		struct qy_summary *s = &lr->side.v[k];
+		struct qy_light l;
+		long e;
+
+		qy_light_of(s, lr->f, &l);
+		if ((e = qy_lights_add(&lr->lights, s->trace, strlen(s->trace), &l)) < 0)
+			return -CD_ENOMEM;
+		if (qy_light_match(lr->f, &lr->lights.v[e]) && qy_txns_take(out, s) < 0)
+			return -CD_ENOMEM;
+	}
+	return 0;
+}
+
+static void lrun_release(struct lrun *lr)
+{
+	for (size_t b = 0; b < lr->nblocks; b++)
+		free(lr->blocks[b].raw);
+	free(lr->blocks);
+	free(lr->entry);
+	free(lr->used);
+	free(lr->keymaps);
+	qy_lights_release(&lr->lights);
+	qy_txns_release(&lr->side);
+}
+
+/* How many transactions of the table may match and start after @after. */
+static size_t light_count_after(const struct lrun *lr, int64_t after)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < lr->lights.n; k++)
+		if (qy_light_start(&lr->lights.v[k]) > after && qy_light_match(lr->f, &lr->lights.v[k]))
+			n++;
+	return n;
+}
+
+/*
+ * arch_summaries_newest() for a filter qy_light_match() decides: the
+ * segments newest first, each file's summaries only peeked at (pass 1),
+ * until the table holds @newest matches that older segments cannot
+ * change; then only the summaries of transactions that match are decoded
+ * (pass 2). @hi, @older: as arch_summaries_newest() computes them.
+ * Return: 0, 1 (a file was damaged: the caller reads the usual way,
+ * @out untouched), -CD_ENOMEM, -CD_EIO.
+ */
+static int light_newest(arch *a, int64_t since, int64_t until, size_t newest, int64_t slack_ns,
+			const int64_t *hi, const int64_t *older, const struct qy_filter *f,
+			struct qy_txns *out, struct arch_sum_stats *st, struct cd_err *err)
+{
+	static const struct qy_keys none;
+	struct lrun lr = {.f = f};
+	int rc = 0;
+
+	qy_lights_init(&lr.lights);
+	qy_txns_init(&lr.side, &out->ctx);
+	for (size_t i = a->nsegs; i-- > 0 && rc == 0;) {
+		bool open = a->have_open && i == a->nsegs - 1;
+		struct sumfile sf;
+		enum sum_state ss;
+
+		if (hi[i] == INT64_MIN)
+			continue;
+		ss = open ? SUM_BAD
+			  : sum_load(a, &a->segs[i], out->ctx.keys ? out->ctx.keys : &none, since, until, &sf,
+				     st);
+		if (ss == SUM_LOADED) {
+			rc = light_file(&lr, &sf);
+			free(sf.buf);
+			if (rc == -CD_ECORRUPT) {
+				rc = 1; /* the usual way will scan that segment */
+				break;
+			}
+			st->examined++;
+			st->from_file++;
+		} else if (ss == SUM_BAD) {
+			if ((rc = one_segment(a, i, since, until, &lr.side, st, err)) == 0)
+				rc = light_side(&lr);
+		}
+		if (rc == 0 && i > 0 && older[i] != INT64_MIN &&
+		    light_count_after(&lr, older[i] > INT64_MAX - slack_ns ? INT64_MAX
+									   : older[i] + slack_ns) >= newest) {
+			for (size_t j = 0; j < i; j++)
+				st->partial |= hi[j] != INT64_MIN;
+			break;
+		}
+	}
+	if (rc == 0)
+		rc = light_take(&lr, out, out);
+	if (rc == -CD_ENOMEM)
+		cd_err_set(err, rc, 0, "archive: out of memory");
+	else if (rc == -CD_ECORRUPT)
+		rc = 1;
+	lrun_release(&lr);
+	return rc;
+}
+
 int arch_summaries(arch *a, int64_t since, int64_t until, struct qy_txns *out, struct arch_sum_stats *st,
 		   struct cd_err *err)
 {
@@ -578,6 +828,19 @@ int arch_summaries_newest(arch *a, int64_t since, int64_t until, size_t newest, 
 			hi[i] = INT64_MIN; /* outside the window, or empty: not read */
 		/* older[i]: the latest record of segments 0 .. i-1 that are read */
 		older[i] = i == 0 ? INT64_MIN : hi[i - 1] > older[i - 1] ? hi[i - 1] : older[i - 1];
+	}
+	if (!out->ctx.filter || qy_filter_light(out->ctx.filter)) {
+		struct qy_filter all;
+
+		qy_filter_init(&all);
+		rc = light_newest(a, since, until, newest, slack_ns, hi, older,
+				  out->ctx.filter ? out->ctx.filter : &all, out, st, err);
+		if (rc <= 0)
+			goto out;
+		/* a damaged summary file: the usual way, which scans its segment */
+		memset(st, 0, sizeof(*st));
+		st->segments = (uint32_t)a->nsegs;
+		rc = 0;
 	}
 	for (size_t i = a->nsegs; i-- > 0 && rc == 0;) {
 		if (hi[i] == INT64_MIN)

@@ -193,8 +193,10 @@ END_TEST
 
 /*
  * Transactions of 10 records, 10 s long, in many segments: the newest 20
- * (all, or failed ones) read newest first with a 60 s slack equal the
- * newest 20 of everything, and most segments are not read.
+ * (all, failed ones, of a service and a duration, of a route: the light
+ * path and the full one) read newest first with a 60 s slack equal the
+ * newest 20 of everything, and most segments are not read; with the
+ * newest segment's summary file damaged too (it is scanned instead).
  */
 START_TEST(newest_first_stops_once_older_segments_cannot_change_the_answer)
 {
@@ -210,7 +212,8 @@ START_TEST(newest_first_stops_once_older_segments_cannot_change_the_answer)
 	arch_options_default(&opt);
 	opt.read_only = true;
 	ck_assert_int_eq(arch_open(&r, dir, &opt, &err), 0);
-	for (int errors = 0; errors < 2; errors++) {
+	for (int round = 0; round < 8; round++) {
+		int kind = round % 4;
 		struct qy_filter f;
 		struct qy_txns got;
 		struct arch_sum_stats st;
@@ -219,7 +222,28 @@ START_TEST(newest_first_stops_once_older_segments_cannot_change_the_answer)
 		char msg[256];
 
 		qy_filter_init(&f);
-		ck_assert_int_eq(errors ? qy_filter_add(&f, "error", "true", 0, msg, sizeof(msg)) : 0, 0);
+		if (round == 4) {
+			/* damage the newest sealed segment's summary file */
+			char path[128];
+			uint8_t byte = 0x55;
+			struct arch_stats as;
+			int fd;
+
+			arch_stats(r, &as); /* ids from 1, none deleted: the newest is the count */
+			snprintf(path, sizeof(path), "%s/%016x.sum", dir, (unsigned)as.segments);
+			fd = open(path, O_RDWR);
+			ck_assert_int_ge(fd, 0);
+			ck_assert_int_eq(pwrite(fd, &byte, 1, 100), 1);
+			close(fd);
+		}
+		if (kind == 1)
+			ck_assert_int_eq(qy_filter_add(&f, "error", "true", 0, msg, sizeof(msg)), 0);
+		if (kind == 2) {
+			ck_assert_int_eq(qy_filter_add(&f, "service", "svc1", 0, msg, sizeof(msg)), 0);
+			ck_assert_int_eq(qy_filter_add(&f, "min-duration", "9s", 0, msg, sizeof(msg)), 0);
+		}
+		if (kind == 3)
+			ck_assert_int_eq(qy_filter_add(&f, "route", "/api/3", 0, msg, sizeof(msg)), 0);
 		ck_assert_int_ge(qy_select(&want, &f, QY_SORT_START, 20, &wv, &wn), 20);
 		qy_txns_init(&got, &(struct qy_context){.keys = &keys, .filter = &f});
 		ck_assert_int_eq(arch_summaries_newest(r, INT64_MIN, INT64_MAX, 20, INT64_C(60000000000),
