@@ -660,10 +660,10 @@ static int light_side(struct lrun *lr)
 	return 0;
 }
 
-/* Pass 2: the whole summaries of the transactions that may match, into @out. */
-static int light_take(struct lrun *lr, const struct qy_txns *out_keys, struct qy_txns *out)
+/* Decode the pieces of the entries marked 1 in @want into @out, and mark them 2. */
+static int light_decode(struct lrun *lr, uint8_t *want, struct qy_txns *out)
 {
-	size_t piece = 0, nkeys = out_keys->ctx.keys ? out_keys->ctx.keys->n : 0;
+	size_t piece = 0, nkeys = out->ctx.keys ? out->ctx.keys->n : 0;
 
 	for (size_t b = 0; b < lr->nblocks; b++) {
 		const struct lblock *bl = &lr->blocks[b];
@@ -674,7 +674,7 @@ static int light_take(struct lrun *lr, const struct qy_txns *out_keys, struct qy
 			size_t used = 0;
 			int rc;
 
-			if (!qy_light_match(lr->f, &lr->lights.v[lr->entry[piece]])) {
+			if (want[lr->entry[piece]] != 1) {
 				off += lr->used[piece];
 				continue;
 			}
@@ -694,13 +694,72 @@ static int light_take(struct lrun *lr, const struct qy_txns *out_keys, struct qy
 		struct qy_light l;
 		long e;
 
+		if (!s->trace)
+			continue; /* taken before */
 		qy_light_of(s, lr->f, &l);
 		if ((e = qy_lights_add(&lr->lights, s->trace, strlen(s->trace), &l)) < 0)
 			return -CD_ENOMEM;
-		if (qy_light_match(lr->f, &lr->lights.v[e]) && qy_txns_take(out, s) < 0)
+		if (want[e] == 1 && qy_txns_take(out, s) < 0)
 			return -CD_ENOMEM;
 	}
+	for (size_t k = 0; k < lr->lights.n; k++)
+		want[k] = want[k] == 1 ? 2 : want[k];
 	return 0;
+}
+
+struct cand {
+	int64_t start;
+	uint32_t entry;
+};
+
+static int by_start_desc(const void *x, const void *y)
+{
+	const struct cand *a = x, *b = y;
+
+	return a->start > b->start ? -1 : a->start < b->start;
+}
+
+/*
+ * Pass 2: the whole summaries of the latest-starting transactions that
+ * may match, into @out: the @newest latest first (with every tie), more
+ * while fewer than @newest of them pass the full filter (the light test
+ * may take a few the full one refuses). *@partial: some that may match
+ * were left out (a count of matches is then a lower bound).
+ */
+static int light_take(struct lrun *lr, size_t newest, struct qy_txns *out, bool *partial)
+{
+	struct cand *c = malloc((lr->lights.n + 1) * sizeof(*c));
+	uint8_t *want = calloc(lr->lights.n + 1, 1);
+	size_t nc = 0, upto = 0;
+	int rc = 0;
+
+	if (!c || !want) {
+		rc = -CD_ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < lr->lights.n; k++)
+		if (qy_light_match(lr->f, &lr->lights.v[k]))
+			c[nc++] = (struct cand){qy_light_start(&lr->lights.v[k]), (uint32_t)k};
+	qsort(c, nc, sizeof(*c), by_start_desc);
+	/* newest == SIZE_MAX: every one, in one round */
+	for (size_t k = newest; rc == 0 && upto < nc;) {
+		size_t matched = 0;
+
+		while (upto < nc && (upto < k || c[upto].start == c[upto - 1].start))
+			want[c[upto++].entry] = 1;
+		if ((rc = light_decode(lr, want, out)) < 0)
+			break;
+		for (size_t i = 0; upto < nc && i < out->n && matched < newest; i++)
+			matched += qy_filter_match(lr->f, &out->v[i], out->ctx.keys);
+		if (matched >= newest)
+			break;
+		k = k > SIZE_MAX / 4 ? SIZE_MAX : k * 4;
+	}
+	*partial = upto < nc;
+out:
+	free(c);
+	free(want);
+	return rc;
 }
 
 static void lrun_release(struct lrun *lr)
@@ -776,8 +835,13 @@ static int light_newest(arch *a, int64_t since, int64_t until, size_t newest, in
 			break;
 		}
 	}
-	if (rc == 0)
-		rc = light_take(&lr, out, out);
+	if (rc == 0) {
+		bool partial = false;
+
+		/* all that may match when every segment of the window was read: the count stays exact */
+		rc = light_take(&lr, st->partial ? newest : SIZE_MAX, out, &partial);
+		st->partial |= partial;
+	}
 	if (rc == -CD_ENOMEM)
 		cd_err_set(err, rc, 0, "archive: out of memory");
 	else if (rc == -CD_ECORRUPT)
