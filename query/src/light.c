@@ -280,6 +280,14 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+int qy_lights_reserve(struct qy_lights *t, size_t n)
+{
+	while ((n + 1) * 2 >= t->nslots)
+		if (rehash(t) < 0)
+			return -QY_ENOMEM;
+	return 0;
+}
+
 long qy_lights_add(struct qy_lights *t, const char *trace, size_t len, const struct qy_light *l)
 {
 	uint64_t h = qy_span_hash(trace, len);

@@ -541,8 +541,9 @@ static size_t count_after(const struct qy_txns *t, int64_t after)
 
 /* A decompressed block of a summary file, kept between the two passes. */
 struct lblock {
-	uint8_t *raw;
-	size_t len;
+	const uint8_t *z; /* the compressed block, in one of lrun.files */
+	size_t zlen;
+	size_t len; /* decompressed */
 	uint32_t n;
 	size_t kmi; /* its file's keymap: lrun.keymaps[kmi] */
 	uint32_t nkeys;
@@ -559,7 +560,24 @@ struct lrun {
 	size_t npieces, cpieces;
 	int (*keymaps)[QY_KEYS_MAX]; /* per file read */
 	size_t nkeymaps;
+	uint8_t **files; /* the summary files read (their blocks are decompressed again in pass 2) */
+	size_t nfiles;
+	struct qy_bytes scratch; /* one block decompressed: reused, so a search touches little new memory */
 };
+
+/* Decompress @b into lr->scratch. Return: 0, -CD_ENOMEM, -CD_ECORRUPT. */
+static int lblock_open(struct lrun *lr, const struct lblock *b)
+{
+	if (lr->scratch.cap < b->len + 1) {
+		uint8_t *p = realloc(lr->scratch.p, b->len + 1);
+
+		if (!p)
+			return -CD_ENOMEM;
+		lr->scratch.p = p;
+		lr->scratch.cap = b->len + 1;
+	}
+	return ZSTD_decompress(lr->scratch.p, b->len, b->z, b->zlen) == b->len ? 0 : -CD_ECORRUPT;
+}
 
 static int lrun_piece(struct lrun *lr, long entry, size_t used)
 {
@@ -585,16 +603,25 @@ static int lrun_piece(struct lrun *lr, long entry, size_t used)
  * summary and merge its light fields into the table.
  * Return: 0, -CD_ENOMEM, -CD_ECORRUPT.
  */
-static int light_file(struct lrun *lr, const struct sumfile *f)
+static int light_file(struct lrun *lr, struct sumfile *f)
 {
 	const uint8_t *p = f->body, *end = f->body + f->body_len;
 	int(*km)[QY_KEYS_MAX] = realloc(lr->keymaps, (lr->nkeymaps + 1) * sizeof(*km));
+	uint8_t **files = realloc(lr->files, (lr->nfiles + 1) * sizeof(*files));
 	uint64_t total = 0;
 	size_t kmi;
+	int rc;
 
-	if (!km)
+	if (files)
+		lr->files = files;
+	if (km)
+		lr->keymaps = km;
+	if (!km || !files)
 		return -CD_ENOMEM;
-	lr->keymaps = km;
+	lr->files[lr->nfiles++] = f->buf; /* owned by @lr from here */
+	f->buf = NULL;
+	if (qy_lights_reserve(&lr->lights, lr->lights.n + f->n) < 0)
+		return -CD_ENOMEM;
 	memcpy(km[lr->nkeymaps], f->keymap, sizeof(f->keymap));
 	kmi = lr->nkeymaps++;
 	while (p < end) {
@@ -620,19 +647,19 @@ static int light_file(struct lrun *lr, const struct sumfile *f)
 			lr->cblocks = c;
 		}
 		b = &lr->blocks[lr->nblocks];
-		*b = (struct lblock){.len = (size_t)rlen, .n = n, .kmi = kmi, .nkeys = f->nkeys};
-		if (!(b->raw = malloc(rlen ? (size_t)rlen : 1)))
-			return -CD_ENOMEM;
+		*b = (struct lblock){
+			.z = p + 8, .zlen = zlen, .len = (size_t)rlen, .n = n, .kmi = kmi, .nkeys = f->nkeys};
 		lr->nblocks++;
-		if (ZSTD_decompress(b->raw, b->len, p + 8, zlen) != rlen)
-			return -CD_ECORRUPT;
+		if ((rc = lblock_open(lr, b)) < 0)
+			return rc;
 		for (uint32_t i = 0; i < n; i++) {
 			struct qy_light l;
 			const char *trace;
 			size_t tlen, used;
 			long e;
 
-			if (qy_light_peek(b->raw + off, b->len - off, lr->f, &l, &trace, &tlen, &used) < 0)
+			if (qy_light_peek(lr->scratch.p + off, b->len - off, lr->f, &l, &trace, &tlen,
+					  &used) < 0)
 				return -CD_ECORRUPT;
 			if ((e = qy_lights_add(&lr->lights, trace, tlen, &l)) < 0 ||
 			    lrun_piece(lr, e, used) < 0)
@@ -668,18 +695,27 @@ static int light_decode(struct lrun *lr, uint8_t *want, struct qy_txns *out)
 	for (size_t b = 0; b < lr->nblocks; b++) {
 		const struct lblock *bl = &lr->blocks[b];
 		size_t off = 0;
+		bool any = false;
+		int rc;
 
+		for (uint32_t i = 0; i < bl->n && !any; i++)
+			any = want[lr->entry[piece + i]] == 1;
+		if (!any) {
+			piece += bl->n; /* nothing wanted here: not decompressed again */
+			continue;
+		}
+		if ((rc = lblock_open(lr, bl)) < 0)
+			return rc;
 		for (uint32_t i = 0; i < bl->n; i++, piece++) {
 			struct qy_summary s;
 			size_t used = 0;
-			int rc;
 
 			if (want[lr->entry[piece]] != 1) {
 				off += lr->used[piece];
 				continue;
 			}
-			rc = qy_summary_decode(bl->raw + off, bl->len - off, &used, lr->keymaps[bl->kmi],
-					       bl->nkeys, nkeys, &s);
+			rc = qy_summary_decode(lr->scratch.p + off, bl->len - off, &used,
+					       lr->keymaps[bl->kmi], bl->nkeys, nkeys, &s);
 			if (rc < 0) {
 				qy_summary_release(&s);
 				return rc == -QY_ENOMEM ? -CD_ENOMEM : -CD_ECORRUPT;
@@ -764,8 +800,10 @@ out:
 
 static void lrun_release(struct lrun *lr)
 {
-	for (size_t b = 0; b < lr->nblocks; b++)
-		free(lr->blocks[b].raw);
+	for (size_t k = 0; k < lr->nfiles; k++)
+		free(lr->files[k]);
+	free(lr->files);
+	free(lr->scratch.p);
 	free(lr->blocks);
 	free(lr->entry);
 	free(lr->used);

@@ -75,6 +75,9 @@ struct qy_lights {
 void qy_lights_init(struct qy_lights *t);
 void qy_lights_release(struct qy_lights *t);
 
+/* qy_lights_reserve() - room for @n entries without growing. Return: 0 or -QY_ENOMEM. */
+int qy_lights_reserve(struct qy_lights *t, size_t n);
+
 /*
  * qy_lights_add() - merge @l into the entry of @trace (made when new).
  * Return: the entry's index, or -QY_ENOMEM.
