@@ -8,7 +8,7 @@
 #              collector/clewd (default build/release)
 #   WORK_DIR   where the archive is built once and kept (default /tmp/clew-find-archive)
 # Environment: FILES (default 25) x LINES (default 4000000) records of `gen_corpus --format
-# mixed` (~52 bytes each in the archive, summaries included: 25 x 4 M is ~5.2 GB), RUNS (default
+# mixed` (~55 bytes each in the archive, summaries included: 25 x 4 M is ~5.5 GB), RUNS (default
 # 5), SERVICE (default orders), SINCE (default 1h: RFC 3339 or an age, as tracegrep's --since).
 #
 # The archive: FILES corpus files, one seed each, generated one at a time and ingested with
