@@ -17,7 +17,7 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: gen_corpus --format pipe|json|mixed --lines N [--seed S] > FILE\n"
+	fputs("usage: gen_corpus --format pipe|json|mixed --lines N [--seed S] [--start-us T] > FILE\n"
 	      "\n"
 	      "Write N synthetic log records, one a line, to standard output. The output\n"
 	      "depends only on the arguments: the same format, count and seed always give\n"
@@ -39,6 +39,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "  --lines N       number of records to write (required)\n"
 	      "  --seed S        generator seed, a non-negative integer (default 1)\n"
+	      "  --start-us T    time of the first record, microseconds since the epoch\n"
+	      "                  (default 2026-11-23T07:00:00Z); records are ~1 ms apart\n"
 	      "  -h, --help      show this text\n",
 	      f);
 }
@@ -57,7 +59,7 @@ static int parse_u64(const char *s, unsigned long long *out)
 int main(int argc, char **argv)
 {
 	enum corpus_format format = CORPUS_PIPE;
-	unsigned long long lines = 0, seed = 1;
+	unsigned long long lines = 0, seed = 1, start_us = 0;
 	struct corpus_buf b = {0};
 	struct corpus_gen *g;
 	int have_format = 0, have_lines = 0;
@@ -88,6 +90,12 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (strcmp(a, "--start-us") == 0 && v) {
+			if (parse_u64(v, &start_us) < 0 || start_us > (unsigned long long)INT64_MAX / 2) {
+				fprintf(stderr, "gen_corpus: bad --start-us '%s'\n", v);
+				return 2;
+			}
+			i++;
 		} else {
 			fprintf(stderr, "gen_corpus: unexpected argument '%s'\n", a);
 			usage(stderr);
@@ -106,6 +114,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	corpus_gen_init(g, format, seed);
+	if (start_us)
+		g->ts_us =
+			(int64_t)start_us; /* a corpus that ends now, for --since (bench_find_archive.sh) */
 	for (unsigned long long n = 0; n < lines; n++) {
 		if (corpus_gen_record(g, &b) < 0) {
 			fputs("gen_corpus: out of memory\n", stderr);

@@ -198,26 +198,27 @@ static int64_t widen(int64_t t, int64_t by)
 	return t > INT64_MAX - by ? INT64_MAX : t + by;
 }
 
-int tg_archive_summaries(struct tg_input *in, struct qy_txns *out, struct tg_err *err)
+int tg_archive_summaries(struct tg_input *in, size_t newest, struct qy_txns *out, struct tg_err *err)
 {
 	struct tg_arch *ta = in->priv;
 	struct arch_sum_stats st;
 	struct cd_err ce = {0};
-	int rc = arch_summaries(ta->a, widen(ta->since_ns, -FIND_SLACK_NS),
-				widen(ta->until_ns, FIND_SLACK_NS), out, &st, &ce);
+	int rc = arch_summaries_newest(ta->a, widen(ta->since_ns, -FIND_SLACK_NS),
+				       widen(ta->until_ns, FIND_SLACK_NS), newest, FIND_SLACK_NS, out, &st,
+				       &ce);
 
 	if (ta->stats)
 		fprintf(stderr,
 			"tracegrep: archive %s: summaries: %u segments, %u examined, %u from summary files "
-			"(%llu bytes), %u scanned\n",
+			"(%llu bytes), %u scanned%s\n",
 			ta->dir, st.segments, st.examined, st.from_file, (unsigned long long)st.bytes_read,
-			st.scanned);
+			st.scanned, st.partial ? "; older segments not needed" : "");
 	if (rc < 0) {
 		tg_err_set(err, -TG_EIO, ce.sys_errno, "archive %s: %s", ta->dir,
 			   ce.msg[0] ? ce.msg : cd_strerror(rc));
 		return -TG_EIO;
 	}
-	return 0;
+	return st.partial ? 1 : 0;
 }
 
 static void release_archive(struct tg_input *in)

@@ -106,18 +106,27 @@ int tg_find_run(struct tg_inputs *ins, const struct tg_options *o, bool *found)
 	const struct qy_summary **v = NULL;
 	size_t n = 0;
 	long long total;
+	size_t narch = 0, newest = 0;
+	bool partial = false;
 	int rc = 0;
 
 	qy_txns_init(&run.all, &run.ctx);
+	/* The archive alone, newest first: its older segments are read only while they may hold a match */
+	for (size_t i = 0; i < ins->n; i++)
+		narch += strcmp(ins->v[i].ops->kind, "archive") == 0;
+	if (narch == 1 && ins->n == 1 && o->sort == QY_SORT_START)
+		newest = o->open ? 1 : o->limit;
 	for (size_t i = 0; i < ins->n; i++) {
 		struct tg_err err = {0};
+		int arc;
 
 		if (strcmp(ins->v[i].ops->kind, "archive") != 0)
 			continue;
-		if (tg_archive_summaries(&ins->v[i], &run.all, &err) < 0) {
+		if ((arc = tg_archive_summaries(&ins->v[i], newest, &run.all, &err)) < 0) {
 			fprintf(stderr, "tracegrep: %s\n", err.msg);
 			rc = -TG_EIO;
 		}
+		partial |= arc == 1;
 	}
 	if (tg_run_scan(ins, &s, o->threads, &none) < 0)
 		rc = -TG_EIO;
@@ -141,8 +150,8 @@ int tg_find_run(struct tg_inputs *ins, const struct tg_options *o, bool *found)
 			}
 			if ((size_t)total > n)
 				fprintf(stderr,
-					"tracegrep: %zu of %lld matching transactions shown (--limit)\n", n,
-					total);
+					"tracegrep: %zu of %lld%s matching transactions shown (--limit)\n", n,
+					total, partial ? " or more" : "");
 		}
 	}
 	free(v);

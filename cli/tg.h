@@ -290,10 +290,14 @@ int tg_inputs_add_archive(struct tg_inputs *in, const char *dir, int64_t since_n
  * tg_archive_summaries() - take the transaction summaries of archive input
  * @in (its window, widened a little so transactions across an edge stay
  * whole) into @out: from the segments' summary files, the open segment's
- * frames otherwise (store/archive_sum.h). Return: 0 or -TG_EIO with @err set.
+ * frames otherwise (store/archive_sum.h). @newest: 0, or only that many
+ * latest-starting matches are wanted (sorted by start, nothing else
+ * searched): older segments are then read only while they may hold one.
+ * Return: 0, 1 (older segments were not read: @out lacks their matches),
+ * or -TG_EIO with @err set.
  */
 struct qy_txns;
-int tg_archive_summaries(struct tg_input *in, struct qy_txns *out, struct tg_err *err);
+int tg_archive_summaries(struct tg_input *in, size_t newest, struct qy_txns *out, struct tg_err *err);
 
 /* ---- kafka.c: a Kafka topic clewd writes to ---- */
 

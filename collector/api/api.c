@@ -26,6 +26,9 @@
 #include "query/select.h"
 #include "util/banned.h"
 
+/* How far a transaction's records may lie from its start (tracegrep's FIND_SLACK_NS). */
+#define API_SLACK_NS (INT64_C(300) * 1000000000)
+
 int64_t api_mono_ns(void)
 {
 	struct timespec ts;
@@ -86,6 +89,11 @@ static enum MHD_Result fail(struct MHD_Connection *c, unsigned status, const cha
 
 int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
 {
+	return api_load_newest(r, since, until, 0, msg, cap);
+}
+
+int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, char *msg, size_t cap)
+{
 	struct arch_options opt;
 	struct cd_err err = {0};
 	int rc;
@@ -97,7 +105,7 @@ int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
 		return rc;
 	}
 	qy_txns_init(&r->t, &(struct qy_context){.keys = &r->keys, .filter = &r->f});
-	if ((rc = arch_summaries(r->a, since, until, &r->t, NULL, &err)) < 0) {
+	if ((rc = arch_summaries_newest(r->a, since, until, newest, API_SLACK_NS, &r->t, NULL, &err)) < 0) {
 		snprintf(msg, cap, "archive %s: %s", r->api->dir, err.msg[0] ? err.msg : cd_strerror(rc));
 		return rc;
 	}
@@ -373,9 +381,10 @@ static enum MHD_Result search(struct req *r)
 	}
 	if (qy_filter_keys(&r->f, &r->keys) < 0)
 		return fail(r->c, 400, "too many tags");
-	/* Segments a little beyond the window too: a transaction across its edge stays whole. */
-	if (api_load(r, since == INT64_MIN ? since : since - INT64_C(300000000000),
-		     until == INT64_MAX ? until : until + INT64_C(300000000000), msg, sizeof(msg)) < 0)
+	/* Segments a little beyond the window too: a transaction across its edge stays whole;
+	 * newest first, older segments only while they may hold one of the @limit newest. */
+	if (api_load_newest(r, since == INT64_MIN ? since : since - API_SLACK_NS,
+			    until == INT64_MAX ? until : until + API_SLACK_NS, limit, msg, sizeof(msg)) < 0)
 		return fail(r->c, 500, msg);
 	total = qy_select(&r->t, &r->f, QY_SORT_START, limit, &v, &n);
 	if (total < 0)

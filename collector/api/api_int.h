@@ -58,6 +58,12 @@ bool api_over_budget(const struct req *r);
  * Return: 0, or a negative CD code with @msg (@cap bytes) saying why.
  */
 int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap);
+/*
+ * api_load_newest() - as api_load(), for a search that shows only the
+ * @newest latest-starting matches (0: all): older segments are read only
+ * while they may hold one (arch_summaries_newest()).
+ */
+int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, char *msg, size_t cap);
 
 /* api_page() - GET /: the search page (page.c). */
 enum MHD_Result api_page(struct req *r);

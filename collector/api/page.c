@@ -210,8 +210,9 @@ enum MHD_Result api_page(struct req *r)
 	if (rc == 0) {
 		int64_t since = r->f.since_ns, until = r->f.until_ns;
 
-		rc = api_load(r, since == INT64_MIN ? since : since - INT64_C(300000000000),
-			      until == INT64_MAX ? until : until + INT64_C(300000000000), msg, sizeof(msg));
+		rc = api_load_newest(r, since == INT64_MIN ? since : since - INT64_C(300000000000),
+				     until == INT64_MAX ? until : until + INT64_C(300000000000), limit, msg,
+				     sizeof(msg));
 	}
 	if (rc == 0 && api_over_budget(r)) {
 		rc = -1;

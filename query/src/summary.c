@@ -22,12 +22,37 @@
 #include "query/summary.h"
 #include "summary_int.h"
 
-uint64_t qy_span_hash(const char *s, size_t n)
+/* Up to 8 bytes at @s as a little-endian integer (the same hash on every host). */
+static uint64_t load_le(const char *s, size_t n)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint64_t w = 0;
 
 	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * UINT64_C(0x100000001b3);
+		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+	return w;
+}
+
+/*
+ * Eight bytes a step, not one (FNV-1a's byte loop was a tenth of the
+ * archive writer's time with summaries on): an ID of 16 hex digits is two
+ * multiplications, then a final mix (MurmurHash3's) spreads every input
+ * bit over the whole word, as the hash sets use its low and high bits.
+ */
+uint64_t qy_span_hash(const char *s, size_t n)
+{
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)n * UINT64_C(0xff51afd7ed558ccd));
+
+	for (; n >= 8; s += 8, n -= 8) {
+		h = (h ^ load_le(s, 8)) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 31;
+	}
+	if (n) {
+		h = (h ^ load_le(s, n)) * UINT64_C(0xc4ceb9fe1a85ec53);
+		h ^= h >> 31;
+	}
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
 	return h;
 }
 
@@ -135,6 +160,23 @@ static bool attr_int(const struct fmt_attr *a, long long *out)
 
 	if (!a || !a->val.ptr || a->val.len == 0 || a->val.len >= sizeof(buf))
 		return false;
+	if (a->val.enc == FMT_ENC_RAW && a->val.len < 19) {
+		/* The common case (status=200, dur_us=1234) without a copy and strtoll(): the
+		 * same answer, as 18 digits cannot overflow. */
+		const char *p = a->val.ptr;
+		size_t i = p[0] == '-';
+		long long v = 0;
+
+		if (i == a->val.len)
+			return false;
+		for (; i < a->val.len; i++) {
+			if (p[i] < '0' || p[i] > '9')
+				return false;
+			v = v * 10 + (p[i] - '0');
+		}
+		*out = p[0] == '-' ? -v : v;
+		return true;
+	}
 	n = fmt_str_decode(&a->val, buf);
 	buf[n] = '\0';
 	*out = strtoll(buf, &end, 10);
@@ -335,9 +377,17 @@ static void value_add(struct qy_values *vs, const char *val, int64_t ts, bool *o
 /* Whether the decoded @v equals @s (both absent counts as equal). */
 static bool view_is(const struct fmt_str *v, const char *s)
 {
+	size_t i = 0;
+
 	if (!v->ptr || v->len == 0 || !s)
 		return (!v->ptr || v->len == 0) && !s;
-	return fmt_str_eq(v, s, strlen(s));
+	if (v->enc != FMT_ENC_RAW)
+		return fmt_str_eq(v, s, strlen(s));
+	/* Per record and per kept service or route: one pass, no strlen() of @s first, never
+	 * past @s's NUL (a view may hold a NUL byte). */
+	while (i < v->len && s[i] && s[i] == v->ptr[i])
+		i++;
+	return i == v->len && s[i] == '\0';
 }
 
 /* ---- choosing among candidates ---- */
@@ -353,9 +403,9 @@ static int cmp_rank(const struct qy_rank *a, const struct qy_rank *b)
 	return 0;
 }
 
-/* Take root service/method/path (copied) when @rank beats the summary's. */
-static void root_offer(struct qy_summary *s, const struct qy_rank *rank, const char *service,
-		       const char *method, const char *path, bool *oom)
+/* Whether a root candidate of @rank with these values beats the summary's root. */
+static bool root_wins(const struct qy_summary *s, const struct qy_rank *rank, const char *service,
+		      const char *method, const char *path)
 {
 	int c = s->has_root ? cmp_rank(rank, &s->root) : -1;
 
@@ -366,16 +416,30 @@ static void root_offer(struct qy_summary *s, const struct qy_rank *rank, const c
 		if (!c)
 			c = cmp_str(path, s->root_path);
 	}
-	if (c >= 0)
-		return;
+	return c < 0;
+}
+
+/* Make the candidate the root: its strings are taken over (allocated once, not copied again). */
+static void root_take(struct qy_summary *s, const struct qy_rank *rank, char *service, char *method,
+		      char *path)
+{
 	free(s->root_service);
 	free(s->root_method);
 	free(s->root_path);
-	s->root_service = dup_or_null(service, oom);
-	s->root_method = dup_or_null(method, oom);
-	s->root_path = dup_or_null(path, oom);
+	s->root_service = service;
+	s->root_method = method;
+	s->root_path = path;
 	s->root = *rank;
 	s->has_root = true;
+}
+
+/* Take root service/method/path (copied) when @rank beats the summary's. */
+static void root_offer(struct qy_summary *s, const struct qy_rank *rank, const char *service,
+		       const char *method, const char *path, bool *oom)
+{
+	if (root_wins(s, rank, service, method, path))
+		root_take(s, rank, dup_or_null(service, oom), dup_or_null(method, oom),
+			  dup_or_null(path, oom));
 }
 
 /* The shallowest, then earliest, then longest span record gives the top span. */
@@ -586,9 +650,15 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 	/* The spans of the tree tracegrep would build: the trace, the path, the span, its parent. */
 	if (span_view(s, &r->trace) < 0 || span_view(s, &r->span) < 0 || span_view(s, &r->parent) < 0)
 		oom = true;
-	for (uint16_t i = 1; i < r->nids; i++)
-		if (span_view(s, &r->ids[i]) < 0)
+	for (uint16_t i = 1; i < r->nids; i++) {
+		const struct fmt_str *id = &r->ids[i];
+
+		/* The path's last elements are usually the span and its parent: hashed above. */
+		if (same_view(id, &r->span) || same_view(id, &r->parent) || same_view(id, &r->trace))
+			continue;
+		if (span_view(s, id) < 0)
 			oom = true;
+	}
 
 	/* Root candidates are decoded only when they may win. */
 	if (!s->has_root || cmp_rank(&rank, &s->root) <= 0) {
@@ -596,10 +666,13 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 		char *method = view_text(&r->method, QY_VALUE_BYTES, &oom);
 		char *path = view_text(&r->path, QY_VALUE_BYTES, &oom);
 
-		root_offer(s, &rank, service, method, path, &oom);
-		free(service);
-		free(method);
-		free(path);
+		if (root_wins(s, &rank, service, method, path)) {
+			root_take(s, &rank, service, method, path);
+		} else {
+			free(service);
+			free(method);
+			free(path);
+		}
 	}
 	take_service(s, r, &oom);
 	take_route(s, r, &oom);

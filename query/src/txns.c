@@ -28,6 +28,15 @@ void qy_txns_release(struct qy_txns *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void qy_txns_clear(struct qy_txns *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		qy_summary_release(&t->v[i]);
+	t->n = 0;
+	if (t->nslots)
+		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+}
+
 /* A slot: the entry's index + 1 in the low half, the high half of its trace's hash above it. */
 static uint64_t slot_val(size_t k, uint64_t h)
 {
@@ -83,8 +92,8 @@ struct qy_summary *qy_txns_find(const struct qy_txns *t, const char *trace, size
 	return t->slots[i] ? &t->v[(uint32_t)t->slots[i] - 1] : NULL;
 }
 
-/* The summary of @trace, made when new; NULL when out of memory. */
-static struct qy_summary *get(struct qy_txns *t, const char *trace, size_t len)
+/* The summary of @trace, made when new (*@made set, if given); NULL when out of memory. */
+static struct qy_summary *get(struct qy_txns *t, const char *trace, size_t len, bool *made)
 {
 	uint64_t h = qy_span_hash(trace, len);
 	size_t i;
@@ -92,6 +101,8 @@ static struct qy_summary *get(struct qy_txns *t, const char *trace, size_t len)
 	if ((t->n + 1) * 2 >= t->nslots && rehash(t) < 0)
 		return NULL;
 	i = slot_of(t, trace, len, h);
+	if (made)
+		*made = !t->slots[i];
 	if (t->slots[i])
 		return &t->v[(uint32_t)t->slots[i] - 1];
 	if (t->n == t->cap) {
@@ -133,7 +144,7 @@ int qy_txns_add(struct qy_txns *t, const struct fmt_record *r)
 	}
 	/* A trace is a C string: one decoded from \u0000 ends there (as it would for every reader). */
 	len = strnlen(id, len);
-	s = len ? get(t, id, len) : NULL;
+	s = len ? get(t, id, len, NULL) : NULL;
 	free(big);
 	if (!len)
 		return 0;
@@ -164,19 +175,18 @@ int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src)
 
 	for (size_t k = 0; k < src->n && rc == 0; k++) {
 		struct qy_summary *from = &src->v[k];
-		size_t len = strlen(from->trace);
-		struct qy_summary *d = qy_txns_find(dst, from->trace, len);
+		bool made = false;
+		struct qy_summary *d = get(dst, from->trace, strlen(from->trace), &made);
 
-		if (d) {
-			rc = qy_summary_merge(d, from, dst->ctx.keys);
-			continue;
-		}
-		/* New to @dst: moved, not copied (most transactions are seen by one thread only). */
-		d = get(dst, from->trace, len);
 		if (!d) {
 			rc = -QY_ENOMEM;
 			break;
 		}
+		if (!made) {
+			rc = qy_summary_merge(d, from, dst->ctx.keys);
+			continue;
+		}
+		/* New to @dst: moved, not copied (most transactions are seen by one thread only). */
 		qy_summary_release(d);
 		*d = *from;
 		memset(from, 0, sizeof(*from));
@@ -191,14 +201,14 @@ int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src)
 
 int qy_txns_take(struct qy_txns *t, struct qy_summary *s)
 {
-	size_t len = strlen(s->trace);
-	struct qy_summary *d = qy_txns_find(t, s->trace, len);
+	bool made = false;
+	struct qy_summary *d = get(t, s->trace, strlen(s->trace), &made);
 	int rc = 0;
 
-	if (d) {
-		rc = qy_summary_merge(d, s, t->ctx.keys);
-	} else if (!(d = get(t, s->trace, len))) {
+	if (!d) {
 		rc = -QY_ENOMEM;
+	} else if (!made) {
+		rc = qy_summary_merge(d, s, t->ctx.keys);
 	} else {
 		qy_summary_release(d);
 		*d = *s;

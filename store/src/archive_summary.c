@@ -1,7 +1,8 @@
 /*
  * store/src/archive_summary.c - the archive's transaction summaries: the
  * writer's per-segment table (filled as frames are appended, written as
- * NNNN.sum when the segment is sealed) and arch_summaries(), the reader.
+ * NNNN.sum when the segment is sealed) and arch_summaries(), the reader
+ * (its newest-first search with a light filter: archive_sumlight.c).
  *
  * DESIGN: the summaries of a segment are computed once, by the writer,
  * from the records it already holds in memory (the chunk's payload), so a
@@ -21,14 +22,17 @@
 #include <unistd.h>
 
 #include "archive_dir.h"
+#include "archive_sum_int.h"
 #include <store/archive_sum.h>
 #include <store/chunk.h>
 #include <store/fileio.h>
 #include "query/codec.h"
 #include "query/filter.h"
+#include "query/light.h"
 
 #define ARCH_SUM_MAGIC 0x53414c43u /* "CLAS" */
-#define ARCH_SUM_VERSION 1u
+/* 2: span hashes by qy_span_hash()'s 8-byte steps (1: FNV-1a; read as invalid, the segment scanned) */
+#define ARCH_SUM_VERSION 2u
 
 /*
  * Summaries are kept in memory for at most this many transactions: then
@@ -38,8 +42,11 @@
  * writer's memory to one table plus the compressed blocks.
  */
 #define ARCH_SUM_BLOCK_TXNS 4096u
-/* Largest decompressed block a reader accepts (a writer's block is far below). */
-#define ARCH_SUM_BLOCK_MAX (256u << 20)
+/*
+ * The blocks' zstd level: the fastest. Most of a block is span hashes,
+ * which no level compresses, so higher levels only cost the writer CPU.
+ */
+#define ARCH_SUM_ZSTD_LEVEL 1
 
 /* The writer's summaries of the open segment. */
 struct arch__sum {
@@ -110,15 +117,14 @@ static int flush_block(arch *a, struct arch__sum *s)
 	if (reserve(&s->file, 8 + bound) < 0)
 		return -CD_ENOMEM;
 	z = ZSTD_compressCCtx(a->zc, s->file.p + s->file.len + 8, bound, s->raw.p, s->raw.len,
-			      a->opt.zstd_level);
+			      ARCH_SUM_ZSTD_LEVEL);
 	if (ZSTD_isError(z) || z > UINT32_MAX)
 		return -CD_ENOMEM;
 	le_put32(s->file.p + s->file.len, (uint32_t)s->t.n);
 	le_put32(s->file.p + s->file.len + 4, (uint32_t)z);
 	s->file.len += 8 + z;
 	s->nsum += s->t.n;
-	qy_txns_release(&s->t);
-	qy_txns_init(&s->t, &(struct qy_context){.keys = &s->keys});
+	qy_txns_clear(&s->t);
 	return 0;
 }
 
@@ -228,47 +234,74 @@ uint64_t arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_
 
 /* ---- reading ---- */
 
-/* A summary file read whole and checked. */
-struct sumfile {
-	uint8_t *buf;
-	size_t len;
-	int64_t min_ts, max_ts;
-	uint32_t n, nkeys;
-	const uint8_t *body; /* after the keys */
-	size_t body_len;
-	int keymap[QY_KEYS_MAX]; /* file key -> reader key, or -1 */
-};
-
 static int sum_decode(const struct sumfile *f, struct qy_txns *out);
 
-/* Read and check @s's summary file for the reader's @keys. Return: true when usable. */
-static bool sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, struct sumfile *f,
-		     struct arch_sum_stats *st)
+/*
+ * Open @s's summary file and read its header into @hdr, checked (magic,
+ * version, hash, the data file's size, its own size). Return: the open
+ * descriptor, or -1 (no usable file); *@size its size.
+ */
+static int sum_open(arch *a, const struct seg *s, uint8_t hdr[ARCH_HDR_BYTES], size_t *size,
+		    struct arch_sum_stats *st)
 {
 	char name[64];
 	struct stat sb;
-	const uint8_t *p, *end;
-	bool have[QY_KEYS_MAX] = {false};
 	int fd;
 
-	memset(f, 0, sizeof(*f));
 	arch__seg_name(name, sizeof(name), s->id, "sum");
 	fd = openat(a->dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return -1;
 	if (fstat(fd, &sb) < 0 || sb.st_size < ARCH_HDR_BYTES || (uint64_t)sb.st_size > SIZE_MAX / 2 ||
-	    !(f->buf = malloc((size_t)sb.st_size)) || fio_pread_full(fd, f->buf, (size_t)sb.st_size, 0) < 0) {
+	    fio_pread_full(fd, hdr, ARCH_HDR_BYTES, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	st->bytes_read += ARCH_HDR_BYTES;
+	if (le_get32(hdr) != ARCH_SUM_MAGIC || le_get16(hdr + 4) != ARCH_SUM_VERSION ||
+	    le_get16(hdr + 6) != 0 || le_get64(hdr + 56) != arch__xxh64(hdr, 56, 0) ||
+	    le_get64(hdr + 8) != s->data_bytes ||
+	    le_get64(hdr + 40) != (uint64_t)sb.st_size - ARCH_HDR_BYTES) {
+		close(fd);
+		return -1;
+	}
+	*size = (size_t)sb.st_size;
+	return fd;
+}
+
+/*
+ * Read and check @s's summary file for the reader's @keys and the window
+ * [@since, @until]: the header first, so a segment outside the window
+ * costs one 64-byte read, not its whole file.
+ */
+enum sum_state arch__sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, int64_t since,
+			      int64_t until, struct sumfile *f, struct arch_sum_stats *st)
+{
+	uint8_t hdr[ARCH_HDR_BYTES];
+	const uint8_t *p, *end;
+	bool have[QY_KEYS_MAX] = {false};
+	size_t size = 0;
+	int fd;
+
+	memset(f, 0, sizeof(*f));
+	fd = sum_open(a, s, hdr, &size, st);
+	if (fd < 0)
+		return SUM_BAD;
+	if ((int64_t)le_get64(hdr + 24) < since || (int64_t)le_get64(hdr + 16) > until) {
+		close(fd);
+		return SUM_OUT;
+	}
+	f->len = size;
+	if (!(f->buf = malloc(f->len)) ||
+	    fio_pread_full(fd, f->buf + ARCH_HDR_BYTES, f->len - ARCH_HDR_BYTES, ARCH_HDR_BYTES) < 0) {
 		close(fd);
 		goto bad;
 	}
 	close(fd);
-	f->len = (size_t)sb.st_size;
-	st->bytes_read += f->len;
+	memcpy(f->buf, hdr, ARCH_HDR_BYTES);
+	st->bytes_read += f->len - ARCH_HDR_BYTES;
 	p = f->buf;
-	if (le_get32(p) != ARCH_SUM_MAGIC || le_get16(p + 4) != ARCH_SUM_VERSION || le_get16(p + 6) != 0 ||
-	    le_get64(p + 56) != arch__xxh64(p, 56, 0) || le_get64(p + 8) != s->data_bytes ||
-	    le_get64(p + 40) != f->len - ARCH_HDR_BYTES ||
-	    le_get64(p + 48) != arch__xxh64(p + ARCH_HDR_BYTES, f->len - ARCH_HDR_BYTES, 0))
+	if (le_get64(p + 48) != arch__xxh64(p + ARCH_HDR_BYTES, f->len - ARCH_HDR_BYTES, 0))
 		goto bad;
 	f->min_ts = (int64_t)le_get64(p + 16);
 	f->max_ts = (int64_t)le_get64(p + 24);
@@ -296,11 +329,11 @@ static bool sum_load(arch *a, const struct seg *s, const struct qy_keys *keys, s
 			goto bad; /* made without a key the reader needs: scan instead */
 	f->body = p;
 	f->body_len = (size_t)(end - p);
-	return true;
+	return SUM_LOADED;
 bad:
 	free(f->buf);
 	f->buf = NULL;
-	return false;
+	return SUM_BAD;
 }
 
 /*
@@ -391,64 +424,173 @@ static int scan_cb(void *cookie, const void *payload, size_t len, const struct a
 	return 0; /* a payload that is not a chunk holds no transactions */
 }
 
+/*
+ * Take segment @i's summaries into @out: from its summary file, else from
+ * its frames. Return: 0, -CD_ENOMEM, -CD_EIO (@err set).
+ */
+int arch__sum_segment(arch *a, size_t i, int64_t since, int64_t until, struct qy_txns *out,
+		      struct arch_sum_stats *st, struct cd_err *err)
+{
+	static const struct qy_keys none;
+	bool texts = out->ctx.filter && out->ctx.filter->ntexts;
+	struct seg *s = &a->segs[i];
+	bool open = a->have_open && i == a->nsegs - 1, rebuilt = false;
+	struct sumfile f;
+	enum sum_state ss = open || texts ? SUM_BAD
+					  : arch__sum_load(a, s, out->ctx.keys ? out->ctx.keys : &none, since,
+							   until, &f, st);
+	int rc;
+
+	if (ss == SUM_OUT)
+		return 0;
+	if (ss == SUM_LOADED) {
+		rc = sum_take(&f, out);
+		free(f.buf);
+		if (rc == 0) {
+			st->examined++;
+			st->from_file++;
+			return 0;
+		}
+		if (rc == -CD_ENOMEM)
+			return cd_err_set(err, rc, 0, "archive: out of memory");
+		arch__diag(a, "archive %s: summaries of segment %016" PRIx64 " are corrupt (scanned)", a->dir,
+			   s->id);
+	}
+	if (open) {
+		if (a->ob.nframes == 0 || a->ob.max_ts < since || a->ob.min_ts > until)
+			return 0;
+	} else {
+		rc = arch__seg_load(a, s, &rebuilt, err);
+		if (rc == -CD_ENOENT)
+			return 0; /* deleted by retention meanwhile */
+		if (rc < 0)
+			return rc;
+		if (s->ix.nframes == 0 || s->ix.max_ts < since || s->ix.min_ts > until)
+			return 0;
+	}
+	st->examined++;
+	st->scanned++;
+	rc = arch__walk_segment(a, i, scan_cb, out, err);
+	if (rc == -CD_ENOMEM)
+		cd_err_set(err, rc, 0, "archive: out of memory");
+	return rc;
+}
+
+/*
+ * The time range of segment @i's records: from its summary file's header
+ * (64 bytes), else its index (or the open segment's). Return: false when
+ * it holds no frame or is gone.
+ */
+static bool seg_range(arch *a, size_t i, int64_t *min_ts, int64_t *max_ts, struct arch_sum_stats *st)
+{
+	struct seg *s = &a->segs[i];
+	uint8_t hdr[ARCH_HDR_BYTES];
+	size_t size;
+	bool rebuilt = false;
+	struct cd_err err = {0};
+	int fd;
+
+	if (a->have_open && i == a->nsegs - 1) {
+		*min_ts = a->ob.min_ts;
+		*max_ts = a->ob.max_ts;
+		return a->ob.nframes > 0;
+	}
+	if ((fd = sum_open(a, s, hdr, &size, st)) >= 0) {
+		close(fd);
+		*min_ts = (int64_t)le_get64(hdr + 16);
+		*max_ts = (int64_t)le_get64(hdr + 24);
+		return true;
+	}
+	if (arch__seg_load(a, s, &rebuilt, &err) < 0 || s->ix.nframes == 0)
+		return false;
+	*min_ts = s->ix.min_ts;
+	*max_ts = s->ix.max_ts;
+	return true;
+}
+
+/* How many summaries of @t pass its filter and start after @after. */
+static size_t count_after(const struct qy_txns *t, int64_t after)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->n; k++)
+		if (qy_summary_start(&t->v[k]) > after &&
+		    (!t->ctx.filter || qy_filter_match(t->ctx.filter, &t->v[k], t->ctx.keys)))
+			n++;
+	return n;
+}
+
 int arch_summaries(arch *a, int64_t since, int64_t until, struct qy_txns *out, struct arch_sum_stats *st,
 		   struct cd_err *err)
 {
+	return arch_summaries_newest(a, since, until, 0, 0, out, st, err);
+}
+
+int arch_summaries_newest(arch *a, int64_t since, int64_t until, size_t newest, int64_t slack_ns,
+			  struct qy_txns *out, struct arch_sum_stats *st, struct cd_err *err)
+{
 	struct arch_sum_stats dummy;
-	bool texts = out && out->ctx.filter && out->ctx.filter->ntexts;
-	struct qy_keys none = {0};
+	int64_t *lo = NULL, *hi = NULL, *older = NULL;
 	int rc = 0;
 
 	st = st ? st : &dummy;
 	memset(st, 0, sizeof(*st));
-	if (!a || !out)
+	if (!a || !out || slack_ns < 0)
 		return cd_err_set(err, -CD_EINVAL, 0, "archive: bad arguments");
 	st->segments = (uint32_t)a->nsegs;
-	for (size_t i = 0; i < a->nsegs && rc == 0; i++) {
-		struct seg *s = &a->segs[i];
-		bool open = a->have_open && i == a->nsegs - 1;
-		struct sumfile f;
-		bool rebuilt = false;
-		uint64_t id = s->id;
-
-		if (!open && !texts && sum_load(a, s, out->ctx.keys ? out->ctx.keys : &none, &f, st)) {
-			if (f.max_ts < since || f.min_ts > until) {
-				free(f.buf);
-				continue;
-			}
-			st->examined++;
-			rc = sum_take(&f, out);
-			free(f.buf);
-			if (rc == 0) {
-				st->from_file++;
-				continue;
-			}
-			if (rc == -CD_ENOMEM)
-				return cd_err_set(err, rc, 0, "archive: out of memory");
-			arch__diag(a, "archive %s: summaries of segment %016" PRIx64 " are corrupt (scanned)",
-				   a->dir, id);
-			rc = 0;
-			st->examined--;
-		}
-		if (open) {
-			if (a->ob.nframes == 0 || a->ob.max_ts < since || a->ob.min_ts > until)
-				continue;
-		} else {
-			rc = arch__seg_load(a, s, &rebuilt, err);
-			if (rc == -CD_ENOENT) {
-				rc = 0;
-				continue; /* deleted by retention meanwhile */
-			}
-			if (rc < 0)
-				return rc;
-			if (s->ix.nframes == 0 || s->ix.max_ts < since || s->ix.min_ts > until)
-				continue;
-		}
-		st->examined++;
-		st->scanned++;
-		rc = arch__walk_segment(a, i, scan_cb, out, err);
-		if (rc == -CD_ENOMEM)
-			cd_err_set(err, rc, 0, "archive: out of memory");
+	if (newest == 0) {
+		for (size_t i = 0; i < a->nsegs && rc == 0; i++)
+			rc = arch__sum_segment(a, i, since, until, out, st, err);
+		return rc;
 	}
+	/*
+	 * Newest first: the segments' time ranges (headers only), and for each
+	 * the latest record of every older segment in the window. Once @newest
+	 * matching transactions start later than that plus the slack, no
+	 * older segment can hold a record of theirs nor a later-starting
+	 * match: the rest is not read.
+	 */
+	lo = malloc((a->nsegs + 1) * sizeof(*lo));
+	hi = malloc((a->nsegs + 1) * sizeof(*hi));
+	older = malloc((a->nsegs + 1) * sizeof(*older));
+	if (!lo || !hi || !older) {
+		rc = cd_err_set(err, -CD_ENOMEM, 0, "archive: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < a->nsegs; i++) {
+		if (!seg_range(a, i, &lo[i], &hi[i], st) || hi[i] < since || lo[i] > until)
+			hi[i] = INT64_MIN; /* outside the window, or empty: not read */
+		/* older[i]: the latest record of segments 0 .. i-1 that are read */
+		older[i] = i == 0 ? INT64_MIN : hi[i - 1] > older[i - 1] ? hi[i - 1] : older[i - 1];
+	}
+	if (!out->ctx.filter || qy_filter_light(out->ctx.filter)) {
+		struct qy_filter all;
+
+		qy_filter_init(&all);
+		rc = arch__sum_light_newest(a, since, until, newest, slack_ns, hi, older,
+					    out->ctx.filter ? out->ctx.filter : &all, out, st, err);
+		if (rc <= 0)
+			goto out;
+		/* a damaged summary file: the usual way, which scans its segment */
+		memset(st, 0, sizeof(*st));
+		st->segments = (uint32_t)a->nsegs;
+		rc = 0;
+	}
+	for (size_t i = a->nsegs; i-- > 0 && rc == 0;) {
+		if (hi[i] == INT64_MIN)
+			continue;
+		rc = arch__sum_segment(a, i, since, until, out, st, err);
+		if (rc == 0 && i > 0 && older[i] != INT64_MIN &&
+		    count_after(out, older[i] > INT64_MAX - slack_ns ? INT64_MAX : older[i] + slack_ns) >=
+			    newest) {
+			for (size_t j = 0; j < i; j++)
+				st->partial |= hi[j] != INT64_MIN;
+			break;
+		}
+	}
+out:
+	free(lo);
+	free(hi);
+	free(older);
 	return rc;
 }

@@ -4,7 +4,9 @@
  * summaries computed from every record at once, whether a segment is
  * read from its summary file, scanned because it is still open, or
  * scanned because its file is damaged; transactions split over many
- * segments merge into one summary each.
+ * segments merge into one summary each; a search for the newest few
+ * (arch_summaries_newest()) gives the full read's answer from the newest
+ * segments alone.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -19,6 +21,7 @@
 #include "fmt/detect.h"
 #include "fmt/str.h"
 #include "query/json.h"
+#include "query/select.h"
 
 #define NLINES 400
 
@@ -60,10 +63,12 @@ static void flush(arch *a, struct chunk *c)
 }
 
 /*
- * Write @nlines records of @ntraces transactions, 8 a chunk, into segments
- * of @seg_bytes; the writer stays open (its last segment unsealed).
+ * Write @nlines records, one a second, of @ntraces transactions taking
+ * turns (or, with @per_txn, of transactions of @per_txn consecutive
+ * records each), 8 a chunk, into segments of @seg_bytes; the writer stays
+ * open (its last segment unsealed).
  */
-static arch *write_archive(int nlines, int ntraces, uint64_t seg_bytes)
+static arch *write_archive_ex(int nlines, int ntraces, int per_txn, uint64_t seg_bytes)
 {
 	struct arch_options opt;
 	struct cd_err err = {0};
@@ -83,10 +88,11 @@ static arch *write_archive(int nlines, int ntraces, uint64_t seg_bytes)
 		struct record_src src = {0};
 		int n = snprintf(
 			line, sizeof(line),
-			"2026-11-23T07:%02d:%02d.%06dZ %s tr%05d:s%d|svc%d|%s|/api/%d|status=%d|user=u%d|"
+			"2026-11-23T%02d:%02d:%02d.%06dZ %s tr%05d:s%d|svc%d|%s|/api/%d|status=%d|user=u%d|"
 			"msg=step %d",
-			i / 60 % 60, i % 60, i % 1000000, i % 17 == 0 ? "ERROR" : "INFO", i % ntraces, i % 5,
-			i % 4, i % 3 ? "GET" : "POST", i % 7, i % 13 == 0 ? 503 : 200, i % 23, i);
+			7 + i / 3600, i / 60 % 60, i % 60, i % 1000000, i % 17 == 0 ? "ERROR" : "INFO",
+			per_txn ? i / per_txn : i % ntraces, i % 5, i % 4, i % 3 ? "GET" : "POST", i % 7,
+			i % 13 == 0 ? 503 : 200, i % 23, i);
 
 		ck_assert_int_eq(fmt_parse(line, (size_t)n, &r, NULL), 0);
 		ck_assert_int_eq(qy_txns_add(&want, &r), 0);
@@ -101,6 +107,11 @@ static arch *write_archive(int nlines, int ntraces, uint64_t seg_bytes)
 		flush(a, c);
 	chunk_free(c);
 	return a;
+}
+
+static arch *write_archive(int nlines, int ntraces, uint64_t seg_bytes)
+{
+	return write_archive_ex(nlines, ntraces, 0, seg_bytes);
 }
 
 /* Read the archive's summaries and compare them, as JSON, with the truth. */
@@ -180,6 +191,87 @@ START_TEST(a_segment_of_many_blocks)
 }
 END_TEST
 
+/*
+ * Transactions of 10 records, 10 s long, in many segments: the newest 20
+ * (all, failed ones, of a service and a duration, of a route: the light
+ * path and the full one) read newest first with a 60 s slack equal the
+ * newest 20 of everything, and most segments are not read; with the
+ * newest segment's summary file damaged too (it is scanned instead).
+ */
+START_TEST(newest_first_stops_once_older_segments_cannot_change_the_answer)
+{
+	struct arch_options opt;
+	struct cd_err err = {0};
+	arch *a, *r;
+
+	qy_txns_release(&want);
+	qy_txns_init(&want, &(struct qy_context){.keys = &keys});
+	system_rm();
+	a = write_archive_ex(6000, 0, 10, 16384);
+	ck_assert_int_eq(arch_close(a, NULL), 0);
+	arch_options_default(&opt);
+	opt.read_only = true;
+	ck_assert_int_eq(arch_open(&r, dir, &opt, &err), 0);
+	for (int round = 0; round < 8; round++) {
+		int kind = round % 4;
+		struct qy_filter f;
+		struct qy_txns got;
+		struct arch_sum_stats st;
+		const struct qy_summary **wv, **gv;
+		size_t wn, gn;
+		char msg[256];
+
+		qy_filter_init(&f);
+		if (round == 4) {
+			/* damage the newest sealed segment's summary file */
+			char path[128];
+			uint8_t byte = 0x55;
+			struct arch_stats as;
+			int fd;
+
+			arch_stats(r, &as); /* ids from 1, none deleted: the newest is the count */
+			snprintf(path, sizeof(path), "%s/%016x.sum", dir, (unsigned)as.segments);
+			fd = open(path, O_RDWR);
+			ck_assert_int_ge(fd, 0);
+			ck_assert_int_eq(pwrite(fd, &byte, 1, 100), 1);
+			close(fd);
+		}
+		if (kind == 1)
+			ck_assert_int_eq(qy_filter_add(&f, "error", "true", 0, msg, sizeof(msg)), 0);
+		if (kind == 2) {
+			ck_assert_int_eq(qy_filter_add(&f, "service", "svc1", 0, msg, sizeof(msg)), 0);
+			ck_assert_int_eq(qy_filter_add(&f, "min-duration", "9s", 0, msg, sizeof(msg)), 0);
+		}
+		if (kind == 3)
+			ck_assert_int_eq(qy_filter_add(&f, "route", "/api/3", 0, msg, sizeof(msg)), 0);
+		ck_assert_int_ge(qy_select(&want, &f, QY_SORT_START, 20, &wv, &wn), 20);
+		qy_txns_init(&got, &(struct qy_context){.keys = &keys, .filter = &f});
+		ck_assert_int_eq(arch_summaries_newest(r, INT64_MIN, INT64_MAX, 20, INT64_C(60000000000),
+						       &got, &st, &err),
+				 0);
+		ck_assert_int_ge(qy_select(&got, &f, QY_SORT_START, 20, &gv, &gn), 20);
+		ck_assert_uint_eq(gn, wn);
+		for (size_t i = 0; i < wn; i++) {
+			char x[8192], y[8192];
+			size_t lx, ly;
+
+			ck_assert_int_eq(qy_summary_json(wv[i], &keys, x, sizeof(x), &lx), 0);
+			ck_assert_int_eq(qy_summary_json(gv[i], &keys, y, sizeof(y), &ly), 0);
+			ck_assert_msg(lx == ly && memcmp(x, y, lx) == 0, "%.*s\n!=\n%.*s", (int)lx, x,
+				      (int)ly, y);
+		}
+		ck_assert(st.partial);
+		ck_assert_uint_gt(st.segments, 20);
+		ck_assert_uint_lt(st.examined, st.segments / 2);
+		free(wv);
+		free(gv);
+		qy_txns_release(&got);
+		qy_filter_release(&f);
+	}
+	arch_close(r, NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("archive summaries");
@@ -195,6 +287,7 @@ int main(void)
 	qy_txns_init(&want, &(struct qy_context){.keys = &keys});
 	tcase_add_test(tc, summaries_equal_the_records_whatever_their_source);
 	tcase_add_test(tc, a_segment_of_many_blocks);
+	tcase_add_test(tc, newest_first_stops_once_older_segments_cannot_change_the_answer);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

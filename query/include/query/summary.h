@@ -167,7 +167,12 @@ const struct qy_values *qy_summary_values(const struct qy_summary *s, size_t k);
  */
 bool qy_status_failed(const char *st);
 
-/* qy_span_hash() - the 64-bit hash spans are counted by (FNV-1a of the decoded ID). */
+/*
+ * qy_span_hash() - the 64-bit hash spans are counted by: the decoded ID
+ * taken 8 bytes (little-endian) a step, then MurmurHash3's final mix.
+ * Archive summary files store these hashes: changing the function changes
+ * their version (store/src/archive_summary.c).
+ */
 uint64_t qy_span_hash(const char *s, size_t n);
 
 #ifdef __cplusplus

@@ -29,6 +29,12 @@ struct qy_txns {
 /* qy_txns_init() - an empty set summarising with @ctx (copied; what it points to is not owned). */
 void qy_txns_init(struct qy_txns *t, const struct qy_context *ctx);
 void qy_txns_release(struct qy_txns *t);
+/*
+ * qy_txns_clear() - release every summary but keep the table's arrays, so
+ * a writer that empties it every few thousand transactions does not grow
+ * (and rehash) it again each time.
+ */
+void qy_txns_clear(struct qy_txns *t);
 
 /*
  * qy_txns_add() - take record @r into its transaction's summary (made on

@@ -25,6 +25,7 @@ struct arch_sum_stats {
 	uint32_t from_file;  /* segments answered by their summary file */
 	uint32_t scanned;    /* segments whose frames were read and summarised */
 	uint64_t bytes_read; /* summary file bytes read */
+	bool partial;	     /* arch_summaries_newest() stopped before older segments of the window */
 };
 
 /*
@@ -40,5 +41,20 @@ struct arch_sum_stats {
  */
 int arch_summaries(arch *a, int64_t since_ns, int64_t until_ns, struct qy_txns *out,
 		   struct arch_sum_stats *st, struct cd_err *err);
+
+/*
+ * arch_summaries_newest() - as arch_summaries(), for a search that wants
+ * only the @newest latest-starting transactions that pass @out's filter
+ * (sorted by start, newest first; 0: all, as arch_summaries()). Segments
+ * are read newest first, and reading stops once @newest of them start
+ * more than @slack_ns after the latest record of every segment left: a
+ * transaction's records are taken to lie within @slack_ns of its start
+ * (as the window is widened by its callers), so none of those segments
+ * could change the answer. @out then lacks the older matches: st->partial
+ * says so (a count of matches is a lower bound).
+ * Return: as arch_summaries().
+ */
+int arch_summaries_newest(arch *a, int64_t since_ns, int64_t until_ns, size_t newest, int64_t slack_ns,
+			  struct qy_txns *out, struct arch_sum_stats *st, struct cd_err *err);
 
 #endif

@@ -1,0 +1,328 @@
+/*
+ * light.c - light summaries (query/light.h): a summary's searched fields
+ * read from its encoding without allocating, merged per transaction in a
+ * table of fixed-size entries, and a filter's test on them.
+ *
+ * DESIGN: the merge repeats summary.c's rules for these fields (time
+ * span, smallest depth, the top span's choice, error, worst status) and
+ * must stay in step with them: the light test is only useful as long as
+ * it never refuses a transaction the full test takes. The encoding read
+ * is codec.c's (formats/archive.md, "A summary"), bounds-checked the
+ * same way.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/light.h"
+
+bool qy_filter_light(const struct qy_filter *f)
+{
+	return !f->nroutes && !f->nmethods && !f->nattrs && !f->ntexts && f->nservices <= 32;
+}
+
+/* A bounded little-endian reader: every read fails once the bytes run out. */
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad;
+};
+
+static uint64_t get(struct rd *r, unsigned n)
+{
+	uint64_t v = 0;
+
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)r->p[r->off + i] << (8 * i);
+	r->off += n;
+	return v;
+}
+
+/* A string's bytes (a view), or NULL when absent (0xffffffff) or bad. */
+static const uint8_t *get_str(struct rd *r, bool may_be_absent, size_t *n)
+{
+	uint64_t l = get(r, 4);
+	const uint8_t *s;
+
+	*n = 0;
+	if (r->bad)
+		return NULL;
+	if (l == 0xffffffffu) {
+		r->bad |= !may_be_absent;
+		return NULL;
+	}
+	if (r->len - r->off < l) {
+		r->bad = true;
+		return NULL;
+	}
+	s = r->p + r->off;
+	r->off += (size_t)l;
+	*n = (size_t)l;
+	return s;
+}
+
+static size_t get_count(struct rd *r, size_t min, size_t cap)
+{
+	uint64_t n = get(r, 4);
+
+	if (r->bad || n > cap || n * min > r->len - r->off) {
+		r->bad = true;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+static uint32_t service_bits(const struct qy_filter *f, const char *s, size_t n)
+{
+	uint32_t bits = 0;
+
+	for (size_t i = 0; f && i < f->nservices && i < 32; i++)
+		if (strlen(f->services[i]) == n && memcmp(f->services[i], s, n) == 0)
+			bits |= UINT32_C(1) << i;
+	return bits;
+}
+
+int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struct qy_light *l,
+		  const char **trace, size_t *trace_len, size_t *used)
+{
+	struct rd r = {.p = p, .len = len};
+	uint8_t flags;
+	size_t n, sl;
+	const uint8_t *s;
+
+	memset(l, 0, sizeof(*l));
+	*trace = (const char *)get_str(&r, false, trace_len);
+	get(&r, 8); /* records */
+	flags = (uint8_t)get(&r, 1);
+	l->has_ts = flags & 1;
+	l->has_top = flags >> 1 & 1;
+	l->error = flags >> 5 & 1;
+	l->first_ns = (int64_t)get(&r, 8);
+	l->last_ns = (int64_t)get(&r, 8);
+	l->min_depth = (uint16_t)get(&r, 2);
+	l->top_depth = (uint16_t)get(&r, 2);
+	l->top_ns = (int64_t)get(&r, 8);
+	l->top_dur_ns = (int64_t)get(&r, 8);
+	get(&r, 1 + 2 + 8); /* the root's rank */
+	for (int i = 0; i < 3; i++)
+		get_str(&r, true, &sl); /* root service, method, path */
+	n = get_count(&r, 8, SIZE_MAX / 16);
+	if (!r.bad)
+		r.off += n * 8; /* span hashes: counted by get_count() against the bytes left */
+	n = get_count(&r, 4, QY_SERVICES_MAX);
+	for (size_t i = 0; i < n && !r.bad; i++)
+		if ((s = get_str(&r, false, &sl)))
+			l->services |= service_bits(f, (const char *)s, sl);
+	n = get_count(&r, 8, QY_ROUTES_MAX);
+	for (size_t i = 0; i < 2 * n && !r.bad; i++)
+		get_str(&r, true, &sl);
+	l->status = (int)get(&r, 2);
+	get_str(&r, true, &sl); /* first error */
+	get(&r, 1 + 8);		/* its class and time */
+	n = get_count(&r, 17, QY_KEYS_MAX);
+	for (size_t k = 0; k < n && !r.bad; k++) {
+		size_t nv;
+
+		get_str(&r, true, &sl);
+		get(&r, 8 + 1);
+		nv = get_count(&r, 4, QY_VALUES_MAX);
+		for (size_t i = 0; i < nv && !r.bad; i++)
+			get_str(&r, false, &sl);
+	}
+	if (r.bad || !*trace || !*trace_len)
+		return -QY_EINVAL;
+	*used = r.off;
+	return 0;
+}
+
+void qy_light_of(const struct qy_summary *s, const struct qy_filter *f, struct qy_light *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->has_ts = s->has_ts;
+	l->has_top = s->has_top;
+	l->error = s->error;
+	l->first_ns = s->first_ns;
+	l->last_ns = s->last_ns;
+	l->min_depth = s->min_depth;
+	l->top_depth = s->top_depth;
+	l->top_ns = s->top_ns;
+	l->top_dur_ns = s->top_dur_ns;
+	l->status = s->status;
+	for (size_t i = 0; i < s->nservices; i++)
+		l->services |= service_bits(f, s->services[i], strlen(s->services[i]));
+}
+
+/* As summary.c's merge of these fields: time span, smallest depth, top span (shallowest, earliest, longest). */
+void qy_light_merge(struct qy_light *dst, const struct qy_light *src)
+{
+	if (src->has_ts) {
+		if (!dst->has_ts || src->first_ns < dst->first_ns)
+			dst->first_ns = src->first_ns;
+		if (!dst->has_ts || src->last_ns > dst->last_ns)
+			dst->last_ns = src->last_ns;
+		dst->has_ts = true;
+	}
+	if (src->min_depth < dst->min_depth)
+		dst->min_depth = src->min_depth;
+	if (src->has_top &&
+	    !(dst->has_top && (src->top_depth > dst->top_depth ||
+			       (src->top_depth == dst->top_depth && src->top_ns > dst->top_ns) ||
+			       (src->top_depth == dst->top_depth && src->top_ns == dst->top_ns &&
+				src->top_dur_ns <= dst->top_dur_ns)))) {
+		dst->has_top = true;
+		dst->top_depth = src->top_depth;
+		dst->top_ns = src->top_ns;
+		dst->top_dur_ns = src->top_dur_ns;
+	}
+	dst->error |= src->error;
+	if (src->status > dst->status)
+		dst->status = src->status;
+	dst->services |= src->services;
+}
+
+static bool top_is_root(const struct qy_light *l)
+{
+	return l->has_top && l->top_depth <= l->min_depth;
+}
+
+int64_t qy_light_start(const struct qy_light *l)
+{
+	if (top_is_root(l))
+		return l->top_ns;
+	return l->has_ts ? l->first_ns : 0;
+}
+
+static int64_t light_dur(const struct qy_light *l)
+{
+	if (top_is_root(l))
+		return l->top_dur_ns;
+	return l->has_ts ? l->last_ns - l->first_ns : 0;
+}
+
+bool qy_light_match(const struct qy_filter *f, const struct qy_light *l)
+{
+	int64_t dur = light_dur(l), start = qy_light_start(l);
+	size_t ns = f->nservices < 32 ? f->nservices : 32;
+	uint32_t all = ns == 32 ? UINT32_MAX : (UINT32_C(1) << ns) - 1;
+	bool ok = !f->nstatuses;
+
+	if (f->error && !l->error)
+		return false;
+	if (dur < f->min_dur_ns || dur > f->max_dur_ns)
+		return false;
+	if ((f->since_ns != INT64_MIN || f->until_ns != INT64_MAX) &&
+	    (!l->has_ts || start < f->since_ns || start > f->until_ns))
+		return false;
+	for (size_t i = 0; i < f->nstatuses && !ok; i++)
+		ok = l->status >= f->statuses[i].lo && l->status <= f->statuses[i].hi;
+	return ok && (l->services & all) == all;
+}
+
+/* ---- the table ---- */
+
+void qy_lights_init(struct qy_lights *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void qy_lights_release(struct qy_lights *t)
+{
+	free(t->v);
+	free(t->off);
+	free(t->len);
+	free(t->ids);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+static uint64_t slot_val(size_t k, uint64_t h)
+{
+	return (h & UINT64_C(0xffffffff00000000)) | ((uint64_t)k + 1);
+}
+
+static int rehash(struct qy_lights *t)
+{
+	size_t n = t->nslots ? t->nslots * 2 : 4096;
+	uint64_t *slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -QY_ENOMEM;
+	for (size_t k = 0; k < t->n; k++) {
+		uint64_t h = qy_span_hash(t->ids + t->off[k], t->len[k]);
+		size_t i = h & (n - 1);
+
+		while (slots[i])
+			i = (i + 1) & (n - 1);
+		slots[i] = slot_val(k, h);
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = n;
+	return 0;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 1024;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	if (!(q = realloc(*p, c * size)))
+		return -QY_ENOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
+int qy_lights_reserve(struct qy_lights *t, size_t n)
+{
+	while ((n + 1) * 2 >= t->nslots)
+		if (rehash(t) < 0)
+			return -QY_ENOMEM;
+	return 0;
+}
+
+long qy_lights_add(struct qy_lights *t, const char *trace, size_t len, const struct qy_light *l)
+{
+	uint64_t h = qy_span_hash(trace, len);
+	size_t i, cap;
+
+	if (len > UINT32_MAX || t->n >= UINT32_MAX - 1)
+		return -QY_EINVAL;
+	if ((t->n + 1) * 2 >= t->nslots && rehash(t) < 0)
+		return -QY_ENOMEM;
+	for (i = h & (t->nslots - 1); t->slots[i]; i = (i + 1) & (t->nslots - 1)) {
+		size_t k = (uint32_t)t->slots[i] - 1;
+
+		if (!((t->slots[i] ^ h) >> 32) && t->len[k] == len &&
+		    memcmp(t->ids + t->off[k], trace, len) == 0) {
+			qy_light_merge(&t->v[k], l);
+			return (long)k;
+		}
+	}
+	cap = t->cap;
+	if (grow((void **)&t->v, &cap, t->n + 1, sizeof(*t->v)) < 0)
+		return -QY_ENOMEM;
+	cap = t->cap;
+	if (grow((void **)&t->off, &cap, t->n + 1, sizeof(*t->off)) < 0)
+		return -QY_ENOMEM;
+	cap = t->cap;
+	if (grow((void **)&t->len, &cap, t->n + 1, sizeof(*t->len)) < 0)
+		return -QY_ENOMEM;
+	t->cap = cap;
+	if (t->ids_len + len > UINT32_MAX || grow((void **)&t->ids, &t->ids_cap, t->ids_len + len, 1) < 0)
+		return -QY_ENOMEM;
+	memcpy(t->ids + t->ids_len, trace, len);
+	t->off[t->n] = (uint32_t)t->ids_len;
+	t->len[t->n] = (uint32_t)len;
+	t->ids_len += len;
+	t->v[t->n] = *l;
+	t->slots[i] = slot_val(t->n, h);
+	return (long)t->n++;
+}
