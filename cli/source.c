@@ -29,6 +29,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,6 +55,14 @@
  */
 #ifndef TG_FILE_WINDOW
 #define TG_FILE_WINDOW ((size_t)1 << 20)
+#endif
+/*
+ * Bytes of a plain file mapped at a time: the mapping costs a page-table
+ * walk per window and the pages count in the resident set only while their
+ * window is scanned, so memory is this per thread, whatever the file size.
+ */
+#ifndef TG_MAP_WINDOW
+#define TG_MAP_WINDOW ((size_t)4 << 20)
 #endif
 /* Window of decompressed bytes scanned at a time; grows only for one huge record. */
 #define TG_STREAM_BYTES ((size_t)4 << 20)
@@ -283,16 +292,17 @@ static int plain_step(struct decoder *d, char *dst, size_t cap, size_t *got, boo
 /*
  * Scan what @d yields, from byte @start of the data, in a window of @cap
  * bytes refilled @chunk or more at a time: the records whose first line
- * starts in [@start, @owned_end). With @start past 0, the line that
- * straddles it is the previous unit's: bytes up to the first newline at or
- * after @start - 1 are skipped (the decoder starts at @start - 1).
+ * starts in [@start, @owned_end). With @skip_first, the line that
+ * straddles @start is the previous unit's: bytes up to the first newline
+ * at or after @start - 1 are skipped (the decoder starts at @start - 1).
  */
 static int scan_window(struct tg_input *in, struct decoder *d, size_t cap, size_t chunk, uint64_t start,
-		       uint64_t owned_end, const struct tg_scan *s, struct tg_recs *out, struct tg_err *err)
+		       bool skip_first, uint64_t owned_end, const struct tg_scan *s, struct tg_recs *out,
+		       struct tg_err *err)
 {
 	size_t have = 0, skip;
-	uint64_t base = start ? start - 1 : 0;
-	bool end = false, skip_line = start > 0; /* skip_line: drop bytes up to the next newline */
+	uint64_t base = skip_first ? start - 1 : start;
+	bool end = false, skip_line = skip_first; /* skip_line: drop bytes up to the next newline */
 	char *buf = tg_xmalloc(cap);
 	int rc = 0;
 
@@ -379,7 +389,7 @@ static int scan_stream(struct tg_input *in, size_t unit, const struct tg_scan *s
 			return -TG_ENOMEM;
 		}
 	}
-	rc = scan_window(in, &d, TG_STREAM_BYTES, TG_READ_BYTES, 0, UINT64_MAX, s, out, err);
+	rc = scan_window(in, &d, TG_STREAM_BYTES, TG_READ_BYTES, 0, false, UINT64_MAX, s, out, err);
 	free(d.rd.buf);
 	if (d.z_live)
 		inflateEnd(&d.z);
@@ -387,18 +397,70 @@ static int scan_stream(struct tg_input *in, size_t unit, const struct tg_scan *s
 	return rc;
 }
 
-/* Unit @unit of a plain file: the bytes [unit, unit + 1) x TG_UNIT_BYTES, read in a window. */
+/* Read a plain file from @at with pread() (see scan_file()). */
+static int read_file(struct tg_input *in, uint64_t at, bool skip_first, uint64_t owned_end, const struct tg_scan *s,
+		     struct tg_recs *out, struct tg_err *err)
+{
+	struct decoder d = {.rd = {.in = in, .pos = skip_first ? at - 1 : at}, .step = plain_step};
+	/* a small file gets a window its size (one read), not a whole one */
+	size_t cap = in->size - d.rd.pos + 1 < TG_FILE_WINDOW ? in->size - d.rd.pos + 1 : TG_FILE_WINDOW;
+
+	return scan_window(in, &d, cap, cap / 4 ? cap / 4 : 1, at, skip_first, owned_end, s, out, err);
+}
+
+/*
+ * Unit @unit of a plain file: the records whose first line starts in the
+ * bytes [unit, unit + 1) x TG_UNIT_BYTES, mapped TG_MAP_WINDOW at a time.
+ * A window ends at its last newline; a record that goes on past it starts
+ * the next window. A window that cannot be mapped, or one record longer
+ * than a window, is read with pread() instead (read_file(): its window
+ * grows up to TG_STREAM_MAX).
+ */
 static int scan_file(struct tg_input *in, size_t unit, const struct tg_scan *s, struct tg_recs *out,
 		     struct tg_err *err)
 {
 	uint64_t start = (uint64_t)unit * TG_UNIT_BYTES, owned_end = start + TG_UNIT_BYTES;
-	struct decoder d = {.rd = {.in = in, .pos = start ? start - 1 : 0}, .step = plain_step};
-	/* a small file gets a window its size (one read), not a whole one */
-	size_t cap = in->size - d.rd.pos + 1 < TG_FILE_WINDOW ? in->size - d.rd.pos + 1 : TG_FILE_WINDOW;
+	uint64_t at = start ? start - 1 : 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	bool skipping = start > 0; /* the bytes from @at through the next newline are the previous unit's */
 
 	if (owned_end > in->size)
 		owned_end = in->size;
-	return scan_window(in, &d, cap, cap / 4 ? cap / 4 : 1, start, owned_end, s, out, err);
+	while (at < owned_end) {
+		uint64_t off = at & ~(page - 1), mend = off + TG_MAP_WINDOW < in->size ? off + TG_MAP_WINDOW : in->size;
+		size_t len = (size_t)(mend - off), from = (size_t)(at - off), complete, to, r;
+		bool final = mend == in->size;
+		const char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, in->fd, (off_t)off), *nl;
+
+		if (m == MAP_FAILED)
+			return read_file(in, skipping ? at + 1 : at, skipping, owned_end, s, out, err);
+		if (skipping) {
+			nl = memchr(m + from, '\n', len - from);
+			at = nl ? off + (uint64_t)(nl - m) + 1 : mend;
+			skipping = !nl;
+			if (!nl || at >= owned_end) {
+				munmap((void *)(uintptr_t)m, len);
+				if (final)
+					break;
+				continue;
+			}
+			from = (size_t)(at - off);
+		}
+		nl = final ? NULL : memrchr(m + from, '\n', len - from);
+		if (!final && !nl) {
+			munmap((void *)(uintptr_t)m, len);
+			return read_file(in, at, false, owned_end, s, out, err);
+		}
+		complete = final ? len : (size_t)(nl - m) + 1;
+		to = owned_end - off < complete ? (size_t)(owned_end - off) : complete;
+		r = tg_scan_region(s, m, complete, from, to, final, in->src, off, out);
+		munmap((void *)(uintptr_t)m, len);
+		if (r < to && r == from) /* one record longer than the window */
+			return read_file(in, at, false, owned_end, s, out, err);
+		at = off + r;
+		if (final)
+			break;
+	}
+	return 0;
 }
 
 static void release_file(struct tg_input *in)
