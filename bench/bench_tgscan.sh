@@ -7,7 +7,9 @@
 #   CORPUS_DIR  where the corpora are generated once and kept (default /tmp/clew-tgscan)
 # Environment: RUNS (default 5), BENCH_LINES (records per file of the bench shape, default
 # 1040000: ~1.1 GB in 4 files), RARE_LINES (records per file of the rare shape, default 1000000:
-# ~1.06 GB in 4 files), HOT (every HOT-th record of the rare shape is the common ID's, default 200).
+# ~1.06 GB in 4 files), HOT (every HOT-th record of the rare shape is the common ID's, default 200),
+# BEFORE (another tracegrep binary, e.g. a build of the previous commit: timed in the same
+# rounds as a third tool, A/B/C, and printed on a line of its own).
 #
 # Shapes, 4 files each:
 #   bench  bench/gen_corpus --format mixed (pipe and JSON lines, stack traces), a seed per file
@@ -111,15 +113,21 @@ while [ "$c" -le "$ncase" ]; do
 	files=${rest#* -- }
 	: > "$dir/t.$c.a"
 	: > "$dir/t.$c.b"
+	: > "$dir/t.$c.c"
 	k=0
 	while [ "$k" -le "$runs" ]; do
 		# shellcheck disable=SC2086 # split on purpose: the paths hold no blanks
 		run "$c.a" $a $files
 		# shellcheck disable=SC2086
 		run "$c.b" $b $files
+		if [ -n "${BEFORE:-}" ]; then
+			# shellcheck disable=SC2086
+			run "$c.c" "$BEFORE" ${a#"$tg"} $files
+		fi
 		if [ "$k" -eq 0 ]; then # round 0 warms up
 			: > "$dir/t.$c.a"
 			: > "$dir/t.$c.b"
+			: > "$dir/t.$c.c"
 		fi
 		k=$((k + 1))
 	done
@@ -143,6 +151,11 @@ while [ "$c" -le "$ncase" ]; do
 	bw=$(median "$dir/t.$c.b" 1) bc=$(median "$dir/t.$c.b" 2) br=$(median "$dir/t.$c.b" 3)
 	printf '%-24s %8.3fs %8.3fs %7dMi | %8.3fs %8.3fs %7dMi | %6.2f %6.2f\n' "$name" "$aw" "$ac" $((ar / 1024)) \
 		"$bw" "$bc" $((br / 1024)) "$(echo "$aw / $bw" | bc -l)" "$(echo "$ac / $bc" | bc -l)"
+	if [ -s "$dir/t.$c.c" ]; then
+		cw=$(median "$dir/t.$c.c" 1) cc=$(median "$dir/t.$c.c" 2) cr=$(median "$dir/t.$c.c" 3)
+		printf '%-24s %8.3fs %8.3fs %7dMi | %31s | %6.2f %6.2f\n' "  (BEFORE)" "$cw" "$cc" $((cr / 1024)) \
+			"same rg run as above" "$(echo "$cw / $bw" | bc -l)" "$(echo "$cc / $bc" | bc -l)"
+	fi
 	c=$((c + 1))
 done
 echo "(out lines, last run: $(for c in 1 2 3; do printf '%s/%s ' "$(wc -l < "$dir/out.$c.a")" "$(wc -l < "$dir/out.$c.b")"; done)tracegrep/rg)"
