@@ -18,8 +18,9 @@
 #          an ID on 15-30 lines; plus one common ID on every HOT-th line
 # Queries (each against the same-run peer):
 #   rare ID     tracegrep --lines ID FILES  vs  rg -F ID FILES
-#   common ID   the same with an ID on many lines (bench: the ID on most lines of the middle
-#               file's transactions is rare too, so the rare shape's HOT ID is the common one)
+#   common ID   the same with an ID on many lines (bench/'s IDs are all rare too, so the rare
+#               shape's HOT ID is the common one)
+#   1 thread    the rare ID with -j 1 for both (what the second core buys each)
 #   find        tracegrep --find --error FILES  vs  rg -c ERROR FILES (target 1.5x, issue 12)
 # Every tool writes to a file (rg stops early when it writes to /dev/null). Rounds alternate the
 # tools (A, B, A, B...) after one warm-up round, so a change of load (the CPUs are shared)
@@ -77,6 +78,7 @@ case_() {
 case_ "bench: rare ID" "$tg --lines $bid -- rg -F $bid -- $dir/bench/app-*.log"
 case_ "rare: rare ID" "$tg --lines $rid -- rg -F $rid -- $dir/rare/*.log"
 case_ "rare: common ID" "$tg --lines $hid -- rg -F $hid -- $dir/rare/*.log"
+case_ "rare: rare ID, 1 thread" "$tg -j 1 --lines $rid -- rg -j 1 -F $rid -- $dir/rare/*.log"
 case_ "bench: --find --error" "$tg --find --error --json --limit 1000000 -- rg -c ERROR -- $dir/bench/app-*.log"
 case_ "rare: --find --error" "$tg --find --error --json --limit 1000000 -- rg -c ERROR -- $dir/rare/*.log"
 
@@ -158,4 +160,4 @@ while [ "$c" -le "$ncase" ]; do
 	fi
 	c=$((c + 1))
 done
-echo "(out lines, last run: $(for c in 1 2 3; do printf '%s/%s ' "$(wc -l < "$dir/out.$c.a")" "$(wc -l < "$dir/out.$c.b")"; done)tracegrep/rg)"
+echo "(out lines, last run: $(for c in 1 2 3 4; do printf '%s/%s ' "$(wc -l < "$dir/out.$c.a")" "$(wc -l < "$dir/out.$c.b")"; done)tracegrep/rg)"
