@@ -1,21 +1,23 @@
 /*
- * source.c - inputs: plain files and gzip and zstd files (read in bounded
- * windows), directories (walked), stdin; and the thread pool that scans them.
+ * source.c - inputs: plain files (mapped a window at a time), gzip and zstd
+ * files (streamed), directories (walked), stdin; and the thread pool that
+ * scans them.
  *
  * DESIGN: an input is a small vtable (struct tg_input_ops) plus the units
  * of work it splits into. A plain file is cut into units of TG_UNIT_BYTES
- * by offset, so one big file is searched by all threads; each unit is read
- * with pread() into a window of TG_FILE_WINDOW bytes, owns the lines that
- * start in it (it begins after the first newline at or past its offset) and
- * reads on past its end only to finish its last record. Files are read, not
- * mapped: a mapping's pages count in the resident set (a 1 GB corpus was
- * 1 GB of RSS) and each one is a page fault to take and, at exit, to undo;
- * a window is reused, stays in the cache, and bounds memory whatever the
- * corpus size. A compressed file is one unit, decompressed as a stream into
- * a bounded window the same way (only a record that is still growing is
- * carried over); stdin is read whole into memory, because a span query
- * scans twice. The archive (archive.c) and a Kafka topic (kafka.c) plug in
- * as further ops tables with one unit each.
+ * by offset, so one big file is searched by all threads; a unit owns the
+ * lines that start in it (it begins after the first newline at or past its
+ * offset) and reads on past its end only to finish its last record. A unit
+ * is mapped TG_MAP_WINDOW bytes at a time, each window unmapped once
+ * scanned: mapping whole files made the resident set the corpus size (1 GB
+ * of RSS for 1 GB of logs), and reading with pread() costs a copy that
+ * mapping does not (about 1.3x the CPU, bench_tgscan.sh); a record longer
+ * than a window, or a window that cannot be mapped, is read with pread()
+ * into a window of its own instead. A compressed file is one unit,
+ * decompressed as a stream into a bounded window the same way (only a
+ * record that is still growing is carried over); stdin is read whole into
+ * memory, because a span query scans twice. The archive (archive.c) and a
+ * Kafka topic (kafka.c) plug in as further ops tables with one unit each.
  *
  * The pool is nproc threads taking (input, unit) pairs off an atomic
  * counter; each keeps its own record list, merged and sorted at the end,
@@ -48,18 +50,20 @@
  */
 #define TG_UNIT_BYTES ((size_t)16 << 20)
 /*
- * Window a plain file is read into and scanned from: one pread() fills
- * it, so the system-call cost is nothing per byte, and it is small enough
- * that the bytes the kernel copied are still in the CPU's cache when the
- * finder reads them. Grows (as a stream's does) only for one huge record.
+ * Window a plain file is read into when it is not mapped (see scan_file()):
+ * one pread() fills it, and it is small enough that the bytes the kernel
+ * copied are still in the CPU's cache when the finder reads them (1 MiB:
+ * 8 % more CPU than 128 KiB, 4 MiB: 60 %). Grows (as a stream's does) only
+ * for one huge record.
  */
 #ifndef TG_FILE_WINDOW
-#define TG_FILE_WINDOW ((size_t)1 << 20)
+#define TG_FILE_WINDOW ((size_t)128 << 10)
 #endif
 /*
- * Bytes of a plain file mapped at a time: the mapping costs a page-table
- * walk per window and the pages count in the resident set only while their
- * window is scanned, so memory is this per thread, whatever the file size.
+ * Bytes of a plain file mapped at a time: a window costs an mmap() and a
+ * munmap() (1 MiB windows: 8 % more CPU than 4 MiB; 16 MiB: no less), and
+ * its pages count in the resident set only while it is scanned, so memory
+ * is this per thread, whatever the file size.
  */
 #ifndef TG_MAP_WINDOW
 #define TG_MAP_WINDOW ((size_t)4 << 20)
@@ -398,8 +402,8 @@ static int scan_stream(struct tg_input *in, size_t unit, const struct tg_scan *s
 }
 
 /* Read a plain file from @at with pread() (see scan_file()). */
-static int read_file(struct tg_input *in, uint64_t at, bool skip_first, uint64_t owned_end, const struct tg_scan *s,
-		     struct tg_recs *out, struct tg_err *err)
+static int read_file(struct tg_input *in, uint64_t at, bool skip_first, uint64_t owned_end,
+		     const struct tg_scan *s, struct tg_recs *out, struct tg_err *err)
 {
 	struct decoder d = {.rd = {.in = in, .pos = skip_first ? at - 1 : at}, .step = plain_step};
 	/* a small file gets a window its size (one read), not a whole one */
@@ -426,7 +430,8 @@ static int scan_file(struct tg_input *in, size_t unit, const struct tg_scan *s, 
 	if (owned_end > in->size)
 		owned_end = in->size;
 	while (at < owned_end) {
-		uint64_t off = at & ~(page - 1), mend = off + TG_MAP_WINDOW < in->size ? off + TG_MAP_WINDOW : in->size;
+		uint64_t off = at & ~(page - 1);
+		uint64_t mend = off + TG_MAP_WINDOW < in->size ? off + TG_MAP_WINDOW : in->size;
 		size_t len = (size_t)(mend - off), from = (size_t)(at - off), complete, to, r;
 		bool final = mend == in->size;
 		const char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, in->fd, (off_t)off), *nl;
