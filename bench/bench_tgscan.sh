@@ -143,7 +143,7 @@ median() {
 
 echo "bench: $(cat "$dir"/bench/app-*.log | wc -c) bytes in 4 files; rare: $(cat "$dir"/rare/*.log | wc -c) bytes in 4 files"
 echo "IDs: bench $bid ($(rg -c -F "$bid" "$dir"/bench/app-*.log | awk -F: '{ s += $2 } END { print s + 0 }') lines), rare $rid ($(rg -c -F "$rid" "$dir"/rare/*.log | awk -F: '{ s += $2 } END { print s + 0 }') lines), common $hid ($(rg -c -F "$hid" "$dir"/rare/*.log | awk -F: '{ s += $2 } END { print s + 0 }') lines)"
-echo "$runs alternated runs each, medians; $(nproc) CPUs; $(rg --version | head -1); load: $(uptime | sed 's/.*load/load/')"
+echo "$runs alternated runs each, medians; $(nproc) CPUs; $(rg --version | sed -n 1p); load: $(uptime | sed 's/.*load/load/')"
 printf '%-24s %9s %9s %9s | %9s %9s %9s | %6s %6s\n' "case" "tg wall" "tg CPU" "tg RSS" "rg wall" "rg CPU" "rg RSS" "wall x" "CPU x"
 c=1
 while [ "$c" -le "$ncase" ]; do

@@ -53,7 +53,7 @@
  * Window a plain file is read into when it is not mapped (see scan_file()):
  * one pread() fills it, and it is small enough that the bytes the kernel
  * copied are still in the CPU's cache when the finder reads them (1 MiB:
- * 8 % more CPU than 128 KiB, 4 MiB: 60 %). Grows (as a stream's does) only
+ * 8 % more CPU than 128 KiB, 4 MiB: 65 %). Grows (as a stream's does) only
  * for one huge record.
  */
 #ifndef TG_FILE_WINDOW
