@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -137,6 +136,8 @@ struct creader {
 	size_t have;		   /* bytes in buf */
 	size_t used;		   /* bytes of buf consumed */
 	bool eof;		   /* no more compressed bytes */
+	int fd;			   /* a plain file: its descriptor (for this unit) */
+	uint64_t size;		   /* a plain file: its size as this unit found it */
 };
 
 static int creader_fill(struct creader *r, struct tg_err *err)
@@ -268,28 +269,27 @@ static bool is_zstd(const unsigned char *m)
 }
 
 /*
- * A plain file's step: pread() straight into the window, up to the size
- * the file had when it was added (a file that grows meanwhile is read as
- * it was; one that shrinks ends where its bytes do).
+ * A plain file's step: pread() straight into the window, up to d->rd.size
+ * (a file that grows meanwhile is read as it was; one that shrinks ends
+ * where its bytes do).
  */
 static int plain_step(struct decoder *d, char *dst, size_t cap, size_t *got, bool *end, struct tg_err *err)
 {
-	const struct tg_input *in = d->rd.in;
-	size_t want = in->size - d->rd.pos < cap ? in->size - d->rd.pos : cap;
+	size_t want = d->rd.size - d->rd.pos < cap ? (size_t)(d->rd.size - d->rd.pos) : cap;
 	ssize_t n = 0;
 
 	if (want) {
 		do
-			n = pread(in->fd, dst, want, (off_t)d->rd.pos);
+			n = pread(d->rd.fd, dst, want, (off_t)d->rd.pos);
 		while (n < 0 && errno == EINTR);
 		if (n < 0) {
-			tg_err_set(err, -TG_EIO, errno, "%s: %s", in->name, strerror(errno));
+			tg_err_set(err, -TG_EIO, errno, "%s: %s", d->rd.in->name, strerror(errno));
 			return -TG_EIO;
 		}
 	}
 	d->rd.pos += (size_t)n;
 	*got = (size_t)n;
-	*end = n == 0 || d->rd.pos >= in->size;
+	*end = n == 0 || d->rd.pos >= d->rd.size;
 	return 0;
 }
 
@@ -401,13 +401,14 @@ static int scan_stream(struct tg_input *in, size_t unit, const struct tg_scan *s
 	return rc;
 }
 
-/* Read a plain file from @at with pread() (see scan_file()). */
-static int read_file(struct tg_input *in, uint64_t at, bool skip_first, uint64_t owned_end,
-		     const struct tg_scan *s, struct tg_recs *out, struct tg_err *err)
+/* Read @size bytes of plain file @fd from @at with pread() (see scan_file()). */
+static int read_file(struct tg_input *in, int fd, uint64_t size, uint64_t at, bool skip_first,
+		     uint64_t owned_end, const struct tg_scan *s, struct tg_recs *out, struct tg_err *err)
 {
-	struct decoder d = {.rd = {.in = in, .pos = skip_first ? at - 1 : at}, .step = plain_step};
+	struct decoder d = {.rd = {.in = in, .pos = skip_first ? at - 1 : at, .fd = fd, .size = size},
+			    .step = plain_step};
 	/* a small file gets a window its size (one read), not a whole one */
-	size_t cap = in->size - d.rd.pos + 1 < TG_FILE_WINDOW ? in->size - d.rd.pos + 1 : TG_FILE_WINDOW;
+	size_t cap = size - d.rd.pos + 1 < TG_FILE_WINDOW ? (size_t)(size - d.rd.pos + 1) : TG_FILE_WINDOW;
 
 	return scan_window(in, &d, cap, cap / 4 ? cap / 4 : 1, at, skip_first, owned_end, s, out, err);
 }
@@ -419,25 +420,46 @@ static int read_file(struct tg_input *in, uint64_t at, bool skip_first, uint64_t
  * the next window. A window that cannot be mapped, or one record longer
  * than a window, is read with pread() instead (read_file(): its window
  * grows up to TG_STREAM_MAX).
+ *
+ * The unit opens the file by its name: holding a descriptor per input
+ * from the command line on would stop at the open-file limit in a
+ * directory of thousands of logs. Its size is taken again, so a file
+ * truncated since it was added is read to its new end (a mapping past the
+ * end of a file faults) and one that grew is read to its old one.
  */
 static int scan_file(struct tg_input *in, size_t unit, const struct tg_scan *s, struct tg_recs *out,
 		     struct tg_err *err)
 {
-	uint64_t start = (uint64_t)unit * TG_UNIT_BYTES, owned_end = start + TG_UNIT_BYTES;
+	uint64_t start = (uint64_t)unit * TG_UNIT_BYTES, owned_end = start + TG_UNIT_BYTES, size = in->size;
 	uint64_t at = start ? start - 1 : 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
 	bool skipping = start > 0; /* the bytes from @at through the next newline are the previous unit's */
+	int fd = open(in->name, O_RDONLY | O_CLOEXEC), rc = 0;
+	struct stat st;
 
-	if (owned_end > in->size)
-		owned_end = in->size;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		tg_err_set(err, -TG_EIO, errno, "%s: %s", in->name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -TG_EIO;
+	}
+	if ((uint64_t)st.st_size < size)
+		size = (uint64_t)st.st_size;
+	/* a unit is read front to back: the kernel may read ahead further */
+	(void)posix_fadvise(fd, (off_t)start, TG_UNIT_BYTES, POSIX_FADV_SEQUENTIAL);
+	if (owned_end > size)
+		owned_end = size;
 	while (at < owned_end) {
 		uint64_t off = at & ~(page - 1);
-		uint64_t mend = off + TG_MAP_WINDOW < in->size ? off + TG_MAP_WINDOW : in->size;
+		uint64_t mend = off + TG_MAP_WINDOW < size ? off + TG_MAP_WINDOW : size;
 		size_t len = (size_t)(mend - off), from = (size_t)(at - off), complete, to, r;
-		bool final = mend == in->size;
-		const char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, in->fd, (off_t)off), *nl;
+		bool final = mend == size;
+		const char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, (off_t)off), *nl;
 
-		if (m == MAP_FAILED)
-			return read_file(in, skipping ? at + 1 : at, skipping, owned_end, s, out, err);
+		if (m == MAP_FAILED) {
+			rc = read_file(in, fd, size, skipping ? at + 1 : at, skipping, owned_end, s, out,
+				       err);
+			break;
+		}
 		if (skipping) {
 			nl = memchr(m + from, '\n', len - from);
 			at = nl ? off + (uint64_t)(nl - m) + 1 : mend;
@@ -453,24 +475,28 @@ static int scan_file(struct tg_input *in, size_t unit, const struct tg_scan *s, 
 		nl = final ? NULL : memrchr(m + from, '\n', len - from);
 		if (!final && !nl) {
 			munmap((void *)(uintptr_t)m, len);
-			return read_file(in, at, false, owned_end, s, out, err);
+			rc = read_file(in, fd, size, at, false, owned_end, s, out, err);
+			break;
 		}
 		complete = final ? len : (size_t)(nl - m) + 1;
 		to = owned_end - off < complete ? (size_t)(owned_end - off) : complete;
 		r = tg_scan_region(s, m, complete, from, to, final, in->src, off, out);
 		munmap((void *)(uintptr_t)m, len);
-		if (r < to && r == from) /* one record longer than the window */
-			return read_file(in, at, false, owned_end, s, out, err);
+		if (r < to && r == from) { /* one record longer than the window */
+			rc = read_file(in, fd, size, at, false, owned_end, s, out, err);
+			break;
+		}
 		at = off + r;
 		if (final)
 			break;
 	}
-	return 0;
+	close(fd);
+	return rc;
 }
 
 static void release_file(struct tg_input *in)
 {
-	(void)in; /* its descriptor is closed with the input */
+	(void)in; /* each unit opens and closes the file */
 }
 
 static const struct tg_input_ops ops_file = {
@@ -566,8 +592,8 @@ static int add_file(struct tg_inputs *ins, const char *path, struct tg_err *err)
 	}
 	in->ops = &ops_file;
 	in->nunits = (in->size + TG_UNIT_BYTES - 1) / TG_UNIT_BYTES;
-	/* each unit is read front to back: the kernel may read ahead further */
-	(void)posix_fadvise(in->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	close(in->fd); /* each unit opens the file again (scan_file()) */
+	in->fd = -1;
 	return 0;
 }
 
@@ -662,30 +688,9 @@ static int add_dir(struct tg_inputs *ins, const char *path, struct tg_err *err)
 	return rc;
 }
 
-/*
- * Every file input keeps its descriptor open from the command line to the
- * end (a span query reads its files twice, and must read the same files):
- * a directory of thousands of logs needs more than the usual soft limit.
- */
-static void raise_nofile(void)
-{
-	static bool done;
-	struct rlimit rl;
-
-	if (done)
-		return;
-	done = true;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 int tg_inputs_add(struct tg_inputs *ins, const char *path, struct tg_err *err)
 {
 	struct stat st;
-
-	raise_nofile();
 
 	if (strcmp(path, "-") == 0)
 		return add_stream_fd(ins, 0, "(standard input)", err);
