@@ -23,6 +23,7 @@
 # DIR ID` reads no file: the segment indexes say which chunks hold the ID. A span ID is not in
 # the index (trace IDs only), so `--archive DIR SPAN` reads every chunk once: it is timed too,
 # but has no target.
+# bench_tgscan.sh is the one for issue 16: two corpus shapes (rare IDs too), CPU and peak RSS.
 set -eu
 
 build=${1:-build/release}

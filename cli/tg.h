@@ -246,11 +246,11 @@ struct tg_input {
 	const struct tg_input_ops *ops; /* how to scan it */
 	char *name;			/* path as shown to the user ("-" for stdin) */
 	int fd;				/* open file, -1 when none */
-	const char *map;		/* mmap'd plain file or the in-memory data */
-	size_t size;			/* bytes at map (plain/memory), or the compressed size */
-	size_t *cuts;			/* line-aligned unit boundaries, nunits + 1 of them */
+	const char *map;		/* the in-memory data (stdin), else NULL */
+	size_t size;			/* bytes of the file or at map, or the compressed size */
+	size_t *cuts;			/* in-memory data: line-aligned unit boundaries, nunits + 1 */
 	size_t nunits;			/* units of work this input splits into */
-	bool owned;			/* map is malloc'd memory (stdin), not a mapping */
+	bool owned;			/* map is malloc'd memory (stdin) */
 	uint32_t src;			/* its index in struct tg_inputs */
 	void *priv;			/* the source's own state (the archive's), or NULL */
 };
