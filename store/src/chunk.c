@@ -5,7 +5,7 @@
  * copy); the buffer grows by doubling up to CD_CHUNK_BYTES_MAX and is kept
  * across chunk_clear(), so a pipeline that reuses chunks stops allocating
  * after warm-up. The distinct trace IDs and services are two small
- * open-addressing hash sets (linear probing, load <= 1/2, store/hash.h) over a
+ * open-addressing hash sets (linear probing, load <= 1/2, qy_span_hash()) over a
  * byte arena holding each distinct value once: a record whose trace is
  * already known costs one hash and one memcmp, no allocation. Sources are
  * a short array scanned linearly (CD_CHUNK_SOURCES_MAX). Order: records
@@ -17,16 +17,16 @@
 
 #include <store/buf.h>
 #include <store/chunk.h>
-#include <store/hash.h>
 #include <store/hooks.h>
 #include <store/limits.h>
 #include <store/err.h>
+#include "query/summary.h"
 
 /* One distinct value of a set. */
 struct strset_ent {
 	uint32_t off;  /* in the set's arena */
 	uint32_t len;  /* bytes */
-	uint32_t hash; /* store_hash64(), folded to 32 bits */
+	uint32_t hash; /* qy_span_hash(), folded to 32 bits */
 };
 
 /* A set of byte strings, insertion-ordered. */
@@ -55,9 +55,10 @@ struct chunk {
 	uint32_t nsources;				   /* entries used in sources */
 };
 
+/* query's byte-string hash (8 bytes a step), folded: one hash function for every set of IDs. */
 static uint32_t hash_bytes(const char *s, size_t n)
 {
-	const uint64_t h = store_hash64(s, n);
+	const uint64_t h = qy_span_hash(s, n);
 
 	return (uint32_t)(h ^ (h >> 32));
 }
