@@ -35,8 +35,8 @@
 #define BASE_US (INT64_C(1795417200) * 1000000)
 
 struct tspan {
-	char id[24];
-	int parent; /* index, -1: the top span (under the transaction's root row) */
+	char id[32]; /* "%.8s-s%zu": 8 + 2 + up to 20 digits */
+	int parent;  /* index, -1: the top span (under the transaction's root row) */
 	int64_t start_us, dur_us;
 };
 
