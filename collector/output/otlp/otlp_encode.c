@@ -64,7 +64,7 @@ enum {
 	F_LOG_OBSERVED = 11,
 };
 
-enum sig { SIG_SPAN = 0, SIG_LOG = 1, SIG_NONE = 2 };
+enum sig { SIG_SPAN = OTLP_SIG_TRACES, SIG_LOG = OTLP_SIG_LOGS, SIG_NONE = OTLP_SIG_NONE };
 
 /* Where one record is, for the second pass. */
 struct ent {
@@ -696,6 +696,19 @@ static int write_request(struct otlp_enc *e, enum sig sig, const struct ent *ent
 	return ow_failed(b) ? -CD_ENOMEM : 0;
 }
 
+enum otlp_sig otlp_record_signal(const struct otlp_enc *e, const struct fmt_record *r,
+				 const struct record_src *src)
+{
+	enum otlp_sig sig = src->raw			   ? OTLP_SIG_LOGS
+			    : r->event == FMT_EVENT_SPAN   ? OTLP_SIG_TRACES
+			    : r->event == FMT_EVENT_METRIC ? OTLP_SIG_NONE
+							   : OTLP_SIG_LOGS;
+
+	if ((sig == OTLP_SIG_TRACES && !e->o.traces) || (sig == OTLP_SIG_LOGS && !e->o.logs))
+		return OTLP_SIG_NONE;
+	return sig;
+}
+
 int otlp_encode_chunk(struct otlp_enc *e, const struct chunk *c, int64_t observed, struct ow_buf *traces,
 		      struct ow_buf *logs, uint32_t *nspans, uint32_t *nlogs, struct otlp_enc_stats *st)
 {
@@ -717,19 +730,9 @@ int otlp_encode_chunk(struct otlp_enc *e, const struct chunk *c, int64_t observe
 		if ((rc = chunk_iter_next(&it, &e->rec, &e->src)) != 1)
 			break;
 		x->idx = (uint32_t)n;
-		x->svc = NULL;
-		x->svclen = 0;
-		if (e->src.raw) {
-			x->sig = SIG_LOG;
-		} else {
-			x->sig = e->rec.event == FMT_EVENT_SPAN	    ? SIG_SPAN
-				 : e->rec.event == FMT_EVENT_METRIC ? SIG_NONE
-								    : SIG_LOG;
-			x->svc = e->rec.service.ptr;
-			x->svclen = e->rec.service.len;
-		}
-		if ((x->sig == SIG_SPAN && !e->o.traces) || (x->sig == SIG_LOG && !e->o.logs))
-			x->sig = SIG_NONE;
+		x->svc = e->src.raw ? NULL : e->rec.service.ptr;
+		x->svclen = e->src.raw ? 0 : e->rec.service.len;
+		x->sig = (enum sig)otlp_record_signal(e, &e->rec, &e->src);
 		if (x->sig == SIG_NONE) {
 			st->skipped++;
 			continue;

@@ -60,6 +60,17 @@ int otlp_enc_new(struct otlp_enc **out, const struct otlp_enc_opts *o);
 void otlp_enc_free(struct otlp_enc *e);
 
 /*
+ * otlp_record_signal() - which request record @r (with @src) goes into:
+ * OTLP_SIG_TRACES (a span record), OTLP_SIG_LOGS (any other record, raw
+ * ones too) or OTLP_SIG_NONE (metric records, and a signal @e does not
+ * send). The one rule of otlp_encode_chunk() and of the output's
+ * dead-letter files.
+ */
+enum otlp_sig { OTLP_SIG_TRACES = 0, OTLP_SIG_LOGS = 1, OTLP_SIG_NONE = 2 };
+enum otlp_sig otlp_record_signal(const struct otlp_enc *e, const struct fmt_record *r,
+				 const struct record_src *src);
+
+/*
  * otlp_encode_chunk() - @c's records into @traces (an
  * ExportTraceServiceRequest) and @logs (an ExportLogsServiceRequest),
  * each emptied first and left empty (len 0) when no record of its signal

@@ -71,12 +71,13 @@
 #define CD_OTLP_HEADERS_MAX 16u
 #endif
 
-enum { SIG_TRACES = 0, SIG_LOGS = 1, NSIG = 2 };
+enum { SIG_TRACES = OTLP_SIG_TRACES, SIG_LOGS = OTLP_SIG_LOGS, NSIG = 2 };
 static const char *const sig_path[NSIG] = {"v1/traces", "v1/logs"};
 static const char *const sig_name[NSIG] = {"traces", "logs"};
 
 struct batch {
 	uint64_t seq;		 /* the chunk's sequence number */
+	const struct chunk *c;	 /* the chunk last handed (valid while handed: a spooled one is freed) */
 	bool handed;		 /* answered OUT_PENDING, outcome not yet reported */
 	bool failed;		 /* a request asked for a retry this round */
 	struct ow_buf raw[NSIG]; /* the encoded requests (empty: no record of that signal) */
@@ -312,6 +313,37 @@ static void batch_settle(struct otlp_out *st, struct batch *b)
 	}
 }
 
+/*
+ * The records of @b's chunk that went into its @sig request, which the
+ * receiver refused for good (@code, saying @text): to the dead-letter
+ * files (pl_deadletter()). Return: 0, or -1 when one cannot be kept (the
+ * chunk is retried).
+ */
+static int deadletter_signal(struct otlp_out *st, const struct batch *b, unsigned long sig, long code,
+			     const char *text)
+{
+	static struct fmt_record rec; /* large; the loop is single-threaded */
+	struct record_src src;
+	struct chunk_iter it;
+	char reason[24];
+
+	if (!b->handed) {
+		/* its chunk may be in the spool now, not in memory: counted, not kept */
+		char why[HTTP_TEXT_MAX + 48];
+
+		snprintf(why, sizeof(why), "%s: status %ld: %s", sig_name[sig], code, text);
+		cd_drop("output", st->oc->name, "refused", b->nrec[sig], why);
+		return 0;
+	}
+	snprintf(reason, sizeof(reason), "http_%ld", code);
+	chunk_iter_init(&it, b->c);
+	while (chunk_iter_next(&it, &rec, &src) == 1)
+		if ((unsigned long)otlp_record_signal(st->enc, &rec, &src) == sig &&
+		    pl_deadletter(st->pl, st->idx, src.raw ? NULL : &rec, &src, reason, text) < 0)
+			return -1;
+	return 0;
+}
+
 static void req_done(void *arg, void *ctx, unsigned long sig, const struct http_result *r)
 {
 	struct otlp_out *st = arg;
@@ -332,14 +364,12 @@ static void req_done(void *arg, void *ctx, unsigned long sig, const struct http_
 		st->sent[sig] += b->nrec[sig] - rej;
 		st->requests++;
 		st->bytes += b->gz[sig] ? b->gzlen[sig] : b->raw[sig].len;
-	} else if (r->answered && (code == 400 || code == 413 || code == 422)) {
-		/* the content is refused: the same bytes would be refused again */
-		char why[HTTP_TEXT_MAX + 48];
-
+	} else if (r->answered && (code == 400 || code == 413 || code == 422) &&
+		   deadletter_signal(st, b, sig, code, r->text) == 0) {
+		/* the content is refused: the same bytes would be refused again; its records are in
+		 * the dead-letter files (replayed by clewd --replay-deadletter) */
 		b->done |= 1u << sig;
 		st->rejected[sig] += b->nrec[sig];
-		snprintf(why, sizeof(why), "%s: status %ld: %s", sig_name[sig], code, r->text);
-		cd_drop("output", st->oc->name, "refused", b->nrec[sig], why);
 	} else {
 		b->failed = true;
 		st->retries++;
@@ -565,6 +595,7 @@ static enum out_result otlp_flush(void *state, const struct chunk *c, struct cd_
 			st->head = b;
 		st->tail = b;
 	}
+	b->c = c;
 	b->handed = true;
 	b->failed = false;
 	forget_idle(st);

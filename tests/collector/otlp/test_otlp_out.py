@@ -391,15 +391,16 @@ def metric(port, name):
     return None
 
 
-def dropped_total(port):
-    """The sum of every clewd_dropped_total series."""
+def metric_sum(port, family):
+    """The sum of every series of @family."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         return sum(float(line.split()[-1]) for line in r.read().decode().splitlines()
-                   if line.startswith("clewd_dropped_total{"))
+                   if line.startswith(family + "{"))
 
 
 def case_dropped(tmp, statuses, encoding):
-    """Records the receiver refuses (a 400, or a 200's partial success of 2) are counted as dropped."""
+    """Records the receiver refuses for good: a 400's go to the dead-letter files (kept, counted);
+    those a 200's partial success rejects (2, not named) are dropped and counted."""
     rcv = Receiver(tmp, statuses)
     tcp, http = free_port(), free_port()
     state = os.path.join(tmp, f"state-dropped-{Receiver.n}")
@@ -425,10 +426,12 @@ def case_dropped(tmp, statuses, encoding):
             time.sleep(0.05)
         lines = rcv.lines()
         dropped = {"spans": 0, "log_records": 0}
+        kept = 0
         for ln in lines:
             sig = "spans" if ln["path"] == "/v1/traces" else "log_records"
             if ln["status"] == 400:
                 dropped[sig] = total[sig]
+                kept += total[sig]
             elif ln.get("partial"):
                 dropped[sig] = ln["partial"]
         check(any(dropped.values()), f"nothing refused by a receiver answering {statuses}")
@@ -438,15 +441,21 @@ def case_dropped(tmp, statuses, encoding):
                 check(d.poll() is None, "clewd exited")
                 time.sleep(0.05)
         check(metric(http, "clewd_output_otlp_skipped_records_total") == 1, "the metric record skipped")
-        check(dropped_total(http) == sum(dropped.values()),
-              f"clewd_dropped_total {dropped_total(http)}, refused {dropped}")
+        deadletter = metric_sum(http, "clewd_output_deadletter_records_total")
+        lost = metric_sum(http, "clewd_dropped_total")
+        check(deadletter == kept and lost == sum(dropped.values()) - kept,
+              f"dead-letter {deadletter}, dropped {lost}; refused {dropped}, of which kept {kept}")
+        if kept:
+            files = [f for _, _, fs in os.walk(os.path.join(state, "deadletter")) for f in fs]
+            check(files, "no dead-letter file for the refused records")
     finally:
         d.send_signal(signal.SIGTERM)
         _, err = d.communicate(timeout=60)
         rcv.stop()
     err = err.decode()
-    check("records dropped" in err and ("refused" in err or "partial_success" in err),
-          f"the drop was not logged: {err[-1500:]}")
+    check("kept in its dead-letter files" in err if "400" in statuses
+          else "records dropped" in err and "partial_success" in err,
+          f"the refusal was not logged: {err[-1500:]}")
     check(d.returncode == 0, f"clewd exited {d.returncode}")
 
 
@@ -463,7 +472,7 @@ def main():
                          ("json", lambda: case_encoding(tmp, "json")),
                          ("retry after 503", lambda: case_retry(tmp)),
                          ("otlps with ca_file", lambda: case_tls(tmp)),
-                         ("a 400 drops and counts", lambda: case_dropped(tmp, "400,200", "protobuf")),
+                         ("a 400's records go to the dead-letter files", lambda: case_dropped(tmp, "400,200", "protobuf")),
                          ("a partial success counts (protobuf)", lambda: case_dropped(tmp, "200p", "protobuf")),
                          ("a partial success counts (json)", lambda: case_dropped(tmp, "200p", "json"))):
             try:
