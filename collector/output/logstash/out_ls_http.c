@@ -17,9 +17,10 @@
  *                  the chunk goes back to the pipeline and is retried
  *                  after its backoff (ls_common.h), younger ones wait;
  *   any other 4xx  (400, 401, 413, ...) the batch would fail the same
- *                  way forever: it is given up, logged as an error and
- *                  counted (rejected_total), and *acknowledged*, so one
- *                  poison batch cannot stall everything behind it.
+ *                  way forever: its records go to the dead-letter files
+ *                  (replayed once the cause is fixed), it is logged as an
+ *                  error and counted (rejected_total), and *acknowledged*,
+ *                  so one poison batch cannot stall everything behind it.
  * In flight: one rendered chunk (and its gzip copy), plus the chunks
  * held by reference.
  */
@@ -180,6 +181,26 @@ static bool http_start(struct ls_http *h)
 	return true;
 }
 
+/*
+ * The records of @c, which the server refused for good (@status, saying
+ * @text): to the dead-letter files (pl_deadletter()). Return: 0, or -1
+ * when one cannot be kept (the chunk is retried).
+ */
+static int deadletter_chunk(struct ls_http *h, const struct chunk *c, long status, const char *text)
+{
+	static struct fmt_record rec; /* large; the loop is single-threaded */
+	struct record_src src;
+	struct chunk_iter it;
+	char reason[24];
+
+	snprintf(reason, sizeof(reason), "http_%ld", status);
+	chunk_iter_init(&it, c);
+	while (chunk_iter_next(&it, &rec, &src) == 1)
+		if (pl_deadletter(h->q.pl, h->q.idx, src.raw ? NULL : &rec, &src, reason, text) < 0)
+			return -1;
+	return 0;
+}
+
 /* The request for the oldest chunk ended with @r (http_client.h's done callback). */
 static void http_finished(void *arg, void *ctx, unsigned long id, const struct http_result *r)
 {
@@ -211,11 +232,16 @@ static void http_finished(void *arg, void *ctx, unsigned long id, const struct h
 		ls_retry_oldest(h->name, &h->q, &h->st, false, why);
 		return;
 	}
-	/* the same batch would get the same answer forever: give it up, loudly */
+	/* the same batch would get the same answer forever: give it up to the dead-letter files, loudly */
+	if (deadletter_chunk(h, it->c, status, why) < 0) {
+		ls_retry_oldest(h->name, &h->q, &h->st, false, "a rejected batch cannot be kept");
+		return;
+	}
 	h->st.errors++;
 	h->st.rejected += it->nrecords;
-	cd_log(FMT_LEVEL_ERROR, "logstash output: batch rejected, given up", "output", h->name, "error", why,
-	       NULL);
+	cd_log(FMT_LEVEL_ERROR,
+	       "logstash output: batch rejected, given up (its records are in the dead-letter files)",
+	       "output", h->name, "error", why, NULL);
 	h->lines.valid = false;
 	ls_queue_done(&h->q, 0, OUT_OK, NULL);
 }

@@ -76,6 +76,8 @@ START_TEST(http_a_wrong_bearer_token_is_rejected_and_the_right_one_accepted)
 	ck_assert_int_eq(log_attr("logstash output closed", "rejected"), total);
 	ck_assert_int_ge(log_count("batch rejected, given up"), 1);
 	ck_assert_int_ge(log_count("HTTP 401"), 1);
+	/* a stdin job keeps no dead-letter files: the records are dropped, counted and logged as such */
+	ck_assert_int_ge(log_count("\"reason\":\"permanent:http_401\""), 1);
 
 	snprintf(uri, sizeof(uri), "logstash+http://127.0.0.1:%u/?token=tok-123", rv.port);
 	ck_assert_int_eq(th_wait_for(spawn_clewd_file(uri, input, NULL), 120000), 0);
