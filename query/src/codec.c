@@ -213,6 +213,8 @@ int qy_summary_decode(const uint8_t *p, size_t len, size_t *used, const int *key
 
 	memset(s, 0, sizeof(*s));
 	s->trace = get_str(&r, false);
+	if (s->trace && !*s->trace)
+		r.bad = true; /* a transaction has an ID: the writer never stores an empty one */
 	s->records = get(&r, 8);
 	flags = (uint8_t)get(&r, 1);
 	s->has_ts = flags & 1, s->has_top = flags >> 1 & 1, s->has_root = flags >> 2 & 1;

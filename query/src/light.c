@@ -27,6 +27,16 @@ struct rd {
 	bool bad;
 };
 
+/* Pass over @n bytes (fields this reader does not need). */
+static void skip(struct rd *r, size_t n)
+{
+	if (r->bad || r->len - r->off < n)
+		r->bad = true;
+	else
+		r->off += n;
+}
+
+/* The next @n (at most 8) bytes, little-endian. */
 static uint64_t get(struct rd *r, unsigned n)
 {
 	uint64_t v = 0;
@@ -95,7 +105,7 @@ int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struc
 
 	memset(l, 0, sizeof(*l));
 	*trace = (const char *)get_str(&r, false, trace_len);
-	get(&r, 8); /* records */
+	skip(&r, 8); /* records */
 	flags = (uint8_t)get(&r, 1);
 	l->has_ts = flags & 1;
 	l->has_top = flags >> 1 & 1;
@@ -106,7 +116,7 @@ int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struc
 	l->top_depth = (uint16_t)get(&r, 2);
 	l->top_ns = (int64_t)get(&r, 8);
 	l->top_dur_ns = (int64_t)get(&r, 8);
-	get(&r, 1 + 2 + 8); /* the root's rank */
+	skip(&r, 1 + 2 + 8); /* the root's rank */
 	for (int i = 0; i < 3; i++)
 		get_str(&r, true, &sl); /* root service, method, path */
 	n = get_count(&r, 8, SIZE_MAX / 16);
@@ -121,13 +131,13 @@ int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struc
 		get_str(&r, true, &sl);
 	l->status = (int)get(&r, 2);
 	get_str(&r, true, &sl); /* first error */
-	get(&r, 1 + 8);		/* its class and time */
+	skip(&r, 1 + 8);	/* its class and time */
 	n = get_count(&r, 17, QY_KEYS_MAX);
 	for (size_t k = 0; k < n && !r.bad; k++) {
 		size_t nv;
 
 		get_str(&r, true, &sl);
-		get(&r, 8 + 1);
+		skip(&r, 8 + 1);
 		nv = get_count(&r, 4, QY_VALUES_MAX);
 		for (size_t i = 0; i < nv && !r.bad; i++)
 			get_str(&r, false, &sl);
