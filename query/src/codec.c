@@ -12,7 +12,7 @@
 #include "query/codec.h"
 #include "summary_int.h"
 
-#define NONE 0xffffffffu
+#define NONE QY__NONE
 
 static int grow(struct qy_bytes *b, size_t n)
 {
@@ -112,76 +112,34 @@ int qy_summary_encode(const struct qy_summary *s, size_t nkeys, struct qy_bytes 
 	return rc ? -QY_ENOMEM : 0;
 }
 
-/* A bounded reader: every get fails once the bytes run out. */
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	bool bad, oom;
-};
-
-static uint64_t get(struct rd *r, unsigned n)
+/* A string, malloc'd (NULL when absent, or on failure: see r->bad / r->oom). */
+static char *get_str(struct qy__rd *r, bool may_be_absent)
 {
-	uint64_t v = 0;
-
-	if (r->bad || r->len - r->off < n) {
-		r->bad = true;
-		return 0;
-	}
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)r->p[r->off + i] << (8 * i);
-	r->off += n;
-	return v;
-}
-
-/* A string (NULL when absent, or on failure: see r->bad / r->oom). */
-static char *get_str(struct rd *r, bool may_be_absent)
-{
-	uint64_t n = get(r, 4);
+	size_t n;
+	const uint8_t *v = qy__get_view(r, may_be_absent, &n);
 	char *s;
 
-	if (r->bad)
+	if (!v)
 		return NULL;
-	if (n == NONE) {
-		if (!may_be_absent)
-			r->bad = true;
-		return NULL;
-	}
-	if (r->len - r->off < n || memchr(r->p + r->off, 0, n)) {
-		r->bad = true;
-		return NULL;
-	}
 	s = malloc(n + 1);
 	if (!s) {
 		r->oom = true;
 		r->bad = true;
 		return NULL;
 	}
-	memcpy(s, r->p + r->off, n);
+	memcpy(s, v, n);
 	s[n] = 0;
-	r->off += n;
 	return s;
 }
 
-/* A count of items of at least @min bytes each that must fit in what is left. */
-static size_t get_count(struct rd *r, size_t min, size_t cap)
-{
-	uint64_t n = get(r, 4);
-
-	if (r->bad || n > cap || n * min > r->len - r->off) {
-		r->bad = true;
-		return 0;
-	}
-	return (size_t)n;
-}
-
-static void get_values(struct rd *r, struct qy_values *v)
+static void get_values(struct qy__rd *r, struct qy_values *v)
 {
 	v->first = get_str(r, true);
-	v->first_ts = (int64_t)get(r, 8);
-	v->truncated = get(r, 1) != 0;
+	v->first_ts = (int64_t)qy__get(r, 8);
+	v->truncated = qy__get(r, 1) != 0;
 	v->n = 0;
 	{
-		size_t n = get_count(r, 4, QY_VALUES_MAX);
+		size_t n = qy__get_count(r, 4, QY_VALUES_MAX);
 
 		if (n && !(v->v = calloc(n, sizeof(*v->v)))) {
 			r->oom = r->bad = true;
@@ -207,7 +165,7 @@ static void free_values(struct qy_values *v)
 int qy_summary_decode(const uint8_t *p, size_t len, size_t *used, const int *keymap, size_t nfilekeys,
 		      size_t nkeys, struct qy_summary *s)
 {
-	struct rd r = {.p = p, .len = len};
+	struct qy__rd r = {.p = p, .len = len};
 	uint8_t flags;
 	size_t n;
 
@@ -215,34 +173,34 @@ int qy_summary_decode(const uint8_t *p, size_t len, size_t *used, const int *key
 	s->trace = get_str(&r, false);
 	if (s->trace && !*s->trace)
 		r.bad = true; /* a transaction has an ID: the writer never stores an empty one */
-	s->records = get(&r, 8);
-	flags = (uint8_t)get(&r, 1);
+	s->records = qy__get(&r, 8);
+	flags = (uint8_t)qy__get(&r, 1);
 	s->has_ts = flags & 1, s->has_top = flags >> 1 & 1, s->has_root = flags >> 2 & 1;
 	s->services_truncated = flags >> 3 & 1, s->routes_truncated = flags >> 4 & 1;
 	s->error = flags >> 5 & 1;
-	s->first_ns = (int64_t)get(&r, 8);
-	s->last_ns = (int64_t)get(&r, 8);
-	s->min_depth = (uint16_t)get(&r, 2);
-	s->top_depth = (uint16_t)get(&r, 2);
-	s->top_ns = (int64_t)get(&r, 8);
-	s->top_dur_ns = (int64_t)get(&r, 8);
-	s->root.no_service = (uint8_t)get(&r, 1);
-	s->root.depth = (uint16_t)get(&r, 2);
-	s->root.ts = (int64_t)get(&r, 8);
+	s->first_ns = (int64_t)qy__get(&r, 8);
+	s->last_ns = (int64_t)qy__get(&r, 8);
+	s->min_depth = (uint16_t)qy__get(&r, 2);
+	s->top_depth = (uint16_t)qy__get(&r, 2);
+	s->top_ns = (int64_t)qy__get(&r, 8);
+	s->top_dur_ns = (int64_t)qy__get(&r, 8);
+	s->root.no_service = (uint8_t)qy__get(&r, 1);
+	s->root.depth = (uint16_t)qy__get(&r, 2);
+	s->root.ts = (int64_t)qy__get(&r, 8);
 	s->root_service = get_str(&r, true);
 	s->root_method = get_str(&r, true);
 	s->root_path = get_str(&r, true);
-	n = get_count(&r, 8, SIZE_MAX / 16);
+	n = qy__get_count(&r, 8, SIZE_MAX / 16);
 	for (size_t i = 0; i < n && !r.bad; i++)
-		if (qy__span_add(s, get(&r, 8)) < 0)
+		if (qy__span_add(s, qy__get(&r, 8)) < 0)
 			r.oom = r.bad = true;
-	n = get_count(&r, 4, QY_SERVICES_MAX);
+	n = qy__get_count(&r, 4, QY_SERVICES_MAX);
 	if (n && !r.bad && !(s->services = calloc(n, sizeof(*s->services))))
 		r.oom = r.bad = true;
 	for (size_t i = 0; i < n && !r.bad; i++)
 		if ((s->services[i] = get_str(&r, false)))
 			s->nservices++;
-	n = get_count(&r, 8, QY_ROUTES_MAX);
+	n = qy__get_count(&r, 8, QY_ROUTES_MAX);
 	if (n && !r.bad && !(s->routes = calloc(n, sizeof(*s->routes))))
 		r.oom = r.bad = true;
 	for (size_t i = 0; i < n && !r.bad; i++) {
@@ -250,11 +208,11 @@ int qy_summary_decode(const uint8_t *p, size_t len, size_t *used, const int *key
 		s->routes[i].path = get_str(&r, true);
 		s->nroutes++;
 	}
-	s->status = (int)get(&r, 2);
+	s->status = (int)qy__get(&r, 2);
 	s->first_error = get_str(&r, true);
-	s->err_class = (uint8_t)get(&r, 1);
-	s->err_ts = (int64_t)get(&r, 8);
-	n = get_count(&r, 17, QY_KEYS_MAX);
+	s->err_class = (uint8_t)qy__get(&r, 1);
+	s->err_ts = (int64_t)qy__get(&r, 8);
+	n = qy__get_count(&r, 17, QY_KEYS_MAX);
 	if (n && n != nfilekeys)
 		r.bad = true;
 	if (n && !r.bad && nkeys) {

@@ -14,75 +14,11 @@
 #include <string.h>
 
 #include "query/light.h"
+#include "summary_int.h"
 
 bool qy_filter_light(const struct qy_filter *f)
 {
 	return !f->nroutes && !f->nmethods && !f->nattrs && !f->ntexts && f->nservices <= 32;
-}
-
-/* A bounded little-endian reader: every read fails once the bytes run out. */
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	bool bad;
-};
-
-/* Pass over @n bytes (fields this reader does not need). */
-static void skip(struct rd *r, size_t n)
-{
-	if (r->bad || r->len - r->off < n)
-		r->bad = true;
-	else
-		r->off += n;
-}
-
-/* The next @n (at most 8) bytes, little-endian. */
-static uint64_t get(struct rd *r, unsigned n)
-{
-	uint64_t v = 0;
-
-	if (r->bad || r->len - r->off < n) {
-		r->bad = true;
-		return 0;
-	}
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)r->p[r->off + i] << (8 * i);
-	r->off += n;
-	return v;
-}
-
-/* A string's bytes (a view), or NULL when absent (0xffffffff) or bad. */
-static const uint8_t *get_str(struct rd *r, bool may_be_absent, size_t *n)
-{
-	uint64_t l = get(r, 4);
-	const uint8_t *s;
-
-	*n = 0;
-	if (r->bad)
-		return NULL;
-	if (l == 0xffffffffu) {
-		r->bad |= !may_be_absent;
-		return NULL;
-	}
-	if (r->len - r->off < l) {
-		r->bad = true;
-		return NULL;
-	}
-	s = r->p + r->off;
-	r->off += (size_t)l;
-	*n = (size_t)l;
-	return s;
-}
-
-static size_t get_count(struct rd *r, size_t min, size_t cap)
-{
-	uint64_t n = get(r, 4);
-
-	if (r->bad || n > cap || n * min > r->len - r->off) {
-		r->bad = true;
-		return 0;
-	}
-	return (size_t)n;
 }
 
 static uint32_t service_bits(const struct qy_filter *f, const char *s, size_t n)
@@ -98,49 +34,49 @@ static uint32_t service_bits(const struct qy_filter *f, const char *s, size_t n)
 int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struct qy_light *l,
 		  const char **trace, size_t *trace_len, size_t *used)
 {
-	struct rd r = {.p = p, .len = len};
+	struct qy__rd r = {.p = p, .len = len};
 	uint8_t flags;
 	size_t n, sl;
 	const uint8_t *s;
 
 	memset(l, 0, sizeof(*l));
-	*trace = (const char *)get_str(&r, false, trace_len);
-	skip(&r, 8); /* records */
-	flags = (uint8_t)get(&r, 1);
+	*trace = (const char *)qy__get_view(&r, false, trace_len);
+	qy__skip(&r, 8); /* records */
+	flags = (uint8_t)qy__get(&r, 1);
 	l->has_ts = flags & 1;
 	l->has_top = flags >> 1 & 1;
 	l->error = flags >> 5 & 1;
-	l->first_ns = (int64_t)get(&r, 8);
-	l->last_ns = (int64_t)get(&r, 8);
-	l->min_depth = (uint16_t)get(&r, 2);
-	l->top_depth = (uint16_t)get(&r, 2);
-	l->top_ns = (int64_t)get(&r, 8);
-	l->top_dur_ns = (int64_t)get(&r, 8);
-	skip(&r, 1 + 2 + 8); /* the root's rank */
+	l->first_ns = (int64_t)qy__get(&r, 8);
+	l->last_ns = (int64_t)qy__get(&r, 8);
+	l->min_depth = (uint16_t)qy__get(&r, 2);
+	l->top_depth = (uint16_t)qy__get(&r, 2);
+	l->top_ns = (int64_t)qy__get(&r, 8);
+	l->top_dur_ns = (int64_t)qy__get(&r, 8);
+	qy__skip(&r, 1 + 2 + 8); /* the root's rank */
 	for (int i = 0; i < 3; i++)
-		get_str(&r, true, &sl); /* root service, method, path */
-	n = get_count(&r, 8, SIZE_MAX / 16);
+		qy__get_view(&r, true, &sl); /* root service, method, path */
+	n = qy__get_count(&r, 8, SIZE_MAX / 16);
 	if (!r.bad)
-		r.off += n * 8; /* span hashes: counted by get_count() against the bytes left */
-	n = get_count(&r, 4, QY_SERVICES_MAX);
+		r.off += n * 8; /* span hashes: counted by qy__get_count() against the bytes left */
+	n = qy__get_count(&r, 4, QY_SERVICES_MAX);
 	for (size_t i = 0; i < n && !r.bad; i++)
-		if ((s = get_str(&r, false, &sl)))
+		if ((s = qy__get_view(&r, false, &sl)))
 			l->services |= service_bits(f, (const char *)s, sl);
-	n = get_count(&r, 8, QY_ROUTES_MAX);
+	n = qy__get_count(&r, 8, QY_ROUTES_MAX);
 	for (size_t i = 0; i < 2 * n && !r.bad; i++)
-		get_str(&r, true, &sl);
-	l->status = (int)get(&r, 2);
-	get_str(&r, true, &sl); /* first error */
-	skip(&r, 1 + 8);	/* its class and time */
-	n = get_count(&r, 17, QY_KEYS_MAX);
+		qy__get_view(&r, true, &sl);
+	l->status = (int)qy__get(&r, 2);
+	qy__get_view(&r, true, &sl); /* first error */
+	qy__skip(&r, 1 + 8);	     /* its class and time */
+	n = qy__get_count(&r, 17, QY_KEYS_MAX);
 	for (size_t k = 0; k < n && !r.bad; k++) {
 		size_t nv;
 
-		get_str(&r, true, &sl);
-		skip(&r, 8 + 1);
-		nv = get_count(&r, 4, QY_VALUES_MAX);
+		qy__get_view(&r, true, &sl);
+		qy__skip(&r, 8 + 1);
+		nv = qy__get_count(&r, 4, QY_VALUES_MAX);
 		for (size_t i = 0; i < nv && !r.bad; i++)
-			get_str(&r, false, &sl);
+			qy__get_view(&r, false, &sl);
 	}
 	if (r.bad || !*trace || !*trace_len)
 		return -QY_EINVAL;

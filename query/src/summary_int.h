@@ -1,15 +1,89 @@
 /*
  * query/src/summary_int.h - what summary.c shares with the codec: the
- * span set's insertion (so a decoded summary is a full summary).
+ * span set's insertion (so a decoded summary is a full summary); and the
+ * bounded reader of an encoded summary that the full decoder (codec.c)
+ * and the light one (light.c) share.
  */
 #ifndef QUERY_SUMMARY_INT_H
 #define QUERY_SUMMARY_INT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "query/summary.h"
 
 /* qy__span_add() - add span hash @h (0 stands for 1) to @s's set. Return: 0 or -QY_ENOMEM. */
 int qy__span_add(struct qy_summary *s, uint64_t h);
+
+/* An absent string's length in an encoded summary. */
+#define QY__NONE 0xffffffffu
+
+/* A bounded little-endian reader: every read fails (bad) once the bytes run out. */
+struct qy__rd {
+	const uint8_t *p;
+	size_t len, off;
+	bool bad, oom;
+};
+
+/* Pass over @n bytes (fields a reader does not need). */
+static inline void qy__skip(struct qy__rd *r, size_t n)
+{
+	if (r->bad || r->len - r->off < n)
+		r->bad = true;
+	else
+		r->off += n;
+}
+
+/* The next @n (at most 8) bytes as an integer. */
+static inline uint64_t qy__get(struct qy__rd *r, unsigned n)
+{
+	uint64_t v = 0;
+
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)r->p[r->off + i] << (8 * i);
+	r->off += n;
+	return v;
+}
+
+/* A string's bytes (*@n of them, no NUL among them), or NULL when absent or bad. */
+static inline const uint8_t *qy__get_view(struct qy__rd *r, bool may_be_absent, size_t *n)
+{
+	uint64_t l = qy__get(r, 4);
+	const uint8_t *s;
+
+	*n = 0;
+	if (r->bad)
+		return NULL;
+	if (l == QY__NONE) {
+		r->bad |= !may_be_absent;
+		return NULL;
+	}
+	if (r->len - r->off < l || memchr(r->p + r->off, 0, (size_t)l)) {
+		r->bad = true;
+		return NULL;
+	}
+	s = r->p + r->off;
+	r->off += (size_t)l;
+	*n = (size_t)l;
+	return s;
+}
+
+/* A count of items of at least @min bytes each that must fit in what is left. */
+static inline size_t qy__get_count(struct qy__rd *r, size_t min, size_t cap)
+{
+	uint64_t n = qy__get(r, 4);
+
+	if (r->bad || n > cap || n * min > r->len - r->off) {
+		r->bad = true;
+		return 0;
+	}
+	return (size_t)n;
+}
 
 #endif
