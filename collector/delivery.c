@@ -94,6 +94,9 @@ static void out_backoff(struct pipeline *pl, unsigned k, const char *why)
 	struct pl_out *o = &pl->out[k];
 
 	o->errors++;
+	/* clewd_output_up and /health read it: the first failure of a run (pl->now is never 0) */
+	if (!o->failing_since)
+		o->failing_since = pl->now;
 	if (!o->backoff_ms)
 		cd_log(FMT_LEVEL_WARN, "output not ready: retrying", "output", o->conf->name, "error", why,
 		       NULL);
@@ -201,6 +204,15 @@ void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_resul
 			out_backoff(pl, idx, why ? why : "retry");
 		return;
 	}
+}
+
+void pl_out_failing(struct pipeline *pl, unsigned idx)
+{
+	struct pl_out *o = &pl->out[idx];
+
+	o->errors++;
+	if (!o->failing_since)
+		o->failing_since = pl->now;
 }
 
 /* Free the chunks at the head of the queue that every output has. */

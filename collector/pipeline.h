@@ -97,6 +97,15 @@ struct out_plugin {
 void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why);
 
 /*
+ * pl_out_failing() - output @idx, with chunks pending, cannot reach its
+ * peer (a Kafka producer whose brokers are all down keeps its messages
+ * and retries by itself): counted as an output error, and the output is
+ * down (clewd_output_up 0, /health) until it next acknowledges a chunk.
+ * Loop thread only.
+ */
+void pl_out_failing(struct pipeline *pl, unsigned idx);
+
+/*
  * pipeline_check_outputs() - check every output's options against its
  * plugin's table (cd_opts_check()) and run its check() on @cf: what
  * --check-config and a SIGHUP reload verify before anything is opened.

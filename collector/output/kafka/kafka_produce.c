@@ -268,6 +268,9 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 		k->fatal = true;
 		return;
 	}
+	/* messages stay queued in librdkafka and are retried by it: the outage shows in /metrics */
+	if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !k->closing)
+		pl_out_failing(k->pl, k->idx);
 	cd_log(FMT_LEVEL_WARN, "kafka: error", "output", k->oc->name, "error", reason, NULL);
 }
 
