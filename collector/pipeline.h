@@ -199,6 +199,14 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
  */
 void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, size_t len);
 
+/*
+ * pl_source_feed_datagram() - pl_source_feed() of one datagram of @len
+ * bytes (0: nothing): its last line ends with it, a newline added when it
+ * has none (not counted in the input's bytes), so lines of two datagrams
+ * never run together. The udp/unixgram inputs' and their fuzz target's path.
+ */
+void pl_source_feed_datagram(struct pipeline *pl, struct pl_source *s, const void *data, size_t len);
+
 /* pl_input_parser() - input @idx's parser (and its compiled regex: CD_PARSER_REGEX), for an input that parses itself. */
 struct parse_regex;
 void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *parser,
