@@ -84,7 +84,8 @@ static void out_acked(struct pipeline *pl, unsigned k, struct pl_qent *e)
 	if (o->backoff_ms)
 		cd_log(FMT_LEVEL_INFO, "output recovered", "output", o->conf->name, NULL);
 	o->backoff_ms = 0;
-	o->failing_since = 0;
+	if (!o->peer_down) /* a chunk delivered before the peer went away */
+		o->failing_since = 0;
 	ack_done(pl->acks, chunk_seq(e->c), k, NULL);
 }
 
@@ -136,7 +137,8 @@ static void replay_done(struct pipeline *pl, unsigned k, enum out_result r, cons
 	o->chunks++;
 	o->records += chunk_nrecords(o->replay);
 	o->backoff_ms = 0;
-	o->failing_since = 0;
+	if (!o->peer_down)
+		o->failing_since = 0;
 	chunk_free(o->replay);
 	o->replay = NULL;
 }
@@ -206,10 +208,15 @@ void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_resul
 	}
 }
 
-void pl_out_failing(struct pipeline *pl, unsigned idx)
+void pl_out_failing(struct pipeline *pl, unsigned idx, bool failing)
 {
 	struct pl_out *o = &pl->out[idx];
 
+	o->peer_down = failing;
+	if (!failing) {
+		o->failing_since = 0;
+		return;
+	}
 	o->errors++;
 	if (!o->failing_since)
 		o->failing_since = pl->now;

@@ -97,13 +97,14 @@ struct out_plugin {
 void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why);
 
 /*
- * pl_out_failing() - output @idx, with chunks pending, cannot reach its
- * peer (a Kafka producer whose brokers are all down keeps its messages
- * and retries by itself): counted as an output error, and the output is
- * down (clewd_output_up 0, /health) until it next acknowledges a chunk.
+ * pl_out_failing() - output @idx cannot reach its peer (@failing: a Kafka
+ * producer whose brokers are all down keeps its messages and retries by
+ * itself), counted as an output error, or reaches it again (!@failing).
+ * In between the output is down (clewd_output_up 0, /health), whatever
+ * chunks are acknowledged meanwhile (delivered before the peer went away).
  * Loop thread only.
  */
-void pl_out_failing(struct pipeline *pl, unsigned idx);
+void pl_out_failing(struct pipeline *pl, unsigned idx, bool failing);
 
 /*
  * pipeline_check_outputs() - check every output's options against its

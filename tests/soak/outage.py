@@ -26,9 +26,10 @@ Checked and printed:
     RSS_GROWTH_MIB of what it was before the outage (what does not fit the
     in-memory queue goes to the spool on disk: its bytes are sampled too,
     and printed);
-  - /metrics during the outage: clewd_output_up 0 and
-    clewd_output_errors_total growing (the outage shows), and afterwards the
-    spool drained (clewd_output_spool_chunks 0);
+  - /metrics during the outage: clewd_output_up 0 (still at the outage's
+    last sample) and clewd_output_errors_total growing (the outage shows),
+    and afterwards the spool drained (clewd_output_spool_chunks 0) and the
+    output up again;
   - clewd exits 0 on SIGTERM.
 Nothing here asserts on time: waits poll with a generous bound against
 hangs; OUTAGE is how long the peer is away, not a check.
@@ -286,7 +287,7 @@ def main():
     peer.down()
     n0 = w.n
     t0 = time.monotonic()
-    peak, up_min, spool_max, errors = base, 1.0, 0.0, errors0
+    peak, up_min, spool_max, errors, up_last = base, 1.0, 0.0, errors0, None
     while time.monotonic() - t0 < OUTAGE:
         if clewd.poll() is not None:
             die("clewd exited %d during the outage" % clewd.returncode)
@@ -294,6 +295,7 @@ def main():
         m = metrics(mport)
         up = metric(m, "clewd_output_up")
         up_min = min(up_min, up if up is not None else 1.0)
+        up_last = up
         spool_max = max(spool_max, metric(m, "clewd_output_spool_bytes") or 0)
         errors = max(errors, metric(m, "clewd_output_errors_total") or 0)
         time.sleep(0.2)
@@ -307,9 +309,10 @@ def main():
 
     def drained():
         m = metrics(mport)
-        return metric(m, "clewd_output_spool_chunks") == 0 and metric(m, "clewd_output_pending_chunks") == 0
+        return (metric(m, "clewd_output_spool_chunks") == 0 and metric(m, "clewd_output_pending_chunks") == 0
+                and metric(m, "clewd_output_up") == 1)
 
-    wait(drained, "the spool to drain")
+    wait(drained, "the spool to drain and the output to be up again")
     m = metrics(mport)
     sent = metric(m, "clewd_output_records_total") or 0
     clewd.send_signal(signal.SIGTERM)
@@ -329,8 +332,9 @@ def main():
         die("clewd exited %d on SIGTERM" % rc)
     if peak - base > RSS_GROWTH_MIB * 1024:
         die("RSS grew by %d KiB during the outage" % (peak - base))
-    if up_min != 0 or errors == errors0:
-        die("/metrics did not show the outage (output_up min %g, %g output errors)" % (up_min, errors - errors0))
+    if up_min != 0 or up_last != 0 or errors == errors0:
+        die("/metrics did not show the outage to its end (output_up min %g, last %s, %g output errors)"
+            % (up_min, up_last, errors - errors0))
     shutil.rmtree(TMP, ignore_errors=True)
 
 
