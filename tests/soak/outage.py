@@ -56,7 +56,8 @@ OUTAGE = float(sys.argv[2])
 RATE = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
 # Growth of clewd's RSS allowed during the outage. The in-memory queue holds
 # at most CD_QUEUE_CHUNKS_MAX (8) sealed chunks of at most 2 MiB; everything
-# else waits in the spool on disk. 48 MiB leaves room for the sanitizer
+# else waits in the spool on disk (Kafka: librdkafka also holds up to
+# max_inflight bytes, 16M here). 48 MiB leaves room for the sanitizer
 # build's shadow memory and quarantine, and is far below what the outage's
 # lines would take if they were kept in memory in the long form.
 RSS_GROWTH_MIB = 48
@@ -122,7 +123,9 @@ class Kafka:
         self.bootstrap = self.p.stdout.readline().strip()
         if not self.bootstrap:
             die("kafka_mock did not start")
-        self.uri = "kafka://%s/soak" % self.bootstrap
+        # librdkafka holds what is produced and not yet acknowledged, up to max_inflight (64M by
+        # default): 16M keeps that part of clewd's memory inside the bound stated above
+        self.uri = "kafka://%s/soak?max_inflight=16M" % self.bootstrap
 
     def cmd(self, c):
         self.p.stdin.write(c + "\n")
