@@ -214,6 +214,14 @@ void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *pa
 		     struct parse_regex **rx);
 
 /*
+ * pl_source_same_prefix() - whether file @fd still begins with the bytes
+ * @s read at its start (its fingerprint; true while none was read): false
+ * when the file was rewritten from its start, e.g. truncated
+ * (copytruncate) and written past the read position before we looked.
+ */
+bool pl_source_same_prefix(const struct pl_source *s, int fd);
+
+/*
  * pl_source_set_prefix() - the first @n bytes of the file @s reads (at
  * most CHECKPOINT_FP_MAX are kept): its fingerprint in the checkpoint,
  * which with the inode names the file. Call right after pl_source_new()

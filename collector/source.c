@@ -93,6 +93,14 @@ static void note_prefix(struct pl_source *s, uint64_t at, const char *p, size_t 
 	s->fp_len = (uint16_t)(s->fp_len + take);
 }
 
+bool pl_source_same_prefix(const struct pl_source *s, int fd)
+{
+	uint8_t buf[CHECKPOINT_FP_MAX];
+
+	return s->fp_len == 0 ||
+	       (pread(fd, buf, s->fp_len, 0) == (ssize_t)s->fp_len && memcmp(buf, s->fp, s->fp_len) == 0);
+}
+
 void pl_source_set_prefix(struct pipeline *pl, struct pl_source *s, const void *p, size_t n)
 {
 	s->fp_len = (uint16_t)(n < CHECKPOINT_FP_MAX ? n : CHECKPOINT_FP_MAX);

@@ -9,7 +9,7 @@ archive, written by one writer thread at a steady rate:
               and recreated;
   copy.log    rotated by copytruncate (copied to copy.log.N, then truncated to
               0), the writer pausing meanwhile, as logrotate's copytruncate does
-              with a writer that does not reopen its file.
+              with a writer that does not reopen its file; then 600 lines at once.
 clewd is killed with SIGKILL KILLS times, each after a random time alive
 (0.2 to 2.5 s), and started again at once on the same state directory. At
 the end the writer stops, a last clewd reads everything and is stopped with
@@ -23,8 +23,12 @@ Checked and printed, per file:
     copy (copy.log.N, not tailed): clewd cannot read them, and a clewd that
     is dead at the moment of the truncation has not read any line written
     since it died. What is checked: every line lost from copy.log was
-    truncated away (it is in a copy.log.N), and no line of the last
-    generation (never truncated) is lost. The count is printed.
+    truncated away (it is in a copy.log.N), no line of the last generation
+    (never truncated) is lost, and within each truncated generation the
+    lost lines are its last ones (clewd read a prefix of it: a line lost
+    before one that arrived would be clewd skipping what it could read,
+    e.g. resuming at an old offset in a file truncated and grown again).
+    The count is printed.
   - duplicates: lines in the archive more than once (SIGKILL after a chunk
     reached the archive and before the checkpoint moved past it: the
     delivery is at-least-once; counted, not failed).
@@ -85,6 +89,11 @@ class Writer(threading.Thread):
         else:
             shutil.copyfile(self.path(f), dst)
             os.truncate(self.path(f), 0)
+            # a burst at once: the new content often outgrows where a dead clewd stopped reading
+            # (it must start the file again from 0, not resume at its old offset)
+            with open(self.path(f), "a") as fh:
+                fh.write("".join(self.line(f, n) for n in range(self.n[f], self.n[f] + 600)))
+            self.n[f] += 600
 
     def run(self):
         start = time.monotonic()
@@ -113,6 +122,24 @@ def start_clewd(k):
                             stderr=err, env=env)
 
 
+def checkpoint_entries(path):
+    """The checkpoint file's entries as (name, ino, offset) (collector/chunk/checkpoint.c's format)."""
+    import struct
+    with open(path, "rb") as fh:
+        b = fh.read()
+    if b[:4] != b"CLWK":
+        return []
+    count, pos, out = struct.unpack_from("<I", b, 8)[0], 12, []
+    for _ in range(count):
+        nl = struct.unpack_from("<H", b, pos)[0]
+        name = b[pos + 2:pos + 2 + nl].decode(errors="replace")
+        pos += 2 + nl
+        _dev, ino, off = struct.unpack_from("<QQQ", b, pos)
+        pos += 24 + 10
+        out.append((os.path.basename(name), ino, off))
+    return out
+
+
 def archive():
     """{(file, n): times} of the archive's records."""
     out = subprocess.run([os.environ["ARCHIVE_DUMP_BIN"], ARCH], capture_output=True, check=True).stdout
@@ -126,14 +153,23 @@ def archive():
 
 
 def copies_of_copy():
-    """n of every line truncated away from copy.log (in a copy.log.N)."""
-    ns = set()
+    """The n of the lines of each copy.log.N (each generation truncated away), in file order."""
+    gens = []
     for name in os.listdir(DIR):
         if name.startswith("copy.log."):
             with open(os.path.join(DIR, name)) as fh:
-                for line in fh:
-                    ns.add(int(line.split("|n=")[1].split("|")[0]))
-    return ns
+                gens.append([int(line.split("|n=")[1].split("|")[0]) for line in fh])
+    return gens
+
+
+def not_a_suffix(gens, lost):
+    """Generations whose lost lines are not all at their end: clewd skipped lines it could read."""
+    bad = []
+    for g in gens:
+        first = next((i for i, n in enumerate(g) if n in lost), len(g))
+        if any(n not in lost for n in g[first:]):
+            bad.append(g[first])
+    return bad
 
 
 def main():
@@ -149,6 +185,10 @@ def main():
             die("clewd exited by itself (%d) before kill %d" % (p.returncode, k))
         p.send_signal(signal.SIGKILL)
         p.wait()
+        # the checkpoint each clewd started from: printed when a line is lost
+        ck = os.path.join(STATE, "checkpoint")
+        if os.path.exists(ck):
+            shutil.copyfile(ck, os.path.join(TMP, "checkpoint.%d" % k))
         p = start_clewd(k)
     time.sleep(1)
     w.halt.set()
@@ -168,7 +208,8 @@ def main():
     if p.wait(timeout=BOUND_S) != 0:
         die("the last clewd exited %d on SIGTERM" % p.returncode)
     seen = archive()
-    truncated = copies_of_copy()
+    gens = copies_of_copy()
+    truncated = {n for g in gens for n in g}
     fail = []
     for f in FILES:
         lost = [n for n in range(total[f]) if (f, n) not in seen]
@@ -181,12 +222,20 @@ def main():
             if outside:
                 fail.append("copy.log: %d lines lost that were never truncated away, e.g. %s"
                             % (len(outside), outside[:10]))
+            holes = not_a_suffix(gens, set(lost))
+            if holes:
+                fail.append("copy.log: %d generations lost lines before lines that arrived (from n=%s): "
+                            "not copytruncate's window" % (len(holes), holes[:10]))
         elif lost:
             fail.append("%s.log: %d lines lost, e.g. %s" % (f, len(lost), lost[:10]))
         print("%s.log: %d lines, %d rotations, %d lost, %d duplicates%s"
               % (f, total[f], w.rot[f], len(lost), dups, extra))
     print("%d SIGKILLs" % KILLS)
     if fail:
+        for k in range(1, KILLS + 1):
+            ck = os.path.join(TMP, "checkpoint.%d" % k)
+            if os.path.exists(ck):
+                print("checkpoint clewd %d started from: %s" % (k, checkpoint_entries(ck)))
         die("; ".join(fail))
     shutil.rmtree(TMP, ignore_errors=True)
 
