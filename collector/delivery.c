@@ -89,7 +89,8 @@ static void out_acked(struct pipeline *pl, unsigned k, struct pl_qent *e)
 	if (o->backoff_ms)
 		cd_log(FMT_LEVEL_INFO, "output recovered", "output", o->conf->name, NULL);
 	o->backoff_ms = 0;
-	o->failing_since = 0;
+	if (!o->peer_down) /* a chunk delivered before the peer went away */
+		o->failing_since = 0;
 	ack_done(pl->acks, chunk_seq(e->c), k, NULL);
 }
 
@@ -99,6 +100,9 @@ static void out_backoff(struct pipeline *pl, unsigned k, const char *why)
 	struct pl_out *o = &pl->out[k];
 
 	o->errors++;
+	/* clewd_output_up and /health read it: the first failure of a run (pl->now is never 0) */
+	if (!o->failing_since)
+		o->failing_since = pl->now;
 	if (!o->backoff_ms)
 		cd_log(FMT_LEVEL_WARN, "output not ready: retrying", "output", o->conf->name, "error", why,
 		       NULL);
@@ -144,7 +148,8 @@ static void replay_done(struct pipeline *pl, unsigned k, enum out_result r, cons
 	o->chunks++;
 	o->records += chunk_nrecords(o->replay);
 	o->backoff_ms = 0;
-	o->failing_since = 0;
+	if (!o->peer_down)
+		o->failing_since = 0;
 	chunk_free(o->replay);
 	o->replay = NULL;
 }
@@ -218,6 +223,20 @@ void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_resul
 			out_backoff(pl, idx, why ? why : "retry");
 		return;
 	}
+}
+
+void pl_out_failing(struct pipeline *pl, unsigned idx, bool failing)
+{
+	struct pl_out *o = &pl->out[idx];
+
+	o->peer_down = failing;
+	if (!failing) {
+		o->failing_since = 0;
+		return;
+	}
+	o->errors++;
+	if (!o->failing_since)
+		o->failing_since = pl->now;
 }
 
 /* Free the chunks at the head of the queue that every output has. */

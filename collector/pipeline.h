@@ -127,6 +127,16 @@ int pl_deadletter(struct pipeline *pl, unsigned idx, const struct fmt_record *r,
 		  const char *reason, const char *detail);
 
 /*
+ * pl_out_failing() - output @idx cannot reach its peer (@failing: a Kafka
+ * producer whose brokers are all down keeps its messages and retries by
+ * itself), counted as an output error, or reaches it again (!@failing).
+ * In between the output is down (clewd_output_up 0, /health), whatever
+ * chunks are acknowledged meanwhile (delivered before the peer went away).
+ * Loop thread only.
+ */
+void pl_out_failing(struct pipeline *pl, unsigned idx, bool failing);
+
+/*
  * pipeline_check_outputs() - check every output's options against its
  * plugin's table (cd_opts_check()) and run its check() on @cf: what
  * --check-config and a SIGHUP reload verify before anything is opened.
@@ -241,6 +251,14 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
  */
 void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, size_t len);
 
+/*
+ * pl_source_feed_datagram() - pl_source_feed() of one datagram of @len
+ * bytes (0: nothing): its last line ends with it, a newline added when it
+ * has none (not counted in the input's bytes), so lines of two datagrams
+ * never run together. The udp/unixgram inputs' and their fuzz target's path.
+ */
+void pl_source_feed_datagram(struct pipeline *pl, struct pl_source *s, const void *data, size_t len);
+
 /* pl_input_parser() - input @idx's parser (and its compiled regex: CD_PARSER_REGEX), for an input that parses itself. */
 struct parse_regex;
 void pl_input_parser(const struct pipeline *pl, unsigned idx, enum cd_parser *parser,
@@ -269,7 +287,9 @@ bool pl_source_park(struct pipeline *pl, struct pl_source *s, bool reread);
 /*
  * pl_source_prefix_matches() - whether the file open at @fd starts with the
  * bytes @s read first (its fingerprint): false when the inode was recycled
- * by another file while @s was closed. True when @s has none yet.
+ * by another file while @s was closed, or the file was rewritten from its
+ * start (truncated by copytruncate and written past the read position
+ * before we looked). True when @s has none yet.
  */
 bool pl_source_prefix_matches(const struct pl_source *s, int fd);
 

@@ -50,6 +50,7 @@ struct pl_out {
 	struct chunk *replay;		   /* the oldest spooled chunk, loaded for delivery */
 	bool replay_sent;		   /* replay answered OUT_PENDING */
 	bool spool_full_logged;		   /* "spool full" said once per episode */
+	bool peer_down;			   /* pl_out_failing(): down until the output says it is back */
 	uint64_t spooled;		   /* chunks written to its spool */
 	uint64_t replayed;		   /* spooled chunks delivered */
 	int64_t failing_since;		   /* monotonic ns of the first failure in a row; 0: fine */

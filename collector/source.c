@@ -646,6 +646,18 @@ void pl_source_feed(struct pipeline *pl, struct pl_source *s, const void *data, 
 	}
 }
 
+void pl_source_feed_datagram(struct pipeline *pl, struct pl_source *s, const void *data, size_t len)
+{
+	if (len == 0)
+		return;
+	pl_source_feed(pl, s, data, len);
+	if (((const char *)data)[len - 1] != '\n') {
+		/* the datagram ends its last line: the newline is ours, not received */
+		pl_source_feed(pl, s, "\n", 1);
+		pl->in[s->input].stats.bytes--;
+	}
+}
+
 void pl_source_record(struct pipeline *pl, struct pl_source *s, const struct fmt_record *r,
 		      const struct record_src *src, size_t len)
 {

@@ -33,6 +33,8 @@ unsigned http_body_headers(struct MHD_Connection *c, struct http_body *b)
 /* Append @n bytes to @b, growing it up to CD_HTTP_BODY_MAX. Return: false past the cap or OOM. */
 static bool body_add(struct http_body *b, const char *p, size_t n)
 {
+	if (n == 0)
+		return true; /* an empty gzip member, an empty piece: no memcpy() to a NULL buffer */
 	if (n > CD_HTTP_BODY_MAX - b->len)
 		return false;
 	if (b->len + n > b->cap) {

@@ -500,7 +500,9 @@ static long read_file(struct tail_state *st, struct tail_file *f, int64_t now, b
 	long n;
 
 	*eof = false;
-	if (fstat(f->fd, &sb) == 0 && (uint64_t)sb.st_size < pl_source_offset(f->src)) {
+	/* shorter than the position, or rewritten from its start and grown past it since we looked */
+	if (fstat(f->fd, &sb) == 0 &&
+	    ((uint64_t)sb.st_size < pl_source_offset(f->src) || !pl_source_prefix_matches(f->src, f->fd))) {
 		cd_log(FMT_LEVEL_INFO, "tail: file truncated: reading from the start", "path", f->path, NULL);
 		pl_source_truncated(st->pl, f->src);
 		if (lseek(f->fd, 0, SEEK_SET) < 0)

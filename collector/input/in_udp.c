@@ -103,14 +103,7 @@ static int recv_one(struct udp_state *st)
 			       "listen", st->listen, "truncated", c, NULL);
 		}
 	}
-	if (n == 0)
-		return 1;
-	pl_source_feed(st->pl, st->src, st->buf, (size_t)n);
-	if (st->buf[n - 1] != '\n') {
-		/* the datagram ends its last line: the newline is ours, not received */
-		pl_source_feed(st->pl, st->src, "\n", 1);
-		pl_in_stats(st->pl, st->idx)->bytes--;
-	}
+	pl_source_feed_datagram(st->pl, st->src, st->buf, (size_t)n);
 	return 1;
 }
 

@@ -93,6 +93,14 @@ void influx_req_done(void *arg, void *ctx, unsigned long part, const struct http
 /* influx_drive() - start what may start and let the requests progress (never blocks). */
 void influx_drive(struct influx *st);
 
+/*
+ * influx_kick() - start what may start and let the requests progress,
+ * reading no outcome: what flush() calls, where pl_out_done() for the
+ * chunk being flushed would be lost (the pipeline marks it pending only
+ * once flush() returns). The next influx_drive() reads the outcomes.
+ */
+void influx_kick(struct influx *st);
+
 /* influx_derived_waiting() - whether derived batches are still held. */
 bool influx_derived_waiting(const struct influx *st);
 

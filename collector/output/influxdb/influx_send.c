@@ -258,6 +258,13 @@ void influx_drive(struct influx *st)
 		http_perform(st->http);
 }
 
+void influx_kick(struct influx *st)
+{
+	start_more(st, cd_mono_ns());
+	if (http_running(st->http))
+		http_perform(st->http);
+}
+
 bool influx_derived_waiting(const struct influx *st)
 {
 	for (const struct batch *b = st->head; b; b = b->next)

@@ -359,7 +359,8 @@ static enum out_result influx_flush(void *state, const struct chunk *c, struct c
 	b->handed = true;
 	b->c = c; /* a spooled chunk comes back as another object, with the same bytes */
 	b->failed = false;
-	influx_drive(st);
+	/* not influx_drive(): a request refused at once would report this chunk before it is pending */
+	influx_kick(st);
 	influx_arm_timer(st);
 	return OUT_PENDING;
 }

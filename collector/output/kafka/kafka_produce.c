@@ -327,6 +327,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	}
 	k->messages++;
 	k->bytes += m->len;
+	/* reports are served in order: one delivered after the error says a broker is back */
+	if (k->down && !k->closing) {
+		k->down = false;
+		pl_out_failing(k->pl, k->idx, false);
+	}
 	if (s)
 		s->delivered++;
 }
@@ -342,6 +347,11 @@ static void on_error(rd_kafka_t *rk, int code, const char *reason, void *opaque)
 		       k->oc->name, "error", buf, NULL);
 		k->fatal = true;
 		return;
+	}
+	/* messages stay queued in librdkafka and are retried by it: the outage shows in /metrics */
+	if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !k->closing) {
+		k->down = true;
+		pl_out_failing(k->pl, k->idx, true);
 	}
 	cd_log(FMT_LEVEL_WARN, "kafka: error", "output", k->oc->name, "error", reason, NULL);
 }

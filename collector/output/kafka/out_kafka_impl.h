@@ -87,6 +87,7 @@ struct out_kafka_state {
 	uint64_t rejected;		  /* messages rejected for good (dead-lettered) */
 	bool fatal;			  /* the producer reported a fatal error */
 	bool closing;			  /* close(): report nothing to the pipeline */
+	bool down;			  /* every broker down (error_cb), until a message is delivered */
 };
 
 /* --- kafka_conf.c: options -> settings, librdkafka's configuration ------ */
