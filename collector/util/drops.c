@@ -25,10 +25,10 @@ struct series {
 	char kind[8];
 	char name[64];
 	char reason[48];
-	uint64_t total;	    /* since start: the metric */
-	uint64_t unlogged;  /* since the last log line */
-	int64_t logged_ns;  /* when the last line was written; 0 never */
-	char detail[160];   /* the latest detail, for the next line */
+	uint64_t total;	   /* since start: the metric */
+	uint64_t unlogged; /* since the last log line */
+	int64_t logged_ns; /* when the last line was written; 0 never */
+	char detail[160];  /* the latest detail, for the next line */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;

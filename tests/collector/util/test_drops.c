@@ -60,7 +60,8 @@ START_TEST(drops_are_counted_per_reason_and_logged_once_per_interval)
 	ck_assert_int_eq(metrics_new(&m), 0);
 	cd_drops_metrics(m);
 	text = metrics_text(m, &len);
-	ck_assert_ptr_nonnull(strstr(text, "clewd_dropped_total{output=\"kafka#1\",reason=\"too_large\"} 7\n"));
+	ck_assert_ptr_nonnull(
+		strstr(text, "clewd_dropped_total{output=\"kafka#1\",reason=\"too_large\"} 7\n"));
 	ck_assert_ptr_nonnull(
 		strstr(text, "clewd_dropped_total{input=\"udp#2\",reason=\"kernel_receive_buffer\"} 5\n"));
 	metrics_free(m);
