@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fmt/str.h"
-#include "render/waterfall.h"
+#include "render/tree_page.h"
 #include "tg.h"
 #include "banned.h"
 
@@ -79,12 +79,24 @@ static void span_details(struct wf_page *p, const struct tg_view *v, const struc
 	tg_buf_free(&msg);
 }
 
+/* What span_details() needs beside the span: the view, and a record to parse into. */
+struct html_ctx {
+	const struct tg_view *v;
+	struct fmt_record *r;
+};
+
+static void html_details(void *ctx, struct wf_page *p, const struct qy_span *s)
+{
+	struct html_ctx *d = ctx;
+
+	span_details(p, d->v, s, d->r);
+}
+
 int tg_render_html(const struct tg_view *v, FILE *f)
 {
 	const struct qy_tree *t = v->tree;
 	struct wf_page *p = wf_page_new();
-	struct fmt_record *r = tg_xmalloc(sizeof(*r));
-	int *at = tg_xmalloc((t->n + 1) * sizeof(*at)); /* tree index -> page index */
+	struct html_ctx d = {v, tg_xmalloc(sizeof(*d.r))};
 	struct tg_buf heading = {0}, note = {0};
 	struct wf_meta m = {0};
 	char *page = NULL;
@@ -95,39 +107,9 @@ int tg_render_html(const struct tg_view *v, FILE *f)
 		fputs("tracegrep: out of memory\n", stderr);
 		exit(2);
 	}
-	for (size_t k = 0; k < t->n; k++)
-		at[k] = -1;
-	for (size_t i = 0; i < t->norder; i++) {
-		int k = t->order[i];
-		const struct qy_span *s = &t->spans[k];
-		struct tg_buf op = {0};
-		struct wf_span_spec sp = {
-			.id = s->id,
-			.parent = k != t->top && s->parent >= 0 ? at[s->parent] : -1,
-			.service = s->service,
-			.status = s->status,
-			.has_time = s->has_time,
-			.start_ns = s->start_ns,
-			.end_ns = s->end_ns,
-			.error = s->error,
-			.critical = s->critical,
-			.shift_ns = s->shift_ns,
-		};
-
-		if (s->name) {
-			sp.name = s->name;
-		} else if (s->method || s->path) {
-			tg_buf_printf(&op, "%s%s%s", s->method ? s->method : "",
-				      s->method && s->path ? " " : "", s->path ? s->path : "");
-			tg_buf_putc(&op, 0); /* a C string for the page */
-			sp.name = op.data;
-		} else {
-			sp.name = k == t->root ? "transaction" : "span";
-		}
-		at[k] = wf_span(p, &sp);
-		tg_buf_free(&op);
-		if (at[k] >= 0)
-			span_details(p, v, s, r);
+	if (wf_page_add_tree(p, t, html_details, &d) < 0) {
+		fputs("tracegrep: out of memory\n", stderr);
+		exit(2);
 	}
 	tg_buf_printf(&heading, "%s %s", t->top == t->root ? "transaction" : "span", t->spans[t->top].id);
 	tg_buf_printf(&note, "%zu clock-skew corrections", t->nshifts);
@@ -147,7 +129,6 @@ int tg_render_html(const struct tg_view *v, FILE *f)
 	tg_buf_free(&heading);
 	tg_buf_free(&note);
 	wf_page_free(p);
-	free(at);
-	free(r);
+	free(d.r);
 	return rc;
 }

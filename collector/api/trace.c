@@ -21,7 +21,7 @@
 #include <store/chunk.h>
 #include "fmt/record.h"
 #include "fmt/str.h"
-#include "render/waterfall.h"
+#include "render/tree_page.h"
 #include "util/banned.h"
 
 struct tree {
@@ -320,58 +320,30 @@ static void span_details(struct tree *t, struct wf_page *p, const struct qy_span
 	}
 }
 
+static void api_details(void *ctx, struct wf_page *p, const struct qy_span *s)
+{
+	span_details(ctx, p, s);
+}
+
 /*
  * The spans of @t in preorder as the waterfall page (render/waterfall.h,
  * the page tracegrep --html writes), into @b. Return: 0 or -CD_ENOMEM.
  */
-static int waterfall_html(struct tree *t, const int *order, size_t n, const struct wf_meta *m, struct jb *b)
+static int waterfall_html(struct tree *t, const struct wf_meta *m, struct jb *b)
 {
 	struct wf_page *p = wf_page_new();
-	int *at = malloc((t->q.n + 1) * sizeof(*at)); /* tree index -> page index */
 	char *page = NULL;
 	size_t len = 0;
 	int rc = -CD_ENOMEM;
 
-	if (!p || !at)
+	if (!p || wf_page_add_tree(p, &t->q, api_details, t) < 0)
 		goto out;
-	for (size_t k = 0; k < t->q.n; k++)
-		at[k] = -1;
-	for (size_t i = 0; i < n; i++) {
-		const struct qy_span *s = &t->q.spans[order[i]];
-		struct jb op = {0};
-		struct wf_span_spec sp = {
-			.id = s->id,
-			.parent = order[i] != t->q.root ? at[s->parent] : -1,
-			.service = s->service,
-			.name = s->name,
-			.status = s->status,
-			.has_time = s->has_time,
-			.start_ns = s->start_ns,
-			.end_ns = s->end_ns,
-			.error = s->error,
-			.critical = s->critical,
-		};
-
-		if (!s->name && (s->method || s->path)) {
-			jb_puts(&op, s->method ? s->method : "");
-			jb_puts(&op, s->method && s->path ? " " : "");
-			jb_puts(&op, s->path ? s->path : "");
-			sp.name = op.p;
-		} else if (!s->name) {
-			sp.name = order[i] == t->q.root ? "transaction" : "span";
-		}
-		at[order[i]] = wf_span(p, &sp);
-		jb_free(&op);
-		if (at[order[i]] >= 0)
-			span_details(t, p, s);
-	}
 	if (wf_render(p, m, &page, &len) == 0) {
 		jb_put(b, page, len);
 		rc = 0;
 	}
 out:
 	free(page);
-	free(at);
 	wf_page_free(p);
 	return rc;
 }
@@ -424,7 +396,7 @@ int api_trace_html(arch *a, const char *trace, const struct wf_meta *m, struct j
 	size_t n;
 	int rc = load_tree(a, trace, &f, &t, &order, &n);
 
-	if (rc == 1 && waterfall_html(&t, order, n, m, b) < 0)
+	if (rc == 1 && waterfall_html(&t, m, b) < 0)
 		rc = -CD_ENOMEM;
 	unload_tree(&f, &t);
 	return rc == 1 && b->oom ? -CD_ENOMEM : rc;
