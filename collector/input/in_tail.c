@@ -158,6 +158,8 @@ static struct tail_file *file_new(struct tail_state *st, const char *path, uint6
 	return f;
 }
 
+static void follow_rotated_away(struct tail_state *st, const char *path, const struct checkpoint_pos *pos);
+
 /*
  * The first open of @f, on @fd: its source named @ckpt at f->start. When
  * f->was's fingerprint does not match the file's first bytes, the inode
@@ -175,9 +177,13 @@ static bool attach(struct tail_state *st, struct tail_file *f, int fd, const cha
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
 		goto err_close;
 	if ((uint64_t)sb.st_dev != f->dev || (uint64_t)sb.st_ino != f->ino) {
-		/* another file at the path since the scan: a new one, from its start */
+		/* another file at the path since the scan (it waited its turn): a new one, from its
+		 * start; the one scanned was rotated away meanwhile, and its unread end is read where
+		 * it went, as when it is rotated while clewd is down */
 		f->dev = (uint64_t)sb.st_dev;
 		f->ino = (uint64_t)sb.st_ino;
+		if (was && !f->rotated)
+			follow_rotated_away(st, f->path, was);
 		was = NULL;
 		offset = 0;
 	}
@@ -280,6 +286,21 @@ static bool have_identity(const struct tail_state *st, uint64_t dev, uint64_t in
 }
 
 /* At the first scan: rotated files of @path left by an earlier run. */
+/*
+ * The file that had checkpoint position @pos at @path is no longer there:
+ * finish it where it went in the directory (found by its inode), as a
+ * rotated file, unless it is followed already.
+ */
+static void follow_rotated_away(struct tail_state *st, const char *path, const struct checkpoint_pos *pos)
+{
+	char found[PATH_MAX], name[CD_INPUT_NAME_MAX];
+
+	if (!have_identity(st, pos->dev, pos->ino) &&
+	    in_tail_find_by_inode(st->dir, pos->dev, pos->ino, found, sizeof(found)) &&
+	    free_slot(st, path, name, sizeof(name)) && add_rotated(st, found, name, pos))
+		pl_in_stats(st->pl, st->idx)->rotations++;
+}
+
 static void resume_rotated(struct tail_state *st, const char *path)
 {
 	char name[CD_INPUT_NAME_MAX], found[PATH_MAX];
@@ -362,7 +383,6 @@ static void open_new(struct tail_state *st, const char *path, const struct stat 
 {
 	struct checkpoint_pos pos;
 	struct tail_file *f;
-	char found[PATH_MAX], name[CD_INPUT_NAME_MAX];
 	bool has_was = false;
 	uint64_t offset = 0;
 
@@ -372,11 +392,9 @@ static void open_new(struct tail_state *st, const char *path, const struct stat 
 		if (pos.dev == (uint64_t)sb->st_dev && pos.ino == (uint64_t)sb->st_ino) {
 			offset = pos.offset;
 			has_was = true;
-		} else if (!have_identity(st, pos.dev, pos.ino) &&
-			   in_tail_find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found))) {
+		} else {
 			/* rotated while we were away: finish the old file, then the new one from 0 */
-			if (free_slot(st, path, name, sizeof(name)) && add_rotated(st, found, name, &pos))
-				pl_in_stats(st->pl, st->idx)->rotations++;
+			follow_rotated_away(st, path, &pos);
 		}
 	} else if (!st->started && st->from_tail) {
 		offset = in_tail_start_offset(path);
