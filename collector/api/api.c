@@ -92,7 +92,8 @@ int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
 	return api_load_newest(r, since, until, 0, msg, cap);
 }
 
-int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, char *msg, size_t cap)
+/* Open the archive read-only into r->a (closed by the request's end). Return: 0, or <0 with @msg. */
+static int api_open(struct req *r, char *msg, size_t cap)
 {
 	struct arch_options opt;
 	struct cd_err err = {0};
@@ -100,10 +101,18 @@ int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, 
 
 	arch_options_default(&opt);
 	opt.read_only = true;
-	if ((rc = arch_open(&r->a, r->api->dir, &opt, &err)) < 0) {
+	if ((rc = arch_open(&r->a, r->api->dir, &opt, &err)) < 0)
 		snprintf(msg, cap, "archive %s: %s", r->api->dir, err.msg[0] ? err.msg : cd_strerror(rc));
+	return rc;
+}
+
+int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, char *msg, size_t cap)
+{
+	struct cd_err err = {0};
+	int rc;
+
+	if ((rc = api_open(r, msg, cap)) < 0)
 		return rc;
-	}
 	qy_txns_init(&r->t, &(struct qy_context){.keys = &r->keys, .filter = &r->f});
 	if ((rc = arch_summaries_newest(r->a, since, until, newest, API_SLACK_NS, &r->t, NULL, &err)) < 0) {
 		snprintf(msg, cap, "archive %s: %s", r->api->dir, err.msg[0] ? err.msg : cd_strerror(rc));
@@ -136,32 +145,63 @@ static void string_list(struct jb *b, const char **v, size_t n)
 	jb_printf(b, "],\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":null}", k);
 }
 
+/* The service names arch_services() hands over, copied. */
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int add_name(void *cookie, const char *name, size_t len)
+{
+	struct names *ns = cookie;
+	char *s;
+
+	if (ns->n == ns->cap) {
+		char **nv = realloc(ns->v, (ns->cap = ns->cap ? ns->cap * 2 : 64) * sizeof(*nv));
+
+		if (!nv)
+			return -CD_ENOMEM;
+		ns->v = nv;
+	}
+	if (!(s = strndup(name, len)))
+		return -CD_ENOMEM;
+	ns->v[ns->n++] = s;
+	return 0;
+}
+
+/* Every service: from the segments' indexes, not the summaries (a list, not a search). */
 static enum MHD_Result services(struct req *r)
 {
-	const char **v = NULL;
-	size_t n = 0, cap = 0;
+	struct names ns = {0};
+	struct cd_err err = {0};
+	enum MHD_Result ret;
 	char msg[512];
+	int rc;
 
-	if (api_load(r, INT64_MIN, INT64_MAX, msg, sizeof(msg)) < 0)
+	if (api_open(r, msg, sizeof(msg)) < 0)
 		return fail(r->c, 500, msg);
-	if (api_over_budget(r))
-		return fail(r->c, 503, "query exceeded its time budget (5 s)");
-	for (size_t i = 0; i < r->t.n; i++)
-		for (size_t j = 0; j < r->t.v[i].nservices; j++) {
-			if (n == cap) {
-				const char **nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
+	rc = arch_services(r->a, add_name, &ns, NULL, &err);
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "archive %s: %s", r->api->dir,
+			 err.msg[0] ? err.msg : cd_strerror(rc));
+		ret = fail(r->c, 500, msg);
+	} else {
+		const char **view = calloc(ns.n + 1, sizeof(*view));
 
-				if (!nv) {
-					free(v);
-					return fail(r->c, 500, "out of memory");
-				}
-				v = nv;
-			}
-			v[n++] = r->t.v[i].services[j];
+		for (size_t i = 0; view && i < ns.n; i++)
+			view[i] = ns.v[i];
+		if (view) {
+			string_list(&r->b, view, ns.n);
+			ret = send_json(r->c, 200, &r->b);
+		} else {
+			ret = fail(r->c, 500, "out of memory");
 		}
-	string_list(&r->b, v, n);
-	free(v);
-	return send_json(r->c, 200, &r->b);
+		free(view);
+	}
+	for (size_t i = 0; i < ns.n; i++)
+		free(ns.v[i]);
+	free(ns.v);
+	return ret;
 }
 
 /* The operations of @service: the root "METHOD path" of the transactions it is the root service of. */

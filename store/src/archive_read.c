@@ -225,3 +225,49 @@ int arch__walk_segment(arch *a, size_t i, arch_cb cb, void *cookie, struct cd_er
 
 	return walk_segment(&w, &a->segs[i], NULL);
 }
+
+/* Each (u16 length, bytes) name of the @n at @p to @cb. */
+static int each_service(const uint8_t *p, uint32_t n, arch_service_cb cb, void *cookie)
+{
+	int rc = 0;
+
+	for (uint32_t i = 0; i < n && rc == 0; i++) {
+		const uint16_t len = le_get16(p);
+
+		rc = cb(cookie, (const char *)p + 2, len);
+		p += 2 + len;
+	}
+	return rc;
+}
+
+int arch_services(arch *a, arch_service_cb cb, void *cookie, bool *partial, struct cd_err *err)
+{
+	int rc = 0;
+
+	if (partial)
+		*partial = false;
+	if (!a || !cb)
+		return cd_err_set(err, -CD_EINVAL, 0, "archive: bad arguments");
+	for (size_t i = 0; i < a->nsegs && rc == 0; i++) {
+		struct seg *s = &a->segs[i];
+		bool rebuilt = false;
+
+		if (a->have_open && i == a->nsegs - 1) {
+			rc = each_service(a->ob.svc, a->ob.nsvc, cb, cookie);
+			if (partial && a->ob.svc_partial)
+				*partial = true;
+			continue;
+		}
+		rc = arch__seg_load(a, s, &rebuilt, err);
+		if (rc == -CD_ENOENT) {
+			rc = 0; /* deleted meanwhile (retention) */
+			continue;
+		}
+		if (rc == 0) {
+			rc = each_service(s->ix.services, s->ix.nservices, cb, cookie);
+			if (partial && (s->ix.flags & ARCH_IDX_F_SVC_PARTIAL))
+				*partial = true;
+		}
+	}
+	return rc;
+}

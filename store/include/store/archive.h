@@ -104,6 +104,24 @@ struct arch_stats {
  */
 typedef int (*arch_cb)(void *cookie, const void *payload, size_t len, const struct arch_chunk_meta *meta);
 
+/*
+ * Called once per service per segment by arch_services(): @name (@len
+ * bytes, not NUL-terminated) valid during the call only. Return: 0 to go
+ * on; anything else stops the walk and is returned by it.
+ */
+typedef int (*arch_service_cb)(void *cookie, const char *name, size_t len);
+
+/*
+ * arch_services() - the services every segment names, from the segments'
+ * indexes only (the open segment's in memory): @cb per service per
+ * segment (a name may come again from another segment). *@partial (may be
+ * NULL) is set when some segment's list is incomplete (a chunk past
+ * CD_ARCH_FRAME_SERVICES_MAX services, a segment past
+ * CD_ARCH_SEG_SERVICES_MAX). Return: 0, what @cb returned, or a negative
+ * error (@err says why).
+ */
+int arch_services(arch *a, arch_service_cb cb, void *cookie, bool *partial, struct cd_err *err);
+
 /* Fill @opt with the defaults (all zero: no retention, read-write). */
 void arch_options_default(struct arch_options *opt);
 
