@@ -204,7 +204,25 @@ static enum MHD_Result services(struct req *r)
 	return ret;
 }
 
-/* The operations of @service: the root "METHOD path" of the transactions it is the root service of. */
+/* A query parameter, or NULL when absent or empty. */
+static const char *param(struct MHD_Connection *c, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+
+	return v && *v ? v : NULL;
+}
+
+static int add(struct req *r, const char *name, const char *value, char *msg, size_t cap)
+{
+	return qy_filter_add(&r->f, name, value, 0, msg, cap);
+}
+
+/*
+ * The operations of @service: the root "METHOD path" of the transactions
+ * it is the root service of, among its newest CD_API_OPERATIONS_TXNS (a
+ * list to pick from, not a census: read newest first, it stays fast on
+ * any archive).
+ */
 static enum MHD_Result operations(struct req *r, const char *service)
 {
 	char **own = NULL, msg[512];
@@ -212,7 +230,9 @@ static enum MHD_Result operations(struct req *r, const char *service)
 	size_t n = 0;
 	enum MHD_Result ret;
 
-	if (api_load(r, INT64_MIN, INT64_MAX, msg, sizeof(msg)) < 0)
+	if (add(r, "service", service, msg, sizeof(msg)) < 0)
+		return fail(r->c, 400, msg);
+	if (api_load_newest(r, INT64_MIN, INT64_MAX, CD_API_OPERATIONS_TXNS, msg, sizeof(msg)) < 0)
 		return fail(r->c, 500, msg);
 	if (api_over_budget(r))
 		return fail(r->c, 503, "query exceeded its time budget (5 s)");
@@ -248,19 +268,6 @@ static enum MHD_Result operations(struct req *r, const char *service)
 }
 
 /* ---- /api/traces?... ---- */
-
-/* A query parameter, or NULL when absent or empty. */
-static const char *param(struct MHD_Connection *c, const char *name)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
-
-	return v && *v ? v : NULL;
-}
-
-static int add(struct req *r, const char *name, const char *value, char *msg, size_t cap)
-{
-	return qy_filter_add(&r->f, name, value, 0, msg, cap);
-}
 
 /* One tag: Jaeger's well-known keys map to the filters of the same meaning, the rest to attributes. */
 static int add_tag(struct req *r, const char *k, const char *v, char *msg, size_t cap)
