@@ -271,14 +271,10 @@ int tg_buf_write(const struct tg_buf *b, FILE *f)
 
 char *tg_view_dup(const struct fmt_str *v)
 {
-	char *s;
-	size_t n;
+	char *s = fmt_str_dup(v);
 
-	if (!v->ptr)
-		return NULL;
-	s = tg_xmalloc(v->len + 1);
-	n = fmt_str_decode(v, s);
-	s[n] = '\0';
+	if (v->ptr && !s)
+		oom();
 	return s;
 }
 

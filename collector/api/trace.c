@@ -66,17 +66,9 @@ static int on_frame(void *cookie, const void *payload, size_t len, const struct 
 /* The decoded value of @v, malloc'd, or NULL when absent (or out of memory: see t->oom). */
 static char *dupv(struct tree *t, const struct fmt_str *v)
 {
-	char *s;
-	size_t n;
+	char *s = fmt_str_dup(v);
 
-	if (!v->ptr)
-		return NULL;
-	if (!(s = malloc(v->len + 1))) {
-		t->oom = true;
-		return NULL;
-	}
-	n = fmt_str_decode(v, s);
-	s[n] = 0;
+	t->oom |= v->ptr && !s;
 	return s;
 }
 

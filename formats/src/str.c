@@ -12,6 +12,7 @@
  * invalid UTF-8 becomes U+FFFD. Pipe escaping works on bytes and keeps
  * them as they are (a pipe line is bytes; its readers decide about UTF-8).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "fmt/str.h"
@@ -190,6 +191,16 @@ size_t fmt_str_decode(const struct fmt_str *s, char *out)
 			n += decode_unit(s, &i, out + n);
 	}
 	return n;
+}
+
+char *fmt_str_dup(const struct fmt_str *s)
+{
+	char *out;
+
+	if (!s->ptr || !(out = malloc(s->len + 1)))
+		return NULL;
+	out[fmt_str_decode(s, out)] = '\0';
+	return out;
 }
 
 bool fmt_str_eq(const struct fmt_str *s, const char *lit, size_t len)

@@ -184,11 +184,6 @@ void qy_lights_release(struct qy_lights *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static uint64_t slot_val(size_t k, uint64_t h)
-{
-	return (h & UINT64_C(0xffffffff00000000)) | ((uint64_t)k + 1);
-}
-
 static int rehash(struct qy_lights *t)
 {
 	size_t n = t->nslots ? t->nslots * 2 : 4096;
@@ -202,7 +197,7 @@ static int rehash(struct qy_lights *t)
 
 		while (slots[i])
 			i = (i + 1) & (n - 1);
-		slots[i] = slot_val(k, h);
+		slots[i] = qy__slot_val(k, h);
 	}
 	free(t->slots);
 	t->slots = slots;
@@ -269,6 +264,6 @@ long qy_lights_add(struct qy_lights *t, const char *trace, size_t len, const str
 	t->len[t->n] = (uint32_t)len;
 	t->ids_len += len;
 	t->v[t->n] = *l;
-	t->slots[i] = slot_val(t->n, h);
+	t->slots[i] = qy__slot_val(t->n, h);
 	return (long)t->n++;
 }

@@ -17,6 +17,15 @@
 /* qy__span_add() - add span hash @h (0 stands for 1) to @s's set. Return: 0 or -QY_ENOMEM. */
 int qy__span_add(struct qy_summary *s, uint64_t h);
 
+/*
+ * A slot of the per-trace hash tables (txns.c, light.c): the entry's
+ * index + 1 in the low half, the high half of its trace's hash above it.
+ */
+static inline uint64_t qy__slot_val(size_t k, uint64_t h)
+{
+	return (h & UINT64_C(0xffffffff00000000)) | ((uint64_t)k + 1);
+}
+
 /* An absent string's length in an encoded summary. */
 #define QY__NONE 0xffffffffu
 

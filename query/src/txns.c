@@ -11,6 +11,7 @@
 #include "fmt/str.h"
 #include "query/filter.h"
 #include "query/txns.h"
+#include "summary_int.h"
 
 void qy_txns_init(struct qy_txns *t, const struct qy_context *ctx)
 {
@@ -37,12 +38,6 @@ void qy_txns_clear(struct qy_txns *t)
 		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
 }
 
-/* A slot: the entry's index + 1 in the low half, the high half of its trace's hash above it. */
-static uint64_t slot_val(size_t k, uint64_t h)
-{
-	return (h & UINT64_C(0xffffffff00000000)) | ((uint64_t)k + 1);
-}
-
 static int rehash(struct qy_txns *t)
 {
 	size_t n = t->nslots ? t->nslots * 2 : 1024;
@@ -57,7 +52,7 @@ static int rehash(struct qy_txns *t)
 
 		while (slots[i])
 			i = (i + 1) & (n - 1);
-		slots[i] = slot_val(k, h);
+		slots[i] = qy__slot_val(k, h);
 	}
 	free(t->slots);
 	t->slots = slots;
@@ -116,7 +111,7 @@ static struct qy_summary *get(struct qy_txns *t, const char *trace, size_t len, 
 	}
 	if (qy_summary_init(&t->v[t->n], trace, len) < 0)
 		return NULL;
-	t->slots[i] = slot_val(t->n, h);
+	t->slots[i] = qy__slot_val(t->n, h);
 	return &t->v[t->n++];
 }
 

@@ -32,6 +32,13 @@ struct fmt_str fmt_str_n(const char *s, size_t len);
  */
 size_t fmt_str_decode(const struct fmt_str *s, char *out);
 
+/*
+ * fmt_str_dup() - the plain value of @s (fmt_str_decode()) as a malloc'd,
+ * NUL-terminated string. Return: NULL when @s is absent (s->ptr NULL) or
+ * when out of memory (tell them apart by s->ptr).
+ */
+char *fmt_str_dup(const struct fmt_str *s);
+
 /* Whether the decoded value of @s equals the @len bytes at @lit. */
 bool fmt_str_eq(const struct fmt_str *s, const char *lit, size_t len);
 
