@@ -158,7 +158,15 @@ static struct tail_file *file_new(struct tail_state *st, const char *path, uint6
 	return f;
 }
 
-static void follow_rotated_away(struct tail_state *st, const char *path, const struct checkpoint_pos *pos);
+/* What became of a file no longer at its path (follow_rotated_away(), add_rotated()). */
+enum follow {
+	FOLLOWED,    /* found, and read on under a rotated name */
+	FOLLOW_GONE, /* not in the directory any more */
+	FOLLOW_WAIT, /* found, but no rotated name or descriptor is free yet: try again later */
+};
+
+static enum follow follow_rotated_away(struct tail_state *st, const char *path,
+				       const struct checkpoint_pos *pos);
 
 /*
  * The first open of @f, on @fd: its source named @ckpt at f->start. When
@@ -179,11 +187,17 @@ static bool attach(struct tail_state *st, struct tail_file *f, int fd, const cha
 	if ((uint64_t)sb.st_dev != f->dev || (uint64_t)sb.st_ino != f->ino) {
 		/* another file at the path since the scan (it waited its turn): a new one, from its
 		 * start; the one scanned was rotated away meanwhile, and its unread end is read where
-		 * it went, as when it is rotated while clewd is down */
-		f->dev = (uint64_t)sb.st_dev;
+		 * it went, as when it is rotated while clewd is down (first: the new file must not
+		 * take the path's checkpoint entry while the old one's position is still only there) */
+		uint64_t old_dev = f->dev, old_ino = f->ino;
+
+		f->dev = (uint64_t)sb.st_dev; /* first: have_identity() must not take @f for the old file */
 		f->ino = (uint64_t)sb.st_ino;
-		if (was && !f->rotated)
-			follow_rotated_away(st, f->path, was);
+		if (was && !f->rotated && follow_rotated_away(st, f->path, was) == FOLLOW_WAIT) {
+			f->dev = old_dev;
+			f->ino = old_ino;
+			goto err_close;
+		}
 		was = NULL;
 		offset = 0;
 	}
@@ -221,19 +235,19 @@ err_close:
 }
 
 /* A rotated file @path found by its inode, read from @pos under checkpoint name @name: opened now. */
-static bool add_rotated(struct tail_state *st, const char *path, const char *name,
-			const struct checkpoint_pos *pos)
+static enum follow add_rotated(struct tail_state *st, const char *path, const char *name,
+			       const struct checkpoint_pos *pos)
 {
 	struct tail_file *f;
 	int fd;
 
 	if (!in_tail_fd_reserve(st)) {
-		in_tail_warn(&st->w_nofd, "tail: no free descriptor for a rotated file; it is left", path,
+		in_tail_warn(&st->w_nofd, "tail: no free descriptor for a rotated file; it waits", path,
 			     "max_open_files");
-		return false;
+		return FOLLOW_WAIT;
 	}
 	if (!(f = file_new(st, path, pos->dev, pos->ino)))
-		return false;
+		return FOLLOW_WAIT;
 	f->rotated = true;
 	st->nrotated++;
 	f->start = pos->offset;
@@ -241,14 +255,14 @@ static bool add_rotated(struct tail_state *st, const char *path, const char *nam
 	f->has_was = true;
 	fd = in_tail_fd_open(st, path);
 	if (fd >= 0 && attach(st, f, fd, name))
-		return true;
+		return FOLLOWED;
 	/* unlinked at once: nothing was read */
 	st->files = f->next;
 	st->nfiles--;
 	st->nrotated--;
 	free(f->path);
 	free(f);
-	return false;
+	return FOLLOW_GONE;
 }
 
 /* Forget @f: its source (when it has one) ends; a closed one's name moves aside first. */
@@ -285,21 +299,51 @@ static bool have_identity(const struct tail_state *st, uint64_t dev, uint64_t in
 	return false;
 }
 
-/* At the first scan: rotated files of @path left by an earlier run. */
+/* A free rotated name for @path into @name, else counted and logged: its new file must wait. */
+static bool slot_for(struct tail_state *st, const char *path, char *name, size_t cap)
+{
+	if (free_slot(st, path, name, cap))
+		return true;
+	in_tail_warn(&st->w_slots, "tail: every rotated name of the path is taken; its new file waits", path,
+		     "CD_TAIL_ROTATED_MAX");
+	return false;
+}
+
 /*
  * The file that had checkpoint position @pos at @path is no longer there:
  * finish it where it went in the directory (found by its inode), as a
- * rotated file, unless it is followed already.
+ * rotated file, unless it is followed already. FOLLOW_WAIT: found, but it
+ * cannot be followed yet, and the new file at @path must not take the
+ * path's checkpoint entry meanwhile (the old position would be lost).
  */
-static void follow_rotated_away(struct tail_state *st, const char *path, const struct checkpoint_pos *pos)
+static enum follow follow_rotated_away(struct tail_state *st, const char *path,
+				       const struct checkpoint_pos *pos)
 {
 	char found[PATH_MAX], name[CD_INPUT_NAME_MAX];
+	enum follow r;
 
-	if (!have_identity(st, pos->dev, pos->ino) &&
-	    in_tail_find_by_inode(st->dir, pos->dev, pos->ino, found, sizeof(found)) &&
-	    free_slot(st, path, name, sizeof(name)) && add_rotated(st, found, name, pos))
+	if (have_identity(st, pos->dev, pos->ino))
+		return FOLLOWED;
+	/* twice: a readdir() racing the rename that moved it may miss both names */
+	if (!in_tail_find_by_inode(st->dir, pos->dev, pos->ino, found, sizeof(found)) &&
+	    !in_tail_find_by_inode(st->dir, pos->dev, pos->ino, found, sizeof(found))) {
+		cd_log(FMT_LEVEL_WARN,
+		       "tail: the file last read at this path is gone: what it had unread is lost", "path",
+		       path, NULL);
+		return FOLLOW_GONE;
+	}
+	if (!slot_for(st, path, name, sizeof(name)))
+		return FOLLOW_WAIT;
+	r = add_rotated(st, found, name, pos);
+	if (r == FOLLOWED) {
 		pl_in_stats(st->pl, st->idx)->rotations++;
+		cd_log(FMT_LEVEL_INFO, "tail: a file rotated while not followed: reading its end", "path",
+		       found, "was", path, NULL);
+	}
+	return r;
 }
+
+/* At the first scan: rotated files of @path left by an earlier run. */
 
 static void resume_rotated(struct tail_state *st, const char *path)
 {
@@ -312,11 +356,13 @@ static void resume_rotated(struct tail_state *st, const char *path)
 			continue;
 		if (have_identity(st, pos.dev, pos.ino))
 			continue;
-		if (in_tail_find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found)) &&
-		    add_rotated(st, found, name, &pos)) {
-			cd_log(FMT_LEVEL_INFO, "tail: resuming a rotated file", "path", found, "was", path,
-			       NULL);
-			continue;
+		if (in_tail_find_by_inode(st->dir, pos.dev, pos.ino, found, sizeof(found))) {
+			enum follow r = add_rotated(st, found, name, &pos);
+			if (r == FOLLOWED)
+				cd_log(FMT_LEVEL_INFO, "tail: resuming a rotated file", "path", found, "was",
+				       path, NULL);
+			if (r != FOLLOW_GONE)
+				continue; /* FOLLOW_WAIT: its entry stays, for the next start */
 		}
 		cd_log(FMT_LEVEL_WARN, "tail: rotated file gone before it was read to its end", "path", path,
 		       NULL);
@@ -324,30 +370,39 @@ static void resume_rotated(struct tail_state *st, const char *path)
 	}
 }
 
-/* @f is no longer at its path: keep reading it under a rotated name. */
-static void mark_rotated(struct tail_state *st, struct tail_file *f, bool deleted)
+/*
+ * @f is no longer at its path: keep reading it under a rotated name.
+ * Return: false when no rotated name is free: @f stays the path's live
+ * file (read on from its descriptor) and the new file there waits, since
+ * both positions cannot be kept under one name.
+ */
+static bool mark_rotated(struct tail_state *st, struct tail_file *f, bool deleted)
 {
 	char name[CD_INPUT_NAME_MAX];
 
+	if (!deleted && !slot_for(st, f->path, name, sizeof(name)))
+		return false;
 	in_tail_ht_del(st, f);
 	f->rotated = true;
 	st->nrotated++;
 	f->deleted = deleted;
 	f->last_data_ns = cd_mono_ns();
-	if (!deleted && free_slot(st, f->path, name, sizeof(name)))
+	if (!deleted)
 		pl_source_rename(st->pl, f->src, name);
 	pl_in_stats(st->pl, st->idx)->rotations += !deleted;
 	cd_log(FMT_LEVEL_INFO, deleted ? "tail: file deleted: reading to its end" : "tail: file rotated",
 	       "path", f->path, NULL);
+	return true;
 }
 
 /*
  * @f's path no longer names the file it read (@gone: no file is there).
  * An open one is drained; a closed one is looked for by its inode in the
  * directory (renamed by a rotation) and drained from its position, or,
- * not found, forgotten: it was deleted while idle at EOF.
+ * not found, forgotten: it was deleted while idle at EOF. Return: false
+ * when @f must stay the path's live file for now (mark_rotated()).
  */
-static void file_moved(struct tail_state *st, struct tail_file *f, bool gone)
+static bool file_moved(struct tail_state *st, struct tail_file *f, bool gone)
 {
 	char found[PATH_MAX];
 	struct stat sb;
@@ -355,12 +410,10 @@ static void file_moved(struct tail_state *st, struct tail_file *f, bool gone)
 
 	if (!f->src) {
 		drop_file(st, f, false); /* never opened: nothing of it was read */
-		return;
+		return true;
 	}
-	if (f->fd >= 0) {
-		mark_rotated(st, f, gone && fstat(f->fd, &sb) == 0 && sb.st_nlink == 0);
-		return;
-	}
+	if (f->fd >= 0)
+		return mark_rotated(st, f, gone && fstat(f->fd, &sb) == 0 && sb.st_nlink == 0);
 	if (in_tail_find_by_inode(st->dir, f->dev, f->ino, found, sizeof(found)) && in_tail_fd_reserve(st) &&
 	    (fd = in_tail_fd_open(st, found)) >= 0) {
 		if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_ino == f->ino && (uint64_t)sb.st_dev == f->dev &&
@@ -368,14 +421,17 @@ static void file_moved(struct tail_state *st, struct tail_file *f, bool gone)
 		    lseek(fd, (off_t)pl_source_offset(f->src), SEEK_SET) >= 0) {
 			f->fd = fd;
 			st->reopens++;
-			mark_rotated(st, f, false);
-			return;
+			if (mark_rotated(st, f, false))
+				return true;
+			in_tail_fd_close(st, f); /* closed again, position kept: the next scan retries */
+			return false;
 		}
 		close(fd);
 		st->nopen--;
 	}
 	cd_log(FMT_LEVEL_INFO, "tail: file gone while idle at its end", "path", f->path, NULL);
 	drop_file(st, f, true);
+	return true;
 }
 
 /* A path matched by the glob, not followed yet: queued, opened on its turn. */
@@ -392,10 +448,10 @@ static void open_new(struct tail_state *st, const char *path, const struct stat 
 		if (pos.dev == (uint64_t)sb->st_dev && pos.ino == (uint64_t)sb->st_ino) {
 			offset = pos.offset;
 			has_was = true;
-		} else {
-			/* rotated while we were away: finish the old file, then the new one from 0 */
-			follow_rotated_away(st, path, &pos);
+		} else if (follow_rotated_away(st, path, &pos) == FOLLOW_WAIT) {
+			return; /* the next scan tries again; the new file waits */
 		}
+		/* else rotated while we were away: the old file is finished, the new one read from 0 */
 	} else if (!st->started && st->from_tail) {
 		offset = in_tail_start_offset(path);
 	}
@@ -487,7 +543,8 @@ static void rescan(struct tail_state *st)
 		}
 		if (live) {
 			live->seen = true;
-			file_moved(st, live, false);
+			if (!file_moved(st, live, false))
+				continue; /* the old file keeps the path until a rotated name frees */
 		}
 		open_new(st, path, &sb);
 	}
@@ -510,16 +567,33 @@ static void rescan(struct tail_state *st)
 	st->started = true;
 }
 
+/*
+ * A rotated file at its end is done after rotate_wait without new data:
+ * counted from our last read that had some, or from its last write (@sb,
+ * when known), so that a file resumed after a restart is not held open
+ * for rotate_wait again (restarts closer than that would keep every
+ * rotated file, and their rotated names, forever).
+ */
+static bool rotated_quiet(const struct tail_file *f, const struct stat *sb, int64_t now, uint64_t wait_ms)
+{
+	int64_t wait = (int64_t)wait_ms * 1000000;
+
+	if (now - f->last_data_ns >= wait)
+		return true;
+	return sb && cd_real_ns() - ((int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec) >= wait;
+}
+
 /* Read what @f has (*eof: it is at its end); a rotated file drained is closed. Return: bytes, or -1 when dropped. */
 static long read_file(struct tail_state *st, struct tail_file *f, int64_t now, bool *eof)
 {
 	const struct cd_config *cf = pl_config(st->pl);
 	struct stat sb;
+	bool have_sb = fstat(f->fd, &sb) == 0;
 	long n;
 
 	*eof = false;
 	/* shorter than the position, or rewritten from its start and grown past it since we looked */
-	if (fstat(f->fd, &sb) == 0 &&
+	if (have_sb &&
 	    ((uint64_t)sb.st_size < pl_source_offset(f->src) || !pl_source_prefix_matches(f->src, f->fd))) {
 		cd_log(FMT_LEVEL_INFO, "tail: file truncated: reading from the start", "path", f->path, NULL);
 		pl_source_truncated(st->pl, f->src);
@@ -536,7 +610,7 @@ static long read_file(struct tail_state *st, struct tail_file *f, int64_t now, b
 	if (n > 0)
 		f->last_data_ns = now;
 	if (f->rotated && *eof &&
-	    (st->oneshot || now - f->last_data_ns >= (int64_t)cf->rotate_wait_ms * 1000000)) {
+	    (st->oneshot || rotated_quiet(f, have_sb ? &sb : NULL, now, cf->rotate_wait_ms))) {
 		cd_log(FMT_LEVEL_DEBUG, "tail: rotated file done", "path", f->path, NULL);
 		drop_file(st, f, true);
 		return -1;

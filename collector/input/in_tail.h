@@ -80,6 +80,7 @@ struct tail_state {
 	struct tail_warn w_nofd;      /* no free descriptor: a file waits */
 	struct tail_warn w_open;      /* open() failed */
 	struct tail_warn w_full;      /* CD_TAIL_FILES_MAX reached */
+	struct tail_warn w_slots;     /* CD_TAIL_ROTATED_MAX rotated files of a path: its new file waits */
 };
 
 /* in_tail_warn() - log @msg (with @path, @error) once per CD_TAIL_WARN_INTERVAL_MS, with how often it happened. */

@@ -34,9 +34,13 @@ Checked and printed, per file:
     delivery is at-least-once; counted, not failed).
 Nothing here asserts on time: the waits poll with a bound against hangs.
 
-Usage: kill.py KILLS
+Usage: kill.py KILLS [steady|fast]
+  steady (default): a rotation every 0.8-2.5 s, clewd alive 0.2-2.5 s at a time.
+  fast: rename.log rotated every 0.15-0.6 s and clewd alive 0.03-0.7 s: more
+        rotated files than clewd keeps rotated names for (CD_TAIL_ROTATED_MAX,
+        16) pile up within rotate_wait (2 s), across restarts.
 Environment: CLEWD_BIN, ARCHIVE_DUMP_BIN.
-Short form in the test suite (15 kills), long form from bench/soak_kill.sh (100).
+Short forms in the test suite (15 kills steady, 60 fast), long form from bench/soak_kill.sh (100).
 """
 import json
 import os
@@ -50,6 +54,12 @@ import threading
 import time
 
 KILLS = int(sys.argv[1])
+# seconds: between two rotations of rename.log / copy.log, and a clewd's life before its SIGKILL
+PACES = {
+    "steady": {"rename": (0.8, 2.5), "copy": (0.8, 2.5), "alive": (0.2, 2.5)},
+    "fast": {"rename": (0.15, 0.6), "copy": (0.5, 1.2), "alive": (0.03, 0.7)},
+}
+PACE = PACES[sys.argv[2] if len(sys.argv) > 2 else "steady"]
 RATE = 300  # lines a second, per file
 BOUND_S = 300  # longest a wait polls: a bound against hangs, not a check of speed
 TMP = tempfile.mkdtemp(prefix="soak-kill.")
@@ -110,7 +120,7 @@ class Writer(threading.Thread):
                 for f in next_rot:
                     if now >= next_rot[f]:
                         self.rotate(f)
-                        next_rot[f] = now + random.uniform(0.8, 2.5)
+                        next_rot[f] = now + random.uniform(*PACE[f])
             time.sleep(0.02)
 
 
@@ -180,7 +190,7 @@ def main():
     p = start_clewd(0)
     w.start()
     for k in range(1, KILLS + 1):
-        time.sleep(random.uniform(0.2, 2.5))
+        time.sleep(random.uniform(*PACE["alive"]))
         if p.poll() is not None:
             die("clewd exited by itself (%d) before kill %d" % (p.returncode, k))
         p.send_signal(signal.SIGKILL)
