@@ -316,7 +316,7 @@ struct running {
 
 static void stop_running(struct running *r)
 {
-	cd_httpd_stop(r->ops);
+	ops_stop(r->ops);
 	r->ops = NULL;
 	pipeline_free(r->pl);
 	r->pl = NULL;

@@ -29,13 +29,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	(void)upload;
-	(void)req;
 	if (*upload_len)
 		return MHD_NO; /* GET only: a body is a client error, drop the connection */
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return cd_httpd_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
 	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/") == 0 || strncmp(url, "/trace/", 7) == 0)
-		return cd_api_request(o->api, c, url);
+		return cd_api_request(o->api, c, url, req);
 	if (strcmp(url, "/metrics") == 0) {
 		const char *text;
 		size_t len;
@@ -56,10 +55,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			      "not found: try /health, /metrics or /api/\n", 42);
 }
 
+static struct ops ops; /* one endpoint per process; kept across reloads */
+
 int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, const char *archive_dir,
 	      struct cd_err *err)
 {
-	static struct ops ops; /* one endpoint per process; kept across reloads */
 	struct cd_api *api;
 	int rc;
 
@@ -70,7 +70,17 @@ int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, cons
 		return rc;
 	cd_api_free(ops.api); /* the previous configuration's: its server is stopped */
 	ops.api = api;
-	if ((rc = cd_httpd_start(out, pl, addr, on_request, &ops, err)) < 0)
+	if ((rc = cd_httpd_start_opts(out, pl, addr, on_request, &ops,
+				      &(struct cd_httpd_opts){.completed = cd_api_completed}, err)) < 0)
 		return rc;
+	cd_api_attach(api, *out);
 	return 0;
+}
+
+void ops_stop(struct cd_httpd *h)
+{
+	if (!h)
+		return;
+	cd_api_quiesce(ops.api); /* its thread lets go of the server's connections first */
+	cd_httpd_stop(h);
 }

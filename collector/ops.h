@@ -20,4 +20,7 @@ struct cd_httpd;
 int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, const char *archive_dir,
 	      struct cd_err *err);
 
+/* ops_stop() - stop the endpoint @h (NULL: none): the API's queries let go of it first. */
+void ops_stop(struct cd_httpd *h);
+
 #endif

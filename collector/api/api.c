@@ -10,7 +10,8 @@
  * (query/filter.h) through the same names tracegrep --find's options use,
  * so both answer the same. Found traces are then built from their records
  * (trace.c). A query is bounded: limit= is capped, and one that runs past
- * CD_API_BUDGET_MS stops with a 503 saying so (it runs on the loop thread).
+ * CD_API_BUDGET_MS stops with a 503 saying so (it runs on the queries'
+ * thread, worker.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ int64_t api_mono_ns(void)
 
 bool api_over_budget(const struct req *r)
 {
-	return api_mono_ns() - r->t0 > (int64_t)CD_API_BUDGET_MS * 1000000;
+	return api_mono_ns() - r->t0 > (int64_t)CD_API_BUDGET_MS * 1000000 || atomic_load(&r->api->stopping);
 }
 
 int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err)
@@ -58,22 +59,85 @@ void cd_api_free(struct cd_api *api)
 {
 	if (!api)
 		return;
+	cd_api_worker_free(api);
 	free(api->dir);
 	free(api);
 }
 
-static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, const struct jb *b)
+static void set_reply(struct req *r, unsigned status, bool html, const char *p, size_t len,
+		      const char *policy)
+{
+	api_reply_release(r->out);
+	r->out->status = status;
+	r->out->html = html;
+	jb_put(&r->out->body, p, len);
+	if (policy && !(r->out->policy = strdup(policy)))
+		r->out->body.oom = true;
+	r->out->drop = r->out->body.oom;
+}
+
+enum MHD_Result api_reply_json(struct req *r, unsigned status, const struct jb *b)
 {
 	static const char oom[] = "{\"data\":null,\"total\":0,\"limit\":0,\"offset\":0,\"errors\":"
 				  "[{\"code\":500,\"msg\":\"out of memory\"}]}";
 
 	if (b->oom)
-		return cd_httpd_reply(c, 500, "application/json", oom, sizeof(oom) - 1);
-	return cd_httpd_reply(c, status, "application/json", b->p ? b->p : "", b->len);
+		set_reply(r, 500, false, oom, sizeof(oom) - 1, NULL);
+	else
+		set_reply(r, status, false, b->p ? b->p : "", b->len, NULL);
+	return r->out->drop ? MHD_NO : MHD_YES;
+}
+
+enum MHD_Result api_reply_html(struct req *r, unsigned status, const char *html, size_t len,
+			       const char *policy)
+{
+	set_reply(r, status, true, html, len, policy);
+	return r->out->drop ? MHD_NO : MHD_YES;
+}
+
+void api_reply_release(struct api_reply *o)
+{
+	jb_free(&o->body);
+	free(o->policy);
+	*o = (struct api_reply){0};
+}
+
+enum MHD_Result api_reply_send(struct MHD_Connection *c, const struct api_reply *o)
+{
+	struct MHD_Response *r;
+	union {
+		const char *c;
+		void *v;
+	} b = {.c = o->body.p ? o->body.p : ""}; /* MHD's old API takes void *; MUST_COPY never writes */
+	enum MHD_Result ret;
+
+	if (o->drop)
+		return MHD_NO;
+	if (!o->html)
+		return cd_httpd_reply(c, o->status, "application/json", b.c, o->body.len);
+	r = MHD_create_response_from_buffer(o->body.len, b.v, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	MHD_add_response_header(r, "Content-Security-Policy", o->policy ? o->policy : "default-src 'none'");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, o->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+const char *api_param(const struct req *r, const char *name)
+{
+	for (size_t i = 0; i < r->nargs; i++)
+		if (strcmp(r->args[i].key, name) == 0)
+			return r->args[i].value && *r->args[i].value ? r->args[i].value : NULL;
+	return NULL;
 }
 
 /* Jaeger's error envelope: {"data":null,...,"errors":[{"code":@status,"msg":@msg}]}. */
-static enum MHD_Result fail(struct MHD_Connection *c, unsigned status, const char *msg)
+static enum MHD_Result fail(struct req *r, unsigned status, const char *msg)
 {
 	struct jb b = {0};
 	enum MHD_Result ret;
@@ -82,9 +146,20 @@ static enum MHD_Result fail(struct MHD_Connection *c, unsigned status, const cha
 		  status);
 	jb_str(&b, msg);
 	jb_puts(&b, "}]}");
-	ret = send_json(c, status, &b);
+	ret = api_reply_json(r, status, &b);
 	jb_free(&b);
 	return ret;
+}
+
+void api_reply_stopping(struct req *r)
+{
+	fail(r, 503, "clewd is stopping or reloading: try again");
+}
+
+/* The readers' stop hook: past the budget, or the server stopping. */
+static bool stop_hook(void *arg)
+{
+	return api_over_budget(arg);
 }
 
 int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
@@ -113,9 +188,17 @@ int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, 
 
 	if ((rc = api_open(r, msg, cap)) < 0)
 		return rc;
-	qy_txns_init(&r->t, &(struct qy_context){.keys = &r->keys, .filter = &r->f});
+	qy_txns_init(&r->t, &(struct qy_context){
+				    .keys = &r->keys, .filter = &r->f, .stop = stop_hook, .stop_arg = r});
 	if ((rc = arch_summaries_newest(r->a, since, until, newest, API_SLACK_NS, &r->t, NULL, &err)) < 0) {
-		snprintf(msg, cap, "archive %s: %s", r->api->dir, err.msg[0] ? err.msg : cd_strerror(rc));
+		if (rc == -CD_ELIMIT)
+			snprintf(
+				msg, cap,
+				"query exceeded its time budget (%d ms): narrow the time range or the filters",
+				CD_API_BUDGET_MS);
+		else
+			snprintf(msg, cap, "archive %s: %s", r->api->dir,
+				 err.msg[0] ? err.msg : cd_strerror(rc));
 		return rc;
 	}
 	return 0;
@@ -179,12 +262,12 @@ static enum MHD_Result services(struct req *r)
 	int rc;
 
 	if (api_open(r, msg, sizeof(msg)) < 0)
-		return fail(r->c, 500, msg);
+		return fail(r, 500, msg);
 	rc = arch_services(r->a, add_name, &ns, NULL, &err);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "archive %s: %s", r->api->dir,
 			 err.msg[0] ? err.msg : cd_strerror(rc));
-		ret = fail(r->c, 500, msg);
+		ret = fail(r, 500, msg);
 	} else {
 		const char **view = calloc(ns.n + 1, sizeof(*view));
 
@@ -192,9 +275,9 @@ static enum MHD_Result services(struct req *r)
 			view[i] = ns.v[i];
 		if (view) {
 			string_list(&r->b, view, ns.n);
-			ret = send_json(r->c, 200, &r->b);
+			ret = api_reply_json(r, 200, &r->b);
 		} else {
-			ret = fail(r->c, 500, "out of memory");
+			ret = fail(r, 500, "out of memory");
 		}
 		free(view);
 	}
@@ -202,14 +285,6 @@ static enum MHD_Result services(struct req *r)
 		free(ns.v[i]);
 	free(ns.v);
 	return ret;
-}
-
-/* A query parameter, or NULL when absent or empty. */
-static const char *param(struct MHD_Connection *c, const char *name)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
-
-	return v && *v ? v : NULL;
 }
 
 static int add(struct req *r, const char *name, const char *value, char *msg, size_t cap)
@@ -229,19 +304,20 @@ static enum MHD_Result operations(struct req *r, const char *service)
 	const char **v = NULL;
 	size_t n = 0;
 	enum MHD_Result ret;
+	int rc;
 
 	if (add(r, "service", service, msg, sizeof(msg)) < 0)
-		return fail(r->c, 400, msg);
-	if (api_load_newest(r, INT64_MIN, INT64_MAX, CD_API_OPERATIONS_TXNS, msg, sizeof(msg)) < 0)
-		return fail(r->c, 500, msg);
+		return fail(r, 400, msg);
+	if ((rc = api_load_newest(r, INT64_MIN, INT64_MAX, CD_API_OPERATIONS_TXNS, msg, sizeof(msg))) < 0)
+		return fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
 	if (api_over_budget(r))
-		return fail(r->c, 503, "query exceeded its time budget (5 s)");
+		return fail(r, 503, "query exceeded its time budget (5 s)");
 	own = calloc(r->t.n + 1, sizeof(*own));
 	v = calloc(r->t.n + 1, sizeof(*v));
 	if (!own || !v) {
 		free(own);
 		free(v);
-		return fail(r->c, 500, "out of memory");
+		return fail(r, 500, "out of memory");
 	}
 	for (size_t i = 0; i < r->t.n; i++) {
 		const struct qy_summary *s = &r->t.v[i];
@@ -259,7 +335,7 @@ static enum MHD_Result operations(struct req *r, const char *service)
 		}
 	}
 	string_list(&r->b, v, n);
-	ret = send_json(r->c, 200, &r->b);
+	ret = api_reply_json(r, 200, &r->b);
 	for (size_t i = 0; i < n; i++)
 		free(own[i]);
 	free(own);
@@ -376,17 +452,19 @@ static int parse_us(const char *s, int64_t *ns)
 
 static enum MHD_Result search(struct req *r)
 {
-	const char *svc = param(r->c, "service"), *op = param(r->c, "operation"), *tags = param(r->c, "tags");
-	const char *mind = param(r->c, "minDuration"), *maxd = param(r->c, "maxDuration");
-	const char *start = param(r->c, "start"), *end = param(r->c, "end"), *lim = param(r->c, "limit");
+	const char *svc = api_param(r, "service"), *op = api_param(r, "operation"),
+		   *tags = api_param(r, "tags");
+	const char *mind = api_param(r, "minDuration"), *maxd = api_param(r, "maxDuration");
+	const char *start = api_param(r, "start"), *end = api_param(r, "end"), *lim = api_param(r, "limit");
 	int64_t since = INT64_MIN, until = INT64_MAX;
 	const struct qy_summary **v = NULL;
 	size_t n = 0, limit = CD_API_LIMIT_DEFAULT, shown = 0;
 	long long total;
 	char msg[512] = "";
+	int rc;
 
 	if (svc && add(r, "service", svc, msg, sizeof(msg)) < 0)
-		return fail(r->c, 400, msg);
+		return fail(r, 400, msg);
 	if (op) {
 		const char *sp = strchr(op, ' ');
 
@@ -396,26 +474,26 @@ static enum MHD_Result search(struct req *r)
 			size_t ml = (size_t)(sp - op);
 
 			if (ml >= sizeof(m))
-				return fail(r->c, 400, "operation: expected METHOD /path");
+				return fail(r, 400, "operation: expected METHOD /path");
 			memcpy(m, op, ml);
 			m[ml] = 0;
 			if (add(r, "method", m, msg, sizeof(msg)) < 0 ||
 			    add(r, "route", sp + 1, msg, sizeof(msg)) < 0)
-				return fail(r->c, 400, msg);
+				return fail(r, 400, msg);
 		} else if (add(r, *op == '/' ? "route" : "method", op, msg, sizeof(msg)) < 0) {
-			return fail(r->c, 400, msg);
+			return fail(r, 400, msg);
 		}
 	}
 	if (tags && parse_tags(r, tags, msg, sizeof(msg)) < 0)
-		return fail(r->c, 400, msg);
+		return fail(r, 400, msg);
 	if (mind && add(r, "min-duration", mind, msg, sizeof(msg)) < 0)
-		return fail(r->c, 400, msg);
+		return fail(r, 400, msg);
 	if (maxd && add(r, "max-duration", maxd, msg, sizeof(msg)) < 0)
-		return fail(r->c, 400, msg);
+		return fail(r, 400, msg);
 	if (start && parse_us(start, &since) < 0)
-		return fail(r->c, 400, "start: microseconds since the epoch");
+		return fail(r, 400, "start: microseconds since the epoch");
 	if (end && parse_us(end, &until) < 0)
-		return fail(r->c, 400, "end: microseconds since the epoch");
+		return fail(r, 400, "end: microseconds since the epoch");
 	r->f.since_ns = since;
 	r->f.until_ns = until;
 	if (lim) {
@@ -423,23 +501,23 @@ static enum MHD_Result search(struct req *r)
 		long long l = strtoll(lim, &e, 10);
 
 		if (*e || l < 0)
-			return fail(r->c, 400, "limit: a count");
+			return fail(r, 400, "limit: a count");
 		limit = l == 0 || l > CD_API_LIMIT_MAX ? CD_API_LIMIT_MAX : (size_t)l;
 	}
 	if (qy_filter_keys(&r->f, &r->keys) < 0)
-		return fail(r->c, 400, "too many tags");
+		return fail(r, 400, "too many tags");
 	/* Segments a little beyond the window too: a transaction across its edge stays whole;
 	 * newest first, older segments only while they may hold one of the @limit newest. */
-	if (api_load_newest(r, since == INT64_MIN ? since : since - API_SLACK_NS,
-			    until == INT64_MAX ? until : until + API_SLACK_NS, limit, msg, sizeof(msg)) < 0)
-		return fail(r->c, 500, msg);
+	if ((rc = api_load_newest(r, since == INT64_MIN ? since : since - API_SLACK_NS,
+				  until == INT64_MAX ? until : until + API_SLACK_NS, limit, msg,
+				  sizeof(msg))) < 0)
+		return fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
 	total = qy_select(&r->t, &r->f, QY_SORT_START, limit, &v, &n);
 	if (total < 0)
-		return fail(r->c, 500, "out of memory");
+		return fail(r, 500, "out of memory");
 	jb_puts(&r->b, "{\"data\":[");
 	for (size_t i = 0; i < n; i++) {
 		size_t mark = r->b.len;
-		int rc;
 
 		if (api_over_budget(r)) {
 			free(v);
@@ -447,14 +525,14 @@ static enum MHD_Result search(struct req *r)
 				 "query exceeded its time budget (%d ms) after %zu of %zu traces: narrow "
 				 "start/end or lower limit",
 				 CD_API_BUDGET_MS, shown, n);
-			return fail(r->c, 503, msg);
+			return fail(r, 503, msg);
 		}
 		if (shown)
 			jb_puts(&r->b, ",");
 		rc = api_trace_json(r->a, v[i]->trace, &r->b);
 		if (rc < 0) {
 			free(v);
-			return fail(r->c, 500, "cannot read a trace from the archive");
+			return fail(r, 500, "cannot read a trace from the archive");
 		}
 		if (rc == 0) {
 			r->b.len = mark; /* gone meanwhile (retention) */
@@ -464,7 +542,7 @@ static enum MHD_Result search(struct req *r)
 	}
 	free(v);
 	jb_printf(&r->b, "],\"total\":%zu,\"limit\":%zu,\"offset\":0,\"errors\":null}", shown, limit);
-	return send_json(r->c, 200, &r->b);
+	return api_reply_json(r, 200, &r->b);
 }
 
 /* ---- /api/traces/{id} ---- */
@@ -481,16 +559,16 @@ static enum MHD_Result one_trace(struct req *r, const char *id)
 	if ((rc = arch_open(&r->a, r->api->dir, &opt, &err)) < 0) {
 		snprintf(msg, sizeof(msg), "archive %s: %s", r->api->dir,
 			 err.msg[0] ? err.msg : cd_strerror(rc));
-		return fail(r->c, 500, msg);
+		return fail(r, 500, msg);
 	}
 	jb_puts(&r->b, "{\"data\":[");
 	rc = api_trace_json(r->a, id, &r->b);
 	if (rc < 0)
-		return fail(r->c, 500, "cannot read the trace from the archive");
+		return fail(r, 500, "cannot read the trace from the archive");
 	if (rc == 0)
-		return fail(r->c, 404, "trace not found");
+		return fail(r, 404, "trace not found");
 	jb_puts(&r->b, "],\"total\":1,\"limit\":0,\"offset\":0,\"errors\":null}");
-	return send_json(r->c, 200, &r->b);
+	return api_reply_json(r, 200, &r->b);
 }
 
 static int hex(char c)
@@ -525,48 +603,52 @@ static int unescape(const char *s, size_t n, char *out, size_t cap)
 	return k ? 0 : -1;
 }
 
-enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, const char *url)
+void api_answer(struct req *rq, const char *url)
 {
-	struct req r = {.api = api, .c = c, .t0 = api_mono_ns()};
-	enum MHD_Result ret;
+	struct req r = *rq;
 	char seg[1024];
 
-	if (!api->dir && strncmp(url, "/api/", 5) != 0)
-		return api_page_reply(c, 404,
-				      "<p>clewd has no archive output: the search reads the archive.</p>");
-	if (!api->dir)
-		return fail(c, 404, "clewd has no archive output: the API reads the archive");
+	r.t0 = api_mono_ns();
+	if (!r.api->dir && strncmp(url, "/api/", 5) != 0) {
+		api_page_reply(&r, 404, "<p>clewd has no archive output: the search reads the archive.</p>");
+		return;
+	}
+	if (!r.api->dir) {
+		fail(&r, 404, "clewd has no archive output: the API reads the archive");
+		return;
+	}
 	qy_filter_init(&r.f);
-	if (qy_keys_defaults(&r.keys) < 0)
-		return fail(c, 500, "out of memory");
+	if (qy_keys_defaults(&r.keys) < 0) {
+		fail(&r, 500, "out of memory");
+		return;
+	}
 	if (strcmp(url, "/api/services") == 0) {
-		ret = services(&r);
+		services(&r);
 	} else if (strncmp(url, "/api/services/", 14) == 0 && strlen(url) > 25 &&
 		   strcmp(url + strlen(url) - 11, "/operations") == 0) {
 		if (unescape(url + 14, strlen(url) - 25, seg, sizeof(seg)) < 0)
-			ret = fail(c, 400, "bad service name");
+			fail(&r, 400, "bad service name");
 		else
-			ret = operations(&r, seg);
+			operations(&r, seg);
 	} else if (strcmp(url, "/") == 0) {
-		ret = api_page(&r);
+		api_page(&r);
 	} else if (strncmp(url, "/trace/", 7) == 0 && !strchr(url + 7, '/')) {
 		if (unescape(url + 7, strlen(url + 7), seg, sizeof(seg)) < 0)
-			ret = api_page_reply(c, 400, "<p>bad trace ID</p>");
+			api_page_reply(&r, 400, "<p>bad trace ID</p>");
 		else
-			ret = api_trace_page(&r, seg);
+			api_trace_page(&r, seg);
 	} else if (strcmp(url, "/api/traces") == 0) {
-		ret = search(&r);
+		search(&r);
 	} else if (strncmp(url, "/api/traces/", 12) == 0 && !strchr(url + 12, '/')) {
 		if (unescape(url + 12, strlen(url + 12), seg, sizeof(seg)) < 0)
-			ret = fail(c, 400, "bad trace ID");
+			fail(&r, 400, "bad trace ID");
 		else
-			ret = one_trace(&r, seg);
+			one_trace(&r, seg);
 	} else {
-		ret = fail(
-			c, 404,
-			"no such endpoint: /api/services, /api/services/{service}/operations, "
-			"/api/traces?service=&operation=&tags=&minDuration=&maxDuration=&start=&end=&limit=, "
-			"/api/traces/{traceID}");
+		fail(&r, 404,
+		     "no such endpoint: /api/services, /api/services/{service}/operations, "
+		     "/api/traces?service=&operation=&tags=&minDuration=&maxDuration=&start=&end=&limit=, "
+		     "/api/traces/{traceID}");
 	}
 	if (r.t.v || r.t.slots)
 		qy_txns_release(&r.t);
@@ -574,5 +656,4 @@ enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, con
 	qy_filter_release(&r.f);
 	qy_keys_release(&r.keys);
 	jb_free(&r.b);
-	return ret;
 }

@@ -7,7 +7,8 @@
  *
  * Searches read the archive's transaction summaries (store/archive_sum.h)
  * through the query engine (query/), so they answer what
- * tracegrep --find answers; a trace is built from its records.
+ * tracegrep --find answers; a trace is built from its records. They run
+ * on a thread of their own (api/worker.c), never on clewd's loop.
  */
 #ifndef CD_API_H
 #define CD_API_H
@@ -24,6 +25,9 @@ struct cd_api;
 #define CD_API_OPERATIONS_TXNS 1000 /* a service's operations: from its newest this many transactions */
 #define CD_API_BUDGET_MS 5000	    /* a query that runs longer stops with a 503 and says why */
 #define CD_API_TRACE_RECORDS 20000  /* records of one trace at most (a batch job): the rest is cut */
+#define CD_API_QUEUE_MAX 16	    /* requests waiting for the queries' thread: past it, 503 at once */
+
+struct cd_httpd;
 
 /*
  * cd_api_new() - the API over the archive at @archive_dir (copied; NULL:
@@ -33,7 +37,26 @@ struct cd_api;
 int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err);
 void cd_api_free(struct cd_api *api);
 
-/* cd_api_request() - answer GET @url (which starts with "/api/", or is "/": the search page) on @c. */
-enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, const char *url);
+/* cd_api_attach() - the server @h whose requests @api answers (its connections are resumed there). */
+void cd_api_attach(struct cd_api *api, struct cd_httpd *h);
+
+/*
+ * cd_api_request() - answer GET @url (which starts with "/api/", or is
+ * "/": the search page) on @c, from MHD's handler with its per-request
+ * pointer @cls: the first call queues the query and suspends @c; the call
+ * after the connection is resumed sends the answer.
+ */
+enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, const char *url, void **cls);
+
+/* cd_api_completed() - MHD's completion callback for the server: frees an answer never sent. */
+void cd_api_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe);
+
+/*
+ * cd_api_quiesce() - before the server stops: the running query stops
+ * short and the waiting ones are answered 503 (the queries' thread then
+ * holds no connection).
+ */
+void cd_api_quiesce(struct cd_api *api);
 
 #endif

@@ -5,6 +5,7 @@
 #ifndef CD_API_INT_H
 #define CD_API_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,16 +34,41 @@ void jb_strn(struct jb *b, const char *s, size_t n);
 void jb_html(struct jb *b, const char *s);
 void jb_free(struct jb *b);
 
+struct api_worker;
+
 struct cd_api {
-	char *dir; /* the archive; NULL: none */
+	char *dir;		 /* the archive; NULL: none */
+	struct cd_httpd *h;	 /* the server whose requests it answers (cd_api_attach()) */
+	struct api_worker *work; /* the queries' thread (worker.c) */
+	atomic_bool stopping;	 /* cd_api_quiesce(): queries stop short */
+};
+
+/* A query parameter: the request's GET arguments, copied (the query runs off the loop thread). */
+struct api_arg {
+	char *key, *value;
+};
+
+/*
+ * An answer, made on the queries' thread and sent by the loop's (MHD
+ * queues responses only from its handler): JSON, or an HTML page with the
+ * pages' headers and @policy as its Content-Security-Policy.
+ */
+struct api_reply {
+	unsigned status;
+	bool html;
+	bool drop;	/* out of memory: the connection is closed */
+	char *policy;	/* html: its CSP */
+	struct jb body; /* the bytes */
 };
 
 /* One request's state. */
 struct req {
 	struct cd_api *api;
-	struct MHD_Connection *c;
-	int64_t t0; /* monotonic start, ns */
-	arch *a;    /* the archive, read-only (opened by api_load()) */
+	const struct api_arg *args; /* its GET arguments */
+	size_t nargs;
+	struct api_reply *out; /* its answer */
+	int64_t t0;	       /* monotonic start, ns */
+	arch *a;	       /* the archive, read-only (opened by api_load()) */
 	struct qy_keys keys;
 	struct qy_filter f;
 	struct qy_txns t; /* summaries read by api_load() */
@@ -50,6 +76,22 @@ struct req {
 };
 
 int64_t api_mono_ns(void);
+/* api_param() - GET argument @name of @r, or NULL when absent or empty. */
+const char *api_param(const struct req *r, const char *name);
+/* api_answer() - answer GET @url into r->out (api.c). */
+void api_answer(struct req *r, const char *url);
+/* api_reply_json() - @b as r's answer, JSON with @status. Return: MHD_YES, or MHD_NO out of memory. */
+enum MHD_Result api_reply_json(struct req *r, unsigned status, const struct jb *b);
+/* api_reply_html() - @len bytes of HTML at @html as r's answer, with CSP @policy. */
+enum MHD_Result api_reply_html(struct req *r, unsigned status, const char *html, size_t len,
+			       const char *policy);
+/* api_reply_send() - queue @o on @c (on the loop's thread, from MHD's handler). */
+enum MHD_Result api_reply_send(struct MHD_Connection *c, const struct api_reply *o);
+void api_reply_release(struct api_reply *o);
+/* api_reply_stopping() - r's answer: 503, clewd is stopping or reloading. */
+void api_reply_stopping(struct req *r);
+/* cd_api_worker_free() - stop and join the queries' thread (worker.c). */
+void cd_api_worker_free(struct cd_api *api);
 /* Whether @r has run past CD_API_BUDGET_MS. */
 bool api_over_budget(const struct req *r);
 /*
@@ -67,8 +109,8 @@ int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, 
 
 /* api_page() - GET /: the search page (page.c). */
 enum MHD_Result api_page(struct req *r);
-/* api_page_reply() - an HTML page of @status around @body (already HTML), with the page's headers. */
-enum MHD_Result api_page_reply(struct MHD_Connection *c, unsigned status, const char *body);
+/* api_page_reply() - an HTML page of @status around @body (already HTML), as r's answer. */
+enum MHD_Result api_page_reply(struct req *r, unsigned status, const char *body);
 
 /*
  * api_trace_json() - append transaction @trace of archive @a as one Jaeger

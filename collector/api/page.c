@@ -69,27 +69,7 @@ static void duration(struct jb *b, int64_t ns)
 		jb_printf(b, "%.2f s", (double)ns / 1e9);
 }
 
-/* Send @len bytes of HTML at @html (copied) as @status with the pages' headers and policy @policy. */
-static enum MHD_Result html_reply(struct MHD_Connection *c, unsigned status, char *html, size_t len,
-				  const char *policy)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	r = MHD_create_response_from_buffer(len, html, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-	MHD_add_response_header(r, "Content-Security-Policy", policy);
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-enum MHD_Result api_page_reply(struct MHD_Connection *c, unsigned status, const char *body)
+enum MHD_Result api_page_reply(struct req *r, unsigned status, const char *body)
 {
 	struct jb b = {0};
 	enum MHD_Result ret;
@@ -106,16 +86,9 @@ enum MHD_Result api_page_reply(struct MHD_Connection *c, unsigned status, const 
 		    "</style></head><body>");
 	jb_puts(&b, body);
 	jb_puts(&b, "</body></html>\n");
-	ret = b.oom ? MHD_NO : html_reply(c, status, b.p, b.len, csp);
+	ret = b.oom ? MHD_NO : api_reply_html(r, status, b.p, b.len, csp);
 	jb_free(&b);
 	return ret;
-}
-
-static const char *param(struct MHD_Connection *c, const char *name)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
-
-	return v && *v ? v : NULL;
 }
 
 /* The form, its fields holding the request's values. */
@@ -123,7 +96,7 @@ static void form(struct req *r, struct jb *b, bool error)
 {
 	jb_puts(b, "<form method=\"get\" action=\"/\">");
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const char *v = param(r->c, fields[i].name);
+		const char *v = api_param(r, fields[i].name);
 
 		jb_puts(b, "<label>");
 		jb_html(b, fields[i].label);
@@ -176,7 +149,7 @@ static void row(struct jb *b, const struct qy_summary *s)
 enum MHD_Result api_page(struct req *r)
 {
 	struct jb body = {0};
-	const char *err = param(r->c, "error"), *lim = param(r->c, "limit");
+	const char *err = api_param(r, "error"), *lim = api_param(r, "limit");
 	const struct qy_summary **v = NULL;
 	size_t n = 0, limit = CD_API_LIMIT_DEFAULT * 5;
 	long long total = 0;
@@ -188,7 +161,7 @@ enum MHD_Result api_page(struct req *r)
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && rc == 0; i++) {
-		const char *val = param(r->c, fields[i].name);
+		const char *val = api_param(r, fields[i].name);
 
 		if (val)
 			rc = qy_filter_add(&r->f, fields[i].name, val,
@@ -241,7 +214,7 @@ enum MHD_Result api_page(struct req *r)
 		jb_puts(&body, "</tbody></table>");
 	}
 	free(v);
-	ret = body.oom ? MHD_NO : api_page_reply(r->c, rc < 0 ? 400 : 200, body.p);
+	ret = body.oom ? MHD_NO : api_page_reply(r, rc < 0 ? 400 : 200, body.p);
 	jb_free(&body);
 	return ret;
 }
@@ -268,7 +241,7 @@ enum MHD_Result api_trace_page(struct req *r, const char *id)
 	if (rc == 0)
 		rc = api_trace_html(r->a, id, &m, &body);
 	if (rc == 1 && !body.oom && !json.oom && !policy.oom) {
-		ret = html_reply(r->c, 200, body.p, body.len, policy.p);
+		ret = api_reply_html(r, 200, body.p, body.len, policy.p);
 	} else {
 		jb_free(&body);
 		jb_puts(&body, "<p><a href=\"/\">search</a></p><h1>Transaction ");
@@ -276,7 +249,7 @@ enum MHD_Result api_trace_page(struct req *r, const char *id)
 		jb_puts(&body,
 			rc == 0 ? "</h1><p class=\"note\" id=\"error\">no such transaction in the archive</p>"
 				: "</h1><p class=\"note\" id=\"error\">the archive could not be read</p>");
-		ret = body.oom ? MHD_NO : api_page_reply(r->c, rc == 0 ? 404 : 500, body.p);
+		ret = body.oom ? MHD_NO : api_page_reply(r, rc == 0 ? 404 : 500, body.p);
 	}
 	jb_free(&body);
 	jb_free(&json);

@@ -61,4 +61,7 @@ int arch__sum_light_newest(arch *a, int64_t since, int64_t until, size_t newest,
 			   const int64_t *hi, const int64_t *older, const struct qy_filter *f,
 			   struct qy_txns *out, struct arch_sum_stats *st, struct cd_err *err);
 
+/* arch__sum_stopped() - -CD_ELIMIT (with @err) when @out's context asks the readers to stop, else 0. */
+int arch__sum_stopped(const struct qy_txns *out, struct cd_err *err);
+
 #endif

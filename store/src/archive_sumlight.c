@@ -334,6 +334,8 @@ int arch__sum_light_newest(arch *a, int64_t since, int64_t until, size_t newest,
 
 		if (hi[i] == INT64_MIN)
 			continue;
+		if ((rc = arch__sum_stopped(out, err)) < 0)
+			break;
 		ss = open ? SUM_BAD
 			  : arch__sum_load(a, &a->segs[i], out->ctx.keys ? out->ctx.keys : &none, since,
 					   until, &sf, st);

@@ -520,6 +520,13 @@ static size_t count_after(const struct qy_txns *t, int64_t after)
 	return n;
 }
 
+int arch__sum_stopped(const struct qy_txns *out, struct cd_err *err)
+{
+	if (!out->ctx.stop || !out->ctx.stop(out->ctx.stop_arg))
+		return 0;
+	return cd_err_set(err, -CD_ELIMIT, 0, "archive: the query was stopped (its time budget)");
+}
+
 int arch_summaries(arch *a, int64_t since, int64_t until, struct qy_txns *out, struct arch_sum_stats *st,
 		   struct cd_err *err)
 {
@@ -540,7 +547,8 @@ int arch_summaries_newest(arch *a, int64_t since, int64_t until, size_t newest, 
 	st->segments = (uint32_t)a->nsegs;
 	if (newest == 0) {
 		for (size_t i = 0; i < a->nsegs && rc == 0; i++)
-			rc = arch__sum_segment(a, i, since, until, out, st, err);
+			if ((rc = arch__sum_stopped(out, err)) == 0)
+				rc = arch__sum_segment(a, i, since, until, out, st, err);
 		return rc;
 	}
 	/*
@@ -579,7 +587,8 @@ int arch_summaries_newest(arch *a, int64_t since, int64_t until, size_t newest, 
 	for (size_t i = a->nsegs; i-- > 0 && rc == 0;) {
 		if (hi[i] == INT64_MIN)
 			continue;
-		rc = arch__sum_segment(a, i, since, until, out, st, err);
+		if ((rc = arch__sum_stopped(out, err)) == 0)
+			rc = arch__sum_segment(a, i, since, until, out, st, err);
 		if (rc == 0 && i > 0 && older[i] != INT64_MIN &&
 		    count_after(out, older[i] > INT64_MAX - slack_ns ? INT64_MAX : older[i] + slack_ns) >=
 			    newest) {

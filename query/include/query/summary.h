@@ -131,6 +131,10 @@ struct qy_filter;
 struct qy_context {
 	const struct qy_keys *keys;	/* summary keys (must outlive the summaries) */
 	const struct qy_filter *filter; /* its --text regexes are run on each record; may be NULL */
+	/* asked between segments by the archive's readers (store/archive_sum.h): true stops
+	 * them, -CD_ELIMIT (a query's time budget, a server stopping); may be NULL */
+	bool (*stop)(void *arg);
+	void *stop_arg;
 };
 
 /* qy_summary_init() - an empty summary of transaction @trace (@len bytes, copied). Return: 0 or -QY_ENOMEM */

@@ -36,8 +36,8 @@ struct arch_sum_stats {
  * summary file unless the file is missing, damaged, stale, made with
  * fewer keys than @out's, or @out's filter has --text regexes (which need
  * the records): then its frames are read. Corrupt frames are skipped.
- * @st: may be NULL.
- * Return: 0, -CD_ENOMEM, -CD_EIO, -CD_EINVAL.
+ * @st: may be NULL. @out's context's stop hook is asked before each segment.
+ * Return: 0, -CD_ENOMEM, -CD_EIO, -CD_EINVAL, -CD_ELIMIT (stopped by the hook).
  */
 int arch_summaries(arch *a, int64_t since_ns, int64_t until_ns, struct qy_txns *out,
 		   struct arch_sum_stats *st, struct cd_err *err);
