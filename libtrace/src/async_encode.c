@@ -5,10 +5,16 @@
  *
  * DESIGN: what the caller copies: the time (TSC ticks where the kernel's
  * clock runs on the TSC, else CLOCK_REALTIME ns: clock.c), the level,
- * the thread's NDC bytes (the IDs, each NUL-terminated, copied whole),
- * method and path, the message's format string (its bytes: a format built
+ * the thread's context: its NDC bytes (the IDs, each NUL-terminated,
+ * copied whole), method and path, only when it changed since the last
+ * record of the thread's lane (the thread counts its context's changes,
+ * ctx_gen; the writer keeps each lane's last context:
+ * CLEW__BIN_F_CTX_SET/PREV),
+ * the message's format string (its bytes: a format built
  * at run time may be gone when the writer runs) and its arguments, read
- * once with va_arg by walking the format (integers as 64 bits, doubles as
+ * once with va_arg by walking the format (the walk of a short format is
+ * remembered by the thread, struct clew__fmt_plan, and reused when the
+ * same bytes come again; integers as 64 bits, doubles as
  * their bits, %s as its bytes, cut at the precision and at CLEW_MSG_MAX,
  * %p as the pointer's value), and the key/values raw (key bytes, int64,
  * double, bool, string bytes). A format the walk does not support (%n,
@@ -235,19 +241,122 @@ static inline bool put_8(struct enc *e, uint64_t v)
 }
 
 /*
- * Walk @fmt (@flen bytes), taking its arguments from @ap into @e.
- * Return: 1 done, 0 a conversion we do not carry (fall back to text),
- * -1 out of room.
+ * The argument of one conversion (class @cls, length modifier @lm, the
+ * precision @prec: a %s is cut at it) from *@ap into @e, after its '*'
+ * width (@wstar) and precision (@prec CLEW__SPEC_STAR). Return: 1, or -1
+ * out of room.
  */
-static int encode_args(struct enc *e, const char *fmt, size_t flen, va_list ap)
+static inline int take_arg(struct enc *e, int cls, int lm, bool wstar, int prec, va_list *ap)
+{
+	uint64_t v;
+
+	if (wstar && !put_8(e, (uint64_t)(int64_t)va_arg(*ap, int)))
+		return -1;
+	if (prec == CLEW__SPEC_STAR) {
+		prec = va_arg(*ap, int);
+		if (!put_8(e, (uint64_t)(int64_t)prec))
+			return -1;
+		if (prec < 0)
+			prec = CLEW__SPEC_NONE;
+	}
+	switch (cls) {
+	case CLEW__C_INT:
+		switch (lm) {
+		case CLEW__LM_HH:
+			v = (uint64_t)(int64_t)(signed char)va_arg(*ap, int);
+			break;
+		case CLEW__LM_H:
+			v = (uint64_t)(int64_t)(short)va_arg(*ap, int);
+			break;
+		case CLEW__LM_L:
+			v = (uint64_t)(int64_t)va_arg(*ap, long);
+			break;
+		case CLEW__LM_LL:
+			v = (uint64_t)(int64_t)va_arg(*ap, long long);
+			break;
+		case CLEW__LM_J:
+			v = (uint64_t)(int64_t)va_arg(*ap, intmax_t);
+			break;
+		case CLEW__LM_Z:
+			v = (uint64_t)(int64_t)va_arg(*ap, ssize_t);
+			break;
+		case CLEW__LM_T:
+			v = (uint64_t)(int64_t)va_arg(*ap, ptrdiff_t);
+			break;
+		default:
+			v = (uint64_t)(int64_t)va_arg(*ap, int);
+			break;
+		}
+		break;
+	case CLEW__C_UINT:
+		switch (lm) {
+		case CLEW__LM_HH:
+			v = (unsigned char)va_arg(*ap, unsigned);
+			break;
+		case CLEW__LM_H:
+			v = (unsigned short)va_arg(*ap, unsigned);
+			break;
+		case CLEW__LM_L:
+			v = va_arg(*ap, unsigned long);
+			break;
+		case CLEW__LM_LL:
+			v = va_arg(*ap, unsigned long long);
+			break;
+		case CLEW__LM_J:
+			v = va_arg(*ap, uintmax_t);
+			break;
+		case CLEW__LM_Z:
+			v = va_arg(*ap, size_t);
+			break;
+		case CLEW__LM_T:
+			v = (uint64_t)va_arg(*ap, ptrdiff_t);
+			break;
+		default:
+			v = va_arg(*ap, unsigned);
+			break;
+		}
+		break;
+	case CLEW__C_DBL: {
+		double d = va_arg(*ap, double);
+
+		memcpy(&v, &d, 8);
+		break;
+	}
+	case CLEW__C_CHR:
+		v = (uint64_t)(int64_t)va_arg(*ap, int);
+		break;
+	case CLEW__C_PTR:
+		v = (uint64_t)(uintptr_t)va_arg(*ap, void *);
+		break;
+	default: { /* CLEW__C_STR */
+		const char *s = va_arg(*ap, const char *);
+		size_t cap = CLEW_MSG_MAX - 1;
+
+		if (!s)
+			s = "(null)";
+		if (prec >= 0 && (size_t)prec < cap)
+			cap = (size_t)prec;
+		return put_str16(e, s, cap) ? 1 : -1;
+	}
+	}
+	return put_8(e, v) ? 1 : -1;
+}
+
+/*
+ * Walk @fmt (@flen bytes), taking its arguments from *@ap into @e; when
+ * @pl is not NULL, remember the walk there (a format shorter than
+ * CLEW__PLAN_FMT_MAX). Return: 1 done, 0 a conversion we do not carry
+ * (fall back to text), -1 out of room.
+ */
+static int encode_args(struct enc *e, const char *fmt, size_t flen, va_list *ap, struct clew__fmt_plan *pl)
 {
 	const char *p = fmt, *end = fmt + flen;
 	struct clew__spec sp;
+	unsigned n = 0;
 
+	if (pl)
+		pl->len = 0;
 	for (;;) {
-		int prec;
-		uint64_t v;
-
 		p = find_pct(p, end);
 		if (p == end)
 			break;
@@ -257,108 +366,126 @@ static int encode_args(struct enc *e, const char *fmt, size_t flen, va_list ap)
 		p += sp.len;
 		if (sp.cls == CLEW__C_PCT)
 			continue;
-		if (sp.width == CLEW__SPEC_STAR && !put_8(e, (uint64_t)(int64_t)va_arg(ap, int)))
+		if (take_arg(e, sp.cls, sp.lm, sp.width == CLEW__SPEC_STAR, sp.prec, ap) < 0)
 			return -1;
-		prec = sp.prec;
-		if (prec == CLEW__SPEC_STAR) {
-			prec = va_arg(ap, int);
-			if (!put_8(e, (uint64_t)(int64_t)prec))
-				return -1;
-			if (prec < 0)
-				prec = CLEW__SPEC_NONE;
-		}
-		switch (sp.cls) {
-		case CLEW__C_INT:
-			switch (sp.lm) {
-			case CLEW__LM_HH:
-				v = (uint64_t)(int64_t)(signed char)va_arg(ap, int);
-				break;
-			case CLEW__LM_H:
-				v = (uint64_t)(int64_t)(short)va_arg(ap, int);
-				break;
-			case CLEW__LM_L:
-				v = (uint64_t)(int64_t)va_arg(ap, long);
-				break;
-			case CLEW__LM_LL:
-				v = (uint64_t)(int64_t)va_arg(ap, long long);
-				break;
-			case CLEW__LM_J:
-				v = (uint64_t)(int64_t)va_arg(ap, intmax_t);
-				break;
-			case CLEW__LM_Z:
-				v = (uint64_t)(int64_t)va_arg(ap, ssize_t);
-				break;
-			case CLEW__LM_T:
-				v = (uint64_t)(int64_t)va_arg(ap, ptrdiff_t);
-				break;
-			default:
-				v = (uint64_t)(int64_t)va_arg(ap, int);
-				break;
-			}
-			break;
-		case CLEW__C_UINT:
-			switch (sp.lm) {
-			case CLEW__LM_HH:
-				v = (unsigned char)va_arg(ap, unsigned);
-				break;
-			case CLEW__LM_H:
-				v = (unsigned short)va_arg(ap, unsigned);
-				break;
-			case CLEW__LM_L:
-				v = va_arg(ap, unsigned long);
-				break;
-			case CLEW__LM_LL:
-				v = va_arg(ap, unsigned long long);
-				break;
-			case CLEW__LM_J:
-				v = va_arg(ap, uintmax_t);
-				break;
-			case CLEW__LM_Z:
-				v = va_arg(ap, size_t);
-				break;
-			case CLEW__LM_T:
-				v = (uint64_t)va_arg(ap, ptrdiff_t);
-				break;
-			default:
-				v = va_arg(ap, unsigned);
-				break;
-			}
-			break;
-		case CLEW__C_DBL: {
-			double d = va_arg(ap, double);
+		if (pl && n < CLEW__PLAN_CONVS_MAX) {
+			struct clew__plan_conv *k = &pl->conv[n];
 
-			memcpy(&v, &d, 8);
-			break;
+			k->cls = (uint8_t)sp.cls;
+			k->lm = (uint8_t)sp.lm;
+			k->wstar = sp.width == CLEW__SPEC_STAR;
+			k->prec = (int16_t)sp.prec;
 		}
-		case CLEW__C_CHR:
-			v = (uint64_t)(int64_t)va_arg(ap, int);
-			break;
-		case CLEW__C_PTR:
-			v = (uint64_t)(uintptr_t)va_arg(ap, void *);
-			break;
-		default: { /* CLEW__C_STR */
-			const char *s = va_arg(ap, const char *);
-			size_t cap = CLEW_MSG_MAX - 1;
+		n++;
+	}
+	if (pl && n <= CLEW__PLAN_CONVS_MAX) {
+		memset(pl->bytes, 0, sizeof(pl->bytes));
+		memcpy(pl->bytes, fmt, flen);
+		pl->nconv = (uint8_t)n;
+		pl->len = (uint8_t)flen;
+	}
+	return 1;
+}
 
-			if (!s)
-				s = "(null)";
-			if (prec >= 0 && (size_t)prec < cap)
-				cap = (size_t)prec;
-			if (!put_str16(e, s, cap))
-				return -1;
-			continue;
-		}
-		}
-		if (!put_8(e, v))
+/* The slot of @th's remembered walks where the format at @fmt goes. */
+static inline struct clew__fmt_plan *plan_slot(struct clew__thread *th, const char *fmt)
+{
+	return &th->plans[(uint32_t)((uintptr_t)fmt * 0x9e3779b1u) >> (32 - CLEW__PLANS_LOG2)];
+}
+
+/*
+ * Whether @pl is the walk of the format whose @flen bytes (shorter than
+ * CLEW__PLAN_FMT_MAX) were copied to @copy, with CLEW__PLAN_FMT_MAX
+ * bytes readable there.
+ */
+static inline bool plan_match(const struct clew__fmt_plan *pl, const char *copy, size_t flen)
+{
+	_Static_assert(CLEW__PLAN_FMT_MAX == 32, "plan_match() compares two 16-byte blocks");
+	if (pl->len != flen || !flen)
+		return false;
+#if defined(__SSE2__)
+	if (wide_scans) {
+		const __m128i *b = (const __m128i *)(const void *)pl->bytes;
+		const __m128i c0 = _mm_loadu_si128((const __m128i *)(const void *)copy);
+		const __m128i c1 = _mm_loadu_si128((const __m128i *)(const void *)(copy + 16));
+		const unsigned eq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c0, _mm_load_si128(b))) |
+				    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(c1, _mm_load_si128(b + 1)))
+					    << 16;
+		const unsigned need = (1u << flen) - 1;
+
+		return (eq & need) == need;
+	}
+#endif
+	return memcmp(copy, pl->bytes, flen) == 0;
+}
+
+/* The arguments of a remembered walk @pl from *@ap into @e. Return: 1, or -1 out of room. */
+static inline int encode_planned(struct enc *e, const struct clew__fmt_plan *pl, va_list *ap)
+{
+	for (unsigned i = 0; i < pl->nconv; i++) {
+		const struct clew__plan_conv *k = &pl->conv[i];
+
+		if (take_arg(e, k->cls, k->lm, k->wstar, k->prec, ap) < 0)
 			return -1;
 	}
 	return 1;
 }
 
+#if defined(__SSE2__)
+/* Most bytes one key/value takes in attrs_short(): type, key length, key block, string length, string block. */
+#define KV_SHORT_MAX (3 + 16 + 2 + 32)
+
+/*
+ * The usual key/values, from the first: a key shorter than 16 bytes and
+ * a number, a bool or a string shorter than 32, each in a few
+ * instructions (no room check: the caller made sure of room for @nkv of
+ * them). Return: how many were encoded; the first one that is not usual
+ * (or is wrong) is left to the general path.
+ */
+static inline size_t attrs_short(struct enc *e, const struct clew_kv *kv, size_t nkv)
+{
+	char *p = e->p;
+	size_t i;
+
+	for (i = 0; i < nkv; i++) {
+		const struct clew_kv *a = &kv[i];
+		const int type = a->type;
+		int k, n;
+
+		if (!a->key)
+			break;
+		if (type == CLEW_KV_STR) {
+			if (!a->v.s || (k = short_str(p + 3, a->key)) <= 0 ||
+			    (n = short_str32(p + 3 + k + 2, a->v.s)) < 0)
+				break;
+			clew__put_u16(p + 3 + k, (size_t)n);
+			n += 2;
+		} else {
+			if (type < CLEW_KV_INT || type > CLEW_KV_BOOL || (k = short_str(p + 3, a->key)) <= 0)
+				break;
+			/* The union's first 8 bytes; a bool takes the first one. */
+			memcpy(p + 3 + k, &a->v, 8);
+			n = type == CLEW_KV_BOOL ? 1 : 8;
+		}
+		p[0] = (char)type;
+		clew__put_u16(p + 1, (size_t)k);
+		p += 3 + k + n;
+	}
+	e->p = p;
+	return i;
+}
+#endif
+
 /* The key/values, after checking them as sync mode does. Return: 0, -CLEW_EINVAL, -CLEW_ETRUNC. */
 static int encode_attrs(struct enc *e, const struct clew_kv *kv, size_t nkv)
 {
-	for (size_t i = 0; i < nkv; i++) {
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	if (wide_scans && room(e, nkv * KV_SHORT_MAX))
+		i = attrs_short(e, kv, nkv);
+#endif
+	for (; i < nkv; i++) {
 		const struct clew_kv *a = &kv[i];
 		size_t klen;
 		int type = a->type;
@@ -368,52 +495,6 @@ static int encode_attrs(struct enc *e, const struct clew_kv *kv, size_t nkv)
 			return -CLEW_EINVAL;
 		if (type == CLEW_KV_STR && !a->v.s)
 			type = 0; /* null */
-#if defined(__SSE2__)
-		/* The usual key/value: a key shorter than 16 bytes, a string shorter than 32, a number or a bool. */
-		if (!wide_scans) {
-			/* The plain path below. */
-		} else if (type == CLEW_KV_STR && room(e, 3 + 16 + 2 + 32)) {
-			const int k = short_str(e->p + 3, a->key);
-			int n;
-
-			if (k == 0)
-				return -CLEW_EINVAL;
-			if (k > 0 && (n = short_str32(e->p + 3 + k + 2, a->v.s)) >= 0) {
-				e->p[0] = (char)type;
-				clew__put_u16(e->p + 1, (size_t)k);
-				clew__put_u16(e->p + 3 + k, (size_t)n);
-				e->p += 3 + k + 2 + n;
-				continue;
-			}
-		} else if (room(e, 3 + 16 + 8)) {
-			const int k = short_str(e->p + 3, a->key);
-
-			if (k == 0)
-				return -CLEW_EINVAL;
-			if (k > 0) {
-				uint64_t v;
-
-				e->p[0] = (char)type;
-				clew__put_u16(e->p + 1, (size_t)k);
-				e->p += 3 + k;
-				switch (type) {
-				case 0:
-					continue;
-				case CLEW_KV_INT:
-				case CLEW_KV_DOUBLE:
-					memcpy(&v, &a->v, 8);
-					memcpy(e->p, &v, 8);
-					e->p += 8;
-					continue;
-				case CLEW_KV_BOOL:
-					*e->p++ = (char)a->v.b;
-					continue;
-				default:
-					return -CLEW_EINVAL;
-				}
-			}
-		}
-#endif
 		if (!*a->key)
 			return -CLEW_EINVAL;
 		if (!room(e, 3))
@@ -461,6 +542,7 @@ struct head {
 	unsigned flags;
 	size_t nattrs, mlen, ids_len, plen, msg_len, args_len;
 	int64_t ts;
+	uint64_t ctx_gen; /* with CLEW__BIN_F_CTX_SET: the thread's ctx_gen it carries */
 };
 
 /*
@@ -516,8 +598,11 @@ static inline int push_record(clew_client *c, const struct dest *d, char *buf, c
 	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, h->msg_len);
 	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, h->args_len);
 	memcpy(buf + CLEW__BIN_H_TS, &h->ts, 8);
-	if (buf != d->stack)
+	if (buf != d->stack) {
+		if (h->flags & CLEW__BIN_F_CTX_SET)
+			d->lane->ctx_sent = h->ctx_gen;
 		return clew__ring_commit(c, d->lane, CLEW__ENTRY_BIN, (size_t)(e->p - buf));
+	}
 	return clew__ring_push(c, CLEW__ENTRY_BIN, buf, (size_t)(e->p - buf));
 }
 
@@ -546,12 +631,22 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 		nkv = FMT_ATTRS_MAX;
 		flags |= CLEW__BIN_F_ATTRS_TRUNCATED;
 	}
-	/* The NDC always fits, as the method and path do (put_place()). */
-	/* ids[] is followed by method[] and more in the struct: 15 bytes past the NDC are readable. */
-	_Static_assert(sizeof(x->method) >= 15, "copy_blocks() reads 15 bytes past ids[]");
-	copy_blocks(e.p, x->ids, x->len);
-	e.p += x->len;
-	put_place(&e, x, &h);
+	if (buf != stack && th->ctx_gen == d.lane->ctx_sent) {
+		/* The context the lane's reader has: none carried. */
+		flags |= CLEW__BIN_F_CTX_PREV;
+		h.ids_len = h.mlen = h.plen = 0;
+	} else {
+		/* The NDC always fits, as the method and path do (put_place()). */
+		/* ids[] is followed by method[] and more in the struct: 15 bytes past the NDC are readable. */
+		_Static_assert(sizeof(x->method) >= 15, "copy_blocks() reads 15 bytes past ids[]");
+		copy_blocks(e.p, x->ids, x->len);
+		e.p += x->len;
+		h.ids_len = x->len;
+		put_place(&e, x, &h);
+		/* Built in place, it becomes the lane's context once committed (push_record()). */
+		if (buf != stack)
+			flags |= CLEW__BIN_F_CTX_SET;
+	}
 
 	msg = e.p;
 	if (fmt) {
@@ -562,9 +657,14 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 		if (!all && flen < CLEW_MSG_MAX - 1)
 			return clew__drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
 		if (all) {
+			struct clew__fmt_plan *pl = flen < CLEW__PLAN_FMT_MAX ? plan_slot(th, fmt) : NULL;
+
 			e.p += flen;
 			va_copy(aq, ap);
-			rc = encode_args(&e, fmt, flen, aq);
+			if (pl && plan_match(pl, msg, flen))
+				rc = encode_planned(&e, pl, &aq);
+			else
+				rc = encode_args(&e, fmt, flen, &aq, pl);
 			va_end(aq);
 			if (rc < 0)
 				return clew__drop(c, -CLEW_ETRUNC, "longer than CLEW_LINE_MAX");
@@ -591,10 +691,10 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 	h.level = level;
 	h.flags = flags;
 	h.nattrs = nkv;
-	h.ids_len = x->len;
 	h.msg_len = flen;
 	h.args_len = args_len;
 	h.ts = ts;
+	h.ctx_gen = th->ctx_gen;
 	return push_record(c, &d, buf, &e, rc, &h);
 }
 
