@@ -343,6 +343,68 @@ static inline int take_arg(struct enc *e, int cls, int lm, bool wstar, int prec,
 }
 
 /*
+ * The argument types of the fast path (log_fast()), one per va_arg type:
+ * a conversion's class and length modifier in one switch. A '*' width or
+ * precision and a precision of %s are left to the general path (0).
+ */
+enum kind {
+	K_GENERAL,
+	K_INT,
+	K_SCHAR,
+	K_SHORT,
+	K_LONG,
+	K_LLONG,
+	K_INTMAX,
+	K_SSIZE,
+	K_PTRDIFF,
+	K_UINT,
+	K_UCHAR,
+	K_USHORT,
+	K_ULONG,
+	K_ULLONG,
+	K_UINTMAX,
+	K_SIZE,
+	K_UPTRDIFF,
+	K_DBL,
+	K_PTR,
+	K_STR,
+};
+
+static uint8_t kind_of(const struct clew__spec *sp)
+{
+	static const uint8_t ints[] = {
+		[CLEW__LM_NONE] = K_INT, [CLEW__LM_HH] = K_SCHAR,  [CLEW__LM_H] = K_SHORT,
+		[CLEW__LM_L] = K_LONG,	 [CLEW__LM_LL] = K_LLONG,  [CLEW__LM_J] = K_INTMAX,
+		[CLEW__LM_Z] = K_SSIZE,	 [CLEW__LM_T] = K_PTRDIFF,
+	};
+	static const uint8_t uints[] = {
+		[CLEW__LM_NONE] = K_UINT, [CLEW__LM_HH] = K_UCHAR,   [CLEW__LM_H] = K_USHORT,
+		[CLEW__LM_L] = K_ULONG,	  [CLEW__LM_LL] = K_ULLONG,  [CLEW__LM_J] = K_UINTMAX,
+		[CLEW__LM_Z] = K_SIZE,	  [CLEW__LM_T] = K_UPTRDIFF,
+	};
+
+	if (sp->width == CLEW__SPEC_STAR || sp->prec == CLEW__SPEC_STAR ||
+	    (sp->cls == CLEW__C_STR && sp->prec != CLEW__SPEC_NONE) || sp->lm > CLEW__LM_T)
+		return K_GENERAL;
+	switch (sp->cls) {
+	case CLEW__C_INT:
+		return ints[sp->lm];
+	case CLEW__C_UINT:
+		return uints[sp->lm];
+	case CLEW__C_DBL:
+		return K_DBL;
+	case CLEW__C_CHR:
+		return K_INT;
+	case CLEW__C_PTR:
+		return K_PTR;
+	case CLEW__C_STR:
+		return K_STR;
+	default:
+		return K_GENERAL;
+	}
+}
+
+/*
  * Walk @fmt (@flen bytes), taking its arguments from *@ap into @e; when
  * @pl is not NULL, remember the walk there (a format shorter than
  * CLEW__PLAN_FMT_MAX). Return: 1 done, 0 a conversion we do not carry
@@ -353,6 +415,7 @@ static int encode_args(struct enc *e, const char *fmt, size_t flen, va_list *ap,
 	const char *p = fmt, *end = fmt + flen;
 	struct clew__spec sp;
 	unsigned n = 0;
+	bool fast = true;
 
 	if (pl)
 		pl->len = 0;
@@ -373,6 +436,8 @@ static int encode_args(struct enc *e, const char *fmt, size_t flen, va_list *ap,
 
 			k->cls = (uint8_t)sp.cls;
 			k->lm = (uint8_t)sp.lm;
+			k->kind = kind_of(&sp);
+			fast = fast && k->kind != K_GENERAL;
 			k->wstar = sp.width == CLEW__SPEC_STAR;
 			k->prec = (int16_t)sp.prec;
 		}
@@ -382,6 +447,7 @@ static int encode_args(struct enc *e, const char *fmt, size_t flen, va_list *ap,
 		memset(pl->bytes, 0, sizeof(pl->bytes));
 		memcpy(pl->bytes, fmt, flen);
 		pl->nconv = (uint8_t)n;
+		pl->fast = fast;
 		pl->len = (uint8_t)flen;
 	}
 	return 1;
@@ -545,6 +611,20 @@ struct head {
 	uint64_t ctx_gen; /* with CLEW__BIN_F_CTX_SET: the thread's ctx_gen it carries */
 };
 
+/* The head @h at the start of the record @buf. */
+static inline void put_head(char *buf, const struct head *h)
+{
+	buf[CLEW__BIN_H_LEVEL] = (char)h->level;
+	buf[CLEW__BIN_H_FLAGS] = (char)h->flags;
+	buf[CLEW__BIN_H_NATTRS] = (char)h->nattrs;
+	buf[CLEW__BIN_H_METHOD_LEN] = (char)h->mlen;
+	clew__put_u16(buf + CLEW__BIN_H_IDS_LEN, h->ids_len);
+	clew__put_u16(buf + CLEW__BIN_H_PATH_LEN, h->plen);
+	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, h->msg_len);
+	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, h->args_len);
+	memcpy(buf + CLEW__BIN_H_TS, &h->ts, 8);
+}
+
 /*
  * The thread's method and path at e->p, after the IDs; their lengths into
  * @h. They always fit: CLEW_NDC_BYTES + 16 + 256 is far below a record.
@@ -589,15 +669,7 @@ static inline int push_record(clew_client *c, const struct dest *d, char *buf, c
 		return clew__drop(c, rc, "longer than CLEW_LINE_MAX");
 	if (rc < 0)
 		return rc;
-	buf[CLEW__BIN_H_LEVEL] = (char)h->level;
-	buf[CLEW__BIN_H_FLAGS] = (char)h->flags;
-	buf[CLEW__BIN_H_NATTRS] = (char)h->nattrs;
-	buf[CLEW__BIN_H_METHOD_LEN] = (char)h->mlen;
-	clew__put_u16(buf + CLEW__BIN_H_IDS_LEN, h->ids_len);
-	clew__put_u16(buf + CLEW__BIN_H_PATH_LEN, h->plen);
-	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, h->msg_len);
-	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, h->args_len);
-	memcpy(buf + CLEW__BIN_H_TS, &h->ts, 8);
+	put_head(buf, h);
 	if (buf != d->stack) {
 		if (h->flags & CLEW__BIN_F_CTX_SET)
 			d->lane->ctx_sent = h->ctx_gen;
@@ -606,11 +678,163 @@ static inline int push_record(clew_client *c, const struct dest *d, char *buf, c
 	return clew__ring_push(c, CLEW__ENTRY_BIN, buf, (size_t)(e->p - buf));
 }
 
-__attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int level, const struct clew_kv *kv,
-							  size_t nkv, const char *fmt, va_list ap)
+#if defined(__SSE2__)
+/*
+ * The argument of kind @k (enum kind) from *@ap at @p. Return: past it,
+ * or NULL for what the fast path leaves to the general one (a %s of 32
+ * bytes or more, or NULL).
+ */
+static inline char *take_fast(char *p, int k, va_list *ap)
+{
+	uint64_t v;
+
+	switch (k) {
+	case K_INT:
+		v = (uint64_t)(int64_t)va_arg(*ap, int);
+		break;
+	case K_SCHAR:
+		v = (uint64_t)(int64_t)(signed char)va_arg(*ap, int);
+		break;
+	case K_SHORT:
+		v = (uint64_t)(int64_t)(short)va_arg(*ap, int);
+		break;
+	case K_LONG:
+		v = (uint64_t)(int64_t)va_arg(*ap, long);
+		break;
+	case K_LLONG:
+		v = (uint64_t)(int64_t)va_arg(*ap, long long);
+		break;
+	case K_INTMAX:
+		v = (uint64_t)(int64_t)va_arg(*ap, intmax_t);
+		break;
+	case K_SSIZE:
+		v = (uint64_t)(int64_t)va_arg(*ap, ssize_t);
+		break;
+	case K_PTRDIFF:
+		v = (uint64_t)(int64_t)va_arg(*ap, ptrdiff_t);
+		break;
+	case K_UINT:
+		v = va_arg(*ap, unsigned);
+		break;
+	case K_UCHAR:
+		v = (unsigned char)va_arg(*ap, unsigned);
+		break;
+	case K_USHORT:
+		v = (unsigned short)va_arg(*ap, unsigned);
+		break;
+	case K_ULONG:
+		v = va_arg(*ap, unsigned long);
+		break;
+	case K_ULLONG:
+		v = va_arg(*ap, unsigned long long);
+		break;
+	case K_UINTMAX:
+		v = va_arg(*ap, uintmax_t);
+		break;
+	case K_SIZE:
+		v = va_arg(*ap, size_t);
+		break;
+	case K_UPTRDIFF:
+		v = (uint64_t)va_arg(*ap, ptrdiff_t);
+		break;
+	case K_DBL: {
+		double d = va_arg(*ap, double);
+
+		memcpy(&v, &d, 8);
+		break;
+	}
+	case K_PTR:
+		v = (uint64_t)(uintptr_t)va_arg(*ap, void *);
+		break;
+	case K_STR: {
+		const char *s = va_arg(*ap, const char *);
+		int n;
+
+		if (!s || (n = short_str32(p + 2, s)) < 0)
+			return NULL;
+		clew__put_u16(p, (size_t)n);
+		return p + 2 + n;
+	}
+	default:
+		return NULL;
+	}
+	memcpy(p, &v, 8);
+	return p + 8;
+}
+
+/*
+ * The usual log call, built in place at @buf in the lane @l of the thread
+ * @th with no room checks: a context of short method and path, a format
+ * shorter than CLEW__PLAN_FMT_MAX whose walk the thread remembers (the
+ * general path remembers it the first time), conversions of a kind, short
+ * %s strings and short key/values (attrs_short()), at most FMT_ATTRS_MAX.
+ * Such a record is far shorter than the room a reserve gives. Return:
+ * true when the record was committed (*@rc the call's result); false
+ * when it is not a usual one: nothing was committed, the general path
+ * builds it.
+ */
+static inline bool log_fast(clew_client *c, struct clew__thread *th, struct clew__lane *l, char *buf,
+			    int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap,
+			    int *rc)
+{
+	struct head h = {.level = level, .nattrs = nkv, .ids_len = 0, .mlen = 0, .plen = 0};
+	const struct clew__fmt_plan *pl;
+	struct enc e = {.p = buf + CLEW__BIN_HEAD, .end = buf + CLEW_LINE_MAX};
+	char *msg;
+	int flen;
+	va_list aq;
+
+	h.ts = c->tsc ? (int64_t)clew__read_tsc() : clew__now_ns();
+	h.flags = (c->tsc ? CLEW__BIN_F_TS_TSC : 0) | CLEW__BIN_F_MSG_FMT;
+	if (th->ctx_gen == l->ctx_sent) {
+		h.flags |= CLEW__BIN_F_CTX_PREV;
+	} else {
+		const struct clew_context *x = &th->ctx;
+		int m, q;
+
+		copy_blocks(e.p, x->ids, x->len);
+		e.p += x->len;
+		if ((m = short_str(e.p, x->method)) < 0 || (q = short_str32(e.p + m, x->path)) < 0)
+			return false;
+		e.p += m + q;
+		h.ids_len = x->len;
+		h.mlen = (size_t)m;
+		h.plen = (size_t)q;
+		h.flags |= CLEW__BIN_F_CTX_SET;
+	}
+	msg = e.p;
+	flen = short_str32(msg, fmt);
+	if (flen <= 0)
+		return false;
+	pl = plan_slot(th, fmt);
+	if (!pl->fast || !plan_match(pl, msg, (size_t)flen))
+		return false;
+	e.p += flen;
+	va_copy(aq, ap);
+	for (unsigned i = 0; i < pl->nconv && e.p; i++)
+		e.p = take_fast(e.p, pl->conv[i].kind, &aq);
+	va_end(aq);
+	if (!e.p)
+		return false;
+	h.msg_len = (size_t)flen;
+	h.args_len = (size_t)(e.p - msg) - (size_t)flen;
+	if (attrs_short(&e, kv, nkv) < nkv)
+		return false;
+	put_head(buf, &h);
+	if (h.flags & CLEW__BIN_F_CTX_SET)
+		l->ctx_sent = th->ctx_gen;
+	*rc = clew__ring_commit(c, l, CLEW__ENTRY_BIN, (size_t)(e.p - buf));
+	return true;
+}
+#endif
+
+/* clew__async_log() of any record: log_fast() declined it. */
+__attribute__((format(printf, 6, 0), noinline)) static int log_general(clew_client *c,
+								       struct clew__thread *th, int level,
+								       const struct clew_kv *kv, size_t nkv,
+								       const char *fmt, va_list ap)
 {
 	char stack[CLEW_LINE_MAX + SLACK];
-	struct clew__thread *const th = clew__thread();
 	struct dest d;
 	char *const buf = record_buf(c, th, &d, stack);
 	struct enc e = {.p = buf + CLEW__BIN_HEAD, .end = buf + CLEW_LINE_MAX};
@@ -625,8 +849,6 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 	size_t args_len;
 	int rc;
 
-	if (atomic_load_explicit(&c->restart, memory_order_relaxed))
-		clew__restart_check(c);
 	if (nkv > FMT_ATTRS_MAX) {
 		nkv = FMT_ATTRS_MAX;
 		flags |= CLEW__BIN_F_ATTRS_TRUNCATED;
@@ -696,6 +918,26 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 	h.ts = ts;
 	h.ctx_gen = th->ctx_gen;
 	return push_record(c, &d, buf, &e, rc, &h);
+}
+
+__attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int level, const struct clew_kv *kv,
+							  size_t nkv, const char *fmt, va_list ap)
+{
+	struct clew__thread *const th = clew__thread();
+
+	if (atomic_load_explicit(&c->restart, memory_order_relaxed))
+		clew__restart_check(c);
+#if defined(__SSE2__)
+	if (wide_scans && fmt && nkv <= FMT_ATTRS_MAX) {
+		struct clew__lane *l;
+		char *buf = clew__ring_reserve(c, th, &l);
+		int rc;
+
+		if (buf && log_fast(c, th, l, buf, level, kv, nkv, fmt, ap, &rc))
+			return rc;
+	}
+#endif
+	return log_general(c, th, level, kv, nkv, fmt, ap);
 }
 
 int clew__async_span(clew_client *c, int level, int64_t ts_ns, const char *ids, size_t ids_len,

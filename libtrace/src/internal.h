@@ -141,6 +141,7 @@ struct clew__lane;
 struct clew__plan_conv {
 	uint8_t cls;  /* enum clew__cls (printf_spec.h) */
 	uint8_t lm;   /* enum clew__lmod */
+	uint8_t kind; /* the argument's type for the fast path (async_encode.c); 0: the general one */
 	bool wstar;   /* a '*' width: an int argument first */
 	int16_t prec; /* CLEW__SPEC_NONE, CLEW__SPEC_STAR or the precision */
 };
@@ -149,6 +150,7 @@ struct clew__fmt_plan {
 	_Alignas(16) char bytes[CLEW__PLAN_FMT_MAX]; /* the format, zeros after it */
 	uint8_t len;				     /* its length; 0: nothing remembered */
 	uint8_t nconv;
+	bool fast; /* every conversion has a kind */
 	struct clew__plan_conv conv[CLEW__PLAN_CONVS_MAX];
 };
 
