@@ -614,6 +614,21 @@ struct head {
 /* The head @h at the start of the record @buf. */
 static inline void put_head(char *buf, const struct head *h)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* The same bytes in three stores. */
+	_Static_assert(CLEW__BIN_H_FLAGS == 1 && CLEW__BIN_H_NATTRS == 2 && CLEW__BIN_H_METHOD_LEN == 3 &&
+			       CLEW__BIN_H_IDS_LEN == 4 && CLEW__BIN_H_PATH_LEN == 6 &&
+			       CLEW__BIN_H_MSG_LEN == 8 && CLEW__BIN_H_ARGS_LEN == 10 && CLEW__BIN_H_TS == 12,
+		       "put_head() packs the head's fields in this order");
+	const uint32_t a = (uint32_t)(uint8_t)h->level | (uint32_t)(uint8_t)h->flags << 8 |
+			   (uint32_t)(uint8_t)h->nattrs << 16 | (uint32_t)(uint8_t)h->mlen << 24;
+	const uint64_t b = (uint64_t)(uint16_t)h->ids_len | (uint64_t)(uint16_t)h->plen << 16 |
+			   (uint64_t)(uint16_t)h->msg_len << 32 | (uint64_t)(uint16_t)h->args_len << 48;
+
+	memcpy(buf, &a, 4);
+	memcpy(buf + 4, &b, 8);
+	memcpy(buf + CLEW__BIN_H_TS, &h->ts, 8);
+#else
 	buf[CLEW__BIN_H_LEVEL] = (char)h->level;
 	buf[CLEW__BIN_H_FLAGS] = (char)h->flags;
 	buf[CLEW__BIN_H_NATTRS] = (char)h->nattrs;
@@ -623,6 +638,7 @@ static inline void put_head(char *buf, const struct head *h)
 	clew__put_u16(buf + CLEW__BIN_H_MSG_LEN, h->msg_len);
 	clew__put_u16(buf + CLEW__BIN_H_ARGS_LEN, h->args_len);
 	memcpy(buf + CLEW__BIN_H_TS, &h->ts, 8);
+#endif
 }
 
 /*
@@ -768,13 +784,14 @@ static inline char *take_fast(char *p, int k, va_list *ap)
  * shorter than CLEW__PLAN_FMT_MAX whose walk the thread remembers (the
  * general path remembers it the first time), conversions of a kind, short
  * %s strings and short key/values (attrs_short()), at most FMT_ATTRS_MAX.
- * Such a record is far shorter than the room a reserve gives. Return:
+ * Such a record is far shorter than the room a reserve gives. The
+ * arguments are taken from *@ap. Return:
  * true when the record was committed (*@rc the call's result); false
  * when it is not a usual one: nothing was committed, the general path
  * builds it.
  */
 static inline bool log_fast(clew_client *c, struct clew__thread *th, struct clew__lane *l, char *buf,
-			    int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list ap,
+			    int level, const struct clew_kv *kv, size_t nkv, const char *fmt, va_list *ap,
 			    int *rc)
 {
 	struct head h = {.level = level, .nattrs = nkv, .ids_len = 0, .mlen = 0, .plen = 0};
@@ -782,7 +799,6 @@ static inline bool log_fast(clew_client *c, struct clew__thread *th, struct clew
 	struct enc e = {.p = buf + CLEW__BIN_HEAD, .end = buf + CLEW_LINE_MAX};
 	char *msg;
 	int flen;
-	va_list aq;
 
 	h.ts = c->tsc ? (int64_t)clew__read_tsc() : clew__now_ns();
 	h.flags = (c->tsc ? CLEW__BIN_F_TS_TSC : 0) | CLEW__BIN_F_MSG_FMT;
@@ -810,10 +826,8 @@ static inline bool log_fast(clew_client *c, struct clew__thread *th, struct clew
 	if (!pl->fast || !plan_match(pl, msg, (size_t)flen))
 		return false;
 	e.p += flen;
-	va_copy(aq, ap);
 	for (unsigned i = 0; i < pl->nconv && e.p; i++)
-		e.p = take_fast(e.p, pl->conv[i].kind, &aq);
-	va_end(aq);
+		e.p = take_fast(e.p, pl->conv[i].kind, ap);
 	if (!e.p)
 		return false;
 	h.msg_len = (size_t)flen;
@@ -931,9 +945,18 @@ __attribute__((format(printf, 5, 0))) int clew__async_log(clew_client *c, int le
 	if (wide_scans && fmt && nkv <= FMT_ATTRS_MAX) {
 		struct clew__lane *l;
 		char *buf = clew__ring_reserve(c, th, &l);
-		int rc;
+		int rc = 0;
+		bool done = false;
 
-		if (buf && log_fast(c, th, l, buf, level, kv, nkv, fmt, ap, &rc))
+		if (buf) {
+			/* A copy: when log_fast() declines after taking arguments, log_general() takes them again. */
+			va_list aq;
+
+			va_copy(aq, ap);
+			done = log_fast(c, th, l, buf, level, kv, nkv, fmt, &aq, &rc);
+			va_end(aq);
+		}
+		if (done)
 			return rc;
 	}
 #endif
