@@ -3,6 +3,7 @@
  * fprintf and spdlog, writing the same record to a file.
  *
  *   bench_client [--records N] [--dir DIR] [--threads-max 1|2] [--only TEXT]
+ *                [--pace-ns NS] [--ring-bytes N]
  *
  * The record, in every case: a timestamp, INFO, the NDC path of a request
  * (trace:caller:span), service orders, GET /api/v1/orders/42, the message
