@@ -20,9 +20,12 @@
  * double, bool, string bytes). A format the walk does not support (%n,
  * %m, %ls, %Lf, positional arguments, an unknown conversion) is
  * formatted on the caller with vsnprintf() for that call and travels as
- * text. Strings are copied 16 or 32 bytes at a time (copy_str()), reading
- * past their NUL within the page as libc's string functions do; that is
- * what makes a short key cost a few instructions instead of two calls.
+ * text. Strings are copied 16 or 32 bytes at a time (async_scan.h),
+ * reading past their NUL within the page as libc's string functions do;
+ * that is what makes a short key cost a few instructions instead of two
+ * calls. The usual record (short context and strings, a remembered
+ * format) is built by log_fast() with no room checks, ~485 instructions
+ * for the benchmark's record; any other by log_general().
  * Everything a log call runs here is in this file or inline in a header.
  */
 #include <pthread.h>
