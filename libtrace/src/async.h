@@ -16,6 +16,9 @@
  *           below, the time (TSC ticks or ns: CLEW__BIN_F_TS_TSC)
  *   ids     ids_len bytes: the NDC, each ID NUL-terminated
  *   method  method_len bytes; path  path_len bytes
+ *           (ids, method and path: the record's context; a log record
+ *           whose thread's context did not change since its lane's last
+ *           CLEW__BIN_F_CTX_SET record carries none: CLEW__BIN_F_CTX_PREV)
  *   msg     msg_len bytes: the format (F_MSG_FMT) or the message (F_MSG_TEXT)
  *   args    args_len bytes: per argument consumed, in order: 8 bytes, or
  *           for %s a u16 length and the bytes (a '*' width or precision
@@ -40,6 +43,7 @@
 
 #include "clock.h"
 #include "internal.h"
+#include "ring.h"
 
 /* Record flags. */
 enum {
@@ -48,6 +52,8 @@ enum {
 	CLEW__BIN_F_ATTRS_TRUNCATED = 1u << 2, /* more than FMT_ATTRS_MAX key/values were given */
 	CLEW__BIN_F_TS_TSC = 1u << 3,	       /* ts is TSC ticks, not ns */
 	CLEW__BIN_F_SPAN = 1u << 4,	       /* a span record (event=span; no message) */
+	CLEW__BIN_F_CTX_SET = 1u << 5,	       /* the context carried is the lane's from now on */
+	CLEW__BIN_F_CTX_PREV = 1u << 6,	       /* no context carried: the lane's (struct clew__lane_ctx) */
 };
 
 /* The head: offsets of its fields. */
@@ -123,13 +129,14 @@ int clew__async_span(clew_client *c, int level, int64_t ts_ns, const char *ids, 
 
 /*
  * clew__async_format() - on the writer (async_format.c): the line
- * (newline included) of the binary record @e of @len bytes into
+ * (newline included) of the binary record @e of @len bytes, taken out of
+ * a lane whose context is @lc (kept up to date here), into
  * sc->line; *@out_len its length. @in_signal: only async-signal-safe code
  * (no snprintf: doubles are written with a simpler conversion, conversion
  * flags are ignored). Return: 0, -CLEW_ETRUNC (the line would pass
  * CLEW_LINE_MAX) or -CLEW_EINVAL (the emitter refused it).
  */
-int clew__async_format(clew_client *c, struct clew__scratch *sc, const char *e, size_t len, size_t *out_len,
-		       bool in_signal);
+int clew__async_format(clew_client *c, struct clew__scratch *sc, struct clew__lane_ctx *lc, const char *e,
+		       size_t len, size_t *out_len, bool in_signal);
 
 #endif

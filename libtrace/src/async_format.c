@@ -281,12 +281,29 @@ static bool decode_attr(const char **pp, const char *end, struct fmt_attr *a, ch
 	return true;
 }
 
-int clew__async_format(clew_client *c, struct clew__scratch *sc, const char *e, size_t len, size_t *out_len,
-		       bool in_signal)
+/*
+ * The record's context (IDs, method, path: @ids_len + @mlen + @plen bytes
+ * at @p) made the lane's @lc (CLEW__BIN_F_CTX_SET). Return: false when it
+ * would not fit (never, for our own records).
+ */
+static bool ctx_set(struct clew__lane_ctx *lc, const char *p, size_t ids_len, size_t mlen, size_t plen)
+{
+	if (ids_len > CLEW_NDC_BYTES || mlen > CLEW_METHOD_MAX || plen > CLEW_PATH_MAX)
+		return false;
+	memcpy(lc->bytes, p, ids_len + mlen + plen);
+	lc->ids_len = (uint16_t)ids_len;
+	lc->method_len = (uint8_t)mlen;
+	lc->path_len = (uint16_t)plen;
+	return true;
+}
+
+int clew__async_format(clew_client *c, struct clew__scratch *sc, struct clew__lane_ctx *lc, const char *e,
+		       size_t len, size_t *out_len, bool in_signal)
 {
 	struct fmt_record *rec = &sc->rec;
-	const char *p = e + CLEW__BIN_HEAD, *end = e + len;
+	const char *p = e + CLEW__BIN_HEAD, *end = e + len, *cp;
 	size_t ids_len, mlen, plen, msglen, alen, n;
+	size_t cids_len, cmlen, cplen;
 	unsigned flags, nattrs, depth = 0;
 	int64_t ts;
 	int rc;
@@ -305,9 +322,23 @@ int clew__async_format(clew_client *c, struct clew__scratch *sc, const char *e, 
 		ts = clew__tsc_to_ns(&sc->clock, (uint64_t)ts);
 	if (ids_len + mlen + plen + msglen + alen > len - CLEW__BIN_HEAD || nattrs > FMT_ATTRS_MAX)
 		return -CLEW_EINVAL;
+	/* The context: the record's own, or the lane's (kept before anything can fail). */
+	cp = p;
+	cids_len = ids_len;
+	cmlen = mlen;
+	cplen = plen;
+	if ((flags & CLEW__BIN_F_CTX_SET) && !ctx_set(lc, p, ids_len, mlen, plen))
+		return -CLEW_EINVAL;
+	if (flags & CLEW__BIN_F_CTX_PREV) {
+		cp = lc->bytes;
+		cids_len = lc->ids_len;
+		cmlen = lc->method_len;
+		cplen = lc->path_len;
+	}
+	p += ids_len + mlen + plen;
 
 	clew__record_init(rec, c, (unsigned char)e[CLEW__BIN_H_LEVEL], ts);
-	for (const char *q = p, *qe = p + ids_len; q < qe && depth < FMT_IDS_MAX;) {
+	for (const char *q = cp, *qe = cp + cids_len; q < qe && depth < FMT_IDS_MAX;) {
 		const char *z = memchr(q, '\0', (size_t)(qe - q));
 
 		if (!z)
@@ -317,13 +348,12 @@ int clew__async_format(clew_client *c, struct clew__scratch *sc, const char *e, 
 	}
 	rec->nids = (uint16_t)depth;
 	clew__record_ids(rec);
-	p += ids_len;
-	if (mlen)
-		rec->method = fmt_str_n(p, mlen);
-	p += mlen;
-	if (plen)
-		rec->path = fmt_str_n(p, plen);
-	p += plen;
+	cp += cids_len;
+	if (cmlen)
+		rec->method = fmt_str_n(cp, cmlen);
+	cp += cmlen;
+	if (cplen)
+		rec->path = fmt_str_n(cp, cplen);
 	if (flags & CLEW__BIN_F_MSG_TEXT) {
 		rec->message = fmt_str_n(p, msglen);
 	} else if (flags & CLEW__BIN_F_MSG_FMT) {

@@ -50,7 +50,7 @@ int clew_context_adopt(const struct clew_context *ctx, struct clew_context *save
 		return -CLEW_EINVAL;
 	if (saved && saved != ctx)
 		clew_context_capture(saved);
-	copy_ctx(clew__ctx(), ctx);
+	copy_ctx(clew__ctx_mut(), ctx);
 	return 0;
 }
 
@@ -62,7 +62,7 @@ int clew_context_restore(const struct clew_context *saved)
 int clew_request_begin(clew_client *c, const struct clew_propagation *in, const char *method,
 		       const char *path)
 {
-	struct clew_context *x = clew__ctx();
+	struct clew_context *x = clew__ctx_mut();
 	char trace[CLEW_ID_MAX + 1];
 	char span[CLEW_SPAN_HEX_LEN + 1];
 	int rc;
@@ -112,7 +112,7 @@ int clew_request_begin(clew_client *c, const struct clew_propagation *in, const 
 void clew_request_end(clew_client *c)
 {
 	(void)c;
-	memset(clew__ctx(), 0, sizeof(struct clew_context));
+	memset(clew__ctx_mut(), 0, sizeof(struct clew_context));
 }
 
 static bool is_span_id(const char *s)

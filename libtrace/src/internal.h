@@ -107,20 +107,59 @@ unsigned clew__fork_gen(void);
 /* The next 64 random bits of the calling thread's generator (ids.c). */
 uint64_t clew__rand_u64(void);
 
-/* The calling thread's context (ndc.c): never NULL. */
-struct clew_context *clew__ctx(void);
+/*
+ * The calling thread's context (ndc.c): never NULL. clew__ctx() to read
+ * it; clew__ctx_mut() to change it, which counts a change (ctx_gen).
+ */
+const struct clew_context *clew__ctx(void);
+struct clew_context *clew__ctx_mut(void);
 
 /*
  * The calling thread's libclew state (ndc.c): its context and the async
  * lane it last logged through (ring.c caches it here, so that a log call
- * finds both with one thread-local access).
+ * finds both with one thread-local access). ctx_gen counts the changes of
+ * ctx (every writer of ctx bumps it: ndc.c, clew__ctx_mut()), so that an
+ * async record carries the context only when it changed since the last
+ * record of the thread's lane (async_encode.c).
  */
 struct clew__lane;
 
+/*
+ * A format's walk, remembered by the thread that logged with it
+ * (async_encode.c): its conversions that take arguments, in order, so
+ * that the next call with the same format takes them with va_arg without
+ * parsing the format again. Found by the format's address, taken only
+ * when its bytes are the same. Formats shorter than CLEW__PLAN_FMT_MAX
+ * with at most CLEW__PLAN_CONVS_MAX conversions, CLEW__PLANS per thread
+ * (the usual messages are short and a thread logs a few in turn).
+ */
+#define CLEW__PLAN_FMT_MAX 32
+#define CLEW__PLAN_CONVS_MAX 6
+#define CLEW__PLANS_LOG2 3
+#define CLEW__PLANS (1u << CLEW__PLANS_LOG2)
+
+struct clew__plan_conv {
+	uint8_t cls;  /* enum clew__cls (printf_spec.h) */
+	uint8_t lm;   /* enum clew__lmod */
+	uint8_t kind; /* the argument's type for the fast path (async_encode.c); 0: the general one */
+	bool wstar;   /* a '*' width: an int argument first */
+	int16_t prec; /* CLEW__SPEC_NONE, CLEW__SPEC_STAR or the precision */
+};
+
+struct clew__fmt_plan {
+	_Alignas(16) char bytes[CLEW__PLAN_FMT_MAX]; /* the format, zeros after it */
+	uint8_t len;				     /* its length; 0: nothing remembered */
+	uint8_t nconv;
+	bool fast; /* every conversion has a kind */
+	struct clew__plan_conv conv[CLEW__PLAN_CONVS_MAX];
+};
+
 struct clew__thread {
 	struct clew_context ctx;
+	uint64_t ctx_gen;	 /* changes of ctx so far */
 	uint64_t lane_serial;	 /* the ring the cached lane belongs to (0: none) */
 	struct clew__lane *lane; /* that ring's lane of this thread */
+	struct clew__fmt_plan plans[CLEW__PLANS];
 };
 
 struct clew__thread *clew__thread(void);
@@ -236,7 +275,14 @@ void clew__metrics_free(clew_client *c);
  */
 int clew__worker_start(clew_client *c);
 void clew__worker_stop(clew_client *c);
-void clew__worker_wake(clew_client *c);
+void clew__worker_kick(clew_client *c);
+
+/* Inline: every async record runs it. clew__worker_kick() is the wake itself. */
+static inline void clew__worker_wake(clew_client *c)
+{
+	if (atomic_load_explicit(&c->sleeping, memory_order_seq_cst))
+		clew__worker_kick(c);
+}
 
 /* Copy at most @cap - 1 bytes of @s (NULL = "") into @dst, NUL-terminated. */
 void clew__strlcpy(char *dst, const char *s, size_t cap);

@@ -19,8 +19,14 @@
 
 static _Thread_local struct clew__thread tls;
 
-struct clew_context *clew__ctx(void)
+const struct clew_context *clew__ctx(void)
 {
+	return &tls.ctx;
+}
+
+struct clew_context *clew__ctx_mut(void)
+{
+	tls.ctx_gen++;
 	return &tls.ctx;
 }
 
@@ -40,6 +46,7 @@ int clew_ndc_push_n(clew_client *c, const char *id, size_t len)
 				  (int)len, id);
 		return -CLEW_ELIMIT;
 	}
+	tls.ctx_gen++;
 	x->off[x->depth] = x->len;
 	memcpy(x->ids + x->len, id, len);
 	x->ids[x->len + len] = '\0';
@@ -60,6 +67,7 @@ static void truncate_to(struct clew_context *x, unsigned depth)
 {
 	if (depth >= x->depth)
 		return;
+	tls.ctx_gen++;
 	x->len = depth ? x->off[depth] : 0;
 	x->depth = (uint16_t)depth;
 }

@@ -50,16 +50,34 @@ _Static_assert(CLEW__RING_MIN > CLEW__LANE_SLACK,
 	       "an empty lane of the smallest size takes a record built in place");
 _Static_assert(CLEW__ENTRY_MAX <= UINT16_MAX, "entries use 16-bit lengths");
 
+/*
+ * The context (NDC, method, path) of a lane's records, as the consumer
+ * keeps it: a record that carries its thread's context with
+ * CLEW__BIN_F_CTX_SET (async.h) sets it, the next ones of the lane
+ * (CLEW__BIN_F_CTX_PREV) carry none and are read with it. Consumer only.
+ */
+struct clew__lane_ctx {
+	uint16_t ids_len;
+	uint16_t path_len;
+	uint8_t method_len;
+	char bytes[CLEW_NDC_BYTES + CLEW_METHOD_MAX + CLEW_PATH_MAX]; /* ids, method, path */
+};
+
 /* One thread's queue. */
 struct clew__lane {
 	_Alignas(64) _Atomic uint64_t head; /* bytes committed; stored by the owner only */
 	uint64_t tail_seen;		    /* the owner's last look at tail */
+	uint64_t ctx_sent; /* the owner's ctx_gen its last CTX_SET record had; CLEW__CTX_NONE: none */
 	_Alignas(64) _Atomic uint64_t tail; /* bytes taken out; stored by the consumer only */
 	_Alignas(64) atomic_bool owned;	    /* a live thread has it (its key's value) */
 	size_t size;			    /* a power of two */
 	size_t mask;			    /* size - 1 */
 	char *data;			    /* size + CLEW__LANE_SLACK bytes */
+	struct clew__lane_ctx ctx;	    /* the consumer's */
 };
+
+/* ctx_sent of a lane whose consumer has no context of its owner (new, taken over, reset): no ctx_gen. */
+#define CLEW__CTX_NONE UINT64_MAX
 
 struct clew__ring {
 	size_t lane_bytes;	 /* each lane's size */
@@ -70,6 +88,12 @@ struct clew__ring {
 	atomic_int busy;	 /* 1 while a consumer reads */
 	struct clew__lane *_Atomic lanes[CLEW__LANES_MAX];
 };
+
+/* Lane bytes an entry of @n bytes (its head included) takes. */
+static inline size_t clew__entry_span(size_t n)
+{
+	return (n + CLEW__ENTRY_ALIGN - 1) & ~(size_t)(CLEW__ENTRY_ALIGN - 1);
+}
 
 /*
  * clew__ring_new() - a ring of lanes of at least @bytes (rounded up to a
@@ -83,22 +107,85 @@ void clew__ring_free(clew_client *c);
 
 /*
  * The producer side, on the calling thread's lane; never blocks: when the
- * lane has no room the record is dropped and counted. Lock-free.
+ * lane has no room the record is dropped and counted. Lock-free. Inline
+ * but for the first use of a lane and clew__ring_push(): a log call runs
+ * them.
+ * clew__lane_of() - the lane of @c's ring of the calling thread (its
+ * state @th: clew__thread()), from its cache when it is this ring's, else
+ * attached (clew__lane_attach()). NULL when none can be had.
+ * clew__ring_reserve() - room for an entry of up to CLEW__ENTRY_MAX
+ * bytes in the lane of the calling thread, built in place: where its
+ * record (after the entry head) goes, with CLEW__LANE_SLACK -
+ * CLEW__ENTRY_MAX bytes writable past CLEW_LINE_MAX; *@lane its lane.
+ * NULL when the lane has less room than that (the caller builds the
+ * record elsewhere and pushes it). Nothing is committed.
+ * clew__ring_commit() - publish the record of @len bytes built at the
+ * last reserve of this thread in @l, and wake the worker.
  * clew__ring_push() - copy one entry, @kind then @len bytes at @data
  * (@len <= CLEW_LINE_MAX), into the lane, and wake the worker.
  * Return: 0 or -CLEW_EAGAIN.
- * clew__ring_reserve() - room for an entry of up to CLEW__ENTRY_MAX
- * bytes in the lane of the calling thread (@th: clew__thread()), built
- * in place: where its record (after the entry head) goes,
- * with CLEW__LANE_SLACK - CLEW__ENTRY_MAX bytes writable past
- * CLEW_LINE_MAX. NULL when the lane has less room than that (the caller
- * builds the record elsewhere and pushes it). Nothing is committed.
- * clew__ring_commit() - publish the record of @len bytes built at the
- * last reserve of this thread, and wake the worker. Return: 0.
  */
+struct clew__lane *clew__lane_attach(clew_client *c, struct clew__thread *th);
 int clew__ring_push(clew_client *c, int kind, const void *data, size_t len);
-char *clew__ring_reserve(clew_client *c, struct clew__thread *th, struct clew__lane **lane);
-int clew__ring_commit(clew_client *c, struct clew__lane *l, int kind, size_t len);
+
+static inline struct clew__lane *clew__lane_of(clew_client *c, struct clew__thread *th)
+{
+	if (__builtin_expect(th->lane_serial == c->ring->serial, 1))
+		return th->lane;
+	return clew__lane_attach(c, th);
+}
+
+/* Where an entry of @n bytes goes in @l, or NULL when the lane has no room for it. */
+static inline char *clew__lane_room(struct clew__lane *l, size_t n)
+{
+	const uint64_t h = atomic_load_explicit(&l->head, memory_order_relaxed);
+
+	if (l->size - (size_t)(h - l->tail_seen) < n) {
+		l->tail_seen = atomic_load_explicit(&l->tail, memory_order_acquire);
+		if (l->size - (size_t)(h - l->tail_seen) < n)
+			return NULL;
+	}
+	return l->data + (size_t)(h & l->mask);
+}
+
+/* Publish the entry of @n bytes (its head included) written at the lane's head, and wake the worker. */
+static inline void clew__lane_commit(clew_client *c, struct clew__lane *l, char *p, int kind, size_t n)
+{
+	const uint16_t n16 = (uint16_t)n;
+
+	p[0] = (char)kind;
+	memcpy(p + 1, &n16, 2);
+	atomic_store_explicit(&l->head,
+			      atomic_load_explicit(&l->head, memory_order_relaxed) + clew__entry_span(n),
+			      memory_order_release);
+	/*
+	 * The head's store is not ordered before the load of `sleeping` by
+	 * the CPU; the worker makes every thread pass a full barrier before it
+	 * looks at the lanes and sleeps (worker.c). Only the compiler must
+	 * keep the two in order here.
+	 */
+	atomic_signal_fence(memory_order_seq_cst);
+	clew__worker_wake(c);
+}
+
+static inline char *clew__ring_reserve(clew_client *c, struct clew__thread *th, struct clew__lane **lane)
+{
+	struct clew__lane *l = clew__lane_of(c, th);
+	char *p;
+
+	*lane = l;
+	if (!l || !(p = clew__lane_room(l, CLEW__LANE_SLACK)))
+		return NULL;
+	return p + CLEW__ENTRY_HEAD;
+}
+
+static inline int clew__ring_commit(clew_client *c, struct clew__lane *l, int kind, size_t len)
+{
+	char *p = l->data + (size_t)(atomic_load_explicit(&l->head, memory_order_relaxed) & l->mask);
+
+	clew__lane_commit(c, l, p, kind, len + CLEW__ENTRY_HEAD);
+	return 0;
+}
 
 /*
  * Whether every lane is empty. The worker calls it after it stored
@@ -150,12 +237,6 @@ struct clew__entry {
 	size_t len;	  /* its bytes */
 	size_t span;	  /* the lane bytes the entry takes */
 };
-
-/* Lane bytes an entry of @n bytes (its head included) takes. */
-static inline size_t clew__entry_span(size_t n)
-{
-	return (n + CLEW__ENTRY_ALIGN - 1) & ~(size_t)(CLEW__ENTRY_ALIGN - 1);
-}
 
 /*
  * clew__lane_peek() - the entry at byte @t of @l into *@e, when @t is

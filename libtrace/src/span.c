@@ -160,7 +160,7 @@ static int write_record(clew_client *c, const struct clew_span *sp, unsigned dep
 	struct fmt_record rec;
 	char num[CLEW_SPAN_ATTRS_MAX + 1][CLEW__NUM_MAX];
 	struct clew_kv dur = CLEW_INT("dur_us", dur_ns / 1000);
-	struct clew_context *x = clew__ctx();
+	const struct clew_context *x = clew__ctx();
 	unsigned n;
 	int rc;
 

@@ -65,12 +65,10 @@ static void futex_wait(atomic_uint *word, unsigned val, int64_t ns)
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
 }
 
-void clew__worker_wake(clew_client *c)
+void clew__worker_kick(clew_client *c)
 {
-	if (atomic_load_explicit(&c->sleeping, memory_order_seq_cst)) {
-		atomic_fetch_add_explicit(&c->wake, 1, memory_order_relaxed);
-		syscall(SYS_futex, &c->wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-	}
+	atomic_fetch_add_explicit(&c->wake, 1, memory_order_relaxed);
+	syscall(SYS_futex, &c->wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 static void block_signals(void)

@@ -87,7 +87,7 @@ static long drain_lane(clew_client *c, struct clew__lane *l, struct batch *b, bo
 		size_t ll = e.len;
 
 		if (e.kind == CLEW__ENTRY_BIN) {
-			int rc = clew__async_format(c, &w->scratch, e.data, e.len, &ll, in_signal);
+			int rc = clew__async_format(c, &w->scratch, &l->ctx, e.data, e.len, &ll, in_signal);
 
 			line = w->scratch.line;
 			if (rc < 0) {

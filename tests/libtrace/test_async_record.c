@@ -5,7 +5,9 @@
  * sync mode) writes it; %s with a precision and long strings near the
  * limits; unsupported conversions fall back to formatting on the caller;
  * key/values of every type; what is written plus what is dropped is what
- * was logged; and the timestamps are the call's time.
+ * was logged; the context sent once per change (and formats walked once
+ * per address) yet right in every record; and the timestamps are the
+ * call's time.
  * Each record is logged to a sync and an async client with the same
  * configuration, and the two files must be the same but for timestamps.
  */
@@ -14,6 +16,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -333,6 +336,89 @@ START_TEST(the_context_travels_with_the_record)
 }
 END_TEST
 
+START_TEST(a_format_reused_at_one_address_with_other_conversions_is_read_anew)
+{
+	char fmt[32];
+
+	/* The caller remembers a format's walk; the same address with other bytes is another format. */
+	for (int i = 0; i < 3; i++) {
+		strcpy(fmt, "n=%d of %s");
+		LOG(fmt, i, "ints");
+		strcpy(fmt, "x=%s %lld %.2f");
+		LOG(fmt, "strs", (long long)i * -7, 0.5 * i);
+		strcpy(fmt, "no conversion");
+		LOG(fmt, 0);
+	}
+	ck_assert_uint_eq(compare_outputs(), 9);
+}
+END_TEST
+
+/* A thread that begins a request (trace @tr) and logs @n records in it. */
+struct ctx_thread {
+	const char *tr;
+	int n;
+};
+
+static void *ctx_thread_main(void *arg)
+{
+	const struct ctx_thread *t = arg;
+	struct clew_propagation in = {.source = CLEW_PROP_W3C, .flags = CLEW_TRACE_SAMPLED};
+
+	snprintf(in.trace, sizeof(in.trace), "%s", t->tr);
+	snprintf(in.span, sizeof(in.span), "00f067aa0ba902b7");
+	clew_request_begin(sc, &in, "GET", t->tr);
+	for (int i = 0; i < t->n; i++)
+		LOG("thread %s record %d", t->tr, i);
+	return NULL;
+}
+
+START_TEST(an_unchanged_context_sent_once_is_still_every_records_context)
+{
+	static char big[9000];
+	struct clew_propagation in = {.source = CLEW_PROP_W3C, .flags = CLEW_TRACE_SAMPLED};
+	struct clew_context saved, other;
+	struct ctx_thread t1 = {"4bf92f3577b34da6a3ce929d0e0e4736", 3},
+			  t2 = {"0af7651916cd43dd8448eb211c80319c", 2};
+	pthread_t th;
+
+	memset(big, 'v', sizeof(big) - 1);
+	snprintf(in.trace, sizeof(in.trace), "4bf92f3577b34da6a3ce929d0e0e4736");
+	snprintf(in.span, sizeof(in.span), "00f067aa0ba902b7");
+	ck_assert_int_eq(clew_request_begin(sc, &in, "POST", "/a"), 0);
+	for (int i = 0; i < 3; i++)
+		LOG("same context %d", i);
+	ck_assert_int_eq(clew_context_capture(&saved), 0);
+	clew_request_end(sc);
+	LOG("after the request");
+	ck_assert_int_eq(clew_context_adopt(&saved, &other), 0);
+	LOG("adopted");
+	LOG("adopted again");
+	ck_assert_int_eq(clew_ndc_push(sc, "job-7"), 0);
+	/* Refused (too long) right after a change: the next record must carry the change. */
+	BOTH(-CLEW_ETRUNC, CLEW_KV(CLEW_STR("big", big)), "too long");
+	LOG("pushed");
+	ck_assert_int_eq(clew_ndc_pop(sc, "job-7"), 0);
+	LOG("popped");
+	ck_assert_int_eq(clew_context_restore(&other), 0);
+	LOG("restored");
+	/*
+	 * Threads that come and go: the second one takes over the first
+	 * one's queue, its context changed as many times (but not the same).
+	 * Each flush
+	 * keeps the files' order (the writer takes queue after queue).
+	 */
+	ck_assert_int_eq(clew_flush(ac, -1), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, ctx_thread_main, &t1), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(clew_flush(ac, -1), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, ctx_thread_main, &t2), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_int_eq(clew_flush(ac, -1), 0);
+	LOG("main again");
+	ck_assert_uint_eq(compare_outputs(), 10 + 3 + 2);
+}
+END_TEST
+
 /* The log records of the pipe-format @file: how many; counts per "i=" value in seen[]. */
 static size_t count_lines(const char *file, unsigned char *seen, size_t nseen)
 {
@@ -550,6 +636,8 @@ static Suite *async_record_suite(void)
 		tcase_add_test(tc, key_values_of_every_type_read_as_in_sync_mode);
 		tcase_add_test(tc, more_key_values_than_a_record_holds_are_cut_and_flagged_alike);
 		tcase_add_test(tc, the_context_travels_with_the_record);
+		tcase_add_test(tc, an_unchanged_context_sent_once_is_still_every_records_context);
+		tcase_add_test(tc, a_format_reused_at_one_address_with_other_conversions_is_read_anew);
 		tcase_add_test(tc, an_async_span_record_is_formatted_by_the_writer_as_in_sync_mode);
 	}
 	tcase_add_test(pipe, records_written_plus_dropped_are_the_records_logged_near_the_line_limit);
