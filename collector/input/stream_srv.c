@@ -61,6 +61,7 @@ int ss_init(struct ss_srv *s, const struct ss_ops *ops, struct pipeline *pl, uns
 	s->uprefix = "";
 	s->listen = cd_opt_get(o, "listen");
 	s->lfd = s->xfd = s->epfd = -1;
+	s->socktype = SOCK_STREAM;
 	cd_opt_u64(o, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX,
 		   &s->max_connections, NULL); /* checked by in_net_check() */
 	if ((rc = in_net_idle_init(&s->idle, o, err)) < 0)
@@ -76,7 +77,7 @@ int ss_listen(struct ss_srv *s, struct in_handoff *kept, struct cd_err *err)
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
 
 	s->kept = kept && kept->fd[0] >= 0; /* reload: it never stopped listening */
-	s->lfd = in_handoff_listen(kept, 0, s->listen, SOCK_STREAM, &s->sock, err);
+	s->lfd = in_handoff_listen(kept, 0, s->listen, s->socktype, &s->sock, err);
 	if (s->lfd < 0)
 		return s->lfd;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) < 0)
@@ -299,7 +300,7 @@ bool ss_poll(struct ss_srv *s, int64_t now)
 	n = epoll_wait(s->epfd, ev, 64, 0);
 	for (int i = 0; i < n; i++) {
 		if (!ev[i].data.ptr) {
-			more |= accept_some(s, now);
+			more |= s->socktype == SOCK_DGRAM ? s->ops->recv(s) : accept_some(s, now);
 		} else if (ev[i].data.ptr == &s->xfd) {
 			s->ops->extra(s);
 		} else if (pl_backpressure(s->pl)) {

@@ -60,6 +60,8 @@ struct ss_ops {
 	int (*hand)(struct ss_conn *c, struct in_handoff *h);
 	/* extra() - the second socket (ss_srv.xfd, forward's heartbeat) is readable. */
 	void (*extra)(struct ss_srv *s);
+	/* recv() - a datagram socket (socktype SOCK_DGRAM: no connections) is readable. Return: more waiting. */
+	bool (*recv)(struct ss_srv *s);
 };
 
 struct ss_srv {
@@ -71,6 +73,7 @@ struct ss_srv {
 	const char *uprefix;	     /* ... or UPREFIX+listen pid=PID (a unix socket) */
 	const char *listen;	     /* its address (the configuration's) */
 	uint64_t max_connections;    /* open connections at most */
+	int socktype;		     /* SOCK_STREAM (ss_init()), or SOCK_DGRAM: lfd is read by recv() */
 	int lfd;		     /* listening socket; -1 after stop() */
 	int xfd;		     /* a second socket in the set (forward's heartbeat); -1: none */
 	int epfd;		     /* the input's epoll set: listener, xfd, connections */
