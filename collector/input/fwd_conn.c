@@ -2,15 +2,14 @@
  * input/fwd_conn.c - one connection of the forward input (see in_forward.c
  * for the design): accepted (the handshake's HELO), read into its buffer,
  * whole frames decoded and offered to the intake, acked from the intake's
- * done(), closed (requests in flight cancelled: the sender resends).
+ * done(), closed (requests in flight cancelled: the sender resends). Its
+ * callbacks for stream_srv.c, which accepts, lists and sweeps connections,
+ * are fwd_conn_ops.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,22 +19,12 @@
 #include "util/util.h"
 #include "util/banned.h"
 
-void fwd_conn_watch(struct fwd_conn *c, bool on)
+/* The connection ends: its requests in flight cancelled (their acks lost: the sender resends). */
+static void conn_closing(struct ss_conn *sc)
 {
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
-
-	if (on == c->in_epoll)
-		return;
-	if (on ? epoll_ctl(c->st->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0
-	       : epoll_ctl(c->st->epfd, EPOLL_CTL_DEL, c->fd, NULL) == 0)
-		c->in_epoll = on;
-}
-
-void fwd_conn_close(struct fwd_conn *c)
-{
+	struct fwd_conn *c = (struct fwd_conn *)sc;
 	struct fwd_state *st = c->st;
 
-	cd_log(FMT_LEVEL_DEBUG, "connection closed", "input", "forward", "peer", c->name, NULL);
 	while (c->reqs) {
 		struct fwd_req *r = c->reqs;
 		c->reqs = r->next;
@@ -44,20 +33,21 @@ void fwd_conn_close(struct fwd_conn *c)
 			st->ack_lost++;
 		free(r);
 	}
-	fwd_conn_watch(c, false);
+}
+
+static void conn_release(struct ss_conn *sc)
+{
+	struct fwd_conn *c = (struct fwd_conn *)sc;
+
 	tls_conn_free(c->tls);
-	close(c->fd);
 	if (c->stalled)
-		st->nstalled--;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		st->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	st->nconns--;
+		c->st->nstalled--;
 	free(c->buf);
-	free(c);
+}
+
+void fwd_conn_close(struct fwd_conn *c)
+{
+	ss_conn_close(&c->base);
 }
 
 /* Write what c->out holds. Return: false when the connection failed (closed by the caller). */
@@ -65,7 +55,7 @@ bool fwd_conn_flush(struct fwd_conn *c)
 {
 	while (c->outlen > 0) {
 		ssize_t n = c->tls ? tls_conn_write(c->tls, c->out, c->outlen)
-				   : send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+				   : send(c->base.fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -112,7 +102,7 @@ static void invalid(struct fwd_conn *c, enum fwd_reason why, const char *what)
 
 	st->invalid[why]++;
 	cd_log(FMT_LEVEL_WARN, "invalid forward frame: connection closed (the sender resends)", "input",
-	       "forward", "peer", c->name, "reason", fwd_reason_names[why], "detail", what, NULL);
+	       "forward", "peer", c->base.name, "reason", fwd_reason_names[why], "detail", what, NULL);
 }
 
 /*
@@ -129,7 +119,7 @@ int fwd_conn_offer(struct fwd_conn *c, size_t n)
 
 	if (rc == -2) {
 		cd_log(FMT_LEVEL_ERROR, "out of memory decoding a frame: connection closed", "input",
-		       "forward", "peer", c->name, NULL);
+		       "forward", "peer", c->base.name, NULL);
 		return -1;
 	}
 	if (rc < 0) {
@@ -148,7 +138,8 @@ int fwd_conn_offer(struct fwd_conn *c, size_t n)
 	if (c->reqs)
 		c->reqs->prev = r;
 	c->reqs = r;
-	rc = msg.events ? intake_submit(st->intake, c->name, st->dec.lines.p, st->dec.lines.len, req_done, r)
+	rc = msg.events ? intake_submit(st->intake, c->base.name, st->dec.lines.p, st->dec.lines.len,
+					req_done, r)
 			: (req_done(r, 0), 0);
 	if (rc < 0) {
 		c->reqs = r->next;
@@ -157,21 +148,21 @@ int fwd_conn_offer(struct fwd_conn *c, size_t n)
 		free(r);
 		if (rc != -CD_EAGAIN) {
 			cd_log(FMT_LEVEL_ERROR, "intake failed: connection closed", "input", "forward",
-			       "peer", c->name, "error", cd_strerror(rc), NULL);
+			       "peer", c->base.name, "error", cd_strerror(rc), NULL);
 			return -1;
 		}
 		st->refused++;
 		if (!c->stalled) {
 			c->stalled = true;
 			st->nstalled++;
-			fwd_conn_watch(c, false);
+			ss_conn_watch(&c->base, false);
 		}
 		return 0;
 	}
 	if (c->stalled) {
 		c->stalled = false;
 		st->nstalled--;
-		fwd_conn_watch(c, true);
+		ss_conn_watch(&c->base, true);
 	}
 	st->frames++;
 	st->events += msg.events;
@@ -270,7 +261,7 @@ bool fwd_conn_read(struct fwd_conn *c)
 		}
 read:
 		n = c->tls ? tls_conn_read(c->tls, c->buf + c->len, c->cap - c->len)
-			   : read(c->fd, c->buf + c->len, c->cap - c->len);
+			   : read(c->base.fd, c->buf + c->len, c->cap - c->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -287,16 +278,21 @@ read:
 			return false;
 		}
 		if (n <= 0) {
+			int e = errno;
+
 			if (c->len > 0)
 				cd_log(FMT_LEVEL_DEBUG, "connection ended inside a frame (not acked)",
-				       "input", "forward", "peer", c->name, NULL);
-			fwd_conn_close(c);
+				       "input", "forward", "peer", c->base.name, NULL);
+			if (n < 0)
+				ss_conn_fail(&c->base, e); /* a reset: counted as for tcp */
+			else
+				fwd_conn_close(c);
 			return false;
 		}
 		c->len += (size_t)n;
 		got += (size_t)n;
-		c->last_ns = cd_mono_ns();
-		pl_in_stats(st->pl, st->idx)->bytes += (uint64_t)n;
+		c->base.last_ns = cd_mono_ns();
+		pl_in_stats(st->srv.pl, st->srv.idx)->bytes += (uint64_t)n;
 		if (!fwd_conn_take_frames(c))
 			return false;
 		if (c->outlen && !fwd_conn_flush(c)) {
@@ -307,29 +303,16 @@ read:
 	return !c->stalled;
 }
 
-/* A new connection, or with @hc one the old pipeline handed over (reload: no new HELO). */
-void fwd_conn_add(struct fwd_state *st, int fd, const struct sockaddr_storage *ss,
-		  const struct in_handoff_conn *hc)
+/* A new connection (our HELO first, with a shared key), or with @hc one the old pipeline handed over. */
+static int conn_init(struct ss_conn *sc, const struct in_handoff_conn *hc)
 {
-	struct fwd_conn *c;
+	struct fwd_conn *c = (struct fwd_conn *)sc;
+	struct fwd_state *st = (struct fwd_state *)(void *)sc->srv; /* its first member */
 
-	if (st->nconns >= st->max_connections) {
-		in_net_reject(fd, &st->rejected, "forward", st->listen);
-		return;
-	}
-	if (!(c = calloc(1, sizeof(*c)))) {
-		close(fd);
-		return;
-	}
 	c->st = st;
-	c->fd = fd;
-	if (st->tls && !(c->tls = tls_conn_new(st->tls, fd))) {
-		close(fd);
-		free(c);
-		return;
-	}
+	if (st->tls && !(c->tls = tls_conn_new(st->tls, sc->fd)))
+		return -CD_ENOMEM;
 	c->authed = !st->shared_key;
-	c->last_ns = cd_mono_ns();
 	fwd_scan_init(&c->sc);
 	if (hc) {
 		struct fwd_kept k;
@@ -342,33 +325,53 @@ void fwd_conn_add(struct fwd_state *st, int fd, const struct sockaddr_storage *s
 			c->cap = hc->n + 128 * 1024;
 		}
 	}
-	in_net_peer_name(fd, ss, "forward", "forward:", st->listen, c->name, sizeof(c->name));
-	fwd_conn_watch(c, true);
-	if (!c->in_epoll) {
-		cd_log(FMT_LEVEL_ERROR, "cannot watch a connection", "input", "forward", "listen", st->listen,
-		       "error", strerror(errno), NULL);
-		tls_conn_free(c->tls);
-		close(fd);
-		free(c->buf);
-		free(c);
-		return;
-	}
-	if (ss->ss_family != AF_UNIX) {
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		/* an ack is a few bytes the sender waits for: Nagle would hold it for the peer's delayed ACK */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
-	c->next = st->conns;
-	if (st->conns)
-		st->conns->prev = c;
-	st->conns = c;
-	st->nconns++;
-	st->accepted++;
-	cd_log(FMT_LEVEL_DEBUG, "connection", "input", "forward", "peer", c->name, NULL);
 	if (!hc && !c->authed && !helo(c)) {
 		cd_log(FMT_LEVEL_WARN, "cannot send HELO: connection closed", "input", "forward", "peer",
-		       c->name, NULL);
-		fwd_conn_close(c);
+		       sc->name, NULL);
+		return -CD_EIO;
 	}
+	return 0;
 }
+
+static bool conn_read(struct ss_conn *sc)
+{
+	return fwd_conn_read((struct fwd_conn *)sc);
+}
+
+/* Idle: not while it waits for our ack, or its frame waits for the intake (clewd holds it, not the client). */
+static bool conn_busy(const struct ss_conn *sc)
+{
+	const struct fwd_conn *c = (const struct fwd_conn *)sc;
+
+	return c->reqs || c->stalled;
+}
+
+/*
+ * Reload: the connection goes with its bytes not yet taken (a partial or
+ * refused frame) and its handshake state. A TLS session cannot move, nor
+ * one waiting for an ack: those end as at SIGTERM (the sender resends).
+ */
+static int conn_hand(struct ss_conn *sc, struct in_handoff *h)
+{
+	struct fwd_conn *c = (struct fwd_conn *)sc;
+	struct fwd_kept k;
+
+	if (c->tls || c->reqs || c->outlen)
+		return -1;
+	memset(&k, 0, sizeof(k));
+	k.authed = c->authed;
+	memcpy(k.nonce, c->nonce, sizeof(k.nonce));
+	_Static_assert(sizeof(k) <= IN_HANDOFF_STATE_MAX, "fits a handoff's state");
+	return in_handoff_add_conn(h, sc->fd, c->buf, c->len, &k, sizeof(k));
+}
+
+const struct ss_ops fwd_conn_ops = {
+	.conn_size = sizeof(struct fwd_conn),
+	.init = conn_init,
+	.read = conn_read,
+	.closing = conn_closing,
+	.release = conn_release,
+	.busy = conn_busy,
+	.hand = conn_hand,
+	.extra = fwd_heartbeats,
+};

@@ -1,7 +1,8 @@
 /*
  * input/fwd_conn.h - the forward input's state and one connection's life
  * (fwd_conn.c): accepted, read, its frames decoded and offered to the
- * intake, acked, closed. Private to in_forward.c and fwd_conn.c.
+ * intake, acked, closed (the listener and the list of connections are
+ * stream_srv.c's). Private to in_forward.c and fwd_conn.c.
  */
 #ifndef CD_FWD_CONN_H
 #define CD_FWD_CONN_H
@@ -15,6 +16,7 @@
 #include "input/handoff.h"
 #include "input/in_net.h"
 #include "input/intake.h"
+#include "input/stream_srv.h"
 #include "pipeline.h"
 #include "util/net.h"
 
@@ -29,22 +31,18 @@ struct fwd_req {
 };
 
 struct fwd_conn {
-	struct fwd_conn *prev, *next; /* open connections */
-	struct fwd_state *st;	      /* the input */
-	int fd;			      /* the connection */
-	struct tls_conn *tls;	      /* its TLS session; NULL: plain */
-	bool in_epoll;		      /* fd is in st->epfd (not while stalled) */
-	bool stalled;		      /* the intake refused the frame at buf[0]: offer it again */
-	bool authed;		      /* the handshake is done (or there is none) */
-	char nonce[33];		      /* the nonce of our HELO (hex) */
-	struct fwd_scan sc;	      /* the frame being received at buf[0] */
-	uint8_t *buf;		      /* received, not yet taken */
-	size_t len, cap;	      /* bytes in buf, allocated */
-	struct fwd_req *reqs;	      /* requests whose done() has not come */
-	uint8_t out[512];	      /* acks not yet written (the socket was full) */
-	size_t outlen;		      /* bytes in out */
-	char name[256];		      /* the peer (records' src.input, logs) */
-	int64_t last_ns;	      /* monotonic ns of its last byte (or its accept) */
+	struct ss_conn base;  /* the server's part (first): fd, name, last byte's time */
+	struct fwd_state *st; /* the input */
+	struct tls_conn *tls; /* its TLS session; NULL: plain */
+	bool stalled;	      /* the intake refused the frame at buf[0]: offer it again (out of the set) */
+	bool authed;	      /* the handshake is done (or there is none) */
+	char nonce[33];	      /* the nonce of our HELO (hex) */
+	struct fwd_scan sc;   /* the frame being received at buf[0] */
+	uint8_t *buf;	      /* received, not yet taken */
+	size_t len, cap;      /* bytes in buf, allocated */
+	struct fwd_req *reqs; /* requests whose done() has not come */
+	uint8_t out[512];     /* acks not yet written (the socket was full) */
+	size_t outlen;	      /* bytes in out */
 };
 
 /* What a connection handed over on reload keeps besides its bytes (handoff.h's state). */
@@ -54,40 +52,29 @@ struct fwd_kept {
 };
 
 struct fwd_state {
-	struct pipeline *pl;	     /* the pipeline */
-	unsigned idx;		     /* input index */
-	const char *listen;	     /* its address (the configuration's) */
-	const char *shared_key;	     /* the handshake's key; NULL: no handshake */
-	struct tls_server *tls;	     /* cert_file + key_file: TLS on every connection; NULL: plain */
-	char hostname[256];	     /* self_hostname, in our PONG */
-	uint64_t max_connections;    /* open connections at most */
-	int lfd;		     /* listening socket; -1 after stop() */
-	int ufd;		     /* the heartbeat's UDP socket; -1 when none */
-	int epfd;		     /* the input's epoll set */
-	bool watched;		     /* epfd is in the pipeline's set */
-	bool ready;		     /* epfd said readable */
-	bool stopped;		     /* stop() ran */
-	struct cd_net_sockfile sock; /* unix: the socket file we bound (unlinked at close) */
-	struct intake *intake;	     /* where requests go */
-	struct fwd_dec dec;	     /* the decoder's buffers, shared by the connections */
-	struct fwd_conn *conns;	     /* open connections */
-	unsigned nconns;	     /* entries in conns */
-	unsigned nstalled;	     /* connections whose frame the intake refused */
-	uint64_t accepted, rejected; /* connections accepted; closed at once (max_connections) */
-	uint64_t frames, events;     /* frames and events taken */
-	uint64_t acks;		     /* acks sent */
-	uint64_t refused;	     /* frames the intake refused (offered again later) */
-	uint64_t heartbeats;	     /* UDP heartbeats answered */
-	uint64_t invalid[FWD_R_N];   /* frames refused, by reason */
-	uint64_t ack_lost;	     /* acks lost: the connection closed or could not take them */
-	uint64_t modes[4];	     /* frames by enum fwd_mode */
-	bool opened;		     /* open() succeeded */
+	struct ss_srv srv;	   /* listener, heartbeat socket (xfd), connections, idle_timeout (first) */
+	const char *shared_key;	   /* the handshake's key; NULL: no handshake */
+	struct tls_server *tls;	   /* cert_file + key_file: TLS on every connection; NULL: plain */
+	char hostname[256];	   /* self_hostname, in our PONG */
+	struct intake *intake;	   /* where requests go */
+	struct fwd_dec dec;	   /* the decoder's buffers, shared by the connections */
+	unsigned nstalled;	   /* connections whose frame the intake refused */
+	uint64_t frames, events;   /* frames and events taken */
+	uint64_t acks;		   /* acks sent */
+	uint64_t refused;	   /* frames the intake refused (offered again later) */
+	uint64_t heartbeats;	   /* UDP heartbeats answered */
+	uint64_t invalid[FWD_R_N]; /* frames refused, by reason */
+	uint64_t ack_lost;	   /* acks lost: the connection closed or could not take them */
+	uint64_t modes[4];	   /* frames by enum fwd_mode */
+	bool opened;		   /* open() succeeded */
 	bool adopted; /* connections came from the old pipeline: take their frames at the first tick */
-	struct in_net_idle idle; /* idle_timeout */
 };
 
-/* fwd_conn_watch() - put @c's fd in (@on) or out of the input's epoll set. */
-void fwd_conn_watch(struct fwd_conn *c, bool on);
+/* fwd_conn_ops - a forward connection's part for stream_srv.c (init: HELO, read, close: cancel, hand over). */
+extern const struct ss_ops fwd_conn_ops;
+
+/* fwd_heartbeats() - answer the UDP heartbeats waiting on the input's second socket (in_forward.c). */
+void fwd_heartbeats(struct ss_srv *s);
 
 /* fwd_conn_close() - close @c: its requests in flight cancelled (their acks lost, counted); frees @c. */
 void fwd_conn_close(struct fwd_conn *c);
@@ -107,13 +94,5 @@ bool fwd_conn_take_frames(struct fwd_conn *c);
 
 /* fwd_conn_read() - read what @c has and take its frames. Return: true when more may be waiting. */
 bool fwd_conn_read(struct fwd_conn *c);
-
-/*
- * fwd_conn_add() - a new connection on @fd (taken: closed on failure, or
- * past max_connections), or with @hc one the old pipeline handed over
- * (reload: its bytes and handshake state, no new HELO).
- */
-void fwd_conn_add(struct fwd_state *st, int fd, const struct sockaddr_storage *ss,
-		  const struct in_handoff_conn *hc);
 
 #endif

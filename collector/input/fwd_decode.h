@@ -2,7 +2,8 @@
  * input/fwd_decode.h - the Fluentd Forward Protocol v1 decoder: frames cut
  * out of a byte stream (resumable at any byte), then each frame's events
  * (Message, Forward, PackedForward and CompressedPackedForward modes)
- * rendered as clew JSON lines, ready for intake_submit().
+ * rendered as clew JSON lines, ready for intake_submit(); the server's
+ * messages (ack, HELO, PONG) written by fwd_encode.c.
  *
  * Pure: no I/O, no global state. The caller owns a struct fwd_dec whose
  * buffers grow to the largest frame seen and are reused (no allocation

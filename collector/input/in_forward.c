@@ -3,10 +3,10 @@
  * over TCP or a unix stream socket (`forward://HOST:PORT`,
  * `forward+unix:///PATH`), with the UDP heartbeat on the TCP port.
  *
- * DESIGN: as in_tcp.c, one listening socket and one epoll set of the
- * input's own, watched by the pipeline; connections are accepted, read
- * and closed only in tick(). This file is the plugin (listener, tick,
- * stop, reload, idle_timeout, options); a connection's life is
+ * DESIGN: as in_tcp.c, the listener, the epoll set, accept,
+ * max_connections and idle_timeout are stream_srv.c's; connections are
+ * accepted, read and closed only in tick(). This file is the plugin
+ * (tick, stop, reload, the heartbeat, options); a connection's life is
  * fwd_conn.c's, the handshake fwd_auth.c's. Each connection buffers bytes until
  * fwd_scan() finds a whole frame (fwd_decode.c), which is decoded into
  * clew JSON lines and handed to the intake (intake.h) as one request. A
@@ -34,122 +34,64 @@
  * (reason auth) and closed. Not done: user authentication.
  */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "input/fwd_conn.h"
 #include "util/tls_server.h"
 #include "pipeline.h"
 #include "util/metrics.h"
-#include "util/net.h"
 #include "util/util.h"
 #include "util/banned.h"
 
 static const char *const mode_names[4] = {"message", "forward", "packed", "compressed"};
 
-static void on_ready(void *arg)
-{
-	struct fwd_state *st = arg;
-
-	st->ready = true;
-	if (pl_backpressure(st->pl) && st->watched) {
-		pl_unwatch_fd(st->pl, st->epfd);
-		st->watched = false;
-	}
-}
-
-static bool accept_some(struct fwd_state *st)
-{
-	for (unsigned k = 0; k < CD_NET_ACCEPT_BURST; k++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(st->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return false; /* EAGAIN; out of fds: the listener stays readable, tried next tick */
-		}
-		if (len == 0 || ss.ss_family == AF_UNSPEC)
-			ss.ss_family = AF_UNIX;
-		fwd_conn_add(st, fd, &ss, NULL);
-	}
-	return true;
-}
-
 /* Heartbeats: Fluentd's out_forward sends a UDP datagram to the server's port; the answer is one 0 byte. */
-static void heartbeats(struct fwd_state *st)
+void fwd_heartbeats(struct ss_srv *s)
 {
+	struct fwd_state *st = (struct fwd_state *)(void *)s; /* its first member */
+
 	for (unsigned k = 0; k < 64; k++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		char b[64];
-		ssize_t n = recvfrom(st->ufd, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
+		ssize_t n = recvfrom(s->xfd, b, sizeof(b), MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
 
 		if (n < 0)
 			return;
-		if (sendto(st->ufd, "\0", 1, MSG_DONTWAIT, (struct sockaddr *)&ss, len) == 1)
+		if (sendto(s->xfd, "\0", 1, MSG_DONTWAIT, (struct sockaddr *)&ss, len) == 1)
 			st->heartbeats++;
 	}
-}
-
-/*
- * Close the connections silent for idle_timeout (as in_tcp.c). One that
- * waits for our ack, or whose frame the intake refused for now, is not
- * idle: clewd holds it, not the client.
- */
-static void sweep_idle(struct fwd_state *st, int64_t now)
-{
-	if (!in_net_idle_due(&st->idle, now))
-		return;
-	for (struct fwd_conn *c = st->conns, *next; c; c = next) {
-		next = c->next;
-		if (c->reqs || c->stalled)
-			c->last_ns = now;
-		else if (in_net_idle_is(&st->idle, c->fd, &c->last_ns, now))
-			fwd_conn_close(c);
-	}
-	in_net_idle_done(&st->idle, "forward", st->listen);
 }
 
 static bool fwd_tick(void *state, int64_t now)
 {
 	struct fwd_state *st = state;
-	struct epoll_event ev[64];
 	bool more = false;
-	int n;
 
-	if (st->stopped)
+	if (st->srv.stopped)
 		return false;
 	more |= intake_tick(st->intake, now);
 	if (st->adopted) {
 		/* frames the old pipeline received whole but had not taken */
 		st->adopted = false;
-		for (struct fwd_conn *c = st->conns, *next; c; c = next) {
+		for (struct ss_conn *c = st->srv.conns, *next; c; c = next) {
 			next = c->next;
-			fwd_conn_take_frames(c);
+			fwd_conn_take_frames((struct fwd_conn *)c);
 		}
 	}
-	sweep_idle(st, now);
-	if (!st->watched && pl_watch_fd(st->pl, st->epfd, on_ready, st) == 0) {
-		st->watched = true;
-		st->ready = true;
-	}
+	ss_prepare(&st->srv, now);
 	/* frames the intake refused: offered again first, in order */
 	if (st->nstalled)
-		for (struct fwd_conn *c = st->conns, *next; c; c = next) {
+		for (struct ss_conn *sc = st->srv.conns, *next; sc; sc = next) {
+			struct fwd_conn *c = (struct fwd_conn *)sc;
 			enum fwd_reason why;
 			int rc;
 
-			next = c->next;
+			next = sc->next;
 			if (!c->stalled)
 				continue;
 			rc = fwd_conn_offer(c, (size_t)fwd_scan(&c->sc, c->buf, c->len, &why));
@@ -158,26 +100,11 @@ static bool fwd_tick(void *state, int64_t now)
 			else if (rc == 1 && fwd_conn_take_frames(c))
 				more = true; /* its socket may hold more */
 		}
-	if (!st->ready)
+	if (!st->srv.ready)
 		return more;
-	st->ready = false;
-	n = epoll_wait(st->epfd, ev, 64, 0);
-	for (int i = 0; i < n; i++) {
-		if (ev[i].data.ptr == NULL) {
-			more |= accept_some(st);
-		} else if (ev[i].data.ptr == &st->ufd) {
-			heartbeats(st);
-		} else if (pl_backpressure(st->pl)) {
-			more = true;
-			break;
-		} else {
-			more |= fwd_conn_read(ev[i].data.ptr);
-		}
-	}
-	if (n == 64)
-		more = true;
+	more |= ss_poll(&st->srv, now);
 	more |= intake_tick(st->intake, now);
-	st->ready = more;
+	st->srv.ready = more;
 	return more;
 }
 
@@ -187,35 +114,31 @@ static bool fwd_done(void *state)
 	return false;
 }
 
+/* Commit what was taken (its done() calls queue the acks) and send the acks. */
+static void commit_ack(struct fwd_state *st)
+{
+	intake_stop(st->intake);
+	for (struct ss_conn *c = st->srv.conns; c; c = c->next)
+		if (((struct fwd_conn *)c)->outlen)
+			fwd_conn_flush((struct fwd_conn *)c);
+}
+
 static void fwd_stop(void *state)
 {
 	struct fwd_state *st = state;
 
-	if (st->stopped)
+	if (st->srv.stopped)
 		return;
-	if (st->lfd >= 0) {
-		epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
-		close(st->lfd);
-		st->lfd = -1;
-	}
+	ss_stop_listening(&st->srv);
 	/* what the kernel holds was sent to us: take it, unless the outputs are behind */
-	for (struct fwd_conn *c = st->conns, *next; c; c = next) {
+	for (struct ss_conn *c = st->srv.conns, *next; c; c = next) {
 		next = c->next;
-		if (!pl_backpressure(st->pl) && !c->stalled)
-			fwd_conn_read(c);
+		if (!pl_backpressure(st->srv.pl) && !((struct fwd_conn *)c)->stalled)
+			fwd_conn_read((struct fwd_conn *)c);
 	}
-	/* commit what was taken (its done() calls queue the acks), send the acks, then close */
-	intake_stop(st->intake);
-	for (struct fwd_conn *c = st->conns; c; c = c->next)
-		if (c->outlen)
-			fwd_conn_flush(c);
-	while (st->conns)
-		fwd_conn_close(st->conns);
-	st->stopped = true;
-	if (st->watched) {
-		pl_unwatch_fd(st->pl, st->epfd);
-		st->watched = false;
-	}
+	commit_ack(st);
+	while (st->srv.conns)
+		ss_conn_close(st->srv.conns);
 }
 
 /*
@@ -230,67 +153,17 @@ static void fwd_hand_over(void *state, struct in_handoff *h)
 {
 	struct fwd_state *st = state;
 
-	if (st->stopped)
+	if (st->srv.stopped)
 		return;
-	st->stopped = true;
-	if (st->watched) {
-		pl_unwatch_fd(st->pl, st->epfd);
-		st->watched = false;
-	}
-	epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
-	for (struct fwd_conn *c = st->conns, *next; c; c = next) {
-		next = c->next;
-		if (c->tls && !pl_backpressure(st->pl) && !c->stalled)
+	for (struct ss_conn *sc = st->srv.conns, *next; sc; sc = next) {
+		struct fwd_conn *c = (struct fwd_conn *)sc;
+
+		next = sc->next;
+		if (c->tls && !pl_backpressure(st->srv.pl) && !c->stalled)
 			fwd_conn_read(c);
 	}
-	intake_stop(st->intake); /* done() queues the acks */
-	for (struct fwd_conn *c = st->conns; c; c = c->next)
-		if (c->outlen)
-			fwd_conn_flush(c);
-	while (st->conns) {
-		struct fwd_conn *c = st->conns;
-		struct fwd_kept k;
-
-		memset(&k, 0, sizeof(k));
-		k.authed = c->authed;
-		memcpy(k.nonce, c->nonce, sizeof(k.nonce));
-		_Static_assert(sizeof(k) <= IN_HANDOFF_STATE_MAX, "fits a handoff's state");
-		if (c->tls || c->reqs || c->outlen ||
-		    in_handoff_add_conn(h, c->fd, c->buf, c->len, &k, sizeof(k)) < 0) {
-			fwd_conn_close(c);
-			continue;
-		}
-		fwd_conn_watch(c, false); /* its fd is the handoff's now */
-		if (c->stalled)
-			st->nstalled--;
-		st->conns = c->next;
-		if (st->conns)
-			st->conns->prev = NULL;
-		st->nconns--;
-		free(c->buf);
-		free(c);
-	}
-	in_handoff_put_listener(h, 0, &st->lfd, &st->sock);
-	if (st->ufd >= 0) {
-		epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->ufd, NULL);
-		in_handoff_put_listener(h, 1, &st->ufd, NULL);
-	}
-}
-
-/* open() on a reload: the old pipeline's connections go on here. */
-static void adopt_conns(struct fwd_state *st, struct in_handoff *h)
-{
-	for (unsigned i = 0; i < h->nconns; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-
-		memset(&ss, 0, sizeof(ss));
-		if (getpeername(h->conns[i].fd, (struct sockaddr *)&ss, &len) < 0 || len == 0)
-			ss.ss_family = AF_UNIX;
-		fwd_conn_add(st, h->conns[i].fd, &ss, &h->conns[i]);
-		h->conns[i].fd = -1; /* fwd_conn_add() took it (or closed it) */
-	}
-	st->adopted = st->ready = true;
+	commit_ack(st);
+	ss_hand_over(&st->srv, h);
 }
 
 static void fwd_metrics(void *state, struct metrics *m, const char *label)
@@ -298,13 +171,7 @@ static void fwd_metrics(void *state, struct metrics *m, const char *label)
 	const struct fwd_state *st = state;
 	char l[512];
 
-	metrics_add(m, "clewd_input_connections_total", METRICS_COUNTER,
-		    "Connections accepted by a network input", label, (double)st->accepted);
-	metrics_add(m, "clewd_input_connections_open", METRICS_GAUGE, "Connections open now", label,
-		    (double)st->nconns);
-	metrics_add(m, "clewd_input_connections_rejected_total", METRICS_COUNTER,
-		    "Connections closed at once because max_connections were open", label,
-		    (double)st->rejected);
+	ss_metrics(&st->srv, m, label);
 	metrics_add(m, "clewd_forward_events_total", METRICS_COUNTER, "Forward events taken", label,
 		    (double)st->events);
 	metrics_add(m, "clewd_forward_acks_total", METRICS_COUNTER, "Forward acks sent", label,
@@ -330,49 +197,29 @@ static void fwd_metrics(void *state, struct metrics *m, const char *label)
 			    "Forward frames refused as invalid (connection closed), by reason", l,
 			    (double)st->invalid[i]);
 	}
-	in_net_idle_metrics(&st->idle, m, label);
 	intake_metrics(st->intake, m, label);
 }
 
 /* The heartbeat's UDP socket on the TCP port (a failure is logged: heartbeats are optional). */
 static void heartbeat_listen(struct fwd_state *st, struct in_handoff *kept)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &st->ufd};
+	const char *listen = st->srv.listen;
+	const char *colon = strrchr(listen, ':');
 	char addr[CD_INPUT_NAME_MAX];
 	struct cd_err err = {0};
-	const char *colon = strrchr(st->listen, ':');
+	int fd;
 
-	if (!colon || strncmp(st->listen, "unix:", 5) == 0)
+	if (!colon || strncmp(listen, "unix:", 5) == 0)
 		return;
-	snprintf(addr, sizeof(addr), "%.*s:%u", (int)(colon - st->listen), st->listen,
-		 (unsigned)cd_net_local_port(st->lfd));
-	st->ufd = in_handoff_listen(kept, 1, addr, SOCK_DGRAM, NULL, &err);
-	if (st->ufd < 0) {
-		cd_log(FMT_LEVEL_WARN, "no UDP heartbeat", "input", "forward", "listen", st->listen, "error",
+	snprintf(addr, sizeof(addr), "%.*s:%u", (int)(colon - listen), listen,
+		 (unsigned)cd_net_local_port(st->srv.lfd));
+	fd = in_handoff_listen(kept, 1, addr, SOCK_DGRAM, NULL, &err);
+	if (fd < 0) {
+		cd_log(FMT_LEVEL_WARN, "no UDP heartbeat", "input", "forward", "listen", listen, "error",
 		       err.msg, NULL);
-		st->ufd = -1;
 		return;
 	}
-	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->ufd, &ev) < 0) {
-		close(st->ufd);
-		st->ufd = -1;
-	}
-}
-
-/* The listener and the heartbeat's socket: @kept's (reload: they never stopped), or new ones. */
-static int fwd_listen(struct fwd_state *st, struct in_handoff *kept, struct cd_err *err)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	const bool was = kept && kept->fd[0] >= 0;
-
-	st->lfd = in_handoff_listen(kept, 0, st->listen, SOCK_STREAM, &st->sock, err);
-	if (st->lfd < 0)
-		return st->lfd;
-	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->lfd, &ev) < 0)
-		return cd_err_set(err, -CD_EIO, errno, "%s: epoll: %s", st->listen, strerror(errno));
-	heartbeat_listen(st, kept);
-	in_net_announce("forward", st->listen, st->lfd, was);
-	return 0;
+	ss_add_extra(&st->srv, fd);
 }
 
 static void fwd_close(void *state);
@@ -387,9 +234,12 @@ static int fwd_open(void **state, struct pipeline *pl, unsigned idx, const struc
 
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-	st->pl = pl;
-	st->idx = idx;
-	st->listen = cd_opt_get(&ic->opts, "listen");
+	if ((rc = ss_init(&st->srv, &fwd_conn_ops, pl, idx, &ic->opts, "forward", err)) < 0) {
+		free(st);
+		return rc;
+	}
+	st->srv.uprefix = "forward:";
+	st->srv.nodelay = true; /* an ack is a few bytes the sender waits for */
 	st->shared_key = cd_opt_get(&ic->opts, "shared_key");
 	if (st->shared_key && !*st->shared_key)
 		st->shared_key = NULL;
@@ -397,39 +247,22 @@ static int fwd_open(void **state, struct pipeline *pl, unsigned idx, const struc
 		cd_strlcpy(st->hostname, cd_opt_get(&ic->opts, "self_hostname"), sizeof(st->hostname));
 	else if (gethostname(st->hostname, sizeof(st->hostname) - 1) < 0)
 		cd_strlcpy(st->hostname, "clewd", sizeof(st->hostname));
-	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX,
-		   &st->max_connections, NULL); /* checked by in_net_check() */
-	st->lfd = st->ufd = -1;
-	if ((rc = in_net_idle_init(&st->idle, &ic->opts, err)) < 0) {
-		free(st);
-		return rc;
-	}
+	*state = NULL;
 	if (cd_opt_get(&ic->opts, "cert_file") &&
 	    (rc = tls_server_new(&st->tls, cd_opt_get(&ic->opts, "cert_file"),
-				 cd_opt_get(&ic->opts, "key_file"), err)) < 0) {
-		free(st);
-		return rc;
-	}
-	st->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (st->epfd < 0) {
-		free(st);
-		return cd_err_set(err, -CD_EIO, errno, "epoll_create1: %s", strerror(errno));
-	}
-	*state = NULL;
-	kept = in_handoff_take(ic);
-	if ((rc = fwd_listen(st, kept, err)) < 0)
+				 cd_opt_get(&ic->opts, "key_file"), err)) < 0)
 		goto err_close;
-	snprintf(name, sizeof(name), "forward:%s", st->listen);
+	kept = in_handoff_take(ic);
+	if ((rc = ss_listen(&st->srv, kept, err)) < 0)
+		goto err_close;
+	heartbeat_listen(st, kept);
+	snprintf(name, sizeof(name), "forward:%s", st->srv.listen);
 	if ((rc = intake_open(&st->intake, pl, idx, ic, name, err)) < 0)
 		goto err_close;
-	if ((rc = pl_watch_fd(pl, st->epfd, on_ready, st)) < 0) {
-		cd_err_set(err, rc, errno, "%s: cannot watch", st->listen);
+	if ((rc = ss_start(&st->srv, kept, err)) < 0)
 		goto err_close;
-	}
-	st->watched = true;
 	st->opened = true;
-	if (kept)
-		adopt_conns(st, kept);
+	st->adopted = kept != NULL;
 	in_handoff_free(kept);
 	*state = st;
 	return 0;
@@ -447,24 +280,17 @@ static void fwd_close(void *state)
 
 	if (!st)
 		return;
-	while (st->conns)
-		fwd_conn_close(st->conns);
+	while (st->srv.conns)
+		ss_conn_close(st->srv.conns);
 	intake_close(st->intake);
-	if (st->watched)
-		pl_unwatch_fd(st->pl, st->epfd);
-	if (st->lfd >= 0)
-		close(st->lfd);
-	if (st->ufd >= 0)
-		close(st->ufd);
-	close(st->epfd);
-	cd_net_sockfile_remove(&st->sock, st->listen);
+	ss_release(&st->srv);
 	fwd_dec_release(&st->dec);
 	tls_server_free(st->tls);
 	if (st->opened) {
-		snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->accepted);
+		snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->srv.accepted);
 		snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)st->events);
 		snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)st->acks);
-		cd_log(FMT_LEVEL_INFO, "input closed", "input", "forward", "listen", st->listen,
+		cd_log(FMT_LEVEL_INFO, "input closed", "input", "forward", "listen", st->srv.listen,
 		       "connections", n[0], "events", n[1], "acks", n[2], NULL);
 	}
 	free(st);

@@ -6,9 +6,9 @@
  * syslog+unix:///PATH, or type: syslog with transport: udp|tcp|unix.
  *
  * DESIGN: the sockets are util/net.h's and the options in_net.c's, as for
- * the tcp and udp inputs; the connection handling follows in_tcp.c (one
- * epoll set of the input's own, read only in tick(), one source per
- * connection, backpressure by not reading) and the datagrams in_udp.c
+ * the tcp and udp inputs; the socket, the connections and their epoll set
+ * are stream_srv.c's, as for tcp (read only in tick(), one source per
+ * connection, backpressure by not reading), and the datagrams follow in_udp.c
  * (one source, kernel drops counted by SO_RXQ_OVFL). What differs is
  * that frames are not lines: each connection keeps a buffer of one frame
  * (max_frame + its MSG-LEN), parse/syslog.c cuts the frames and decodes
@@ -24,6 +24,7 @@
  * killed is lost, and UDP datagrams dropped by the kernel are counted.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -36,8 +37,8 @@
 #include <unistd.h>
 
 #include "fmt/str.h"
-#include "input/handoff.h"
 #include "input/in_net.h"
+#include "input/stream_srv.h"
 #include "parse/syslog.h"
 #include "pipeline.h"
 #include "util/drops.h"
@@ -56,48 +57,32 @@ enum { T_UDP, T_TCP, T_UNIX };
 _Static_assert(SYSLOG_FRAME_MAX <= CD_DGRAM_MAX * 16, "a frame fits the buffers");
 
 struct sl_conn {
-	struct sl_conn *prev, *next; /* open connections */
-	int fd;			     /* the connection */
-	struct pl_source *src;	     /* its source */
-	struct syslog_framer fr;     /* its framing */
-	char *buf;		     /* bytes not yet framed: st->frame_max + 32 */
-	size_t have;		     /* bytes in buf */
-	uint64_t off;		     /* bytes of the connection consumed (the source's position) */
-	int64_t last_ns;	     /* monotonic ns of its last byte (or its accept) */
-	char peer[80];		     /* tcp:IP:PORT, for the log */
+	struct ss_conn base;	 /* the server's part (first) */
+	struct pl_source *src;	 /* its source; NULL once ended */
+	struct syslog_framer fr; /* its framing */
+	char *buf;		 /* bytes not yet framed: st->frame_max + 32 */
+	size_t have;		 /* bytes in buf */
+	uint64_t off;		 /* bytes of the connection consumed (the source's position) */
+	const char *peer;	 /* IP:PORT, for the log (in base.name) */
 };
 
 struct sl_state {
-	struct pipeline *pl;	       /* the pipeline */
-	unsigned idx;		       /* input index */
-	const char *listen;	       /* its address (the configuration's) */
-	const char *kind;	       /* syslog+udp, syslog+tcp, syslog+unix */
-	unsigned transport;	       /* T_* */
-	enum cd_parser parser;	       /* the input's parser, for the message bodies */
-	struct parse_regex *rx;	       /* its regex (CD_PARSER_REGEX) */
-	size_t frame_max;	       /* max_frame */
-	uint64_t max_connections;      /* tcp: open connections at most */
-	int lfd;		       /* tcp: listener; datagrams: the socket; -1 after stop() */
-	int epfd;		       /* tcp: the input's epoll set (listener and connections); else -1 */
-	int wfd;		       /* what the pipeline watches: epfd or lfd */
-	bool watched;		       /* wfd is in the pipeline's set */
-	bool ready;		       /* wfd said readable */
-	bool stopped;		       /* stop() ran */
-	int64_t now_real;	       /* CLOCK_REALTIME at this tick: RFC 3164's missing year */
-	struct pl_source *src;	       /* datagrams: the one source */
-	uint64_t dgram_off;	       /* datagrams: bytes received (the source's position) */
-	struct sockaddr_storage dpeer; /* datagrams: the last one's sender */
-	socklen_t dpeer_len;	       /* its length (0: unnamed, a unix socket's) */
-	pid_t dpid;		       /* unix: its sender's pid (SCM_CREDENTIALS); 0: unknown */
-	char *dbuf;		       /* datagrams: one, CD_DGRAM_MAX bytes */
-	struct fmt_record *rec;	       /* scratch record */
-	char *scratch;		       /* keys and unescaped values of the record */
-	size_t scratch_cap;	       /* its bytes */
-	char num[24];		       /* the _split attribute's value */
-	struct cd_net_sockfile sock;   /* unix: the socket file we bound (unlinked at close) */
-	struct sl_conn *conns;	       /* tcp: open connections */
-	unsigned nconns;	       /* entries in conns */
-	uint64_t accepted, rejected, resets; /* tcp: connections */
+	struct ss_srv srv;		     /* the socket(s), connections (tcp), idle_timeout (first) */
+	unsigned transport;		     /* T_* */
+	enum cd_parser parser;		     /* the input's parser, for the message bodies */
+	struct parse_regex *rx;		     /* its regex (CD_PARSER_REGEX) */
+	size_t frame_max;		     /* max_frame */
+	int64_t now_real;		     /* CLOCK_REALTIME at this tick: RFC 3164's missing year */
+	struct pl_source *src;		     /* datagrams: the one source */
+	uint64_t dgram_off;		     /* datagrams: bytes received (the source's position) */
+	struct sockaddr_storage dpeer;	     /* datagrams: the last one's sender */
+	socklen_t dpeer_len;		     /* its length (0: unnamed, a unix socket's) */
+	pid_t dpid;			     /* unix: its sender's pid (SCM_CREDENTIALS); 0: unknown */
+	char *dbuf;			     /* datagrams: one, CD_DGRAM_MAX bytes */
+	struct fmt_record *rec;		     /* scratch record */
+	char *scratch;			     /* keys and unescaped values of the record */
+	size_t scratch_cap;		     /* its bytes */
+	char num[24];			     /* the _split attribute's value */
 	uint64_t datagrams, truncated;	     /* datagrams received; of which cut (MSG_TRUNC) */
 	uint32_t drops_seen;		     /* last SO_RXQ_OVFL value (wraps) */
 	uint64_t drops;			     /* datagrams the kernel dropped */
@@ -105,19 +90,13 @@ struct sl_state {
 	uint64_t invalid[SYSLOG_E_NREASONS]; /* frames kept raw, by reason */
 	uint64_t invalid_total;		     /* their sum (the log's 1, 2, 4, ...) */
 	bool opened;			     /* open() succeeded: close() reports */
-	struct in_net_idle idle;	     /* tcp: idle_timeout */
-	struct in_handoff *kept;	     /* open(): the old pipeline's sockets (reload); NULL: none */
 };
 
-static void on_ready(void *arg)
+/* The input of server @s (its first member). */
+static struct sl_state *state_of(struct ss_srv *s)
 {
-	struct sl_state *st = arg;
-
-	st->ready = true;
-	if (pl_backpressure(st->pl) && st->watched) {
-		pl_unwatch_fd(st->pl, st->wfd);
-		st->watched = false;
-	}
+	_Static_assert(offsetof(struct sl_state, srv) == 0, "the server comes first");
+	return (struct sl_state *)(void *)s;
 }
 
 /* @ss as IP:PORT or [IPV6]:PORT into out (@dflt: not an inet address). */
@@ -143,9 +122,9 @@ static void addr_text(const struct sockaddr_storage *ss, socklen_t len, const ch
 static void dgram_peer(const struct sl_state *st, char *out, size_t cap)
 {
 	if (st->transport == T_UNIX && st->dpid > 0)
-		snprintf(out, cap, "%s pid=%ld", st->listen, (long)st->dpid);
+		snprintf(out, cap, "%s pid=%ld", st->srv.listen, (long)st->dpid);
 	else
-		addr_text(&st->dpeer, st->dpeer_len, st->listen, out, cap);
+		addr_text(&st->dpeer, st->dpeer_len, st->srv.listen, out, cap);
 }
 
 /* A frame that is not syslog: counted, logged at 1, 2, 4, ..., kept as a raw record. */
@@ -174,8 +153,9 @@ static void invalid(struct sl_state *st, struct pl_source *src, const char *p, s
 			peer = from;
 		}
 		snprintf(c, sizeof(c), "%llu", (unsigned long long)st->invalid_total);
-		cd_log(FMT_LEVEL_WARN, "invalid syslog frame: kept as a raw record", "input", st->kind,
-		       "listen", st->listen, "peer", peer, "reason", syslog_strerror(e), "invalid", c, NULL);
+		cd_log(FMT_LEVEL_WARN, "invalid syslog frame: kept as a raw record", "input", st->srv.kind,
+		       "listen", st->srv.listen, "peer", peer, "reason", syslog_strerror(e), "invalid", c,
+		       NULL);
 	}
 	if (e == SYSLOG_E_EMPTY)
 		return; /* no text to keep */
@@ -183,7 +163,7 @@ static void invalid(struct sl_state *st, struct pl_source *src, const char *p, s
 	rs.raw = true;
 	rs.line = fmt_str_n(p, n);
 	rs.error = fmt_str_c(syslog_strerror(e));
-	pl_source_record(st->pl, src, NULL, &rs, advance(src, end_off));
+	pl_source_record(st->srv.pl, src, NULL, &rs, advance(src, end_off));
 }
 
 /* Append attribute @key = @val of @type to the record (the last one replaced when full). */
@@ -218,7 +198,7 @@ static void on_frame(struct sl_state *st, struct pl_source *src, const char *p, 
 		r->message = fmt_str_n(p, n);
 		snprintf(st->num, sizeof(st->num), "%u", piece);
 		put_attr(r, "_split", st->num, FMT_T_NUMBER);
-		pl_source_record(st->pl, src, r, NULL, advance(src, end_off));
+		pl_source_record(st->srv.pl, src, r, NULL, advance(src, end_off));
 		return;
 	}
 	if (piece == 1)
@@ -240,7 +220,7 @@ static void on_frame(struct sl_state *st, struct pl_source *src, const char *p, 
 		put_attr(r, "_truncated", "true", FMT_T_BOOL);
 	memset(&rs, 0, sizeof(rs));
 	rs.line = fmt_str_n(p, n); /* the attributes past the cap live on in the line */
-	pl_source_record(st->pl, src, r, (r->flags & FMT_F_ATTRS_TRUNCATED) ? &rs : NULL,
+	pl_source_record(st->srv.pl, src, r, (r->flags & FMT_F_ATTRS_TRUNCATED) ? &rs : NULL,
 			 advance(src, end_off));
 }
 
@@ -265,7 +245,7 @@ static int recv_one(struct sl_state *st)
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl.buf;
 	mh.msg_controllen = sizeof(ctl.buf);
-	n = recvmsg(st->lfd, &mh, MSG_DONTWAIT);
+	n = recvmsg(st->srv.lfd, &mh, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
 	st->dpid = 0;
@@ -279,10 +259,11 @@ static int recv_one(struct sl_state *st)
 		}
 		v = cd_net_rxq_ovfl(cm, &st->drops_seen);
 		st->drops += v;
-		cd_drop("input", pl_in_name(st->pl, st->idx), "kernel_receive_buffer", v, st->listen);
+		cd_drop("input", pl_in_name(st->srv.pl, st->srv.idx), "kernel_receive_buffer", v,
+			st->srv.listen);
 	}
 	st->datagrams++;
-	pl_in_stats(st->pl, st->idx)->bytes += (uint64_t)n;
+	pl_in_stats(st->srv.pl, st->srv.idx)->bytes += (uint64_t)n;
 	st->dgram_off += (uint64_t)n;
 	st->dpeer_len = mh.msg_namelen;
 	len = (size_t)n < st->frame_max ? (size_t)n : st->frame_max;
@@ -293,8 +274,8 @@ static int recv_one(struct sl_state *st)
 			char c[24], from[80];
 			snprintf(c, sizeof(c), "%llu", (unsigned long long)st->truncated);
 			dgram_peer(st, from, sizeof(from));
-			cd_log(FMT_LEVEL_WARN, "datagram longer than max_frame: cut", "input", st->kind,
-			       "listen", st->listen, "peer", from, "truncated", c, NULL);
+			cd_log(FMT_LEVEL_WARN, "datagram longer than max_frame: cut", "input", st->srv.kind,
+			       "listen", st->srv.listen, "peer", from, "truncated", c, NULL);
 		}
 	}
 	on_frame(st, st->src, st->dbuf, len, 0, 0, len < (size_t)n || (mh.msg_flags & MSG_TRUNC), NULL,
@@ -304,17 +285,17 @@ static int recv_one(struct sl_state *st)
 
 static bool dgram_tick(struct sl_state *st)
 {
-	uint64_t before = pl_in_stats(st->pl, st->idx)->bytes;
+	uint64_t before = pl_in_stats(st->srv.pl, st->srv.idx)->bytes;
 	int rc = 0;
 
-	while (!pl_backpressure(st->pl) && pl_in_stats(st->pl, st->idx)->bytes - before < CD_READ_BURST &&
+	while (!pl_backpressure(st->srv.pl) &&
+	       pl_in_stats(st->srv.pl, st->srv.idx)->bytes - before < CD_READ_BURST &&
 	       (rc = recv_one(st)) > 0)
 		;
 	if (rc < 0)
-		cd_log(FMT_LEVEL_WARN, "receive failed", "input", st->kind, "listen", st->listen, "error",
-		       strerror(-rc), NULL);
-	st->ready = rc > 0;
-	return st->ready;
+		cd_log(FMT_LEVEL_WARN, "receive failed", "input", st->srv.kind, "listen", st->srv.listen,
+		       "error", strerror(-rc), NULL);
+	return rc > 0;
 }
 
 /* --- connections (tcp) ---------------------------------------------------------- */
@@ -340,153 +321,106 @@ static void frames(struct sl_state *st, struct sl_conn *c, bool eof)
 	}
 }
 
-static void close_conn(struct sl_state *st, struct sl_conn *c)
+/* At EOF, a reset or idle: its partial last frame becomes a record, its source ends. */
+static void conn_closing(struct ss_conn *sc)
 {
-	frames(st, c, true);
-	epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	pl_source_end(st->pl, c->src, false);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		st->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	st->nconns--;
-	free(c->buf);
-	free(c);
+	struct sl_conn *c = (struct sl_conn *)sc;
+
+	if (!c->src)
+		return; /* handed over */
+	frames(state_of(sc->srv), c, true);
+	pl_source_end(sc->srv->pl, c->src, false);
+	c->src = NULL;
 }
 
-/* Read what @c has (a burst at most). Return: 1 more is waiting, 0 drained, -1 closed (@c freed). */
-static int read_conn(struct sl_state *st, struct sl_conn *c)
+static void conn_release(struct ss_conn *sc)
 {
+	free(((struct sl_conn *)sc)->buf);
+}
+
+/* Read what @c has (a burst at most). Return: true when more is waiting (false: drained or closed). */
+static bool conn_read(struct ss_conn *sc)
+{
+	struct sl_conn *c = (struct sl_conn *)sc;
+	struct sl_state *st = state_of(sc->srv);
 	const size_t cap = st->frame_max + 32;
 	size_t total = 0;
 
 	while (total < CD_READ_BURST) {
-		ssize_t n = read(c->fd, c->buf + c->have, cap - c->have);
+		ssize_t n = read(sc->fd, c->buf + c->have, cap - c->have);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 0;
-		if (n <= 0) {
-			if (n < 0) {
-				st->resets++; /* what was read stays, its partial last frame included */
-				cd_log(FMT_LEVEL_DEBUG, "connection error", "input", st->kind, "peer",
-				       c->peer, "error", strerror(errno), NULL);
-			}
-			close_conn(st, c);
-			return -1;
+			return false;
+		if (n < 0) {
+			ss_conn_fail(sc, errno); /* what was read stays, its partial last frame included */
+			return false;
+		}
+		if (n == 0) {
+			ss_conn_close(sc);
+			return false;
 		}
 		c->have += (size_t)n;
 		total += (size_t)n;
-		c->last_ns = cd_mono_ns();
-		pl_in_stats(st->pl, st->idx)->bytes += (uint64_t)n;
+		sc->last_ns = cd_mono_ns();
+		pl_in_stats(st->srv.pl, st->srv.idx)->bytes += (uint64_t)n;
 		frames(st, c, false);
 	}
-	return 1;
+	return true;
 }
 
-/* Return: the new connection, or NULL (closed: max_connections, out of memory). */
-static struct sl_conn *add_conn(struct sl_state *st, int fd, const struct sockaddr_storage *ss, socklen_t len)
+/* A connection, or with @hc one the old pipeline handed over: where its framing was. */
+static int conn_init(struct ss_conn *sc, const struct in_handoff_conn *hc)
 {
-	struct epoll_event ev;
-	struct sl_conn *c;
-	char name[128];
-	int one = 1;
+	struct sl_conn *c = (struct sl_conn *)sc;
+	struct sl_state *st = state_of(sc->srv);
+	const size_t cap = st->frame_max + 32;
+	size_t k = strlen(st->srv.prefix);
 
-	if (st->nconns >= st->max_connections) {
-		in_net_reject(fd, &st->rejected, st->kind, st->listen);
-		return NULL;
+	/* the log names the peer without the input's prefix */
+	c->peer =
+		strncmp(sc->name, st->srv.prefix, k) == 0 && sc->name[k] == ':' ? sc->name + k + 1 : sc->name;
+	if (!(c->buf = malloc(cap)))
+		return -CD_ENOMEM;
+	if (!(c->src = pl_source_new(st->srv.pl, st->srv.idx, sc->name, NULL, 0, 0, 0)))
+		return -CD_ENOMEM;
+	if (hc) {
+		memcpy(&c->fr, hc->state, sizeof(c->fr));
+		c->have = hc->n <= cap ? hc->n : cap;
+		if (c->have)
+			memcpy(c->buf, hc->bytes, c->have);
 	}
-	if (!(c = calloc(1, sizeof(*c))) || !(c->buf = malloc(st->frame_max + 32)))
-		goto err_free;
-	c->fd = fd;
-	c->last_ns = cd_mono_ns();
-	addr_text(ss, len, "?", c->peer, sizeof(c->peer));
-	snprintf(name, sizeof(name), "%s:%s", st->kind, c->peer);
-	if (!(c->src = pl_source_new(st->pl, st->idx, name, NULL, 0, 0, 0)))
-		goto err_free;
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN | EPOLLRDHUP;
-	ev.data.ptr = c;
-	if (epoll_ctl(st->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		cd_log(FMT_LEVEL_ERROR, "cannot watch a connection", "input", st->kind, "error",
-		       strerror(errno), NULL);
-		pl_source_abandon(st->pl, c->src);
-		goto err_free;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)); /* a vanished host frees its slot */
-	c->next = st->conns;
-	if (st->conns)
-		st->conns->prev = c;
-	st->conns = c;
-	st->nconns++;
-	st->accepted++;
-	return c;
-
-err_free:
-	if (c)
-		free(c->buf);
-	free(c);
-	close(fd);
-	return NULL;
+	return 0;
 }
 
-/* Close the connections silent for idle_timeout (their partial last frames become records, as at EOF). */
-static void sweep_idle(struct sl_state *st, int64_t now)
+/* Reload: the connection goes with its unframed bytes and its framer (octet counting or newlines, a long frame's piece count). */
+static int conn_hand(struct ss_conn *sc, struct in_handoff *h)
 {
-	if (!in_net_idle_due(&st->idle, now))
-		return;
-	for (struct sl_conn *c = st->conns, *next; c; c = next) {
-		next = c->next;
-		if (in_net_idle_is(&st->idle, c->fd, &c->last_ns, now))
-			close_conn(st, c);
-	}
-	in_net_idle_done(&st->idle, st->kind, st->listen);
+	struct sl_conn *c = (struct sl_conn *)sc;
+
+	_Static_assert(sizeof(c->fr) <= IN_HANDOFF_STATE_MAX, "a framer fits a handoff's state");
+	pl_source_end(sc->srv->pl, c->src, false); /* its records are whole frames: nothing partial */
+	c->src = NULL;
+	/* out of memory: closed as at SIGTERM (its unfinished frame is lost) */
+	return in_handoff_add_conn(h, sc->fd, c->buf, c->have, &c->fr, sizeof(c->fr));
 }
 
-static void accept_some(struct sl_state *st)
+/* Datagrams: receive a burst. */
+static bool dgram_recv(struct ss_srv *s)
 {
-	for (unsigned k = 0; k < CD_NET_ACCEPT_BURST; k++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(st->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				cd_log(FMT_LEVEL_WARN, "cannot accept", "input", st->kind, "listen",
-				       st->listen, "error", strerror(errno), NULL);
-			return;
-		}
-		add_conn(st, fd, &ss, len);
-	}
-	st->ready = true; /* maybe more */
+	return dgram_tick(state_of(s));
 }
 
-static bool stream_tick(struct sl_state *st)
-{
-	struct epoll_event ev[64];
-	bool more = false;
-	int n = epoll_wait(st->epfd, ev, 64, 0);
-
-	for (int i = 0; i < n; i++) {
-		if (!ev[i].data.ptr) {
-			accept_some(st);
-			more |= st->ready;
-			continue;
-		}
-		if (pl_backpressure(st->pl)) {
-			more = true; /* the rest waits in the kernel; read when the pipeline resumes */
-			break;
-		}
-		more |= read_conn(st, ev[i].data.ptr) > 0;
-	}
-	return more || n == 64;
-}
+static const struct ss_ops sl_ops = {
+	.conn_size = sizeof(struct sl_conn),
+	.init = conn_init,
+	.read = conn_read,
+	.closing = conn_closing,
+	.release = conn_release,
+	.hand = conn_hand,
+	.recv = dgram_recv,
+};
 
 /* --- the plugin ------------------------------------------------------------------ */
 
@@ -495,21 +429,14 @@ static bool sl_tick(void *state, int64_t now)
 	struct sl_state *st = state;
 	struct timespec ts;
 
-	if (st->stopped)
+	if (st->srv.stopped)
 		return false;
-	if (st->transport == T_TCP)
-		sweep_idle(st, now);
-	if (!st->watched && pl_watch_fd(st->pl, st->wfd, on_ready, st) == 0) {
-		st->watched = true;
-		st->ready = true; /* whatever came meanwhile */
-	}
-	if (!st->ready)
+	ss_prepare(&st->srv, now);
+	if (!st->srv.ready)
 		return false;
-	st->ready = false;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	st->now_real = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	st->ready = st->transport == T_TCP ? stream_tick(st) : dgram_tick(st);
-	return st->ready;
+	return ss_poll(&st->srv, now);
 }
 
 static bool sl_done(void *state)
@@ -522,94 +449,35 @@ static void sl_stop(void *state)
 {
 	struct sl_state *st = state;
 
-	if (st->stopped)
+	if (st->srv.stopped)
 		return;
-	if (st->watched) {
-		pl_unwatch_fd(st->pl, st->wfd);
-		st->watched = false;
-	}
 	/* what the kernel holds was sent to us: take it, unless the outputs are behind */
 	if (st->transport != T_TCP) {
-		while (!pl_backpressure(st->pl) && recv_one(st) > 0)
+		while (!pl_backpressure(st->srv.pl) && recv_one(st) > 0)
 			;
-		pl_source_end(st->pl, st->src, false);
+		pl_source_end(st->srv.pl, st->src, false);
 		st->src = NULL;
-	} else {
-		epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
-		while (st->conns) {
-			struct sl_conn *c = st->conns;
-			int rc = 1;
-			while (!pl_backpressure(st->pl) && (rc = read_conn(st, c)) > 0)
-				;
-			if (rc >= 0)
-				close_conn(st, c);
-		}
 	}
-	st->stopped = true;
-	close(st->lfd);
-	st->lfd = -1;
+	ss_stop_listening(&st->srv);
+	ss_drain_close(&st->srv);
 }
 
 /*
  * Reload, this input unchanged: read nothing more; the socket(s) go to the
  * new pipeline's twin, each connection with its unframed bytes and its
- * framer (octet counting or newlines, a long frame's piece count).
+ * framer.
  */
 static void sl_hand_over(void *state, struct in_handoff *h)
 {
 	struct sl_state *st = state;
 
-	if (st->stopped)
+	if (st->srv.stopped)
 		return;
-	st->stopped = true;
-	if (st->watched) {
-		pl_unwatch_fd(st->pl, st->wfd);
-		st->watched = false;
-	}
 	if (st->transport != T_TCP) {
-		pl_source_end(st->pl, st->src, false);
+		pl_source_end(st->srv.pl, st->src, false);
 		st->src = NULL;
-	} else {
-		epoll_ctl(st->epfd, EPOLL_CTL_DEL, st->lfd, NULL);
 	}
-	while (st->conns) {
-		struct sl_conn *c = st->conns;
-
-		_Static_assert(sizeof(c->fr) <= IN_HANDOFF_STATE_MAX, "a framer fits a handoff's state");
-		epoll_ctl(st->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		pl_source_end(st->pl, c->src, false); /* its records are whole frames: nothing partial */
-		if (in_handoff_add_conn(h, c->fd, c->buf, c->have, &c->fr, sizeof(c->fr)) < 0)
-			close(c->fd); /* out of memory: as at SIGTERM (its unfinished frame is lost) */
-		st->conns = c->next;
-		st->nconns--;
-		free(c->buf);
-		free(c);
-	}
-	in_handoff_put_listener(h, 0, &st->lfd, &st->sock);
-}
-
-/* open() on a reload: go on with the old pipeline's connections where their framing was. */
-static void adopt_conns(struct sl_state *st)
-{
-	for (unsigned i = 0; st->kept && i < st->kept->nconns; i++) {
-		struct in_handoff_conn *hc = &st->kept->conns[i];
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		struct sl_conn *c;
-
-		memset(&ss, 0, sizeof(ss));
-		if (getpeername(hc->fd, (struct sockaddr *)&ss, &len) < 0)
-			len = 0;
-		c = add_conn(st, hc->fd, &ss, len);
-		hc->fd = -1; /* add_conn() took it (or closed it) */
-		if (!c)
-			continue;
-		memcpy(&c->fr, hc->state, sizeof(c->fr));
-		c->have = hc->n <= st->frame_max + 32 ? hc->n : st->frame_max + 32;
-		if (c->have)
-			memcpy(c->buf, hc->bytes, c->have);
-	}
-	st->ready = true; /* what the senders wrote meanwhile */
+	ss_hand_over(&st->srv, h);
 }
 
 static void sl_metrics(void *state, struct metrics *m, const char *label)
@@ -618,17 +486,7 @@ static void sl_metrics(void *state, struct metrics *m, const char *label)
 	char lab[512];
 
 	if (st->transport == T_TCP) {
-		metrics_add(m, "clewd_input_connections_total", METRICS_COUNTER,
-			    "Connections accepted by a network input", label, (double)st->accepted);
-		metrics_add(m, "clewd_input_connections_open", METRICS_GAUGE, "Connections open now", label,
-			    (double)st->nconns);
-		metrics_add(m, "clewd_input_connections_rejected_total", METRICS_COUNTER,
-			    "Connections closed at once because max_connections were open", label,
-			    (double)st->rejected);
-		metrics_add(m, "clewd_input_connection_errors_total", METRICS_COUNTER,
-			    "Connections that ended in an error (reset) rather than a close", label,
-			    (double)st->resets);
-		in_net_idle_metrics(&st->idle, m, label);
+		ss_metrics(&st->srv, m, label);
 	} else {
 		metrics_add(m, "clewd_input_datagrams_total", METRICS_COUNTER,
 			    "Datagrams received by a network input", label, (double)st->datagrams);
@@ -661,32 +519,25 @@ static unsigned transport_of(const struct cd_opts *o)
 	return t;
 }
 
-static int sl_listen(struct sl_state *st, struct cd_err *err)
+/* The socket: a reload's (it never stopped listening) or a new one; options for datagrams. */
+static int sl_listen(struct sl_state *st, struct in_handoff *kept, struct cd_err *err)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-	const bool kept = st->kept && st->kept->fd[0] >= 0; /* reload: it never stopped listening */
 	int one = 1;
+	int rc;
 
-	st->lfd = in_handoff_listen(st->kept, 0, st->listen,
-				    st->transport == T_TCP ? SOCK_STREAM : SOCK_DGRAM, &st->sock, err);
-	if (st->lfd < 0)
-		return st->lfd;
-	if (st->transport == T_TCP) {
-		if ((st->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-		    epoll_ctl(st->epfd, EPOLL_CTL_ADD, st->lfd, &ev) < 0)
-			return cd_err_set(err, -CD_EIO, errno, "%s: epoll: %s", st->listen, strerror(errno));
-		st->wfd = st->epfd;
-	} else {
-		if (setsockopt(st->lfd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 &&
+	if (st->transport != T_TCP)
+		st->srv.socktype = SOCK_DGRAM;
+	if ((rc = ss_listen(&st->srv, kept, err)) < 0)
+		return rc;
+	if (st->transport != T_TCP) {
+		if (setsockopt(st->srv.lfd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)) < 0 &&
 		    st->transport == T_UDP)
 			cd_log(FMT_LEVEL_WARN, "SO_RXQ_OVFL not available: kernel drops are not counted",
-			       "input", st->kind, "listen", st->listen, NULL);
+			       "input", st->srv.kind, "listen", st->srv.listen, NULL);
 		/* a local sender's pid in the log of its invalid frames */
 		if (st->transport == T_UNIX)
-			setsockopt(st->lfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
-		st->wfd = st->lfd;
+			setsockopt(st->srv.lfd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 	}
-	in_net_announce(st->kind, st->listen, st->lfd, kept);
 	return 0;
 }
 
@@ -695,20 +546,18 @@ static int sl_open(void **state, struct pipeline *pl, unsigned idx, const struct
 {
 	static const char *const kinds[] = {"syslog+udp", "syslog+tcp", "syslog+unix"};
 	struct sl_state *st = calloc(1, sizeof(*st));
+	struct in_handoff *kept = NULL;
 	uint64_t fm = 0;
 	char name[CD_INPUT_NAME_MAX];
 	int rc;
 
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-	st->pl = pl;
-	st->idx = idx;
-	st->lfd = st->epfd = -1;
 	st->transport = transport_of(&ic->opts);
-	st->kind = kinds[st->transport];
-	st->listen = cd_opt_get(&ic->opts, "listen");
-	cd_opt_u64(&ic->opts, "max_connections", CD_NET_CONNECTIONS_DEFAULT, CD_NET_CONNECTIONS_MAX,
-		   &st->max_connections, NULL);			   /* checked by in_net_check() */
+	if ((rc = ss_init(&st->srv, &sl_ops, pl, idx, &ic->opts, kinds[st->transport], err)) < 0) {
+		free(st);
+		return rc;
+	}
 	cd_opt_size(&ic->opts, "max_frame", 64 * 1024, &fm, NULL); /* checked by sl_check() */
 	st->frame_max = (size_t)fm;
 	pl_input_parser(pl, idx, &st->parser, &st->rx);
@@ -721,36 +570,29 @@ static int sl_open(void **state, struct pipeline *pl, unsigned idx, const struct
 		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 		goto err_close;
 	}
-	if (st->transport == T_TCP && (rc = in_net_idle_init(&st->idle, &ic->opts, err)) < 0)
-		goto err_close;
-	st->kept = in_handoff_take(ic);
-	if ((rc = sl_listen(st, err)) < 0)
+	kept = in_handoff_take(ic);
+	if ((rc = sl_listen(st, kept, err)) < 0)
 		goto err_close;
 	if (st->transport != T_TCP) {
-		snprintf(name, sizeof(name), "%s:%s", st->kind,
-			 st->transport == T_UNIX ? st->listen + 5 : st->listen);
+		snprintf(name, sizeof(name), "%s:%s", st->srv.kind,
+			 st->transport == T_UNIX ? st->srv.listen + 5 : st->srv.listen);
 		if (!(st->src = pl_source_new(pl, idx, name, NULL, 0, 0, 0))) {
 			rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 			goto err_close;
 		}
 	}
-	if ((rc = pl_watch_fd(pl, st->wfd, on_ready, st)) < 0) {
-		cd_err_set(err, rc, errno, "%s: cannot watch", st->listen);
+	if ((rc = ss_start(&st->srv, kept, err)) < 0) {
 		if (st->src)
 			pl_source_abandon(pl, st->src);
 		goto err_close;
 	}
-	st->watched = true;
+	in_handoff_free(kept);
 	st->opened = true;
-	if (st->kept) {
-		adopt_conns(st);
-		in_handoff_free(st->kept);
-		st->kept = NULL;
-	}
 	*state = st;
 	return 0;
 
 err_close:
+	in_handoff_free(kept);
 	sl_close(st);
 	return rc;
 }
@@ -762,29 +604,14 @@ static void sl_close(void *state)
 
 	if (!st)
 		return;
-	in_handoff_free(st->kept);
-	/* the sources are the pipeline's: ended by stop(), or freed by pipeline_free() */
-	while (st->conns) {
-		struct sl_conn *c = st->conns;
-		st->conns = c->next;
-		close(c->fd);
-		free(c->buf);
-		free(c);
-	}
-	if (st->watched)
-		pl_unwatch_fd(st->pl, st->wfd);
-	if (st->lfd >= 0)
-		close(st->lfd);
-	if (st->epfd >= 0)
-		close(st->epfd);
-	cd_net_sockfile_remove(&st->sock, st->listen);
+	ss_release(&st->srv);
 	if (st->opened) {
 		snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)st->frames);
 		snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)st->invalid_total);
 		snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)st->cut);
 		snprintf(n[3], sizeof(n[3]), "%llu", (unsigned long long)(st->drops + st->truncated));
-		cd_log(FMT_LEVEL_INFO, "input closed", "input", st->kind, "listen", st->listen, "frames",
-		       n[0], "invalid", n[1], "cut", n[2], "dropped_or_truncated", n[3], NULL);
+		cd_log(FMT_LEVEL_INFO, "input closed", "input", st->srv.kind, "listen", st->srv.listen,
+		       "frames", n[0], "invalid", n[1], "cut", n[2], "dropped_or_truncated", n[3], NULL);
 	}
 	free(st->dbuf);
 	free(st->scratch);
