@@ -137,9 +137,7 @@ static enum out_result kafka_flush(void *state, const struct chunk *c, struct cd
 		enum out_result r = s->fatal ? OUT_FAIL : OUT_RETRY;
 
 		cd_err_set(err, -CD_EIO, 0, "%s", s->why);
-		if (k->cur == (int)(s - k->slots))
-			k->cur = -1;
-		s->used = false;
+		kf_slot_free(k, s);
 		return r;
 	}
 	return OUT_PENDING;
@@ -194,9 +192,10 @@ static void kafka_close(void *state)
 		return;
 	k->closing = true;
 	kf_producer_stop(k, CD_KAFKA_CLOSE_MS);
-	out_lines_release(&k->lines);
+	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++)
+		kf_arena_free(k, &k->slots[i]);
+	kf_blocks_release(k);
 	free(k->buf);
-	free(k->kbuf);
 	free(k);
 }
 
