@@ -48,10 +48,14 @@ static int grow(struct out_lines *b, size_t need)
 static struct fmt_str host_name(void)
 {
 	static char name[256];
+	static struct fmt_str v; /* its length too: taken once, not per record */
 
-	if (!name[0] && (gethostname(name, sizeof(name) - 1) < 0 || !name[0]))
-		cd_strlcpy(name, "localhost", sizeof(name));
-	return fmt_str_c(name);
+	if (!v.ptr) {
+		if (gethostname(name, sizeof(name) - 1) < 0 || !name[0])
+			cd_strlcpy(name, "localhost", sizeof(name));
+		v = fmt_str_c(name);
+	}
+	return v;
 }
 
 int out_lines_emit(struct fmt_record *r, const struct record_src *src, enum cd_out_format f, char *out,

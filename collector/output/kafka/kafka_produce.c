@@ -18,16 +18,25 @@
 #include "util/util.h"
 #include "util/banned.h"
 
-/* The chunk in flight whose records hold @item (a message's opaque), or NULL. */
+/* Whether the chunk of slot @s (in flight) holds @item. */
+static bool holds(const struct kf_chunk *s, uintptr_t item)
+{
+	size_t len;
+	const uint8_t *p = s->used ? chunk_data_ref(s->c, &len) : NULL;
+
+	return p && item >= (uintptr_t)p && item < (uintptr_t)p + len;
+}
+
+/* The chunk in flight whose records hold @item (a message's opaque), or NULL; reports come in runs of one chunk. */
 static struct kf_chunk *slot_of(struct out_kafka_state *k, uintptr_t item)
 {
-	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++) {
-		size_t len;
-		const uint8_t *p = k->slots[i].used ? chunk_data_ref(k->slots[i].c, &len) : NULL;
-
-		if (p && item >= (uintptr_t)p && item < (uintptr_t)p + len)
+	if (holds(&k->slots[k->dr_slot], item))
+		return &k->slots[k->dr_slot];
+	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++)
+		if (holds(&k->slots[i], item)) {
+			k->dr_slot = i;
 			return &k->slots[i];
-	}
+		}
 	return NULL;
 }
 

@@ -98,6 +98,7 @@ struct out_kafka_state {
 	struct kf_chunk slots[CD_KAFKA_CHUNKS_MAX];  /* chunks in flight */
 	uint64_t next_arrival;			     /* arrival number of the next chunk */
 	int cur;				     /* slot being produced, -1 for none */
+	unsigned dr_slot;			     /* slot of the last delivery report */
 	struct chunk_iter it;			     /* its next record */
 	rd_kafka_message_t batch[KF_BATCH];	     /* its records rendered, not yet handed over */
 	int64_t batch_ts[KF_BATCH];		     /* their timestamps (ms) when timestamp: record */
