@@ -5,7 +5,11 @@
  *
  * DESIGN: flush() takes a chunk (OUT_PENDING) into a small table of
  * chunks in flight and produces its records in order, each message
- * carrying its record's place in the chunk as its opaque. Delivery reports
+ * carrying its record's place in the chunk as its opaque. Each record is
+ * decoded once; its payload is the chunk's own bytes or rendered into the
+ * chunk's arena, which lives until the chunk is reported, so librdkafka
+ * takes the pointers without copying (no RD_KAFKA_MSG_F_COPY), up to
+ * KF_BATCH records per rd_kafka_produce_batch() call. Delivery reports
  * (served by rd_kafka_poll() in poll(), on the loop thread, like every
  * other librdkafka callback: logs go through the main queue too) count
  * per chunk; when every message of a chunk is acknowledged the chunk is
