@@ -4,10 +4,12 @@
  * usage: bench_kafka CLEWD KAFKA_MOCK [RECORDS] [FORMAT]
  *
  * Generates RECORDS (default 500000) JSON log lines with the benchmark
- * corpus generator (bench/corpus.c, seed 1) into a temporary file, starts
+ * corpus generator (bench/corpus.c, seed 1) into a temporary file
+ * (BENCH_KAFKA_CORPUS=pipe: pipe lines; BENCH_KAFKA_FILE=PATH: the lines
+ * of PATH instead, e.g. bench/gen_rare.py's shape, RECORDS ignored), starts
  * tests/helpers/kafka_mock (3 brokers on 127.0.0.1, topic "bench" with 6
  * partitions) and runs `clewd -i stdin -o kafka://BROKERS/bench?format=
- * FORMAT` (default json: the Logstash event, zstd) on the file; the
+ * FORMAT` (default json: the Logstash event, zstd level 1) on the file; the
  * environment variable BENCH_KAFKA_QUERY adds options to the URI
  * ("&max_inflight=16M&properties.linger.ms=20"). clewd
  * exits once every record is acknowledged by the brokers, so the wall
@@ -82,11 +84,44 @@ static long long topic_messages(const char *bootstrap, const char *topic, int np
 	return total;
 }
 
+/* The lines of @path into @b, *@records their count. Return: 0 or -1. */
+static int read_file(const char *path, struct corpus_buf *b, long *records)
+{
+	FILE *f = fopen(path, "rb");
+	char buf[1 << 16];
+	size_t n;
+
+	if (!f)
+		return -1;
+	*records = 0;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (b->len + n > b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : sizeof(buf);
+			char *d = realloc(b->data, cap);
+
+			if (!d) {
+				fclose(f);
+				return -1;
+			}
+			b->data = d;
+			b->cap = cap;
+		}
+		memcpy(b->data + b->len, buf, n);
+		b->len += n;
+		for (size_t i = 0; i < n; i++)
+			*records += buf[i] == '\n';
+	}
+	fclose(f);
+	return *records > 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const topics[] = {"bench:6", NULL};
 	long records = argc > 3 ? strtol(argv[3], NULL, 10) : 500000;
 	const char *format = argc > 4 ? argv[4] : "json", *extra = getenv("BENCH_KAFKA_QUERY");
+	const char *shape = getenv("BENCH_KAFKA_CORPUS"), *file = getenv("BENCH_KAFKA_FILE");
+	const char *parser = shape && strcmp(shape, "pipe") == 0 ? "pipe" : "json";
 	char path[] = "/tmp/bench-kafka-XXXXXX", uri[1024];
 	struct corpus_buf b = {0};
 	struct corpus_gen g;
@@ -102,10 +137,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_kafka CLEWD KAFKA_MOCK [RECORDS] [json|msgpack|raw]\n");
 		return 2;
 	}
-	corpus_gen_init(&g, CORPUS_JSON, 1);
-	for (long i = 0; i < records; i++)
-		if (corpus_gen_record(&g, &b) < 0)
-			die("out of memory");
+	if (file) {
+		if (read_file(file, &b, &records) < 0)
+			die("cannot read BENCH_KAFKA_FILE");
+		parser = "auto";
+	} else {
+		corpus_gen_init(&g, strcmp(parser, "pipe") == 0 ? CORPUS_PIPE : CORPUS_JSON, 1);
+		for (long i = 0; i < records; i++)
+			if (corpus_gen_record(&g, &b) < 0)
+				die("out of memory");
+	}
 	fd = mkstemp(path);
 	if (fd < 0 || write(fd, b.data, b.len) != (ssize_t)b.len || lseek(fd, 0, SEEK_SET) != 0)
 		die("cannot write the corpus");
@@ -125,7 +166,7 @@ int main(int argc, char **argv)
 		dup2(null, 1);
 		dup2(null, 2);
 		setenv("CLEWD_DRAIN_TIMEOUT", "10m", 1);
-		execl(argv[1], argv[1], "-i", "stdin", "-p", "json", "-o", uri, (char *)NULL);
+		execl(argv[1], argv[1], "-i", "stdin", "-p", parser, "-o", uri, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0 || wait4(pid, &st, 0, &ru) != pid)
@@ -148,10 +189,10 @@ int main(int argc, char **argv)
 	      (double)ru.ru_stime.tv_usec / 1e6;
 	mcpu = (double)mru.ru_utime.tv_sec + (double)mru.ru_utime.tv_usec / 1e6 +
 	       (double)mru.ru_stime.tv_sec + (double)mru.ru_stime.tv_usec / 1e6;
-	printf("clewd -> Kafka (librdkafka mock cluster, 3 brokers, 6 partitions), payload %s, zstd\n",
-	       format);
-	printf("records          %ld (%.1f MB of JSON lines), %lld appended to the topic\n", records,
-	       (double)len / 1e6, got);
+	printf("clewd -> Kafka (librdkafka mock cluster, 3 brokers, 6 partitions), payload %s, options '%s'\n",
+	       format, extra ? extra : "");
+	printf("records          %ld (%.1f MB of %s lines%s%s), %lld appended to the topic\n", records,
+	       (double)len / 1e6, parser, file ? " from " : "", file ? file : "", got);
 	printf("wall             %.2f s (start to exit: every record acknowledged)\n", wall);
 	printf("throughput       %.0f records/s, %.1f MB/s\n", (double)records / wall,
 	       (double)len / 1e6 / wall);

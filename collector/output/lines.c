@@ -48,14 +48,44 @@ static int grow(struct out_lines *b, size_t need)
 static struct fmt_str host_name(void)
 {
 	static char name[256];
+	static struct fmt_str v; /* its length too: taken once, not per record */
 
-	if (!name[0] && (gethostname(name, sizeof(name) - 1) < 0 || !name[0]))
-		cd_strlcpy(name, "localhost", sizeof(name));
-	return fmt_str_c(name);
+	if (!v.ptr) {
+		if (gethostname(name, sizeof(name) - 1) < 0 || !name[0])
+			cd_strlcpy(name, "localhost", sizeof(name));
+		v = fmt_str_c(name);
+	}
+	return v;
 }
 
-static int emit_one(struct fmt_record *r, enum cd_out_format f, char *out, size_t cap, size_t *len)
+int out_lines_emit(struct fmt_record *r, const struct record_src *src, enum cd_out_format f, char *out,
+		   size_t cap, size_t *len)
 {
+	static struct fmt_record raw; /* large; the daemon is single-threaded */
+	char num[24];
+
+	if (src->raw && f == CD_OUTFMT_PIPE) {
+		if (src->line.len > cap)
+			return -FMT_ETRUNC;
+		memcpy(out, src->line.ptr, src->line.len);
+		*len = src->line.len;
+		return 0;
+	}
+	if (src->raw) {
+		fmt_record_clear(&raw);
+		raw.message = src->line;
+		raw.attrs[0] = (struct fmt_attr){fmt_str_c("_unparsed"), src->error, FMT_T_STRING};
+		raw.attrs[1] = (struct fmt_attr){fmt_str_c("_input"), src->input, FMT_T_STRING};
+		raw.attrs[2] =
+			(struct fmt_attr){fmt_str_c("_offset"),
+					  fmt_str_n(num, (size_t)snprintf(num, sizeof(num), "%llu",
+									  (unsigned long long)src->offset)),
+					  FMT_T_NUMBER};
+		raw.nattrs = src->input.ptr ? 3 : 1;
+		if (!src->error.ptr)
+			raw.attrs[0].val = fmt_str_c("unparsed");
+		r = &raw;
+	}
 	if (f == CD_OUTFMT_PIPE)
 		return fmt_pipe_emit(r, out, cap, len);
 	if (f == CD_OUTFMT_LOGSTASH) {
@@ -69,45 +99,20 @@ static int emit_one(struct fmt_record *r, enum cd_out_format f, char *out, size_
 
 int out_lines_render(struct out_lines *b, const struct chunk *c, enum cd_out_format f, struct cd_err *err)
 {
-	static struct fmt_record rec, raw; /* large; the daemon is single-threaded */
+	static struct fmt_record rec; /* large; the daemon is single-threaded */
 	struct record_src src;
 	struct chunk_iter it;
-	char num[24];
 	int rc;
 
 	b->len = 0;
 	chunk_iter_init(&it, c);
 	while ((rc = chunk_iter_next(&it, &rec, &src)) == 1) {
-		struct fmt_record *r = &rec;
 		size_t room_for = 256, n = 0;
 
-		if (src.raw && f == CD_OUTFMT_PIPE) {
-			if (grow(b, b->len + src.line.len + 1) < 0)
-				return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-			memcpy(b->buf + b->len, src.line.ptr, src.line.len);
-			b->len += src.line.len;
-			b->buf[b->len++] = '\n';
-			continue;
-		}
-		if (src.raw) {
-			fmt_record_clear(&raw);
-			raw.message = src.line;
-			raw.attrs[0] = (struct fmt_attr){fmt_str_c("_unparsed"), src.error, FMT_T_STRING};
-			raw.attrs[1] = (struct fmt_attr){fmt_str_c("_input"), src.input, FMT_T_STRING};
-			raw.attrs[2] = (struct fmt_attr){
-				fmt_str_c("_offset"),
-				fmt_str_n(num, (size_t)snprintf(num, sizeof(num), "%llu",
-								(unsigned long long)src.offset)),
-				FMT_T_NUMBER};
-			raw.nattrs = src.input.ptr ? 3 : 1;
-			if (!src.error.ptr)
-				raw.attrs[0].val = fmt_str_c("unparsed");
-			r = &raw;
-		}
 		for (;;) {
 			if (grow(b, b->len + room_for + 1) < 0)
 				return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
-			rc = emit_one(r, f, b->buf + b->len, b->cap - b->len - 1, &n);
+			rc = out_lines_emit(&rec, &src, f, b->buf + b->len, b->cap - b->len - 1, &n);
 			if (rc == 0)
 				break;
 			if (rc != -FMT_ETRUNC || b->cap - b->len > CD_EMIT_MAX)

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include <store/chunk.h>
+#include "fmt/record.h"
 #include "config.h"
 #include <store/err.h>
 
@@ -35,5 +36,16 @@ void out_lines_release(struct out_lines *b);
  * Return: 0; -CD_ENOMEM; -CD_ECORRUPT (the chunk does not decode).
  */
 int out_lines_render(struct out_lines *b, const struct chunk *c, enum cd_out_format f, struct cd_err *err);
+
+/*
+ * out_lines_emit() - the line out_lines_render() writes for one record
+ * (@r and @src as chunk_iter_next() gave them), without its '\n', into
+ * @out (@cap bytes): for an output that renders record by record (kafka).
+ * @r may be changed (Logstash's "host" added). Return: 0 with *@len;
+ * -FMT_ETRUNC when @cap is too short (try again with more); another
+ * negative fmt error when the record cannot be written.
+ */
+int out_lines_emit(struct fmt_record *r, const struct record_src *src, enum cd_out_format f, char *out,
+		   size_t cap, size_t *len);
 
 #endif

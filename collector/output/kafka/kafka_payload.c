@@ -1,9 +1,11 @@
 /*
  * output/kafka/kafka_payload.c - a record becomes a message: the field its
  * key comes from, the topic a template renders for it, the topic handles,
- * and the raw payload (the line as read, or the record written again).
- * The json payload is output/lines.c's, the msgpack one the chunk's own
- * item (kafka_produce.c takes them).
+ * the raw payload (the line as read, or the record written again), and
+ * each chunk's arena: the payloads rendered for librdkafka, which points
+ * at them (no copy) until their delivery reports are in. The json payload
+ * is output/lines.c's, the msgpack one the chunk's own item
+ * (kafka_produce.c takes them).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "fmt/json.h"
 #include "fmt/pipe.h"
+#include "output/lines.h"
 #include "output/kafka/out_kafka_impl.h"
 #include "util/util.h"
 #include "util/banned.h"
@@ -44,45 +47,22 @@ struct fmt_str kf_field(const struct fmt_record *r, const char *name, size_t n)
 	return none;
 }
 
-/* Make *buf (*cap bytes) hold at least @need bytes. Return: 0 or -CD_ENOMEM. */
-static int grow_buf(char **buf, size_t *cap, size_t need)
+/* Make k->buf hold at least @need bytes. Return: 0 or -CD_ENOMEM. */
+static int grow(struct out_kafka_state *k, size_t need)
 {
-	size_t c = *cap ? *cap : 4096;
+	size_t c = k->cap ? k->cap : 4096;
 	char *n;
 
-	if (need <= *cap)
+	if (need <= k->cap)
 		return 0;
 	while (c < need)
 		c *= 2;
-	n = realloc(*buf, c);
+	n = realloc(k->buf, c);
 	if (!n)
 		return -CD_ENOMEM;
-	*buf = n;
-	*cap = c;
+	k->buf = n;
+	k->cap = c;
 	return 0;
-}
-
-static int grow(struct out_kafka_state *k, size_t need)
-{
-	return grow_buf(&k->buf, &k->cap, need);
-}
-
-/*
- * The plain bytes of @v: the view itself when it holds no escape (the
- * chunk codec stores values decoded), else decoded into k->kbuf.
- */
-const char *kf_plain(struct out_kafka_state *k, const struct fmt_str *v, size_t *len)
-{
-	if (v->enc == FMT_ENC_RAW) {
-		*len = v->len;
-		return v->ptr;
-	}
-	if (grow_buf(&k->kbuf, &k->kcap, v->len + 1) < 0) {
-		*len = 0;
-		return NULL;
-	}
-	*len = fmt_str_decode(v, k->kbuf);
-	return k->kbuf;
 }
 
 /* Render the topic template for @r into k->topic_buf. */
@@ -125,6 +105,7 @@ void kf_topics_release(struct out_kafka_state *k)
 		free(k->topics[i].name);
 	}
 	k->ntopics = 0;
+	k->fixed_rkt = NULL;
 }
 
 /* The handle of topic @name, opened on first use. */
@@ -194,4 +175,87 @@ int kf_raw_payload(struct out_kafka_state *k, const struct fmt_record *r, const 
 	*out = k->buf;
 	*len = n;
 	return 0;
+}
+
+/* --- a chunk's arena ------------------------------------------------------ */
+
+char *kf_arena_room(struct out_kafka_state *k, struct kf_chunk *s, size_t need, size_t *room)
+{
+	struct kf_block *b = s->arena;
+
+	if (!b || b->cap - b->len < need) {
+		if (need <= KF_BLOCK && k->free_blocks) {
+			b = k->free_blocks;
+			k->free_blocks = b->next;
+			k->nfree--;
+		} else {
+			size_t cap = need > KF_BLOCK ? need : KF_BLOCK;
+
+			if (!(b = malloc(sizeof(*b) + cap)))
+				return NULL;
+			b->cap = cap;
+		}
+		b->len = 0;
+		b->next = s->arena;
+		s->arena = b;
+	}
+	*room = b->cap - b->len;
+	return b->data + b->len;
+}
+
+void kf_arena_add(struct kf_chunk *s, size_t n)
+{
+	s->arena->len += n;
+}
+
+void kf_arena_free(struct out_kafka_state *k, struct kf_chunk *s)
+{
+	struct kf_block *b;
+
+	while ((b = s->arena)) {
+		s->arena = b->next;
+		if (b->cap == KF_BLOCK && k->nfree < KF_BLOCKS_KEPT) {
+			b->next = k->free_blocks;
+			k->free_blocks = b;
+			k->nfree++;
+		} else {
+			free(b);
+		}
+	}
+}
+
+void kf_blocks_release(struct out_kafka_state *k)
+{
+	struct kf_block *b;
+
+	while ((b = k->free_blocks)) {
+		k->free_blocks = b->next;
+		free(b);
+	}
+	k->nfree = 0;
+}
+
+/* The json payload: out_lines_emit() straight into the arena, a larger place when it does not fit. */
+int kf_render(struct out_kafka_state *k, struct kf_chunk *s, struct fmt_record *r,
+	      const struct record_src *src, const char **out, size_t *len)
+{
+	size_t need = 1024, room, n = 0;
+
+	for (;;) {
+		char *p = kf_arena_room(k, s, need, &room);
+		int rc;
+
+		if (!p)
+			return -CD_ENOMEM;
+		rc = out_lines_emit(r, src, CD_OUTFMT_LOGSTASH, p, room, &n);
+		if (rc == 0) {
+			kf_arena_add(s, n);
+			*out = p;
+			*len = n;
+			return 0;
+		}
+		if (rc != -FMT_ETRUNC || room > CD_EMIT_MAX)
+			return -CD_ECORRUPT;
+		need = room * 2;
+	}
 }

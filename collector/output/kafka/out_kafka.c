@@ -5,7 +5,11 @@
  *
  * DESIGN: flush() takes a chunk (OUT_PENDING) into a small table of
  * chunks in flight and produces its records in order, each message
- * carrying its record's place in the chunk as its opaque. Delivery reports
+ * carrying its record's place in the chunk as its opaque. Each record is
+ * decoded once; its payload is the chunk's own bytes or rendered into the
+ * chunk's arena, which lives until the chunk is reported, so librdkafka
+ * takes the pointers without copying (no RD_KAFKA_MSG_F_COPY), up to
+ * KF_BATCH records per rd_kafka_produce_batch() call. Delivery reports
  * (served by rd_kafka_poll() in poll(), on the loop thread, like every
  * other librdkafka callback: logs go through the main queue too) count
  * per chunk; when every message of a chunk is acknowledged the chunk is
@@ -137,9 +141,7 @@ static enum out_result kafka_flush(void *state, const struct chunk *c, struct cd
 		enum out_result r = s->fatal ? OUT_FAIL : OUT_RETRY;
 
 		cd_err_set(err, -CD_EIO, 0, "%s", s->why);
-		if (k->cur == (int)(s - k->slots))
-			k->cur = -1;
-		s->used = false;
+		kf_slot_free(k, s);
 		return r;
 	}
 	return OUT_PENDING;
@@ -194,9 +196,10 @@ static void kafka_close(void *state)
 		return;
 	k->closing = true;
 	kf_producer_stop(k, CD_KAFKA_CLOSE_MS);
-	out_lines_release(&k->lines);
+	for (unsigned i = 0; i < CD_KAFKA_CHUNKS_MAX; i++)
+		kf_arena_free(k, &k->slots[i]);
+	kf_blocks_release(k);
 	free(k->buf);
-	free(k->kbuf);
 	free(k);
 }
 

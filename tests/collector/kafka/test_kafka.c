@@ -421,6 +421,51 @@ START_TEST(every_record_arrives_once_keyed_by_its_transaction_in_order)
 END_TEST
 
 /*
+ * A queue of 37 messages and max_inflight of 16k (~60 records): batches
+ * cut short by a full queue and by the byte bound, resumed on later
+ * polls, handed over with rd_kafka_produce_batch() and, with timestamp:
+ * record, one by one. Every record arrives once, in order, and with
+ * timestamp: record stamped with its own time.
+ */
+START_TEST(a_tiny_queue_and_max_inflight_pause_mid_batch_and_lose_nothing)
+{
+	enum { TOTAL = 6000, NTX = 100 };
+	static const char *const names[] = {"tiny", "tiny_ts"};
+	struct tm base = {.tm_year = 126, .tm_mon = 10, .tm_mday = 23, .tm_hour = 7};
+	const int64_t base_ms = (int64_t)timegm(&base) * 1000;
+	struct tally t = {.total = TOTAL};
+	struct kmsgs m;
+	size_t len;
+	char *in = gen_stream(TOTAL, NTX, &len), query[200];
+
+	t.seen = calloc(TOTAL, sizeof(int));
+	for (int run = 0; run < 2; run++) {
+		snprintf(query, sizeof(query),
+			 "max_inflight=16k&properties.queue.buffering.max.messages=37%s",
+			 run ? "&timestamp=record" : "");
+		ck_assert_int_eq(run_clewd(bootstrap_uri(names[run], query), in, len, NULL), 0);
+		consume_all(names[run], &m);
+		ck_assert_uint_eq(m.n, TOTAL);
+		check_stream(&m, &t, NTX, true);
+		ck_assert_int_eq(t.missed, 0);
+		ck_assert_int_eq(t.dup, 0);
+		for (size_t i = 0; run && i < m.n; i++) {
+			json_t *o = json_loadb(m.v[i].val, m.v[i].vlen, 0, NULL);
+			long n = json_num(o, "n");
+
+			/* gen_line()'s time for record n */
+			ck_assert_int_eq(m.v[i].ts_ms, base_ms + (n / 60000) % 60 * 60000 +
+							       (n / 1000) % 60 * 1000 + n % 1000000 / 1000);
+			json_decref(o);
+		}
+		kmsgs_free(&m);
+	}
+	free(t.seen);
+	free(in);
+}
+END_TEST
+
+/*
  * clewd fed at a steady pace; once records arrive, broker 2 (leader of
  * some partitions) goes down for a while and comes back. Return: the
  * duplicates, after checking nothing is missing.
@@ -828,6 +873,7 @@ static Suite *kafka_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, every_record_arrives_once_keyed_by_its_transaction_in_order);
+	tcase_add_test(tc, a_tiny_queue_and_max_inflight_pause_mid_batch_and_lose_nothing);
 	tcase_add_test(tc, a_broker_down_mid_stream_then_back_loses_nothing);
 	tcase_add_test(tc, delivery_timeouts_while_a_broker_is_down_are_retried_never_lost);
 	tcase_add_test(tc, a_json_payload_is_a_logstash_event);
