@@ -152,8 +152,7 @@ static int64_t clamp_ts(const struct fmt_record *r)
 	return r->ts_ns < 0 ? 0 : r->ts_ns > QY_TS_MAX ? QY_TS_MAX : r->ts_ns;
 }
 
-/* A decimal integer attribute value (the whole text), or false. */
-static bool attr_int(const struct fmt_attr *a, long long *out)
+bool qy__attr_int(const struct fmt_attr *a, long long *out)
 {
 	char buf[24], *end;
 	size_t n;
@@ -189,7 +188,7 @@ static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
 	return a->len == b->len && a->enc == b->enc && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
 }
 
-static uint16_t depth_of(const struct fmt_record *r)
+uint16_t qy__depth_of(const struct fmt_record *r)
 {
 	if (!r->span.ptr || r->span.len == 0 || same_view(&r->span, &r->trace))
 		return 0;
@@ -493,12 +492,6 @@ static void time_span(struct qy_summary *s, int64_t first, int64_t last)
 
 /* ---- adding a record ---- */
 
-/* The attributes a summary reads, found in one pass over the record's (the first of each key). */
-struct picked {
-	const struct fmt_attr *status, *dur_us, *error;
-	const struct fmt_attr *keys[QY_KEYS_MAX];
-};
-
 static bool key_is(const struct fmt_str *k, const char *lit, size_t len)
 {
 	if (k->enc == FMT_ENC_RAW)
@@ -506,8 +499,7 @@ static bool key_is(const struct fmt_str *k, const char *lit, size_t len)
 	return fmt_str_eq(k, lit, len);
 }
 
-/* As fmt_record_attr() for each name a summary needs, in one pass instead of one per name. */
-static void pick(const struct fmt_record *r, const struct qy_keys *keys, struct picked *p)
+void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy__picked *p)
 {
 	size_t nk = keys ? keys->n : 0;
 
@@ -538,7 +530,7 @@ static int take_status(struct qy_summary *s, const struct fmt_attr *a, bool *oom
 
 	if (!a)
 		return 0;
-	if (attr_int(a, &code)) {
+	if (qy__attr_int(a, &code)) {
 		if (code >= 100 && code <= 999 && code > s->status)
 			s->status = (int)code;
 		return code >= 500;
@@ -591,8 +583,8 @@ static void take_route(struct qy_summary *s, const struct fmt_record *r, bool *o
 }
 
 /* The summary keys' values of the record. */
-static void take_values(struct qy_summary *s, const struct qy_keys *keys, const struct picked *p, int64_t ts,
-			bool *oom)
+static void take_values(struct qy_summary *s, const struct qy_keys *keys, const struct qy__picked *p,
+			int64_t ts, bool *oom)
 {
 	for (size_t k = 0; keys && k < keys->n; k++) {
 		const struct fmt_attr *a = p->keys[k];
@@ -624,20 +616,20 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 {
 	bool oom = false, level_err = r->level == FMT_LEVEL_ERROR || r->level == FMT_LEVEL_FATAL;
 	int64_t ts = r->has_ts ? clamp_ts(r) : QY_TS_MAX, end = ts;
-	uint16_t depth = depth_of(r);
+	uint16_t depth = qy__depth_of(r);
 	struct qy_rank rank = {
 		.no_service = !r->service.ptr || r->service.len == 0, .depth = depth, .ts = ts};
 	const struct qy_keys *keys = ctx ? ctx->keys : NULL;
-	struct picked p;
+	struct qy__picked p;
 	long long dur_us;
 	int status_err;
 
-	pick(r, keys, &p);
+	qy__pick(r, keys, &p);
 	s->records++;
 	if (depth < s->min_depth)
 		s->min_depth = depth;
 	if (r->event == FMT_EVENT_SPAN && r->has_ts) {
-		int64_t d = p.dur_us && attr_int(p.dur_us, &dur_us) && dur_us > 0
+		int64_t d = p.dur_us && qy__attr_int(p.dur_us, &dur_us) && dur_us > 0
 				    ? (dur_us < QY_DUR_US_MAX ? dur_us : QY_DUR_US_MAX) * 1000
 				    : 0;
 

@@ -29,6 +29,7 @@
 #include "query/codec.h"
 #include "query/filter.h"
 #include "query/light.h"
+#include "query/sumwrite.h"
 
 #define ARCH_SUM_MAGIC 0x53414c43u /* "CLAS" */
 /* 2: span hashes by qy_span_hash()'s 8-byte steps (1: FNV-1a; read as invalid, the segment scanned) */
@@ -53,7 +54,7 @@ struct arch__sum {
 	uint64_t seg; /* the segment summarised from its first frame; 0: none */
 	bool broken;  /* a payload did not decode, or memory ran out: no file */
 	struct qy_keys keys;
-	struct qy_txns t;     /* the current block's transactions */
+	struct qy_sumw w;     /* the current block's transactions */
 	struct qy_bytes file; /* the file so far: header room, keys, compressed blocks */
 	struct qy_bytes raw;  /* scratch: one block encoded */
 	uint64_t nsum;	      /* summaries in the blocks */
@@ -95,8 +96,7 @@ static int file_start(struct arch__sum *s)
 
 static void sum_reset(struct arch__sum *s, uint64_t seg)
 {
-	qy_txns_release(&s->t);
-	qy_txns_init(&s->t, &(struct qy_context){.keys = &s->keys});
+	qy_sumw_clear(&s->w);
 	s->seg = seg;
 	s->nsum = 0;
 	s->broken = seg && file_start(s) < 0;
@@ -105,14 +105,13 @@ static void sum_reset(struct arch__sum *s, uint64_t seg)
 /* Encode and compress the table as one block: (u32 n, u32 zlen, zstd frame). Return: 0 or -CD_ENOMEM. */
 static int flush_block(arch *a, struct arch__sum *s)
 {
-	size_t bound, z;
+	size_t bound, z, n = qy_sumw_count(&s->w);
 
-	if (s->t.n == 0)
+	if (n == 0)
 		return 0;
 	s->raw.len = 0;
-	for (size_t i = 0; i < s->t.n; i++)
-		if (qy_summary_encode(&s->t.v[i], s->keys.n, &s->raw) < 0)
-			return -CD_ENOMEM;
+	if (qy_sumw_encode(&s->w, &s->raw) < 0)
+		return -CD_ENOMEM;
 	bound = ZSTD_compressBound(s->raw.len);
 	if (reserve(&s->file, 8 + bound) < 0)
 		return -CD_ENOMEM;
@@ -120,11 +119,11 @@ static int flush_block(arch *a, struct arch__sum *s)
 			      ARCH_SUM_ZSTD_LEVEL);
 	if (ZSTD_isError(z) || z > UINT32_MAX)
 		return -CD_ENOMEM;
-	le_put32(s->file.p + s->file.len, (uint32_t)s->t.n);
+	le_put32(s->file.p + s->file.len, (uint32_t)n);
 	le_put32(s->file.p + s->file.len + 4, (uint32_t)z);
 	s->file.len += 8 + z;
-	s->nsum += s->t.n;
-	qy_txns_clear(&s->t);
+	s->nsum += n;
+	qy_sumw_clear(&s->w);
 	return 0;
 }
 
@@ -142,6 +141,7 @@ void arch__sum_start(arch *a, uint64_t seg)
 			a->sum = NULL;
 			return;
 		}
+		qy_sumw_init(&a->sum->w, &a->sum->keys);
 	}
 	sum_reset(a->sum, seg);
 }
@@ -156,11 +156,11 @@ void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len)
 		return;
 	chunk_iter_init_bytes(&it, payload, len);
 	while ((rc = chunk_iter_next(&it, &r, NULL)) > 0)
-		if (qy_txns_add(&a->sum->t, &r) < 0) {
+		if (qy_sumw_add(&a->sum->w, &r) < 0) {
 			rc = -1;
 			break;
 		}
-	if (rc < 0 || (a->sum->t.n >= ARCH_SUM_BLOCK_TXNS && flush_block(a, a->sum) < 0))
+	if (rc < 0 || (qy_sumw_count(&a->sum->w) >= ARCH_SUM_BLOCK_TXNS && flush_block(a, a->sum) < 0))
 		a->sum->broken = true;
 }
 
@@ -168,7 +168,7 @@ void arch__sum_free(arch *a)
 {
 	if (!a->sum)
 		return;
-	qy_txns_release(&a->sum->t);
+	qy_sumw_release(&a->sum->w);
 	qy_keys_release(&a->sum->keys);
 	free(a->sum->file.p);
 	free(a->sum->raw.p);
