@@ -2,9 +2,11 @@
  * sumwrite.c - the archive's block writer of summaries (query/sumwrite.h).
  *
  * DESIGN: the rules are summary.c's, field by field (qy_summary_add()),
- * kept over other storage: a string a summary keeps is interned in the
- * block's arena (cut to its cap at a character boundary and at a NUL, as
- * a C string of summary.c would be) and named by its index; sets are
+ * kept over other storage: a string a summary keeps is copied once into
+ * the block's arena (cut to its cap at a character boundary and at a NUL,
+ * as a C string of summary.c would be) and named by its index; a record's
+ * string is first compared with those its transaction holds (most are
+ * there: nothing is copied, nothing hashed); sets are
  * lists of those indexes in one pool, capped sets being kept exactly by
  * pruning to their smallest members once a list reaches twice its cap
  * (what summary.c keeps after each insertion is the smallest members of
@@ -14,9 +16,8 @@
  * block is emptied), so the pool is a bump allocator of 64-bit words and
  * nothing is freed per transaction.
  *
- * Compared with summary.c: no string is compared with strcmp() unless
- * two candidates tie (indexes are equal exactly when strings are), and a
- * record costs one lookup per string it names instead of a copy.
+ * Compared with summary.c: no allocation, no copy of a string the
+ * transaction has, and strcmp() only when two candidates tie.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ struct qy_sumw_list {
 };
 
 struct qy_sumw_str {
-	uint32_t off, len, hash; /* bytes at arena + off (NUL after), folded hash */
+	uint32_t off, len; /* bytes at arena + off (NUL after) */
 };
 
 struct qy_sumw_vals {
@@ -69,7 +70,6 @@ void qy_sumw_release(struct qy_sumw *w)
 	free(w->slots);
 	free(w->arena);
 	free(w->strs);
-	free(w->sslots);
 	free(w->pool);
 	free(w->vals);
 	free(w->scratch);
@@ -80,8 +80,6 @@ void qy_sumw_clear(struct qy_sumw *w)
 {
 	if (w->n && w->nslots)
 		memset(w->slots, 0, w->nslots * sizeof(*w->slots));
-	if (w->nstrs && w->nsslots)
-		memset(w->sslots, 0, w->nsslots * sizeof(*w->sslots));
 	w->n = w->alen = w->nstrs = w->plen = w->nvals = 0;
 }
 
@@ -133,14 +131,14 @@ static uint32_t pool_take(struct qy_sumw *w, size_t n)
 	return off;
 }
 
-/* ---- interned strings ---- */
+/* ---- the block's strings ---- */
 
 static const char *str_of(const struct qy_sumw *w, uint32_t id)
 {
 	return w->arena + w->strs[id].off;
 }
 
-/* Compare two interned strings (or NONE, which comes first), as summary.c's cmp_str(). */
+/* Compare two strings (or NONE, which comes first), as summary.c's cmp_str(). */
 static int cmp_id(const struct qy_sumw *w, uint32_t a, uint32_t b)
 {
 	if (a == b)
@@ -150,51 +148,29 @@ static int cmp_id(const struct qy_sumw *w, uint32_t a, uint32_t b)
 	return strcmp(str_of(w, a), str_of(w, b));
 }
 
-static int rehash_strs(struct qy_sumw *w)
+/* Whether two strings are equal (NONE equals only NONE). */
+static bool same_id(const struct qy_sumw *w, uint32_t a, uint32_t b)
 {
-	size_t n = w->nsslots ? w->nsslots * 2 : 1024;
-	uint32_t *s = calloc(n, sizeof(*s));
-
-	if (!s)
-		return -QY_ENOMEM;
-	for (size_t k = 0; k < w->nstrs; k++) {
-		size_t i = w->strs[k].hash & (n - 1);
-
-		while (s[i])
-			i = (i + 1) & (n - 1);
-		s[i] = (uint32_t)k + 1;
-	}
-	free(w->sslots);
-	w->sslots = s;
-	w->nsslots = n;
-	return 0;
+	if (a == b)
+		return true;
+	if (a == NONE || b == NONE || w->strs[a].len != w->strs[b].len)
+		return false;
+	return memcmp(str_of(w, a), str_of(w, b), w->strs[a].len) == 0;
 }
 
-/* The id of string @s (@n bytes, no NUL among them), interned when new; NONE when out of memory. */
-static uint32_t intern(struct qy_sumw *w, const char *s, size_t n, bool *oom)
+/* A new string of @n bytes (no NUL among them) in the arena: its id, or NONE when out of memory. */
+static uint32_t str_new(struct qy_sumw *w, const char *s, size_t n, bool *oom)
 {
-	uint64_t h64 = qy_span_hash(s, n);
-	uint32_t h = (uint32_t)(h64 ^ (h64 >> 32)), off;
-	size_t i;
+	uint32_t off;
 
-	if ((w->nstrs + 1) * 2 > w->nsslots && rehash_strs(w) < 0)
-		goto oom;
-	for (i = h & (w->nsslots - 1); w->sslots[i]; i = (i + 1) & (w->nsslots - 1)) {
-		const struct qy_sumw_str *e = &w->strs[w->sslots[i] - 1];
-
-		if (e->hash == h && e->len == n && memcmp(w->arena + e->off, s, n) == 0)
-			return w->sslots[i] - 1;
-	}
 	if (w->nstrs + 1 >= NONE ||
 	    grow((void **)&w->strs, &w->cstrs, w->nstrs + 1, sizeof(*w->strs), 1024) < 0 ||
-	    (off = arena_put(w, s, n)) == NONE)
-		goto oom;
-	w->strs[w->nstrs] = (struct qy_sumw_str){.off = off, .len = (uint32_t)n, .hash = h};
-	w->sslots[i] = (uint32_t)++w->nstrs;
-	return (uint32_t)w->nstrs - 1;
-oom:
-	*oom = true;
-	return NONE;
+	    (off = arena_put(w, s, n)) == NONE) {
+		*oom = true;
+		return NONE;
+	}
+	w->strs[w->nstrs] = (struct qy_sumw_str){.off = off, .len = (uint32_t)n};
+	return (uint32_t)w->nstrs++;
 }
 
 /* The plain bytes of @v: the view's own when raw, else decoded into the scratch buffer. */
@@ -215,7 +191,7 @@ static const char *plain(struct qy_sumw *w, const struct fmt_str *v, size_t *n, 
 
 /*
  * The text summary.c keeps of @v (its view_text(): NONE when absent or
- * empty; cut to @max bytes at a character boundary, then at a NUL), interned.
+ * empty; cut to @max bytes at a character boundary, then at a NUL), as a new string.
  */
 static uint32_t text(struct qy_sumw *w, const struct fmt_str *v, size_t max, bool *oom)
 {
@@ -233,7 +209,7 @@ static uint32_t text(struct qy_sumw *w, const struct fmt_str *v, size_t max, boo
 	}
 	if ((nul = memchr(p, 0, n)))
 		n = (size_t)(nul - p);
-	return intern(w, p, n, oom);
+	return str_new(w, p, n, oom);
 }
 
 /* ---- sets ---- */
@@ -256,12 +232,14 @@ static void list_push(struct qy_sumw *w, struct qy_sumw_list *l, uint64_t v, boo
 	w->pool[l->off + l->n++] = v;
 }
 
-static bool list_has(const struct qy_sumw *w, const struct qy_sumw_list *l, uint64_t v)
+/* Whether @l holds an entry of the strings of @v (see cmp_entry()). */
+static bool list_has(const struct qy_sumw *w, const struct qy_sumw_list *l, uint64_t v, bool route)
 {
 	const uint64_t *p = w->pool + l->off;
 
 	for (uint32_t i = 0; i < l->n; i++)
-		if (p[i] == v)
+		if (same_id(w, (uint32_t)p[i], (uint32_t)v) &&
+		    (!route || same_id(w, (uint32_t)(p[i] >> 32), (uint32_t)(v >> 32))))
 			return true;
 	return false;
 }
@@ -309,7 +287,7 @@ static void list_cut(const struct qy_sumw *w, struct qy_sumw_list *l, uint32_t c
 static void set_add(struct qy_sumw *w, struct qy_sumw_list *l, uint64_t v, uint32_t cap, bool route,
 		    bool *truncated, bool *oom)
 {
-	if (list_has(w, l, v))
+	if (list_has(w, l, v, route))
 		return;
 	list_push(w, l, v, oom);
 	if (l->n >= 2 * cap)
@@ -378,9 +356,9 @@ static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
 }
 
 /*
- * Whether @v is the interned string @id: a raw view no longer than its
- * cap compares as is (an interned string has no NUL, so equal bytes mean
- * the view has none either and is kept whole).
+ * Whether @v is the string @id: a raw view no longer than its cap
+ * compares as is (a kept string has no NUL, so equal bytes mean the view
+ * has none either and is kept whole).
  */
 static bool view_is_id(const struct qy_sumw *w, const struct fmt_str *v, uint32_t id)
 {
@@ -396,33 +374,40 @@ static bool simple_view(const struct fmt_str *v)
 }
 
 /*
- * text(@v, QY_VALUE_BYTES) found among the ids of set @l first, as a
- * record usually names a string its transaction already has: no hashing.
+ * text(@v, QY_VALUE_BYTES), found among the strings of set @l first
+ * (*@found), as a record usually names a string its transaction already
+ * has: no copy then.
  */
 static uint32_t member_text(struct qy_sumw *w, const struct qy_sumw_list *l, const struct fmt_str *v,
-			    bool *oom)
+			    bool *found, bool *oom)
 {
+	*found = false;
 	if (!v->ptr || v->len == 0)
 		return NONE;
 	if (simple_view(v))
 		for (uint32_t i = 0; i < l->n; i++)
-			if (view_is_id(w, v, (uint32_t)w->pool[l->off + i]))
+			if (view_is_id(w, v, (uint32_t)w->pool[l->off + i])) {
+				*found = true;
 				return (uint32_t)w->pool[l->off + i];
+			}
 	return text(w, v, QY_VALUE_BYTES, oom);
 }
 
-/* The route (method id << 32 | path id) of @m and @p, found among the routes @l first. */
+/* The route (method id << 32 | path id) of @m and @p, found among the routes @l first (*@found). */
 static uint64_t member_route(struct qy_sumw *w, const struct qy_sumw_list *l, const struct fmt_str *m,
-			     const struct fmt_str *p, bool *oom)
+			     const struct fmt_str *p, bool *found, bool *oom)
 {
 	uint32_t mid, pid;
 
+	*found = false;
 	if (simple_view(m) && simple_view(p))
 		for (uint32_t i = 0; i < l->n; i++) {
 			uint64_t r = w->pool[l->off + i];
 
-			if (view_is_id(w, p, (uint32_t)r) && view_is_id(w, m, (uint32_t)(r >> 32)))
+			if (view_is_id(w, p, (uint32_t)r) && view_is_id(w, m, (uint32_t)(r >> 32))) {
+				*found = true;
 				return r;
+			}
 		}
 	mid = text(w, m, QY_VALUE_BYTES, oom);
 	pid = text(w, p, QY_VALUE_BYTES, oom);
@@ -452,10 +437,10 @@ static int rehash_txns(struct qy_sumw *w)
 	return 0;
 }
 
-/* The transaction of trace @id (@len bytes), made when new; NULL when out of memory. */
-static struct qy_sumw_txn *txn_of(struct qy_sumw *w, const char *id, size_t len)
+/* The transaction of trace @id (@len bytes, hashed *@hp), made when new; NULL when out of memory. */
+static struct qy_sumw_txn *txn_of(struct qy_sumw *w, const char *id, size_t len, uint64_t *hp)
 {
-	uint64_t h = qy_span_hash(id, len);
+	uint64_t h = *hp = qy_span_hash(id, len);
 	struct qy_sumw_txn *t;
 	uint32_t off;
 	size_t i;
@@ -561,6 +546,7 @@ static void take_values(struct qy_sumw *w, struct qy_sumw_txn *t, const struct q
 		const struct fmt_attr *a = p->keys[k];
 		struct qy_sumw_vals *vs;
 		uint32_t id;
+		bool found;
 
 		if (!a || a->type == FMT_T_NULL)
 			continue;
@@ -575,9 +561,11 @@ static void take_values(struct qy_sumw *w, struct qy_sumw_txn *t, const struct q
 			t->vals = (uint32_t)w->nvals;
 			w->nvals += nk;
 		}
-		if ((id = text(w, &a->val, QY_VALUE_BYTES, oom)) == NONE)
-			continue;
 		vs = &w->vals[t->vals + k];
+		if ((id = member_text(w, &vs->v, &a->val, &found, oom)) == NONE)
+			continue;
+		if (found && vs->first != NONE && ts > vs->first_ts)
+			continue; /* a value kept, from a record no earlier: nothing changes */
 		if (vs->first == NONE || ts < vs->first_ts ||
 		    (ts == vs->first_ts && cmp_id(w, id, vs->first) < 0)) {
 			vs->first = id;
@@ -593,12 +581,14 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	int64_t ts, end;
 	uint32_t svc, method, path;
 	uint64_t route;
+	bool svc_known, route_known;
 	struct qy_sumw_txn *t;
 	struct qy_rank rank;
 	struct qy__picked p;
 	const char *id, *nul;
 	long long dur_us;
 	uint16_t depth;
+	uint64_t th;
 	size_t len;
 
 	if (!r->trace.ptr || r->trace.len == 0)
@@ -610,7 +600,7 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 		len = (size_t)(nul - id);
 	if (!len)
 		return 0;
-	if (!(t = txn_of(w, id, len)))
+	if (!(t = txn_of(w, id, len, &th)))
 		return -QY_ENOMEM;
 
 	ts = !r->has_ts ? QY_TS_MAX : r->ts_ns < 0 ? 0 : r->ts_ns > QY_TS_MAX ? QY_TS_MAX : r->ts_ns;
@@ -639,7 +629,10 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	}
 
 	/* The spans of the tree tracegrep would build: the trace, the path, the span, its parent. */
-	span_view(w, t, &r->trace, &oom);
+	if (r->trace.enc == FMT_ENC_RAW && len == r->trace.len)
+		span_add(w, t, th, &oom); /* the trace's span: the same bytes, hashed once */
+	else
+		span_view(w, t, &r->trace, &oom);
 	span_view(w, t, &r->span, &oom);
 	span_view(w, t, &r->parent, &oom);
 	for (uint16_t i = 1; i < r->nids; i++) {
@@ -650,8 +643,8 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 		span_view(w, t, v, &oom);
 	}
 
-	svc = member_text(w, &t->services, &r->service, &oom);
-	route = member_route(w, &t->routes, &r->method, &r->path, &oom);
+	svc = member_text(w, &t->services, &r->service, &svc_known, &oom);
+	route = member_route(w, &t->routes, &r->method, &r->path, &route_known, &oom);
 	method = (uint32_t)(route >> 32);
 	path = (uint32_t)route;
 	if (!t->has_root || cmp_rank(&rank, &t->root) <= 0) {
@@ -667,18 +660,22 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 			t->has_root = true;
 		}
 	}
-	if (svc != NONE)
+	if (svc != NONE && !svc_known)
 		set_add(w, &t->services, svc, QY_SERVICES_MAX, false, &t->svc_trunc, &oom);
-	if (route != ((uint64_t)NONE << 32 | NONE))
+	if (route != ((uint64_t)NONE << 32 | NONE) && !route_known)
 		set_add(w, &t->routes, route, QY_ROUTES_MAX, true, &t->route_trunc, &oom);
 
 	if (take_status(w, t, p.status, &oom) || level_err) {
-		uint32_t msg = r->message.ptr && r->message.len ? text(w, &r->message, QY_MESSAGE_BYTES, &oom)
-			       : p.error ? text(w, &p.error->val, QY_MESSAGE_BYTES, &oom)
-					 : NONE;
+		const struct fmt_str *msg = r->message.ptr && r->message.len ? &r->message
+					    : p.error			     ? &p.error->val
+									     : NULL;
+		uint8_t cls = level_err ? 0 : 1;
 
 		t->error = true;
-		error_offer(w, t, level_err ? 0 : 1, ts, msg);
+		/* the message is copied only when it may become the first error */
+		if (msg && (t->first_error == NONE || cls < t->err_class ||
+			    (cls == t->err_class && ts <= t->err_ts)))
+			error_offer(w, t, cls, ts, text(w, msg, QY_MESSAGE_BYTES, &oom));
 	}
 	take_values(w, t, &p, ts, &oom);
 	return oom ? -QY_ENOMEM : 0;
@@ -686,37 +683,52 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 
 /* ---- encoding (codec.c's layout, formats/archive.md "A summary") ---- */
 
-/* An opt str: the interned string @id, or absent. */
-static int put_id(struct qy_bytes *b, const struct qy_sumw *w, uint32_t id)
+/* An opt str: the string @id, or absent (room made before). */
+static void put_id(struct qy_bytes *b, const struct qy_sumw *w, uint32_t id)
 {
-	size_t n = id == NONE ? 0 : w->strs[id].len;
-
-	if (qy__bytes_room(b, 4 + n) < 0)
-		return -QY_ENOMEM;
-	qy__put_str(b, id == NONE ? NULL : str_of(w, id), n);
-	return 0;
+	qy__put_str(b, id == NONE ? NULL : str_of(w, id), id == NONE ? 0 : w->strs[id].len);
 }
 
-static int put_int(struct qy_bytes *b, uint64_t v, unsigned n)
+/* Bytes of an opt str, or of the ids of list @l. */
+static size_t id_bytes(const struct qy_sumw *w, uint32_t id)
 {
-	if (qy__bytes_room(b, n) < 0)
-		return -QY_ENOMEM;
-	qy__put(b, v, n);
-	return 0;
+	return 4 + (id == NONE ? 0 : w->strs[id].len);
+}
+
+static size_t list_bytes(const struct qy_sumw *w, const struct qy_sumw_list *l, bool route)
+{
+	size_t n = 4;
+
+	for (uint32_t i = 0; i < l->n; i++) {
+		uint64_t v = w->pool[l->off + i];
+
+		n += id_bytes(w, (uint32_t)v) + (route ? id_bytes(w, (uint32_t)(v >> 32)) : 0);
+	}
+	return n;
 }
 
 static int encode_txn(struct qy_sumw *w, struct qy_sumw_txn *t, struct qy_bytes *b)
 {
-	size_t nk = w->keys ? w->keys->n : 0;
+	size_t nk = w->keys ? w->keys->n : 0, need;
 	const uint64_t *p;
 	uint8_t flags;
-	int rc = 0;
 
 	list_cut(w, &t->services, QY_SERVICES_MAX, false, &t->svc_trunc);
 	list_cut(w, &t->routes, QY_ROUTES_MAX, true, &t->route_trunc);
 	flags = (uint8_t)(t->has_ts | t->has_top << 1 | t->has_root << 2 | t->svc_trunc << 3 |
 			  t->route_trunc << 4 | t->error << 5);
-	if (qy__bytes_room(b, 4 + t->tlen + 8 + 1 + 8 * 4 + 2 * 2 + 1 + 2 + 8) < 0)
+	/* the whole summary's size first: one check of the room, then plain stores */
+	need = 4 + t->tlen + 8 + 1 + 8 * 4 + 2 * 2 + 1 + 2 + 8 + id_bytes(w, t->root_svc) +
+	       id_bytes(w, t->root_method) + id_bytes(w, t->root_path) + 4 + 8 * (size_t)t->spans.n +
+	       list_bytes(w, &t->services, false) + list_bytes(w, &t->routes, true) + 2 +
+	       id_bytes(w, t->first_error) + 1 + 8 + 4;
+	for (size_t k = 0; t->vals != NONE && k < nk; k++) {
+		struct qy_sumw_vals *v = &w->vals[t->vals + k];
+
+		list_cut(w, &v->v, QY_VALUES_MAX, false, &v->truncated);
+		need += id_bytes(w, v->first) + 8 + 1 + list_bytes(w, &v->v, false);
+	}
+	if (qy__bytes_room(b, need) < 0)
 		return -QY_ENOMEM;
 	qy__put_str(b, w->arena + t->trace, t->tlen);
 	qy__put(b, t->records, 8);
@@ -730,44 +742,41 @@ static int encode_txn(struct qy_sumw *w, struct qy_sumw_txn *t, struct qy_bytes 
 	qy__put(b, t->root.no_service, 1);
 	qy__put(b, t->root.depth, 2);
 	qy__put(b, (uint64_t)t->root.ts, 8);
-	rc |= put_id(b, w, t->root_svc);
-	rc |= put_id(b, w, t->root_method);
-	rc |= put_id(b, w, t->root_path);
-	if (rc || qy__bytes_room(b, 4 + 8 * (size_t)t->spans.n) < 0)
-		return -QY_ENOMEM;
+	put_id(b, w, t->root_svc);
+	put_id(b, w, t->root_method);
+	put_id(b, w, t->root_path);
 	qy__put(b, t->spans.n, 4);
 	p = w->pool + t->spans.off;
 	for (uint32_t i = 0; i < t->spans.cap; i++)
 		if (p[i])
 			qy__put(b, p[i], 8);
-	rc |= put_int(b, t->services.n, 4);
+	qy__put(b, t->services.n, 4);
 	p = w->pool + t->services.off;
 	for (uint32_t i = 0; i < t->services.n; i++)
-		rc |= put_id(b, w, (uint32_t)p[i]);
-	rc |= put_int(b, t->routes.n, 4);
+		put_id(b, w, (uint32_t)p[i]);
+	qy__put(b, t->routes.n, 4);
 	p = w->pool + t->routes.off;
 	for (uint32_t i = 0; i < t->routes.n; i++) {
-		rc |= put_id(b, w, (uint32_t)(p[i] >> 32));
-		rc |= put_id(b, w, (uint32_t)p[i]);
+		put_id(b, w, (uint32_t)(p[i] >> 32));
+		put_id(b, w, (uint32_t)p[i]);
 	}
-	rc |= put_int(b, (uint64_t)t->status, 2);
-	rc |= put_id(b, w, t->first_error);
-	rc |= put_int(b, t->err_class, 1);
-	rc |= put_int(b, (uint64_t)t->err_ts, 8);
-	rc |= put_int(b, t->vals != NONE ? nk : 0, 4);
+	qy__put(b, (uint64_t)t->status, 2);
+	put_id(b, w, t->first_error);
+	qy__put(b, t->err_class, 1);
+	qy__put(b, (uint64_t)t->err_ts, 8);
+	qy__put(b, t->vals != NONE ? nk : 0, 4);
 	for (size_t k = 0; t->vals != NONE && k < nk; k++) {
-		struct qy_sumw_vals *v = &w->vals[t->vals + k];
+		const struct qy_sumw_vals *v = &w->vals[t->vals + k];
 
-		list_cut(w, &v->v, QY_VALUES_MAX, false, &v->truncated);
-		rc |= put_id(b, w, v->first);
-		rc |= put_int(b, (uint64_t)v->first_ts, 8);
-		rc |= put_int(b, v->truncated, 1);
-		rc |= put_int(b, v->v.n, 4);
+		put_id(b, w, v->first);
+		qy__put(b, (uint64_t)v->first_ts, 8);
+		qy__put(b, v->truncated, 1);
+		qy__put(b, v->v.n, 4);
 		p = w->pool + v->v.off;
 		for (uint32_t i = 0; i < v->v.n; i++)
-			rc |= put_id(b, w, (uint32_t)p[i]);
+			put_id(b, w, (uint32_t)p[i]);
 	}
-	return rc ? -QY_ENOMEM : 0;
+	return 0;
 }
 
 int qy_sumw_encode(struct qy_sumw *w, struct qy_bytes *b)

@@ -6,10 +6,10 @@
  *
  * A block's summaries are kept in fixed-size entries whose strings
  * (services, methods, paths, attribute values, error messages) are
- * interned once per block as small integers, and whose sets (spans,
- * services, routes, values) live in one pool: adding a record allocates
- * nothing once the block's arrays have grown, and emptying the block
- * frees nothing. The summaries it encodes are those qy_txns_add() and
+ * small integers naming a copy in the block's arena, made once per
+ * transaction, and whose sets (spans, services, routes, values) live in
+ * one pool: adding a record allocates nothing once the block's arrays
+ * have grown, and emptying the block frees nothing. The summaries it encodes are those qy_txns_add() and
  * qy_summary_encode() make of the same records (same fields, same
  * choices, same caps), so a reader cannot tell the two writers apart.
  */
@@ -39,10 +39,8 @@ struct qy_sumw {
 	size_t nslots;
 	char *arena; /* NUL-terminated bytes: traces and interned strings */
 	size_t alen, acap;
-	struct qy_sumw_str *strs; /* interned strings */
+	struct qy_sumw_str *strs; /* the kept strings (in the arena) */
 	size_t nstrs, cstrs;
-	uint32_t *sslots; /* open addressing over strs: index + 1 */
-	size_t nsslots;
 	uint64_t *pool; /* span sets and id lists of the block's transactions */
 	size_t plen, pcap;
 	struct qy_sumw_vals *vals; /* per transaction with attribute values: one per key */
