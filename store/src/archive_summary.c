@@ -6,7 +6,11 @@
  *
  * DESIGN: the summaries of a segment are computed once, by the writer,
  * from the records it already holds in memory (the chunk's payload), so a
- * search never decompresses a sealed segment. The file is written only
+ * search never decompresses a sealed segment. The writer keeps one block
+ * of transactions (query/sumwrite.h: no allocation per transaction) and
+ * appends each finished block to NNNN.sum.tmp; the header, written last
+ * at the seal, makes the file whole (a crash leaves a .tmp, removed when
+ * the archive is opened again). The file is written only
  * when the writer saw the segment from its first frame (not after a
  * restart that recovered it) and every payload decoded as a chunk; a
  * missing or invalid file costs a reader one scan of that segment, never
