@@ -48,10 +48,7 @@ static int put_str(struct qy_bytes *b, const char *s)
 		n = NONE - 1;
 	if (qy__bytes_room(b, 4 + n) < 0)
 		return -QY_ENOMEM;
-	qy__put(b, s ? n : NONE, 4);
-	if (n)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
+	qy__put_str(b, s, n);
 	return 0;
 }
 

@@ -201,14 +201,10 @@ uint16_t qy__depth_of(const struct fmt_record *r)
 
 /*
  * The span set is open addressing over 64-bit hashes (0 stands for 1, as
- * 0 marks an empty slot), at most half full: a transaction of a million
- * spans (a batch job) stays linear, where a sorted array would not.
+ * 0 marks an empty slot, slots by qy__span_slot()), at most half full: a
+ * transaction of a million spans (a batch job) stays linear, where a
+ * sorted array would not.
  */
-static size_t span_slot(uint64_t h, size_t mask)
-{
-	return (size_t)(h ^ (h >> 29)) & mask;
-}
-
 static int span_add(struct qy_summary *s, uint64_t h)
 {
 	size_t mask, i;
@@ -223,7 +219,7 @@ static int span_add(struct qy_summary *s, uint64_t h)
 		for (size_t k = 0; k < s->cspans; k++) {
 			if (!s->spans[k])
 				continue;
-			for (i = span_slot(s->spans[k], cap - 1); v[i]; i = (i + 1) & (cap - 1))
+			for (i = qy__span_slot(s->spans[k], cap - 1); v[i]; i = (i + 1) & (cap - 1))
 				;
 			v[i] = s->spans[k];
 		}
@@ -232,7 +228,7 @@ static int span_add(struct qy_summary *s, uint64_t h)
 		s->cspans = cap;
 	}
 	mask = s->cspans - 1;
-	for (i = span_slot(h, mask); s->spans[i]; i = (i + 1) & mask)
+	for (i = qy__span_slot(h, mask); s->spans[i]; i = (i + 1) & mask)
 		if (s->spans[i] == h)
 			return 0;
 	s->spans[i] = h;
@@ -391,22 +387,11 @@ static bool view_is(const struct fmt_str *v, const char *s)
 
 /* ---- choosing among candidates ---- */
 
-static int cmp_rank(const struct qy_rank *a, const struct qy_rank *b)
-{
-	if (a->no_service != b->no_service)
-		return a->no_service < b->no_service ? -1 : 1;
-	if (a->depth != b->depth)
-		return a->depth < b->depth ? -1 : 1;
-	if (a->ts != b->ts)
-		return a->ts < b->ts ? -1 : 1;
-	return 0;
-}
-
 /* Whether a root candidate of @rank with these values beats the summary's root. */
 static bool root_wins(const struct qy_summary *s, const struct qy_rank *rank, const char *service,
 		      const char *method, const char *path)
 {
-	int c = s->has_root ? cmp_rank(rank, &s->root) : -1;
+	int c = s->has_root ? qy__cmp_rank(rank, &s->root) : -1;
 
 	if (c == 0) {
 		c = cmp_str(service, s->root_service);
@@ -668,7 +653,7 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 	}
 
 	/* Root candidates are decoded only when they may win. */
-	if (!s->has_root || cmp_rank(&rank, &s->root) <= 0) {
+	if (!s->has_root || qy__cmp_rank(&rank, &s->root) <= 0) {
 		char *service = view_text(&r->service, QY_VALUE_BYTES, &oom);
 		char *method = view_text(&r->method, QY_VALUE_BYTES, &oom);
 		char *path = view_text(&r->path, QY_VALUE_BYTES, &oom);

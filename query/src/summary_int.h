@@ -47,6 +47,24 @@ static inline uint64_t qy__slot_val(size_t k, uint64_t h)
 	return (h & UINT64_C(0xffffffff00000000)) | ((uint64_t)k + 1);
 }
 
+/* The span sets' slot of hash @h (summary.c's open addressing, shared by sumwrite.c). */
+static inline size_t qy__span_slot(uint64_t h, size_t mask)
+{
+	return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+/* Which root candidate ranks first (summary.c's rules): a service, then the shallowest, then the earliest. */
+static inline int qy__cmp_rank(const struct qy_rank *a, const struct qy_rank *b)
+{
+	if (a->no_service != b->no_service)
+		return a->no_service < b->no_service ? -1 : 1;
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return 0;
+}
+
 /* An absent string's length in an encoded summary. */
 #define QY__NONE 0xffffffffu
 

@@ -294,12 +294,6 @@ static void set_add(struct qy_sumw *w, struct qy_sumw_list *l, uint64_t v, uint3
 		list_cut(w, l, cap, route, truncated);
 }
 
-/* As summary.c's span_slot(). */
-static size_t span_slot(uint64_t h, size_t mask)
-{
-	return (size_t)(h ^ (h >> 29)) & mask;
-}
-
 /* Add span hash @h (0 stands for 1) to @t's span table. */
 static void span_add(struct qy_sumw *w, struct qy_sumw_txn *t, uint64_t h, bool *oom)
 {
@@ -322,7 +316,7 @@ static void span_add(struct qy_sumw *w, struct qy_sumw_txn *t, uint64_t h, bool 
 
 			if (!v)
 				continue;
-			for (i = span_slot(v, cap - 1); p[i]; i = (i + 1) & (cap - 1))
+			for (i = qy__span_slot(v, cap - 1); p[i]; i = (i + 1) & (cap - 1))
 				;
 			p[i] = v;
 		}
@@ -331,7 +325,7 @@ static void span_add(struct qy_sumw *w, struct qy_sumw_txn *t, uint64_t h, bool 
 	}
 	p = w->pool + s->off;
 	mask = s->cap - 1;
-	for (i = span_slot(h, mask); p[i]; i = (i + 1) & mask)
+	for (i = qy__span_slot(h, mask); p[i]; i = (i + 1) & mask)
 		if (p[i] == h)
 			return;
 	p[i] = h;
@@ -470,17 +464,6 @@ static struct qy_sumw_txn *txn_of(struct qy_sumw *w, const char *id, size_t len,
 	w->slots[i] = qy__slot_val(w->n, h);
 	w->n++;
 	return t;
-}
-
-static int cmp_rank(const struct qy_rank *a, const struct qy_rank *b)
-{
-	if (a->no_service != b->no_service)
-		return a->no_service < b->no_service ? -1 : 1;
-	if (a->depth != b->depth)
-		return a->depth < b->depth ? -1 : 1;
-	if (a->ts != b->ts)
-		return a->ts < b->ts ? -1 : 1;
-	return 0;
 }
 
 /* As summary.c's top_offer(). */
@@ -647,8 +630,8 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	route = member_route(w, &t->routes, &r->method, &r->path, &route_known, &oom);
 	method = (uint32_t)(route >> 32);
 	path = (uint32_t)route;
-	if (!t->has_root || cmp_rank(&rank, &t->root) <= 0) {
-		int c = t->has_root ? cmp_rank(&rank, &t->root) : -1;
+	if (!t->has_root || qy__cmp_rank(&rank, &t->root) <= 0) {
+		int c = t->has_root ? qy__cmp_rank(&rank, &t->root) : -1;
 
 		if (c == 0 && !(c = cmp_id(w, svc, t->root_svc)) && !(c = cmp_id(w, method, t->root_method)))
 			c = cmp_id(w, path, t->root_path);
