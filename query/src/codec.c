@@ -14,7 +14,7 @@
 
 #define NONE QY__NONE
 
-static int grow(struct qy_bytes *b, size_t n)
+int qy__bytes_room(struct qy_bytes *b, size_t n)
 {
 	size_t cap;
 	uint8_t *p;
@@ -32,17 +32,11 @@ static int grow(struct qy_bytes *b, size_t n)
 	return 0;
 }
 
-static void put(struct qy_bytes *b, uint64_t v, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		b->p[b->len++] = (uint8_t)(v >> (8 * i));
-}
-
 static int put_int(struct qy_bytes *b, uint64_t v, unsigned n)
 {
-	if (grow(b, n) < 0)
+	if (qy__bytes_room(b, n) < 0)
 		return -QY_ENOMEM;
-	put(b, v, n);
+	qy__put(b, v, n);
 	return 0;
 }
 
@@ -52,13 +46,19 @@ static int put_str(struct qy_bytes *b, const char *s)
 
 	if (s && n >= NONE)
 		n = NONE - 1;
-	if (grow(b, 4 + n) < 0)
+	if (qy__bytes_room(b, 4 + n) < 0)
 		return -QY_ENOMEM;
-	put(b, s ? n : NONE, 4);
-	if (n)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
+	qy__put_str(b, s, n);
 	return 0;
+}
+
+void qy__put_str(struct qy_bytes *b, const char *s, size_t n)
+{
+	qy__put(b, s ? n : NONE, 4);
+	if (s && n)
+		memcpy(b->p + b->len, s, n);
+	if (s)
+		b->len += n;
 }
 
 int qy_summary_encode(const struct qy_summary *s, size_t nkeys, struct qy_bytes *b)

@@ -152,8 +152,7 @@ static int64_t clamp_ts(const struct fmt_record *r)
 	return r->ts_ns < 0 ? 0 : r->ts_ns > QY_TS_MAX ? QY_TS_MAX : r->ts_ns;
 }
 
-/* A decimal integer attribute value (the whole text), or false. */
-static bool attr_int(const struct fmt_attr *a, long long *out)
+bool qy__attr_int(const struct fmt_attr *a, long long *out)
 {
 	char buf[24], *end;
 	size_t n;
@@ -189,7 +188,7 @@ static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
 	return a->len == b->len && a->enc == b->enc && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
 }
 
-static uint16_t depth_of(const struct fmt_record *r)
+uint16_t qy__depth_of(const struct fmt_record *r)
 {
 	if (!r->span.ptr || r->span.len == 0 || same_view(&r->span, &r->trace))
 		return 0;
@@ -202,14 +201,10 @@ static uint16_t depth_of(const struct fmt_record *r)
 
 /*
  * The span set is open addressing over 64-bit hashes (0 stands for 1, as
- * 0 marks an empty slot), at most half full: a transaction of a million
- * spans (a batch job) stays linear, where a sorted array would not.
+ * 0 marks an empty slot, slots by qy__span_slot()), at most half full: a
+ * transaction of a million spans (a batch job) stays linear, where a
+ * sorted array would not.
  */
-static size_t span_slot(uint64_t h, size_t mask)
-{
-	return (size_t)(h ^ (h >> 29)) & mask;
-}
-
 static int span_add(struct qy_summary *s, uint64_t h)
 {
 	size_t mask, i;
@@ -224,7 +219,7 @@ static int span_add(struct qy_summary *s, uint64_t h)
 		for (size_t k = 0; k < s->cspans; k++) {
 			if (!s->spans[k])
 				continue;
-			for (i = span_slot(s->spans[k], cap - 1); v[i]; i = (i + 1) & (cap - 1))
+			for (i = qy__span_slot(s->spans[k], cap - 1); v[i]; i = (i + 1) & (cap - 1))
 				;
 			v[i] = s->spans[k];
 		}
@@ -233,7 +228,7 @@ static int span_add(struct qy_summary *s, uint64_t h)
 		s->cspans = cap;
 	}
 	mask = s->cspans - 1;
-	for (i = span_slot(h, mask); s->spans[i]; i = (i + 1) & mask)
+	for (i = qy__span_slot(h, mask); s->spans[i]; i = (i + 1) & mask)
 		if (s->spans[i] == h)
 			return 0;
 	s->spans[i] = h;
@@ -392,22 +387,11 @@ static bool view_is(const struct fmt_str *v, const char *s)
 
 /* ---- choosing among candidates ---- */
 
-static int cmp_rank(const struct qy_rank *a, const struct qy_rank *b)
-{
-	if (a->no_service != b->no_service)
-		return a->no_service < b->no_service ? -1 : 1;
-	if (a->depth != b->depth)
-		return a->depth < b->depth ? -1 : 1;
-	if (a->ts != b->ts)
-		return a->ts < b->ts ? -1 : 1;
-	return 0;
-}
-
 /* Whether a root candidate of @rank with these values beats the summary's root. */
 static bool root_wins(const struct qy_summary *s, const struct qy_rank *rank, const char *service,
 		      const char *method, const char *path)
 {
-	int c = s->has_root ? cmp_rank(rank, &s->root) : -1;
+	int c = s->has_root ? qy__cmp_rank(rank, &s->root) : -1;
 
 	if (c == 0) {
 		c = cmp_str(service, s->root_service);
@@ -493,12 +477,6 @@ static void time_span(struct qy_summary *s, int64_t first, int64_t last)
 
 /* ---- adding a record ---- */
 
-/* The attributes a summary reads, found in one pass over the record's (the first of each key). */
-struct picked {
-	const struct fmt_attr *status, *dur_us, *error;
-	const struct fmt_attr *keys[QY_KEYS_MAX];
-};
-
 static bool key_is(const struct fmt_str *k, const char *lit, size_t len)
 {
 	if (k->enc == FMT_ENC_RAW)
@@ -506,25 +484,39 @@ static bool key_is(const struct fmt_str *k, const char *lit, size_t len)
 	return fmt_str_eq(k, lit, len);
 }
 
-/* As fmt_record_attr() for each name a summary needs, in one pass instead of one per name. */
-static void pick(const struct fmt_record *r, const struct qy_keys *keys, struct picked *p)
+void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy__picked *p)
 {
 	size_t nk = keys ? keys->n : 0;
+	uint64_t lens = 0; /* bit l: a summary key is l bytes long (l < 64) */
 
 	p->status = p->dur_us = p->error = NULL;
-	for (size_t j = 0; j < nk; j++)
+	for (size_t j = 0; j < nk; j++) {
 		p->keys[j] = NULL;
+		lens |= keys->len[j] < 64 ? UINT64_C(1) << keys->len[j] : 0;
+	}
 	for (uint16_t i = 0; i < r->nattrs; i++) {
 		const struct fmt_attr *a = &r->attrs[i];
+		const struct fmt_str *k = &a->key;
 
-		if (!p->status && key_is(&a->key, "status", 6))
+		/* Per record and attribute: most keys are none of these, told apart by their length. */
+		if (k->enc == FMT_ENC_RAW && k->len < 64) {
+			if (k->len == 6 && !p->status && memcmp(k->ptr, "status", 6) == 0)
+				p->status = a;
+			else if (k->len == 6 && !p->dur_us && memcmp(k->ptr, "dur_us", 6) == 0)
+				p->dur_us = a;
+			else if (k->len == 5 && !p->error && memcmp(k->ptr, "error", 5) == 0)
+				p->error = a;
+			if (!(lens >> k->len & 1))
+				continue;
+		} else if (!p->status && key_is(k, "status", 6)) {
 			p->status = a;
-		else if (!p->dur_us && key_is(&a->key, "dur_us", 6))
+		} else if (!p->dur_us && key_is(k, "dur_us", 6)) {
 			p->dur_us = a;
-		else if (!p->error && key_is(&a->key, "error", 5))
+		} else if (!p->error && key_is(k, "error", 5)) {
 			p->error = a;
+		}
 		for (size_t j = 0; j < nk; j++)
-			if (!p->keys[j] && key_is(&a->key, keys->v[j], keys->len[j]))
+			if (!p->keys[j] && key_is(k, keys->v[j], keys->len[j]))
 				p->keys[j] = a;
 	}
 }
@@ -538,7 +530,7 @@ static int take_status(struct qy_summary *s, const struct fmt_attr *a, bool *oom
 
 	if (!a)
 		return 0;
-	if (attr_int(a, &code)) {
+	if (qy__attr_int(a, &code)) {
 		if (code >= 100 && code <= 999 && code > s->status)
 			s->status = (int)code;
 		return code >= 500;
@@ -591,8 +583,8 @@ static void take_route(struct qy_summary *s, const struct fmt_record *r, bool *o
 }
 
 /* The summary keys' values of the record. */
-static void take_values(struct qy_summary *s, const struct qy_keys *keys, const struct picked *p, int64_t ts,
-			bool *oom)
+static void take_values(struct qy_summary *s, const struct qy_keys *keys, const struct qy__picked *p,
+			int64_t ts, bool *oom)
 {
 	for (size_t k = 0; keys && k < keys->n; k++) {
 		const struct fmt_attr *a = p->keys[k];
@@ -624,20 +616,20 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 {
 	bool oom = false, level_err = r->level == FMT_LEVEL_ERROR || r->level == FMT_LEVEL_FATAL;
 	int64_t ts = r->has_ts ? clamp_ts(r) : QY_TS_MAX, end = ts;
-	uint16_t depth = depth_of(r);
+	uint16_t depth = qy__depth_of(r);
 	struct qy_rank rank = {
 		.no_service = !r->service.ptr || r->service.len == 0, .depth = depth, .ts = ts};
 	const struct qy_keys *keys = ctx ? ctx->keys : NULL;
-	struct picked p;
+	struct qy__picked p;
 	long long dur_us;
 	int status_err;
 
-	pick(r, keys, &p);
+	qy__pick(r, keys, &p);
 	s->records++;
 	if (depth < s->min_depth)
 		s->min_depth = depth;
 	if (r->event == FMT_EVENT_SPAN && r->has_ts) {
-		int64_t d = p.dur_us && attr_int(p.dur_us, &dur_us) && dur_us > 0
+		int64_t d = p.dur_us && qy__attr_int(p.dur_us, &dur_us) && dur_us > 0
 				    ? (dur_us < QY_DUR_US_MAX ? dur_us : QY_DUR_US_MAX) * 1000
 				    : 0;
 
@@ -661,7 +653,7 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 	}
 
 	/* Root candidates are decoded only when they may win. */
-	if (!s->has_root || cmp_rank(&rank, &s->root) <= 0) {
+	if (!s->has_root || qy__cmp_rank(&rank, &s->root) <= 0) {
 		char *service = view_text(&r->service, QY_VALUE_BYTES, &oom);
 		char *method = view_text(&r->method, QY_VALUE_BYTES, &oom);
 		char *path = view_text(&r->path, QY_VALUE_BYTES, &oom);

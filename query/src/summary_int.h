@@ -12,10 +12,31 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "query/codec.h"
 #include "query/summary.h"
 
 /* qy__span_add() - add span hash @h (0 stands for 1) to @s's set. Return: 0 or -QY_ENOMEM. */
 int qy__span_add(struct qy_summary *s, uint64_t h);
+
+/*
+ * What summary.c shares with the archive's block writer (sumwrite.c), so
+ * both read a record the same way: the attributes a summary reads (the
+ * first of each key, found in one pass), a decimal integer attribute
+ * (the whole text), and a record's span depth (summary.c's DESIGN).
+ */
+struct qy__picked {
+	const struct fmt_attr *status, *dur_us, *error;
+	const struct fmt_attr *keys[QY_KEYS_MAX];
+};
+
+void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy__picked *p);
+bool qy__attr_int(const struct fmt_attr *a, long long *out);
+uint16_t qy__depth_of(const struct fmt_record *r);
+
+/* The encoder's output (codec.c): room for @n more bytes, then appends that do not check (qy__put()). */
+int qy__bytes_room(struct qy_bytes *b, size_t n);
+/* A str (@s of @n bytes), or an absent one when @s is NULL; room must have been made (4 + n). */
+void qy__put_str(struct qy_bytes *b, const char *s, size_t n);
 
 /*
  * A slot of the per-trace hash tables (txns.c, light.c): the entry's
@@ -26,8 +47,40 @@ static inline uint64_t qy__slot_val(size_t k, uint64_t h)
 	return (h & UINT64_C(0xffffffff00000000)) | ((uint64_t)k + 1);
 }
 
+/* The span sets' slot of hash @h (summary.c's open addressing, shared by sumwrite.c). */
+static inline size_t qy__span_slot(uint64_t h, size_t mask)
+{
+	return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+/* Which root candidate ranks first (summary.c's rules): a service, then the shallowest, then the earliest. */
+static inline int qy__cmp_rank(const struct qy_rank *a, const struct qy_rank *b)
+{
+	if (a->no_service != b->no_service)
+		return a->no_service < b->no_service ? -1 : 1;
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return 0;
+}
+
 /* An absent string's length in an encoded summary. */
 #define QY__NONE 0xffffffffu
+
+/* Append the @n low bytes of @v, little-endian (room made before: see qy__bytes_room()). */
+static inline void qy__put(struct qy_bytes *b, uint64_t v, unsigned n)
+{
+	uint8_t *p = b->p + b->len;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, &v, n); /* n is a constant at every call: one store */
+#else
+	for (unsigned i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+#endif
+	b->len += n;
+}
 
 /* A bounded little-endian reader: every read fails (bad) once the bytes run out. */
 struct qy__rd {

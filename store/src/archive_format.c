@@ -46,30 +46,10 @@ static inline uint64_t xmerge(uint64_t acc, uint64_t v)
 	return acc * P1 + P4;
 }
 
-uint64_t arch__xxh64(const void *data, size_t n, uint64_t seed)
+/* The end of XXH64: the total length, the tail of fewer than 32 bytes, the avalanche. */
+static uint64_t xfinish(uint64_t h, uint64_t total, const uint8_t *p, const uint8_t *end)
 {
-	const uint8_t *p = data, *end = p + n;
-	uint64_t h;
-
-	if (n >= 32) {
-		uint64_t v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed - P1;
-
-		do {
-			v1 = xround(v1, le_get64(p));
-			v2 = xround(v2, le_get64(p + 8));
-			v3 = xround(v3, le_get64(p + 16));
-			v4 = xround(v4, le_get64(p + 24));
-			p += 32;
-		} while (end - p >= 32);
-		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
-		h = xmerge(h, v1);
-		h = xmerge(h, v2);
-		h = xmerge(h, v3);
-		h = xmerge(h, v4);
-	} else {
-		h = seed + P5;
-	}
-	h += (uint64_t)n;
+	h += total;
 	while (end - p >= 8) {
 		h ^= xround(0, le_get64(p));
 		h = rotl64(h, 27) * P1 + P4;
@@ -90,6 +70,84 @@ uint64_t arch__xxh64(const void *data, size_t n, uint64_t seed)
 	h *= P3;
 	h ^= h >> 32;
 	return h;
+}
+
+/* The four lanes merged (inputs of 32 bytes or more). */
+static uint64_t xlanes(const uint64_t v[4])
+{
+	uint64_t h = rotl64(v[0], 1) + rotl64(v[1], 7) + rotl64(v[2], 12) + rotl64(v[3], 18);
+
+	for (int i = 0; i < 4; i++)
+		h = xmerge(h, v[i]);
+	return h;
+}
+
+/* Take the 32-byte stripes of [*p, end) into the lanes. */
+static void xstripes(uint64_t v[4], const uint8_t **p, const uint8_t *end)
+{
+	const uint8_t *q = *p;
+
+	while (end - q >= 32) {
+		v[0] = xround(v[0], le_get64(q));
+		v[1] = xround(v[1], le_get64(q + 8));
+		v[2] = xround(v[2], le_get64(q + 16));
+		v[3] = xround(v[3], le_get64(q + 24));
+		q += 32;
+	}
+	*p = q;
+}
+
+uint64_t arch__xxh64(const void *data, size_t n, uint64_t seed)
+{
+	const uint8_t *p = data, *end = p + n;
+	uint64_t h;
+
+	if (n >= 32) {
+		uint64_t v[4] = {seed + P1 + P2, seed + P2, seed, seed - P1};
+
+		xstripes(v, &p, end);
+		h = xlanes(v);
+	} else {
+		h = seed + P5;
+	}
+	return xfinish(h, (uint64_t)n, p, end);
+}
+
+void arch__xxh64_init(struct arch__xxh64_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->v[0] = P1 + P2;
+	st->v[1] = P2;
+	st->v[3] = 0 - P1;
+}
+
+void arch__xxh64_update(struct arch__xxh64_state *st, const void *data, size_t n)
+{
+	const uint8_t *p = data, *end = p + n;
+
+	st->total += n;
+	if (st->nbuf) {
+		size_t take = 32 - st->nbuf < n ? 32 - st->nbuf : n;
+		const uint8_t *b = st->buf;
+
+		memcpy(st->buf + st->nbuf, p, take);
+		st->nbuf += take;
+		p += take;
+		if (st->nbuf < 32)
+			return;
+		xstripes(st->v, &b, st->buf + 32);
+		st->nbuf = 0;
+	}
+	xstripes(st->v, &p, end);
+	memcpy(st->buf, p, (size_t)(end - p));
+	st->nbuf = (size_t)(end - p);
+}
+
+uint64_t arch__xxh64_final(const struct arch__xxh64_state *st)
+{
+	uint64_t h = st->total >= 32 ? xlanes(st->v) : P5;
+
+	return xfinish(h, st->total, st->buf, st->buf + st->nbuf);
 }
 
 uint64_t arch_hash(const void *p, size_t n)

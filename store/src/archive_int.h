@@ -106,6 +106,17 @@ struct arch__index {
 /* XXH64 (seed 0); arch_hash() is this. */
 uint64_t arch__xxh64(const void *p, size_t n, uint64_t seed);
 
+/* XXH64 (seed 0) of bytes given in pieces: the same value as arch__xxh64() of them all. */
+struct arch__xxh64_state {
+	uint64_t v[4];	 /* the four lanes */
+	uint64_t total;	 /* bytes so far */
+	uint8_t buf[32]; /* a stripe not yet taken */
+	size_t nbuf;
+};
+void arch__xxh64_init(struct arch__xxh64_state *st);
+void arch__xxh64_update(struct arch__xxh64_state *st, const void *p, size_t n);
+uint64_t arch__xxh64_final(const struct arch__xxh64_state *st);
+
 /* Encode @h as a 64-byte frame header (head hash included) at @out. */
 void arch__frame_hdr_encode(uint8_t *out, const struct arch__frame_hdr *h);
 

@@ -6,7 +6,11 @@
  *
  * DESIGN: the summaries of a segment are computed once, by the writer,
  * from the records it already holds in memory (the chunk's payload), so a
- * search never decompresses a sealed segment. The file is written only
+ * search never decompresses a sealed segment. The writer keeps one block
+ * of transactions (query/sumwrite.h: no allocation per transaction) and
+ * appends each finished block to NNNN.sum.tmp; the header, written last
+ * at the seal, makes the file whole (a crash leaves a .tmp, removed when
+ * the archive is opened again). The file is written only
  * when the writer saw the segment from its first frame (not after a
  * restart that recovered it) and every payload decoded as a chunk; a
  * missing or invalid file costs a reader one scan of that segment, never
@@ -16,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +34,7 @@
 #include "query/codec.h"
 #include "query/filter.h"
 #include "query/light.h"
+#include "query/sumwrite.h"
 
 #define ARCH_SUM_MAGIC 0x53414c43u /* "CLAS" */
 /* 2: span hashes by qy_span_hash()'s 8-byte steps (1: FNV-1a; read as invalid, the segment scanned) */
@@ -36,10 +42,11 @@
 
 /*
  * Summaries are kept in memory for at most this many transactions: then
- * they are encoded and compressed into a block of the file being built,
- * and the table starts afresh (a transaction seen again later gets a
- * second summary in a later block: readers merge them). This bounds the
- * writer's memory to one table plus the compressed blocks.
+ * they are encoded and compressed into a block, appended to the file
+ * being written, and the table starts afresh (a transaction seen again
+ * later gets a second summary in a later block: readers merge them). This
+ * bounds the writer's memory to one table and one block, whatever the
+ * segment's size.
  */
 #define ARCH_SUM_BLOCK_TXNS 4096u
 /*
@@ -51,23 +58,27 @@
 /* The writer's summaries of the open segment. */
 struct arch__sum {
 	uint64_t seg; /* the segment summarised from its first frame; 0: none */
-	bool broken;  /* a payload did not decode, or memory ran out: no file */
+	bool broken;  /* a payload did not decode, memory ran out or a write failed: no file */
 	struct qy_keys keys;
-	struct qy_txns t;     /* the current block's transactions */
-	struct qy_bytes file; /* the file so far: header room, keys, compressed blocks */
-	struct qy_bytes raw;  /* scratch: one block encoded */
-	uint64_t nsum;	      /* summaries in the blocks */
+	struct qy_sumw w;	       /* the current block's transactions */
+	int fd;			       /* NNNN.sum.tmp, written as blocks are made; -1: none */
+	uint64_t off;		       /* its bytes so far, the header's room included */
+	struct arch__xxh64_state hash; /* of its bytes after the header */
+	struct qy_bytes raw;	       /* scratch: one block encoded */
+	struct qy_bytes z;	       /* scratch: one block compressed, after its (n, zlen) */
+	uint64_t nsum;		       /* summaries in the blocks */
+	int err;		       /* errno of a failed write, 0 */
 };
 
-/* Room for @n more bytes at @b. Return: 0 or -CD_ENOMEM. */
+/* Room for @n bytes at @b (whatever it holds). Return: 0 or -CD_ENOMEM. */
 static int reserve(struct qy_bytes *b, size_t n)
 {
 	size_t cap = b->cap ? b->cap : 65536;
 	uint8_t *p;
 
-	if (b->cap - b->len >= n)
+	if (b->cap >= n)
 		return 0;
-	while (cap - b->len < n)
+	while (cap < n)
 		cap *= 2;
 	if (!(p = realloc(b->p, cap)))
 		return -CD_ENOMEM;
@@ -76,55 +87,95 @@ static int reserve(struct qy_bytes *b, size_t n)
 	return 0;
 }
 
-/* Start the file: header room, then the keys as (u16 length, bytes). */
-static int file_start(struct arch__sum *s)
+/* Append @n bytes to the file (they are hashed as its body). Return: 0 or -CD_EIO (s->err set). */
+static int file_put(struct arch__sum *s, const void *p, size_t n)
 {
-	s->file.len = 0;
-	if (reserve(&s->file, ARCH_HDR_BYTES) < 0)
-		return -CD_ENOMEM;
-	s->file.len = ARCH_HDR_BYTES;
+	if (fio_pwrite_full(s->fd, p, n, s->off) < 0) {
+		s->err = errno;
+		return -CD_EIO;
+	}
+	arch__xxh64_update(&s->hash, p, n);
+	s->off += n;
+	return 0;
+}
+
+/* Close the file being written; @drop: remove it too. */
+static void file_close(arch *a, struct arch__sum *s, bool drop)
+{
+	char tmp[64];
+
+	if (s->fd < 0)
+		return;
+	close(s->fd);
+	s->fd = -1;
+	if (drop) {
+		arch__seg_name(tmp, sizeof(tmp), s->seg, "sum.tmp");
+		unlinkat(a->dirfd, tmp, 0);
+	}
+}
+
+/* Start segment @seg's file: NNNN.sum.tmp, header room, then the keys as (u16 length, bytes). */
+static int file_start(arch *a, struct arch__sum *s, uint64_t seg)
+{
+	char tmp[64];
+	uint8_t kl[2];
+
+	arch__seg_name(tmp, sizeof(tmp), seg, "sum.tmp");
+	s->fd = openat(a->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (s->fd < 0) {
+		s->err = errno;
+		return -CD_EIO;
+	}
+	s->off = ARCH_HDR_BYTES; /* the header is written at the seal */
+	arch__xxh64_init(&s->hash);
 	for (size_t k = 0; k < s->keys.n; k++) {
-		if (reserve(&s->file, 2 + s->keys.len[k]) < 0)
-			return -CD_ENOMEM;
-		le_put16(s->file.p + s->file.len, (uint16_t)s->keys.len[k]);
-		memcpy(s->file.p + s->file.len + 2, s->keys.v[k], s->keys.len[k]);
-		s->file.len += 2 + s->keys.len[k];
+		le_put16(kl, (uint16_t)s->keys.len[k]);
+		if (file_put(s, kl, 2) < 0 || file_put(s, s->keys.v[k], s->keys.len[k]) < 0)
+			return -CD_EIO;
 	}
 	return 0;
 }
 
-static void sum_reset(struct arch__sum *s, uint64_t seg)
+static void sum_reset(arch *a, struct arch__sum *s, uint64_t seg)
 {
-	qy_txns_release(&s->t);
-	qy_txns_init(&s->t, &(struct qy_context){.keys = &s->keys});
+	file_close(a, s, true);
+	qy_sumw_clear(&s->w);
 	s->seg = seg;
 	s->nsum = 0;
-	s->broken = seg && file_start(s) < 0;
+	s->err = 0;
+	s->broken = seg && file_start(a, s, seg) < 0;
 }
 
-/* Encode and compress the table as one block: (u32 n, u32 zlen, zstd frame). Return: 0 or -CD_ENOMEM. */
+/*
+ * Encode and compress the table as one block, (u32 n, u32 zlen, zstd
+ * frame), appended to the file. Return: 0, -CD_ENOMEM, -CD_EIO.
+ */
 static int flush_block(arch *a, struct arch__sum *s)
 {
-	size_t bound, z;
+	size_t bound, z, n = qy_sumw_count(&s->w);
 
-	if (s->t.n == 0)
+	if (n == 0)
 		return 0;
 	s->raw.len = 0;
-	for (size_t i = 0; i < s->t.n; i++)
-		if (qy_summary_encode(&s->t.v[i], s->keys.n, &s->raw) < 0)
-			return -CD_ENOMEM;
-	bound = ZSTD_compressBound(s->raw.len);
-	if (reserve(&s->file, 8 + bound) < 0)
+	if (qy_sumw_encode(&s->w, &s->raw) < 0)
 		return -CD_ENOMEM;
-	z = ZSTD_compressCCtx(a->zc, s->file.p + s->file.len + 8, bound, s->raw.p, s->raw.len,
-			      ARCH_SUM_ZSTD_LEVEL);
+	bound = ZSTD_compressBound(s->raw.len);
+	if (reserve(&s->z, 8 + bound) < 0)
+		return -CD_ENOMEM;
+	z = ZSTD_compressCCtx(a->zc, s->z.p + 8, bound, s->raw.p, s->raw.len, ARCH_SUM_ZSTD_LEVEL);
 	if (ZSTD_isError(z) || z > UINT32_MAX)
 		return -CD_ENOMEM;
-	le_put32(s->file.p + s->file.len, (uint32_t)s->t.n);
-	le_put32(s->file.p + s->file.len + 4, (uint32_t)z);
-	s->file.len += 8 + z;
-	s->nsum += s->t.n;
-	qy_txns_clear(&s->t);
+	le_put32(s->z.p, (uint32_t)n);
+	le_put32(s->z.p + 4, (uint32_t)z);
+	if (file_put(s, s->z.p, 8 + z) < 0)
+		return -CD_EIO;
+	s->nsum += n;
+	qy_sumw_clear(&s->w);
+	/* the scratch is kept for the next block, but not an outsized one's worth */
+	if (s->raw.cap > (8u << 20)) {
+		free(s->raw.p);
+		s->raw = (struct qy_bytes){0};
+	}
 	return 0;
 }
 
@@ -136,14 +187,16 @@ void arch__sum_start(arch *a, uint64_t seg)
 		a->sum = calloc(1, sizeof(*a->sum));
 		if (!a->sum)
 			return; /* no summaries: readers scan the segment */
+		a->sum->fd = -1;
 		if (qy_keys_defaults(&a->sum->keys) < 0) {
 			qy_keys_release(&a->sum->keys);
 			free(a->sum);
 			a->sum = NULL;
 			return;
 		}
+		qy_sumw_init(&a->sum->w, &a->sum->keys);
 	}
-	sum_reset(a->sum, seg);
+	sum_reset(a, a->sum, seg);
 }
 
 void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len)
@@ -156,11 +209,11 @@ void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len)
 		return;
 	chunk_iter_init_bytes(&it, payload, len);
 	while ((rc = chunk_iter_next(&it, &r, NULL)) > 0)
-		if (qy_txns_add(&a->sum->t, &r) < 0) {
+		if (qy_sumw_add(&a->sum->w, &r) < 0) {
 			rc = -1;
 			break;
 		}
-	if (rc < 0 || (a->sum->t.n >= ARCH_SUM_BLOCK_TXNS && flush_block(a, a->sum) < 0))
+	if (rc < 0 || (qy_sumw_count(&a->sum->w) >= ARCH_SUM_BLOCK_TXNS && flush_block(a, a->sum) < 0))
 		a->sum->broken = true;
 }
 
@@ -168,19 +221,19 @@ void arch__sum_free(arch *a)
 {
 	if (!a->sum)
 		return;
-	qy_txns_release(&a->sum->t);
+	file_close(a, a->sum, true);
+	qy_sumw_release(&a->sum->w);
 	qy_keys_release(&a->sum->keys);
-	free(a->sum->file.p);
 	free(a->sum->raw.p);
+	free(a->sum->z.p);
 	free(a->sum);
 	a->sum = NULL;
 }
 
-/* Fill the header of the file built so far. */
-static void sum_header(struct arch__sum *s, uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
+/* The header of the file written so far. */
+static void sum_header(struct arch__sum *s, uint8_t h[ARCH_HDR_BYTES], uint64_t data_bytes, int64_t min_ts,
+		       int64_t max_ts)
 {
-	uint8_t *h = s->file.p;
-
 	memset(h, 0, ARCH_HDR_BYTES);
 	le_put32(h, ARCH_SUM_MAGIC);
 	le_put16(h + 4, ARCH_SUM_VERSION);
@@ -189,9 +242,31 @@ static void sum_header(struct arch__sum *s, uint64_t data_bytes, int64_t min_ts,
 	le_put64(h + 24, (uint64_t)max_ts);
 	le_put32(h + 32, (uint32_t)s->nsum);
 	le_put32(h + 36, (uint32_t)s->keys.n);
-	le_put64(h + 40, s->file.len - ARCH_HDR_BYTES);
-	le_put64(h + 48, arch__xxh64(s->file.p + ARCH_HDR_BYTES, s->file.len - ARCH_HDR_BYTES, 0));
+	le_put64(h + 40, s->off - ARCH_HDR_BYTES);
+	le_put64(h + 48, arch__xxh64_final(&s->hash));
 	le_put64(h + 56, arch__xxh64(h, 56, 0));
+}
+
+/* Finish the file: its header, fsync, close, rename, fsync of the directory. Return: the failed step, or NULL. */
+static const char *file_finish(arch *a, struct arch__sum *s, const char *name, const char *tmp,
+			       uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
+{
+	uint8_t h[ARCH_HDR_BYTES];
+	int fd = s->fd;
+
+	sum_header(s, h, data_bytes, min_ts, max_ts);
+	if (fio_pwrite_full(fd, h, ARCH_HDR_BYTES, 0) < 0)
+		return "write";
+	if (!a->opt.no_sync && fdatasync(fd) < 0)
+		return "fsync";
+	s->fd = -1;
+	if (close(fd) < 0)
+		return "close";
+	if (renameat(a->dirfd, tmp, a->dirfd, name) < 0)
+		return "rename";
+	if (!a->opt.no_sync && fio_sync_dir(a->dirfd) < 0)
+		return "fsync of the directory";
+	return NULL;
 }
 
 uint64_t arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts)
@@ -205,30 +280,24 @@ uint64_t arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_
 		return 0;
 	if (!s->broken && flush_block(a, s) < 0)
 		s->broken = true;
-	if (s->broken || s->nsum > UINT32_MAX) {
+	arch__seg_name(name, sizeof(name), seg, "sum");
+	arch__seg_name(tmp, sizeof(tmp), seg, "sum.tmp");
+	if (s->broken && s->err) {
+		arch__diag(a, "archive %s: cannot write %s (%s); readers scan the segment", a->dir, tmp,
+			   strerror(s->err));
+	} else if (s->broken || s->nsum > UINT32_MAX) {
 		arch__diag(a, "archive %s: segment %016" PRIx64 " has no summary file (readers scan it)",
 			   a->dir, seg);
+	} else if ((step = file_finish(a, s, name, tmp, data_bytes, min_ts, max_ts))) {
+		arch__diag(a, "archive %s: cannot write %s (%s: %s); readers scan the segment", a->dir, name,
+			   step, strerror(errno));
+		/* a file renamed but not synced is whole (its header last): keep it */
+		if (strcmp(step, "fsync of the directory") != 0)
+			unlinkat(a->dirfd, tmp, 0);
 	} else {
-		arch__seg_name(name, sizeof(name), seg, "sum");
-		arch__seg_name(tmp, sizeof(tmp), seg, "sum.tmp");
-		sum_header(s, data_bytes, min_ts, max_ts);
-		if (fio_replace(&(struct fio_replace){.dirfd = a->dirfd,
-						      .tmp = tmp,
-						      .name = name,
-						      .mode = 0640,
-						      .no_sync = a->opt.no_sync},
-				s->file.p, s->file.len, &step) < 0)
-			arch__diag(a, "archive %s: cannot write %s (%s: %s); readers scan the segment",
-				   a->dir, name, step, strerror(errno));
-		else
-			written = s->file.len;
+		written = s->off;
 	}
-	sum_reset(s, 0);
-	/* the buffers are kept for the next segment, but not a big one's worth */
-	if (s->file.cap > (8u << 20)) {
-		free(s->file.p);
-		s->file = (struct qy_bytes){0};
-	}
+	sum_reset(a, s, 0);
 	return written;
 }
 

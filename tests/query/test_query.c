@@ -20,6 +20,7 @@
 #include "query/json.h"
 #include "query/select.h"
 #include "query/summary.h"
+#include "query/sumwrite.h"
 #include "query/txns.h"
 
 /* One transaction's records, pipe and JSON, nested spans, errors, attributes, a late record. */
@@ -242,6 +243,94 @@ START_TEST(many_spans)
 	ck_assert_uint_eq(a.records, 200000);
 	qy_summary_release(&a);
 	qy_summary_release(&b);
+}
+END_TEST
+
+/* One generated line (@i-th): pipe or JSON, with every field a summary reads at its edges. */
+static void gen_line(size_t i, char *line, size_t cap)
+{
+	static const char *const levels[] = {"INFO", "ERROR", "WARN", "FATAL", "DEBUG"};
+	static const char *const statuses[] = {"200", "503", "ok", "error", "abc", "404", "-7", "1000", ""};
+	char big[700], svc[600], path[64], user[400];
+	size_t tr = rnd(40), t = rnd(50); /* equal times: ties broken by value */
+
+	/* services over their cap (32), routes over theirs (64), values over theirs (8) */
+	if (rnd(50) == 0) {
+		/* longer than a kept value: cut at a character boundary (é straddles the cap) */
+		memset(svc, 'a', 255);
+		memcpy(svc + 255, "\xc3\xa9tail", 6);
+		svc[261] = '\0';
+	} else {
+		snprintf(svc, sizeof(svc), "svc%zu", rnd(40));
+	}
+	snprintf(path, sizeof(path), "/p/%zu", rnd(70));
+	snprintf(user, sizeof(user), "u%zu", rnd(12));
+	memset(big, 'm', 600);
+	memcpy(big + 509, "\xe2\x82\xac", 3); /* € across the message cap (512) */
+	big[600] = '\0';
+	if (i % 3 == 0) {
+		snprintf(
+			line, cap,
+			"{\"timestamp\":\"2026-11-23T07:00:%02zu.000Z\",\"level\":\"%s\",\"service\":\"%s\","
+			"\"trace\":\"%s%zu\",\"span\":\"s%zu\",\"parent\":\"%s\",\"method\":\"%s\",\"path\":\"%s\","
+			"\"message\":\"%s\",\"status\":%s%s%s,\"user\":\"%s\",\"order\":%zu%s}",
+			t, levels[rnd(5)],
+			rnd(7) == 0   ? "nul\\u0000svc"
+			: rnd(9) == 0 ? "esc\\\"aped"
+				      : svc,
+			rnd(30) == 0 ? "t\\u0000" : "t", tr, rnd(9), rnd(2) ? "s1" : "", rnd(3) ? "GET" : "",
+			rnd(8) == 0 ? "" : path,
+			rnd(10) == 0 ? big
+			: rnd(3)     ? "boom \\u00e9"
+				     : "",
+			"\"", statuses[rnd(9)], "\"", rnd(6) == 0 ? "x\\u0000y" : user, rnd(20),
+			rnd(4) == 0 ? ",\"event\":\"span\",\"dur_us\":1500" : "");
+	} else {
+		snprintf(
+			line, cap,
+			"2026-11-23T07:00:%02zu.000000Z %s t%zu:s%zu%s|%s|%s|%s|%s%s|status=%s|user=%s|error=e%zu|"
+			"msg=%s",
+			t, levels[rnd(5)], tr, rnd(9), rnd(2) ? ":c1:c2" : "", rnd(11) == 0 ? "" : svc,
+			rnd(2) ? "POST" : "-", rnd(8) == 0 ? "-" : path, rnd(4) == 0 ? "event=span|" : "",
+			rnd(3) == 0 ? "dur_us=99" : "dur_us=x", statuses[rnd(9)], user, rnd(3),
+			rnd(10) == 0  ? big
+			: rnd(5) == 0 ? ""
+				      : "failed");
+	}
+}
+
+START_TEST(block_writer_encodes_as_the_summaries)
+{
+	struct qy_context ctx = {.keys = &keys};
+	struct qy_bytes a = {0}, b = {0};
+	static char line[4096];
+	struct fmt_record r;
+	struct qy_sumw w;
+	struct qy_txns t;
+
+	qy_txns_init(&t, &ctx);
+	qy_sumw_init(&w, &keys);
+	for (int round = 0; round < 2; round++) { /* the second round: a block reused after qy_sumw_clear() */
+		for (size_t i = 0; i < 6000; i++) {
+			gen_line(i, line, sizeof(line));
+			ck_assert_msg(fmt_parse(line, strlen(line), &r, NULL) == 0, "%s", line);
+			ck_assert_int_eq(qy_txns_add(&t, &r), 0);
+			ck_assert_int_eq(qy_sumw_add(&w, &r), 0);
+		}
+		ck_assert_uint_eq(qy_sumw_count(&w), t.n);
+		a.len = b.len = 0;
+		for (size_t k = 0; k < t.n; k++)
+			ck_assert_int_eq(qy_summary_encode(&t.v[k], keys.n, &a), 0);
+		ck_assert_int_eq(qy_sumw_encode(&w, &b), 0);
+		ck_assert_uint_eq(a.len, b.len);
+		ck_assert(memcmp(a.p, b.p, a.len) == 0);
+		qy_txns_clear(&t);
+		qy_sumw_clear(&w);
+	}
+	free(a.p);
+	free(b.p);
+	qy_sumw_release(&w);
+	qy_txns_release(&t);
 }
 END_TEST
 
@@ -528,6 +617,7 @@ static Suite *query_suite(void)
 	tcase_add_test(tc, pieces_merge_into_the_whole);
 	tcase_add_test(tc, tables_merge_by_trace);
 	tcase_add_test(tc, many_spans);
+	tcase_add_test(tc, block_writer_encodes_as_the_summaries);
 	tcase_add_test(tc, filter_values_parse);
 	tcase_add_test(tc, filters_test_summaries);
 	tcase_add_test(tc, select_sorts_and_limits);

@@ -3,8 +3,10 @@
  * what a search (tracegrep --find, clewd's API) reads instead of records.
  *
  * The writer summarises the records of every frame it appends (the
- * payload decoded as a chunk) and, when it seals the segment, writes the
- * summaries beside the segment's index (NNNN.sum, formats/archive.md). A
+ * payload decoded as a chunk, summarised by query/sumwrite.h's block
+ * writer), appends each block of summaries to NNNN.sum.tmp as it is made
+ * and, when it seals the segment, finishes that file beside the
+ * segment's index (NNNN.sum, formats/archive.md). A
  * reader takes each sealed segment's summaries from that file, and
  * computes those of the open segment (or of a segment without a valid
  * file) from its frames; the pieces of a transaction split over segments
