@@ -418,16 +418,21 @@ void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
 	if (!s->ml.held)
 		return;
 	s->env = &s->env_held;
-	emit_record(pl, s, s->ml.buf, s->ml.len, s->ml.start_off, s->ml.end_off, 0);
+	emit_record(pl, s, parse_ml_text(&s->ml), s->ml.len, s->ml.start_off, s->ml.end_off, 0);
 	s->env = &s->env_line;
 	parse_ml_clear(&s->ml);
 	if (!s->buf)
 		parse_ml_release(&s->ml); /* parked (a file at EOF): its join buffer goes too */
 }
 
-/* One complete line (without its '\n') at @off, the next line starting at @end_off. */
+/*
+ * One complete line (without its '\n') at @off, the next line starting at
+ * @end_off. @in_buf: the line is in the source's read buffer, where it stays
+ * until process_buf() returns, so the record held for the multiline join
+ * borrows it there (process_buf() copies it before it returns).
+ */
 static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, size_t len, uint64_t off,
-		    uint64_t end_off)
+		    uint64_t end_off, bool in_buf)
 {
 	const int64_t deadline = pl->now + (int64_t)pl->cf->multiline_ms * 1000000;
 	struct parse_regex *mls = pl->in[s->input].mls;
@@ -443,17 +448,18 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
-	if (parse_ml_joins(&s->ml, mls, line, len) &&
-	    parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
+	start = parse_ml_starts(mls, line, len);
+	if (parse_ml_joins(&s->ml, start, len) && parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
 		return;
 	pl_source_flush_held(pl, s);
-	start = parse_ml_starts(mls, line, len);
 	if (!start) {
 		/* nothing above to join: a record of its own, nothing can join it */
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
-	if (parse_ml_hold(&s->ml, line, len, true, off, end_off, deadline) < 0) {
+	if (in_buf) {
+		parse_ml_borrow(&s->ml, line, len, true, off, end_off, deadline);
+	} else if (parse_ml_hold(&s->ml, line, len, true, off, end_off, deadline) < 0) {
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
@@ -474,7 +480,7 @@ static void env_meta(struct pl_env_meta *m, const struct parse_env_line *el)
 static void env_pass_join(struct pipeline *pl, struct pl_source *s, uint64_t end_off)
 {
 	s->env_line = s->env_join;
-	on_line(pl, s, s->env_buf, s->env_len, s->env_start, end_off);
+	on_line(pl, s, s->env_buf, s->env_len, s->env_start, end_off, false);
 	memset(&s->env_line, 0, sizeof(s->env_line));
 	s->env_len = 0;
 }
@@ -501,19 +507,19 @@ static void env_line(struct pipeline *pl, struct pl_source *s, const char *line,
 	size_t n;
 
 	if (!s->env_buf && !(s->env_buf = malloc(2 * (size_t)CD_LINE_MAX))) {
-		on_line(pl, s, line, len, off, end_off);
+		on_line(pl, s, line, len, off, end_off, false);
 		return;
 	}
 	/* Docker's text is decoded after the join's room; CRI's is a view into the line */
 	if (parse_env_decode(pl->in[s->input].env, line, len, s->env_buf + CD_LINE_MAX, &el) < 0) {
 		pl->in[s->input].stats.env_invalid++;
 		env_flush_join(pl, s);
-		on_line(pl, s, line, len, off, end_off);
+		on_line(pl, s, line, len, off, end_off, false);
 		return;
 	}
 	if (!s->env_len && !el.partial) {
 		env_meta(&s->env_line, &el);
-		on_line(pl, s, el.text, el.len, off, end_off);
+		on_line(pl, s, el.text, el.len, off, end_off, false);
 		memset(&s->env_line, 0, sizeof(s->env_line));
 		return;
 	}
@@ -575,10 +581,13 @@ static void process_buf(struct pipeline *pl, struct pl_source *s)
 		if (pl->in[s->input].env && !s->split_part)
 			env_line(pl, s, p, len, s->off, s->off + len + 1);
 		else
-			on_line(pl, s, p, len, s->off, s->off + len + 1);
+			on_line(pl, s, p, len, s->off, s->off + len + 1, true);
 		s->start += len + 1;
 		s->off += len + 1;
 	}
+	/* the buffer's bytes move or go from here: a record held in it is copied out */
+	if (parse_ml_own(&s->ml) < 0)
+		pl_source_flush_held(pl, s); /* out of memory: it goes on now, unjoined */
 	if (s->start == s->end) {
 		s->start = s->end = 0;
 	} else if (s->end > CD_READ_BUF - CD_LINE_MAX) {
@@ -597,7 +606,8 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 		return -ENOMEM;
 	while (total < CD_READ_BURST && !pl->failed) {
 		uint64_t at = pl_source_offset(s);
-		ssize_t n = read(fd, s->buf + s->end, CD_READ_BUF - s->end);
+		size_t room = CD_READ_BUF - s->end;
+		ssize_t n = read(fd, s->buf + s->end, room < CD_READ_STEP ? room : CD_READ_STEP);
 
 		if (n < 0) {
 			if (errno == EINTR)

@@ -31,6 +31,7 @@ struct strset_ent {
 
 /* A set of byte strings, insertion-ordered. */
 struct strset {
+	uint32_t last;		 /* 1 + index of the value added or found last, 0 = none */
 	uint32_t *slots;	 /* 1 + index into ents, 0 = empty; nslots is a power of two */
 	uint32_t nslots;	 /* slot count */
 	struct strset_ent *ents; /* the values, in order of insertion */
@@ -71,8 +72,27 @@ static void strset_release(struct strset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * Whether a[0..n) == b[0..n): inline for the IDs and names a set holds
+ * (mostly 8 to 32 bytes), two overlapping loads a side, where a call to
+ * memcmp() cost more than the compare.
+ */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x0, x1, y0, y1;
+
+	if (n > 16 || n < 8)
+		return n == 0 || memcmp(a, b, n) == 0;
+	memcpy(&x0, a, 8);
+	memcpy(&y0, b, 8);
+	memcpy(&x1, a + n - 8, 8);
+	memcpy(&y1, b + n - 8, 8);
+	return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+}
+
 static void strset_clear(struct strset *s)
 {
+	s->last = 0;
 	if (s->slots && s->n)
 		memset(s->slots, 0, s->nslots * sizeof(s->slots[0]));
 	s->n = 0;
@@ -102,14 +122,22 @@ static int strset_grow_slots(struct strset *s)
 /* Add @s unless present. Return: 0 (added or present), -CD_ENOMEM (unchanged). */
 static int strset_add(struct strset *s, const char *str, uint32_t len)
 {
-	uint32_t h = hash_bytes(str, len), at;
+	uint32_t h, at;
 
+	/* a run of records of one service (or trace) costs a compare, not a hash */
+	if (s->last) {
+		const struct strset_ent *e = &s->ents[s->last - 1];
+		if (e->len == len && bytes_eq(s->arena + e->off, str, len))
+			return 0;
+	}
+	h = hash_bytes(str, len);
 	if (s->nslots) {
 		for (at = h & (s->nslots - 1); s->slots[at]; at = (at + 1) & (s->nslots - 1)) {
 			const struct strset_ent *e = &s->ents[s->slots[at] - 1];
-			if (e->hash == h && e->len == len &&
-			    (len == 0 || memcmp(s->arena + e->off, str, len) == 0))
+			if (e->hash == h && e->len == len && bytes_eq(s->arena + e->off, str, len)) {
+				s->last = s->slots[at];
 				return 0;
+			}
 		}
 	}
 	/* make every room first, so that a failure changes nothing */
@@ -140,6 +168,7 @@ static int strset_add(struct strset *s, const char *str, uint32_t len)
 	for (at = h & (s->nslots - 1); s->slots[at]; at = (at + 1) & (s->nslots - 1))
 		;
 	s->slots[at] = ++s->n;
+	s->last = s->n;
 	s->arena_len += len;
 	return 0;
 }
@@ -157,6 +186,7 @@ static void strset_pop(struct strset *s)
 	s->slots[at] = 0;
 	s->arena_len = s->ents[s->n - 1].off;
 	s->n--;
+	s->last = 0;
 	for (at = (at + 1) & (s->nslots - 1); s->slots[at]; at = (at + 1) & (s->nslots - 1)) {
 		uint32_t idx = s->slots[at], to;
 		s->slots[at] = 0;
@@ -249,11 +279,21 @@ int chunk_append(struct chunk *c, const struct fmt_record *r, const struct recor
 		if (!source && c->nsources == CD_CHUNK_SOURCES_MAX)
 			return -CD_EFULL;
 	}
-	bound = record_pack_bound(r, src);
-	rc = reserve(c, c->data.len + bound);
-	if (rc < 0)
-		return rc;
-	rc = record_pack(r, src, c->data.p + c->data.len, c->data.cap - c->data.len, &len, &keys);
+	/*
+	 * Pack into the room there is, and size the buffer only when that fails:
+	 * past its first 64 KiB the buffer is at its cap, so the bound (a walk of
+	 * every view) would be summed for nothing on almost every record.
+	 */
+	rc = c->data.cap
+		     ? record_pack(r, src, c->data.p + c->data.len, c->data.cap - c->data.len, &len, &keys)
+		     : -CD_EFULL;
+	if (rc == -CD_EFULL && c->data.cap < CD_CHUNK_BYTES_MAX) {
+		bound = record_pack_bound(r, src);
+		rc = reserve(c, c->data.len + bound);
+		if (rc < 0)
+			return rc;
+		rc = record_pack(r, src, c->data.p + c->data.len, c->data.cap - c->data.len, &len, &keys);
+	}
 	if (rc == -CD_EFULL && c->data.cap < CD_CHUNK_BYTES_MAX) {
 		/* the bound is loose; the record may still fit the largest buffer */
 		rc = reserve(c, CD_CHUNK_BYTES_MAX);

@@ -51,8 +51,8 @@
 enum { KIND_RECORD = 0, KIND_RAW = 1 };
 enum { NFIELDS = 18, NFIELDS_SRC = 19, NSRC = 5 };
 
-/* A view, decoded, as str; nil when absent. Returns the body's position. */
-static const uint8_t *put_view(struct mp_w *w, const struct fmt_str *s)
+/* An escaped view, decoded, as str; or nil when absent (put_view()'s rare cases). */
+static const uint8_t *put_view_slow(struct mp_w *w, const struct fmt_str *s)
 {
 	size_t h, n, h2;
 	uint8_t *body;
@@ -60,10 +60,6 @@ static const uint8_t *put_view(struct mp_w *w, const struct fmt_str *s)
 	if (!s->ptr) {
 		mp_put_nil(w);
 		return NULL;
-	}
-	if (s->enc == FMT_ENC_RAW) {
-		mp_put_str(w, s->ptr, s->len);
-		return w->overflow ? NULL : w->p - s->len;
 	}
 	/* decoding never grows a view: reserve for s->len, shrink the header after */
 	h = mp_str_hdr_len(s->len);
@@ -79,6 +75,21 @@ static const uint8_t *put_view(struct mp_w *w, const struct fmt_str *s)
 	return body;
 }
 
+/*
+ * A view, decoded, as str; nil when absent. Returns the body's position.
+ * Inline: a record is a dozen views, nearly all plain bytes, and a call
+ * per view (with the writer kept in memory across it) cost more than
+ * their copies.
+ */
+static inline __attribute__((always_inline)) const uint8_t *put_view(struct mp_w *w, const struct fmt_str *s)
+{
+	if (s->ptr && s->enc == FMT_ENC_RAW) {
+		mp_put_str(w, s->ptr, s->len);
+		return w->overflow ? NULL : w->p - s->len;
+	}
+	return put_view_slow(w, s);
+}
+
 static bool level_text_is_canonical(const struct fmt_record *r)
 {
 	const char *name;
@@ -87,7 +98,11 @@ static bool level_text_is_canonical(const struct fmt_record *r)
 	    r->level > FMT_LEVEL_FATAL)
 		return false;
 	name = fmt_level_name(r->level);
-	return r->level_text.len == strlen(name) && memcmp(r->level_text.ptr, name, r->level_text.len) == 0;
+	/* a level name is a few bytes: compared inline, no strlen() + memcmp() per record */
+	for (uint32_t i = 0; i < r->level_text.len; i++)
+		if (!name[i] || name[i] != r->level_text.ptr[i])
+			return false;
+	return name[r->level_text.len] == '\0';
 }
 
 static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
@@ -100,8 +115,9 @@ static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
 }
 
 /* trace/span/parent: a reference to ids[k] when it is the same bytes. */
-static const uint8_t *put_ref(struct mp_w *w, const struct fmt_record *r, const struct fmt_str *s, int k,
-			      const uint8_t *const *id_body, uint32_t *len)
+static inline __attribute__((always_inline)) const uint8_t *
+put_ref(struct mp_w *w, const struct fmt_record *r, const struct fmt_str *s, int k,
+	const uint8_t *const *id_body, uint32_t *len)
 {
 	const uint8_t *body;
 
