@@ -378,7 +378,6 @@ static void emit_record(struct pipeline *pl, struct pl_source *s, const char *te
 	int rc;
 
 	memset(&src, 0, sizeof(src));
-	src.input = fmt_str_c(s->display);
 	src.offset = start_off;
 	rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, text, len, r, &fe);
 	st->records++;
@@ -394,23 +393,23 @@ static void emit_record(struct pipeline *pl, struct pl_source *s, const char *te
 			src.err_offset = fe.offset;
 		}
 		add_num_attr(r, "_split", num, sizeof(num), split_part);
-		append(pl, s, r, &src, end_off);
 	} else if (rc < 0) {
 		st->unparsed++;
 		src.raw = true;
 		src.line = fmt_str_n(text, len);
 		src.error = fmt_str_c(fe.what ? fe.what : fmt_strerror(rc));
 		src.err_offset = fe.offset;
-		append(pl, s, NULL, &src, end_off);
+		r = NULL;
 	} else if (rc > 0) {
 		st->unparsed++; /* unparsed text out of an envelope: a record of its message (env_annotate) */
-		append(pl, s, r, &src, end_off);
 	} else if (r->flags & FMT_F_ATTRS_TRUNCATED) {
 		src.line = fmt_str_n(text, len); /* the attributes past the cap live on in the line */
-		append(pl, s, r, &src, end_off);
 	} else {
-		append(pl, s, r, NULL, end_off);
+		append(pl, s, r, NULL, end_off); /* a parsed line: no source kept (the common case) */
+		return;
 	}
+	src.input = fmt_str_c(s->display); /* strlen() only for the records that keep it */
+	append(pl, s, r, &src, end_off);
 }
 
 void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
