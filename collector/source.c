@@ -366,20 +366,20 @@ static int env_annotate(const struct pl_source *s, struct fmt_record *r, struct 
 	return ret;
 }
 
-/* Parse one record's text and append it (as a raw record when no parser takes it). */
-static void emit_record(struct pipeline *pl, struct pl_source *s, const char *text, size_t len,
-			uint64_t start_off, uint64_t end_off, uint32_t split_part)
+/*
+ * Append the record parse_line() made of @text (@r, its result @rc and
+ * error @fe), as a raw record when no parser took it.
+ */
+static void finish_record(struct pipeline *pl, struct pl_source *s, struct fmt_record *r, int rc,
+			  struct fmt_err fe, const char *text, size_t len, uint64_t start_off,
+			  uint64_t end_off, uint32_t split_part)
 {
 	struct pl_in_stats *st = &pl->in[s->input].stats;
-	struct fmt_record *r = &pl->rec;
-	struct fmt_err fe = {0, NULL};
 	struct record_src src;
 	char num[24];
-	int rc;
 
 	memset(&src, 0, sizeof(src));
 	src.offset = start_off;
-	rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, text, len, r, &fe);
 	st->records++;
 	if (s->env->set || s->has_k8s)
 		rc = env_annotate(s, r, &src, &fe, text, len, rc);
@@ -412,16 +412,78 @@ static void emit_record(struct pipeline *pl, struct pl_source *s, const char *te
 	append(pl, s, r, &src, end_off);
 }
 
+/* Parse one record's text and append it (as a raw record when no parser takes it). */
+static void emit_record(struct pipeline *pl, struct pl_source *s, const char *text, size_t len,
+			uint64_t start_off, uint64_t end_off, uint32_t split_part)
+{
+	struct fmt_err fe = {0, NULL};
+	int rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, text, len, pl->rec, &fe);
+
+	finish_record(pl, s, pl->rec, rc, fe, text, len, start_off, end_off, split_part);
+}
+
 void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
 {
 	if (!s->ml.held)
 		return;
 	s->env = &s->env_held;
-	emit_record(pl, s, parse_ml_text(&s->ml), s->ml.len, s->ml.start_off, s->ml.end_off, 0);
+	if (pl->held_src == s) {
+		/* parsed when it was read (on_line()), its text unchanged where it was read */
+		pl->held_src = NULL;
+		finish_record(pl, s, pl->rec_held, pl->held_rc, pl->held_fe, parse_ml_text(&s->ml), s->ml.len,
+			      s->ml.start_off, s->ml.end_off, 0);
+	} else {
+		/* into rec_held, not pl->rec: on_line_parsed() may hold the next line's parse there */
+		struct fmt_err fe = {0, NULL};
+		int rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, parse_ml_text(&s->ml),
+				    s->ml.len, pl->rec_held, &fe);
+
+		pl->held_src = NULL;
+		finish_record(pl, s, pl->rec_held, rc, fe, parse_ml_text(&s->ml), s->ml.len, s->ml.start_off,
+			      s->ml.end_off, 0);
+	}
 	s->env = &s->env_line;
 	parse_ml_clear(&s->ml);
 	if (!s->buf)
 		parse_ml_release(&s->ml); /* parked (a file at EOF): its join buffer goes too */
+}
+
+/*
+ * on_line() for a line in the read buffer, multiline join on, the pipe or
+ * auto parser: the line is parsed first, and the parser's scan of its head
+ * says whether it starts a record (fmt_detect() would scan it once more).
+ * A line that starts one is held with its parse (pl->rec_held, swapped
+ * with pl->rec), appended as it is when the next line shows it is whole;
+ * a join (a continuation line) drops that parse and the joined text is
+ * parsed when it goes, as is a record still held when process_buf() returns.
+ */
+static void on_line_parsed(struct pipeline *pl, struct pl_source *s, const char *line, size_t len,
+			   uint64_t off, uint64_t end_off, int64_t deadline)
+{
+	struct fmt_err fe = {0, NULL};
+	struct fmt_record *r = pl->rec;
+	bool start;
+	int rc = parse_line_start(pl->in[s->input].parser, pl->in[s->input].rx, line, len, r, &fe, &start);
+
+	if (parse_ml_joins(&s->ml, start, len)) {
+		if (pl->held_src == s)
+			pl->held_src = NULL; /* its text grows: parsed again when it goes */
+		if (parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
+			return;
+	}
+	pl_source_flush_held(pl, s);
+	if (!start) {
+		/* nothing above to join: a record of its own, nothing can join it */
+		finish_record(pl, s, r, rc, fe, line, len, off, end_off, 0);
+		return;
+	}
+	parse_ml_borrow(&s->ml, line, len, true, off, end_off, deadline);
+	s->env_held = s->env_line;
+	pl->rec = pl->rec_held;
+	pl->rec_held = r;
+	pl->held_src = s;
+	pl->held_rc = rc;
+	pl->held_fe = fe;
 }
 
 /*
@@ -435,6 +497,7 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 {
 	const int64_t deadline = pl->now + (int64_t)pl->cf->multiline_ms * 1000000;
 	struct parse_regex *mls = pl->in[s->input].mls;
+	enum cd_parser parser = pl->in[s->input].parser;
 	bool start;
 
 	if (s->split_part) {
@@ -447,9 +510,17 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
-	start = parse_ml_starts(mls, line, len);
-	if (parse_ml_joins(&s->ml, start, len) && parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
+	if (in_buf && !mls && (parser == CD_PARSER_PIPE || parser == CD_PARSER_AUTO)) {
+		on_line_parsed(pl, s, line, len, off, end_off, deadline);
 		return;
+	}
+	start = parse_ml_starts(mls, line, len);
+	if (parse_ml_joins(&s->ml, start, len)) {
+		if (pl->held_src == s)
+			pl->held_src = NULL; /* its text grows: parsed again when it goes */
+		if (parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
+			return;
+	}
 	pl_source_flush_held(pl, s);
 	if (!start) {
 		/* nothing above to join: a record of its own, nothing can join it */
@@ -584,7 +655,10 @@ static void process_buf(struct pipeline *pl, struct pl_source *s)
 		s->start += len + 1;
 		s->off += len + 1;
 	}
-	/* the buffer's bytes move or go from here: a record held in it is copied out */
+	/* the buffer's bytes move or go from here: a record held in it is copied out (its parse,
+	 * views into those bytes, is dropped: parsed again when it goes) */
+	if (pl->held_src == s)
+		pl->held_src = NULL;
 	if (parse_ml_own(&s->ml) < 0)
 		pl_source_flush_held(pl, s); /* out of memory: it goes on now, unjoined */
 	if (s->start == s->end) {

@@ -28,6 +28,15 @@ int parse_line(enum cd_parser parser, struct parse_regex *rx, const char *s, siz
 	       struct fmt_err *err);
 
 /*
+ * parse_line_start() - parse_line(), and in *@start whether @s starts a
+ * record as parse_ml_starts() without a regex says (fmt_detect()): for the
+ * pipe and auto parsers from the parser's own scan of the line's head, so
+ * a line is not scanned twice when continuation lines are joined.
+ */
+int parse_line_start(enum cd_parser parser, struct parse_regex *rx, const char *s, size_t n,
+		     struct fmt_record *rec, struct fmt_err *err, bool *start);
+
+/*
  * A record held back by the multiline join: its first line and the
  * continuation lines that followed, until a line that starts a record
  * (or the timeout) closes it. Caller-owned (parse_ml_init/_release).
