@@ -51,16 +51,12 @@
 enum { KIND_RECORD = 0, KIND_RAW = 1 };
 enum { NFIELDS = 18, NFIELDS_SRC = 19, NSRC = 5 };
 
-/* An escaped view, decoded, as str; or nil when absent (put_view()'s rare cases). */
+/* An escaped view, decoded, as str (put_view()'s rare case). */
 static const uint8_t *put_view_slow(struct mp_w *w, const struct fmt_str *s)
 {
 	size_t h, n, h2;
 	uint8_t *body;
 
-	if (!s->ptr) {
-		mp_put_nil(w);
-		return NULL;
-	}
 	/* decoding never grows a view: reserve for s->len, shrink the header after */
 	h = mp_str_hdr_len(s->len);
 	if (!mp_room(w, h + s->len))
@@ -83,7 +79,11 @@ static const uint8_t *put_view_slow(struct mp_w *w, const struct fmt_str *s)
  */
 static inline __attribute__((always_inline)) const uint8_t *put_view(struct mp_w *w, const struct fmt_str *s)
 {
-	if (s->ptr && s->enc == FMT_ENC_RAW) {
+	if (!s->ptr) {
+		mp_put_nil(w);
+		return NULL;
+	}
+	if (s->enc == FMT_ENC_RAW) {
 		mp_put_str(w, s->ptr, s->len);
 		return w->overflow ? NULL : w->p - s->len;
 	}
