@@ -88,6 +88,16 @@ _Static_assert(CD_INPUT_NAME_MAX >= 256 && CD_INPUT_NAME_MAX <= UINT16_MAX,
 #endif
 
 /*
+ * Bytes asked of one read(2): the lines are parsed while the bytes the
+ * kernel just copied are still in the core's first-level cache (a read of
+ * the whole buffer, 256 KiB, leaves them in the second: the parser's first
+ * touch of a line then cost ~6 % more CPU per record end to end).
+ */
+#ifndef CD_READ_STEP
+#define CD_READ_STEP CD_LINE_MAX
+#endif
+
+/*
  * Bytes read from one source before the loop turns to the others: a busy
  * file cannot starve the rest, nor the delivery of sealed chunks.
  */

@@ -224,6 +224,8 @@ int pipeline_new(struct pipeline **out, const struct cd_config *cf, struct cd_er
 	if (!pl)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	pl->cf = cf;
+	pl->rec = &pl->recs[0];
+	pl->rec_held = &pl->recs[1];
 	pl->sigfd = -1;
 	pl->now = cd_mono_ns();
 	/* sequence numbers grow across restarts too: microseconds since the epoch at start */

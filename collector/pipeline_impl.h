@@ -134,7 +134,12 @@ struct pipeline {
 	bool announced;			   /* "started" was logged */
 	bool failed;			   /* a fatal error: stop, acknowledge nothing more */
 	struct cd_err ferr;		   /* what failed */
-	struct fmt_record rec;		   /* scratch record (large: not on the stack) */
+	struct fmt_record recs[2];	   /* scratch records (large: not on the stack) */
+	struct fmt_record *rec;		   /* the one a line is parsed into: one of recs */
+	struct fmt_record *rec_held;	   /* the other: the held record's parse while held_src is set */
+	const struct pl_source *held_src;  /* whose held record rec_held is (within process_buf() only) */
+	int held_rc;			   /* its parse_line_start() result */
+	struct fmt_err held_fe;		   /* and error */
 
 	/* failed checkpoint saves not logged yet, and when the last was (a full disk fails every turn) */
 	uint64_t ckpt_fails;

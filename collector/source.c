@@ -366,21 +366,20 @@ static int env_annotate(const struct pl_source *s, struct fmt_record *r, struct 
 	return ret;
 }
 
-/* Parse one record's text and append it (as a raw record when no parser takes it). */
-static void emit_record(struct pipeline *pl, struct pl_source *s, const char *text, size_t len,
-			uint64_t start_off, uint64_t end_off, uint32_t split_part)
+/*
+ * Append the record parse_line() made of @text (@r, its result @rc and
+ * error @fe), as a raw record when no parser took it.
+ */
+static void finish_record(struct pipeline *pl, struct pl_source *s, struct fmt_record *r, int rc,
+			  struct fmt_err fe, const char *text, size_t len, uint64_t start_off,
+			  uint64_t end_off, uint32_t split_part)
 {
 	struct pl_in_stats *st = &pl->in[s->input].stats;
-	struct fmt_record *r = &pl->rec;
-	struct fmt_err fe = {0, NULL};
 	struct record_src src;
 	char num[24];
-	int rc;
 
 	memset(&src, 0, sizeof(src));
-	src.input = fmt_str_c(s->display);
 	src.offset = start_off;
-	rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, text, len, r, &fe);
 	st->records++;
 	if (s->env->set || s->has_k8s)
 		rc = env_annotate(s, r, &src, &fe, text, len, rc);
@@ -394,23 +393,33 @@ static void emit_record(struct pipeline *pl, struct pl_source *s, const char *te
 			src.err_offset = fe.offset;
 		}
 		add_num_attr(r, "_split", num, sizeof(num), split_part);
-		append(pl, s, r, &src, end_off);
 	} else if (rc < 0) {
 		st->unparsed++;
 		src.raw = true;
 		src.line = fmt_str_n(text, len);
 		src.error = fmt_str_c(fe.what ? fe.what : fmt_strerror(rc));
 		src.err_offset = fe.offset;
-		append(pl, s, NULL, &src, end_off);
+		r = NULL;
 	} else if (rc > 0) {
 		st->unparsed++; /* unparsed text out of an envelope: a record of its message (env_annotate) */
-		append(pl, s, r, &src, end_off);
 	} else if (r->flags & FMT_F_ATTRS_TRUNCATED) {
 		src.line = fmt_str_n(text, len); /* the attributes past the cap live on in the line */
-		append(pl, s, r, &src, end_off);
 	} else {
-		append(pl, s, r, NULL, end_off);
+		append(pl, s, r, NULL, end_off); /* a parsed line: no source kept (the common case) */
+		return;
 	}
+	src.input = fmt_str_c(s->display); /* strlen() only for the records that keep it */
+	append(pl, s, r, &src, end_off);
+}
+
+/* Parse one record's text and append it (as a raw record when no parser takes it). */
+static void emit_record(struct pipeline *pl, struct pl_source *s, const char *text, size_t len,
+			uint64_t start_off, uint64_t end_off, uint32_t split_part)
+{
+	struct fmt_err fe = {0, NULL};
+	int rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, text, len, pl->rec, &fe);
+
+	finish_record(pl, s, pl->rec, rc, fe, text, len, start_off, end_off, split_part);
 }
 
 void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
@@ -418,19 +427,77 @@ void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
 	if (!s->ml.held)
 		return;
 	s->env = &s->env_held;
-	emit_record(pl, s, s->ml.buf, s->ml.len, s->ml.start_off, s->ml.end_off, 0);
+	if (pl->held_src == s) {
+		/* parsed when it was read (on_line()), its text unchanged where it was read */
+		pl->held_src = NULL;
+		finish_record(pl, s, pl->rec_held, pl->held_rc, pl->held_fe, parse_ml_text(&s->ml), s->ml.len,
+			      s->ml.start_off, s->ml.end_off, 0);
+	} else {
+		/* into rec_held, not pl->rec: on_line_parsed() may hold the next line's parse there */
+		struct fmt_err fe = {0, NULL};
+		int rc = parse_line(pl->in[s->input].parser, pl->in[s->input].rx, parse_ml_text(&s->ml),
+				    s->ml.len, pl->rec_held, &fe);
+
+		pl->held_src = NULL;
+		finish_record(pl, s, pl->rec_held, rc, fe, parse_ml_text(&s->ml), s->ml.len, s->ml.start_off,
+			      s->ml.end_off, 0);
+	}
 	s->env = &s->env_line;
 	parse_ml_clear(&s->ml);
 	if (!s->buf)
 		parse_ml_release(&s->ml); /* parked (a file at EOF): its join buffer goes too */
 }
 
-/* One complete line (without its '\n') at @off, the next line starting at @end_off. */
+/*
+ * on_line() for a line in the read buffer, multiline join on, the pipe or
+ * auto parser: the line is parsed first, and the parser's scan of its head
+ * says whether it starts a record (fmt_detect() would scan it once more).
+ * A line that starts one is held with its parse (pl->rec_held, swapped
+ * with pl->rec), appended as it is when the next line shows it is whole;
+ * a join (a continuation line) drops that parse and the joined text is
+ * parsed when it goes, as is a record still held when process_buf() returns.
+ */
+static void on_line_parsed(struct pipeline *pl, struct pl_source *s, const char *line, size_t len,
+			   uint64_t off, uint64_t end_off, int64_t deadline)
+{
+	struct fmt_err fe = {0, NULL};
+	struct fmt_record *r = pl->rec;
+	bool start;
+	int rc = parse_line_start(pl->in[s->input].parser, pl->in[s->input].rx, line, len, r, &fe, &start);
+
+	if (parse_ml_joins(&s->ml, start, len)) {
+		if (pl->held_src == s)
+			pl->held_src = NULL; /* its text grows: parsed again when it goes */
+		if (parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
+			return;
+	}
+	pl_source_flush_held(pl, s);
+	if (!start) {
+		/* nothing above to join: a record of its own, nothing can join it */
+		finish_record(pl, s, r, rc, fe, line, len, off, end_off, 0);
+		return;
+	}
+	parse_ml_borrow(&s->ml, line, len, true, off, end_off, deadline);
+	s->env_held = s->env_line;
+	pl->rec = pl->rec_held;
+	pl->rec_held = r;
+	pl->held_src = s;
+	pl->held_rc = rc;
+	pl->held_fe = fe;
+}
+
+/*
+ * One complete line (without its '\n') at @off, the next line starting at
+ * @end_off. @in_buf: the line is in the source's read buffer, where it stays
+ * until process_buf() returns, so the record held for the multiline join
+ * borrows it there (process_buf() copies it before it returns).
+ */
 static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, size_t len, uint64_t off,
-		    uint64_t end_off)
+		    uint64_t end_off, bool in_buf)
 {
 	const int64_t deadline = pl->now + (int64_t)pl->cf->multiline_ms * 1000000;
 	struct parse_regex *mls = pl->in[s->input].mls;
+	enum cd_parser parser = pl->in[s->input].parser;
 	bool start;
 
 	if (s->split_part) {
@@ -443,17 +510,26 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
-	if (parse_ml_joins(&s->ml, mls, line, len) &&
-	    parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
+	if (in_buf && !mls && (parser == CD_PARSER_PIPE || parser == CD_PARSER_AUTO)) {
+		on_line_parsed(pl, s, line, len, off, end_off, deadline);
 		return;
-	pl_source_flush_held(pl, s);
+	}
 	start = parse_ml_starts(mls, line, len);
+	if (parse_ml_joins(&s->ml, start, len)) {
+		if (pl->held_src == s)
+			pl->held_src = NULL; /* its text grows: parsed again when it goes */
+		if (parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
+			return;
+	}
+	pl_source_flush_held(pl, s);
 	if (!start) {
 		/* nothing above to join: a record of its own, nothing can join it */
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
-	if (parse_ml_hold(&s->ml, line, len, true, off, end_off, deadline) < 0) {
+	if (in_buf) {
+		parse_ml_borrow(&s->ml, line, len, true, off, end_off, deadline);
+	} else if (parse_ml_hold(&s->ml, line, len, true, off, end_off, deadline) < 0) {
 		emit_record(pl, s, line, len, off, end_off, 0);
 		return;
 	}
@@ -474,7 +550,7 @@ static void env_meta(struct pl_env_meta *m, const struct parse_env_line *el)
 static void env_pass_join(struct pipeline *pl, struct pl_source *s, uint64_t end_off)
 {
 	s->env_line = s->env_join;
-	on_line(pl, s, s->env_buf, s->env_len, s->env_start, end_off);
+	on_line(pl, s, s->env_buf, s->env_len, s->env_start, end_off, false);
 	memset(&s->env_line, 0, sizeof(s->env_line));
 	s->env_len = 0;
 }
@@ -501,19 +577,19 @@ static void env_line(struct pipeline *pl, struct pl_source *s, const char *line,
 	size_t n;
 
 	if (!s->env_buf && !(s->env_buf = malloc(2 * (size_t)CD_LINE_MAX))) {
-		on_line(pl, s, line, len, off, end_off);
+		on_line(pl, s, line, len, off, end_off, false);
 		return;
 	}
 	/* Docker's text is decoded after the join's room; CRI's is a view into the line */
 	if (parse_env_decode(pl->in[s->input].env, line, len, s->env_buf + CD_LINE_MAX, &el) < 0) {
 		pl->in[s->input].stats.env_invalid++;
 		env_flush_join(pl, s);
-		on_line(pl, s, line, len, off, end_off);
+		on_line(pl, s, line, len, off, end_off, false);
 		return;
 	}
 	if (!s->env_len && !el.partial) {
 		env_meta(&s->env_line, &el);
-		on_line(pl, s, el.text, el.len, off, end_off);
+		on_line(pl, s, el.text, el.len, off, end_off, false);
 		memset(&s->env_line, 0, sizeof(s->env_line));
 		return;
 	}
@@ -575,10 +651,16 @@ static void process_buf(struct pipeline *pl, struct pl_source *s)
 		if (pl->in[s->input].env && !s->split_part)
 			env_line(pl, s, p, len, s->off, s->off + len + 1);
 		else
-			on_line(pl, s, p, len, s->off, s->off + len + 1);
+			on_line(pl, s, p, len, s->off, s->off + len + 1, true);
 		s->start += len + 1;
 		s->off += len + 1;
 	}
+	/* the buffer's bytes move or go from here: a record held in it is copied out (its parse,
+	 * views into those bytes, is dropped: parsed again when it goes) */
+	if (pl->held_src == s)
+		pl->held_src = NULL;
+	if (parse_ml_own(&s->ml) < 0)
+		pl_source_flush_held(pl, s); /* out of memory: it goes on now, unjoined */
 	if (s->start == s->end) {
 		s->start = s->end = 0;
 	} else if (s->end > CD_READ_BUF - CD_LINE_MAX) {
@@ -597,7 +679,8 @@ long pl_source_read(struct pipeline *pl, struct pl_source *s, int fd, bool *eof)
 		return -ENOMEM;
 	while (total < CD_READ_BURST && !pl->failed) {
 		uint64_t at = pl_source_offset(s);
-		ssize_t n = read(fd, s->buf + s->end, CD_READ_BUF - s->end);
+		size_t room = CD_READ_BUF - s->end;
+		ssize_t n = read(fd, s->buf + s->end, room < CD_READ_STEP ? room : CD_READ_STEP);
 
 		if (n < 0) {
 			if (errno == EINTR)

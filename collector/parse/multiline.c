@@ -42,10 +42,9 @@ bool parse_ml_starts(struct parse_regex *start, const char *line, size_t len)
 	return fmt_detect(line, len) != FMT_UNKNOWN;
 }
 
-bool parse_ml_joins(const struct parse_ml *m, struct parse_regex *start, const char *line, size_t len)
+bool parse_ml_joins(const struct parse_ml *m, bool starts, size_t len)
 {
-	return m->held && m->is_start && m->len + 1 + len <= CD_MULTILINE_MAX &&
-	       !parse_ml_starts(start, line, len);
+	return m->held && m->is_start && !starts && m->len + 1 + len <= CD_MULTILINE_MAX;
 }
 
 /* Room for @need bytes (at most CD_MULTILINE_MAX): grown geometrically. Return: 0 or -CD_ENOMEM. */
@@ -70,7 +69,7 @@ static int ml_reserve(struct parse_ml *m, size_t need)
 
 int parse_ml_append(struct parse_ml *m, const char *line, size_t len, uint64_t end_off, int64_t deadline_ns)
 {
-	if (ml_reserve(m, m->len + 1 + len) < 0)
+	if (parse_ml_own(m) < 0 || ml_reserve(m, m->len + 1 + len) < 0)
 		return -CD_ENOMEM;
 	m->buf[m->len++] = '\n';
 	memcpy(m->buf + m->len, line, len);
@@ -86,6 +85,7 @@ int parse_ml_hold(struct parse_ml *m, const char *line, size_t len, bool is_star
 	if (ml_reserve(m, len) < 0)
 		return -CD_ENOMEM;
 	memcpy(m->buf, line, len);
+	m->ref = NULL;
 	m->len = len;
 	m->held = true;
 	m->is_start = is_start;
@@ -95,8 +95,32 @@ int parse_ml_hold(struct parse_ml *m, const char *line, size_t len, bool is_star
 	return 0;
 }
 
+void parse_ml_borrow(struct parse_ml *m, const char *line, size_t len, bool is_start, uint64_t start_off,
+		     uint64_t end_off, int64_t deadline_ns)
+{
+	m->ref = line;
+	m->len = len;
+	m->held = true;
+	m->is_start = is_start;
+	m->start_off = start_off;
+	m->end_off = end_off;
+	m->deadline_ns = deadline_ns;
+}
+
+int parse_ml_own(struct parse_ml *m)
+{
+	if (!m->ref)
+		return 0;
+	if (ml_reserve(m, m->len) < 0)
+		return -CD_ENOMEM;
+	memcpy(m->buf, m->ref, m->len);
+	m->ref = NULL;
+	return 0;
+}
+
 void parse_ml_clear(struct parse_ml *m)
 {
+	m->ref = NULL;
 	m->held = false;
 	m->len = 0;
 }

@@ -549,7 +549,9 @@ static inline int body_field(struct pipe_body *b, size_t f, size_t e, size_t bs_
 	}
 }
 
-int fmt_pipe_parse(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err)
+/* fmt_pipe_parse(), and in *@start what fmt_pipe_is_record_start() says, from the one head scan. */
+static inline __attribute__((always_inline)) int
+pipe_parse(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err, bool *start)
 {
 	struct pipe_head h;
 	struct pipe_body b = {.s = line, .len = len, .rec = rec, .err = err};
@@ -557,6 +559,9 @@ int fmt_pipe_parse(const char *line, size_t len, struct fmt_record *rec, struct 
 	bool any_bs = false;
 	int rc;
 
+	*start = false;
+	if (!rec || (!line && len) || len > FMT_LINE_MAX)
+		*start = fmt_pipe_is_record_start(line, len); /* not parsed: asked apart */
 	if (!rec)
 		return -FMT_EINVAL;
 	fmt_record_clear(rec);
@@ -565,7 +570,7 @@ int fmt_pipe_parse(const char *line, size_t len, struct fmt_record *rec, struct 
 	if (len > FMT_LINE_MAX)
 		return fail(rec, err, -FMT_ELIMIT, FMT_LINE_MAX, "line too long");
 
-	if (!scan_head(line, len, &h, rec)) {
+	if (!(*start = scan_head(line, len, &h, rec))) {
 		size_t stop = h.stop;
 
 		/* a bad timestamp is an error of its own, not a different line */
@@ -683,4 +688,17 @@ int fmt_pipe_parse(const char *line, size_t len, struct fmt_record *rec, struct 
 	if (rc < 0)
 		return rc;
 	return 0;
+}
+
+int fmt_pipe_parse(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err)
+{
+	bool start;
+
+	return pipe_parse(line, len, rec, err, &start);
+}
+
+int fmt_pipe_parse_start(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err,
+			 bool *start)
+{
+	return pipe_parse(line, len, rec, err, start);
 }

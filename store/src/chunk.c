@@ -7,7 +7,8 @@
  * after warm-up. The distinct trace IDs and services are two small
  * open-addressing hash sets (linear probing, load <= 1/2, qy_span_hash()) over a
  * byte arena holding each distinct value once: a record whose trace is
- * already known costs one hash and one memcmp, no allocation. Sources are
+ * already known costs one hash and one memcmp, no allocation. A slot holds
+ * the value's hash beside its index (probing reads slots only). Sources are
  * a short array scanned linearly (CD_CHUNK_SOURCES_MAX). Order: records
  * stay in append order; trace and service lists in order of first sight.
  * A failed append leaves the chunk exactly as it was.
@@ -31,7 +32,8 @@ struct strset_ent {
 
 /* A set of byte strings, insertion-ordered. */
 struct strset {
-	uint32_t *slots;	 /* 1 + index into ents, 0 = empty; nslots is a power of two */
+	uint32_t last;		 /* 1 + index of the value added or found last, 0 = none */
+	uint64_t *slots;	 /* slot_of(hash, index), 0 = empty; nslots is a power of two */
 	uint32_t nslots;	 /* slot count */
 	struct strset_ent *ents; /* the values, in order of insertion */
 	uint32_t n;		 /* values used */
@@ -71,8 +73,56 @@ static void strset_release(struct strset *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * Whether a[0..n) == b[0..n): inline for the IDs and names a set holds
+ * (mostly 8 to 32 bytes), two overlapping loads a side, where a call to
+ * memcmp() cost more than the compare.
+ */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x0, x1, y0, y1;
+	uint32_t u0, u1, v0, v1;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&u0, a, 4);
+		memcpy(&v0, b, 4);
+		memcpy(&u1, a + n - 4, 4);
+		memcpy(&v1, b + n - 4, 4);
+		return ((u0 ^ v0) | (u1 ^ v1)) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/*
+ * A slot holds a value's hash beside its index, so probing past other
+ * values compares slots only: the entries and the arena are read once, for
+ * the value that matches (a chunk's trace set outgrows the first-level cache).
+ */
+static inline uint64_t slot_of(uint32_t hash, uint32_t idx)
+{
+	return (uint64_t)hash << 32 | (idx + 1);
+}
+
+static inline uint32_t slot_idx(uint64_t slot)
+{
+	return (uint32_t)slot - 1;
+}
+
 static void strset_clear(struct strset *s)
 {
+	s->last = 0;
 	if (s->slots && s->n)
 		memset(s->slots, 0, s->nslots * sizeof(s->slots[0]));
 	s->n = 0;
@@ -82,7 +132,7 @@ static void strset_clear(struct strset *s)
 static int strset_grow_slots(struct strset *s)
 {
 	uint32_t nslots = s->nslots ? s->nslots * 2 : 64;
-	uint32_t *slots = chunk__malloc(nslots * sizeof(*slots));
+	uint64_t *slots = chunk__malloc(nslots * sizeof(*slots));
 
 	if (!slots)
 		return -CD_ENOMEM;
@@ -91,7 +141,7 @@ static int strset_grow_slots(struct strset *s)
 		uint32_t at = s->ents[i].hash & (nslots - 1);
 		while (slots[at])
 			at = (at + 1) & (nslots - 1);
-		slots[at] = i + 1;
+		slots[at] = slot_of(s->ents[i].hash, i);
 	}
 	chunk__free(s->slots);
 	s->slots = slots;
@@ -102,14 +152,27 @@ static int strset_grow_slots(struct strset *s)
 /* Add @s unless present. Return: 0 (added or present), -CD_ENOMEM (unchanged). */
 static int strset_add(struct strset *s, const char *str, uint32_t len)
 {
-	uint32_t h = hash_bytes(str, len), at;
+	uint32_t h, at;
+	uint64_t want;
 
+	/* a run of records of one service (or trace) costs a compare, not a hash */
+	if (s->last) {
+		const struct strset_ent *e = &s->ents[s->last - 1];
+		if (e->len == len && bytes_eq(s->arena + e->off, str, len))
+			return 0;
+	}
+	h = hash_bytes(str, len);
+	want = (uint64_t)h << 32;
 	if (s->nslots) {
 		for (at = h & (s->nslots - 1); s->slots[at]; at = (at + 1) & (s->nslots - 1)) {
-			const struct strset_ent *e = &s->ents[s->slots[at] - 1];
-			if (e->hash == h && e->len == len &&
-			    (len == 0 || memcmp(s->arena + e->off, str, len) == 0))
+			const struct strset_ent *e;
+			if ((s->slots[at] & ~(uint64_t)UINT32_MAX) != want)
+				continue;
+			e = &s->ents[slot_idx(s->slots[at])];
+			if (e->len == len && bytes_eq(s->arena + e->off, str, len)) {
+				s->last = slot_idx(s->slots[at]) + 1;
 				return 0;
+			}
 		}
 	}
 	/* make every room first, so that a failure changes nothing */
@@ -139,7 +202,8 @@ static int strset_add(struct strset *s, const char *str, uint32_t len)
 	s->ents[s->n] = (struct strset_ent){.off = (uint32_t)s->arena_len, .len = len, .hash = h};
 	for (at = h & (s->nslots - 1); s->slots[at]; at = (at + 1) & (s->nslots - 1))
 		;
-	s->slots[at] = ++s->n;
+	s->slots[at] = slot_of(h, s->n);
+	s->last = ++s->n;
 	s->arena_len += len;
 	return 0;
 }
@@ -150,20 +214,22 @@ static void strset_pop(struct strset *s)
 	uint32_t at;
 
 	assert(s->n > 0);
-	for (at = s->ents[s->n - 1].hash & (s->nslots - 1); s->slots[at] != s->n;
+	for (at = s->ents[s->n - 1].hash & (s->nslots - 1); slot_idx(s->slots[at]) != s->n - 1;
 	     at = (at + 1) & (s->nslots - 1))
 		;
 	/* linear probing: re-insert the cluster after the hole */
 	s->slots[at] = 0;
 	s->arena_len = s->ents[s->n - 1].off;
 	s->n--;
+	s->last = 0;
 	for (at = (at + 1) & (s->nslots - 1); s->slots[at]; at = (at + 1) & (s->nslots - 1)) {
-		uint32_t idx = s->slots[at], to;
+		uint64_t slot = s->slots[at];
+		uint32_t to;
 		s->slots[at] = 0;
-		for (to = s->ents[idx - 1].hash & (s->nslots - 1); s->slots[to];
+		for (to = (uint32_t)(slot >> 32) & (s->nslots - 1); s->slots[to];
 		     to = (to + 1) & (s->nslots - 1))
 			;
-		s->slots[to] = idx;
+		s->slots[to] = slot;
 	}
 }
 
@@ -249,11 +315,21 @@ int chunk_append(struct chunk *c, const struct fmt_record *r, const struct recor
 		if (!source && c->nsources == CD_CHUNK_SOURCES_MAX)
 			return -CD_EFULL;
 	}
-	bound = record_pack_bound(r, src);
-	rc = reserve(c, c->data.len + bound);
-	if (rc < 0)
-		return rc;
-	rc = record_pack(r, src, c->data.p + c->data.len, c->data.cap - c->data.len, &len, &keys);
+	/*
+	 * Pack into the room there is, and size the buffer only when that fails:
+	 * past its first 64 KiB the buffer is at its cap, so the bound (a walk of
+	 * every view) would be summed for nothing on almost every record.
+	 */
+	rc = c->data.cap
+		     ? record_pack(r, src, c->data.p + c->data.len, c->data.cap - c->data.len, &len, &keys)
+		     : -CD_EFULL;
+	if (rc == -CD_EFULL && c->data.cap < CD_CHUNK_BYTES_MAX) {
+		bound = record_pack_bound(r, src);
+		rc = reserve(c, c->data.len + bound);
+		if (rc < 0)
+			return rc;
+		rc = record_pack(r, src, c->data.p + c->data.len, c->data.cap - c->data.len, &len, &keys);
+	}
 	if (rc == -CD_EFULL && c->data.cap < CD_CHUNK_BYTES_MAX) {
 		/* the bound is loose; the record may still fit the largest buffer */
 		rc = reserve(c, CD_CHUNK_BYTES_MAX);

@@ -50,21 +50,19 @@
 
 enum { KIND_RECORD = 0, KIND_RAW = 1 };
 enum { NFIELDS = 18, NFIELDS_SRC = 19, NSRC = 5 };
+/*
+ * The head of a parsed record with a timestamp past 2^32 ns (1970-02-19), a
+ * canonical level, event, format and flags under 128 and fewer than 16 IDs:
+ * array16, kind, uint64 ts, level, true, event, format, flags, nil, fixarray.
+ */
+enum { HEAD_LEN = 20 };
 
-/* A view, decoded, as str; nil when absent. Returns the body's position. */
-static const uint8_t *put_view(struct mp_w *w, const struct fmt_str *s)
+/* An escaped view, decoded, as str (put_view()'s rare case). */
+static const uint8_t *put_view_slow(struct mp_w *w, const struct fmt_str *s)
 {
 	size_t h, n, h2;
 	uint8_t *body;
 
-	if (!s->ptr) {
-		mp_put_nil(w);
-		return NULL;
-	}
-	if (s->enc == FMT_ENC_RAW) {
-		mp_put_str(w, s->ptr, s->len);
-		return w->overflow ? NULL : w->p - s->len;
-	}
 	/* decoding never grows a view: reserve for s->len, shrink the header after */
 	h = mp_str_hdr_len(s->len);
 	if (!mp_room(w, h + s->len))
@@ -79,6 +77,25 @@ static const uint8_t *put_view(struct mp_w *w, const struct fmt_str *s)
 	return body;
 }
 
+/*
+ * A view, decoded, as str; nil when absent. Returns the body's position.
+ * Inline: a record is a dozen views, nearly all plain bytes, and a call
+ * per view (with the writer kept in memory across it) cost more than
+ * their copies.
+ */
+static inline __attribute__((always_inline)) const uint8_t *put_view(struct mp_w *w, const struct fmt_str *s)
+{
+	if (!s->ptr) {
+		mp_put_nil(w);
+		return NULL;
+	}
+	if (s->enc == FMT_ENC_RAW) {
+		mp_put_str(w, s->ptr, s->len);
+		return w->overflow ? NULL : w->p - s->len;
+	}
+	return put_view_slow(w, s);
+}
+
 static bool level_text_is_canonical(const struct fmt_record *r)
 {
 	const char *name;
@@ -87,7 +104,11 @@ static bool level_text_is_canonical(const struct fmt_record *r)
 	    r->level > FMT_LEVEL_FATAL)
 		return false;
 	name = fmt_level_name(r->level);
-	return r->level_text.len == strlen(name) && memcmp(r->level_text.ptr, name, r->level_text.len) == 0;
+	/* a level name is a few bytes: compared inline, no strlen() + memcmp() per record */
+	for (uint32_t i = 0; i < r->level_text.len; i++)
+		if (!name[i] || name[i] != r->level_text.ptr[i])
+			return false;
+	return name[r->level_text.len] == '\0';
 }
 
 static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
@@ -100,8 +121,9 @@ static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
 }
 
 /* trace/span/parent: a reference to ids[k] when it is the same bytes. */
-static const uint8_t *put_ref(struct mp_w *w, const struct fmt_record *r, const struct fmt_str *s, int k,
-			      const uint8_t *const *id_body, uint32_t *len)
+static inline __attribute__((always_inline)) const uint8_t *
+put_ref(struct mp_w *w, const struct fmt_record *r, const struct fmt_str *s, int k,
+	const uint8_t *const *id_body, uint32_t *len)
 {
 	const uint8_t *body;
 
@@ -169,27 +191,47 @@ int record_pack(const struct fmt_record *r, const struct record_src *src, uint8_
 	if (!r || r->nids > FMT_IDS_MAX || r->nattrs > FMT_ATTRS_MAX)
 		return -CD_EINVAL;
 
-	mp_put_array(&w, src ? NFIELDS_SRC : NFIELDS);
-	mp_put_uint(&w, KIND_RECORD);
-	if (r->has_ts)
-		mp_put_int(&w, r->ts_ns);
-	else
-		mp_put_nil(&w);
-	mp_put_uint(&w, r->level);
-	if (level_text_is_canonical(r)) {
-		if (mp_room(&w, 1))
-			*w.p++ = 0xc3; /* true: the canonical name; 1 byte instead of 5 */
+	if (r->has_ts && r->ts_ns > (int64_t)UINT32_MAX && r->flags < 128 && r->nids < 16 && r->event < 128 &&
+	    r->format < 128 && level_text_is_canonical(r) && mp_room(&w, HEAD_LEN)) {
+		/* the usual head (the same bytes as the general case below), in one go */
+		uint8_t *p = w.p;
+
+		p[0] = 0xdc;
+		mp_be(p + 1, src ? NFIELDS_SRC : NFIELDS, 2);
+		p[3] = KIND_RECORD;
+		p[4] = 0xcf;
+		mp_be(p + 5, (uint64_t)r->ts_ns, 8);
+		p[13] = r->level; /* canonical: 1..6 */
+		p[14] = 0xc3;	  /* true: the canonical name; 1 byte instead of 5 */
+		p[15] = r->event;
+		p[16] = r->format;
+		p[17] = (uint8_t)r->flags;
+		p[18] = 0xc0;			   /* a valid timestamp is ts_ns; its text is not kept */
+		p[19] = (uint8_t)(0x90 | r->nids); /* the ids' array */
+		w.p += HEAD_LEN;
 	} else {
-		put_view(&w, &r->level_text);
+		mp_put_array(&w, src ? NFIELDS_SRC : NFIELDS);
+		mp_put_uint(&w, KIND_RECORD);
+		if (r->has_ts)
+			mp_put_int(&w, r->ts_ns);
+		else
+			mp_put_nil(&w);
+		mp_put_uint(&w, r->level);
+		if (level_text_is_canonical(r)) {
+			if (mp_room(&w, 1))
+				*w.p++ = 0xc3; /* true: the canonical name; 1 byte instead of 5 */
+		} else {
+			put_view(&w, &r->level_text);
+		}
+		mp_put_uint(&w, r->event);
+		mp_put_uint(&w, r->format);
+		mp_put_uint(&w, r->flags);
+		if (r->has_ts)
+			mp_put_nil(&w); /* a valid timestamp is ts_ns; its text is not kept */
+		else
+			put_view(&w, &r->ts_text);
+		mp_put_array(&w, r->nids);
 	}
-	mp_put_uint(&w, r->event);
-	mp_put_uint(&w, r->format);
-	mp_put_uint(&w, r->flags);
-	if (r->has_ts)
-		mp_put_nil(&w); /* a valid timestamp is ts_ns; its text is not kept */
-	else
-		put_view(&w, &r->ts_text);
-	mp_put_array(&w, r->nids);
 	for (uint16_t i = 0; i < r->nids; i++) {
 		if (r->ids[i].ptr) {
 			id_body[i] = put_view(&w, &r->ids[i]);

@@ -6,7 +6,8 @@
  * NDC within FMT_IDS_MAX and made of ID bytes, trace/span/parent the IDs
  * the depth says, an encoding that matches the bytes, a timestamp that
  * parses to ts_ns. A failure must say what and where, and leave the record
- * empty. fmt_pipe_is_record_start() must agree with the parser. Any
+ * empty. fmt_pipe_is_record_start() must agree with the parser, and
+ * fmt_pipe_parse_start() with both (the same record, the same answer). Any
  * violation abort()s, which libFuzzer and the regress driver report.
  */
 #include <stdbool.h>
@@ -63,9 +64,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct fmt_str none = {0};
 	const struct fmt_str *fixed[] = {&rec.service, &rec.method, &rec.path, &rec.message};
 	struct fmt_err err = {0};
-	bool start = fmt_pipe_is_record_start(line, size);
-	int rc = fmt_pipe_parse(line, size, &rec, &err);
+	bool start = fmt_pipe_is_record_start(line, size), start2;
+	int rc = fmt_pipe_parse_start(line, size, &rec, &err, &start2);
 
+	/* fmt_pipe_parse_start() is fmt_pipe_parse() with fmt_pipe_is_record_start()'s answer */
+	check(start2 == start);
+	{
+		struct fmt_err err2 = {0};
+		check(fmt_pipe_parse(line, size, &rec, &err2) == rc);
+		check(err2.offset == err.offset && err2.what == err.what);
+	}
 	if (rc != 0) {
 		check(rc == -FMT_EPARSE || rc == -FMT_ETS || rc == -FMT_ELIMIT);
 		check(err.what != NULL && err.offset <= size);

@@ -33,6 +33,14 @@ bool fmt_pipe_is_record_start(const char *line, size_t len);
 int fmt_pipe_parse(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err);
 
 /*
+ * fmt_pipe_parse_start() - fmt_pipe_parse(), and in *@start what
+ * fmt_pipe_is_record_start() says of @line, from the one scan of its head
+ * (a reader that joins continuation lines asks both of every line).
+ */
+int fmt_pipe_parse_start(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err,
+			 bool *start);
+
+/*
  * fmt_pipe_emit() - write @rec as one pipe line (no newline) to @out.
  * The prefix is written when the record has a timestamp or a level; IDS
  * is ids[] joined by ':' ("-" when empty); absent service/method/path

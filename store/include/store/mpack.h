@@ -118,14 +118,56 @@ static inline void mp_str_hdr_at(uint8_t *p, size_t n)
 	}
 }
 
+/*
+ * mp_copy() - memcpy() of @n bytes, inline for the short values a record
+ * is made of (IDs, services, keys, most messages: under 64 bytes), where a
+ * call into libc costs more than the copy: overlapping loads and stores of
+ * a fixed size, never outside [src, src + n) or [dst, dst + n).
+ */
+static inline void mp_copy(uint8_t *dst, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+
+	if (n > 64) {
+		memcpy(dst, s, n);
+	} else if (n > 32) {
+		uint8_t a[32], b[32];
+		memcpy(a, s, 32);
+		memcpy(b, s + n - 32, 32);
+		memcpy(dst, a, 32);
+		memcpy(dst + n - 32, b, 32);
+	} else if (n >= 16) {
+		uint8_t a[16], b[16];
+		memcpy(a, s, 16);
+		memcpy(b, s + n - 16, 16);
+		memcpy(dst, a, 16);
+		memcpy(dst + n - 16, b, 16);
+	} else if (n >= 8) {
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n) {
+		dst[0] = s[0];
+		dst[n / 2] = s[n / 2];
+		dst[n - 1] = s[n - 1];
+	}
+}
+
 static inline void mp_put_str(struct mp_w *w, const void *s, size_t n)
 {
 	size_t h = mp_str_hdr_len(n);
 
 	if (mp_room(w, h + n)) {
 		mp_str_hdr_at(w->p, n);
-		if (n)
-			memcpy(w->p + h, s, n);
+		mp_copy(w->p + h, s, n);
 		w->p += h + n;
 	}
 }

@@ -353,6 +353,61 @@ START_TEST(msgpack_c_reads_a_stream_of_every_vector_record_item_by_item)
 }
 END_TEST
 
+/* msgpack-c's packing of a parsed record's head: the fields up to the ids' array header. */
+static void msgpack_c_head(msgpack_sbuffer *sb, const struct fmt_record *r, bool with_src)
+{
+	msgpack_packer pk;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, with_src ? 19 : 18);
+	msgpack_pack_uint8(&pk, 0);
+	if (r->has_ts)
+		msgpack_pack_int64(&pk, r->ts_ns);
+	else
+		msgpack_pack_nil(&pk);
+	msgpack_pack_uint8(&pk, r->level);
+	msgpack_pack_true(&pk); /* the canonical level name */
+	msgpack_pack_uint8(&pk, r->event);
+	msgpack_pack_uint8(&pk, r->format);
+	msgpack_pack_uint32(&pk, r->flags);
+	msgpack_pack_nil(&pk); /* a valid timestamp's text is not kept */
+	msgpack_pack_array(&pk, r->nids);
+}
+
+START_TEST(a_record_head_is_what_msgpack_c_packs_for_it)
+{
+	/* the usual head is written in one go (a timestamp past 2^32 ns); 1970's takes the general path */
+	static const char *const lines[] = {
+		"2026-11-23T07:00:00.001495Z INFO 0d35110dd63c8b00:0435bd44|gateway|GET|/x|status=200|msg=ok",
+		"2026-11-23T07:00:00Z ERROR a:b:c:d:e:f:g:h:i:j:k:l:m:n:o:p:q|svc|msg=sixteen IDs and more",
+		"1970-01-01T00:00:01Z WARN abc:def|svc|msg=a small timestamp",
+		"1970-01-01T00:00:00.000000100Z DEBUG abc|svc|msg=smaller still",
+		"{\"ts\":\"2026-11-23T07:00:00Z\",\"level\":\"INFO\",\"trace\":\"t1\",\"span\":\"s1\",\"msg\":\"m\"}",
+	};
+	static struct fmt_record rec;
+	struct record_src src = {.input = fmt_str_c("in"), .offset = 7};
+	uint8_t out[4096];
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		for (int with_src = 0; with_src < 2; with_src++) {
+			msgpack_sbuffer sb;
+			size_t len;
+
+			ck_assert_int_eq(fmt_parse(lines[i], strlen(lines[i]), &rec, NULL), 0);
+			ck_assert(rec.has_ts && rec.level_text.ptr); /* each line's level is canonical */
+			ck_assert_int_eq(
+				record_pack(&rec, with_src ? &src : NULL, out, sizeof(out), &len, NULL), 0);
+			msgpack_sbuffer_init(&sb);
+			msgpack_c_head(&sb, &rec, with_src);
+			ck_assert_uint_gt(len, sb.size);
+			ck_assert_msg(memcmp(out, sb.data, sb.size) == 0, "line %zu, src %d: head differs", i,
+				      with_src);
+			msgpack_sbuffer_destroy(&sb);
+		}
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("record_codec");
@@ -361,6 +416,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, every_vector_record_survives_pack_and_unpack, 0,
 			    (int)json_array_size(vectors));
 	tcase_add_test(tc, msgpack_c_reads_a_stream_of_every_vector_record_item_by_item);
+	tcase_add_test(tc, a_record_head_is_what_msgpack_c_packs_for_it);
 	tcase_add_test(tc, escaped_values_are_stored_decoded);
 	tcase_add_test(tc, trace_span_and_parent_refer_to_ids_instead_of_repeating_them);
 	tcase_add_test(tc, a_raw_record_keeps_line_error_input_and_offset);
