@@ -94,7 +94,7 @@ static bool otlp_line(const struct tg_scan *s, const char *buf, size_t ls, size_
 
 			if (fmt_parse(o.buf + at, e - at, rec, NULL) == 0) {
 				if (s->visitor)
-					s->visitor->visit(out->visit_state, rec);
+					s->visitor->visit(out->visit_state, rec, src, base + ls);
 				else if (tg_record_matches(rec, s->finder.needle, s->finder.len, s->want))
 					keep(o.buf + at, 0, e - at, src, base + ls, out);
 			}
@@ -201,7 +201,7 @@ static size_t scan_layout(const struct tg_scan *s, unsigned env, const char *buf
 					rec->ts_ns = l.ts_ns;
 					rec->has_ts = true;
 				}
-				s->visitor->visit(out->visit_state, rec);
+				s->visitor->visit(out->visit_state, rec, src, base + start);
 			}
 			continue;
 		}
@@ -238,7 +238,7 @@ static size_t scan_layout(const struct tg_scan *s, unsigned env, const char *buf
 
 /* tg_scan_region() of a visiting scan: every record whose first line starts in [from, to). */
 static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,
-			   bool final, struct tg_recs *out)
+			   bool final, uint32_t src, uint64_t base, struct tg_recs *out)
 {
 	struct fmt_record *rec = tg_xmalloc(sizeof(*rec));
 	size_t at = from;
@@ -271,10 +271,12 @@ static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len,
 			/* A trailing empty line before the next record is not part of this one. */
 			while (e > le && buf[e - 1] == '\n')
 				e--;
-			if (otlp_line(s, buf, at, le, 0, 0, out, rec))
+			if (otlp_line(s, buf, at, le, src, base, out, rec))
 				;
+			else if (s->visitor->want && !s->visitor->want(out->visit_state, buf + at, e - at))
+				; /* a pre-pass's test says its parse is not needed */
 			else if (fmt_parse(buf + at, e - at, rec, NULL) == 0)
-				s->visitor->visit(out->visit_state, rec);
+				s->visitor->visit(out->visit_state, rec, src, base + at);
 			at = next;
 		}
 	}
@@ -296,7 +298,7 @@ size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size
 			return scan_layout(s, env, buf, len, from, to, final, src, base, out);
 	}
 	if (s->visitor)
-		return visit_region(s, buf, len, from, to, final, out);
+		return visit_region(s, buf, len, from, to, final, src, base, out);
 
 	assert(from <= to && to <= len);
 	assert(idlen > 0 && !memchr(id, '\n', idlen)); /* an ID never spans lines: regions need no overlap */
