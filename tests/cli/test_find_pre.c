@@ -69,8 +69,15 @@ static const struct {
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 /* Two more failed transactions: one whose other records spell its ID with an escape, one with no timestamps. */
 #define NTXNS (NCASES + 2)
-/* Transactions of ordinary, successful requests around them. */
-#define NPLAIN 40
+/*
+ * Transactions of one successful record each, between the first half of
+ * the cases and the second: 18 MB, so the first file has two units of
+ * work (16 MiB, cli/tg.h), and the latest failed transaction, which has a
+ * record in each, must be read from both.
+ */
+#define NPLAIN 180000
+/* That transaction: index NTXNS, its first record before the filler, its failure after it. */
+#define SPLIT NTXNS
 
 static void trace_of(size_t i, char *out, size_t cap)
 {
@@ -145,7 +152,7 @@ static void write_txn(size_t i, const char *a, const char *b)
 
 static bool fails(size_t i)
 {
-	return i >= NCASES || cases[i].fails;
+	return i >= NCASES || cases[i].fails; /* SPLIT too */
 }
 
 /* tracegrep --find ARGS... DIR (@args NULL-ended): the result, exit status checked. */
@@ -202,7 +209,7 @@ START_TEST(each_case_has_its_error_flag)
 {
 	struct th_result r = RUN(0, "--limit", "0");
 
-	for (size_t i = 0; i < NTXNS; i++) {
+	for (size_t i = 0; i <= SPLIT; i++) {
 		char id[32], want[64];
 		const char *at, *ls, *le;
 		json_t *o;
@@ -259,7 +266,7 @@ START_TEST(the_count_of_matches_is_every_failed_one)
 	char want[96];
 	size_t nfailed = 0;
 
-	for (size_t i = 0; i < NTXNS; i++)
+	for (size_t i = 0; i <= SPLIT; i++)
 		nfailed += fails(i);
 	snprintf(want, sizeof(want), "2 of %zu matching transactions shown", nfailed);
 	ck_assert_msg(strstr(r.err, want) != NULL, "stderr: %s (want %s)", r.err, want);
@@ -286,7 +293,7 @@ static Suite *pre_suite(void)
 
 int main(int argc, char **argv)
 {
-	char a[96], b[96];
+	char a[96], b[96], id[32], t[40];
 	SRunner *sr;
 	int failed;
 
@@ -303,15 +310,26 @@ int main(int argc, char **argv)
 	}
 	snprintf(a, sizeof(a), "%s/a.log", dir);
 	snprintf(b, sizeof(b), "%s/b.log", dir);
-	for (size_t i = 0; i < NTXNS; i++)
-		write_txn(i, a, b);
-	for (size_t i = 0; i < NPLAIN; i++) {
-		char id[32], t[40];
+	trace_of(SPLIT, id, sizeof(id));
+	ts_of(3599, 100, t, sizeof(t));
+	put(a, "@T INFO @I:s1|gateway|GET|/late|status=200|msg=start", t, id);
+	for (size_t i = 0; i < NTXNS; i++) {
+		if (i == NTXNS / 2) {
+			FILE *f = fopen(a, "a");
 
-		snprintf(id, sizeof(id), "ok%03zu77ab", i);
-		ts_of(i, 500, t, sizeof(t));
-		put(i % 2 ? a : b, "@T INFO @I:s1|gateway|GET|/ok|status=200|msg=fine", t, id);
+			for (size_t k = 0; f && k < NPLAIN; k++)
+				fprintf(f,
+					"2026-11-23T07:%02zu:%02zu.%06zuZ INFO ok%06zu77ab:s1|gateway|GET|/ok|status=200|msg=fine\n",
+					k / 3000 % 60, k / 50 % 60, k % 50, k);
+			if (!f || fclose(f) != 0) {
+				perror(a);
+				return 2;
+			}
+		}
+		write_txn(i, a, b);
 	}
+	ts_of(3599, 900, t, sizeof(t));
+	put(a, "@T ERROR @I:s1|gateway|GET|/late|status=500|msg=late failure", t, id);
 	sr = srunner_create(pre_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
