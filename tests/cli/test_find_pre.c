@@ -70,8 +70,8 @@ static const struct {
 /* Two more failed transactions: one whose other records spell its ID with an escape, one with no timestamps. */
 #define NTXNS (NCASES + 2)
 /*
- * Transactions of one successful record each, between the first half of
- * the cases and the second: 18 MB, so the first file has two units of
+ * Records of 64 successful transactions, between the first half of the
+ * cases and the second: 18 MB, so the first file has two units of
  * work (16 MiB, cli/tg.h), and the latest failed transaction, which has a
  * record in each, must be read from both.
  */
@@ -319,8 +319,8 @@ int main(int argc, char **argv)
 
 			for (size_t k = 0; f && k < NPLAIN; k++)
 				fprintf(f,
-					"2026-11-23T07:%02zu:%02zu.%06zuZ INFO ok%06zu77ab:s1|gateway|GET|/ok|status=200|msg=fine\n",
-					k / 3000 % 60, k / 50 % 60, k % 50, k);
+					"2026-11-23T07:%02zu:%02zu.%06zuZ INFO ok%02zu77ab:s1|gateway|GET|/ok|status=200|msg=fine\n",
+					k / 3000 % 60, k / 50 % 60, k % 50, k % 64);
 			if (!f || fclose(f) != 0) {
 				perror(a);
 				return 2;
