@@ -11,6 +11,13 @@
  * scheduling. The query engine (query/) does the summarising, the
  * filtering and the sorting: clewd's search will use the same.
  *
+ * A filter that passes failed transactions only (--error, --status 5xx)
+ * first finds which traces failed, from the records' bytes where they
+ * are plain (find_pre.c), and summarises only those; with --error alone
+ * and a limit, a second pass bounds each failed trace's start by its
+ * records' times and units, so that only the transactions that may be
+ * among the latest are summarised, from the units that hold them.
+ *
  * The archive is not scanned: its segments' summaries, written by clewd
  * as it seals each segment, are read and merged with the files' (with
  * --text, whose regexes need the records, its frames are read instead).
@@ -69,8 +76,10 @@ static void *find_start(void *arg)
 }
 
 /* With the pre-pass: parse a record only when its trace may be one of those wanted. */
-static bool find_want(void *state, const char *text, size_t len)
+static bool find_want(void *state, const char *text, size_t len, uint32_t src, uint64_t off)
 {
+	(void)src;
+	(void)off;
 	return trace_may_be_in(((struct find_worker *)state)->only, text, len);
 }
 
@@ -106,9 +115,11 @@ static void *pre_start(void *arg)
 	return tg_xcalloc(1, sizeof(struct tg_traceset));
 }
 
-static bool pre_want(void *state, const char *text, size_t len)
+static bool pre_want(void *state, const char *text, size_t len, uint32_t src, uint64_t off)
 {
 	(void)state;
+	(void)src;
+	(void)off;
 	return tg_find_maybe_failed(text, len);
 }
 
@@ -148,26 +159,47 @@ static void *bound_start(void *arg)
 	return w;
 }
 
-static bool bound_want(void *state, const char *text, size_t len)
+/* Trace @h's record at @off of input @src, of time @ts (@has_ts), into the worker's bounds. */
+static void bound_note(struct bound_worker *w, uint64_t h, bool has_ts, int64_t ts, uint32_t src, uint64_t off)
 {
-	return trace_may_be_in(((struct bound_worker *)state)->only, text, len);
+	struct tg_bound e = {.h = h};
+
+	ts = ts < 0 ? 0 : ts > QY_TS_MAX ? QY_TS_MAX : ts; /* as summaries clamp */
+	e.lo = has_ts ? ts : INT64_MAX;
+	e.hi = has_ts ? ts : INT64_MIN;
+	e.anywhere = !tg_bound_unit(src, off, &e.units[0]);
+	e.nunits = !e.anywhere;
+	tg_bounds_add(&w->b, &e);
+}
+
+/* A record of a failed trace whose ID and time its bytes show plainly is noted unparsed. */
+static bool bound_want(void *state, const char *text, size_t len, uint32_t src, uint64_t off)
+{
+	struct bound_worker *w = state;
+	const char *id;
+	size_t n;
+	int64_t ts = 0;
+	int rc = tg_find_raw_trace(text, len, &id, &n), trc;
+	uint64_t h;
+
+	if (rc <= 0)
+		return rc < 0;
+	h = qy_span_hash(id, n);
+	if (!tg_traceset_has(w->only, h))
+		return false;
+	if ((trc = tg_find_raw_ts(text, len, &ts)) < 0)
+		return true;
+	bound_note(w, h, trc > 0, ts, src, off);
+	return false;
 }
 
 static void bound_visit(void *state, const struct fmt_record *r, uint32_t src, uint64_t off)
 {
 	struct bound_worker *w = state;
-	int64_t ts = r->ts_ns < 0 ? 0 : r->ts_ns > QY_TS_MAX ? QY_TS_MAX : r->ts_ns; /* as summaries clamp */
-	struct tg_bound e = {0};
 	uint64_t h;
 
-	if (!tg_rec_trace_hash(r, &h) || !tg_traceset_has(w->only, h))
-		return;
-	e.h = h;
-	e.lo = r->has_ts ? ts : INT64_MAX;
-	e.hi = r->has_ts ? ts : INT64_MIN;
-	e.anywhere = !tg_bound_unit(src, off, &e.units[0]);
-	e.nunits = !e.anywhere;
-	tg_bounds_add(&w->b, &e);
+	if (tg_rec_trace_hash(r, &h) && tg_traceset_has(w->only, h))
+		bound_note(w, h, r->has_ts, r->ts_ns, src, off);
 }
 
 static void bound_finish(void *arg, void *state)

@@ -33,6 +33,7 @@
 #endif
 
 #include "fmt/str.h"
+#include "fmt/ts.h"
 #include "query/filter.h"
 #include "tg.h"
 #include "banned.h"
@@ -590,4 +591,28 @@ int tg_find_raw_trace(const char *s, size_t n, const char **id, size_t *len)
 	*id = s + ids;
 	*len = e - ids;
 	return 1;
+}
+
+int tg_find_raw_ts(const char *s, size_t n, int64_t *ts)
+{
+	size_t open, q;
+
+	if (json_open(s, n, &open)) {
+		const char *v = s + open + 14, *ve;
+
+		/* "timestamp" is the first of the time's names: as the object's first member, it wins. */
+		if (n - open < 15 || memcmp(s + open, "{\"timestamp\":\"", 14) != 0 ||
+		    !(ve = memchr(v, '"', (size_t)(s + n - v))) || memchr(v, '\\', (size_t)(ve - v)))
+			return -1;
+		return fmt_ts_parse(v, (size_t)(ve - v), ts, NULL) == 0 ? 1 : -1;
+	}
+	/* A pipe head's timestamp: 4 digits, '-', at least one more byte, then a space (pipe.md). */
+	if (n < 6 || !(s[0] >= '0' && s[0] <= '9') || !(s[1] >= '0' && s[1] <= '9') ||
+	    !(s[2] >= '0' && s[2] <= '9') || !(s[3] >= '0' && s[3] <= '9') || s[4] != '-')
+		return 0;
+	for (q = 5; q < n && s[q] != ' ' && s[q] != '|' && s[q] != '\n'; q++)
+		;
+	if (q == 5 || q >= n || s[q] != ' ')
+		return 0;
+	return fmt_ts_parse(s, q, ts, NULL) == 0 ? 1 : -1;
 }

@@ -26,7 +26,9 @@
  * needle to skip by: it walks the region line by line, parses each
  * record (first line and continuation lines) in place, with no copy,
  * and hands it to the visitor. Lines before the region's first record
- * start are the continuation of a record the previous region owns.
+ * start are the continuation of a record the previous region owns. A
+ * visitor with a want() test (--find's pre-pass, find_pre.c) is asked
+ * first, with the record's raw bytes: a record it declines is not parsed.
  *
  * Lines in another layout (tracegrep -p, -c, --multiline-start) or inside
  * a container envelope (CRI, Docker json-file: -p, or detected on the
@@ -273,7 +275,7 @@ static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len,
 				e--;
 			if (otlp_line(s, buf, at, le, src, base, out, rec))
 				;
-			else if (s->visitor->want && !s->visitor->want(out->visit_state, buf + at, e - at))
+			else if (s->visitor->want && !s->visitor->want(out->visit_state, buf + at, e - at, src, base + at))
 				; /* a pre-pass's test says its parse is not needed */
 			else if (fmt_parse(buf + at, e - at, rec, NULL) == 0)
 				s->visitor->visit(out->visit_state, rec, src, base + at);

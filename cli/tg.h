@@ -198,10 +198,11 @@ struct tg_visitor {
 	void *(*start)(void *arg);
 	/*
 	 * NULL, or a test of a record's raw text (first line and continuation
-	 * lines) before it is parsed: false skips it unparsed. Not asked of
-	 * OTLP/JSON lines, whose records are each parsed and visited.
+	 * lines, at @off of input @src) before it is parsed: false skips it
+	 * unparsed. Not asked of OTLP/JSON lines, whose records are each
+	 * parsed and visited.
 	 */
-	bool (*want)(void *state, const char *text, size_t len);
+	bool (*want)(void *state, const char *text, size_t len, uint32_t src, uint64_t off);
 	/* @r, which starts at @off of input @src (an OTLP line's records: at the line's) */
 	void (*visit)(void *state, const struct fmt_record *r, uint32_t src, uint64_t off);
 	void (*finish)(void *arg, void *state);
@@ -537,6 +538,13 @@ bool tg_find_maybe_failed(const char *s, size_t n);
  * has no trace), -1 (cannot tell without parsing). Pure.
  */
 int tg_find_raw_trace(const char *s, size_t n, const char **id, size_t *len);
+/*
+ * tg_find_raw_ts() - the timestamp of the record text s[0, n), read from
+ * its bytes when they are plain (a pipe head's, a JSON object's first
+ * member "timestamp"). Return: 1 (*@ts set), 0 (the record has none),
+ * -1 (cannot tell without parsing). Pure.
+ */
+int tg_find_raw_ts(const char *s, size_t n, int64_t *ts);
 
 /* Format @ns as RFC 3339 with 6 fraction digits into @out (FMT_TS_MAX bytes). */
 void tg_ts(int64_t ns, char *out);
