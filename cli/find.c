@@ -160,7 +160,8 @@ static void *bound_start(void *arg)
 }
 
 /* Trace @h's record at @off of input @src, of time @ts (@has_ts), into the worker's bounds. */
-static void bound_note(struct bound_worker *w, uint64_t h, bool has_ts, int64_t ts, uint32_t src, uint64_t off)
+static void bound_note(struct bound_worker *w, uint64_t h, bool has_ts, int64_t ts, uint32_t src,
+		       uint64_t off)
 {
 	struct tg_bound e = {.h = h};
 

@@ -440,10 +440,93 @@ static bool json_value(const char *s, size_t n, const struct marks *m, int j, co
 	return true;
 }
 
+/* Whether the member whose key's closing quote is at @q (followed by ':') may fail the record. */
+static bool key_may_fail(const char *s, size_t n, size_t q)
+{
+	static const struct {
+		const char *key;
+		size_t len;
+		bool status;
+	} keys[] = {{"status", 6, true},     {"severity", 8, false},  {"level", 5, false},
+		    {"log.level", 9, false}, {"levelname", 9, false}, {"loglevel", 8, false}};
+	size_t p, e;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t kl = keys[i].len;
+
+		/* A key holds no quote: the quote kl + 1 bytes back opens this one. */
+		if (q < kl + 1 || s[q - kl - 1] != '"' || memcmp(s + q - kl, keys[i].key, kl) != 0)
+			continue;
+		p = skip_ws(s, n, q + 2);
+		if (p < n && s[p] == '"') {
+			const char *ve = memchr(s + p + 1, '"', n - p - 1);
+
+			if (!ve)
+				return true;
+			p++;
+			e = (size_t)(ve - s);
+		} else {
+			for (e = p; e < n && s[e] != ',' && s[e] != '}' && s[e] != ']' && !is_ws(s[e]); e++)
+				;
+		}
+		return keys[i].status ? status_may_fail(s + p, e - p) : level_fails(s + p, e - p);
+	}
+	return false;
+}
+
+/*
+ * json_maybe_failed() of a one-line object with no backslash and no
+ * nested object: its keys are the strings closed by a quote right before
+ * a ':' (a string holds no quote), found 16 bytes a step. Return: 1 (may
+ * fail), 0, or -1 when the line is not that plain (or a quote is followed
+ * by a blank, as a key before " :" would be).
+ */
+static int json_keys_may_fail(const char *s, size_t n, size_t open)
+{
+	size_t i = open + 1;
+
+#ifdef __SSE2__
+	const __m128i vq = _mm_set1_epi8('"'), vc = _mm_set1_epi8(':'), vsp = _mm_set1_epi8(' ');
+	const __m128i vt = _mm_set1_epi8('\t'), vr = _mm_set1_epi8('\r'), vs = _mm_set1_epi8('\\');
+	const __m128i vb = _mm_set1_epi8('{'), vn = _mm_set1_epi8('\n');
+
+	for (; i + 17 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		__m128i y = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 1));
+		__m128i q = _mm_cmpeq_epi8(x, vq);
+		unsigned ends = (unsigned)_mm_movemask_epi8(_mm_and_si128(q, _mm_cmpeq_epi8(y, vc)));
+		__m128i blank = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(y, vsp), _mm_cmpeq_epi8(y, vt)),
+					     _mm_cmpeq_epi8(y, vr));
+		__m128i odd = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vs), _mm_cmpeq_epi8(x, vb)),
+					   _mm_cmpeq_epi8(x, vn));
+
+		if (_mm_movemask_epi8(_mm_or_si128(odd, _mm_and_si128(q, blank))))
+			return -1;
+		for (; ends; ends &= ends - 1)
+			if (key_may_fail(s, n, i + (unsigned)__builtin_ctz(ends)))
+				return 1;
+	}
+#endif
+	for (; i < n; i++) {
+		if (s[i] == '\\' || s[i] == '{' || s[i] == '\n')
+			return -1;
+		if (s[i] != '"' || i + 1 >= n)
+			continue;
+		if (is_ws(s[i + 1]))
+			return -1;
+		if (s[i + 1] == ':' && key_may_fail(s, n, i))
+			return 1;
+	}
+	return 0;
+}
+
 static bool json_maybe_failed(const char *s, size_t n, size_t open)
 {
 	struct marks m;
+	int fast = json_keys_may_fail(s, n, open);
 
+	if (fast >= 0)
+		return fast;
 	if (!json_plain(s, n, open, &m))
 		return true; /* parsed */
 	for (int j = 0; j < m.n; j += 2) {

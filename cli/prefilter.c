@@ -275,7 +275,8 @@ static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len,
 				e--;
 			if (otlp_line(s, buf, at, le, src, base, out, rec))
 				;
-			else if (s->visitor->want && !s->visitor->want(out->visit_state, buf + at, e - at, src, base + at))
+			else if (s->visitor->want &&
+				 !s->visitor->want(out->visit_state, buf + at, e - at, src, base + at))
 				; /* a pre-pass's test says its parse is not needed */
 			else if (fmt_parse(buf + at, e - at, rec, NULL) == 0)
 				s->visitor->visit(out->visit_state, rec, src, base + at);
