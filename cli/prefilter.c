@@ -243,11 +243,11 @@ static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len,
 			   bool final, uint32_t src, uint64_t base, struct tg_recs *out)
 {
 	struct fmt_record *rec = tg_xmalloc(sizeof(*rec));
-	size_t at = from;
-	bool start_known = false; /* the line at @at was already seen to start a record */
+	size_t at = from, known_le = 0;
+	bool start_known = false; /* the line at @at was already seen to start a record, ending at known_le */
 
 	while (at < to) {
-		size_t le = line_end(buf, len, at), end = le;
+		size_t le = start_known ? known_le : line_end(buf, len, at), end = le;
 
 		if (!start_known && fmt_detect(buf + at, le - at) == FMT_UNKNOWN) {
 			at = le + 1;
@@ -259,6 +259,7 @@ static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len,
 
 			if (fmt_detect(buf + end + 1, ne - end - 1) != FMT_UNKNOWN) {
 				start_known = true;
+				known_le = ne; /* its end, not searched for again */
 				break;
 			}
 			end = ne;
