@@ -474,14 +474,19 @@ static bool key_may_fail(const char *s, size_t n, size_t q)
 	return false;
 }
 
+/* A key's test in json_keys(): 1 stops the walk (found), 0 goes on. */
+typedef int (*key_fn)(const char *s, size_t n, size_t q, void *arg);
+
 /*
- * json_maybe_failed() of a one-line object with no backslash and no
- * nested object: its keys are the strings closed by a quote right before
- * a ':' (a string holds no quote), found 16 bytes a step. Return: 1 (may
- * fail), 0, or -1 when the line is not that plain (or a quote is followed
- * by a blank, as a key before " :" would be).
+ * The keys of a one-line object with no backslash and no nested object:
+ * the strings closed by a quote right before a ':' (a string holds no
+ * quote), found 16 bytes a step and handed to @fn (the offset of the
+ * key's closing quote) in line order. Return: 1 (@fn found), 0 (none), or
+ * -1 when the bytes up to there are not that plain (or a quote is
+ * followed by a blank, as a key before " :" would be).
  */
-static int json_keys_may_fail(const char *s, size_t n, size_t open)
+static inline __attribute__((always_inline)) int json_keys(const char *s, size_t n, size_t open, key_fn fn,
+							   void *arg)
 {
 	size_t i = open + 1;
 
@@ -503,7 +508,7 @@ static int json_keys_may_fail(const char *s, size_t n, size_t open)
 		if (_mm_movemask_epi8(_mm_or_si128(odd, _mm_and_si128(q, blank))))
 			return -1;
 		for (; ends; ends &= ends - 1)
-			if (key_may_fail(s, n, i + (unsigned)__builtin_ctz(ends)))
+			if (fn(s, n, i + (unsigned)__builtin_ctz(ends), arg))
 				return 1;
 	}
 #endif
@@ -514,16 +519,22 @@ static int json_keys_may_fail(const char *s, size_t n, size_t open)
 			continue;
 		if (is_ws(s[i + 1]))
 			return -1;
-		if (s[i + 1] == ':' && key_may_fail(s, n, i))
+		if (s[i + 1] == ':' && fn(s, n, i, arg))
 			return 1;
 	}
 	return 0;
 }
 
+static int key_fails(const char *s, size_t n, size_t q, void *arg)
+{
+	(void)arg;
+	return key_may_fail(s, n, q);
+}
+
 static bool json_maybe_failed(const char *s, size_t n, size_t open)
 {
 	struct marks m;
-	int fast = json_keys_may_fail(s, n, open);
+	int fast = json_keys(s, n, open, key_fails, NULL);
 
 	if (fast >= 0)
 		return fast;
@@ -584,28 +595,6 @@ static bool pipe_maybe_failed(const char *s, size_t n)
 	return false;
 }
 
-/* Whether s[0, n) holds no '{', backslash or newline (16 bytes a step). */
-static bool prefix_plain(const char *s, size_t n)
-{
-	size_t i = 0;
-
-#ifdef __SSE2__
-	const __m128i vb = _mm_set1_epi8('{'), vs = _mm_set1_epi8('\\'), vn = _mm_set1_epi8('\n');
-
-	for (; i + 16 <= n; i += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-
-		if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vb), _mm_cmpeq_epi8(x, vs)),
-						   _mm_cmpeq_epi8(x, vn))))
-			return false;
-	}
-#endif
-	for (; i < n; i++)
-		if (s[i] == '{' || s[i] == '\\' || s[i] == '\n')
-			return false;
-	return true;
-}
-
 /* Where a JSON record's object opens, or false when it is a pipe record. */
 static bool json_open(const char *s, size_t n, size_t *open)
 {
@@ -632,31 +621,46 @@ static bool id_byte(char c)
 	       c == '_' || c == '-';
 }
 
+/* The first key "trace" found by json_keys(): its string value, or id NULL when not plain. */
+struct trace_key {
+	const char *id;
+	size_t len;
+};
+
+static int trace_key(const char *s, size_t n, size_t q, void *arg)
+{
+	struct trace_key *t = arg;
+	const char *ve;
+	size_t p;
+
+	if (q < 6 || s[q - 6] != '"' || memcmp(s + q - 5, "trace", 5) != 0)
+		return 0;
+	p = skip_ws(s, n, q + 2);
+	if (p < n && s[p] == '"' && (ve = memchr(s + p + 1, '"', n - p - 1)) && ve > s + p + 1 &&
+	    !memchr(s + p + 1, '\\', (size_t)(ve - s) - p - 1)) {
+		t->id = s + p + 1;
+		t->len = (size_t)(ve - s) - p - 1;
+	}
+	return 1; /* the first key "trace" decides, plain or not */
+}
+
 int tg_find_raw_trace(const char *s, size_t n, const char **id, size_t *len)
 {
 	size_t open, ids, bar, e;
 	const char *b;
 
 	if (json_open(s, n, &open)) {
-		const char *k = memmem(s + open, n - open, "\"trace\"", 7), *v, *ve;
+		struct trace_key t = {NULL, 0};
 
 		/*
 		 * "trace" is the first of the trace's names (json.md) and the first member of a
-		 * name wins: the first "trace" must be a key with a plain string value, at the
-		 * object's top level (no '{' opens before it), on the record's first line, with
-		 * no backslash before it (an escaped key may be "trace" too, and an escaped
-		 * quote could make its first quote part of a string).
+		 * name wins: the first key "trace" (in a plain line up to it: no escaped key may
+		 * be "trace" too, no nested object holds it) must have a plain string value.
 		 */
-		if (!k || s + n - k < 10 || k[7] != ':' || k[8] != '"' || k[-1] == '\\')
+		if (json_keys(s, n, open, trace_key, &t) <= 0 || !t.id)
 			return -1;
-		if (!prefix_plain(s + open + 1, (size_t)(k - s) - open - 1))
-			return -1;
-		v = k + 9;
-		if (!(ve = memchr(v, '"', (size_t)(s + n - v))) || ve == v ||
-		    memchr(v, '\\', (size_t)(ve - v)))
-			return -1;
-		*id = v;
-		*len = (size_t)(ve - v);
+		*id = t.id;
+		*len = t.len;
 		return 1;
 	}
 	/* A record start (fmt_detect()) has its first '|' on its first line. */
