@@ -24,6 +24,7 @@
  * OTLP/JSON lines (the OTel Collector's file output) are expanded and
  * each of their records judged parsed (prefilter.c), never by bytes.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,16 +565,22 @@ static size_t pipe_ids(const char *s, size_t bar)
 	return sp ? (size_t)(sp - s) + 1 : 0;
 }
 
+static pthread_once_t status_once = PTHREAD_ONCE_INIT;
+static struct tg_finder status_finder; /* "|status=", set once */
+
+static void status_finder_init(void)
+{
+	tg_finder_init(&status_finder, "|status=", 8);
+}
+
 static bool pipe_maybe_failed(const char *s, size_t n)
 {
-	struct marks m;
-	size_t ids, t = 0, end;
+	const char *b = memchr(s, '|', n), *p, *end = s + n;
+	size_t ids, t = 0;
 
-	/* A pipe record is its first line: continuation lines are not parsed. */
-	find_marks(s, n, '|', SIZE_MAX, &m);
-	if (m.n <= 0 || m.slash)
+	if (!b)
 		return true;
-	ids = pipe_ids(s, m.at[0]);
+	ids = pipe_ids(s, (size_t)(b - s));
 	/* The level is a token before the IDs. */
 	while (t < ids) {
 		const char *sp = memchr(s + t, ' ', ids - t);
@@ -583,13 +590,24 @@ static bool pipe_maybe_failed(const char *s, size_t n)
 			return true;
 		t = e + 1;
 	}
-	end = m.line > 0 && s[m.line - 1] == '\r' ? m.line - 1 : m.line;
-	for (int j = 0; j < m.n; j++) {
-		size_t f = (size_t)m.at[j] + 1, fe = j + 1 < m.n ? m.at[j + 1] : end;
+	/*
+	 * Every "|status=" of the record, its '|' escaped or not, continuation lines too: a
+	 * superset of its status fields (a field starts after an unescaped '|'). A value is
+	 * read to the next '|' or newline, so one holding an escape (a backslash before its
+	 * end) reads as text, which may fail, as its decoded text would.
+	 */
+	pthread_once(&status_once, status_finder_init);
+	for (p = b; (p = tg_find(&status_finder, p, (size_t)(end - p))); p += 8) {
+		const char *v = p + 8, *ve = v;
 
-		if (fe > end)
-			fe = end;
-		if (fe - f >= 7 && memcmp(s + f, "status=", 7) == 0 && status_may_fail(s + f + 7, fe - f - 7))
+		while (ve < end && ve - v <= 20 && *ve != '|' && *ve != '\n')
+			ve++;
+		if (ve - v > 20)
+			return true; /* longer than any value that is surely fine */
+		/* a CR before the newline, or at the end, is not part of the record */
+		if (ve > v && ve[-1] == '\r' && (ve == end || *ve == '\n'))
+			ve--;
+		if (status_may_fail(v, (size_t)(ve - v)))
 			return true;
 	}
 	return false;
