@@ -21,6 +21,13 @@
  * not pass the filter; one inside whose hash merely collides is
  * summarised in full and filtered out as before.
  *
+ * With --error alone and a limit (find.c), a scan between the two notes
+ * each failed trace's earliest and latest record time and the units of
+ * work its records are in (struct tg_bounds; the time read from the bytes
+ * by tg_find_raw_ts() where they are plain), and tg_bounds_top() keeps the
+ * traces that may be among the latest: only those are summarised, from
+ * only those units.
+ *
  * OTLP/JSON lines (the OTel Collector's file output) are expanded and
  * each of their records judged parsed (prefilter.c), never by bytes.
  */

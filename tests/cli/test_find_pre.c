@@ -259,6 +259,20 @@ START_TEST(the_pre_pass_answers_as_the_full_scan)
 		}
 	}
 	th_result_free(&all);
+	/* Longest first: the pre-pass without the time bounds. */
+	all = RUN(0, "--limit", "0", "--sort", "duration");
+	for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+		size_t nwant = 0;
+		char *want = pick(all.out, false, (size_t)atoi(limits[l]), &nwant);
+		struct th_result r = RUN(0, "--error", "--sort", "duration", "--limit", limits[l]);
+
+		ck_assert_msg(strcmp(r.out, want) == 0,
+			      "--sort duration --limit %s --error: got\n%.400s\nwant\n%.400s", limits[l],
+			      r.out, want);
+		free(want);
+		th_result_free(&r);
+	}
+	th_result_free(&all);
 }
 END_TEST
 
