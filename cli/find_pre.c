@@ -291,11 +291,12 @@ static bool level_fails(const char *s, size_t n)
  */
 static bool status_may_fail(const char *v, size_t n)
 {
-	size_t i = v[0] == '-' ? 1 : 0;
+	size_t i;
 	long long code = 0;
 
 	if (n == 0)
-		return false;
+		return false; /* and v may be the end of the bytes: not read */
+	i = v[0] == '-' ? 1 : 0;
 	if (n - i >= 1 && n - i <= 18) {
 		size_t k = i;
 
