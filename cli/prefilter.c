@@ -26,7 +26,9 @@
  * needle to skip by: it walks the region line by line, parses each
  * record (first line and continuation lines) in place, with no copy,
  * and hands it to the visitor. Lines before the region's first record
- * start are the continuation of a record the previous region owns.
+ * start are the continuation of a record the previous region owns. A
+ * visitor with a want() test (--find's pre-pass, find_pre.c) is asked
+ * first, with the record's raw bytes: a record it declines is not parsed.
  *
  * Lines in another layout (tracegrep -p, -c, --multiline-start) or inside
  * a container envelope (CRI, Docker json-file: -p, or detected on the
@@ -94,7 +96,7 @@ static bool otlp_line(const struct tg_scan *s, const char *buf, size_t ls, size_
 
 			if (fmt_parse(o.buf + at, e - at, rec, NULL) == 0) {
 				if (s->visitor)
-					s->visitor->visit(out->visit_state, rec);
+					s->visitor->visit(out->visit_state, rec, src, base + ls);
 				else if (tg_record_matches(rec, s->finder.needle, s->finder.len, s->want))
 					keep(o.buf + at, 0, e - at, src, base + ls, out);
 			}
@@ -201,7 +203,7 @@ static size_t scan_layout(const struct tg_scan *s, unsigned env, const char *buf
 					rec->ts_ns = l.ts_ns;
 					rec->has_ts = true;
 				}
-				s->visitor->visit(out->visit_state, rec);
+				s->visitor->visit(out->visit_state, rec, src, base + start);
 			}
 			continue;
 		}
@@ -238,14 +240,14 @@ static size_t scan_layout(const struct tg_scan *s, unsigned env, const char *buf
 
 /* tg_scan_region() of a visiting scan: every record whose first line starts in [from, to). */
 static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len, size_t from, size_t to,
-			   bool final, struct tg_recs *out)
+			   bool final, uint32_t src, uint64_t base, struct tg_recs *out)
 {
 	struct fmt_record *rec = tg_xmalloc(sizeof(*rec));
-	size_t at = from;
-	bool start_known = false; /* the line at @at was already seen to start a record */
+	size_t at = from, known_le = 0;
+	bool start_known = false; /* the line at @at was already seen to start a record, ending at known_le */
 
 	while (at < to) {
-		size_t le = line_end(buf, len, at), end = le;
+		size_t le = start_known ? known_le : line_end(buf, len, at), end = le;
 
 		if (!start_known && fmt_detect(buf + at, le - at) == FMT_UNKNOWN) {
 			at = le + 1;
@@ -257,6 +259,7 @@ static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len,
 
 			if (fmt_detect(buf + end + 1, ne - end - 1) != FMT_UNKNOWN) {
 				start_known = true;
+				known_le = ne; /* its end, not searched for again */
 				break;
 			}
 			end = ne;
@@ -271,10 +274,13 @@ static size_t visit_region(const struct tg_scan *s, const char *buf, size_t len,
 			/* A trailing empty line before the next record is not part of this one. */
 			while (e > le && buf[e - 1] == '\n')
 				e--;
-			if (otlp_line(s, buf, at, le, 0, 0, out, rec))
+			if (otlp_line(s, buf, at, le, src, base, out, rec))
 				;
+			else if (s->visitor->want &&
+				 !s->visitor->want(out->visit_state, buf + at, e - at, src, base + at))
+				; /* a pre-pass's test says its parse is not needed */
 			else if (fmt_parse(buf + at, e - at, rec, NULL) == 0)
-				s->visitor->visit(out->visit_state, rec);
+				s->visitor->visit(out->visit_state, rec, src, base + at);
 			at = next;
 		}
 	}
@@ -296,7 +302,7 @@ size_t tg_scan_region(const struct tg_scan *s, const char *buf, size_t len, size
 			return scan_layout(s, env, buf, len, from, to, final, src, base, out);
 	}
 	if (s->visitor)
-		return visit_region(s, buf, len, from, to, final, out);
+		return visit_region(s, buf, len, from, to, final, src, base, out);
 
 	assert(from <= to && to <= len);
 	assert(idlen > 0 && !memchr(id, '\n', idlen)); /* an ID never spans lines: regions need no overlap */

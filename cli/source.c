@@ -42,12 +42,7 @@
 #include "tg.h"
 #include "banned.h"
 
-/*
- * Bytes of a plain file per unit of work: big enough that the per-unit
- * cost (a thread hand-off, the partial line read twice at each cut)
- * vanishes, small enough that a 1 GB file keeps every core busy to the end.
- */
-#define TG_UNIT_BYTES ((size_t)16 << 20)
+/* TG_UNIT_BYTES, the bytes of a plain file per unit of work: tg.h. */
 /*
  * Window a plain file is read into when it is not mapped (see scan_file()):
  * one pread() fills it, and it is small enough that the bytes the kernel
@@ -753,6 +748,8 @@ static void *work_loop(void *arg)
 		if (i >= p->nwork)
 			break;
 		in = &p->ins->v[p->work[i].input];
+		if (p->s->unit_wanted && !p->s->unit_wanted(in, p->work[i].unit, p->s->unit_arg))
+			continue;
 		if (in->ops->scan(in, p->work[i].unit, p->s, &w->recs, &err) < 0) {
 			fprintf(stderr, "tracegrep: %s\n", err.msg);
 			atomic_store(&p->failed, 1);

@@ -196,17 +196,38 @@ void tg_rec_from_parsed(struct tg_rec *out, const struct fmt_record *r);
  */
 struct tg_visitor {
 	void *(*start)(void *arg);
-	void (*visit)(void *state, const struct fmt_record *r);
+	/*
+	 * NULL, or a test of a record's raw text (first line and continuation
+	 * lines, at @off of input @src) before it is parsed: false skips it
+	 * unparsed. Not asked of OTLP/JSON lines, whose records are each
+	 * parsed and visited.
+	 */
+	bool (*want)(void *state, const char *text, size_t len, uint32_t src, uint64_t off);
+	/* @r, which starts at @off of input @src (an OTLP line's records: at the line's) */
+	void (*visit)(void *state, const struct fmt_record *r, uint32_t src, uint64_t off);
 	void (*finish)(void *arg, void *state);
 	void *arg;
 };
+
+struct tg_input;
 
 /* One scan: the needle and what a record must hold; or, with a visitor, every record. */
 struct tg_scan {
 	struct tg_finder finder;	  /* the needle (unused by a visiting scan) */
 	enum tg_want want;		  /* the structural test a candidate must pass */
 	const struct tg_visitor *visitor; /* NULL, or: visit every record (nothing goes to @out) */
+	/* NULL, or: whether unit @unit of @in is scanned at all (false: skipped) */
+	bool (*unit_wanted)(const struct tg_input *in, size_t unit, void *arg);
+	void *unit_arg; /* unit_wanted()'s */
 };
+
+/*
+ * Bytes of a plain file per unit of work (source.c): big enough that the
+ * per-unit cost (a thread hand-off, the partial line read twice at each
+ * cut) vanishes, small enough that a 1 GB file keeps every core busy to
+ * the end. A unit owns the records whose first line starts in it.
+ */
+#define TG_UNIT_BYTES ((size_t)16 << 20)
 
 /*
  * tg_scan_region() - find the records of buf[0, len) whose first line
@@ -446,6 +467,84 @@ int tg_find_run(struct tg_inputs *ins, const struct tg_options *o, bool *found);
  */
 int tg_render_find(const struct qy_summary *const *v, size_t n, const struct qy_keys *keys, bool json,
 		   bool color, int width, FILE *f);
+
+/* ---- find_pre.c: --find's pre-pass on raw files ---- */
+
+/* A set of 64-bit trace hashes (qy_span_hash() of the decoded ID), open addressing. */
+struct tg_traceset {
+	uint64_t *v; /* cap slots, 0: empty (a hash of 0 is kept as 1) */
+	size_t n;    /* hashes in the set */
+	size_t cap;  /* a power of two, > 2 * n; 0 before the first add */
+};
+
+void tg_traceset_add(struct tg_traceset *t, uint64_t h);
+bool tg_traceset_has(const struct tg_traceset *t, uint64_t h);
+/* tg_traceset_merge() - add @src's hashes to @dst; @src is left empty or holding what was in @dst. */
+void tg_traceset_merge(struct tg_traceset *dst, struct tg_traceset *src);
+void tg_traceset_release(struct tg_traceset *t);
+/* Units (input << 16 | unit of a plain file) a bound remembers; a trace in more is read everywhere. */
+#define TG_BOUND_UNITS 4
+
+/*
+ * The time bounds of some transactions: the earliest and latest
+ * timestamp of their records, which its start lies between (a span
+ * record's start is its timestamp; without any timestamp it is 0), and
+ * the units of work their records are in.
+ */
+struct tg_bound {
+	uint64_t h;			/* the trace's hash, 0: an empty slot */
+	int64_t lo, hi;			/* earliest and latest record time (lo > hi: none had one) */
+	uint32_t units[TG_BOUND_UNITS]; /* where its records are (see tg_bound_unit()) */
+	uint8_t nunits;			/* entries in units */
+	bool anywhere;			/* in more units, or one that has no number */
+};
+
+struct tg_bounds {
+	struct tg_bound *v; /* cap slots */
+	size_t n;	    /* traces */
+	size_t cap;	    /* a power of two, >= 4/3 * n */
+};
+
+/* tg_bound_unit() - the number of the unit a record at @off of input @src is in; false: none fits. */
+bool tg_bound_unit(uint32_t src, uint64_t off, uint32_t *unit);
+/* tg_bounds_add() - widen the bounds of @e's trace by @e's (a trace's time, units). */
+void tg_bounds_add(struct tg_bounds *b, const struct tg_bound *e);
+/* tg_bounds_merge() - widen @dst by @src's bounds; @src is left empty or holding what was in @dst. */
+void tg_bounds_merge(struct tg_bounds *dst, struct tg_bounds *src);
+void tg_bounds_release(struct tg_bounds *b);
+/*
+ * tg_bounds_top() - add to @out every trace of @b that may be among the @k
+ * latest-starting ones (all of them when @k is 0 or >= their number), and
+ * to @units (as unit + 1) the units their records are in; *@anywhere: some
+ * of them may be anywhere.
+ */
+void tg_bounds_top(const struct tg_bounds *b, size_t k, struct tg_traceset *out, struct tg_traceset *units,
+		   bool *anywhere);
+
+/* tg_rec_trace_hash() - the hash of @r's trace as qy_txns_add() keys it; false: it has none. */
+bool tg_rec_trace_hash(const struct fmt_record *r, uint64_t *h);
+
+/*
+ * tg_find_maybe_failed() - whether the record text s[0, n) (as a visitor's
+ * want() gets it) may be one qy_record_failed() says failed: false only
+ * when its bytes show it is not (a plain pipe or JSON line whose level and
+ * status are seen and fine). Pure.
+ */
+bool tg_find_maybe_failed(const char *s, size_t n);
+/*
+ * tg_find_raw_trace() - the trace ID of the record text s[0, n), read from
+ * its bytes when they are plain (a pipe head, a JSON "trace" string).
+ * Return: 1 (*@id, *@len: the decoded ID, a view into @s), 0 (the record
+ * has no trace), -1 (cannot tell without parsing). Pure.
+ */
+int tg_find_raw_trace(const char *s, size_t n, const char **id, size_t *len);
+/*
+ * tg_find_raw_ts() - the timestamp of the record text s[0, n), read from
+ * its bytes when they are plain (a pipe head's, a JSON object's first
+ * member "timestamp"). Return: 1 (*@ts set), 0 (the record has none),
+ * -1 (cannot tell without parsing). Pure.
+ */
+int tg_find_raw_ts(const char *s, size_t n, int64_t *ts);
 
 /* Format @ns as RFC 3339 with 6 fraction digits into @out (FMT_TS_MAX bytes). */
 void tg_ts(int64_t ns, char *out);

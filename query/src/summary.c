@@ -521,19 +521,24 @@ void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy_
 	}
 }
 
-/* The status attribute @a: worst HTTP status, error flag; Return: 1 when it is an error. */
-static int take_status(struct qy_summary *s, const struct fmt_attr *a, bool *oom)
+/*
+ * The status attribute @a: its HTTP status (*@code, 0 when none) and
+ * whether it marks a failure. The one rule of a record's status, for
+ * summaries and for qy_record_failed(). Return: 1 when it is an error.
+ */
+static int status_of(const struct fmt_attr *a, int *code, bool *oom)
 {
-	long long code;
+	long long v;
 	char *st;
 	int failing;
 
+	*code = 0;
 	if (!a)
 		return 0;
-	if (qy__attr_int(a, &code)) {
-		if (code >= 100 && code <= 999 && code > s->status)
-			s->status = (int)code;
-		return code >= 500;
+	if (qy__attr_int(a, &v)) {
+		if (v >= 100 && v <= 999)
+			*code = (int)v;
+		return v >= 500;
 	}
 	if (a->type != FMT_T_STRING)
 		return 0;
@@ -541,6 +546,38 @@ static int take_status(struct qy_summary *s, const struct fmt_attr *a, bool *oom
 	failing = qy_status_failed(st);
 	free(st);
 	return failing;
+}
+
+/* The status attribute @a: worst HTTP status, error flag; Return: 1 when it is an error. */
+static int take_status(struct qy_summary *s, const struct fmt_attr *a, bool *oom)
+{
+	int code, failing = status_of(a, &code, oom);
+
+	if (code > s->status)
+		s->status = code;
+	return failing;
+}
+
+static bool level_failed(const struct fmt_record *r)
+{
+	return r->level == FMT_LEVEL_ERROR || r->level == FMT_LEVEL_FATAL;
+}
+
+bool qy_record_failed(const struct fmt_record *r, int *status)
+{
+	bool oom = false;
+	int code = 0, failing = 0;
+
+	for (uint16_t i = 0; i < r->nattrs; i++) {
+		if (key_is(&r->attrs[i].key, "status", 6)) { /* the first one, as pick() takes it */
+			failing = status_of(&r->attrs[i], &code, &oom);
+			break;
+		}
+	}
+	if (status)
+		*status = code;
+	/* Out of memory decoding a status text: say failed, so a pre-pass keeps the record. */
+	return level_failed(r) || failing || oom;
 }
 
 /* The text an error is shown by: the message, else the "error" attribute @a. */
@@ -614,7 +651,7 @@ static void take_values(struct qy_summary *s, const struct qy_keys *keys, const 
 int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const struct fmt_record *r,
 		   uint32_t text_hits)
 {
-	bool oom = false, level_err = r->level == FMT_LEVEL_ERROR || r->level == FMT_LEVEL_FATAL;
+	bool oom = false, level_err = level_failed(r);
 	int64_t ts = r->has_ts ? clamp_ts(r) : QY_TS_MAX, end = ts;
 	uint16_t depth = qy__depth_of(r);
 	struct qy_rank rank = {

@@ -2,7 +2,8 @@
 # tracegrep's memory does not grow with the corpus (issue 16 item 1): over a ~300 MB file generated
 # by bench/gen_corpus (pipe and JSON lines, stack traces), tracegrep --lines ID and --json ID
 # (with the default threads and with -j 1) must find exactly the lines grep -F finds that are
-# records of the ID, with a peak RSS of at most 64 MiB. The peak is the child's ru_maxrss from
+# records of the ID, and tracegrep --find --error list 20 transactions, with a peak RSS of at
+# most 64 MiB. The peak is the child's ru_maxrss from
 # wait4() in a Python parent: it counts every mapped page of the file a window held, and starts
 # at the parent's own size (a fork), so it can only overstate tracegrep's.
 # Usage: rss.sh TRACEGREP GEN_CORPUS
@@ -55,5 +56,11 @@ for j in "" "-j 1"; do
 	[ "$(wc -l < "$tmp/json")" -ge "$(wc -l < "$tmp/want")" ] || fail "tracegrep $j --json $id: too few records"
 	[ "$kb" -le "$limit_kb" ] || fail "tracegrep $j --json over $bytes bytes: peak RSS $kb KiB > $limit_kb"
 	echo "tracegrep $j --json $id: peak RSS $kb KiB"
+	# --find --error: only the failed transactions that may be the latest 20 are summarised (issue 12)
+	# shellcheck disable=SC2086
+	kb=$(peak "$tmp/find" "$tracegrep" $j --find --error --json "$tmp/big.log")
+	[ "$(wc -l < "$tmp/find")" -eq 20 ] || fail "tracegrep $j --find --error: not 20 transactions"
+	[ "$kb" -le "$limit_kb" ] || fail "tracegrep $j --find --error over $bytes bytes: peak RSS $kb KiB > $limit_kb"
+	echo "tracegrep $j --find --error: peak RSS $kb KiB"
 done
 echo "PASS"

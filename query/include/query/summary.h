@@ -172,6 +172,16 @@ const struct qy_values *qy_summary_values(const struct qy_summary *s, size_t k);
 bool qy_status_failed(const char *st);
 
 /*
+ * qy_record_failed() - whether record @r makes its transaction failed, as
+ * qy_summary_add() decides it (an ERROR/FATAL level, or its first status
+ * attribute failing, see qy_status_failed()); *@status (unless NULL) gets
+ * the record's HTTP status (100..999, else 0). A pre-pass that looks for
+ * failed transactions before summarising (tracegrep --find --error)
+ * tests records with this, so it never misses one.
+ */
+bool qy_record_failed(const struct fmt_record *r, int *status);
+
+/*
  * qy_span_hash() - the 64-bit hash spans are counted by: the decoded ID
  * taken 8 bytes (little-endian) a step, then MurmurHash3's final mix.
  * Archive summary files store these hashes: changing the function changes
