@@ -457,6 +457,23 @@ void pl_source_flush_held(struct pipeline *pl, struct pl_source *s)
  * a join (a continuation line) drops that parse and the joined text is
  * parsed when it goes, as is a record still held when process_buf() returns.
  */
+/*
+ * @line (@start: it starts a record) joins @s's held record when it is a
+ * continuation of it: true. Else the held record goes on its way first.
+ */
+static bool join_held(struct pipeline *pl, struct pl_source *s, bool start, const char *line, size_t len,
+		      uint64_t end_off, int64_t deadline)
+{
+	if (parse_ml_joins(&s->ml, start, len)) {
+		if (pl->held_src == s)
+			pl->held_src = NULL; /* its text grows: parsed again when it goes */
+		if (parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
+			return true;
+	}
+	pl_source_flush_held(pl, s);
+	return false;
+}
+
 static void on_line_parsed(struct pipeline *pl, struct pl_source *s, const char *line, size_t len,
 			   uint64_t off, uint64_t end_off, int64_t deadline)
 {
@@ -465,13 +482,8 @@ static void on_line_parsed(struct pipeline *pl, struct pl_source *s, const char 
 	bool start;
 	int rc = parse_line_start(pl->in[s->input].parser, pl->in[s->input].rx, line, len, r, &fe, &start);
 
-	if (parse_ml_joins(&s->ml, start, len)) {
-		if (pl->held_src == s)
-			pl->held_src = NULL; /* its text grows: parsed again when it goes */
-		if (parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
-			return;
-	}
-	pl_source_flush_held(pl, s);
+	if (join_held(pl, s, start, line, len, end_off, deadline))
+		return;
 	if (!start) {
 		/* nothing above to join: a record of its own, nothing can join it */
 		finish_record(pl, s, r, rc, fe, line, len, off, end_off, 0);
@@ -515,13 +527,8 @@ static void on_line(struct pipeline *pl, struct pl_source *s, const char *line, 
 		return;
 	}
 	start = parse_ml_starts(mls, line, len);
-	if (parse_ml_joins(&s->ml, start, len)) {
-		if (pl->held_src == s)
-			pl->held_src = NULL; /* its text grows: parsed again when it goes */
-		if (parse_ml_append(&s->ml, line, len, end_off, deadline) == 0)
-			return;
-	}
-	pl_source_flush_held(pl, s);
+	if (join_held(pl, s, start, line, len, end_off, deadline))
+		return;
 	if (!start) {
 		/* nothing above to join: a record of its own, nothing can join it */
 		emit_record(pl, s, line, len, off, end_off, 0);

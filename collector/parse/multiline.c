@@ -85,13 +85,8 @@ int parse_ml_hold(struct parse_ml *m, const char *line, size_t len, bool is_star
 	if (ml_reserve(m, len) < 0)
 		return -CD_ENOMEM;
 	memcpy(m->buf, line, len);
-	m->ref = NULL;
-	m->len = len;
-	m->held = true;
-	m->is_start = is_start;
-	m->start_off = start_off;
-	m->end_off = end_off;
-	m->deadline_ns = deadline_ns;
+	parse_ml_borrow(m, line, len, is_start, start_off, end_off, deadline_ns);
+	m->ref = NULL; /* its own copy */
 	return 0;
 }
 

@@ -439,6 +439,10 @@ static int sum_decode(const struct sumfile *f, struct qy_txns *out)
 			rc = -CD_ECORRUPT;
 			break;
 		}
+		if (out->ctx.stop && out->ctx.stop(out->ctx.stop_arg)) {
+			rc = -CD_ELIMIT; /* asked to stop: a block is a few ms of work */
+			break;
+		}
 		n = le_get32(p);
 		rlen = ZSTD_getFrameContentSize(p + 8, zlen);
 		if (rlen == ZSTD_CONTENTSIZE_ERROR || rlen == ZSTD_CONTENTSIZE_UNKNOWN ||
@@ -486,6 +490,8 @@ static int scan_cb(void *cookie, const void *payload, size_t len, const struct a
 	int rc;
 
 	(void)meta;
+	if (arch__sum_stopped(cookie, NULL) < 0)
+		return -CD_ELIMIT; /* asked to stop, between frames */
 	chunk_iter_init_bytes(&it, payload, len);
 	while ((rc = chunk_iter_next(&it, &r, NULL)) > 0)
 		if (qy_txns_add(cookie, &r) < 0)
@@ -495,7 +501,7 @@ static int scan_cb(void *cookie, const void *payload, size_t len, const struct a
 
 /*
  * Take segment @i's summaries into @out: from its summary file, else from
- * its frames. Return: 0, -CD_ENOMEM, -CD_EIO (@err set).
+ * its frames. Return: 0, -CD_ENOMEM, -CD_EIO, -CD_ELIMIT (its stop hook; @err set).
  */
 int arch__sum_segment(arch *a, size_t i, int64_t since, int64_t until, struct qy_txns *out,
 		      struct arch_sum_stats *st, struct cd_err *err)
@@ -522,6 +528,8 @@ int arch__sum_segment(arch *a, size_t i, int64_t since, int64_t until, struct qy
 		}
 		if (rc == -CD_ENOMEM)
 			return cd_err_set(err, rc, 0, "archive: out of memory");
+		if (rc == -CD_ELIMIT)
+			return arch__sum_stopped(out, err);
 		arch__diag(a, "archive %s: summaries of segment %016" PRIx64 " are corrupt (scanned)", a->dir,
 			   s->id);
 	}
@@ -542,6 +550,8 @@ int arch__sum_segment(arch *a, size_t i, int64_t since, int64_t until, struct qy
 	rc = arch__walk_segment(a, i, scan_cb, out, err);
 	if (rc == -CD_ENOMEM)
 		cd_err_set(err, rc, 0, "archive: out of memory");
+	else if (rc == -CD_ELIMIT)
+		arch__sum_stopped(out, err);
 	return rc;
 }
 
