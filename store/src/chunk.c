@@ -120,6 +120,12 @@ static inline uint32_t slot_idx(uint64_t slot)
 	return (uint32_t)slot - 1;
 }
 
+/* An entry's bytes: "" for an empty one (the arena may not exist yet: NULL + 0 is undefined). */
+static inline const char *ent_bytes(const struct strset *s, const struct strset_ent *e)
+{
+	return e->len ? s->arena + e->off : "";
+}
+
 static void strset_clear(struct strset *s)
 {
 	s->last = 0;
@@ -158,7 +164,7 @@ static int strset_add(struct strset *s, const char *str, uint32_t len)
 	/* a run of records of one service (or trace) costs a compare, not a hash */
 	if (s->last) {
 		const struct strset_ent *e = &s->ents[s->last - 1];
-		if (e->len == len && bytes_eq(s->arena + e->off, str, len))
+		if (e->len == len && bytes_eq(ent_bytes(s, e), str, len))
 			return 0;
 	}
 	h = hash_bytes(str, len);
@@ -169,7 +175,7 @@ static int strset_add(struct strset *s, const char *str, uint32_t len)
 			if ((s->slots[at] & ~(uint64_t)UINT32_MAX) != want)
 				continue;
 			e = &s->ents[slot_idx(s->slots[at])];
-			if (e->len == len && bytes_eq(s->arena + e->off, str, len)) {
+			if (e->len == len && bytes_eq(ent_bytes(s, e), str, len)) {
 				s->last = slot_idx(s->slots[at]) + 1;
 				return 0;
 			}
@@ -426,7 +432,7 @@ const char *chunk_trace_ref(const struct chunk *c, uint32_t i, uint32_t *len)
 {
 	assert(i < c->traces.n);
 	*len = c->traces.ents[i].len;
-	return c->traces.arena + c->traces.ents[i].off;
+	return ent_bytes(&c->traces, &c->traces.ents[i]);
 }
 
 uint32_t chunk_nservices(const struct chunk *c)
@@ -438,7 +444,7 @@ const char *chunk_service_ref(const struct chunk *c, uint32_t i, uint32_t *len)
 {
 	assert(i < c->services.n);
 	*len = c->services.ents[i].len;
-	return c->services.arena + c->services.ents[i].off;
+	return ent_bytes(&c->services, &c->services.ents[i]);
 }
 
 uint32_t chunk_nsources(const struct chunk *c)
