@@ -358,7 +358,8 @@ static bool view_is_id(const struct qy_sumw *w, const struct fmt_str *v, uint32_
 {
 	if (id == NONE)
 		return !v->ptr || v->len == 0;
-	return v->ptr && v->len == w->strs[id].len && memcmp(v->ptr, str_of(w, id), v->len) == 0;
+	/* an empty view is an absent value, never a string (not even one cut to "" at a NUL byte) */
+	return v->ptr && v->len && v->len == w->strs[id].len && memcmp(v->ptr, str_of(w, id), v->len) == 0;
 }
 
 /* Views that view_is_id() decides (else text() must be asked). */
