@@ -43,6 +43,7 @@
 #include "fmt/str.h"
 #include "fmt/ts.h"
 #include "query/filter.h"
+#include "query/txns.h" /* qy_trace_key() */
 #include "tg.h"
 #include "banned.h"
 
@@ -247,23 +248,12 @@ void tg_bounds_top(const struct tg_bounds *b, size_t k, struct tg_traceset *out,
 bool tg_rec_trace_hash(const struct fmt_record *r, uint64_t *h)
 {
 	char small[256], *big = NULL;
-	const char *id = small;
+	const char *id;
 	size_t len;
 
-	/* The key qy_txns_add() files the record under: the decoded ID, cut at a NUL. */
-	if (!r->trace.ptr || r->trace.len == 0)
-		return false;
-	if (r->trace.enc == FMT_ENC_RAW) {
-		id = r->trace.ptr;
-		len = r->trace.len;
-	} else if (r->trace.len <= sizeof(small)) {
-		len = fmt_str_decode(&r->trace, small);
-	} else {
+	if (r->trace.enc != FMT_ENC_RAW && r->trace.len > sizeof(small))
 		big = tg_xmalloc(r->trace.len);
-		len = fmt_str_decode(&r->trace, big);
-		id = big;
-	}
-	len = strnlen(id, len);
+	id = qy_trace_key(r, big ? big : small, &len);
 	*h = qy_span_hash(id, len);
 	free(big);
 	return len > 0;

@@ -115,30 +115,34 @@ static struct qy_summary *get(struct qy_txns *t, const char *trace, size_t len, 
 	return &t->v[t->n++];
 }
 
+const char *qy_trace_key(const struct fmt_record *r, char *buf, size_t *len)
+{
+	const char *id = buf;
+
+	*len = 0;
+	if (!r->trace.ptr || r->trace.len == 0)
+		return buf;
+	if (r->trace.enc == FMT_ENC_RAW) {
+		id = r->trace.ptr;
+		*len = r->trace.len;
+	} else {
+		*len = fmt_str_decode(&r->trace, buf);
+	}
+	*len = strnlen(id, *len);
+	return id;
+}
+
 int qy_txns_add(struct qy_txns *t, const struct fmt_record *r)
 {
 	char small[256], *big = NULL;
-	const char *id = small;
+	const char *id;
 	struct qy_summary *s;
 	uint32_t hits = 0;
 	size_t len;
 
-	if (!r->trace.ptr || r->trace.len == 0)
-		return 0;
-	if (r->trace.enc == FMT_ENC_RAW) {
-		id = r->trace.ptr;
-		len = r->trace.len;
-	} else if (r->trace.len <= sizeof(small)) {
-		len = fmt_str_decode(&r->trace, small);
-	} else {
-		big = malloc(r->trace.len);
-		if (!big)
-			return -QY_ENOMEM;
-		len = fmt_str_decode(&r->trace, big);
-		id = big;
-	}
-	/* A trace is a C string: one decoded from \u0000 ends there (as it would for every reader). */
-	len = strnlen(id, len);
+	if (r->trace.enc != FMT_ENC_RAW && r->trace.len > sizeof(small) && !(big = malloc(r->trace.len)))
+		return -QY_ENOMEM;
+	id = qy_trace_key(r, big ? big : small, &len);
 	s = len ? get(t, id, len, NULL) : NULL;
 	free(big);
 	if (!len)

@@ -44,6 +44,15 @@ void qy_txns_clear(struct qy_txns *t);
  */
 int qy_txns_add(struct qy_txns *t, const struct fmt_record *r);
 
+/*
+ * qy_trace_key() - the key qy_txns_add() files record @r's transaction
+ * under: its trace ID decoded and cut at a NUL (a trace is a C string for
+ * every reader). It points into @r's view when the ID is raw, else into
+ * @buf, which must hold r->trace.len bytes. *@len: its length, 0 when @r
+ * belongs to no transaction.
+ */
+const char *qy_trace_key(const struct fmt_record *r, char *buf, size_t *len);
+
 /* qy_txns_merge() - merge every summary of @src into @dst, then empty @src. Return: 0 or -QY_ENOMEM. */
 int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src);
 
