@@ -151,9 +151,9 @@ static enum MHD_Result fail(struct req *r, unsigned status, const char *msg)
 	return ret;
 }
 
-void api_reply_stopping(struct req *r)
+void api_reply_error(struct req *r, unsigned status, const char *msg)
 {
-	fail(r, 503, "clewd is stopping or reloading: try again");
+	fail(r, status, msg);
 }
 
 /* The readers' stop hook: past the budget, or the server stopping. */

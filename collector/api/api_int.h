@@ -88,8 +88,8 @@ enum MHD_Result api_reply_html(struct req *r, unsigned status, const char *html,
 /* api_reply_send() - queue @o on @c (on the loop's thread, from MHD's handler). */
 enum MHD_Result api_reply_send(struct MHD_Connection *c, const struct api_reply *o);
 void api_reply_release(struct api_reply *o);
-/* api_reply_stopping() - r's answer: 503, clewd is stopping or reloading. */
-void api_reply_stopping(struct req *r);
+/* api_reply_error() - r's answer: Jaeger's error envelope with @status and @msg. */
+void api_reply_error(struct req *r, unsigned status, const char *msg);
 /* cd_api_worker_free() - stop and join the queries' thread (worker.c). */
 void cd_api_worker_free(struct cd_api *api);
 /* Whether @r has run past CD_API_BUDGET_MS. */

@@ -162,36 +162,38 @@ static bool worker_up(struct cd_api *api)
 	return true;
 }
 
+/* Send @j's answer on @c (from MHD's handler) and free it. */
+static enum MHD_Result send_answer(struct MHD_Connection *c, struct api_job *j)
+{
+	enum MHD_Result ret = api_reply_send(c, &j->out);
+
+	job_free(j);
+	return ret;
+}
+
 enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, const char *url, void **cls)
 {
-	static const char busy[] =
-		"{\"data\":null,\"total\":0,\"limit\":0,\"offset\":0,\"errors\":[{\"code\":503,"
-		"\"msg\":\"too many queries waiting: try again\"}]}";
 	struct api_job *j = *cls;
 	struct api_worker *w;
-	enum MHD_Result ret;
 
 	if (j) { /* resumed: answered on the thread */
 		*cls = NULL;
-		ret = api_reply_send(c, &j->out);
-		job_free(j);
-		return ret;
+		return send_answer(c, j);
 	}
 	if (!(j = job_new(c, url)))
 		return MHD_NO; /* out of memory: the connection is closed */
 	if (!worker_up(api)) {
 		answer(api, j); /* no thread: on the loop, as before there was one */
-		ret = api_reply_send(c, &j->out);
-		job_free(j);
-		return ret;
+		return send_answer(c, j);
 	}
 	w = api->work;
 	pthread_mutex_lock(&w->mu);
 	if (w->waiting >= CD_API_QUEUE_MAX || atomic_load(&api->stopping)) {
+		struct req r = {.api = api, .out = &j->out};
+
 		pthread_mutex_unlock(&w->mu);
-		job_free(j);
-		return cd_httpd_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", busy,
-				      sizeof(busy) - 1);
+		api_reply_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries waiting: try again");
+		return send_answer(c, j);
 	}
 	MHD_suspend_connection(c);
 	*w->tail = j;
@@ -234,7 +236,8 @@ void cd_api_quiesce(struct cd_api *api)
 
 		w->head = j->next;
 		w->waiting--;
-		api_reply_stopping(&r);
+		api_reply_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE,
+				"clewd is stopping or reloading: try again");
 		cd_httpd_resume(api->h, j->c);
 	}
 	w->tail = &w->head;

@@ -344,7 +344,6 @@ static enum follow follow_rotated_away(struct tail_state *st, const char *path,
 }
 
 /* At the first scan: rotated files of @path left by an earlier run. */
-
 static void resume_rotated(struct tail_state *st, const char *path)
 {
 	char name[CD_INPUT_NAME_MAX], found[PATH_MAX];
