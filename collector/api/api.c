@@ -603,57 +603,60 @@ static int unescape(const char *s, size_t n, char *out, size_t cap)
 	return k ? 0 : -1;
 }
 
-void api_answer(struct req *rq, const char *url)
+void api_answer(struct req *r, const char *url)
 {
-	struct req r = *rq;
 	char seg[1024];
 
-	r.t0 = api_mono_ns();
-	if (!r.api->dir && strncmp(url, "/api/", 5) != 0) {
-		api_page_reply(&r, 404, "<p>clewd has no archive output: the search reads the archive.</p>");
+	r->t0 = api_mono_ns();
+	if (!r->api->dir && strncmp(url, "/api/", 5) != 0) {
+		api_page_reply(r, 404, "<p>clewd has no archive output: the search reads the archive.</p>");
 		return;
 	}
-	if (!r.api->dir) {
-		fail(&r, 404, "clewd has no archive output: the API reads the archive");
+	if (!r->api->dir) {
+		fail(r, 404, "clewd has no archive output: the API reads the archive");
 		return;
 	}
-	qy_filter_init(&r.f);
-	if (qy_keys_defaults(&r.keys) < 0) {
-		fail(&r, 500, "out of memory");
+	qy_filter_init(&r->f);
+	if (qy_keys_defaults(&r->keys) < 0) {
+		fail(r, 500, "out of memory");
 		return;
 	}
 	if (strcmp(url, "/api/services") == 0) {
-		services(&r);
+		services(r);
 	} else if (strncmp(url, "/api/services/", 14) == 0 && strlen(url) > 25 &&
 		   strcmp(url + strlen(url) - 11, "/operations") == 0) {
 		if (unescape(url + 14, strlen(url) - 25, seg, sizeof(seg)) < 0)
-			fail(&r, 400, "bad service name");
+			fail(r, 400, "bad service name");
 		else
-			operations(&r, seg);
+			operations(r, seg);
 	} else if (strcmp(url, "/") == 0) {
-		api_page(&r);
+		api_page(r);
 	} else if (strncmp(url, "/trace/", 7) == 0 && !strchr(url + 7, '/')) {
 		if (unescape(url + 7, strlen(url + 7), seg, sizeof(seg)) < 0)
-			api_page_reply(&r, 400, "<p>bad trace ID</p>");
+			api_page_reply(r, 400, "<p>bad trace ID</p>");
 		else
-			api_trace_page(&r, seg);
+			api_trace_page(r, seg);
 	} else if (strcmp(url, "/api/traces") == 0) {
-		search(&r);
+		search(r);
 	} else if (strncmp(url, "/api/traces/", 12) == 0 && !strchr(url + 12, '/')) {
 		if (unescape(url + 12, strlen(url + 12), seg, sizeof(seg)) < 0)
-			fail(&r, 400, "bad trace ID");
+			fail(r, 400, "bad trace ID");
 		else
-			one_trace(&r, seg);
+			one_trace(r, seg);
 	} else {
-		fail(&r, 404,
+		fail(r, 404,
 		     "no such endpoint: /api/services, /api/services/{service}/operations, "
 		     "/api/traces?service=&operation=&tags=&minDuration=&maxDuration=&start=&end=&limit=, "
 		     "/api/traces/{traceID}");
 	}
-	if (r.t.v || r.t.slots)
-		qy_txns_release(&r.t);
-	arch_close(r.a, NULL);
-	qy_filter_release(&r.f);
-	qy_keys_release(&r.keys);
-	jb_free(&r.b);
+}
+
+void api_req_release(struct req *r)
+{
+	if (r->t.v || r->t.slots)
+		qy_txns_release(&r->t);
+	arch_close(r->a, NULL);
+	qy_filter_release(&r->f);
+	qy_keys_release(&r->keys);
+	jb_free(&r->b);
 }

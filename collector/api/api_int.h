@@ -78,8 +78,9 @@ struct req {
 int64_t api_mono_ns(void);
 /* api_param() - GET argument @name of @r, or NULL when absent or empty. */
 const char *api_param(const struct req *r, const char *name);
-/* api_answer() - answer GET @url into r->out (api.c). */
+/* api_answer() - answer GET @url into r->out (api.c); api_req_release() then frees what it read. */
 void api_answer(struct req *r, const char *url);
+void api_req_release(struct req *r);
 /* api_reply_json() - @b as r's answer, JSON with @status. Return: MHD_YES, or MHD_NO out of memory. */
 enum MHD_Result api_reply_json(struct req *r, unsigned status, const struct jb *b);
 /* api_reply_html() - @len bytes of HTML at @html as r's answer, with CSP @policy. */

@@ -102,11 +102,19 @@ static struct api_job *job_new(struct MHD_Connection *c, const char *url)
 	return j;
 }
 
+/*
+ * Answer @j and hand it back to the loop, then free what the query read:
+ * the summaries of a search over a large archive take a second to free,
+ * which its client need not wait for.
+ */
 static void answer(struct cd_api *api, struct api_job *j)
 {
 	struct req r = {.api = api, .args = j->args, .nargs = j->nargs, .out = &j->out};
 
 	api_answer(&r, j->url);
+	r.out = NULL;
+	cd_httpd_resume(api->h, j->c); /* from here the job is the loop's */
+	api_req_release(&r);
 }
 
 static void *worker_main(void *arg)
@@ -130,7 +138,6 @@ static void *worker_main(void *arg)
 		w->busy = true;
 		pthread_mutex_unlock(&w->mu);
 		answer(api, j);
-		cd_httpd_resume(api->h, j->c); /* from here the job is the loop's */
 		pthread_mutex_lock(&w->mu);
 		w->busy = false;
 		pthread_cond_broadcast(&w->cv);

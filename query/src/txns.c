@@ -173,10 +173,15 @@ int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src)
 	}
 
 	for (size_t k = 0; k < src->n && rc == 0; k++) {
-		struct qy_summary *from = &src->v[k];
+		struct qy_summary *from = &src->v[k], *d;
 		bool made = false;
-		struct qy_summary *d = get(dst, from->trace, strlen(from->trace), &made);
 
+		if (k % QY_MERGE_STOP_EVERY == QY_MERGE_STOP_EVERY - 1 && dst->ctx.stop &&
+		    dst->ctx.stop(dst->ctx.stop_arg)) {
+			rc = -QY_ESTOPPED;
+			break;
+		}
+		d = get(dst, from->trace, strlen(from->trace), &made);
 		if (!d) {
 			rc = -QY_ENOMEM;
 			break;

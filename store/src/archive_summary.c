@@ -407,8 +407,9 @@ bad:
 
 /*
  * Take the file's summaries into @out: decoded into a table of their own
- * first, so a file that fails half way leaves @out as it was.
- * Return: 0, -CD_ENOMEM, -CD_ECORRUPT.
+ * first, so a file that fails half way leaves @out as it was (but for a
+ * query told to stop, which keeps nothing).
+ * Return: 0, -CD_ENOMEM, -CD_ECORRUPT, -CD_ELIMIT.
  */
 static int sum_take(const struct sumfile *f, struct qy_txns *out)
 {
@@ -417,8 +418,8 @@ static int sum_take(const struct sumfile *f, struct qy_txns *out)
 
 	qy_txns_init(&t, &out->ctx);
 	rc = sum_decode(f, &t);
-	if (rc == 0 && qy_txns_merge(out, &t) < 0)
-		rc = -CD_ENOMEM;
+	if (rc == 0 && (rc = qy_txns_merge(out, &t)) < 0)
+		rc = rc == -QY_ESTOPPED ? -CD_ELIMIT : -CD_ENOMEM;
 	qy_txns_release(&t);
 	return rc;
 }
@@ -606,6 +607,42 @@ int arch__sum_stopped(const struct qy_txns *out, struct cd_err *err)
 	return cd_err_set(err, -CD_ELIMIT, 0, "archive: the query was stopped (its time budget)");
 }
 
+/* arch_services()'s walk for one wanted service: is it @want, or a name cut from it? */
+struct svc_want {
+	const char *want;
+	size_t len;
+	bool seen;
+};
+
+static int svc_seen(void *cookie, const char *name, size_t len)
+{
+	struct svc_want *w = cookie;
+
+	/* a summary keeps a service cut (at a NUL, a cap): @want may be any prefix of a name */
+	if (w->len <= len && memcmp(name, w->want, w->len) == 0)
+		w->seen = true;
+	return w->seen; /* found: the walk stops */
+}
+
+/*
+ * Whether a filter's services may all be in the archive: false only when
+ * some service is named by no segment's index (complete lists only), so
+ * that nothing can match. A misspelt service is then answered at once,
+ * not after every summary was read (past an API query's budget).
+ */
+static bool services_may_match(arch *a, const struct qy_filter *f)
+{
+	for (size_t i = 0; f && i < f->nservices; i++) {
+		struct svc_want w = {.want = f->services[i], .len = strlen(f->services[i])};
+		bool partial = false;
+
+		if (arch_services(a, svc_seen, &w, &partial, NULL) < 0 || partial || w.seen)
+			continue; /* an index not read, or a list cut: it may be there */
+		return false;
+	}
+	return true;
+}
+
 int arch_summaries(arch *a, int64_t since, int64_t until, struct qy_txns *out, struct arch_sum_stats *st,
 		   struct cd_err *err)
 {
@@ -624,6 +661,8 @@ int arch_summaries_newest(arch *a, int64_t since, int64_t until, size_t newest, 
 	if (!a || !out || slack_ns < 0)
 		return cd_err_set(err, -CD_EINVAL, 0, "archive: bad arguments");
 	st->segments = (uint32_t)a->nsegs;
+	if (!services_may_match(a, out->ctx.filter))
+		return 0;
 	if (newest == 0) {
 		for (size_t i = 0; i < a->nsegs && rc == 0; i++)
 			if ((rc = arch__sum_stopped(out, err)) == 0)

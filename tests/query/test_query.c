@@ -220,6 +220,40 @@ START_TEST(tables_merge_by_trace)
 }
 END_TEST
 
+/* The merge's stop hook: asked every QY_MERGE_STOP_EVERY summaries; says stop at its second question. */
+static bool stop_at_second(void *arg)
+{
+	return ++*(int *)arg >= 2;
+}
+
+/* A merge told to stop ends early with -QY_ESTOPPED, everything of both tables still released once. */
+START_TEST(merge_stops_when_told)
+{
+	int asked = 0;
+	struct qy_context ctx = {.keys = &keys, .stop = stop_at_second, .stop_arg = &asked};
+	struct qy_txns dst, src;
+	char line[128];
+	struct fmt_record r;
+
+	qy_txns_init(&dst, &ctx);
+	qy_txns_init(&src, &ctx);
+	ck_assert_int_eq(qy_txns_add(&dst, &recs[0]), 0);
+	for (int i = 0; i < 3 * QY_MERGE_STOP_EVERY; i++) {
+		int n = snprintf(line, sizeof(line), "2026-11-23T07:00:01Z INFO X%d:Z|search|GET|/q|msg=hit",
+				 i);
+
+		ck_assert_int_eq(fmt_parse(line, (size_t)n, &r, NULL), 0);
+		ck_assert_int_eq(qy_txns_add(&src, &r), 0);
+	}
+	ck_assert_int_eq(qy_txns_merge(&dst, &src), -QY_ESTOPPED);
+	ck_assert_int_eq(asked, 2);
+	ck_assert_uint_eq(dst.n, 1 + 2 * QY_MERGE_STOP_EVERY - 1); /* merged until the second question */
+	ck_assert_uint_eq(src.n, 0);
+	qy_txns_release(&dst);
+	qy_txns_release(&src);
+}
+END_TEST
+
 /* A transaction of many spans (a batch job): counted exactly, in two pieces merged, in linear time. */
 START_TEST(many_spans)
 {
@@ -616,6 +650,7 @@ static Suite *query_suite(void)
 	tcase_add_test(tc, summary_of_a_transaction);
 	tcase_add_test(tc, pieces_merge_into_the_whole);
 	tcase_add_test(tc, tables_merge_by_trace);
+	tcase_add_test(tc, merge_stops_when_told);
 	tcase_add_test(tc, many_spans);
 	tcase_add_test(tc, block_writer_encodes_as_the_summaries);
 	tcase_add_test(tc, filter_values_parse);

@@ -272,6 +272,53 @@ START_TEST(newest_first_stops_once_older_segments_cannot_change_the_answer)
 }
 END_TEST
 
+/* A service no segment names matches nothing, and no summary is read to say so; a name cut from one is read. */
+START_TEST(a_service_no_segment_names_reads_nothing)
+{
+	static const struct {
+		const char *services[2];
+		bool reads;
+	} cases[] = {
+		{{"nosuch", NULL}, false},
+		{{"svc1", "nosuch"}, false},
+		{{"svc1", NULL}, true},
+		{{"svc", NULL}, true}, /* may be a name cut at a cap or a NUL: the summaries say */
+	};
+	struct cd_err err = {0};
+	arch *a;
+
+	system_rm();
+	a = write_archive(400, 20, 16384);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct arch_sum_stats st;
+		struct qy_filter f;
+		struct qy_txns got;
+		const struct qy_summary **gv;
+		size_t gn;
+		char msg[256];
+
+		qy_filter_init(&f);
+		for (int i = 0; i < 2 && cases[k].services[i]; i++)
+			ck_assert_int_eq(
+				qy_filter_add(&f, "service", cases[k].services[i], 0, msg, sizeof(msg)), 0);
+		for (size_t newest = 0; newest <= 20; newest += 20) {
+			qy_txns_init(&got, &(struct qy_context){.keys = &keys, .filter = &f});
+			ck_assert_int_eq(
+				arch_summaries_newest(a, INT64_MIN, INT64_MAX, newest, 0, &got, &st, &err),
+				0);
+			/* svc1: transactions 1, 5, 9, ... of 20 (a service and a trace per record, i % 4, i % 20) */
+			ck_assert_int_eq(qy_select(&got, &f, QY_SORT_START, 20, &gv, &gn), (k == 2 ? 5 : 0));
+			ck_assert_msg((st.examined > 0) == cases[k].reads, "case %zu: %u segments examined",
+				      k, st.examined);
+			free(gv);
+			qy_txns_release(&got);
+		}
+		qy_filter_release(&f);
+	}
+	arch_close(a, NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("archive summaries");
@@ -288,6 +335,7 @@ int main(void)
 	tcase_add_test(tc, summaries_equal_the_records_whatever_their_source);
 	tcase_add_test(tc, a_segment_of_many_blocks);
 	tcase_add_test(tc, newest_first_stops_once_older_segments_cannot_change_the_answer);
+	tcase_add_test(tc, a_service_no_segment_names_reads_nothing);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

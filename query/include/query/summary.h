@@ -26,9 +26,10 @@ extern "C" {
 /* Error codes: functions return 0 or one of these negated. */
 enum qy_code {
 	QY_OK = 0,
-	QY_EINVAL, /* a bad filter or argument */
-	QY_ENOMEM, /* out of memory */
-	QY_ETRUNC, /* an output buffer is too small */
+	QY_EINVAL,   /* a bad filter or argument */
+	QY_ENOMEM,   /* out of memory */
+	QY_ETRUNC,   /* an output buffer is too small */
+	QY_ESTOPPED, /* the context's stop hook said stop (a query's time budget) */
 };
 
 /*
@@ -131,8 +132,10 @@ struct qy_filter;
 struct qy_context {
 	const struct qy_keys *keys;	/* summary keys (must outlive the summaries) */
 	const struct qy_filter *filter; /* its --text regexes are run on each record; may be NULL */
-	/* asked between segments by the archive's readers (store/archive_sum.h): true stops
-	 * them, -CD_ELIMIT (a query's time budget, a server stopping); may be NULL */
+	/* asked between segments, blocks and frames by the archive's readers
+	 * (store/archive_sum.h) and every few thousand summaries by qy_txns_merge(): true
+	 * stops them, -CD_ELIMIT / -QY_ESTOPPED (a query's time budget, a server
+	 * stopping); may be NULL */
 	bool (*stop)(void *arg);
 	void *stop_arg;
 };

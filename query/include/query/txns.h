@@ -53,7 +53,15 @@ int qy_txns_add(struct qy_txns *t, const struct fmt_record *r);
  */
 const char *qy_trace_key(const struct fmt_record *r, char *buf, size_t *len);
 
-/* qy_txns_merge() - merge every summary of @src into @dst, then empty @src. Return: 0 or -QY_ENOMEM. */
+/* How many summaries qy_txns_merge() merges between two questions to its stop hook. */
+#define QY_MERGE_STOP_EVERY 4096
+
+/*
+ * qy_txns_merge() - merge every summary of @src into @dst, then empty @src.
+ * Return: 0, -QY_ENOMEM, or -QY_ESTOPPED when @dst's stop hook said stop
+ * (asked every QY_MERGE_STOP_EVERY summaries: a large merge takes seconds);
+ * @dst then holds part of @src, which only a query being abandoned may keep.
+ */
 int qy_txns_merge(struct qy_txns *dst, struct qy_txns *src);
 
 /*
