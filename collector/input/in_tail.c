@@ -46,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,9 +328,14 @@ static enum follow follow_rotated_away(struct tail_state *st, const char *path,
 	/* twice: a readdir() racing the rename that moved it may miss both names */
 	if (!in_tail_find_by_inode(st->dir, pos->dev, pos->ino, found, sizeof(found)) &&
 	    !in_tail_find_by_inode(st->dir, pos->dev, pos->ino, found, sizeof(found))) {
+		char off[24];
+
+		/* clewd cannot tell whether anything was written past its position: it says where it was */
+		snprintf(off, sizeof(off), "%" PRIu64, pos->offset);
 		cd_log(FMT_LEVEL_WARN,
-		       "tail: the file last read at this path is gone: what it had unread is lost", "path",
-		       path, NULL);
+		       "tail: the file last read at this path is gone (deleted, or moved out of its directory): "
+		       "anything written to it past the position read is lost",
+		       "path", path, "position", off, NULL);
 		return FOLLOW_GONE;
 	}
 	if (!slot_for(st, path, name, sizeof(name)))
