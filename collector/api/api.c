@@ -450,6 +450,8 @@ static int parse_us(const char *s, int64_t *ns)
 	return 0;
 }
 
+static enum MHD_Result listed_traces(struct req *r);
+
 static enum MHD_Result search(struct req *r)
 {
 	const char *svc = api_param(r, "service"), *op = api_param(r, "operation"),
@@ -463,6 +465,8 @@ static enum MHD_Result search(struct req *r)
 	char msg[512] = "";
 	int rc;
 
+	if (api_param(r, "traceID"))
+		return listed_traces(r); /* Jaeger's search by trace IDs: the other filters do not apply */
 	if (svc && add(r, "service", svc, msg, sizeof(msg)) < 0)
 		return fail(r, 400, msg);
 	if (op) {
@@ -545,30 +549,83 @@ static enum MHD_Result search(struct req *r)
 	return api_reply_json(r, 200, &r->b);
 }
 
-/* ---- /api/traces/{id} ---- */
+/* ---- /api/traces/{id}, /api/traces?traceID=a&traceID=b ---- */
+
+/*
+ * Traces @ids[0, n) as Jaeger answers them: found ones in data, each
+ * missing one an error {code 404, msg, traceID} (Jaeger UI's trace
+ * compare and its search by ID ask for several). With @one, a missing
+ * trace is a 404 answer, as /api/traces/{id} is.
+ */
+static enum MHD_Result traces_by_id(struct req *r, const char *const *ids, size_t n, bool one)
+{
+	struct jb missing = {0};
+	char msg[512];
+	size_t shown = 0, nmissing = 0;
+	int rc;
+
+	if (api_open(r, msg, sizeof(msg)) < 0)
+		return fail(r, 500, msg);
+	jb_puts(&r->b, "{\"data\":[");
+	for (size_t i = 0; i < n; i++) {
+		size_t mark = r->b.len;
+
+		if (api_over_budget(r)) {
+			jb_free(&missing);
+			return fail(r, 503, "query exceeded its time budget: ask for fewer traces");
+		}
+		if (shown)
+			jb_puts(&r->b, ",");
+		if ((rc = api_trace_json(r->a, ids[i], &r->b)) < 0) {
+			jb_free(&missing);
+			return fail(r, 500, "cannot read a trace from the archive");
+		}
+		if (rc == 1) {
+			shown++;
+			continue;
+		}
+		r->b.len = mark;
+		if (one)
+			return fail(r, 404, "trace not found");
+		jb_puts(&missing, nmissing++ ? "," : "");
+		jb_puts(&missing, "{\"code\":404,\"msg\":\"trace not found\",\"traceID\":");
+		jb_str(&missing, ids[i]);
+		jb_puts(&missing, "}");
+	}
+	jb_printf(&r->b, "],\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":", shown);
+	if (nmissing) {
+		jb_puts(&r->b, "[");
+		jb_put(&r->b, missing.p, missing.len);
+		jb_puts(&r->b, "]}");
+	} else {
+		jb_puts(&r->b, "null}");
+	}
+	jb_free(&missing);
+	return api_reply_json(r, 200, &r->b);
+}
 
 static enum MHD_Result one_trace(struct req *r, const char *id)
 {
-	struct arch_options opt;
-	struct cd_err err = {0};
-	char msg[512];
-	int rc;
+	return traces_by_id(r, &id, 1, true);
+}
 
-	arch_options_default(&opt);
-	opt.read_only = true;
-	if ((rc = arch_open(&r->a, r->api->dir, &opt, &err)) < 0) {
-		snprintf(msg, sizeof(msg), "archive %s: %s", r->api->dir,
-			 err.msg[0] ? err.msg : cd_strerror(rc));
-		return fail(r, 500, msg);
-	}
-	jb_puts(&r->b, "{\"data\":[");
-	rc = api_trace_json(r->a, id, &r->b);
-	if (rc < 0)
-		return fail(r, 500, "cannot read the trace from the archive");
-	if (rc == 0)
-		return fail(r, 404, "trace not found");
-	jb_puts(&r->b, "],\"total\":1,\"limit\":0,\"offset\":0,\"errors\":null}");
-	return api_reply_json(r, 200, &r->b);
+/* The traceID= arguments of @r (at most CD_API_LIMIT_MAX). */
+static enum MHD_Result listed_traces(struct req *r)
+{
+	const char *ids[CD_API_LIMIT_MAX];
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->nargs; i++)
+		if (strcmp(r->args[i].key, "traceID") == 0 && r->args[i].value && *r->args[i].value) {
+			if (n == CD_API_LIMIT_MAX) {
+				char msg[64];
+
+				snprintf(msg, sizeof(msg), "traceID: at most %d traces", CD_API_LIMIT_MAX);
+				return fail(r, 400, msg);
+			}
+			ids[n++] = r->args[i].value;
+		}
+	return traces_by_id(r, ids, n, false);
 }
 
 static int hex(char c)

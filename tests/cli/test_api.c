@@ -281,6 +281,35 @@ START_TEST(every_trace_has_the_shape_and_tracegreps_tree)
 }
 END_TEST
 
+/* Several traces by ID, as Jaeger UI's trace compare asks: found ones in order, a missing one as an error. */
+START_TEST(traces_listed_by_id)
+{
+	const char *a = corpus.txns[0].trace, *b = corpus.txns[1].trace;
+	char path[512];
+	long st;
+	json_t *doc, *data, *errs;
+
+	snprintf(path, sizeof(path), "/api/traces?traceID=%s&traceID=no-such-trace&traceID=%s&service=nobody",
+		 a, b);
+	doc = get(path, &st);
+	ck_assert_int_eq(st, 200);
+	data = json_object_get(doc, "data");
+	ck_assert_uint_eq(json_array_size(data), 2);
+	check_trace_shape(json_array_get(data, 0));
+	check_trace_shape(json_array_get(data, 1));
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(data, 0), "traceID")), a);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(data, 1), "traceID")), b);
+	ck_assert_int_eq(json_integer_value(json_object_get(doc, "total")), 2);
+	check_envelope(doc, false);
+	errs = json_object_get(doc, "errors");
+	ck_assert_uint_eq(json_array_size(errs), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(errs, 0), "code")), 404);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(errs, 0), "traceID")),
+			 "no-such-trace");
+	json_decref(doc);
+}
+END_TEST
+
 /* The trace IDs of tracegrep --find --json with @args, sorted, one per line. */
 static char *find_ids(const char *const *args)
 {
@@ -702,6 +731,7 @@ int main(int argc, char **argv)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, services_and_operations);
 	tcase_add_test(tc, every_trace_has_the_shape_and_tracegreps_tree);
+	tcase_add_test(tc, traces_listed_by_id);
 	tcase_add_test(tc, searches_equal_tracegrep_find);
 	tcase_add_test(tc, bounds_and_errors);
 	tcase_add_test(tc, no_archive_output_is_a_json_404);
