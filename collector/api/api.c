@@ -211,19 +211,29 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Write @v[0, n) sorted and distinct as the data array, with the envelope. */
-static void string_list(struct jb *b, const char **v, size_t n)
+/*
+ * Write @v[0, n) sorted and distinct as the data array, with the envelope:
+ * strings, or with @kind objects {"name","spanKind"} (/api/operations).
+ */
+static void string_list(struct jb *b, const char **v, size_t n, const char *kind)
 {
 	size_t k = 0;
 
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
 	jb_puts(b, "{\"data\":[");
 	for (size_t i = 0; i < n; i++) {
 		if (i && strcmp(v[i], v[i - 1]) == 0)
 			continue;
 		if (k++)
 			jb_puts(b, ",");
+		jb_puts(b, kind ? "{\"name\":" : "");
 		jb_str(b, v[i]);
+		if (kind) {
+			jb_puts(b, ",\"spanKind\":");
+			jb_str(b, kind);
+			jb_puts(b, "}");
+		}
 	}
 	jb_printf(b, "],\"total\":%zu,\"limit\":0,\"offset\":0,\"errors\":null}", k);
 }
@@ -274,7 +284,7 @@ static enum MHD_Result services(struct req *r)
 		for (size_t i = 0; view && i < ns.n; i++)
 			view[i] = ns.v[i];
 		if (view) {
-			string_list(&r->b, view, ns.n);
+			string_list(&r->b, view, ns.n, NULL);
 			ret = api_reply_json(r, 200, &r->b);
 		} else {
 			ret = fail(r, 500, "out of memory");
@@ -298,7 +308,12 @@ static int add(struct req *r, const char *name, const char *value, char *msg, si
  * list to pick from, not a census: read newest first, it stays fast on
  * any archive).
  */
-static enum MHD_Result operations(struct req *r, const char *service)
+/*
+ * The root operations of @service's newest transactions: as strings, or
+ * with @kind as Jaeger's /api/operations objects (a root operation is
+ * where a request entered: a server span).
+ */
+static enum MHD_Result operations(struct req *r, const char *service, const char *kind)
 {
 	char **own = NULL, msg[512];
 	const char **v = NULL;
@@ -334,13 +349,27 @@ static enum MHD_Result operations(struct req *r, const char *service)
 			v[n++] = op.p;
 		}
 	}
-	string_list(&r->b, v, n);
+	string_list(&r->b, v, n, kind);
 	ret = api_reply_json(r, 200, &r->b);
 	for (size_t i = 0; i < n; i++)
 		free(own[i]);
 	free(own);
 	free(v);
 	return ret;
+}
+
+/* /api/operations?service=&spanKind=: Jaeger's newer form; root operations are server spans. */
+static enum MHD_Result kind_operations(struct req *r)
+{
+	const char *svc = api_param(r, "service"), *kind = api_param(r, "spanKind");
+
+	if (!svc)
+		return fail(r, 400, "service: required (/api/operations?service=NAME)");
+	if (kind && strcmp(kind, "server") != 0) {
+		string_list(&r->b, NULL, 0, kind); /* no root operation is of another kind */
+		return api_reply_json(r, 200, &r->b);
+	}
+	return operations(r, svc, "server");
 }
 
 /* ---- /api/traces?... ---- */
@@ -685,7 +714,9 @@ void api_answer(struct req *r, const char *url)
 		if (unescape(url + 14, strlen(url) - 25, seg, sizeof(seg)) < 0)
 			fail(r, 400, "bad service name");
 		else
-			operations(r, seg);
+			operations(r, seg, NULL);
+	} else if (strcmp(url, "/api/operations") == 0) {
+		kind_operations(r);
 	} else if (strcmp(url, "/") == 0) {
 		api_page(r);
 	} else if (strncmp(url, "/trace/", 7) == 0 && !strchr(url + 7, '/')) {
@@ -703,6 +734,7 @@ void api_answer(struct req *r, const char *url)
 	} else {
 		fail(r, 404,
 		     "no such endpoint: /api/services, /api/services/{service}/operations, "
+		     "/api/operations?service=&spanKind=, "
 		     "/api/traces?service=&operation=&tags=&minDuration=&maxDuration=&start=&end=&limit=, "
 		     "/api/traces/{traceID}");
 	}

@@ -242,6 +242,30 @@ START_TEST(services_and_operations)
 	check_envelope(doc, true);
 	ck_assert_uint_gt(json_array_size(json_object_get(doc, "data")), 0);
 	json_array_foreach(json_object_get(doc, "data"), i, v) ck_assert(json_is_string(v));
+	{
+		/* Jaeger's newer form: the same operations, as {name, spanKind} server spans */
+		json_t *kinds = get("/api/operations?service=gateway", &st), *o;
+
+		ck_assert_int_eq(st, 200);
+		check_envelope(kinds, true);
+		ck_assert_uint_eq(json_array_size(json_object_get(kinds, "data")),
+				  json_array_size(json_object_get(doc, "data")));
+		json_array_foreach(json_object_get(kinds, "data"), i, o)
+		{
+			ck_assert_str_eq(json_string_value(json_object_get(o, "name")),
+					 json_string_value(json_array_get(json_object_get(doc, "data"), i)));
+			ck_assert_str_eq(json_string_value(json_object_get(o, "spanKind")), "server");
+		}
+		json_decref(kinds);
+		kinds = get("/api/operations?service=gateway&spanKind=client", &st);
+		ck_assert_int_eq(st, 200);
+		ck_assert_uint_eq(json_array_size(json_object_get(kinds, "data")), 0);
+		json_decref(kinds);
+		kinds = get("/api/operations", &st);
+		ck_assert_int_eq(st, 400);
+		check_envelope(kinds, false);
+		json_decref(kinds);
+	}
 	json_decref(doc);
 }
 END_TEST
