@@ -300,6 +300,14 @@ static bool status_may_fail(const char *v, size_t n)
 		(n == 5 && memcmp(v, "unset", 5) == 0));
 }
 
+/* Whether JSON key k[0, n) names a status: "status", or OpenTelemetry's HTTP status keys (query/summary.h). */
+static bool status_key(const char *k, size_t n)
+{
+	return (n == 6 && memcmp(k, "status", 6) == 0) ||
+	       (n == sizeof(QY_HTTP_STATUS_KEY) - 1 && memcmp(k, QY_HTTP_STATUS_KEY, n) == 0) ||
+	       (n == sizeof(QY_HTTP_STATUS_KEY_OLD) - 1 && memcmp(k, QY_HTTP_STATUS_KEY_OLD, n) == 0);
+}
+
 /* Whether JSON key k[0, n) names a level (json.md's aliases; nested log.level needs a '{'). */
 static bool level_key(const char *k, size_t n)
 {
@@ -446,8 +454,14 @@ static bool key_may_fail(const char *s, size_t n, size_t q)
 		const char *key;
 		size_t len;
 		bool status;
-	} keys[] = {{"status", 6, true},     {"severity", 8, false},  {"level", 5, false},
-		    {"log.level", 9, false}, {"levelname", 9, false}, {"loglevel", 8, false}};
+	} keys[] = {{"status", 6, true},
+		    {QY_HTTP_STATUS_KEY, sizeof(QY_HTTP_STATUS_KEY) - 1, true},
+		    {QY_HTTP_STATUS_KEY_OLD, sizeof(QY_HTTP_STATUS_KEY_OLD) - 1, true},
+		    {"severity", 8, false},
+		    {"level", 5, false},
+		    {"log.level", 9, false},
+		    {"levelname", 9, false},
+		    {"loglevel", 8, false}};
 	size_t p, e;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -542,13 +556,13 @@ static bool json_maybe_failed(const char *s, size_t n, size_t open)
 	for (int j = 0; j < m.n; j += 2) {
 		const char *k = s + m.at[j] + 1, *v;
 		size_t kn = (size_t)m.at[j + 1] - m.at[j] - 1, vn;
-		bool str;
+		bool str, status = status_key(k, kn);
 
-		if (kn < 5 || kn > 9 || !(kn == 6 ? memcmp(k, "status", 6) == 0 : level_key(k, kn)))
+		if (!status && !level_key(k, kn))
 			continue;
 		if (!json_value(s, n, &m, j, &v, &vn, &str))
 			continue;
-		if (kn == 6 ? status_may_fail(v, vn) : level_fails(v, vn))
+		if (status ? status_may_fail(v, vn) : level_fails(v, vn))
 			return true;
 	}
 	return false;
@@ -564,16 +578,42 @@ static size_t pipe_ids(const char *s, size_t bar)
 }
 
 static pthread_once_t status_once = PTHREAD_ONCE_INIT;
-static struct tg_finder status_finder; /* "|status=", set once */
+/* "|status=", and "status_code=" ending OpenTelemetry's HTTP status keys (query/summary.h): set once */
+static struct tg_finder status_finder, http_status_finder;
 
 static void status_finder_init(void)
 {
 	tg_finder_init(&status_finder, "|status=", 8);
+	tg_finder_init(&http_status_finder, "status_code=", 12);
+}
+
+/*
+ * Whether a value after any @f (@flen bytes, ending in '=') in [@p, @end)
+ * may fail. A value is read to the next '|' or newline, so one holding an
+ * escape (a backslash before its end) reads as text, which may fail, as
+ * its decoded text would.
+ */
+static bool values_may_fail(const struct tg_finder *f, size_t flen, const char *p, const char *end)
+{
+	for (; (p = tg_find(f, p, (size_t)(end - p))); p += flen) {
+		const char *v = p + flen, *ve = v;
+
+		while (ve < end && ve - v <= 20 && *ve != '|' && *ve != '\n')
+			ve++;
+		if (ve - v > 20)
+			return true; /* longer than any value that is surely fine */
+		/* a CR before the newline, or at the end, is not part of the record */
+		if (ve > v && ve[-1] == '\r' && (ve == end || *ve == '\n'))
+			ve--;
+		if (status_may_fail(v, (size_t)(ve - v)))
+			return true;
+	}
+	return false;
 }
 
 static bool pipe_maybe_failed(const char *s, size_t n)
 {
-	const char *b = memchr(s, '|', n), *p, *end = s + n;
+	const char *b = memchr(s, '|', n);
 	size_t ids, t = 0;
 
 	if (!b)
@@ -590,25 +630,13 @@ static bool pipe_maybe_failed(const char *s, size_t n)
 	}
 	/*
 	 * Every "|status=" of the record, its '|' escaped or not, continuation lines too: a
-	 * superset of its status fields (a field starts after an unescaped '|'). A value is
-	 * read to the next '|' or newline, so one holding an escape (a backslash before its
-	 * end) reads as text, which may fail, as its decoded text would.
+	 * superset of its status fields (a field starts after an unescaped '|'); and every
+	 * "status_code=", a superset of the HTTP status keys' fields (no escape can spell a
+	 * key's letters).
 	 */
 	pthread_once(&status_once, status_finder_init);
-	for (p = b; (p = tg_find(&status_finder, p, (size_t)(end - p))); p += 8) {
-		const char *v = p + 8, *ve = v;
-
-		while (ve < end && ve - v <= 20 && *ve != '|' && *ve != '\n')
-			ve++;
-		if (ve - v > 20)
-			return true; /* longer than any value that is surely fine */
-		/* a CR before the newline, or at the end, is not part of the record */
-		if (ve > v && ve[-1] == '\r' && (ve == end || *ve == '\n'))
-			ve--;
-		if (status_may_fail(v, (size_t)(ve - v)))
-			return true;
-	}
-	return false;
+	return values_may_fail(&status_finder, 8, b, s + n) ||
+	       values_may_fail(&http_status_finder, 12, b, s + n);
 }
 
 /* Where a JSON record's object opens, or false when it is a pipe record. */

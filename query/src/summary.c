@@ -484,12 +484,18 @@ static bool key_is(const struct fmt_str *k, const char *lit, size_t len)
 	return fmt_str_eq(k, lit, len);
 }
 
+static bool http_status_key(const char *k, size_t n)
+{
+	return (n == sizeof(QY_HTTP_STATUS_KEY) - 1 && memcmp(k, QY_HTTP_STATUS_KEY, n) == 0) ||
+	       (n == sizeof(QY_HTTP_STATUS_KEY_OLD) - 1 && memcmp(k, QY_HTTP_STATUS_KEY_OLD, n) == 0);
+}
+
 void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy__picked *p)
 {
 	size_t nk = keys ? keys->n : 0;
 	uint64_t lens = 0; /* bit l: a summary key is l bytes long (l < 64) */
 
-	p->status = p->dur_us = p->error = NULL;
+	p->status = p->dur_us = p->error = p->http_status = NULL;
 	for (size_t j = 0; j < nk; j++) {
 		p->keys[j] = NULL;
 		lens |= keys->len[j] < 64 ? UINT64_C(1) << keys->len[j] : 0;
@@ -506,6 +512,8 @@ void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy_
 				p->dur_us = a;
 			else if (k->len == 5 && !p->error && memcmp(k->ptr, "error", 5) == 0)
 				p->error = a;
+			else if (!p->http_status && http_status_key(k->ptr, k->len))
+				p->http_status = a;
 			if (!(lens >> k->len & 1))
 				continue;
 		} else if (!p->status && key_is(k, "status", 6)) {
@@ -514,11 +522,26 @@ void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy_
 			p->dur_us = a;
 		} else if (!p->error && key_is(k, "error", 5)) {
 			p->error = a;
+		} else if (!p->http_status &&
+			   (key_is(k, QY_HTTP_STATUS_KEY, sizeof(QY_HTTP_STATUS_KEY) - 1) ||
+			    key_is(k, QY_HTTP_STATUS_KEY_OLD, sizeof(QY_HTTP_STATUS_KEY_OLD) - 1))) {
+			p->http_status = a;
 		}
 		for (size_t j = 0; j < nk; j++)
 			if (!p->keys[j] && key_is(k, keys->v[j], keys->len[j]))
 				p->keys[j] = a;
 	}
+}
+
+int qy__http_take(int *worst, const struct fmt_attr *a)
+{
+	long long v;
+
+	if (!a || !qy__attr_int(a, &v) || v < 100 || v > 999)
+		return 0;
+	if (v > *worst)
+		*worst = (int)v;
+	return v >= 500;
 }
 
 /*
@@ -568,12 +591,11 @@ bool qy_record_failed(const struct fmt_record *r, int *status)
 	bool oom = false;
 	int code = 0, failing = 0;
 
-	for (uint16_t i = 0; i < r->nattrs; i++) {
-		if (key_is(&r->attrs[i].key, "status", 6)) { /* the first one, as pick() takes it */
-			failing = status_of(&r->attrs[i], &code, &oom);
-			break;
-		}
-	}
+	struct qy__picked p;
+
+	qy__pick(r, NULL, &p);
+	failing = status_of(p.status, &code, &oom);
+	failing |= qy__http_take(&code, p.http_status);
 	if (status)
 		*status = code;
 	/* Out of memory decoding a status text: say failed, so a pre-pass keeps the record. */
@@ -707,6 +729,7 @@ int qy_summary_add(struct qy_summary *s, const struct qy_context *ctx, const str
 	take_route(s, r, &oom);
 
 	status_err = take_status(s, p.status, &oom);
+	status_err |= qy__http_take(&s->status, p.http_status);
 	if (level_err || status_err) {
 		char *msg = error_text(r, p.error, &oom);
 

@@ -26,11 +26,18 @@ int qy__span_add(struct qy_summary *s, uint64_t h);
  */
 struct qy__picked {
 	const struct fmt_attr *status, *dur_us, *error;
+	const struct fmt_attr
+		*http_status; /* OpenTelemetry's http.response.status_code or http.status_code */
 	const struct fmt_attr *keys[QY_KEYS_MAX];
 };
 
 void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy__picked *p);
 bool qy__attr_int(const struct fmt_attr *a, long long *out);
+/*
+ * qy__http_take() - raise *@worst to the HTTP status in @a (an integer
+ * from 100 to 999; may be NULL). Return: 1 when it is >= 500, else 0.
+ */
+int qy__http_take(int *worst, const struct fmt_attr *a);
 uint16_t qy__depth_of(const struct fmt_record *r);
 
 /* The encoder's output (codec.c): room for @n more bytes, then appends that do not check (qy__put()). */

@@ -571,6 +571,7 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	struct qy__picked p;
 	const char *id, *nul;
 	long long dur_us;
+	int status_err;
 	uint16_t depth;
 	uint64_t th;
 	size_t len;
@@ -649,7 +650,9 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	if (route != ((uint64_t)NONE << 32 | NONE) && !route_known)
 		set_add(w, &t->routes, route, QY_ROUTES_MAX, true, &t->route_trunc, &oom);
 
-	if (take_status(w, t, p.status, &oom) || level_err) {
+	status_err = take_status(w, t, p.status, &oom);
+	status_err |= qy__http_take(&t->status, p.http_status);
+	if (status_err || level_err) {
 		const struct fmt_str *msg = r->message.ptr && r->message.len ? &r->message
 					    : p.error			     ? &p.error->val
 									     : NULL;

@@ -5,7 +5,7 @@
  * Each transaction has records in two plain files, and one of them shows
  * (or, for the controls, seems to show) a failure in a way the pre-pass's
  * byte tests could get wrong: a status 503 as a JSON number or string, a
- * span's status error, a level in another case or spelling (err, 50,
+ * span's status error, OpenTelemetry's HTTP status keys, a level in another case or spelling (err, 50,
  * log.level, a nested log.level, escaped keys and values), the trace under
  * another name or escaped, an object over several lines, CRLF, no
  * timestamp at all; the failing record sometimes in the first file,
@@ -59,6 +59,17 @@ static const struct {
 	{true, "@T INFO @I:s2|billing|POST|/pay|status=503\r"},
 	{true, "@T INFO @I:s4|billing|GET|/x|event=span|name=q|dur_us=10|status=ERROR"},
 	{true, "@T INFO @I:s2|billing|GET|/x|status=200\rabc|msg=a CR inside the value: text"},
+	/* OpenTelemetry's HTTP status keys (query/summary.h), beside a span status that is fine */
+	{true,
+	 "@T INFO @I:s5|billing|GET|/x|event=span|name=q|dur_us=10|status=unset|http.response.status_code=503"},
+	{true, "@T INFO @I:s5|billing|GET|/x|http.status_code=500|msg=older semantic conventions"},
+	{true,
+	 "{\"timestamp\":\"@T\",\"severity\":\"INFO\",\"trace\":\"@I\",\"http.response.status_code\":504}"},
+	{true, "{\"timestamp\":\"@T\",\"severity\":\"INFO\",\"trace\":\"@I\",\"status\":\"ok\","
+	       "\"http.status_code\":\"502\"}"},
+	{false, "@T INFO @I:s5|billing|GET|/x|http.response.status_code=404|status=ok"},
+	{false,
+	 "{\"timestamp\":\"@T\",\"severity\":\"INFO\",\"trace\":\"@I\",\"http.status_code\":\"failed\"}"},
 	{false, "{\"timestamp\":\"@T\",\"severity\":\"INFO\",\"trace\":\"@I\",\"status\":\"OK\"}"},
 	{false, "@T INFO @I:s2|billing|GET|/x|msg=an escaped bar: a\\|status=503"},
 	{false, "@T INFO @I:s2|billing|GET|/x|status=499|msg=client"},

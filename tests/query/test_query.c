@@ -220,6 +220,40 @@ START_TEST(tables_merge_by_trace)
 }
 END_TEST
 
+/* OpenTelemetry's HTTP status keys count as a status: worst status, error from 500; text there is no failure. */
+START_TEST(http_status_keys)
+{
+	static const struct {
+		const char *line;
+		int status;
+		bool error;
+	} cases[] = {
+		{"2026-11-23T07:00:01Z INFO H1:s1|api|GET|/x|event=span|status=unset|http.response.status_code=503",
+		 503, true},
+		{"2026-11-23T07:00:01Z INFO H2:s1|api|GET|/x|status=ok|http.status_code=404", 404, false},
+		{"2026-11-23T07:00:01Z INFO H3:s1|api|GET|/x|status=201|http.status_code=failed", 201, false},
+		{"{\"timestamp\":\"2026-11-23T07:00:01Z\",\"trace\":\"H4\",\"http.status_code\":\"502\"}",
+		 502, true},
+	};
+	struct qy_context ctx = {.keys = &keys};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fmt_record r;
+		struct qy_txns t;
+		int code = -1;
+
+		ck_assert_int_eq(fmt_parse(cases[i].line, strlen(cases[i].line), &r, NULL), 0);
+		ck_assert_int_eq(qy_record_failed(&r, &code), cases[i].error);
+		ck_assert_int_eq(code, cases[i].status);
+		qy_txns_init(&t, &ctx);
+		ck_assert_int_eq(qy_txns_add(&t, &r), 0);
+		ck_assert_int_eq(t.v[0].status, cases[i].status);
+		ck_assert_int_eq(t.v[0].error, cases[i].error);
+		qy_txns_release(&t);
+	}
+}
+END_TEST
+
 /* The merge's stop hook: asked every QY_MERGE_STOP_EVERY summaries; says stop at its second question. */
 static bool stop_at_second(void *arg)
 {
@@ -320,16 +354,21 @@ static void gen_line(size_t i, char *line, size_t cap)
 			"\"", statuses[rnd(9)], "\"", rnd(6) == 0 ? "x\\u0000y" : user, rnd(20),
 			rnd(4) == 0 ? ",\"event\":\"span\",\"dur_us\":1500" : "");
 	} else {
-		snprintf(
-			line, cap,
-			"2026-11-23T07:00:%02zu.000000Z %s t%zu:s%zu%s|%s|%s|%s|%s%s|status=%s|user=%s|error=e%zu|"
-			"msg=%s",
-			t, levels[rnd(5)], tr, rnd(9), rnd(2) ? ":c1:c2" : "", rnd(11) == 0 ? "" : svc,
-			rnd(2) ? "POST" : "-", rnd(8) == 0 ? "-" : path, rnd(4) == 0 ? "event=span|" : "",
-			rnd(3) == 0 ? "dur_us=99" : "dur_us=x", statuses[rnd(9)], user, rnd(3),
-			rnd(10) == 0  ? big
-			: rnd(5) == 0 ? ""
-				      : "failed");
+		char http[64] = "";
+
+		/* OpenTelemetry's HTTP status keys (query/summary.h) */
+		if (rnd(3) == 0)
+			snprintf(http, sizeof(http), "|%s=%s",
+				 rnd(2) ? "http.response.status_code" : "http.status_code", statuses[rnd(9)]);
+		snprintf(line, cap,
+			 "2026-11-23T07:00:%02zu.000000Z %s t%zu:s%zu%s|%s|%s|%s|%s%s|status=%s%s|user=%s|"
+			 "error=e%zu|msg=%s",
+			 t, levels[rnd(5)], tr, rnd(9), rnd(2) ? ":c1:c2" : "", rnd(11) == 0 ? "" : svc,
+			 rnd(2) ? "POST" : "-", rnd(8) == 0 ? "-" : path, rnd(4) == 0 ? "event=span|" : "",
+			 rnd(3) == 0 ? "dur_us=99" : "dur_us=x", statuses[rnd(9)], http, user, rnd(3),
+			 rnd(10) == 0  ? big
+			 : rnd(5) == 0 ? ""
+				       : "failed");
 	}
 }
 
@@ -651,6 +690,7 @@ static Suite *query_suite(void)
 	tcase_add_test(tc, pieces_merge_into_the_whole);
 	tcase_add_test(tc, tables_merge_by_trace);
 	tcase_add_test(tc, merge_stops_when_told);
+	tcase_add_test(tc, http_status_keys);
 	tcase_add_test(tc, many_spans);
 	tcase_add_test(tc, block_writer_encodes_as_the_summaries);
 	tcase_add_test(tc, filter_values_parse);

@@ -38,6 +38,15 @@ enum qy_code {
  * from untrusted logs fit int64.
  */
 #define QY_TS_MAX INT64_C(3000000000000000000)
+/*
+ * Besides a record's "status" (an HTTP status, or a span's status text),
+ * the keys OpenTelemetry writes an HTTP status under (semantic
+ * conventions 1.21 and later, and before): an integer from 100 to 999
+ * counts towards the worst status, and fails from 500.
+ */
+#define QY_HTTP_STATUS_KEY "http.response.status_code"
+#define QY_HTTP_STATUS_KEY_OLD "http.status_code"
+
 /* Longest duration taken from a dur_us attribute: 115 days, in microseconds. */
 #define QY_DUR_US_MAX INT64_C(10000000000000)
 
