@@ -381,11 +381,15 @@ static int add_tag(struct req *r, const char *k, const char *v, char *msg, size_
 
 	if (strcmp(k, "error") == 0)
 		return add(r, "error", v, msg, cap);
-	if (strcmp(k, "http.status_code") == 0 || strcmp(k, "status") == 0)
+	if (strcmp(k, QY_HTTP_STATUS_KEY_OLD) == 0 || strcmp(k, QY_HTTP_STATUS_KEY) == 0 ||
+	    strcmp(k, "status") == 0)
 		return add(r, "status", v, msg, cap);
-	if (strcmp(k, "http.method") == 0 || strcmp(k, "method") == 0)
+	/* the keys of OpenTelemetry's semantic conventions, before 1.21 and since */
+	if (strcmp(k, "http.method") == 0 || strcmp(k, "http.request.method") == 0 ||
+	    strcmp(k, "method") == 0)
 		return add(r, "method", v, msg, cap);
-	if (strcmp(k, "http.route") == 0 || strcmp(k, "http.target") == 0 || strcmp(k, "path") == 0)
+	if (strcmp(k, "http.route") == 0 || strcmp(k, "http.target") == 0 || strcmp(k, "url.path") == 0 ||
+	    strcmp(k, "path") == 0)
 		return add(r, "route", v, msg, cap);
 	if ((size_t)snprintf(kv, sizeof(kv), "%s=%s", k, v) >= sizeof(kv)) {
 		snprintf(msg, cap, "tag %.64s: too long", k);

@@ -428,6 +428,8 @@ START_TEST(searches_equal_tracegrep_find)
 	same("minDuration=20ms&maxDuration=1.5s", ARGS("--min-duration", "20ms", "--max-duration", "1.5s"));
 	same("tags=%7B%22user%22%3A%22u1%22%7D", ARGS("--attr", "user=u1"));
 	same("tags=%7B%22http.status_code%22%3A%225xx%22%7D", ARGS("--status", "5xx"));
+	same("tags=%7B%22http.response.status_code%22%3A%225xx%22%2C%22http.request.method%22%3A%22POST%22%7D",
+	     ARGS("--status", "5xx", "--method", "POST"));
 	same("tags=%7B%22user%22%3A%22nobody%22%7D", ARGS("--attr", "user=nobody"));
 	for (size_t k = 0; k < corpus.ntxns; k++) {
 		if (corpus.txns[k].start_us < lo)
