@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fmt/str.h"
 #include "fmt/ts.h"
 #include "query/filter.h"
+#include "summary_int.h"
 
 void qy_filter_init(struct qy_filter *f)
 {
@@ -219,6 +221,9 @@ int qy_filter_add(struct qy_filter *f, const char *name, const char *value, int6
 	if (strcmp(name, "service") == 0 || strcmp(name, "route") == 0 || strcmp(name, "method") == 0) {
 		if (!*v)
 			return say(msg, msglen, "--%s needs a value", name);
+		if ((name[0] == 's' && f->nservices == QY_CONDS_MAX) ||
+		    (name[0] == 'r' && f->nroutes == QY_CONDS_MAX))
+			return say(msg, msglen, "at most %d --%s conditions", QY_CONDS_MAX, name);
 		return name[0] == 's'	? push(&f->services, &f->nservices, v, strlen(v))
 		       : name[0] == 'r' ? push(&f->routes, &f->nroutes, v, strlen(v))
 					: push(&f->methods, &f->nmethods, v, strlen(v));
@@ -251,6 +256,8 @@ int qy_filter_add(struct qy_filter *f, const char *name, const char *value, int6
 
 		if (!eq || eq == v)
 			return say(msg, msglen, "--attr takes KEY=VALUE, not '%s'", v);
+		if (f->nattrs == QY_CONDS_MAX)
+			return say(msg, msglen, "at most %d --attr conditions", QY_CONDS_MAX);
 		rc = push(&f->attr_keys, &f->nattrs, v, (size_t)(eq - v));
 		if (rc == 0) {
 			f->nattrs--; /* counted once both are in */
@@ -323,43 +330,44 @@ static bool has_service(const struct qy_summary *s, const char *name)
 	return false;
 }
 
-static bool method_ok(const struct qy_filter *f, const char *method)
+static bool method_ok(const struct qy_filter *f, const char *method, size_t len)
 {
 	if (!f->nmethods)
 		return true;
 	for (size_t i = 0; method && i < f->nmethods; i++)
-		if (strcasecmp(f->methods[i], method) == 0)
+		if (strlen(f->methods[i]) == len && strncasecmp(f->methods[i], method, len) == 0)
 			return true;
 	return false;
 }
 
-/* A span (route) with one of the methods whose path matches @glob (NULL: any path). */
-static bool has_route(const struct qy_filter *f, const struct qy_summary *s, const char *glob)
+uint32_t qy__route_bits(const struct qy_filter *f, const char *method, size_t mlen, const char *path)
 {
-	for (size_t i = 0; i < s->nroutes; i++) {
-		const struct qy_route *r = &s->routes[i];
+	uint32_t bits = 0;
 
-		if (!method_ok(f, r->method))
-			continue;
-		if (!glob || (r->path && fnmatch(glob, r->path, 0) == 0))
-			return true;
-	}
-	return false;
+	if (!method_ok(f, method, mlen))
+		return 0;
+	if (!f->nroutes)
+		return 1;
+	for (size_t i = 0; path && i < f->nroutes; i++)
+		if (fnmatch(f->routes[i], path, 0) == 0)
+			bits |= UINT32_C(1) << i;
+	return bits;
 }
 
-static bool has_value(const struct qy_summary *s, const struct qy_keys *keys, const char *key,
-		      const char *val)
+uint32_t qy__attr_bits(const struct qy_filter *f, const char *key, size_t klen, const char *val, size_t vlen)
 {
-	for (size_t k = 0; keys && k < keys->n; k++) {
-		const struct qy_values *vs = qy_summary_values(s, k);
+	uint32_t bits = 0;
 
-		if (!vs || strcmp(keys->v[k], key) != 0)
-			continue;
-		for (size_t i = 0; i < vs->n; i++)
-			if (strcmp(vs->v[i], val) == 0)
-				return true;
-	}
-	return false;
+	for (size_t i = 0; i < f->nattrs; i++)
+		if (strlen(f->attr_keys[i]) == klen && memcmp(f->attr_keys[i], key, klen) == 0 &&
+		    strlen(f->attr_vals[i]) == vlen && memcmp(f->attr_vals[i], val, vlen) == 0)
+			bits |= UINT32_C(1) << i;
+	return bits;
+}
+
+uint32_t qy__all_bits(size_t n)
+{
+	return n >= 32 ? UINT32_MAX : (UINT32_C(1) << n) - 1;
 }
 
 bool qy_filter_match(const struct qy_filter *f, const struct qy_summary *s, const struct qy_keys *keys)
@@ -381,17 +389,31 @@ bool qy_filter_match(const struct qy_filter *f, const struct qy_summary *s, cons
 	for (size_t i = 0; i < f->nservices; i++)
 		if (!has_service(s, f->services[i]))
 			return false;
-	if (f->nroutes) {
-		for (size_t i = 0; i < f->nroutes; i++)
-			if (!has_route(f, s, f->routes[i]))
-				return false;
-	} else if (f->nmethods && !has_route(f, s, NULL)) {
-		return false;
-	}
-	for (size_t i = 0; i < f->nattrs; i++)
-		if (!has_value(s, keys, f->attr_keys[i], f->attr_vals[i]))
+	if (f->nroutes || f->nmethods) {
+		uint32_t want = qy__all_bits(f->nroutes ? f->nroutes : 1), bits = 0;
+
+		for (size_t i = 0; i < s->nroutes && bits != want; i++) {
+			const struct qy_route *r = &s->routes[i];
+
+			bits |= qy__route_bits(f, r->method, r->method ? strlen(r->method) : 0, r->path);
+		}
+		if (bits != want)
 			return false;
-	if (f->ntexts && s->text_hits != (f->ntexts == 32 ? UINT32_MAX : (UINT32_C(1) << f->ntexts) - 1))
+	}
+	if (f->nattrs) {
+		uint32_t bits = 0;
+
+		for (size_t k = 0; keys && k < keys->n; k++) {
+			const struct qy_values *vs = qy_summary_values(s, k);
+
+			for (size_t i = 0; vs && i < vs->n; i++)
+				bits |= qy__attr_bits(f, keys->v[k], keys->len[k], vs->v[i],
+						      strlen(vs->v[i]));
+		}
+		if (bits != qy__all_bits(f->nattrs))
+			return false;
+	}
+	if (f->ntexts && s->text_hits != qy__all_bits(f->ntexts))
 		return false;
 	return true;
 }

@@ -18,7 +18,22 @@
 
 bool qy_filter_light(const struct qy_filter *f)
 {
-	return !f->nroutes && !f->nmethods && !f->nattrs && !f->ntexts && f->nservices <= 32;
+	return !f->ntexts && f->nservices <= 32 && f->nroutes <= 32 && f->nattrs <= 32;
+}
+
+/* qy__route_bits() of a span's method and path given as views (not NUL-terminated). */
+static uint32_t route_view_bits(const struct qy_filter *f, const uint8_t *m, size_t ml, const uint8_t *p,
+				size_t pl)
+{
+	char path[QY_VALUE_BYTES + 1];
+
+	if (pl > QY_VALUE_BYTES)
+		pl = QY_VALUE_BYTES; /* never written longer */
+	if (p) {
+		memcpy(path, p, pl);
+		path[pl] = '\0';
+	}
+	return qy__route_bits(f, (const char *)m, ml, p ? path : NULL);
 }
 
 static uint32_t service_bits(const struct qy_filter *f, const char *s, size_t n)
@@ -31,8 +46,9 @@ static uint32_t service_bits(const struct qy_filter *f, const char *s, size_t n)
 	return bits;
 }
 
-int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struct qy_light *l,
-		  const char **trace, size_t *trace_len, size_t *used)
+int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, const int *keymap,
+		  const struct qy_keys *keys, struct qy_light *l, const char **trace, size_t *trace_len,
+		  size_t *used)
 {
 	struct qy__rd r = {.p = p, .len = len};
 	uint8_t flags;
@@ -63,20 +79,28 @@ int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struc
 		if ((s = qy__get_view(&r, false, &sl)))
 			l->services |= service_bits(f, (const char *)s, sl);
 	n = qy__get_count(&r, 8, QY_ROUTES_MAX);
-	for (size_t i = 0; i < 2 * n && !r.bad; i++)
-		qy__get_view(&r, true, &sl);
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		size_t ml, pl;
+		const uint8_t *m = qy__get_view(&r, true, &ml), *path = qy__get_view(&r, true, &pl);
+
+		if (f && (f->nroutes || f->nmethods) && !r.bad)
+			l->routes |= route_view_bits(f, m, ml, path, pl);
+	}
 	l->status = (int)qy__get(&r, 2);
 	qy__get_view(&r, true, &sl); /* first error */
 	qy__skip(&r, 1 + 8);	     /* its class and time */
 	n = qy__get_count(&r, 17, QY_KEYS_MAX);
 	for (size_t k = 0; k < n && !r.bad; k++) {
+		int key = f && f->nattrs && keymap && keys ? keymap[k] : -1;
 		size_t nv;
 
-		qy__get_view(&r, true, &sl);
+		qy__get_view(&r, true, &sl); /* the earliest record's value */
 		qy__skip(&r, 8 + 1);
 		nv = qy__get_count(&r, 4, QY_VALUES_MAX);
 		for (size_t i = 0; i < nv && !r.bad; i++)
-			qy__get_view(&r, false, &sl);
+			if ((s = qy__get_view(&r, false, &sl)) && key >= 0 && (size_t)key < keys->n)
+				l->attrs |=
+					qy__attr_bits(f, keys->v[key], keys->len[key], (const char *)s, sl);
 	}
 	if (r.bad || !*trace || !*trace_len)
 		return -QY_EINVAL;
@@ -84,7 +108,8 @@ int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struc
 	return 0;
 }
 
-void qy_light_of(const struct qy_summary *s, const struct qy_filter *f, struct qy_light *l)
+void qy_light_of(const struct qy_summary *s, const struct qy_keys *keys, const struct qy_filter *f,
+		 struct qy_light *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->has_ts = s->has_ts;
@@ -99,6 +124,16 @@ void qy_light_of(const struct qy_summary *s, const struct qy_filter *f, struct q
 	l->status = s->status;
 	for (size_t i = 0; i < s->nservices; i++)
 		l->services |= service_bits(f, s->services[i], strlen(s->services[i]));
+	for (size_t i = 0; f && (f->nroutes || f->nmethods) && i < s->nroutes; i++)
+		l->routes |= qy__route_bits(f, s->routes[i].method,
+					    s->routes[i].method ? strlen(s->routes[i].method) : 0,
+					    s->routes[i].path);
+	for (size_t k = 0; f && f->nattrs && keys && k < keys->n; k++) {
+		const struct qy_values *vs = qy_summary_values(s, k);
+
+		for (size_t i = 0; vs && i < vs->n; i++)
+			l->attrs |= qy__attr_bits(f, keys->v[k], keys->len[k], vs->v[i], strlen(vs->v[i]));
+	}
 }
 
 /* As summary.c's merge of these fields: time span, smallest depth, top span (shallowest, earliest, longest). */
@@ -127,6 +162,8 @@ void qy_light_merge(struct qy_light *dst, const struct qy_light *src)
 	if (src->status > dst->status)
 		dst->status = src->status;
 	dst->services |= src->services;
+	dst->routes |= src->routes;
+	dst->attrs |= src->attrs;
 }
 
 static bool top_is_root(const struct qy_light *l)
@@ -151,8 +188,7 @@ static int64_t light_dur(const struct qy_light *l)
 bool qy_light_match(const struct qy_filter *f, const struct qy_light *l)
 {
 	int64_t dur = light_dur(l), start = qy_light_start(l);
-	size_t ns = f->nservices < 32 ? f->nservices : 32;
-	uint32_t all = ns == 32 ? UINT32_MAX : (UINT32_C(1) << ns) - 1;
+	uint32_t all = qy__all_bits(f->nservices);
 	bool ok = !f->nstatuses;
 
 	if (f->error && !l->error)
@@ -164,7 +200,11 @@ bool qy_light_match(const struct qy_filter *f, const struct qy_light *l)
 		return false;
 	for (size_t i = 0; i < f->nstatuses && !ok; i++)
 		ok = l->status >= f->statuses[i].lo && l->status <= f->statuses[i].hi;
-	return ok && (l->services & all) == all;
+	if (!ok || (l->services & all) != all)
+		return false;
+	if ((f->nroutes || f->nmethods) && l->routes != qy__all_bits(f->nroutes ? f->nroutes : 1))
+		return false;
+	return l->attrs == qy__all_bits(f->nattrs);
 }
 
 /* ---- the table ---- */

@@ -32,6 +32,21 @@ struct qy__picked {
 };
 
 void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy__picked *p);
+
+/*
+ * A filter's route, method and attribute conditions, one rule for the full
+ * test (filter.c) and the light one (light.c). qy__route_bits(): bit i
+ * when a span's @method (@mlen bytes; NULL: none) and @path (NUL-ended;
+ * NULL: none) pass route condition i with the filter's methods, or bit 0
+ * when the filter has methods and no routes and @method is one of them.
+ * qy__attr_bits(): bit i when attribute condition i is @key = @val. The
+ * conditions hold when every bit of qy__all_bits(their count) is set
+ * (with no route, one: the method's).
+ */
+struct qy_filter;
+uint32_t qy__route_bits(const struct qy_filter *f, const char *method, size_t mlen, const char *path);
+uint32_t qy__attr_bits(const struct qy_filter *f, const char *key, size_t klen, const char *val, size_t vlen);
+uint32_t qy__all_bits(size_t n);
 bool qy__attr_int(const struct fmt_attr *a, long long *out);
 /*
  * qy__http_take() - raise *@worst to the HTTP status in @a (an integer

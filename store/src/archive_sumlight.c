@@ -36,8 +36,9 @@ struct lblock {
 
 struct lrun {
 	const struct qy_filter *f;
-	struct qy_lights lights; /* every transaction seen: its merged light fields */
-	struct qy_txns side;	 /* full summaries of the segments read by scanning */
+	const struct qy_keys *keys; /* the query's summary keys (its values' names) */
+	struct qy_lights lights;    /* every transaction seen: its merged light fields */
+	struct qy_txns side;	    /* full summaries of the segments read by scanning */
 	struct lblock *blocks;
 	size_t nblocks, cblocks;
 	uint32_t *entry; /* per summary of the blocks, in order: its light entry */
@@ -143,8 +144,8 @@ static int light_file(struct lrun *lr, struct sumfile *f)
 			size_t tlen, used;
 			long e;
 
-			if (qy_light_peek(lr->scratch.p + off, b->len - off, lr->f, &l, &trace, &tlen,
-					  &used) < 0)
+			if (qy_light_peek(lr->scratch.p + off, b->len - off, lr->f, lr->keymaps[kmi],
+					  lr->keys, &l, &trace, &tlen, &used) < 0)
 				return -CD_ECORRUPT;
 			if ((e = qy_lights_add(&lr->lights, trace, tlen, &l)) < 0 ||
 			    lrun_piece(lr, e, used) < 0)
@@ -165,7 +166,7 @@ static int light_side(struct lrun *lr)
 	for (size_t k = 0; k < lr->side.n; k++) {
 		struct qy_light l;
 
-		qy_light_of(&lr->side.v[k], lr->f, &l);
+		qy_light_of(&lr->side.v[k], lr->keys, lr->f, &l);
 		if (qy_lights_add(&lr->lights, lr->side.v[k].trace, strlen(lr->side.v[k].trace), &l) < 0)
 			return -CD_ENOMEM;
 	}
@@ -217,7 +218,7 @@ static int light_decode(struct lrun *lr, uint8_t *want, struct qy_txns *out)
 
 		if (!s->trace)
 			continue; /* taken before */
-		qy_light_of(s, lr->f, &l);
+		qy_light_of(s, lr->keys, lr->f, &l);
 		if ((e = qy_lights_add(&lr->lights, s->trace, strlen(s->trace), &l)) < 0)
 			return -CD_ENOMEM;
 		if (want[e] == 1 && qy_txns_take(out, s) < 0)
@@ -322,7 +323,7 @@ int arch__sum_light_newest(arch *a, int64_t since, int64_t until, size_t newest,
 			   struct qy_txns *out, struct arch_sum_stats *st, struct cd_err *err)
 {
 	static const struct qy_keys none;
-	struct lrun lr = {.f = f};
+	struct lrun lr = {.f = f, .keys = out->ctx.keys};
 	int rc = 0;
 
 	qy_lights_init(&lr.lights);

@@ -10,8 +10,11 @@
  * transaction are those of its merged summary; the test of a filter on
  * them (qy_light_match()) is then a necessary condition of
  * qy_filter_match(): every transaction the full test takes, the light
- * one takes. Filters on routes, methods, attributes or texts need the
- * whole summary (qy_filter_light() says whether a filter has none).
+ * one takes. Routes, methods and attribute values are tested as the
+ * services are, one bit per condition ored over the pieces (a set cut
+ * at its cap in the merged summary may lose a member a piece had: the
+ * full test, applied after, then refuses it). Filters on texts need the
+ * records (qy_filter_light() says whether a filter has none).
  */
 #ifndef QUERY_LIGHT_H
 #define QUERY_LIGHT_H
@@ -34,22 +37,29 @@ struct qy_light {
 	int status;
 	int64_t first_ns, last_ns, top_ns, top_dur_ns;
 	uint32_t services; /* bit i: the filter's i-th service is among the summary's */
+	uint32_t routes;   /* its route conditions a span of the summary passes (qy__route_bits()) */
+	uint32_t attrs;	   /* its attribute conditions a value of the summary passes */
 };
 
-/* qy_filter_light() - whether qy_light_match() decides @f exactly (no route, method, attr, text). */
+/* qy_filter_light() - whether qy_light_match() decides @f (no text; services, routes, attrs <= 32). */
 bool qy_filter_light(const struct qy_filter *f);
 
 /*
  * qy_light_peek() - the light fields of the encoded summary at @p (@len
  * bytes, as qy_summary_encode() writes it), its trace (a view into @p,
- * not NUL-terminated) and its encoded length in *@used. Nothing is
- * allocated. Return: 0, or -QY_EINVAL when the bytes are not a summary.
+ * not NUL-terminated) and its encoded length in *@used. Its values are
+ * named by @keys through @keymap (the file's key k is @keys' keymap[k],
+ * or none when negative; both may be NULL: no attribute bits), as
+ * qy_summary_decode() takes them. Nothing is allocated.
+ * Return: 0, or -QY_EINVAL when the bytes are not a summary.
  */
-int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, struct qy_light *l,
-		  const char **trace, size_t *trace_len, size_t *used);
+int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, const int *keymap,
+		  const struct qy_keys *keys, struct qy_light *l, const char **trace, size_t *trace_len,
+		  size_t *used);
 
-/* qy_light_of() - the light fields of summary @s. */
-void qy_light_of(const struct qy_summary *s, const struct qy_filter *f, struct qy_light *l);
+/* qy_light_of() - the light fields of summary @s (its values of @keys, which may be NULL). */
+void qy_light_of(const struct qy_summary *s, const struct qy_keys *keys, const struct qy_filter *f,
+		 struct qy_light *l);
 
 /* qy_light_merge() - merge @src into @dst (an all-zero @dst with min_depth UINT16_MAX is empty). */
 void qy_light_merge(struct qy_light *dst, const struct qy_light *src);

@@ -56,6 +56,7 @@ enum qy_code {
 #define QY_VALUES_MAX 8	     /* distinct values kept per summary key */
 #define QY_KEYS_MAX 16	     /* summary keys */
 #define QY_TEXTS_MAX 16	     /* --text regexes of one filter */
+#define QY_CONDS_MAX 32	     /* --service, --route and --attr conditions of one filter, each */
 #define QY_VALUE_BYTES 256   /* longest attribute value kept (longer ones are cut) */
 #define QY_MESSAGE_BYTES 512 /* longest first_error kept (longer ones are cut) */
 
