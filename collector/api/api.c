@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api.h"
 #include "api_int.h"
@@ -25,22 +24,12 @@
 #include <store/archive_sum.h>
 #include "query/filter.h"
 #include "query/select.h"
+#include "util/util.h"
 #include "util/banned.h"
-
-/* How far a transaction's records may lie from its start (tracegrep's FIND_SLACK_NS). */
-#define API_SLACK_NS (INT64_C(300) * 1000000000)
-
-int64_t api_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 bool api_over_budget(const struct req *r)
 {
-	return api_mono_ns() - r->t0 > (int64_t)CD_API_BUDGET_MS * 1000000 || atomic_load(&r->api->stopping);
+	return cd_mono_ns() - r->t0 > (int64_t)CD_API_BUDGET_MS * 1000000 || atomic_load(&r->api->stopping);
 }
 
 int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err)
@@ -137,7 +126,7 @@ const char *api_param(const struct req *r, const char *name)
 }
 
 /* Jaeger's error envelope: {"data":null,...,"errors":[{"code":@status,"msg":@msg}]}. */
-static enum MHD_Result fail(struct req *r, unsigned status, const char *msg)
+enum MHD_Result api_fail(struct req *r, unsigned status, const char *msg)
 {
 	struct jb b = {0};
 	enum MHD_Result ret;
@@ -149,11 +138,6 @@ static enum MHD_Result fail(struct req *r, unsigned status, const char *msg)
 	ret = api_reply_json(r, status, &b);
 	jb_free(&b);
 	return ret;
-}
-
-void api_reply_error(struct req *r, unsigned status, const char *msg)
-{
-	fail(r, status, msg);
 }
 
 /* The readers' stop hook: past the budget, or the server stopping. */
@@ -272,12 +256,12 @@ static enum MHD_Result services(struct req *r)
 	int rc;
 
 	if (api_open(r, msg, sizeof(msg)) < 0)
-		return fail(r, 500, msg);
+		return api_fail(r, 500, msg);
 	rc = arch_services(r->a, add_name, &ns, NULL, &err);
 	if (rc < 0) {
 		snprintf(msg, sizeof(msg), "archive %s: %s", r->api->dir,
 			 err.msg[0] ? err.msg : cd_strerror(rc));
-		ret = fail(r, 500, msg);
+		ret = api_fail(r, 500, msg);
 	} else {
 		const char **view = calloc(ns.n + 1, sizeof(*view));
 
@@ -287,7 +271,7 @@ static enum MHD_Result services(struct req *r)
 			string_list(&r->b, view, ns.n, NULL);
 			ret = api_reply_json(r, 200, &r->b);
 		} else {
-			ret = fail(r, 500, "out of memory");
+			ret = api_fail(r, 500, "out of memory");
 		}
 		free(view);
 	}
@@ -322,17 +306,17 @@ static enum MHD_Result operations(struct req *r, const char *service, const char
 	int rc;
 
 	if (add(r, "service", service, msg, sizeof(msg)) < 0)
-		return fail(r, 400, msg);
+		return api_fail(r, 400, msg);
 	if ((rc = api_load_newest(r, INT64_MIN, INT64_MAX, CD_API_OPERATIONS_TXNS, msg, sizeof(msg))) < 0)
-		return fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
+		return api_fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
 	if (api_over_budget(r))
-		return fail(r, 503, "query exceeded its time budget (5 s)");
+		return api_fail(r, 503, "query exceeded its time budget (5 s)");
 	own = calloc(r->t.n + 1, sizeof(*own));
 	v = calloc(r->t.n + 1, sizeof(*v));
 	if (!own || !v) {
 		free(own);
 		free(v);
-		return fail(r, 500, "out of memory");
+		return api_fail(r, 500, "out of memory");
 	}
 	for (size_t i = 0; i < r->t.n; i++) {
 		const struct qy_summary *s = &r->t.v[i];
@@ -364,7 +348,7 @@ static enum MHD_Result kind_operations(struct req *r)
 	const char *svc = api_param(r, "service"), *kind = api_param(r, "spanKind");
 
 	if (!svc)
-		return fail(r, 400, "service: required (/api/operations?service=NAME)");
+		return api_fail(r, 400, "service: required (/api/operations?service=NAME)");
 	if (kind && strcmp(kind, "server") != 0) {
 		string_list(&r->b, NULL, 0, kind); /* no root operation is of another kind */
 		return api_reply_json(r, 200, &r->b);
@@ -470,16 +454,16 @@ bad:
 }
 
 /* A time in microseconds since the epoch (Jaeger's start/end) into ns. */
-static int parse_us(const char *s, int64_t *ns)
+int api_parse_time(const char *s, int64_t unit_ns, int64_t *ns)
 {
 	char *end;
 	long long v;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || *end || end == s || v < 0 || v > INT64_MAX / 1000)
+	if (errno || *end || end == s || v < 0 || v > INT64_MAX / unit_ns)
 		return -1;
-	*ns = (int64_t)v * 1000;
+	*ns = (int64_t)v * unit_ns;
 	return 0;
 }
 
@@ -501,7 +485,7 @@ static enum MHD_Result search(struct req *r)
 	if (api_param(r, "traceID"))
 		return listed_traces(r); /* Jaeger's search by trace IDs: the other filters do not apply */
 	if (svc && add(r, "service", svc, msg, sizeof(msg)) < 0)
-		return fail(r, 400, msg);
+		return api_fail(r, 400, msg);
 	if (op) {
 		const char *sp = strchr(op, ' ');
 
@@ -511,26 +495,26 @@ static enum MHD_Result search(struct req *r)
 			size_t ml = (size_t)(sp - op);
 
 			if (ml >= sizeof(m))
-				return fail(r, 400, "operation: expected METHOD /path");
+				return api_fail(r, 400, "operation: expected METHOD /path");
 			memcpy(m, op, ml);
 			m[ml] = 0;
 			if (add(r, "method", m, msg, sizeof(msg)) < 0 ||
 			    add(r, "route", sp + 1, msg, sizeof(msg)) < 0)
-				return fail(r, 400, msg);
+				return api_fail(r, 400, msg);
 		} else if (add(r, *op == '/' ? "route" : "method", op, msg, sizeof(msg)) < 0) {
-			return fail(r, 400, msg);
+			return api_fail(r, 400, msg);
 		}
 	}
 	if (tags && parse_tags(r, tags, msg, sizeof(msg)) < 0)
-		return fail(r, 400, msg);
+		return api_fail(r, 400, msg);
 	if (mind && add(r, "min-duration", mind, msg, sizeof(msg)) < 0)
-		return fail(r, 400, msg);
+		return api_fail(r, 400, msg);
 	if (maxd && add(r, "max-duration", maxd, msg, sizeof(msg)) < 0)
-		return fail(r, 400, msg);
-	if (start && parse_us(start, &since) < 0)
-		return fail(r, 400, "start: microseconds since the epoch");
-	if (end && parse_us(end, &until) < 0)
-		return fail(r, 400, "end: microseconds since the epoch");
+		return api_fail(r, 400, msg);
+	if (start && api_parse_time(start, 1000, &since) < 0)
+		return api_fail(r, 400, "start: microseconds since the epoch");
+	if (end && api_parse_time(end, 1000, &until) < 0)
+		return api_fail(r, 400, "end: microseconds since the epoch");
 	r->f.since_ns = since;
 	r->f.until_ns = until;
 	if (lim) {
@@ -538,20 +522,20 @@ static enum MHD_Result search(struct req *r)
 		long long l = strtoll(lim, &e, 10);
 
 		if (*e || l < 0)
-			return fail(r, 400, "limit: a count");
+			return api_fail(r, 400, "limit: a count");
 		limit = l == 0 || l > CD_API_LIMIT_MAX ? CD_API_LIMIT_MAX : (size_t)l;
 	}
 	if (qy_filter_keys(&r->f, &r->keys) < 0)
-		return fail(r, 400, "too many tags");
+		return api_fail(r, 400, "too many tags");
 	/* Segments a little beyond the window too: a transaction across its edge stays whole;
 	 * newest first, older segments only while they may hold one of the @limit newest. */
 	if ((rc = api_load_newest(r, since == INT64_MIN ? since : since - API_SLACK_NS,
 				  until == INT64_MAX ? until : until + API_SLACK_NS, limit, msg,
 				  sizeof(msg))) < 0)
-		return fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
+		return api_fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
 	total = qy_select(&r->t, &r->f, QY_SORT_START, limit, &v, &n);
 	if (total < 0)
-		return fail(r, 500, "out of memory");
+		return api_fail(r, 500, "out of memory");
 	jb_puts(&r->b, "{\"data\":[");
 	for (size_t i = 0; i < n; i++) {
 		size_t mark = r->b.len;
@@ -562,14 +546,14 @@ static enum MHD_Result search(struct req *r)
 				 "query exceeded its time budget (%d ms) after %zu of %zu traces: narrow "
 				 "start/end or lower limit",
 				 CD_API_BUDGET_MS, shown, n);
-			return fail(r, 503, msg);
+			return api_fail(r, 503, msg);
 		}
 		if (shown)
 			jb_puts(&r->b, ",");
 		rc = api_trace_json(r->a, v[i]->trace, &r->b);
 		if (rc < 0) {
 			free(v);
-			return fail(r, 500, "cannot read a trace from the archive");
+			return api_fail(r, 500, "cannot read a trace from the archive");
 		}
 		if (rc == 0) {
 			r->b.len = mark; /* gone meanwhile (retention) */
@@ -598,20 +582,20 @@ static enum MHD_Result traces_by_id(struct req *r, const char *const *ids, size_
 	int rc;
 
 	if (api_open(r, msg, sizeof(msg)) < 0)
-		return fail(r, 500, msg);
+		return api_fail(r, 500, msg);
 	jb_puts(&r->b, "{\"data\":[");
 	for (size_t i = 0; i < n; i++) {
 		size_t mark = r->b.len;
 
 		if (api_over_budget(r)) {
 			jb_free(&missing);
-			return fail(r, 503, "query exceeded its time budget: ask for fewer traces");
+			return api_fail(r, 503, "query exceeded its time budget: ask for fewer traces");
 		}
 		if (shown)
 			jb_puts(&r->b, ",");
 		if ((rc = api_trace_json(r->a, ids[i], &r->b)) < 0) {
 			jb_free(&missing);
-			return fail(r, 500, "cannot read a trace from the archive");
+			return api_fail(r, 500, "cannot read a trace from the archive");
 		}
 		if (rc == 1) {
 			shown++;
@@ -619,7 +603,7 @@ static enum MHD_Result traces_by_id(struct req *r, const char *const *ids, size_
 		}
 		r->b.len = mark;
 		if (one)
-			return fail(r, 404, "trace not found");
+			return api_fail(r, 404, "trace not found");
 		jb_puts(&missing, nmissing++ ? "," : "");
 		jb_puts(&missing, "{\"code\":404,\"msg\":\"trace not found\",\"traceID\":");
 		jb_str(&missing, ids[i]);
@@ -654,7 +638,7 @@ static enum MHD_Result listed_traces(struct req *r)
 				char msg[64];
 
 				snprintf(msg, sizeof(msg), "traceID: at most %d traces", CD_API_LIMIT_MAX);
-				return fail(r, 400, msg);
+				return api_fail(r, 400, msg);
 			}
 			ids[n++] = r->args[i].value;
 		}
@@ -697,18 +681,18 @@ void api_answer(struct req *r, const char *url)
 {
 	char seg[1024];
 
-	r->t0 = api_mono_ns();
+	r->t0 = cd_mono_ns();
 	if (!r->api->dir && strncmp(url, "/api/", 5) != 0) {
 		api_page_reply(r, 404, "<p>clewd has no archive output: the search reads the archive.</p>");
 		return;
 	}
 	if (!r->api->dir) {
-		fail(r, 404, "clewd has no archive output: the API reads the archive");
+		api_fail(r, 404, "clewd has no archive output: the API reads the archive");
 		return;
 	}
 	qy_filter_init(&r->f);
 	if (qy_keys_defaults(&r->keys) < 0) {
-		fail(r, 500, "out of memory");
+		api_fail(r, 500, "out of memory");
 		return;
 	}
 	if (strcmp(url, "/api/services") == 0) {
@@ -716,9 +700,11 @@ void api_answer(struct req *r, const char *url)
 	} else if (strncmp(url, "/api/services/", 14) == 0 && strlen(url) > 25 &&
 		   strcmp(url + strlen(url) - 11, "/operations") == 0) {
 		if (unescape(url + 14, strlen(url) - 25, seg, sizeof(seg)) < 0)
-			fail(r, 400, "bad service name");
+			api_fail(r, 400, "bad service name");
 		else
 			operations(r, seg, NULL);
+	} else if (strcmp(url, "/api/dependencies") == 0) {
+		api_dependencies(r);
 	} else if (strcmp(url, "/api/operations") == 0) {
 		kind_operations(r);
 	} else if (strcmp(url, "/") == 0) {
@@ -732,15 +718,16 @@ void api_answer(struct req *r, const char *url)
 		search(r);
 	} else if (strncmp(url, "/api/traces/", 12) == 0 && !strchr(url + 12, '/')) {
 		if (unescape(url + 12, strlen(url + 12), seg, sizeof(seg)) < 0)
-			fail(r, 400, "bad trace ID");
+			api_fail(r, 400, "bad trace ID");
 		else
 			one_trace(r, seg);
 	} else {
-		fail(r, 404,
-		     "no such endpoint: /api/services, /api/services/{service}/operations, "
-		     "/api/operations?service=&spanKind=, "
-		     "/api/traces?service=&operation=&tags=&minDuration=&maxDuration=&start=&end=&limit=, "
-		     "/api/traces/{traceID}");
+		api_fail(
+			r, 404,
+			"no such endpoint: /api/services, /api/services/{service}/operations, "
+			"/api/operations?service=&spanKind=, /api/dependencies?endTs=&lookback=, "
+			"/api/traces?service=&operation=&tags=&minDuration=&maxDuration=&start=&end=&limit=, "
+			"/api/traces/{traceID}");
 	}
 }
 

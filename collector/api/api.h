@@ -23,6 +23,7 @@ struct cd_api;
 #define CD_API_LIMIT_DEFAULT 20	    /* traces a search returns without limit= */
 #define CD_API_LIMIT_MAX 1500	    /* limit= above this is cut to it */
 #define CD_API_OPERATIONS_TXNS 1000 /* a service's operations: from its newest this many transactions */
+#define CD_API_DEPENDENCY_TXNS 200  /* /api/dependencies: from the window's newest this many transactions */
 #define CD_API_BUDGET_MS 5000	    /* a query that runs longer stops with a 503 and says why */
 #define CD_API_TRACE_RECORDS 20000  /* records of one trace at most (a batch job): the rest is cut */
 #define CD_API_QUEUE_MAX 16	    /* requests waiting for the queries' thread: past it, 503 at once */

@@ -75,7 +75,6 @@ struct req {
 	struct jb b;	  /* the answer */
 };
 
-int64_t api_mono_ns(void);
 /* api_param() - GET argument @name of @r, or NULL when absent or empty. */
 const char *api_param(const struct req *r, const char *name);
 /* api_answer() - answer GET @url into r->out (api.c); api_req_release() then frees what it read. */
@@ -89,8 +88,10 @@ enum MHD_Result api_reply_html(struct req *r, unsigned status, const char *html,
 /* api_reply_send() - queue @o on @c (on the loop's thread, from MHD's handler). */
 enum MHD_Result api_reply_send(struct MHD_Connection *c, const struct api_reply *o);
 void api_reply_release(struct api_reply *o);
-/* api_reply_error() - r's answer: Jaeger's error envelope with @status and @msg. */
-void api_reply_error(struct req *r, unsigned status, const char *msg);
+/* api_fail() - r's answer: Jaeger's error envelope with @status and @msg. Return: as api_reply_json(). */
+enum MHD_Result api_fail(struct req *r, unsigned status, const char *msg);
+/* api_parse_time() - a count of @unit_ns units (a time or a span of one) into *@ns. Return: 0 or -1. */
+int api_parse_time(const char *s, int64_t unit_ns, int64_t *ns);
 /* cd_api_worker_free() - stop and join the queries' thread (worker.c). */
 void cd_api_worker_free(struct cd_api *api);
 /* Whether @r has run past CD_API_BUDGET_MS. */
@@ -107,6 +108,12 @@ int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
  * while they may hold one (arch_summaries_newest()).
  */
 int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, char *msg, size_t cap);
+
+/* How far a transaction's records may lie from its start (tracegrep's FIND_SLACK_NS). */
+#define API_SLACK_NS (INT64_C(300) * 1000000000)
+
+/* api_dependencies() - GET /api/dependencies (deps.c). */
+enum MHD_Result api_dependencies(struct req *r);
 
 /* api_page() - GET /: the search page (page.c). */
 enum MHD_Result api_page(struct req *r);
@@ -127,6 +134,15 @@ int api_trace_json(arch *a, const char *trace, struct jb *b);
  */
 struct wf_meta;
 int api_trace_html(arch *a, const char *trace, const struct wf_meta *m, struct jb *b);
+
+/*
+ * api_trace_edges() - @cb(@arg, parent service, child service) for each
+ * span of transaction @trace whose parent span ran in another service
+ * (the tree /api/traces/{id} shows). A negative @cb return stops and is
+ * returned. Return: 1, 0 (no record has that trace), or a negative CD code.
+ */
+int api_trace_edges(arch *a, const char *trace, int (*cb)(void *arg, const char *parent, const char *child),
+		    void *arg);
 
 /* api_trace_page() - GET /trace/{id}: the waterfall page of @id (page.c). */
 enum MHD_Result api_trace_page(struct req *r, const char *id);

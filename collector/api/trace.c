@@ -445,3 +445,25 @@ int api_trace_json(arch *a, const char *trace, struct jb *b)
 	unload_tree(&f, &t);
 	return rc;
 }
+
+int api_trace_edges(arch *a, const char *trace, int (*cb)(void *arg, const char *parent, const char *child),
+		    void *arg)
+{
+	struct frames f = {0};
+	struct tree t = {.trace = trace};
+	const int *order;
+	size_t n;
+	int rc = load_tree(a, trace, &f, &t, &order, &n);
+
+	for (size_t i = 0; rc == 1 && i < n; i++) {
+		const struct qy_span *s = &t.q.spans[order[i]],
+				     *p = s->parent >= 0 ? &t.q.spans[s->parent] : NULL;
+		int cr;
+
+		if (p && s->service && p->service && strcmp(s->service, p->service) != 0 &&
+		    (cr = cb(arg, p->service, s->service)) < 0)
+			rc = cr;
+	}
+	unload_tree(&f, &t);
+	return rc;
+}

@@ -199,7 +199,7 @@ enum MHD_Result cd_api_request(struct cd_api *api, struct MHD_Connection *c, con
 		struct req r = {.api = api, .out = &j->out};
 
 		pthread_mutex_unlock(&w->mu);
-		api_reply_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries waiting: try again");
+		api_fail(&r, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries waiting: try again");
 		return send_answer(c, j);
 	}
 	MHD_suspend_connection(c);
@@ -243,8 +243,7 @@ void cd_api_quiesce(struct cd_api *api)
 
 		w->head = j->next;
 		w->waiting--;
-		api_reply_error(&r, MHD_HTTP_SERVICE_UNAVAILABLE,
-				"clewd is stopping or reloading: try again");
+		api_fail(&r, MHD_HTTP_SERVICE_UNAVAILABLE, "clewd is stopping or reloading: try again");
 		cd_httpd_resume(api->h, j->c);
 	}
 	w->tail = &w->head;

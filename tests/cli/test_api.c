@@ -334,6 +334,103 @@ START_TEST(traces_listed_by_id)
 }
 END_TEST
 
+/*
+ * The service edges the traces show (a span whose parent span ran in another named service), counted,
+ * as "parent -> child N" lines, sorted: from /api/traces' whole transactions.
+ */
+static char *edges_of_traces(json_t *traces)
+{
+	char *lines[256], *out;
+	size_t n = 0, len = 0, i, j;
+	json_t *t, *s;
+
+	json_array_foreach(traces, i, t)
+	{
+		json_t *spans = json_object_get(t, "spans"), *procs = json_object_get(t, "processes");
+
+		json_array_foreach(spans, j, s)
+		{
+			json_t *ref = json_array_get(json_object_get(s, "references"), 0), *p;
+			const char *child = json_string_value(json_object_get(
+				json_object_get(procs, json_string_value(json_object_get(s, "processID"))),
+				"serviceName"));
+			const char *parent = NULL;
+			size_t k;
+			char line[256];
+
+			json_array_foreach(spans, k, p)
+			{
+				if (ref && strcmp(json_string_value(json_object_get(p, "spanID")),
+						  json_string_value(json_object_get(ref, "spanID"))) == 0)
+					parent = json_string_value(json_object_get(
+						json_object_get(procs, json_string_value(json_object_get(
+									       p, "processID"))),
+						"serviceName"));
+			}
+			/* "unknown": a span with no service (a transaction's own root), no service's call */
+			if (!parent || strcmp(parent, child) == 0 || strcmp(parent, "unknown") == 0 ||
+			    strcmp(child, "unknown") == 0)
+				continue;
+			snprintf(line, sizeof(line), "%s -> %s", parent, child);
+			for (k = 0; k < n && strncmp(lines[k], line, strlen(line)) != 0; k++)
+				;
+			if (k == n) {
+				ck_assert_uint_lt(n, 256);
+				lines[n] = calloc(1, 300);
+				snprintf(lines[n++], 300, "%s 0", line);
+			}
+			sprintf(lines[k] + strlen(line), " %d", atoi(lines[k] + strlen(line) + 1) + 1);
+		}
+	}
+	qsort(lines, n, sizeof(*lines), cmp_str);
+	out = calloc(n * 300 + 1, 1);
+	for (i = 0; i < n; i++) {
+		len += (size_t)sprintf(out + len, "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	return out;
+}
+
+/* /api/dependencies: the edges of the window's transactions' trees, counted; none out of the window. */
+START_TEST(dependencies_are_the_traces_edges)
+{
+	long st;
+	json_t *traces = get("/api/traces?limit=1500", &st), *deps, *d;
+	char *want, *got, line[300];
+	size_t i, len = 0;
+
+	ck_assert_int_eq(st, 200);
+	ck_assert_uint_le(json_array_size(json_object_get(traces, "data")), 200); /* all: within the sample */
+	want = edges_of_traces(json_object_get(traces, "data"));
+	deps = get("/api/dependencies?endTs=4102444800000&lookback=4102444800000", &st);
+	ck_assert_int_eq(st, 200);
+	check_envelope(deps, true);
+	got = calloc(json_array_size(json_object_get(deps, "data")) * 300 + 1, 1);
+	json_array_foreach(json_object_get(deps, "data"), i, d)
+	{
+		ck_assert(json_is_integer(json_object_get(d, "callCount")));
+		snprintf(line, sizeof(line), "%s -> %s %lld", json_string_value(json_object_get(d, "parent")),
+			 json_string_value(json_object_get(d, "child")),
+			 (long long)json_integer_value(json_object_get(d, "callCount")));
+		len += (size_t)sprintf(got + len, "%s\n", line); /* sorted by the server, as want is */
+	}
+	ck_assert_msg(strcmp(want, got) == 0, "want:\n%s\ngot:\n%s", want, got);
+	ck_assert_msg(strstr(got, "gateway -> "), "%s: no edge from the gateway (a weak test)", got);
+	json_decref(deps);
+	deps = get("/api/dependencies?endTs=1000&lookback=1000", &st); /* 1970: nothing */
+	ck_assert_int_eq(st, 200);
+	ck_assert_uint_eq(json_array_size(json_object_get(deps, "data")), 0);
+	json_decref(deps);
+	deps = get("/api/dependencies?lookback=an-hour", &st);
+	ck_assert_int_eq(st, 400);
+	check_envelope(deps, false);
+	json_decref(deps);
+	json_decref(traces);
+	free(want);
+	free(got);
+}
+END_TEST
+
 /* The trace IDs of tracegrep --find --json with @args, sorted, one per line. */
 static char *find_ids(const char *const *args)
 {
@@ -758,6 +855,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, services_and_operations);
 	tcase_add_test(tc, every_trace_has_the_shape_and_tracegreps_tree);
 	tcase_add_test(tc, traces_listed_by_id);
+	tcase_add_test(tc, dependencies_are_the_traces_edges);
 	tcase_add_test(tc, searches_equal_tracegrep_find);
 	tcase_add_test(tc, bounds_and_errors);
 	tcase_add_test(tc, no_archive_output_is_a_json_404);
