@@ -578,35 +578,47 @@ static size_t pipe_ids(const char *s, size_t bar)
 }
 
 static pthread_once_t status_once = PTHREAD_ONCE_INIT;
-/* "|status=", and "status_code=" ending OpenTelemetry's HTTP status keys (query/summary.h): set once */
-static struct tg_finder status_finder, http_status_finder;
+static struct tg_finder status_finder; /* "status", set once */
 
 static void status_finder_init(void)
 {
-	tg_finder_init(&status_finder, "|status=", 8);
-	tg_finder_init(&http_status_finder, "status_code=", 12);
+	tg_finder_init(&status_finder, "status", 6);
+}
+
+/* Whether the value from @v up to the next '|' or newline (before @end) may fail. */
+static bool value_may_fail(const char *v, const char *end)
+{
+	const char *ve = v;
+
+	while (ve < end && ve - v <= 20 && *ve != '|' && *ve != '\n')
+		ve++;
+	if (ve - v > 20)
+		return true; /* longer than any value that is surely fine */
+	/* a CR before the newline, or at the end, is not part of the record */
+	if (ve > v && ve[-1] == '\r' && (ve == end || *ve == '\n'))
+		ve--;
+	return status_may_fail(v, (size_t)(ve - v));
 }
 
 /*
- * Whether a value after any @f (@flen bytes, ending in '=') in [@p, @end)
- * may fail. A value is read to the next '|' or newline, so one holding an
- * escape (a backslash before its end) reads as text, which may fail, as
- * its decoded text would.
+ * Whether a status field in [@p, @end) may fail: every "|status=", its '|'
+ * escaped or not, continuation lines too (a superset of the record's status
+ * fields: a field starts after an unescaped '|'), and every "status_code=",
+ * a superset of OpenTelemetry's HTTP status keys (query/summary.h; no escape
+ * can spell a key's letters). One search for "status" finds both. A value
+ * is read to the next '|' or newline, so one holding an escape (a backslash
+ * before its end) reads as text, which may fail, as its decoded text would.
  */
-static bool values_may_fail(const struct tg_finder *f, size_t flen, const char *p, const char *end)
+static bool status_fields_may_fail(const char *p, const char *end)
 {
-	for (; (p = tg_find(f, p, (size_t)(end - p))); p += flen) {
-		const char *v = p + flen, *ve = v;
-
-		while (ve < end && ve - v <= 20 && *ve != '|' && *ve != '\n')
-			ve++;
-		if (ve - v > 20)
-			return true; /* longer than any value that is surely fine */
-		/* a CR before the newline, or at the end, is not part of the record */
-		if (ve > v && ve[-1] == '\r' && (ve == end || *ve == '\n'))
-			ve--;
-		if (status_may_fail(v, (size_t)(ve - v)))
+	pthread_once(&status_once, status_finder_init);
+	for (; (p = tg_find(&status_finder, p, (size_t)(end - p))); p += 6) {
+		if (p[-1] == '|' && end - p > 6 && p[6] == '=') {
+			if (value_may_fail(p + 7, end))
+				return true;
+		} else if (end - p > 12 && memcmp(p + 6, "_code=", 6) == 0 && value_may_fail(p + 12, end)) {
 			return true;
+		}
 	}
 	return false;
 }
@@ -628,15 +640,7 @@ static bool pipe_maybe_failed(const char *s, size_t n)
 			return true;
 		t = e + 1;
 	}
-	/*
-	 * Every "|status=" of the record, its '|' escaped or not, continuation lines too: a
-	 * superset of its status fields (a field starts after an unescaped '|'); and every
-	 * "status_code=", a superset of the HTTP status keys' fields (no escape can spell a
-	 * key's letters).
-	 */
-	pthread_once(&status_once, status_finder_init);
-	return values_may_fail(&status_finder, 8, b, s + n) ||
-	       values_may_fail(&http_status_finder, 12, b, s + n);
+	return status_fields_may_fail(b + 1, s + n);
 }
 
 /* Where a JSON record's object opens, or false when it is a pipe record. */
