@@ -21,19 +21,32 @@ bool qy_filter_light(const struct qy_filter *f)
 	return !f->ntexts && f->nservices <= 32 && f->nroutes <= 32 && f->nattrs <= 32;
 }
 
+/* A view's length as the decoded C string's: up to a NUL (none in what a writer wrote). */
+static size_t cstr_len(const uint8_t *s, size_t n)
+{
+	const uint8_t *nul = s ? memchr(s, 0, n) : NULL;
+
+	return nul ? (size_t)(nul - s) : n;
+}
+
 /* qy__route_bits() of a span's method and path given as views (not NUL-terminated). */
 static uint32_t route_view_bits(const struct qy_filter *f, const uint8_t *m, size_t ml, const uint8_t *p,
 				size_t pl)
 {
-	char path[QY_VALUE_BYTES + 1];
+	char small[QY_VALUE_BYTES + 1], *path = small;
+	uint32_t bits;
 
-	if (pl > QY_VALUE_BYTES)
-		pl = QY_VALUE_BYTES; /* never written longer */
+	pl = cstr_len(p, pl);
+	if (p && pl >= sizeof(small) && !(path = malloc(pl + 1)))
+		return UINT32_MAX; /* out of memory: may match (the full test decides) */
 	if (p) {
 		memcpy(path, p, pl);
 		path[pl] = '\0';
 	}
-	return qy__route_bits(f, (const char *)m, ml, p ? path : NULL);
+	bits = qy__route_bits(f, (const char *)m, cstr_len(m, ml), p ? path : NULL);
+	if (path != small)
+		free(path);
+	return bits;
 }
 
 static uint32_t service_bits(const struct qy_filter *f, const char *s, size_t n)
@@ -77,7 +90,7 @@ int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, const
 	n = qy__get_count(&r, 4, QY_SERVICES_MAX);
 	for (size_t i = 0; i < n && !r.bad; i++)
 		if ((s = qy__get_view(&r, false, &sl)))
-			l->services |= service_bits(f, (const char *)s, sl);
+			l->services |= service_bits(f, (const char *)s, cstr_len(s, sl));
 	n = qy__get_count(&r, 8, QY_ROUTES_MAX);
 	for (size_t i = 0; i < n && !r.bad; i++) {
 		size_t ml, pl;
@@ -99,8 +112,8 @@ int qy_light_peek(const uint8_t *p, size_t len, const struct qy_filter *f, const
 		nv = qy__get_count(&r, 4, QY_VALUES_MAX);
 		for (size_t i = 0; i < nv && !r.bad; i++)
 			if ((s = qy__get_view(&r, false, &sl)) && key >= 0 && (size_t)key < keys->n)
-				l->attrs |=
-					qy__attr_bits(f, keys->v[key], keys->len[key], (const char *)s, sl);
+				l->attrs |= qy__attr_bits(f, keys->v[key], keys->len[key], (const char *)s,
+							  cstr_len(s, sl));
 	}
 	if (r.bad || !*trace || !*trace_len)
 		return -QY_EINVAL;
