@@ -155,7 +155,7 @@ static bool same_id(const struct qy_sumw *w, uint32_t a, uint32_t b)
 		return true;
 	if (a == NONE || b == NONE || w->strs[a].len != w->strs[b].len)
 		return false;
-	return memcmp(str_of(w, a), str_of(w, b), w->strs[a].len) == 0;
+	return qy_bytes_eq(str_of(w, a), str_of(w, b), w->strs[a].len);
 }
 
 /* A new string of @n bytes (no NUL among them) in the arena: its id, or NONE when out of memory. */
@@ -195,7 +195,7 @@ static const char *plain(struct qy_sumw *w, const struct fmt_str *v, size_t *n, 
  */
 static uint32_t text(struct qy_sumw *w, const struct fmt_str *v, size_t max, bool *oom)
 {
-	const char *p, *nul;
+	const char *p;
 	size_t n;
 
 	if (!v->ptr || v->len == 0)
@@ -207,8 +207,7 @@ static uint32_t text(struct qy_sumw *w, const struct fmt_str *v, size_t max, boo
 		while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
 			n--;
 	}
-	if ((nul = memchr(p, 0, n)))
-		n = (size_t)(nul - p);
+	n = qy_nul_len(p, n);
 	return str_new(w, p, n, oom);
 }
 
@@ -346,7 +345,7 @@ static void span_view(struct qy_sumw *w, struct qy_sumw_txn *t, const struct fmt
 
 static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
 {
-	return a->len == b->len && a->enc == b->enc && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
+	return a->len == b->len && a->enc == b->enc && (a->len == 0 || qy_bytes_eq(a->ptr, b->ptr, a->len));
 }
 
 /*
@@ -359,7 +358,7 @@ static bool view_is_id(const struct qy_sumw *w, const struct fmt_str *v, uint32_
 	if (id == NONE)
 		return !v->ptr || v->len == 0;
 	/* an empty view is an absent value, never a string (not even one cut to "" at a NUL byte) */
-	return v->ptr && v->len && v->len == w->strs[id].len && memcmp(v->ptr, str_of(w, id), v->len) == 0;
+	return v->ptr && v->len && v->len == w->strs[id].len && qy_bytes_eq(v->ptr, str_of(w, id), v->len);
 }
 
 /* Views that view_is_id() decides (else text() must be asked). */
@@ -448,7 +447,7 @@ static struct qy_sumw_txn *txn_of(struct qy_sumw *w, const char *id, size_t len,
 		if ((v ^ h) >> 32)
 			continue;
 		t = &w->v[(uint32_t)v - 1];
-		if (t->tlen == len && memcmp(w->arena + t->trace, id, len) == 0)
+		if (t->tlen == len && qy_bytes_eq(w->arena + t->trace, id, len))
 			return t;
 	}
 	if (w->n + 1 >= NONE || grow((void **)&w->v, &w->cap, w->n + 1, sizeof(*w->v), 1024) < 0 ||
@@ -569,7 +568,7 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	struct qy_sumw_txn *t;
 	struct qy_rank rank;
 	struct qy__picked p;
-	const char *id, *nul;
+	const char *id;
 	long long dur_us;
 	uint16_t depth;
 	uint64_t th;
@@ -580,8 +579,7 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	if (!(id = plain(w, &r->trace, &len, &oom)))
 		return -QY_ENOMEM;
 	/* A trace is a C string: one decoded from \u0000 ends there (as qy_txns_add()). */
-	if ((nul = memchr(id, 0, len)))
-		len = (size_t)(nul - id);
+	len = qy_nul_len(id, len);
 	if (!len)
 		return 0;
 	if (!(t = txn_of(w, id, len, &th)))
