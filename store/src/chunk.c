@@ -482,14 +482,20 @@ int chunk_take_summaries(struct chunk *c, struct qy_sumw *w)
 	c->sums.len = 0;
 	c->nsums = 0;
 	c->sum_keys = NULL;
-	if (n > UINT32_MAX || qy_sumw_encode(w, &c->sums) < 0)
+	if (n > UINT32_MAX || qy_sumw_encode(w, &c->sums) < 0) {
 		rc = -CD_ENOMEM;
-	else {
+	} else if (c->sums.len <= CD_CHUNK_SUMS_BYTES_MAX) {
 		c->sum_keys = w->keys;
 		c->nsums = (uint32_t)n;
 	}
-	/* the buffer is kept for the next chunk: a chunk's summaries are bounded by its caps */
 	qy_sumw_clear(w);
+	/* the buffer is kept for the next chunk, but not past the cap's worth */
+	if (c->sums.cap > CD_CHUNK_SUMS_BYTES_MAX) {
+		free(c->sums.p);
+		c->sums = (struct qy_bytes){0};
+		c->sum_keys = NULL;
+		c->nsums = 0;
+	}
 	return rc;
 }
 

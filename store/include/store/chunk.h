@@ -99,8 +99,10 @@ struct chunk_source chunk_source(const struct chunk *c, uint32_t i);
  * (query/sumwrite.h), which must hold exactly the records appended to @c,
  * as @c's own (replacing any), and empty @w for the next chunk. The
  * archive then writes them instead of summarising the payload again.
- * @w's keys must outlive @c's use of them. Return: 0, or -CD_ENOMEM (@c
- * then carries none, and @w is emptied all the same).
+ * Past CD_CHUNK_SUMS_BYTES_MAX encoded, @c carries none (the archive
+ * summarises its payload). @w's keys must outlive @c's use of them.
+ * Return: 0, or -CD_ENOMEM (@c then carries none, and @w is emptied all
+ * the same).
  */
 int chunk_take_summaries(struct chunk *c, struct qy_sumw *w);
 
