@@ -55,6 +55,7 @@ struct qy_sumw_txn {
 	int status;
 	uint8_t err_class;
 	bool has_ts, has_top, has_root, error, svc_trunc, route_trunc;
+	bool trace_span; /* the hash of its ID is in spans (every record adds it: once is enough) */
 	struct qy_sumw_list spans, services, routes;
 };
 
@@ -73,6 +74,7 @@ void qy_sumw_release(struct qy_sumw *w)
 	free(w->pool);
 	free(w->vals);
 	free(w->scratch);
+	free(w->by_key);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -80,7 +82,9 @@ void qy_sumw_clear(struct qy_sumw *w)
 {
 	if (w->n && w->nslots)
 		memset(w->slots, 0, w->nslots * sizeof(*w->slots));
-	w->n = w->alen = w->nstrs = w->plen = w->nvals = 0;
+	if (w->nkeys_used)
+		memset(w->by_key, 0, w->nkeys_used * sizeof(*w->by_key));
+	w->n = w->alen = w->nstrs = w->plen = w->nvals = w->nkeys_used = 0;
 }
 
 size_t qy_sumw_count(const struct qy_sumw *w)
@@ -560,6 +564,34 @@ static void take_values(struct qy_sumw *w, struct qy_sumw_txn *t, const struct q
 
 int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 {
+	return qy_sumw_add_key(w, r, QY_SUMW_NO_KEY);
+}
+
+/*
+ * The transaction of @key (NULL: not known yet). by_key grows to the
+ * largest key seen, so it is at most a chunk's trace count long.
+ */
+static struct qy_sumw_txn *txn_by_key(struct qy_sumw *w, uint32_t key)
+{
+	return key < w->nkeys_used && w->by_key[key] ? &w->v[w->by_key[key] - 1] : NULL;
+}
+
+/* Remember @t as @key's transaction (a key past 2^24, or no memory: not remembered, found by hash). */
+static void key_remember(struct qy_sumw *w, uint32_t key, const struct qy_sumw_txn *t)
+{
+	if (key >= (1u << 24))
+		return;
+	if (key >= w->nkeys_used) {
+		if (grow((void **)&w->by_key, &w->by_key_cap, (size_t)key + 1, sizeof(*w->by_key), 1024) < 0)
+			return;
+		memset(w->by_key + w->nkeys_used, 0, ((size_t)key + 1 - w->nkeys_used) * sizeof(*w->by_key));
+		w->nkeys_used = (size_t)key + 1;
+	}
+	w->by_key[key] = (uint32_t)(t - w->v) + 1;
+}
+
+int qy_sumw_add_key(struct qy_sumw *w, const struct fmt_record *r, uint32_t key)
+{
 	bool oom = false, level_err = r->level == FMT_LEVEL_ERROR || r->level == FMT_LEVEL_FATAL;
 	int64_t ts, end;
 	uint32_t svc, method, path;
@@ -582,8 +614,14 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	len = qy_nul_len(id, len);
 	if (!len)
 		return 0;
-	if (!(t = txn_of(w, id, len, &th)))
-		return -QY_ENOMEM;
+	if ((t = txn_by_key(w, key))) {
+		th = 0; /* hashed below only when its span is not in yet */
+	} else {
+		if (!(t = txn_of(w, id, len, &th)))
+			return -QY_ENOMEM;
+		if (key != QY_SUMW_NO_KEY)
+			key_remember(w, key, t);
+	}
 
 	ts = !r->has_ts ? QY_TS_MAX : r->ts_ns < 0 ? 0 : r->ts_ns > QY_TS_MAX ? QY_TS_MAX : r->ts_ns;
 	end = ts;
@@ -611,10 +649,15 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	}
 
 	/* The spans of the tree tracegrep would build: the trace, the path, the span, its parent. */
-	if (r->trace.enc == FMT_ENC_RAW && len == r->trace.len)
-		span_add(w, t, th, &oom); /* the trace's span: the same bytes, hashed once */
-	else
+	if (r->trace.enc == FMT_ENC_RAW && len == r->trace.len) {
+		/* the trace's span: the transaction's ID itself, the same for all its records */
+		if (!t->trace_span) {
+			span_add(w, t, th ? th : qy_span_hash(id, len), &oom);
+			t->trace_span = true;
+		}
+	} else {
 		span_view(w, t, &r->trace, &oom);
+	}
 	span_view(w, t, &r->span, &oom);
 	span_view(w, t, &r->parent, &oom);
 	for (uint16_t i = 1; i < r->nids; i++) {

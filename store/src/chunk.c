@@ -65,6 +65,7 @@ struct chunk {
 	uint32_t nsources;				   /* entries used in sources */
 	struct qy_bytes sums;		/* the records' summaries, encoded (qy_sumw_encode()) */
 	uint32_t nsums;			/* summaries in sums */
+	uint32_t last_trace;		/* index of the last appended record's trace, UINT32_MAX: none */
 	const struct qy_keys *sum_keys; /* the keys they were made with; NULL: the chunk carries none */
 };
 
@@ -355,6 +356,7 @@ int chunk_append(struct chunk *c, const struct fmt_record *r, const struct recor
 	}
 	c->data.len += len;
 	c->nrecords++;
+	c->last_trace = keys.trace ? c->traces.last - 1 : UINT32_MAX;
 	if (r && !(src && src->raw) && r->has_ts) {
 		if (!c->has_ts || r->ts_ns < c->ts_min)
 			c->ts_min = r->ts_ns;
@@ -497,6 +499,11 @@ int chunk_take_summaries(struct chunk *c, struct qy_sumw *w)
 		c->nsums = 0;
 	}
 	return rc;
+}
+
+uint32_t chunk_last_trace(const struct chunk *c)
+{
+	return c->nrecords ? c->last_trace : UINT32_MAX;
 }
 
 const uint8_t *chunk_summaries_ref(const struct chunk *c, size_t *len, uint32_t *n,

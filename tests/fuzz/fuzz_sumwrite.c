@@ -10,7 +10,9 @@
  * record_unpack() (what the archive decodes from a chunk's payload): the
  * collector summarises the records it parsed, as it packs them into a
  * chunk, and the archive summarises the payload of a chunk that brings
- * none (replayed from a spool), so both must give the same bytes.
+ * none (replayed from a spool), so both must give the same bytes. The
+ * third writer finds transactions by the chunk's trace index too
+ * (qy_sumw_add_key() with chunk_last_trace(), as the collector does).
  *
  * Property, abort()ing (and ASan on any bad access): equal bytes.
  */
@@ -21,6 +23,7 @@
 
 #include "fmt/detect.h"
 #include <store/err.h>
+#include <store/chunk.h>
 #include <store/record_codec.h>
 #include "query/codec.h"
 #include "query/sumwrite.h"
@@ -77,12 +80,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct qy_txns t;
 	uint8_t *packed = NULL;
 	size_t cap = 0;
+	struct chunk *c;
 
 	if (qy_keys_defaults(&keys) < 0)
 		abort();
 	qy_txns_init(&t, &ctx);
 	qy_sumw_init(&w, &keys);
 	qy_sumw_init(&u, &keys);
+	if (chunk_new(&c, 1, 0) < 0)
+		abort();
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -92,18 +98,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (bound > cap && !(packed = realloc(packed, cap = bound)))
 				abort();
+			/* the key: the record's trace index in a chunk (none when the chunk does not take it) */
+			uint32_t key = chunk_append(c, &r, NULL, CHUNK_NO_INPUT, 0) == 0 ? chunk_last_trace(c)
+											 : QY_SUMW_NO_KEY;
+
 			if (round_trip(&r, packed, cap, &d) &&
-			    (qy_txns_add(&t, &r) < 0 || qy_sumw_add(&w, &r) < 0 || qy_sumw_add(&u, &d) < 0))
+			    (qy_txns_add(&t, &r) < 0 || qy_sumw_add(&w, &r) < 0 ||
+			     qy_sumw_add_key(&u, &d, key) < 0))
 				abort(); /* no allocation fails here */
 		}
 		p += len + (nl != NULL);
 		if (!split && p >= mid) { /* a block ends at the line that crosses the middle */
 			compare(&w, &u, &t, &keys);
+			chunk_clear(c, 2, 0); /* the keys start afresh with the block */
 			split = true;
 		}
 	}
 	compare(&w, &u, &t, &keys);
 	free(packed);
+	chunk_free(c);
 	qy_sumw_release(&w);
 	qy_sumw_release(&u);
 	qy_txns_release(&t);

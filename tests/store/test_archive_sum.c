@@ -128,7 +128,7 @@ static arch *write_archive_ex(int nlines, int ntraces, int per_txn, uint64_t seg
 		src.line = fmt_str_n(line, (size_t)n);
 		ck_assert_int_eq(chunk_append(c, &r, &src, CHUNK_NO_INPUT, 0), 0);
 		if (carry && carry != 4)
-			ck_assert_int_eq(qy_sumw_add(&w, &r), 0);
+			ck_assert_int_eq(qy_sumw_add_key(&w, &r, chunk_last_trace(c)), 0);
 		if (chunk_nrecords(c) == 8 || i == nlines - 1) {
 			if (carry && (carry != 2 || seq % 2))
 				ck_assert_int_eq(chunk_take_summaries(c, &w), 0);

@@ -90,6 +90,13 @@ const char *chunk_trace_ref(const struct chunk *c, uint32_t i, uint32_t *len);
 uint32_t chunk_nservices(const struct chunk *c);
 const char *chunk_service_ref(const struct chunk *c, uint32_t i, uint32_t *len);
 
+/*
+ * chunk_last_trace() - the index (chunk_trace_ref()'s) of the trace ID of
+ * the record appended last, or UINT32_MAX when it had none (or @c is
+ * empty): records of one trace ID get one index until chunk_clear().
+ */
+uint32_t chunk_last_trace(const struct chunk *c);
+
 /* chunk_nsources()/chunk_source() - the positions the chunk carries. */
 uint32_t chunk_nsources(const struct chunk *c);
 struct chunk_source chunk_source(const struct chunk *c, uint32_t i);
