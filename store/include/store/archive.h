@@ -75,7 +75,7 @@ struct arch_options {
 	bool no_sync;		/* benchmarks only: skip fsync (appends are then not durable) */
 	bool summaries;		/* write each segment's transaction summaries (NNNN.sum) at seal:
 				   tracegrep --find and clewd's API read them instead of the frames;
-				   costs ~40 % of the write path today (BENCHMARKS.md), so opt-in */
+				   costs 19-33 % of the write path today (BENCHMARKS.md), so opt-in */
 	void (*on_diag)(void *cookie, const char *msg); /* torn tails, corrupt frames, rebuilt
 							   indexes; may be NULL */
 	void *cookie;					/* passed to on_diag */
