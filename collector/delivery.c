@@ -28,6 +28,7 @@
  * files (pl_deadletter(), dlq.c), made durable before that output's next
  * OUT_OK is taken as an acknowledgement (pl_dl_commit() below).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,12 @@ int pl_seal(struct pipeline *pl)
 		free(e);
 		return rc;
 	}
+	if (pl->sumw) {
+		/* no summaries (out of memory): the archive makes them from the payload */
+		if (pl->sum_broken || chunk_take_summaries(pl->cur, pl->sumw) < 0)
+			qy_sumw_clear(pl->sumw);
+		pl->sum_broken = false;
+	}
 	e->c = pl->cur;
 	if (pl->qtail)
 		pl->qtail->next = e;
@@ -75,6 +82,23 @@ int pl_seal(struct pipeline *pl)
 	pl->qn++;
 	pl->cur = next;
 	pl->next_seq++;
+	return 0;
+}
+
+int pl_summarise_chunks(struct pipeline *pl, struct cd_err *err)
+{
+	if (!pl || pl->sumw)
+		return 0;
+	/* the archive's keys are the defaults too: it takes the summaries only when they are equal */
+	if (!(pl->sumw = malloc(sizeof(*pl->sumw))) || qy_keys_defaults(&pl->sum_keys) < 0) {
+		free(pl->sumw);
+		pl->sumw = NULL;
+		qy_keys_release(&pl->sum_keys);
+		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	}
+	qy_sumw_init(pl->sumw, &pl->sum_keys);
+	/* records appended before now are not in sumw: the chunk being filled goes without */
+	pl->sum_broken = chunk_nrecords(pl->cur) > 0;
 	return 0;
 }
 

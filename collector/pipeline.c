@@ -329,6 +329,10 @@ void pipeline_free(struct pipeline *pl)
 	}
 	chunk_free(pl->cur);
 	chunk_free(pl->spare);
+	if (pl->sumw)
+		qy_sumw_release(pl->sumw);
+	free(pl->sumw);
+	qy_keys_release(&pl->sum_keys);
 	ack_tracker_free(pl->acks);
 	checkpoint_free(pl->ckpt);
 	pl_loop_close(pl);

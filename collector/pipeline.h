@@ -106,6 +106,15 @@ struct out_plugin {
 void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_result r, const char *why);
 
 /*
+ * pl_summarise_chunks() - an output (the archive, with summaries on) wants
+ * each chunk to carry its records' transaction summaries, made as the
+ * records are appended (no decode of the payload later): see
+ * chunk_take_summaries(). Called from open(); @pl NULL is a no-op.
+ * Return: 0 or -CD_ENOMEM (@err set).
+ */
+int pl_summarise_chunks(struct pipeline *pl, struct cd_err *err);
+
+/*
  * pl_deadletter() - output @idx gives up record @r (with @src; a raw
  * record is @src->raw with @r NULL, as chunk_append() takes them) for
  * good: a permanent error that sending it again cannot cure (larger than

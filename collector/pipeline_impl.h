@@ -7,6 +7,7 @@
 #define CD_PIPELINE_IMPL_H
 
 #include "parse/parse.h"
+#include "query/sumwrite.h"
 #include "pipeline.h"
 #include <parsers/envelope.h>
 
@@ -140,6 +141,11 @@ struct pipeline {
 	const struct pl_source *held_src;  /* whose held record rec_held is (within process_buf() only) */
 	int held_rc;			   /* its parse_line_start() result */
 	struct fmt_err held_fe;		   /* and error */
+
+	/* an output wants summaries (pl_summarise_chunks()): the records of cur, summarised as appended */
+	struct qy_sumw *sumw;	 /* NULL: none wanted */
+	struct qy_keys sum_keys; /* the keys sumw summarises with */
+	bool sum_broken;	 /* memory ran out: cur goes without summaries (the archive decodes it) */
 
 	/* failed checkpoint saves not logged yet, and when the last was (a full disk fails every turn) */
 	uint64_t ckpt_fails;

@@ -279,6 +279,10 @@ static void append(struct pipeline *pl, struct pl_source *s, const struct fmt_re
 		pl_fatal(pl, "cannot add a record to a chunk", rc);
 		return;
 	}
+	/* the chunk's summaries, from the record as parsed (a raw record belongs to no transaction) */
+	if (pl->sumw && r && !(src && src->raw) && !pl->sum_broken &&
+	    qy_sumw_add_key(pl->sumw, r, chunk_last_trace(pl->cur)) < 0)
+		pl->sum_broken = true;
 	if (!s->marked || s->marked_seq != chunk_seq(pl->cur)) {
 		s->marked = true;
 		s->marked_seq = chunk_seq(pl->cur);

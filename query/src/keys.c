@@ -7,6 +7,8 @@
 
 #include "query/summary.h"
 
+_Static_assert(QY_KEYS_MAX <= 16, "struct qy_keys' masks hold one bit a key");
+
 const char *const qy_default_keys[] = {"user", "tenant", "customer", "order"};
 const size_t qy_default_nkeys = sizeof(qy_default_keys) / sizeof(qy_default_keys[0]);
 
@@ -23,6 +25,10 @@ int qy_keys_add(struct qy_keys *k, const char *key)
 	if (!k->v[k->n])
 		return -QY_ENOMEM;
 	k->len[k->n] = strlen(key);
+	if (k->len[k->n] < 64)
+		k->by_len[k->len[k->n]] |= (uint16_t)(1u << k->n);
+	else
+		k->long_keys |= (uint16_t)(1u << k->n);
 	k->n++;
 	return 0;
 }

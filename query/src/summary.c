@@ -493,19 +493,18 @@ static bool http_status_key(const char *k, size_t n)
 void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy__picked *p)
 {
 	size_t nk = keys ? keys->n : 0;
-	uint64_t lens = 0; /* bit l: a summary key is l bytes long (l < 64) */
 
 	p->status = p->dur_us = p->error = p->http_status = NULL;
-	for (size_t j = 0; j < nk; j++) {
+	for (size_t j = 0; j < nk; j++)
 		p->keys[j] = NULL;
-		lens |= keys->len[j] < 64 ? UINT64_C(1) << keys->len[j] : 0;
-	}
 	for (uint16_t i = 0; i < r->nattrs; i++) {
 		const struct fmt_attr *a = &r->attrs[i];
 		const struct fmt_str *k = &a->key;
 
 		/* Per record and attribute: most keys are none of these, told apart by their length. */
-		if (k->enc == FMT_ENC_RAW && k->len < 64) {
+		if (k->enc == FMT_ENC_RAW) {
+			uint16_t m = !keys ? 0 : k->len < 64 ? keys->by_len[k->len] : keys->long_keys;
+
 			if (k->len == 6 && !p->status && memcmp(k->ptr, "status", 6) == 0)
 				p->status = a;
 			else if (k->len == 6 && !p->dur_us && memcmp(k->ptr, "dur_us", 6) == 0)
@@ -514,19 +513,26 @@ void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy_
 				p->error = a;
 			else if (!p->http_status && http_status_key(k->ptr, k->len))
 				p->http_status = a;
-			if (!(lens >> k->len & 1))
-				continue;
-		} else if (!p->status && key_is(k, "status", 6)) {
-			p->status = a;
-		} else if (!p->dur_us && key_is(k, "dur_us", 6)) {
-			p->dur_us = a;
-		} else if (!p->error && key_is(k, "error", 5)) {
-			p->error = a;
-		} else if (!p->http_status &&
-			   (key_is(k, QY_HTTP_STATUS_KEY, sizeof(QY_HTTP_STATUS_KEY) - 1) ||
-			    key_is(k, QY_HTTP_STATUS_KEY_OLD, sizeof(QY_HTTP_STATUS_KEY_OLD) - 1))) {
-			p->http_status = a;
+			/* only the summary keys of this length */
+			for (; m; m &= (uint16_t)(m - 1)) {
+				unsigned j = (unsigned)__builtin_ctz(m);
+
+				if (!p->keys[j] && keys->len[j] == k->len &&
+				    qy_bytes_eq(k->ptr, keys->v[j], k->len))
+					p->keys[j] = a;
+			}
+			continue;
 		}
+		if (!p->status && key_is(k, "status", 6))
+			p->status = a;
+		else if (!p->dur_us && key_is(k, "dur_us", 6))
+			p->dur_us = a;
+		else if (!p->error && key_is(k, "error", 5))
+			p->error = a;
+		else if (!p->http_status &&
+			 (key_is(k, QY_HTTP_STATUS_KEY, sizeof(QY_HTTP_STATUS_KEY) - 1) ||
+			  key_is(k, QY_HTTP_STATUS_KEY_OLD, sizeof(QY_HTTP_STATUS_KEY_OLD) - 1)))
+			p->http_status = a;
 		for (size_t j = 0; j < nk; j++)
 			if (!p->keys[j] && key_is(k, keys->v[j], keys->len[j]))
 				p->keys[j] = a;

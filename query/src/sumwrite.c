@@ -55,6 +55,7 @@ struct qy_sumw_txn {
 	int status;
 	uint8_t err_class;
 	bool has_ts, has_top, has_root, error, svc_trunc, route_trunc;
+	bool trace_span; /* the hash of its ID is in spans (every record adds it: once is enough) */
 	struct qy_sumw_list spans, services, routes;
 };
 
@@ -73,6 +74,7 @@ void qy_sumw_release(struct qy_sumw *w)
 	free(w->pool);
 	free(w->vals);
 	free(w->scratch);
+	free(w->by_key);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -80,7 +82,9 @@ void qy_sumw_clear(struct qy_sumw *w)
 {
 	if (w->n && w->nslots)
 		memset(w->slots, 0, w->nslots * sizeof(*w->slots));
-	w->n = w->alen = w->nstrs = w->plen = w->nvals = 0;
+	if (w->nkeys_used)
+		memset(w->by_key, 0, w->nkeys_used * sizeof(*w->by_key));
+	w->n = w->alen = w->nstrs = w->plen = w->nvals = w->nkeys_used = 0;
 }
 
 size_t qy_sumw_count(const struct qy_sumw *w)
@@ -155,7 +159,7 @@ static bool same_id(const struct qy_sumw *w, uint32_t a, uint32_t b)
 		return true;
 	if (a == NONE || b == NONE || w->strs[a].len != w->strs[b].len)
 		return false;
-	return memcmp(str_of(w, a), str_of(w, b), w->strs[a].len) == 0;
+	return qy_bytes_eq(str_of(w, a), str_of(w, b), w->strs[a].len);
 }
 
 /* A new string of @n bytes (no NUL among them) in the arena: its id, or NONE when out of memory. */
@@ -195,7 +199,7 @@ static const char *plain(struct qy_sumw *w, const struct fmt_str *v, size_t *n, 
  */
 static uint32_t text(struct qy_sumw *w, const struct fmt_str *v, size_t max, bool *oom)
 {
-	const char *p, *nul;
+	const char *p;
 	size_t n;
 
 	if (!v->ptr || v->len == 0)
@@ -207,8 +211,7 @@ static uint32_t text(struct qy_sumw *w, const struct fmt_str *v, size_t max, boo
 		while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
 			n--;
 	}
-	if ((nul = memchr(p, 0, n)))
-		n = (size_t)(nul - p);
+	n = qy_nul_len(p, n);
 	return str_new(w, p, n, oom);
 }
 
@@ -346,7 +349,7 @@ static void span_view(struct qy_sumw *w, struct qy_sumw_txn *t, const struct fmt
 
 static bool same_view(const struct fmt_str *a, const struct fmt_str *b)
 {
-	return a->len == b->len && a->enc == b->enc && (a->len == 0 || memcmp(a->ptr, b->ptr, a->len) == 0);
+	return a->len == b->len && a->enc == b->enc && (a->len == 0 || qy_bytes_eq(a->ptr, b->ptr, a->len));
 }
 
 /*
@@ -359,7 +362,7 @@ static bool view_is_id(const struct qy_sumw *w, const struct fmt_str *v, uint32_
 	if (id == NONE)
 		return !v->ptr || v->len == 0;
 	/* an empty view is an absent value, never a string (not even one cut to "" at a NUL byte) */
-	return v->ptr && v->len && v->len == w->strs[id].len && memcmp(v->ptr, str_of(w, id), v->len) == 0;
+	return v->ptr && v->len && v->len == w->strs[id].len && qy_bytes_eq(v->ptr, str_of(w, id), v->len);
 }
 
 /* Views that view_is_id() decides (else text() must be asked). */
@@ -448,7 +451,7 @@ static struct qy_sumw_txn *txn_of(struct qy_sumw *w, const char *id, size_t len,
 		if ((v ^ h) >> 32)
 			continue;
 		t = &w->v[(uint32_t)v - 1];
-		if (t->tlen == len && memcmp(w->arena + t->trace, id, len) == 0)
+		if (t->tlen == len && qy_bytes_eq(w->arena + t->trace, id, len))
 			return t;
 	}
 	if (w->n + 1 >= NONE || grow((void **)&w->v, &w->cap, w->n + 1, sizeof(*w->v), 1024) < 0 ||
@@ -561,6 +564,34 @@ static void take_values(struct qy_sumw *w, struct qy_sumw_txn *t, const struct q
 
 int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 {
+	return qy_sumw_add_key(w, r, QY_SUMW_NO_KEY);
+}
+
+/*
+ * The transaction of @key (NULL: not known yet). by_key grows to the
+ * largest key seen, so it is at most a chunk's trace count long.
+ */
+static struct qy_sumw_txn *txn_by_key(struct qy_sumw *w, uint32_t key)
+{
+	return key < w->nkeys_used && w->by_key[key] ? &w->v[w->by_key[key] - 1] : NULL;
+}
+
+/* Remember @t as @key's transaction (a key past 2^24, or no memory: not remembered, found by hash). */
+static void key_remember(struct qy_sumw *w, uint32_t key, const struct qy_sumw_txn *t)
+{
+	if (key >= (1u << 24))
+		return;
+	if (key >= w->nkeys_used) {
+		if (grow((void **)&w->by_key, &w->by_key_cap, (size_t)key + 1, sizeof(*w->by_key), 1024) < 0)
+			return;
+		memset(w->by_key + w->nkeys_used, 0, ((size_t)key + 1 - w->nkeys_used) * sizeof(*w->by_key));
+		w->nkeys_used = (size_t)key + 1;
+	}
+	w->by_key[key] = (uint32_t)(t - w->v) + 1;
+}
+
+int qy_sumw_add_key(struct qy_sumw *w, const struct fmt_record *r, uint32_t key)
+{
 	bool oom = false, level_err = r->level == FMT_LEVEL_ERROR || r->level == FMT_LEVEL_FATAL;
 	int64_t ts, end;
 	uint32_t svc, method, path;
@@ -569,7 +600,7 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	struct qy_sumw_txn *t;
 	struct qy_rank rank;
 	struct qy__picked p;
-	const char *id, *nul;
+	const char *id;
 	long long dur_us;
 	int status_err;
 	uint16_t depth;
@@ -581,12 +612,17 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	if (!(id = plain(w, &r->trace, &len, &oom)))
 		return -QY_ENOMEM;
 	/* A trace is a C string: one decoded from \u0000 ends there (as qy_txns_add()). */
-	if ((nul = memchr(id, 0, len)))
-		len = (size_t)(nul - id);
+	len = qy_nul_len(id, len);
 	if (!len)
 		return 0;
-	if (!(t = txn_of(w, id, len, &th)))
-		return -QY_ENOMEM;
+	if ((t = txn_by_key(w, key))) {
+		th = 0; /* hashed below only when its span is not in yet */
+	} else {
+		if (!(t = txn_of(w, id, len, &th)))
+			return -QY_ENOMEM;
+		if (key != QY_SUMW_NO_KEY)
+			key_remember(w, key, t);
+	}
 
 	ts = !r->has_ts ? QY_TS_MAX : r->ts_ns < 0 ? 0 : r->ts_ns > QY_TS_MAX ? QY_TS_MAX : r->ts_ns;
 	end = ts;
@@ -614,10 +650,15 @@ int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r)
 	}
 
 	/* The spans of the tree tracegrep would build: the trace, the path, the span, its parent. */
-	if (r->trace.enc == FMT_ENC_RAW && len == r->trace.len)
-		span_add(w, t, th, &oom); /* the trace's span: the same bytes, hashed once */
-	else
+	if (r->trace.enc == FMT_ENC_RAW && len == r->trace.len) {
+		/* the trace's span: the transaction's ID itself, the same for all its records */
+		if (!t->trace_span) {
+			span_add(w, t, th ? th : qy_span_hash(id, len), &oom);
+			t->trace_span = true;
+		}
+	} else {
 		span_view(w, t, &r->trace, &oom);
+	}
 	span_view(w, t, &r->span, &oom);
 	span_view(w, t, &r->parent, &oom);
 	for (uint16_t i = 1; i < r->nids; i++) {

@@ -96,8 +96,12 @@ int arch__walk_segment(arch *a, size_t i, arch_cb cb, void *cookie, struct cd_er
 
 /* arch__sum_start() - segment @seg starts empty: summarise its frames from now on. */
 void arch__sum_start(arch *a, uint64_t seg);
-/* arch__sum_frame() - summarise the records of a payload appended to segment @seg. */
-void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len);
+/*
+ * arch__sum_frame() - summarise the records of a payload appended to
+ * segment @seg: the summaries @meta carries, else from the payload.
+ */
+void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len,
+		     const struct arch_chunk_meta *meta);
 /* arch__sum_seal() - segment @seg is sealed: write its summary file (failures: on_diag only). Return: its bytes, or 0. */
 uint64_t arch__sum_seal(arch *a, uint64_t seg, uint64_t data_bytes, int64_t min_ts, int64_t max_ts);
 void arch__sum_free(arch *a);

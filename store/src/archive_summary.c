@@ -10,7 +10,12 @@
  * of transactions (query/sumwrite.h: no allocation per transaction) and
  * appends each finished block to NNNN.sum.tmp; the header, written last
  * at the seal, makes the file whole (a crash leaves a .tmp, removed when
- * the archive is opened again). The file is written only
+ * the archive is opened again). A chunk whose records were summarised
+ * where it was built (the collector's pipeline, chunk_take_summaries())
+ * brings its encoded summaries along: they are copied into the block as
+ * they are, and its payload is not decoded (a transaction that spans
+ * chunks then has one summary per chunk in the block: readers merge
+ * them, as they merge those of different blocks). The file is written only
  * when the writer saw the segment from its first frame (not after a
  * restart that recovered it) and every payload decoded as a chunk; a
  * missing or invalid file costs a reader one scan of that segment, never
@@ -64,7 +69,8 @@ struct arch__sum {
 	int fd;			       /* NNNN.sum.tmp, written as blocks are made; -1: none */
 	uint64_t off;		       /* its bytes so far, the header's room included */
 	struct arch__xxh64_state hash; /* of its bytes after the header */
-	struct qy_bytes raw;	       /* scratch: one block encoded */
+	struct qy_bytes raw;	       /* the block being made: summaries carried by chunks so far */
+	uint32_t nraw;		       /* summaries in raw */
 	struct qy_bytes z;	       /* scratch: one block compressed, after its (n, zlen) */
 	uint64_t nsum;		       /* summaries in the blocks */
 	int err;		       /* errno of a failed write, 0 */
@@ -140,6 +146,8 @@ static void sum_reset(arch *a, struct arch__sum *s, uint64_t seg)
 {
 	file_close(a, s, true);
 	qy_sumw_clear(&s->w);
+	s->raw.len = 0;
+	s->nraw = 0;
 	s->seg = seg;
 	s->nsum = 0;
 	s->err = 0;
@@ -152,12 +160,11 @@ static void sum_reset(arch *a, struct arch__sum *s, uint64_t seg)
  */
 static int flush_block(arch *a, struct arch__sum *s)
 {
-	size_t bound, z, n = qy_sumw_count(&s->w);
+	size_t bound, z, n = qy_sumw_count(&s->w) + s->nraw;
 
 	if (n == 0)
 		return 0;
-	s->raw.len = 0;
-	if (qy_sumw_encode(&s->w, &s->raw) < 0)
+	if (n > UINT32_MAX || qy_sumw_encode(&s->w, &s->raw) < 0)
 		return -CD_ENOMEM;
 	bound = ZSTD_compressBound(s->raw.len);
 	if (reserve(&s->z, 8 + bound) < 0)
@@ -171,6 +178,8 @@ static int flush_block(arch *a, struct arch__sum *s)
 		return -CD_EIO;
 	s->nsum += n;
 	qy_sumw_clear(&s->w);
+	s->raw.len = 0;
+	s->nraw = 0;
 	/* the scratch is kept for the next block, but not an outsized one's worth */
 	if (s->raw.cap > (8u << 20)) {
 		free(s->raw.p);
@@ -199,22 +208,46 @@ void arch__sum_start(arch *a, uint64_t seg)
 	sum_reset(a, a->sum, seg);
 }
 
-void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len)
+/* Whether summaries made with @k are made as with the writer's keys @w (the same keys, in order). */
+static bool keys_same(const struct qy_keys *k, const struct qy_keys *w)
 {
+	if (k == w)
+		return true;
+	if (k->n != w->n)
+		return false;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->len[i] != w->len[i] || memcmp(k->v[i], w->v[i], k->len[i]) != 0)
+			return false;
+	return true;
+}
+
+void arch__sum_frame(arch *a, uint64_t seg, const void *payload, size_t len,
+		     const struct arch_chunk_meta *meta)
+{
+	struct arch__sum *s = a->sum;
 	struct chunk_iter it;
 	struct fmt_record r;
-	int rc;
+	int rc = 0;
 
-	if (!a->sum || a->sum->seg != seg || a->sum->broken)
+	if (!s || s->seg != seg || s->broken)
 		return;
-	chunk_iter_init_bytes(&it, payload, len);
-	while ((rc = chunk_iter_next(&it, &r, NULL)) > 0)
-		if (qy_sumw_add(&a->sum->w, &r) < 0) {
-			rc = -1;
-			break;
+	if (meta->sum_keys && keys_same(meta->sum_keys, &s->keys) && meta->nsums <= UINT32_MAX - s->nraw) {
+		/* summarised where the chunk was built: taken as they are */
+		if (meta->sums_len && (rc = reserve(&s->raw, s->raw.len + meta->sums_len)) == 0) {
+			memcpy(s->raw.p + s->raw.len, meta->sums, meta->sums_len);
+			s->raw.len += meta->sums_len;
 		}
-	if (rc < 0 || (qy_sumw_count(&a->sum->w) >= ARCH_SUM_BLOCK_TXNS && flush_block(a, a->sum) < 0))
-		a->sum->broken = true;
+		s->nraw += rc == 0 ? meta->nsums : 0;
+	} else {
+		chunk_iter_init_bytes(&it, payload, len);
+		while ((rc = chunk_iter_next(&it, &r, NULL)) > 0)
+			if (qy_sumw_add(&s->w, &r) < 0) {
+				rc = -1;
+				break;
+			}
+	}
+	if (rc < 0 || (qy_sumw_count(&s->w) + s->nraw >= ARCH_SUM_BLOCK_TXNS && flush_block(a, s) < 0))
+		s->broken = true;
 }
 
 void arch__sum_free(arch *a)

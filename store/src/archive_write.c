@@ -273,7 +273,7 @@ int arch_appendv(arch *a, const struct arch_chunk *chunks, size_t n, struct cd_e
 		}
 		s->data_bytes = off + flen;
 		s->mtime_ns = now_ns();
-		arch__sum_frame(a, s->id, chunks[i].payload, chunks[i].len);
+		arch__sum_frame(a, s->id, chunks[i].payload, chunks[i].len, chunks[i].meta);
 		a->st.frames_appended++;
 		a->st.bytes_appended += flen;
 		if (chunks[i].meta->seq > a->st.max_seq)

@@ -12,8 +12,15 @@
  * a short array scanned linearly (CD_CHUNK_SOURCES_MAX). Order: records
  * stay in append order; trace and service lists in order of first sight.
  * A failed append leaves the chunk exactly as it was.
+ *
+ * A chunk may also carry the encoded summaries of its transactions
+ * (chunk_take_summaries()), made by whoever appended the records from the
+ * records it had parsed, so that the archive does not decode the payload
+ * again to summarise it; a chunk without them (rebuilt by the spool, or
+ * from a pipeline that summarises nothing) is summarised from its payload.
  */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <store/buf.h>
@@ -22,6 +29,7 @@
 #include <store/limits.h>
 #include <store/err.h>
 #include "query/summary.h"
+#include "query/sumwrite.h"
 
 /* One distinct value of a set. */
 struct strset_ent {
@@ -55,6 +63,10 @@ struct chunk {
 	struct strset services; /* distinct services */
 	struct chunk_source sources[CD_CHUNK_SOURCES_MAX]; /* input positions */
 	uint32_t nsources;				   /* entries used in sources */
+	struct qy_bytes sums;		/* the records' summaries, encoded (qy_sumw_encode()) */
+	uint32_t nsums;			/* summaries in sums */
+	uint32_t last_trace;		/* index of the last appended record's trace, UINT32_MAX: none */
+	const struct qy_keys *sum_keys; /* the keys they were made with; NULL: the chunk carries none */
 };
 
 /* query's byte-string hash (8 bytes a step), folded: one hash function for every set of IDs. */
@@ -73,36 +85,10 @@ static void strset_release(struct strset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/*
- * Whether a[0..n) == b[0..n): inline for the IDs and names a set holds
- * (mostly 8 to 32 bytes), two overlapping loads a side, where a call to
- * memcmp() cost more than the compare.
- */
+/* Whether a[0..n) == b[0..n) (query's inline compare: most values are 8 to 32 bytes). */
 static inline bool bytes_eq(const char *a, const char *b, size_t n)
 {
-	uint64_t x0, x1, y0, y1;
-	uint32_t u0, u1, v0, v1;
-
-	if (n > 16)
-		return memcmp(a, b, n) == 0;
-	if (n >= 8) {
-		memcpy(&x0, a, 8);
-		memcpy(&y0, b, 8);
-		memcpy(&x1, a + n - 8, 8);
-		memcpy(&y1, b + n - 8, 8);
-		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
-	}
-	if (n >= 4) {
-		memcpy(&u0, a, 4);
-		memcpy(&v0, b, 4);
-		memcpy(&u1, a + n - 4, 4);
-		memcpy(&v1, b + n - 4, 4);
-		return ((u0 ^ v0) | (u1 ^ v1)) == 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return false;
-	return true;
+	return qy_bytes_eq(a, b, n);
 }
 
 /*
@@ -259,6 +245,7 @@ void chunk_free(struct chunk *c)
 	strset_release(&c->traces);
 	strset_release(&c->services);
 	buf_release(&c->data);
+	free(c->sums.p);
 	chunk__free(c);
 }
 
@@ -273,6 +260,9 @@ void chunk_clear(struct chunk *c, uint64_t seq, int64_t now_ns)
 	strset_clear(&c->traces);
 	strset_clear(&c->services);
 	c->nsources = 0;
+	c->sums.len = 0;
+	c->nsums = 0;
+	c->sum_keys = NULL;
 }
 
 static int reserve(struct chunk *c, size_t want)
@@ -366,6 +356,7 @@ int chunk_append(struct chunk *c, const struct fmt_record *r, const struct recor
 	}
 	c->data.len += len;
 	c->nrecords++;
+	c->last_trace = keys.trace ? c->traces.last - 1 : UINT32_MAX;
 	if (r && !(src && src->raw) && r->has_ts) {
 		if (!c->has_ts || r->ts_ns < c->ts_min)
 			c->ts_min = r->ts_ns;
@@ -485,12 +476,54 @@ int chunk_iter_next(struct chunk_iter *it, struct fmt_record *r, struct record_s
 	return 1;
 }
 
+int chunk_take_summaries(struct chunk *c, struct qy_sumw *w)
+{
+	size_t n = qy_sumw_count(w);
+	int rc = 0;
+
+	c->sums.len = 0;
+	c->nsums = 0;
+	c->sum_keys = NULL;
+	if (n > UINT32_MAX || qy_sumw_encode(w, &c->sums) < 0) {
+		rc = -CD_ENOMEM;
+	} else if (c->sums.len <= CD_CHUNK_SUMS_BYTES_MAX) {
+		c->sum_keys = w->keys;
+		c->nsums = (uint32_t)n;
+	}
+	qy_sumw_clear(w);
+	/* the buffer is kept for the next chunk, but not past the cap's worth */
+	if (c->sums.cap > CD_CHUNK_SUMS_BYTES_MAX) {
+		free(c->sums.p);
+		c->sums = (struct qy_bytes){0};
+		c->sum_keys = NULL;
+		c->nsums = 0;
+	}
+	return rc;
+}
+
+uint32_t chunk_last_trace(const struct chunk *c)
+{
+	return c->nrecords ? c->last_trace : UINT32_MAX;
+}
+
+const uint8_t *chunk_summaries_ref(const struct chunk *c, size_t *len, uint32_t *n,
+				   const struct qy_keys **keys)
+{
+	*len = c->sums.len;
+	*n = c->nsums;
+	*keys = c->sum_keys;
+	return c->sum_keys ? (c->sums.p ? c->sums.p : (const uint8_t *)"") : NULL;
+}
+
 int chunk__set_payload(struct chunk *c, const uint8_t *buf, size_t len, uint32_t nrecords)
 {
 	int rc;
 
 	if (len > CD_CHUNK_BYTES_MAX || nrecords > CD_CHUNK_RECORDS_MAX)
 		return -CD_ELIMIT;
+	c->sums.len = 0; /* a rebuilt chunk carries no summaries: the archive makes them from the payload */
+	c->nsums = 0;
+	c->sum_keys = NULL;
 	rc = reserve(c, len);
 	if (rc < 0)
 		return rc;

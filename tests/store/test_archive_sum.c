@@ -6,7 +6,11 @@
  * scanned because its file is damaged; transactions split over many
  * segments merge into one summary each; a search for the newest few
  * (arch_summaries_newest()) gives the full read's answer from the newest
- * segments alone.
+ * segments alone; summaries a chunk brings along (made from its parsed
+ * records, as the collector makes them: chunk_take_summaries()) give the
+ * same answers as those the archive makes from the payload, alone or
+ * mixed with them in one block, and ones made with other keys are not
+ * taken (the payload is summarised instead).
  */
 #include <check.h>
 #include <fcntl.h>
@@ -22,12 +26,19 @@
 #include "fmt/str.h"
 #include "query/json.h"
 #include "query/select.h"
+#include "query/sumwrite.h"
 
 #define NLINES 400
 
 static char dir[64];
 static struct qy_keys keys;
 static struct qy_txns want;
+/*
+ * Chunks bring their summaries: 0 none, 1 every chunk, 2 every other one,
+ * 3 every one, made with other keys, 4 every one, made of no record.
+ */
+static int carry;
+static struct qy_keys other_keys;
 
 /* Empty the archive directory (a test starts afresh). */
 static void system_rm(void)
@@ -59,6 +70,7 @@ static void flush(arch *a, struct chunk *c)
 	m.ntraces = nt;
 	m.services = k + nt;
 	m.nservices = ns;
+	m.sums = chunk_summaries_ref(c, &m.sums_len, &m.nsums, &m.sum_keys);
 	ck_assert_int_eq(arch_append(a, data, len, &m, &err), 0);
 }
 
@@ -76,35 +88,56 @@ static arch *write_archive_ex(int nlines, int ntraces, int per_txn, uint64_t seg
 	arch *a;
 	uint64_t seq = 1;
 
+	struct qy_sumw w;
+
 	arch_options_default(&opt);
 	opt.segment_bytes = seg_bytes;
 	opt.no_sync = true;
 	opt.summaries = true;
 	ck_assert_int_eq(arch_open(&a, dir, &opt, &err), 0);
 	ck_assert_int_eq(chunk_new(&c, seq, 0), 0);
+	qy_sumw_init(&w, carry == 3 ? &other_keys : &keys);
 	for (int i = 0; i < nlines; i++) {
-		char line[256];
+		char line[320];
 		struct fmt_record r;
 		struct record_src src = {0};
-		int n = snprintf(
-			line, sizeof(line),
-			"2026-11-23T%02d:%02d:%02d.%06dZ %s tr%05d:s%d|svc%d|%s|/api/%d|status=%d|user=u%d|"
-			"msg=step %d",
-			7 + i / 3600, i / 60 % 60, i % 60, i % 1000000, i % 17 == 0 ? "ERROR" : "INFO",
-			per_txn ? i / per_txn : i % ntraces, i % 5, i % 4, i % 3 ? "GET" : "POST", i % 7,
-			i % 13 == 0 ? 503 : 200, i % 23, i);
+		int n;
 
+		/* every 7th line JSON, the same values escaped: summarised from escaped views when carried */
+		if (i % 7 == 3)
+			n = snprintf(line, sizeof(line),
+				     "{\"ts\":\"2026-11-23T%02d:%02d:%02d.%06dZ\",\"level\":\"%s\",\"trace\":"
+				     "\"\\u0074r%05d\",\"span\":\"\\u0073%d\",\"service\":\"svc\\u003%d\","
+				     "\"method\":\"%s\",\"path\":\"\\/api\\/%d\",\"status\":%d,\"user\":"
+				     "\"\\u0075%d\",\"msg\":\"st\\u0065p %d\"}",
+				     7 + i / 3600, i / 60 % 60, i % 60, i % 1000000,
+				     i % 17 == 0 ? "ERROR" : "INFO", per_txn ? i / per_txn : i % ntraces,
+				     i % 5, i % 4, i % 3 ? "GET" : "POST", i % 7, i % 13 == 0 ? 503 : 200,
+				     i % 23, i);
+		else
+			n = snprintf(
+				line, sizeof(line),
+				"2026-11-23T%02d:%02d:%02d.%06dZ %s tr%05d:s%d|svc%d|%s|/api/%d|status=%d|"
+				"user=u%d|msg=step %d",
+				7 + i / 3600, i / 60 % 60, i % 60, i % 1000000,
+				i % 17 == 0 ? "ERROR" : "INFO", per_txn ? i / per_txn : i % ntraces, i % 5,
+				i % 4, i % 3 ? "GET" : "POST", i % 7, i % 13 == 0 ? 503 : 200, i % 23, i);
+		ck_assert_int_lt(n, (int)sizeof(line));
 		ck_assert_int_eq(fmt_parse(line, (size_t)n, &r, NULL), 0);
 		ck_assert_int_eq(qy_txns_add(&want, &r), 0);
 		src.line = fmt_str_n(line, (size_t)n);
 		ck_assert_int_eq(chunk_append(c, &r, &src, CHUNK_NO_INPUT, 0), 0);
-		if (chunk_nrecords(c) == 8) {
+		if (carry && carry != 4)
+			ck_assert_int_eq(qy_sumw_add_key(&w, &r, chunk_last_trace(c)), 0);
+		if (chunk_nrecords(c) == 8 || i == nlines - 1) {
+			if (carry && (carry != 2 || seq % 2))
+				ck_assert_int_eq(chunk_take_summaries(c, &w), 0);
+			qy_sumw_clear(&w);
 			flush(a, c);
 			chunk_clear(c, ++seq, 0);
 		}
 	}
-	if (chunk_nrecords(c))
-		flush(a, c);
+	qy_sumw_release(&w);
 	chunk_free(c);
 	return a;
 }
@@ -188,6 +221,57 @@ START_TEST(a_segment_of_many_blocks)
 	check_equal(&st);
 	ck_assert_uint_eq(st.from_file, st.segments);
 	ck_assert_uint_eq(want.n, 9000);
+}
+END_TEST
+
+/*
+ * Summaries brought by the chunks (every one, every other one, or made
+ * with other keys, which the archive does not take) read as those the
+ * archive makes from the payloads: segments of one block and of many.
+ */
+START_TEST(summaries_brought_by_chunks_equal_those_made_from_the_payload)
+{
+	for (carry = 1; carry <= 3; carry++) {
+		struct arch_sum_stats st;
+		arch *a;
+
+		qy_txns_release(&want);
+		qy_txns_init(&want, &(struct qy_context){.keys = &keys});
+		system_rm();
+		a = write_archive(NLINES, 23, 2048);
+		ck_assert_int_eq(arch_close(a, NULL), 0);
+		check_equal(&st);
+		ck_assert_uint_gt(st.segments, 5);
+		ck_assert_uint_eq(st.from_file, st.segments);
+		qy_txns_release(&want);
+		qy_txns_init(&want, &(struct qy_context){.keys = &keys});
+		system_rm();
+		a = write_archive(12000, 5000, 4u << 20);
+		ck_assert_int_eq(arch_close(a, NULL), 0);
+		check_equal(&st);
+		ck_assert_uint_eq(st.from_file, st.segments);
+	}
+	{
+		/* they are taken as they are: ones made of no record leave every transaction out */
+		struct arch_options opt;
+		struct cd_err err = {0};
+		struct qy_txns got;
+		arch *a, *r;
+
+		carry = 4;
+		system_rm();
+		a = write_archive(NLINES, 23, 2048);
+		ck_assert_int_eq(arch_close(a, NULL), 0);
+		arch_options_default(&opt);
+		opt.read_only = true;
+		ck_assert_int_eq(arch_open(&r, dir, &opt, &err), 0);
+		qy_txns_init(&got, &(struct qy_context){.keys = &keys});
+		ck_assert_int_eq(arch_summaries(r, INT64_MIN, INT64_MAX, &got, NULL, &err), 0);
+		ck_assert_uint_eq(got.n, 0);
+		qy_txns_release(&got);
+		arch_close(r, NULL);
+	}
+	carry = 0;
 }
 END_TEST
 
@@ -336,11 +420,13 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 2;
 	qy_keys_defaults(&keys);
+	qy_keys_add(&other_keys, "user");
 	qy_txns_init(&want, &(struct qy_context){.keys = &keys});
 	tcase_add_test(tc, summaries_equal_the_records_whatever_their_source);
 	tcase_add_test(tc, a_segment_of_many_blocks);
 	tcase_add_test(tc, newest_first_stops_once_older_segments_cannot_change_the_answer);
 	tcase_add_test(tc, a_service_no_segment_names_reads_nothing);
+	tcase_add_test(tc, summaries_brought_by_chunks_equal_those_made_from_the_payload);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
@@ -349,6 +435,7 @@ int main(void)
 	srunner_free(sr);
 	qy_txns_release(&want);
 	qy_keys_release(&keys);
+	qy_keys_release(&other_keys);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		failed++;

@@ -7,7 +7,9 @@
  * after the fsync, so its 0 is the acknowledgement. An I/O failure (disk
  * full) is retried by the pipeline with backoff; the chunk is never
  * acknowledged before it is durable. Retention (max_bytes, max_age) runs
- * as segments rotate, and once an hour.
+ * as segments rotate, and once an hour. With summaries on, the pipeline
+ * summarises each chunk's records as it builds it (pl_summarise_chunks()),
+ * and the chunk brings them to arch_append().
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -47,8 +49,7 @@ static int archive_open(void **state, struct pipeline *pl, unsigned idx, const s
 	uint64_t u;
 	int rc;
 
-	(void)pl; /* synchronous: no pl_out_done() */
-	(void)idx;
+	(void)idx; /* synchronous: no pl_out_done() */
 	if (!st)
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
 	st->dir = strdup(cd_opt_get(&oc->opts, "path"));
@@ -67,6 +68,9 @@ static int archive_open(void **state, struct pipeline *pl, unsigned idx, const s
 	cd_opt_ms(&oc->opts, "max_age", 0, &u, NULL);
 	opt.max_age_ns = (int64_t)u * 1000000;
 	cd_opt_bool(&oc->opts, "summaries", false, &opt.summaries, NULL);
+	/* summarised as the chunks are built, from the records parsed: no second decode */
+	if (opt.summaries && (rc = pl_summarise_chunks(pl, err)) < 0)
+		goto err_free_dir;
 	opt.on_diag = on_diag;
 	opt.cookie = st->dir;
 	if ((rc = arch_open(&st->a, st->dir, &opt, err)) < 0)
@@ -115,6 +119,7 @@ static enum out_result archive_flush(void *state, const struct chunk *c, struct 
 	meta.ntraces = nt;
 	meta.services = st->keys + nt;
 	meta.nservices = ns;
+	meta.sums = chunk_summaries_ref(c, &meta.sums_len, &meta.nsums, &meta.sum_keys);
 	data = chunk_data_ref(c, &len);
 	rc = arch_append(st->a, data, len, &meta, err);
 	if (rc == -CD_EINVAL || rc == -CD_ELIMIT)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "fmt/record.h"
 
@@ -65,6 +66,9 @@ struct qy_keys {
 	char *v[QY_KEYS_MAX];	 /* malloc'd, distinct */
 	size_t len[QY_KEYS_MAX]; /* strlen(v[i]) */
 	size_t n;		 /* entries used */
+	uint16_t by_len[64];	 /* bit i of by_len[l]: key i is l bytes long (l < 64), so that an
+				    attribute's key is compared only with the keys of its length */
+	uint16_t long_keys;	 /* bit i: key i is 64 bytes or longer */
 };
 
 /* The default summary keys: user, tenant, customer, order. */
@@ -201,6 +205,64 @@ bool qy_record_failed(const struct fmt_record *r, int *status);
  * their version (store/src/archive_summary.c).
  */
 uint64_t qy_span_hash(const char *s, size_t n);
+
+/*
+ * qy_bytes_eq() - whether a[0..n) == b[0..n): inline for the IDs and names
+ * summaries and chunks compare per record (mostly 4 to 32 bytes), two
+ * overlapping loads a side, where a call to memcmp() costs more than the
+ * compare.
+ */
+static inline bool qy_bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x0, x1, y0, y1;
+	uint32_t u0, u1, v0, v1;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
+		return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&u0, a, 4);
+		memcpy(&v0, b, 4);
+		memcpy(&u1, a + n - 4, 4);
+		memcpy(&v1, b + n - 4, 4);
+		return ((u0 ^ v0) | (u1 ^ v1)) == 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/*
+ * qy_nul_len() - the bytes of s[0..n) before its first NUL (n when none):
+ * where a C string of summary.c ends. Inline, 8 bytes a step, for the
+ * short IDs checked per record (memchr()'s call costs more there).
+ */
+static inline size_t qy_nul_len(const char *s, size_t n)
+{
+	const char *nul;
+	size_t i = 0;
+
+	if (n > 64)
+		return (nul = memchr(s, 0, n)) ? (size_t)(nul - s) : n;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, s + i, 8);
+		if ((v - UINT64_C(0x0101010101010101)) & ~v & UINT64_C(0x8080808080808080))
+			break; /* a NUL among these 8: found below */
+	}
+	for (; i < n; i++)
+		if (!s[i])
+			return i;
+	return n;
+}
 
 #ifdef __cplusplus
 }

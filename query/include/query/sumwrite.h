@@ -47,7 +47,12 @@ struct qy_sumw {
 	size_t nvals, cvals;
 	char *scratch; /* an escaped view decoded (records from a parser, not from a chunk) */
 	size_t scratch_cap;
+	uint32_t *by_key; /* qy_sumw_add_key(): 1 + the transaction of a caller's key, 0 unknown */
+	size_t nkeys_used, by_key_cap; /* entries of by_key to clear, and allocated */
 };
+
+/* No key: qy_sumw_add_key() finds the transaction by hashing its ID. */
+#define QY_SUMW_NO_KEY UINT32_MAX
 
 /* qy_sumw_init() - an empty writer summarising with @keys (not copied). */
 void qy_sumw_init(struct qy_sumw *w, const struct qy_keys *keys);
@@ -61,6 +66,15 @@ void qy_sumw_clear(struct qy_sumw *w);
  * is then incomplete: its owner drops it).
  */
 int qy_sumw_add(struct qy_sumw *w, const struct fmt_record *r);
+
+/*
+ * qy_sumw_add_key() - qy_sumw_add() with @key, a small integer (below
+ * 2^24) the caller gives every record whose trace ID has the same decoded
+ * bytes until the block is emptied (a chunk's trace index,
+ * chunk_last_trace()), or QY_SUMW_NO_KEY: a record of a key seen before
+ * finds its transaction by it, with no hash of its ID nor lookup.
+ */
+int qy_sumw_add_key(struct qy_sumw *w, const struct fmt_record *r, uint32_t key);
 
 /* qy_sumw_count() - the transactions of the block. */
 size_t qy_sumw_count(const struct qy_sumw *w);

@@ -27,6 +27,7 @@
 #include <store/err.h>
 
 typedef struct arch arch; /* opaque handle: arch_open() / arch_close() */
+struct qy_keys;		  /* query/summary.h */
 
 /* A byte string the caller owns (a trace ID, a service name). */
 struct arch_key {
@@ -47,6 +48,15 @@ struct arch_chunk_meta {
 	size_t ntraces;			 /* <= CD_ARCH_FRAME_TRACES_MAX */
 	const struct arch_key *services; /* distinct services (duplicates are tolerated) */
 	size_t nservices;		 /* <= CD_ARCH_FRAME_SERVICES_MAX */
+	/* On append, optional: the payload's transaction summaries, made by the caller from
+	   the records it packed (chunk_summaries_ref()): qy_summary_encode()'s layout back to
+	   back, nsums of them, made with sum_keys. The archive writes them as they are when
+	   sum_keys equal its own (else, or when sum_keys is NULL, it decodes the payload to
+	   summarise it). Not returned in callbacks. */
+	const uint8_t *sums;
+	size_t sums_len;
+	uint32_t nsums;
+	const struct qy_keys *sum_keys;
 };
 
 /* One chunk to append. */
@@ -65,7 +75,7 @@ struct arch_options {
 	bool no_sync;		/* benchmarks only: skip fsync (appends are then not durable) */
 	bool summaries;		/* write each segment's transaction summaries (NNNN.sum) at seal:
 				   tracegrep --find and clewd's API read them instead of the frames;
-				   costs ~40 % of the write path today (BENCHMARKS.md), so opt-in */
+				   costs 19-33 % of the write path today (BENCHMARKS.md), so opt-in */
 	void (*on_diag)(void *cookie, const char *msg); /* torn tails, corrupt frames, rebuilt
 							   indexes; may be NULL */
 	void *cookie;					/* passed to on_diag */

@@ -20,6 +20,8 @@
 #include "fmt/record.h"
 
 struct chunk;
+struct qy_sumw;
+struct qy_keys;
 
 /* An input's position carried by a chunk. */
 struct chunk_source {
@@ -88,9 +90,36 @@ const char *chunk_trace_ref(const struct chunk *c, uint32_t i, uint32_t *len);
 uint32_t chunk_nservices(const struct chunk *c);
 const char *chunk_service_ref(const struct chunk *c, uint32_t i, uint32_t *len);
 
+/*
+ * chunk_last_trace() - the index (chunk_trace_ref()'s) of the trace ID of
+ * the record appended last, or UINT32_MAX when it had none (or @c is
+ * empty): records of one trace ID get one index until chunk_clear().
+ */
+uint32_t chunk_last_trace(const struct chunk *c);
+
 /* chunk_nsources()/chunk_source() - the positions the chunk carries. */
 uint32_t chunk_nsources(const struct chunk *c);
 struct chunk_source chunk_source(const struct chunk *c, uint32_t i);
+
+/*
+ * chunk_take_summaries() - encode the summaries of block writer @w
+ * (query/sumwrite.h), which must hold exactly the records appended to @c,
+ * as @c's own (replacing any), and empty @w for the next chunk. The
+ * archive then writes them instead of summarising the payload again.
+ * Past CD_CHUNK_SUMS_BYTES_MAX encoded, @c carries none (the archive
+ * summarises its payload). @w's keys must outlive @c's use of them.
+ * Return: 0, or -CD_ENOMEM (@c then carries none, and @w is emptied all
+ * the same).
+ */
+int chunk_take_summaries(struct chunk *c, struct qy_sumw *w);
+
+/*
+ * chunk_summaries_ref() - the summaries @c carries: qy_summary_encode()'s
+ * layout back to back, *@n of them, made with *@keys (borrowed; valid
+ * until @c changes). Return: NULL (and *@keys NULL) when it carries none.
+ */
+const uint8_t *chunk_summaries_ref(const struct chunk *c, size_t *len, uint32_t *n,
+				   const struct qy_keys **keys);
 
 /* Iterating a chunk's records (decoding). Caller-owned, no allocation. */
 struct chunk_iter {

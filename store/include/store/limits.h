@@ -27,6 +27,17 @@
 #endif
 
 /*
+ * Largest encoded summaries a chunk brings to the archive (chunk_take_summaries()):
+ * about a quarter of the payload on the bench corpora, but a summary copies its
+ * transaction's strings, so records each of their own transaction can make more
+ * than the payload. Past it the chunk brings none and the archive summarises its
+ * payload itself: the queued chunks' memory stays within twice their payloads.
+ */
+#ifndef CD_CHUNK_SUMS_BYTES_MAX
+#define CD_CHUNK_SUMS_BYTES_MAX CD_CHUNK_BYTES_MAX
+#endif
+
+/*
  * Oldest a chunk may get before it is sealed and sent, in milliseconds: the
  * latency a quiet input adds. One second matches what people expect of
  * `tail -f`-like tools and keeps an fsync per second at the floor.
@@ -48,6 +59,8 @@ _Static_assert(CD_CHUNK_RECORDS_MAX >= 1 && CD_CHUNK_RECORDS_MAX <= (1u << 24),
 	       "CD_CHUNK_RECORDS_MAX must be positive and keep the trace set's 32-bit indexes small");
 _Static_assert(CD_CHUNK_SOURCES_MAX >= 1 && CD_CHUNK_SOURCES_MAX <= 4096,
 	       "CD_CHUNK_SOURCES_MAX out of range");
+_Static_assert(CD_CHUNK_SUMS_BYTES_MAX >= 4096 && CD_CHUNK_SUMS_BYTES_MAX <= UINT32_MAX / 2,
+	       "CD_CHUNK_SUMS_BYTES_MAX out of range");
 
 /* --- archive (store/src/archive*.c) -------------------------------------- */
 

@@ -101,6 +101,33 @@ START_TEST(many_distinct_traces_are_each_indexed_once)
 }
 END_TEST
 
+/* The summaries' key: each record's trace index (the same for one trace), none without a trace. */
+START_TEST(the_last_records_trace_index_is_known)
+{
+	struct chunk *c;
+	uint32_t len;
+
+	ck_assert_int_eq(chunk_new(&c, 1, 0), 0);
+	ck_assert_uint_eq(chunk_last_trace(c), UINT32_MAX);
+	ck_assert_int_eq(append_line(c, "t1:a|orders|-|-|msg=x", 0, 1), 0);
+	ck_assert_uint_eq(chunk_last_trace(c), 0);
+	ck_assert_int_eq(append_line(c, "t2|billing|-|-|msg=x", 0, 2), 0);
+	ck_assert_uint_eq(chunk_last_trace(c), 1);
+	ck_assert_int_eq(memcmp(chunk_trace_ref(c, 1, &len), "t2", 2), 0);
+	ck_assert_int_eq(append_line(c, "t1:b|orders|-|-|msg=x", 0, 3), 0);
+	ck_assert_uint_eq(chunk_last_trace(c), 0);
+	ck_assert_int_eq(append_line(c, "-|orders|-|-|msg=no trace", 0, 4), 0);
+	ck_assert_uint_eq(chunk_last_trace(c), UINT32_MAX);
+	ck_assert_int_eq(append_line(c, "t2|billing|-|-|msg=x", 0, 5), 0);
+	ck_assert_uint_eq(chunk_last_trace(c), 1);
+	chunk_clear(c, 2, 0);
+	ck_assert_uint_eq(chunk_last_trace(c), UINT32_MAX);
+	ck_assert_int_eq(append_line(c, "t2|billing|-|-|msg=x", 0, 6), 0);
+	ck_assert_uint_eq(chunk_last_trace(c), 0);
+	chunk_free(c);
+}
+END_TEST
+
 START_TEST(sources_keep_each_inputs_last_end_offset)
 {
 	struct chunk *c;
@@ -326,6 +353,7 @@ int main(void)
 	tcase_add_test(tc, records_come_back_in_append_order_with_every_field);
 	tcase_add_test(tc, the_index_holds_distinct_traces_services_and_the_time_range);
 	tcase_add_test(tc, many_distinct_traces_are_each_indexed_once);
+	tcase_add_test(tc, the_last_records_trace_index_is_known);
 	tcase_add_test(tc, sources_keep_each_inputs_last_end_offset);
 	tcase_add_test(tc, a_chunk_is_full_at_the_record_cap);
 	tcase_add_test(tc, a_chunk_is_full_at_the_byte_cap_and_a_huge_record_is_past_the_limit);
