@@ -85,12 +85,13 @@ int pl_seal(struct pipeline *pl)
 	return 0;
 }
 
-int pl_summarise_chunks(struct pipeline *pl, struct cd_err *err)
+int pl_summarise_chunks(struct pipeline *pl, const struct qy_keys *keys, struct cd_err *err)
 {
 	if (!pl || pl->sumw)
 		return 0;
-	/* the archive's keys are the defaults too: it takes the summaries only when they are equal */
-	if (!(pl->sumw = malloc(sizeof(*pl->sumw))) || qy_keys_defaults(&pl->sum_keys) < 0) {
+	/* the archive takes the summaries only when made with its keys (a second archive with
+	   other keys decodes the payload) */
+	if (!(pl->sumw = malloc(sizeof(*pl->sumw))) || qy_keys_copy(&pl->sum_keys, keys) < 0) {
 		free(pl->sumw);
 		pl->sumw = NULL;
 		qy_keys_release(&pl->sum_keys);

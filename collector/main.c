@@ -333,13 +333,14 @@ static int start_running(struct running *r, const struct cd_config *cf, struct c
 		return rc;
 	}
 	if (cf->http_listen) {
-		const char *archive = NULL;
+		const char *archive = NULL, *keys = NULL;
 
 		for (unsigned i = 0; i < cf->nout && !archive; i++)
-			if (strcmp(cf->out[i].plugin->name, "archive") == 0)
-				archive = cd_opt_get(&cf->out[i].opts,
-						     "path"); /* the API reads the first archive */
-		if ((rc = ops_start(&r->ops, r->pl, cf->http_listen, archive, err)) < 0) {
+			if (strcmp(cf->out[i].plugin->name, "archive") == 0) { /* the API reads the first */
+				archive = cd_opt_get(&cf->out[i].opts, "path");
+				keys = cd_opt_get(&cf->out[i].opts, "summary_keys");
+			}
+		if ((rc = ops_start(&r->ops, r->pl, cf->http_listen, archive, keys, err)) < 0) {
 			r->ops = NULL;
 			stop_running(r);
 			return rc;

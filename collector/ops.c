@@ -58,7 +58,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static struct ops ops; /* one endpoint per process; kept across reloads */
 
 int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, const char *archive_dir,
-	      struct cd_err *err)
+	      const char *summary_keys, struct cd_err *err)
 {
 	struct cd_api *api;
 	int rc;
@@ -66,7 +66,7 @@ int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, cons
 	ops.pl = pl;
 	if (!ops.m && metrics_new(&ops.m) < 0)
 		return cd_err_set(err, -CD_ENOMEM, 0, "out of memory");
-	if ((rc = cd_api_new(&api, archive_dir, err)) < 0)
+	if ((rc = cd_api_new(&api, archive_dir, summary_keys, err)) < 0)
 		return rc;
 	cd_api_free(ops.api); /* the previous configuration's: its server is stopped */
 	ops.api = api;

@@ -14,11 +14,12 @@ struct cd_httpd;
 
 /*
  * ops_start() - serve @pl's health and metrics on @addr, and the API over
- * the archive at @archive_dir (NULL: none; api/api.h).
+ * the archive at @archive_dir (NULL: none) with its @summary_keys (NULL:
+ * the defaults; api/api.h).
  * Return: 0 or a negative CD code with @err.
  */
 int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, const char *archive_dir,
-	      struct cd_err *err);
+	      const char *summary_keys, struct cd_err *err);
 
 /* ops_stop() - stop the endpoint @h (NULL: none): the API's queries let go of it first. */
 void ops_stop(struct cd_httpd *h);

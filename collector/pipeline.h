@@ -22,6 +22,8 @@
 #include "registry.h"
 #include <store/err.h>
 
+struct qy_keys; /* query/summary.h */
+
 struct pipeline;
 struct pl_source;
 
@@ -109,10 +111,11 @@ void pl_out_done(struct pipeline *pl, unsigned idx, uint64_t seq, enum out_resul
  * pl_summarise_chunks() - an output (the archive, with summaries on) wants
  * each chunk to carry its records' transaction summaries, made as the
  * records are appended (no decode of the payload later): see
- * chunk_take_summaries(). Called from open(); @pl NULL is a no-op.
+ * chunk_take_summaries(), with summary keys @keys (copied). Called from
+ * open(); @pl NULL, or a second call, is a no-op.
  * Return: 0 or -CD_ENOMEM (@err set).
  */
-int pl_summarise_chunks(struct pipeline *pl, struct cd_err *err);
+int pl_summarise_chunks(struct pipeline *pl, const struct qy_keys *keys, struct cd_err *err);
 
 /*
  * pl_deadletter() - output @idx gives up record @r (with @src; a raw

@@ -32,13 +32,21 @@ bool api_over_budget(const struct req *r)
 	return cd_mono_ns() - r->t0 > (int64_t)CD_API_BUDGET_MS * 1000000 || atomic_load(&r->api->stopping);
 }
 
-int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err)
+int cd_api_new(struct cd_api **out, const char *archive_dir, const char *summary_keys, struct cd_err *err)
 {
 	struct cd_api *a = calloc(1, sizeof(*a));
+	char msg[160] = "out of memory";
+	int rc;
 
 	if (!a || (archive_dir && !(a->dir = strdup(archive_dir)))) {
 		free(a);
 		return cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory");
+	}
+	rc = summary_keys ? qy_keys_parse(&a->keys, summary_keys, msg, sizeof(msg))
+			  : qy_keys_defaults(&a->keys);
+	if (rc < 0) {
+		cd_api_free(a);
+		return cd_err_set(err, rc == -QY_ENOMEM ? -CD_ENOMEM : -CD_EINVAL, 0, "%s", msg);
 	}
 	*out = a;
 	return 0;
@@ -49,6 +57,7 @@ void cd_api_free(struct cd_api *api)
 	if (!api)
 		return;
 	cd_api_worker_free(api);
+	qy_keys_release(&api->keys);
 	free(api->dir);
 	free(api);
 }
@@ -691,7 +700,7 @@ void api_answer(struct req *r, const char *url)
 		return;
 	}
 	qy_filter_init(&r->f);
-	if (qy_keys_defaults(&r->keys) < 0) {
+	if (qy_keys_copy(&r->keys, &r->api->keys) < 0) {
 		api_fail(r, 500, "out of memory");
 		return;
 	}

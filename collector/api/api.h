@@ -33,9 +33,12 @@ struct cd_httpd;
 /*
  * cd_api_new() - the API over the archive at @archive_dir (copied; NULL:
  * clewd has no archive output, and every /api/ request answers 404 with
- * a JSON error saying so). Return: 0 or -CD_ENOMEM.
+ * a JSON error saying so), whose summaries keep the values of
+ * @summary_keys (its output's summary_keys, checked; NULL: the defaults),
+ * the keys its searches read them with.
+ * Return: 0, -CD_EINVAL (a bad list) or -CD_ENOMEM.
  */
-int cd_api_new(struct cd_api **out, const char *archive_dir, struct cd_err *err);
+int cd_api_new(struct cd_api **out, const char *archive_dir, const char *summary_keys, struct cd_err *err);
 void cd_api_free(struct cd_api *api);
 
 /* cd_api_attach() - the server @h whose requests @api answers (its connections are resumed there). */

@@ -41,6 +41,7 @@ struct cd_api {
 	struct cd_httpd *h;	 /* the server whose requests it answers (cd_api_attach()) */
 	struct api_worker *work; /* the queries' thread (worker.c) */
 	atomic_bool stopping;	 /* cd_api_quiesce(): queries stop short */
+	struct qy_keys keys;	 /* the archive's summary keys: what a query reads its summaries with */
 };
 
 /* A query parameter: the request's GET arguments, copied (the query runs off the loop thread). */

@@ -197,7 +197,8 @@ void arch__sum_start(arch *a, uint64_t seg)
 		if (!a->sum)
 			return; /* no summaries: readers scan the segment */
 		a->sum->fd = -1;
-		if (qy_keys_defaults(&a->sum->keys) < 0) {
+		if ((a->opt.summary_keys ? qy_keys_copy(&a->sum->keys, a->opt.summary_keys)
+					 : qy_keys_defaults(&a->sum->keys)) < 0) {
 			qy_keys_release(&a->sum->keys);
 			free(a->sum);
 			a->sum = NULL;

@@ -17,15 +17,17 @@
 
 #include <store/archive.h>
 #include "pipeline.h"
+#include "query/summary.h"
 #include "util/util.h"
 #include "util/banned.h"
 
 struct out_archive_state {
-	arch *a;		/* the open archive */
-	char *dir;		/* its directory */
-	struct arch_key *keys;	/* traces then services of the chunk in flight */
-	size_t keys_cap;	/* entries allocated at keys */
-	int64_t next_retain_ns; /* monotonic time of the next arch_retain() */
+	arch *a;		 /* the open archive */
+	char *dir;		 /* its directory */
+	struct arch_key *keys;	 /* traces then services of the chunk in flight */
+	size_t keys_cap;	 /* entries allocated at keys */
+	int64_t next_retain_ns;	 /* monotonic time of the next arch_retain() */
+	struct qy_keys sum_keys; /* summary_keys */
 };
 
 static void on_diag(void *cookie, const char *msg)
@@ -33,12 +35,31 @@ static void on_diag(void *cookie, const char *msg)
 	cd_log(FMT_LEVEL_WARN, msg, "output", "archive", "dir", (const char *)cookie, NULL);
 }
 
-/* path is required (a directory). */
+/* summary_keys into @k (released on failure); @msg says why not. */
+static int sum_keys(const struct cd_output_conf *oc, struct qy_keys *k, char *msg, size_t cap)
+{
+	const char *list = cd_opt_get(&oc->opts, "summary_keys");
+
+	memset(k, 0, sizeof(*k));
+	if (!list || qy_keys_parse(k, list, msg, cap) == 0)
+		return list ? 0 : qy_keys_defaults(k);
+	qy_keys_release(k);
+	return -1;
+}
+
+/* path is required (a directory); summary_keys a list of at most QY_KEYS_MAX. */
 static int archive_check(const struct cd_output_conf *oc, struct cd_err *err)
 {
 	const char *path = cd_opt_get(&oc->opts, "path");
+	struct qy_keys k;
+	char msg[160];
 
-	return path && *path ? 0 : cd_opt_fail(&oc->opts, NULL, "this output needs path", err);
+	if (!path || !*path)
+		return cd_opt_fail(&oc->opts, NULL, "this output needs path", err);
+	if (sum_keys(oc, &k, msg, sizeof(msg)) < 0)
+		return cd_opt_fail(&oc->opts, "summary_keys", msg, err);
+	qy_keys_release(&k);
+	return 0;
 }
 
 static int archive_open(void **state, struct pipeline *pl, unsigned idx, const struct cd_output_conf *oc,
@@ -68,8 +89,13 @@ static int archive_open(void **state, struct pipeline *pl, unsigned idx, const s
 	cd_opt_ms(&oc->opts, "max_age", 0, &u, NULL);
 	opt.max_age_ns = (int64_t)u * 1000000;
 	cd_opt_bool(&oc->opts, "summaries", false, &opt.summaries, NULL);
+	if (sum_keys(oc, &st->sum_keys, NULL, 0) < 0) {
+		rc = cd_err_set(err, -CD_ENOMEM, ENOMEM, "out of memory"); /* checked: nothing else fails */
+		goto err_free_dir;
+	}
+	opt.summary_keys = &st->sum_keys;
 	/* summarised as the chunks are built, from the records parsed: no second decode */
-	if (opt.summaries && (rc = pl_summarise_chunks(pl, err)) < 0)
+	if (opt.summaries && (rc = pl_summarise_chunks(pl, &st->sum_keys, err)) < 0)
 		goto err_free_dir;
 	opt.on_diag = on_diag;
 	opt.cookie = st->dir;
@@ -80,6 +106,7 @@ static int archive_open(void **state, struct pipeline *pl, unsigned idx, const s
 	return 0;
 
 err_free_dir:
+	qy_keys_release(&st->sum_keys);
 	free(st->dir);
 err_free:
 	free(st);
@@ -147,6 +174,7 @@ static void archive_close(void *state)
 		       NULL);
 	free(st->keys);
 	free(st->dir);
+	qy_keys_release(&st->sum_keys);
 	free(st);
 }
 
@@ -165,6 +193,10 @@ static const struct cd_opt_spec archive_opts[] = {
 	{"segment_bytes", CD_OPT_SIZE, "64M", "a segment's size before the next one starts", NULL, 0, 0},
 	{"summaries", CD_OPT_BOOL, "false",
 	 "write transaction summaries per segment (faster tracegrep --find and /api/traces; costs write CPU)",
+	 NULL, 0, 0},
+	{"summary_keys", CD_OPT_STRING, "user,tenant,customer,order",
+	 "the attributes whose values each summary keeps (comma-separated, at most 16; the API searches "
+	 "them with tags)",
 	 NULL, 0, 0},
 	{NULL, 0, NULL, NULL, NULL, 0, 0},
 };

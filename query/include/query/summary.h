@@ -79,6 +79,14 @@ extern const size_t qy_default_nkeys;
 int qy_keys_add(struct qy_keys *k, const char *key);
 /* qy_keys_defaults() - add the default keys. Return: as qy_keys_add(). */
 int qy_keys_defaults(struct qy_keys *k);
+/*
+ * qy_keys_parse() - add the keys of comma-separated @list ("user, sku":
+ * blanks around a key ignored; summary_keys of clewd's archive output).
+ * Return: 0, or -QY_EINVAL (an empty key, too many) / -QY_ENOMEM with @msg (@cap bytes).
+ */
+int qy_keys_parse(struct qy_keys *k, const char *list, char *msg, size_t cap);
+/* qy_keys_copy() - add every key of @src to @dst. Return: as qy_keys_add(). */
+int qy_keys_copy(struct qy_keys *dst, const struct qy_keys *src);
 void qy_keys_release(struct qy_keys *k);
 
 /* One (method, path) pair a span of the transaction had; either may be NULL. */

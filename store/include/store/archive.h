@@ -76,6 +76,9 @@ struct arch_options {
 	bool summaries;		/* write each segment's transaction summaries (NNNN.sum) at seal:
 				   tracegrep --find and clewd's API read them instead of the frames;
 				   costs 19-33 % of the write path today (BENCHMARKS.md), so opt-in */
+	/* the attributes whose values the summaries keep (not copied: must outlive the
+	   archive); NULL: qy_keys_defaults() */
+	const struct qy_keys *summary_keys;
 	void (*on_diag)(void *cookie, const char *msg); /* torn tails, corrupt frames, rebuilt
 							   indexes; may be NULL */
 	void *cookie;					/* passed to on_diag */
