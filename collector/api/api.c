@@ -155,11 +155,6 @@ static bool stop_hook(void *arg)
 	return api_over_budget(arg);
 }
 
-int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap)
-{
-	return api_load_newest(r, since, until, 0, msg, cap);
-}
-
 /* Open the archive read-only into r->a (closed by the request's end). Return: 0, or <0 with @msg. */
 static int api_open(struct req *r, char *msg, size_t cap)
 {
@@ -174,8 +169,18 @@ static int api_open(struct req *r, char *msg, size_t cap)
 	return rc;
 }
 
-int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, char *msg, size_t cap)
+/* @t moved by @d (either sign), kept within int64 (a time from a request may be near either end). */
+static int64_t shifted(int64_t t, int64_t d)
 {
+	if (d > 0 ? t > INT64_MAX - d : t < INT64_MIN - d)
+		return d > 0 ? INT64_MAX : INT64_MIN;
+	return t + d;
+}
+
+int api_load_newest(struct req *r, size_t newest, char *msg, size_t cap)
+{
+	/* segments a little beyond the filter's window too: a transaction across its edge stays whole */
+	int64_t since = shifted(r->f.since_ns, -API_SLACK_NS), until = shifted(r->f.until_ns, API_SLACK_NS);
 	struct cd_err err = {0};
 	int rc;
 
@@ -316,7 +321,7 @@ static enum MHD_Result operations(struct req *r, const char *service, const char
 
 	if (add(r, "service", service, msg, sizeof(msg)) < 0)
 		return api_fail(r, 400, msg);
-	if ((rc = api_load_newest(r, INT64_MIN, INT64_MAX, CD_API_OPERATIONS_TXNS, msg, sizeof(msg))) < 0)
+	if ((rc = api_load_newest(r, CD_API_OPERATIONS_TXNS, msg, sizeof(msg))) < 0)
 		return api_fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
 	if (api_over_budget(r))
 		return api_fail(r, 503, "query exceeded its time budget (5 s)");
@@ -536,11 +541,8 @@ static enum MHD_Result search(struct req *r)
 	}
 	if (qy_filter_keys(&r->f, &r->keys) < 0)
 		return api_fail(r, 400, "too many tags");
-	/* Segments a little beyond the window too: a transaction across its edge stays whole;
-	 * newest first, older segments only while they may hold one of the @limit newest. */
-	if ((rc = api_load_newest(r, since == INT64_MIN ? since : since - API_SLACK_NS,
-				  until == INT64_MAX ? until : until + API_SLACK_NS, limit, msg,
-				  sizeof(msg))) < 0)
+	/* newest first, older segments only while they may hold one of the @limit newest */
+	if ((rc = api_load_newest(r, limit, msg, sizeof(msg))) < 0)
 		return api_fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
 	total = qy_select(&r->t, &r->f, QY_SORT_START, limit, &v, &n);
 	if (total < 0)

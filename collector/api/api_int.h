@@ -69,10 +69,10 @@ struct req {
 	size_t nargs;
 	struct api_reply *out; /* its answer */
 	int64_t t0;	       /* monotonic start, ns */
-	arch *a;	       /* the archive, read-only (opened by api_load()) */
+	arch *a;	       /* the archive, read-only (opened by api_load_newest()) */
 	struct qy_keys keys;
 	struct qy_filter f;
-	struct qy_txns t; /* summaries read by api_load() */
+	struct qy_txns t; /* summaries read by api_load_newest() */
 	struct jb b;	  /* the answer */
 };
 
@@ -98,17 +98,15 @@ void cd_api_worker_free(struct cd_api *api);
 /* Whether @r has run past CD_API_BUDGET_MS. */
 bool api_over_budget(const struct req *r);
 /*
- * api_load() - open the archive and read the summaries of its segments in
- * [@since, @until] with @r's keys and filter into r->t.
+ * api_load_newest() - open the archive and read, with @r's keys and
+ * filter, the summaries of its segments in the filter's since/until
+ * widened by API_SLACK_NS (a transaction across the window's edge stays
+ * whole) into r->t, for a search that shows only the @newest
+ * latest-starting matches (0: all): older segments are read only while
+ * they may hold one (arch_summaries_newest()).
  * Return: 0, or a negative CD code with @msg (@cap bytes) saying why.
  */
-int api_load(struct req *r, int64_t since, int64_t until, char *msg, size_t cap);
-/*
- * api_load_newest() - as api_load(), for a search that shows only the
- * @newest latest-starting matches (0: all): older segments are read only
- * while they may hold one (arch_summaries_newest()).
- */
-int api_load_newest(struct req *r, int64_t since, int64_t until, size_t newest, char *msg, size_t cap);
+int api_load_newest(struct req *r, size_t newest, char *msg, size_t cap);
 
 /* How far a transaction's records may lie from its start (tracegrep's FIND_SLACK_NS). */
 #define API_SLACK_NS (INT64_C(300) * 1000000000)

@@ -112,8 +112,7 @@ enum MHD_Result api_dependencies(struct req *r)
 	since = back < until ? until - back : 0;
 	r->f.since_ns = since;
 	r->f.until_ns = until;
-	if ((rc = api_load_newest(r, since - API_SLACK_NS, until + API_SLACK_NS, CD_API_DEPENDENCY_TXNS, msg,
-				  sizeof(msg))) < 0)
+	if ((rc = api_load_newest(r, CD_API_DEPENDENCY_TXNS, msg, sizeof(msg))) < 0)
 		return api_fail(r, rc == -CD_ELIMIT ? 503 : 500, msg);
 	if (qy_select(&r->t, &r->f, QY_SORT_START, CD_API_DEPENDENCY_TXNS, &v, &n) < 0)
 		return api_fail(r, 500, "out of memory");

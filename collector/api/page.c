@@ -180,13 +180,8 @@ enum MHD_Result api_page(struct req *r)
 		rc = -1;
 		snprintf(msg, sizeof(msg), "too many attribute keys");
 	}
-	if (rc == 0) {
-		int64_t since = r->f.since_ns, until = r->f.until_ns;
-
-		rc = api_load_newest(r, since == INT64_MIN ? since : since - INT64_C(300000000000),
-				     until == INT64_MAX ? until : until + INT64_C(300000000000), limit, msg,
-				     sizeof(msg));
-	}
+	if (rc == 0)
+		rc = api_load_newest(r, limit, msg, sizeof(msg));
 	if (rc == 0 && api_over_budget(r)) {
 		rc = -1;
 		snprintf(msg, sizeof(msg), "the search exceeded its time budget (%d ms): narrow since/until",
