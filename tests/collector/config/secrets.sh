@@ -12,7 +12,8 @@
 # /proc/PID/cmdline while it runs.
 #
 # Not secrets, by decision (clewd(8), collector/options.h): "key" (Kafka's
-# message-key field, Redis's list name) and "key_file" (a path). A
+# message-key field, Redis's list name), "key_file" (a path) and the
+# archive's "summary_keys" (attribute names). A
 # properties.NAME passed to librdkafka is secret when NAME says pass,
 # secret, token or key: ssl.key.password and sasl.password are tried.
 #
@@ -144,7 +145,7 @@ done <"$work/input_keys"
 
 while read -r plugin key; do
 	case $key in
-	key | key_file) continue ;; # not secrets (see above)
+	key | key_file | summary_keys) continue ;; # not secrets (see above)
 	esac
 	scheme=$(awk -v p="$plugin" '$1 == p { print $2 }' "$work/schemes")
 	if [ "$key" = properties.NAME ]; then
