@@ -24,9 +24,7 @@ bool qy_filter_light(const struct qy_filter *f)
 /* A view's length as the decoded C string's: up to a NUL (none in what a writer wrote). */
 static size_t cstr_len(const uint8_t *s, size_t n)
 {
-	const uint8_t *nul = s ? memchr(s, 0, n) : NULL;
-
-	return nul ? (size_t)(nul - s) : n;
+	return s ? qy_nul_len((const char *)s, n) : n;
 }
 
 /* qy__route_bits() of a span's method and path given as views (not NUL-terminated). */
