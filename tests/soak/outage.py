@@ -38,6 +38,7 @@ Usage: outage.py influxdb|kafka|logstash OUTAGE_S [RATE_LINES_PER_S]
 Environment: CLEWD_BIN, KAFKA_MOCK_BIN, LS_RECEIVER_BIN, INFLUXD_HELPER.
 Short form in the test suite (8 s), long form from bench/soak_outage.sh.
 """
+import atexit
 import json
 import os
 import re
@@ -71,6 +72,25 @@ def die(msg):
     sys.exit("FAIL (%s): %s (files in %s)" % (PEER, msg, TMP))
 
 
+# Every process started, killed when the script ends however it ends (a failure, an exception):
+# one left running would hold the test runner's output pipe open, and the run would hang.
+PROCS = []
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    PROCS.append(p)
+    return p
+
+
+@atexit.register
+def kill_all():
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def wait(cond, what, bound=BOUND_S):
     t0 = time.monotonic()
     while not cond():
@@ -88,6 +108,7 @@ class Influx:
         self.helper = os.environ["INFLUXD_HELPER"]
         out = subprocess.run([self.helper, "start", self.dir], check=True, capture_output=True, text=True)
         self.port = int(out.stdout.strip())
+        atexit.register(self.stop)  # however the script ends (see PROCS)
         self.query("CREATE DATABASE soak")
         self.uri = "influxdb://127.0.0.1:%d/soak?interval=1s" % self.port
 
@@ -103,7 +124,7 @@ class Influx:
         subprocess.run([self.helper, "start", self.dir, "--port", str(self.port)], check=True,
                        capture_output=True)
 
-    def counts(self):
+    def counts(self, final=False):
         """{n: times}: InfluxDB keeps one point per series and time, so each n at most once."""
         try:
             j = self.query('SELECT "dur_us" FROM spans')
@@ -118,7 +139,7 @@ class Influx:
 
 class Kafka:
     def __init__(self):
-        self.p = subprocess.Popen([os.environ["KAFKA_MOCK_BIN"], "-b", "1", "soak:%d" % PARTITIONS],
+        self.p = spawn([os.environ["KAFKA_MOCK_BIN"], "-b", "1", "soak:%d" % PARTITIONS],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.bootstrap = self.p.stdout.readline().strip()
         if not self.bootstrap:
@@ -140,7 +161,7 @@ class Kafka:
     def up(self):
         self.cmd("up 1")
 
-    def counts(self):
+    def counts(self, final=False):
         r = subprocess.run(["kcat", "-C", "-b", self.bootstrap, "-t", "soak", "-o", "beginning", "-e", "-q",
                             "-f", "%s\\n"], capture_output=True, text=True, timeout=120, check=False)
         seen = {}
@@ -169,10 +190,10 @@ class Logstash:
         pf = os.path.join(TMP, "ls.port")
         if os.path.exists(pf):
             os.unlink(pf)
-        p = subprocess.Popen([os.environ["LS_RECEIVER_BIN"], "tcp", "--port", str(self.port), "--port-file", pf,
+        p = spawn([os.environ["LS_RECEIVER_BIN"], "tcp", "--port", str(self.port), "--port-file", pf,
                               "--report", os.path.join(TMP, "ls.report.%d" % self.k),
                               "--events", os.path.join(TMP, "ls.events.%d" % self.k)],
-                             stderr=open(os.path.join(TMP, "ls.log"), "ab"))
+                             stdout=subprocess.DEVNULL, stderr=open(os.path.join(TMP, "ls.log"), "ab"))
         self.procs.append(p)
         wait(lambda: os.path.exists(pf) and open(pf).read().strip(), "the receiver to listen")
         self.port = int(open(pf).read())
@@ -183,17 +204,25 @@ class Logstash:
         if p.wait(timeout=60) != 0:
             die("ls_receiver exited %d" % p.returncode)
 
-    def counts(self):
+    def counts(self, final=False):
+        """{n: times} of the receivers' event files. While they run, a line read as it is being
+        written may not parse yet (skipped: counted at the next poll); once they stopped
+        (@final), every line must."""
         seen = {}
         for k in range(1, self.k + 1):
             path = os.path.join(TMP, "ls.events.%d" % k)
             if not os.path.exists(path):
                 continue
-            with open(path) as f:
+            with open(path, errors="replace") as f:
                 for line in f:
                     if not line.endswith("\n"):
                         continue
-                    n = int(json.loads(line)["n"])
+                    try:
+                        n = int(json.loads(line)["n"])
+                    except (ValueError, KeyError, TypeError):
+                        if final:
+                            die("ls.events.%d: not an event: %r" % (k, line[:200]))
+                        continue
                     seen[n] = seen.get(n, 0) + 1
         return seen
 
@@ -260,7 +289,7 @@ def rss_kib(pid):
 def start_clewd(uri):
     err = os.path.join(TMP, "clewd.log")
     env = dict(os.environ, CLEWD_CHUNK_AGE="200ms", CLEWD_DRAIN_TIMEOUT="120s")
-    p = subprocess.Popen([os.environ["CLEWD_BIN"], "-s", os.path.join(TMP, "state"), "--http", "127.0.0.1:0",
+    p = spawn([os.environ["CLEWD_BIN"], "-s", os.path.join(TMP, "state"), "--http", "127.0.0.1:0",
                           "-i", "tail:" + os.path.join(TMP, "in", "*.log"), "-o", uri],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(err, "wb"), env=env)
     port = [0]
@@ -320,7 +349,7 @@ def main():
     sent = metric(m, "clewd_output_records_total") or 0
     clewd.send_signal(signal.SIGTERM)
     rc = clewd.wait(timeout=BOUND_S)
-    seen = peer.counts()
+    seen = peer.counts(final=True)  # clewd is gone: nothing more is written
     peer.stop()
     lost = [n for n in range(total) if n not in seen]
     dups = sum(c - 1 for c in seen.values())
