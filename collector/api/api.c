@@ -304,12 +304,8 @@ static int add(struct req *r, const char *name, const char *value, char *msg, si
  * The operations of @service: the root "METHOD path" of the transactions
  * it is the root service of, among its newest CD_API_OPERATIONS_TXNS (a
  * list to pick from, not a census: read newest first, it stays fast on
- * any archive).
- */
-/*
- * The root operations of @service's newest transactions: as strings, or
- * with @kind as Jaeger's /api/operations objects (a root operation is
- * where a request entered: a server span).
+ * any archive). As strings, or with @kind as Jaeger's /api/operations
+ * objects (a root operation is where a request entered: a server span).
  */
 static enum MHD_Result operations(struct req *r, const char *service, const char *kind)
 {
@@ -467,7 +463,6 @@ bad:
 	return -QY_EINVAL;
 }
 
-/* A time in microseconds since the epoch (Jaeger's start/end) into ns. */
 int api_parse_time(const char *s, int64_t unit_ns, int64_t *ns)
 {
 	char *end;
