@@ -125,7 +125,8 @@ const struct tg_option tg_option_table[] = {
 	 TG_MODE_TERM},
 	{sec_find, "summary-key", TG_OPT_SUMMARY_KEY, " KEY", NULL,
 	 "keep the values of attribute KEY in each summary (attrs);\n"
-	 "repeatable; default: user, tenant, customer, order",
+	 "repeatable; default: $CLEW_SUMMARY_KEYS (KEY,KEY,... as\n"
+	 "clewd's summary_keys), else user, tenant, customer, order",
 	 TG_MODE_TERM},
 	{sec_output, NULL, 0, NULL, "(default)",
 	 "the waterfall: one row per span (start offset, duration,\n"
@@ -480,8 +481,16 @@ static int find_args(struct tg_options *o, int argc, char **argv, bool window, s
 	}
 	if (o->since > o->until)
 		return USAGE(err, "--since is later than --until");
-	if (!o->keys_given)
-		rc = qy_keys_defaults(&o->keys);
+	if (!o->keys_given) {
+		/* the keys the archive was written with (clewd's summary_keys), so it answers from them */
+		const char *env = getenv("CLEW_SUMMARY_KEYS");
+		char msg[160];
+
+		if (env && *env && qy_keys_parse(&o->keys, env, msg, sizeof(msg)) < 0)
+			return USAGE(err, "CLEW_SUMMARY_KEYS: %s", msg);
+		if (!env || !*env)
+			rc = qy_keys_defaults(&o->keys);
+	}
 	if (rc == 0)
 		rc = qy_filter_keys(&o->filter, &o->keys);
 	if (rc < 0)

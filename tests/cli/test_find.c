@@ -517,12 +517,17 @@ END_TEST
 
 START_TEST(summary_keys_are_configurable)
 {
-	struct th_result r =
-		FIND("--json", "--limit", "0", "--summary-key", "tenant", "--summary-key", "sku", "--stats");
+	/* as --summary-key tenant --summary-key sku, the second round from $CLEW_SUMMARY_KEYS */
+	struct th_result r = _i == 0 ? FIND("--json", "--limit", "0", "--summary-key", "tenant",
+					    "--summary-key", "sku", "--stats")
+				     : (setenv("CLEW_SUMMARY_KEYS", " tenant ,sku", 1),
+					FIND("--json", "--limit", "0", "--stats"));
 	json_t *all = objects(&r), *o;
 	size_t i;
 	const char *p = strstr(r.err, "bytes), ");
 	unsigned scanned = 0;
+
+	unsetenv("CLEW_SUMMARY_KEYS");
 
 	/* clewd's archive keeps sku too (its summary_keys): no segment is scanned for it */
 	if (by_clewd) {
@@ -635,7 +640,7 @@ static Suite *find_suite(void)
 	tcase_add_test(tc, exit_status_as_grep);
 	tcase_add_test(tc, open_shows_the_first_match);
 	tcase_add_test(tc, the_table_neutralises_log_values);
-	tcase_add_test(tc, summary_keys_are_configurable);
+	tcase_add_loop_test(tc, summary_keys_are_configurable, 0, 2);
 	if (ingest)
 		tcase_add_test(tc, the_archive_is_read_by_its_summaries);
 	suite_add_tcase(s, tc);
