@@ -106,7 +106,7 @@ int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *
 {
 	struct cd_httpd *h = calloc(1, sizeof(*h));
 	const union MHD_DaemonInfo *info;
-	struct MHD_OptionItem extra[3];
+	struct MHD_OptionItem extra[4];
 	unsigned n = 0;
 	int fd, rc;
 
@@ -125,6 +125,9 @@ int cd_httpd_start_opts(struct cd_httpd **out, struct pipeline *pl, const char *
 		/* MHD's array form takes a callback's function pointer as intptr_t */
 		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)o->completed,
 						     o->completed_cls};
+	if (o && o->memory_limit)
+		extra[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+						     (intptr_t)o->memory_limit, NULL};
 	extra[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 	/* suspend/resume: an input answers a request only once its records are safe (input/intake.h) */
 	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, handler, cls,

@@ -32,6 +32,7 @@ struct cd_httpd_opts {
 	MHD_RequestCompletedCallback completed; /* called when a request ends, however (frees its context) */
 	void *completed_cls;			/* passed to completed */
 	int kept_fd; /* > 0: serve this listening socket (a reload's, input/handoff.h; taken) instead of binding */
+	size_t memory_limit; /* a connection's memory for its request line and headers (0: MHD's 32 KiB) */
 };
 
 /* cd_httpd_start_opts() - cd_httpd_start() with @o (may be NULL). */

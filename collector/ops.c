@@ -71,7 +71,9 @@ int ops_start(struct cd_httpd **out, struct pipeline *pl, const char *addr, cons
 	cd_api_free(ops.api); /* the previous configuration's: its server is stopped */
 	ops.api = api;
 	if ((rc = cd_httpd_start_opts(out, pl, addr, on_request, &ops,
-				      &(struct cd_httpd_opts){.completed = cd_api_completed}, err)) < 0)
+				      &(struct cd_httpd_opts){.completed = cd_api_completed,
+							      .memory_limit = CD_API_REQUEST_BYTES},
+				      err)) < 0)
 		return rc;
 	cd_api_attach(api, *out);
 	return 0;

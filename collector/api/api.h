@@ -27,6 +27,9 @@ struct cd_api;
 #define CD_API_BUDGET_MS 5000	    /* a query that runs longer stops with a 503 and says why */
 #define CD_API_TRACE_RECORDS 20000  /* records of one trace at most (a batch job): the rest is cut */
 #define CD_API_QUEUE_MAX 16	    /* requests waiting for the queries' thread: past it, 503 at once */
+/* a request's line and headers at most (its GET arguments: CD_API_LIMIT_MAX trace IDs fit; MHD's default,
+   32 KiB, left a request of some 500 arguments unanswered) */
+#define CD_API_REQUEST_BYTES (256 * 1024)
 
 struct cd_httpd;
 
