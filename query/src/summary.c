@@ -179,7 +179,8 @@ bool qy__attr_int(const struct fmt_attr *a, long long *out)
 	n = fmt_str_decode(&a->val, buf);
 	buf[n] = '\0';
 	*out = strtoll(buf, &end, 10);
-	return *end == '\0' && end != buf && (buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9'));
+	/* every decoded byte a digit, as the raw path asks: "100" then a NUL is no number */
+	return end == buf + n && end != buf && (buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9'));
 }
 
 /* Whether two views hold the same bytes (IDs: their escapes, if any, are written alike). */
