@@ -18,9 +18,12 @@
  *   object or array by fmt_json_validate()); text that is not is written
  *   as a JSON string instead. Line breaks between the tokens of an object
  *   or array become spaces, so the object stays on one line;
- * - an attribute named like a fixed key is written as "_" + key, so no
- *   key appears twice (two attributes with the same name stay two members,
- *   as in the input).
+ * - an attribute named like a key the emitter writes is written as
+ *   "_" + key, so no key appears twice (two attributes with the same name
+ *   stay two members, as in the input); so is one the parser would read
+ *   back as a field the line does not already give at a better rank
+ *   ("trace.id" when the record has no trace), as fmt__json_claim() says,
+ *   so that parsing the line gives the record again.
  * A timestamp that did not parse (FMT_F_TS_INVALID) is written as the text
  * it had, so nothing is lost; the continuation lines (a stack trace) are
  * appended to the message after "\n".
@@ -32,6 +35,7 @@
 #include "fmt/json.h"
 #include "fmt/str.h"
 #include "fmt/ts.h"
+#include "json_scan.h"
 #include "put.h"
 
 #define ONES UINT64_C(0x0101010101010101)
@@ -87,53 +91,114 @@ static int put_string(const struct fmt_str *s, char *out, size_t cap, size_t *po
 }
 
 /*
- * The separator and a fixed key: @key is a literal that includes its
- * quotes and colon ("\"level\":").
+ * The keys the emitter writes, each with a value of the kind it writes
+ * under it, which is what fmt__json_claim() needs to tell the field and
+ * rank the key gives the parser.
  */
-static int put_key(const char *key, size_t n, bool *first, char *out, size_t cap, size_t *pos)
+enum fixed_key {
+	FK_TIMESTAMP,
+	FK_AT_TIMESTAMP,
+	FK_AT_VERSION,
+	FK_LEVEL,
+	FK_SEVERITY,
+	FK_SERVICE,
+	FK_TRACE,
+	FK_SPAN,
+	FK_PARENT,
+	FK_IDS,
+	FK_METHOD,
+	FK_PATH,
+	FK_MESSAGE,
+	FK_EVENT,
+	FK_COUNT,
+};
+
+#define FK_ATTRS FK_COUNT /* the bit of "written" that says an attribute was */
+
+static const struct fmt_attr fixed_keys[FK_COUNT] = {
+#define FIXED(id, k, type, v) [id] = {{k, sizeof(k) - 1, FMT_ENC_RAW}, {v, sizeof(v) - 1, FMT_ENC_RAW}, type}
+	FIXED(FK_TIMESTAMP, "timestamp", FMT_T_STRING, "x"),
+	FIXED(FK_AT_TIMESTAMP, "@timestamp", FMT_T_STRING, "x"),
+	FIXED(FK_AT_VERSION, "@version", FMT_T_STRING, "1"),
+	FIXED(FK_LEVEL, "level", FMT_T_STRING, "x"),
+	FIXED(FK_SEVERITY, "severity", FMT_T_STRING, "x"),
+	FIXED(FK_SERVICE, "service", FMT_T_STRING, "x"),
+	FIXED(FK_TRACE, "trace", FMT_T_STRING, "x"),
+	FIXED(FK_SPAN, "span", FMT_T_STRING, "x"),
+	FIXED(FK_PARENT, "parent", FMT_T_STRING, "x"),
+	FIXED(FK_IDS, "ids", FMT_T_ARRAY, "[\"x\"]"),
+	FIXED(FK_METHOD, "method", FMT_T_STRING, "x"),
+	FIXED(FK_PATH, "path", FMT_T_STRING, "x"),
+	FIXED(FK_MESSAGE, "message", FMT_T_STRING, "x"),
+	FIXED(FK_EVENT, "event", FMT_T_STRING, "span"),
+#undef FIXED
+};
+
+/*
+ * The separator and fixed key @id; *written holds a bit per key written
+ * so far (and FK_ATTRS), so 0 means this member is the first.
+ */
+static int put_key(enum fixed_key id, unsigned *written, char *out, size_t cap, size_t *pos)
 {
+	const struct fmt_str *k = &fixed_keys[id].key;
 	int rc;
 
-	if (!*first && (rc = put_c(out, cap, pos, ',')) < 0)
+	if (*written && (rc = put_c(out, cap, pos, ',')) < 0)
 		return rc;
-	*first = false;
-	return put(out, cap, pos, key, n);
+	*written |= 1u << id;
+	if ((rc = put_c(out, cap, pos, '"')) < 0 || (rc = put(out, cap, pos, k->ptr, k->len)) < 0)
+		return rc;
+	return put(out, cap, pos, "\":", 2);
 }
 
-#define KEY(k) "\"" k "\":", sizeof("\"" k "\":") - 1
-
 /* A fixed key and a string value, when @s is present. */
-static int put_member(const char *key, size_t n, const struct fmt_str *s, bool *first, char *out, size_t cap,
+static int put_member(enum fixed_key id, const struct fmt_str *s, unsigned *written, char *out, size_t cap,
 		      size_t *pos)
 {
 	int rc;
 
 	if (!s->ptr)
 		return 0;
-	if ((rc = put_key(key, n, first, out, cap, pos)) < 0)
+	if ((rc = put_key(id, written, out, cap, pos)) < 0)
 		return rc;
 	return put_string(s, out, cap, pos);
 }
 
-static const struct {
-	const char *name;
-	size_t len;
-} fixed_keys[] = {
-	{"timestamp", 9}, {"level", 5}, {"severity", 8}, {"service", 7}, {"trace", 5},	 {"span", 4},
-	{"parent", 6},	  {"ids", 3},	{"method", 6},	 {"path", 4},	 {"message", 7}, {"event", 5},
-};
-
-static bool is_fixed_key(const struct fmt_str *k)
+static bool key_is(const struct fmt_str *k, const struct fmt_str *name)
 {
-	for (size_t i = 0; i < sizeof(fixed_keys) / sizeof(fixed_keys[0]); i++) {
-		if (k->enc == FMT_ENC_RAW) {
-			if (k->len == fixed_keys[i].len && memcmp(k->ptr, fixed_keys[i].name, k->len) == 0)
-				return true;
-		} else if (fmt_str_eq(k, fixed_keys[i].name, fixed_keys[i].len)) {
+	return k->enc == FMT_ENC_RAW ? k->len == name->len && memcmp(k->ptr, name->ptr, k->len) == 0
+				     : fmt_str_eq(k, name->ptr, name->len);
+}
+
+/*
+ * Whether attribute @a, its value written as @type, must be renamed "_" +
+ * key: its key is one the emitter writes (always for its own names, only
+ * when written for Logstash's, which plain lines do not have), or the
+ * parser would take it for a field that no fixed key in @written gives at
+ * the same or a better rank. Every fixed key but "@version" is a field's
+ * name, so most attributes are settled by the one fmt__json_claim().
+ */
+static bool renamed(const struct fmt_attr *a, uint8_t type, unsigned written)
+{
+	const unsigned logstash_only = 1u << FK_AT_TIMESTAMP | 1u << FK_AT_VERSION;
+	const struct fmt_attr as_written = {a->key, a->val, type};
+	unsigned rank, fixed_rank;
+	int field = fmt__json_claim(&as_written, &rank);
+
+	if (FMT__LIKELY(field == FMT__JSON_NOT_ALIAS))
+		return (written & (1u << FK_AT_VERSION)) && key_is(&a->key, &fixed_keys[FK_AT_VERSION].key);
+	for (unsigned i = 0; i < FK_COUNT; i++) {
+		if (!(logstash_only & ~written & (1u << i)) && key_is(&a->key, &fixed_keys[i].key))
 			return true;
-		}
 	}
-	return false;
+	if (field < 0)
+		return false;
+	for (unsigned i = 0; i < FK_COUNT; i++) {
+		if ((written & (1u << i)) && fmt__json_claim(&fixed_keys[i], &fixed_rank) == field &&
+		    fixed_rank <= rank)
+			return false;
+	}
+	return true;
 }
 
 static bool is_digit(char c)
@@ -218,37 +283,41 @@ static int put_raw(const struct fmt_attr *a, char *out, size_t cap, size_t *pos)
 	return 0;
 }
 
-static int put_attr(const struct fmt_attr *a, bool *first, char *out, size_t cap, size_t *pos)
+static int put_attr(const struct fmt_attr *a, unsigned *written, char *out, size_t cap, size_t *pos)
 {
 	static const struct fmt_str empty = {"", 0, FMT_ENC_RAW};
 	const struct fmt_str *key = a->key.ptr ? &a->key : &empty;
+	/* The type the value is written as: text that is not what its type says becomes a string. */
+	const uint8_t type = !a->val.ptr ? (a->type == FMT_T_STRING ? FMT_T_STRING : FMT_T_NULL)
+			     : a->type != FMT_T_STRING && is_raw_ok(a) ? a->type
+								       : FMT_T_STRING;
+	const bool rename = a->key.ptr && renamed(a, type, *written);
 	int rc;
 
-	if (!*first && (rc = put_c(out, cap, pos, ',')) < 0)
+	if (*written && (rc = put_c(out, cap, pos, ',')) < 0)
 		return rc;
-	*first = false;
+	*written |= 1u << FK_ATTRS;
 	if ((rc = put_c(out, cap, pos, '"')) < 0)
 		return rc;
-	if (a->key.ptr && is_fixed_key(key) && (rc = put_c(out, cap, pos, '_')) < 0)
+	if (rename && (rc = put_c(out, cap, pos, '_')) < 0)
 		return rc;
 	if ((rc = put_escaped(key, out, cap, pos)) < 0 || (rc = put(out, cap, pos, "\":", 2)) < 0)
 		return rc;
 
 	if (!a->val.ptr)
-		return put(out, cap, pos, a->type == FMT_T_STRING ? "\"\"" : "null",
-			   a->type == FMT_T_STRING ? 2 : 4);
-	if (a->type != FMT_T_STRING && is_raw_ok(a))
+		return put(out, cap, pos, type == FMT_T_STRING ? "\"\"" : "null", type == FMT_T_STRING ? 2 : 4);
+	if (type != FMT_T_STRING)
 		return put_raw(a, out, cap, pos);
 	return put_string(&a->val, out, cap, pos);
 }
 
-static int put_message(const struct fmt_record *rec, bool *first, char *out, size_t cap, size_t *pos)
+static int put_message(const struct fmt_record *rec, unsigned *written, char *out, size_t cap, size_t *pos)
 {
 	int rc;
 
 	if (!rec->message.ptr && !rec->cont.ptr)
 		return 0;
-	if ((rc = put_key(KEY("message"), first, out, cap, pos)) < 0 || (rc = put_c(out, cap, pos, '"')) < 0)
+	if ((rc = put_key(FK_MESSAGE, written, out, cap, pos)) < 0 || (rc = put_c(out, cap, pos, '"')) < 0)
 		return rc;
 	if (rec->message.ptr) {
 		rc = put_escaped(&rec->message, out, cap, pos);
@@ -264,58 +333,54 @@ static int put_message(const struct fmt_record *rec, bool *first, char *out, siz
 
 static int emit(const struct fmt_record *rec, unsigned opts, char *out, size_t cap, size_t *pos)
 {
-	bool first = true;
+	unsigned written = 0;
 	int rc;
 
 	const bool ls = opts & FMT_JSON_LOGSTASH;
-	const char *ts_key = ls ? "\"@timestamp\":" : "\"timestamp\":";
-	const size_t ts_klen = strlen(ts_key);
+	const enum fixed_key ts_key = ls ? FK_AT_TIMESTAMP : FK_TIMESTAMP;
 
 	if ((rc = put_c(out, cap, pos, '{')) < 0)
 		return rc;
-	if (ls) {
-		if ((rc = put(out, cap, pos, "\"@version\":\"1\"", 14)) < 0)
-			return rc;
-		first = false;
-	}
+	if (ls && ((rc = put_key(FK_AT_VERSION, &written, out, cap, pos)) < 0 ||
+		   (rc = put(out, cap, pos, "\"1\"", 3)) < 0))
+		return rc;
 
 	if (rec->has_ts) {
 		char ts[FMT_TS_MAX];
 		size_t n = fmt_ts_format(rec->ts_ns, -1, ts);
 
-		if ((rc = put_key(ts_key, ts_klen, &first, out, cap, pos)) < 0 ||
+		if ((rc = put_key(ts_key, &written, out, cap, pos)) < 0 ||
 		    (rc = put_c(out, cap, pos, '"')) < 0 || (rc = put(out, cap, pos, ts, n)) < 0 ||
 		    (rc = put_c(out, cap, pos, '"')) < 0)
 			return rc;
-	} else if ((rc = put_member(ts_key, ts_klen, &rec->ts_text, &first, out, cap, pos)) < 0) {
+	} else if ((rc = put_member(ts_key, &rec->ts_text, &written, out, cap, pos)) < 0) {
 		return rc;
 	}
 
 	if (rec->level >= FMT_LEVEL_TRACE && rec->level <= FMT_LEVEL_OTHER) {
 		const bool sev = opts & FMT_JSON_SEVERITY;
-		const char *key = sev ? "\"severity\":" : "\"level\":";
-		const size_t klen = sev ? sizeof("\"severity\":") - 1 : sizeof("\"level\":") - 1;
+		const enum fixed_key key = sev ? FK_SEVERITY : FK_LEVEL;
 
 		if (rec->level != FMT_LEVEL_OTHER) {
 			const char *name = fmt_level_name((enum fmt_level)rec->level);
 			const struct fmt_str v = {name, (uint32_t)strlen(name), FMT_ENC_RAW};
 
-			rc = put_member(key, klen, &v, &first, out, cap, pos);
+			rc = put_member(key, &v, &written, out, cap, pos);
 		} else {
-			rc = put_member(key, klen, &rec->level_text, &first, out, cap, pos);
+			rc = put_member(key, &rec->level_text, &written, out, cap, pos);
 		}
 		if (rc < 0)
 			return rc;
 	}
 
-	if ((rc = put_member(KEY("service"), &rec->service, &first, out, cap, pos)) < 0 ||
-	    (rc = put_member(KEY("trace"), &rec->trace, &first, out, cap, pos)) < 0 ||
-	    (rc = put_member(KEY("span"), &rec->span, &first, out, cap, pos)) < 0 ||
-	    (rc = put_member(KEY("parent"), &rec->parent, &first, out, cap, pos)) < 0)
+	if ((rc = put_member(FK_SERVICE, &rec->service, &written, out, cap, pos)) < 0 ||
+	    (rc = put_member(FK_TRACE, &rec->trace, &written, out, cap, pos)) < 0 ||
+	    (rc = put_member(FK_SPAN, &rec->span, &written, out, cap, pos)) < 0 ||
+	    (rc = put_member(FK_PARENT, &rec->parent, &written, out, cap, pos)) < 0)
 		return rc;
 
 	if ((opts & FMT_JSON_IDS) && rec->nids > 0) {
-		if ((rc = put_key(KEY("ids"), &first, out, cap, pos)) < 0 ||
+		if ((rc = put_key(FK_IDS, &written, out, cap, pos)) < 0 ||
 		    (rc = put_c(out, cap, pos, '[')) < 0)
 			return rc;
 		for (size_t i = 0; i < rec->nids; i++) {
@@ -331,13 +396,13 @@ static int emit(const struct fmt_record *rec, unsigned opts, char *out, size_t c
 			return rc;
 	}
 
-	if ((rc = put_member(KEY("method"), &rec->method, &first, out, cap, pos)) < 0 ||
-	    (rc = put_member(KEY("path"), &rec->path, &first, out, cap, pos)) < 0 ||
-	    (rc = put_message(rec, &first, out, cap, pos)) < 0)
+	if ((rc = put_member(FK_METHOD, &rec->method, &written, out, cap, pos)) < 0 ||
+	    (rc = put_member(FK_PATH, &rec->path, &written, out, cap, pos)) < 0 ||
+	    (rc = put_message(rec, &written, out, cap, pos)) < 0)
 		return rc;
 
 	if (rec->event == FMT_EVENT_SPAN || rec->event == FMT_EVENT_METRIC) {
-		if ((rc = put_key(KEY("event"), &first, out, cap, pos)) < 0)
+		if ((rc = put_key(FK_EVENT, &written, out, cap, pos)) < 0)
 			return rc;
 		if (rec->event == FMT_EVENT_SPAN)
 			rc = put(out, cap, pos, "\"span\"", 6);
@@ -348,7 +413,7 @@ static int emit(const struct fmt_record *rec, unsigned opts, char *out, size_t c
 	}
 
 	for (size_t i = 0; i < rec->nattrs; i++) {
-		rc = put_attr(&rec->attrs[i], &first, out, cap, pos);
+		rc = put_attr(&rec->attrs[i], &written, out, cap, pos);
 		if (rc < 0)
 			return rc;
 	}

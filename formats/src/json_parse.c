@@ -434,81 +434,115 @@ static void offer(struct pstate *st, enum field field, unsigned rank, const stru
 }
 
 /*
- * nested() - a nested form ("log":{"level":..}): keep the object as an
- * attribute, and offer the member it holds, if a string (or, for the
- * level, a number).
+ * nested_use() - the value a nested form ("log":{"level":..}) gives its
+ * field: the member @a names inside the validated object @obj, when a
+ * string (or, for the level, a number).
  */
-static void nested(struct pstate *st, const struct alias *a, const struct fmt_attr *m, uint32_t ord)
+static bool nested_use(const struct alias *a, const struct fmt_str *obj, struct fmt_str *v, uint8_t *t)
 {
-	struct fmt_str v, inner;
-	uint8_t t;
+	struct fmt_str inner;
 
-	attr_add(st, m, ord);
-	if (!obj_find(&m->val, a->sub, &v, &t))
-		return;
+	if (!obj_find(obj, a->sub, v, t))
+		return false;
 	if (a->sub2) {
-		if (t != FMT_T_OBJECT)
-			return;
-		inner = v;
-		if (!obj_find(&inner, a->sub2, &v, &t))
-			return;
+		if (*t != FMT_T_OBJECT)
+			return false;
+		inner = *v;
+		if (!obj_find(&inner, a->sub2, v, t))
+			return false;
 	}
-	if (t == FMT_T_STRING || (t == FMT_T_NUMBER && a->field == F_LEVEL))
-		offer(st, (enum field)a->field, a->nested_rank, m, ord, &v, t, true);
+	return *t == FMT_T_STRING || (*t == FMT_T_NUMBER && a->field == F_LEVEL);
 }
 
-/* member() - route one top-level member: a field candidate or an attribute. */
-static void member(struct pstate *st, const struct fmt_attr *m, uint32_t ord)
-{
-	enum key k = classify_view(&m->key);
-	const struct alias *a;
-	uint16_t n;
+/* What a member offers a field, as claim() finds it. */
+struct claim {
+	enum field field;
+	unsigned rank;
+	struct fmt_str use; /* the value the field would take */
+	uint8_t use_type;
+	bool kept;	    /* a nested form: the object is an attribute as well */
+	uint16_t nids;	    /* an "ids" array: its elements, read into the caller's buffer */
+};
 
-	if (FMT__LIKELY(k == K_NONE)) {
-		attr_add(st, m, ord);
-		return;
-	}
-	a = &aliases[k];
+/*
+ * claim() - whether member @m, whose key is alias @k, is a candidate for
+ * a field, and which (the one rule for the parser and, through
+ * fmt__json_claim(), for the emitter). An "ids" array is read into @ids.
+ */
+static bool claim(enum key k, const struct fmt_attr *m, struct fmt_str *ids, struct claim *c)
+{
+	const struct alias *a = &aliases[k];
+
+	c->field = (enum field)a->field;
+	c->rank = a->rank;
+	c->use = m->val;
+	c->use_type = m->type;
+	c->kept = false;
 	switch (m->type) {
 	case FMT_T_STRING:
 		if (a->field == F_EVENT) {
-			if (view_is(&m->val, "span", 4) || view_is(&m->val, "metric", 6))
-				offer(st, F_EVENT, 0, m, ord, &m->val, m->type, false);
-			else
-				offer(st, F_MESSAGE, EVENT_MESSAGE_RANK, m, ord, &m->val, m->type, false);
-			return;
-		}
-		if (a->rank != NO_RANK && a->field != F_IDS) {
-			offer(st, (enum field)a->field, a->rank, m, ord, &m->val, m->type, false);
-			return;
-		}
-		break;
-	case FMT_T_NUMBER:
-		if ((a->field == F_TS || a->field == F_LEVEL) && a->rank != NO_RANK) {
-			offer(st, (enum field)a->field, a->rank, m, ord, &m->val, m->type, false);
-			return;
-		}
-		break;
-	case FMT_T_OBJECT:
-		if (a->nested_rank != NO_RANK) {
-			nested(st, a, m, ord);
-			return;
-		}
-		break;
-	case FMT_T_ARRAY:
-		if (a->field == F_IDS && st->h[F_IDS].rank == RANK_NONE) {
-			n = ids_walk(&m->val, st->rec->ids);
-			if (n) {
-				st->nids = n;
-				offer(st, F_IDS, 0, m, ord, &m->val, m->type, false);
-				return;
+			if (!view_is(&m->val, "span", 4) && !view_is(&m->val, "metric", 6)) {
+				c->field = F_MESSAGE;
+				c->rank = EVENT_MESSAGE_RANK;
 			}
+			return true;
 		}
-		break;
+		return a->rank != NO_RANK && a->field != F_IDS;
+	case FMT_T_NUMBER:
+		return (a->field == F_TS || a->field == F_LEVEL) && a->rank != NO_RANK;
+	case FMT_T_OBJECT:
+		c->rank = a->nested_rank;
+		c->kept = true;
+		return a->nested_rank != NO_RANK && nested_use(a, &m->val, &c->use, &c->use_type);
+	case FMT_T_ARRAY:
+		c->nids = a->field == F_IDS ? ids_walk(&m->val, ids) : 0;
+		return c->nids > 0;
 	default:
-		break;
+		return false;
 	}
-	attr_add(st, m, ord);
+}
+
+/* alias_claim() - fmt__json_claim() for an alias: apart, so the common case has no frame. */
+static __attribute__((noinline)) int alias_claim(enum key k, const struct fmt_attr *m, unsigned *rank)
+{
+	struct fmt_str ids[FMT_IDS_MAX];
+	struct claim c;
+
+	if (!claim(k, m, ids, &c))
+		return -1;
+	*rank = c.rank;
+	return (int)c.field;
+}
+
+int fmt__json_claim(const struct fmt_attr *m, unsigned *rank)
+{
+	enum key k = classify_view(&m->key);
+
+	if (FMT__LIKELY(k == K_NONE))
+		return FMT__JSON_NOT_ALIAS;
+	return alias_claim(k, m, rank);
+}
+
+/*
+ * member() - route one top-level member: a field candidate or an
+ * attribute (a nested form is both). Only the first "ids" array is read,
+ * so a later one cannot overwrite rec->ids.
+ */
+static void member(struct pstate *st, const struct fmt_attr *m, uint32_t ord)
+{
+	enum key k = classify_view(&m->key);
+	struct claim c;
+
+	if (FMT__LIKELY(k == K_NONE) || (aliases[k].field == F_IDS && st->h[F_IDS].rank != RANK_NONE) ||
+	    !claim(k, m, st->rec->ids, &c)) {
+		attr_add(st, m, ord);
+		return;
+	}
+	if (c.kept)
+		attr_add(st, m, ord);
+	if (c.field == F_IDS)
+		st->nids = c.nids;
+	offer(st, c.field, c.rank, m, ord, &c.use, c.use_type, c.kept);
 }
 
 /*

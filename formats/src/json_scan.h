@@ -1,6 +1,7 @@
 /*
  * json_scan.h - the pieces of the RFC 8259 scanner that json_scan.c
- * (fmt_json_validate) and json_parse.c (fmt_json_parse) share. Private to
+ * (fmt_json_validate) and json_parse.c (fmt_json_parse) share, and the
+ * parser's fmt__json_claim() for json_emit.c. Private to
  * the formats library.
  *
  * DESIGN: the token scanners are static inline so the parser's member loop
@@ -329,6 +330,18 @@ static inline int fmt__json_literal(const char *s, size_t len, size_t *pos, uint
 	*pos = p + n;
 	return 0;
 }
+
+/*
+ * fmt__json_claim() - what fmt_json_parse() would make of member @m: the
+ * field it would be a candidate for (an index private to json_parse.c;
+ * equal indexes are the same field) with its rank in *rank (the lower
+ * rank wins; on a tie, the member first in the line), -1 when it would
+ * only be an attribute, FMT__JSON_NOT_ALIAS when its key is no field's
+ * name at all (the common case). json_emit.c asks it so that an
+ * attribute it writes is never read back as a field.
+ */
+#define FMT__JSON_NOT_ALIAS (-2)
+int fmt__json_claim(const struct fmt_attr *m, unsigned *rank);
 
 /*
  * fmt__json_skip() - scan one whole JSON value (of any kind, nested to any

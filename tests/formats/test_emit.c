@@ -530,6 +530,67 @@ START_TEST(json_prefixes_attributes_named_like_fixed_keys)
 }
 END_TEST
 
+/*
+ * An attribute the JSON parser would read as a field the line does not
+ * give (or gives under a worse-ranked name) is written with "_", so the
+ * line reads back as the same record: CI's fuzz_roundtrip found a pipe
+ * record with trace.id=w coming back from JSON with a trace.
+ */
+START_TEST(json_prefixes_attributes_the_parser_would_read_as_fields)
+{
+	struct fmt_record *back = malloc(sizeof(*back));
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(back);
+	rec.level = FMT_LEVEL_INFO;
+	add_attr(&rec, "trace.id", "w", FMT_T_STRING);
+	add_attr(&rec, "span_id", "s", FMT_T_STRING);
+	add_attr(&rec, "msg", "m", FMT_T_STRING);
+	add_attr(&rec, "@timestamp", "2020-01-01T00:00:00Z", FMT_T_STRING);
+	add_attr(&rec, "ts", "1", FMT_T_NUMBER);
+	add_attr(&rec, "http", "{\"request\":{\"method\":\"GET\"}}", FMT_T_OBJECT);
+	add_attr(&rec, "url", "/not-a-path-object", FMT_T_STRING);
+	add_attr(&rec, "log", "a docker line", FMT_T_STRING);
+	add_attr(&rec, "trace.id", "", FMT_T_NUMBER); /* not a number: written as a string, still a trace */
+	assert_json(&rec, 0,
+		    "{\"level\":\"INFO\",\"_trace.id\":\"w\",\"_span_id\":\"s\",\"_msg\":\"m\",\"_@timestamp\":"
+		    "\"2020-01-01T00:00:00Z\",\"_ts\":1,\"_http\":{\"request\":{\"method\":\"GET\"}},\"url\":"
+		    "\"/not-a-path-object\",\"log\":\"a docker line\",\"_trace.id\":\"\"}");
+	ck_assert_int_eq(emit_json(&rec, 0, OUT_MAX, &len), 0);
+	ck_assert_int_eq(fmt_json_parse(outbuf, len, back, NULL), 0);
+	ck_assert_uint_eq(back->nids, 0);
+	ck_assert_ptr_null(back->message.ptr);
+	ck_assert_ptr_null(back->method.ptr);
+	ck_assert(!back->has_ts);
+	ck_assert_uint_eq(back->nattrs, rec.nattrs);
+
+	/* Where the line gives the field at the same or a better rank, the name stays. */
+	fmt_record_clear(&rec);
+	rec.trace = fmt_str_c("t");
+	rec.method = fmt_str_c("PUT");
+	rec.message = fmt_str_c("real");
+	add_attr(&rec, "trace_id", "w", FMT_T_STRING);
+	add_attr(&rec, "http", "{\"request\":{\"method\":\"GET\"}}", FMT_T_OBJECT);
+	add_attr(&rec, "msg", "m", FMT_T_STRING);
+	add_attr(&rec, "event", "login", FMT_T_STRING);
+	assert_json(&rec, 0,
+		    "{\"trace\":\"t\",\"method\":\"PUT\",\"message\":\"real\",\"trace_id\":\"w\",\"http\":{\"request\":"
+		    "{\"method\":\"GET\"}},\"msg\":\"m\",\"_event\":\"login\"}");
+
+	/* Logstash's names are the emitter's own only in Logstash mode. */
+	fmt_record_clear(&rec);
+	rec.ts_ns = 0;
+	rec.has_ts = true;
+	add_attr(&rec, "@version", "2", FMT_T_STRING);
+	add_attr(&rec, "@timestamp", "x", FMT_T_STRING);
+	assert_json(&rec, 0, "{\"timestamp\":\"1970-01-01T00:00:00Z\",\"@version\":\"2\",\"@timestamp\":\"x\"}");
+	assert_json(&rec, FMT_JSON_LOGSTASH,
+		    "{\"@version\":\"1\",\"@timestamp\":\"1970-01-01T00:00:00Z\",\"_@version\":\"2\",\"_@timestamp\":"
+		    "\"x\"}");
+	free(back);
+}
+END_TEST
+
 START_TEST(json_copies_valid_non_string_values_raw)
 {
 	add_attr(&rec, "i", "0", FMT_T_NUMBER);
@@ -921,6 +982,7 @@ static Suite *emit_suite(void)
 	tcase_add_test(tc, json_keeps_valid_utf8_and_replaces_invalid_bytes);
 	tcase_add_test(tc, json_decodes_pipe_views_and_keeps_json_views);
 	tcase_add_test(tc, json_prefixes_attributes_named_like_fixed_keys);
+	tcase_add_test(tc, json_prefixes_attributes_the_parser_would_read_as_fields);
 	tcase_add_test(tc, json_copies_valid_non_string_values_raw);
 	tcase_add_test(tc, json_writes_invalid_non_string_values_as_strings);
 	tcase_add_test(tc, json_keeps_objects_on_one_line);
