@@ -40,6 +40,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "fmt/json.h"
 #include "fmt/str.h"
 #include "fmt/ts.h"
 #include "query/filter.h"
@@ -308,14 +309,6 @@ static bool status_key(const char *k, size_t n)
 	       (n == sizeof(QY_HTTP_STATUS_KEY_OLD) - 1 && memcmp(k, QY_HTTP_STATUS_KEY_OLD, n) == 0);
 }
 
-/* Whether JSON key k[0, n) names a level (json.md's aliases; nested log.level needs a '{'). */
-static bool level_key(const char *k, size_t n)
-{
-	return (n == 8 && memcmp(k, "severity", 8) == 0) || (n == 5 && memcmp(k, "level", 5) == 0) ||
-	       (n == 9 && memcmp(k, "log.level", 9) == 0) || (n == 9 && memcmp(k, "levelname", 9) == 0) ||
-	       (n == 8 && memcmp(k, "loglevel", 8) == 0);
-}
-
 /*
  * Most marks a record is judged by: a JSON line of 30 members has about
  * 120 quotes; one with more (or a record longer than 64 KiB) is parsed.
@@ -447,44 +440,38 @@ static bool json_value(const char *s, size_t n, const struct marks *m, int j, co
 	return true;
 }
 
-/* Whether the member whose key's closing quote is at @q (followed by ':') may fail the record. */
+/*
+ * Whether the member whose key's closing quote is at @q (followed by ':')
+ * may fail the record: a status or a level (the parser's names for it,
+ * fmt_json_level_key()) whose value may fail. json_keys() hands only keys
+ * of lines with no backslash, so the key starts after the quote before.
+ */
 static bool key_may_fail(const char *s, size_t n, size_t q)
 {
-	static const struct {
-		const char *key;
-		size_t len;
-		bool status;
-	} keys[] = {{"status", 6, true},
-		    {QY_HTTP_STATUS_KEY, sizeof(QY_HTTP_STATUS_KEY) - 1, true},
-		    {QY_HTTP_STATUS_KEY_OLD, sizeof(QY_HTTP_STATUS_KEY_OLD) - 1, true},
-		    {"severity", 8, false},
-		    {"level", 5, false},
-		    {"log.level", 9, false},
-		    {"levelname", 9, false},
-		    {"loglevel", 8, false}};
-	size_t p, e;
+	const char *open = memrchr(s, '"', q);
+	size_t k, kl, p, e;
+	bool status;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		size_t kl = keys[i].len;
+	if (!open)
+		return true;
+	k = (size_t)(open - s) + 1;
+	kl = q - k;
+	status = status_key(s + k, kl);
+	if (!status && !fmt_json_level_key(s + k, kl))
+		return false;
+	p = skip_ws(s, n, q + 2);
+	if (p < n && s[p] == '"') {
+		const char *ve = memchr(s + p + 1, '"', n - p - 1);
 
-		/* A key holds no quote: the quote kl + 1 bytes back opens this one. */
-		if (q < kl + 1 || s[q - kl - 1] != '"' || memcmp(s + q - kl, keys[i].key, kl) != 0)
-			continue;
-		p = skip_ws(s, n, q + 2);
-		if (p < n && s[p] == '"') {
-			const char *ve = memchr(s + p + 1, '"', n - p - 1);
-
-			if (!ve)
-				return true;
-			p++;
-			e = (size_t)(ve - s);
-		} else {
-			for (e = p; e < n && s[e] != ',' && s[e] != '}' && s[e] != ']' && !is_ws(s[e]); e++)
-				;
-		}
-		return keys[i].status ? status_may_fail(s + p, e - p) : level_fails(s + p, e - p);
+		if (!ve)
+			return true;
+		p++;
+		e = (size_t)(ve - s);
+	} else {
+		for (e = p; e < n && s[e] != ',' && s[e] != '}' && s[e] != ']' && !is_ws(s[e]); e++)
+			;
 	}
-	return false;
+	return status ? status_may_fail(s + p, e - p) : level_fails(s + p, e - p);
 }
 
 /* A key's test in json_keys(): 1 stops the walk (found), 0 goes on. */
@@ -558,7 +545,7 @@ static bool json_maybe_failed(const char *s, size_t n, size_t open)
 		size_t kn = (size_t)m.at[j + 1] - m.at[j] - 1, vn;
 		bool str, status = status_key(k, kn);
 
-		if (!status && !level_key(k, kn))
+		if (!status && !fmt_json_level_key(k, kn))
 			continue;
 		if (!json_value(s, n, &m, j, &v, &vn, &str))
 			continue;

@@ -48,15 +48,19 @@ enum key {
 	K_AT_TIMESTAMP,
 	K_TIME,
 	K_TS,
+	K_AT_T,
 	K_SEVERITY,
 	K_LEVEL,
 	K_LOG_LEVEL,
 	K_LOG,
 	K_LEVELNAME,
 	K_LOGLEVEL,
+	K_AT_L,
 	K_MESSAGE,
 	K_MSG,
 	K_AT_MESSAGE,
+	K_AT_M,
+	K_AT_MT,
 	K_EVENT,
 	K_SERVICE,
 	K_SERVICE_DOT_NAME,
@@ -65,17 +69,22 @@ enum key {
 	K_TRACE_DOT_ID,
 	K_TRACE_ID,
 	K_TRACEID,
+	K_TRACEID_PASCAL,
+	K_AT_TR,
 	K_REQUEST_ID,
 	K_REQ_ID,
 	K_SPAN,
 	K_SPAN_DOT_ID,
 	K_SPAN_ID,
 	K_SPANID,
+	K_SPANID_PASCAL,
+	K_AT_SP,
 	K_PARENT,
 	K_PARENT_DOT_ID,
 	K_PARENT_ID,
 	K_PARENT_SPAN_ID,
 	K_PARENTSPANID,
+	K_PARENTID_PASCAL,
 	K_METHOD,
 	K_HTTP_REQUEST_METHOD,
 	K_HTTP,
@@ -109,15 +118,19 @@ static const struct alias aliases[K_COUNT] = {
 	[K_AT_TIMESTAMP] = {F_TS, 1, NO_RANK, NULL, NULL},
 	[K_TIME] = {F_TS, 2, NO_RANK, NULL, NULL},
 	[K_TS] = {F_TS, 3, NO_RANK, NULL, NULL},
+	[K_AT_T] = {F_TS, 4, NO_RANK, NULL, NULL},
 	[K_SEVERITY] = {F_LEVEL, 0, NO_RANK, NULL, NULL},
 	[K_LEVEL] = {F_LEVEL, 1, NO_RANK, NULL, NULL},
 	[K_LOG_LEVEL] = {F_LEVEL, 2, NO_RANK, NULL, NULL},
 	[K_LOG] = {F_LEVEL, NO_RANK, 3, "level", NULL},
 	[K_LEVELNAME] = {F_LEVEL, 4, NO_RANK, NULL, NULL},
 	[K_LOGLEVEL] = {F_LEVEL, 5, NO_RANK, NULL, NULL},
+	[K_AT_L] = {F_LEVEL, 6, NO_RANK, NULL, NULL},
 	[K_MESSAGE] = {F_MESSAGE, 0, NO_RANK, NULL, NULL},
 	[K_MSG] = {F_MESSAGE, 1, NO_RANK, NULL, NULL},
 	[K_AT_MESSAGE] = {F_MESSAGE, 2, NO_RANK, NULL, NULL},
+	[K_AT_M] = {F_MESSAGE, 3, NO_RANK, NULL, NULL},
+	[K_AT_MT] = {F_MESSAGE, 5, NO_RANK, NULL, NULL},
 	[K_EVENT] = {F_EVENT, 0, NO_RANK, NULL, NULL}, /* else F_MESSAGE rank 3: see member() */
 	[K_SERVICE] = {F_SERVICE, 0, 2, "name", NULL},
 	[K_SERVICE_DOT_NAME] = {F_SERVICE, 1, NO_RANK, NULL, NULL},
@@ -126,17 +139,22 @@ static const struct alias aliases[K_COUNT] = {
 	[K_TRACE_DOT_ID] = {F_TRACE, 1, NO_RANK, NULL, NULL},
 	[K_TRACE_ID] = {F_TRACE, 3, NO_RANK, NULL, NULL},
 	[K_TRACEID] = {F_TRACE, 4, NO_RANK, NULL, NULL},
-	[K_REQUEST_ID] = {F_TRACE, 5, NO_RANK, NULL, NULL},
-	[K_REQ_ID] = {F_TRACE, 6, NO_RANK, NULL, NULL},
+	[K_TRACEID_PASCAL] = {F_TRACE, 5, NO_RANK, NULL, NULL},
+	[K_AT_TR] = {F_TRACE, 6, NO_RANK, NULL, NULL},
+	[K_REQUEST_ID] = {F_TRACE, 7, NO_RANK, NULL, NULL},
+	[K_REQ_ID] = {F_TRACE, 8, NO_RANK, NULL, NULL},
 	[K_SPAN] = {F_SPAN, 0, 2, "id", NULL},
 	[K_SPAN_DOT_ID] = {F_SPAN, 1, NO_RANK, NULL, NULL},
 	[K_SPAN_ID] = {F_SPAN, 3, NO_RANK, NULL, NULL},
 	[K_SPANID] = {F_SPAN, 4, NO_RANK, NULL, NULL},
+	[K_SPANID_PASCAL] = {F_SPAN, 5, NO_RANK, NULL, NULL},
+	[K_AT_SP] = {F_SPAN, 6, NO_RANK, NULL, NULL},
 	[K_PARENT] = {F_PARENT, 0, 2, "id", NULL},
 	[K_PARENT_DOT_ID] = {F_PARENT, 1, NO_RANK, NULL, NULL},
 	[K_PARENT_ID] = {F_PARENT, 3, NO_RANK, NULL, NULL},
 	[K_PARENT_SPAN_ID] = {F_PARENT, 4, NO_RANK, NULL, NULL},
 	[K_PARENTSPANID] = {F_PARENT, 5, NO_RANK, NULL, NULL},
+	[K_PARENTID_PASCAL] = {F_PARENT, 6, NO_RANK, NULL, NULL},
 	[K_METHOD] = {F_METHOD, 0, NO_RANK, NULL, NULL},
 	[K_HTTP_REQUEST_METHOD] = {F_METHOD, 1, NO_RANK, NULL, NULL},
 	[K_HTTP] = {F_METHOD, NO_RANK, 2, "request", "method"},
@@ -148,8 +166,8 @@ static const struct alias aliases[K_COUNT] = {
 	[K_IDS] = {F_IDS, 0, NO_RANK, NULL, NULL},
 };
 
-/* The rank of structlog's "event" as the message: after message, msg, @message. */
-#define EVENT_MESSAGE_RANK 3
+/* The rank of structlog's "event" as the message: after message, msg, @message, @m; before @mt. */
+#define EVENT_MESSAGE_RANK 4
 
 /* The best candidate seen so far for one field. */
 struct holder {
@@ -179,10 +197,20 @@ static enum key classify(const char *k, size_t n)
 {
 	switch (n) {
 	case 2:
-		return IS("ts") ? K_TS : K_NONE;
+		if (IS("ts"))
+			return K_TS;
+		if (k[0] != '@')
+			return K_NONE;
+		return k[1] == 't' ? K_AT_T : k[1] == 'l' ? K_AT_L : k[1] == 'm' ? K_AT_M : K_NONE;
 	case 3:
 		if (IS("msg"))
 			return K_MSG;
+		if (IS("@mt"))
+			return K_AT_MT;
+		if (IS("@tr"))
+			return K_AT_TR;
+		if (IS("@sp"))
+			return K_AT_SP;
 		if (IS("log"))
 			return K_LOG;
 		if (IS("url"))
@@ -209,6 +237,8 @@ static enum key classify(const char *k, size_t n)
 			return K_PARENT;
 		if (IS("req_id"))
 			return K_REQ_ID;
+		if (IS("SpanId"))
+			return K_SPANID_PASCAL;
 		return IS("spanId") ? K_SPANID : K_NONE;
 	case 7:
 		if (IS("message"))
@@ -217,6 +247,8 @@ static enum key classify(const char *k, size_t n)
 			return K_SERVICE;
 		if (IS("traceId"))
 			return K_TRACEID;
+		if (IS("TraceId"))
+			return K_TRACEID_PASCAL;
 		if (IS("span.id"))
 			return K_SPAN_DOT_ID;
 		return IS("span_id") ? K_SPAN_ID : K_NONE;
@@ -231,6 +263,8 @@ static enum key classify(const char *k, size_t n)
 			return K_TRACE_DOT_ID;
 		if (IS("trace_id"))
 			return K_TRACE_ID;
+		if (IS("ParentId"))
+			return K_PARENTID_PASCAL;
 		return IS("url.path") ? K_URL_PATH : K_NONE;
 	case 9:
 		if (IS("timestamp"))
@@ -266,6 +300,13 @@ static enum key classify(const char *k, size_t n)
 }
 
 #undef IS
+
+bool fmt_json_level_key(const char *k, size_t n)
+{
+	enum key key = classify(k, n);
+
+	return key != K_NONE && aliases[key].field == F_LEVEL && aliases[key].rank != NO_RANK;
+}
 
 /* classify_view() - classify a key view, decoding it first when it holds escapes. */
 static enum key classify_view(const struct fmt_str *key)

@@ -50,6 +50,9 @@ static const struct {
 	{"trace", FMT_LEVEL_TRACE},
 	{"debug", FMT_LEVEL_DEBUG},
 	{"info", FMT_LEVEL_INFO},
+	{"information", FMT_LEVEL_INFO}, /* .NET, Serilog */
+	{"informational", FMT_LEVEL_INFO}, /* syslog's name */
+	{"verbose", FMT_LEVEL_TRACE},	   /* Serilog */
 	{"warn", FMT_LEVEL_WARN},
 	{"warning", FMT_LEVEL_WARN},
 	{"error", FMT_LEVEL_ERROR},
@@ -60,6 +63,7 @@ static const struct {
 	{"panic", FMT_LEVEL_FATAL},
 	{"dpanic", FMT_LEVEL_FATAL},
 	{"emerg", FMT_LEVEL_FATAL},
+	{"emergency", FMT_LEVEL_FATAL},
 	{"alert", FMT_LEVEL_FATAL},
 	{"notice", FMT_LEVEL_INFO},
 	/* pino and bunyan write levels as numbers */
@@ -73,7 +77,7 @@ static const struct {
 
 enum fmt_level fmt_level_from_text(const char *s, size_t len)
 {
-	char low[9];
+	char low[16];
 
 	if (len == 0 || len >= sizeof(low))
 		return FMT_LEVEL_OTHER;

@@ -6,7 +6,7 @@
  * (or, for the controls, seems to show) a failure in a way the pre-pass's
  * byte tests could get wrong: a status 503 as a JSON number or string, a
  * span's status error, OpenTelemetry's HTTP status keys, a level in another case or spelling (err, 50,
- * log.level, a nested log.level, escaped keys and values), the trace under
+ * log.level, a nested log.level, Serilog's @l, escaped keys and values), the trace under
  * another name or escaped, an object over several lines, CRLF, no
  * timestamp at all; the failing record sometimes in the first file,
  * sometimes in the second. The truth is checked twice: each transaction's
@@ -67,6 +67,10 @@ static const struct {
 	 "{\"timestamp\":\"@T\",\"severity\":\"INFO\",\"trace\":\"@I\",\"http.response.status_code\":504}"},
 	{true, "{\"timestamp\":\"@T\",\"severity\":\"INFO\",\"trace\":\"@I\",\"status\":\"ok\","
 	       "\"http.status_code\":\"502\"}"},
+	/* Serilog's compact JSON (CLEF) and .NET's names: @t, @l, @tr, TraceId */
+	{true, "{\"@t\":\"@T\",\"@mt\":\"Payment {Id} failed\",\"@l\":\"Error\",\"Id\":7,\"@tr\":\"@I\"}"},
+	{true, "{\"@t\":\"@T\",\"@m\":\"boom\",\"@l\":\"Fatal\",\"TraceId\":\"@I\",\"SpanId\":\"s6\"}"},
+	{false, "{\"@t\":\"@T\",\"@m\":\"fine\",\"@l\":\"Information\",\"@tr\":\"@I\"}"},
 	{false, "@T INFO @I:s5|billing|GET|/x|http.response.status_code=404|status=ok"},
 	{false,
 	 "{\"timestamp\":\"@T\",\"severity\":\"INFO\",\"trace\":\"@I\",\"http.status_code\":\"failed\"}"},

@@ -157,7 +157,12 @@ START_TEST(levels_are_recognised_by_every_common_name)
 	ck_assert_int_eq(fmt_level_from_text("60", 2), FMT_LEVEL_FATAL);
 	ck_assert_int_eq(fmt_level_from_text("Level 1", 7), FMT_LEVEL_OTHER);
 	ck_assert_int_eq(fmt_level_from_text("", 0), FMT_LEVEL_OTHER);
-	ck_assert_int_eq(fmt_level_from_text("informational", 13), FMT_LEVEL_OTHER);
+	ck_assert_int_eq(fmt_level_from_text("informational", 13), FMT_LEVEL_INFO);
+	ck_assert_int_eq(fmt_level_from_text("Information", 11), FMT_LEVEL_INFO); /* .NET, Serilog */
+	ck_assert_int_eq(fmt_level_from_text("Verbose", 7), FMT_LEVEL_TRACE);
+	ck_assert_int_eq(fmt_level_from_text("EMERGENCY", 9), FMT_LEVEL_FATAL);
+	ck_assert_int_eq(fmt_level_from_text("informationalx", 14), FMT_LEVEL_OTHER);
+	ck_assert_int_eq(fmt_level_from_text("informationalxyz", 16), FMT_LEVEL_OTHER); /* longer than any */
 	ck_assert_str_eq(fmt_level_name(FMT_LEVEL_ERROR), "ERROR");
 	ck_assert_str_eq(fmt_level_name((enum fmt_level)99), "");
 }

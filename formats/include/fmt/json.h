@@ -5,6 +5,7 @@
 #ifndef FMT_JSON_H
 #define FMT_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fmt/record.h"
@@ -32,6 +33,15 @@ int fmt_json_validate(const char *s, size_t len, struct fmt_err *err);
  * @rec cleared.
  */
 int fmt_json_parse(const char *line, size_t len, struct fmt_record *rec, struct fmt_err *err);
+
+/*
+ * fmt_json_level_key() - whether a top-level member named k[0, n) (as
+ * decoded) is one of the level's names in fmt_json_parse()'s alias table
+ * when its value is a string or number ("level", "severity", "@l"...; not
+ * the nested "log"), so that a reader judging raw bytes knows the same
+ * names as the parser.
+ */
+bool fmt_json_level_key(const char *k, size_t n);
 
 /* Options of fmt_json_emit(). */
 enum {

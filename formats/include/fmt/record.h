@@ -156,8 +156,9 @@ const char *fmt_level_name(enum fmt_level level);
 
 /*
  * fmt_level_from_text() - recognise a level name, case-insensitively:
- * trace, debug, info, warn/warning, error/err, fatal/critical/crit/panic/
- * dpanic/emerg/alert, notice (as INFO), and pino/bunyan's numbers 10..60.
+ * trace/verbose, debug, info/information/informational/notice, warn/
+ * warning, error/err, fatal/critical/crit/panic/dpanic/emerg/emergency/
+ * alert, and pino/bunyan's numbers 10..60.
  * Return: the level, or FMT_LEVEL_OTHER when @s is none of these.
  */
 enum fmt_level fmt_level_from_text(const char *s, size_t len);
