@@ -35,8 +35,10 @@
  * partition is read no further than its first message timestamped more
  * than TG_KAFKA_UNTIL_SLACK_MS after --until (collectors' clocks differ).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -53,6 +55,8 @@
  * reported, not waited for, yet a busy cluster answers within this.
  */
 #define TG_KAFKA_TIMEOUT_MS 15000
+/* How long tracegrep waits for librdkafka to close the consumer when it is done (destroy_consumer()). */
+#define TG_KAFKA_DESTROY_MS 5000
 /* How far past --until a partition is still read (messages of other collectors, skewed clocks). */
 #define TG_KAFKA_UNTIL_SLACK_MS 60000
 
@@ -363,14 +367,72 @@ static int scan_kafka(struct tg_input *in, size_t unit, const struct tg_scan *s,
 	return rc;
 }
 
+/* A consumer being closed on a thread of its own (close_consumer()). */
+struct closing {
+	rd_kafka_t *rk;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+};
+
+static void *close_consumer(void *arg)
+{
+	struct closing *c = arg;
+
+	rd_kafka_consumer_close(c->rk);
+	rd_kafka_destroy(c->rk);
+	pthread_mutex_lock(&c->mu);
+	c->done = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/*
+ * Close and destroy @rk, waiting TG_KAFKA_DESTROY_MS at most: librdkafka
+ * 2.0 (Debian 12's) may never return from a consumer's rd_kafka_destroy(),
+ * its broker thread waiting for a partition reference the library leaked
+ * (confluentinc/librdkafka#4674; seen here against the mock cluster).
+ * tracegrep has given its answer when its inputs are released, so past
+ * the wait the handle is left to the process's exit (and @c with it, as
+ * the thread may still finish and signal).
+ */
+static void destroy_consumer(rd_kafka_t *rk)
+{
+	struct closing *c = tg_xcalloc(1, sizeof(*c));
+	struct timespec until;
+	pthread_t t;
+
+	c->rk = rk;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&t, NULL, close_consumer, c) != 0) {
+		close_consumer(c);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += TG_KAFKA_DESTROY_MS / 1000;
+		pthread_mutex_lock(&c->mu);
+		while (!c->done && pthread_cond_timedwait(&c->cv, &c->mu, &until) == 0)
+			;
+		pthread_mutex_unlock(&c->mu);
+		if (!c->done) {
+			pthread_detach(t);
+			return;
+		}
+		pthread_join(t, NULL);
+	}
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
 static void release_kafka(struct tg_input *in)
 {
 	struct tg_kafka *tk = in->priv;
 
 	if (!tk)
 		return;
-	rd_kafka_consumer_close(tk->rk);
-	rd_kafka_destroy(tk->rk);
+	destroy_consumer(tk->rk);
 	tg_buf_free(&tk->emit);
 	free(tk->rec);
 	free(tk->again);
