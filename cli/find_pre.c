@@ -301,14 +301,6 @@ static bool status_may_fail(const char *v, size_t n)
 		(n == 5 && memcmp(v, "unset", 5) == 0));
 }
 
-/* Whether JSON key k[0, n) names a status: "status", or OpenTelemetry's HTTP status keys (query/summary.h). */
-static bool status_key(const char *k, size_t n)
-{
-	return (n == 6 && memcmp(k, "status", 6) == 0) ||
-	       (n == sizeof(QY_HTTP_STATUS_KEY) - 1 && memcmp(k, QY_HTTP_STATUS_KEY, n) == 0) ||
-	       (n == sizeof(QY_HTTP_STATUS_KEY_OLD) - 1 && memcmp(k, QY_HTTP_STATUS_KEY_OLD, n) == 0);
-}
-
 /*
  * Most marks a record is judged by: a JSON line of 30 members has about
  * 120 quotes; one with more (or a record longer than 64 KiB) is parsed.
@@ -456,7 +448,7 @@ static bool key_may_fail(const char *s, size_t n, size_t q)
 		return true;
 	k = (size_t)(open - s) + 1;
 	kl = q - k;
-	status = status_key(s + k, kl);
+	status = qy_status_key(s + k, kl);
 	if (!status && !fmt_json_level_key(s + k, kl))
 		return false;
 	p = skip_ws(s, n, q + 2);
@@ -543,7 +535,7 @@ static bool json_maybe_failed(const char *s, size_t n, size_t open)
 	for (int j = 0; j < m.n; j += 2) {
 		const char *k = s + m.at[j] + 1, *v;
 		size_t kn = (size_t)m.at[j + 1] - m.at[j] - 1, vn;
-		bool str, status = status_key(k, kn);
+		bool str, status = qy_status_key(k, kn);
 
 		if (!status && !fmt_json_level_key(k, kn))
 			continue;

@@ -375,8 +375,7 @@ static int add_tag(struct req *r, const char *k, const char *v, char *msg, size_
 
 	if (strcmp(k, "error") == 0)
 		return add(r, "error", v, msg, cap);
-	if (strcmp(k, QY_HTTP_STATUS_KEY_OLD) == 0 || strcmp(k, QY_HTTP_STATUS_KEY) == 0 ||
-	    strcmp(k, "status") == 0)
+	if (qy_status_key(k, strlen(k)))
 		return add(r, "status", v, msg, cap);
 	/* the keys of OpenTelemetry's semantic conventions, before 1.21 and since */
 	if (strcmp(k, "http.method") == 0 || strcmp(k, "http.request.method") == 0 ||

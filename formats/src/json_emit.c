@@ -305,7 +305,8 @@ static int put_attr(const struct fmt_attr *a, unsigned *written, char *out, size
 		return rc;
 
 	if (!a->val.ptr)
-		return put(out, cap, pos, type == FMT_T_STRING ? "\"\"" : "null", type == FMT_T_STRING ? 2 : 4);
+		return put(out, cap, pos, type == FMT_T_STRING ? "\"\"" : "null",
+			   type == FMT_T_STRING ? 2 : 4);
 	if (type != FMT_T_STRING)
 		return put_raw(a, out, cap, pos);
 	return put_string(&a->val, out, cap, pos);

@@ -501,8 +501,8 @@ struct claim {
 	unsigned rank;
 	struct fmt_str use; /* the value the field would take */
 	uint8_t use_type;
-	bool kept;	    /* a nested form: the object is an attribute as well */
-	uint16_t nids;	    /* an "ids" array: its elements, read into the caller's buffer */
+	bool kept;     /* a nested form: the object is an attribute as well */
+	uint16_t nids; /* an "ids" array: its elements, read into the caller's buffer */
 };
 
 /*

@@ -50,7 +50,7 @@ static const struct {
 	{"trace", FMT_LEVEL_TRACE},
 	{"debug", FMT_LEVEL_DEBUG},
 	{"info", FMT_LEVEL_INFO},
-	{"information", FMT_LEVEL_INFO}, /* .NET, Serilog */
+	{"information", FMT_LEVEL_INFO},   /* .NET, Serilog */
 	{"informational", FMT_LEVEL_INFO}, /* syslog's name */
 	{"verbose", FMT_LEVEL_TRACE},	   /* Serilog */
 	{"warn", FMT_LEVEL_WARN},

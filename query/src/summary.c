@@ -491,6 +491,11 @@ static bool http_status_key(const char *k, size_t n)
 	       (n == sizeof(QY_HTTP_STATUS_KEY_OLD) - 1 && memcmp(k, QY_HTTP_STATUS_KEY_OLD, n) == 0);
 }
 
+bool qy_status_key(const char *k, size_t n)
+{
+	return (n == 6 && memcmp(k, "status", 6) == 0) || http_status_key(k, n);
+}
+
 void qy__pick(const struct fmt_record *r, const struct qy_keys *keys, struct qy__picked *p)
 {
 	size_t nk = keys ? keys->n : 0;

@@ -552,10 +552,11 @@ START_TEST(json_prefixes_attributes_the_parser_would_read_as_fields)
 	add_attr(&rec, "url", "/not-a-path-object", FMT_T_STRING);
 	add_attr(&rec, "log", "a docker line", FMT_T_STRING);
 	add_attr(&rec, "trace.id", "", FMT_T_NUMBER); /* not a number: written as a string, still a trace */
-	assert_json(&rec, 0,
-		    "{\"level\":\"INFO\",\"_trace.id\":\"w\",\"_span_id\":\"s\",\"_msg\":\"m\",\"_@timestamp\":"
-		    "\"2020-01-01T00:00:00Z\",\"_ts\":1,\"_http\":{\"request\":{\"method\":\"GET\"}},\"url\":"
-		    "\"/not-a-path-object\",\"log\":\"a docker line\",\"_trace.id\":\"\"}");
+	assert_json(
+		&rec, 0,
+		"{\"level\":\"INFO\",\"_trace.id\":\"w\",\"_span_id\":\"s\",\"_msg\":\"m\",\"_@timestamp\":"
+		"\"2020-01-01T00:00:00Z\",\"_ts\":1,\"_http\":{\"request\":{\"method\":\"GET\"}},\"url\":"
+		"\"/not-a-path-object\",\"log\":\"a docker line\",\"_trace.id\":\"\"}");
 	ck_assert_int_eq(emit_json(&rec, 0, OUT_MAX, &len), 0);
 	ck_assert_int_eq(fmt_json_parse(outbuf, len, back, NULL), 0);
 	ck_assert_uint_eq(back->nids, 0);
@@ -573,9 +574,10 @@ START_TEST(json_prefixes_attributes_the_parser_would_read_as_fields)
 	add_attr(&rec, "http", "{\"request\":{\"method\":\"GET\"}}", FMT_T_OBJECT);
 	add_attr(&rec, "msg", "m", FMT_T_STRING);
 	add_attr(&rec, "event", "login", FMT_T_STRING);
-	assert_json(&rec, 0,
-		    "{\"trace\":\"t\",\"method\":\"PUT\",\"message\":\"real\",\"trace_id\":\"w\",\"http\":{\"request\":"
-		    "{\"method\":\"GET\"}},\"msg\":\"m\",\"_event\":\"login\"}");
+	assert_json(
+		&rec, 0,
+		"{\"trace\":\"t\",\"method\":\"PUT\",\"message\":\"real\",\"trace_id\":\"w\",\"http\":{\"request\":"
+		"{\"method\":\"GET\"}},\"msg\":\"m\",\"_event\":\"login\"}");
 
 	/* Logstash's names are the emitter's own only in Logstash mode. */
 	fmt_record_clear(&rec);
@@ -583,10 +585,12 @@ START_TEST(json_prefixes_attributes_the_parser_would_read_as_fields)
 	rec.has_ts = true;
 	add_attr(&rec, "@version", "2", FMT_T_STRING);
 	add_attr(&rec, "@timestamp", "x", FMT_T_STRING);
-	assert_json(&rec, 0, "{\"timestamp\":\"1970-01-01T00:00:00Z\",\"@version\":\"2\",\"@timestamp\":\"x\"}");
-	assert_json(&rec, FMT_JSON_LOGSTASH,
-		    "{\"@version\":\"1\",\"@timestamp\":\"1970-01-01T00:00:00Z\",\"_@version\":\"2\",\"_@timestamp\":"
-		    "\"x\"}");
+	assert_json(&rec, 0,
+		    "{\"timestamp\":\"1970-01-01T00:00:00Z\",\"@version\":\"2\",\"@timestamp\":\"x\"}");
+	assert_json(
+		&rec, FMT_JSON_LOGSTASH,
+		"{\"@version\":\"1\",\"@timestamp\":\"1970-01-01T00:00:00Z\",\"_@version\":\"2\",\"_@timestamp\":"
+		"\"x\"}");
 	free(back);
 }
 END_TEST

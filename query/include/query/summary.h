@@ -48,6 +48,14 @@ enum qy_code {
 #define QY_HTTP_STATUS_KEY "http.response.status_code"
 #define QY_HTTP_STATUS_KEY_OLD "http.status_code"
 
+/*
+ * qy_status_key() - whether an attribute named k[0, n) (as decoded) holds
+ * a status: "status", or one of OpenTelemetry's HTTP status keys above.
+ * The one list for the summaries, tracegrep's raw pre-pass and the API's
+ * tags.
+ */
+bool qy_status_key(const char *k, size_t n);
+
 /* Longest duration taken from a dur_us attribute: 115 days, in microseconds. */
 #define QY_DUR_US_MAX INT64_C(10000000000000)
 
