@@ -164,12 +164,6 @@ static int put_member(enum fixed_key id, const struct fmt_str *s, unsigned *writ
 	return put_string(s, out, cap, pos);
 }
 
-static bool key_is(const struct fmt_str *k, const struct fmt_str *name)
-{
-	return k->enc == FMT_ENC_RAW ? k->len == name->len && memcmp(k->ptr, name->ptr, k->len) == 0
-				     : fmt_str_eq(k, name->ptr, name->len);
-}
-
 /*
  * Whether attribute @a, its value written as @type, must be renamed "_" +
  * key: its key is one the emitter writes (always for its own names, only
@@ -186,9 +180,12 @@ static bool renamed(const struct fmt_attr *a, uint8_t type, unsigned written)
 	int field = fmt__json_claim(&as_written, &rank);
 
 	if (FMT__LIKELY(field == FMT__JSON_NOT_ALIAS))
-		return (written & (1u << FK_AT_VERSION)) && key_is(&a->key, &fixed_keys[FK_AT_VERSION].key);
+		return (written & (1u << FK_AT_VERSION)) &&
+		       fmt_str_eq(&a->key, fixed_keys[FK_AT_VERSION].key.ptr,
+				  fixed_keys[FK_AT_VERSION].key.len);
 	for (unsigned i = 0; i < FK_COUNT; i++) {
-		if (!(logstash_only & ~written & (1u << i)) && key_is(&a->key, &fixed_keys[i].key))
+		if (!(logstash_only & ~written & (1u << i)) &&
+		    fmt_str_eq(&a->key, fixed_keys[i].key.ptr, fixed_keys[i].key.len))
 			return true;
 	}
 	if (field < 0)
